@@ -1,0 +1,3 @@
+"""Overcast: the OpenStack APIs in front of any cloud."""
+
+__version__ = "0.1.0"

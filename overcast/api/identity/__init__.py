@@ -1,0 +1,19 @@
+"""The Keystone v3 (and legacy v2.0) API: each module binds the endpoints of one resource family."""
+
+from __future__ import annotations
+
+from overcast.api.identity import (app_credentials, assignments, catalog, credentials, domains, endpoints,
+                                   groups, policies, projects, roles, tokens, users, v2, versions)
+from overcast.api.identity.common import Links
+from overcast.api.routing import Registry
+from overcast.core.identity import IdentityCore
+
+_FAMILIES = (versions, tokens, v2, domains, projects, users, groups, roles, assignments,
+             app_credentials, credentials, catalog, policies)
+
+
+def register(registry: Registry, core: IdentityCore) -> None:
+    endpoints.declare(registry)
+    links = Links(core.settings.public_url)
+    for family in _FAMILIES:
+        family.bind(registry, core, links)

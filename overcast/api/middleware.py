@@ -1,0 +1,118 @@
+"""Request plumbing: service detection, request ids, body size limit, authentication, logging."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import falcon
+
+from overcast.api import faults
+from overcast.api.routing import MOUNTS
+from overcast.core.tokens import TokenError
+
+LOG = logging.getLogger("overcast.access")
+
+#: The current request id, for every log line (see :class:`RequestIdFilter`).
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+_REQUEST_ID_RE = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_PREFIXES = sorted(((prefix, service) for service, prefix in MOUNTS.items()), key=lambda p: -len(p[0]))
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts ``request_id`` on every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def service_of(path: str) -> str | None:
+    for prefix, service in _PREFIXES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return service
+    return None
+
+
+class RequestContextMiddleware:
+    """Sets ``req.context.service`` and ``request_id``; echoes the id; enforces the body limit."""
+
+    def __init__(self, max_body_bytes: int):
+        self.max_body_bytes = max_body_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+        req.context.service = service_of(req.path)
+        given = req.get_header("X-OpenStack-Request-ID")
+        request_id = given if given and _REQUEST_ID_RE.match(given) else f"req-{uuid.uuid4()}"
+        req.context.request_id = request_id
+        req.context.token_ref = REQUEST_ID.set(request_id)
+        req.context.max_body_bytes = self.max_body_bytes
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         params: dict) -> None:
+        """Refuse an oversized body before anything reads it (resources that stream opt out)."""
+        if req.method in getattr(resource, "streaming_methods", ()):
+            return
+        length = req.content_length
+        if length is not None and length > self.max_body_bytes:
+            raise faults.TooLarge()
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        request_id = getattr(req.context, "request_id", None)
+        if request_id:
+            resp.set_header("X-OpenStack-Request-ID", request_id)
+            if req.context.service == "compute":
+                resp.set_header("X-Compute-Request-ID", request_id)
+        started = getattr(req.context, "started", None)
+        if started is not None:
+            LOG.info('%s "%s %s" status: %s time: %.4f', req.remote_addr, req.method, req.relative_uri,
+                     resp.status_code, time.perf_counter() - started)
+        token_ref = getattr(req.context, "token_ref", None)
+        if token_ref is not None:
+            REQUEST_ID.reset(token_ref)
+
+
+class AuthMiddleware:
+    """Validates ``X-Auth-Token`` and puts the caller in ``req.context.auth``.
+
+    Resources list the verbs anyone may call in ``public_methods`` (version documents, token
+    issue). Everything else needs a valid token, including paths that match no route, so a bad
+    token is 401 on every service prefix, as behind keystonemiddleware.
+    """
+
+    def __init__(self, tokens: Any):
+        self.tokens = tokens
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.auth = None
+        req.context.authenticate = self.authenticate  # for sinks, which skip process_resource
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         params: dict) -> None:
+        public = req.method in getattr(resource, "public_methods", ())
+        token = req.get_header("X-Auth-Token")
+        if public:
+            if token:
+                try:
+                    req.context.auth = self.tokens.validate(token)
+                except TokenError:
+                    pass  # a public call ignores a stale token, as Keystone does for discovery
+            return
+        self.authenticate(req)
+
+    def authenticate(self, req: falcon.Request) -> None:
+        """:raises faults.Unauthorized: no token, or a bad, expired or revoked one."""
+        token = req.get_header("X-Auth-Token")
+        if not token:
+            raise faults.Unauthorized()
+        try:
+            req.context.auth = self.tokens.validate(token)
+        except TokenError as exc:
+            raise faults.Unauthorized(str(exc)) from None

@@ -1,0 +1,139 @@
+"""Named endpoints: name -> service, verbs and URL template (Jumpgate's dispatcher, done strictly).
+
+Each service package declares its endpoints; resources are bound to names; :meth:`Registry.mount`
+adds every declared endpoint to the Falcon app, answering the unbound ones with the service's
+"not implemented" fault so ``overcast coverage`` can list them.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import falcon
+
+from overcast.api import faults
+
+#: Where each service is mounted under the public URL.
+MOUNTS = {
+    "identity": "/identity",
+    "compute": "/compute",
+    "image": "/image",
+    "volume": "/volume",
+    "network": "/network",
+    "cdn": "/cdn",
+}
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+class RoutingError(LookupError):
+    """An unknown endpoint name, a duplicate declaration or a missing URL parameter."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    service: str
+    name: str
+    template: str
+    methods: frozenset[str]
+
+    @property
+    def path(self) -> str:
+        return MOUNTS[self.service] + self.template
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f for _, f, _, _ in string.Formatter().parse(self.template) if f)
+
+
+class _NotImplemented:
+    """Stands in for an unbound endpoint: auth first, then the service's 501 fault."""
+
+    def __init__(self, endpoint: Endpoint):
+        self.endpoint = endpoint
+        for method in endpoint.methods:
+            setattr(self, f"on_{method.lower()}", self._answer)
+
+    def _answer(self, req: falcon.Request, resp: falcon.Response, **_: Any) -> None:
+        raise faults.NotImplementedFault(
+            f"{req.method} {self.endpoint.template} ({self.endpoint.name}) is not implemented by Overcast yet."
+        )
+
+
+class _Unrouted:
+    """A path under a service prefix that no endpoint matches: 401 without a valid token, else 404."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **_: Any) -> None:
+        authenticate = getattr(req.context, "authenticate", None)
+        if authenticate is not None:
+            authenticate(req)
+        raise faults.NotFound("The resource could not be found.")
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._endpoints: dict[str, Endpoint] = {}
+        self._resources: dict[str, Any] = {}
+
+    def declare(self, service: str, name: str, template: str, methods: Iterable[str]) -> Endpoint:
+        """Declare an endpoint. :raises RoutingError: on a duplicate name or unknown service."""
+        key = f"{service}:{name}"
+        if key in self._endpoints:
+            raise RoutingError(f"endpoint {key} declared twice")
+        if service not in MOUNTS:
+            raise RoutingError(f"unknown service {service!r}")
+        endpoint = Endpoint(service, name, template, frozenset(m.upper() for m in methods))
+        self._endpoints[key] = endpoint
+        return endpoint
+
+    def bind(self, service: str, name: str, resource: Any) -> None:
+        """Serve ``name`` with ``resource``. :raises RoutingError: for an undeclared name."""
+        key = f"{service}:{name}"
+        if key not in self._endpoints:
+            raise RoutingError(f"cannot bind undeclared endpoint {key}")
+        self._resources[key] = resource
+
+    def endpoint(self, service: str, name: str) -> Endpoint:
+        try:
+            return self._endpoints[f"{service}:{name}"]
+        except KeyError:
+            raise RoutingError(f"unknown endpoint {service}:{name}") from None
+
+    def url_for(self, base_url: str, service: str, name: str, **params: Any) -> str:
+        """Absolute URL of an endpoint. :raises RoutingError: unknown name or missing parameter."""
+        endpoint = self.endpoint(service, name)
+        missing = [f for f in endpoint.fields if f not in params]
+        if missing:
+            raise RoutingError(f"url_for({service}:{name}) is missing {', '.join(missing)}")
+        return base_url.rstrip("/") + endpoint.path.format(**params)
+
+    def endpoints(self, service: str | None = None) -> list[Endpoint]:
+        return [e for e in self._endpoints.values() if service is None or e.service == service]
+
+    def is_implemented(self, endpoint: Endpoint) -> bool:
+        resource = self._resources.get(f"{endpoint.service}:{endpoint.name}")
+        return resource is not None and all(hasattr(resource, f"on_{m.lower()}") for m in endpoint.methods)
+
+    def mount(self, app: falcon.App) -> None:
+        """Add a route for every declared endpoint (one per distinct path)."""
+        by_path: dict[str, list[Endpoint]] = {}
+        for endpoint in self._endpoints.values():
+            by_path.setdefault(endpoint.path, []).append(endpoint)
+        for path, endpoints in by_path.items():
+            if len(endpoints) > 1:
+                raise RoutingError(f"{path} declared by {', '.join(e.name for e in endpoints)}")
+            endpoint = endpoints[0]
+            stand_in = _NotImplemented(endpoint)
+            resource = self._resources.get(f"{endpoint.service}:{endpoint.name}") or stand_in
+            for method in endpoint.methods:
+                responder = f"on_{method.lower()}"
+                if not hasattr(resource, responder):
+                    setattr(resource, responder, getattr(stand_in, responder))
+            app.add_route(path, resource)
+        for service, prefix in MOUNTS.items():
+            app.add_sink(_Unrouted(service), prefix + r"(/.*)?$")

@@ -1,0 +1,70 @@
+"""The WSGI application factory: one function builds everything; nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+
+import falcon
+
+from overcast.api import faults, media
+from overcast.api.middleware import AuthMiddleware, RequestContextMiddleware
+from overcast.api.routing import Registry
+from overcast.config import Settings
+from overcast.core.errors import OvercastError
+from overcast.core.identity import IdentityCore
+from overcast.core.keys import KeyRepository
+from overcast.core.passwords import PasswordHasher
+from overcast.core.revocation import RevocationChecker
+from overcast.core.tokens import TokenProvider
+from overcast.store.db import Store
+
+LOG = logging.getLogger(__name__)
+
+
+def build_identity(settings: Settings, store: Store | None = None) -> IdentityCore:
+    """The identity core for these settings (keys must exist: see ``bootstrap``)."""
+    store = store or Store(settings.database_url)
+    idn = settings.identity
+    revocations = RevocationChecker(store, settings.data_dir / "revocation.stamp",
+                                    idn.revocation_cache_seconds, idn.token_expiration)
+    keys = KeyRepository(settings.key_repository, idn.max_active_keys)
+    tokens = TokenProvider(keys, revocations, idn.token_expiration)
+    return IdentityCore(settings=settings, store=store, hasher=PasswordHasher(idn.bcrypt_rounds),
+                        tokens=tokens, revocations=revocations)
+
+
+def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, params: dict) -> None:
+    raise faults.Fault(exc.status, exc.message, kind=exc.kind)
+
+
+class OvercastApp(falcon.App):
+    """The Falcon app, carrying its endpoint registry and identity core for tools and tests."""
+
+    registry: Registry
+    identity: IdentityCore
+
+
+def create_app(settings: Settings, identity: IdentityCore | None = None) -> OvercastApp:
+    """Build the Falcon app serving every service for ``settings``."""
+    from overcast.api.identity import register as register_identity
+
+    identity = identity or build_identity(settings)
+    app = OvercastApp(
+        middleware=[RequestContextMiddleware(settings.server.max_body_bytes), AuthMiddleware(identity.tokens)],
+        cors_enable=False,
+    )
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.auto_parse_qs_csv = False
+    handler = media.JSONHandler()
+    app.req_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: handler})
+    app.resp_options.media_handlers = falcon.media.Handlers({falcon.MEDIA_JSON: handler})
+    app.set_error_serializer(faults.serialize)
+    app.add_error_handler(Exception, faults.handle_unexpected)
+    app.add_error_handler(OvercastError, _core_error)
+
+    registry = Registry()
+    register_identity(registry, identity)
+    registry.mount(app)
+    app.registry = registry
+    app.identity = identity
+    return app

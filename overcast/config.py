@@ -1,0 +1,231 @@
+"""Typed settings: one TOML file plus ``OVERCAST_*`` environment overrides.
+
+Secrets may be given by reference (``env:NAME`` or ``file:PATH``) so they never sit in the
+file; they are held in :class:`Secret`, whose repr never shows the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """Raised for an unreadable file, an unknown key, a bad value or an unresolved secret."""
+
+
+class Secret:
+    """A value that must never be printed or logged."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def resolve_reference(value: str) -> str:
+    """Resolve ``env:NAME`` and ``file:PATH`` references; other strings pass through.
+
+    :raises ConfigError: the variable is unset or the file unreadable.
+    """
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ConfigError(f"secret reference {value!r}: environment variable {name} is not set")
+        return os.environ[name]
+    if value.startswith("file:"):
+        try:
+            return Path(value[5:]).expanduser().read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"secret reference {value!r}: {exc.strerror}") from None
+    return value
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8780
+    workers: int = 1
+    threads: int = 8
+    #: The URL clients reach us at; by default http://host:port.
+    public_url: str = ""
+    #: Largest JSON request body accepted (bytes); larger answers 413.
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    #: SQLAlchemy URL; by default a SQLite file under the data directory.
+    url: Secret | None = None
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    token_expiration: int = 3600
+    #: How long a node may trust its cached copy of the revocation list (seconds).
+    revocation_cache_seconds: float = 1.0
+    #: Primary + secondary keys kept by ``keys rotate`` (Keystone's max_active_keys).
+    max_active_keys: int = 3
+    #: Lock a user out after this many failed logins in a row (0: never).
+    lockout_failure_attempts: int = 0
+    lockout_duration: int = 1800
+    bcrypt_rounds: int = 12
+
+
+@dataclass(frozen=True)
+class BootstrapSettings:
+    """Passwords for the DevStack-style accounts; generated once per data directory when unset."""
+
+    admin_password: Secret | None = None
+    demo_password: Secret | None = None
+    alt_demo_password: Secret | None = None
+    region: str = "RegionOne"
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """One configured cloud; it becomes a region in the catalog."""
+
+    name: str
+    driver: str = "local"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".overcast")
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    identity: IdentitySettings = IdentitySettings()
+    bootstrap: BootstrapSettings = BootstrapSettings()
+    clouds: tuple[CloudSettings, ...] = (CloudSettings(name="RegionOne"),)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url is not None:
+            return self.database.url.reveal()
+        return f"sqlite:///{(self.data_dir / 'overcast.db').resolve()}"
+
+    @property
+    def public_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        return f"http://{self.server.host}:{self.server.port}"
+
+    @property
+    def key_repository(self) -> Path:
+        return self.data_dir / "fernet-keys"
+
+    @property
+    def regions(self) -> list[str]:
+        return [cloud.name for cloud in self.clouds]
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS = {
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "identity": IdentitySettings,
+    "bootstrap": BootstrapSettings,
+}
+
+
+def _coerce(section: str, cls: type, key: str, raw: Any) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if key not in fields:
+        raise ConfigError(f"[{section}] has no setting {key!r}")
+    kind = fields[key].type
+    try:
+        if "Secret" in str(kind):
+            return Secret(resolve_reference(str(raw)))
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("float", float):
+            return float(raw)
+        if kind in ("bool", bool):
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+        return resolve_reference(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"[{section}] {key}: {exc}") from None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``OVERCAST_<SECTION>_<KEY>=value`` -> {section: {key: value}}."""
+    found: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith("OVERCAST_"):
+            continue
+        rest = name[len("OVERCAST_"):].lower()
+        for section in _SECTIONS:
+            if rest.startswith(section + "_"):
+                found.setdefault(section, {})[rest[len(section) + 1:]] = value
+    return found
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **section_overrides: Mapping[str, Any],
+) -> Settings:
+    """Build settings from defaults, then the TOML file, then the environment, then overrides.
+
+    :raises ConfigError: on an unreadable file, unknown key, bad value or unresolved secret.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    path = path or environ.get("OVERCAST_CONFIG")
+    if path:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from None
+
+    unknown = set(raw) - set(_SECTIONS) - {"data_dir", "clouds"}
+    if unknown:
+        raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+
+    merged: dict[str, dict[str, Any]] = {s: dict(raw.get(s, {})) for s in _SECTIONS}
+    for section, values in _env_overrides(environ).items():
+        merged[section].update(values)
+    for section, values in section_overrides.items():
+        merged[section].update(values)
+
+    built = {
+        section: cls(**{k: _coerce(section, cls, k, v) for k, v in merged[section].items()})
+        for section, cls in _SECTIONS.items()
+    }
+    clouds = tuple(
+        CloudSettings(
+            name=name,
+            driver=str(body.get("driver", "local")),
+            options={k: resolve_reference(v) if isinstance(v, str) else v
+                     for k, v in body.items() if k != "driver"},
+        )
+        for name, body in raw.get("clouds", {}).items()
+    ) or (CloudSettings(name=built["bootstrap"].region),)
+
+    chosen_dir = data_dir or environ.get("OVERCAST_DATA_DIR") or raw.get("data_dir") or ".overcast"
+    return Settings(data_dir=Path(chosen_dir), clouds=clouds, **built)

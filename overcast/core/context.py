@@ -1,0 +1,39 @@
+"""Who is calling: the facts a validated token carries, used by policy on every service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AuthContext:
+    user_id: str
+    user_domain_id: str
+    methods: tuple[str, ...]
+    #: effective role names (implied roles expanded) on the token's scope
+    roles: frozenset[str]
+    audit_ids: tuple[str, ...]
+    issued_at: float
+    expires_at: float
+    project_id: str | None = None
+    domain_id: str | None = None
+    system: bool = False
+    app_cred_id: str | None = None
+
+    @property
+    def scope_type(self) -> str | None:
+        if self.project_id:
+            return "project"
+        if self.domain_id:
+            return "domain"
+        if self.system:
+            return "system"
+        return None
+
+    @property
+    def is_admin(self) -> bool:
+        """Cloud administrator: the admin role on any scope (Keystone without enforce_scope)."""
+        return "admin" in self.roles
+
+    def has_role(self, name: str) -> bool:
+        return name in self.roles

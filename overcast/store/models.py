@@ -1,0 +1,212 @@
+"""SQLAlchemy models: the records Overcast keeps. Identity lives here until other services join."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+#: Keystone's root of all domains, as in Keystone's own schema.
+ROOT_DOMAIN_ID = "<<keystone.domain.root>>"
+DEFAULT_DOMAIN_ID = "default"
+
+
+class Domain(Base):
+    __tablename__ = "domain"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Project(Base):
+    __tablename__ = "project"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64))
+    domain_id: Mapped[str] = mapped_column(String(64), ForeignKey("domain.id"), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("project.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list["ProjectTag"]] = relationship(cascade="all, delete-orphan", lazy="selectin",
+                                                    order_by="ProjectTag.name")
+
+
+class ProjectTag(Base):
+    __tablename__ = "project_tag"
+    project_id: Mapped[str] = mapped_column(String(64), ForeignKey("project.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class User(Base):
+    __tablename__ = "user"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(String(64), ForeignKey("domain.id"), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_project_id: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    password_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    failed_auth_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_auth_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Group(Base):
+    __tablename__ = "group"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64))
+    domain_id: Mapped[str] = mapped_column(String(64), ForeignKey("domain.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class GroupMembership(Base):
+    __tablename__ = "group_membership"
+    group_id: Mapped[str] = mapped_column(String(64), ForeignKey("group.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+
+
+class Role(Base):
+    __tablename__ = "role"
+    __table_args__ = (UniqueConstraint("name", "domain_id"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    #: Domain-specific roles carry their domain; global roles carry ROOT_DOMAIN_ID.
+    domain_id: Mapped[str] = mapped_column(String(64), default=ROOT_DOMAIN_ID)
+    description: Mapped[str] = mapped_column(Text, default="")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ImpliedRole(Base):
+    __tablename__ = "implied_role"
+    prior_role_id: Mapped[str] = mapped_column(String(64), ForeignKey("role.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    implied_role_id: Mapped[str] = mapped_column(String(64), ForeignKey("role.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+
+
+class Assignment(Base):
+    """A role granted to an actor (user or group) on a target (project, domain or the system)."""
+
+    __tablename__ = "assignment"
+    #: UserProject, GroupProject, UserDomain, GroupDomain, UserSystem, GroupSystem
+    type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    #: project or domain id; "system" for system assignments
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    role_id: Mapped[str] = mapped_column(String(64), ForeignKey("role.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    inherited: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+
+
+class ApplicationCredential(Base):
+    __tablename__ = "application_credential"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: ids of the roles the credential delegates
+    role_ids: Mapped[list[Any]] = mapped_column(default=list)
+    access_rules: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Credential(Base):
+    __tablename__ = "credential"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(255))
+    #: Fernet-encrypted blob (credential key repository); never stored in the clear.
+    encrypted_blob: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Region(Base):
+    __tablename__ = "region"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_region_id: Mapped[str | None] = mapped_column(String(255))
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Service(Base):
+    __tablename__ = "service"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Endpoint(Base):
+    __tablename__ = "endpoint"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(String(64), ForeignKey("service.id", ondelete="CASCADE"),
+                                            index=True)
+    region_id: Mapped[str | None] = mapped_column(String(255))
+    interface: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Policy(Base):
+    __tablename__ = "policy"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(255))
+    blob: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RevocationEvent(Base):
+    """Tokens matching every non-null field and issued at or before ``issued_before`` are revoked."""
+
+    __tablename__ = "revocation_event"
+    __table_args__ = (Index("ix_revocation_event_revoked_at", "revoked_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    domain_id: Mapped[str | None] = mapped_column(String(64))
+    audit_id: Mapped[str | None] = mapped_column(String(32))
+    audit_chain_id: Mapped[str | None] = mapped_column(String(32))
+    #: seconds since the epoch (float, so a token issued just after a revocation survives it)
+    issued_before: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float] = mapped_column(Float)
+
