@@ -1,0 +1,76 @@
+"""Shared fixtures for in-process tests: a bootstrapped Overcast behind Falcon's TestClient."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import falcon.testing
+import pytest
+
+from overcast.app import build_identity, create_app
+from overcast.config import load_settings
+from overcast.core.identity.bootstrap import bootstrap
+
+
+@dataclasses.dataclass
+class Cloud:
+    """An in-process Overcast: the client, its settings, passwords and ready-made tokens."""
+
+    client: falcon.testing.TestClient
+    app: object
+    passwords: dict[str, str]
+
+    def token(self, username: str, project: str | None = None, *, system: bool = False,
+              domain: str | None = None) -> str:
+        scope: object = "unscoped"
+        if project:
+            scope = {"project": {"name": project, "domain": {"id": "default"}}}
+        elif system:
+            scope = {"system": {"all": True}}
+        elif domain:
+            scope = {"domain": {"id": domain}}
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": username, "domain": {"id": "default"}, "password": self.passwords[username]}}},
+            "scope": scope}}
+        resp = self.client.simulate_post("/identity/v3/auth/tokens", json=body)
+        assert resp.status_code == 201, resp.text
+        return resp.headers["X-Subject-Token"]
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs):  # noqa: ANN201
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token:
+            headers["X-Auth-Token"] = token
+        return self.client.simulate_request(method, path, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("OVERCAST_"):
+            monkeypatch.delenv(name)
+    return load_settings(data_dir=tmp_path / "data", identity={"bcrypt_rounds": 4})
+
+
+@pytest.fixture
+def cloud(settings) -> Cloud:
+    identity = build_identity(settings)
+    accounts = bootstrap(identity)
+    app = create_app(settings, identity)
+    yield Cloud(client=falcon.testing.TestClient(app), app=app,
+                passwords={a.username: a.password for a in accounts})
+    identity.store.dispose()
+
+
+@pytest.fixture
+def admin_token(cloud) -> str:
+    return cloud.token("admin", "admin")
+
+
+@pytest.fixture
+def demo_token(cloud) -> str:
+    return cloud.token("demo", "demo")
+
+
+def body(resp) -> dict:  # noqa: ANN001
+    return json.loads(resp.text) if resp.text else {}
