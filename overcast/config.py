@@ -64,7 +64,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8780
     workers: int = 1
-    threads: int = 8
+    threads: int = 4
     #: The URL clients reach us at; by default http://host:port.
     public_url: str = ""
     #: Largest JSON request body accepted (bytes); larger answers 413.

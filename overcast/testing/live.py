@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import signal
 import socket
@@ -40,7 +41,9 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 import yaml
 
 __all__ = [
+    "CLIError",
     "LiveServer",
+    "OpenStackCLI",
     "LiveServerError",
     "create_postgres_database",
     "drop_postgres_database",
@@ -358,6 +361,90 @@ class LiveServer:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"<LiveServer {self.base_url} {state} data_dir={self.data_dir}>"
+
+
+# -- real clients ---------------------------------------------------------------------------
+
+class CLIError(AssertionError):
+    """The ``openstack`` CLI exited non-zero (the message carries the command and its stderr)."""
+
+    def __init__(self, argv: list[str], returncode: int, stdout: str, stderr: str) -> None:
+        self.argv, self.returncode, self.stdout, self.stderr = argv, returncode, stdout, stderr
+        super().__init__(f"`{' '.join(argv)}` exited {returncode}\nstdout:\n{stdout}\nstderr:\n{stderr}")
+
+
+def openstack_executable() -> str:
+    """The ``openstack`` console script installed beside this Python (the venv's, unmodified)."""
+    return str(Path(sys.executable).parent / "openstack")
+
+
+class OpenStackCLI:
+    """Runs the unmodified ``openstack`` CLI against a clouds.yaml.
+
+    ``cli("project", "list")`` runs ``openstack --os-cloud overcast project list -f json``
+    and returns the parsed JSON; ``cli.run(...)`` runs without ``-f json`` (for commands that
+    print nothing) and returns the completed process. Both raise :class:`CLIError` on a
+    non-zero exit unless ``check=False``. The caller's ``OS_*`` environment is dropped so
+    only the clouds.yaml speaks.
+    """
+
+    def __init__(self, clouds_yaml: str | os.PathLike[str], cloud: str = "overcast",
+                 executable: str | None = None, timeout: float = 120.0) -> None:
+        self.clouds_yaml = Path(clouds_yaml)
+        self.cloud = cloud
+        self.executable = executable or openstack_executable()
+        self.timeout = timeout
+
+    def using(self, cloud: str, clouds_yaml: str | os.PathLike[str] | None = None) -> "OpenStackCLI":
+        """The same CLI for another cloud (and optionally another clouds.yaml)."""
+        return OpenStackCLI(clouds_yaml or self.clouds_yaml, cloud, self.executable, self.timeout)
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env["OS_CLIENT_CONFIG_FILE"] = str(self.clouds_yaml)
+        return env
+
+    def argv(self, args: tuple[str, ...], cloud: str | None) -> list[str]:
+        cloud = self.cloud if cloud is None else cloud
+        return [self.executable] + (["--os-cloud", cloud] if cloud else []) + [str(a) for a in args]
+
+    def run(self, *args: str, cloud: str | None = None, check: bool = True,
+            env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        argv = self.argv(args, cloud)
+        full_env = self.env()
+        full_env.update(env or {})
+        proc = subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=self.timeout,
+                              stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            raise CLIError(argv, proc.returncode, proc.stdout, proc.stderr)
+        return proc
+
+    def __call__(self, *args: str, cloud: str | None = None, env: Mapping[str, str] | None = None) -> Any:
+        proc = self.run(*args, "-f", "json", cloud=cloud, env=env)
+        try:
+            return json.loads(proc.stdout)
+        except ValueError:
+            raise CLIError(self.argv(args, cloud), proc.returncode,
+                           proc.stdout, "(output is not JSON)\n" + proc.stderr) from None
+
+    def fails(self, *args: str, cloud: str | None = None) -> CLIError:
+        """Run a command that must fail; return the error (stdout/stderr) for inspection."""
+        proc = self.run(*args, cloud=cloud, check=False)
+        argv = self.argv(args, cloud)
+        if proc.returncode == 0:
+            raise AssertionError(f"`{' '.join(argv)}` succeeded but should have failed:\n{proc.stdout}")
+        return CLIError(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def sdk_connect(clouds_yaml: str | os.PathLike[str], cloud: str = "overcast", **kwargs: Any) -> Any:
+    """An ``openstack.connection.Connection`` for one cloud of ``clouds_yaml`` (env ignored)."""
+    import openstack
+    from openstack.config import loader
+
+    config = loader.OpenStackConfig(config_files=[str(clouds_yaml)], load_envvars=False,
+                                    secure_files=[], vendor_files=[])
+    region = config.get_one(cloud=cloud, **kwargs)
+    return openstack.connection.Connection(config=region)
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------

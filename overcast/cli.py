@@ -1,0 +1,166 @@
+"""The ``overcast`` command: serve, bootstrap, db upgrade, keys rotate, clouds-yaml, coverage."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from overcast.config import ConfigError, Settings, load_settings
+
+
+def _settings(ctx: click.Context, **server: Any) -> Settings:
+    opts = ctx.obj
+    try:
+        overrides = {k: v for k, v in server.items() if v is not None}
+        return load_settings(opts["config"], data_dir=opts["data_dir"], server=overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), envvar="OVERCAST_CONFIG",
+              help="TOML configuration file (default: none; OVERCAST_* variables still apply).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="OVERCAST_DATA_DIR",
+              help="Where the database, keys and clouds.yaml live (default: .overcast).")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None:
+    """Overcast: the OpenStack APIs in front of any cloud."""
+    ctx.obj = {"config": config, "data_dir": data_dir}
+
+
+def _bootstrap(settings: Settings):  # noqa: ANN202
+    from overcast.app import build_identity
+    from overcast.core.identity.bootstrap import bootstrap
+
+    identity = build_identity(settings)
+    try:
+        return bootstrap(identity)
+    finally:
+        identity.store.dispose()
+
+
+@main.command()
+@click.option("--config", "config_", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML configuration file (same as the global --config).")
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8780).")
+@click.option("--data-dir", "data_dir_", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory (same as the global --data-dir).")
+@click.option("--workers", type=int, help="Server processes (default 1).")
+@click.option("--threads", type=int, help="Threads per process for blocking work (default 4).")
+@click.pass_context
+def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **server: Any) -> None:
+    """Bootstrap if needed, then serve every API on one URL."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    if config_:
+        ctx.obj["config"] = config_
+    if data_dir_:
+        ctx.obj["data_dir"] = data_dir_
+    settings = _settings(ctx, **server)
+    accounts = _bootstrap(settings)
+    clouds = (settings.data_dir / "clouds.yaml").resolve()
+    click.echo(f"Overcast is serving at {settings.public_url}")
+    click.echo(f"  identity: {settings.public_url}/identity (regions: {', '.join(settings.regions)})")
+    for account in accounts:
+        shown = account.password if sys.stdout.isatty() else "(in clouds.yaml)"
+        click.echo(f"  user {account.username} / project {account.project}: password {shown}")
+    click.echo(f"  clouds.yaml: {clouds}")
+    click.echo(f"  try: OS_CLIENT_CONFIG_FILE={clouds} openstack --os-cloud overcast token issue", nl=True)
+    sys.stdout.flush()
+
+    # Server processes rebuild the same settings from the environment (overcast.wsgi).
+    env = {"OVERCAST_DATA_DIR": str(settings.data_dir.resolve()),
+           "OVERCAST_SERVER_HOST": settings.server.host, "OVERCAST_SERVER_PORT": str(settings.server.port)}
+    if ctx.obj["config"]:
+        env["OVERCAST_CONFIG"] = str(Path(ctx.obj["config"]).resolve())
+    os.environ.update(env)
+    Granian(
+        "overcast.wsgi:application",
+        factory=True,
+        address=settings.server.host,
+        port=settings.server.port,
+        interface=Interfaces.WSGI,
+        workers=settings.server.workers,
+        blocking_threads=settings.server.threads,
+        log_level=settings.server.log_level.lower(),
+        log_access=False,
+    ).serve()
+
+
+@main.command()
+@click.pass_context
+def bootstrap(ctx: click.Context) -> None:
+    """Create keys, schema, the default domain, roles and the DevStack accounts (idempotent)."""
+    settings = _settings(ctx)
+    accounts = _bootstrap(settings)
+    click.echo(f"bootstrapped {', '.join(a.username for a in accounts)}; "
+               f"clouds.yaml at {(settings.data_dir / 'clouds.yaml').resolve()}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply every pending Alembic migration."""
+    from overcast.store.db import Store
+
+    store = Store(_settings(ctx.parent).database_url)
+    store.upgrade()
+    store.dispose()
+    click.echo("database is at the newest revision")
+
+
+@main.group()
+def keys() -> None:
+    """Fernet key repository commands."""
+
+
+@keys.command("rotate")
+@click.pass_context
+def keys_rotate(ctx: click.Context) -> None:
+    """Promote the staged key to primary, stage a new one, drop the oldest (Keystone's rotation)."""
+    from overcast.core.keys import KeyRepository
+
+    settings = _settings(ctx.parent)
+    repo = KeyRepository(settings.key_repository, settings.identity.max_active_keys)
+    repo.setup()
+    click.echo(f"primary key is now {repo.rotate()}")
+
+
+@main.command("clouds-yaml")
+@click.pass_context
+def clouds_yaml(ctx: click.Context) -> None:
+    """Print the clouds.yaml for this data directory (bootstrapping first if needed)."""
+    settings = _settings(ctx)
+    _bootstrap(settings)
+    click.echo((settings.data_dir / "clouds.yaml").read_text(), nl=False)
+
+
+@main.command()
+@click.option("--service", help="Only this service (identity, compute, ...).")
+@click.pass_context
+def coverage(ctx: click.Context, service: str | None) -> None:
+    """List every named endpoint and whether Overcast implements it."""
+    from overcast.app import create_app
+
+    app = create_app(_settings(ctx))
+    registry = app.registry
+    rows = registry.endpoints(service)
+    done = 0
+    for endpoint in rows:
+        ok = registry.is_implemented(endpoint)
+        done += ok
+        mark = "yes" if ok else "NO "
+        click.echo(f"{mark}  {endpoint.service:9} {endpoint.name:34} {','.join(sorted(endpoint.methods)):28} "
+                   f"{endpoint.path}")
+    click.echo(f"{done}/{len(rows)} endpoints implemented")
