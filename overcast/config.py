@@ -41,16 +41,16 @@ class Secret:
         return hash(self._value)
 
 
-def resolve_reference(value: str) -> str:
+def resolve_reference(value: str, environ: Mapping[str, str] = os.environ) -> str:
     """Resolve ``env:NAME`` and ``file:PATH`` references; other strings pass through.
 
     :raises ConfigError: the variable is unset or the file unreadable.
     """
     if value.startswith("env:"):
         name = value[4:]
-        if name not in os.environ:
+        if name not in environ:
             raise ConfigError(f"secret reference {value!r}: environment variable {name} is not set")
-        return os.environ[name]
+        return environ[name]
     if value.startswith("file:"):
         try:
             return Path(value[5:]).expanduser().read_text().strip()
@@ -151,21 +151,21 @@ _SECTIONS = {
 }
 
 
-def _coerce(section: str, cls: type, key: str, raw: Any) -> Any:
+def _coerce(section: str, cls: type, key: str, raw: Any, environ: Mapping[str, str]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     if key not in fields:
         raise ConfigError(f"[{section}] has no setting {key!r}")
     kind = fields[key].type
     try:
         if "Secret" in str(kind):
-            return Secret(resolve_reference(str(raw)))
+            return Secret(resolve_reference(str(raw), environ))
         if kind in ("int", int):
             return int(raw)
         if kind in ("float", float):
             return float(raw)
         if kind in ("bool", bool):
             return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
-        return resolve_reference(str(raw))
+        return resolve_reference(str(raw), environ)
     except ValueError as exc:
         raise ConfigError(f"[{section}] {key}: {exc}") from None
 
@@ -214,14 +214,14 @@ def load_settings(
         merged[section].update(values)
 
     built = {
-        section: cls(**{k: _coerce(section, cls, k, v) for k, v in merged[section].items()})
+        section: cls(**{k: _coerce(section, cls, k, v, environ) for k, v in merged[section].items()})
         for section, cls in _SECTIONS.items()
     }
     clouds = tuple(
         CloudSettings(
             name=name,
             driver=str(body.get("driver", "local")),
-            options={k: resolve_reference(v) if isinstance(v, str) else v
+            options={k: resolve_reference(v, environ) if isinstance(v, str) else v
                      for k, v in body.items() if k != "driver"},
         )
         for name, body in raw.get("clouds", {}).items()
