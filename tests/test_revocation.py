@@ -1,0 +1,36 @@
+"""The revocation cache: one node's revocation is seen by another node at once (same machine)
+or within the cache window (other machines)."""
+
+from __future__ import annotations
+
+from overcast.app import build_identity
+from overcast.core.tokens import TokenError
+
+import pytest
+
+
+def test_second_node_sees_revocation_through_the_stamp(cloud, settings):
+    token = cloud.token("demo", "demo")
+    other = build_identity(settings.replace(identity=settings.identity.__class__(
+        revocation_cache_seconds=3600, bcrypt_rounds=4)))
+    assert other.tokens.validate(token).user_id  # warm its cache
+    first = cloud.app.identity.tokens.validate(token)
+    cloud.app.identity.revocations.revoke(user_id=first.user_id)
+    with pytest.raises(TokenError):
+        other.tokens.validate(token)
+    other.store.dispose()
+
+
+def test_revocation_by_project_spares_other_projects(cloud):
+    demo = cloud.token("demo", "demo")
+    alt = cloud.token("alt_demo", "alt_demo")
+    identity = cloud.app.identity
+    identity.revocations.revoke(project_id=identity.tokens.validate(demo).project_id)
+    with pytest.raises(TokenError):
+        identity.tokens.validate(demo)
+    assert identity.tokens.validate(alt)
+
+
+def test_revocation_needs_a_field(cloud):
+    with pytest.raises(ValueError):
+        cloud.app.identity.revocations.revoke()
