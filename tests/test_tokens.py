@@ -131,3 +131,48 @@ def test_request_id_passthrough(cloud):
     resp = cloud.client.simulate_get("/identity", headers={"X-OpenStack-Request-ID": "evil\r\nid"})
     assert resp.headers["X-OpenStack-Request-ID"].startswith("req-") and "evil" not in resp.headers[
         "X-OpenStack-Request-ID"]
+
+
+def _password_auth(cloud, name, password, scope=None):
+    auth = {"identity": {"methods": ["password"], "password": {"user": {
+        "name": name, "domain": {"id": "default"}, "password": password}}}}
+    if scope is not None:
+        auth["scope"] = scope
+    return cloud.client.simulate_post("/identity/v3/auth/tokens", json={"auth": auth})
+
+
+def test_unknown_scope_is_401(cloud):
+    for scope in ({"project": {"id": "nonexistent"}}, {"domain": {"name": "nowhere"}},
+                  {"project": {"name": "demo", "domain": {"name": "nowhere"}}}):
+        resp = _password_auth(cloud, "demo", cloud.passwords["demo"], scope)
+        assert resp.status_code == 401, (scope, resp.text)
+
+
+def test_lockout_after_failures(tmp_path):
+    from overcast.app import build_identity, create_app
+    from overcast.config import load_settings
+    from overcast.core.identity.bootstrap import bootstrap
+    import falcon.testing
+    from tests.conftest import Cloud
+
+    settings = load_settings(data_dir=tmp_path, environ={},
+                             identity={"bcrypt_rounds": 4, "lockout_failure_attempts": 2})
+    identity = build_identity(settings)
+    accounts = bootstrap(identity)
+    cloud = Cloud(falcon.testing.TestClient(create_app(settings, identity)), None,
+                  {a.username: a.password for a in accounts})
+    for _ in range(2):
+        assert _password_auth(cloud, "demo", "wrong").status_code == 401
+    locked = _password_auth(cloud, "demo", cloud.passwords["demo"])
+    assert locked.status_code == 401
+    assert "locked" in body(locked)["error"]["message"]
+    assert _password_auth(cloud, "alt_demo", cloud.passwords["alt_demo"]).status_code == 201
+    identity.store.dispose()
+
+
+def test_wrong_types_are_400(cloud):
+    resp = cloud.client.simulate_post("/identity/v3/auth/tokens", json={"auth": {"identity": {
+        "methods": ["password"], "password": {"user": {"name": 5, "domain": {"id": "default"},
+                                                       "password": "x"}}}}})
+    assert resp.status_code == 400
+    assert "password.user.name" in body(resp)["error"]["message"]
