@@ -1,0 +1,365 @@
+"""The compute driver interface: typed records in and out, capabilities, the exception model.
+
+A driver is plain synchronous Python. The operations engine calls it from a worker (never from a
+request thread), with a timeout, retries for :class:`~overcast.drivers.errors.Unavailable`, and
+a per-cloud circuit breaker. Drivers never build OpenStack JSON.
+
+Asynchronous backends return from :meth:`ComputeDriver.build` (and actions) as soon as the
+backend accepted the call; the engine polls :meth:`ComputeDriver.get` until the server reaches
+the state the operation expects.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from overcast.drivers.errors import NotSupported
+
+
+class ServerState(str, enum.Enum):
+    """What the backend says a server is doing; the core maps it onto Nova's vm_state/status."""
+
+    BUILDING = "building"
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    PAUSED = "paused"
+    SUSPENDED = "suspended"
+    RESCUED = "rescued"
+    RESIZED = "resized"        # resized, awaiting confirm or revert
+    SHELVED = "shelved"
+    ERROR = "error"
+    DELETED = "deleted"
+
+
+class PowerState(enum.IntEnum):
+    """Nova's power states (OS-EXT-STS:power_state)."""
+
+    NOSTATE = 0
+    RUNNING = 1
+    PAUSED = 3
+    SHUTDOWN = 4
+    CRASHED = 6
+    SUSPENDED = 7
+
+
+class Capability(str, enum.Enum):
+    """Optional operations; a driver lists the ones it supports in ``capabilities``."""
+
+    REBOOT = "reboot"
+    START_STOP = "start_stop"
+    PAUSE = "pause"
+    SUSPEND = "suspend"
+    RESIZE = "resize"
+    REBUILD = "rebuild"
+    SNAPSHOT = "snapshot"
+    CONSOLE_OUTPUT = "console_output"
+    RESCUE = "rescue"
+    CHANGE_PASSWORD = "change_password"
+    SHELVE = "shelve"
+    VOLUME_ATTACH = "volume_attach"
+    PORT_ATTACH = "port_attach"
+    SERVER_GROUPS = "server_groups"
+    DIAGNOSTICS = "diagnostics"
+
+
+#: Which methods each capability brings (the conformance kit checks the two agree).
+CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
+    Capability.REBOOT: ("reboot",),
+    Capability.START_STOP: ("start", "stop"),
+    Capability.PAUSE: ("pause", "unpause"),
+    Capability.SUSPEND: ("suspend", "resume"),
+    Capability.RESIZE: ("resize", "confirm_resize", "revert_resize"),
+    Capability.REBUILD: ("rebuild",),
+    Capability.SNAPSHOT: ("snapshot",),
+    Capability.CONSOLE_OUTPUT: ("console_output",),
+    Capability.RESCUE: ("rescue", "unrescue"),
+    Capability.CHANGE_PASSWORD: ("change_password",),
+    Capability.SHELVE: ("shelve", "unshelve"),
+    Capability.VOLUME_ATTACH: ("attach_volume", "detach_volume"),
+    Capability.PORT_ATTACH: ("attach_port", "detach_port"),
+    Capability.SERVER_GROUPS: ("create_server_group", "delete_server_group"),
+    Capability.DIAGNOSTICS: ("diagnostics",),
+}
+
+MAX_CONFIG_FILES = 5
+MAX_CONFIG_FILE_BYTES = 10 * 1024
+
+
+@dataclass(frozen=True)
+class Flavor:
+    id: str
+    name: str
+    vcpus: int
+    ram_mb: int
+    disk_gb: int
+    ephemeral_gb: int = 0
+    swap_mb: int = 0
+    extra_specs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    name: str
+    min_disk_gb: int = 0
+    min_ram_mb: int = 0
+    disk_format: str = "qcow2"
+    container_format: str = "bare"
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    name: str
+    public_key: str
+    type: str = "ssh"
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """A port the server gets: the network service has already allocated its addresses."""
+
+    port_id: str
+    network_id: str
+    network_name: str
+    mac_address: str
+    fixed_ips: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    path: str
+    contents: bytes
+
+
+@dataclass(frozen=True)
+class ServerGroup:
+    id: str
+    name: str
+    policy: str  # affinity, anti-affinity, soft-affinity, soft-anti-affinity
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything a driver needs to build one server."""
+
+    name: str
+    flavor: Flavor
+    image: Image | None
+    idempotency_key: str
+    key_pair: KeyPair | None = None
+    security_groups: tuple[str, ...] = ()
+    networks: tuple[NetworkAttachment, ...] = ()
+    config_drive_files: tuple[ConfigFile, ...] = ()
+    config_drive: bool = False
+    user_data: bytes | None = None
+    server_group: ServerGroup | None = None
+    availability_zone: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    admin_password: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the backend reports about one server."""
+
+    backend_id: str
+    name: str
+    state: ServerState
+    power_state: PowerState = PowerState.NOSTATE
+    host: str | None = None
+    availability_zone: str | None = None
+    idempotency_key: str | None = None
+    fault: str | None = None
+    progress: int = 0
+
+
+@dataclass(frozen=True)
+class VolumeAttachment:
+    volume_id: str
+    device: str
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    available: bool = True
+    hosts: tuple[str, ...] = ()
+
+
+class ComputeDriver(abc.ABC):
+    """One cloud's compute backend.
+
+    Every method may raise :class:`~overcast.drivers.errors.Unavailable` (retryable) or
+    :class:`~overcast.drivers.errors.DriverError`; the others it raises are named per method.
+    Optional methods raise :class:`~overcast.drivers.errors.NotSupported` unless the driver lists
+    their capability.
+    """
+
+    #: Which optional operations this driver supports.
+    capabilities: frozenset[Capability] = frozenset()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def build(self, request: BuildRequest) -> str:
+        """Start building a server; returns its backend id.
+
+        Idempotent on ``request.idempotency_key``: a second call with the same key returns the
+        first server's id instead of making another.
+
+        :raises InvalidRequest: flavor, image or zone the backend refuses.
+        :raises BuildFailed: the backend could not build it.
+        :raises QuotaExceeded: the provider's quota refused it.
+        """
+
+    @abc.abstractmethod
+    def delete(self, backend_id: str) -> None:
+        """Delete a server; deleting one that is already gone succeeds.
+
+        :raises DeleteFailed: the backend could not delete it.
+        """
+
+    @abc.abstractmethod
+    def get(self, backend_id: str) -> ServerInfo:
+        """The backend's view of one server. :raises NotFound: no such server."""
+
+    @abc.abstractmethod
+    def list(self) -> list[ServerInfo]:
+        """Every server the backend has for this cloud (for the reconciler)."""
+
+    def find(self, idempotency_key: str) -> ServerInfo | None:
+        """The server built with this idempotency key, if any (default: scan :meth:`list`)."""
+        return next((s for s in self.list() if s.idempotency_key == idempotency_key), None)
+
+    # -- what the backend offers --------------------------------------------------------
+    def flavors(self) -> list[Flavor]:
+        """Flavors the backend offers natively (may be empty: Overcast's own flavors apply)."""
+        return []
+
+    def images(self) -> list[Image]:
+        """Images the backend offers natively (may be empty)."""
+        return []
+
+    def zones(self) -> list[Zone]:
+        """Availability zones (default: one, ``nova``)."""
+        return [Zone("nova")]
+
+    def validate_flavor(self, flavor: Flavor) -> None:
+        """:raises InvalidRequest: the backend cannot run this flavor."""
+
+    def validate_zone(self, zone: str) -> None:
+        """:raises InvalidRequest: unknown availability zone."""
+        from overcast.drivers.errors import InvalidRequest
+
+        if zone not in {z.name for z in self.zones()}:
+            raise InvalidRequest(f"The requested availability zone is not available: {zone}")
+
+    # -- optional actions (see capabilities) ----------------------------------------------
+    def _unsupported(self, what: str) -> NotSupported:
+        return NotSupported(f"{type(self).__name__} does not support {what}")
+
+    def reboot(self, backend_id: str, hard: bool = False) -> None:
+        """:raises NotFound: :raises Conflict: not running."""
+        raise self._unsupported("reboot")
+
+    def start(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict: not stopped."""
+        raise self._unsupported("start")
+
+    def stop(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict: not running."""
+        raise self._unsupported("stop")
+
+    def pause(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("pause")
+
+    def unpause(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("unpause")
+
+    def suspend(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("suspend")
+
+    def resume(self, backend_id: str) -> None:
+        """:raises NotFound: :raises NotSuspended: the server is not suspended."""
+        raise self._unsupported("resume")
+
+    def resize(self, backend_id: str, flavor: Flavor) -> None:
+        """Resize; the server ends in RESIZED until confirmed or reverted.
+
+        :raises NotFound: :raises InvalidRequest: the flavor cannot be used.
+        """
+        raise self._unsupported("resize")
+
+    def confirm_resize(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict: not resized."""
+        raise self._unsupported("confirm_resize")
+
+    def revert_resize(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict: not resized."""
+        raise self._unsupported("revert_resize")
+
+    def rebuild(self, backend_id: str, image: Image, admin_password: str | None = None) -> None:
+        """:raises NotFound: :raises InvalidRequest:"""
+        raise self._unsupported("rebuild")
+
+    def snapshot(self, backend_id: str, image_name: str) -> bytes:
+        """Capture the server's disk; returns the image bytes. :raises NotFound:"""
+        raise self._unsupported("snapshot")
+
+    def console_output(self, backend_id: str, length: int | None = None) -> str:
+        """The last ``length`` lines of the console log. :raises NotFound:"""
+        raise self._unsupported("console_output")
+
+    def rescue(self, backend_id: str, image: Image | None, admin_password: str | None) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("rescue")
+
+    def unrescue(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("unrescue")
+
+    def change_password(self, backend_id: str, admin_password: str) -> None:
+        """:raises NotFound:"""
+        raise self._unsupported("change_password")
+
+    def shelve(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("shelve")
+
+    def unshelve(self, backend_id: str) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("unshelve")
+
+    def attach_volume(self, backend_id: str, volume_id: str, device: str | None = None) -> VolumeAttachment:
+        """:raises NotFound: :raises Conflict: already attached."""
+        raise self._unsupported("attach_volume")
+
+    def detach_volume(self, backend_id: str, volume_id: str) -> None:
+        """:raises NotFound: not attached."""
+        raise self._unsupported("detach_volume")
+
+    def attach_port(self, backend_id: str, port: NetworkAttachment) -> None:
+        """:raises NotFound: :raises Conflict:"""
+        raise self._unsupported("attach_port")
+
+    def detach_port(self, backend_id: str, port_id: str) -> None:
+        """:raises NotFound:"""
+        raise self._unsupported("detach_port")
+
+    def create_server_group(self, group: ServerGroup) -> None:
+        """:raises InvalidRequest: unsupported policy."""
+        raise self._unsupported("create_server_group")
+
+    def delete_server_group(self, group_id: str) -> None:
+        """Deleting an unknown group succeeds."""
+        raise self._unsupported("delete_server_group")
+
+    def diagnostics(self, backend_id: str) -> Mapping[str, object]:
+        """Backend-specific diagnostics. :raises NotFound:"""
+        raise self._unsupported("diagnostics")
