@@ -175,6 +175,11 @@ class ServerInfo:
     idempotency_key: str | None = None
     fault: str | None = None
     progress: int = 0
+    #: the flavor the backend runs it with (changes on resize, back on revert); None if unknown
+    flavor_id: str | None = None
+    #: the ports the server has, with the addresses the backend gave it (the build request's
+    #: networks, or a backend-chosen address when the request had none)
+    networks: tuple[NetworkAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,10 @@ class ComputeDriver(abc.ABC):
     def get(self, backend_id: str) -> ServerInfo:
         """The backend's view of one server. :raises NotFound: no such server."""
 
+    def status(self, backend_id: str) -> ServerState:
+        """Just the server's state (default: ``get(backend_id).state``). :raises NotFound:"""
+        return self.get(backend_id).state
+
     @abc.abstractmethod
     def list(self) -> list[ServerInfo]:
         """Every server the backend has for this cloud (for the reconciler)."""
@@ -233,6 +242,9 @@ class ComputeDriver(abc.ABC):
     def find(self, idempotency_key: str) -> ServerInfo | None:
         """The server built with this idempotency key, if any (default: scan :meth:`list`)."""
         return next((s for s in self.list() if s.idempotency_key == idempotency_key), None)
+
+    def close(self) -> None:
+        """Release connections and files; the driver is not used afterwards (default: nothing)."""
 
     # -- what the backend offers --------------------------------------------------------
     def flavors(self) -> list[Flavor]:

@@ -1,0 +1,211 @@
+"""The noop compute driver (Octavia ships one beside its interface; so do we).
+
+Every call succeeds at once: builds are ACTIVE when :meth:`build` returns, actions set the state
+they are documented to set, nothing is validated beyond what the contract itself requires
+(``NotFound`` for an unknown id, ``NotSuspended`` for resuming a server that is not suspended).
+State lives in this object only, so it is the baseline for the conformance kit and for
+benchmarks: whatever time a request takes with ``noop`` is Overcast's own.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image,
+                                      NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
+                                      VolumeAttachment)
+from overcast.drivers.errors import NotFound, NotSuspended
+from overcast.drivers.registry import CloudDriver
+
+_POWER = {
+    ServerState.ACTIVE: PowerState.RUNNING,
+    ServerState.RESCUED: PowerState.RUNNING,
+    ServerState.RESIZED: PowerState.RUNNING,
+    ServerState.STOPPED: PowerState.SHUTDOWN,
+    ServerState.SHELVED: PowerState.SHUTDOWN,
+    ServerState.PAUSED: PowerState.PAUSED,
+    ServerState.SUSPENDED: PowerState.SUSPENDED,
+}
+
+
+class NoopComputeDriver(ComputeDriver):
+    """Accepts everything; every capability, none of them doing anything."""
+
+    capabilities = frozenset(Capability)
+
+    def __init__(self, host: str = "noop-host") -> None:
+        self._host = host
+        self._lock = threading.Lock()
+        self._servers: dict[str, ServerInfo] = {}
+        self._by_key: dict[str, str] = {}
+        self._volumes: dict[str, dict[str, str]] = {}
+        self._groups: dict[str, ServerGroup] = {}
+        self._old_flavor: dict[str, str | None] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def build(self, request: BuildRequest) -> str:
+        with self._lock:
+            existing = self._by_key.get(request.idempotency_key)
+            if existing is not None and existing in self._servers:
+                return existing
+            backend_id = str(uuid.uuid4())
+            self._servers[backend_id] = ServerInfo(
+                backend_id=backend_id, name=request.name, state=ServerState.ACTIVE,
+                power_state=PowerState.RUNNING, host=self._host,
+                availability_zone=request.availability_zone or "nova",
+                idempotency_key=request.idempotency_key, progress=100,
+                flavor_id=request.flavor.id, networks=tuple(request.networks))
+            self._by_key[request.idempotency_key] = backend_id
+            self._volumes[backend_id] = {}
+            return backend_id
+
+    def delete(self, backend_id: str) -> None:
+        with self._lock:
+            info = self._servers.pop(backend_id, None)
+            self._volumes.pop(backend_id, None)
+            self._old_flavor.pop(backend_id, None)
+            if info is not None and info.idempotency_key is not None:
+                self._by_key.pop(info.idempotency_key, None)
+
+    def get(self, backend_id: str) -> ServerInfo:
+        with self._lock:
+            return self._get(backend_id)
+
+    def list(self) -> list[ServerInfo]:
+        with self._lock:
+            return list(self._servers.values())
+
+    def find(self, idempotency_key: str) -> ServerInfo | None:
+        with self._lock:
+            backend_id = self._by_key.get(idempotency_key)
+            return self._servers.get(backend_id) if backend_id else None
+
+    # -- helpers --------------------------------------------------------------------------
+    def _get(self, backend_id: str) -> ServerInfo:
+        try:
+            return self._servers[backend_id]
+        except KeyError:
+            raise NotFound(f"No server {backend_id}") from None
+
+    def _set(self, backend_id: str, state: ServerState, **changes: Any) -> None:
+        with self._lock:
+            info = self._get(backend_id)
+            self._servers[backend_id] = replace(info, state=state, power_state=_POWER[state], **changes)
+
+    def _touch(self, backend_id: str) -> ServerInfo:
+        with self._lock:
+            return self._get(backend_id)
+
+    # -- actions --------------------------------------------------------------------------
+    def reboot(self, backend_id: str, hard: bool = False) -> None:
+        self._set(backend_id, ServerState.ACTIVE)
+
+    def start(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.ACTIVE)
+
+    def stop(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.STOPPED)
+
+    def pause(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.PAUSED)
+
+    def unpause(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.ACTIVE)
+
+    def suspend(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.SUSPENDED)
+
+    def resume(self, backend_id: str) -> None:
+        with self._lock:
+            if self._get(backend_id).state is not ServerState.SUSPENDED:
+                raise NotSuspended(f"Server {backend_id} is not suspended")
+        self._set(backend_id, ServerState.ACTIVE)
+
+    def resize(self, backend_id: str, flavor: Flavor) -> None:
+        with self._lock:
+            self._old_flavor.setdefault(backend_id, self._get(backend_id).flavor_id)
+        self._set(backend_id, ServerState.RESIZED, flavor_id=flavor.id)
+
+    def confirm_resize(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.ACTIVE)
+        self._old_flavor.pop(backend_id, None)
+
+    def revert_resize(self, backend_id: str) -> None:
+        with self._lock:
+            info = self._get(backend_id)
+            old = self._old_flavor.pop(backend_id, info.flavor_id)
+        self._set(backend_id, ServerState.ACTIVE, flavor_id=old)
+
+    def rebuild(self, backend_id: str, image: Image, admin_password: str | None = None) -> None:
+        self._set(backend_id, ServerState.ACTIVE)
+
+    def snapshot(self, backend_id: str, image_name: str) -> bytes:
+        self._touch(backend_id)
+        return b""
+
+    def console_output(self, backend_id: str, length: int | None = None) -> str:
+        self._touch(backend_id)
+        return ""
+
+    def rescue(self, backend_id: str, image: Image | None, admin_password: str | None) -> None:
+        self._set(backend_id, ServerState.RESCUED)
+
+    def unrescue(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.ACTIVE)
+
+    def change_password(self, backend_id: str, admin_password: str) -> None:
+        self._touch(backend_id)
+
+    def shelve(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.SHELVED)
+
+    def unshelve(self, backend_id: str) -> None:
+        self._set(backend_id, ServerState.ACTIVE)
+
+    def attach_volume(self, backend_id: str, volume_id: str, device: str | None = None) -> VolumeAttachment:
+        with self._lock:
+            self._get(backend_id)
+            attached = self._volumes.setdefault(backend_id, {})
+            if volume_id not in attached:
+                attached[volume_id] = device or f"/dev/vd{chr(ord('b') + len(attached))}"
+            return VolumeAttachment(volume_id=volume_id, device=attached[volume_id])
+
+    def detach_volume(self, backend_id: str, volume_id: str) -> None:
+        with self._lock:
+            self._get(backend_id)
+            if self._volumes.get(backend_id, {}).pop(volume_id, None) is None:
+                raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
+
+    def attach_port(self, backend_id: str, port: NetworkAttachment) -> None:
+        with self._lock:
+            info = self._get(backend_id)
+            if all(p.port_id != port.port_id for p in info.networks):
+                self._servers[backend_id] = replace(info, networks=(*info.networks, port))
+
+    def detach_port(self, backend_id: str, port_id: str) -> None:
+        with self._lock:
+            info = self._get(backend_id)
+            self._servers[backend_id] = replace(
+                info, networks=tuple(p for p in info.networks if p.port_id != port_id))
+
+    def create_server_group(self, group: ServerGroup) -> None:
+        with self._lock:
+            self._groups[group.id] = group
+
+    def delete_server_group(self, group_id: str) -> None:
+        with self._lock:
+            self._groups.pop(group_id, None)
+
+    def diagnostics(self, backend_id: str) -> Mapping[str, object]:
+        self._touch(backend_id)
+        return {"driver": "noop"}
+
+
+def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
+    """Entry point ``noop``: options are accepted and ignored (except ``host``, the host name it reports)."""
+    return CloudDriver(name="noop", compute=NoopComputeDriver(host=str(options.get("host", "noop-host"))),
+                       info={"persistent": False})
