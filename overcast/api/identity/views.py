@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from overcast.api.identity.common import Links
-from overcast.store.models import ROOT_DOMAIN_ID, Domain, Project, Role, User
+from overcast.store.models import ROOT_DOMAIN_ID, Domain, Group, Project, Role, User
 
 
 def timestamp(value: dt.datetime | float | None) -> str | None:
@@ -19,16 +19,24 @@ def timestamp(value: dt.datetime | float | None) -> str | None:
 
 
 def domain_view(links: Links, domain: Domain) -> dict[str, Any]:
+    # A domain's tags and options live in its extra (Keystone keeps them on the project acting as it).
     return {**domain.extra, "id": domain.id, "name": domain.name, "description": domain.description,
-            "enabled": domain.enabled, "tags": [], "options": {},
+            "enabled": domain.enabled, "tags": list(domain.extra.get("tags", [])),
+            "options": dict(domain.extra.get("options", {})),
             "links": links.self_link(f"/domains/{domain.id}")}
+
+
+def domain_project_view(links: Links, domain: Domain) -> dict[str, Any]:
+    """A domain seen through /v3/projects, as the project acting as that domain."""
+    return {**domain_view(links, domain), "domain_id": None, "parent_id": None, "is_domain": True,
+            "links": links.self_link(f"/projects/{domain.id}")}
 
 
 def project_view(links: Links, project: Project) -> dict[str, Any]:
     return {**project.extra, "id": project.id, "name": project.name, "domain_id": project.domain_id,
             "description": project.description, "enabled": project.enabled,
             "parent_id": project.parent_id or project.domain_id, "is_domain": False,
-            "tags": [t.name for t in project.tags], "options": {},
+            "tags": [t.name for t in project.tags], "options": dict(project.extra.get("options", {})),
             "links": links.self_link(f"/projects/{project.id}")}
 
 
@@ -43,6 +51,11 @@ def user_view(links: Links, user: User) -> dict[str, Any]:
     if user.email:
         body["email"] = user.email
     return body
+
+
+def group_view(links: Links, group: Group) -> dict[str, Any]:
+    return {**group.extra, "id": group.id, "name": group.name, "domain_id": group.domain_id,
+            "description": group.description, "links": links.self_link(f"/groups/{group.id}")}
 
 
 def role_view(links: Links, role: Role) -> dict[str, Any]:
