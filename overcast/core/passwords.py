@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 
 import bcrypt
 
@@ -22,7 +23,19 @@ class PasswordHasher:
     def __init__(self, rounds: int = 12):
         self.rounds = rounds
         # A hash to check against when the user does not exist, so both paths take as long.
-        self._decoy = bcrypt.hashpw(b"overcast-decoy", bcrypt.gensalt(rounds)).decode()
+        # Made in the background: at cost 12 it would add a second to every start.
+        self._decoy_hash: str | None = None
+        self._decoy_ready = threading.Event()
+        threading.Thread(target=self._make_decoy, name="decoy-hash", daemon=True).start()
+
+    def _make_decoy(self) -> None:
+        self._decoy_hash = bcrypt.hashpw(b"overcast-decoy", bcrypt.gensalt(self.rounds)).decode()
+        self._decoy_ready.set()
+
+    @property
+    def _decoy(self) -> str:
+        self._decoy_ready.wait()
+        return self._decoy_hash  # type: ignore[return-value]
 
     def hash(self, secret: str) -> str:
         return bcrypt.hashpw(_prepare(secret), bcrypt.gensalt(self.rounds)).decode()

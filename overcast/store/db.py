@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,13 +51,17 @@ class Store:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision."""
+        from alembic import command  # imported here: Alembic is a fifth of start-up otherwise
+
         command.upgrade(alembic_config(self.url), "head")
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def alembic_config(url: str) -> AlembicConfig:
+def alembic_config(url: str) -> "AlembicConfig":
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

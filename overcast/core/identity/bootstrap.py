@@ -48,15 +48,19 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _passwords(core: IdentityCore) -> dict[str, str]:
-    """Configured passwords win; otherwise ones generated once and kept in the data directory."""
-    path = core.settings.data_dir / "bootstrap-passwords.json"
-    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    configured: dict[str, Secret | None] = {
+def _configured(core: IdentityCore) -> dict[str, Secret | None]:
+    return {
         "admin": core.settings.bootstrap.admin_password,
         "demo": core.settings.bootstrap.demo_password,
         "alt_demo": core.settings.bootstrap.alt_demo_password,
     }
+
+
+def _passwords(core: IdentityCore) -> dict[str, str]:
+    """Configured passwords win; otherwise ones generated once and kept in the data directory."""
+    path = core.settings.data_dir / "bootstrap-passwords.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    configured = _configured(core)
     result = {}
     for user, secret in configured.items():
         result[user] = secret.reveal() if secret is not None else stored.get(user) or secrets.token_urlsafe(18)
@@ -89,6 +93,8 @@ def bootstrap(core: IdentityCore) -> list[Account]:
     KeyRepository(settings.data_dir / "credential-keys", settings.identity.max_active_keys).setup()
     core.store.upgrade()
     passwords = _passwords(core)
+    # Only passwords set in the configuration can change between starts; generated ones cannot.
+    configured = {u for u, secret in _configured(core).items() if secret is not None}
     accounts = []
     with core.store.session() as session:
         _get_or_add(session, Domain, {"id": DEFAULT_DOMAIN_ID}, name="Default",
@@ -108,7 +114,7 @@ def bootstrap(core: IdentityCore) -> list[Account]:
                             password_hash=core.hasher.hash(password), password_created_at=utcnow())
                 session.add(user)
                 session.flush()
-            elif not core.hasher.verify(password, user.password_hash):
+            elif username in configured and not core.hasher.verify(password, user.password_hash):
                 user.password_hash = core.hasher.hash(password)
                 user.password_created_at = utcnow()
             _grant(session, "UserProject", user.id, project.id, roles[role_name].id)
