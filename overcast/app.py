@@ -12,6 +12,7 @@ from overcast.api.routing import Registry
 from overcast.config import Settings
 from overcast.core.errors import OvercastError
 from overcast.core.identity import IdentityCore
+from overcast.core.identity.credentials import CredentialCipher
 from overcast.core.keys import KeyRepository
 from overcast.core.passwords import PasswordHasher
 from overcast.core.revocation import RevocationChecker
@@ -29,8 +30,9 @@ def build_identity(settings: Settings, store: Store | None = None) -> IdentityCo
                                     idn.revocation_cache_seconds, idn.token_expiration)
     keys = KeyRepository(settings.key_repository, idn.max_active_keys)
     tokens = TokenProvider(keys, revocations, idn.token_expiration)
+    credentials = CredentialCipher(KeyRepository(settings.credential_key_repository, idn.max_active_keys))
     return IdentityCore(settings=settings, store=store, hasher=PasswordHasher(idn.bcrypt_rounds),
-                        tokens=tokens, revocations=revocations)
+                        tokens=tokens, revocations=revocations, credentials=credentials)
 
 
 def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, params: dict) -> None:

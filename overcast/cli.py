@@ -126,15 +126,24 @@ def keys() -> None:
 
 
 @keys.command("rotate")
+@click.option("--credentials", is_flag=True,
+              help="Rotate the credential encryption keys instead, re-encrypting every stored credential.")
 @click.pass_context
-def keys_rotate(ctx: click.Context) -> None:
+def keys_rotate(ctx: click.Context, credentials: bool) -> None:
     """Promote the staged key to primary, stage a new one, drop the oldest (Keystone's rotation)."""
-    from overcast.core.keys import KeyRepository
+    from overcast.app import build_identity
+    from overcast.core.identity.credentials import reencrypt_all
 
-    settings = _settings(ctx.parent)
-    repo = KeyRepository(settings.key_repository, settings.identity.max_active_keys)
+    identity = build_identity(_settings(ctx.parent))
+    repo = identity.credentials.keys if credentials else identity.tokens.keys
     repo.setup()
-    click.echo(f"primary key is now {repo.rotate()}")
+    primary = repo.rotate()
+    if credentials:
+        with identity.store.session() as session:
+            count = reencrypt_all(session, identity.credentials)
+        click.echo(f"re-encrypted {count} credentials")
+    identity.store.dispose()
+    click.echo(f"primary key is now {primary}")
 
 
 @main.command("clouds-yaml")

@@ -136,6 +136,10 @@ class Settings:
         return self.data_dir / "fernet-keys"
 
     @property
+    def credential_key_repository(self) -> Path:
+        return self.data_dir / "credential-keys"
+
+    @property
     def regions(self) -> list[str]:
         return [cloud.name for cloud in self.clouds]
 

@@ -38,10 +38,16 @@ class Endpoint:
     name: str
     template: str
     methods: frozenset[str]
+    #: further templates serving the same endpoint (e.g. Nova's /v2/{project_id}/... paths)
+    aliases: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
         return MOUNTS[self.service] + self.template
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *(MOUNTS[self.service] + a for a in self.aliases))
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -80,14 +86,15 @@ class Registry:
         self._endpoints: dict[str, Endpoint] = {}
         self._resources: dict[str, Any] = {}
 
-    def declare(self, service: str, name: str, template: str, methods: Iterable[str]) -> Endpoint:
+    def declare(self, service: str, name: str, template: str, methods: Iterable[str],
+                aliases: Iterable[str] = ()) -> Endpoint:
         """Declare an endpoint. :raises RoutingError: on a duplicate name or unknown service."""
         key = f"{service}:{name}"
         if key in self._endpoints:
             raise RoutingError(f"endpoint {key} declared twice")
         if service not in MOUNTS:
             raise RoutingError(f"unknown service {service!r}")
-        endpoint = Endpoint(service, name, template, frozenset(m.upper() for m in methods))
+        endpoint = Endpoint(service, name, template, frozenset(m.upper() for m in methods), tuple(aliases))
         self._endpoints[key] = endpoint
         return endpoint
 
@@ -121,19 +128,20 @@ class Registry:
 
     def mount(self, app: falcon.App) -> None:
         """Add a route for every declared endpoint (one per distinct path)."""
-        by_path: dict[str, list[Endpoint]] = {}
+        by_path: dict[str, Endpoint] = {}
         for endpoint in self._endpoints.values():
-            by_path.setdefault(endpoint.path, []).append(endpoint)
-        for path, endpoints in by_path.items():
-            if len(endpoints) > 1:
-                raise RoutingError(f"{path} declared by {', '.join(e.name for e in endpoints)}")
-            endpoint = endpoints[0]
+            for path in endpoint.paths:
+                if path in by_path:
+                    raise RoutingError(f"{path} declared by {by_path[path].name} and {endpoint.name}")
+                by_path[path] = endpoint
+        for endpoint in self._endpoints.values():
             stand_in = _NotImplemented(endpoint)
             resource = self._resources.get(f"{endpoint.service}:{endpoint.name}") or stand_in
             for method in endpoint.methods:
                 responder = f"on_{method.lower()}"
                 if not hasattr(resource, responder):
                     setattr(resource, responder, getattr(stand_in, responder))
-            app.add_route(path, resource)
+            for path in endpoint.paths:
+                app.add_route(path, resource)
         for service, prefix in MOUNTS.items():
             app.add_sink(_Unrouted(service), prefix + r"(/.*)?$")

@@ -18,7 +18,11 @@ from overcast.core.context import AuthContext
 from overcast.store.db import Store
 from overcast.store.models import RevocationEvent
 
-_FIELDS = ("user_id", "project_id", "domain_id", "audit_id", "audit_chain_id")
+_FIELDS = ("user_id", "project_id", "domain_id", "audit_id", "audit_chain_id", "app_cred_id")
+
+#: Revocation events to record, each the keyword arguments of :meth:`RevocationChecker.revoke`.
+#: Rules functions return them so the caller records them after its own change has committed.
+Revocations = list[dict[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class RevocationChecker:
             "domain_id": ctx.domain_id,
             "audit_id": ctx.audit_ids[0] if ctx.audit_ids else None,
             "audit_chain_id": ctx.audit_ids[-1] if ctx.audit_ids else None,
+            "app_cred_id": ctx.app_cred_id,
         }
         for name, value in values.items():
             if value is not None and ctx.issued_at <= events.single[name].get(value, -1.0):
@@ -70,15 +75,24 @@ class RevocationChecker:
     def revoke(self, **fields: str | None) -> None:
         """Revoke every token matching all given fields issued up to now; visible at once here.
 
-        Also prunes events older than any token could be.
+        :raises ValueError: no field, or one revocation cannot match on.
         """
-        unknown = set(fields) - set(_FIELDS)
-        if unknown or not any(fields.values()):
-            raise ValueError(f"revocation needs one of {_FIELDS}; got {sorted(fields)}")
+        self.revoke_all([fields])
+
+    def revoke_all(self, events: Revocations) -> None:
+        """Record several revocations in one transaction; also prunes events no token can match.
+
+        :raises ValueError: an event with no field, or one revocation cannot match on.
+        """
+        events = [{k: v for k, v in e.items() if v is not None} for e in events]
+        for fields in events:
+            if set(fields) - set(_FIELDS) or not fields:
+                raise ValueError(f"revocation needs one of {_FIELDS}; got {sorted(fields)}")
+        if not events:
+            return
         now = time.time()
         with self.store.session() as session:
-            session.add(RevocationEvent(issued_before=now, revoked_at=now,
-                                        **{k: v for k, v in fields.items() if v is not None}))
+            session.add_all(RevocationEvent(issued_before=now, revoked_at=now, **fields) for fields in events)
             session.execute(delete(RevocationEvent).where(
                 RevocationEvent.issued_before < now - self.max_token_lifetime))
         self._events.invalidate()

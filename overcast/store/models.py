@@ -206,6 +206,7 @@ class RevocationEvent(Base):
     domain_id: Mapped[str | None] = mapped_column(String(64))
     audit_id: Mapped[str | None] = mapped_column(String(32))
     audit_chain_id: Mapped[str | None] = mapped_column(String(32))
+    app_cred_id: Mapped[str | None] = mapped_column(String(64))
     #: seconds since the epoch (float, so a token issued just after a revocation survives it)
     issued_before: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float] = mapped_column(Float)

@@ -13,7 +13,6 @@ from overcast.core import policy
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import credentials as core_creds
 from overcast.core.identity.credentials import CredentialCipher
-from overcast.core.keys import KeyRepository
 from overcast.store.models import Credential
 
 _STR = {"type": "string", "minLength": 1, "maxLength": 255}
@@ -91,7 +90,6 @@ class CredentialItem:
 
 
 def bind(registry: Registry, core: IdentityCore, links: Links) -> None:
-    keys = KeyRepository(core.settings.data_dir / "credential-keys", core.settings.identity.max_active_keys)
-    cipher = CredentialCipher(keys)
+    cipher = core.credentials
     registry.bind("identity", "v3_credentails", Credentials(core, links, cipher))
     registry.bind("identity", "v3_credentail", CredentialItem(core, links, cipher))

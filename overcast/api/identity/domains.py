@@ -11,7 +11,6 @@ from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import domains as rules
-from overcast.core.identity.projects import apply_revocations
 
 _PROPERTIES = {"name": NAME, "description": DESCRIPTION, "enabled": BOOLEAN, "tags": TAGS, "options": OPTIONS}
 CREATE_SCHEMA = {
@@ -67,14 +66,14 @@ class DomainItem:
             domain = rules.get(session, domain_id)
             revocations = rules.update(session, domain, ref)
             view = domain_view(self.links, domain)
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.media = {"domain": view}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, domain_id: str) -> None:
         enforce(req, "identity:delete_domain", {"domain_id": domain_id})
         with self.core.store.session() as session:
             revocations = rules.delete_domain(session, rules.get(session, domain_id))
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.status = falcon.HTTP_204
 
 

@@ -13,7 +13,6 @@ from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import groups as rules
-from overcast.core.identity.projects import apply_revocations
 from overcast.store.models import Group
 
 # Keystone allows 255 characters, but its group table (and ours) holds 64.
@@ -91,7 +90,7 @@ class GroupItem:
         with self.core.store.session() as session:
             enforce(req, "identity:delete_group", target_of(session.get(Group, group_id)))
             revocations = rules.delete_group(session, rules.get(session, group_id))
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.status = falcon.HTTP_204
 
 
@@ -135,7 +134,7 @@ class GroupUser:
         with self.core.store.session() as session:
             group = self._group(req, session, "identity:remove_user_from_group", group_id, user_id)
             revocations = rules.remove_member(session, group, user_id)
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.status = falcon.HTTP_204
 
 

@@ -15,7 +15,6 @@ from overcast.core.errors import Invalid
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import domains as domain_rules
 from overcast.core.identity import projects as rules
-from overcast.core.identity.projects import apply_revocations
 from overcast.store.models import DEFAULT_DOMAIN_ID, Domain, Project
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"[\S]+"}
@@ -172,7 +171,7 @@ class ProjectItem:
                 project = rules.get(session, project_id)
                 revocations = rules.update(session, project, ref)
                 view = project_view(self.links, project)
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.media = {"project": view}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
@@ -190,7 +189,7 @@ class ProjectItem:
                 project = rules.get(session, project_id)
                 cascade = bool(truthy(req.get_param("cascade")))
                 revocations = rules.delete_project(session, project, cascade=cascade)
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.status = falcon.HTTP_204
 
 

@@ -15,7 +15,6 @@ from overcast.core.identity import IdentityCore
 from overcast.core.identity import groups as group_rules
 from overcast.core.identity import projects as project_rules
 from overcast.core.identity import users as rules
-from overcast.core.identity.projects import apply_revocations
 from overcast.store.models import User
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"[\S]+"}
@@ -108,14 +107,14 @@ class UserItem:
             user = rules.get(session, user_id)
             revocations = rules.update(self.core, session, user, ref)
             view = user_view(self.links, user)
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.media = {"user": view}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
         with self.core.store.session() as session:
             enforce(req, "identity:delete_user", target_of(session.get(User, user_id)))
             revocations = rules.delete_user(session, rules.get(session, user_id))
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.status = falcon.HTTP_204
 
 
@@ -133,7 +132,7 @@ class UserPassword:
         with self.core.store.session() as session:
             revocations = rules.change_password(self.core, session, user_id, ref["original_password"],
                                                 ref["password"])
-        apply_revocations(self.core, revocations)
+        self.core.revocations.revoke_all(revocations)
         resp.status = falcon.HTTP_204
 
 

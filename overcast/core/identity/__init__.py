@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable
 
 from overcast.config import Settings
 from overcast.core.passwords import PasswordHasher
 from overcast.core.revocation import RevocationChecker
 from overcast.core.tokens import TokenProvider
 from overcast.store.db import Store
+
+if TYPE_CHECKING:
+    from overcast.core.identity.credentials import CredentialCipher
 
 
 @dataclass
@@ -20,3 +24,11 @@ class IdentityCore:
     hasher: PasswordHasher
     tokens: TokenProvider
     revocations: RevocationChecker
+    #: encrypts credential blobs with its own key repository (``<data-dir>/credential-keys``)
+    credentials: "CredentialCipher"
+
+
+def split_extra(ref: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:
+    """The attributes Keystone keeps in ``extra``: anything the schema does not name."""
+    known = set(known) | {"id", "links"}
+    return {k: v for k, v in ref.items() if k not in known}

@@ -119,9 +119,10 @@ def create(core: IdentityCore, ctx: AuthContext, user_id: str, body: dict[str, A
 
 
 def delete(core: IdentityCore, user_id: str, cred_id: str) -> None:
-    """:raises NotFound:"""
+    """Delete the credential and revoke the tokens it gave. :raises NotFound:"""
     with core.store.session() as session:
         session.delete(get(session, user_id, cred_id))
+    core.revocations.revoke(app_cred_id=cred_id)
 
 
 def roles_of(session: Session, cred: ApplicationCredential) -> list[Role]:

@@ -180,8 +180,8 @@ def affected_users(session: Session, rows: Iterable[Assignment]) -> set[str]:
 
 
 def revoke_tokens(core: "IdentityCore", scopes: Iterable[tuple[str, str | None, str | None]]) -> None:
-    for user_id, project_id, domain_id in sorted(scopes, key=lambda s: tuple(x or "" for x in s)):
-        core.revocations.revoke(user_id=user_id, project_id=project_id, domain_id=domain_id)
+    core.revocations.revoke_all([{"user_id": user_id, "project_id": project_id, "domain_id": domain_id}
+                                 for user_id, project_id, domain_id in scopes])
 
 
 def delete_grant(core: "IdentityCore", actor: str, actor_id: str, target: str, target_id: str, role_id: str,

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from overcast.config import Secret
 from overcast.core.identity import IdentityCore
 from overcast.core.identity.catalog import sync_from_settings
-from overcast.core.keys import KeyRepository
 from overcast.store.models import (DEFAULT_DOMAIN_ID, ROOT_DOMAIN_ID, Assignment, Domain, ImpliedRole, Project,
                                    Role, User,
                                    utcnow)
@@ -89,8 +88,8 @@ def bootstrap(core: IdentityCore) -> list[Account]:
     """Prepare everything a first start needs; returns the accounts (with passwords) it ensured."""
     settings = core.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    KeyRepository(settings.key_repository, settings.identity.max_active_keys).setup()
-    KeyRepository(settings.data_dir / "credential-keys", settings.identity.max_active_keys).setup()
+    core.tokens.keys.setup()
+    core.credentials.keys.setup()
     core.store.upgrade()
     passwords = _passwords(core)
     # Only passwords set in the configuration can change between starts; generated ones cannot.

@@ -125,3 +125,15 @@ def update(session: Session, cipher: CredentialCipher, credential_id: str, body:
         cred.extra = {**cred.extra, **fields}
     session.flush()
     return cred
+
+
+def reencrypt_all(session: Session, cipher: CredentialCipher) -> int:
+    """Re-encrypt every blob with the current primary key (after a rotation, before the old key
+    is dropped by the next one). Returns how many were rewritten.
+
+    :raises Invalid: a blob no active key can read.
+    """
+    creds = list(session.scalars(select(Credential)))
+    for cred in creds:
+        cred.encrypted_blob = cipher.encrypt(cipher.decrypt(cred.encrypted_blob))
+    return len(creds)

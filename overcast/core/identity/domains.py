@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.identity import groups, projects, users
-from overcast.core.identity.projects import MAX_TAGS, Revocations, split_extra
+from overcast.core.identity import split_extra
+from overcast.core.identity.projects import MAX_TAGS
+from overcast.core.revocation import Revocations
 from overcast.store.models import Assignment, Domain, Project, Role, User, new_id
 
 DOMAIN_FIELDS = ("name", "description", "enabled", "tags", "options", "explicit_domain_id")

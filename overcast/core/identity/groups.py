@@ -10,7 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Invalid, NotFound
-from overcast.core.identity.projects import Revocations, split_extra
+from overcast.core.identity import split_extra
+from overcast.core.revocation import Revocations
 from overcast.store.models import Assignment, Domain, Group, GroupMembership, User, new_id
 
 GROUP_FIELDS = ("name", "domain_id", "description")

@@ -2,7 +2,7 @@
 tags, name uniqueness per domain, and what a deleted or disabled project takes with it.
 
 Functions work in the caller's session and return the token revocations the change calls for;
-the caller applies them with :func:`apply_revocations` once the session has committed (a
+the caller applies them with :meth:`~overcast.core.revocation.RevocationChecker.revoke_all` once the session has committed (a
 revocation is its own write, and SQLite allows one writer at a time).
 """
 
@@ -14,28 +14,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
-from overcast.core.identity import IdentityCore
+from overcast.core.identity import IdentityCore, split_extra
 from overcast.core.identity.assignments import group_ids_of
+from overcast.core.revocation import Revocations
 from overcast.store.models import (Assignment, ApplicationCredential, Domain, Project, ProjectTag,
                                    new_id)
 
-#: Revocation events to apply after commit: each is the keyword arguments of ``revoke``.
-Revocations = list[dict[str, str]]
 
 MAX_TAGS = 80
 PROJECT_FIELDS = ("name", "description", "domain_id", "enabled", "parent_id", "is_domain", "tags", "options")
-
-
-def apply_revocations(core: IdentityCore, events: Iterable[dict[str, str]]) -> None:
-    """Record each revocation event (call after the change that needed them has committed)."""
-    for event in events:
-        core.revocations.revoke(**event)
-
-
-def split_extra(ref: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:
-    """The attributes Keystone keeps in ``extra``: anything the schema does not name."""
-    known = set(known) | {"id", "links"}
-    return {k: v for k, v in ref.items() if k not in known}
 
 
 def get(session: Session, project_id: str) -> Project:

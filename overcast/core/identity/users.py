@@ -3,7 +3,7 @@ disabled or deleted user loses (every token, and on deletion their grants, membe
 application credentials).
 
 Passwords are hashed with the core's hasher and never returned or logged. Mutating functions
-return the revocations to apply after commit (see :func:`overcast.core.identity.projects.apply_revocations`).
+return the revocations to apply after commit (see :meth:`overcast.core.revocation.RevocationChecker.revoke_all`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore
-from overcast.core.identity.projects import Revocations, split_extra
+from overcast.core.identity import split_extra
+from overcast.core.revocation import Revocations
 from overcast.store.models import (ApplicationCredential, Assignment, Credential, Domain, GroupMembership, User,
                                    new_id, utcnow)
 

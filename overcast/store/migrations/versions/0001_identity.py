@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('domain_id', sa.String(length=64), nullable=True),
     sa.Column('audit_id', sa.String(length=32), nullable=True),
     sa.Column('audit_chain_id', sa.String(length=32), nullable=True),
+    sa.Column('app_cred_id', sa.String(length=64), nullable=True),
     sa.Column('issued_before', sa.Float(), nullable=False),
     sa.Column('revoked_at', sa.Float(), nullable=False),
     sa.PrimaryKeyConstraint('id')
