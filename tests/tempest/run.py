@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""Run Tempest's identity API tests against a live Overcast.
+
+Two modes:
+
+* allowlist (default): run exactly the tests named in ``identity-allowlist.txt`` and fail
+  unless every one of them passed. This is what ``make test`` runs (through
+  ``test_tempest_identity.py``).
+* ``--all``: run every ``tempest.api.identity`` test and report how many pass; with
+  ``--update-allowlist`` the allowlist is rewritten to the tests that passed.
+
+Without ``--auth-url``/``--clouds-yaml`` the script starts its own ``overcast serve`` (SQLite,
+temporary data directory). Examples::
+
+    python tests/tempest/run.py                      # allowlisted tests, own server
+    python tests/tempest/run.py --all --report       # the whole module, counts
+    python tests/tempest/run.py --all --update-allowlist
+    python tests/tempest/run.py --clouds-yaml .overcast/clouds.yaml --all --report
+
+The workspace (``tempest.conf``, ``.stestr.conf``, the stestr repository, logs) is written
+to ``--workspace`` (default: a fresh temporary directory) and never to ``~/.tempest``:
+Tempest reads its config from ``TEMPEST_CONFIG_DIR``, and stestr runs in the workspace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import dataclasses
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ALLOWLIST = HERE / "identity-allowlist.txt"
+MODULE = "tempest.api.identity"
+MODULE_REGEX = r"^tempest\.api\.identity\."
+
+#: Features an Overcast identity service offers, as Tempest names them. Override any of these
+#: (or anything else in tempest.conf) with ``--set section.option=value``.
+IDENTITY_FEATURES = {
+    "api_v2": "False",  # Tempest's v2 tests were removed; Overcast's v2.0 is tested by our own live tests
+    "api_v2_admin": "False",
+    "api_v3": "True",
+    "application_credentials": "True",
+    "access_rules": "False",
+    "project_tags": "True",
+    "security_compliance": "False",
+    "trust": "False",
+    "federation": "False",
+    "external_idp": "False",
+    "domain_specific_drivers": "False",
+}
+
+#: Every other service Tempest knows about is absent.
+OTHER_SERVICES = ("nova", "glance", "cinder", "neutron", "swift", "heat", "horizon", "ironic", "designate",
+                  "octavia", "manila", "barbican", "sahara", "trove", "zaqar", "aodh", "gnocchi", "panko",
+                  "placement", "mistral", "murano", "senlin", "watcher", "zun", "magnum", "ceilometer",
+                  "cyborg", "masakari", "blazar")
+
+
+# -- tempest.conf -------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Target:
+    """Where Tempest should point and with which admin account."""
+
+    auth_url: str  # Keystone root, e.g. http://127.0.0.1:8780/identity
+    admin_username: str
+    admin_password: str
+    admin_project_name: str = "admin"
+    admin_domain_name: str = "Default"
+    region: str = "RegionOne"
+
+    @classmethod
+    def from_clouds_yaml(cls, path: str | os.PathLike[str], cloud: str = "overcast-admin") -> "Target":
+        import yaml
+
+        entry = yaml.safe_load(Path(path).read_text())["clouds"][cloud]
+        auth = entry["auth"]
+        return cls(auth_url=auth["auth_url"].rstrip("/"), admin_username=auth["username"],
+                   admin_password=auth["password"], admin_project_name=auth.get("project_name", "admin"),
+                   admin_domain_name=_domain_name(auth), region=entry.get("region_name", "RegionOne"))
+
+
+def _domain_name(auth: Mapping[str, Any]) -> str:
+    """Tempest wants the admin's domain by *name*; learn it from a token (fallback 'Default')."""
+    try:
+        from keystoneauth1 import session as ks_session
+        from keystoneauth1.identity import v3
+
+        keys = ("auth_url", "username", "password", "user_domain_id", "user_domain_name", "project_name",
+                "project_domain_id", "project_domain_name")
+        plugin = v3.Password(**{k: v for k, v in auth.items() if k in keys})
+        name = plugin.get_access(ks_session.Session(auth=plugin)).user_domain_name
+        return name or "Default"
+    except Exception:  # noqa: BLE001 - a best-effort probe; Tempest will report a bad domain itself
+        return auth.get("user_domain_name") or "Default"
+
+
+def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = ()) -> configparser.ConfigParser:
+    """The tempest.conf for Overcast's identity service only."""
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.optionxform = str  # type: ignore[assignment,method-assign]
+    conf["DEFAULT"] = {
+        "log_dir": str(workspace / "logs"),
+        "log_file": "tempest.log",
+        "debug": "True",
+        "use_stderr": "False",
+    }
+    conf["oslo_concurrency"] = {"lock_path": str(workspace / "lock")}
+    conf["auth"] = {
+        "use_dynamic_credentials": "True",
+        "create_isolated_networks": "False",
+        "tempest_roles": "member",
+        "admin_username": target.admin_username,
+        "admin_password": target.admin_password,
+        "admin_project_name": target.admin_project_name,
+        "admin_domain_name": target.admin_domain_name,
+        "admin_user_domain_name": target.admin_domain_name,
+        "admin_project_domain_name": target.admin_domain_name,
+        "default_credentials_domain_name": target.admin_domain_name,
+    }
+    conf["identity"] = {
+        "uri": f"{target.auth_url}/v2.0",
+        "uri_v3": f"{target.auth_url}/v3",
+        "auth_version": "v3",
+        "region": target.region,
+        "v3_endpoint_type": "public",
+        "catalog_type": "identity",
+        "default_domain_id": "default",
+        "admin_role": "admin",
+    }
+    conf["identity-feature-enabled"] = dict(IDENTITY_FEATURES)
+    conf["service_available"] = {name: "False" for name in OTHER_SERVICES}
+    conf["validation"] = {"run_validation": "False"}
+    conf["enforce_scope"] = {"keystone": "False"}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        section, _, option = key.rpartition(".")
+        if not section or not option or not _:
+            raise SystemExit(f"--set wants section.option=value, got {item!r}")
+        if section != "DEFAULT" and not conf.has_section(section):
+            conf.add_section(section)
+        conf[section][option] = value
+    return conf
+
+
+def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = ()) -> Path:
+    """Write ``etc/tempest.conf`` and ``.stestr.conf`` into ``workspace``; return the conf path."""
+    import tempest
+
+    workspace.mkdir(parents=True, exist_ok=True)
+    for sub in ("etc", "logs", "lock"):
+        (workspace / sub).mkdir(exist_ok=True)
+    conf_path = workspace / "etc" / "tempest.conf"
+    with open(conf_path, "w") as fh:
+        tempest_config(target, workspace, overrides).write(fh)
+    tempest_dir = Path(tempest.__file__).resolve().parent
+    (workspace / ".stestr.conf").write_text(
+        "[DEFAULT]\n"
+        f"test_path={tempest_dir / 'test_discover'}\n"
+        f"top_dir={tempest_dir.parent}\n"
+        # One group per test class: Tempest classes set up shared resources in setUpClass.
+        "group_regex=([^\\.]*\\.)*\n"
+    )
+    if not (workspace / ".stestr").exists():
+        _stestr(workspace, "init", check=True, capture_output=True)
+    return conf_path
+
+
+# -- running --------------------------------------------------------------------------------------
+
+def _env(workspace: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env["TEMPEST_CONFIG_DIR"] = str(workspace / "etc")
+    env["TEMPEST_CONFIG"] = "tempest.conf"
+    env.setdefault("PYTHONWARNINGS", "ignore")
+    return env
+
+
+def _stestr(workspace: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "stestr", "--here", str(workspace), *args], cwd=workspace,
+                          env=_env(workspace), **kwargs)
+
+
+def list_tests(workspace: Path, regex: str = MODULE_REGEX) -> list[str]:
+    """Every test id Tempest has under ``regex`` (ids carry their ``[id-...,attrs]`` suffix)."""
+    proc = _stestr(workspace, "list", regex, capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"stestr list failed:\n{proc.stdout.decode()}\n{proc.stderr.decode()}")
+    return [line for line in proc.stdout.decode().splitlines() if line.startswith("tempest.")]
+
+
+def base_id(test_id: str) -> str:
+    """``pkg.Class.test_x[id-...,smoke]`` -> ``pkg.Class.test_x``."""
+    return test_id.split("[", 1)[0]
+
+
+def read_allowlist(path: Path = ALLOWLIST) -> list[str]:
+    """Test ids (without ``[...]``), one a line; ``#`` starts a comment."""
+    ids = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            ids.append(base_id(line))
+    return ids
+
+
+def include_regexes(ids: Iterable[str]) -> list[str]:
+    return [f"^{re.escape(i)}(\\[|$)" for i in ids]
+
+
+def run_tests(workspace: Path, regexes: list[str], concurrency: int = 2,
+              timeout: float | None = None) -> dict[str, str]:
+    """Run the tests matching any of ``regexes``; return {base test id: status}.
+
+    Statuses are subunit's: success, fail, skip, xfail, uxsuccess. Output (subunit-trace)
+    goes to ``workspace/logs/stestr-run.log``.
+    """
+    include = workspace / "include-list.txt"
+    include.write_text("\n".join(regexes) + "\n")
+    with open(workspace / "logs" / "stestr-run.log", "wb") as log:
+        _stestr(workspace, "run", "--concurrency", str(concurrency), "--include-list", str(include),
+                stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+    return last_results(workspace)
+
+
+def last_results(workspace: Path) -> dict[str, str]:
+    import subunit
+    import testtools
+
+    proc = _stestr(workspace, "last", "--subunit", capture_output=True)
+    results: dict[str, str] = {}
+
+    def on_test(test: dict[str, Any]) -> None:
+        status = test["status"]
+        if status in ("exists", "inprogress", None):
+            return
+        results[base_id(test["id"])] = status
+
+    sink = testtools.StreamToDict(on_test)
+    sink.startTestRun()
+    subunit.ByteStreamToStreamResult(io.BytesIO(proc.stdout), non_subunit_name="stdout").run(sink)
+    sink.stopTestRun()
+    return results
+
+
+def failure_details(workspace: Path, limit: int = 20000) -> str:
+    """The failing tests' tracebacks from the last run (subunit-trace's summary), truncated."""
+    log = workspace / "logs" / "stestr-run.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return text[-limit:]
+
+
+# -- reporting ------------------------------------------------------------------------------------
+
+def summarize(all_ids: list[str], results: Mapping[str, str]) -> dict[str, Any]:
+    results = dict(results)
+    # A class that skipped or failed in setUpClass reports under "setUpClass (pkg.Class)"
+    # and its tests never run: give them the class's status.
+    for tid, status in list(results.items()):
+        match = re.match(r"^setUpClass \((.+)\)$", tid)
+        if match:
+            for test in all_ids:
+                if base_id(test).rsplit(".", 1)[0] == match.group(1):
+                    results.setdefault(base_id(test), f"class {status}")
+    counts = Counter(results.get(base_id(t), "not run") for t in all_ids)
+    passed = sorted(base_id(t) for t in all_ids if results.get(base_id(t)) in ("success", "xfail"))
+    # Class-level failures (setUpClass) appear under a non-test id; list them separately.
+    fixtures = {tid: st for tid, st in results.items() if not tid.startswith("tempest.")}
+    return {"total": len(all_ids), "passed": len(passed), "counts": dict(counts), "passing_ids": passed,
+            "fixture_failures": sorted(k for k, v in fixtures.items() if v == "fail"), "results": results}
+
+
+def write_allowlist(ids: Iterable[str], path: Path = ALLOWLIST) -> None:
+    header = [line for line in path.read_text().splitlines() if line.startswith("#")] if path.exists() else []
+    path.write_text("\n".join(header + sorted(set(ids))) + "\n")
+
+
+def check_allowlist(allowlist: list[str], results: Mapping[str, str]) -> list[str]:
+    """Problems with an allowlist run: every listed test must have run and passed."""
+    problems = []
+    for tid in allowlist:
+        status = results.get(tid)
+        if status not in ("success", "xfail"):
+            problems.append(f"{tid}: {status or 'did not run (unknown id, or its class failed to set up)'}")
+    return problems
+
+
+# -- command line -------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clouds-yaml", help="clouds.yaml of a running server (its overcast-admin cloud is used)")
+    parser.add_argument("--cloud", default="overcast-admin")
+    parser.add_argument("--auth-url", help="Keystone root of a running server, e.g. http://127.0.0.1:8780/identity")
+    parser.add_argument("--admin-password", help="with --auth-url")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", nargs="?", const=os.environ.get(
+                        "OVERCAST_TEST_POSTGRES_URL", ""),
+                        help="own server on a fresh PostgreSQL database made through ADMIN_URL "
+                             "(default: $OVERCAST_TEST_POSTGRES_URL)")
+    parser.add_argument("--workspace", type=Path, help="default: a fresh temporary directory (kept)")
+    parser.add_argument("--all", action="store_true", help=f"run every {MODULE} test, not only the allowlist")
+    parser.add_argument("--regex", help="run the tests matching this regex instead")
+    parser.add_argument("--report", action="store_true", help="print counts and per-status lists")
+    parser.add_argument("--update-allowlist", action="store_true",
+                        help="rewrite the allowlist to the tests that passed (use with --all)")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
+                        help="override a tempest.conf option")
+    parser.add_argument("--list", action="store_true", help=f"only list {MODULE} tests and exit")
+    args = parser.parse_args(argv)
+    if args.update_allowlist and not args.all:
+        parser.error("--update-allowlist needs --all (the allowlist is what passes of the whole module)")
+
+    server = None
+    database_url = None
+    if args.postgres is not None and not args.postgres:
+        parser.error("--postgres needs an admin URL or OVERCAST_TEST_POSTGRES_URL")
+    if args.clouds_yaml:
+        target = Target.from_clouds_yaml(args.clouds_yaml, args.cloud)
+    elif args.auth_url:
+        if not args.admin_password:
+            parser.error("--auth-url needs --admin-password")
+        target = Target(auth_url=args.auth_url.rstrip("/"), admin_username="admin",
+                        admin_password=args.admin_password)
+    else:
+        sys.path.insert(0, str(HERE.parent.parent))
+        from overcast.testing.live import LiveServer, create_postgres_database
+
+        env = {}
+        if args.postgres:
+            database_url = create_postgres_database(args.postgres)
+            env["OVERCAST_DATABASE_URL"] = database_url
+        server = LiveServer(data_dir=None, env=env).start()
+        print(f"started {server}", file=sys.stderr)
+        target = Target.from_clouds_yaml(server.clouds_yaml)
+
+    try:
+        workspace = args.workspace or Path(tempfile.mkdtemp(prefix="overcast-tempest-"))
+        write_workspace(target, workspace.resolve(), args.set)
+        workspace = workspace.resolve()
+        print(f"workspace: {workspace}", file=sys.stderr)
+        all_ids = list_tests(workspace)
+        if args.list:
+            print("\n".join(all_ids))
+            print(f"{len(all_ids)} tests under {MODULE}", file=sys.stderr)
+            return 0
+
+        allowlist = read_allowlist()
+        if args.all:
+            regexes, selected = [MODULE_REGEX], all_ids
+        elif args.regex:
+            regexes = [args.regex]
+            selected = [t for t in all_ids if re.search(args.regex, t)]
+        else:
+            regexes, selected = include_regexes(allowlist), [t for t in all_ids if base_id(t) in set(allowlist)]
+        if not regexes:
+            print("allowlist is empty: nothing to run", file=sys.stderr)
+            return 0
+        began = time.monotonic()
+        results = run_tests(workspace, regexes, args.concurrency)
+        elapsed = time.monotonic() - began
+        summary = summarize(all_ids, results)
+        results = summary.pop("results")
+        summary["selected"] = len(selected)
+        summary["seconds"] = round(elapsed, 1)
+        (workspace / "report.json").write_text(json.dumps(summary, indent=2))
+
+        print(f"{MODULE}: {summary['passed']} passed of {summary['total']} tests "
+              f"(ran {len(selected)} selected in {elapsed:.0f}s; statuses: {summary['counts']})")
+        if args.report:
+            by_status: dict[str, list[str]] = {}
+            for tid in selected:
+                by_status.setdefault(results.get(base_id(tid), "not run"), []).append(base_id(tid))
+            for status, tids in sorted(by_status.items()):
+                print(f"\n## {status} ({len(tids)})")
+                print("\n".join(sorted(tids)))
+            if summary["fixture_failures"]:
+                print(f"\n## class set-up failures ({len(summary['fixture_failures'])})")
+                print("\n".join(summary["fixture_failures"]))
+            print(f"\nreport: {workspace / 'report.json'}; log: {workspace / 'logs'}")
+        if args.update_allowlist:
+            write_allowlist(summary["passing_ids"])
+            added = sorted(set(summary["passing_ids"]) - set(allowlist))
+            removed = sorted(set(allowlist) - set(summary["passing_ids"]))
+            print(f"allowlist rewritten: {len(summary['passing_ids'])} tests in {ALLOWLIST} "
+                  f"(+{len(added)} -{len(removed)})")
+            if removed:
+                print("REMOVED (these passed before: a regression?):\n  " + "\n  ".join(removed))
+            return 0
+        if args.all or args.regex:
+            return 0
+        problems = check_allowlist(allowlist, results)
+        if problems:
+            print("\nallowlisted tests that did not pass:\n  " + "\n  ".join(problems), file=sys.stderr)
+            print(failure_details(workspace, 8000), file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        if server is not None:
+            server.stop()
+        if database_url:
+            from overcast.testing.live import drop_postgres_database
+
+            drop_postgres_database(args.postgres, database_url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
