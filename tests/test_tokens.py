@@ -176,3 +176,7 @@ def test_wrong_types_are_400(cloud):
                                                        "password": "x"}}}}})
     assert resp.status_code == 400
     assert "password.user.name" in body(resp)["error"]["message"]
+
+
+def test_member_reads_the_domain_of_its_project(cloud, demo_token):
+    assert cloud.request("GET", "/identity/v3/domains/default", demo_token).status_code == 200

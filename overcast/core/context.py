@@ -16,6 +16,7 @@ class AuthContext:
     issued_at: float
     expires_at: float
     project_id: str | None = None
+    project_domain_id: str | None = None
     domain_id: str | None = None
     system: bool = False
     app_cred_id: str | None = None

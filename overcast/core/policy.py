@@ -70,7 +70,7 @@ RULES: dict[str, Rule] = {
     "identity:get_auth_domains": ANYONE,
     "identity:get_auth_system": ANYONE,
     # domains
-    "identity:get_domain": _READ_ANY,
+    "identity:get_domain": _READ_ANY | matches("project_domain_id", "domain_id"),
     "identity:list_domains": ADMIN_OR_SYSTEM_READER,
     "identity:create_domain": ADMIN,
     "identity:update_domain": ADMIN,

@@ -47,7 +47,8 @@ class TokenProvider:
         self.lifetime = lifetime
 
     def issue(self, *, user_id: str, user_domain_id: str, methods: Iterable[str], roles: Iterable[str],
-              project_id: str | None = None, domain_id: str | None = None, system: bool = False,
+              project_id: str | None = None, project_domain_id: str | None = None,
+              domain_id: str | None = None, system: bool = False,
               parent_audit_ids: tuple[str, ...] = (), expires_at: float | None = None,
               app_cred_id: str | None = None) -> tuple[str, AuthContext]:
         """Make a token. A rescoped token keeps its parent's expiry and audit chain."""
@@ -56,10 +57,11 @@ class TokenProvider:
         audit_ids = (new_audit_id(),) + tuple(parent_audit_ids[:1])
         ctx = AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=tuple(methods),
                           roles=frozenset(roles), audit_ids=audit_ids, issued_at=now, expires_at=expires,
-                          project_id=project_id, domain_id=domain_id, system=system, app_cred_id=app_cred_id)
+                          project_id=project_id, project_domain_id=project_domain_id, domain_id=domain_id,
+                          system=system, app_cred_id=app_cred_id)
         payload = msgspec.msgpack.encode((
             PAYLOAD_VERSION, user_id, user_domain_id, _pack_methods(ctx.methods), sorted(ctx.roles),
-            list(audit_ids), now, expires, project_id, domain_id, system, app_cred_id,
+            list(audit_ids), now, expires, project_id, project_domain_id, domain_id, system, app_cred_id,
         ))
         token = self.keys.fernet().encrypt(payload).rstrip(b"=").decode()
         return token, ctx
@@ -72,15 +74,15 @@ class TokenProvider:
         try:
             raw = self.keys.fernet().decrypt(padded.encode())
             (version, user_id, user_domain_id, methods, roles, audit_ids, issued_at, expires_at,
-             project_id, domain_id, system, app_cred_id) = msgspec.msgpack.decode(raw)
+             project_id, project_domain_id, domain_id, system, app_cred_id) = msgspec.msgpack.decode(raw)
         except (InvalidToken, msgspec.DecodeError, ValueError, TypeError, UnicodeError):
             raise TokenError("The request you have made requires authentication.") from None
         if version != PAYLOAD_VERSION:
             raise TokenError("The request you have made requires authentication.")
         return AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=_unpack_methods(methods),
                            roles=frozenset(roles), audit_ids=tuple(audit_ids), issued_at=issued_at,
-                           expires_at=expires_at, project_id=project_id, domain_id=domain_id,
-                           system=system, app_cred_id=app_cred_id)
+                           expires_at=expires_at, project_id=project_id, project_domain_id=project_domain_id,
+                           domain_id=domain_id, system=system, app_cred_id=app_cred_id)
 
     def validate(self, token: str) -> AuthContext:
         """The caller a token stands for. :raises TokenError: malformed, tampered, expired or revoked."""

@@ -221,6 +221,7 @@ class Authenticator:
             token, ctx = self.core.tokens.issue(
                 user_id=user.id, user_domain_id=user.domain_id, methods=all_methods,
                 roles=[r.name for r in roles], project_id=project.id if project else None,
+                project_domain_id=project.domain_id if project else None,
                 domain_id=domain.id if domain else None, system=system,
                 parent_audit_ids=parent.audit_ids if parent else (), expires_at=expires_at,
                 app_cred_id=app_cred.id if app_cred else None)
