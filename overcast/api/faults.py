@@ -104,7 +104,7 @@ def _identity(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
 
 
 def _nova(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
-    return {_NOVA_NAMES.get(code, "computeFault" if code >= 500 else "badRequest"):
+    return {_NOVA_NAMES.get(code, "computeFault"):
             {"code": code, "message": message}}
 
 
