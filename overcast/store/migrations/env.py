@@ -4,6 +4,10 @@ from alembic import context
 
 from overcast.store.db import make_engine
 from overcast.store.models import Base
+# Every module that defines tables on Base.metadata, so autogenerate and upgrades see them all.
+import overcast.ops.models  # noqa: F401,E402
+import overcast.store.compute  # noqa: F401,E402
+import overcast.store.image  # noqa: F401,E402
 
 config = context.config
 

@@ -1,0 +1,821 @@
+"""The durable operations engine: enqueue inside the caller's transaction, claim with a lease, run a
+registered handler with a timeout, retry what is retryable, record the outcome.
+
+The compute core uses it like this::
+
+    registry = Registry()
+    registry.register("server.build", build_server, on_failure=server_to_error,
+                      event="compute__do_build_and_run_instance", timeout=120)
+
+    with store.session() as session:          # the API's write transaction
+        session.add(server)                    # the resource record ...
+        enqueue(session, kind="server.build", cloud="RegionOne", resource_type="server",
+                resource_id=server.id, params={...}, action="create", request_id=..., user_id=...,
+                project_id=...)               # ... and its operation commit together
+
+    def build_server(op: Job, ctx: HandlerContext) -> Outcome:
+        backend_id = driver.build(..., idempotency_key=op.idempotency_key)
+        ...
+        return done({"backend_id": backend_id})     # or poll_again(2.0), or raise a DriverError
+
+    pool = WorkerPool(store, registry, OpsSettings(threads=4)); pool.start(); ...; pool.stop()
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import contextvars
+import dataclasses
+import datetime as dt
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from overcast.drivers.errors import DriverError
+from overcast.ops.breaker import Breakers
+from overcast.ops.models import (CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TERMINAL_STATES,
+                                 Operation, OperationEvent)
+from overcast.store.db import Store
+from overcast.store.models import new_id, utcnow
+
+LOG = logging.getLogger(__name__)
+
+OP = Operation.__table__
+EV = OperationEvent.__table__
+
+try:  # request ids in worker log lines, when the API package is importable
+    from overcast.api.middleware import REQUEST_ID as _REQUEST_ID
+except Exception:  # pragma: no cover - the engine does not need the API
+    _REQUEST_ID = contextvars.ContextVar("request_id", default="-")
+
+
+# --------------------------------------------------------------------------------------------
+# settings
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    """Knobs of the engine; the defaults suit the embedded single-process cloud."""
+
+    #: worker threads inside ``overcast serve`` / ``overcast worker``
+    threads: int = 4
+    #: how often an idle worker looks for due work (an in-process enqueue wakes it at once)
+    poll_interval: float = 0.2
+    #: a claimed operation is the worker's for this long; renewed every third of it while running
+    lease_seconds: float = 30.0
+    #: a handler call still running after this is abandoned and counted as a retryable timeout
+    handler_timeout: float = 120.0
+    #: default retry budget of an operation (enqueue may override per operation)
+    max_attempts: int = 5
+    #: exponential backoff: base * 2**(attempt-1), capped, with jitter (half fixed, half random)
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    #: an operation polling an asynchronous backend or waiting behind an open breaker fails after
+    #: this long since it was enqueued (unless enqueue gave its own deadline)
+    deadline_seconds: float = 3600.0
+    #: consecutive retryable failures that open a cloud's breaker, and how long it stays open
+    breaker_threshold: int = 5
+    breaker_reset_seconds: float = 30.0
+    #: how long stop() waits for handlers in flight before leaving their leases to expire
+    stop_grace: float = 10.0
+
+
+# --------------------------------------------------------------------------------------------
+# outcomes and the handler contract
+
+
+@dataclass(frozen=True)
+class Done:
+    result: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PollAgain:
+    after_seconds: float
+    #: merged into the operation's checkpoint before the next call
+    checkpoint: Mapping[str, Any] | None = None
+
+
+Outcome = Done | PollAgain
+
+
+def done(result: Mapping[str, Any] | None = None) -> Done:
+    """The operation succeeded; ``result`` (JSON) is stored on it."""
+    return Done(dict(result) if result is not None else None)
+
+
+def poll_again(after_seconds: float, checkpoint: Mapping[str, Any] | None = None) -> PollAgain:
+    """Call the handler again after ``after_seconds`` (an asynchronous backend is still working).
+
+    Polls count against the operation's deadline, not its retry budget.
+    """
+    return PollAgain(max(0.0, float(after_seconds)), dict(checkpoint) if checkpoint else None)
+
+
+class OperationTimeout(DriverError):
+    """The handler did not return within its timeout; the call was abandoned (retryable)."""
+
+    retryable = True
+
+
+class CloudUnavailable(DriverError):
+    """The cloud's circuit breaker is open: the driver was not called."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a handler sees of its operation (a snapshot; the row belongs to the engine)."""
+
+    id: str
+    kind: str
+    cloud: str
+    resource_type: str
+    resource_id: str
+    action: str
+    params: dict[str, Any]
+    #: pass this to the driver's create call: a re-run finds what an earlier attempt made
+    idempotency_key: str
+    #: 1 on the first run; > 1 means an earlier run failed or its worker died
+    attempts: int
+    max_attempts: int
+    #: how many poll_again continuations preceded this call
+    polls: int
+    #: True when this call continues after a poll_again
+    polling: bool
+    checkpoint: dict[str, Any]
+    request_id: str | None
+    user_id: str | None
+    project_id: str | None
+    created_at: dt.datetime
+    deadline_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "Job":
+        return cls(**{f.name: (bool(row[f.name]) if f.name == "polling" else row[f.name])
+                      for f in dataclasses.fields(cls)})
+
+
+Handler = Callable[[Job, "HandlerContext"], "Outcome | None"]
+FailureHook = Callable[[Job, Session], None]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    kind: str
+    handler: Handler
+    on_failure: FailureHook | None = None
+    #: seconds before the call is abandoned; None: OpsSettings.handler_timeout
+    timeout: float | None = None
+    #: Nova's instance-action event name recorded per run; None: the kind
+    event: str | None = None
+    #: what happens while the cloud's breaker is open: "fail" (fail fast, the resource goes to
+    #: ERROR) or "defer" (wait for the breaker without calling the driver, until the deadline)
+    when_open: str = "fail"
+
+
+class Registry:
+    """kind -> handler. Build one per process and hand it to the workers."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, HandlerSpec] = {}
+
+    def register(self, kind: str, handler: Handler | None = None, *, on_failure: FailureHook | None = None,
+                 timeout: float | None = None, event: str | None = None, when_open: str = "fail"):  # noqa: ANN201
+        """Register ``handler`` for ``kind``; usable as a decorator when ``handler`` is omitted."""
+        if when_open not in ("fail", "defer"):
+            raise ValueError("when_open must be 'fail' or 'defer'")
+
+        def _add(fn: Handler) -> Handler:
+            if kind in self._specs:
+                raise ValueError(f"a handler for {kind!r} is already registered")
+            self._specs[kind] = HandlerSpec(kind, fn, on_failure, timeout, event, when_open)
+            return fn
+
+        return _add(handler) if handler is not None else _add
+
+    def get(self, kind: str) -> HandlerSpec | None:
+        return self._specs.get(kind)
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted(self._specs)
+
+    def __contains__(self, kind: str) -> bool:
+        return kind in self._specs
+
+
+# --------------------------------------------------------------------------------------------
+# in-process signals: wake idle workers on commit, wake waiters on completion
+
+_wake_events: set[threading.Event] = set()
+_wake_lock = threading.Lock()
+_finished = threading.Condition()
+
+
+def _register_wake(event: threading.Event) -> None:
+    with _wake_lock:
+        _wake_events.add(event)
+
+
+def _unregister_wake(event: threading.Event) -> None:
+    with _wake_lock:
+        _wake_events.discard(event)
+
+
+def wake_workers() -> None:
+    """Tell idle workers in this process that there is new work (called after commit)."""
+    with _wake_lock:
+        events = list(_wake_events)
+    for event in events:
+        event.set()
+
+
+def _wake_after_commit(session: Session) -> None:
+    wake_workers()
+
+
+def _notify_finished() -> None:
+    with _finished:
+        _finished.notify_all()
+
+
+# --------------------------------------------------------------------------------------------
+# the API used inside request transactions
+
+
+def enqueue(session: Session, *, kind: str, cloud: str, resource_type: str, resource_id: str,
+            params: Mapping[str, Any] | None = None, action: str = "", request_id: str | None = None,
+            user_id: str | None = None, project_id: str | None = None, max_attempts: int | None = None,
+            idempotency_key: str | None = None, delay_seconds: float = 0.0,
+            deadline_seconds: float | None = None) -> Operation:
+    """Record an operation in the caller's transaction; it commits (or not) with the caller's rows.
+
+    Workers in this process are woken when the transaction commits. ``idempotency_key`` defaults
+    to the operation id. Returns the pending :class:`Operation` (its id is set already).
+    """
+    now = utcnow()
+    op_id = new_id()
+    op = Operation(
+        id=op_id, kind=kind, cloud=cloud, resource_type=resource_type, resource_id=resource_id,
+        action=action, params=dict(params or {}), idempotency_key=idempotency_key or op_id, state=PENDING,
+        attempts=0, max_attempts=max_attempts or OpsSettings.max_attempts, polls=0, polling=0,
+        next_attempt_at=now + dt.timedelta(seconds=delay_seconds),
+        deadline_at=(now + dt.timedelta(seconds=deadline_seconds)) if deadline_seconds is not None else None,
+        checkpoint={}, request_id=request_id, user_id=user_id, project_id=project_id, created_at=now,
+        updated_at=now)
+    session.add(op)  # flushed with the caller's rows (autoflush makes it visible to their queries)
+    if not session.info.get("_ops_wake"):
+        session.info["_ops_wake"] = True
+        from sqlalchemy import event as sa_event
+
+        sa_event.listen(session, "after_commit", _wake_after_commit, once=True)
+
+        def _reset(sess: Session, *_: Any) -> None:
+            sess.info.pop("_ops_wake", None)
+
+        sa_event.listen(session, "after_commit", _reset, once=True)
+        sa_event.listen(session, "after_rollback", _reset, once=True)
+    return op
+
+
+def cancel(session: Session, operation_id: str) -> bool:
+    """Cancel an operation no worker has started yet (or one waiting between retries).
+
+    Returns False when it is running, polling or finished; those cannot be cancelled safely.
+    """
+    now = utcnow()
+    res = session.execute(update(OP).where(OP.c.id == operation_id, OP.c.state == PENDING, OP.c.polling == 0)
+                          .values(state=CANCELLED, finished_at=now, updated_at=now, lease_owner=None,
+                                  lease_expires_at=None))
+    return res.rowcount == 1
+
+
+def operations_for(session: Session, resource_type: str, resource_id: str) -> list[Operation]:
+    """A resource's operations, oldest first (what ``os-instance-actions`` lists)."""
+    return list(session.scalars(select(Operation).where(
+        Operation.resource_type == resource_type, Operation.resource_id == resource_id)
+        .order_by(Operation.created_at, Operation.id)))
+
+
+def events_for(session: Session, operation_id: str) -> list[OperationEvent]:
+    return list(session.scalars(select(OperationEvent).where(OperationEvent.operation_id == operation_id)
+                                .order_by(OperationEvent.start_time, OperationEvent.id)))
+
+
+def wait_for(store: Store, operation_id: str, timeout: float = 30.0, poll: float = 0.1) -> Operation:
+    """Block until the operation is finished; return it. Woken at once by workers in this process,
+    otherwise re-reads the store every ``poll`` seconds.
+
+    :raises TimeoutError: not finished within ``timeout``.
+    :raises LookupError: no such operation.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with store.session() as session:
+            op = session.get(Operation, operation_id)
+            if op is None:
+                raise LookupError(f"no operation {operation_id}")
+            if op.state in TERMINAL_STATES:
+                session.expunge(op)
+                return op
+            state = op.state
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"operation {operation_id} still {state} after {timeout}s")
+        with _finished:
+            _finished.wait(min(poll, remaining))
+
+
+# --------------------------------------------------------------------------------------------
+# claiming
+
+
+def claim(session: Session, owner: str, lease_seconds: float, kinds: list[str] | None = None,
+          limit: int = 1) -> list[Job]:
+    """Atomically take up to ``limit`` due pending operations for ``owner``; many processes may race.
+
+    PostgreSQL: ``WITH due AS MATERIALIZED (SELECT id ... FOR UPDATE SKIP LOCKED) UPDATE ... FROM due``.
+    SQLite: ``UPDATE ... WHERE id IN (SELECT id ... LIMIT n)``; SQLite runs one writer at a time
+    and a statement that writes takes the write lock before it reads, so two claimers never see
+    the same row as due. Either way the lease is set by the statement that picks the row, and the
+    pick is an ordered range scan of the ``(state, next_attempt_at)`` index.
+    """
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=lease_seconds)
+    due = select(OP.c.id).where(OP.c.state == PENDING, OP.c.next_attempt_at <= now)
+    if kinds is not None:
+        if not kinds:
+            return []
+        due = due.where(OP.c.kind.in_(kinds))
+    due = due.order_by(OP.c.next_attempt_at).limit(limit)
+    values = dict(
+        state=RUNNING, lease_owner=owner, lease_expires_at=expires, next_attempt_at=expires, updated_at=now,
+        attempts=OP.c.attempts + (1 - OP.c.polling), started_at=func.coalesce(OP.c.started_at, now))
+    if session.get_bind().dialect.name == "postgresql":
+        due_cte = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        stmt = update(OP).where(OP.c.id == due_cte.c.id)
+    else:
+        stmt = update(OP).where(OP.c.id.in_(due.scalar_subquery()))
+    rows = session.execute(stmt.values(**values).returning(*OP.c)).mappings().all()
+    return [Job.from_row(row) for row in rows]
+
+
+def requeue_expired(session: Session) -> int:
+    """Put operations whose worker's lease ran out back to pending (their worker died or hung).
+
+    While running, ``next_attempt_at`` mirrors the lease expiry, so this is an index range scan.
+    A late result from the old worker is then refused: every write it makes is fenced on
+    ``lease_owner`` and ``state = running``.
+    """
+    now = utcnow()
+    return session.execute(update(OP).where(OP.c.state == RUNNING, OP.c.next_attempt_at <= now).values(
+        state=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)).rowcount
+
+
+# --------------------------------------------------------------------------------------------
+# running
+
+
+class _CallThread:
+    """A daemon thread that runs one call at a time. A call that hangs past its timeout is
+    abandoned with its thread (a new one takes over); daemon, so it never blocks process exit,
+    which concurrent.futures' pools would."""
+
+    def __init__(self, name: str):
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the worker
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable[[], Any]) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put((fn, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+
+class LeaseLost(Exception):
+    """Another worker owns the operation now (ours expired); our result is discarded."""
+
+
+class HandlerContext:
+    """What a handler may use besides its :class:`Job`."""
+
+    def __init__(self, store: Store, worker: "Worker", job: Job, deadline: dt.datetime):
+        self.store = store
+        self.worker_name = worker.name
+        self.settings = worker.settings
+        self.deadline = deadline
+        #: set when the engine abandons this call (timeout, lost lease, shutdown): stop early
+        self.abandoned = threading.Event()
+        self._job = job
+        self._owner = worker.name
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction on the store (commits on success)."""
+        with self.store.session() as session:
+            yield session
+
+    def save_checkpoint(self, data: Mapping[str, Any]) -> None:
+        """Merge ``data`` into the operation's checkpoint now, so a re-run after a crash sees it.
+
+        :raises LeaseLost: the operation is no longer ours.
+        """
+        with self.store.session() as session:
+            row = session.execute(select(OP.c.checkpoint).where(
+                OP.c.id == self._job.id, OP.c.lease_owner == self._owner, OP.c.state == RUNNING)).first()
+            if row is None:
+                raise LeaseLost(self._job.id)
+            merged = {**(row.checkpoint or {}), **dict(data)}
+            session.execute(update(OP).where(OP.c.id == self._job.id, OP.c.lease_owner == self._owner)
+                            .values(checkpoint=merged, updated_at=utcnow()))
+
+
+def _one_line(exc: BaseException, limit: int = 1000) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Worker:
+    """Claims and runs operations one at a time. ``run()`` loops until ``stop_event`` is set;
+    ``run_once()`` does one claim (tests and benchmarks drive it directly)."""
+
+    def __init__(self, store: Store, registry: Registry, settings: OpsSettings | None = None, *,
+                 breakers: Breakers | None = None, name: str | None = None,
+                 wake: threading.Event | None = None, stop_event: threading.Event | None = None):
+        self.store = store
+        self.registry = registry
+        self.settings = settings or OpsSettings()
+        self.breakers = breakers or Breakers(self.settings.breaker_threshold, self.settings.breaker_reset_seconds)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+        self.wake = wake or threading.Event()
+        self.stop_event = stop_event or threading.Event()
+        self._caller: _CallThread | None = None
+        self.abandoned_calls = 0
+        self.busy = False
+        self._next_sweep = 0.0
+
+    # -- loop ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        _register_wake(self.wake)
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    ran = self.run_once()
+                except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+                    LOG.exception("worker %s: claim/run failed; retrying after the poll interval", self.name)
+                    ran = False
+                if not ran and not self.stop_event.is_set():
+                    # capped so a stop() racing with another worker's clear() is seen within 1 s
+                    self.wake.wait(min(self.settings.poll_interval, 1.0))
+                    if not self.stop_event.is_set():
+                        self.wake.clear()
+        finally:
+            _unregister_wake(self.wake)
+            if self._caller is not None:
+                self._caller.close()
+
+    def run_once(self) -> bool:
+        """Claim one due operation and run it. False when nothing was due."""
+        kinds = self.registry.kinds
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + min(5.0, max(0.05, self.settings.lease_seconds / 2))
+            with self.store.session() as session:
+                if requeue_expired(session):
+                    LOG.info("requeued operations whose worker stopped renewing its lease")
+        with self.store.session() as session:
+            jobs = claim(session, self.name, self.settings.lease_seconds, kinds)
+            if not jobs:
+                return False
+            job = jobs[0]
+            spec = self.registry.get(job.kind)
+            assert spec is not None
+            verdict = self._precheck(session, job, spec)
+            if verdict is None:
+                self._open_event(session, job, spec)
+        if verdict is not None:
+            _notify_finished()
+            return True
+        self.busy = True
+        token = _REQUEST_ID.set(job.request_id or "-")
+        try:
+            self._run(job, spec)
+        finally:
+            _REQUEST_ID.reset(token)
+            self.busy = False
+        return True
+
+    # -- before the call ------------------------------------------------------------------------
+
+    def deadline_of(self, job: Job) -> dt.datetime:
+        return job.deadline_at or job.created_at + dt.timedelta(seconds=self.settings.deadline_seconds)
+
+    def _precheck(self, session: Session, job: Job, spec: HandlerSpec) -> str | None:
+        """Decide in the claim transaction whether to call the handler. Returns None to call it."""
+        now = utcnow()
+        if job.attempts > job.max_attempts:
+            self._fail(session, job, spec, "WorkerLost",
+                       f"gave up after {job.max_attempts} attempts: the last worker running it stopped "
+                       f"before finishing (lease expired)")
+            return "failed"
+        deadline = self.deadline_of(job)
+        if job.polling and now >= deadline:
+            self._fail(session, job, spec, "DeadlineExceeded",
+                       f"{job.kind} did not finish before its deadline ({deadline.isoformat()}Z)")
+            return "failed"
+        breaker = self.breakers(job.cloud)
+        if breaker.allow():
+            return None
+        wait = breaker.retry_in()
+        message = (f"cloud {job.cloud} is unavailable: {breaker.threshold} consecutive failures; "
+                   f"the circuit breaker retries it in {wait:.0f}s")
+        if (job.polling or spec.when_open == "defer") and now + dt.timedelta(seconds=wait) < deadline:
+            # Not a run: give the attempt back and come back when the breaker half-opens.
+            at = now + dt.timedelta(seconds=max(wait, self.settings.poll_interval))
+            session.execute(update(OP).where(OP.c.id == job.id, OP.c.lease_owner == self.name).values(
+                state=PENDING, lease_owner=None, lease_expires_at=None, next_attempt_at=at, updated_at=now,
+                attempts=OP.c.attempts - (1 - OP.c.polling), error=message, error_kind="CloudUnavailable"))
+            return "deferred"
+        self._fail(session, job, spec, "CloudUnavailable", message)
+        return "failed"
+
+    def _open_event(self, session: Session, job: Job, spec: HandlerSpec) -> None:
+        if job.polling:
+            return  # a continuation: the event opened by this attempt stays open
+        now = utcnow()
+        if job.attempts > 1:  # an earlier attempt whose worker died left its event open
+            session.execute(update(EV).where(EV.c.operation_id == job.id, EV.c.finish_time.is_(None)).values(
+                finish_time=now, result="Error", message="the worker running this attempt stopped (lease expired)"))
+        session.execute(insert(EV).values(operation_id=job.id, event=spec.event or job.kind, start_time=now,
+                                          host=self.name))
+
+    # -- the call -----------------------------------------------------------------------------------
+
+    def _caller_thread(self) -> _CallThread:
+        if self._caller is None:
+            self._caller = _CallThread(f"{self.name}-call")
+        return self._caller
+
+    def _run(self, job: Job, spec: HandlerSpec) -> None:
+        ctx = HandlerContext(self.store, self, job, self.deadline_of(job))
+        timeout = spec.timeout if spec.timeout is not None else self.settings.handler_timeout
+        context = contextvars.copy_context()
+        future = self._caller_thread().submit(lambda: context.run(spec.handler, job, ctx))
+        started = time.monotonic()
+        renew_every = max(0.05, self.settings.lease_seconds / 3)
+        breaker = self.breakers(job.cloud)
+        while True:
+            remaining = timeout - (time.monotonic() - started)
+            concurrent.futures.wait([future], timeout=max(0.0, min(renew_every, remaining)))
+            if not future.done():
+                if time.monotonic() - started >= timeout:
+                    self._abandon(ctx)
+                    breaker.record_failure()
+                    self._finish_error(job, spec, OperationTimeout(
+                        f"{job.kind} on cloud {job.cloud} did not answer within {timeout:g}s"), retryable=True)
+                    return
+                if not self._renew(job):
+                    self._abandon(ctx)
+                    LOG.warning("operation %s: lease lost while running; another worker has it", job.id)
+                    breaker.release()
+                    return
+                continue
+            exc = future.exception()
+            if exc is None:
+                outcome = future.result()
+                break
+            if isinstance(exc, LeaseLost):
+                LOG.warning("operation %s: lease lost while running; result discarded", job.id)
+                breaker.release()
+                return
+            if isinstance(exc, DriverError):
+                if exc.retryable:
+                    breaker.record_failure()
+                else:
+                    breaker.record_success()
+                self._finish_error(job, spec, exc, retryable=exc.retryable)
+                return
+            # a bug in a handler fails its operation only
+            LOG.error("operation %s (%s): handler raised", job.id, job.kind, exc_info=exc)
+            breaker.release()
+            self._finish_error(job, spec, exc, retryable=False)
+            return
+        breaker.record_success()
+        if outcome is None:
+            outcome = Done()
+        if isinstance(outcome, PollAgain):
+            self._finish_poll(job, spec, outcome)
+        elif isinstance(outcome, Done):
+            self._finish_done(job, outcome)
+        else:
+            self._finish_error(job, spec, TypeError(f"handler returned {type(outcome).__name__}, "
+                                                    f"not done() or poll_again()"), retryable=False)
+
+    def _abandon(self, ctx: HandlerContext) -> None:
+        ctx.abandoned.set()
+        if self._caller is not None:
+            self._caller.close()  # its thread exits when (if) the hung call returns
+        self._caller = None
+        self.abandoned_calls += 1
+
+    def _renew(self, job: Job) -> bool:
+        now = utcnow()
+        expires = now + dt.timedelta(seconds=self.settings.lease_seconds)
+        with self.store.session() as session:
+            res = session.execute(update(OP).where(
+                OP.c.id == job.id, OP.c.lease_owner == self.name, OP.c.state == RUNNING).values(
+                lease_expires_at=expires, next_attempt_at=expires, updated_at=now))
+            return res.rowcount == 1
+
+    # -- recording the outcome ----------------------------------------------------------------------
+
+    def _mine(self, job: Job) -> Any:
+        return and_(OP.c.id == job.id, OP.c.lease_owner == self.name, OP.c.state == RUNNING)
+
+    def _finish_done(self, job: Job, outcome: Done) -> None:
+        now = utcnow()
+        with self.store.session() as session:
+            res = session.execute(update(OP).where(self._mine(job)).values(
+                state=SUCCEEDED, result=dict(outcome.result) if outcome.result is not None else None,
+                error=None, error_kind=None, lease_owner=None, lease_expires_at=None, polling=0,
+                finished_at=now, updated_at=now))
+            if res.rowcount != 1:
+                LOG.warning("operation %s: lease lost before recording success", job.id)
+                return
+            self._close_event(session, job, "Success", None, now)
+        _notify_finished()
+
+    def _finish_poll(self, job: Job, spec: HandlerSpec, outcome: PollAgain) -> None:
+        now = utcnow()
+        at = now + dt.timedelta(seconds=outcome.after_seconds)
+        deadline = self.deadline_of(job)
+        if at >= deadline:
+            self._finish_error(job, spec, DriverError(
+                f"{job.kind} did not finish before its deadline ({deadline.isoformat()}Z)"),
+                retryable=False, kind="DeadlineExceeded")
+            return
+        values: dict[str, Any] = dict(state=PENDING, lease_owner=None, lease_expires_at=None, next_attempt_at=at,
+                                      polls=OP.c.polls + 1, polling=1, updated_at=now)
+        if outcome.checkpoint:
+            values["checkpoint"] = {**job.checkpoint, **outcome.checkpoint}
+        with self.store.session() as session:
+            if outcome.checkpoint:  # a save_checkpoint() during the call is newer than job.checkpoint
+                row = session.execute(select(OP.c.checkpoint).where(self._mine(job))).first()
+                if row is not None:
+                    values["checkpoint"] = {**(row.checkpoint or {}), **outcome.checkpoint}
+            res = session.execute(update(OP).where(self._mine(job)).values(**values))
+            if res.rowcount != 1:
+                LOG.warning("operation %s: lease lost before recording poll_again", job.id)
+        if outcome.after_seconds <= self.settings.poll_interval:
+            self.wake.set()
+
+    def _finish_error(self, job: Job, spec: HandlerSpec, exc: BaseException, *, retryable: bool,
+                      kind: str | None = None) -> None:
+        message = _one_line(exc)
+        if not isinstance(exc, DriverError):
+            message = f"{type(exc).__name__}: {message}"
+        error_kind = kind or type(exc).__name__
+        now = utcnow()
+        if retryable and job.attempts < job.max_attempts:
+            delay = self.backoff(job.attempts, getattr(exc, "retry_after", None))
+            with self.store.session() as session:
+                res = session.execute(update(OP).where(self._mine(job)).values(
+                    state=PENDING, lease_owner=None, lease_expires_at=None, polling=0,
+                    next_attempt_at=now + dt.timedelta(seconds=delay), error=message, error_kind=error_kind,
+                    updated_at=now))
+                if res.rowcount == 1:
+                    self._close_event(session, job, "Error", message, now)
+            LOG.info("operation %s (%s) attempt %d/%d: %s: %s; retrying in %.2fs", job.id, job.kind,
+                     job.attempts, job.max_attempts, error_kind, message, delay)
+            return
+        if retryable:
+            message = f"{message} (gave up after {job.attempts} attempts)"
+        LOG.info("operation %s (%s) failed: %s: %s", job.id, job.kind, error_kind, message)
+        try:
+            with self.store.session() as session:
+                self._fail(session, job, spec, error_kind, message)
+        except Exception as hook_exc:  # noqa: BLE001 - the hook failed; record the failure without it
+            LOG.exception("operation %s: on_failure hook failed", job.id)
+            with self.store.session() as session:
+                self._fail(session, job, None, error_kind,
+                           f"{message} (and marking the resource failed raised: {_one_line(hook_exc, 200)})")
+        _notify_finished()
+
+    def _fail(self, session: Session, job: Job, spec: HandlerSpec | None, error_kind: str, message: str) -> None:
+        """Mark the operation failed and run the handler's on_failure hook in the same transaction."""
+        now = utcnow()
+        res = session.execute(update(OP).where(self._mine(job)).values(
+            state=FAILED, error=message, error_kind=error_kind, lease_owner=None, lease_expires_at=None,
+            finished_at=now, updated_at=now))
+        if res.rowcount != 1:
+            LOG.warning("operation %s: lease lost before recording failure", job.id)
+            return
+        self._close_event(session, job, "Error", message, now)
+        if spec is not None and spec.on_failure is not None:
+            spec.on_failure(job, session)
+
+    def _close_event(self, session: Session, job: Job, result: str, message: str | None, now: dt.datetime) -> None:
+        session.execute(update(EV).where(EV.c.operation_id == job.id, EV.c.finish_time.is_(None)).values(
+            finish_time=now, result=result, message=message))
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds before retry number ``attempt`` + 1: exponential, capped, half of it jittered."""
+        if retry_after is not None:
+            return max(0.0, float(retry_after))
+        ceiling = min(self.settings.backoff_max, self.settings.backoff_base * (2 ** max(0, attempt - 1)))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+# --------------------------------------------------------------------------------------------
+# the pool the app (and `overcast worker`) runs
+
+
+class WorkerPool:
+    """N worker threads in this process. ``start()`` / ``stop()`` from the app's lifecycle."""
+
+    def __init__(self, store: Store, registry: Registry, settings: OpsSettings | None = None, *,
+                 threads: int | None = None, breakers: Breakers | None = None, name: str | None = None):
+        self.store = store
+        self.registry = registry
+        self.settings = settings or OpsSettings()
+        self.threads = threads if threads is not None else self.settings.threads
+        self.breakers = breakers or Breakers(self.settings.breaker_threshold, self.settings.breaker_reset_seconds)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self.workers: list[Worker] = []
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> "WorkerPool":
+        if self._threads:
+            return self
+        self._stop.clear()
+        for n in range(self.threads):
+            worker = Worker(self.store, self.registry, self.settings, breakers=self.breakers,
+                            name=f"{self.name}:w{n}", wake=self.wake, stop_event=self._stop)
+            thread = threading.Thread(target=worker.run, name=f"ops-worker-{n}", daemon=True)
+            self.workers.append(worker)
+            self._threads.append(thread)
+            thread.start()
+        LOG.info("operations: %d worker thread(s) started for %s", self.threads, ", ".join(self.registry.kinds))
+        return self
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; wait up to ``grace`` seconds for calls in flight (their leases expire
+        otherwise and another worker resumes them)."""
+        self._stop.set()
+        self.wake.set()
+        deadline = time.monotonic() + (self.settings.stop_grace if grace is None else grace)
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+        self.workers.clear()
+
+    def wait_for(self, operation_id: str, timeout: float = 30.0) -> Operation:
+        return wait_for(self.store, operation_id, timeout)
+
+    def stats(self) -> dict[str, Any]:
+        return {"threads": self.threads, "busy": sum(w.busy for w in self.workers),
+                "abandoned_calls": sum(w.abandoned_calls for w in self.workers),
+                "breakers": self.breakers.states()}
+
+    def __enter__(self) -> "WorkerPool":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def purge_finished(session: Session, older_than: dt.timedelta) -> int:
+    """Delete finished operations (and their events) older than ``older_than``; returns how many."""
+    cutoff = utcnow() - older_than
+    ids = select(OP.c.id).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff).scalar_subquery()
+    session.execute(delete(EV).where(EV.c.operation_id.in_(ids)))
+    return session.execute(delete(OP).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff)).rowcount
