@@ -83,6 +83,8 @@ class IdentitySettings:
     token_expiration: int = 3600
     #: How long a node may trust its cached copy of the revocation list (seconds).
     revocation_cache_seconds: float = 1.0
+    #: How long a node may serve its cached service catalog after another node changed it.
+    catalog_cache_seconds: float = 5.0
     #: Primary + secondary keys kept by ``keys rotate`` (Keystone's max_active_keys).
     max_active_keys: int = 3
     #: Lock a user out after this many failed logins in a row (0: never).

@@ -90,3 +90,21 @@ def test_faults(cloud, demo_token, admin_token):
     assert cloud.request("GET", path, alt).status_code == 403
     assert cloud.request("GET", path, admin_token).status_code == 200
     assert cloud.request("GET", f"{V3}/users/{admin_id}/application_credentials/nope", admin_token).status_code == 404
+
+
+def test_expires_at_round_trips_in_keystones_format(cloud, demo_token):
+    """Keystone renders ``expires_at`` with microseconds and no zone, so a client's isoformat() of
+    what it sent compares equal (Tempest's test_create_application_credential_expires)."""
+    import datetime as dt
+
+    user_id, _ = _me(cloud, demo_token)
+    expires = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=123456) + dt.timedelta(hours=1)
+    path = f"{V3}/users/{user_id}/application_credentials"
+    for sent in (expires.isoformat(), expires.isoformat() + "Z"):
+        resp = cloud.request("POST", path, demo_token, json={"application_credential": {
+            "name": f"exp-{sent[-1]}", "expires_at": sent}})
+        assert resp.status_code == 201, resp.text
+        cred = body(resp)["application_credential"]
+        assert cred["expires_at"] == expires.isoformat()
+        shown = body(cloud.request("GET", f"{path}/{cred['id']}", demo_token))["application_credential"]
+        assert shown["expires_at"] == expires.isoformat()

@@ -211,3 +211,46 @@ class RevocationEvent(Base):
     issued_before: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float] = mapped_column(Float)
 
+
+
+# -- identity extras (0003): endpoint groups and project-endpoint filters (OS-EP-FILTER),
+#    domain-specific configuration ------------------------------------------------------
+class EndpointGroup(Base):
+    """A saved filter over the catalog's endpoints (``interface``, ``service_id``, ``region_id``)."""
+
+    __tablename__ = "endpoint_group"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ProjectEndpoint(Base):
+    """An endpoint a project's catalog is filtered to (OS-EP-FILTER)."""
+
+    __tablename__ = "project_endpoint"
+    endpoint_id: Mapped[str] = mapped_column(String(64), ForeignKey("endpoint.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), ForeignKey("project.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+
+
+class ProjectEndpointGroup(Base):
+    """An endpoint group associated with a project (OS-EP-FILTER)."""
+
+    __tablename__ = "project_endpoint_group"
+    endpoint_group_id: Mapped[str] = mapped_column(String(64), ForeignKey("endpoint_group.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), ForeignKey("project.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+
+
+class DomainConfig(Base):
+    """A domain's specific configuration: ``{group: {option: value}}`` for the ``identity`` and
+    ``ldap`` groups; sensitive options (the LDAP password) live in ``sensitive`` and are never shown."""
+
+    __tablename__ = "domain_config"
+    domain_id: Mapped[str] = mapped_column(String(64), ForeignKey("domain.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sensitive: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -8,7 +8,7 @@ import falcon
 from sqlalchemy.orm import Session
 
 from overcast.api.identity.common import Links, enforce
-from overcast.api.identity.views import timestamp
+from overcast.api.identity.views import naive_timestamp
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.identity import IdentityCore
@@ -43,7 +43,7 @@ def app_credential_view(links: Links, session: Session, cred: ApplicationCredent
              for r in core_app_creds.roles_of(session, cred)]
     return {"id": cred.id, "name": cred.name, "description": cred.description or None,
             "user_id": cred.user_id, "project_id": cred.project_id, "roles": roles,
-            "expires_at": timestamp(cred.expires_at), "unrestricted": cred.unrestricted,
+            "expires_at": naive_timestamp(cred.expires_at), "unrestricted": cred.unrestricted,
             "access_rules": list(cred.access_rules),
             "links": links.self_link(f"/users/{cred.user_id}/application_credentials/{cred.id}")}
 

@@ -30,10 +30,12 @@ def _policy(actor: str, target: str, verb: str) -> str:
 
 
 class _Grants:
-    """Shared by the collection and item resources of one (actor, target) pair."""
+    """Shared by the collection and item resources of one (actor, target) pair; with ``inherited``
+    they serve OS-INHERIT's ``.../inherited_to_projects`` grants (see inherit.py)."""
 
-    def __init__(self, core: IdentityCore, links: Links, actor: str, target: str):
+    def __init__(self, core: IdentityCore, links: Links, actor: str, target: str, *, inherited: bool = False):
         self.core, self.links, self.actor, self.target = core, links, actor, target
+        self.inherited = inherited
 
     def _ids(self, params: dict[str, str]) -> tuple[str, str]:
         actor_id = params[f"{self.actor}_id"]
@@ -53,7 +55,8 @@ class GrantList(_Grants):
         actor_id, target_id = self._ids(params)
         self._enforce(req, "list", target_id)
         with self.core.store.session() as session:
-            roles = grants.list_grants(session, self.actor, actor_id, self.target, target_id)
+            roles = grants.list_grants(session, self.actor, actor_id, self.target, target_id,
+                                       inherited=self.inherited)
             views = [role_view(self.links, r) for r in roles]
         resp.media = {"roles": views, "links": self.links.collection(req)}
 
@@ -65,14 +68,16 @@ class GrantItem(_Grants):
         actor_id, target_id = self._ids(params)
         self._enforce(req, "create", target_id)
         with self.core.store.session() as session:
-            grants.create_grant(session, self.actor, actor_id, self.target, target_id, role_id)
+            grants.create_grant(session, self.actor, actor_id, self.target, target_id, role_id,
+                                inherited=self.inherited)
         resp.status = falcon.HTTP_204
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, role_id: str, **params: str) -> None:
         actor_id, target_id = self._ids(params)
         self._enforce(req, "check", target_id)
         with self.core.store.session() as session:
-            grants.check_grant(session, self.actor, actor_id, self.target, target_id, role_id)
+            grants.check_grant(session, self.actor, actor_id, self.target, target_id, role_id,
+                               inherited=self.inherited)
         resp.status = falcon.HTTP_204
 
     on_head = on_get
@@ -80,7 +85,8 @@ class GrantItem(_Grants):
     def on_delete(self, req: falcon.Request, resp: falcon.Response, role_id: str, **params: str) -> None:
         actor_id, target_id = self._ids(params)
         self._enforce(req, "revoke", target_id)
-        grants.delete_grant(self.core, self.actor, actor_id, self.target, target_id, role_id)
+        grants.delete_grant(self.core, self.actor, actor_id, self.target, target_id, role_id,
+                            inherited=self.inherited)
         resp.status = falcon.HTTP_204
 
 
@@ -152,8 +158,10 @@ def assignment_view(links: Links, a: RoleAssignment, names: _Names | None) -> di
         path += f"/groups/{a.group_id}"
     entity["role"] = names.role(a.role_id) if names else {"id": a.role_id}
     path += f"/roles/{a.via_role_id or a.role_id}"
-    if inherited:
+    if a.inherited:
+        # Only the inherited grant itself says so; what it gives a project (effective) does not.
         entity["scope"]["OS-INHERIT:inherited_to"] = "projects"
+    if inherited:
         path = f"/OS-INHERIT{path}/inherited_to_projects"
     entity["links"]["assignment"] = links.v3(path)
     if a.via_role_id:

@@ -68,6 +68,13 @@ ENDPOINT_UPDATE_SCHEMA = {"type": "object", "required": ["endpoint"],
                           "properties": {"endpoint": {**_ENDPOINT, "minProperties": 1}}}
 
 
+def _refresh_catalog(req: falcon.Request, resp: falcon.Response, resource: object, *_: object) -> None:
+    """After a change to regions, services or endpoints, every node rebuilds its token catalog."""
+    if req.method not in ("GET", "HEAD"):
+        resource.core.catalog.invalidate()
+
+
+@falcon.after(_refresh_catalog)
 class Regions:
     def __init__(self, core: IdentityCore, links: Links):
         self.core, self.links = core, links
@@ -90,6 +97,7 @@ class Regions:
         resp.media = {"region": view}
 
 
+@falcon.after(_refresh_catalog)
 class RegionItem:
     def __init__(self, core: IdentityCore, links: Links):
         self.core, self.links = core, links
@@ -123,6 +131,7 @@ class RegionItem:
         resp.status = falcon.HTTP_204
 
 
+@falcon.after(_refresh_catalog)
 class Services:
     def __init__(self, core: IdentityCore, links: Links):
         self.core, self.links = core, links
@@ -145,6 +154,7 @@ class Services:
         resp.media = {"service": view}
 
 
+@falcon.after(_refresh_catalog)
 class ServiceItem:
     def __init__(self, core: IdentityCore, links: Links):
         self.core, self.links = core, links
@@ -170,6 +180,7 @@ class ServiceItem:
         resp.status = falcon.HTTP_204
 
 
+@falcon.after(_refresh_catalog)
 class Endpoints:
     def __init__(self, core: IdentityCore, links: Links):
         self.core, self.links = core, links
@@ -193,6 +204,7 @@ class Endpoints:
         resp.media = {"endpoint": view}
 
 
+@falcon.after(_refresh_catalog)
 class EndpointItem:
     def __init__(self, core: IdentityCore, links: Links):
         self.core, self.links = core, links

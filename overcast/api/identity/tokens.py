@@ -15,7 +15,6 @@ from overcast.core.errors import Forbidden, NotFound
 from overcast.core.identity import IdentityCore
 from overcast.core.identity.assignments import direct_role_ids
 from overcast.core.identity.auth import Authenticator, TokenFacts
-from overcast.core.identity.catalog import build_catalog
 from overcast.store.models import Domain, Project
 
 _REF = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
@@ -142,9 +141,7 @@ class AuthCatalog:
         ctx = enforce(req, "identity:get_auth_catalog")
         if ctx.scope_type is None:
             raise Forbidden("A scoped token is required to get a service catalog.")
-        with self.core.store.session() as session:
-            catalog = build_catalog(session)
-        resp.media = {"catalog": catalog, "links": {"self": self.links.v3("/auth/catalog")}}
+        resp.media = {"catalog": self.core.catalog.get(), "links": {"self": self.links.v3("/auth/catalog")}}
 
     on_head = on_get
 

@@ -18,6 +18,15 @@ def timestamp(value: dt.datetime | float | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def naive_timestamp(value: dt.datetime | None) -> str | None:
+    """Keystone's form for records it serialises straight from the database (application
+    credentials' ``expires_at``): ISO 8601 with microseconds and no zone, e.g.
+    ``2015-08-27T09:49:58.000000`` (oslo's PERFECT_TIME_FORMAT)."""
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
 def domain_view(links: Links, domain: Domain) -> dict[str, Any]:
     # A domain's tags and options live in its extra (Keystone keeps them on the project acting as it).
     return {**domain.extra, "id": domain.id, "name": domain.name, "description": domain.description,

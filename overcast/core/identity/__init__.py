@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from overcast.config import Settings
+from overcast.core.cache import StampedCache
 from overcast.core.passwords import PasswordHasher
 from overcast.core.revocation import RevocationChecker
 from overcast.core.tokens import TokenProvider
@@ -26,6 +27,8 @@ class IdentityCore:
     revocations: RevocationChecker
     #: encrypts credential blobs with its own key repository (``<data-dir>/credential-keys``)
     credentials: "CredentialCipher"
+    #: the service catalog tokens carry, cached per node (invalidated on catalog writes)
+    catalog: StampedCache[list[dict[str, Any]]]
 
 
 def split_extra(ref: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:

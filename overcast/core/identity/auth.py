@@ -19,7 +19,6 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Forbidden, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore
 from overcast.core.identity.assignments import effective_roles
-from overcast.core.identity.catalog import build_catalog
 from overcast.core.tokens import TokenError
 from overcast.store.models import (ROOT_DOMAIN_ID, ApplicationCredential, Domain, Project, Role, User,
                                    utcnow)
@@ -255,7 +254,7 @@ class Authenticator:
             project=project, project_domain=session.get(Domain, project.domain_id) if project else None,
             domain=session.get(Domain, ctx.domain_id) if ctx.domain_id else None,
             app_cred=session.get(ApplicationCredential, ctx.app_cred_id) if ctx.app_cred_id else None,
-            catalog=build_catalog(session) if with_catalog and scoped else None,
+            catalog=self.core.catalog.get() if with_catalog and scoped else None,
         )
 
     def revoke(self, token: str) -> None:

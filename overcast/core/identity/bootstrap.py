@@ -122,6 +122,7 @@ def bootstrap(core: IdentityCore) -> list[Account]:
                 _grant(session, "UserDomain", user.id, DEFAULT_DOMAIN_ID, roles["admin"].id)
             accounts.append(Account(username, project_name, password))
         sync_from_settings(session, settings)
+    core.catalog.invalidate()
     _write_private(settings.data_dir / "clouds.yaml", clouds_yaml(core, accounts))
     return accounts
 

@@ -1,8 +1,9 @@
 """Credentials (``ec2``, ``cert``, ``totp``, ...): blobs kept for a user, encrypted at rest with the
 credential key repository (``<data_dir>/credential-keys``, Fernet, rotated like the token keys).
 
-An ``ec2`` credential's id is the SHA-256 of its access key, as Keystone makes it, so the EC2
-token API can find it by access key alone.
+An ``ec2`` credential's id is the SHA-256 of its access key at creation, as Keystone makes it, so
+the EC2 token API can find it by access key alone. As in Keystone, an update may change the access
+key (the id stays); it may not change the blob's scope (``trust_id`` and the like).
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ def _ec2_id(blob: str) -> str:
         raise Invalid("Expecting to find access in credential. The server could not comply with the request "
                       "since it is either malformed or otherwise incorrect. The client is assumed to be in error.")
     return hashlib.sha256(str(parsed["access"]).encode()).hexdigest()
+
+
+_EC2_SCOPE_KEYS = ("trust_id", "app_cred_id", "access_token_id", "access_id")
+
+
+def _blob_dict(blob: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(blob)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def get(session: Session, credential_id: str) -> Credential:
@@ -112,10 +124,18 @@ def update(session: Session, cipher: CredentialCipher, credential_id: str, body:
     if new_type == "ec2":
         if not new_project:
             raise Invalid("Invalid input for field 'project_id': an ec2 credential requires a project_id.")
-        blob = fields.get("blob") if "blob" in fields else cipher.decrypt(cred.encrypted_blob)
-        if _ec2_id(blob) != cred.id:
-            raise Invalid("Credential ID and the hash of the ec2 access key must match; the access key "
-                          "cannot be changed.")
+        if "blob" in fields:
+            # As Keystone: the new blob must be an ec2 blob, and its scope (trust, application
+            # credential, OAuth access token) cannot change. The access key may change; the id,
+            # fixed at creation from the first access key, stays.
+            _ec2_id(fields["blob"])
+            old_blob = _blob_dict(cipher.decrypt(cred.encrypted_blob)) if cred.type == "ec2" else {}
+            new_blob = _blob_dict(fields["blob"])
+            for key in _EC2_SCOPE_KEYS:
+                if old_blob.get(key) != new_blob.get(key):
+                    raise Invalid(f"{key} can not be updated for credential")
+        elif cred.type != "ec2":
+            _ec2_id(cipher.decrypt(cred.encrypted_blob))
     for column in ("user_id", "project_id", "type"):
         if column in fields:
             setattr(cred, column, fields.pop(column))
