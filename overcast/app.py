@@ -13,37 +13,10 @@ from overcast.api.routing import Registry
 from overcast.config import Settings
 from overcast.core.compute import ComputeCore
 from overcast.core.errors import OvercastError
-from overcast.core.cache import StampedCache
-from overcast.core.identity import IdentityCore
-from overcast.core.identity.catalog import build_catalog
-from overcast.core.identity.credentials import CredentialCipher
-from overcast.core.keys import KeyRepository
-from overcast.core.passwords import PasswordHasher
-from overcast.core.revocation import RevocationChecker
-from overcast.core.tokens import TokenProvider
+from overcast.core.identity import IdentityCore, build_identity
 from overcast.drivers.registry import load_driver
-from overcast.store.db import Store
 
 LOG = logging.getLogger(__name__)
-
-
-def build_identity(settings: Settings, store: Store | None = None) -> IdentityCore:
-    """The identity core for these settings (keys must exist: see ``bootstrap``)."""
-    store = store or Store(settings.database_url)
-    idn = settings.identity
-    revocations = RevocationChecker(store, settings.data_dir / "revocation.stamp",
-                                    idn.revocation_cache_seconds, idn.token_expiration)
-    keys = KeyRepository(settings.key_repository, idn.max_active_keys)
-    tokens = TokenProvider(keys, revocations, idn.token_expiration)
-    credentials = CredentialCipher(KeyRepository(settings.credential_key_repository, idn.max_active_keys))
-
-    def load_catalog() -> list:
-        with store.session() as session:
-            return build_catalog(session)
-
-    catalog = StampedCache(settings.data_dir / "catalog.stamp", idn.catalog_cache_seconds, load_catalog)
-    return IdentityCore(settings=settings, store=store, hasher=PasswordHasher(idn.bcrypt_rounds),
-                        tokens=tokens, revocations=revocations, credentials=credentials, catalog=catalog)
 
 
 def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, params: dict) -> None:

@@ -33,7 +33,7 @@ def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None
 
 
 def _bootstrap(settings: Settings):  # noqa: ANN202
-    from overcast.app import build_identity
+    from overcast.core.identity import build_identity
     from overcast.core.identity.bootstrap import bootstrap
 
     identity = build_identity(settings)
@@ -131,7 +131,7 @@ def keys() -> None:
 @click.pass_context
 def keys_rotate(ctx: click.Context, credentials: bool) -> None:
     """Promote the staged key to primary, stage a new one, drop the oldest (Keystone's rotation)."""
-    from overcast.app import build_identity
+    from overcast.core.identity import build_identity
     from overcast.core.identity.credentials import reencrypt_all
 
     identity = build_identity(_settings(ctx.parent))

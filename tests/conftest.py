@@ -8,7 +8,8 @@ import json
 import falcon.testing
 import pytest
 
-from overcast.app import build_identity, create_app
+from overcast.app import create_app
+from overcast.core.identity import build_identity
 from overcast.config import load_settings
 from overcast.core.identity.bootstrap import bootstrap
 

@@ -3,7 +3,7 @@ or within the cache window (other machines)."""
 
 from __future__ import annotations
 
-from overcast.app import build_identity
+from overcast.core.identity import build_identity
 from overcast.core.tokens import TokenError
 
 import pytest

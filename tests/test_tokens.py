@@ -149,7 +149,8 @@ def test_unknown_scope_is_401(cloud):
 
 
 def test_lockout_after_failures(tmp_path):
-    from overcast.app import build_identity, create_app
+    from overcast.app import create_app
+    from overcast.core.identity import build_identity
     from overcast.config import load_settings
     from overcast.core.identity.bootstrap import bootstrap
     import falcon.testing
