@@ -36,10 +36,14 @@ def project_ancestors(session: Session, project: Project) -> list[str]:
 def expand_implied(session: Session, role_ids: Iterable[str]) -> set[str]:
     """The given role ids plus every role they imply, transitively."""
     result = set(role_ids)
+    if not result:
+        return result
+    rules: dict[str, set[str]] = {}
+    for prior, implied in session.execute(select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)):
+        rules.setdefault(prior, set()).add(implied)
     frontier = set(result)
     while frontier:
-        implied = set(session.scalars(select(ImpliedRole.implied_role_id)
-                                      .where(ImpliedRole.prior_role_id.in_(frontier))))
+        implied = set().union(*(rules.get(r, set()) for r in frontier))
         frontier = implied - result
         result |= implied
     return result

@@ -224,7 +224,10 @@ class Authenticator:
                 domain_id=domain.id if domain else None, system=system,
                 parent_audit_ids=parent.audit_ids if parent else (), expires_at=expires_at,
                 app_cred_id=app_cred.id if app_cred else None)
-            return token, self._facts(session, ctx, with_catalog)
+            return token, TokenFacts(
+                ctx=ctx, user=user, user_domain=user_domain, roles=roles, project=project,
+                project_domain=session.get(Domain, project.domain_id) if project else None, domain=domain,
+                app_cred=app_cred, catalog=self.core.catalog.get() if with_catalog and scoped else None)
 
     def describe(self, token: str, *, with_catalog: bool = True, allow_expired: bool = False) -> TokenFacts:
         """The facts of a subject token. :raises NotFound: invalid, expired or revoked token."""
