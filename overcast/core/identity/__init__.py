@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, TypeVar
 
 from overcast.config import Settings
 from overcast.core.cache import StampedCache
+from overcast.core.errors import NotFound
 from overcast.core.keys import KeyRepository
 from overcast.core.passwords import PasswordHasher
 from overcast.core.revocation import RevocationChecker
@@ -14,7 +15,11 @@ from overcast.core.tokens import TokenProvider
 from overcast.store.db import Store
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from overcast.core.identity.credentials import CredentialCipher
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -30,6 +35,14 @@ class IdentityCore:
     credentials: "CredentialCipher"
     #: the service catalog tokens carry, cached per node (invalidated on catalog writes)
     catalog: StampedCache[list[dict[str, Any]]]
+
+
+def fetch(session: "Session", model: type[T], key: str, what: str) -> T:
+    """The record with this primary key. :raises NotFound: Keystone's "Could not find <what>: <key>."."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(f"Could not find {what}: {key}.")
+    return row
 
 
 def split_extra(ref: dict[str, Any], known: Iterable[str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from overcast.core.identity import fetch
 from overcast.config import Settings
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.store.models import Endpoint, Region, Service, new_id
@@ -75,10 +76,7 @@ def _split(body: dict[str, Any], columns: tuple[str, ...]) -> tuple[dict[str, An
 # -- regions ------------------------------------------------------------------------------
 def get_region(session: Session, region_id: str) -> Region:
     """:raises NotFound:"""
-    region = session.get(Region, region_id)
-    if region is None:
-        raise NotFound(f"Could not find region: {region_id}.")
-    return region
+    return fetch(session, Region, region_id, "region")
 
 
 def list_regions(session: Session, parent_region_id: str | None = None) -> list[Region]:
@@ -153,10 +151,7 @@ def delete_region(session: Session, region_id: str) -> None:
 # -- services -----------------------------------------------------------------------------
 def get_service(session: Session, service_id: str) -> Service:
     """:raises NotFound:"""
-    service = session.get(Service, service_id)
-    if service is None:
-        raise NotFound(f"Could not find service: {service_id}.")
-    return service
+    return fetch(session, Service, service_id, "service")
 
 
 def list_services(session: Session, *, type_: str | None = None, name: str | None = None) -> list[Service]:
@@ -202,10 +197,7 @@ def delete_service(session: Session, service_id: str) -> None:
 # -- endpoints ----------------------------------------------------------------------------
 def get_endpoint(session: Session, endpoint_id: str) -> Endpoint:
     """:raises NotFound:"""
-    endpoint = session.get(Endpoint, endpoint_id)
-    if endpoint is None:
-        raise NotFound(f"Could not find endpoint: {endpoint_id}.")
-    return endpoint
+    return fetch(session, Endpoint, endpoint_id, "endpoint")
 
 
 def list_endpoints(session: Session, *, interface: str | None = None, service_id: str | None = None,

@@ -16,6 +16,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core.identity import fetch
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.keys import KeyRepository
@@ -68,10 +69,7 @@ def _blob_dict(blob: str) -> dict[str, Any]:
 
 def get(session: Session, credential_id: str) -> Credential:
     """:raises NotFound:"""
-    cred = session.get(Credential, credential_id)
-    if cred is None:
-        raise NotFound(f"Could not find credential: {credential_id}.")
-    return cred
+    return fetch(session, Credential, credential_id, "credential")
 
 
 def list_credentials(session: Session, ctx: AuthContext, *, user_id: str | None = None,

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
-from overcast.core.identity import groups, projects, users
+from overcast.core.identity import fetch, groups, projects, users
 from overcast.core.identity import split_extra
 from overcast.core.identity.projects import MAX_TAGS
 from overcast.core.revocation import Revocations
@@ -24,10 +24,7 @@ DOMAIN_FIELDS = ("name", "description", "enabled", "tags", "options", "explicit_
 
 def get(session: Session, domain_id: str) -> Domain:
     """:raises NotFound: no such domain."""
-    domain = session.get(Domain, domain_id)
-    if domain is None:
-        raise NotFound(f"Could not find domain: {domain_id}.")
-    return domain
+    return fetch(session, Domain, domain_id, "domain")
 
 
 def _duplicate(name: str) -> Conflict:

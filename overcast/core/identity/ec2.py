@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import NotFound, Unauthorized
-from overcast.core.identity import credentials as core_creds
+from overcast.core.identity import credentials as core_creds, fetch
 from overcast.core.identity.credentials import CredentialCipher
 from overcast.store.models import Credential, Project, User
 
@@ -50,10 +50,8 @@ def _from_record(cipher: CredentialCipher, cred: Credential) -> Ec2Credential:
 
 
 def _user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"Could not find user: {user_id}.")
-    return user
+    """:raises NotFound:"""
+    return fetch(session, User, user_id, "user")
 
 
 def create(session: Session, cipher: CredentialCipher, user_id: str, tenant_id: str,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Invalid, NotFound
-from overcast.core.identity import catalog as core_catalog
+from overcast.core.identity import catalog as core_catalog, fetch
 from overcast.core.identity import projects as core_projects
 from overcast.store.models import Endpoint, EndpointGroup, Project, ProjectEndpoint, ProjectEndpointGroup
 
@@ -27,10 +27,7 @@ def _check_filters(filters: dict[str, Any]) -> None:
 
 def get(session: Session, endpoint_group_id: str) -> EndpointGroup:
     """:raises NotFound:"""
-    group = session.get(EndpointGroup, endpoint_group_id)
-    if group is None:
-        raise NotFound(f"Could not find endpoint group: {endpoint_group_id}.")
-    return group
+    return fetch(session, EndpointGroup, endpoint_group_id, "endpoint group")
 
 
 def list_groups(session: Session, name: str | None = None) -> list[EndpointGroup]:

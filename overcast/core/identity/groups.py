@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Invalid, NotFound
-from overcast.core.identity import split_extra
+from overcast.core.identity import fetch, split_extra
 from overcast.core.revocation import Revocations
 from overcast.store.models import Assignment, Domain, Group, GroupMembership, User, new_id
 
@@ -19,10 +19,7 @@ GROUP_FIELDS = ("name", "domain_id", "description")
 
 def get(session: Session, group_id: str) -> Group:
     """:raises NotFound: no such group."""
-    group = session.get(Group, group_id)
-    if group is None:
-        raise NotFound(f"Could not find group: {group_id}.")
-    return group
+    return fetch(session, Group, group_id, "group")
 
 
 def _duplicate(name: str, domain_id: str) -> Conflict:
@@ -95,10 +92,8 @@ def _not_member(user_id: str, group_id: str) -> NotFound:
 
 
 def _user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"Could not find user: {user_id}.")
-    return user
+    """:raises NotFound:"""
+    return fetch(session, User, user_id, "user")
 
 
 def add_member(session: Session, group: Group, user_id: str) -> None:

@@ -7,16 +7,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core.identity import fetch
 from overcast.core.errors import Invalid, NotFound
 from overcast.store.models import Policy
 
 
 def get(session: Session, policy_id: str) -> Policy:
     """:raises NotFound:"""
-    policy = session.get(Policy, policy_id)
-    if policy is None:
-        raise NotFound(f"Could not find policy: {policy_id}.")
-    return policy
+    return fetch(session, Policy, policy_id, "policy")
 
 
 def list_policies(session: Session, type_: str | None = None) -> list[Policy]:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
-from overcast.core.identity import IdentityCore, split_extra
+from overcast.core.identity import IdentityCore, fetch, split_extra
 from overcast.core.identity.assignments import group_ids_of
 from overcast.core.revocation import Revocations
 from overcast.store.models import (Assignment, ApplicationCredential, Domain, Project, ProjectTag,
@@ -27,10 +27,7 @@ PROJECT_FIELDS = ("name", "description", "domain_id", "enabled", "parent_id", "i
 
 def get(session: Session, project_id: str) -> Project:
     """:raises NotFound: no such project."""
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"Could not find project: {project_id}.")
-    return project
+    return fetch(session, Project, project_id, "project")
 
 
 def find(session: Session, project_id: str) -> Project | None:
@@ -38,10 +35,8 @@ def find(session: Session, project_id: str) -> Project | None:
 
 
 def _domain(session: Session, domain_id: str) -> Domain:
-    domain = session.get(Domain, domain_id)
-    if domain is None:
-        raise NotFound(f"Could not find domain: {domain_id}.")
-    return domain
+    """:raises NotFound:"""
+    return fetch(session, Domain, domain_id, "domain")
 
 
 def _duplicate(name: str) -> Conflict:

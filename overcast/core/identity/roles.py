@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
-from overcast.core.identity import IdentityCore
+from overcast.core.identity import IdentityCore, fetch
 from overcast.core.identity.assignments import affected_users
 from overcast.store.models import ROOT_DOMAIN_ID, Assignment, Domain, ImpliedRole, Role
 
@@ -22,10 +22,7 @@ PROHIBITED_IMPLIED = ("admin",)
 
 def get_role(session: Session, role_id: str) -> Role:
     """:raises NotFound: no such role."""
-    role = session.get(Role, role_id)
-    if role is None:
-        raise NotFound(f"Could not find role: {role_id}.")
-    return role
+    return fetch(session, Role, role_id, "role")
 
 
 def _check_domain(session: Session, domain_id: str | None) -> str:

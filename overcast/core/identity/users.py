@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Invalid, NotFound, Unauthorized
-from overcast.core.identity import IdentityCore
+from overcast.core.identity import IdentityCore, fetch
 from overcast.core.identity import split_extra
 from overcast.core.revocation import Revocations
 from overcast.store.models import (ApplicationCredential, Assignment, Credential, Domain, GroupMembership, User,
@@ -35,10 +35,7 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 
 def get(session: Session, user_id: str) -> User:
     """:raises NotFound: no such user."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"Could not find user: {user_id}.")
-    return user
+    return fetch(session, User, user_id, "user")
 
 
 def _duplicate(name: str, domain_id: str) -> Conflict:
