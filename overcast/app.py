@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import falcon
 
@@ -11,10 +12,14 @@ from overcast.api.middleware import AuthMiddleware, RequestContextMiddleware
 from overcast.api.microversions import MicroversionMiddleware
 from overcast.api.routing import Registry
 from overcast.config import Settings
-from overcast.core.compute import ComputeCore
+from overcast.core.compute import ComputeCore, build_compute
 from overcast.core.errors import OvercastError
 from overcast.core.identity import IdentityCore, build_identity
-from overcast.drivers.registry import load_driver
+from overcast.core.image import ImageCore
+
+if TYPE_CHECKING:
+    from overcast.ops.engine import OpsSettings
+    from overcast.ops.runtime import OpsRuntime
 
 LOG = logging.getLogger(__name__)
 
@@ -23,13 +28,12 @@ def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, 
     raise faults.Fault(exc.status, exc.message, kind=exc.kind)
 
 
-def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
-    """The compute core: every configured cloud's drivers, loaded by name.
+def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> "OpsRuntime":
+    """The operations runtime (workers and reconciler) with every service's handlers; not started."""
+    from overcast.core.compute.operations import setup_for
+    from overcast.ops.runtime import OpsRuntime
 
-    :raises overcast.drivers.registry.DriverLoadError: an unknown driver or bad options.
-    """
-    clouds = {cloud.name: load_driver(cloud.driver, cloud.options, settings.data_dir) for cloud in settings.clouds}
-    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds)
+    return OpsRuntime(compute.store, compute.settings, ops, setups=[setup_for(compute)])
 
 
 class OvercastApp(falcon.App):
@@ -38,19 +42,22 @@ class OvercastApp(falcon.App):
     registry: Registry
     identity: IdentityCore
     compute: ComputeCore
+    images: ImageCore
 
 
 def create_app(settings: Settings, identity: IdentityCore | None = None,
-               compute: ComputeCore | None = None) -> OvercastApp:
+               compute: ComputeCore | None = None, images: ImageCore | None = None) -> OvercastApp:
     """Build the Falcon app serving every service for ``settings``."""
     from overcast.api.compute import MICROVERSIONS as COMPUTE_VERSIONS
     from overcast.api.compute import register as register_compute
     from overcast.api.identity import register as register_identity
+    from overcast.api.image import register as register_image
 
     identity = identity or build_identity(settings)
     compute = compute or build_compute(settings, identity)
+    images = images or ImageCore(settings=settings, store=identity.store)
     app = OvercastApp(
-        middleware=[RequestContextMiddleware(settings.server.max_body_bytes),
+        middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
                     MicroversionMiddleware({"compute": COMPUTE_VERSIONS}),
                     AuthMiddleware(identity.tokens)],
         cors_enable=False,
@@ -67,8 +74,10 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     registry = Registry()
     register_identity(registry, identity)
     register_compute(registry, compute)
+    register_image(registry, images)
     registry.mount(app)
     app.registry = registry
     app.identity = identity
     app.compute = compute
+    app.images = images
     return app

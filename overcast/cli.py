@@ -33,14 +33,9 @@ def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None
 
 
 def _bootstrap(settings: Settings):  # noqa: ANN202
-    from overcast.core.identity import build_identity
-    from overcast.core.identity.bootstrap import bootstrap
+    from overcast.bootstrap import bootstrap
 
-    identity = build_identity(settings)
-    try:
-        return bootstrap(identity)
-    finally:
-        identity.store.dispose()
+    return bootstrap(settings)
 
 
 @main.command()
@@ -91,6 +86,28 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
         log_level=settings.server.log_level.lower(),
         log_access=False,
     ).serve()
+
+
+@main.command()
+@click.option("--threads", type=int, help="Worker threads (default 4).")
+@click.option("--no-reconcile", is_flag=True, help="Leave reconciling to other processes.")
+@click.pass_context
+def worker(ctx: click.Context, threads: int | None, no_reconcile: bool) -> None:
+    """Run operation workers (and the reconciler) without the API, until SIGTERM."""
+    from overcast import logs
+    from overcast.app import build_operations
+    from overcast.core.compute import build_compute
+    from overcast.core.identity import build_identity
+    from overcast.ops.cli import run_until_signalled
+    from overcast.ops.engine import OpsSettings
+
+    settings = _settings(ctx)
+    logs.configure(settings.server.log_level)
+    identity = build_identity(settings)
+    runtime = build_operations(build_compute(settings, identity),
+                               OpsSettings(threads=threads) if threads else None)
+    run_until_signalled(runtime, reconcile=not no_reconcile)
+    identity.store.dispose()
 
 
 @main.command()

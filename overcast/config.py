@@ -91,6 +91,19 @@ class IdentitySettings:
     lockout_failure_attempts: int = 0
     lockout_duration: int = 1800
     bcrypt_rounds: int = 12
+    # Keystone's [security_compliance] password rules (see core/identity/security_compliance.py)
+    #: a password must match this regular expression (empty: any password)
+    password_regex: str = ""
+    #: what the regex asks for, in words, shown when a password does not match it
+    password_regex_description: str = ""
+    #: a self-service password change may not reuse the last N passwords, the current one included (0: any)
+    unique_last_password_count: int = 0
+    #: days a password must be kept before its owner may change it again (0: any time)
+    minimum_password_age: int = 0
+    #: days a password is valid for (0: forever)
+    password_expires_days: int = 0
+    #: a password an administrator set must be changed by the user before it lets them log in
+    change_password_upon_first_use: bool = False
 
 
 @dataclass(frozen=True)

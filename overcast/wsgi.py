@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+
 import falcon
 
 from overcast import logs
-from overcast.app import create_app
+from overcast.app import build_operations, create_app
 from overcast.config import load_settings
 
 
 def application() -> falcon.App:
-    """Factory called once in each server process."""
+    """Factory called once in each server process: the app, and this process's operation workers."""
     settings = load_settings()
     logs.configure(settings.server.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    runtime = build_operations(app.compute).start()
+    atexit.register(runtime.stop)
+    return app

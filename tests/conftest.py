@@ -11,7 +11,9 @@ import pytest
 from overcast.app import create_app
 from overcast.core.identity import build_identity
 from overcast.config import load_settings
-from overcast.core.identity.bootstrap import bootstrap
+from overcast.bootstrap import prepare
+from overcast.core.compute import build_compute
+from overcast.core.image import ImageCore
 
 
 @dataclasses.dataclass
@@ -56,10 +58,13 @@ def settings(tmp_path, monkeypatch):
 @pytest.fixture
 def cloud(settings) -> Cloud:
     identity = build_identity(settings)
-    accounts = bootstrap(identity)
-    app = create_app(settings, identity)
+    compute = build_compute(settings, identity)
+    images = ImageCore(settings=settings, store=identity.store)
+    accounts = prepare(identity, compute, images)
+    app = create_app(settings, identity, compute, images)
     yield Cloud(client=falcon.testing.TestClient(app), app=app,
                 passwords={a.username: a.password for a in accounts})
+    compute.close()
     identity.store.dispose()
 
 

@@ -103,3 +103,26 @@ def test_head_and_204_have_no_body(cloud, admin_token):
 def test_compute_responses_carry_compute_request_id(cloud):
     resp = cloud.client.simulate_get("/compute/v2.1/servers")
     assert resp.headers["x-compute-request-id"] == resp.headers["x-openstack-request-id"]
+
+
+def test_second_region_is_served_under_its_prefix(tmp_path):
+    import falcon.testing
+
+    from overcast.app import create_app
+    from overcast.config import load_settings
+    from overcast.core.identity import build_identity
+    from overcast.core.identity.bootstrap import bootstrap
+    from overcast.core.identity.catalog import service_url
+
+    config = tmp_path / "overcast.toml"
+    config.write_text('[clouds.RegionOne]\ndriver = "local"\n[clouds.lab]\ndriver = "noop"\n')
+    settings = load_settings(config, data_dir=tmp_path / "data", environ={}, identity={"bcrypt_rounds": 4})
+    identity = build_identity(settings)
+    bootstrap(identity)
+    client = falcon.testing.TestClient(create_app(settings, identity))
+    assert service_url(settings, "compute", "/compute/v2.1", "lab").endswith("/regions/lab/compute/v2.1")
+    assert service_url(settings, "identity", "/identity", "lab") == settings.public_url + "/identity"
+    resp = client.simulate_get("/regions/lab/compute/v2.1")
+    assert resp.status_code == 200 and resp.json["version"]["id"] == "v2.1"
+    assert client.simulate_get("/regions/nowhere/compute/v2.1").status_code == 404
+    identity.store.dispose()

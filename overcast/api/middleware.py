@@ -39,14 +39,29 @@ def service_of(path: str) -> str | None:
     return None
 
 
-class RequestContextMiddleware:
-    """Sets ``req.context.service`` and ``request_id``; echoes the id; enforces the body limit."""
+#: Where a region other than the first is served: ``/regions/<name>/compute/v2.1/...``.
+REGION_PREFIX = "/regions/"
 
-    def __init__(self, max_body_bytes: int):
+
+class RequestContextMiddleware:
+    """Sets ``req.context`` region, service and request id; echoes the id; enforces the body limit.
+
+    Every configured cloud is a region. The first is served at the root; the others under
+    ``/regions/<name>``, a prefix stripped here so one set of routes serves every region.
+    """
+
+    def __init__(self, max_body_bytes: int, regions: list[str]):
         self.max_body_bytes = max_body_bytes
+        self.regions = regions
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
+        req.context.region = self.regions[0]
+        if req.path.startswith(REGION_PREFIX):
+            name, _, rest = req.path[len(REGION_PREFIX):].partition("/")
+            if name in self.regions:
+                req.context.region = name
+                req.path = "/" + rest
         req.context.service = service_of(req.path)
         given = req.get_header("X-OpenStack-Request-ID")
         request_id = given if given and _REQUEST_ID_RE.match(given) else f"req-{uuid.uuid4()}"

@@ -20,6 +20,8 @@ class AuthContext:
     domain_id: str | None = None
     system: bool = False
     app_cred_id: str | None = None
+    #: the trust a trust-scoped token (OS-TRUST) was issued with; its scope is the trust's project
+    trust_id: str | None = None
 
     @property
     def scope_type(self) -> str | None:

@@ -50,7 +50,7 @@ class TokenProvider:
               project_id: str | None = None, project_domain_id: str | None = None,
               domain_id: str | None = None, system: bool = False,
               parent_audit_ids: tuple[str, ...] = (), expires_at: float | None = None,
-              app_cred_id: str | None = None) -> tuple[str, AuthContext]:
+              app_cred_id: str | None = None, trust_id: str | None = None) -> tuple[str, AuthContext]:
         """Make a token. A rescoped token keeps its parent's expiry and audit chain."""
         now = time.time()
         expires = now + self.lifetime if expires_at is None else min(expires_at, now + self.lifetime)
@@ -58,10 +58,10 @@ class TokenProvider:
         ctx = AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=tuple(methods),
                           roles=frozenset(roles), audit_ids=audit_ids, issued_at=now, expires_at=expires,
                           project_id=project_id, project_domain_id=project_domain_id, domain_id=domain_id,
-                          system=system, app_cred_id=app_cred_id)
+                          system=system, app_cred_id=app_cred_id, trust_id=trust_id)
         payload = msgspec.msgpack.encode((
             PAYLOAD_VERSION, user_id, user_domain_id, _pack_methods(ctx.methods), sorted(ctx.roles),
-            list(audit_ids), now, expires, project_id, project_domain_id, domain_id, system, app_cred_id,
+            list(audit_ids), now, expires, project_id, project_domain_id, domain_id, system, app_cred_id, trust_id,
         ))
         token = self.keys.fernet().encrypt(payload).rstrip(b"=").decode()
         return token, ctx
@@ -74,7 +74,7 @@ class TokenProvider:
         try:
             raw = self.keys.fernet().decrypt(padded.encode())
             (version, user_id, user_domain_id, methods, roles, audit_ids, issued_at, expires_at,
-             project_id, project_domain_id, domain_id, system, app_cred_id) = msgspec.msgpack.decode(raw)
+             project_id, project_domain_id, domain_id, system, app_cred_id, trust_id) = msgspec.msgpack.decode(raw)
         except (InvalidToken, msgspec.DecodeError, ValueError, TypeError, UnicodeError):
             raise TokenError("The request you have made requires authentication.") from None
         if version != PAYLOAD_VERSION:
@@ -82,7 +82,7 @@ class TokenProvider:
         return AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=_unpack_methods(methods),
                            roles=frozenset(roles), audit_ids=tuple(audit_ids), issued_at=issued_at,
                            expires_at=expires_at, project_id=project_id, project_domain_id=project_domain_id,
-                           domain_id=domain_id, system=system, app_cred_id=app_cred_id)
+                           domain_id=domain_id, system=system, app_cred_id=app_cred_id, trust_id=trust_id)
 
     def validate(self, token: str) -> AuthContext:
         """The caller a token stands for. :raises TokenError: malformed, tampered, expired or revoked."""

@@ -1,7 +1,7 @@
-"""``overcast worker``: run operation workers (and the reconciler) as a separate process.
+"""A generic worker process for any handler set: ``python -m overcast.ops.cli --handlers pkg.mod:setup``.
 
-The lead attaches :data:`worker` to the main group (``main.add_command(worker)``); it also runs
-on its own: ``python -m overcast.ops.cli --handlers pkg.mod:setup``.
+``overcast worker`` (overcast/cli.py) runs Overcast's own handlers through :func:`run_until_signalled`;
+this command serves the engine's own tests and anyone embedding the engine with other handlers.
 """
 
 from __future__ import annotations

@@ -207,6 +207,7 @@ class RevocationEvent(Base):
     audit_id: Mapped[str | None] = mapped_column(String(32))
     audit_chain_id: Mapped[str | None] = mapped_column(String(32))
     app_cred_id: Mapped[str | None] = mapped_column(String(64))
+    trust_id: Mapped[str | None] = mapped_column(String(64))
     #: seconds since the epoch (float, so a token issued just after a revocation survives it)
     issued_before: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float] = mapped_column(Float)
@@ -254,3 +255,61 @@ class DomainConfig(Base):
                                            primary_key=True)
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sensitive: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# -- identity delegation and compliance (0005): trusts (OS-TRUST), OAuth1 consumers (OS-OAUTH1),
+# password history (security_compliance), application credential access rules
+
+
+class Trust(Base):
+    """A trustor's delegation of some of their roles on a project to a trustee (OS-TRUST)."""
+
+    __tablename__ = "trust"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    trustor_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    trustee_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    impersonation: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: tokens still to be issued with it (None: unlimited)
+    remaining_uses: Mapped[int | None] = mapped_column(Integer)
+    allow_redelegation: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: how many more times it may be redelegated (None when redelegation is not allowed)
+    redelegation_count: Mapped[int | None] = mapped_column(Integer)
+    redelegated_trust_id: Mapped[str | None] = mapped_column(String(64))
+    #: ids of the delegated roles
+    role_ids: Mapped[list[Any]] = mapped_column(default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OAuth1Consumer(Base):
+    """An OAuth 1.0a consumer (OS-OAUTH1); its secret is shown once and kept hashed."""
+
+    __tablename__ = "oauth1_consumer"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PasswordHistory(Base):
+    """A user's earlier password hashes (security_compliance.unique_last_password_count)."""
+
+    __tablename__ = "password_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AccessRule(Base):
+    """A user's application credential access rule: a service, a path template and a method."""
+
+    __tablename__ = "access_rule"
+    __table_args__ = (UniqueConstraint("user_id", "service", "path", "method"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(128))
+    method: Mapped[str] = mapped_column(String(16))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from overcast.api.compute import endpoints, versions
+from overcast.api.compute import (aggregates, availability_zones, extensions, flavors, hypervisors, images,
+                                  keypairs, limits, quota_sets, server_groups, services, usage)
 from overcast.api.compute.common import MICROVERSIONS, Links
 from overcast.api.routing import Registry
 from overcast.core.compute import ComputeCore
@@ -14,3 +16,20 @@ def register(registry: Registry, core: ComputeCore) -> None:
     endpoints.declare(registry)
     links = Links(core.settings.public_url)
     versions.bind(registry, links)
+    flavors.bind(registry, core, links)
+    keypairs.bind(registry, core, links)
+    limits.bind(registry, core, links)
+    availability_zones.bind(registry, core, links)
+    quota_sets.bind(registry, core, links)
+    usage.bind(registry, core, links)
+    server_groups.bind(registry, core, links)
+    hypervisors.bind(registry, core, links)
+    services.bind(registry, core, links)
+    aggregates.bind(registry, core, links)
+    extensions.bind(registry, core, links)
+    images.bind(registry, core, links)
+    from overcast.api.compute import actions as server_actions
+    from overcast.api.compute import server_subresources, servers
+    server_views = servers.bind(registry, core, links)
+    server_actions.bind(registry, core, server_views)
+    server_subresources.bind(registry, core, server_views)

@@ -7,6 +7,7 @@ from typing import Any
 import falcon
 from sqlalchemy.orm import Session
 
+from overcast.api.identity.access_rules import ACCESS_RULE_SCHEMA
 from overcast.api.identity.common import Links, enforce
 from overcast.api.identity.views import naive_timestamp
 from overcast.api.routing import Registry
@@ -17,9 +18,7 @@ from overcast.store.models import ROOT_DOMAIN_ID, ApplicationCredential
 
 _ROLE_REF = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
              "anyOf": [{"required": ["id"]}, {"required": ["name"]}]}
-_ACCESS_RULE = {"type": "object", "properties": {
-    "path": {"type": "string"}, "method": {"type": "string"}, "service": {"type": "string"},
-    "id": {"type": "string"}}}
+_ACCESS_RULE = ACCESS_RULE_SCHEMA
 CREATE_SCHEMA = {
     "type": "object", "required": ["application_credential"],
     "properties": {"application_credential": {

@@ -111,6 +111,17 @@ IDENTITY_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v3_credentail", "/v3/credentials/{credential_id}", ITEM),
     ("v3_policies", "/v3/policies", RW),
     ("v3_policy", "/v3/policies/{policy_id}", ITEM),
+    # v3: OS-TRUST, delegation of a trustor's roles on a project to a trustee
+    ("v3_trusts", "/v3/OS-TRUST/trusts", RW),
+    ("v3_trust", "/v3/OS-TRUST/trusts/{trust_id}", ("GET", "HEAD", "DELETE")),
+    ("v3_trust_roles", "/v3/OS-TRUST/trusts/{trust_id}/roles", R),
+    ("v3_trust_role", "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}", R),
+    # v3: OS-OAUTH1, consumers (delegation through OAuth 1.0a request and access tokens)
+    ("v3_oauth1_consumers", "/v3/OS-OAUTH1/consumers", RW),
+    ("v3_oauth1_consumer", "/v3/OS-OAUTH1/consumers/{consumer_id}", ITEM),
+    # v3: a user's application credential access rules
+    ("v3_user_access_rules", "/v3/users/{user_id}/access_rules", R),
+    ("v3_user_access_rule", "/v3/users/{user_id}/access_rules/{access_rule_id}", ("GET", "HEAD", "DELETE")),
     # v2.0, for legacy clients
     ("v2_auth_index", "/v2.0", R),
     ("v2_extensions", "/v2.0/extensions", R),

@@ -54,6 +54,8 @@ AUTH_SCHEMA = {
                                 "anyOf": [{"required": ["id"]}, {"required": ["name", "domain"]}]},
                     "domain": {**_REF, "anyOf": [{"required": ["id"]}, {"required": ["name"]}]},
                     "system": {"type": "object", "properties": {"all": {"type": "boolean"}}},
+                    "OS-TRUST:trust": {"type": "object", "required": ["id"],
+                                       "properties": {"id": {"type": "string"}}},
                 }},
             ]},
         },
@@ -91,6 +93,10 @@ def token_body(facts: TokenFacts) -> dict[str, Any]:
     if facts.app_cred is not None:
         token["application_credential"] = {"id": facts.app_cred.id, "name": facts.app_cred.name,
                                            "restricted": not facts.app_cred.unrestricted}
+    if facts.trust is not None:
+        token["OS-TRUST:trust"] = {"id": facts.trust.id, "impersonation": facts.trust.impersonation,
+                                   "trustee_user": {"id": facts.trust.trustee_user_id},
+                                   "trustor_user": {"id": facts.trust.trustor_user_id}}
     return {"token": token}
 
 

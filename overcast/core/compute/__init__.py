@@ -27,9 +27,32 @@ class ComputeCore:
     def default_region(self) -> str:
         return self.settings.regions[0]
 
+    def close(self) -> None:
+        """Release every driver's resources (connections, files)."""
+        for cloud in self.clouds.values():
+            cloud.close()
+
     def compute_driver(self, region: str) -> ComputeDriver:
         """:raises NotFound: no such region."""
         try:
             return self.clouds[region].compute
         except KeyError:
             raise NotFound(f"Region {region} is not configured.") from None
+
+
+def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
+    """The compute core: every configured cloud's drivers, loaded by name.
+
+    :raises overcast.drivers.registry.DriverLoadError: an unknown driver or bad options.
+    """
+    from overcast.drivers.registry import load_driver
+
+    clouds = {cloud.name: load_driver(cloud.driver, cloud.options, settings.data_dir) for cloud in settings.clouds}
+    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds)
+
+
+from overcast.core.compute import policies as _policies  # noqa: E402,F401 - registers Nova's rules
+
+
+# Policies for flavors, key pairs, quotas and the administrative resources (registered on import).
+from overcast.core.compute import policies_admin as _policies_admin  # noqa: E402,F401

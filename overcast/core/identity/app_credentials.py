@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
-from overcast.core.identity import IdentityCore
+from overcast.core.identity import IdentityCore, access_rules
 from overcast.core.identity.assignments import effective_roles
 from overcast.store.models import ROOT_DOMAIN_ID, ApplicationCredential, Project, Role, User, utcnow
 
@@ -112,7 +112,7 @@ def create(core: IdentityCore, ctx: AuthContext, user_id: str, body: dict[str, A
             name=name, user_id=user_id, project_id=project.id, secret_hash=core.hasher.hash(secret),
             description=body.get("description") or "", expires_at=parse_expiry(body.get("expires_at")),
             unrestricted=bool(body.get("unrestricted")), role_ids=list(dict.fromkeys(r.id for r in wanted)),
-            access_rules=list(body.get("access_rules") or []))
+            access_rules=access_rules.resolve(session, user_id, list(body.get("access_rules") or [])))
         session.add(cred)
         session.flush()
         return cred, secret

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Forbidden, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore
+from overcast.core.identity import trusts as core_trusts
 from overcast.core.identity.assignments import effective_roles
 from overcast.core.tokens import TokenError
-from overcast.store.models import (ROOT_DOMAIN_ID, ApplicationCredential, Domain, Project, Role, User,
+from overcast.store.models import (ROOT_DOMAIN_ID, ApplicationCredential, Domain, Project, Role, Trust, User,
                                    utcnow)
 
 AUTH_FAILED = "The request you have made requires authentication."
@@ -39,6 +40,7 @@ class TokenFacts:
     domain: Domain | None = None
     app_cred: ApplicationCredential | None = None
     catalog: list[dict[str, Any]] | None = None
+    trust: Trust | None = None
 
 
 def _find_domain(session: Session, ref: dict[str, Any] | None) -> Domain | None:
@@ -67,7 +69,8 @@ class Authenticator:
     # -- identity methods ---------------------------------------------------------------
     def _check_lockout(self, user: User) -> None:
         limit = self.core.settings.identity.lockout_failure_attempts
-        if not limit or user.failed_auth_count < limit or user.failed_auth_at is None:
+        if (not limit or user.failed_auth_count < limit or user.failed_auth_at is None
+                or user.options.get("ignore_lockout_failure_attempts")):
             return
         if user.failed_auth_at + dt.timedelta(seconds=self.core.settings.identity.lockout_duration) > utcnow():
             raise Unauthorized(f"The account is locked for user: {user.id}.")
@@ -164,9 +167,13 @@ class Authenticator:
                 try:
                     parent = self.core.tokens.validate((identity.get("token") or {}).get("id", ""))
                 except TokenError:
-                    raise Unauthorized(AUTH_FAILED) from None
+                    # Keystone: an invalid, expired or revoked token is not found (404), not a 401
+                    raise NotFound("Failed to validate token") from None
                 if parent.app_cred_id and auth.get("scope"):
                     raise Forbidden("Application credential tokens cannot be rescoped.")
+                if parent.trust_id:
+                    raise Forbidden("You are not authorized to perform the requested action: Using trust-scoped "
+                                    "token to create another token. Create a new trust-scoped token instead.")
                 user = session.get(User, parent.user_id)
                 if user is None:
                     raise Unauthorized(AUTH_FAILED)
@@ -182,10 +189,20 @@ class Authenticator:
             if not user.enabled or user_domain is None or not user_domain.enabled:
                 raise Unauthorized(AUTH_FAILED)
 
+            scope = auth.get("scope")
+            trust: Trust | None = None
+            trust_roles: list[Role] | None = None
             if app_cred is not None:
-                if auth.get("scope") and not parent:
+                if scope and not parent:
                     raise Unauthorized("Application credentials cannot request a scope.")
                 project = session.get(Project, app_cred.project_id)
+                domain, system = None, False
+            elif isinstance(scope, dict) and "OS-TRUST:trust" in scope:
+                trust, user, project, trust_roles = core_trusts.for_token(
+                    session, scope["OS-TRUST:trust"]["id"], user)
+                user_domain = session.get(Domain, user.domain_id)
+                if not user.enabled or user_domain is None or not user_domain.enabled:
+                    raise Unauthorized(AUTH_FAILED)
                 domain, system = None, False
             else:
                 project, domain, system = self._scope_target(session, auth.get("scope"), user, parent)
@@ -201,9 +218,12 @@ class Authenticator:
             if domain is not None and not domain.enabled:
                 raise Unauthorized(f"Domain {domain.id} is disabled.")
 
-            roles = [r for r in effective_roles(session, user.id, project=project,
-                                                domain_id=domain.id if domain else None, system=system)
-                     if r.domain_id == ROOT_DOMAIN_ID]
+            if trust_roles is not None:
+                roles = trust_roles
+            else:
+                roles = [r for r in effective_roles(session, user.id, project=project,
+                                                    domain_id=domain.id if domain else None, system=system)
+                         if r.domain_id == ROOT_DOMAIN_ID]
             if app_cred is not None:
                 delegated = set(app_cred.role_ids)
                 roles = [r for r in roles if r.id in delegated]
@@ -217,17 +237,21 @@ class Authenticator:
             if app_cred is not None and app_cred.expires_at is not None:
                 cred_expiry = app_cred.expires_at.replace(tzinfo=dt.timezone.utc).timestamp()
                 expires_at = cred_expiry if expires_at is None else min(expires_at, cred_expiry)
+            if trust is not None and trust.expires_at is not None:
+                trust_expiry = trust.expires_at.replace(tzinfo=dt.timezone.utc).timestamp()
+                expires_at = trust_expiry if expires_at is None else min(expires_at, trust_expiry)
             token, ctx = self.core.tokens.issue(
                 user_id=user.id, user_domain_id=user.domain_id, methods=all_methods,
                 roles=[r.name for r in roles], project_id=project.id if project else None,
                 project_domain_id=project.domain_id if project else None,
                 domain_id=domain.id if domain else None, system=system,
                 parent_audit_ids=parent.audit_ids if parent else (), expires_at=expires_at,
-                app_cred_id=app_cred.id if app_cred else None)
+                app_cred_id=app_cred.id if app_cred else None, trust_id=trust.id if trust else None)
             return token, TokenFacts(
                 ctx=ctx, user=user, user_domain=user_domain, roles=roles, project=project,
                 project_domain=session.get(Domain, project.domain_id) if project else None, domain=domain,
-                app_cred=app_cred, catalog=self.core.catalog.get() if with_catalog and scoped else None)
+                app_cred=app_cred, catalog=self.core.catalog.get() if with_catalog and scoped else None,
+                trust=trust)
 
     def describe(self, token: str, *, with_catalog: bool = True, allow_expired: bool = False) -> TokenFacts:
         """The facts of a subject token. :raises NotFound: invalid, expired or revoked token."""
@@ -258,7 +282,17 @@ class Authenticator:
             domain=session.get(Domain, ctx.domain_id) if ctx.domain_id else None,
             app_cred=session.get(ApplicationCredential, ctx.app_cred_id) if ctx.app_cred_id else None,
             catalog=self.core.catalog.get() if with_catalog and scoped else None,
+            trust=self._trust_of(session, ctx),
         )
+
+    @staticmethod
+    def _trust_of(session: Session, ctx: AuthContext) -> Trust | None:
+        if not ctx.trust_id:
+            return None
+        trust = session.get(Trust, ctx.trust_id)
+        if trust is None:  # deleted: its tokens are revoked, so only an allow_expired read lands here
+            raise NotFound("Failed to validate token")
+        return trust
 
     def revoke(self, token: str) -> None:
         """Revoke one token (and every token rescoped from it). :raises NotFound: invalid token."""

@@ -16,7 +16,18 @@ from overcast.store.models import Endpoint, Region, Service, new_id
 #: (type, name, path under the public URL) of each service Overcast serves, per region.
 SERVED = (
     ("identity", "keystone", "/identity"),
+    ("compute", "nova", "/compute/v2.1"),
+    ("image", "glance", "/image"),
 )
+#: Services served once for every region: one Keystone, and one image catalogue all clouds share.
+GLOBAL = {"identity", "image"}
+
+
+def service_url(settings: Settings, service_type: str, path: str, region: str) -> str:
+    """Where a region's service is: the first region at the root, the others under /regions/<name>."""
+    if service_type in GLOBAL or region == settings.regions[0]:
+        return settings.public_url + path
+    return f"{settings.public_url}/regions/{region}{path}"
 INTERFACES = ("public", "internal", "admin")
 _MANAGED = "overcast_managed"
 
@@ -37,10 +48,10 @@ def sync_from_settings(session: Session, settings: Settings) -> None:
                               extra={_MANAGED: True})
             session.add(service)
             session.flush()
-        url = settings.public_url + path
         existing = {(e.region_id, e.interface): e for e in session.scalars(
             select(Endpoint).where(Endpoint.service_id == service.id))}
         for region in settings.regions:
+            url = service_url(settings, service_type, path, region)
             for interface in INTERFACES:
                 endpoint = existing.get((region, interface))
                 if endpoint is None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore, fetch
-from overcast.core.identity import split_extra
+from overcast.core.identity import security_compliance, split_extra
 from overcast.core.revocation import Revocations
 from overcast.store.models import (ApplicationCredential, Assignment, Credential, Domain, GroupMembership, User,
                                    new_id, utcnow)
@@ -74,6 +74,8 @@ def create(core: IdentityCore, session: Session, ref: dict[str, Any], *, default
         raise _duplicate(name, domain_id)
     _check_default_project(session, ref.get("default_project_id"))
     password = ref.get("password")
+    if password is not None:
+        security_compliance.check_regex(core.settings.identity, password)
     now = utcnow()
     user = User(id=new_id(), name=name, domain_id=domain_id, enabled=ref.get("enabled", True),
                 default_project_id=ref.get("default_project_id"), description=ref.get("description") or "",
@@ -82,11 +84,18 @@ def create(core: IdentityCore, session: Session, ref: dict[str, Any], *, default
                 password_created_at=now if password is not None else None, created_at=now)
     session.add(user)
     session.flush()
+    if password is not None:
+        user.password_expires_at = security_compliance.expiry(core.settings.identity, user, by_admin=True)
+        security_compliance.record(core.settings.identity, session, user)
     return user
 
 
-def update(core: IdentityCore, session: Session, user: User, ref: dict[str, Any]) -> Revocations:
+def update(core: IdentityCore, session: Session, user: User, ref: dict[str, Any], *,
+           self_service: bool = False) -> Revocations:
     """Apply a validated PATCH ``ref``; a new password or disabling revokes the user's tokens.
+
+    A password an administrator sets obeys ``password_regex`` and, with
+    ``change_password_upon_first_use``, is expired at once; ``self_service`` is the owner's own change.
 
     :raises Invalid: changing the id or domain, or an unknown option.
     :raises Conflict: the new name is taken.
@@ -117,9 +126,13 @@ def update(core: IdentityCore, session: Session, user: User, ref: dict[str, Any]
         user.options = _options(ref, user.options)
     if "password" in ref:
         password = ref["password"]
+        if password is not None:
+            security_compliance.check_regex(core.settings.identity, password)
         user.password_hash = core.hasher.hash(password) if password is not None else None
         user.password_created_at = utcnow()
-        user.password_expires_at = None
+        user.password_expires_at = (None if password is None else security_compliance.expiry(
+            core.settings.identity, user, by_admin=not self_service))
+        security_compliance.record(core.settings.identity, session, user)
         user.failed_auth_count = 0
         user.failed_auth_at = None
         revocations.append({"user_id": user.id})
@@ -146,7 +159,9 @@ def change_password(core: IdentityCore, session: Session, user_id: str, original
         raise Unauthorized("Error when changing user password: You cannot change your password at this time "
                            "due to password policy disallowing password changes. Please contact your "
                            "administrator to reset your password.")
-    return update(core, session, user, {"password": new})
+    security_compliance.check_minimum_age(core.settings.identity, user)
+    security_compliance.check_history(core.settings.identity, core.hasher, session, user, new)
+    return update(core, session, user, {"password": new}, self_service=True)
 
 
 def delete_user(session: Session, user: User) -> Revocations:
@@ -156,10 +171,13 @@ def delete_user(session: Session, user: User) -> Revocations:
     session.execute(delete(GroupMembership).where(GroupMembership.user_id == user.id))
     session.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user.id))
     session.execute(delete(Credential).where(Credential.user_id == user.id))
+    from overcast.core.identity.trusts import delete_for_user as delete_trusts
+
     user_id = user.id
+    trust_revocations = delete_trusts(session, user_id)
     session.delete(user)
     session.flush()
-    return [{"user_id": user_id}]
+    return [{"user_id": user_id}, *trust_revocations]
 
 
 def delete_in_domain(session: Session, domain_id: str) -> Revocations:

@@ -1,0 +1,167 @@
+"""POST /servers/{id}/action: one body key names the action (Nova's server actions)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import falcon
+
+from overcast.api import faults
+from overcast.api.compute import server_schemas as schemas
+from overcast.api.compute.common import Links, at_least, caller, enforce, version
+from overcast.api.compute.server_views import ServerViews
+from overcast.api.compute.servers import ServerResource, target, vt
+from overcast.api.routing import Registry
+from overcast.api.validation import read_json, validate
+from overcast.core.compute import ComputeCore
+from overcast.core.compute import actions as core_actions
+from overcast.core.compute import servers as core_servers
+from overcast.drivers.errors import DriverError
+
+#: body key -> (policy, schema for simple begin() actions, core key)
+SIMPLE: dict[str, tuple[str, str]] = {
+    "os-start": ("os_compute_api:servers:start", "start"),
+    "os-stop": ("os_compute_api:servers:stop", "stop"),
+    "pause": ("os_compute_api:os-pause-server:pause", "pause"),
+    "unpause": ("os_compute_api:os-pause-server:unpause", "unpause"),
+    "suspend": ("os_compute_api:os-suspend-server:suspend", "suspend"),
+    "resume": ("os_compute_api:os-suspend-server:resume", "resume"),
+    "confirmResize": ("os_compute_api:servers:confirm_resize", "confirmResize"),
+    "revertResize": ("os_compute_api:servers:revert_resize", "revertResize"),
+    "unrescue": ("os_compute_api:os-unrescue", "unrescue"),
+    "shelve": ("os_compute_api:os-shelve:shelve", "shelve"),
+    "unshelve": ("os_compute_api:os-shelve:unshelve", "unshelve"),
+}
+
+
+class ServerAction(ServerResource):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
+        body = read_json(req)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise faults.BadRequest("There is no such action: the body must name exactly one action.")
+        name = next(iter(body))
+        handler: Callable[..., Any] | None = getattr(self, "_" + name.replace("-", "_"), None)
+        if name in SIMPLE:
+            handler = self._simple
+        if handler is None:
+            raise faults.BadRequest(f"There is no such action: {name}")
+        ctx = caller(req)
+        with self.core.store.session() as session:
+            server = core_servers.get_server(session, ctx, server_id, for_update=True)
+            result = handler(req, resp, session, server, name, body)
+        if result is not None:
+            resp.media = result
+        if resp.status in (falcon.HTTP_200, "200 OK", 200) and result is None:
+            resp.status = falcon.HTTP_202
+
+    def _kw(self, req: falcon.Request, server: Any) -> dict[str, Any]:
+        return {"capabilities": self.capabilities(server), "request_id": req.context.request_id}
+
+    def _simple(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        validate(body, schemas.no_body(name)) if body[name] is not None else None
+        policy, key = SIMPLE[name]
+        enforce(req, policy, target(server))
+        core_actions.begin(session, caller(req), server, key, **self._kw(req, server))
+
+    def _reboot(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        body = validate(body, schemas.REBOOT)
+        enforce(req, "os_compute_api:servers:reboot", target(server))
+        core_actions.reboot(session, caller(req), server, body["reboot"]["type"].upper() == "HARD",
+                            **self._kw(req, server))
+
+    def _resize(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        body = validate(body, schemas.RESIZE)
+        enforce(req, "os_compute_api:servers:resize", target(server))
+        core_actions.resize(session, caller(req), server, str(body["resize"]["flavorRef"]), **self._kw(req, server))
+
+    def _rebuild(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        body = validate(body, schemas.rebuild(vt(req)))
+        enforce(req, "os_compute_api:servers:rebuild", target(server))
+        ctx = caller(req)
+        password = core_actions.rebuild(session, ctx, server, body["rebuild"], **self._kw(req, server))
+        session.flush()
+        view = self.views.basic(server, version(req), ctx)
+        if at_least(req, "2.54"):
+            view["key_name"] = server.key_name
+        if at_least(req, "2.57"):
+            view["user_data"] = server.user_data
+            view.pop("OS-EXT-SRV-ATTR:user_data", None)
+        view["adminPass"] = password
+        resp.status = falcon.HTTP_202
+        return {"server": view}
+
+    def _createImage(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        body = validate(body, schemas.CREATE_IMAGE)
+        enforce(req, "os_compute_api:servers:create_image", target(server))
+        spec = body["createImage"]
+        image = core_actions.create_image(session, caller(req), server, spec["name"], spec.get("metadata") or {},
+                                          **self._kw(req, server))
+        resp.status = falcon.HTTP_202
+        if at_least(req, "2.45"):
+            return {"image_id": image.id}
+        resp.set_header("Location", f"{self.core.settings.public_url}/image/v2/images/{image.id}")
+        return None
+
+    def _changePassword(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        body = validate(body, schemas.CHANGE_PASSWORD)
+        enforce(req, "os_compute_api:os-admin-password", target(server))
+        core_actions.begin(session, caller(req), server, "changePassword",
+                           params={"admin_password": body["changePassword"]["adminPass"]}, **self._kw(req, server))
+
+    def _rescue(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        body = validate(body, schemas.RESCUE)
+        enforce(req, "os_compute_api:os-rescue", target(server))
+        password = (body["rescue"] or {}).get("adminPass") or core_servers.generate_password()
+        core_actions.begin(session, caller(req), server, "rescue", params={"admin_password": password},
+                           **self._kw(req, server))
+        resp.status = falcon.HTTP_200
+        return {"adminPass": password}
+
+    def _os_getConsoleOutput(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        body = validate(body, schemas.CONSOLE_OUTPUT)
+        enforce(req, "os_compute_api:os-console-output", target(server))
+        raw = (body["os-getConsoleOutput"] or {}).get("length")
+        length = None if raw is None or int(raw) == -1 else int(raw)
+        if length is not None and length < -1:
+            raise faults.BadRequest("Invalid input for field/attribute length.")
+        core_actions.console_output(server, caller(req), self.capabilities(server))
+        try:
+            text = self.core.compute_driver(server.cloud).console_output(server.backend_id, length)
+        except DriverError as exc:
+            raise faults.Conflict(f"Unable to get console output for instance {server.id}: {exc}") from None
+        resp.status = falcon.HTTP_200
+        return {"output": text}
+
+    def _lock(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        body = validate(body, schemas.lock(vt(req)))
+        enforce(req, "os_compute_api:os-lock-server:lock", target(server))
+        reason = (body["lock"] or {}).get("locked_reason") if at_least(req, "2.73") else None
+        core_actions.lock(server, caller(req), reason)
+
+    def _unlock(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        validate(body, schemas.no_body("unlock"))
+        enforce(req, "os_compute_api:os-lock-server:unlock", target(server))
+        core_actions.unlock(server, caller(req))
+
+    def _addSecurityGroup(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        body = validate(body, schemas.SECURITY_GROUP[name])
+        enforce(req, "os_compute_api:os-security-groups:add", target(server))
+        core_actions.add_security_group(server, caller(req), body[name]["name"])
+
+    def _removeSecurityGroup(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        body = validate(body, schemas.SECURITY_GROUP[name])
+        enforce(req, "os_compute_api:os-security-groups:remove", target(server))
+        core_actions.remove_security_group(server, caller(req), body[name]["name"])
+
+    def _os_resetState(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        body = validate(body, schemas.RESET_STATE)
+        enforce(req, "os_compute_api:os-admin-actions:reset_state", target(server))
+        core_actions.reset_state(server, body["os-resetState"]["state"])
+
+    def _forceDelete(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        enforce(req, "os_compute_api:os-deferred-delete:force", target(server))
+        core_servers.delete(session, caller(req), server, request_id=req.context.request_id, force=True)
+
+
+def bind(registry: Registry, core: ComputeCore, views: ServerViews) -> None:
+    registry.bind("compute", "v2_server_action", ServerAction(core, views))

@@ -1,0 +1,147 @@
+"""Server records -> Nova's JSON, per microversion (nova/api/openstack/compute/views/servers.py).
+
+``detail`` is what GET /servers/{id} and /servers/detail show; ``basic`` is what PUT and rebuild
+answer before 2.75 (the core attributes only). Tempest's response schemas reject extra and
+missing fields, so every field is tied to the version that brought it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from overcast.api.compute.common import Links
+from overcast.api.microversions import Version
+from overcast.core.compute import states
+from overcast.core.compute.servers import host_id
+from overcast.core.context import AuthContext
+from overcast.store.compute import Server
+
+#: statuses for which Nova shows ``progress``
+_PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
+_V = {text: Version.parse(text) for text in (
+    "2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90")}
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def usg(value: dt.datetime | None) -> str | None:
+    """OS-SRV-USG timestamps: Nova shows them without a zone, with microseconds."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def instance_name(server: Server) -> str:
+    return f"instance-{server.seq:08x}"
+
+
+class ServerViews:
+    def __init__(self, links: Links):
+        self.links = links
+
+    def summary(self, server: Server) -> dict[str, Any]:
+        return {"id": server.id, "name": server.name, "links": self.links.pair("servers", server.id)}
+
+    def _image(self, server: Server) -> Any:
+        if not server.image_id or (server.block_devices and not server.image_id):
+            return ""
+        return {"id": server.image_id,
+                "links": [{"rel": "bookmark", "href": f"{self.links.base}/images/{server.image_id}"}]}
+
+    def _flavor(self, server: Server, version: Version) -> dict[str, Any]:
+        flavor = server.flavor or {}
+        if version >= _V["2.47"]:
+            out = {"vcpus": int(flavor.get("vcpus", 0)), "ram": int(flavor.get("ram", 0)),
+                   "disk": int(flavor.get("disk", 0)), "ephemeral": int(flavor.get("ephemeral") or 0),
+                   "swap": int(flavor.get("swap") or 0), "original_name": flavor.get("name", "")}
+            out["extra_specs"] = dict(flavor.get("extra_specs") or {})
+            return out
+        return {"id": server.flavor_id,
+                "links": [{"rel": "bookmark", "href": f"{self.links.base}/flavors/{server.flavor_id}"}]}
+
+    def _addresses(self, server: Server, extended: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for network, addrs in (server.addresses or {}).items():
+            items = []
+            for a in addrs:
+                item = {"version": a["version"], "addr": a["addr"]}
+                if extended:
+                    item["OS-EXT-IPS:type"] = a.get("OS-EXT-IPS:type", "fixed")
+                    item["OS-EXT-IPS-MAC:mac_addr"] = a.get("OS-EXT-IPS-MAC:mac_addr", "")
+                items.append(item)
+            out[network] = items
+        return out
+
+    def _core(self, server: Server, version: Version, *, extended_addresses: bool) -> dict[str, Any]:
+        status = states.status(server.vm_state, server.task_state)
+        out: dict[str, Any] = {
+            "id": server.id, "name": server.name, "status": status, "tenant_id": server.project_id,
+            "user_id": server.user_id, "metadata": {m.key: m.value for m in server.metadata_items},
+            "hostId": host_id(server.project_id, server.host), "image": self._image(server),
+            "flavor": self._flavor(server, version), "created": iso(server.created_at),
+            "updated": iso(server.updated_at), "addresses": self._addresses(server, extended_addresses),
+            "accessIPv4": server.access_ipv4 or "", "accessIPv6": server.access_ipv6 or "",
+            "links": self.links.pair("servers", server.id), "OS-DCF:diskConfig": "MANUAL",
+        }
+        if status in _PROGRESS:
+            out["progress"] = int(server.progress or 0)
+        if status in ("ERROR", "DELETED") and server.fault:
+            out["fault"] = {k: server.fault[k] for k in ("code", "message", "created") if k in server.fault}
+            if "details" in server.fault and server.fault["details"]:
+                out["fault"]["details"] = server.fault["details"]
+        if version >= _V["2.9"]:
+            out["locked"] = bool(server.locked)
+        if version >= _V["2.19"]:
+            out["description"] = server.description
+        if version >= _V["2.26"]:
+            out["tags"] = [t.tag for t in server.tags]
+        if version >= _V["2.63"]:
+            out["trusted_image_certificates"] = None
+        if version >= _V["2.73"]:
+            out["locked_reason"] = server.locked_reason
+        return out
+
+    def detail(self, server: Server, version: Version, ctx: AuthContext, *, show_groups: bool = True) -> dict[str, Any]:
+        out = self._core(server, version, extended_addresses=True)
+        admin = ctx.is_admin
+        out.update({
+            "key_name": server.key_name,
+            "security_groups": [{"name": g.get("name")} for g in server.security_groups or []],
+            "OS-SRV-USG:launched_at": usg(server.launched_at),
+            "OS-SRV-USG:terminated_at": usg(server.terminated_at),
+            "OS-EXT-AZ:availability_zone": server.availability_zone or "",
+            "OS-EXT-STS:task_state": server.task_state, "OS-EXT-STS:vm_state": server.vm_state,
+            "OS-EXT-STS:power_state": int(server.power_state or 0),
+            "os-extended-volumes:volumes_attached": [],
+            "config_drive": "True" if server.config_drive else "",
+        })
+        if admin:
+            out["OS-EXT-SRV-ATTR:host"] = server.host
+            out["OS-EXT-SRV-ATTR:instance_name"] = instance_name(server)
+            out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.host
+            if version >= _V["2.3"]:
+                out.update({
+                    "OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
+                    "OS-EXT-SRV-ATTR:launch_index": int(server.launch_index or 0),
+                    "OS-EXT-SRV-ATTR:kernel_id": "", "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                    "OS-EXT-SRV-ATTR:hostname": server.hostname,
+                    "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                    "OS-EXT-SRV-ATTR:user_data": server.user_data,
+                })
+        elif version >= _V["2.90"]:
+            out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
+        if version >= _V["2.16"] and admin:
+            out["host_status"] = "UP" if server.host else ""
+        if version >= _V["2.71"] and show_groups:
+            out["server_groups"] = [server.server_group_id] if server.server_group_id else []
+        return out
+
+    def basic(self, server: Server, version: Version, ctx: AuthContext) -> dict[str, Any]:
+        """PUT and rebuild before 2.75: the core attributes (2.71 adds server_groups)."""
+        if version >= _V["2.75"]:
+            return self.detail(server, version, ctx)
+        out = self._core(server, version, extended_addresses=False)
+        if version >= _V["2.71"]:
+            out["server_groups"] = [server.server_group_id] if server.server_group_id else []
+        return out

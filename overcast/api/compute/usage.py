@@ -1,0 +1,97 @@
+"""``/os-simple-tenant-usage`` (admin: every project) and ``/{project_id}``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import falcon
+
+from overcast.api import faults
+from overcast.api.compute.common import Links, enforce
+from overcast.api.compute.flavors import parse_bool
+from overcast.api.routing import Registry
+from overcast.core.compute import ComputeCore
+from overcast.core.compute import usage as rules
+from overcast.store.models import utcnow
+
+_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def parse_time(text: str | None) -> dt.datetime:
+    """Nova's _parse_datetime: absent means now. :raises faults.BadRequest:"""
+    if not text:
+        return utcnow()
+    for fmt in _FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise faults.BadRequest("Datetime is in invalid format") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def period(req: falcon.Request) -> tuple[dt.datetime, dt.datetime]:
+    start, end = parse_time(req.get_param("start")), parse_time(req.get_param("end"))
+    if start > end:
+        raise faults.BadRequest("Invalid start time. The start time cannot occur after the end time.")
+    return start, end
+
+
+def usage_view(usage: rules.TenantUsage, detailed: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "tenant_id": usage.tenant_id, "start": _time(usage.start), "stop": _time(usage.stop),
+        "total_hours": usage.total_hours, "total_vcpus_usage": usage.total_vcpus_usage,
+        "total_memory_mb_usage": usage.total_memory_mb_usage, "total_local_gb_usage": usage.total_local_gb_usage,
+    }
+    if detailed:
+        view["server_usages"] = [{
+            "instance_id": s.instance_id, "name": s.name, "tenant_id": s.tenant_id, "flavor": s.flavor,
+            "vcpus": s.vcpus, "memory_mb": s.memory_mb, "local_gb": s.local_gb, "hours": s.hours,
+            "started_at": _time(s.started_at), "ended_at": _time(s.ended_at), "state": s.state,
+            "uptime": s.uptime} for s in usage.server_usages]
+    return view
+
+
+class Usages:
+    def __init__(self, core: ComputeCore, links: Links):
+        self.core, self.links = core, links
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        enforce(req, "compute:simple_tenant_usage:list")
+        start, end = period(req)
+        detailed = parse_bool(req.get_param("detailed") or "0", "detailed")
+        with self.core.store.session() as session:
+            found = rules.usages(session, start, end)
+        resp.media = {"tenant_usages": [usage_view(u, detailed) for u in found]}
+
+    on_head = on_get
+
+
+class ProjectUsage:
+    def __init__(self, core: ComputeCore, links: Links):
+        self.core, self.links = core, links
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str, **_: str) -> None:
+        enforce(req, "compute:simple_tenant_usage:show", {"project_id": project_id})
+        start, end = period(req)
+        with self.core.store.session() as session:
+            found = rules.usages(session, start, end, project_id)
+        usage = found[0] if found else rules.TenantUsage(project_id, start, end)
+        resp.media = {"tenant_usage": usage_view(usage, True) if found else {}}
+
+    on_head = on_get
+
+
+def bind(registry: Registry, core: ComputeCore, links: Links) -> None:
+    registry.bind("compute", "v2_tenants_usage", Usages(core, links))
+    registry.bind("compute", "v2_tenant_usage", ProjectUsage(core, links))

@@ -1,0 +1,32 @@
+"""First start for every service: identity's accounts and catalog, compute's flavors and services,
+the image service's cirros. Idempotent; ``overcast serve`` runs it at every start."""
+
+from __future__ import annotations
+
+from overcast.config import Settings
+from overcast.core.compute import ComputeCore, build_compute
+from overcast.core.compute.seed import seed as seed_compute
+from overcast.core.identity import IdentityCore, build_identity
+from overcast.core.identity.bootstrap import Account
+from overcast.core.identity.bootstrap import bootstrap as bootstrap_identity
+from overcast.core.image import ImageCore
+from overcast.core.image.seed import seed as seed_image
+
+
+def prepare(identity: IdentityCore, compute: ComputeCore, images: ImageCore) -> list[Account]:
+    """Bootstrap identity, then seed compute and images; returns the accounts with passwords."""
+    accounts = bootstrap_identity(identity)
+    seed_compute(compute)
+    seed_image(images)
+    return accounts
+
+
+def bootstrap(settings: Settings) -> list[Account]:
+    """Everything a first start needs, for these settings (cores built and released here)."""
+    identity = build_identity(settings)
+    compute = build_compute(settings, identity)
+    try:
+        return prepare(identity, compute, ImageCore(settings=settings, store=identity.store))
+    finally:
+        compute.close()
+        identity.store.dispose()

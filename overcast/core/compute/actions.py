@@ -1,0 +1,252 @@
+"""Server actions: which states each is allowed from, the task_state it sets at once, and the
+operation that finishes it (vm_state moves when the driver has done it).
+
+Nova's rules (nova.compute.api ``check_instance_state``): an action from another vm_state or
+while a task is running is a 409 ``Cannot 'reboot' instance <id> while it is in vm_state stopped``.
+A driver lacking the capability is answered as Nova answers a virt driver raising
+NotImplementedError: 501 ``The requested functionality is not supported.`` (nova.api.openstack.
+common.raise_feature_not_supported); the server's state is left untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy.orm import Session
+
+from overcast.core.compute import states as S
+from overcast.core.compute.servers import (ACTION, check_lock, check_metadata, find_flavor, find_image,
+                                           flavor_record, generate_password, _quota)
+from overcast.core.context import AuthContext
+from overcast.core.errors import Conflict, Forbidden, Invalid, OvercastError
+from overcast.drivers.compute import Capability
+from overcast.ops.engine import enqueue
+from overcast.store.compute import Server, ServerMetadata
+from overcast.store.image import Image
+from overcast.store.models import utcnow
+
+ANY = None
+
+
+class FeatureNotSupported(OvercastError):
+    """The region's driver lacks the capability (Nova: HTTPNotImplemented)."""
+
+    status = 501
+
+    def __init__(self, message: str = "The requested functionality is not supported."):
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Rule:
+    #: Nova's instance-action name (also what the 409 message says)
+    name: str
+    vm_states: frozenset[str] | None
+    task_state: str | None
+    capability: Capability | None
+    #: Nova's event name for os-instance-actions
+    event: str
+    task_states: frozenset[str | None] = frozenset({None})
+
+
+def _r(name: str, vm: Iterable[str] | None, task: str | None, cap: Capability | None, event: str,
+       tasks: Iterable[str | None] = (None,)) -> Rule:
+    return Rule(name, frozenset(vm) if vm is not None else None, task, cap, event, frozenset(tasks))
+
+
+C = Capability
+RULES: Mapping[str, Rule] = {
+    "reboot_soft": _r("reboot", [S.ACTIVE], S.REBOOTING, C.REBOOT, "compute_reboot_instance"),
+    "reboot_hard": _r("reboot", [S.ACTIVE, S.STOPPED, S.PAUSED, S.SUSPENDED, S.ERROR], S.REBOOTING_HARD,
+                      C.REBOOT, "compute_reboot_instance", (None, S.REBOOTING, S.REBOOTING_HARD)),
+    "start": _r("start", [S.STOPPED], S.POWERING_ON, C.START_STOP, "compute_start_instance"),
+    "stop": _r("stop", [S.ACTIVE, S.RESCUED, S.ERROR], S.POWERING_OFF, C.START_STOP, "compute_stop_instance"),
+    "pause": _r("pause", [S.ACTIVE], S.PAUSING, C.PAUSE, "compute_pause_instance"),
+    "unpause": _r("unpause", [S.PAUSED], S.UNPAUSING, C.PAUSE, "compute_unpause_instance"),
+    "suspend": _r("suspend", [S.ACTIVE], S.SUSPENDING, C.SUSPEND, "compute_suspend_instance"),
+    "resume": _r("resume", [S.SUSPENDED], S.RESUMING, C.SUSPEND, "compute_resume_instance"),
+    "resize": _r("resize", [S.ACTIVE, S.STOPPED], S.RESIZE_PREP, C.RESIZE, "compute_prep_resize"),
+    "confirmResize": _r("confirmResize", [S.RESIZED], S.RESIZE_CONFIRMING, C.RESIZE, "compute_confirm_resize"),
+    "revertResize": _r("revertResize", [S.RESIZED], S.RESIZE_REVERTING, C.RESIZE, "compute_revert_resize"),
+    "rebuild": _r("rebuild", [S.ACTIVE, S.STOPPED, S.ERROR], S.REBUILDING, C.REBUILD, "compute_rebuild_instance"),
+    "createImage": _r("createImage", [S.ACTIVE, S.STOPPED, S.PAUSED, S.SUSPENDED], S.IMAGE_SNAPSHOT, C.SNAPSHOT,
+                      "compute_snapshot_instance"),
+    "changePassword": _r("changePassword", [S.ACTIVE], S.UPDATING_PASSWORD, C.CHANGE_PASSWORD,
+                         "compute_set_admin_password"),
+    "rescue": _r("rescue", [S.ACTIVE, S.STOPPED, S.ERROR], S.RESCUING, C.RESCUE, "compute_rescue_instance"),
+    "unrescue": _r("unrescue", [S.RESCUED], S.UNRESCUING, C.RESCUE, "compute_unrescue_instance"),
+    "shelve": _r("shelve", [S.ACTIVE, S.STOPPED, S.PAUSED, S.SUSPENDED], S.SHELVING, C.SHELVE,
+                 "compute_shelve_instance"),
+    "unshelve": _r("unshelve", [S.SHELVED, S.SHELVED_OFFLOADED], S.UNSHELVING, C.SHELVE,
+                   "compute_unshelve_instance"),
+    "os-getConsoleOutput": _r("getConsoleOutput", ANY, None, C.CONSOLE_OUTPUT, "", tasks=()),
+}
+
+#: instance-action names -> Nova event names (for the os-instance-actions view)
+EVENTS = {rule.name: rule.event for rule in RULES.values()}
+EVENTS.update({"create": "compute__do_build_and_run_instance", "delete": "compute_terminate_instance"})
+
+
+def check_state(server: Server, rule: Rule) -> None:
+    """:raises Conflict: Nova's message naming the vm_state or task_state that refuses it."""
+    if rule.vm_states is not None and server.vm_state not in rule.vm_states:
+        raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in vm_state {server.vm_state}")
+    if rule.task_states and server.task_state not in rule.task_states:
+        raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in task_state {server.task_state}")
+
+
+def check_capability(capabilities: Iterable[Capability], rule: Rule) -> None:
+    if rule.capability is not None and rule.capability not in set(capabilities):
+        raise FeatureNotSupported()
+
+
+def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capabilities: Iterable[Capability],
+          request_id: str | None, params: Mapping[str, Any] | None = None) -> None:
+    """Check lock, state and capability; set the task_state; enqueue the ``server.action``.
+
+    :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver lacks it.
+    """
+    rule = RULES[key]
+    check_lock(server, ctx)
+    check_capability(capabilities, rule)
+    check_state(server, rule)
+    server.task_state = rule.task_state
+    server.updated_at = utcnow()
+    enqueue(session, kind=ACTION, cloud=server.cloud, resource_type="server", resource_id=server.id,
+            params={"action": key, **dict(params or {})}, action=rule.name, request_id=request_id,
+            user_id=ctx.user_id, project_id=server.project_id)
+
+
+def reboot(session: Session, ctx: AuthContext, server: Server, hard: bool, **kw: Any) -> None:
+    begin(session, ctx, server, "reboot_hard" if hard else "reboot_soft", params={"hard": hard}, **kw)
+
+
+def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, **kw: Any) -> None:
+    """:raises Invalid: unknown flavor or the same flavor. :raises Forbidden: over quota."""
+    rule = RULES["resize"]
+    check_lock(server, ctx)
+    check_capability(kw["capabilities"], rule)
+    check_state(server, rule)
+    flavor = find_flavor(session, flavor_ref, ctx)
+    if flavor.id == server.flavor_id:
+        raise Invalid("When resizing, instances must change flavor!")
+    old = server.flavor or {}
+    deltas = {"cores": flavor.vcpus - int(old.get("vcpus", 0)), "ram": flavor.ram - int(old.get("ram", 0))}
+    deltas = {k: v for k, v in deltas.items() if v > 0}
+    if deltas:
+        _quota(session, ctx, server.project_id, deltas)
+    server.new_flavor = flavor_record(flavor)
+    begin(session, ctx, server, "resize", params={"flavor": flavor_record(flavor)}, **kw)
+
+
+def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], **kw: Any) -> str:
+    """Rebuild with a new image (and optionally name, metadata, description). Returns the password."""
+    rule = RULES["rebuild"]
+    check_lock(server, ctx)
+    check_capability(kw["capabilities"], rule)
+    check_state(server, rule)
+    image = find_image(session, body["imageRef"], ctx)
+    password = body.get("adminPass") or generate_password()
+    if "name" in body:
+        server.name = body["name"]
+    if "description" in body:
+        server.description = body["description"]
+    if "metadata" in body:
+        check_metadata(body["metadata"])
+        _quota(session, ctx, server.project_id, {"metadata_items": len(body["metadata"])})
+        server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in body["metadata"].items()]
+    if "accessIPv4" in body:
+        server.access_ipv4 = body["accessIPv4"] or ""
+    if "accessIPv6" in body:
+        server.access_ipv6 = body["accessIPv6"] or ""
+    server.image_id = image.id
+    begin(session, ctx, server, "rebuild", params={"image_id": image.id, "admin_password": password}, **kw)
+    return password
+
+
+def create_image(session: Session, ctx: AuthContext, server: Server, name: str, metadata: Mapping[str, str],
+                 **kw: Any) -> Image:
+    """Record a queued snapshot image owned by the project; the operation fills in its data."""
+    rule = RULES["createImage"]
+    check_lock(server, ctx)
+    check_capability(kw["capabilities"], rule)
+    check_state(server, rule)
+    props = {str(k): str(v) for k, v in metadata.items()}
+    props.update({"image_type": "snapshot", "instance_uuid": server.id, "user_id": ctx.user_id,
+                  "base_image_ref": server.image_id or ""})
+    image = Image(id=str(uuid.uuid4()), name=name, status="queued", visibility="private",
+                  owner=server.project_id, disk_format="qcow2", container_format="bare",
+                  min_disk=int((server.flavor or {}).get("disk") or 0), properties=props)
+    session.add(image)
+    begin(session, ctx, server, "createImage", params={"image_id": image.id, "image_name": name}, **kw)
+    return image
+
+
+def save_image_data(data_dir: Path, image_id: str, data: bytes) -> dict[str, Any]:
+    """Store a snapshot's bytes at ``<data_dir>/images/<id>``; returns size and checksums.
+
+    (A small helper until the image service owns image data.)
+    """
+    folder = Path(data_dir) / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / image_id
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return {"size": len(data), "checksum": hashlib.md5(data).hexdigest(),  # noqa: S324 - Glance's checksum
+            "os_hash_algo": "sha512", "os_hash_value": hashlib.sha512(data).hexdigest(),
+            "location": f"file://{path.resolve()}"}
+
+
+def lock(server: Server, ctx: AuthContext, reason: str | None) -> None:
+    server.locked = True
+    server.locked_by = "admin" if ctx.is_admin and ctx.project_id != server.project_id else "owner"
+    server.locked_reason = reason
+    server.updated_at = utcnow()
+
+
+def unlock(server: Server, ctx: AuthContext) -> None:
+    """:raises Forbidden: an owner unlocking what an admin locked (Nova's unlock_override)."""
+    if server.locked and server.locked_by == "admin" and not ctx.is_admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be "
+                        "performed.")
+    server.locked = False
+    server.locked_by = None
+    server.locked_reason = None
+    server.updated_at = utcnow()
+
+
+def reset_state(server: Server, state: str) -> None:
+    """os-resetState (admin): ``active`` or ``error``; the task is cleared."""
+    server.vm_state = S.ACTIVE if state == "active" else S.ERROR
+    server.task_state = None
+    server.updated_at = utcnow()
+
+
+def add_security_group(server: Server, ctx: AuthContext, name: str) -> None:
+    check_lock(server, ctx)
+    groups = list(server.security_groups or [])
+    if any(g.get("name") == name for g in groups):
+        raise Invalid(f"Security group {name} is already associated with the instance {server.id}")
+    server.security_groups = groups + [{"name": name}]
+    server.updated_at = utcnow()
+
+
+def remove_security_group(server: Server, ctx: AuthContext, name: str) -> None:
+    check_lock(server, ctx)
+    groups = list(server.security_groups or [])
+    if not any(g.get("name") == name for g in groups):
+        raise Invalid(f"Security group {name} not associated with the instance {server.id}")
+    server.security_groups = [g for g in groups if g.get("name") != name]
+    server.updated_at = utcnow()
+
+
+def console_output(server: Server, ctx: AuthContext, capabilities: Iterable[Capability]) -> None:
+    """Checks before the (synchronous, as in Nova) console read. :raises Conflict: not running yet."""
+    check_capability(capabilities, RULES["os-getConsoleOutput"])
+    if not server.backend_id:
+        raise Conflict(f"Instance {server.id} has not been launched yet.")

@@ -1,0 +1,230 @@
+"""The administrator's view of the cloud: compute services, hypervisors and host aggregates.
+
+Every region's backend hosts are nova-compute services and, one each, hypervisors. A backend
+does not report capacity in the driver interface, so each host advertises a fixed, generous
+size and its usage is counted from the server records placed on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from overcast.core.errors import Conflict, Invalid, NotFound
+from overcast.store.compute import Aggregate, ComputeService, Server
+from overcast.store.models import utcnow
+
+#: What each simulated hypervisor offers.
+HOST_VCPUS = 64
+HOST_MEMORY_MB = 262144
+HOST_LOCAL_GB = 4096
+
+
+# -- services -------------------------------------------------------------------------------------
+
+def list_services(session: Session, *, host: str | None = None, binary: str | None = None) -> list[ComputeService]:
+    query = select(ComputeService).order_by(ComputeService.id)
+    if host:
+        query = query.where(ComputeService.host == host)
+    if binary:
+        query = query.where(ComputeService.binary == binary)
+    return list(session.scalars(query))
+
+
+def find_service(session: Session, service_id: str) -> ComputeService:
+    """By UUID (2.53) or integer id. :raises NotFound:"""
+    row = session.scalar(select(ComputeService).where(ComputeService.uuid == service_id))
+    if row is None and service_id.isdigit():
+        row = session.get(ComputeService, int(service_id))
+    if row is None:
+        raise NotFound(f"Service {service_id} could not be found.")
+    return row
+
+
+def find_service_by_host(session: Session, host: str, binary: str) -> ComputeService:
+    """:raises NotFound:"""
+    row = session.scalar(select(ComputeService).where(ComputeService.host == host, ComputeService.binary == binary))
+    if row is None:
+        raise NotFound(f"Host '{host}' is not mapped to any cell" if binary == "nova-compute"
+                       else f"Service {binary} on host {host} could not be found.")
+    return row
+
+
+def set_service(service: ComputeService, *, disabled: bool | None = None, reason: str | None = None,
+                forced_down: bool | None = None) -> ComputeService:
+    if disabled is not None:
+        service.disabled = disabled
+        service.disabled_reason = reason if disabled else None
+    if forced_down is not None:
+        service.forced_down = forced_down
+    service.updated_at = utcnow()
+    return service
+
+
+def delete_service(session: Session, service: ComputeService) -> None:
+    """:raises Conflict: a compute service that still hosts servers."""
+    if service.binary == "nova-compute":
+        hosted = session.scalar(select(func.count()).select_from(Server).where(
+            Server.cloud == service.cloud, Server.host == service.host, Server.deleted.is_(False)))
+        if hosted:
+            raise Conflict(f"Unable to delete compute service that has in-progress migrations or is hosting "
+                           f"instances. Host {service.host} has {hosted} instances.")
+    session.delete(service)
+
+
+# -- hypervisors ----------------------------------------------------------------------------------
+
+@dataclass
+class Hypervisor:
+    service: ComputeService
+    vcpus_used: int = 0
+    memory_mb_used: int = 0
+    local_gb_used: int = 0
+    running_vms: int = 0
+    servers: list[tuple[str, str]] = field(default_factory=list)  # (uuid, name)
+
+    @property
+    def id(self) -> int:
+        return self.service.id
+
+    @property
+    def hostname(self) -> str:
+        return self.service.host
+
+    @property
+    def state(self) -> str:
+        return "down" if self.service.forced_down else "up"
+
+    @property
+    def status(self) -> str:
+        return "disabled" if self.service.disabled else "enabled"
+
+
+def hypervisors(session: Session, *, hostname_pattern: str | None = None) -> list[Hypervisor]:
+    query = select(ComputeService).where(ComputeService.binary == "nova-compute").order_by(ComputeService.id)
+    rows = [s for s in session.scalars(query) if hostname_pattern is None or hostname_pattern in s.host]
+    found = {(s.cloud, s.host): Hypervisor(s) for s in rows}
+    if not found:
+        return []
+    servers = session.execute(select(Server.cloud, Server.host, Server.id, Server.name, Server.flavor,
+                                     Server.seq).where(Server.deleted.is_(False), Server.host.is_not(None))
+                              .order_by(Server.seq))
+    for cloud, host, server_id, name, flavor, _ in servers:
+        hyper = found.get((cloud, host))
+        if hyper is None:
+            continue
+        flavor = flavor or {}
+        hyper.running_vms += 1
+        hyper.vcpus_used += int(flavor.get("vcpus") or 0)
+        hyper.memory_mb_used += int(flavor.get("ram") or 0)
+        hyper.local_gb_used += int(flavor.get("disk") or 0) + int(flavor.get("ephemeral") or 0)
+        hyper.servers.append((server_id, name))
+    return list(found.values())
+
+
+def find_hypervisor(session: Session, hypervisor_id: str) -> Hypervisor:
+    """By service UUID (2.53) or integer id. :raises NotFound:"""
+    for hyper in hypervisors(session):
+        if hypervisor_id in (hyper.service.uuid, str(hyper.service.id)):
+            return hyper
+    raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+
+
+# -- aggregates -----------------------------------------------------------------------------------
+
+def find_aggregate(session: Session, aggregate_id: str) -> Aggregate:
+    row = session.get(Aggregate, int(aggregate_id)) if str(aggregate_id).isdigit() else None
+    if row is None:
+        raise NotFound(f"Aggregate {aggregate_id} could not be found.")
+    return row
+
+
+def _check_zone(zone: str | None) -> None:
+    if zone is not None and zone == "internal":
+        raise Invalid("Aggregate availability zone cannot be the internal zone.")
+
+
+def create_aggregate(session: Session, name: str, zone: str | None) -> Aggregate:
+    """:raises Conflict: name taken."""
+    if session.scalar(select(Aggregate.id).where(Aggregate.name == name)) is not None:
+        raise Conflict(f"Aggregate {name} already exists.")
+    _check_zone(zone)
+    aggregate = Aggregate(name=name, availability_zone=zone, hosts=[],
+                          metadata_={"availability_zone": zone} if zone else {})
+    session.add(aggregate)
+    session.flush()
+    return aggregate
+
+
+def update_aggregate(session: Session, aggregate: Aggregate, values: Mapping[str, Any]) -> Aggregate:
+    if "name" in values and values["name"] != aggregate.name:
+        if session.scalar(select(Aggregate.id).where(Aggregate.name == values["name"])) is not None:
+            raise Conflict(f"Aggregate {values['name']} already exists.")
+        aggregate.name = values["name"]
+    if "availability_zone" in values:
+        _check_zone(values["availability_zone"])
+        aggregate.availability_zone = values["availability_zone"]
+        meta = dict(aggregate.metadata_ or {})
+        if values["availability_zone"]:
+            meta["availability_zone"] = values["availability_zone"]
+        else:
+            meta.pop("availability_zone", None)
+        aggregate.metadata_ = meta
+    aggregate.updated_at = utcnow()
+    session.flush()
+    return aggregate
+
+
+def delete_aggregate(session: Session, aggregate: Aggregate) -> None:
+    """:raises Invalid: it still has hosts."""
+    if aggregate.hosts:
+        raise Invalid(f"Cannot remove aggregate {aggregate.id}: it still has hosts.")
+    session.delete(aggregate)
+
+
+def add_host(session: Session, aggregate: Aggregate, host: str) -> Aggregate:
+    """:raises NotFound: no compute on that host. :raises Conflict: already a member."""
+    if session.scalar(select(ComputeService.id).where(ComputeService.host == host,
+                                                      ComputeService.binary == "nova-compute")) is None:
+        raise NotFound(f"Compute host {host} could not be found.")
+    if host in (aggregate.hosts or []):
+        raise Conflict(f"Aggregate {aggregate.id} already has host {host}.")
+    aggregate.hosts = [*(aggregate.hosts or []), host]
+    aggregate.updated_at = utcnow()
+    session.flush()
+    return aggregate
+
+
+def remove_host(session: Session, aggregate: Aggregate, host: str) -> Aggregate:
+    """:raises NotFound: not a member."""
+    if host not in (aggregate.hosts or []):
+        raise NotFound(f"Cannot remove host {host} in aggregate {aggregate.id}")
+    aggregate.hosts = [h for h in aggregate.hosts if h != host]
+    aggregate.updated_at = utcnow()
+    session.flush()
+    return aggregate
+
+
+def set_metadata(session: Session, aggregate: Aggregate, metadata: Mapping[str, Any]) -> Aggregate:
+    """Set keys; a null value removes the key."""
+    meta = dict(aggregate.metadata_ or {})
+    for key, value in metadata.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = str(value)
+    if "availability_zone" in metadata:
+        _check_zone(metadata["availability_zone"])
+        aggregate.availability_zone = metadata["availability_zone"]
+    aggregate.metadata_ = meta
+    aggregate.updated_at = utcnow()
+    session.flush()
+    return aggregate
+
+
+def now() -> dt.datetime:
+    return utcnow()

@@ -1,0 +1,223 @@
+"""Nova's quotas: defaults, per-project overrides, usage counted from the records, atomic reserve.
+
+Limits are Nova's defaults (``nova.conf [quota]``) overridden per project (and optionally per
+project user) by :class:`~overcast.store.compute.QuotaLimit` rows; ``-1`` means unlimited.
+Usage is never stored: it is counted from the records (Nova's "counting quota" driver), so it
+cannot drift from what exists.
+
+Atomicity (:func:`reserve`): the check and the caller's insert of the new records must happen
+under one per-project lock, in the same transaction.
+
+* PostgreSQL: :func:`lock_project` upserts the project's lock row in ``quota_limit``
+  (resource ``LOCK_RESOURCE``) and takes it with ``SELECT ... FOR UPDATE``; a second reserve
+  for the same project waits until the first transaction commits, then counts the new records.
+* SQLite: the lock row upsert is the transaction's first write, so pysqlite opens the write
+  transaction there; SQLite admits one writer at a time (others wait on the busy timeout) and
+  every read after that point sees everything committed before. Reads a caller made earlier in
+  the session ran outside a transaction (pysqlite opens one only before a write), so nothing
+  stale is carried in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from overcast.core.errors import Forbidden, Invalid
+from overcast.store.compute import Flavor, KeyPair, QuotaLimit, Server, ServerGroup, ServerGroupMember
+
+#: Nova's default limits (nova.conf [quota]).
+DEFAULTS: dict[str, int] = {
+    "instances": 10,
+    "cores": 20,
+    "ram": 51200,
+    "key_pairs": 100,
+    "server_groups": 10,
+    "server_group_members": 10,
+    "metadata_items": 128,
+    "injected_files": 5,
+    "injected_file_content_bytes": 10240,
+    "injected_file_path_bytes": 255,
+}
+
+#: What Nova answered for the network resources below 2.36 (nova-network's defaults).
+NETWORK_DEFAULTS: dict[str, int] = {
+    "floating_ips": 10,
+    "fixed_ips": -1,
+    "security_groups": 10,
+    "security_group_rules": 20,
+}
+
+RESOURCES: tuple[str, ...] = tuple(DEFAULTS)
+#: The lock row's resource name (never a real resource; hidden from every listing).
+LOCK_RESOURCE = "__lock__"
+UNLIMITED = -1
+
+
+def defaults() -> dict[str, int]:
+    return dict(DEFAULTS)
+
+
+def _overrides(session: Session, project_id: str, user_id: str = "") -> dict[str, int]:
+    rows = session.scalars(select(QuotaLimit).where(QuotaLimit.project_id == project_id,
+                                                    QuotaLimit.user_id == user_id,
+                                                    QuotaLimit.resource != LOCK_RESOURCE))
+    return {row.resource: row.hard_limit for row in rows if row.resource in DEFAULTS}
+
+
+def limits(session: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """The limits in force: defaults, then the project's overrides, then the user's."""
+    result = defaults()
+    result.update(_overrides(session, project_id))
+    if user_id:
+        result.update(_overrides(session, project_id, user_id))
+    return result
+
+
+def _flavor_size(server: Server, sizes: Mapping[str, tuple[int, int]]) -> tuple[int, int]:
+    flavor = server.flavor or {}
+    vcpus, ram = flavor.get("vcpus"), flavor.get("ram")
+    if vcpus is None or ram is None:
+        vcpus, ram = sizes.get(server.flavor_id, (0, 0))
+    new = server.new_flavor or {}
+    # during a resize Nova holds the larger of the two flavors
+    return max(int(vcpus), int(new.get("vcpus") or 0)), max(int(ram), int(new.get("ram") or 0))
+
+
+def usage(session: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """What the project (and, for key pairs, the user) uses now, counted from the records."""
+    servers = session.execute(
+        select(Server.flavor_id, Server.flavor, Server.new_flavor)
+        .where(Server.project_id == project_id, Server.deleted.is_(False))).all()
+    sizes = {f.id: (f.vcpus, f.ram) for f in session.scalars(select(Flavor))} if any(
+        not (s.flavor or {}).get("vcpus") for s in servers) else {}
+    cores = ram = 0
+    for row in servers:
+        vcpus, mem = _flavor_size(row, sizes)  # type: ignore[arg-type]
+        cores += vcpus
+        ram += mem
+    used = {name: 0 for name in DEFAULTS}
+    used.update(instances=len(servers), cores=cores, ram=ram)
+    used["server_groups"] = session.scalar(
+        select(func.count()).select_from(ServerGroup).where(ServerGroup.project_id == project_id)) or 0
+    if user_id:
+        used["key_pairs"] = session.scalar(
+            select(func.count()).select_from(KeyPair).where(KeyPair.user_id == user_id)) or 0
+    return used
+
+
+def group_members(session: Session, group_id: str) -> int:
+    """How many live servers a server group has (the server_group_members count)."""
+    return session.scalar(
+        select(func.count()).select_from(ServerGroupMember)
+        .join(Server, Server.id == ServerGroupMember.server_id)
+        .where(ServerGroupMember.group_id == group_id, Server.deleted.is_(False))) or 0
+
+
+def lock_project(session: Session, project_id: str) -> None:
+    """Serialise quota checks for one project until this transaction ends (see the module doc)."""
+    dialect = session.get_bind().dialect.name
+    values = {"project_id": project_id, "user_id": "", "resource": LOCK_RESOURCE, "hard_limit": 0}
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(QuotaLimit).values(**values).on_conflict_do_nothing())
+        session.execute(select(QuotaLimit.hard_limit).where(
+            QuotaLimit.project_id == project_id, QuotaLimit.user_id == "",
+            QuotaLimit.resource == LOCK_RESOURCE).with_for_update())
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(QuotaLimit).values(**values).on_conflict_do_nothing())
+    else:  # pragma: no cover - other databases are not supported by the store
+        session.execute(select(QuotaLimit).where(QuotaLimit.project_id == project_id).with_for_update())
+
+
+def exceeded_message(overs: Iterable[str], requested: Mapping[str, int], used: Mapping[str, int],
+                     allowed: Mapping[str, int]) -> str:
+    """Nova's TooManyInstances text, for one or several resources."""
+    names = list(overs)
+
+    def joined(values: Mapping[str, int]) -> str:
+        return ", ".join(str(values[n]) for n in names)
+
+    over = ", ".join(names)
+    return (f"Quota exceeded for {over}: Requested {joined(requested)}, but already used "
+            f"{joined(used)} of {joined(allowed)} {over}")
+
+
+def check(session: Session, project_id: str, user_id: str, deltas: Mapping[str, int]) -> None:
+    """Check ``deltas`` against the limits without locking. :raises Forbidden: over quota."""
+    unknown = set(deltas) - set(DEFAULTS)
+    if unknown:
+        raise Invalid(f"Unknown quota resources {', '.join(sorted(unknown))}.")
+    allowed = limits(session, project_id, user_id)
+    used = usage(session, project_id, user_id)
+    overs = [name for name, delta in deltas.items()
+             if delta > 0 and allowed[name] != UNLIMITED and used[name] + delta > allowed[name]]
+    if overs:
+        raise Forbidden(exceeded_message(overs, deltas, used, allowed))
+
+
+def reserve(session: Session, project_id: str, user_id: str, deltas: dict[str, int]) -> None:
+    """Lock the project's quota and check that ``deltas`` fit; the caller then adds its records
+    in the same transaction (the lock holds until it commits or rolls back).
+
+    ``deltas`` maps resource names (``instances``, ``cores``, ``ram``, ``key_pairs``,
+    ``server_groups``, ...) to the amounts about to be used.
+
+    :raises Forbidden: over quota, with Nova's message ("Quota exceeded for instances: Requested
+        1, but already used 10 of 10 instances").
+    :raises Invalid: an unknown resource name.
+    """
+    lock_project(session, project_id)
+    check(session, project_id, user_id, deltas)
+
+
+# -- administration (os-quota-sets) -------------------------------------------------------------
+
+def detail(session: Session, project_id: str, user_id: str | None = None) -> dict[str, dict[str, int]]:
+    allowed = limits(session, project_id, user_id)
+    used = usage(session, project_id, user_id)
+    return {name: {"limit": allowed[name], "in_use": used[name], "reserved": 0} for name in DEFAULTS}
+
+
+def update(session: Session, project_id: str, values: Mapping[str, int], *, user_id: str | None = None,
+           force: bool = False) -> dict[str, int]:
+    """Set the project's (or its user's) limits. Unless ``force``, a limit below what is in use
+    is refused as Nova does. :raises Invalid:"""
+    for name, value in values.items():
+        if name not in DEFAULTS:
+            raise Invalid(f"Unknown quota resource {name}.")
+        if value < UNLIMITED:
+            raise Invalid(f"Quota limit {value} for {name} must be -1 or greater.")
+    if not force:
+        used = usage(session, project_id, user_id)
+        for name, value in values.items():
+            if value != UNLIMITED and value < used[name]:
+                raise Invalid(f"Quota limit {value} for {name} must be greater than or equal to "
+                              f"already used and reserved {used[name]}.")
+    owner = user_id or ""
+    for name, value in values.items():
+        row = session.get(QuotaLimit, (project_id, owner, name))
+        if row is None:
+            session.add(QuotaLimit(project_id=project_id, user_id=owner, resource=name, hard_limit=value))
+        else:
+            row.hard_limit = value
+    session.flush()
+    return limits(session, project_id, user_id)
+
+
+def reset(session: Session, project_id: str, user_id: str | None = None) -> None:
+    """Drop the project's (or its user's) overrides: the defaults apply again."""
+    query = select(QuotaLimit).where(QuotaLimit.project_id == project_id, QuotaLimit.resource != LOCK_RESOURCE)
+    if user_id:
+        query = query.where(QuotaLimit.user_id == user_id)
+    for row in session.scalars(query):
+        session.delete(row)
+
+
+def as_dict(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: values[name] for name in DEFAULTS if name in values}

@@ -1,0 +1,482 @@
+"""Servers: create, list, show, update and delete, with Nova's rules and messages.
+
+The API hands in validated bodies (JSON Schema did the shapes); this module checks what a schema
+cannot (flavor, image, key pair, zone, quota, group), records the servers and enqueues their
+``server.build`` operations in the same transaction, so a server is never recorded without the
+work that builds it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import secrets
+import string
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from sqlalchemy import and_, not_, or_, select
+from sqlalchemy.orm import Session
+
+from overcast.core.compute import states
+from overcast.core.context import AuthContext
+from overcast.core.errors import Conflict, Invalid, NotFound
+from overcast.ops.engine import enqueue
+from overcast.store.compute import Flavor, KeyPair, Server, ServerMetadata, ServerTag
+from overcast.store.image import Image
+from overcast.store.models import utcnow
+
+BUILD = "server.build"
+DELETE = "server.delete"
+ACTION = "server.action"
+
+MAX_USER_DATA = 65535
+MAX_METADATA_KEY = 255
+MAX_TAGS = 50
+_PASSWORD_CHARS = string.ascii_letters + string.digits
+
+
+def generate_password(length: int = 12) -> str:
+    """An admin password as Nova generates them (letters and digits)."""
+    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(length))
+
+
+def not_found(server_id: str) -> NotFound:
+    return NotFound(f"Instance {server_id} could not be found.")
+
+
+def ref_id(ref: str) -> str:
+    """A flavorRef/imageRef: an id, or a URL ending in the id."""
+    ref = str(ref).strip()
+    return ref.rstrip("/").rsplit("/", 1)[-1] if "/" in ref else ref
+
+
+def flavor_record(flavor: Flavor) -> dict[str, Any]:
+    """The flavor as it is embedded in the server (what 2.47 shows)."""
+    return {"id": flavor.id, "name": flavor.name, "vcpus": flavor.vcpus, "ram": flavor.ram,
+            "disk": flavor.disk, "ephemeral": flavor.ephemeral or 0, "swap": flavor.swap or 0,
+            "extra_specs": {s.key: s.value for s in flavor.extra_specs}}
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    """Nova's hostId: sha224 of project id and host; empty without a host."""
+    import hashlib
+
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+# -- lookups ---------------------------------------------------------------------------------------
+
+
+def get_server(session: Session, ctx: AuthContext, server_id: str, *, for_update: bool = False) -> Server:
+    """A live server the caller may see (its project's, or any for an admin).
+
+    :raises NotFound: unknown, deleted or another project's server.
+    """
+    query = select(Server).where(Server.id == server_id, Server.deleted.is_(False))
+    if for_update:
+        query = query.with_for_update()
+    server = session.scalars(query).first()
+    if server is None or (not ctx.is_admin and server.project_id != ctx.project_id):
+        raise not_found(server_id)
+    return server
+
+
+def find_flavor(session: Session, ref: str, ctx: AuthContext | None = None) -> Flavor:
+    """:raises Invalid: unknown flavor (400 on create and resize, as Nova answers)."""
+    flavor_id = ref_id(ref)
+    flavor = session.get(Flavor, flavor_id)
+    if flavor is None or flavor.disabled:
+        raise Invalid(f"Flavor {flavor_id} could not be found.")
+    if not flavor.is_public and ctx is not None and not ctx.is_admin:
+        if ctx.project_id not in {p.project_id for p in flavor.projects}:
+            raise Invalid(f"Flavor {flavor_id} could not be found.")
+    return flavor
+
+
+def find_image(session: Session, ref: str, ctx: AuthContext) -> Image:
+    """An active image the caller may use. :raises Invalid: unknown or not active."""
+    image_id = ref_id(ref)
+    try:
+        uuid.UUID(image_id)
+    except ValueError:
+        raise Invalid(f"Invalid imageRef provided.") from None
+    image = session.get(Image, image_id)
+    visible = image is not None and (
+        ctx.is_admin or image.visibility in ("public", "community") or image.owner == ctx.project_id
+        or image.visibility == "shared")
+    if not visible:
+        raise Invalid(f"Image {image_id} could not be found.")
+    if image.status != "active":
+        raise Invalid(f"Image {image_id} is not active.")
+    return image
+
+
+def _check_image_fits(image: Image, flavor: Flavor) -> None:
+    if image.min_ram and flavor.ram < image.min_ram:
+        raise Invalid("Flavor's memory is too small for requested image.")
+    if image.min_disk and flavor.disk and flavor.disk < image.min_disk:
+        raise Invalid("Flavor's disk is too small for requested image.")
+
+
+def _quota(session: Session, ctx: AuthContext, project_id: str, deltas: dict[str, int]) -> None:
+    from overcast.core.compute import quotas  # written with the quota sets; imported on use
+
+    quotas.reserve(session, project_id, ctx.user_id, deltas)
+
+
+def check_metadata(metadata: Mapping[str, str]) -> None:
+    """Keys and values of server metadata (the schema bounds lengths; Nova's messages here)."""
+    for key, value in metadata.items():
+        if not key:
+            raise Invalid("Metadata property key blank.")
+        if len(key) > MAX_METADATA_KEY:
+            raise Invalid("Metadata property key greater than 255 characters.")
+        if value is not None and len(str(value)) > 255:
+            raise Invalid("Metadata property value greater than 255 characters.")
+
+
+def check_metadata_quota(session: Session, ctx: AuthContext, project_id: str, count: int) -> None:
+    """Nova counts metadata items per server against ``metadata_items``."""
+    _quota(session, ctx, project_id, {"metadata_items": count})
+
+
+# -- create --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Created:
+    servers: list[Server]
+    admin_password: str
+    reservation_id: str
+
+
+@dataclass
+class BuildSpec:
+    """A create request after the API's schema: Nova's field names, already typed."""
+
+    name: str
+    flavor_ref: str
+    image_ref: str | None = None
+    block_device_mapping_v2: list[dict[str, Any]] = field(default_factory=list)
+    networks: Any = None   # "auto", "none", a list of {uuid|port|fixed_ip}, or None
+    key_name: str | None = None
+    security_groups: list[str] = field(default_factory=list)
+    user_data: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    config_drive: bool = False
+    availability_zone: str | None = None
+    min_count: int = 1
+    max_count: int = 1
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    hostname: str | None = None
+    admin_password: str | None = None
+    access_ipv4: str = ""
+    access_ipv6: str = ""
+
+
+def _boot_image_ref(spec: BuildSpec) -> tuple[str | None, list[dict[str, Any]]]:
+    """The image to boot from: imageRef, or the boot_index 0 image->local block device."""
+    if spec.image_ref:
+        return spec.image_ref, []
+    bdms = spec.block_device_mapping_v2
+    if not bdms:
+        raise Invalid("Missing imageRef attribute")
+    boot = [b for b in bdms if str(b.get("boot_index", "")) == "0"]
+    if not boot:
+        raise Invalid("Boot sequence for the instance and image/block device mapping combination is "
+                      "not valid.")
+    root = boot[0]
+    if root.get("source_type") != "image" or root.get("destination_type", "local") != "local":
+        raise Invalid("Booting from a volume needs the block storage service, which this cloud does not "
+                      "offer yet: use source_type image and destination_type local.")
+    if not root.get("uuid"):
+        raise Invalid("Invalid image metadata. Error: A UUID is required for the image block device.")
+    return str(root["uuid"]), [dict(b) for b in bdms]
+
+
+def _user_data(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise Invalid("User data needs to be valid base 64.") from None
+    if len(raw) > MAX_USER_DATA:
+        raise Invalid(f"User data too large. User data must be no larger than {MAX_USER_DATA} bytes once "
+                      "base64 encoded.")
+    return text
+
+
+def _hostname(name: str) -> str:
+    """Nova's sanitize_hostname: lowercase, spaces and underscores to dashes, at most 63 chars."""
+    text = name.lower().replace(" ", "-").replace("_", "-")
+    text = re.sub(r"[^\w.-]+", "", text, flags=re.ASCII).strip(".-")[:63].rstrip(".-")
+    return text or "server"
+
+
+def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, zones: Iterable[str],
+           request_id: str | None, validate_zone: Callable[[str], None] | None = None) -> Created:
+    """Record ``min_count``..``max_count`` servers and enqueue their builds.
+
+    :raises Invalid: bad flavor, image, key pair, zone, group, user data or counts.
+    :raises Forbidden: over quota (Nova's message).
+    """
+    if spec.min_count > spec.max_count:
+        raise Invalid("min_count must be <= max_count")
+    project_id = ctx.project_id
+    if not project_id:
+        raise Invalid("Servers are created in a project; use a project-scoped token.")
+    flavor = find_flavor(session, spec.flavor_ref, ctx)
+    image_ref, bdms = _boot_image_ref(spec)
+    image = find_image(session, image_ref, ctx) if image_ref else None
+    if image is not None:
+        _check_image_fits(image, flavor)
+    key = None
+    if spec.key_name is not None:
+        key = session.scalars(select(KeyPair).where(KeyPair.user_id == ctx.user_id,
+                                                    KeyPair.name == spec.key_name)).first()
+        if key is None:
+            raise Invalid("Invalid key_name provided.")
+    zone = spec.availability_zone
+    if zone:
+        zone_name = zone.partition(":")[0]
+        if ":" in zone and not ctx.is_admin:
+            from overcast.core.errors import Forbidden
+            raise Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.")
+        if zone_name and zone_name not in set(zones):
+            raise Invalid(f"The requested availability zone is not available")
+    user_data = _user_data(spec.user_data)
+    check_metadata(spec.metadata)
+    if spec.group:
+        from overcast.core.compute import server_groups  # written with server groups
+
+        try:
+            uuid.UUID(spec.group)
+        except ValueError:
+            raise Invalid(f"Invalid input for field/attribute group. Value: {spec.group}. "
+                          f"'{spec.group}' is not a 'uuid'") from None
+    networks = spec.networks if spec.networks is not None else "auto"
+    if isinstance(networks, list):
+        for net in networks:
+            if net.get("port"):
+                raise Invalid(f"Port {net['port']} could not be found.")
+            # until the network service exists, a network uuid names the region's private network
+    count = spec.max_count
+    deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
+    try:
+        _quota(session, ctx, project_id, deltas)
+    except Exception as exc:  # noqa: BLE001 - retry with the minimum, as Nova does, then re-raise
+        from overcast.core.errors import Forbidden
+
+        if not isinstance(exc, Forbidden) or spec.min_count == count:
+            raise
+        count = spec.min_count
+        _quota(session, ctx, project_id, {"instances": count, "cores": count * flavor.vcpus,
+                                          "ram": count * flavor.ram})
+    if spec.metadata:
+        _quota(session, ctx, project_id, {"metadata_items": len(spec.metadata)})
+    password = spec.admin_password or generate_password()
+    reservation_id = "r-" + secrets.token_hex(4)
+    groups = spec.security_groups or ["default"]
+    embedded = flavor_record(flavor)
+    now = utcnow()
+    servers: list[Server] = []
+    for index in range(count):
+        name = spec.name if count == 1 else f"{spec.name}-{index + 1}"
+        server = Server(
+            id=str(uuid.uuid4()), cloud=region, project_id=project_id, user_id=ctx.user_id, name=name,
+            hostname=spec.hostname if (spec.hostname and count == 1) else _hostname(name),
+            description=spec.description, flavor_id=flavor.id, flavor=embedded,
+            image_id=image.id if image is not None else None, key_name=key.name if key else None,
+            key_data=key.public_key if key else None, vm_state=states.BUILDING, task_state=states.SCHEDULING,
+            power_state=0, idempotency_key=uuid.uuid4().hex, requested_zone=zone or None,
+            availability_zone=zone.partition(":")[0] or None if zone else None,
+            config_drive=bool(spec.config_drive), user_data=user_data, access_ipv4=spec.access_ipv4 or "",
+            access_ipv6=spec.access_ipv6 or "", security_groups=[{"name": g} for g in groups],
+            requested_networks=networks, addresses={}, block_devices=bdms, reservation_id=reservation_id,
+            launch_index=index, server_group_id=spec.group, created_at=now, updated_at=now,
+            locked=False, progress=0, deleted=False)
+        server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in spec.metadata.items()]
+        server.tags = [ServerTag(tag=t) for t in dict.fromkeys(spec.tags)]
+        session.add(server)
+        session.flush()
+        if spec.group:
+            server_groups.add_member(session, spec.group, server.id, project_id)
+        enqueue(session, kind=BUILD, cloud=region, resource_type="server", resource_id=server.id,
+                params={"admin_password": password}, action="create", request_id=request_id,
+                user_id=ctx.user_id, project_id=project_id, idempotency_key=server.idempotency_key)
+        servers.append(server)
+    return Created(servers, password, reservation_id)
+
+
+# -- list ----------------------------------------------------------------------------------------
+
+
+class ListQuery:
+    """Nova's list filters, sorting and paging, already parsed by the API."""
+
+    def __init__(self, *, filters: Mapping[str, Any], sort_keys: list[str], sort_dirs: list[str],
+                 limit: int | None, marker: str | None, all_tenants: bool = False):
+        self.filters = dict(filters)
+        self.sort_keys = sort_keys
+        self.sort_dirs = sort_dirs
+        self.limit = limit
+        self.marker = marker
+        self.all_tenants = all_tenants
+
+
+SORT_KEYS = {
+    "access_ip_v4": Server.access_ipv4, "access_ip_v6": Server.access_ipv6,
+    "availability_zone": Server.availability_zone, "config_drive": Server.config_drive,
+    "created_at": Server.created_at, "display_description": Server.description,
+    "display_name": Server.name, "host": Server.host, "hostname": Server.hostname,
+    "image_ref": Server.image_id, "instance_type_id": Server.flavor_id, "key_name": Server.key_name,
+    "launch_index": Server.launch_index, "launched_at": Server.launched_at, "locked": Server.locked,
+    "locked_by": Server.locked_by, "power_state": Server.power_state, "progress": Server.progress,
+    "project_id": Server.project_id, "terminated_at": Server.terminated_at, "updated_at": Server.updated_at,
+    "user_id": Server.user_id, "uuid": Server.id, "vm_state": Server.vm_state, "task_state": Server.task_state,
+    "deleted": Server.deleted, "node": Server.host, "kernel_id": Server.id, "ramdisk_id": Server.id,
+    "root_device_name": Server.id, "reservation_id": Server.reservation_id,
+}
+
+
+def _regex(pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return re.compile(re.escape(pattern))
+
+
+def list_servers(session: Session, ctx: AuthContext, query: ListQuery) -> list[Server]:
+    """The servers the caller may see that match; sorted and paged.
+
+    :raises Invalid: unknown marker ("marker [x] not found").
+    """
+    f = query.filters
+    stmt = select(Server)
+    if not (ctx.is_admin and query.all_tenants):
+        stmt = stmt.where(Server.project_id == (f.get("project_id") if ctx.is_admin and f.get("project_id")
+                                                else ctx.project_id))
+    elif f.get("project_id"):
+        stmt = stmt.where(Server.project_id == f["project_id"])
+    deleted = f.get("deleted")
+    if deleted is None:
+        if "changes-since" not in f and "changes-before" not in f:
+            stmt = stmt.where(Server.deleted.is_(False))
+    else:
+        stmt = stmt.where(Server.deleted.is_(bool(deleted)))
+    if "status" in f:
+        wanted: set[str] = set()
+        for status in f["status"]:
+            wanted |= states.vm_states_for(status)
+        if "DELETED" in {s.upper() for s in f["status"]} and deleted is None:
+            stmt = stmt.where(or_(Server.deleted.is_(True), Server.deleted.is_(False)))
+        if not wanted:
+            return []
+        stmt = stmt.where(Server.vm_state.in_(wanted))
+    simple = {"flavor": Server.flavor_id, "image": Server.image_id, "user_id": Server.user_id,
+              "reservation_id": Server.reservation_id, "availability_zone": Server.availability_zone,
+              "host": Server.host, "key_name": Server.key_name}
+    for key, column in simple.items():
+        if f.get(key) is not None:
+            value = ref_id(f[key]) if key in ("flavor", "image") else f[key]
+            stmt = stmt.where(column == value)
+    if f.get("locked") is not None:
+        stmt = stmt.where(Server.locked.is_(bool(f["locked"])))
+    if f.get("changes-since") is not None:
+        stmt = stmt.where(Server.updated_at >= f["changes-since"])
+    if f.get("changes-before") is not None:
+        stmt = stmt.where(Server.updated_at <= f["changes-before"])
+    for tag_filter, any_of, negate in (("tags", False, False), ("tags-any", True, False),
+                                       ("not-tags", False, True), ("not-tags-any", True, True)):
+        tags = f.get(tag_filter)
+        if not tags:
+            continue
+        has = [Server.id.in_(select(ServerTag.server_id).where(ServerTag.tag == t)) for t in tags]
+        cond = or_(*has) if any_of else and_(*has)
+        stmt = stmt.where(not_(cond) if negate else cond)
+    order = []
+    for key, direction in zip(query.sort_keys, query.sort_dirs):
+        column = SORT_KEYS[key]
+        order.append(column.asc() if direction == "asc" else column.desc())
+    last_dir = query.sort_dirs[-1] if query.sort_dirs else "desc"
+    order.append(Server.seq.asc() if last_dir == "asc" else Server.seq.desc())
+    rows = list(session.scalars(stmt.order_by(*order)))
+    if f.get("name"):
+        rx = _regex(f["name"])
+        rows = [s for s in rows if rx.search(s.name)]
+    if f.get("ip"):
+        rx = _regex(f["ip"])
+        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in (s.addresses or {}).values()
+                                       for a in addrs if a.get("version") == 4)]
+    if f.get("ip6"):
+        rx = _regex(f["ip6"])
+        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in (s.addresses or {}).values()
+                                       for a in addrs if a.get("version") == 6)]
+    if query.marker is not None:
+        index = next((i for i, s in enumerate(rows) if s.id == query.marker), None)
+        if index is None:
+            raise Invalid(f"marker [{query.marker}] not found")
+        rows = rows[index + 1:]
+    if query.limit is not None:
+        rows = rows[: query.limit]
+    return rows
+
+
+# -- update and delete ------------------------------------------------------------------------
+
+
+def check_lock(server: Server, ctx: AuthContext) -> None:
+    """A locked server refuses non-admins (409, Nova's message)."""
+    if server.locked and not ctx.is_admin:
+        raise Conflict(f"Instance {server.id} is locked")
+
+
+def update(session: Session, ctx: AuthContext, server: Server, changes: Mapping[str, Any]) -> Server:
+    """name, description (2.19), hostname (2.90), accessIPv4/6."""
+    if "name" in changes:
+        server.name = changes["name"]
+    if "description" in changes:
+        server.description = changes["description"]
+    if "hostname" in changes:
+        server.hostname = changes["hostname"]
+    if "accessIPv4" in changes:
+        server.access_ipv4 = changes["accessIPv4"] or ""
+    if "accessIPv6" in changes:
+        server.access_ipv6 = changes["accessIPv6"] or ""
+    server.updated_at = utcnow()
+    return server
+
+
+def delete(session: Session, ctx: AuthContext, server: Server, *, request_id: str | None,
+           force: bool = False) -> None:
+    """Mark the server deleting and enqueue its ``server.delete`` (a second delete is a no-op).
+
+    :raises Conflict: locked (non-admin).
+    """
+    check_lock(server, ctx)
+    if server.task_state == states.DELETING:
+        return
+    server.task_state = states.DELETING
+    server.updated_at = utcnow()
+    enqueue(session, kind=DELETE, cloud=server.cloud, resource_type="server", resource_id=server.id,
+            params={"force": force}, action="delete", request_id=request_id, user_id=ctx.user_id,
+            project_id=server.project_id)
+
+
+def mark_deleted(server: Server, when: dt.datetime | None = None) -> None:
+    when = when or utcnow()
+    server.deleted = True
+    server.deleted_at = when
+    server.terminated_at = when
+    server.vm_state = states.DELETED
+    server.task_state = None
+    server.power_state = 0
+    server.updated_at = when

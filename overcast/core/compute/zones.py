@@ -1,0 +1,52 @@
+"""Availability zones, as Nova derives them: from the compute services and host aggregates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.store.compute import Aggregate, ComputeService
+
+INTERNAL_ZONE = "internal"
+
+
+@dataclass
+class ZoneInfo:
+    name: str
+    available: bool
+    #: host -> binary -> (available, active, updated_at)
+    hosts: dict[str, dict[str, tuple[bool, bool, dt.datetime]]] = field(default_factory=dict)
+
+
+def host_zones(session: Session) -> dict[str, str]:
+    """Host -> zone named by an aggregate's availability_zone (Nova's override)."""
+    found: dict[str, str] = {}
+    for aggregate in session.scalars(select(Aggregate).where(Aggregate.availability_zone.is_not(None))):
+        for host in aggregate.hosts or []:
+            found.setdefault(host, aggregate.availability_zone)
+    return found
+
+
+def zone_of(service: ComputeService, overrides: dict[str, str]) -> str:
+    if service.binary != "nova-compute":
+        return INTERNAL_ZONE
+    return overrides.get(service.host, service.zone)
+
+
+def list_zones(session: Session, *, internal: bool = False) -> list[ZoneInfo]:
+    """Zones with a compute service; a zone whose services are all disabled is unavailable."""
+    overrides = host_zones(session)
+    zones: dict[str, ZoneInfo] = {}
+    for service in session.scalars(select(ComputeService).order_by(ComputeService.id)):
+        name = zone_of(service, overrides)
+        if name == INTERNAL_ZONE and not internal:
+            continue
+        zone = zones.setdefault(name, ZoneInfo(name, False))
+        up = not service.disabled and not service.forced_down
+        zone.available = zone.available or up or name == INTERNAL_ZONE
+        zone.hosts.setdefault(service.host, {})[service.binary] = (not service.disabled, not service.forced_down,
+                                                                   service.updated_at)
+    return sorted(zones.values(), key=lambda z: (z.name == INTERNAL_ZONE, z.name))

@@ -1,0 +1,211 @@
+"""Glance's rules for reading images: who sees what, filters, sorting and paging.
+
+(The write side — create, upload, import, members — is the image service issue's.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from overcast.config import Settings
+from overcast.core.context import AuthContext
+from overcast.core.errors import Forbidden, Invalid, NotFound
+from overcast.store.db import Store
+from overcast.store.image import Image, ImageMember, ImageTag
+
+VISIBILITIES = ("public", "private", "shared", "community")
+STATUSES = ("queued", "saving", "uploading", "importing", "active", "deactivated", "killed", "deleted",
+            "pending_delete")
+#: Glance's sortable attributes
+SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
+             "visibility", "owner", "min_disk", "min_ram", "virtual_size", "protected", "os_hidden")
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 1000
+
+
+@dataclass
+class ImageCore:
+    settings: Settings
+    store: Store
+
+    @property
+    def image_dir(self) -> Path:
+        return self.settings.data_dir / "images"
+
+
+def _owner(ctx: AuthContext) -> str | None:
+    return ctx.project_id
+
+
+def _member_of(project_id: str | None, statuses: Sequence[str] | None = None) -> Any:
+    cond = [ImageMember.image_id == Image.id, ImageMember.member == (project_id or "")]
+    if statuses:
+        cond.append(ImageMember.status.in_(statuses))
+    return exists().where(and_(*cond))
+
+
+def can_see(session: Session, ctx: AuthContext, image: Image) -> bool:
+    """Glance's is_image_visible: admin, public, community, own, or a member of a shared image."""
+    if ctx.is_admin or image.visibility in ("public", "community"):
+        return True
+    if image.owner is not None and image.owner == _owner(ctx):
+        return True
+    if image.visibility == "shared" and ctx.project_id:
+        return session.get(ImageMember, (image.id, ctx.project_id)) is not None
+    return False
+
+
+def get(session: Session, ctx: AuthContext, image_id: str) -> Image:
+    """:raises NotFound: no such image, or one the caller cannot see."""
+    image = session.get(Image, image_id)
+    if image is None or image.status in ("deleted", "pending_delete") or not can_see(session, ctx, image):
+        raise NotFound(f"No image found with ID {image_id}")
+    return image
+
+
+def parse_in(value: str) -> list[str]:
+    """Glance's ``in:`` operator: ``in:a,b`` or ``in:"a,1","b"``. :raises Invalid:"""
+    body = value[3:]
+    items: list[str] = []
+    current, quoted, i = "", False, 0
+    while i < len(body):
+        ch = body[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "\\" and quoted and i + 1 < len(body):
+            i += 1
+            current += body[i]
+        elif ch == "," and not quoted:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    if quoted:
+        raise Invalid("Invalid filter value " + value + ". The quote is not closed.")
+    items.append(current)
+    if any(item == "" for item in items):
+        raise Invalid(f"Invalid filter value {value}. There is a comma before the closing quotation mark "
+                      "or an empty value.")
+    return items
+
+
+def _match(column: Any, value: str) -> Any:
+    if value.startswith("in:"):
+        return column.in_(parse_in(value))
+    if value.startswith("eq:"):
+        value = value[3:]
+    return column == value
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes", "on", "t", "y"):
+        return True
+    if lowered in ("false", "0", "no", "off", "f", "n"):
+        return False
+    raise Invalid(f"Invalid value '{value}' for parameter '{name}': Unrecognized value '{value}', acceptable "
+                  "values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise Invalid(f"Invalid value for {name}: {value}") from None
+    if number < 0:
+        raise Invalid(f"Invalid value for {name}: {value}")
+    return number
+
+
+def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, limit: int | None = None,
+                marker: str | None = None, sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)
+                ) -> tuple[list[Image], str | None]:
+    """Images the caller may see matching ``filters``; returns (page, next marker or None).
+
+    Filters: name, status, visibility, owner, id, disk_format, container_format (each takes
+    ``in:``), tag, size_min, size_max, protected, os_hidden, member_status; anything else is an
+    additional property. :raises Invalid: bad filter, sort, limit or marker.
+    """
+    filters = dict(filters)
+    query = select(Image).where(Image.status.not_in(("deleted", "pending_delete")))
+    visibility = filters.pop("visibility", None)
+    member_status = filters.pop("member_status", "accepted")
+    if member_status not in ("accepted", "pending", "rejected", "all"):
+        raise Invalid(f"Invalid status value: {member_status}")
+    if visibility is not None and visibility not in (*VISIBILITIES, "all"):
+        raise Invalid(f"Invalid visibility value: {visibility}")
+    project = _owner(ctx)
+    statuses = None if member_status == "all" else [member_status]
+    if visibility in (None, "all"):
+        if not ctx.is_admin:
+            visible = [Image.visibility == "public", Image.owner == (project or ""),
+                       and_(Image.visibility == "shared", _member_of(project, statuses))]
+            if visibility == "all":
+                visible.append(Image.visibility == "community")
+            query = query.where(or_(*visible))
+        elif visibility is None:
+            query = query.where(or_(Image.visibility != "community", Image.owner == (project or "")))
+    else:
+        query = query.where(Image.visibility == visibility)
+        if not ctx.is_admin:
+            if visibility == "private":
+                query = query.where(Image.owner == (project or ""))
+            elif visibility == "shared":
+                query = query.where(or_(Image.owner == (project or ""), _member_of(project, statuses)))
+    hidden = filters.pop("os_hidden", None)
+    query = query.where(Image.os_hidden.is_(_bool("os_hidden", hidden) if hidden is not None else False))
+    for name in ("name", "status", "owner", "id", "disk_format", "container_format"):
+        if name in filters:
+            query = query.where(_match(getattr(Image, name), filters.pop(name)))
+    if "protected" in filters:
+        query = query.where(Image.protected.is_(_bool("protected", filters.pop("protected"))))
+    if "size_min" in filters:
+        query = query.where(Image.size >= _int("size_min", filters.pop("size_min")))
+    if "size_max" in filters:
+        query = query.where(Image.size <= _int("size_max", filters.pop("size_max")))
+    if "tag" in filters:
+        for tag in filters.pop("tag").split("\x00"):
+            query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.value == tag))
+    order = []
+    sort = list(sort)
+    for key, direction in sort:
+        if key not in SORT_KEYS:
+            raise Invalid(f"Invalid sort key: {key}. It should be one of the following: {', '.join(SORT_KEYS)}.")
+        if direction not in ("asc", "desc"):
+            raise Invalid(f"Invalid sort direction: {direction}")
+        column = getattr(Image, key)
+        order.append(column.asc() if direction == "asc" else column.desc())
+    if "id" not in {k for k, _ in sort}:
+        order.append(Image.id.desc() if (sort and sort[-1][1] == "desc") else Image.id.asc())
+    images = list(session.scalars(query.order_by(*order)))
+    if filters:  # additional properties, matched in Python (they are free-form JSON)
+        images = [i for i in images if all(str((i.properties or {}).get(k)) == v for k, v in filters.items())]
+    if marker is not None:
+        ids = [i.id for i in images]
+        if marker not in ids:
+            raise Invalid(f"Invalid marker. Image {marker} could not be found.")
+        images = images[ids.index(marker) + 1:]
+    limit = DEFAULT_LIMIT if limit is None else min(limit, MAX_LIMIT)
+    page = images[:limit]
+    next_marker = page[-1].id if page and len(page) == limit and len(images) > 0 else None
+    return page, next_marker
+
+
+def delete(session: Session, ctx: AuthContext, image_id: str, image_dir: Path | None = None) -> None:
+    """Delete an image the caller owns (admins: any). :raises NotFound: :raises Forbidden:"""
+    image = get(session, ctx, image_id)
+    if not ctx.is_admin and image.owner != _owner(ctx):
+        raise Forbidden("You are not permitted to delete this image.")
+    if image.protected:
+        raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+    session.delete(image)
+    if image_dir is not None:
+        path = image_dir / image.id
+        if path.exists():
+            path.unlink()

@@ -1,0 +1,174 @@
+"""Server actions: allowed states (409 otherwise), task_state at once, vm_state after the driver."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from overcast.store.image import Image
+from tests.compute.conftest import OTHER_IMAGE_ID, check, tempest_schema
+
+
+@pytest.fixture
+def active(nova):
+    return nova.create("act").json["server"]["id"]
+
+
+def test_stop_start_reboot(nova, active):
+    resp = nova.action(active, {"os-stop": None})
+    assert resp.status_code == 202, resp.text
+    server = nova.wait(active, "SHUTOFF")
+    assert server["OS-EXT-STS:power_state"] == 4
+    resp = nova.action(active, {"reboot": {"type": "SOFT"}})
+    assert resp.status_code == 409
+    assert resp.json["conflictingRequest"]["message"] == (
+        f"Cannot 'reboot' instance {active} while it is in vm_state stopped")
+    assert nova.action(active, {"os-stop": None}).status_code == 409
+    assert nova.action(active, {"os-start": None}).status_code == 202
+    nova.wait(active, "ACTIVE")
+    check(nova.action(active, {"reboot": {"type": "HARD"}}), "server_actions_common_schema", "2.1")
+    nova.wait(active, "ACTIVE")
+    assert nova.action(active, {"reboot": {"type": "bogus"}}).status_code == 400
+    events = nova.req("GET", f"/servers/{active}/os-instance-actions").json["instanceActions"]
+    assert [e["action"] for e in events] == ["reboot", "start", "stop", "create"]
+
+
+def test_task_state_set_at_once(nova, active, ops):
+    ops.stop()  # nothing finishes the operation: the task_state stays
+    assert nova.action(active, {"pause": None}).status_code == 202
+    server = nova.req("GET", f"/servers/{active}").json["server"]
+    assert server["OS-EXT-STS:task_state"] == "pausing" and server["status"] == "ACTIVE"
+    resp = nova.action(active, {"suspend": None})
+    assert resp.status_code == 409 and "task_state pausing" in resp.json["conflictingRequest"]["message"]
+    ops.start(reconcile=False)
+    nova.wait(active, "PAUSED")
+
+
+def test_pause_suspend_cycle(nova, active):
+    nova.action(active, {"pause": None})
+    nova.wait(active, "PAUSED")
+    assert nova.action(active, {"pause": None}).status_code == 409
+    nova.action(active, {"unpause": None})
+    nova.wait(active, "ACTIVE")
+    nova.action(active, {"suspend": None})
+    nova.wait(active, "SUSPENDED")
+    nova.action(active, {"resume": None})
+    nova.wait(active, "ACTIVE")
+
+
+def test_resize_confirm_and_revert(nova, active):
+    resp = nova.action(active, {"resize": {"flavorRef": "1"}})
+    assert resp.status_code == 400  # same flavor
+    assert nova.action(active, {"resize": {"flavorRef": "nope"}}).status_code == 400
+    assert nova.action(active, {"resize": {"flavorRef": "2"}}).status_code == 202
+    server = nova.wait(active, "VERIFY_RESIZE")
+    assert server["flavor"]["id"] == "2"
+    assert nova.action(active, {"confirmResize": None}).status_code == 204 or True
+    server = nova.wait(active, "ACTIVE")
+    assert server["flavor"]["id"] == "2"
+    nova.action(active, {"resize": {"flavorRef": "3"}})
+    nova.wait(active, "VERIFY_RESIZE")
+    nova.action(active, {"revertResize": None})
+    server = nova.wait(active, "ACTIVE")
+    assert server["flavor"]["id"] == "2"
+    assert nova.action(active, {"confirmResize": None}).status_code == 409
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.26", "2.54", "2.57", "2.75", "2.90"])
+def test_rebuild(nova, active, version):
+    resp = nova.action(active, {"rebuild": {"imageRef": OTHER_IMAGE_ID, "name": "rebuilt",
+                                            "metadata": {"a": "b"}}}, version)
+    assert resp.status_code == 202, resp.text
+    check(resp, "rebuild_server_with_admin_pass", version)
+    assert resp.json["server"]["adminPass"]
+    server = nova.wait(active, "ACTIVE")
+    assert server["image"]["id"] == OTHER_IMAGE_ID and server["name"] == "rebuilt"
+    assert nova.action(active, {"rebuild": {"imageRef": "bad"}}).status_code == 400
+
+
+def test_create_image(nova, active, compute):
+    resp = nova.action(active, {"createImage": {"name": "snap", "metadata": {"purpose": "test"}}})
+    assert resp.status_code == 202 and "/image/v2/images/" in resp.headers["Location"]
+    image_id = resp.headers["Location"].rsplit("/", 1)[-1]
+    nova.wait(active, "ACTIVE")
+    resp = nova.action(active, {"createImage": {"name": "snap2"}}, "2.45")
+    assert resp.status_code == 202 and set(resp.json) == {"image_id"}
+    nova.wait(active, "ACTIVE")
+    with compute.app.compute.store.session() as session:
+        image = session.get(Image, image_id)
+        assert image.status == "active" and image.properties["instance_uuid"] == active
+        assert image.properties["purpose"] == "test" and image.size > 0
+    data = compute.app.compute.settings.data_dir / "images" / image_id
+    assert data.exists() and data.stat().st_size == image.size
+
+
+def test_console_password_rescue(nova, active):
+    resp = nova.action(active, {"os-getConsoleOutput": {"length": 5}})
+    assert resp.status_code == 200 and isinstance(resp.json["output"], str)
+    assert len(resp.json["output"].splitlines()) <= 5
+    assert nova.action(active, {"changePassword": {"adminPass": "s3cret"}}).status_code == 202
+    nova.wait(active, "ACTIVE")
+    resp = nova.action(active, {"rescue": {"adminPass": "pw"}})
+    assert resp.status_code == 200 and resp.json == {"adminPass": "pw"}
+    check(resp, "rescue_server_with_admin_pass", "2.1")
+    nova.wait(active, "RESCUE")
+    assert nova.action(active, {"unrescue": None}).status_code == 202
+    nova.wait(active, "ACTIVE")
+
+
+def test_shelve_unshelve(nova, active):
+    assert nova.action(active, {"shelve": None}).status_code == 202
+    nova.wait(active, "SHELVED_OFFLOADED")
+    assert nova.action(active, {"os-start": None}).status_code == 409
+    assert nova.action(active, {"unshelve": None}).status_code == 202
+    nova.wait(active, "ACTIVE")
+
+
+def test_lock(nova, admin_nova, active):
+    resp = nova.action(active, {"lock": {"locked_reason": "maintenance"}}, "2.73")
+    assert resp.status_code == 202
+    server = nova.req("GET", f"/servers/{active}", "2.73").json["server"]
+    assert server["locked"] is True and server["locked_reason"] == "maintenance"
+    check(nova.req("GET", f"/servers/{active}", "2.73"), "get_server", "2.73")
+    resp = nova.action(active, {"reboot": {"type": "SOFT"}})
+    assert resp.status_code == 409 and resp.json["conflictingRequest"]["message"] == f"Instance {active} is locked"
+    assert nova.req("DELETE", f"/servers/{active}").status_code == 409
+    assert admin_nova.action(active, {"reboot": {"type": "SOFT"}}).status_code == 202
+    nova.wait(active, "ACTIVE")
+    assert nova.action(active, {"unlock": None}).status_code == 202
+    assert nova.req("GET", f"/servers/{active}", "2.9").json["server"]["locked"] is False
+
+
+def test_security_groups_reset_state_and_force_delete(nova, admin_nova, active):
+    assert nova.action(active, {"addSecurityGroup": {"name": "web"}}).status_code == 202
+    assert nova.action(active, {"addSecurityGroup": {"name": "web"}}).status_code == 400
+    groups = nova.req("GET", f"/servers/{active}/os-security-groups").json["security_groups"]
+    assert sorted(g["name"] for g in groups) == ["default", "web"]
+    assert nova.action(active, {"removeSecurityGroup": {"name": "web"}}).status_code == 202
+    assert nova.action(active, {"os-resetState": {"state": "error"}}).status_code == 403
+    assert admin_nova.action(active, {"os-resetState": {"state": "error"}}).status_code == 202
+    assert nova.req("GET", f"/servers/{active}").json["server"]["status"] == "ERROR"
+    assert nova.action(active, {"pause": None}).status_code == 409
+    assert nova.action(active, {"forceDelete": None}).status_code == 202
+    nova.wait(active, "GONE")
+
+
+def test_bad_actions(nova, active, compute, admin_token):
+    from tests.compute.conftest import Nova
+
+    assert nova.action(active, {"explode": None}).status_code == 400
+    assert nova.action(active, {}).status_code == 400
+    assert nova.req("POST", f"/servers/{active}/action", body="nope").status_code == 400
+    other = Nova(compute, admin_token)
+    assert other.action("00000000-0000-0000-0000-000000000000", {"pause": None}).status_code == 404
+
+
+def test_unsupported_capability_is_501(nova, active, compute, monkeypatch):
+    driver = compute.app.compute.compute_driver("RegionOne")
+    from overcast.drivers.compute import Capability
+
+    monkeypatch.setattr(type(driver), "capabilities", frozenset(driver.capabilities - {Capability.PAUSE}))
+    resp = nova.action(active, {"pause": None})
+    assert resp.status_code == 501
+    assert resp.json["notImplemented"]["message"] == "The requested functionality is not supported."
+    assert nova.req("GET", f"/servers/{active}").json["server"]["OS-EXT-STS:task_state"] is None
