@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""Run Tempest's identity API tests against a live Overcast.
+"""Run Tempest's API tests for one service (identity or compute) against a live Overcast.
+
+``--service identity`` (the default) runs ``tempest.api.identity``; ``--service compute`` runs
+``tempest.api.compute`` with Nova and Glance marked available. Each service has its own
+allowlist beside this file: ``<service>-allowlist.txt``.
 
 Two modes:
 
-* allowlist (default): run exactly the tests named in ``identity-allowlist.txt`` and fail
+* allowlist (default): run exactly the tests named in the service's allowlist and fail
   unless every one of them passed. This is what ``make test`` runs (through
-  ``test_tempest_identity.py``).
-* ``--all``: run every ``tempest.api.identity`` test and report how many pass; with
+  ``test_tempest_identity.py`` and ``test_tempest_compute.py``).
+* ``--all``: run every test of the service's module and report how many pass; with
   ``--update-allowlist`` the allowlist is rewritten to the tests that passed.
 
 Without ``--auth-url``/``--clouds-yaml`` the script starts its own ``overcast serve`` (SQLite,
 temporary data directory). Examples::
 
-    python tests/tempest/run.py                      # allowlisted tests, own server
-    python tests/tempest/run.py --all --report       # the whole module, counts
+    python tests/tempest/run.py                      # allowlisted identity tests, own server
+    python tests/tempest/run.py --all --report       # the whole identity module, counts
     python tests/tempest/run.py --all --update-allowlist
+    python tests/tempest/run.py --service compute --all --report
     python tests/tempest/run.py --clouds-yaml .overcast/clouds.yaml --all --report
+
+For compute, ``image_ref``/``image_ref_alt`` are the id of the seeded ``cirros`` image (looked
+up with the admin token at ``<image endpoint>/v2/images?name=cirros``) and ``flavor_ref``/
+``flavor_ref_alt`` are the seeded ``m1.tiny``/``m1.small`` ("1"/"2").
 
 The workspace (``tempest.conf``, ``.stestr.conf``, the stestr repository, logs) is written
 to ``--workspace`` (default: a fresh temporary directory) and never to ``~/.tempest``:
@@ -41,9 +50,26 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ALLOWLIST = HERE / "identity-allowlist.txt"
-MODULE = "tempest.api.identity"
-MODULE_REGEX = r"^tempest\.api\.identity\."
+SERVICES = ("identity", "compute")
+DEFAULT_SERVICE = "identity"
+
+
+def allowlist_path(service: str = DEFAULT_SERVICE) -> Path:
+    return HERE / f"{service}-allowlist.txt"
+
+
+def module_name(service: str = DEFAULT_SERVICE) -> str:
+    return f"tempest.api.{service}"
+
+
+def module_regex(service: str = DEFAULT_SERVICE) -> str:
+    return rf"^tempest\.api\.{service}\."
+
+
+# The identity names, kept for callers of the identity-only runner.
+ALLOWLIST = allowlist_path("identity")
+MODULE = module_name("identity")
+MODULE_REGEX = module_regex("identity")
 
 #: Features an Overcast identity service offers, as Tempest names them. Override any of these
 #: (or anything else in tempest.conf) with ``--set section.option=value``.
@@ -52,14 +78,32 @@ IDENTITY_FEATURES = {
     "api_v2_admin": "False",
     "api_v3": "True",
     "application_credentials": "True",
-    "access_rules": "False",
+    "access_rules": "True",
     "project_tags": "True",
-    "security_compliance": "False",
-    "trust": "False",
+    "security_compliance": "True",
+    "trust": "True",
     "federation": "False",
     "external_idp": "False",
     "domain_specific_drivers": "False",
 }
+
+#: Keystone's [security_compliance] options: the server this script starts gets them (as
+#: ``OVERCAST_IDENTITY_*``) and tempest.conf's [identity] gets the same values, so Tempest's
+#: lockout and password-history tests check what the server enforces. A server given with
+#: ``--clouds-yaml``/``--auth-url`` must be configured alike (or override these with ``--set``).
+SECURITY_COMPLIANCE = {
+    # overcast setting: (tempest [identity] option, value)
+    "lockout_failure_attempts": ("user_lockout_failure_attempts", "2"),
+    "lockout_duration": ("user_lockout_duration", "5"),
+    "unique_last_password_count": ("user_unique_last_password_count", "2"),
+    "minimum_password_age": ("user_minimum_password_age", "0"),
+}
+
+
+def server_environment() -> dict[str, str]:
+    """The ``OVERCAST_*`` settings of the server this script starts."""
+    return {f"OVERCAST_IDENTITY_{name.upper()}": value for name, (_, value) in SECURITY_COMPLIANCE.items()}
+
 
 #: Every other service Tempest knows about is absent.
 OTHER_SERVICES = ("nova", "glance", "cinder", "neutron", "swift", "heat", "horizon", "ironic", "designate",
@@ -107,8 +151,15 @@ def _domain_name(auth: Mapping[str, Any]) -> str:
         return auth.get("user_domain_name") or "Default"
 
 
-def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = ()) -> configparser.ConfigParser:
-    """The tempest.conf for Overcast's identity service only."""
+def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (), service: str = DEFAULT_SERVICE,
+                   compute_refs: Mapping[str, str] | None = None) -> configparser.ConfigParser:
+    """The tempest.conf for one Overcast service.
+
+    ``identity``: Keystone only, every other service unavailable. ``compute``: the same identity
+    settings plus Nova and Glance (``compute_refs`` from :func:`lookup_compute_refs`).
+    """
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r} (have: {', '.join(SERVICES)})")
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str  # type: ignore[assignment,method-assign]
     conf["DEFAULT"] = {
@@ -139,11 +190,14 @@ def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (
         "catalog_type": "identity",
         "default_domain_id": "default",
         "admin_role": "admin",
+        **{option: value for option, value in SECURITY_COMPLIANCE.values()},
     }
     conf["identity-feature-enabled"] = dict(IDENTITY_FEATURES)
     conf["service_available"] = {name: "False" for name in OTHER_SERVICES}
     conf["validation"] = {"run_validation": "False"}
     conf["enforce_scope"] = {"keystone": "False"}
+    if service == "compute":
+        _compute_sections(conf, target, dict(compute_refs or {}))
     for item in overrides:
         key, _, value = item.partition("=")
         section, _, option = key.rpartition(".")
@@ -155,16 +209,127 @@ def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (
     return conf
 
 
-def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = ()) -> Path:
-    """Write ``etc/tempest.conf`` and ``.stestr.conf`` into ``workspace``; return the conf path."""
+#: What the embedded local cloud can and cannot do, as Tempest's [compute-feature-enabled] names it.
+COMPUTE_FEATURES = {
+    "change_password": "False",
+    "console_output": "True",
+    "resize": "True",
+    "pause": "True",
+    "suspend": "True",
+    "shelve": "True",
+    "shelve_migrate": "False",
+    "cold_migration": "False",
+    "live_migration": "False",
+    "live_migrate_back_and_forth": "False",
+    "block_migration_for_live_migration": "False",
+    "volume_backed_live_migration": "False",
+    "can_migrate_between_any_hosts": "False",
+    "metadata_service": "False",
+    "vnc_console": "False",
+    "spice_console": "False",
+    "serial_console": "False",
+    "rescue": "True",
+    "stable_rescue": "False",
+    "enable_instance_password": "True",
+    "interface_attach": "False",  # until the network service exists
+    "snapshot": "True",
+    "personality": "False",
+    "attach_encrypted_volume": "False",
+    "config_drive": "True",
+    "swap_volume": "False",
+    "volume_multiattach": "False",
+    "ide_bus": "False",
+    "unified_limits": "False",
+    "disk_config": "False",
+    "hostname_fqdn_sanitization": "False",
+    "vtpm_live_migration": "False",
+}
+
+#: The seeded flavors Tempest boots with: m1.tiny and m1.small.
+FLAVOR_REF, FLAVOR_REF_ALT = "1", "2"
+SEEDED_IMAGE = "cirros"
+
+
+def lookup_compute_refs(target: Target, timeout: float = 30.0) -> dict[str, str]:
+    """``image_ref``/``image_ref_alt`` (the seeded cirros image) and the flavor refs for ``target``.
+
+    The image id is looked up with an admin token at ``<image endpoint>/v2/images?name=cirros``,
+    the image endpoint being the catalog's ``image`` service in the target's region.
+
+    :raises RuntimeError: no image endpoint, or no cirros image.
+    """
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import v3
+
+    plugin = v3.Password(auth_url=f"{target.auth_url}/v3", username=target.admin_username,
+                         password=target.admin_password, user_domain_name=target.admin_domain_name,
+                         project_name=target.admin_project_name, project_domain_name=target.admin_domain_name)
+    session = ks_session.Session(auth=plugin, timeout=timeout)
+    try:
+        endpoint = session.get_endpoint(service_type="image", interface="public", region_name=target.region)
+    except Exception as exc:  # noqa: BLE001 - keystoneauth has many kinds; one message is enough
+        raise RuntimeError(f"no image endpoint in the catalog of {target.auth_url}: {exc}") from None
+    if not endpoint:
+        raise RuntimeError(f"no image endpoint in the catalog of {target.auth_url}")
+    resp = session.get(f"{endpoint.rstrip('/')}/v2/images", params={"name": SEEDED_IMAGE}, raise_exc=False)
+    images = resp.json().get("images", []) if resp.status_code == 200 else []
+    if not images:
+        raise RuntimeError(f"GET {endpoint}/v2/images?name={SEEDED_IMAGE} answered {resp.status_code} "
+                           f"with no image: {resp.text[:300]}")
+    image_id = images[0]["id"]
+    return {"image_ref": image_id, "image_ref_alt": image_id, "flavor_ref": FLAVOR_REF,
+            "flavor_ref_alt": FLAVOR_REF_ALT}
+
+
+def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dict[str, str]) -> None:
+    conf["compute"] = {
+        "image_ref": refs.get("image_ref", ""),
+        "image_ref_alt": refs.get("image_ref_alt", refs.get("image_ref", "")),
+        "flavor_ref": refs.get("flavor_ref", FLAVOR_REF),
+        "flavor_ref_alt": refs.get("flavor_ref_alt", FLAVOR_REF_ALT),
+        "catalog_type": "compute",
+        "region": target.region,
+        "endpoint_type": "publicURL",
+        "min_microversion": "2.1",
+        "max_microversion": "latest",
+        "build_timeout": "60",
+        "build_interval": "1",
+        "ready_wait": "0",
+        "min_compute_nodes": "1",
+        "shelved_offload_time": "0",
+    }
+    conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
+    conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL",
+                     "build_timeout": "60", "build_interval": "1"}
+    conf["image-feature-enabled"] = {"api_v2": "True", "import_image": "False", "os_glance_reserved": "False"}
+    # No Neutron: no isolated networks, no floating IPs, nothing reachable from the test host.
+    conf["network"] = {"project_networks_reachable": "False", "shared_physical_network": "False",
+                       "public_network_id": "", "floating_network_name": ""}
+    conf["network-feature-enabled"] = {"floating_ips": "False", "ipv6": "False", "port_security": "False"}
+    conf["service_available"]["nova"] = "True"
+    conf["service_available"]["glance"] = "True"
+    conf["service_available"]["neutron"] = "False"
+    conf["service_available"]["cinder"] = "False"
+
+
+def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = (), service: str = DEFAULT_SERVICE,
+                    compute_refs: Mapping[str, str] | None = None, offline: bool = False) -> Path:
+    """Write ``etc/tempest.conf`` and ``.stestr.conf`` into ``workspace``; return the conf path.
+
+    For ``compute`` without ``compute_refs`` the image is looked up on the target
+    (:func:`lookup_compute_refs`), so the server must be running; ``offline`` writes placeholder
+    ids instead (enough for listing tests).
+    """
     import tempest
 
+    if service == "compute" and compute_refs is None:
+        compute_refs = {"image_ref": "00000000-0000-0000-0000-000000000000"} if offline else lookup_compute_refs(target)
     workspace.mkdir(parents=True, exist_ok=True)
     for sub in ("etc", "logs", "lock"):
         (workspace / sub).mkdir(exist_ok=True)
     conf_path = workspace / "etc" / "tempest.conf"
     with open(conf_path, "w") as fh:
-        tempest_config(target, workspace, overrides).write(fh)
+        tempest_config(target, workspace, overrides, service, compute_refs).write(fh)
     tempest_dir = Path(tempest.__file__).resolve().parent
     (workspace / ".stestr.conf").write_text(
         "[DEFAULT]\n"
@@ -301,6 +466,8 @@ def check_allowlist(allowlist: list[str], results: Mapping[str, str]) -> list[st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--service", choices=SERVICES, default=DEFAULT_SERVICE,
+                        help="which Tempest module to run: tempest.api.<service> (default identity)")
     parser.add_argument("--clouds-yaml", help="clouds.yaml of a running server (its overcast-admin cloud is used)")
     parser.add_argument("--cloud", default="overcast-admin")
     parser.add_argument("--auth-url", help="Keystone root of a running server, e.g. http://127.0.0.1:8780/identity")
@@ -310,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="own server on a fresh PostgreSQL database made through ADMIN_URL "
                              "(default: $OVERCAST_TEST_POSTGRES_URL)")
     parser.add_argument("--workspace", type=Path, help="default: a fresh temporary directory (kept)")
-    parser.add_argument("--all", action="store_true", help=f"run every {MODULE} test, not only the allowlist")
+    parser.add_argument("--all", action="store_true", help="run every test of the module, not only the allowlist")
     parser.add_argument("--regex", help="run the tests matching this regex instead")
     parser.add_argument("--report", action="store_true", help="print counts and per-status lists")
     parser.add_argument("--update-allowlist", action="store_true",
@@ -318,8 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
                         help="override a tempest.conf option")
-    parser.add_argument("--list", action="store_true", help=f"only list {MODULE} tests and exit")
+    parser.add_argument("--list", action="store_true", help="only list the module's tests and exit")
     args = parser.parse_args(argv)
+    service = args.service
+    module, regex, allowlist_file = module_name(service), module_regex(service), allowlist_path(service)
     if args.update_allowlist and not args.all:
         parser.error("--update-allowlist needs --all (the allowlist is what passes of the whole module)")
 
@@ -338,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(HERE.parent.parent))
         from overcast.testing.live import LiveServer, create_postgres_database
 
-        env = {}
+        env = server_environment()
         if args.postgres:
             database_url = create_postgres_database(args.postgres)
             env["OVERCAST_DATABASE_URL"] = database_url
@@ -348,18 +517,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         workspace = args.workspace or Path(tempfile.mkdtemp(prefix="overcast-tempest-"))
-        write_workspace(target, workspace.resolve(), args.set)
+        write_workspace(target, workspace.resolve(), args.set, service)
         workspace = workspace.resolve()
         print(f"workspace: {workspace}", file=sys.stderr)
-        all_ids = list_tests(workspace)
+        all_ids = list_tests(workspace, regex)
         if args.list:
             print("\n".join(all_ids))
-            print(f"{len(all_ids)} tests under {MODULE}", file=sys.stderr)
+            print(f"{len(all_ids)} tests under {module}", file=sys.stderr)
             return 0
 
-        allowlist = read_allowlist()
+        allowlist = read_allowlist(allowlist_file) if allowlist_file.exists() else []
         if args.all:
-            regexes, selected = [MODULE_REGEX], all_ids
+            regexes, selected = [regex], all_ids
         elif args.regex:
             regexes = [args.regex]
             selected = [t for t in all_ids if re.search(args.regex, t)]
@@ -377,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["seconds"] = round(elapsed, 1)
         (workspace / "report.json").write_text(json.dumps(summary, indent=2))
 
-        print(f"{MODULE}: {summary['passed']} passed of {summary['total']} tests "
+        print(f"{module}: {summary['passed']} passed of {summary['total']} tests "
               f"(ran {len(selected)} selected in {elapsed:.0f}s; statuses: {summary['counts']})")
         if args.report:
             by_status: dict[str, list[str]] = {}
@@ -391,10 +560,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("\n".join(summary["fixture_failures"]))
             print(f"\nreport: {workspace / 'report.json'}; log: {workspace / 'logs'}")
         if args.update_allowlist:
-            write_allowlist(summary["passing_ids"])
+            write_allowlist(summary["passing_ids"], allowlist_file)
             added = sorted(set(summary["passing_ids"]) - set(allowlist))
             removed = sorted(set(allowlist) - set(summary["passing_ids"]))
-            print(f"allowlist rewritten: {len(summary['passing_ids'])} tests in {ALLOWLIST} "
+            print(f"allowlist rewritten: {len(summary['passing_ids'])} tests in {allowlist_file} "
                   f"(+{len(added)} -{len(removed)})")
             if removed:
                 print("REMOVED (these passed before: a regression?):\n  " + "\n  ".join(removed))
