@@ -16,6 +16,8 @@ from overcast.core.compute import ComputeCore, build_compute
 from overcast.core.errors import OvercastError
 from overcast.core.identity import IdentityCore, build_identity
 from overcast.core.image import ImageCore
+from overcast.core.network import NetworkCore, build_network
+from overcast.core.volume import VolumeCore, build_volume
 
 if TYPE_CHECKING:
     from overcast.ops.engine import OpsSettings
@@ -31,9 +33,11 @@ def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, 
 def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> "OpsRuntime":
     """The operations runtime (workers and reconciler) with every service's handlers; not started."""
     from overcast.core.compute.operations import setup_for
+    from overcast.core.volume.operations import setup_for as volume_setup_for
     from overcast.ops.runtime import OpsRuntime
 
-    return OpsRuntime(compute.store, compute.settings, ops, setups=[setup_for(compute)])
+    return OpsRuntime(compute.store, compute.settings, ops,
+                      setups=[setup_for(compute), volume_setup_for(build_volume(compute))])
 
 
 class OvercastApp(falcon.App):
@@ -43,6 +47,8 @@ class OvercastApp(falcon.App):
     identity: IdentityCore
     compute: ComputeCore
     images: ImageCore
+    network: NetworkCore
+    volume: VolumeCore
 
 
 def create_app(settings: Settings, identity: IdentityCore | None = None,
@@ -52,13 +58,18 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     from overcast.api.compute import register as register_compute
     from overcast.api.identity import register as register_identity
     from overcast.api.image import register as register_image
+    from overcast.api.network import register as register_network
+    from overcast.api.volume import MICROVERSIONS as VOLUME_VERSIONS
+    from overcast.api.volume import register as register_volume
 
     identity = identity or build_identity(settings)
     compute = compute or build_compute(settings, identity)
     images = images or ImageCore(settings=settings, store=identity.store)
+    network = build_network(settings, identity.store, compute.clouds)
+    volume = build_volume(compute)
     app = OvercastApp(
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
-                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS}),
+                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
                     AuthMiddleware(identity.tokens)],
         cors_enable=False,
     )
@@ -75,9 +86,13 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_identity(registry, identity)
     register_compute(registry, compute)
     register_image(registry, images)
+    register_network(registry, network)
+    register_volume(registry, volume)
     registry.mount(app)
     app.registry = registry
     app.identity = identity
     app.compute = compute
     app.images = images
+    app.network = network
+    app.volume = volume
     return app

@@ -11,6 +11,10 @@ from overcast.core.identity.bootstrap import Account
 from overcast.core.identity.bootstrap import bootstrap as bootstrap_identity
 from overcast.core.image import ImageCore
 from overcast.core.image.seed import seed as seed_image
+from overcast.core.network import build_network
+from overcast.core.network.seed import seed as seed_network
+from overcast.core.volume import build_volume
+from overcast.core.volume.seed import seed as seed_volume
 
 
 def prepare(identity: IdentityCore, compute: ComputeCore, images: ImageCore) -> list[Account]:
@@ -18,6 +22,8 @@ def prepare(identity: IdentityCore, compute: ComputeCore, images: ImageCore) -> 
     accounts = bootstrap_identity(identity)
     seed_compute(compute)
     seed_image(images)
+    seed_network(build_network(compute.settings, compute.store, compute.clouds))
+    seed_volume(build_volume(compute))
     return accounts
 
 

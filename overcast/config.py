@@ -117,6 +117,27 @@ class BootstrapSettings:
 
 
 @dataclass(frozen=True)
+class ImageSettings:
+    """Where image data lives (Glance's store) and what an upload or import may do."""
+
+    #: ``file`` (under ``<data_dir>/images``) or ``s3``
+    store: str = "file"
+    #: largest image accepted, in bytes (Glance's image_size_cap; default 1 TiB)
+    size_cap: int = 1099511627776
+    s3_bucket: str = ""
+    s3_prefix: str = "images/"
+    #: an S3-compatible endpoint (empty: AWS)
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_access_key_id: Secret | None = None
+    s3_secret_access_key: Secret | None = None
+    #: bytes per multipart part (S3's minimum is 5 MiB)
+    s3_part_size: int = 8 * 1024 * 1024
+    #: ports ``web-download`` may fetch from, comma-separated (Glance's allowed_ports); ``*``: any
+    web_download_ports: str = "80,443"
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     """One configured cloud; it becomes a region in the catalog."""
 
@@ -132,6 +153,7 @@ class Settings:
     database: DatabaseSettings = DatabaseSettings()
     identity: IdentitySettings = IdentitySettings()
     bootstrap: BootstrapSettings = BootstrapSettings()
+    image: ImageSettings = ImageSettings()
     clouds: tuple[CloudSettings, ...] = (CloudSettings(name="RegionOne"),)
 
     @property
@@ -167,6 +189,7 @@ _SECTIONS = {
     "database": DatabaseSettings,
     "identity": IdentitySettings,
     "bootstrap": BootstrapSettings,
+    "image": ImageSettings,
 }
 
 

@@ -56,6 +56,60 @@ def test_hypervisors(admin, demo, seeded):
     assert admin("GET", "/os-hypervisors/9999").status_code == 404
 
 
+def test_hypervisor_uptime(admin, demo):
+    hid = admin("GET", "/os-hypervisors").json["hypervisors"][0]["id"]
+    assert demo("GET", f"/os-hypervisors/{hid}/uptime").status_code == 403
+    shown = check(admin("GET", f"/os-hypervisors/{hid}/uptime"), "v2_1.hypervisors", "get_hypervisor_uptime")
+    assert " up " in shown["hypervisor"]["uptime"] and "load average" in shown["hypervisor"]["uptime"]
+    uuid = admin("GET", "/os-hypervisors", "2.88").json["hypervisors"][0]["id"]
+    assert admin("GET", f"/os-hypervisors/{uuid}/uptime", "2.88").status_code == 404
+    assert " up " in admin("GET", f"/os-hypervisors/{uuid}", "2.88").json["hypervisor"]["uptime"]
+    assert admin("GET", "/os-hypervisors/9999/uptime").status_code == 404
+
+
+def test_os_hosts(admin, demo, seeded):
+    assert demo("GET", "/os-hosts").status_code == 403
+    hosts = check(admin("GET", "/os-hosts"), "v2_1.hosts", "list_hosts")["hosts"]
+    assert {h["service"] for h in hosts} >= {"compute", "conductor", "scheduler"}
+    compute = next(h for h in hosts if h["service"] == "compute")
+    assert compute in admin("GET", f"/os-hosts?zone={compute['zone']}").json["hosts"]
+    assert admin("GET", "/os-hosts?zone=xxx").json["hosts"] == []
+    project, _ = _place_server(seeded.app.compute.store, compute["host_name"])
+    detail = check(admin("GET", f"/os-hosts/{compute['host_name']}"), "v2_1.hosts", "get_host_detail")["host"]
+    rows = {r["resource"]["project"]: r["resource"] for r in detail}
+    assert rows[project]["cpu"] == 1 and rows["(used_now)"]["memory_mb"] == 2048 and "(total)" in rows
+    assert admin("GET", "/os-hosts/nowhere").status_code == 404
+    assert demo("GET", f"/os-hosts/{compute['host_name']}").status_code == 403
+    name = compute["host_name"]
+    updated = check(admin("PUT", f"/os-hosts/{name}", json={"status": "disable"}), "v2_1.hosts", "update_host")
+    assert updated == {"host": name, "status": "disabled"}
+    assert admin("GET", "/os-services?binary=nova-compute").json["services"][0]["status"] == "disabled"
+    for body in ({"status": "enable", "maintenance_mode": "invalid"}, {"status": None, "maintenance_mode": None},
+                 {"status": "invalid"}):
+        assert admin("PUT", f"/os-hosts/{name}", json=body).status_code == 400
+    assert admin("PUT", f"/os-hosts/{name}", json={"maintenance_mode": "enable"}).status_code == 501
+    assert admin("PUT", "/os-hosts/nowhere", json={"status": "enable"}).status_code == 404
+    for action in ("startup", "shutdown", "reboot"):
+        assert admin("GET", f"/os-hosts/{name}/{action}").status_code == 501
+        assert admin("GET", f"/os-hosts/nowhere/{action}").status_code == 404
+        assert demo("GET", f"/os-hosts/{name}/{action}").status_code == 403
+    assert admin("GET", "/os-hosts", "2.43").status_code == 404
+
+
+def test_instance_usage_audit_log(admin, demo):
+    from overcast.api.compute.usage_audit_log import last_completed_month
+
+    listed = check(admin("GET", "/os-instance_usage_audit_log"), "v2_1.instance_usage_audit_logs",
+                   "list_instance_usage_audit_log")["instance_usage_audit_logs"]
+    assert listed["num_hosts"] == listed["num_hosts_not_run"] >= 1
+    shown = check(admin("GET", "/os-instance_usage_audit_log/2026-03-15%2010:00:00"),
+                  "v2_1.instance_usage_audit_logs", "get_instance_usage_audit_log")["instance_usage_audit_log"]
+    assert (shown["period_beginning"], shown["period_ending"]) == ("2026-02-01 00:00:00", "2026-03-01 00:00:00")
+    assert admin("GET", "/os-instance_usage_audit_log/invalid_time").status_code == 400
+    assert demo("GET", "/os-instance_usage_audit_log").status_code == 403
+    assert last_completed_month(dt.datetime(2026, 1, 1)) == (dt.datetime(2025, 11, 1), dt.datetime(2025, 12, 1))
+
+
 def test_services_legacy_and_2_53(admin, demo):
     assert demo("GET", "/os-services").status_code == 403
     services = check(admin("GET", "/os-services"), "v2_1.services", "list_services")["services"]

@@ -62,6 +62,9 @@ def test_admin_create_validate_conflict_delete(admin, demo):
     created = check(admin("POST", "/flavors", json=body), "v2_1.flavors", "create_update_get_flavor_details")
     assert created["flavor"]["OS-FLV-EXT-DATA:ephemeral"] == 5 and created["flavor"]["swap"] == 512
     assert admin("POST", "/flavors", json=body).status_code == 409
+    numbered = admin("POST", "/flavors", json={"flavor": {"name": "int-id", "ram": 64, "vcpus": 1, "disk": 0,
+                                                          "id": 4321}})
+    assert numbered.status_code == 200 and numbered.json["flavor"]["id"] == "4321"  # Nova takes a number
     auto = admin("POST", "/flavors", json={"flavor": {"name": "auto", "ram": "256", "vcpus": "1", "disk": "0"}})
     assert auto.status_code == 200 and len(auto.json["flavor"]["id"]) == 36
     bad = admin("POST", "/flavors", json={"flavor": {"name": "x", "ram": 0, "vcpus": 1, "disk": 1}})

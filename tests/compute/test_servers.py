@@ -228,3 +228,45 @@ def test_schema_helper_picks_versions():
     from tempest.lib.api_schema.response.compute.v2_1 import servers as v21
 
     assert tempest_schema("2.1") is v21 and tempest_schema("2.47") is v247
+
+
+def test_build_resumed_after_crash_past_checkpoint_records_backend_id(compute, settings, demo_token):
+    """A worker died after checkpointing the backend id but before writing it on the server: the
+    re-run records it (an ACTIVE server always has its backend server) and builds nothing new."""
+    from sqlalchemy import select
+
+    from overcast.core.compute.operations import ServerHandlers, setup_for
+    from overcast.ops.models import Operation
+    from overcast.ops.runtime import OpsRuntime
+    from overcast.store.compute import Server
+    from tests.compute.conftest import Nova
+
+    nova = Nova(compute, demo_token)
+    sid = nova.create("crashed", wait=None).json["server"]["id"]
+    core, store = compute.app.compute, compute.app.compute.store
+    driver = core.compute_driver("RegionOne")
+    with store.session() as session:  # what the first attempt did before it died
+        server = session.scalars(select(Server).where(Server.id == sid)).one()
+        op = session.scalars(select(Operation).where(Operation.resource_id == sid)).one()
+        job = type("J", (), {"params": dict(op.params)})()
+        backend_id = driver.build(ServerHandlers(core)._build_request(session, server, job))
+        op.checkpoint = {"backend_id": backend_id}
+    runtime = OpsRuntime(store, settings, threads=1, setups=[setup_for(core)])
+    runtime.start(reconcile=False)
+    try:
+        nova.wait(sid, "ACTIVE")
+    finally:
+        runtime.stop()
+    with store.session() as session:
+        assert session.scalars(select(Server.backend_id).where(Server.id == sid)).one() == backend_id
+    key = driver.get(backend_id).idempotency_key
+    assert [s.backend_id for s in driver.list() if s.idempotency_key == key] == [backend_id]
+
+
+def test_access_ipv6_canonical_and_no_security_groups_key(nova):
+    sid = nova.create("v6", accessIPv6="0000:0000:0000:0000:0000:babe:220.12.22.2").json["server"]["id"]
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["accessIPv6"] == "::babe:dc0c:1602"
+    resp = nova.req("PUT", f"/servers/{sid}", json={"server": {"accessIPv6": "2001:0db8:0000::0001"}})
+    assert resp.json["server"]["accessIPv6"] == "2001:db8::1"
+    assert nova.action(sid, {"removeSecurityGroup": {"name": "default"}}).status_code == 202
+    assert "security_groups" not in nova.req("GET", f"/servers/{sid}").json["server"]  # as Nova, when none

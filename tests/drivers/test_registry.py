@@ -19,8 +19,8 @@ def test_built_in_drivers_are_entry_points():
 def test_load_noop_and_local(tmp_path):
     noop = load_driver("noop", {"anything": "goes"}, tmp_path)
     assert isinstance(noop, CloudDriver) and isinstance(noop.compute, NoopComputeDriver)
-    assert noop.families() == {"compute": noop.compute}
-    assert noop.image is noop.volume is noop.network is noop.cdn is None
+    assert noop.families() == {"compute": noop.compute, "volume": noop.volume, "network": noop.network}
+    assert noop.image is noop.cdn is None
     local = load_driver("local", {"build_delay": 1}, tmp_path)
     assert isinstance(local.compute, LocalComputeDriver) and local.compute.build_delay == 1
     local.close()

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-SERVICES = ("identity", "compute")
+SERVICES = ("identity", "compute", "image", "network", "volume")
 DEFAULT_SERVICE = "identity"
 
 
@@ -198,6 +198,12 @@ def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (
     conf["enforce_scope"] = {"keystone": "False"}
     if service == "compute":
         _compute_sections(conf, target, dict(compute_refs or {}))
+    if service == "image":
+        _image_sections(conf, target)
+    if service == "network":
+        _network_sections(conf, target, dict(compute_refs or {}))
+    if service == "volume":
+        _volume_sections(conf, target, dict(compute_refs or {}))
     for item in overrides:
         key, _, value = item.partition("=")
         section, _, option = key.rpartition(".")
@@ -312,6 +318,67 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
     conf["service_available"]["cinder"] = "False"
 
 
+def _image_sections(conf: configparser.ConfigParser, target: Target) -> None:
+    """Glance alone: v2 with the interoperable import (glance-direct; web-download needs a reachable URL)."""
+    conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL",
+                     "build_timeout": "60", "build_interval": "1", "image_caching_enabled": "False"}
+    conf["image-feature-enabled"] = {"api_v2": "True", "api_v1": "False", "import_image": "True",
+                                     "os_glance_reserved": "True", "manage_locations": "False",
+                                     "image_format_enforcement": "False"}
+    conf["service_available"]["glance"] = "True"
+
+
+def lookup_public_network(target: Target, timeout: float = 30.0) -> dict[str, str]:
+    """``public_network_id``: the external network the seed made, asked of the network endpoint.
+
+    :raises RuntimeError: no network endpoint, or no external network.
+    """
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import v3
+
+    plugin = v3.Password(auth_url=f"{target.auth_url}/v3", username=target.admin_username,
+                         password=target.admin_password, user_domain_name=target.admin_domain_name,
+                         project_name=target.admin_project_name, project_domain_name=target.admin_domain_name)
+    session = ks_session.Session(auth=plugin, timeout=timeout)
+    endpoint = session.get_endpoint(service_type="network", interface="public", region_name=target.region)
+    resp = session.get(f"{endpoint.rstrip('/')}/v2.0/networks", params={"router:external": "True"}, raise_exc=False)
+    networks = resp.json().get("networks", []) if resp.status_code == 200 else []
+    if not networks:
+        raise RuntimeError(f"no external network at {endpoint}: {resp.status_code} {resp.text[:300]}")
+    return {"public_network_id": networks[0]["id"]}
+
+
+def _network_sections(conf: configparser.ConfigParser, target: Target, refs: dict[str, str]) -> None:
+    """Neutron alone, with the extensions Overcast lists at /v2.0/extensions."""
+    from overcast.api.network.versions import ALIASES
+
+    conf["network"] = {"catalog_type": "network", "region": target.region, "endpoint_type": "publicURL",
+                       "public_network_id": refs.get("public_network_id", ""), "project_network_cidr": "10.100.0.0/16",
+                       "project_network_mask_bits": "28", "project_network_v6_cidr": "2001:db8::/48",
+                       "project_network_v6_mask_bits": "64", "shared_physical_network": "False",
+                       "floating_network_name": "public"}
+    conf["network-feature-enabled"] = {"api_extensions": ",".join(ALIASES), "ipv6": "True",
+                                       "ipv6_subnet_attributes": "True", "floating_ips": "True",
+                                       "port_security": "True", "port_admin_state_change": "True"}
+    conf["service_available"]["neutron"] = "True"
+
+
+def _volume_sections(conf: configparser.ConfigParser, target: Target, refs: dict[str, str]) -> None:
+    """Cinder v3 (with Glance for volumes from images), microversions 3.0-3.70, no backups."""
+    conf["volume"] = {"catalog_type": "volumev3", "region": target.region, "endpoint_type": "publicURL",
+                      "build_timeout": "60", "build_interval": "1", "min_microversion": "3.0",
+                      "max_microversion": "3.70", "volume_size": "1", "volume_type": "lvmdriver-1",
+                      "storage_protocol": "iSCSI", "vendor_name": "Open Source", "backend_names": "lvmdriver-1"}
+    conf["volume-feature-enabled"] = {"backup": "False", "multi_backend": "False", "snapshot": "True",
+                                      "clone": "True", "extend_attached_volume": "False", "manage_volume": "False",
+                                      "manage_snapshot": "False", "api_v3": "True", "api_extensions": "all",
+                                      "extend_attached_encrypted_volume": "False"}
+    conf["compute"] = {"image_ref": refs.get("image_ref", ""), "image_ref_alt": refs.get("image_ref_alt", "")}
+    conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL"}
+    conf["service_available"]["cinder"] = "True"
+    conf["service_available"]["glance"] = "True"
+
+
 def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = (), service: str = DEFAULT_SERVICE,
                     compute_refs: Mapping[str, str] | None = None, offline: bool = False) -> Path:
     """Write ``etc/tempest.conf`` and ``.stestr.conf`` into ``workspace``; return the conf path.
@@ -322,8 +389,10 @@ def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = 
     """
     import tempest
 
-    if service == "compute" and compute_refs is None:
+    if service in ("compute", "volume") and compute_refs is None:
         compute_refs = {"image_ref": "00000000-0000-0000-0000-000000000000"} if offline else lookup_compute_refs(target)
+    if service == "network" and compute_refs is None:
+        compute_refs = {} if offline else lookup_public_network(target)
     workspace.mkdir(parents=True, exist_ok=True)
     for sub in ("etc", "logs", "lock"):
         (workspace / sub).mkdir(exist_ok=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from overcast.api.compute import endpoints, versions
-from overcast.api.compute import (aggregates, availability_zones, extensions, flavors, hypervisors, images,
-                                  keypairs, limits, quota_sets, server_groups, services, usage)
+from overcast.api.compute import (aggregates, availability_zones, extensions, flavors, hosts, hypervisors,
+                                  images, keypairs, limits, quota_sets, server_groups, services, usage,
+                                  usage_audit_log)
 from overcast.api.compute.common import MICROVERSIONS, Links
 from overcast.api.routing import Registry
 from overcast.core.compute import ComputeCore
@@ -25,6 +26,8 @@ def register(registry: Registry, core: ComputeCore) -> None:
     server_groups.bind(registry, core, links)
     hypervisors.bind(registry, core, links)
     services.bind(registry, core, links)
+    hosts.bind(registry, core, links)
+    usage_audit_log.bind(registry, core, links)
     aggregates.bind(registry, core, links)
     extensions.bind(registry, core, links)
     images.bind(registry, core, links)

@@ -62,6 +62,8 @@ class ServerAction(ServerResource):
         policy, key = SIMPLE[name]
         enforce(req, policy, target(server))
         core_actions.begin(session, caller(req), server, key, **self._kw(req, server))
+        if name == "confirmResize":  # the one simple action Nova answers 204
+            resp.status = falcon.HTTP_204
 
     def _reboot(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         body = validate(body, schemas.REBOOT)
@@ -129,6 +131,8 @@ class ServerAction(ServerResource):
             text = self.core.compute_driver(server.cloud).console_output(server.backend_id, length)
         except DriverError as exc:
             raise faults.Conflict(f"Unable to get console output for instance {server.id}: {exc}") from None
+        if length is not None:  # Nova's compute manager tails by "\n": a final newline ends in a "" line
+            text = "\n".join(text.split("\n")[-length:]) if length > 0 else ""
         resp.status = falcon.HTTP_200
         return {"output": text}
 
@@ -157,6 +161,16 @@ class ServerAction(ServerResource):
         body = validate(body, schemas.RESET_STATE)
         enforce(req, "os_compute_api:os-admin-actions:reset_state", target(server))
         core_actions.reset_state(server, body["os-resetState"]["state"])
+
+    def _migrate(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        validate(body, schemas.migrate(vt(req)))
+        enforce(req, "os_compute_api:os-migrate-server:migrate", target(server))
+        core_actions.migrate(server, caller(req))
+
+    def _restore(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        validate(body, schemas.no_body(name))
+        enforce(req, "os_compute_api:os-deferred-delete:restore", target(server))
+        core_actions.restore(server, caller(req))
 
     def _forceDelete(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         enforce(req, "os_compute_api:os-deferred-delete:force", target(server))

@@ -38,6 +38,7 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("os-block-device-mapping", "BlockDeviceMapping", "Block device mapping boot support."),
     ("os-config-drive", "ConfigDrive", "Config Drive Extension."),
     ("os-console-output", "ConsoleOutput", "Console log output support, with tailing ability."),
+    ("os-consoles", "Consoles", "Interactive Console support."),
     ("os-create-backup", "CreateBackup", "Create a backup of a server."),
     ("os-deferred-delete", "DeferredDelete", "Instance deferred delete."),
     ("os-extended-quotas", "ExtendedQuotas", "Adds ability for admins to delete quota and optionally "
@@ -48,6 +49,7 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("os-flavor-manage", "FlavorManage", "Flavor create/delete API support."),
     ("os-flavor-rxtx", "FlavorRxtx", "Support to show the rxtx status of a flavor."),
     ("os-hide-server-addresses", "HideServerAddresses", "Support hiding server addresses in certain states."),
+    ("os-hosts", "Hosts", "Admin-only host administration."),
     ("os-hypervisors", "Hypervisors", "Admin-only hypervisor administration."),
     ("os-instance-actions", "InstanceActions", "View a log of actions and events taken on an instance."),
     ("os-keypairs", "Keypairs", "Keypair Support."),

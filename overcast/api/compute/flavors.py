@@ -20,7 +20,7 @@ MAX_LIMIT = 1000
 _POSITIVE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}
 _NON_NEGATIVE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0, "maximum": 2147483647}
 _NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?! )[^\x00-\x1f\x7f]+(?<! )$"}
-_ID = {"type": ["string", "null"], "minLength": 1, "maxLength": 255, "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"}
+_ID = {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255, "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"}
 _DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535,
                 "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"}
 _BOOLEAN = {"type": ["boolean", "string"], "enum": [True, False, "True", "False", "true", "false", "1", "0",
@@ -186,7 +186,8 @@ class Flavors(_FlavorList):
     def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         enforce(req, "compute:flavors:create")
         ref = read_json(req, create_schema(at_least(req, "2.55")))["flavor"]
-        values: dict[str, Any] = {"name": ref["name"], "id": ref.get("id")}
+        flavor_id = ref.get("id")  # Nova takes a number too, as its string
+        values: dict[str, Any] = {"name": ref["name"], "id": None if flavor_id is None else str(flavor_id)}
         for key, field, minimum in (("ram", "ram", 1), ("vcpus", "vcpus", 1), ("disk", "disk", 0),
                                     ("ephemeral", "OS-FLV-EXT-DATA:ephemeral", 0), ("swap", "swap", 0)):
             if field in ref:

@@ -39,7 +39,7 @@ def detail(req: falcon.Request, hyper: rules.Hypervisor, with_servers: bool = Fa
                     "disabled_reason": service.disabled_reason},
     })
     if at_least(req, "2.88"):
-        view["uptime"] = None
+        view["uptime"] = rules.uptime()
         return view
     view.update({
         "vcpus": rules.HOST_VCPUS, "vcpus_used": hyper.vcpus_used, "memory_mb": rules.HOST_MEMORY_MB,
@@ -131,6 +131,20 @@ class Hypervisor(_Base):
     on_head = on_get
 
 
+class Uptime(_Base):
+    """``/os-hypervisors/{id}/uptime`` (below 2.88; from 2.88 the detail view carries it)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, hypervisor_id: str, **_: str) -> None:
+        enforce(req, "compute:hypervisors")
+        if at_least(req, "2.88"):
+            raise faults.NotFound("The resource could not be found.")
+        with self.core.store.session() as session:
+            hyper = rules.find_hypervisor(session, hypervisor_id)
+        resp.media = {"hypervisor": {**summary(req, hyper), "uptime": rules.uptime()}}
+
+    on_head = on_get
+
+
 class Search(_Base):
     with_servers = False
 
@@ -156,5 +170,6 @@ def bind(registry: Registry, core: ComputeCore, links: Links) -> None:
     registry.bind("compute", "v2_os_hypervisors_detail", HypervisorsDetail(core, links))
     registry.bind("compute", "v2_os_hypervisors_statistics", Statistics(core, links))
     registry.bind("compute", "v2_os_hypervisor", Hypervisor(core, links))
+    registry.bind("compute", "v2_os_hypervisor_uptime", Uptime(core, links))
     registry.bind("compute", "v2_os_hypervisor_search", Search(core, links))
     registry.bind("compute", "v2_os_hypervisor_servers", Servers(core, links))

@@ -130,6 +130,8 @@ RESCUE = _action("rescue", {"type": ["object", "null"], "properties": {
 SECURITY_GROUP = {name: _action(name, {"type": "object", "properties": {
     "name": {"type": "string", "minLength": 1, "maxLength": 255}}, "required": ["name"],
     "additionalProperties": False}) for name in ("addSecurityGroup", "removeSecurityGroup")}
+HOSTNAME_OR_NULL = {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
+                    "pattern": r"^[a-zA-Z0-9-._]*$"}
 RESET_STATE = _action("os-resetState", {"type": "object", "properties": {"state": {"enum": ["active", "error"]}},
                                         "required": ["state"], "additionalProperties": False})
 
@@ -160,6 +162,14 @@ def lock(version: tuple[int, int]) -> dict[str, Any]:
         return _action("lock", {"type": ["object", "null"], "properties": {
             "locked_reason": {"type": "string", "minLength": 1, "maxLength": 255}}, "additionalProperties": False})
     return _action("lock", None)
+
+
+@functools.lru_cache(maxsize=None)
+def migrate(version: tuple[int, int]) -> dict[str, Any]:
+    if _v(version, "2.56"):
+        return _action("migrate", {"type": ["object", "null"], "properties": {"host": HOSTNAME_OR_NULL},
+                                   "additionalProperties": False})
+    return _action("migrate", None)
 
 
 def no_body(name: str) -> dict[str, Any]:

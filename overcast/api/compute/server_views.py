@@ -107,7 +107,6 @@ class ServerViews:
         admin = ctx.is_admin
         out.update({
             "key_name": server.key_name,
-            "security_groups": [{"name": g.get("name")} for g in server.security_groups or []],
             "OS-SRV-USG:launched_at": usg(server.launched_at),
             "OS-SRV-USG:terminated_at": usg(server.terminated_at),
             "OS-EXT-AZ:availability_zone": server.availability_zone or "",
@@ -116,6 +115,8 @@ class ServerViews:
             "os-extended-volumes:volumes_attached": [],
             "config_drive": "True" if server.config_drive else "",
         })
+        if server.security_groups:  # Nova leaves the key out when the server has none
+            out["security_groups"] = [{"name": g.get("name")} for g in server.security_groups]
         if admin:
             out["OS-EXT-SRV-ATTR:host"] = server.host
             out["OS-EXT-SRV-ATTR:instance_name"] = instance_name(server)

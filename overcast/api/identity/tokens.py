@@ -15,6 +15,7 @@ from overcast.core.errors import Forbidden, NotFound
 from overcast.core.identity import IdentityCore
 from overcast.core.identity.assignments import direct_role_ids
 from overcast.core.identity.auth import Authenticator, TokenFacts
+from overcast.core.identity.catalog import for_project
 from overcast.store.models import Domain, Project
 
 _REF = {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
@@ -147,7 +148,8 @@ class AuthCatalog:
         ctx = enforce(req, "identity:get_auth_catalog")
         if ctx.scope_type is None:
             raise Forbidden("A scoped token is required to get a service catalog.")
-        resp.media = {"catalog": self.core.catalog.get(), "links": {"self": self.links.v3("/auth/catalog")}}
+        resp.media = {"catalog": for_project(self.core.catalog.get(), ctx.project_id),
+                      "links": {"self": self.links.v3("/auth/catalog")}}
 
     on_head = on_get
 

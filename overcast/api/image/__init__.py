@@ -1,8 +1,8 @@
-"""The Glance v2 API at ``/image``: version discovery and the image read side."""
+"""The Glance v2 API at ``/image``: versions, schemas, images, tags, members, data and import."""
 
 from __future__ import annotations
 
-from overcast.api.image import endpoints, images, versions
+from overcast.api.image import data, endpoints, images, members, schemas, versions
 from overcast.api.routing import Registry
 from overcast.core.image import ImageCore
 
@@ -14,3 +14,6 @@ def register(registry: Registry, core: ImageCore) -> None:
     base = core.settings.public_url.rstrip("/") + "/image"
     versions.bind(registry, base)
     images.bind(registry, core)
+    members.bind(registry, core)
+    data.bind(registry, core)
+    schemas.bind(registry)

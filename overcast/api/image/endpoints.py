@@ -1,4 +1,4 @@
-"""Every image endpoint Overcast knows (Glance v2); the unbound ones answer 501 until written."""
+"""Every image endpoint Overcast knows (Glance v2)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ IMAGE_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v2_image_file", "/v2/images/{image_id}/file", ("GET", "HEAD", "PUT")),
     ("v2_image_stage", "/v2/images/{image_id}/stage", ("PUT",)),
     ("v2_image_import", "/v2/images/{image_id}/import", ("POST",)),
+    ("v2_image_tasks", "/v2/images/{image_id}/tasks", R),
     ("v2_image_deactivate", "/v2/images/{image_id}/actions/deactivate", ("POST",)),
     ("v2_image_reactivate", "/v2/images/{image_id}/actions/reactivate", ("POST",)),
     ("v2_image_tag", "/v2/images/{image_id}/tags/{tag}", ("PUT", "DELETE")),

@@ -1,4 +1,4 @@
-"""``GET /v2/images`` (filters, ``in:``, paging, sorting) and ``GET /v2/images/{id}``."""
+"""Images: list (filters, ``in:``, paging, sorting), create, show, JSON Patch, delete; tags; actions."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from urllib.parse import urlencode
 import falcon
 
 from overcast.api import faults
+from overcast.api.image.schemas import IMAGE_REQUEST
 from overcast.api.image.views import image_view
 from overcast.api.routing import Registry
+from overcast.api.validation import read_json, validate
 from overcast.core import image as rules
-from overcast.core.image import ImageCore
+from overcast.core.image import ImageCore, writes
+from overcast.core.image.data import IMPORT_METHODS, discard
 
 _RESERVED = {"limit", "marker", "sort_key", "sort_dir", "sort"}
 
@@ -69,6 +72,10 @@ def _filters(req: falcon.Request) -> dict[str, str]:
     return found
 
 
+def _one_property(value: dict[str, Any]) -> None:
+    validate(value, IMAGE_REQUEST)
+
+
 class Images:
     def __init__(self, core: ImageCore):
         self.core = core
@@ -91,6 +98,19 @@ class Images:
 
     on_head = on_get
 
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req)
+        if not isinstance(body, dict):
+            raise faults.BadRequest("Request body must be a JSON object.")
+        writes.refuse_read_only(body)
+        validate(body, IMAGE_REQUEST)
+        with self.core.store.session() as session:
+            image = writes.create(session, req.context.auth, body)
+            resp.media = image_view(image)
+        resp.status = falcon.HTTP_201
+        resp.location = f"/v2/images/{resp.media['id']}"
+        resp.set_header("OpenStack-image-import-methods", ",".join(IMPORT_METHODS))
+
 
 class ImageItem:
     def __init__(self, core: ImageCore):
@@ -102,7 +122,54 @@ class ImageItem:
 
     on_head = on_get
 
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        content_type = (req.content_type or "").split(";")[0].strip()
+        draft = writes.PATCH_TYPES.get(content_type)
+        if draft is None:
+            raise faults.Fault(415, f"Unsupported Content-Type {content_type or 'None'}; use one of "
+                               + ", ".join(writes.PATCH_TYPES))
+        changes = writes.parse_patch(read_json(req), draft)
+        with self.core.store.session() as session:
+            image = writes.apply_patch(session, req.context.auth, image_id, changes, _one_property)
+            resp.media = image_view(image)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        with self.core.store.session() as session:
+            image = rules.delete(session, req.context.auth, image_id)
+        discard(self.core, image)
+        resp.status = falcon.HTTP_204
+
+
+class Tag:
+    def __init__(self, core: ImageCore):
+        self.core = core
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str, tag: str) -> None:
+        with self.core.store.session() as session:
+            writes.add_tag(session, req.context.auth, image_id, tag)
+        resp.status = falcon.HTTP_204
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str, tag: str) -> None:
+        with self.core.store.session() as session:
+            writes.delete_tag(session, req.context.auth, image_id, tag)
+        resp.status = falcon.HTTP_204
+
+
+class Action:
+    """``POST /actions/deactivate`` and ``/actions/reactivate``."""
+
+    def __init__(self, core: ImageCore, action: Any):
+        self.core, self.action = core, action
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        with self.core.store.session() as session:
+            self.action(session, req.context.auth, image_id)
+        resp.status = falcon.HTTP_204
+
 
 def bind(registry: Registry, core: ImageCore) -> None:
     registry.bind("image", "v2_images", Images(core))
     registry.bind("image", "v2_image", ImageItem(core))
+    registry.bind("image", "v2_image_tag", Tag(core))
+    registry.bind("image", "v2_image_deactivate", Action(core, writes.deactivate))
+    registry.bind("image", "v2_image_reactivate", Action(core, writes.reactivate))

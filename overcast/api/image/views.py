@@ -1,17 +1,19 @@
-"""Image records as Glance v2 renders them (``self``, ``file`` and ``schema`` links, properties on top)."""
+"""Image, member and task records as Glance v2 renders them (links, properties on top, ISO times)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from overcast.store.image import Image
+from overcast.store.image import Image, ImageMember, ImageTask
 
 #: Glance's base attributes; additional properties may not shadow them.
 BASE = ("id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo",
         "os_hash_value", "owner", "size", "virtual_size", "min_ram", "min_disk", "disk_format",
         "container_format", "created_at", "updated_at", "tags", "self", "file", "schema", "locations",
-        "direct_url")
+        "direct_url", "stores")
+#: the store id ``stores`` shows, by the data location's scheme (as ``/v2/info/stores`` lists them)
+STORE_IDS = {"file": "file", "s3": "s3"}
 
 
 def isotime(value: dt.datetime | None) -> str | None:
@@ -30,4 +32,20 @@ def image_view(image: Image) -> dict[str, Any]:
         "updated_at": isotime(image.updated_at), "tags": [t.value for t in image.tags],
         "self": f"/v2/images/{image.id}", "file": f"/v2/images/{image.id}/file", "schema": "/v2/schemas/image",
     })
+    store = STORE_IDS.get((image.location or "").partition("://")[0])
+    if store is not None and image.status in ("active", "deactivated"):
+        view["stores"] = store
     return view
+
+
+def member_view(member: ImageMember) -> dict[str, Any]:
+    return {"member_id": member.member, "image_id": member.image_id, "status": member.status,
+            "created_at": isotime(member.created_at), "updated_at": isotime(member.updated_at),
+            "schema": "/v2/schemas/member"}
+
+
+def task_view(task: ImageTask) -> dict[str, Any]:
+    return {"id": task.id, "type": task.type, "status": task.status, "owner": task.owner, "input": task.input,
+            "result": task.result, "message": task.message, "image_id": task.image_id,
+            "request_id": task.request_id, "user_id": task.user_id, "created_at": isotime(task.created_at),
+            "updated_at": isotime(task.updated_at), "expires_at": isotime(task.expires_at)}

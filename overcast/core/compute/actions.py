@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy.orm import Session
 
 from overcast.core.compute import states as S
-from overcast.core.compute.servers import (ACTION, check_lock, check_metadata, find_flavor, find_image,
-                                           flavor_record, generate_password, _quota)
+from overcast.core.compute.servers import (ACTION, canonical_ipv6, check_lock, check_metadata, find_flavor,
+                                           find_image, flavor_record, generate_password, _quota)
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, OvercastError
 from overcast.drivers.compute import Capability
@@ -84,6 +84,8 @@ RULES: Mapping[str, Rule] = {
     "unshelve": _r("unshelve", [S.SHELVED, S.SHELVED_OFFLOADED], S.UNSHELVING, C.SHELVE,
                    "compute_unshelve_instance"),
     "os-getConsoleOutput": _r("getConsoleOutput", ANY, None, C.CONSOLE_OUTPUT, "", tasks=()),
+    "migrate": _r("migrate", [S.ACTIVE, S.STOPPED], S.RESIZE_PREP, None, "compute_prep_resize"),
+    "restore": _r("restore", [S.SOFT_DELETED], None, None, "compute_restore_instance"),
 }
 
 #: instance-action names -> Nova event names (for the os-instance-actions view)
@@ -119,6 +121,24 @@ def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capab
     enqueue(session, kind=ACTION, cloud=server.cloud, resource_type="server", resource_id=server.id,
             params={"action": key, **dict(params or {})}, action=rule.name, request_id=request_id,
             user_id=ctx.user_id, project_id=server.project_id)
+
+
+def migrate(server: Server, ctx: AuthContext) -> None:
+    """Cold migration: no driver can move a server between hosts yet, so after Nova's lock and state
+    checks this is Nova's answer for a virt driver without it.
+
+    :raises Conflict: locked or wrong state. :raises FeatureNotSupported: always, past those checks.
+    """
+    check_lock(server, ctx)
+    check_state(server, RULES["migrate"])
+    raise FeatureNotSupported()
+
+
+def restore(server: Server, ctx: AuthContext) -> None:
+    """Restore a soft-deleted server. Overcast deletes at once (Nova's ``reclaim_instance_interval``
+    0), so no server is ever SOFT_DELETED and this is always refused. :raises Conflict:"""
+    check_lock(server, ctx)
+    check_state(server, RULES["restore"])
 
 
 def reboot(session: Session, ctx: AuthContext, server: Server, hard: bool, **kw: Any) -> None:
@@ -162,7 +182,7 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
     if "accessIPv4" in body:
         server.access_ipv4 = body["accessIPv4"] or ""
     if "accessIPv6" in body:
-        server.access_ipv6 = body["accessIPv6"] or ""
+        server.access_ipv6 = canonical_ipv6(body["accessIPv6"])
     server.image_id = image.id
     begin(session, ctx, server, "rebuild", params={"image_id": image.id, "admin_password": password}, **kw)
     return password

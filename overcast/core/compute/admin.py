@@ -8,6 +8,8 @@ size and its usage is counted from the server records placed on it.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -132,6 +134,47 @@ def find_hypervisor(session: Session, hypervisor_id: str) -> Hypervisor:
         if hypervisor_id in (hyper.service.uuid, str(hyper.service.id)):
             return hyper
     raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+
+
+def uptime(now: dt.datetime | None = None) -> str:
+    """What ``uptime`` prints on the machine the embedded hypervisors run on (Nova shows the host's)."""
+    now = now or utcnow()
+    seconds = int(time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic())
+    days, rest = divmod(seconds, 86400)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return (f" {now:%H:%M:%S} up {days} days, {rest // 3600:2d}:{rest % 3600 // 60:02d},  0 users,  "
+            f"load average: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
+
+
+# -- os-hosts (Nova's deprecated host API) ------------------------------------------------------------
+
+#: Nova's os-hosts ``service`` is the service's RPC topic.
+TOPICS = {"nova-compute": "compute", "nova-conductor": "conductor", "nova-scheduler": "scheduler"}
+
+
+def find_compute_host(session: Session, host: str) -> ComputeService:
+    """:raises NotFound: no nova-compute service on ``host``."""
+    row = session.scalar(select(ComputeService).where(ComputeService.host == host,
+                                                      ComputeService.binary == "nova-compute"))
+    if row is None:
+        raise NotFound(f"Compute host {host} could not be found.")
+    return row
+
+
+def host_resources(session: Session, service: ComputeService) -> list[tuple[str, int, int, int]]:
+    """(project, cpu, memory_mb, disk_gb) rows as Nova's os-hosts show: ``(total)``, ``(used_now)``,
+    ``(used_max)``, then one per project with servers on the host."""
+    per_project: dict[str, list[int]] = {}
+    for project, flavor in session.execute(select(Server.project_id, Server.flavor).where(
+            Server.deleted.is_(False), Server.cloud == service.cloud, Server.host == service.host)):
+        flavor = flavor or {}
+        used = per_project.setdefault(project, [0, 0, 0])
+        used[0] += int(flavor.get("vcpus") or 0)
+        used[1] += int(flavor.get("ram") or 0)
+        used[2] += int(flavor.get("disk") or 0) + int(flavor.get("ephemeral") or 0)
+    total = [sum(u[i] for u in per_project.values()) for i in range(3)]
+    rows = [("(total)", HOST_VCPUS, HOST_MEMORY_MB, HOST_LOCAL_GB), ("(used_now)", *total), ("(used_max)", *total)]
+    return rows + [(project, *used) for project, used in sorted(per_project.items())]
 
 
 # -- aggregates -----------------------------------------------------------------------------------

@@ -113,13 +113,15 @@ class ServerHandlers:
             if server is None or server.deleted:
                 return done({"skipped": "server deleted"})
             deleting = server.task_state == S.DELETING
-            backend_id = server.backend_id or job.checkpoint.get("backend_id")
+            recorded = server.backend_id
+            backend_id = recorded or job.checkpoint.get("backend_id")
             request = None if backend_id or deleting else self._build_request(session, server, job)
         if deleting:
             return done({"skipped": "server is being deleted"})
         if not backend_id:
             backend_id = driver.build(request)
             ctx.save_checkpoint({"backend_id": backend_id})
+        if not recorded:  # also after a crash between the checkpoint and this write
             with ctx.session() as session:
                 server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
                 gone = server is None or server.deleted
@@ -129,7 +131,6 @@ class ServerHandlers:
                     if gone:  # its delete already ran: remove what this build made, leave no orphan
                         driver.delete(backend_id)
                     return done({"backend_id": backend_id, "skipped": "server deleted while building"})
-                server.backend_id = backend_id
                 server.task_state = S.SPAWNING
         info = driver.get(backend_id)
         if info.state is dc.ServerState.BUILDING:

@@ -57,6 +57,8 @@ RULES.update({
     "os_compute_api:os-console-output": ADMIN_OR_OWNER,
     "os_compute_api:os-admin-actions:reset_state": ADMIN,
     "os_compute_api:os-deferred-delete:force": ADMIN_OR_OWNER,
+    "os_compute_api:os-deferred-delete:restore": ADMIN_OR_OWNER,
+    "os_compute_api:os-migrate-server:migrate": ADMIN,
     "os_compute_api:os-security-groups:add": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:remove": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:list": ADMIN_OR_READER,

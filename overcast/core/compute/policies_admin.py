@@ -56,5 +56,7 @@ RULES.update({
     # administration
     "compute:hypervisors": ADMIN,
     "compute:services": ADMIN,
+    "compute:hosts": ADMIN,
+    "compute:instance_usage_audit_log": ADMIN,
     "compute:aggregates": ADMIN,
 })

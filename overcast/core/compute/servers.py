@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import re
 import secrets
 import string
@@ -45,6 +46,17 @@ def generate_password(length: int = 12) -> str:
 
 def not_found(server_id: str) -> NotFound:
     return NotFound(f"Instance {server_id} could not be found.")
+
+
+def canonical_ipv6(value: str | None) -> str:
+    """accessIPv6 as Nova keeps it, in RFC 5952 form ("" for none). :raises Invalid: not an IPv6 address."""
+    if not value:
+        return ""
+    try:
+        return str(ipaddress.IPv6Address(value))
+    except ValueError:
+        raise Invalid(f"Invalid input for field/attribute accessIPv6. Value: {value}. "
+                      f"'{value}' is not a 'ipv6'") from None
 
 
 def ref_id(ref: str) -> str:
@@ -299,7 +311,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, 
             power_state=0, idempotency_key=uuid.uuid4().hex, requested_zone=zone or None,
             availability_zone=zone.partition(":")[0] or None if zone else None,
             config_drive=bool(spec.config_drive), user_data=user_data, access_ipv4=spec.access_ipv4 or "",
-            access_ipv6=spec.access_ipv6 or "", security_groups=[{"name": g} for g in groups],
+            access_ipv6=canonical_ipv6(spec.access_ipv6), security_groups=[{"name": g} for g in groups],
             requested_networks=networks, addresses={}, block_devices=bdms, reservation_id=reservation_id,
             launch_index=index, server_group_id=spec.group, created_at=now, updated_at=now,
             locked=False, progress=0, deleted=False)
@@ -408,7 +420,11 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery) -> list[S
         order.append(column.asc() if direction == "asc" else column.desc())
     last_dir = query.sort_dirs[-1] if query.sort_dirs else "desc"
     order.append(Server.seq.asc() if last_dir == "asc" else Server.seq.desc())
-    rows = list(session.scalars(stmt.order_by(*order)))
+    stmt = stmt.order_by(*order)
+    in_python = query.marker is not None or any(f.get(k) for k in ("name", "ip", "ip6"))
+    if query.limit is not None and not in_python:  # the first page of a plain listing: only what is shown
+        stmt = stmt.limit(query.limit)
+    rows = list(session.scalars(stmt))
     if f.get("name"):
         rx = _regex(f["name"])
         rows = [s for s in rows if rx.search(s.name)]
@@ -450,7 +466,7 @@ def update(session: Session, ctx: AuthContext, server: Server, changes: Mapping[
     if "accessIPv4" in changes:
         server.access_ipv4 = changes["accessIPv4"] or ""
     if "accessIPv6" in changes:
-        server.access_ipv6 = changes["accessIPv6"] or ""
+        server.access_ipv6 = canonical_ipv6(changes["accessIPv6"])
     server.updated_at = utcnow()
     return server
 

@@ -20,6 +20,7 @@ from overcast.core.errors import Forbidden, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import trusts as core_trusts
 from overcast.core.identity.assignments import effective_roles
+from overcast.core.identity.catalog import for_project
 from overcast.core.tokens import TokenError
 from overcast.store.models import (ROOT_DOMAIN_ID, ApplicationCredential, Domain, Project, Role, Trust, User,
                                    utcnow)
@@ -250,7 +251,9 @@ class Authenticator:
             return token, TokenFacts(
                 ctx=ctx, user=user, user_domain=user_domain, roles=roles, project=project,
                 project_domain=session.get(Domain, project.domain_id) if project else None, domain=domain,
-                app_cred=app_cred, catalog=self.core.catalog.get() if with_catalog and scoped else None,
+                app_cred=app_cred,
+                catalog=for_project(self.core.catalog.get(), project.id if project else None)
+                if with_catalog and scoped else None,
                 trust=trust)
 
     def describe(self, token: str, *, with_catalog: bool = True, allow_expired: bool = False) -> TokenFacts:
@@ -281,7 +284,7 @@ class Authenticator:
             project=project, project_domain=session.get(Domain, project.domain_id) if project else None,
             domain=session.get(Domain, ctx.domain_id) if ctx.domain_id else None,
             app_cred=session.get(ApplicationCredential, ctx.app_cred_id) if ctx.app_cred_id else None,
-            catalog=self.core.catalog.get() if with_catalog and scoped else None,
+            catalog=for_project(self.core.catalog.get(), ctx.project_id) if with_catalog and scoped else None,
             trust=self._trust_of(session, ctx),
         )
 

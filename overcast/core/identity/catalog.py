@@ -18,6 +18,9 @@ SERVED = (
     ("identity", "keystone", "/identity"),
     ("compute", "nova", "/compute/v2.1"),
     ("image", "glance", "/image"),
+    ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
+    ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
+    ("network", "neutron", "/network"),
 )
 #: Services served once for every region: one Keystone, and one image catalogue all clouds share.
 GLOBAL = {"identity", "image"}
@@ -71,6 +74,25 @@ def build_catalog(session: Session) -> list[dict[str, Any]]:
             {"id": e.id, "interface": e.interface, "region": e.region_id, "region_id": e.region_id, "url": e.url})
     return [{"id": s.id, "type": s.type, "name": s.name, "endpoints": by_service.get(s.id, [])}
             for s in services]
+
+
+def for_project(catalog: list[dict[str, Any]] | None, project_id: str | None) -> list[dict[str, Any]] | None:
+    """The catalog with ``$(project_id)s``/``$(tenant_id)s`` in URLs filled in, as Keystone renders a
+    token's catalog; without a project, endpoints that need one are left out (Keystone does the same)."""
+    if catalog is None:
+        return None
+    out = []
+    for service in catalog:
+        endpoints = []
+        for e in service["endpoints"]:
+            url = e["url"]
+            if "$(project_id)s" in url or "$(tenant_id)s" in url:
+                if not project_id:
+                    continue
+                url = url.replace("$(project_id)s", project_id).replace("$(tenant_id)s", project_id)
+            endpoints.append({**e, "url": url})
+        out.append({**service, "endpoints": endpoints})
+    return out
 
 
 def _invalid_reference(attribute: str, target: str) -> Invalid:

@@ -1,13 +1,16 @@
-"""Glance's rules for reading images: who sees what, filters, sorting and paging.
+"""Glance's rules for reading images: who sees what, filters, sorting and paging; the ImageCore.
 
-(The write side — create, upload, import, members — is the image service issue's.)
+The write side lives beside this module: ``writes`` (create, JSON Patch, tags, actions, delete),
+``members`` (sharing), ``data`` (upload, download, stage, import) and ``stores`` (where the bytes live).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 from overcast.config import Settings
 from overcast.core.context import AuthContext
 from overcast.core.errors import Forbidden, Invalid, NotFound
+from overcast.core.image.stores import FilesystemStore, ImageStore, from_settings
 from overcast.store.db import Store
 from overcast.store.image import Image, ImageMember, ImageTag
 
@@ -32,10 +36,40 @@ MAX_LIMIT = 1000
 class ImageCore:
     settings: Settings
     store: Store
+    #: where new image data goes: ``[image] store`` (the filesystem under ``<data_dir>/images`` by default)
+    data: ImageStore = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.files = FilesystemStore(self.image_dir)
+        if self.data is None:
+            self.data = from_settings(self.settings)
+        #: ``PUT /stage`` keeps data here until ``POST /import`` (glance-direct) moves it to the store
+        self.staging = FilesystemStore(self.settings.data_dir / "image-staging")
+        self._imports: ThreadPoolExecutor | None = None
 
     @property
     def image_dir(self) -> Path:
         return self.settings.data_dir / "images"
+
+    def store_for(self, image: Image) -> ImageStore:
+        """The store holding ``image``'s data: by its location's scheme, else the default store.
+
+        (The cirros seed and Nova's snapshots always write to the filesystem store.)
+        """
+        location = image.location or ""
+        if location.startswith("file://"):
+            return self.files
+        return self.data
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Run an import in the background (a small pool: imports are I/O-bound)."""
+        if self._imports is None:
+            self._imports = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-import")
+        self._imports.submit(work)
+
+    def close(self) -> None:
+        if self._imports is not None:
+            self._imports.shutdown(wait=True)
 
 
 def _owner(ctx: AuthContext) -> str | None:
@@ -123,13 +157,37 @@ def _int(name: str, value: str) -> int:
     return number
 
 
+_TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
+
+
+def _time_filter(column: Any, name: str, value: str) -> Any:
+    """Glance's ``created_at=gte:2016-04-18T21:38:54Z`` (operator optional: eq). :raises Invalid:
+
+    Times are shown to the second, so a given time stands for that whole second.
+    """
+    op, sep, when = value.partition(":")
+    if not sep or op not in _TIME_OPERATORS:
+        op, when = "eq", value
+    try:
+        moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"Invalid time format for {name}.") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    start = moment.replace(microsecond=0)
+    end = start + dt.timedelta(seconds=1)
+    return {"gt": column >= end, "gte": column >= start, "lt": column < start, "lte": column < end,
+            "eq": and_(column >= start, column < end), "neq": or_(column < start, column >= end)}[op]
+
+
 def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, limit: int | None = None,
                 marker: str | None = None, sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)
                 ) -> tuple[list[Image], str | None]:
     """Images the caller may see matching ``filters``; returns (page, next marker or None).
 
     Filters: name, status, visibility, owner, id, disk_format, container_format (each takes
-    ``in:``), tag, size_min, size_max, protected, os_hidden, member_status; anything else is an
+    ``in:``), tag, size, size_min, size_max, protected, os_hidden, member_status, created_at and
+    updated_at (``gt:``/``gte:``/``lt:``/``lte:``/``eq:``/``neq:`` a time); anything else is an
     additional property. :raises Invalid: bad filter, sort, limit or marker.
     """
     filters = dict(filters)
@@ -165,10 +223,15 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
             query = query.where(_match(getattr(Image, name), filters.pop(name)))
     if "protected" in filters:
         query = query.where(Image.protected.is_(_bool("protected", filters.pop("protected"))))
+    if "size" in filters:
+        query = query.where(Image.size == _int("size", filters.pop("size")))
     if "size_min" in filters:
         query = query.where(Image.size >= _int("size_min", filters.pop("size_min")))
     if "size_max" in filters:
         query = query.where(Image.size <= _int("size_max", filters.pop("size_max")))
+    for name in ("created_at", "updated_at"):
+        if name in filters:
+            query = query.where(_time_filter(getattr(Image, name), name, filters.pop(name)))
     if "tag" in filters:
         for tag in filters.pop("tag").split("\x00"):
             query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.value == tag))
@@ -193,19 +256,26 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
         images = images[ids.index(marker) + 1:]
     limit = DEFAULT_LIMIT if limit is None else min(limit, MAX_LIMIT)
     page = images[:limit]
-    next_marker = page[-1].id if page and len(page) == limit and len(images) > 0 else None
+    next_marker = page[-1].id if page and len(page) == limit else None
     return page, next_marker
 
 
-def delete(session: Session, ctx: AuthContext, image_id: str, image_dir: Path | None = None) -> None:
-    """Delete an image the caller owns (admins: any). :raises NotFound: :raises Forbidden:"""
+def delete(session: Session, ctx: AuthContext, image_id: str,
+           image_dir: "Path | ImageStore | None" = None) -> Image:
+    """Delete an image the caller owns (admins: any); returns the deleted record.
+
+    With ``image_dir`` (a store, or as Nova's proxy passes it the filesystem store's folder) the
+    data goes too; otherwise the caller removes it (``ImageCore.store_for``) once this commits.
+    :raises NotFound: :raises Forbidden: not the owner, or the image is protected.
+    """
     image = get(session, ctx, image_id)
     if not ctx.is_admin and image.owner != _owner(ctx):
         raise Forbidden("You are not permitted to delete this image.")
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
     session.delete(image)
+    session.flush()
     if image_dir is not None:
-        path = image_dir / image.id
-        if path.exists():
-            path.unlink()
+        data = image_dir if isinstance(image_dir, ImageStore) else FilesystemStore(Path(image_dir))
+        data.delete(image.id)
+    return image

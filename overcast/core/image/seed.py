@@ -24,7 +24,8 @@ PAYLOAD_SIZE = 65536
 
 def payload() -> bytes:
     """A QCOW2 v3 header announcing the virtual size, then deterministic padding."""
-    header = b"QFI\xfb" + struct.pack(">I", 3) + b"\x00" * 16 + struct.pack(">I", 16) + \
+    # magic, version, backing file offset (8) and size (4), cluster bits, then the virtual size at 24
+    header = b"QFI\xfb" + struct.pack(">I", 3) + b"\x00" * 12 + struct.pack(">I", 16) + \
         struct.pack(">Q", CIRROS_VIRTUAL_SIZE)
     body = (b"overcast cirros stand-in\n" * (PAYLOAD_SIZE // 25 + 1))
     return (header + body)[:PAYLOAD_SIZE]

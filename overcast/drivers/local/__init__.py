@@ -1,5 +1,22 @@
 """The ``local`` driver: the embedded default cloud, a simulated hypervisor that persists."""
 
-from overcast.drivers.local.driver import LocalComputeDriver, create_driver
+from __future__ import annotations
 
-__all__ = ["LocalComputeDriver", "create_driver"]
+from pathlib import Path
+from typing import Any, Mapping
+
+from overcast.drivers.local.driver import LocalComputeDriver
+from overcast.drivers.local.driver import create_driver as _create_compute
+from overcast.drivers.local.network import LocalNetworkDriver
+from overcast.drivers.local.volume import LocalVolumeDriver
+from overcast.drivers.registry import CloudDriver
+
+__all__ = ["LocalComputeDriver", "LocalNetworkDriver", "LocalVolumeDriver", "create_driver"]
+
+
+def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
+    """Entry point ``local``: the compute driver, with volumes kept in the same local cloud file."""
+    bundle = _create_compute(options, data_dir)
+    bundle.volume = LocalVolumeDriver(Path(bundle.info["database"]), zones=("nova",))
+    bundle.network = LocalNetworkDriver(Path(data_dir) / "local-network.db", host=bundle.compute.hosts[0])
+    return bundle

@@ -1,0 +1,98 @@
+"""Neutron's version document (``/network``), the v2.0 resource index, and the extensions that
+Overcast really implements (``/v2.0/extensions``)."""
+
+from __future__ import annotations
+
+import falcon
+
+from overcast.api import faults
+from overcast.api.routing import Registry
+
+#: (alias, name, description) of every extension Overcast implements, nothing more.
+EXTENSIONS: tuple[tuple[str, str, str], ...] = (
+    ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+    ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
+     "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
+    ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
+    ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
+    ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
+    ("net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU attribute for a network resource."),
+    ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
+    ("port-security", "Port Security", "Provides port security"),
+    ("project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."),
+    ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
+    ("quotas", "Quota management support", "Expose functions for quotas management per project"),
+    ("quota-check-limit", "Quota engine limit check", "Support for checking the resource usage before "
+     "applying a new quota limit"),
+    ("quota_details", "Quota details management support",
+     "Expose functions for quotas usage statistics per project"),
+    ("router", "Neutron L3 Router",
+     "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via "
+     "a NAT gateway."),
+    ("security-group", "security-group", "The security groups extension."),
+    ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
+    ("standard-attr-description", "standard-attr-description",
+     "Extension to add descriptions to standard attributes"),
+    ("standard-attr-revisions", "Resource revision numbers",
+     "This extension will display the revision number of neutron resources."),
+    ("standard-attr-tag", "Tag support for resources with standard attribute: subnet, trunk, network_segment_range, "
+     "router, network, policy, subnetpool, port, security_group, floatingip",
+     "Enables to set tag on resources with standard attribute."),
+    ("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron "
+     "resources that have Neutron standard attributes."),
+    ("stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"),
+)
+ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
+#: (resource, collection) listed by GET /v2.0
+RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
+             ("floatingip", "floatingips"), ("security_group", "security-groups"),
+             ("security_group_rule", "security-group-rules"), ("quota", "quotas"))
+
+
+def _extension(alias: str, name: str, description: str) -> dict:
+    return {"alias": alias, "name": name, "description": description, "updated": "2013-01-01T10:00:00-00:00",
+            "links": []}
+
+
+class Versions:
+    public_methods = ("GET",)
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"versions": [{"id": "v2.0", "status": "CURRENT",
+                                    "links": [{"href": f"{self.base}/v2.0/", "rel": "self"}]}]}
+
+
+class Root:
+    def __init__(self, base: str):
+        self.base = base
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"resources": [{"name": name, "collection": collection,
+                                     "links": [{"href": f"{self.base}/v2.0/{collection}", "rel": "self"}]}
+                                    for name, collection in RESOURCES]}
+
+
+class Extensions:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"extensions": [_extension(*e) for e in EXTENSIONS]}
+
+
+class Extension:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, alias: str) -> None:
+        for entry in EXTENSIONS:
+            if entry[0] == alias:
+                resp.media = {"extension": _extension(*entry)}
+                return
+        raise faults.NotFound(f"Extension with alias {alias} does not exist", kind="HTTPNotFound")
+
+
+def bind(registry: Registry, base: str) -> None:
+    registry.bind("network", "versions", Versions(base))
+    registry.bind("network", "v2_root", Root(base))
+    registry.bind("network", "extensions", Extensions())
+    registry.bind("network", "extension", Extension())

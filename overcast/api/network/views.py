@@ -1,0 +1,94 @@
+"""Records -> Neutron JSON. ``binding:*`` and ``provider:*`` are shown to admins only, as
+Neutron's default policy does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.api.network.common import caller, iso, standard
+from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
+
+
+def _admin(req: falcon.Request) -> bool:
+    ctx = caller(req)
+    return ctx is not None and ctx.is_admin
+
+
+def network(req: falcon.Request, session: Session, net: Network) -> dict[str, Any]:
+    view = {"id": net.id, "name": net.name, "admin_state_up": net.admin_state_up, "status": net.status,
+            "shared": net.shared, "router:external": net.external, "mtu": net.mtu,
+            "port_security_enabled": net.port_security_enabled, "subnets": [s.id for s in net.subnets],
+            **standard(net)}
+    if _admin(req):
+        view.update({"provider:network_type": net.network_type, "provider:physical_network": net.physical_network,
+                     "provider:segmentation_id": net.segmentation_id})
+    return view
+
+
+def subnet(req: falcon.Request, session: Session, sub: Subnet) -> dict[str, Any]:
+    return {"id": sub.id, "name": sub.name, "network_id": sub.network_id, "ip_version": sub.ip_version,
+            "cidr": sub.cidr, "gateway_ip": sub.gateway_ip, "enable_dhcp": sub.enable_dhcp,
+            "allocation_pools": list(sub.allocation_pools), "dns_nameservers": list(sub.dns_nameservers),
+            "host_routes": list(sub.host_routes), "ipv6_ra_mode": sub.ipv6_ra_mode,
+            "ipv6_address_mode": sub.ipv6_address_mode, "subnetpool_id": None, **standard(sub)}
+
+
+def port(req: falcon.Request, session: Session, p: Port) -> dict[str, Any]:
+    view = {"id": p.id, "name": p.name, "network_id": p.network_id, "mac_address": p.mac_address,
+            "admin_state_up": p.admin_state_up, "status": p.status, "device_id": p.device_id,
+            "device_owner": p.device_owner,
+            "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in p.fixed_ips],
+            "security_groups": list(p.security_group_ids), "allowed_address_pairs": list(p.allowed_address_pairs),
+            "port_security_enabled": p.port_security_enabled, **standard(p)}
+    if _admin(req):
+        view.update({"binding:host_id": p.binding_host_id, "binding:vif_type": p.binding_vif_type,
+                     "binding:vif_details": {"port_filter": True} if p.binding_vif_type == "ovs" else {},
+                     "binding:vnic_type": p.binding_vnic_type, "binding:profile": {}})
+    return view
+
+
+def router(req: falcon.Request, session: Session, r: Router) -> dict[str, Any]:
+    gateway = None
+    if r.external_network_id:
+        gw_port = session.get(Port, r.gw_port_id) if r.gw_port_id else None
+        gateway = {"network_id": r.external_network_id, "enable_snat": r.enable_snat,
+                   "external_fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address}
+                                          for a in (gw_port.fixed_ips if gw_port else [])]}
+    return {"id": r.id, "name": r.name, "admin_state_up": r.admin_state_up, "status": r.status,
+            "external_gateway_info": gateway, "routes": list(r.routes), **standard(r)}
+
+
+def floating_ip(req: falcon.Request, session: Session, fip: FloatingIp) -> dict[str, Any]:
+    details = None
+    if fip.port_id:
+        p = session.get(Port, fip.port_id)
+        if p is not None:
+            details = {"name": p.name, "network_id": p.network_id, "mac_address": p.mac_address,
+                       "admin_state_up": p.admin_state_up, "status": p.status, "device_id": p.device_id,
+                       "device_owner": p.device_owner}
+    return {"id": fip.id, "floating_network_id": fip.floating_network_id,
+            "floating_ip_address": fip.floating_ip_address, "router_id": fip.router_id, "port_id": fip.port_id,
+            "fixed_ip_address": fip.fixed_ip_address, "status": fip.status, "port_details": details,
+            **standard(fip)}
+
+
+def security_group_rule(req: falcon.Request, session: Session | None, rule: SecurityGroupRule) -> dict[str, Any]:
+    return {"id": rule.id, "security_group_id": rule.security_group_id, "direction": rule.direction,
+            "ethertype": rule.ethertype, "protocol": rule.protocol, "port_range_min": rule.port_range_min,
+            "port_range_max": rule.port_range_max, "remote_ip_prefix": rule.remote_ip_prefix,
+            "remote_group_id": rule.remote_group_id, "description": rule.description,
+            "tenant_id": rule.project_id, "project_id": rule.project_id, "created_at": iso(rule.created_at),
+            "updated_at": iso(rule.updated_at), "revision_number": rule.revision_number}
+
+
+def security_group(req: falcon.Request, session: Session, group: SecurityGroup) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "stateful": group.stateful,
+            "security_group_rules": [security_group_rule(req, session, r) for r in group.rules], **standard(group)}
+
+
+def ports_of_device(session: Session, device_id: str) -> list[Port]:
+    return list(session.scalars(select(Port).where(Port.device_id == device_id).order_by(Port.created_at)))

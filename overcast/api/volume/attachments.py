@@ -1,0 +1,103 @@
+"""/attachments (3.27+) and the os-complete action (3.44): wire format only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from overcast.api import faults
+from overcast.api.routing import Registry
+from overcast.api.validation import read_json
+from overcast.api.volume import schemas
+from overcast.api.volume.common import all_tenants, at_least, caller, enforce, one
+from overcast.api.volume.views import VolumeViews
+from overcast.core.volume import VolumeCore
+from overcast.core.volume import attachments as core
+from overcast.core.volume.volumes import get_volume
+
+
+def _require(req: falcon.Request, version: str) -> None:
+    if not at_least(req, version):
+        raise faults.NotFound("The resource could not be found.")
+
+
+class _Base:
+    def __init__(self, core_: VolumeCore):
+        self.core = core_
+
+    def driver(self, session: Any, req: falcon.Request, volume_id: str) -> Any:
+        return self.core.volume_driver(get_volume(session, caller(req), volume_id).cloud)
+
+
+class Attachments(_Base):
+    def __init__(self, core_: VolumeCore, detail: bool):
+        super().__init__(core_)
+        self.detail = detail
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        _require(req, "3.27")
+        ctx = enforce(req, "volume:attachment_get_all")
+        with self.core.store.session() as session:
+            rows = core.list_attachments(session, ctx, all_tenants=all_tenants(req),
+                                         volume_id=one(req, "volume_id"), instance_id=one(req, "instance_id"))
+            resp.media = {"attachments": [VolumeViews.attachment(a, detail=self.detail) for a in rows]}
+
+    on_head = on_get
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        _require(req, "3.27")
+        ctx = enforce(req, "volume:attachment_create")
+        body = read_json(req, schemas.CREATE_ATTACHMENT)["attachment"]
+        with self.core.store.session() as session:
+            attachment = core.create(session, ctx, self.driver(session, req, body["volume_uuid"]),
+                                     body["volume_uuid"], instance_uuid=body.get("instance_uuid"),
+                                     connector=body.get("connector"), mode=body.get("mode", "rw"))
+            session.flush()
+            resp.media = {"attachment": VolumeViews.attachment(attachment)}
+
+
+class AttachmentItem(_Base):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
+        _require(req, "3.27")
+        ctx = enforce(req, "volume:attachment_get")
+        with self.core.store.session() as session:
+            resp.media = {"attachment": VolumeViews.attachment(core.get_attachment(session, ctx, attachment_id))}
+
+    on_head = on_get
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
+        _require(req, "3.27")
+        ctx = enforce(req, "volume:attachment_update")
+        connector = read_json(req, schemas.UPDATE_ATTACHMENT)["attachment"]["connector"]
+        with self.core.store.session() as session:
+            attachment = core.get_attachment(session, ctx, attachment_id)
+            core.update(session, ctx, self.driver(session, req, attachment.volume_id), attachment, connector)
+            resp.media = {"attachment": VolumeViews.attachment(attachment)}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
+        _require(req, "3.27")
+        ctx = enforce(req, "volume:attachment_delete")
+        with self.core.store.session() as session:
+            attachment = core.get_attachment(session, ctx, attachment_id)
+            core.delete(session, ctx, self.driver(session, req, attachment.volume_id), attachment)
+        resp.media = {"attachments": []}
+
+
+class AttachmentAction(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
+        _require(req, "3.44")
+        body = read_json(req)
+        if not isinstance(body, dict) or "os-complete" not in body:
+            raise faults.BadRequest(f"There is no such action: {next(iter(body), None) if isinstance(body, dict) else None}")
+        ctx = enforce(req, "volume:attachment_complete")
+        with self.core.store.session() as session:
+            core.complete(session, ctx, core.get_attachment(session, ctx, attachment_id))
+        resp.status = falcon.HTTP_204
+
+
+def bind(registry: Registry, core_: VolumeCore) -> None:
+    registry.bind("volume", "attachments", Attachments(core_, detail=False))
+    registry.bind("volume", "attachments_detail", Attachments(core_, detail=True))
+    registry.bind("volume", "attachment", AttachmentItem(core_))
+    registry.bind("volume", "attachment_action", AttachmentAction(core_))

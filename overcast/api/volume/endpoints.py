@@ -1,0 +1,56 @@
+"""Every block storage endpoint Overcast knows, Cinder v3's paths.
+
+Each endpoint is served at ``/v3/{project_id}/...`` (what the catalog lists, as DevStack
+registers it) and at ``/v3/...`` (Cinder accepts a path without the project id from 3.67).
+Version documents sit at ``/`` (300 Multiple Choices) and ``/v3``.
+"""
+
+from __future__ import annotations
+
+from overcast.api.routing import Registry
+
+R = ("GET", "HEAD")
+RW = ("GET", "HEAD", "POST")
+ITEM = ("GET", "HEAD", "PUT", "DELETE")
+ACTION = ("POST",)
+
+#: (name, template below /v3/{project_id}, verbs)
+VOLUME_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("volumes", "/volumes", RW),
+    ("volumes_detail", "/volumes/detail", R),
+    ("volumes_summary", "/volumes/summary", R),
+    ("volume", "/volumes/{volume_id}", ITEM),
+    ("volume_action", "/volumes/{volume_id}/action", ACTION),
+    ("volume_metadata", "/volumes/{volume_id}/metadata", ("GET", "HEAD", "POST", "PUT")),
+    ("volume_metadata_key", "/volumes/{volume_id}/metadata/{key}", ITEM),
+    ("snapshots", "/snapshots", RW),
+    ("snapshots_detail", "/snapshots/detail", R),
+    ("snapshot", "/snapshots/{snapshot_id}", ITEM),
+    ("snapshot_action", "/snapshots/{snapshot_id}/action", ACTION),
+    ("snapshot_metadata", "/snapshots/{snapshot_id}/metadata", ("GET", "HEAD", "POST", "PUT")),
+    ("snapshot_metadata_key", "/snapshots/{snapshot_id}/metadata/{key}", ITEM),
+    ("types", "/types", RW),
+    ("types_default", "/types/default", R),
+    ("type", "/types/{type_id}", ITEM),
+    ("type_action", "/types/{type_id}/action", ACTION),
+    ("type_extra_specs", "/types/{type_id}/extra_specs", RW),
+    ("type_extra_spec", "/types/{type_id}/extra_specs/{key}", ITEM),
+    ("type_access", "/types/{type_id}/os-volume-type-access", R),
+    ("quota_set", "/os-quota-sets/{target_id}", ITEM),
+    ("quota_set_defaults", "/os-quota-sets/{target_id}/defaults", R),
+    ("limits", "/limits", R),
+    ("availability_zones", "/os-availability-zone", R),
+    ("services", "/os-services", R),
+    ("extensions", "/extensions", R),
+    ("attachments", "/attachments", RW),
+    ("attachments_detail", "/attachments/detail", R),
+    ("attachment", "/attachments/{attachment_id}", ITEM),
+    ("attachment_action", "/attachments/{attachment_id}/action", ACTION),
+)
+
+
+def declare(registry: Registry) -> None:
+    registry.declare("volume", "index", "", R)
+    registry.declare("volume", "v3_index", "/v3", R)
+    for name, template, methods in VOLUME_ENDPOINTS:
+        registry.declare("volume", name, "/v3/{project_id}" + template, methods, aliases=("/v3" + template,))

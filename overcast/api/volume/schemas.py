@@ -1,0 +1,76 @@
+"""JSON Schema for block storage request bodies (Cinder's cinder/api/schemas/*.py, in shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NAME = {"type": ["string", "null"], "maxLength": 255}
+DESCRIPTION = {"type": ["string", "null"], "maxLength": 255}
+UUID_OR_NULL = {"type": ["string", "null"], "format": "uuid"}
+SIZE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}
+SIZE_OR_NULL = {**SIZE, "type": ["integer", "string", "null"]}
+BOOLEAN = {"type": ["boolean", "string"],
+           "enum": [True, False, "True", "False", "true", "false", "1", "0", "on", "off", "yes", "no", "t", "f",
+                    "y", "n", "TRUE", "FALSE"]}
+METADATA = {"type": "object", "patternProperties": {"^.{1,255}$": {"type": "string", "maxLength": 255}},
+            "additionalProperties": False, "maxProperties": 128}
+METADATA_OR_NULL = {**METADATA, "type": ["object", "null"]}
+
+
+def wrapped(key: str, properties: dict[str, Any], required: tuple[str, ...] = (), *,
+            additional: bool = True, body_required: bool = True) -> dict[str, Any]:
+    inner: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": additional}
+    if required:
+        inner["required"] = list(required)
+    schema: dict[str, Any] = {"type": "object", "properties": {key: inner}, "additionalProperties": False}
+    if body_required:
+        schema["required"] = [key]
+    return schema
+
+
+CREATE_VOLUME = wrapped("volume", {
+    "name": NAME, "description": DESCRIPTION, "display_name": NAME, "display_description": DESCRIPTION,
+    "size": SIZE_OR_NULL, "availability_zone": {"type": ["string", "null"], "maxLength": 255},
+    "source_volid": UUID_OR_NULL, "snapshot_id": UUID_OR_NULL, "imageRef": {"type": ["string", "null"]},
+    "image_id": {"type": ["string", "null"]}, "volume_type": {"type": ["string", "null"], "maxLength": 255},
+    "metadata": METADATA_OR_NULL, "multiattach": BOOLEAN, "consistencygroup_id": UUID_OR_NULL,
+    "group_id": UUID_OR_NULL, "backup_id": UUID_OR_NULL,
+})
+UPDATE_VOLUME = wrapped("volume", {
+    "name": NAME, "description": DESCRIPTION, "display_name": NAME, "display_description": DESCRIPTION,
+    "metadata": METADATA,
+})
+METADATA_BODY = {"type": "object", "properties": {"metadata": METADATA}, "required": ["metadata"],
+                 "additionalProperties": False}
+META_ITEM_BODY = {"type": "object", "properties": {"meta": {**METADATA, "minProperties": 1, "maxProperties": 1}},
+                  "required": ["meta"], "additionalProperties": False}
+
+CREATE_SNAPSHOT = wrapped("snapshot", {
+    "name": NAME, "description": DESCRIPTION, "display_name": NAME, "display_description": DESCRIPTION,
+    "volume_id": {"type": "string", "format": "uuid"}, "force": BOOLEAN, "metadata": METADATA_OR_NULL,
+}, ("volume_id",))
+UPDATE_SNAPSHOT = wrapped("snapshot", {
+    "name": NAME, "description": DESCRIPTION, "display_name": NAME, "display_description": DESCRIPTION,
+}, additional=False)
+
+TYPE_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?!\s)(?!.*\s$).*$"}
+EXTRA_SPECS = {"type": "object", "patternProperties": {"^[\\w.:/-]{1,255}$": {"type": ["string", "integer",
+                                                                                       "boolean", "number"]}},
+               "additionalProperties": False}
+CREATE_TYPE = wrapped("volume_type", {
+    "name": TYPE_NAME, "description": DESCRIPTION, "extra_specs": EXTRA_SPECS,
+    "os-volume-type-access:is_public": BOOLEAN, "is_public": BOOLEAN,
+}, ("name",), additional=False)
+UPDATE_TYPE = wrapped("volume_type", {
+    "name": {**TYPE_NAME, "type": ["string", "null"]}, "description": DESCRIPTION, "is_public": BOOLEAN,
+}, additional=False)
+EXTRA_SPECS_BODY = {"type": "object", "properties": {"extra_specs": EXTRA_SPECS}, "required": ["extra_specs"],
+                    "additionalProperties": False}
+
+QUOTA_SET = wrapped("quota_set", {}, additional=True)
+
+CREATE_ATTACHMENT = wrapped("attachment", {
+    "volume_uuid": {"type": "string", "format": "uuid"}, "instance_uuid": UUID_OR_NULL,
+    "connector": {"type": ["object", "null"]}, "mode": {"type": "string", "enum": ["rw", "ro"]},
+}, ("volume_uuid",))
+UPDATE_ATTACHMENT = wrapped("attachment", {"connector": {"type": "object"}}, ("connector",))

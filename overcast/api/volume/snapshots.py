@@ -1,0 +1,119 @@
+"""/snapshots, /snapshots/detail, /snapshots/{id}, its metadata and actions: wire format only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from overcast.api import faults
+from overcast.api.routing import Registry
+from overcast.api.validation import read_json
+from overcast.api.volume import schemas
+from overcast.api.volume.common import all_tenants, caller, enforce, metadata_filter, one, page, parse_bool, target
+from overcast.api.volume.metadata import Metadata, MetadataItem
+from overcast.api.volume.views import VolumeViews
+from overcast.core.volume import VolumeCore
+from overcast.core.volume import snapshots as core
+from overcast.core.volume.volumes import get_volume
+
+
+def _renamed(body: dict[str, Any]) -> dict[str, Any]:
+    changes = dict(body)
+    for old, new in (("display_name", "name"), ("display_description", "description")):
+        if old in changes:
+            changes.setdefault(new, changes.pop(old))
+    return changes
+
+
+class _Base:
+    def __init__(self, core_: VolumeCore, views: VolumeViews):
+        self.core = core_
+        self.views = views
+
+    def _snapshot(self, req: falcon.Request, session: Any, snapshot_id: str, action: str) -> Any:
+        snapshot = core.get_snapshot(session, caller(req), snapshot_id)
+        enforce(req, action, target(snapshot))
+        return snapshot
+
+
+class Snapshots(_Base):
+    def __init__(self, core_: VolumeCore, views: VolumeViews, detail: bool):
+        super().__init__(core_, views)
+        self.detail = detail
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        ctx = enforce(req, "volume:get_all_snapshots")
+        everyone = all_tenants(req)  # Cinder ignores it for non-admins (their own volumes only)
+        query = core.ListQuery(all_tenants=everyone, project_id=one(req, "project_id"), name=one(req, "name"),
+                               status=one(req, "status"), volume_id=one(req, "volume_id"),
+                               metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
+        with self.core.store.session() as session:
+            rows, more = core.list_snapshots(session, ctx, query)
+            resp.media = self.views.snapshot_list(req, rows, detail=self.detail, more=more)
+
+    on_head = on_get
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        body = _renamed(read_json(req, schemas.CREATE_SNAPSHOT)["snapshot"])
+        force = parse_bool("force", body.get("force", False))
+        with self.core.store.session() as session:
+            ctx = caller(req)
+            volume = get_volume(session, ctx, body["volume_id"])
+            enforce(req, "volume:create_snapshot", target(volume))
+            snapshot = core.create(session, ctx, volume, name=body.get("name"), description=body.get("description"),
+                                   metadata=body.get("metadata") or {}, force=force,
+                                   request_id=req.context.request_id)
+            resp.media = {"snapshot": self.views.snapshot(req, snapshot, detail=False)}
+        resp.status = falcon.HTTP_202
+
+
+class SnapshotItem(_Base):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, snapshot_id: str, **_: str) -> None:
+        with self.core.store.session() as session:
+            snapshot = self._snapshot(req, session, snapshot_id, "volume:get_snapshot")
+            resp.media = {"snapshot": self.views.snapshot(req, snapshot)}
+
+    on_head = on_get
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, snapshot_id: str, **_: str) -> None:
+        body = read_json(req, schemas.UPDATE_SNAPSHOT)["snapshot"]
+        if not body:
+            raise faults.BadRequest("Invalid input received: Missing required element 'snapshot' in request body.")
+        with self.core.store.session() as session:
+            snapshot = self._snapshot(req, session, snapshot_id, "volume:update_snapshot")
+            core.update(snapshot, _renamed(body))
+            session.flush()
+            resp.media = {"snapshot": self.views.snapshot(req, snapshot, detail=False)}
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, snapshot_id: str, **_: str) -> None:
+        with self.core.store.session() as session:
+            snapshot = self._snapshot(req, session, snapshot_id, "volume:delete_snapshot")
+            core.delete(session, caller(req), snapshot, request_id=req.context.request_id)
+        resp.status = falcon.HTTP_202
+
+
+class SnapshotAction(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, snapshot_id: str, **_: str) -> None:
+        body = read_json(req)
+        args = body.get("os-reset_status") if isinstance(body, dict) else None
+        if not isinstance(args, dict):
+            name = next(iter(body), None) if isinstance(body, dict) else None
+            raise faults.BadRequest(f"There is no such action: {name}")
+        if "status" not in args:
+            raise faults.BadRequest("Invalid input received: Must specify 'status'")
+        with self.core.store.session() as session:
+            snapshot = self._snapshot(req, session, snapshot_id,
+                                      "volume_extension:snapshot_admin_actions:reset_status")
+            core.reset_status(snapshot, args["status"])
+        resp.status = falcon.HTTP_202
+
+
+def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:
+    registry.bind("volume", "snapshots", Snapshots(core_, views, detail=False))
+    registry.bind("volume", "snapshots_detail", Snapshots(core_, views, detail=True))
+    registry.bind("volume", "snapshot", SnapshotItem(core_, views))
+    registry.bind("volume", "snapshot_action", SnapshotAction(core_, views))
+    args = (core.get_snapshot, "snapshot_id", "volume:get_snapshot", "volume:update_snapshot")
+    registry.bind("volume", "snapshot_metadata", Metadata(core_, *args))
+    registry.bind("volume", "snapshot_metadata_key", MetadataItem(core_, *args))

@@ -1,0 +1,155 @@
+"""Records -> Cinder JSON, per microversion (checked against tempest.lib.api_schema.response.volume).
+
+Fields by microversion: 3.13 ``group_id``; 3.21 ``provider_id`` (admin); 3.41 snapshot
+``user_id``; 3.48 ``shared_targets`` and ``service_uuid``; 3.61 ``cluster_name`` (admin); 3.63
+``volume_type_id``; 3.65 ``consumes_quota`` (volumes and snapshots). Admins also see the host,
+migration attributes and ``migration_status``, as Cinder's policy defaults allow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Iterable
+
+import falcon
+
+from overcast.api.volume.common import Links, at_least, caller
+from overcast.core.volume import states
+from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeType
+
+#: a stable id for the cinder-volume service of a cloud (3.48 service_uuid)
+_SERVICE_NS = uuid.UUID("6f1c0a51-5c38-4c8a-9a36-0c1f7e6f1a10")
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+
+
+def service_uuid(cloud: str) -> str:
+    return str(uuid.uuid5(_SERVICE_NS, cloud))
+
+
+class VolumeViews:
+    def __init__(self, links: Links):
+        self.links = links
+
+    # -- volumes ------------------------------------------------------------------------------
+    def summary(self, volume: Volume) -> dict[str, Any]:
+        return {"id": volume.id, "name": volume.name,
+                "links": self.links.pair(volume.project_id, "volumes", volume.id)}
+
+    @staticmethod
+    def attachment_summary(volume: Volume, attachment: VolumeAttachment) -> dict[str, Any]:
+        return {"server_id": attachment.instance_uuid, "attachment_id": attachment.id,
+                "attached_at": timestamp(attachment.attach_time), "host_name": attachment.attached_host,
+                "volume_id": volume.id, "device": attachment.mountpoint, "id": volume.id}
+
+    def volume(self, req: falcon.Request, volume: Volume, type_names: dict[str, str], *,
+               extended: bool = True) -> dict[str, Any]:
+        """Cinder's detail view; ``extended`` adds what its show/list extensions add (tenant, host,
+        migration, image metadata), which create and update responses do not carry."""
+        admin = caller(req).is_admin and extended
+        body: dict[str, Any] = {
+            **self.summary(volume),
+            "status": volume.status,
+            "size": volume.size,
+            "availability_zone": volume.availability_zone,
+            "created_at": timestamp(volume.created_at),
+            "updated_at": timestamp(volume.updated_at),
+            "attachments": [self.attachment_summary(volume, a) for a in volume.attachments
+                            if a.attach_status == states.ATTACHED],
+            "description": volume.description,
+            "volume_type": type_names.get(volume.volume_type_id or ""),
+            "snapshot_id": volume.snapshot_id,
+            "source_volid": volume.source_volid,
+            "metadata": dict(volume.metadata_ or {}),
+            "user_id": volume.user_id,
+            "bootable": "true" if volume.bootable else "false",
+            "encrypted": False,
+            "replication_status": None,
+            "consistencygroup_id": None,
+            "multiattach": volume.multiattach,
+        }
+        if extended:
+            body["os-vol-tenant-attr:tenant_id"] = volume.project_id
+            if volume.image_metadata:
+                body["volume_image_metadata"] = dict(volume.image_metadata)
+        if admin:
+            body.update({"migration_status": None, "os-vol-host-attr:host": volume.host,
+                         "os-vol-mig-status-attr:migstat": None, "os-vol-mig-status-attr:name_id": None})
+        if at_least(req, "3.13"):
+            body["group_id"] = None
+        if at_least(req, "3.21") and admin:
+            body["provider_id"] = None
+        if at_least(req, "3.48"):
+            body["shared_targets"] = False
+            body["service_uuid"] = service_uuid(volume.cloud)
+        if at_least(req, "3.61") and admin:
+            body["cluster_name"] = None
+        if at_least(req, "3.63"):
+            body["volume_type_id"] = volume.volume_type_id
+        if at_least(req, "3.65"):
+            body["consumes_quota"] = True
+        return body
+
+    def volume_list(self, req: falcon.Request, volumes: Iterable[Volume], type_names: dict[str, str], *,
+                    detail: bool, more: bool) -> dict[str, Any]:
+        items = list(volumes)
+        body: dict[str, Any] = {"volumes": [self.volume(req, v, type_names) if detail else self.summary(v)
+                                            for v in items]}
+        if more and items:
+            body["volumes_links"] = self.links.next_page(req, "volumes/detail" if detail else "volumes",
+                                                         items[-1].id)
+        return body
+
+    # -- snapshots ----------------------------------------------------------------------------
+    def snapshot(self, req: falcon.Request, snapshot: Snapshot, *, detail: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": snapshot.id, "name": snapshot.name, "description": snapshot.description,
+            "status": snapshot.status, "size": snapshot.size, "volume_id": snapshot.volume_id,
+            "metadata": dict(snapshot.metadata_ or {}), "created_at": timestamp(snapshot.created_at),
+            "updated_at": timestamp(snapshot.updated_at),
+        }
+        if detail:
+            body["os-extended-snapshot-attributes:progress"] = (
+                "100%" if snapshot.status == states.AVAILABLE else "0%")
+            body["os-extended-snapshot-attributes:project_id"] = snapshot.project_id
+        if at_least(req, "3.14"):
+            body["group_snapshot_id"] = None
+        if at_least(req, "3.41"):
+            body["user_id"] = snapshot.user_id
+        if at_least(req, "3.65"):
+            body["consumes_quota"] = True
+        return body
+
+    def snapshot_list(self, req: falcon.Request, snapshots: Iterable[Snapshot], *, detail: bool,
+                      more: bool) -> dict[str, Any]:
+        items = list(snapshots)
+        body: dict[str, Any] = {"snapshots": [self.snapshot(req, s, detail=detail) for s in items]}
+        if more and items:
+            body["snapshots_links"] = self.links.next_page(req, "snapshots/detail" if detail else "snapshots",
+                                                           items[-1].id)
+        return body
+
+    # -- types and attachments ----------------------------------------------------------------
+    @staticmethod
+    def volume_type(req: falcon.Request, vtype: VolumeType, *, access: bool = True) -> dict[str, Any]:
+        """``access``: the os-volume-type-access attribute (not in Cinder's update response)."""
+        body: dict[str, Any] = {"id": vtype.id, "name": vtype.name, "description": vtype.description,
+                                "is_public": vtype.is_public}
+        if access:
+            body["os-volume-type-access:is_public"] = vtype.is_public
+        if caller(req).is_admin:
+            body["extra_specs"] = dict(vtype.extra_specs or {})
+        return body
+
+    @staticmethod
+    def attachment(attachment: VolumeAttachment, *, detail: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": attachment.id, "status": attachment.attach_status,
+                                "instance": attachment.instance_uuid, "volume_id": attachment.volume_id}
+        if detail:
+            body.update({"attached_at": timestamp(attachment.attach_time), "detached_at": None,
+                         "attach_mode": attachment.attach_mode,
+                         "connection_info": dict(attachment.connection_info or {})})
+        return body

@@ -1,0 +1,270 @@
+"""/volumes, /volumes/detail, /volumes/{id}, its metadata and its actions: wire format only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from sqlalchemy import select
+
+from overcast.api import faults
+from overcast.api.routing import Registry
+from overcast.api.validation import read_json, validate
+from overcast.api.volume import schemas
+from overcast.api.volume.common import (all_tenants, at_least, caller, enforce, metadata_filter, one, page,
+                                        parse_bool, target)
+from overcast.api.volume.metadata import Metadata, MetadataItem
+from overcast.api.volume.views import VolumeViews
+from overcast.core.volume import VolumeCore, backend_call
+from overcast.core.volume import volumes as core
+from overcast.store.volume import VolumeType
+
+#: action name -> the policy it needs (each is served by a method named after it, without "os-")
+ACTIONS: dict[str, str] = {
+    "os-extend": "volume:extend",
+    "os-reset_status": "volume_extension:volume_admin_actions:reset_status",
+    "os-set_bootable": "volume:update",
+    "os-update_readonly_flag": "volume:update_readonly_flag",
+    "os-reserve": "volume_extension:volume_actions:attach",
+    "os-unreserve": "volume_extension:volume_actions:attach",
+    "os-begin_detaching": "volume_extension:volume_actions:attach",
+    "os-roll_detaching": "volume_extension:volume_actions:attach",
+    "os-initialize_connection": "volume_extension:volume_actions:attach",
+    "os-terminate_connection": "volume_extension:volume_actions:attach",
+    "os-attach": "volume_extension:volume_actions:attach",
+    "os-detach": "volume_extension:volume_actions:attach",
+    "os-force_delete": "volume_extension:volume_admin_actions:force_delete",
+}
+EXTEND_SCHEMA = {"type": "object", "properties": {"new_size": schemas.SIZE}, "required": ["new_size"]}
+
+
+def type_names(session: Any) -> dict[str, str]:
+    return dict(session.execute(select(VolumeType.id, VolumeType.name)).all())
+
+
+def size_of(value: Any, field: str) -> int | None:
+    """A size given as an integer or a numeric string (the schema checked the shape)."""
+    if value is None:
+        return None
+    size = int(value)
+    if size < 1:
+        raise faults.BadRequest(f"Invalid input for field '{field}': {value} is less than the minimum of 1.")
+    return size
+
+
+class _Base:
+    def __init__(self, core_: VolumeCore, views: VolumeViews):
+        self.core = core_
+        self.views = views
+
+    def show(self, req: falcon.Request, session: Any, volume: Any, extended: bool = True) -> dict[str, Any]:
+        return {"volume": self.views.volume(req, volume, type_names(session), extended=extended)}
+
+
+class Volumes(_Base):
+    def __init__(self, core_: VolumeCore, views: VolumeViews, detail: bool):
+        super().__init__(core_, views)
+        self.detail = detail
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        ctx = enforce(req, "volume:get_all")
+        everyone = all_tenants(req)  # Cinder ignores it for non-admins (their own volumes only)
+        bootable = one(req, "bootable")
+        query = core.ListQuery(
+            all_tenants=everyone, project_id=one(req, "project_id"), name=one(req, "name"),
+            status=one(req, "status"), availability_zone=one(req, "availability_zone"),
+            bootable=None if bootable is None else parse_bool("bootable", bootable),
+            metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
+        with self.core.store.session() as session:
+            rows, more = core.list_volumes(session, ctx, query)
+            body = self.views.volume_list(req, rows, type_names(session), detail=self.detail, more=more)
+            if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
+                body["count"] = len(core.list_volumes(session, ctx, core.ListQuery(
+                    all_tenants=everyone, project_id=query.project_id, name=query.name, status=query.status,
+                    availability_zone=query.availability_zone, bootable=query.bootable,
+                    metadata=query.metadata))[0])
+        resp.media = body
+
+    on_head = on_get
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        ctx = enforce(req, "volume:create")
+        body = read_json(req, schemas.CREATE_VOLUME)["volume"]
+        spec = core.VolumeSpec(
+            size=size_of(body.get("size"), "size"),
+            name=body.get("name", body.get("display_name")),
+            description=body.get("description", body.get("display_description")),
+            volume_type=body.get("volume_type"), availability_zone=body.get("availability_zone"),
+            metadata=body.get("metadata") or {}, snapshot_id=body.get("snapshot_id"),
+            source_volid=body.get("source_volid"), image_ref=body.get("imageRef") or body.get("image_id"),
+            multiattach=parse_bool("multiattach", body.get("multiattach", False)))
+        region = req.context.region
+        zones = [z.name for z in self.core.volume_driver(region).zones()]
+        with self.core.store.session() as session:
+            volume = core.create(session, ctx, spec, region=region, zones=zones, request_id=req.context.request_id)
+            resp.media = self.show(req, session, volume, extended=False)
+        resp.status = falcon.HTTP_202
+
+
+class VolumeSummary(_Base):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        ctx = enforce(req, "volume:get_all")
+        with self.core.store.session() as session:
+            rows, _more = core.list_volumes(session, ctx, core.ListQuery(all_tenants=all_tenants(req)))
+        summary: dict[str, Any] = {"total_size": sum(v.size for v in rows), "total_count": len(rows)}
+        if at_least(req, "3.36"):
+            keys: dict[str, set[str]] = {}
+            for v in rows:
+                for k, val in (v.metadata_ or {}).items():
+                    keys.setdefault(k, set()).add(val)
+            summary["metadata"] = {k: sorted(vals) for k, vals in keys.items()}
+        resp.media = {"volume-summary": summary}
+
+    on_head = on_get
+
+
+class VolumeItem(_Base):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, volume_id: str, **_: str) -> None:
+        with self.core.store.session() as session:
+            volume = core.get_volume(session, caller(req), volume_id)
+            enforce(req, "volume:get", target(volume))
+            resp.media = self.show(req, session, volume)
+
+    on_head = on_get
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, volume_id: str, **_: str) -> None:
+        body = read_json(req, schemas.UPDATE_VOLUME)["volume"]
+        if not body:
+            raise faults.BadRequest("Invalid input received: Missing required element 'volume' in request body.")
+        changes = dict(body)
+        if "display_name" in changes:
+            changes.setdefault("name", changes.pop("display_name"))
+        if "display_description" in changes:
+            changes.setdefault("description", changes.pop("display_description"))
+        with self.core.store.session() as session:
+            volume = core.get_volume(session, caller(req), volume_id)
+            enforce(req, "volume:update", target(volume))
+            core.update(volume, changes)
+            session.flush()
+            resp.media = self.show(req, session, volume, extended=False)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, volume_id: str, **_: str) -> None:
+        cascade = parse_bool("cascade", one(req, "cascade") or "false")
+        force = parse_bool("force", one(req, "force") or "false")
+        with self.core.store.session() as session:
+            ctx = caller(req)
+            volume = core.get_volume(session, ctx, volume_id)
+            enforce(req, "volume:delete", target(volume))
+            if force:
+                enforce(req, "volume:force_delete", target(volume))
+            core.delete(session, ctx, volume, force=force, cascade=cascade, request_id=req.context.request_id)
+        resp.status = falcon.HTTP_202
+
+
+class VolumeAction(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, volume_id: str, **_: str) -> None:
+        body = read_json(req)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise faults.BadRequest("Invalid input received: There is no such action: None")
+        name, args = next(iter(body.items()))
+        if name not in ACTIONS:
+            raise faults.BadRequest(f"There is no such action: {name}")
+        args = args if isinstance(args, dict) else {}
+        with self.core.store.session() as session:
+            ctx = caller(req)
+            volume = core.get_volume(session, ctx, volume_id)
+            enforce(req, ACTIONS[name], target(volume))
+            result = getattr(self, "_" + name[3:])(req, session, volume, args)
+        if result is None:
+            resp.status = falcon.HTTP_202
+        else:
+            resp.media = result
+
+    def _extend(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        new_size = size_of(validate(args, EXTEND_SCHEMA)["new_size"], "new_size")
+        core.extend(session, caller(req), volume, new_size, allow_in_use=at_least(req, "3.42"),
+                    request_id=req.context.request_id)
+
+    def _reset_status(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        if not any(k in args for k in ("status", "attach_status", "migration_status")):
+            raise faults.BadRequest("Invalid input received: Must specify 'status', 'attach_status' or "
+                                    "'migration_status' for update.")
+        core.reset_status(volume, args.get("status"), args.get("attach_status"))
+
+    def _set_bootable(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+        if "bootable" not in args:
+            raise faults.BadRequest("Invalid input received: Must specify bootable in request.")
+        volume.bootable = parse_bool("bootable", args["bootable"])
+        core.touch(volume)
+        return {}
+
+    def _update_readonly_flag(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        if "readonly" not in args:
+            raise faults.BadRequest("Invalid input received: Must specify readonly in request.")
+        volume.readonly = parse_bool("readonly", args["readonly"])
+        core.touch(volume)
+
+    def _reserve(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        core.reserve(volume)
+
+    def _unreserve(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        core.unreserve(volume)
+
+    def _begin_detaching(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        core.begin_detaching(volume)
+
+    def _roll_detaching(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        core.roll_detaching(volume)
+
+    def _connector(self, args: dict[str, Any]) -> dict[str, Any]:
+        connector = args.get("connector")
+        if not isinstance(connector, dict):
+            raise faults.BadRequest("Invalid input received: Must specify 'connector'")
+        return connector
+
+    def _initialize_connection(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+        connector = self._connector(args)
+        if volume.backend_id is None:
+            raise faults.BadRequest(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
+        mode = "ro" if volume.readonly else "rw"
+        with backend_call():
+            conn = self.core.volume_driver(volume.cloud).attach(volume.backend_id,
+                                                                 str(connector.get("host") or "overcast"), mode)
+        return {"connection_info": {"driver_volume_type": conn.driver_volume_type,
+                                    "data": {**dict(conn.data), "access_mode": mode}}}
+
+    def _terminate_connection(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        connector = self._connector(args)
+        if volume.backend_id is not None:
+            with backend_call():
+                self.core.volume_driver(volume.cloud).detach(volume.backend_id,
+                                                             str(connector.get("host") or "overcast"))
+
+    def _attach(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        if not args.get("mountpoint"):
+            raise faults.BadRequest("Invalid input received: Must specify 'mountpoint'")
+        if not args.get("instance_uuid") and not args.get("host_name"):
+            raise faults.BadRequest("Invalid request to attach volume to an invalid target")
+        mode = args.get("mode", "rw")
+        if mode not in ("rw", "ro"):
+            raise faults.BadRequest("Invalid request to attach volume with an invalid mode. Attaching mode should "
+                                    "be 'rw' or 'ro'")
+        core.attach(volume, instance_uuid=args.get("instance_uuid"), host_name=args.get("host_name"),
+                    mountpoint=str(args["mountpoint"]), mode=mode)
+
+    def _detach(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        core.detach(volume, args.get("attachment_id"))
+
+    def _force_delete(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        core.delete(session, caller(req), volume, force=True, request_id=req.context.request_id)
+
+
+def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:
+    registry.bind("volume", "volumes", Volumes(core_, views, detail=False))
+    registry.bind("volume", "volumes_detail", Volumes(core_, views, detail=True))
+    registry.bind("volume", "volumes_summary", VolumeSummary(core_, views))
+    registry.bind("volume", "volume", VolumeItem(core_, views))
+    registry.bind("volume", "volume_action", VolumeAction(core_, views))
+    args = (core.get_volume, "volume_id", "volume:get", "volume:update")
+    registry.bind("volume", "volume_metadata", Metadata(core_, *args))
+    registry.bind("volume", "volume_metadata_key", MetadataItem(core_, *args))

@@ -1,0 +1,282 @@
+"""Glance's image data: upload (``PUT /file``), download, staging and the interoperable import.
+
+Status moves as Glance's do: upload ``queued -> saving -> active``; stage ``queued -> uploading``;
+import ``uploading`` (glance-direct) or ``queued`` (web-download) ``-> importing -> active``. A
+failed upload or import goes back to ``queued`` (staged data of a failed import is dropped).
+Each move is one conditional UPDATE, so two uploads racing for one image cannot both win.
+The bytes never pass through the database session: they stream from the request (or URL) into
+the image store one chunk at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.errors import Conflict, Forbidden, Gone, Invalid, OvercastError
+from overcast.core.image import ImageCore, get
+from overcast.core.image.stores import CHUNK, DataNotFound, SizeLimitExceeded, StoreError, Written
+from overcast.core.image.writes import writable
+from overcast.store.image import Image, ImageTask
+from overcast.store.models import utcnow
+
+IMPORT_METHODS = ("glance-direct", "web-download")
+#: how long a finished import task is kept (Glance's task_time_to_live, 48 h)
+TASK_TTL = dt.timedelta(hours=48)
+
+
+class TooLarge(OvercastError):
+    """The data is over ``[image] size_cap`` (Glance: 413)."""
+
+    status = 413
+
+
+class StoreUnavailable(OvercastError):
+    """The image store failed (Glance: 503)."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class Data:
+    """An image's data, ready to stream: its size and MD5 as recorded, and a reader."""
+
+    size: int
+    checksum: str | None
+    read: Any  # (offset, length) -> Iterator[bytes]
+
+
+def _move(session: Session, image_id: str, from_status: str, to_status: str, **values: Any) -> bool:
+    """Change status only if it is still ``from_status``; True if this call made the change."""
+    result = session.execute(update(Image).where(Image.id == image_id, Image.status == from_status)
+                             .values(status=to_status, updated_at=utcnow(), **values))
+    return result.rowcount == 1
+
+
+def _transition_error(current: str, new: str) -> Conflict:
+    return Conflict(f"Image status transition from {current} to {new} is not allowed")
+
+
+def _need_formats(image: Image) -> None:
+    if not image.disk_format or not image.container_format:
+        raise Invalid("Properties disk_format, container_format must be set prior to saving data.")
+
+
+class _Sniffer:
+    """Passes chunks through, keeping the first bytes (the disk format's header)."""
+
+    HEADER = 32
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self.chunks, self.head = chunks, b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            if len(self.head) < self.HEADER:
+                self.head += chunk[: self.HEADER - len(self.head)]
+            yield chunk
+
+    def virtual_size(self, disk_format: str | None, size: int) -> int | None:
+        """QCOW2's header announces it; a raw disk is its size; other formats: unknown."""
+        if disk_format == "raw":
+            return size
+        if disk_format == "qcow2" and len(self.head) >= 32 and self.head[:4] == b"QFI\xfb":
+            return int(struct.unpack(">Q", self.head[24:32])[0])
+        return None
+
+
+def _write(core: ImageCore, image_id: str, chunks: Iterable[bytes], disk_format: str | None
+           ) -> tuple[Written, int | None]:
+    sniffer = _Sniffer(chunks)
+    try:
+        written = core.data.put(image_id, sniffer, max_size=core.settings.image.size_cap)
+    except SizeLimitExceeded as exc:
+        raise TooLarge(f"Image exceeds the storage quota: {exc}") from None
+    except StoreError as exc:
+        raise StoreUnavailable(f"Error storing image data: {exc}") from None
+    return written, sniffer.virtual_size(disk_format, written.size)
+
+
+def _activate(core: ImageCore, image_id: str, from_status: str, written: Written, virtual_size: int | None
+              ) -> None:
+    """Record the data and make the image active. :raises Gone: deleted while the data was written."""
+    with core.store.session() as session:
+        done = _move(session, image_id, from_status, "active", size=written.size, checksum=written.checksum,
+                     os_hash_algo=written.os_hash_algo, os_hash_value=written.os_hash_value,
+                     location=written.location, virtual_size=virtual_size)
+    if not done:
+        core.data.delete(image_id)
+        raise Gone(f"Image {image_id} could not be found after upload. The image may have been deleted "
+                   "during the upload.")
+
+
+def _restore(core: ImageCore, image_id: str, from_status: str) -> None:
+    with core.store.session() as session:
+        _move(session, image_id, from_status, "queued")
+
+
+def upload(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes]) -> None:
+    """``PUT /file``: store the data, then ``active`` with size, checksum and hash.
+
+    :raises NotFound: :raises Forbidden: not the owner. :raises Invalid: formats unset.
+    :raises Conflict: not ``queued`` (e.g. already active, or another upload in progress).
+    :raises TooLarge: :raises StoreUnavailable: :raises Gone: deleted during the upload.
+    """
+    with core.store.session() as session:
+        image = writable(session, ctx, image_id, "upload data to")
+        _need_formats(image)
+        disk_format = image.disk_format
+        if not _move(session, image_id, "queued", "saving"):
+            raise _transition_error(image.status, "saving")
+    try:
+        written, virtual_size = _write(core, image_id, chunks, disk_format)
+    except BaseException:
+        _restore(core, image_id, "saving")
+        raise
+    _activate(core, image_id, "saving", written, virtual_size)
+
+
+def open_data(core: ImageCore, ctx: AuthContext, image_id: str) -> Data | None:
+    """``GET /file``: the data to stream, or None when the image has none (Glance: 204).
+
+    :raises NotFound: :raises Forbidden: deactivated (admins may still download).
+    """
+    with core.store.session() as session:
+        image = get(session, ctx, image_id)
+        if image.status == "deactivated" and not ctx.is_admin:
+            raise Forbidden("The requested image has been deactivated. Image data download is forbidden.")
+        if image.status not in ("active", "deactivated") or image.size is None:
+            return None
+        store, size, checksum = core.store_for(image), image.size, image.checksum
+
+    def read(offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        try:
+            return store.get(image_id, offset, length)
+        except DataNotFound:
+            raise StoreUnavailable(f"The data of image {image_id} is missing from its store.") from None
+
+    return Data(size, checksum, read)
+
+
+def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes]) -> None:
+    """``PUT /stage``: keep the data in the staging area; the image becomes ``uploading``.
+
+    :raises NotFound: :raises Forbidden: :raises Conflict: not ``queued``. :raises TooLarge:
+    """
+    with core.store.session() as session:
+        image = writable(session, ctx, image_id, "stage data for")
+        if not _move(session, image_id, "queued", "uploading"):
+            raise _transition_error(image.status, "uploading")
+    try:
+        written = core.staging.put(image_id, chunks, max_size=core.settings.image.size_cap)
+    except BaseException as exc:
+        _restore(core, image_id, "uploading")
+        if isinstance(exc, SizeLimitExceeded):
+            raise TooLarge(f"Image exceeds the storage quota: {exc}") from None
+        raise
+    with core.store.session() as session:
+        session.execute(update(Image).where(Image.id == image_id).values(size=written.size))
+
+
+def _web_uri(core: ImageCore, method: Mapping[str, Any]) -> str:
+    uri = method.get("uri")
+    if not isinstance(uri, str) or not uri:
+        raise Invalid("URI for web-download does not pass filtering: None")
+    parsed = urllib.parse.urlsplit(uri)
+    allowed = core.settings.image.web_download_ports.replace(" ", "")
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or (
+            allowed != "*" and str(port) not in allowed.split(",")):
+        raise Invalid(f"URI for web-download does not pass filtering: {uri}")
+    return uri
+
+
+def start_import(core: ImageCore, ctx: AuthContext, image_id: str, body: Mapping[str, Any],
+                 request_id: str | None) -> ImageTask:
+    """``POST /import``: check the request, mark the image ``importing`` and run the import in the background.
+
+    :raises NotFound: :raises Forbidden: :raises Invalid: unknown method, bad URI.
+    :raises Conflict: not staged (glance-direct), not queued (web-download), formats unset.
+    """
+    method = body.get("method") or {}
+    name = method.get("name") if isinstance(method, dict) else None
+    if name not in IMPORT_METHODS:
+        raise Invalid(f"Import method {name} is not valid.") if name else Invalid("Import method is required.")
+    uri = _web_uri(core, method) if name == "web-download" else None
+    with core.store.session() as session:
+        image = writable(session, ctx, image_id, "import")
+        if not image.disk_format or not image.container_format:
+            raise Conflict("'disk_format' needs to be set before import")
+        source = "uploading" if name == "glance-direct" else "queued"
+        if image.status != source:
+            raise Conflict("Image needs to be staged before 'glance-direct' method can be used"
+                           if name == "glance-direct" else
+                           f"Image needs to be in 'queued' state to use '{name}' method")
+        if not _move(session, image_id, source, "importing"):
+            raise _transition_error(image.status, "importing")
+        task = ImageTask(id=str(uuid.uuid4()), image_id=image_id, status="pending", owner=image.owner,
+                         user_id=ctx.user_id, request_id=request_id, input={"image_id": image_id,
+                         "import_req": dict(body), "backend": [core.data.id]}, message="")
+        session.add(task)
+        session.flush()
+        disk_format, task_id = image.disk_format, task.id
+    core.submit(lambda: run_import(core, task_id, image_id, name, source, uri, disk_format))
+    return task
+
+
+def _fetch(uri: str) -> Iterator[bytes]:
+    with urllib.request.urlopen(uri, timeout=60) as answer:  # noqa: S310 - scheme checked by _web_uri
+        while chunk := answer.read(CHUNK):
+            yield chunk
+
+
+def _task(core: ImageCore, task_id: str, status: str, message: str = "") -> None:
+    with core.store.session() as session:
+        task = session.get(ImageTask, task_id)
+        if task is not None:
+            task.status, task.message, task.updated_at = status, message[:1024], utcnow()
+            if status in ("success", "failure"):
+                task.expires_at = utcnow() + TASK_TTL
+                task.result = {"image_id": task.image_id} if status == "success" else None
+
+
+def run_import(core: ImageCore, task_id: str, image_id: str, method: str, source: str, uri: str | None,
+               disk_format: str | None) -> None:
+    """Move the data into the store (worker side); never raises: failure is recorded on the task."""
+    _task(core, task_id, "processing")
+    try:
+        chunks = core.staging.get(image_id) if method == "glance-direct" else _fetch(uri or "")
+        written, virtual_size = _write(core, image_id, chunks, disk_format)
+        _activate(core, image_id, "importing", written, virtual_size)
+    except (OvercastError, StoreError, OSError, urllib.error.URLError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        with core.store.session() as session:
+            image = session.get(Image, image_id)
+            if image is not None and image.status == "importing":
+                image.status, image.updated_at = "queued", utcnow()
+                image.properties = {**(image.properties or {}), "os_glance_failed_import": core.data.id}
+                image.size = None
+        _task(core, task_id, "failure", message)
+    else:
+        _task(core, task_id, "success")
+    finally:
+        core.staging.delete(image_id)
+
+
+def discard(core: ImageCore, image: Image) -> None:
+    """Remove a deleted image's data and anything staged for it."""
+    core.store_for(image).delete(image.id)
+    core.staging.delete(image.id)

@@ -1,0 +1,110 @@
+"""What every network resource shares: who may see and change it (Neutron's default policy),
+fetch-or-404, standard attributes (revision, timestamps, tags) and the owning project.
+
+Neutron's defaults, as DevStack runs them: the admin role sees and changes everything; a member
+changes its own project's resources; a reader only reads them. Another project's resource is
+404 (it is not there for the caller), an action the role does not allow is 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.network.errors import not_found, policy
+from overcast.store.models import utcnow
+from overcast.store.network import Network, StandardAttrs
+
+R = TypeVar("R", bound=StandardAttrs)
+
+
+def visible(ctx: AuthContext, record: Any) -> bool:
+    """Admins see everything; others their project's records, and shared or external networks."""
+    if ctx.is_admin or record.project_id == ctx.project_id:
+        return True
+    return isinstance(record, Network) and (record.shared or record.external)
+
+
+def fetch(session: Session, ctx: AuthContext, model: type[R], resource: str, item_id: str) -> R:
+    """The record if the caller may see it. :raises NotFound: (Neutron's ``<Resource>NotFound``)"""
+    record = session.get(model, item_id)
+    if record is None or not visible(ctx, record):
+        raise not_found(resource, item_id)
+    return record
+
+
+def may_write(ctx: AuthContext, project_id: str | None) -> bool:
+    return ctx.is_admin or ("member" in ctx.roles and project_id is not None and project_id == ctx.project_id)
+
+
+def authorize(ctx: AuthContext, action: str, project_id: str | None) -> None:
+    """:raises Forbidden: PolicyNotAuthorized, the caller may not ``action`` in ``project_id``."""
+    if not may_write(ctx, project_id):
+        raise policy(action)
+
+
+def admin_only(ctx: AuthContext, action: str, given: Any) -> None:
+    """An attribute only admins may set (``shared``, ``router:external``, ``provider:*`` ...).
+
+    :raises Forbidden: PolicyNotAuthorized.
+    """
+    if given is not None and not ctx.is_admin:
+        raise policy(action)
+
+
+def owner(ctx: AuthContext, body: dict[str, Any], action: str) -> str:
+    """The project a new resource belongs to: the caller's, or (for an admin) the one named.
+
+    :raises Forbidden: a non-admin naming another project, or a reader creating.
+    """
+    project_id = body.get("project_id") or body.get("tenant_id") or ctx.project_id
+    if project_id != ctx.project_id and not ctx.is_admin:
+        raise policy(action)
+    authorize(ctx, action, project_id)
+    return project_id
+
+
+def touch(record: StandardAttrs) -> None:
+    """A change: Neutron bumps revision_number and updated_at on every update."""
+    record.revision_number = (record.revision_number or 0) + 1
+    record.updated_at = utcnow()
+
+
+def update_fields(record: Any, changes: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """Copy the plain fields present in ``changes`` onto ``record``."""
+    for name in fields:
+        if name in changes:
+            setattr(record, name, changes[name])
+
+
+# -- tags (standard-attr-tag) ----------------------------------------------------------------
+def set_tags(ctx: AuthContext, record: StandardAttrs, resource: str, tags: list[str]) -> list[str]:
+    """Replace every tag. :raises Forbidden:"""
+    authorize(ctx, f"update_{resource}:tags", record.project_id)
+    record.tags = sorted(set(tags))
+    touch(record)
+    return record.tags
+
+
+def add_tag(ctx: AuthContext, record: StandardAttrs, resource: str, tag: str) -> None:
+    """:raises Forbidden:"""
+    authorize(ctx, f"update_{resource}:tags", record.project_id)
+    if tag not in record.tags:
+        record.tags = sorted({*record.tags, tag})
+        touch(record)
+
+
+def remove_tag(ctx: AuthContext, record: StandardAttrs, resource: str, tag: str | None) -> None:
+    """Remove one tag (or all, for ``None``). :raises NotFound: TagNotFound. :raises Forbidden:"""
+    from overcast.core.errors import NotFound
+
+    authorize(ctx, f"update_{resource}:tags", record.project_id)
+    if tag is None:
+        record.tags = []
+    elif tag in record.tags:
+        record.tags = [t for t in record.tags if t != tag]
+    else:
+        raise NotFound(f"Tag {tag} could not be found.", kind="TagNotFound")
+    touch(record)

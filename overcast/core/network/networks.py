@@ -1,0 +1,109 @@
+"""Networks: create (shared, router:external and provider:* are the admin's), update, delete
+(refused while ports use it), and what a caller may list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.network import NetworkCore, quotas
+from overcast.core.network.common import admin_only, authorize, fetch, owner, touch, update_fields
+from overcast.core.network.errors import conflict
+from overcast.drivers.network import NetworkSpec
+from overcast.store.network import IpAllocation, Network, Port, Subnet
+
+#: DevStack with OVN: project networks are Geneve (MTU 1442), the public one flat on "public".
+TENANT_TYPE, TENANT_MTU = "geneve", 1442
+FLAT_MTU = 1500
+
+
+def spec(network: Network) -> NetworkSpec:
+    return NetworkSpec(id=network.id, name=network.name, mtu=network.mtu, external=network.external,
+                       admin_state_up=network.admin_state_up)
+
+
+def listing(session: Session, ctx: AuthContext) -> list[Network]:
+    query = select(Network).order_by(Network.created_at, Network.id)
+    if not ctx.is_admin:
+        query = query.where(or_(Network.project_id == ctx.project_id, Network.shared.is_(True),
+                                Network.external.is_(True)))
+    return list(session.scalars(query))
+
+
+def get(session: Session, ctx: AuthContext, network_id: str) -> Network:
+    """:raises NotFound: NetworkNotFound."""
+    return fetch(session, ctx, Network, "network", network_id)
+
+
+def _segment(session: Session, body: dict[str, Any], external: bool) -> tuple[str, str | None, int | None]:
+    given = body.get("provider:network_type")
+    if given:
+        return given, body.get("provider:physical_network"), body.get("provider:segmentation_id")
+    if external:
+        return "flat", "public", None
+    top = session.scalar(select(func.max(Network.segmentation_id)).where(Network.network_type == TENANT_TYPE))
+    return TENANT_TYPE, None, (top or 0) + 1
+
+
+def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> Network:
+    """:raises Forbidden: a reader, or a non-admin setting shared/router:external/provider:*.
+    :raises Conflict: OverQuota."""
+    project_id = owner(ctx, body, "create_network")
+    admin_only(ctx, "create_network:shared", body.get("shared"))
+    admin_only(ctx, "create_network:router:external", body.get("router:external"))
+    for attr in ("provider:network_type", "provider:physical_network", "provider:segmentation_id"):
+        admin_only(ctx, f"create_network:{attr}", body.get(attr))
+    quotas.check(session, project_id, "network")
+    external = bool(body.get("router:external", False))
+    network_type, physnet, segment = _segment(session, body, external)
+    network = Network(project_id=project_id, name=body.get("name", ""), description=body.get("description", ""),
+                      admin_state_up=body.get("admin_state_up", True), shared=bool(body.get("shared", False)),
+                      external=external, port_security_enabled=body.get("port_security_enabled", True),
+                      network_type=network_type, physical_network=physnet, segmentation_id=segment,
+                      mtu=body.get("mtu") or (TENANT_MTU if network_type == TENANT_TYPE else FLAT_MTU),
+                      tags=[], status="ACTIVE")
+    session.add(network)
+    session.flush()
+    core.realise(lambda d: d.apply_network(spec(network)), undo=lambda d: d.remove_network(network.id))
+    return network
+
+
+def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: str, changes: dict[str, Any]) -> Network:
+    """:raises NotFound: :raises Forbidden: reader, other project, or admin-only attributes."""
+    network = get(session, ctx, network_id)
+    authorize(ctx, "update_network", network.project_id)
+    admin_only(ctx, "update_network:shared", changes.get("shared"))
+    admin_only(ctx, "update_network:router:external", changes.get("router:external"))
+    update_fields(network, changes, ("name", "description", "admin_state_up", "shared", "mtu",
+                                     "port_security_enabled"))
+    if "router:external" in changes:
+        network.external = bool(changes["router:external"])
+    touch(network)
+    session.flush()
+    core.realise(lambda d: d.apply_network(spec(network)))
+    return network
+
+
+def delete(core: NetworkCore, session: Session, ctx: AuthContext, network_id: str) -> None:
+    """Delete a network and its subnets.
+
+    :raises NotFound: :raises Forbidden: :raises Conflict: NetworkInUse, ports remain.
+    """
+    network = get(session, ctx, network_id)
+    authorize(ctx, "delete_network", network.project_id)
+    if session.scalar(select(Port.id).where(Port.network_id == network.id).limit(1)) is not None:
+        raise conflict("NetworkInUse", f"Unable to complete operation on network {network.id}. "
+                                       "There are one or more ports still in use on the network.")
+    subnets = list(session.scalars(select(Subnet).where(Subnet.network_id == network.id)))
+    for subnet in subnets:
+        session.execute(IpAllocation.__table__.delete().where(IpAllocation.subnet_id == subnet.id))
+        session.delete(subnet)
+    session.flush()
+    session.delete(network)
+    session.flush()
+    for subnet in subnets:
+        core.realise(lambda d, s=subnet.id: d.remove_subnet(s))
+    core.realise(lambda d: d.remove_network(network.id))

@@ -1,0 +1,284 @@
+"""Ports: fixed IPs allocated (or requested by subnet and/or address), unique MACs
+``fa:16:3e:xx:xx:xx``, security groups (the project's default when omitted), allowed address
+pairs, port security, binding, and status (ACTIVE once bound to a device, else DOWN)."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.errors import Invalid
+from overcast.core.network import NetworkCore, ipam, quotas, security_groups
+from overcast.core.network.common import admin_only, authorize, fetch, owner, touch, update_fields
+from overcast.core.network.errors import conflict, invalid_input, not_found, policy
+from overcast.drivers.network import PortSpec
+from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
+
+MAC_PREFIX = "fa:16:3e"
+_MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+_rng = random.SystemRandom()
+
+ROUTER_INTERFACE = "network:router_interface"
+ROUTER_GATEWAY = "network:router_gateway"
+FLOATING_IP = "network:floatingip"
+#: ports the port API may not delete (their router or floating IP owns them)
+SERVICE_OWNERS = (ROUTER_INTERFACE, ROUTER_GATEWAY, FLOATING_IP)
+
+
+def spec(port: Port) -> PortSpec:
+    return PortSpec(id=port.id, network_id=port.network_id, mac_address=port.mac_address,
+                    fixed_ips=tuple(a.ip_address for a in port.fixed_ips), device_id=port.device_id,
+                    device_owner=port.device_owner, security_group_ids=tuple(port.security_group_ids),
+                    port_security_enabled=port.port_security_enabled)
+
+
+def listing(session: Session, ctx: AuthContext) -> list[Port]:
+    query = select(Port).order_by(Port.created_at, Port.id)
+    if not ctx.is_admin:
+        query = query.where(Port.project_id == ctx.project_id)
+    return list(session.scalars(query))
+
+
+def get(session: Session, ctx: AuthContext, port_id: str) -> Port:
+    """:raises NotFound: PortNotFound."""
+    return fetch(session, ctx, Port, "port", port_id)
+
+
+def _mac(session: Session, network_id: str, given: str | None) -> str:
+    """:raises Invalid: a malformed MAC. :raises Conflict: MacAddressInUse."""
+    taken = lambda mac: session.scalar(select(Port.id).where(Port.network_id == network_id,  # noqa: E731
+                                                             Port.mac_address == mac)) is not None
+    if given is not None:
+        if not _MAC_RE.match(given):
+            raise Invalid(f"Invalid input for mac_address. Reason: '{given}' is not a valid MAC address.",
+                          kind="HTTPBadRequest")
+        mac = given.lower().replace("-", ":")
+        if taken(mac):
+            raise conflict("MacAddressInUse", f"Unable to complete operation for network {network_id}. "
+                                              f"The mac address {mac} is in use.")
+        return mac
+    while True:
+        mac = MAC_PREFIX + "".join(f":{_rng.randrange(256):02x}" for _ in range(3))
+        if not taken(mac):
+            return mac
+
+
+def _subnets(session: Session, network_id: str) -> list[Subnet]:
+    return list(session.scalars(select(Subnet).where(Subnet.network_id == network_id)
+                                .order_by(Subnet.created_at, Subnet.id)))
+
+
+def allocate(session: Session, network: Network, requests: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    """(subnet_id, address) for each requested fixed IP, or Neutron's default: one address from
+    the first IPv4 subnet with room and one from the first IPv6 subnet.
+
+    :raises Invalid: InvalidIpForNetwork, a subnet of another network, an address outside its subnet.
+    :raises Conflict: IpAddressAlreadyAllocated, IpAddressGenerationFailure.
+    """
+    subnets = _subnets(session, network.id)
+    by_id = {s.id: s for s in subnets}
+    chosen: list[tuple[str, str]] = []
+
+    def taken(subnet_id: str) -> set[str]:
+        return {address for sid, address in chosen if sid == subnet_id}
+
+    if requests is None:
+        for version in (4, 6):
+            candidates = [s for s in subnets if s.ip_version == version]
+            for subnet in candidates:
+                address = ipam.pick(session, subnet, taken(subnet.id))
+                if address is not None:
+                    chosen.append((subnet.id, address))
+                    break
+            else:
+                if candidates:
+                    raise ipam.exhausted(network.id)
+        return chosen
+    for request in requests:
+        subnet_id, ip = request.get("subnet_id"), request.get("ip_address")
+        if subnet_id is not None:
+            subnet = by_id.get(subnet_id)
+            if subnet is None:
+                if session.get(Subnet, subnet_id) is None:
+                    raise not_found("subnet", subnet_id)
+                raise invalid_input(f"Failed to create port on network {network.id}, because fixed_ips included "
+                                    f"invalid subnet {subnet_id}")
+        elif ip is not None:
+            subnet = ipam.subnet_for(subnets, ipam.parse_ip(ip, "ip_address"))
+            if subnet is None:
+                raise Invalid(f"IP address {ip} is not a valid IP for any of the subnets on the specified "
+                              "network.", kind="InvalidIpForNetwork")
+        else:
+            raise invalid_input("Exactly one of subnet_id or ip_address must be given in fixed_ips")
+        chosen.append((subnet.id, ipam.allocate(session, subnet, ip, taken(subnet.id))))
+    return chosen
+
+
+def _pairs(port_security: bool, pairs: list[dict[str, Any]] | None, mac: str) -> list[dict[str, str]]:
+    """:raises Invalid: a bad address. :raises Conflict: pairs without port security."""
+    if not pairs:
+        return []
+    if not port_security:
+        raise conflict("AddressPairAndPortSecurityRequired",
+                       "Port Security must be enabled in order to have allowed address pairs on a port.")
+    result = []
+    for pair in pairs:
+        address = pair["ip_address"]
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise Invalid(f"Invalid input for allowed_address_pairs. Reason: '{address}' is not a valid IP "
+                          "address.", kind="HTTPBadRequest") from None
+        entry = {"ip_address": address, "mac_address": (pair.get("mac_address") or mac).lower()}
+        if entry in result:
+            raise Invalid("Invalid input for allowed_address_pairs. Reason: Duplicate address pair "
+                          f"{address}.", kind="HTTPBadRequest")
+        result.append(entry)
+    return result
+
+
+def _groups(core: NetworkCore, session: Session, ctx: AuthContext, project_id: str, port_security: bool,
+            device_owner: str, given: list[str] | None) -> list[str]:
+    """:raises Invalid: groups on a port without port security. :raises NotFound: a group."""
+    if not port_security:
+        if given:
+            raise Invalid("Port security must be enabled and port must have an IP address in order to use "
+                          "security groups.", kind="PortSecurityAndIPRequiredForSecurityGroups")
+        return []
+    if device_owner.startswith("network:") and given is None:
+        return []
+    return security_groups.resolve(core, session, ctx, project_id, given)
+
+
+def bind(core: NetworkCore, port: Port, new: bool = False) -> None:
+    """Realise the port; one with a device (and up) is bound ACTIVE, others are DOWN. A ``new``
+    port is unbound again if the transaction rolls back."""
+    binding = core.realise(lambda d: d.bind_port(spec(port), port.binding_host_id or None),
+                           undo=(lambda d: d.unbind_port(port.id)) if new else None)
+    if port.device_owner and port.admin_state_up and (binding is None or binding.active):
+        port.status = "ACTIVE"
+        if binding is not None and not port.device_owner.startswith("network:"):
+            port.binding_host_id = binding.host
+            port.binding_vif_type = binding.vif_type
+    else:
+        port.status = "DOWN"
+        if not port.device_owner:
+            port.binding_vif_type = "unbound"
+
+
+def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network, project_id: str,
+         body: dict[str, Any]) -> Port:
+    """Record a port with its addresses and realise it (also used by routers, floating IPs and
+    compute). :raises Invalid, Conflict, NotFound: see :func:`allocate` and the checks above."""
+    mac = _mac(session, network.id, body.get("mac_address"))
+    port_security = body.get("port_security_enabled", network.port_security_enabled)
+    device_owner = body.get("device_owner", "")
+    port = Port(project_id=project_id, network_id=network.id, name=body.get("name", ""),
+                description=body.get("description", ""), mac_address=mac,
+                admin_state_up=body.get("admin_state_up", True), device_id=body.get("device_id", ""),
+                device_owner=device_owner, port_security_enabled=port_security, tags=[],
+                binding_host_id=body.get("binding:host_id", ""),
+                binding_vnic_type=body.get("binding:vnic_type", "normal"))
+    port.security_group_ids = _groups(core, session, ctx, project_id, port_security, device_owner,
+                                      body.get("security_groups"))
+    port.allowed_address_pairs = _pairs(port_security, body.get("allowed_address_pairs"), mac)
+    chosen = allocate(session, network, body.get("fixed_ips"))
+    session.add(port)
+    session.flush()
+    for position, (subnet_id, address) in enumerate(chosen):
+        port.fixed_ips.append(IpAllocation(subnet_id=subnet_id, ip_address=address, network_id=network.id,
+                                           position=position))
+    session.flush()
+    bind(core, port, new=True)
+    return port
+
+
+def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> Port:
+    """:raises NotFound: the network, a subnet or a security group. :raises Forbidden: a reader,
+    another project, binding:* from a non-admin. :raises Invalid: :raises Conflict: addresses, MAC, quota."""
+    network = fetch(session, ctx, Network, "network", body["network_id"])
+    project_id = owner(ctx, body, "create_port")
+    for attr in ("binding:host_id", "binding:profile"):
+        admin_only(ctx, f"create_port:{attr}", body.get(attr))
+    if body.get("fixed_ips") and network.project_id != project_id and not ctx.is_admin:
+        raise policy("create_port:fixed_ips")
+    quotas.check(session, project_id, "port")
+    return make(core, session, ctx, network, project_id, body)
+
+
+def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, changes: dict[str, Any]) -> Port:
+    """:raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict: as for create."""
+    port = get(session, ctx, port_id)
+    authorize(ctx, "update_port", port.project_id)
+    admin_only(ctx, "update_port:binding:host_id", changes.get("binding:host_id"))
+    admin_only(ctx, "update_port:mac_address", changes.get("mac_address"))
+    if "mac_address" in changes and changes["mac_address"] != port.mac_address:
+        port.mac_address = _mac(session, port.network_id, changes["mac_address"])
+    update_fields(port, changes, ("name", "description", "admin_state_up", "device_id", "device_owner",
+                                  "port_security_enabled"))
+    if "binding:host_id" in changes:
+        port.binding_host_id = changes["binding:host_id"] or ""
+    if "fixed_ips" in changes:
+        _reallocate(session, port, changes["fixed_ips"] or [])
+    if "security_groups" in changes or "port_security_enabled" in changes:
+        given = changes.get("security_groups", port.security_group_ids) or []
+        port.security_group_ids = _groups(core, session, ctx, port.project_id, port.port_security_enabled,
+                                          port.device_owner, given)
+    if "allowed_address_pairs" in changes or "port_security_enabled" in changes:
+        pairs = changes.get("allowed_address_pairs", port.allowed_address_pairs)
+        port.allowed_address_pairs = _pairs(port.port_security_enabled, pairs, port.mac_address)
+    touch(port)
+    session.flush()
+    bind(core, port)
+    return port
+
+
+def _reallocate(session: Session, port: Port, requests: list[dict[str, Any]]) -> None:
+    """Keep the addresses asked for again, release the others, allocate the new ones."""
+    kept: list[IpAllocation] = []
+    fresh = []
+    for request in requests:
+        match = next((a for a in port.fixed_ips if a not in kept
+                      and request.get("ip_address") in (None, a.ip_address)
+                      and request.get("subnet_id") in (None, a.subnet_id)), None)
+        if match is not None:
+            kept.append(match)
+        else:
+            fresh.append(request)
+    for allocation in list(port.fixed_ips):
+        if allocation not in kept:
+            port.fixed_ips.remove(allocation)
+    session.flush()
+    network = session.get(Network, port.network_id)
+    for subnet_id, address in allocate(session, network, fresh):
+        port.fixed_ips.append(IpAllocation(subnet_id=subnet_id, ip_address=address, network_id=port.network_id,
+                                           position=len(port.fixed_ips)))
+    session.flush()
+
+
+def release(core: NetworkCore, session: Session, port: Port) -> None:
+    """Delete a port record: its addresses go, floating IPs on it are disassociated."""
+    for fip in session.scalars(select(FloatingIp).where(FloatingIp.port_id == port.id)):
+        fip.port_id = fip.fixed_ip_address = fip.router_id = None
+        fip.status = "DOWN"
+        touch(fip)
+    session.delete(port)
+    session.flush()
+    core.realise(lambda d: d.unbind_port(port.id))
+
+
+def delete(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) -> None:
+    """:raises NotFound: :raises Forbidden: :raises Conflict: ServicePortInUse (a router's or
+    floating IP's port, for non-admins)."""
+    port = get(session, ctx, port_id)
+    authorize(ctx, "delete_port", port.project_id)
+    if port.device_owner in SERVICE_OWNERS and not ctx.is_admin:
+        raise conflict("ServicePortInUse", f"Port {port.id} cannot be deleted directly via the port API: has "
+                                           f"device owner {port.device_owner}.")
+    release(core, session, port)

@@ -1,0 +1,84 @@
+"""Neutron's quotas: defaults (neutron.conf [quotas]), per-project limits, usage counted from the
+records (never stored, so it cannot drift), enforced on create with 409 ``OverQuota``."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from overcast.core.errors import Invalid
+from overcast.core.network.errors import conflict
+from overcast.store.network import (FloatingIp, Network, NetworkQuota, Port, Router, SecurityGroup,
+                                    SecurityGroupRule, Subnet)
+
+#: Neutron's default limits; -1 is unlimited.
+DEFAULTS: dict[str, int] = {
+    "network": 100,
+    "subnet": 100,
+    "port": 500,
+    "router": 10,
+    "floatingip": 50,
+    "security_group": 10,
+    "security_group_rule": 100,
+}
+
+_MODELS = {
+    "network": Network, "subnet": Subnet, "port": Port, "router": Router, "floatingip": FloatingIp,
+    "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
+}
+
+
+def limits(session: Session, project_id: str) -> dict[str, int]:
+    """The limits in force: defaults overridden by the project's own."""
+    result = dict(DEFAULTS)
+    result.update({row.resource: row.hard_limit for row in session.scalars(
+        select(NetworkQuota).where(NetworkQuota.project_id == project_id)) if row.resource in DEFAULTS})
+    return result
+
+
+def usage(session: Session, project_id: str) -> dict[str, int]:
+    return {name: session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id)) or 0
+            for name, model in _MODELS.items()}
+
+
+def projects_with_limits(session: Session) -> list[str]:
+    return sorted(set(session.scalars(select(NetworkQuota.project_id))))
+
+
+def update(session: Session, project_id: str, changes: dict[str, int], check_limit: bool = False) -> dict[str, int]:
+    """Set limits. :raises Invalid: an unknown resource, a limit below -1, or (with
+    ``check_limit``, the quota-check-limit extension) one below what is already used."""
+    used = usage(session, project_id) if check_limit else {}
+    for resource, value in changes.items():
+        if resource not in DEFAULTS:
+            raise Invalid(f"Unrecognized attribute(s) '{resource}'", kind="HTTPBadRequest")
+        if not isinstance(value, int) or isinstance(value, bool) or value < -1:
+            raise Invalid(f"Invalid input for {resource}. Reason: '{value}' is not an integer or is below -1.",
+                          kind="HTTPBadRequest")
+        if check_limit and 0 <= value < used.get(resource, 0):
+            raise Invalid(f"Quota limit {value} for {resource} must be greater than or equal to already used "
+                          f"and reserved {used[resource]}.", kind="InvalidQuotaValue")
+        row = session.get(NetworkQuota, (project_id, resource))
+        if row is None:
+            session.add(NetworkQuota(project_id=project_id, resource=resource, hard_limit=value))
+        else:
+            row.hard_limit = value
+    session.flush()
+    return limits(session, project_id)
+
+
+def reset(session: Session, project_id: str) -> None:
+    session.execute(delete(NetworkQuota).where(NetworkQuota.project_id == project_id))
+
+
+def check(session: Session, project_id: str, resource: str, count: int = 1) -> None:
+    """:raises Conflict: OverQuota, creating ``count`` more would pass the project's limit."""
+    if not project_id:
+        return
+    limit = limits(session, project_id)[resource]
+    if limit < 0:
+        return
+    model = _MODELS[resource]
+    used = session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id)) or 0
+    if used + count > limit:
+        raise conflict("OverQuota", f"Quota exceeded for resources: ['{resource}'].")

@@ -1,0 +1,172 @@
+"""Subnets: CIDR and version checks, gateway and allocation pools (computed or validated), no
+overlap within a network (overlap across networks and projects is allowed, as in Neutron), DNS
+servers and host routes, and deletion refused while ports hold addresses from it."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.errors import Invalid
+from overcast.core.network import NetworkCore, ipam, quotas
+from overcast.core.network.common import authorize, fetch, owner, touch, update_fields
+from overcast.core.network.errors import conflict, invalid_input, policy
+from overcast.drivers.network import SubnetSpec
+from overcast.store.network import IpAllocation, Network, Subnet
+
+MAX_DNS_NAMESERVERS = 5
+MAX_HOST_ROUTES = 20
+IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
+
+
+def spec(subnet: Subnet) -> SubnetSpec:
+    return SubnetSpec(id=subnet.id, network_id=subnet.network_id, cidr=subnet.cidr, ip_version=subnet.ip_version,
+                      gateway_ip=subnet.gateway_ip, enable_dhcp=subnet.enable_dhcp)
+
+
+def listing(session: Session, ctx: AuthContext) -> list[Subnet]:
+    query = select(Subnet).order_by(Subnet.created_at, Subnet.id)
+    if not ctx.is_admin:
+        shared = select(Network.id).where(Network.shared.is_(True))
+        query = query.where(or_(Subnet.project_id == ctx.project_id, Subnet.network_id.in_(shared)))
+    return list(session.scalars(query))
+
+
+def get(session: Session, ctx: AuthContext, subnet_id: str) -> Subnet:
+    """:raises NotFound: SubnetNotFound (also another project's subnet on an unshared network,
+    external ones included, as Neutron hides them)."""
+    subnet = session.get(Subnet, subnet_id)
+    if subnet is not None and not ctx.is_admin and subnet.project_id != ctx.project_id:
+        network = session.get(Network, subnet.network_id)
+        if network is None or not network.shared:
+            subnet = None
+    if subnet is None:
+        fetch(session, ctx, Subnet, "subnet", subnet_id)  # raises SubnetNotFound
+    return subnet  # type: ignore[return-value]
+
+
+def _gateway(net: ipam.IPNetwork, body: dict[str, Any]) -> ipam.IPAddress | None:
+    if "gateway_ip" not in body:
+        return ipam.default_gateway(net)
+    if body["gateway_ip"] is None:
+        return None
+    gateway = ipam.parse_ip(body["gateway_ip"], "gateway_ip")
+    if gateway.version != net.version:
+        raise invalid_input(f"gateway_ip '{gateway}' does not match the ip_version '{net.version}'")
+    if net.version == 4 and net.prefixlen < 31 and gateway in (net.network_address, net.broadcast_address):
+        raise invalid_input("Gateway is not valid on subnet")
+    return gateway
+
+
+def _nameservers(values: list[str]) -> list[str]:
+    """:raises Invalid: a bad or repeated address; :raises Conflict: more than the limit."""
+    seen: list[str] = []
+    for value in values:
+        ipam.parse_ip(value, "dns_nameservers")
+        if value in seen:
+            raise Invalid(f"Invalid input for dns_nameservers. Reason: Duplicate nameserver '{value}'.",
+                          kind="HTTPBadRequest")
+        seen.append(value)
+    if len(seen) > MAX_DNS_NAMESERVERS:
+        raise conflict("DNSNameServersExhausted", "Unable to complete operation for subnet. The number of DNS "
+                                                  f"nameservers exceeds the limit {MAX_DNS_NAMESERVERS}.")
+    return seen
+
+
+def _host_routes(net: ipam.IPNetwork, routes: list[dict[str, str]]) -> list[dict[str, str]]:
+    """:raises Invalid: a bad destination or nexthop. :raises Conflict: more than the limit."""
+    result = []
+    for route in routes:
+        destination = ipam.parse_cidr(route["destination"], net.version, "host_routes")
+        nexthop = ipam.parse_ip(route["nexthop"], "host_routes")
+        result.append({"destination": str(destination), "nexthop": str(nexthop)})
+    if len(result) > MAX_HOST_ROUTES:
+        raise conflict("HostRoutesExhausted", "Unable to complete operation for subnet. The number of host "
+                                              f"routes exceeds the limit {MAX_HOST_ROUTES}.")
+    return result
+
+
+def _check_overlap(session: Session, network_id: str, net: ipam.IPNetwork, cidr: str) -> None:
+    for other in session.scalars(select(Subnet).where(Subnet.network_id == network_id)):
+        other_net = ipaddress.ip_network(other.cidr)
+        if other_net.version == net.version and other_net.overlaps(net):
+            raise invalid_input(f"Requested subnet with cidr: {cidr} for network: {network_id} "
+                                "overlaps with another subnet")
+
+
+def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> Subnet:
+    """:raises NotFound: the network. :raises Forbidden: not the network's owner (or admin).
+    :raises Invalid: CIDR, version, gateway, pools, DNS, routes, overlap within the network.
+    :raises Conflict: pools overlapping each other or the gateway; OverQuota."""
+    network = fetch(session, ctx, Network, "network", body["network_id"])
+    project_id = owner(ctx, body, "create_subnet")
+    if network.project_id != project_id and not ctx.is_admin:
+        raise policy("create_subnet")
+    if body.get("cidr") is None:
+        raise Invalid("Bad subnet request: a cidr must be specified in the absence of a subnet pool.",
+                      kind="BadRequest")
+    ip_version = body["ip_version"]
+    net = ipam.parse_cidr(body["cidr"], ip_version)
+    cidr = str(net)
+    if ip_version == 4 and (body.get("ipv6_ra_mode") or body.get("ipv6_address_mode")):
+        raise invalid_input("ipv6_ra_mode or ipv6_address_mode cannot be set when ip_version is 4")
+    gateway = _gateway(net, body)
+    pools = (ipam.validate_pools(net, body["allocation_pools"], gateway) if body.get("allocation_pools")
+             else ipam.default_pools(net, gateway))
+    dns = _nameservers(body.get("dns_nameservers") or [])
+    routes = _host_routes(net, body.get("host_routes") or [])
+    _check_overlap(session, network.id, net, cidr)
+    quotas.check(session, project_id, "subnet")
+    subnet = Subnet(project_id=project_id, network_id=network.id, name=body.get("name", ""),
+                    description=body.get("description", ""), ip_version=ip_version, cidr=cidr,
+                    gateway_ip=str(gateway) if gateway is not None else None,
+                    enable_dhcp=body.get("enable_dhcp", True), allocation_pools=pools, dns_nameservers=dns,
+                    host_routes=routes, ipv6_ra_mode=body.get("ipv6_ra_mode"),
+                    ipv6_address_mode=body.get("ipv6_address_mode"), tags=[])
+    session.add(subnet)
+    touch(network)
+    session.flush()
+    core.realise(lambda d: d.apply_subnet(spec(subnet)), undo=lambda d: d.remove_subnet(subnet.id))
+    return subnet
+
+
+def update(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str, changes: dict[str, Any]) -> Subnet:
+    """:raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict: as for create."""
+    subnet = get(session, ctx, subnet_id)
+    authorize(ctx, "update_subnet", subnet.project_id)
+    net = ipaddress.ip_network(subnet.cidr)
+    if "gateway_ip" in changes:
+        gateway = _gateway(net, changes)
+        subnet.gateway_ip = str(gateway) if gateway is not None else None
+    if "allocation_pools" in changes or "gateway_ip" in changes:
+        gateway = ipaddress.ip_address(subnet.gateway_ip) if subnet.gateway_ip else None
+        pools = changes.get("allocation_pools", subnet.allocation_pools)
+        subnet.allocation_pools = ipam.validate_pools(net, pools, gateway)
+    if "dns_nameservers" in changes:
+        subnet.dns_nameservers = _nameservers(changes["dns_nameservers"] or [])
+    if "host_routes" in changes:
+        subnet.host_routes = _host_routes(net, changes["host_routes"] or [])
+    update_fields(subnet, changes, ("name", "description", "enable_dhcp"))
+    touch(subnet)
+    session.flush()
+    core.realise(lambda d: d.apply_subnet(spec(subnet)))
+    return subnet
+
+
+def delete(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str) -> None:
+    """:raises NotFound: :raises Forbidden: :raises Conflict: SubnetInUse, ports hold its addresses."""
+    subnet = get(session, ctx, subnet_id)
+    authorize(ctx, "delete_subnet", subnet.project_id)
+    if session.scalar(select(IpAllocation.port_id).where(IpAllocation.subnet_id == subnet.id).limit(1)):
+        raise conflict("SubnetInUse", f"Unable to complete operation on subnet {subnet.id}: One or more ports "
+                                      "have an IP allocation from this subnet.")
+    network = session.get(Network, subnet.network_id)
+    session.delete(subnet)
+    if network is not None:
+        touch(network)
+    session.flush()
+    core.realise(lambda d: d.remove_subnet(subnet_id))

@@ -1,0 +1,72 @@
+"""Cinder's rules, framework-free: volumes and their lifecycle, snapshots, types, attachments, quotas."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+from overcast.config import Settings
+from overcast.core.errors import Conflict, Invalid, NotFound, NotImplementedYet, OvercastError
+from overcast.core.identity import IdentityCore
+from overcast.drivers import errors as driver_errors
+from overcast.drivers.registry import CloudDriver
+from overcast.drivers.volume import VolumeDriver
+from overcast.store.db import Store
+
+
+@dataclass
+class VolumeCore:
+    """What the volume modules need: settings, the store, identity, and each region's drivers."""
+
+    settings: Settings
+    store: Store
+    identity: IdentityCore
+    #: region name -> that cloud's drivers (shared with the compute core)
+    clouds: Mapping[str, CloudDriver]
+
+    @property
+    def default_region(self) -> str:
+        return self.settings.regions[0]
+
+    def volume_driver(self, region: str) -> VolumeDriver:
+        """:raises NotFound: no such region. :raises NotImplementedYet: the cloud has no block storage."""
+        try:
+            driver = self.clouds[region].volume
+        except KeyError:
+            raise NotFound(f"Region {region} is not configured.") from None
+        if driver is None:
+            raise NotImplementedYet(f"Cloud {region} does not offer block storage.")
+        return driver
+
+
+class BackendError(OvercastError):
+    """The backend failed a call made in the request (Cinder's VolumeBackendAPIException, 500)."""
+
+    status = 500
+
+
+@contextlib.contextmanager
+def backend_call() -> Iterator[None]:
+    """Turn a driver's exception in a synchronous call into the matching rule violation."""
+    try:
+        yield
+    except driver_errors.NotFound as exc:
+        raise NotFound(str(exc)) from None
+    except driver_errors.NotSupported:
+        raise NotImplementedYet("The requested functionality is not supported.") from None
+    except (driver_errors.InvalidRequest, driver_errors.QuotaExceeded) as exc:
+        raise Invalid(f"Invalid input received: {exc}") from None
+    except driver_errors.Conflict as exc:
+        raise Conflict(str(exc)) from None
+    except driver_errors.DriverError as exc:
+        raise BackendError(f"Bad or unexpected response from the storage volume backend API: {exc}") from None
+
+
+def build_volume(compute: "object") -> VolumeCore:
+    """The volume core over a compute core's settings, store, identity and drivers."""
+    return VolumeCore(settings=compute.settings, store=compute.store,  # type: ignore[attr-defined]
+                      identity=compute.identity, clouds=compute.clouds)  # type: ignore[attr-defined]
+
+
+from overcast.core.volume import policies as _policies  # noqa: E402,F401 - registers Cinder's rules

@@ -1,0 +1,118 @@
+"""The attachments API (3.27+): reserve, connect (with a connector), complete (3.44), delete.
+
+The new-style flow Nova uses: ``POST /attachments`` reserves the volume (``reserved``), or with a
+connector exports it at once (``attaching``, connection_info returned); ``PUT`` gives the
+connector later; ``os-complete`` marks it attached (volume ``in-use``); ``DELETE`` detaches.
+Exports are the driver's :meth:`~overcast.drivers.volume.VolumeDriver.attach`, called in the
+request as Cinder's API calls its volume manager synchronously for connection info.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.errors import Invalid, NotFound
+from overcast.core.volume import backend_call, states
+from overcast.core.volume.volumes import get_volume, settle, touch
+from overcast.drivers.volume import VolumeDriver
+from overcast.store.models import utcnow
+from overcast.store.volume import Volume, VolumeAttachment
+
+
+def get_attachment(session: Session, ctx: AuthContext, attachment_id: str) -> VolumeAttachment:
+    """:raises NotFound: unknown, or on another project's volume."""
+    attachment = session.get(VolumeAttachment, attachment_id)
+    if attachment is not None:
+        volume = session.scalar(select(Volume).where(Volume.id == attachment.volume_id))
+        if volume is not None and (ctx.is_admin or volume.project_id == ctx.project_id):
+            return attachment
+    raise NotFound(f"VolumeAttachment {attachment_id} could not be found.")
+
+
+def list_attachments(session: Session, ctx: AuthContext, *, all_tenants: bool = False,
+                     volume_id: str | None = None, instance_id: str | None = None) -> list[VolumeAttachment]:
+    stmt = select(VolumeAttachment).join(Volume, Volume.id == VolumeAttachment.volume_id)
+    if not (ctx.is_admin and all_tenants):
+        stmt = stmt.where(Volume.project_id == ctx.project_id)
+    if volume_id:
+        stmt = stmt.where(VolumeAttachment.volume_id == volume_id)
+    if instance_id:
+        stmt = stmt.where(VolumeAttachment.instance_uuid == instance_id)
+    return list(session.scalars(stmt.order_by(VolumeAttachment.created_at, VolumeAttachment.id)))
+
+
+def _connect(driver: VolumeDriver, volume: Volume, attachment: VolumeAttachment,
+             connector: Mapping[str, Any]) -> None:
+    host = str(connector.get("host") or attachment.instance_uuid or "overcast")
+    mode = str(connector.get("mode") or attachment.attach_mode or "rw")
+    if volume.backend_id is None:
+        raise Invalid(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
+    with backend_call():
+        conn = driver.attach(volume.backend_id, host, mode)
+    attachment.connector = dict(connector)
+    attachment.attached_host = host
+    attachment.attach_mode = mode
+    attachment.connection_info = {"driver_volume_type": conn.driver_volume_type, **dict(conn.data),
+                                  "attachment_id": attachment.id}
+    attachment.attach_status = states.ATTACHING
+    if connector.get("mountpoint"):
+        attachment.mountpoint = str(connector["mountpoint"])
+
+
+def create(session: Session, ctx: AuthContext, driver: VolumeDriver, volume_id: str, *,
+           instance_uuid: str | None, connector: Mapping[str, Any] | None, mode: str = "rw") -> VolumeAttachment:
+    """Reserve a volume for a server (and connect it when a connector is given).
+
+    :raises NotFound: unknown volume. :raises Invalid: the volume cannot be attached now.
+    """
+    volume = get_volume(session, ctx, volume_id)
+    ok = volume.status in (states.AVAILABLE, states.RESERVED) or (
+        volume.multiattach and volume.status in (states.IN_USE, states.ATTACHING))
+    if not ok:
+        raise Invalid(f"Invalid volume: Volume {volume.id} status must be available or downloading to reserve, "
+                      f"but the current status is {volume.status}.")
+    attachment = VolumeAttachment(id=str(uuid.uuid4()), volume_id=volume.id, instance_uuid=instance_uuid,
+                                  attach_mode=mode, attach_status=states.RESERVED, created_at=utcnow())
+    volume.attachments.append(attachment)
+    if connector:
+        _connect(driver, volume, attachment, connector)
+        volume.status = states.ATTACHING
+    elif volume.status != states.IN_USE:
+        volume.status = states.RESERVED
+    touch(volume)
+    return attachment
+
+
+def update(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment: VolumeAttachment,
+           connector: Mapping[str, Any]) -> VolumeAttachment:
+    """Give the connector: export the volume and record its connection info."""
+    volume = get_volume(session, ctx, attachment.volume_id)
+    _connect(driver, volume, attachment, connector)
+    if volume.status != states.IN_USE:
+        volume.status = states.ATTACHING
+    touch(volume)
+    return attachment
+
+
+def complete(session: Session, ctx: AuthContext, attachment: VolumeAttachment) -> None:
+    """os-complete: the attachment is in use."""
+    volume = get_volume(session, ctx, attachment.volume_id)
+    attachment.attach_status = states.ATTACHED
+    attachment.attach_time = utcnow()
+    settle(volume)
+
+
+def delete(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment: VolumeAttachment) -> None:
+    """Detach: unexport (if it was exported) and drop the record; the volume settles."""
+    volume = get_volume(session, ctx, attachment.volume_id)
+    if attachment.connection_info and volume.backend_id:
+        with backend_call():
+            driver.detach(volume.backend_id, attachment.attached_host or "overcast")
+    volume.attachments.remove(attachment)
+    session.flush()
+    settle(volume)

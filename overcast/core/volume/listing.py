@@ -1,0 +1,109 @@
+"""Cinder's list parameters, shared by volumes, snapshots and attachments: ``sort``
+(``key:dir,...``) or ``sort_key``/``sort_dir``, ``limit`` and ``marker``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence, TypeVar
+
+from overcast.core.errors import Invalid, NotFound
+
+T = TypeVar("T")
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    sort: tuple[tuple[str, str], ...] = (("created_at", "desc"), ("id", "desc"))
+    limit: int | None = None
+    marker: str | None = None
+
+
+def parse_sort(sort: str | None, sort_key: str | None, sort_dir: str | None,
+               allowed: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``sort=name:asc,size`` or ``sort_key``/``sort_dir``, with ``id`` appended for a stable order.
+
+    :raises Invalid: an unknown key or direction, or both forms at once (Cinder's messages).
+    """
+    if sort and (sort_key or sort_dir):
+        raise Invalid("Invalid input received: The 'sort_key' and 'sort_dir' parameters are deprecated and "
+                      "cannot be used with the 'sort' parameter.")
+    pairs: list[tuple[str, str]] = []
+    if sort:
+        for part in sort.split(","):
+            key, _, direction = part.strip().partition(":")
+            pairs.append((key.strip(), (direction or "desc").strip().lower()))
+    elif sort_key or sort_dir:
+        pairs.append(((sort_key or "created_at").strip(), (sort_dir or "desc").strip().lower()))
+    else:
+        pairs.append(("created_at", "desc"))
+    for key, direction in pairs:
+        if key not in allowed:
+            raise Invalid(f"Invalid input received: Invalid sort key {key}")
+        if direction not in ("asc", "desc"):
+            raise Invalid(f"Invalid input received: Unknown sort direction, must be 'desc' or 'asc'")
+    if "id" not in {k for k, _ in pairs}:
+        pairs.append(("id", pairs[-1][1]))
+    return tuple(pairs)
+
+
+def parse_limit(raw: str | None) -> int | None:
+    """:raises Invalid: not a non-negative integer."""
+    if raw is None:
+        return None
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise Invalid("Invalid input received: limit param must be an integer") from None
+    if limit < 0:
+        raise Invalid("Invalid input received: limit param must be positive")
+    return min(limit, MAX_LIMIT)
+
+
+def _key(item: Any, sort: tuple[tuple[str, str], ...], attr: Callable[[Any, str], Any]) -> tuple:
+    out = []
+    for key, direction in sort:
+        value = attr(item, key)
+        # None sorts first ascending, as in Cinder's SQL; invert for descending by wrapping
+        out.append(_Ordered(value, direction == "desc"))
+    return tuple(out)
+
+
+class _Ordered:
+    __slots__ = ("value", "reverse")
+
+    def __init__(self, value: Any, reverse: bool):
+        self.value, self.reverse = value, reverse
+
+    def __lt__(self, other: "_Ordered") -> bool:
+        a, b = self.value, other.value
+        if a == b:
+            return False
+        if a is None or b is None:
+            less = a is None
+        else:
+            less = a < b
+        return not less if self.reverse else less
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Ordered) and self.value == other.value
+
+
+def paginate(items: list[T], page: Page, *, attr: Callable[[T, str], Any] = getattr,
+             missing_marker: str = "Marker {marker} could not be found.") -> tuple[list[T], bool]:
+    """Sort ``items``, start after ``page.marker`` and cut at ``page.limit``; returns (page, more).
+
+    :raises NotFound: the marker is not among the items.
+    """
+    ordered = sorted(items, key=lambda i: _key(i, page.sort, attr))
+    if page.marker is not None:
+        ids = [attr(i, "id") for i in ordered]
+        try:
+            start = ids.index(page.marker) + 1
+        except ValueError:
+            raise NotFound(missing_marker.format(marker=page.marker)) from None
+        ordered = ordered[start:]
+    if page.limit is not None and len(ordered) > page.limit:
+        return ordered[:page.limit], True
+    return ordered, False

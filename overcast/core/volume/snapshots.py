@@ -1,0 +1,114 @@
+"""Snapshots: create (``force`` for an in-use volume), list, show, update, delete and metadata."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.errors import Invalid, NotFound
+from overcast.core.volume import metadata, quotas, states
+from overcast.core.volume.listing import Page, paginate
+from overcast.core.volume.volumes import touch
+from overcast.ops.engine import enqueue
+from overcast.store.models import utcnow
+from overcast.store.volume import Snapshot, Volume
+
+CREATE = "snapshot.create"
+DELETE = "snapshot.delete"
+SORT_KEYS = ("id", "name", "size", "status", "created_at", "updated_at", "volume_id", "project_id")
+
+
+def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str) -> Snapshot:
+    """:raises NotFound: unknown or another project's snapshot."""
+    snapshot = session.scalar(select(Snapshot).where(Snapshot.id == snapshot_id))
+    if snapshot is None or (not ctx.is_admin and snapshot.project_id != ctx.project_id):
+        raise NotFound(f"Snapshot {snapshot_id} could not be found.")
+    return snapshot
+
+
+def create(session: Session, ctx: AuthContext, volume: Volume, *, name: str | None, description: str | None,
+           metadata: Mapping[str, Any], force: bool, request_id: str | None) -> Snapshot:
+    """Record a snapshot and enqueue it.
+
+    :raises Invalid: the volume is not available (or in-use without ``force``), Cinder's message.
+    :raises quotas.OverLimit: over the snapshots or gigabytes quota.
+    """
+    allowed = (states.AVAILABLE, states.IN_USE) if force else (states.AVAILABLE,)
+    if volume.status not in allowed:
+        raise Invalid(f"Invalid volume: Volume {volume.id} status must be available, but current status is: "
+                      f"{volume.status}.")
+    quotas.reserve(session, volume.project_id, snapshots=1, gigabytes=volume.size)
+    snapshot = Snapshot(id=str(uuid.uuid4()), cloud=volume.cloud, project_id=volume.project_id,
+                        user_id=ctx.user_id, volume_id=volume.id, name=name, description=description,
+                        size=volume.size, status=states.CREATING,
+                        metadata_={k: str(v) for k, v in metadata.items()}, created_at=utcnow())
+    session.add(snapshot)
+    session.flush()
+    enqueue(session, kind=CREATE, cloud=volume.cloud, resource_type="snapshot", resource_id=snapshot.id,
+            action="create", request_id=request_id, user_id=ctx.user_id, project_id=volume.project_id,
+            idempotency_key=snapshot.idempotency_key)
+    return snapshot
+
+
+@dataclass
+class ListQuery:
+    all_tenants: bool = False
+    project_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    volume_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    page: Page = field(default_factory=Page)
+
+
+def list_snapshots(session: Session, ctx: AuthContext, query: ListQuery) -> tuple[list[Snapshot], bool]:
+    """:raises NotFound: the marker is not among the results."""
+    stmt = select(Snapshot)
+    if not (ctx.is_admin and query.all_tenants):
+        stmt = stmt.where(Snapshot.project_id == ctx.project_id)
+    elif query.project_id:
+        stmt = stmt.where(Snapshot.project_id == query.project_id)
+    for column, value in ((Snapshot.name, query.name), (Snapshot.status, query.status),
+                          (Snapshot.volume_id, query.volume_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows = list(session.scalars(stmt))
+    if query.metadata:
+        rows = [s for s in rows if metadata.matches(s, query.metadata)]
+    return paginate(rows, query.page)
+
+
+def update(snapshot: Snapshot, changes: Mapping[str, Any]) -> Snapshot:
+    for key in ("name", "description"):
+        if key in changes:
+            setattr(snapshot, key, changes[key])
+    touch(snapshot)
+    return snapshot
+
+
+def mark_deleting(session: Session, ctx: AuthContext, snapshot: Snapshot, *, request_id: str | None) -> None:
+    snapshot.status = states.DELETING
+    touch(snapshot)
+    enqueue(session, kind=DELETE, cloud=snapshot.cloud, resource_type="snapshot", resource_id=snapshot.id,
+            action="delete", request_id=request_id, user_id=ctx.user_id, project_id=snapshot.project_id)
+
+
+def delete(session: Session, ctx: AuthContext, snapshot: Snapshot, *, request_id: str | None) -> None:
+    """:raises Invalid: not available or error (Cinder's message)."""
+    if snapshot.status not in (states.AVAILABLE, states.ERROR, states.ERROR_DELETING):
+        raise Invalid("Invalid snapshot: Snapshot status must be available or error and must not be part of a "
+                      "group.")
+    mark_deleting(session, ctx, snapshot, request_id=request_id)
+
+
+def reset_status(snapshot: Snapshot, status: str) -> None:
+    """:raises Invalid: an unknown status."""
+    if status not in states.SNAPSHOT_STATUSES:
+        raise Invalid("Invalid input received: Must specify a valid status")
+    snapshot.status = status
+    touch(snapshot)

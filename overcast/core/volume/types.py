@@ -1,0 +1,153 @@
+"""Volume types: the default ones DevStack has, admin create/update/delete, extra specs, access."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Mapping
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.errors import Conflict, Invalid, NotFound
+from overcast.store.volume import Volume, VolumeType, VolumeTypeAccess
+
+#: Cinder's built-in type (since Train) and DevStack's LVM backend type, which DevStack makes the default.
+BUILTIN_TYPE = "__DEFAULT__"
+DEFAULT_TYPE = "lvmdriver-1"
+
+
+def seed(session: Session) -> None:
+    """Create the default types once (idempotent)."""
+    existing = set(session.scalars(select(VolumeType.name)))
+    if BUILTIN_TYPE not in existing:
+        session.add(VolumeType(name=BUILTIN_TYPE, description="Default Volume Type", extra_specs={}))
+    if DEFAULT_TYPE not in existing:
+        session.add(VolumeType(name=DEFAULT_TYPE, description=None,
+                               extra_specs={"volume_backend_name": DEFAULT_TYPE}))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def visible(ctx: AuthContext, vtype: VolumeType) -> bool:
+    return vtype.is_public or ctx.is_admin or ctx.project_id in {p.project_id for p in vtype.projects}
+
+
+def get(session: Session, ctx: AuthContext, type_id: str) -> VolumeType:
+    """:raises NotFound: unknown, or private and not shared with the caller."""
+    vtype = session.get(VolumeType, type_id)
+    if vtype is None or not visible(ctx, vtype):
+        raise NotFound(f"Volume type {type_id} could not be found.")
+    return vtype
+
+
+def by_name_or_id(session: Session, ctx: AuthContext, ref: str) -> VolumeType:
+    """Cinder's get_by_name_or_id. :raises NotFound: with Cinder's message for a name or an id."""
+    if _is_uuid(ref):
+        return get(session, ctx, ref)
+    vtype = session.scalar(select(VolumeType).where(VolumeType.name == ref))
+    if vtype is None or not visible(ctx, vtype):
+        raise NotFound(f"Volume type with name {ref} could not be found.")
+    return vtype
+
+
+def default(session: Session) -> VolumeType:
+    """The type a volume gets when it names none. :raises NotFound: no default type."""
+    vtype = session.scalar(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)) or session.scalar(
+        select(VolumeType).where(VolumeType.name == BUILTIN_TYPE))
+    if vtype is None:
+        raise NotFound("Default volume type can not be found.")
+    return vtype
+
+
+def list_types(session: Session, ctx: AuthContext, is_public: bool | None = None) -> list[VolumeType]:
+    """Public types, plus private ones the caller can use (admins: all, or filtered by ``is_public``)."""
+    query = select(VolumeType).order_by(VolumeType.created_at, VolumeType.name)
+    if ctx.is_admin:
+        if is_public is not None:
+            query = query.where(VolumeType.is_public.is_(is_public))
+    else:
+        query = query.where(or_(VolumeType.is_public.is_(True), VolumeType.id.in_(
+            select(VolumeTypeAccess.volume_type_id).where(VolumeTypeAccess.project_id == ctx.project_id))))
+    return list(session.scalars(query))
+
+
+def create(session: Session, *, name: str, description: str | None, is_public: bool,
+           extra_specs: Mapping[str, Any]) -> VolumeType:
+    """:raises Conflict: the name exists."""
+    if session.scalar(select(VolumeType).where(VolumeType.name == name)) is not None:
+        raise Conflict(f"Volume Type {name} already exists.")
+    vtype = VolumeType(name=name, description=description, is_public=is_public,
+                       extra_specs={k: str(v) for k, v in extra_specs.items()})
+    session.add(vtype)
+    session.flush()
+    return vtype
+
+
+def update(session: Session, vtype: VolumeType, *, name: str | None = None, description: str | None = None,
+           is_public: bool | None = None) -> VolumeType:
+    """:raises Conflict: the new name exists. :raises Invalid: renaming the built-in type."""
+    if name is not None and name != vtype.name:
+        if vtype.name == BUILTIN_TYPE:
+            raise Invalid(f"Invalid volume type: The type {BUILTIN_TYPE} cannot be renamed.")
+        if session.scalar(select(VolumeType).where(VolumeType.name == name)) is not None:
+            raise Conflict(f"Volume Type {name} already exists.")
+        vtype.name = name
+    if description is not None:
+        vtype.description = description
+    if is_public is not None:
+        vtype.is_public = is_public
+    return vtype
+
+
+def delete(session: Session, vtype: VolumeType) -> None:
+    """:raises Invalid: the default type, or volumes still use it."""
+    if vtype.name in (BUILTIN_TYPE, DEFAULT_TYPE):
+        raise Invalid("Default volume type can not be deleted.")
+    if session.scalar(select(Volume.id).where(Volume.volume_type_id == vtype.id).limit(1)) is not None:
+        raise Invalid(f"Volume Type {vtype.id} deletion is not allowed with volumes present with the type.")
+    session.delete(vtype)
+
+
+def set_extra_specs(vtype: VolumeType, specs: Mapping[str, Any]) -> dict[str, str]:
+    vtype.extra_specs = {**(vtype.extra_specs or {}), **{k: str(v) for k, v in specs.items()}}
+    return dict(vtype.extra_specs)
+
+
+def extra_spec(vtype: VolumeType, key: str) -> str:
+    """:raises NotFound: no such key."""
+    try:
+        return vtype.extra_specs[key]
+    except KeyError:
+        raise NotFound(f"Volume Type {vtype.id} has no extra specs with key {key}.") from None
+
+
+def delete_extra_spec(vtype: VolumeType, key: str) -> None:
+    """:raises NotFound: no such key."""
+    extra_spec(vtype, key)
+    vtype.extra_specs = {k: v for k, v in vtype.extra_specs.items() if k != key}
+
+
+def add_access(vtype: VolumeType, project_id: str) -> None:
+    """:raises Invalid: a public type. :raises Conflict: already shared."""
+    if vtype.is_public:
+        raise Invalid("Invalid volume type: Type access modification is not applicable to public volume type.")
+    if project_id in {p.project_id for p in vtype.projects}:
+        raise Conflict(f"Volume type access for {vtype.id} / {project_id} combination already exists.")
+    vtype.projects.append(VolumeTypeAccess(volume_type_id=vtype.id, project_id=project_id))
+
+
+def remove_access(vtype: VolumeType, project_id: str) -> None:
+    """:raises Invalid: a public type. :raises NotFound: not shared with that project."""
+    if vtype.is_public:
+        raise Invalid("Invalid volume type: Type access modification is not applicable to public volume type.")
+    rows = [p for p in vtype.projects if p.project_id == project_id]
+    if not rows:
+        raise NotFound(f"Volume type access not found for {vtype.id} / {project_id} combination.")
+    vtype.projects.remove(rows[0])

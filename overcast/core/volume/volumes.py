@@ -1,0 +1,377 @@
+"""Volumes: create, list, show, update, delete, metadata and the os-* actions, with Cinder's rules
+and messages.
+
+The API hands in validated bodies; this module checks what a schema cannot (type, zone, source,
+image, quota, status), records the volume and enqueues its ``volume.create`` operation in the
+same transaction, so a volume is never recorded without the work that makes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
+from overcast.core.errors import Invalid, NotFound
+from overcast.core.volume import metadata, quotas, states
+from overcast.core.volume import types as vtypes
+from overcast.core.volume.listing import Page, paginate
+from overcast.ops.engine import enqueue
+from overcast.store.image import Image
+from overcast.store.models import utcnow
+from overcast.store.volume import Snapshot, Volume, VolumeAttachment
+
+CREATE = "volume.create"
+DELETE = "volume.delete"
+EXTEND = "volume.extend"
+
+GIB = 1024 ** 3
+SORT_KEYS = ("id", "name", "size", "status", "created_at", "updated_at", "availability_zone", "bootable",
+             "volume_type", "project_id", "user_id")
+DELETE_REFUSED = ("Invalid volume: Volume status must be available or error or error_restoring or error_extending "
+                  "or error_managing and must not be migrating, attached, belong to a group, have snapshots, "
+                  "awaiting a transfer, or be disassociated from snapshots after volume transfer.")
+
+
+def not_found(volume_id: str) -> NotFound:
+    return NotFound(f"Volume {volume_id} could not be found.")
+
+
+def get_volume(session: Session, ctx: AuthContext, volume_id: str) -> Volume:
+    """A volume the caller may see (its project's, or any for an admin). :raises NotFound:"""
+    volume = session.scalar(select(Volume).where(Volume.id == volume_id))
+    if volume is None or (not ctx.is_admin and volume.project_id != ctx.project_id):
+        raise not_found(volume_id)
+    return volume
+
+
+def touch(volume: Volume | Snapshot) -> None:
+    volume.updated_at = utcnow()
+
+
+# -- create ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class VolumeSpec:
+    size: int | None
+    name: str | None = None
+    description: str | None = None
+    volume_type: str | None = None
+    availability_zone: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    snapshot_id: str | None = None
+    source_volid: str | None = None
+    image_ref: str | None = None
+    multiattach: bool = False
+
+
+def _image(session: Session, ctx: AuthContext, ref: str) -> Image:
+    """An active image the caller may use. :raises NotFound: :raises Invalid: not active."""
+    image_id = ref.rstrip("/").rsplit("/", 1)[-1]
+    image = session.get(Image, image_id)
+    visible = image is not None and (ctx.is_admin or image.visibility in ("public", "community", "shared")
+                                     or image.owner == ctx.project_id)
+    if not visible:
+        raise NotFound(f"Image {image_id} could not be found.")
+    if image.status != "active":
+        raise Invalid(f"Invalid input received: Image {image_id} is not active.")
+    return image
+
+
+def image_metadata(image: Image) -> dict[str, str]:
+    """Cinder's volume_image_metadata: the image's core attributes and properties, as strings."""
+    meta = {"image_id": image.id, "image_name": image.name or "", "checksum": image.checksum or "",
+            "container_format": image.container_format or "", "disk_format": image.disk_format or "",
+            "min_disk": str(image.min_disk or 0), "min_ram": str(image.min_ram or 0), "size": str(image.size or 0)}
+    meta.update({k: str(v) for k, v in (image.properties or {}).items()})
+    return meta
+
+
+def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, zones: Iterable[str],
+           request_id: str | None) -> Volume:
+    """Record a volume and enqueue its creation.
+
+    :raises Invalid: bad size, zone or source state (Cinder's "Invalid input received: ..." texts).
+    :raises NotFound: unknown type, snapshot, source volume or image.
+    :raises quotas.OverLimit: over quota.
+    """
+    project_id = ctx.project_id
+    if not project_id:
+        raise Invalid("Invalid input received: volumes are created in a project; use a project-scoped token.")
+    size = spec.size
+    zone = spec.availability_zone
+    vtype = vtypes.by_name_or_id(session, ctx, spec.volume_type) if spec.volume_type else None
+    bootable = False
+    snapshot = source = image = None
+    if spec.snapshot_id:
+        snapshot = session.scalar(select(Snapshot).where(Snapshot.id == spec.snapshot_id))
+        if snapshot is None or (not ctx.is_admin and snapshot.project_id != project_id):
+            raise NotFound(f"Snapshot {spec.snapshot_id} could not be found.")
+        if snapshot.status != states.AVAILABLE:
+            raise Invalid("Invalid snapshot: Originating snapshot status must be one of 'available' values")
+        size = snapshot.size if size is None else size
+        if size < snapshot.size:
+            raise Invalid(f"Invalid input received: Volume size '{size}'GB cannot be smaller than the snapshot size "
+                          f"{snapshot.size}GB. They must be >= original snapshot size.")
+        origin = session.scalar(select(Volume).where(Volume.id == snapshot.volume_id))
+        if origin is not None:
+            zone, bootable = zone or origin.availability_zone, origin.bootable
+            vtype = vtype or (session.get(vtypes.VolumeType, origin.volume_type_id) if origin.volume_type_id else None)
+    if spec.source_volid:
+        source = get_volume(session, ctx, spec.source_volid)
+        if source.status not in (states.AVAILABLE, states.IN_USE):
+            raise Invalid("Invalid volume: Unable to create a volume from an originating source volume when its "
+                          f"status is {source.status}.")
+        size = source.size if size is None else size
+        if size < source.size:
+            raise Invalid(f"Invalid input received: Volume size '{size}'GB cannot be smaller than original volume "
+                          f"size  {source.size}GB. They must be >= original volume size.")
+        zone, bootable = zone or source.availability_zone, source.bootable
+        vtype = vtype or (session.get(vtypes.VolumeType, source.volume_type_id) if source.volume_type_id else None)
+    if spec.image_ref:
+        image = _image(session, ctx, spec.image_ref)
+        bootable = True
+        if size is not None:
+            image_gb = -(-(image.virtual_size or image.size or 0) // GIB)
+            if image_gb > size:
+                raise Invalid(f"Invalid input received: Size of specified image {image_gb}GB is larger than volume "
+                              f"size {size}GB.")
+            if image.min_disk and image.min_disk > size:
+                raise Invalid(f"Invalid input received: Volume size {size}GB cannot be smaller than the image "
+                              f"minDisk size {image.min_disk}GB.")
+    if size is None:
+        raise Invalid("Invalid input received: Size of the volume must be specified.")
+    known = list(zones)
+    zone = zone or (known[0] if known else "nova")
+    if zone not in known:
+        raise Invalid(f"Invalid input received: Availability zone '{zone}' is invalid.")
+    vtype = vtype or vtypes.default(session)
+    quotas.reserve(session, project_id, volumes=1, gigabytes=size, volume_size=size)
+    volume = Volume(
+        id=str(uuid.uuid4()), cloud=region, project_id=project_id, user_id=ctx.user_id, name=spec.name,
+        description=spec.description, size=size, status=states.CREATING, attach_status=states.DETACHED,
+        availability_zone=zone, volume_type_id=vtype.id, bootable=bootable, multiattach=spec.multiattach,
+        snapshot_id=snapshot.id if snapshot else None, source_volid=source.id if source else None,
+        image_id=image.id if image else None, image_metadata=image_metadata(image) if image else None,
+        metadata_={k: str(v) for k, v in spec.metadata.items()}, created_at=utcnow())
+    session.add(volume)
+    session.flush()
+    enqueue(session, kind=CREATE, cloud=region, resource_type="volume", resource_id=volume.id,
+            action="create", request_id=request_id, user_id=ctx.user_id, project_id=project_id,
+            idempotency_key=volume.idempotency_key)
+    return volume
+
+
+# -- list --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ListQuery:
+    all_tenants: bool = False
+    project_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    availability_zone: str | None = None
+    bootable: bool | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    page: Page = field(default_factory=Page)
+
+
+def _sort_attr(volume: Volume, key: str) -> Any:
+    if key == "volume_type":
+        return volume.volume_type_id
+    return getattr(volume, key)
+
+
+def list_volumes(session: Session, ctx: AuthContext, query: ListQuery) -> tuple[list[Volume], bool]:
+    """The caller's volumes (every project's for an admin asking all_tenants), filtered, sorted, paged.
+
+    :raises NotFound: the marker is not a volume in the result.
+    """
+    stmt = select(Volume)
+    if not (ctx.is_admin and query.all_tenants):
+        stmt = stmt.where(Volume.project_id == ctx.project_id)
+    elif query.project_id:
+        stmt = stmt.where(Volume.project_id == query.project_id)
+    if query.name is not None:
+        stmt = stmt.where(Volume.name == query.name)
+    if query.status is not None:
+        stmt = stmt.where(Volume.status == query.status)
+    if query.availability_zone is not None:
+        stmt = stmt.where(Volume.availability_zone == query.availability_zone)
+    if query.bootable is not None:
+        stmt = stmt.where(Volume.bootable.is_(query.bootable))
+    rows = list(session.scalars(stmt))
+    if query.metadata:
+        rows = [v for v in rows if metadata.matches(v, query.metadata)]
+    return paginate(rows, query.page, attr=_sort_attr)
+
+
+# -- update and delete -----------------------------------------------------------------------------
+
+
+def update(volume: Volume, changes: Mapping[str, Any]) -> Volume:
+    for key in ("name", "description"):
+        if key in changes:
+            setattr(volume, key, changes[key])
+    if "metadata" in changes:
+        volume.metadata_ = {k: str(v) for k, v in changes["metadata"].items()}
+    touch(volume)
+    return volume
+
+
+def delete(session: Session, ctx: AuthContext, volume: Volume, *, force: bool = False, cascade: bool = False,
+           request_id: str | None = None) -> None:
+    """Mark the volume deleting and enqueue its deletion.
+
+    :raises Invalid: attached, has snapshots (unless ``cascade``), or a status that forbids it
+        (unless ``force``), with Cinder's message.
+    """
+    snapshots = list(session.scalars(select(Snapshot).where(Snapshot.volume_id == volume.id)))
+    if (volume.attach_status == states.ATTACHED or volume.attachments
+            or (not force and volume.status not in states.DELETABLE)
+            or (snapshots and not cascade)):
+        raise Invalid(DELETE_REFUSED)
+    if cascade and any(s.status not in (states.AVAILABLE, states.ERROR) for s in snapshots):
+        raise Invalid("Invalid volume: Snapshot of volume not in a state that allows deletion.")
+    from overcast.core.volume import snapshots as snapshot_rules  # imported here: snapshots imports this module
+
+    for snapshot in snapshots:
+        snapshot_rules.mark_deleting(session, ctx, snapshot, request_id=request_id)
+    volume.status = states.DELETING
+    touch(volume)
+    enqueue(session, kind=DELETE, cloud=volume.cloud, resource_type="volume", resource_id=volume.id,
+            action="delete", request_id=request_id, user_id=ctx.user_id, project_id=volume.project_id)
+
+
+# -- actions -----------------------------------------------------------------------------------------
+
+
+def extend(session: Session, ctx: AuthContext, volume: Volume, new_size: int, *, allow_in_use: bool,
+           request_id: str | None) -> None:
+    """Start growing a volume. :raises Invalid: wrong status or not larger. :raises quotas.OverLimit:"""
+    allowed = (states.AVAILABLE, states.IN_USE) if allow_in_use else (states.AVAILABLE,)
+    if volume.status not in allowed:
+        expected = "available or in-use" if allow_in_use else "available"
+        raise Invalid(f"Invalid volume: Volume {volume.id} status must be {expected} to extend, but current status "
+                      f"is: {volume.status}.")
+    if new_size <= volume.size:
+        raise Invalid(f"Invalid input received: New size for extend must be greater than current size. "
+                      f"(current: {volume.size}, extended: {new_size}).")
+    quotas.reserve(session, volume.project_id, gigabytes=new_size - volume.size, volume_size=new_size)
+    previous = volume.status
+    volume.status = states.EXTENDING
+    touch(volume)
+    enqueue(session, kind=EXTEND, cloud=volume.cloud, resource_type="volume", resource_id=volume.id,
+            action="extend", params={"new_size": new_size, "previous_status": previous}, request_id=request_id,
+            user_id=ctx.user_id, project_id=volume.project_id)
+
+
+def reset_status(volume: Volume, status: str | None, attach_status: str | None) -> None:
+    """os-reset_status. :raises Invalid: an unknown status."""
+    if status is not None:
+        if status not in states.VOLUME_STATUSES:
+            raise Invalid(f"Invalid input received: Must specify a valid status")
+        volume.status = status
+    if attach_status is not None:
+        if attach_status not in states.ATTACH_STATUSES:
+            raise Invalid("Invalid input received: Must specify a valid attach status")
+        volume.attach_status = attach_status
+        if attach_status == states.DETACHED:
+            volume.attachments.clear()
+    touch(volume)
+
+
+def _expect(volume: Volume, action: str, *allowed: str) -> None:
+    if volume.status not in allowed:
+        raise Invalid(f"Invalid volume: Volume status must be {' or '.join(allowed)} to {action}, but the status "
+                      f"is {volume.status}.")
+
+
+def reserve(volume: Volume) -> None:
+    """os-reserve: available (or in-use for multiattach) -> attaching. :raises Invalid:"""
+    _expect(volume, "reserve", *((states.AVAILABLE, states.IN_USE) if volume.multiattach else (states.AVAILABLE,)))
+    volume.status = states.ATTACHING
+    touch(volume)
+
+
+def settle(volume: Volume) -> None:
+    """The status that follows from the attachments: in-use with any attached, else available."""
+    attached = [a for a in volume.attachments if a.attach_status == states.ATTACHED]
+    volume.status = states.IN_USE if attached else states.AVAILABLE
+    volume.attach_status = states.ATTACHED if attached else states.DETACHED
+    touch(volume)
+
+
+def unreserve(volume: Volume) -> None:
+    """os-unreserve: attaching -> back to what the attachments say."""
+    if volume.status == states.ATTACHING:
+        for attachment in [a for a in volume.attachments if a.attach_status != states.ATTACHED]:
+            volume.attachments.remove(attachment)
+        settle(volume)
+
+
+def begin_detaching(volume: Volume) -> None:
+    """:raises Invalid: not in-use and attached (Cinder's message)."""
+    if volume.status != states.IN_USE or volume.attach_status != states.ATTACHED:
+        raise Invalid("Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status "
+                      "must be 'attached' to detach.")
+    volume.status = states.DETACHING
+    touch(volume)
+
+
+def roll_detaching(volume: Volume) -> None:
+    if volume.status == states.DETACHING:
+        settle(volume)
+
+
+def attach(volume: Volume, *, instance_uuid: str | None, host_name: str | None, mountpoint: str,
+           mode: str = "rw") -> VolumeAttachment:
+    """os-attach: record the attachment (as Nova does after initialize_connection).
+
+    :raises Invalid: the volume is not being attached or is in use and not multiattach.
+    """
+    if volume.status not in (states.ATTACHING, states.AVAILABLE, states.RESERVED) and not (
+            volume.multiattach and volume.status == states.IN_USE):
+        raise Invalid(f"Invalid volume: Volume status must be available or attaching to attach, but the status is "
+                      f"{volume.status}.")
+    if mode == "rw" and volume.readonly:
+        raise Invalid(f"Invalid volume: Volume {volume.id} is read-only and cannot be attached read-write.")
+    attachment = next((a for a in volume.attachments if a.attach_status != states.ATTACHED
+                       and a.instance_uuid in (None, instance_uuid)), None)
+    if attachment is None:
+        attachment = VolumeAttachment(id=str(uuid.uuid4()), volume_id=volume.id)
+        volume.attachments.append(attachment)
+    attachment.instance_uuid = instance_uuid
+    attachment.attached_host = host_name
+    attachment.mountpoint = mountpoint
+    attachment.attach_mode = mode
+    attachment.attach_status = states.ATTACHED
+    attachment.attach_time = utcnow()
+    settle(volume)
+    return attachment
+
+
+def detach(volume: Volume, attachment_id: str | None = None) -> None:
+    """os-detach: drop one attachment (the only one when none is named).
+
+    :raises Invalid: several attachments and none named, or the named one is not this volume's.
+    """
+    attachments = list(volume.attachments)
+    if attachment_id:
+        chosen = [a for a in attachments if a.id == attachment_id]
+        if not chosen:
+            raise Invalid(f"Invalid volume: Unable to detach volume. Attachment {attachment_id} is not attached to "
+                          f"volume {volume.id}.")
+    elif len(attachments) > 1:
+        raise Invalid("Invalid volume: Detach volume with multiple attachments requires an attachment id.")
+    else:
+        chosen = attachments
+    for attachment in chosen:
+        volume.attachments.remove(attachment)
+    settle(volume)

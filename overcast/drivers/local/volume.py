@@ -1,0 +1,310 @@
+"""The local cloud's block storage: volumes and snapshots that persist across restarts.
+
+State lives in the local cloud's SQLite file (beside the simulated hypervisor's, see
+:mod:`overcast.drivers.local.store`); bytes written from an image live in
+``<database dir>/local-volumes/<id>`` and are copied on clone and snapshot, so a volume made from
+cirros really holds cirros.
+
+Fault injection per volume, through the request's metadata (as the compute driver does):
+
+``overcast:fail_create = "true"``
+    The create fails: at once with BuildFailed, or (with ``overcast:create_seconds``) the volume
+    goes to ERROR.
+``overcast:create_seconds = N``
+    Stay CREATING for N seconds.
+``overcast:fail_delete = N``
+    The first N deletes raise DeleteFailed.
+``overcast:unavailable = N``
+    The first N calls of each kind for this volume (create, get, delete) raise Unavailable.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Iterable
+
+from overcast.drivers.errors import BuildFailed, Conflict, DeleteFailed, InvalidRequest, NotFound, Unavailable
+from overcast.drivers.local.driver import LocalComputeDriver, _count, _seconds, _truthy
+from overcast.drivers.local.store import LocalStore
+from overcast.drivers.volume import (Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
+                                     VolumeRequest, VolumeState, Zone)
+
+FAIL_CREATE = "overcast:fail_create"
+CREATE_SECONDS = "overcast:create_seconds"
+FAIL_DELETE = "overcast:fail_delete"
+UNAVAILABLE = "overcast:unavailable"
+#: Cinder's host for DevStack's LVM backend: host@backend (volumes add #pool)
+HOST = "overcast-local@lvmdriver-1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS volume (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT UNIQUE,
+    name TEXT NOT NULL,
+    size_gb INTEGER NOT NULL,
+    zone TEXT NOT NULL,
+    volume_type TEXT,
+    source TEXT,
+    image_bytes INTEGER NOT NULL DEFAULT 0,
+    ready_at REAL NOT NULL,
+    fail_create INTEGER NOT NULL DEFAULT 0,
+    fail_deletes_left INTEGER NOT NULL DEFAULT 0,
+    unavailable_n INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS volume_snapshot (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT UNIQUE,
+    volume_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size_gb INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_volume_snapshot_volume ON volume_snapshot (volume_id);
+CREATE TABLE IF NOT EXISTS volume_export (
+    volume_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    PRIMARY KEY (volume_id, host)
+);
+"""
+
+
+class LocalVolumeStore(LocalStore):
+    """The local cloud's store with the block storage tables added."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._connect().executescript(SCHEMA)
+
+
+class LocalVolumeDriver(VolumeDriver):
+    """Simulated LVM-style storage: thin volumes, snapshots, exports, persistent state."""
+
+    capabilities = frozenset(Capability)
+    host = HOST
+
+    def __init__(self, path: Path, *, zones: Iterable[str] = ("nova",),
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = LocalVolumeStore(path)
+        self.data_dir = Path(path).parent / "local-volumes"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.zone_names = tuple(zones)
+        self._clock = clock
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _file(self, backend_id: str) -> Path:
+        return self.data_dir / backend_id
+
+    def _copy(self, source_id: str, target_id: str) -> int:
+        source = self._file(source_id)
+        if not source.exists():
+            return 0
+        tmp = self._file(target_id).with_suffix(".part")
+        shutil.copyfile(source, tmp)
+        tmp.replace(self._file(target_id))
+        return self._file(target_id).stat().st_size
+
+    def _write(self, target_id: str, chunks: Iterable[bytes]) -> int:
+        tmp = self._file(target_id).with_suffix(".part")
+        written = 0
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                written += len(chunk)
+        tmp.replace(self._file(target_id))
+        return written
+
+    def _info(self, row: sqlite3.Row, now: float) -> VolumeInfo:
+        state = VolumeState.AVAILABLE
+        fault = None
+        if row["ready_at"] > now:
+            state = VolumeState.CREATING
+        elif row["fail_create"]:
+            state, fault = VolumeState.ERROR, f"Injected create failure ({FAIL_CREATE})"
+        return VolumeInfo(backend_id=row["id"], name=row["name"], size_gb=row["size_gb"], state=state,
+                          availability_zone=row["zone"], idempotency_key=row["idempotency_key"],
+                          host=f"{HOST}#lvmdriver-1",
+                          fault=fault, image_bytes=row["image_bytes"])
+
+    @staticmethod
+    def _row(conn: sqlite3.Connection, backend_id: str) -> sqlite3.Row:
+        row = conn.execute("SELECT * FROM volume WHERE id = ?", (backend_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"local: no volume {backend_id}")
+        return row
+
+    def _unavailable_now(self, conn: sqlite3.Connection, row: sqlite3.Row | None, key: str | None,
+                         method: str, count: int) -> None:
+        if LocalComputeDriver._consume_unavailable(conn, key, method, count):
+            raise Unavailable(f"local: volume {row['id'] if row else key} is injected unavailable ({UNAVAILABLE})")
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def create(self, request: VolumeRequest) -> str:
+        if request.size_gb < 1:
+            raise InvalidRequest(f"local: volume size must be at least 1 GB, not {request.size_gb}")
+        zone = request.availability_zone or self.zone_names[0]
+        if zone not in self.zone_names:
+            raise InvalidRequest(f"local: unknown availability zone {zone}")
+        metadata = request.metadata
+        fail = _truthy(metadata.get(FAIL_CREATE, "false"))
+        delay = _seconds(metadata, CREATE_SECONDS) or 0.0
+        unavailable = _count(metadata, UNAVAILABLE)
+        now = self._clock()
+        outcome: Exception | None = None
+        with self.store.write() as conn:
+            existing = conn.execute("SELECT id FROM volume WHERE idempotency_key = ?",
+                                    (request.idempotency_key,)).fetchone()
+            if existing is not None:
+                return existing["id"]
+            try:
+                self._unavailable_now(conn, None, request.idempotency_key, "create", unavailable)
+            except Unavailable as exc:
+                outcome = exc
+            else:
+                outcome = self._check_source(conn, request)
+            if outcome is None and fail and delay <= 0:
+                outcome = BuildFailed(f"Injected create failure for volume {request.name!r} ({FAIL_CREATE})")
+            if outcome is None:
+                backend_id = str(uuid.uuid4())
+                conn.execute(
+                    "INSERT INTO volume (id, idempotency_key, name, size_gb, zone, volume_type, source, ready_at,"
+                    " fail_create, fail_deletes_left, unavailable_n, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (backend_id, request.idempotency_key, request.name, request.size_gb, zone,
+                     request.volume_type, request.snapshot_id or request.source_volume_id or request.image_id,
+                     now + delay, int(fail), _count(metadata, FAIL_DELETE), unavailable, now))
+        if outcome is not None:
+            raise outcome
+        written = self._fill(backend_id, request)
+        if written:
+            with self.store.write() as conn:
+                conn.execute("UPDATE volume SET image_bytes = ? WHERE id = ?", (written, backend_id))
+        return backend_id
+
+    @staticmethod
+    def _check_source(conn: sqlite3.Connection, request: VolumeRequest) -> Exception | None:
+        if request.snapshot_id:
+            snap = conn.execute("SELECT size_gb FROM volume_snapshot WHERE id = ?", (request.snapshot_id,)).fetchone()
+            if snap is None:
+                return NotFound(f"local: no snapshot {request.snapshot_id}")
+            if request.size_gb < snap["size_gb"]:
+                return InvalidRequest("local: a volume cannot be smaller than its snapshot")
+        if request.source_volume_id:
+            source = conn.execute("SELECT size_gb FROM volume WHERE id = ?", (request.source_volume_id,)).fetchone()
+            if source is None:
+                return NotFound(f"local: no volume {request.source_volume_id}")
+            if request.size_gb < source["size_gb"]:
+                return InvalidRequest("local: a clone cannot be smaller than its source")
+        return None
+
+    def _fill(self, backend_id: str, request: VolumeRequest) -> int:
+        try:
+            if request.image_data is not None:
+                return self._write(backend_id, request.image_data)
+            if request.snapshot_id:
+                return self._copy(request.snapshot_id, backend_id)
+            if request.source_volume_id:
+                return self._copy(request.source_volume_id, backend_id)
+        except OSError as exc:
+            raise BuildFailed(f"local: could not write volume {backend_id}: {exc}") from None
+        return 0
+
+    def delete(self, backend_id: str) -> None:
+        outcome: Exception | None = None
+        with self.store.write() as conn:
+            row = conn.execute("SELECT * FROM volume WHERE id = ?", (backend_id,)).fetchone()
+            if row is None:
+                return
+            try:
+                self._unavailable_now(conn, row, row["idempotency_key"], "delete", row["unavailable_n"])
+            except Unavailable as exc:
+                outcome = exc
+            else:
+                if conn.execute("SELECT 1 FROM volume_snapshot WHERE volume_id = ?", (backend_id,)).fetchone():
+                    outcome = Conflict(f"local: volume {backend_id} has snapshots")
+                elif row["fail_deletes_left"] > 0:
+                    conn.execute("UPDATE volume SET fail_deletes_left = fail_deletes_left - 1 WHERE id = ?",
+                                 (backend_id,))
+                    outcome = DeleteFailed(f"Injected delete failure for volume {backend_id} ({FAIL_DELETE})")
+                else:
+                    conn.execute("DELETE FROM volume WHERE id = ?", (backend_id,))
+                    conn.execute("DELETE FROM volume_export WHERE volume_id = ?", (backend_id,))
+        if outcome is not None:
+            raise outcome
+        self._file(backend_id).unlink(missing_ok=True)
+
+    def get(self, backend_id: str) -> VolumeInfo:
+        with self.store.write() as conn:
+            row = self._row(conn, backend_id)
+            self._unavailable_now(conn, row, row["idempotency_key"], "get", row["unavailable_n"])
+        return self._info(row, self._clock())
+
+    def list(self) -> list[VolumeInfo]:
+        now = self._clock()
+        with self.store.read() as conn:
+            return [self._info(row, now) for row in conn.execute("SELECT * FROM volume ORDER BY created_at")]
+
+    def find(self, idempotency_key: str) -> VolumeInfo | None:
+        with self.store.read() as conn:
+            row = conn.execute("SELECT * FROM volume WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
+        return None if row is None else self._info(row, self._clock())
+
+    def zones(self) -> list[Zone]:
+        return [Zone(name) for name in self.zone_names]
+
+    # -- optional -----------------------------------------------------------------------------
+    def extend(self, backend_id: str, new_size_gb: int) -> None:
+        with self.store.write() as conn:
+            row = self._row(conn, backend_id)
+            if new_size_gb <= row["size_gb"]:
+                raise InvalidRequest(f"local: new size {new_size_gb} is not larger than {row['size_gb']}")
+            conn.execute("UPDATE volume SET size_gb = ? WHERE id = ?", (new_size_gb, backend_id))
+
+    def create_snapshot(self, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+        with self.store.write() as conn:
+            existing = conn.execute("SELECT id FROM volume_snapshot WHERE idempotency_key = ?",
+                                    (idempotency_key,)).fetchone()
+            if existing is not None:
+                return existing["id"]
+            row = self._row(conn, volume_backend_id)
+            snapshot_id = str(uuid.uuid4())
+            conn.execute("INSERT INTO volume_snapshot (id, idempotency_key, volume_id, name, size_gb, created_at)"
+                         " VALUES (?, ?, ?, ?, ?, ?)",
+                         (snapshot_id, idempotency_key, volume_backend_id, name, row["size_gb"], self._clock()))
+        self._copy(volume_backend_id, snapshot_id)
+        return snapshot_id
+
+    def delete_snapshot(self, backend_id: str) -> None:
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM volume_snapshot WHERE id = ?", (backend_id,))
+        self._file(backend_id).unlink(missing_ok=True)
+
+    def get_snapshot(self, backend_id: str) -> SnapshotInfo:
+        with self.store.read() as conn:
+            row = conn.execute("SELECT * FROM volume_snapshot WHERE id = ?", (backend_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"local: no snapshot {backend_id}")
+        return SnapshotInfo(backend_id=row["id"], volume_id=row["volume_id"], name=row["name"],
+                            size_gb=row["size_gb"], state=VolumeState.AVAILABLE,
+                            idempotency_key=row["idempotency_key"])
+
+    def attach(self, backend_id: str, host: str, mode: str = "rw") -> Connection:
+        with self.store.write() as conn:
+            self._row(conn, backend_id)
+            conn.execute("INSERT OR REPLACE INTO volume_export (volume_id, host, mode) VALUES (?, ?, ?)",
+                         (backend_id, host, mode))
+        return Connection("local", {"volume_id": backend_id, "device_path": str(self._file(backend_id)),
+                                    "access_mode": mode})
+
+    def detach(self, backend_id: str, host: str) -> None:
+        with self.store.write() as conn:
+            self._row(conn, backend_id)
+            conn.execute("DELETE FROM volume_export WHERE volume_id = ? AND host = ?", (backend_id, host))

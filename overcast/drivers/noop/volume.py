@@ -1,0 +1,107 @@
+"""The noop volume driver: every call succeeds at once and state lives in this object only.
+
+Volumes are AVAILABLE when :meth:`create` returns; nothing is validated beyond the contract
+(``NotFound`` for an unknown id or source). The baseline for the conformance kit and benchmarks.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import replace
+
+from overcast.drivers.errors import InvalidRequest, NotFound
+from overcast.drivers.volume import (Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
+                                     VolumeRequest, VolumeState)
+
+
+class NoopVolumeDriver(VolumeDriver):
+    """Accepts everything; every capability, none of them doing anything."""
+
+    capabilities = frozenset(Capability)
+    host = "noop-host@noop"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._volumes: dict[str, VolumeInfo] = {}
+        self._snapshots: dict[str, SnapshotInfo] = {}
+        self._by_key: dict[str, str] = {}
+
+    def create(self, request: VolumeRequest) -> str:
+        if request.size_gb < 1:
+            raise InvalidRequest(f"noop: volume size must be at least 1 GB, not {request.size_gb}")
+        with self._lock:
+            existing = self._by_key.get(request.idempotency_key)
+            if existing is not None:
+                return existing
+            if request.snapshot_id and request.snapshot_id not in self._snapshots:
+                raise NotFound(f"noop: no snapshot {request.snapshot_id}")
+            if request.source_volume_id and request.source_volume_id not in self._volumes:
+                raise NotFound(f"noop: no volume {request.source_volume_id}")
+            backend_id = str(uuid.uuid4())
+            self._volumes[backend_id] = VolumeInfo(
+                backend_id=backend_id, name=request.name, size_gb=request.size_gb, state=VolumeState.AVAILABLE,
+                availability_zone=request.availability_zone or "nova", idempotency_key=request.idempotency_key,
+                host=f"{self.host}#noop")
+            self._by_key[request.idempotency_key] = backend_id
+            return backend_id
+
+    def delete(self, backend_id: str) -> None:
+        with self._lock:
+            info = self._volumes.pop(backend_id, None)
+            if info is not None and info.idempotency_key:
+                self._by_key.pop(info.idempotency_key, None)
+
+    def get(self, backend_id: str) -> VolumeInfo:
+        with self._lock:
+            return self._get(backend_id)
+
+    def _get(self, backend_id: str) -> VolumeInfo:
+        try:
+            return self._volumes[backend_id]
+        except KeyError:
+            raise NotFound(f"noop: no volume {backend_id}") from None
+
+    def list(self) -> list[VolumeInfo]:
+        with self._lock:
+            return list(self._volumes.values())
+
+    def extend(self, backend_id: str, new_size_gb: int) -> None:
+        with self._lock:
+            info = self._get(backend_id)
+            if new_size_gb <= info.size_gb:
+                raise InvalidRequest(f"noop: new size {new_size_gb} is not larger than {info.size_gb}")
+            self._volumes[backend_id] = replace(info, size_gb=new_size_gb)
+
+    def create_snapshot(self, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+        with self._lock:
+            existing = self._by_key.get(idempotency_key)
+            if existing is not None:
+                return existing
+            volume = self._get(volume_backend_id)
+            snapshot_id = str(uuid.uuid4())
+            self._snapshots[snapshot_id] = SnapshotInfo(
+                backend_id=snapshot_id, volume_id=volume_backend_id, name=name, size_gb=volume.size_gb,
+                state=VolumeState.AVAILABLE, idempotency_key=idempotency_key)
+            self._by_key[idempotency_key] = snapshot_id
+            return snapshot_id
+
+    def delete_snapshot(self, backend_id: str) -> None:
+        with self._lock:
+            info = self._snapshots.pop(backend_id, None)
+            if info is not None and info.idempotency_key:
+                self._by_key.pop(info.idempotency_key, None)
+
+    def get_snapshot(self, backend_id: str) -> SnapshotInfo:
+        with self._lock:
+            try:
+                return self._snapshots[backend_id]
+            except KeyError:
+                raise NotFound(f"noop: no snapshot {backend_id}") from None
+
+    def attach(self, backend_id: str, host: str, mode: str = "rw") -> Connection:
+        self.get(backend_id)
+        return Connection("noop", {"volume_id": backend_id, "access_mode": mode})
+
+    def detach(self, backend_id: str, host: str) -> None:
+        self.get(backend_id)

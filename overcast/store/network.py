@@ -1,0 +1,168 @@
+"""Network records in Neutron's shapes: networks, subnets, ports and their IP allocations,
+routers, floating IPs, security groups and rules, per-project quota limits.
+
+Every resource carries Neutron's standard attributes (description, tags, revision_number,
+created_at, updated_at). Overcast's records are the source of truth; IP allocations are rows
+whose primary key (subnet, address) makes a double allocation impossible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from overcast.store.models import Base, utcnow
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class StandardAttrs:
+    """Neutron's standard attributes, shared by every resource."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    revision_number: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Network(StandardAttrs, Base):
+    __tablename__ = "net_network"
+    name: Mapped[str] = mapped_column(String(255), default="", index=True)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    external: Mapped[bool] = mapped_column(Boolean, default=False)
+    mtu: Mapped[int] = mapped_column(Integer, default=1500)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    network_type: Mapped[str | None] = mapped_column(String(32))
+    physical_network: Mapped[str | None] = mapped_column(String(64))
+    segmentation_id: Mapped[int | None] = mapped_column(Integer)
+    subnets: Mapped[list["Subnet"]] = relationship(lazy="selectin", order_by="Subnet.created_at",
+                                                   viewonly=True)
+
+
+class Subnet(StandardAttrs, Base):
+    __tablename__ = "net_subnet"
+    network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="", index=True)
+    ip_version: Mapped[int] = mapped_column(Integer)
+    cidr: Mapped[str] = mapped_column(String(64))
+    gateway_ip: Mapped[str | None] = mapped_column(String(64))
+    enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: [{"start": ..., "end": ...}]
+    allocation_pools: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    dns_nameservers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: [{"destination": ..., "nexthop": ...}]
+    host_routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    ipv6_ra_mode: Mapped[str | None] = mapped_column(String(16))
+    ipv6_address_mode: Mapped[str | None] = mapped_column(String(16))
+
+
+class Port(StandardAttrs, Base):
+    __tablename__ = "net_port"
+    __table_args__ = (UniqueConstraint("network_id", "mac_address"),)
+    network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    mac_address: Mapped[str] = mapped_column(String(32))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
+    device_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    device_owner: Mapped[str] = mapped_column(String(255), default="")
+    port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    security_group_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: [{"ip_address": ..., "mac_address": ...}]
+    allowed_address_pairs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    binding_host_id: Mapped[str] = mapped_column(String(255), default="")
+    binding_vif_type: Mapped[str] = mapped_column(String(64), default="unbound")
+    binding_vnic_type: Mapped[str] = mapped_column(String(64), default="normal")
+    fixed_ips: Mapped[list["IpAllocation"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="IpAllocation.position")
+
+
+class IpAllocation(Base):
+    """One address of one port; the primary key makes each address in a subnet unique."""
+
+    __tablename__ = "net_ip_allocation"
+    subnet_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_subnet.id"), primary_key=True)
+    ip_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    port_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_port.id", ondelete="CASCADE"), index=True)
+    network_id: Mapped[str] = mapped_column(String(36), index=True)
+    #: the order the port's addresses were requested in
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Router(StandardAttrs, Base):
+    __tablename__ = "net_router"
+    name: Mapped[str] = mapped_column(String(255), default="", index=True)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    gw_port_id: Mapped[str | None] = mapped_column(String(36))
+    external_network_id: Mapped[str | None] = mapped_column(String(36))
+    enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: [{"destination": ..., "nexthop": ...}]
+    routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class FloatingIp(StandardAttrs, Base):
+    __tablename__ = "net_floating_ip"
+    floating_network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id"), index=True)
+    floating_ip_address: Mapped[str] = mapped_column(String(64))
+    floating_port_id: Mapped[str] = mapped_column(String(36))
+    port_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    fixed_ip_address: Mapped[str | None] = mapped_column(String(64))
+    router_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16), default="DOWN")
+
+
+class SecurityGroup(StandardAttrs, Base):
+    __tablename__ = "net_security_group"
+    name: Mapped[str] = mapped_column(String(255), default="", index=True)
+    stateful: Mapped[bool] = mapped_column(Boolean, default=True)
+    rules: Mapped[list["SecurityGroupRule"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="SecurityGroupRule.created_at")
+
+
+class DefaultSecurityGroup(Base):
+    """Which group is a project's ``default`` (one per project, as Neutron keeps it)."""
+
+    __tablename__ = "net_default_security_group"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("net_security_group.id", ondelete="CASCADE"), unique=True)
+
+
+class SecurityGroupRule(Base):
+    __tablename__ = "net_security_group_rule"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    security_group_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("net_security_group.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    ethertype: Mapped[str] = mapped_column(String(8))
+    protocol: Mapped[str | None] = mapped_column(String(40))
+    port_range_min: Mapped[int | None] = mapped_column(Integer)
+    port_range_max: Mapped[int | None] = mapped_column(Integer)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64))
+    remote_group_id: Mapped[str | None] = mapped_column(String(36))
+    description: Mapped[str] = mapped_column(String(255), default="")
+    revision_number: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NetworkQuota(Base):
+    """A project's limit for one network resource (absent: the default)."""
+
+    __tablename__ = "net_quota"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,193 @@
+"""The volume driver conformance kit: a suite every :class:`VolumeDriver` must pass.
+
+Subclass it and provide the driver::
+
+    class TestMyVolumes(VolumeDriverConformance):
+        @pytest.fixture
+        def volume_driver(self, tmp_path):
+            driver = MyVolumeDriver(...)
+            yield driver
+            driver.close()
+
+Checked: signatures match the interface; declared capabilities are exactly the overridden methods
+(plus the create-time ones); undeclared ones raise ``NotSupported``; create returns an id that
+reaches AVAILABLE and is idempotent on the key; ``find``/``list`` agree with ``get``; delete then
+get raises ``NotFound``; deleting a missing id succeeds; extend, snapshots, clones and exports
+behave as documented; and every exception a driver raises is a ``DriverError``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import uuid
+from typing import Any, Iterator
+
+import pytest
+
+from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, NotSupported
+from overcast.drivers.volume import (CAPABILITY_METHODS, Capability, VolumeDriver, VolumeInfo, VolumeRequest,
+                                     VolumeState)
+from overcast.testing.conformance import CheckedDriver as _CheckedCompute
+
+MISSING_ID = "overcast-conformance-missing-0000"
+
+
+class CheckedDriver(_CheckedCompute):
+    """The compute kit's wrapper (non-DriverError exceptions fail the test), tracking created volumes."""
+
+    def __getattr__(self, name: str) -> Any:
+        call = super().__getattr__(name)
+        if name != "create":
+            return call
+
+        def create(*args: Any, **kwargs: Any) -> Any:
+            backend_id = call(*args, **kwargs)
+            self.built.append(backend_id)
+            return backend_id
+
+        return create
+
+
+def _overridden(driver_type: type, name: str) -> bool:
+    base, mine = getattr(VolumeDriver, name), getattr(driver_type, name)
+    return getattr(mine, "__func__", mine) is not getattr(base, "__func__", base)
+
+
+class VolumeDriverConformance:
+    """Subclass as ``TestSomething`` and provide a ``volume_driver`` fixture."""
+
+    create_timeout = 30.0
+    poll_interval = 0.05
+
+    @pytest.fixture
+    def driver(self, volume_driver: VolumeDriver) -> Iterator[CheckedDriver]:
+        checked = CheckedDriver(volume_driver)
+        yield checked
+        for backend_id in checked.built:
+            try:
+                volume_driver.delete(backend_id)
+            except DriverError:
+                pass
+
+    def request(self, **changes: Any) -> VolumeRequest:
+        fields: dict[str, Any] = {"name": "conformance", "size_gb": 1, "idempotency_key": str(uuid.uuid4())}
+        fields.update(changes)
+        return VolumeRequest(**fields)
+
+    def available(self, driver: CheckedDriver, **changes: Any) -> str:
+        backend_id = driver.create(self.request(**changes))
+        deadline = time.monotonic() + self.create_timeout
+        while (info := driver.get(backend_id)).state is VolumeState.CREATING:
+            assert time.monotonic() < deadline, f"volume {backend_id} still creating"
+            time.sleep(self.poll_interval)
+        assert info.state is VolumeState.AVAILABLE, info
+        return backend_id
+
+    @staticmethod
+    def require(driver: CheckedDriver, capability: Capability) -> None:
+        if capability not in driver.capabilities:
+            pytest.skip(f"driver does not declare {capability.value}")
+
+    # -- the interface itself -------------------------------------------------------------------
+    def test_signatures_match_the_interface(self, volume_driver: VolumeDriver) -> None:
+        assert isinstance(volume_driver, VolumeDriver)
+        for name, base in vars(VolumeDriver).items():
+            if name.startswith("_") or not callable(base):
+                continue
+            assert inspect.signature(getattr(type(volume_driver), name)) == inspect.signature(base), name
+
+    def test_capabilities_match_overridden_methods(self, volume_driver: VolumeDriver) -> None:
+        for capability, methods in CAPABILITY_METHODS.items():
+            overridden = [m for m in methods if _overridden(type(volume_driver), m)]
+            if capability in volume_driver.capabilities:
+                assert overridden == list(methods), f"{capability.value} declared but {methods} not all overridden"
+            else:
+                assert not overridden, f"{overridden} overridden but {capability.value} not declared"
+
+    def test_unsupported_capabilities_raise_not_supported(self, driver: CheckedDriver) -> None:
+        for capability, methods in CAPABILITY_METHODS.items():
+            if capability in driver.capabilities:
+                continue
+            with pytest.raises(NotSupported):
+                getattr(driver, methods[0])(MISSING_ID, *([1] if methods[0] == "extend" else []))
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def test_create_reaches_available(self, driver: CheckedDriver) -> None:
+        backend_id = self.available(driver, size_gb=2)
+        info = driver.get(backend_id)
+        assert isinstance(info, VolumeInfo) and info.size_gb == 2 and info.backend_id == backend_id
+
+    def test_create_is_idempotent(self, driver: CheckedDriver) -> None:
+        request = self.request()
+        assert driver.create(request) == driver.create(request)
+        assert driver.find(request.idempotency_key).backend_id == driver.create(request)
+
+    def test_list_includes_created(self, driver: CheckedDriver) -> None:
+        backend_id = self.available(driver)
+        assert backend_id in {v.backend_id for v in driver.list()}
+
+    def test_zero_size_is_invalid(self, driver: CheckedDriver) -> None:
+        with pytest.raises(InvalidRequest):
+            driver.create(self.request(size_gb=0))
+
+    def test_get_missing_raises_not_found(self, driver: CheckedDriver) -> None:
+        with pytest.raises(NotFound):
+            driver.get(MISSING_ID)
+
+    def test_delete_then_get_raises_not_found(self, driver: CheckedDriver) -> None:
+        backend_id = self.available(driver)
+        driver.delete(backend_id)
+        with pytest.raises(NotFound):
+            driver.get(backend_id)
+        driver.delete(backend_id)
+        driver.delete(MISSING_ID)
+
+    def test_zones(self, driver: CheckedDriver) -> None:
+        assert driver.zones() and all(z.name for z in driver.zones())
+
+    # -- capabilities ---------------------------------------------------------------------------
+    def test_extend(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.EXTEND)
+        backend_id = self.available(driver)
+        driver.extend(backend_id, 3)
+        assert driver.get(backend_id).size_gb == 3
+        with pytest.raises(InvalidRequest):
+            driver.extend(backend_id, 2)
+
+    def test_snapshot_and_restore(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.SNAPSHOT)
+        backend_id = self.available(driver, size_gb=2)
+        key = str(uuid.uuid4())
+        snapshot_id = driver.create_snapshot(backend_id, "snap", key)
+        assert driver.create_snapshot(backend_id, "snap", key) == snapshot_id
+        assert driver.get_snapshot(snapshot_id).size_gb == 2
+        if Capability.FROM_SNAPSHOT in driver.capabilities:
+            restored = self.available(driver, size_gb=2, snapshot_id=snapshot_id)
+            assert driver.get(restored).size_gb == 2
+        driver.delete_snapshot(snapshot_id)
+        driver.delete_snapshot(snapshot_id)
+        with pytest.raises(NotFound):
+            driver.get_snapshot(snapshot_id)
+
+    def test_clone(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.CLONE)
+        source = self.available(driver)
+        assert driver.get(self.available(driver, source_volume_id=source)).state is VolumeState.AVAILABLE
+        with pytest.raises(NotFound):
+            driver.create(self.request(source_volume_id=MISSING_ID))
+
+    def test_from_image_bytes(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.FROM_IMAGE)
+        backend_id = self.available(driver, image_id=str(uuid.uuid4()), image_data=iter([b"a" * 10, b"b" * 6]))
+        assert driver.get(backend_id).state is VolumeState.AVAILABLE
+
+    def test_attach_detach(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.ATTACH)
+        backend_id = self.available(driver)
+        connection = driver.attach(backend_id, "host-1", "rw")
+        assert connection.driver_volume_type
+        driver.detach(backend_id, "host-1")
+        driver.detach(backend_id, "host-1")
+        with pytest.raises(NotFound):
+            driver.attach(MISSING_ID, "host-1", "rw")

@@ -1,0 +1,113 @@
+"""The unmodified ``openstack`` CLI against a live ``overcast serve``: Cinder v3 on the local cloud.
+
+The CLI finds the block storage service through the catalog (``volumev3`` at
+``/volume/v3/<project id>``), negotiates a microversion and drives volumes, snapshots, types and
+quotas as it does on DevStack. Waits are bounded polls.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from overcast.testing.live import CLIError, OpenStackCLI, wait_for
+
+pytestmark = pytest.mark.live
+WAIT = 60.0
+
+
+def wait_volume(cli: OpenStackCLI, ref: str, status: str, kind: str = "volume") -> dict[str, Any]:
+    last: dict[str, Any] = {}
+
+    def reached() -> dict[str, Any] | None:
+        nonlocal last
+        if kind == "volume":
+            last = cli("volume", "show", ref)
+        else:
+            last = cli("volume", "snapshot", "show", ref)
+        if last.get("status") == "error" and status != "error":
+            raise AssertionError(f"{kind} {ref} went to error: {last}")
+        return last if last.get("status") == status else None
+
+    return wait_for(reached, WAIT, interval=0.1, max_interval=1.0, description=f"{kind} {ref} {status}",
+                    on_timeout=lambda: json.dumps(last, indent=1, default=str))
+
+
+def wait_gone(cli: OpenStackCLI, ref: str) -> None:
+    def gone() -> bool:
+        return cli.run("volume", "show", ref, check=False).returncode != 0
+
+    wait_for(gone, WAIT, interval=0.1, max_interval=1.0, description=f"volume {ref} deleted")
+
+
+def test_volume_lifecycle(cli: OpenStackCLI, unique) -> None:
+    name = unique("vol")
+    created = cli("volume", "create", "--size", "1", "--property", "a=b", name)
+    assert created["status"] == "creating" and created["size"] == 1
+    shown = wait_volume(cli, name, "available")
+    assert shown["type"] == "lvmdriver-1" and shown["properties"] == {"a": "b"}
+    assert name in {v["Name"] for v in cli("volume", "list")}
+    cli.run("volume", "set", "--name", name + "-2", "--property", "c=d", "--bootable", name)
+    shown = cli("volume", "show", name + "-2")
+    assert shown["properties"] == {"a": "b", "c": "d"} and str(shown["bootable"]).lower() == "true"
+    cli.run("volume", "set", "--size", "3", name + "-2")
+    assert wait_for(lambda: cli("volume", "show", name + "-2")["size"] == 3 or None, WAIT)
+    with pytest.raises(CLIError) as caught:
+        cli.run("volume", "set", "--size", "2", name + "-2")
+    assert "must be greater" in caught.value.stderr or "New size" in caught.value.stderr
+    cli.run("volume", "delete", name + "-2")
+    wait_gone(cli, name + "-2")
+
+
+def test_volume_from_image_and_snapshot(cli: OpenStackCLI, unique) -> None:
+    base = unique("vol")
+    cli("volume", "create", "--size", "1", "--image", "cirros", base)
+    shown = wait_volume(cli, base, "available")
+    assert str(shown["bootable"]).lower() == "true" and shown["volume_image_metadata"]["image_name"] == "cirros"
+    snap = unique("snap")
+    cli("volume", "snapshot", "create", "--volume", base, snap)
+    wait_volume(cli, snap, "available", kind="snapshot")
+    assert snap in {s["Name"] for s in cli("volume", "snapshot", "list")}
+    with pytest.raises(CLIError) as caught:
+        cli.run("volume", "delete", base)
+    assert "Invalid volume: Volume status must be available or error" in caught.value.stderr
+    restored = unique("vol")
+    cli("volume", "create", "--snapshot", snap, restored)
+    assert wait_volume(cli, restored, "available")["size"] == 1
+    cli.run("volume", "delete", restored)
+    cli.run("volume", "snapshot", "delete", snap)
+    wait_for(lambda: cli.run("volume", "snapshot", "show", snap, check=False).returncode != 0 or None, WAIT)
+    cli.run("volume", "delete", base)
+    wait_gone(cli, base)
+
+
+def test_bad_input(cli: OpenStackCLI, unique) -> None:
+    with pytest.raises(CLIError) as caught:
+        cli.run("volume", "create", "--size", "1", "--type", "no-such-type", unique("vol"))
+    assert "no-such-type" in caught.value.stderr
+    with pytest.raises(CLIError):
+        cli.run("volume", "create", "--size", "0", unique("vol"))
+
+
+def test_volume_types_admin(admin_cli: OpenStackCLI, cli: OpenStackCLI, unique) -> None:
+    name = unique("type")
+    created = admin_cli("volume", "type", "create", "--property", "tier=gold", name)
+    assert created["name"] == name
+    assert name in {t["Name"] for t in admin_cli("volume", "type", "list")}
+    with pytest.raises(CLIError):
+        cli.run("volume", "type", "create", unique("type"))
+    admin_cli.run("volume", "type", "delete", name)
+    assert name not in {t["Name"] for t in admin_cli("volume", "type", "list")}
+
+
+def test_quota_show_and_set(admin_cli: OpenStackCLI, cli: OpenStackCLI, unique) -> None:
+    project = unique("proj")
+    admin_cli("project", "create", project)
+    shown = admin_cli("quota", "show", "--volume", project)
+    assert any("volumes" in json.dumps(shown) for _ in [0])
+    admin_cli.run("quota", "set", "--volumes", "7", "--gigabytes", "70", project)
+    after = json.dumps(admin_cli("quota", "show", "--volume", project))
+    assert "70" in after and "7" in after
+    admin_cli.run("project", "delete", project)

@@ -1,0 +1,66 @@
+"""openstacksdk (unmodified) against a live ``overcast serve``: the network flows the CLI tests cover."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from openstack import exceptions
+
+pytestmark = pytest.mark.live
+
+
+def _name(kind: str) -> str:
+    return f"sdk-{kind}-{uuid.uuid4().hex[:8]}"
+
+
+def test_topology_and_lifecycle(demo_conn: Any):
+    conn = demo_conn
+    public = conn.network.find_network("public", ignore_missing=False)
+    assert public.is_router_external
+    network = conn.network.create_network(name=_name("net"))
+    subnet = conn.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.61.0.0/24")
+    assert subnet.gateway_ip == "10.61.0.1"
+    v6 = conn.network.create_subnet(network_id=network.id, ip_version=6, cidr="fd61::/64")
+    port = conn.network.create_port(network_id=network.id, name=_name("port"))
+    assert {ip["subnet_id"] for ip in port.fixed_ips} == {subnet.id, v6.id}
+    router = conn.network.create_router(name=_name("router"), external_gateway_info={"network_id": public.id})
+    conn.network.add_interface_to_router(router, subnet_id=subnet.id)
+    fip = conn.network.create_ip(floating_network_id=public.id)
+    fip = conn.network.update_ip(fip, port_id=port.id)
+    assert fip.fixed_ip_address == [ip["ip_address"] for ip in port.fixed_ips if ":" not in ip["ip_address"]][0]
+    with pytest.raises(exceptions.ConflictException):
+        conn.network.delete_network(network)
+    conn.network.delete_ip(fip)
+    conn.network.delete_port(port)
+    conn.network.remove_interface_from_router(router, subnet_id=subnet.id)
+    conn.network.delete_router(router)
+    conn.network.delete_network(network)
+    assert conn.network.find_network(network.id) is None
+
+
+def test_security_groups_tags_and_paging(demo_conn: Any):
+    conn = demo_conn
+    group = conn.network.create_security_group(name=_name("sg"))
+    rule = conn.network.create_security_group_rule(security_group_id=group.id, direction="ingress",
+                                                   protocol="tcp", port_range_min=22, port_range_max=22)
+    with pytest.raises(exceptions.ConflictException):
+        conn.network.create_security_group_rule(security_group_id=group.id, direction="ingress", protocol="tcp",
+                                                port_range_min=22, port_range_max=22)
+    conn.network.set_tags(group, ["a", "b"])
+    assert sorted(conn.network.get_security_group(group.id).tags) == ["a", "b"]
+    names = [_name("page") for _ in range(3)]
+    made = [conn.network.create_network(name=n) for n in names]
+    listed = [n.name for n in conn.network.networks(limit=1, sort_key="name", sort_dir="asc")]
+    assert set(names) <= set(listed) and listed == sorted(listed)
+    for network in made:
+        conn.network.delete_network(network)
+    conn.network.delete_security_group_rule(rule)
+    conn.network.delete_security_group(group)
+
+
+def test_quotas(admin_conn: Any, demo_conn: Any):
+    project = demo_conn.current_project_id
+    quota = admin_conn.network.get_quota(project, details=True)
+    assert quota.networks["limit"] == 100 and quota.networks["used"] >= 1

@@ -1,0 +1,99 @@
+"""Volume actions as Nova and the CLI drive them, and the attachments API (3.27+, os-complete 3.44)."""
+
+from __future__ import annotations
+
+from cinder_helpers import check
+
+CONNECTOR = {"host": "compute-1", "initiator": "iqn.1993-08.org.debian:01:abc"}
+
+
+def test_extend(cinder):
+    vol = cinder.create(size=1)
+    check(cinder.action(vol["id"], {"os-extend": {"new_size": 3}}), "extend_volume")
+    shown = cinder.wait(vol["id"], "available")
+    assert shown["size"] == 3
+    resp = cinder.action(vol["id"], {"os-extend": {"new_size": 2}})
+    assert resp.status_code == 400
+    assert resp.json["badRequest"]["message"] == ("Invalid input received: New size for extend must be greater "
+                                                  "than current size. (current: 3, extended: 2).")
+    assert "new_size" in cinder.action(vol["id"], {"os-extend": {"new_size": "x"}}).json["badRequest"]["message"]
+
+
+def test_bootable_readonly_and_reset_status(cinder, admin_cinder):
+    vol = cinder.create()
+    check(cinder.action(vol["id"], {"os-set_bootable": {"bootable": True}}), "set_bootable_volume")
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["bootable"] == "true"
+    check(cinder.action(vol["id"], {"os-update_readonly_flag": {"readonly": True}}), "update_volume_readonly")
+    assert cinder.action(vol["id"], {"os-reset_status": {"status": "error"}}).status_code == 403
+    check(admin_cinder.action(vol["id"], {"os-reset_status": {"status": "error"}}), "reset_volume_status")
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["status"] == "error"
+    assert admin_cinder.action(vol["id"], {"os-reset_status": {"status": "bogus"}}).status_code == 400
+    assert cinder.action(vol["id"], {"os-bogus": {}}).status_code == 400
+
+
+def test_legacy_attach_flow_as_nova_drives_it(cinder):
+    vol = cinder.create()
+    vid, server = vol["id"], "11111111-2222-3333-4444-555555555555"
+    check(cinder.action(vid, {"os-reserve": None}), "reserve_volume")
+    assert cinder.wait(vid, "attaching")
+    conn = cinder.action(vid, {"os-initialize_connection": {"connector": CONNECTOR}})
+    assert conn.status_code == 200 and conn.json["connection_info"]["driver_volume_type"] == "local"
+    check(cinder.action(vid, {"os-attach": {"instance_uuid": server, "mountpoint": "/dev/vdb"}}), "attach_volume")
+    shown = check(cinder.req("GET", f"/volumes/{vid}"), "show_volume")["volume"]
+    assert shown["status"] == "in-use" and shown["attachments"][0]["server_id"] == server
+    assert shown["attachments"][0]["device"] == "/dev/vdb"
+    resp = cinder.req("DELETE", f"/volumes/{vid}")
+    assert resp.status_code == 400 and resp.json["badRequest"]["message"].startswith("Invalid volume: Volume status")
+    assert cinder.action(vid, {"os-begin_detaching": None}).status_code == 202
+    assert cinder.wait(vid, "detaching")
+    assert cinder.action(vid, {"os-roll_detaching": None}).status_code == 202
+    assert cinder.wait(vid, "in-use")
+    cinder.action(vid, {"os-begin_detaching": None})
+    assert cinder.action(vid, {"os-terminate_connection": {"connector": CONNECTOR}}).status_code == 202
+    check(cinder.action(vid, {"os-detach": {"attachment_id": shown["attachments"][0]["attachment_id"]}}),
+          "detach_volume")
+    after = cinder.wait(vid, "available")
+    assert after["attachments"] == []
+    cinder.action(vid, {"os-reserve": None})
+    check(cinder.action(vid, {"os-unreserve": None}), "unreserve_volume")
+    cinder.wait(vid, "available")
+
+
+def test_attachments_api(cinder):
+    vol = cinder.create()
+    server = "11111111-2222-3333-4444-555555555555"
+    assert cinder.req("POST", "/attachments", "3.26", json={"attachment": {"volume_uuid": vol["id"]}}).status_code \
+        == 404
+    att = cinder.req("POST", "/attachments", "3.27",
+                     json={"attachment": {"volume_uuid": vol["id"], "instance_uuid": server}})
+    assert att.status_code == 200, att.text
+    att_id = att.json["attachment"]["id"]
+    assert att.json["attachment"]["status"] == "reserved"
+    assert cinder.wait(vol["id"], "reserved")
+    upd = cinder.req("PUT", f"/attachments/{att_id}", "3.27", json={"attachment": {"connector": CONNECTOR}})
+    assert upd.json["attachment"]["connection_info"]["driver_volume_type"] == "local"
+    assert cinder.req("POST", f"/attachments/{att_id}/action", "3.44", json={"os-complete": None}).status_code == 204
+    shown = cinder.wait(vol["id"], "in-use")
+    assert shown["attachments"][0]["attachment_id"] == att_id
+    listed = cinder.req("GET", f"/attachments?volume_id={vol['id']}", "3.27").json["attachments"]
+    assert [a["id"] for a in listed] == [att_id]
+    assert cinder.req("GET", "/attachments/detail", "3.27").json["attachments"][0]["attach_mode"] == "rw"
+    assert cinder.req("DELETE", f"/attachments/{att_id}", "3.27").status_code == 200
+    cinder.wait(vol["id"], "available")
+    assert cinder.req("GET", f"/attachments/{att_id}", "3.27").status_code == 404
+
+
+def test_force_delete_is_admin_only(cinder, admin_cinder):
+    vol = cinder.create()
+    admin_cinder.action(vol["id"], {"os-reset_status": {"status": "error_deleting"}})
+    assert cinder.req("DELETE", f"/volumes/{vol['id']}").status_code == 400
+    assert cinder.action(vol["id"], {"os-force_delete": None}).status_code == 403
+    check(admin_cinder.action(vol["id"], {"os-force_delete": None}), "force_delete_volume")
+    cinder.wait(vol["id"], "deleted")
+
+
+def test_failed_create_goes_to_error(cinder):
+    vol = cinder.create(wait="error", metadata={"overcast:fail_create": "true"})
+    assert vol["status"] == "error"
+    assert cinder.req("DELETE", f"/volumes/{vol['id']}").status_code == 202
+    cinder.wait(vol["id"], "deleted")
