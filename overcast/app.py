@@ -16,7 +16,7 @@ from overcast.core.compute import ComputeCore, build_compute
 from overcast.core.errors import OvercastError
 from overcast.core.identity import IdentityCore, build_identity
 from overcast.core.image import ImageCore
-from overcast.core.network import NetworkCore, build_network
+from overcast.core.network import NetworkCore
 from overcast.core.volume import VolumeCore, build_volume
 
 if TYPE_CHECKING:
@@ -33,11 +33,13 @@ def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, 
 def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> "OpsRuntime":
     """The operations runtime (workers and reconciler) with every service's handlers; not started."""
     from overcast.core.compute.operations import setup_for
+    from overcast.core.compute.volume_operations import setup_for as server_volumes_setup_for
     from overcast.core.volume.operations import setup_for as volume_setup_for
     from overcast.ops.runtime import OpsRuntime
 
     return OpsRuntime(compute.store, compute.settings, ops,
-                      setups=[setup_for(compute), volume_setup_for(build_volume(compute))])
+                      setups=[setup_for(compute), server_volumes_setup_for(compute),
+                              volume_setup_for(build_volume(compute))])
 
 
 class OvercastApp(falcon.App):
@@ -65,7 +67,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     identity = identity or build_identity(settings)
     compute = compute or build_compute(settings, identity)
     images = images or ImageCore(settings=settings, store=identity.store)
-    network = build_network(settings, identity.store, compute.clouds)
+    network = compute.network
     volume = build_volume(compute)
     app = OvercastApp(
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),

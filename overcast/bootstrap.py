@@ -11,18 +11,18 @@ from overcast.core.identity.bootstrap import Account
 from overcast.core.identity.bootstrap import bootstrap as bootstrap_identity
 from overcast.core.image import ImageCore
 from overcast.core.image.seed import seed as seed_image
-from overcast.core.network import build_network
 from overcast.core.network.seed import seed as seed_network
 from overcast.core.volume import build_volume
 from overcast.core.volume.seed import seed as seed_volume
 
 
 def prepare(identity: IdentityCore, compute: ComputeCore, images: ImageCore) -> list[Account]:
-    """Bootstrap identity, then seed compute and images; returns the accounts with passwords."""
+    """Bootstrap identity, then seed compute, images, networks and volume types; returns the
+    accounts with passwords."""
     accounts = bootstrap_identity(identity)
     seed_compute(compute)
     seed_image(images)
-    seed_network(build_network(compute.settings, compute.store, compute.clouds))
+    seed_network(compute.network)
     seed_volume(build_volume(compute))
     return accounts
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import falcon
-import falcon.testing
 import pytest
 
 from overcast.api import faults

@@ -143,8 +143,26 @@ class ServerGroup:
 
 
 @dataclass(frozen=True)
+class BlockDevice:
+    """A volume the server boots with; the volume service has exported it already."""
+
+    #: the volume's backend id
+    volume_id: str
+    #: where the guest sees it: ``/dev/vda`` for the root volume
+    device: str
+    #: 0 for the root volume, None for a data volume
+    boot_index: int | None = None
+    #: how the host reaches it (the volume driver's connection info)
+    connection: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class BuildRequest:
-    """Everything a driver needs to build one server."""
+    """Everything a driver needs to build one server.
+
+    ``image`` is None for a server that boots from a volume: its root is the ``block_devices``
+    entry with boot index 0. Only drivers with :attr:`Capability.VOLUME_ATTACH` get block devices.
+    """
 
     name: str
     flavor: Flavor
@@ -160,6 +178,7 @@ class BuildRequest:
     availability_zone: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     admin_password: str | None = None
+    block_devices: tuple[BlockDevice, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -622,10 +622,11 @@ class Worker:
                     breaker.record_success()
                 self._finish_error(job, spec, exc, retryable=exc.retryable)
                 return
-            # a bug in a handler fails its operation only
+            # a bug in a handler fails its operation only; its text (SQL, paths) stays in the log
             LOG.error("operation %s (%s): handler raised", job.id, job.kind, exc_info=exc)
             breaker.release()
-            self._finish_error(job, spec, exc, retryable=False)
+            self._finish_error(job, spec, exc, retryable=False, message=(
+                f"Unexpected {type(exc).__name__} while running {job.kind}; the details are in the server log."))
             return
         breaker.record_success()
         if outcome is None:
@@ -697,10 +698,11 @@ class Worker:
             self.wake.set()
 
     def _finish_error(self, job: Job, spec: HandlerSpec, exc: BaseException, *, retryable: bool,
-                      kind: str | None = None) -> None:
-        message = _one_line(exc)
-        if not isinstance(exc, DriverError):
-            message = f"{type(exc).__name__}: {message}"
+                      kind: str | None = None, message: str | None = None) -> None:
+        if message is None:
+            message = _one_line(exc)
+            if not isinstance(exc, DriverError):
+                message = f"{type(exc).__name__}: {message}"
         error_kind = kind or type(exc).__name__
         now = utcnow()
         if retryable and job.attempts < job.max_attempts:

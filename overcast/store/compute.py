@@ -99,7 +99,7 @@ class Server(Base):
     locked_reason: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     security_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    #: requested networks as given ("auto", "none" or a list)
+    #: the NICs the create asked for: [{"network_id", "port_id", "fixed_ip", "tag"}] (core/compute/networking)
     requested_networks: Mapped[Any] = mapped_column(JSON, default=list)
     #: {network name: [{"addr", "version", "OS-EXT-IPS:type", "OS-EXT-IPS-MAC:mac_addr"}]}
     addresses: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -121,6 +121,9 @@ class Server(Base):
                                                                   lazy="selectin", order_by="ServerMetadata.key")
     tags: Mapped[list["ServerTag"]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                    order_by="ServerTag.tag")
+    #: the server's volumes (Nova's volume block device mappings), in the order they were added
+    volume_mappings: Mapped[list["BlockDeviceMapping"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="BlockDeviceMapping.seq")
 
 
 class ServerMetadata(Base):
@@ -136,6 +139,33 @@ class ServerTag(Base):
     server_id: Mapped[str] = mapped_column(String(36), ForeignKey("server.id", ondelete="CASCADE"),
                                            primary_key=True)
     tag: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+
+
+class BlockDeviceMapping(Base):
+    """One volume of a server, as Nova records it (a block device mapping with destination
+    ``volume``): where it shows in the guest and what happens to it when the server goes. The
+    volume's own attachment record (Cinder's ``volume_attachment``) is ``attachment_id``."""
+
+    __tablename__ = "block_device_mapping"
+    __table_args__ = (UniqueConstraint("server_id", "volume_id"), UniqueConstraint("server_id", "device_name"))
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: Nova's bdm_uuid
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    server_id: Mapped[str] = mapped_column(String(36), ForeignKey("server.id", ondelete="CASCADE"), index=True)
+    #: none until the build operation has made the volume (image, snapshot and blank sources)
+    volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    attachment_id: Mapped[str | None] = mapped_column(String(36))
+    #: volume, image, snapshot or blank
+    source_type: Mapped[str] = mapped_column(String(16))
+    #: the image or snapshot a new volume is made from
+    source_id: Mapped[str | None] = mapped_column(String(36))
+    volume_size: Mapped[int | None] = mapped_column(Integer)
+    volume_type: Mapped[str | None] = mapped_column(String(255))
+    device_name: Mapped[str] = mapped_column(String(255))
+    boot_index: Mapped[int | None] = mapped_column(Integer)
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    tag: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ServerGroup(Base):
@@ -163,6 +193,16 @@ class QuotaLimit(Base):
     __tablename__ = "quota_limit"
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    resource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class QuotaClass(Base):
+    """A quota class's limit for one resource (os-quota-class-sets); the ``default`` class
+    overrides Nova's configured defaults for every project."""
+
+    __tablename__ = "quota_class"
+    class_name: Mapped[str] = mapped_column(String(255), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     hard_limit: Mapped[int] = mapped_column(Integer)
 

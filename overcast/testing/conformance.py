@@ -48,9 +48,9 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pytest
 
-from overcast.drivers.compute import (CAPABILITY_METHODS, BuildRequest, Capability, ComputeDriver, Flavor,
-                                      Image, NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
-                                      VolumeAttachment, Zone)
+from overcast.drivers.compute import (CAPABILITY_METHODS, BlockDevice, BuildRequest, Capability, ComputeDriver,
+                                      Flavor, Image, NetworkAttachment, PowerState, ServerGroup, ServerInfo,
+                                      ServerState, VolumeAttachment, Zone)
 from overcast.drivers.errors import Conflict, DriverError, NotFound, NotSupported, NotSuspended
 
 MISSING_ID = "overcast-conformance-missing-0000"
@@ -486,6 +486,16 @@ class ComputeDriverConformance:
         with pytest.raises(NotFound):
             driver.detach_volume(backend_id, "conformance-vol-1")
         driver.detach_volume(backend_id, "conformance-vol-2")
+
+    def test_boot_from_volume(self, driver: CheckedDriver) -> None:
+        """A server built with a root volume and no image holds that volume at /dev/vda."""
+        self.require(driver, Capability.VOLUME_ATTACH)
+        root = BlockDevice(volume_id="conformance-root", device="/dev/vda", boot_index=0)
+        backend_id = self.active_server(driver, image=None, block_devices=(root,))
+        added = driver.attach_volume(backend_id, "conformance-data")
+        assert added.device.startswith("/dev/") and added.device != "/dev/vda", added.device
+        driver.detach_volume(backend_id, "conformance-data")
+        driver.detach_volume(backend_id, "conformance-root")
 
     def test_port_attach_detach(self, driver: CheckedDriver) -> None:
         self.require(driver, Capability.PORT_ATTACH)

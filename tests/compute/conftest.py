@@ -1,86 +1,19 @@
 """Compute fixtures: the `cloud` with flavors and an image seeded, an ops runtime building servers,
-quota and server-group stand-ins (until those modules exist), and a Tempest schema checker."""
+and a Tempest schema checker."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 import time
-import types
 import uuid
 
 import pytest
-from sqlalchemy import func, select
 
 from overcast.ops.runtime import OpsRuntime
-from overcast.store.compute import Flavor, Server
+from overcast.store.compute import Flavor
 from overcast.store.image import Image
 
 IMAGE_ID = "6f3c2b34-3c1d-4d5e-9f0a-000000000001"
 OTHER_IMAGE_ID = "6f3c2b34-3c1d-4d5e-9f0a-000000000002"
-LIMITS = {"instances": 10, "cores": 20, "ram": 51200, "metadata_items": 128}
-
-
-def _standin_quotas() -> types.ModuleType:
-    from overcast.core.errors import Forbidden
-
-    mod = types.ModuleType("overcast.core.compute.quotas")
-
-    def reserve(session, project_id, user_id, deltas):  # noqa: ANN001, ANN202
-        live = select(Server).where(Server.project_id == project_id, Server.deleted.is_(False)).subquery()
-        used = {"instances": session.scalar(select(func.count()).select_from(live)) or 0, "cores": 0, "ram": 0,
-                "metadata_items": 0}
-        for flavor in session.scalars(select(Server.flavor).where(Server.project_id == project_id,
-                                                                 Server.deleted.is_(False))):
-            used["cores"] += int(flavor.get("vcpus", 0))
-            used["ram"] += int(flavor.get("ram", 0))
-        for resource, delta in deltas.items():
-            limit = LIMITS.get(resource, -1)
-            if resource == "metadata_items":
-                if delta > limit:
-                    raise Forbidden("Quota exceeded for metadata_items: Requested %d, but already used 0 of %d "
-                                    "metadata_items" % (delta, limit))
-                continue
-            already = used[resource]
-            if limit >= 0 and already + delta > limit:
-                raise Forbidden(f"Quota exceeded for {resource}: Requested {delta}, but already used "
-                                f"{already} of {limit} {resource}")
-
-    mod.reserve = reserve
-    return mod
-
-
-def _standin_groups() -> types.ModuleType:
-    from overcast.core.errors import NotFound
-    from overcast.store.compute import ServerGroup, ServerGroupMember
-
-    mod = types.ModuleType("overcast.core.compute.server_groups")
-
-    def add_member(session, group_id, server_id, project_id):  # noqa: ANN001, ANN202
-        group = session.get(ServerGroup, group_id)
-        if group is None or group.project_id != project_id:
-            raise NotFound(f"Server group {group_id} could not be found.")
-        session.add(ServerGroupMember(group_id=group_id, server_id=server_id))
-        return group
-
-    def remove_member(session, server_id):  # noqa: ANN001, ANN202
-        for m in session.scalars(select(ServerGroupMember).where(ServerGroupMember.server_id == server_id)):
-            session.delete(m)
-
-    mod.add_member, mod.remove_member = add_member, remove_member
-    return mod
-
-
-@pytest.fixture(autouse=True)
-def _standins(monkeypatch):
-    for name, factory in (("quotas", _standin_quotas), ("server_groups", _standin_groups)):
-        full = f"overcast.core.compute.{name}"
-        try:
-            importlib.import_module(full)
-        except ImportError:
-            monkeypatch.setitem(sys.modules, full, factory())
-
-
 @pytest.fixture
 def compute(cloud):
     """The cloud with m1.tiny (1), m1.small (2), m1.medium (3) and two active public images."""

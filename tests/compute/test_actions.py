@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from overcast.store.image import Image
-from tests.compute.conftest import OTHER_IMAGE_ID, check, new_uuid, tempest_schema
+from tests.compute.conftest import OTHER_IMAGE_ID, check, new_uuid
 
 
 @pytest.fixture
@@ -141,12 +140,27 @@ def test_lock(nova, admin_nova, active):
     assert nova.req("GET", f"/servers/{active}", "2.9").json["server"]["locked"] is False
 
 
-def test_security_groups_reset_state_and_force_delete(nova, admin_nova, active):
+def test_security_groups_reset_state_and_force_delete(nova, admin_nova, active, net):
+    from tempest.lib.api_schema.response.compute.v2_1 import security_groups as schema
+
+    missing = nova.action(active, {"addSecurityGroup": {"name": "web"}})
+    assert missing.status_code == 404 and missing.json["itemNotFound"]["message"] == "Security group web not found."
+    web = net.make(nova.token, "security-groups", "security_group", name="web")
     assert nova.action(active, {"addSecurityGroup": {"name": "web"}}).status_code == 202
-    assert nova.action(active, {"addSecurityGroup": {"name": "web"}}).status_code == 400
-    groups = nova.req("GET", f"/servers/{active}/os-security-groups").json["security_groups"]
-    assert sorted(g["name"] for g in groups) == ["default", "web"]
+    assert nova.action(active, {"addSecurityGroup": {"name": "web"}}).status_code == 202  # already there: no-op
+    listed = nova.req("GET", f"/servers/{active}/os-security-groups")
+    check(listed, "list_security_groups", module=schema)
+    assert sorted(g["name"] for g in listed.json["security_groups"]) == ["default", "web"]
+    [port] = net("GET", f"/ports?device_id={active}", nova.token)[1]["ports"]
+    assert web["id"] in port["security_groups"]
+    assert sorted(g["name"] for g in nova.req("GET", f"/servers/{active}").json["server"]["security_groups"]) == [
+        "default", "web"]
+    in_use = net("DELETE", f"/security-groups/{web['id']}", nova.token)
+    assert in_use[0] == 409 and in_use[1]["NeutronError"]["type"] == "SecurityGroupInUse"
     assert nova.action(active, {"removeSecurityGroup": {"name": "web"}}).status_code == 202
+    again = nova.action(active, {"removeSecurityGroup": {"name": "web"}})
+    assert again.status_code == 400 and "not associated with the instance" in again.json["badRequest"]["message"]
+    assert web["id"] not in net("GET", f"/ports/{port['id']}", nova.token)[1]["port"]["security_groups"]
     assert nova.action(active, {"os-resetState": {"state": "error"}}).status_code == 403
     assert admin_nova.action(active, {"os-resetState": {"state": "error"}}).status_code == 202
     assert nova.req("GET", f"/servers/{active}").json["server"]["status"] == "ERROR"

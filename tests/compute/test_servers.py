@@ -90,6 +90,9 @@ def test_create_validation(nova):
 
 
 def test_create_options(nova, admin_nova):
+    made = nova.cloud.request("POST", "/network/v2.0/security-groups", nova.token,
+                              json={"security_group": {"name": "web"}})
+    assert made.status_code == 201, made.text
     user_data = base64.b64encode(b"#!/bin/sh\necho hi\n").decode()
     sid = nova.create("opts", wait="ACTIVE", metadata={"k": "v"}, user_data=user_data, config_drive=True,
                       security_groups=[{"name": "web"}], availability_zone="nova",

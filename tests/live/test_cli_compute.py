@@ -93,7 +93,7 @@ def _rows(value: Any) -> dict[str, Any]:
 def server(cli: OpenStackCLI, unique: Callable[[str], str]) -> Iterator[dict[str, Any]]:
     """A fresh ACTIVE m1.tiny/cirros server of the demo project, deleted afterwards."""
     name = unique("srv")
-    made = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", name)
+    made = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", "--network", "private", name)
     try:
         yield made
     finally:
@@ -240,7 +240,8 @@ def test_console_log_show(cli: OpenStackCLI, server: dict[str, Any]) -> None:
 
 
 def test_server_delete_wait(cli: OpenStackCLI, unique: Callable[[str], str]) -> None:
-    made = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", unique("gone"))
+    made = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", "--network", "private",
+               unique("gone"))
     cli.run("server", "delete", "--wait", made["id"])
     err = cli.fails("server", "show", made["id"])
     assert _not_found(err)
@@ -325,7 +326,8 @@ def test_keypair_import_and_boot_with_it(cli: OpenStackCLI, unique: Callable[[st
     made = cli("keypair", "create", "--public-key", str(path), name)
     assert made["name"] == name
     assert made["fingerprint"].count(":") == 15
-    srv = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", "--key-name", name,
+    srv = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", "--network", "private",
+              "--key-name", name,
               unique("kpsrv"))
     try:
         assert _show(cli, srv["id"])["key_name"] == name
@@ -383,7 +385,7 @@ def test_server_group_create_list_delete(cli: OpenStackCLI, unique: Callable[[st
     assert "anti-affinity" in str(group.get("policy", group.get("policies")))
     assert name in [row["Name"] for row in cli("server", "group", "list")]
     assert cli("server", "group", "show", name)["id"] == group["id"]
-    srv = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", "--hint",
+    srv = cli("server", "create", "--wait", "--flavor", "m1.tiny", "--image", "cirros", "--network", "private", "--hint",
               f"group={group['id']}", unique("member"))
     try:
         assert srv["id"] in str(cli("server", "group", "show", group["id"])["members"])
@@ -398,7 +400,8 @@ def test_over_quota_create_is_refused(admin_cli: OpenStackCLI, alt_cli: OpenStac
     project = ids["project:alt_demo"]
     admin_cli.run("quota", "set", "--instances", "0", project)
     try:
-        err = alt_cli.fails("server", "create", "--flavor", "m1.tiny", "--image", "cirros", unique("over"))
+        err = alt_cli.fails("server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--nic", "none",
+                            unique("over"))
         assert "Quota exceeded" in err.stderr or "403" in err.stderr
     finally:
         admin_cli.run("quota", "set", "--instances", "10", project)

@@ -1,14 +1,16 @@
 """Crash safety: kill -9 the server in the middle of a burst of creates; nothing is lost or doubled.
 
 1. Start ``overcast serve --workers 1`` on its own data directory (SQLite, local driver); the
-   admin raises the demo project's instance/cores/ram quotas so 200 servers fit.
+   admin raises the demo project's instance/cores/ram and port quotas so 200 servers fit, and
+   the demo user makes a network with a /20 subnet for them.
 2. Fire 200 concurrent ``POST /servers`` (raw HTTP, thread pool, the demo user's token).
 3. After about half of them have answered 202, ``kill -9`` the server's whole process group.
 4. Start it again on the same data directory and port, then poll (bounded) until every server
    that got a 202 is ACTIVE or ERROR.
 5. Check: no server left in BUILD, no backend server made twice or left without a record (the
    local cloud's ``local-cloud.db`` against Overcast's ``server`` table, by idempotency key),
-   no operation left pending or running (``overcast.db``'s ``operation`` table).
+   no operation left pending or running (``overcast.db``'s ``operation`` table), and no server
+   with more than the one port it asked for (port allocation survives the crash idempotently).
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ def _run(server: LiveServer, data_dir: Path) -> None:
     resp = admin.put(f"{_compute_url(admin)}/os-quota-sets/{project}", raise_exc=False,
                      json={"quota_set": {"instances": 1000, "cores": 1000, "ram": 1000 * 4096}})
     assert resp.status_code == 200, resp.text
+    network_url = admin.get_endpoint(service_type="network", interface="public", region_name="RegionOne").rstrip("/")
+    resp = admin.put(f"{network_url}/v2.0/quotas/{project}", raise_exc=False, json={"quota": {"port": 1000}})
+    assert resp.status_code == 200, resp.text
+    network = demo.post(f"{network_url}/v2.0/networks", json={"network": {"name": "crash-net"}}).json()["network"]
+    demo.post(f"{network_url}/v2.0/subnets", json={"subnet": {"network_id": network["id"], "ip_version": 4,
+                                                              "cidr": "10.100.0.0/20"}})
     image_endpoint = demo.get_endpoint(service_type="image", interface="public", region_name="RegionOne")
     images = demo.get(f"{image_endpoint.rstrip('/')}/v2/images", params={"name": "cirros"}).json()["images"]
     image_id = images[0]["id"]
@@ -108,7 +116,8 @@ def _run(server: LiveServer, data_dir: Path) -> None:
     half = threading.Event()
 
     def create(i: int) -> None:
-        body = {"server": {"name": f"crash-{i:03d}", "flavorRef": "1", "imageRef": image_id}}
+        body = {"server": {"name": f"crash-{i:03d}", "flavorRef": "1", "imageRef": image_id,
+                           "networks": [{"uuid": network["id"]}]}}
         try:
             resp = requests.post(f"{url}/servers", json=body, timeout=30,
                                  headers={"X-Auth-Token": token, "Content-Type": "application/json"})
@@ -193,3 +202,11 @@ def _run(server: LiveServer, data_dir: Path) -> None:
     with_backend = [r for r in records.values() if r[2] and not r[4]]
     assert len(with_backend) == len(backend), \
         f"{len(with_backend)} live records with a backend id vs {len(backend)} backend servers"
+
+    # ports: one per ACTIVE server (a build re-run after the crash reuses what it made), none left
+    # behind by a server that failed
+    ports = Counter(row[0] for row in _sql(overcast_db, "SELECT device_id FROM net_port WHERE network_id = ?",
+                                           (network["id"],)))
+    for sid in accepted:
+        expected = 1 if records[sid][3] == "active" else 0
+        assert ports.get(sid, 0) == expected, f"server {sid} ({records[sid][3]}) has {ports.get(sid, 0)} ports"

@@ -26,7 +26,9 @@ def cirros(demo_conn: Any) -> Any:
 
 
 def _boot(conn: Any, name: str, image: Any, flavor: str = "1", **extra: Any) -> Any:
-    made = conn.compute.create_server(name=name, flavor_id=flavor, image_id=image.id, networks="auto", **extra)
+    private = conn.network.find_network("private", ignore_missing=False)
+    made = conn.compute.create_server(name=name, flavor_id=flavor, image_id=image.id,
+                                      networks=[{"uuid": private.id}], **extra)
     return conn.compute.wait_for_server(made, status="ACTIVE", wait=WAIT, interval=0.5)
 
 
@@ -59,8 +61,8 @@ def test_create_get_list(demo_conn: Any, server: Any, cirros: Any) -> None:
 
 def test_cloud_layer_create_server_by_names(demo_conn: Any, unique: Callable[[str], str]) -> None:
     """What Ansible's openstack.cloud.server does: names resolved by the SDK's cloud layer."""
-    made = demo_conn.create_server(unique("cloud"), image="cirros", flavor="m1.tiny", wait=True, timeout=WAIT,
-                                   auto_ip=False)
+    made = demo_conn.create_server(unique("cloud"), image="cirros", flavor="m1.tiny", network="private", wait=True,
+                                   timeout=WAIT, auto_ip=False)
     try:
         assert made.status == "ACTIVE"
     finally:

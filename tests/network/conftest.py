@@ -1,33 +1,10 @@
-"""Network fixtures: the bootstrapped `cloud` (with DevStack's default topology) and a Neutron
-request helper."""
+"""Network fixtures: a reader on the demo project (the `net` helper is in the top conftest)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-
-
-class Net:
-    """``net("GET", "/networks", token)`` -> (status, body) against ``/network/v2.0``."""
-
-    def __init__(self, cloud):  # noqa: ANN001
-        self.cloud = cloud
-
-    def __call__(self, method: str, path: str, token: str, body: dict | None = None, **kw):  # noqa: ANN201
-        resp = self.cloud.request(method, "/network/v2.0" + path, token, json=body, **kw)
-        return resp.status_code, (json.loads(resp.text) if resp.text else {})
-
-    def make(self, token: str, collection: str, member: str, **attrs):  # noqa: ANN201
-        """Create and return the resource (asserting 201)."""
-        status, body = self(  "POST", f"/{collection}", token, {member: attrs})
-        assert status == 201, body
-        return body[member]
-
-
-@pytest.fixture
-def net(cloud) -> Net:  # noqa: ANN001
-    return Net(cloud)
 
 
 @pytest.fixture

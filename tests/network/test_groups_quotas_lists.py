@@ -130,3 +130,28 @@ def test_reader_cannot_write(net, reader_token):
     assert net("GET", "/ports", reader_token)[0] == 200
     assert net("POST", "/security-groups", reader_token, {"security_group": {"name": "x"}})[0] == 403
     assert net("POST", "/routers", reader_token, {"router": {"name": "x"}})[0] == 403
+
+
+def test_default_group_made_concurrently_is_found_not_doubled(cloud, net, demo_token):
+    """Two first uses racing: the loser's insert of the project's default-group link is refused
+    by the database; it then takes the winner's group instead of failing."""
+    from overcast.core.network import security_groups
+    from overcast.store.network import DefaultSecurityGroup
+
+    status, body = net("GET", "/security-groups", demo_token)  # the default group is made here
+    [default] = [g for g in body["security_groups"] if g["name"] == "default"]
+    core = cloud.app.network
+    with core.session() as session:
+        real_get = session.get
+        stale = {"once": True}
+
+        def get(model, ident, **kw):  # noqa: ANN001, ANN202 - the loser read before the winner committed
+            if model is DefaultSecurityGroup and stale.pop("once", False):
+                return None
+            return real_get(model, ident, **kw)
+
+        session.get = get
+        group = security_groups.ensure_default(core, session, default["project_id"])
+        assert group is not None and group.id == default["id"]
+    status, body = net("GET", "/security-groups?name=default", demo_token)
+    assert [g["id"] for g in body["security_groups"]] == [default["id"]]

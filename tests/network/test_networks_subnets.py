@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 def _error(body: dict) -> tuple[str, str]:
     return body["NeutronError"]["type"], body["NeutronError"]["message"]
@@ -145,3 +147,15 @@ def test_subnet_and_network_in_use(net, demo_token):
     assert net("DELETE", f"/ports/{port['id']}", demo_token)[0] == 204
     assert net("DELETE", f"/networks/{network['id']}", demo_token)[0] == 204
     assert net("GET", f"/subnets/{subnet['id']}", demo_token)[0] == 404
+
+
+def test_admin_creates_for_another_project_members_may_not(net, admin_token, demo_token, cloud):
+    demo_project = json.loads(cloud.request("GET", "/identity/v3/auth/projects", demo_token).text)["projects"][0]["id"]
+    made = net.make(admin_token, "networks", "network", name="for-demo", project_id=demo_project)
+    assert made["project_id"] == made["tenant_id"] == demo_project
+    status, body = net("GET", f"/networks/{made['id']}", demo_token)
+    assert status == 200 and body["network"]["name"] == "for-demo"
+    status, body = net("POST", "/networks", demo_token, {"network": {"name": "x", "tenant_id": "0" * 32}})
+    assert status == 403 and body["NeutronError"]["type"] == "PolicyNotAuthorized"
+    status, body = net("POST", "/networks", demo_token, {"network": {"name": "x", "id": "0" * 32}})
+    assert status == 400 and "read-only attribute id" in body["NeutronError"]["message"]

@@ -149,3 +149,31 @@ def test_floating_ip_needs_a_router(net, demo_token):
     again = net.make(demo_token, "floatingips", "floatingip", floating_network_id=body["NeutronError"] and
                      net("GET", "/networks?name=public", demo_token)[1]["networks"][0]["id"])
     assert again["floating_ip_address"].startswith("172.24.4.")
+
+
+def test_an_address_taken_by_a_concurrent_transaction_is_picked_again(net, demo_token, monkeypatch):
+    """Two allocators may pick the same free address; the database refuses the second insert
+    and the allocation is retried in a savepoint instead of failing the request."""
+    from overcast.core.network import ports
+
+    network = net.make(demo_token, "networks", "network", name="race")
+    subnet = net.make(demo_token, "subnets", "subnet", network_id=network["id"], cidr="10.44.0.0/29", ip_version=4)
+    first = net.make(demo_token, "ports", "port", network_id=network["id"])
+    taken = first["fixed_ips"][0]["ip_address"]
+    real = ports.allocate
+    calls = []
+
+    def stale(session, net_record, requests):  # noqa: ANN001, ANN202 - what a reader before the commit saw
+        calls.append(requests)
+        return [(subnet["id"], taken)] if len(calls) == 1 else real(session, net_record, requests)
+
+    monkeypatch.setattr(ports, "allocate", stale)
+    second = net.make(demo_token, "ports", "port", network_id=network["id"])
+    assert len(calls) == 2 and second["fixed_ips"][0]["ip_address"] not in ("", taken)
+    status, body = net("GET", f"/ports?network_id={network['id']}", demo_token)
+    assert status == 200 and len(body["ports"]) == 2
+
+    monkeypatch.setattr(ports, "allocate", lambda session, net_record, requests: [(subnet["id"], taken)])
+    status, body = net("POST", "/ports", demo_token, {"port": {"network_id": network["id"]}})
+    assert status == 409 and body["NeutronError"]["type"] == "IpAddressAlreadyAllocated"
+    assert len(net("GET", f"/ports?network_id={network['id']}", demo_token)[1]["ports"]) == 2

@@ -2,7 +2,7 @@
 """Run Tempest's API tests for one service (identity or compute) against a live Overcast.
 
 ``--service identity`` (the default) runs ``tempest.api.identity``; ``--service compute`` runs
-``tempest.api.compute`` with Nova and Glance marked available. Each service has its own
+``tempest.api.compute`` with Nova, Glance, Neutron and Cinder marked available. Each service has its own
 allowlist beside this file: ``<service>-allowlist.txt``.
 
 Two modes:
@@ -156,7 +156,7 @@ def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (
     """The tempest.conf for one Overcast service.
 
     ``identity``: Keystone only, every other service unavailable. ``compute``: the same identity
-    settings plus Nova and Glance (``compute_refs`` from :func:`lookup_compute_refs`).
+    settings plus Nova, Glance, Neutron and Cinder (``compute_refs`` from :func:`lookup_compute_refs`).
     """
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r} (have: {', '.join(SERVICES)})")
@@ -237,7 +237,7 @@ COMPUTE_FEATURES = {
     "rescue": "True",
     "stable_rescue": "False",
     "enable_instance_password": "True",
-    "interface_attach": "False",  # until the network service exists
+    "interface_attach": "True",
     "snapshot": "True",
     "personality": "False",
     "attach_encrypted_volume": "False",
@@ -297,7 +297,7 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
         "region": target.region,
         "endpoint_type": "publicURL",
         "min_microversion": "2.1",
-        "max_microversion": "latest",
+        "max_microversion": "2.90",
         "build_timeout": "60",
         "build_interval": "1",
         "ready_wait": "0",
@@ -308,14 +308,17 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
     conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL",
                      "build_timeout": "60", "build_interval": "1"}
     conf["image-feature-enabled"] = {"api_v2": "True", "import_image": "False", "os_glance_reserved": "False"}
-    # No Neutron: no isolated networks, no floating IPs, nothing reachable from the test host.
-    conf["network"] = {"project_networks_reachable": "False", "shared_physical_network": "False",
-                       "public_network_id": "", "floating_network_name": ""}
-    conf["network-feature-enabled"] = {"floating_ips": "False", "ipv6": "False", "port_security": "False"}
+    # Neutron: each test project gets its own network, subnet and router (as on DevStack);
+    # servers are not reachable from the test host (no validation).
+    _network_sections(conf, target, refs)
+    conf["auth"]["create_isolated_networks"] = "True"
+    conf["network"]["project_networks_reachable"] = "False"
+    conf["volume"] = {"catalog_type": "volumev3", "region": target.region, "endpoint_type": "publicURL",
+                      "build_timeout": "60", "build_interval": "1", "volume_size": "1"}
+    conf["volume-feature-enabled"] = {"backup": "False", "multi_backend": "False", "api_v3": "True"}
     conf["service_available"]["nova"] = "True"
     conf["service_available"]["glance"] = "True"
-    conf["service_available"]["neutron"] = "False"
-    conf["service_available"]["cinder"] = "False"
+    conf["service_available"]["cinder"] = "True"
 
 
 def _image_sections(conf: configparser.ConfigParser, target: Target) -> None:
@@ -391,6 +394,8 @@ def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = 
 
     if service in ("compute", "volume") and compute_refs is None:
         compute_refs = {"image_ref": "00000000-0000-0000-0000-000000000000"} if offline else lookup_compute_refs(target)
+        if service == "compute" and not offline:
+            compute_refs.update(lookup_public_network(target))
     if service == "network" and compute_refs is None:
         compute_refs = {} if offline else lookup_public_network(target)
     workspace.mkdir(parents=True, exist_ok=True)

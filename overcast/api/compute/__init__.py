@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from overcast.api.compute import endpoints, versions
 from overcast.api.compute import (aggregates, availability_zones, extensions, flavors, hosts, hypervisors,
-                                  images, keypairs, limits, quota_sets, server_groups, services, usage,
+                                  images, interfaces, keypairs, limits, quota_sets, server_groups, services, usage,
                                   usage_audit_log)
+from overcast.api.compute import floating_ips, networks, quota_classes, remote_consoles, security_groups
 from overcast.api.compute.common import MICROVERSIONS, Links
 from overcast.api.routing import Registry
 from overcast.core.compute import ComputeCore
@@ -31,8 +32,15 @@ def register(registry: Registry, core: ComputeCore) -> None:
     aggregates.bind(registry, core, links)
     extensions.bind(registry, core, links)
     images.bind(registry, core, links)
+    quota_classes.bind(registry, core, links)
+    networks.bind(registry, core, links)
+    floating_ips.bind(registry, core, links)
+    security_groups.bind(registry, core, links)
+    remote_consoles.bind(registry, core, links)
     from overcast.api.compute import actions as server_actions
-    from overcast.api.compute import server_subresources, servers
+    from overcast.api.compute import server_subresources, servers, volume_attachments
     server_views = servers.bind(registry, core, links)
     server_actions.bind(registry, core, server_views)
     server_subresources.bind(registry, core, server_views)
+    volume_attachments.bind(registry, core, server_views)
+    interfaces.bind(registry, core, server_views)

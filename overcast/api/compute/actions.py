@@ -7,14 +7,17 @@ from typing import Any, Callable
 import falcon
 
 from overcast.api import faults
+from overcast.api.compute import floating_ips as floating_ip_api
 from overcast.api.compute import server_schemas as schemas
-from overcast.api.compute.common import Links, at_least, caller, enforce, version
+from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
 from overcast.api.compute.servers import ServerResource, target, vt
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
 from overcast.core.compute import actions as core_actions
+from overcast.core.compute import floating_ips as core_floating_ips
+from overcast.core.compute import networking
 from overcast.core.compute import servers as core_servers
 from overcast.drivers.errors import DriverError
 
@@ -150,12 +153,27 @@ class ServerAction(ServerResource):
     def _addSecurityGroup(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         body = validate(body, schemas.SECURITY_GROUP[name])
         enforce(req, "os_compute_api:os-security-groups:add", target(server))
-        core_actions.add_security_group(server, caller(req), body[name]["name"])
+        core_servers.check_lock(server, caller(req))
+        networking.add_security_group(self.core.network, session, caller(req), server, body[name]["name"])
 
     def _removeSecurityGroup(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         body = validate(body, schemas.SECURITY_GROUP[name])
         enforce(req, "os_compute_api:os-security-groups:remove", target(server))
-        core_actions.remove_security_group(server, caller(req), body[name]["name"])
+        core_servers.check_lock(server, caller(req))
+        networking.remove_security_group(self.core.network, session, caller(req), server, body[name]["name"])
+
+    def _addFloatingIp(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        served(req, last="2.43")
+        ref = validate(body, floating_ip_api.ADD_FLOATING_IP)[name]
+        enforce(req, "os_compute_api:os-floating-ips:add", target(server))
+        core_floating_ips.add_to_server(self.core.network, session, caller(req), server, ref["address"],
+                                        ref.get("fixed_address"))
+
+    def _removeFloatingIp(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        served(req, last="2.43")
+        ref = validate(body, floating_ip_api.REMOVE_FLOATING_IP)[name]
+        enforce(req, "os_compute_api:os-floating-ips:remove", target(server))
+        core_floating_ips.remove_from_server(self.core.network, session, caller(req), server, ref["address"])
 
     def _os_resetState(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         body = validate(body, schemas.RESET_STATE)

@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from overcast.api import faults
 from overcast.api.microversions import MicroversionPolicy, Version
 from overcast.core import policy
 from overcast.core.context import AuthContext
@@ -21,6 +22,42 @@ def version(req: falcon.Request) -> Version:
 
 def at_least(req: falcon.Request, text: str) -> bool:
     return version(req) >= Version.parse(text)
+
+
+#: The last microversion of Nova's proxy APIs (images, networks, floating IPs, security groups).
+PROXY_MAX = "2.35"
+
+
+def served(req: falcon.Request, first: str = "2.1", last: str | None = None) -> None:
+    """A method Nova serves from ``first`` to ``last``: outside them Nova finds no method.
+
+    :raises faults.NotFound: "The resource could not be found." outside the range.
+    """
+    if not at_least(req, first) or (last is not None and version(req) > Version.parse(last)):
+        raise faults.NotFound("The resource could not be found.")
+
+
+def gone() -> faults.Fault:
+    """Nova's answer for an API it removed (nova-network's): 410, webob's HTTPGone text."""
+    return faults.Fault(410, "This resource is no longer available.  No forwarding address is given.")
+
+
+def int_param(req: falcon.Request, name: str, default: int | None, minimum: int = 0) -> int | None:
+    """An integer query parameter (the last one given).
+
+    :raises faults.BadRequest: not an integer, or below ``minimum`` (Nova's query schema messages).
+    """
+    value = req.get_param(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise faults.BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
+                                f"'{value}' is not a 'integer'") from None
+    if number < minimum:
+        raise faults.BadRequest(f"Invalid input for query parameters {name}. Value: {value}.")
+    return number
 
 
 class Links:

@@ -90,6 +90,8 @@ COMPUTE_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # Nova's network proxies (served below 2.36)
     ("v2_os_networks", "/os-networks", RW),
     ("v2_os_network", "/os-networks/{network_id}", ("GET", "HEAD", "DELETE")),
+    ("v2_os_networks_add", "/os-networks/add", ("POST",)),
+    ("v2_os_network_action", "/os-networks/{network_id}/action", ("POST",)),
     ("v2_os_tenant_networks", "/os-tenant-networks", RW),
     ("v2_os_tenant_network", "/os-tenant-networks/{network_id}", ("GET", "HEAD", "DELETE")),
     ("v2_os_floating_ips", "/os-floating-ips", RW),

@@ -8,7 +8,7 @@ from typing import Any
 import falcon
 
 from overcast.api import faults
-from overcast.api.compute.common import Links, at_least, caller, enforce
+from overcast.api.compute.common import PROXY_MAX, Links, caller, enforce, served
 from overcast.api.compute.flavors import limit_marker, next_links
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
@@ -57,11 +57,6 @@ def image_view(links: Links, image: Image) -> dict[str, Any]:
     return view
 
 
-def _gone(req: falcon.Request) -> None:
-    if at_least(req, "2.36"):
-        raise faults.NotFound("The resource could not be found.")
-
-
 class _Base:
     def __init__(self, core: ComputeCore, links: Links):
         self.core, self.links = core, links
@@ -94,7 +89,7 @@ class Images(_Base):
     detailed = False
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         ctx = enforce(req, "compute:images:read")
         limit, marker = limit_marker(req)
         with self.core.store.session() as session:
@@ -158,7 +153,7 @@ class ImagesDetail(Images):
 
 class ImageItem(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:read")
         with self.core.store.session() as session:
             resp.media = {"image": image_view(self.links, self._image(req, session, image_id))}
@@ -166,7 +161,7 @@ class ImageItem(_Base):
     on_head = on_get
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:delete")
         with self.core.store.session() as session:
             self._image(req, session, image_id)
@@ -176,7 +171,7 @@ class ImageItem(_Base):
 
 class ImageMetadata(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:read")
         with self.core.store.session() as session:
             image = self._image(req, session, image_id)
@@ -185,7 +180,7 @@ class ImageMetadata(_Base):
     on_head = on_get
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, image_id: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:read")
         given = read_json(req, METADATA_SCHEMA)["metadata"]
         with self.core.store.session() as session:
@@ -193,7 +188,7 @@ class ImageMetadata(_Base):
             resp.media = {"metadata": self._save(req, session, image, {**(image.properties or {}), **given})}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:read")
         given = read_json(req, METADATA_SCHEMA)["metadata"]
         with self.core.store.session() as session:
@@ -203,7 +198,7 @@ class ImageMetadata(_Base):
 
 class ImageMetadataKey(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str, key: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:read")
         with self.core.store.session() as session:
             props = self._image(req, session, image_id).properties or {}
@@ -214,7 +209,7 @@ class ImageMetadataKey(_Base):
     on_head = on_get
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str, key: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:read")
         meta = read_json(req, META_SCHEMA)["meta"]
         if len(meta) > 1:
@@ -227,7 +222,7 @@ class ImageMetadataKey(_Base):
         resp.media = {"meta": {key: meta[key]}}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str, key: str, **_: str) -> None:
-        _gone(req)
+        served(req, last=PROXY_MAX)
         enforce(req, "compute:images:read")
         with self.core.store.session() as session:
             image = self._image(req, session, image_id)

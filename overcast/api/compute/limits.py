@@ -12,7 +12,9 @@ from overcast.core.compute import ComputeCore
 from overcast.core.compute import quotas
 
 
-def absolute(req: falcon.Request, limits: dict[str, int], used: dict[str, int]) -> dict[str, Any]:
+def absolute(req: falcon.Request, limits: dict[str, int], used: dict[str, int],
+             network: dict[str, int]) -> dict[str, Any]:
+    """Nova's absolute limits per microversion; ``network`` (the legacy network limits) below 2.36."""
     view: dict[str, Any] = {
         "maxTotalInstances": limits["instances"], "maxTotalCores": limits["cores"],
         "maxTotalRAMSize": limits["ram"], "maxServerMeta": limits["metadata_items"],
@@ -27,9 +29,8 @@ def absolute(req: falcon.Request, limits: dict[str, int], used: dict[str, int]) 
         view["maxPersonality"] = limits["injected_files"]
         view["maxPersonalitySize"] = limits["injected_file_content_bytes"]
     if not at_least(req, "2.36"):
-        net = quotas.NETWORK_DEFAULTS
-        view.update(maxTotalFloatingIps=net["floating_ips"], maxSecurityGroups=net["security_groups"],
-                    maxSecurityGroupRules=net["security_group_rules"], totalFloatingIpsUsed=0,
+        view.update(maxTotalFloatingIps=network["floating_ips"], maxSecurityGroups=network["security_groups"],
+                    maxSecurityGroupRules=network["security_group_rules"], totalFloatingIpsUsed=0,
                     totalSecurityGroupsUsed=0)
     return view
 
@@ -48,7 +49,8 @@ class Limits:
         with self.core.store.session() as session:
             limits = quotas.limits(session, project_id, caller(req).user_id if not other else None)
             used = quotas.usage(session, project_id)
-        resp.media = {"limits": {"absolute": absolute(req, limits, used), "rate": []}}
+            network = quotas.network_defaults(session)
+        resp.media = {"limits": {"absolute": absolute(req, limits, used, network), "rate": []}}
 
     on_head = on_get
 

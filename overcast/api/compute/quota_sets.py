@@ -14,7 +14,7 @@ from overcast.core.compute import quotas as rules
 
 NETWORK_RESOURCES = tuple(rules.NETWORK_DEFAULTS)
 INJECTED = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")
-_VALUE = {"type": ["integer", "string"], "pattern": r"^-?[0-9]+$", "minimum": -1, "maximum": 2147483647}
+VALUE = {"type": ["integer", "string"], "pattern": r"^-?[0-9]+$", "minimum": -1, "maximum": 2147483647}
 
 
 def shown_resources(req: falcon.Request) -> list[str]:
@@ -25,22 +25,23 @@ def shown_resources(req: falcon.Request) -> list[str]:
 
 
 def update_schema(req: falcon.Request) -> dict[str, Any]:
-    props: dict[str, Any] = {name: _VALUE for name in shown_resources(req)}
+    props: dict[str, Any] = {name: VALUE for name in shown_resources(req)}
     if not at_least(req, "2.36"):
-        props.update({name: _VALUE for name in NETWORK_RESOURCES})
+        props.update({name: VALUE for name in NETWORK_RESOURCES})
     props["force"] = {"type": ["boolean", "string"],
                       "enum": [True, False, "True", "False", "true", "false", "1", "0"]}
     return {"type": "object", "required": ["quota_set"], "additionalProperties": False,
             "properties": {"quota_set": {"type": "object", "properties": props, "additionalProperties": False}}}
 
 
-def quota_view(req: falcon.Request, values: Mapping[str, Any], project_id: str | None = None,
-               network: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def quota_view(req: falcon.Request, values: Mapping[str, Any], network: Mapping[str, Any],
+               project_id: str | None = None) -> dict[str, Any]:
+    """``values`` per microversion; ``network`` (the legacy network limits) below 2.36."""
     view: dict[str, Any] = {} if project_id is None else {"id": project_id}
     for name in shown_resources(req):
         view[name] = values[name]
     if not at_least(req, "2.36"):
-        view.update(network or rules.NETWORK_DEFAULTS)
+        view.update(network)
     return view
 
 
@@ -54,7 +55,8 @@ class QuotaSet(_Base):
         enforce(req, "compute:quota_sets:show", {"project_id": project_id})
         with self.core.store.session() as session:
             values = rules.limits(session, project_id, req.get_param("user_id"))
-        resp.media = {"quota_set": quota_view(req, values, project_id)}
+            network = rules.network_defaults(session)
+        resp.media = {"quota_set": quota_view(req, values, network, project_id)}
 
     on_head = on_get
 
@@ -65,7 +67,8 @@ class QuotaSet(_Base):
         values = {k: int(v) for k, v in ref.items() if k in rules.DEFAULTS}
         with self.core.store.session() as session:
             result = rules.update(session, project_id, values, user_id=req.get_param("user_id"), force=force)
-        resp.media = {"quota_set": quota_view(req, result)}
+            network = rules.network_defaults(session)
+        resp.media = {"quota_set": quota_view(req, result, network)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str, **_: str) -> None:
         enforce(req, "compute:quota_sets:delete", {"project_id": project_id})
@@ -77,7 +80,9 @@ class QuotaSet(_Base):
 class QuotaDefaults(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str, **_: str) -> None:
         enforce(req, "compute:quota_sets:defaults", {"project_id": project_id})
-        resp.media = {"quota_set": quota_view(req, rules.defaults(), project_id)}
+        with self.core.store.session() as session:
+            values, network = rules.defaults(session), rules.network_defaults(session)
+        resp.media = {"quota_set": quota_view(req, values, network, project_id)}
 
     on_head = on_get
 
@@ -87,9 +92,9 @@ class QuotaDetail(_Base):
         enforce(req, "compute:quota_sets:detail", {"project_id": project_id})
         with self.core.store.session() as session:
             values = rules.detail(session, project_id, req.get_param("user_id"))
-        network = {name: {"limit": limit, "in_use": 0, "reserved": 0}
-                   for name, limit in rules.NETWORK_DEFAULTS.items()}
-        resp.media = {"quota_set": quota_view(req, values, project_id, network)}
+            network = {name: {"limit": limit, "in_use": 0, "reserved": 0}
+                       for name, limit in rules.network_defaults(session).items()}
+        resp.media = {"quota_set": quota_view(req, values, network, project_id)}
 
     on_head = on_get
 

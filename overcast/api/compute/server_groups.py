@@ -6,8 +6,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api import faults
-from overcast.api.compute.common import Links, at_least, caller, enforce
+from overcast.api.compute.common import Links, at_least, caller, enforce, int_param
 from overcast.api.compute.flavors import parse_bool
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
@@ -47,20 +46,6 @@ def group_view(req: falcon.Request, group: ServerGroup, members: list[str]) -> d
     return view
 
 
-def _int_param(req: falcon.Request, name: str, default: int | None) -> int | None:
-    value = req.get_param(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise faults.BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
-                                f"'{value}' is not a 'integer'") from None
-    if number < (1 if name == "limit" else 0):
-        raise faults.BadRequest(f"Invalid input for query parameters {name}. Value: {value}.")
-    return number
-
-
 class ServerGroups:
     def __init__(self, core: ComputeCore, links: Links):
         self.core, self.links = core, links
@@ -71,8 +56,8 @@ class ServerGroups:
         if req.get_param("all_projects") is not None and parse_bool(req.get_param("all_projects"), "all_projects"):
             enforce(req, "compute:server_groups:index:all_projects")
             project_id = None
-        limit = _int_param(req, "limit", None)
-        offset = _int_param(req, "offset", 0) or 0
+        limit = int_param(req, "limit", None, minimum=1)
+        offset = int_param(req, "offset", 0) or 0
         with self.core.store.session() as session:
             groups = rules.list_groups(session, project_id, limit=limit, offset=offset)
             members = rules.members_by_group(session, [g.id for g in groups])

@@ -30,15 +30,25 @@ NETWORK_ITEM = {
     "additionalProperties": False,
 }
 
+#: Nova's parameter_types.boolean
+BOOLEAN = {"type": ["boolean", "string"],
+           "enum": [True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+                    False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"]}
+NON_NEGATIVE = {"type": ["integer", "string"], "pattern": r"^[0-9]*$", "minimum": 0, "minLength": 1,
+                "maximum": 2147483647}
+
 BDM = {
     "type": "object",
     "properties": {
-        "uuid": {"type": "string"}, "source_type": {"enum": ["volume", "image", "snapshot", "blank"]},
-        "destination_type": {"enum": ["local", "volume"]}, "boot_index": {"type": ["integer", "string", "null"]},
-        "delete_on_termination": {"type": ["boolean", "string"]}, "volume_size": {"type": ["integer", "string"]},
-        "device_name": {"type": "string"}, "device_type": {"type": "string"}, "disk_bus": {"type": "string"},
-        "guest_format": {"type": "string"}, "tag": {"type": "string"}, "no_device": {},
-        "volume_type": {"type": ["string", "null"]},
+        "uuid": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[a-zA-Z0-9._-]*$"},
+        "source_type": {"enum": ["volume", "image", "snapshot", "blank"]},
+        "destination_type": {"enum": ["local", "volume"]},
+        "boot_index": {"type": ["integer", "string", "null"], "pattern": r"^-?[0-9]+$"},
+        "delete_on_termination": BOOLEAN, "volume_size": NON_NEGATIVE,
+        "device_name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[a-zA-Z0-9._/-]*$"},
+        "device_type": {"type": "string"}, "disk_bus": {"type": "string"},
+        "guest_format": {"type": "string", "maxLength": 255}, "tag": TAG, "no_device": {},
+        "volume_type": {"type": ["string", "null"], "maxLength": 255},
     },
     "additionalProperties": False,
 }

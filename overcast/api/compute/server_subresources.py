@@ -3,7 +3,6 @@ diagnostics and os-server-password. Wire format only."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import falcon
@@ -11,12 +10,13 @@ from sqlalchemy import select
 
 from overcast.api import faults
 from overcast.api.compute import server_schemas as schemas
-from overcast.api.compute.common import Links, at_least, caller, enforce, version
+from overcast.api.compute.common import at_least, caller, enforce, version
+from overcast.api.compute.security_groups import group_views
 from overcast.api.compute.server_views import ServerViews, iso
 from overcast.api.compute.servers import ServerResource, target
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
-from overcast.core.compute import ComputeCore
+from overcast.core.compute import ComputeCore, networking
 from overcast.core.compute import servers as core_servers
 from overcast.core.compute import states as S
 from overcast.core.compute.actions import EVENTS, FeatureNotSupported
@@ -309,11 +309,8 @@ class SecurityGroups(_Sub):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         with self.core.store.session() as session:
             server = self.server(session, req, server_id, "os_compute_api:os-security-groups:list")
-            groups = [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"overcast:sg:{server.project_id}:{g['name']}")),
-                       "name": g["name"], "description": "Default security group" if g["name"] == "default" else "",
-                       "tenant_id": server.project_id, "rules": []}
-                      for g in server.security_groups or []]
-        resp.media = {"security_groups": groups}
+            groups = networking.server_groups(session, server)
+            resp.media = {"security_groups": group_views(session, caller(req), groups)}
 
     on_head = on_get
 

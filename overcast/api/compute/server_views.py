@@ -73,6 +73,14 @@ class ServerViews:
             out[network] = items
         return out
 
+    @staticmethod
+    def _volumes(server: Server, version: Version) -> list[dict[str, Any]]:
+        """os-extended-volumes: the server's volumes (2.3 adds delete_on_termination)."""
+        if version >= _V["2.3"]:
+            return [{"id": m.volume_id, "delete_on_termination": bool(m.delete_on_termination)}
+                    for m in server.volume_mappings if m.volume_id]
+        return [{"id": m.volume_id} for m in server.volume_mappings if m.volume_id]
+
     def _core(self, server: Server, version: Version, *, extended_addresses: bool) -> dict[str, Any]:
         status = states.status(server.vm_state, server.task_state)
         out: dict[str, Any] = {
@@ -112,7 +120,7 @@ class ServerViews:
             "OS-EXT-AZ:availability_zone": server.availability_zone or "",
             "OS-EXT-STS:task_state": server.task_state, "OS-EXT-STS:vm_state": server.vm_state,
             "OS-EXT-STS:power_state": int(server.power_state or 0),
-            "os-extended-volumes:volumes_attached": [],
+            "os-extended-volumes:volumes_attached": self._volumes(server, version),
             "config_drive": "True" if server.config_drive else "",
         })
         if server.security_groups:  # Nova leaves the key out when the server has none

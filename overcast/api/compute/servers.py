@@ -120,8 +120,8 @@ class Servers(ServerResource):
             filters["changes-before"] = parse_time("changes-before", _one(req, "changes-before"))
             since = filters.get("changes-since")
             if since is not None and since > filters["changes-before"]:
-                raise faults.BadRequest(f"The value of changes-since must be less than or equal to "
-                                        f"changes-before.")
+                raise faults.BadRequest("The value of changes-since must be less than or equal to "
+                                        "changes-before.")
         if at_least(req, "2.26"):
             for name in ("tags", "tags-any", "not-tags", "not-tags-any"):
                 value = _one(req, name)
@@ -179,6 +179,8 @@ class Servers(ServerResource):
         ctx = caller(req)
         body = read_json(req, server_schemas.create(vt(req)))
         enforce(req, "os_compute_api:servers:create", {"project_id": ctx.project_id})
+        if body["server"].get("block_device_mapping_v2"):
+            enforce(req, "os_compute_api:servers:create:attach_volume", {"project_id": ctx.project_id})
         spec = self.build_spec(body)
         driver = self.core.compute_driver(self.region)
         zones = [z.name for z in driver.zones()]

@@ -208,7 +208,13 @@ class Kind:
 
     @property
     def read_only(self) -> tuple[str, ...]:
+        """What an update may not set."""
         return tuple(set(self.create_properties) - set(self.update_properties)) + self.extra_read_only
+
+    @property
+    def create_read_only(self) -> tuple[str, ...]:
+        """What a create may not set (the owner it may: an admin creates for another project)."""
+        return tuple(a for a in self.extra_read_only if a not in self.create_properties)
 
 
 class Collection:
@@ -231,10 +237,10 @@ class Collection:
         bulk = isinstance(raw, dict) and isinstance(raw.get(self.kind.collection), list)
         items = raw[self.kind.collection] if bulk else [raw]
         bodies = [parse_body(item, self.kind.member, self.kind.create_properties, required=self.kind.required,
-                             read_only=self.kind.extra_read_only) for item in
+                             read_only=self.kind.create_read_only) for item in
                   ({self.kind.member: i} for i in items)] if bulk else [
             parse_body(raw, self.kind.member, self.kind.create_properties, required=self.kind.required,
-                       read_only=self.kind.extra_read_only)]
+                       read_only=self.kind.create_read_only)]
         with self.core.session() as session:
             views = [self.kind.view(req, session, self.kind.rules.create(self.core, session, caller(req), body))
                      for body in bodies]

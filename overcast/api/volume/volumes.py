@@ -177,7 +177,7 @@ class VolumeAction(_Base):
             result = getattr(self, "_" + name[3:])(req, session, volume, args)
         if result is None:
             resp.status = falcon.HTTP_202
-        else:
+        elif result:  # an empty result is Cinder's 200 without a body (os-set_bootable)
             resp.media = result
 
     def _extend(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Mapping
 from overcast.config import Settings
 from overcast.core.errors import NotFound
 from overcast.core.identity import IdentityCore
+from overcast.core.network import NetworkCore, build_network
 from overcast.drivers.compute import ComputeDriver
 from overcast.drivers.registry import CloudDriver
 from overcast.store.db import Store
@@ -22,6 +23,8 @@ class ComputeCore:
     identity: IdentityCore
     #: region name -> that cloud's drivers
     clouds: Mapping[str, CloudDriver]
+    #: Neutron's core: servers' ports live there
+    network: NetworkCore
 
     @property
     def default_region(self) -> str:
@@ -47,8 +50,12 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
     """
     from overcast.drivers.registry import load_driver
 
+    from overcast.core.compute import networking
+
     clouds = {cloud.name: load_driver(cloud.driver, cloud.options, settings.data_dir) for cloud in settings.clouds}
-    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds)
+    network = build_network(settings, identity.store, clouds)
+    network.device_listeners.append(networking.refresh_addresses)
+    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network)
 
 
 from overcast.core.compute import policies as _policies  # noqa: E402,F401 - registers Nova's rules

@@ -10,10 +10,8 @@ common.raise_feature_not_supported); the server's state is left untouched.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy.orm import Session
@@ -83,6 +81,10 @@ RULES: Mapping[str, Rule] = {
                  "compute_shelve_instance"),
     "unshelve": _r("unshelve", [S.SHELVED, S.SHELVED_OFFLOADED], S.UNSHELVING, C.SHELVE,
                    "compute_unshelve_instance"),
+    "attach_interface": _r("attach_interface", [S.ACTIVE, S.PAUSED, S.STOPPED], None, C.PORT_ATTACH,
+                           "compute_attach_interface"),
+    "detach_interface": _r("detach_interface", [S.ACTIVE, S.PAUSED, S.STOPPED], None, C.PORT_ATTACH,
+                           "compute_detach_interface"),
     "os-getConsoleOutput": _r("getConsoleOutput", ANY, None, C.CONSOLE_OUTPUT, "", tasks=()),
     "migrate": _r("migrate", [S.ACTIVE, S.STOPPED], S.RESIZE_PREP, None, "compute_prep_resize"),
     "restore": _r("restore", [S.SOFT_DELETED], None, None, "compute_restore_instance"),
@@ -106,9 +108,8 @@ def check_capability(capabilities: Iterable[Capability], rule: Rule) -> None:
         raise FeatureNotSupported()
 
 
-def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capabilities: Iterable[Capability],
-          request_id: str | None, params: Mapping[str, Any] | None = None) -> None:
-    """Check lock, state and capability; set the task_state; enqueue the ``server.action``.
+def allowed(server: Server, ctx: AuthContext, key: str, capabilities: Iterable[Capability]) -> Rule:
+    """The rule for action ``key``, once lock, capability and state allow it.
 
     :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver lacks it.
     """
@@ -116,6 +117,21 @@ def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capab
     check_lock(server, ctx)
     check_capability(capabilities, rule)
     check_state(server, rule)
+    return rule
+
+
+def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capabilities: Iterable[Capability],
+          request_id: str | None, params: Mapping[str, Any] | None = None) -> None:
+    """Check lock, state and capability; set the task_state; enqueue the ``server.action``.
+
+    :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver lacks it.
+    """
+    record(session, ctx, server, allowed(server, ctx, key, capabilities), key, request_id=request_id, params=params)
+
+
+def record(session: Session, ctx: AuthContext, server: Server, rule: Rule, key: str, *, request_id: str | None,
+           params: Mapping[str, Any] | None = None) -> None:
+    """Set the rule's task_state and enqueue the ``server.action`` that finishes action ``key``."""
     server.task_state = rule.task_state
     server.updated_at = utcnow()
     enqueue(session, kind=ACTION, cloud=server.cloud, resource_type="server", resource_id=server.id,
@@ -147,10 +163,7 @@ def reboot(session: Session, ctx: AuthContext, server: Server, hard: bool, **kw:
 
 def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, **kw: Any) -> None:
     """:raises Invalid: unknown flavor or the same flavor. :raises Forbidden: over quota."""
-    rule = RULES["resize"]
-    check_lock(server, ctx)
-    check_capability(kw["capabilities"], rule)
-    check_state(server, rule)
+    allowed(server, ctx, "resize", kw["capabilities"])
     flavor = find_flavor(session, flavor_ref, ctx)
     if flavor.id == server.flavor_id:
         raise Invalid("When resizing, instances must change flavor!")
@@ -165,10 +178,7 @@ def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, 
 
 def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], **kw: Any) -> str:
     """Rebuild with a new image (and optionally name, metadata, description). Returns the password."""
-    rule = RULES["rebuild"]
-    check_lock(server, ctx)
-    check_capability(kw["capabilities"], rule)
-    check_state(server, rule)
+    allowed(server, ctx, "rebuild", kw["capabilities"])
     image = find_image(session, body["imageRef"], ctx)
     password = body.get("adminPass") or generate_password()
     if "name" in body:
@@ -191,10 +201,7 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
 def create_image(session: Session, ctx: AuthContext, server: Server, name: str, metadata: Mapping[str, str],
                  **kw: Any) -> Image:
     """Record a queued snapshot image owned by the project; the operation fills in its data."""
-    rule = RULES["createImage"]
-    check_lock(server, ctx)
-    check_capability(kw["capabilities"], rule)
-    check_state(server, rule)
+    allowed(server, ctx, "createImage", kw["capabilities"])
     props = {str(k): str(v) for k, v in metadata.items()}
     props.update({"image_type": "snapshot", "instance_uuid": server.id, "user_id": ctx.user_id,
                   "base_image_ref": server.image_id or ""})
@@ -204,22 +211,6 @@ def create_image(session: Session, ctx: AuthContext, server: Server, name: str, 
     session.add(image)
     begin(session, ctx, server, "createImage", params={"image_id": image.id, "image_name": name}, **kw)
     return image
-
-
-def save_image_data(data_dir: Path, image_id: str, data: bytes) -> dict[str, Any]:
-    """Store a snapshot's bytes at ``<data_dir>/images/<id>``; returns size and checksums.
-
-    (A small helper until the image service owns image data.)
-    """
-    folder = Path(data_dir) / "images"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / image_id
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return {"size": len(data), "checksum": hashlib.md5(data).hexdigest(),  # noqa: S324 - Glance's checksum
-            "os_hash_algo": "sha512", "os_hash_value": hashlib.sha512(data).hexdigest(),
-            "location": f"file://{path.resolve()}"}
 
 
 def lock(server: Server, ctx: AuthContext, reason: str | None) -> None:
@@ -244,24 +235,6 @@ def reset_state(server: Server, state: str) -> None:
     """os-resetState (admin): ``active`` or ``error``; the task is cleared."""
     server.vm_state = S.ACTIVE if state == "active" else S.ERROR
     server.task_state = None
-    server.updated_at = utcnow()
-
-
-def add_security_group(server: Server, ctx: AuthContext, name: str) -> None:
-    check_lock(server, ctx)
-    groups = list(server.security_groups or [])
-    if any(g.get("name") == name for g in groups):
-        raise Invalid(f"Security group {name} is already associated with the instance {server.id}")
-    server.security_groups = groups + [{"name": name}]
-    server.updated_at = utcnow()
-
-
-def remove_security_group(server: Server, ctx: AuthContext, name: str) -> None:
-    check_lock(server, ctx)
-    groups = list(server.security_groups or [])
-    if not any(g.get("name") == name for g in groups):
-        raise Invalid(f"Security group {name} not associated with the instance {server.id}")
-    server.security_groups = [g for g in groups if g.get("name") != name]
     server.updated_at = utcnow()
 
 

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import asdict
 from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core.compute import ComputeCore
+from overcast.core.compute import ComputeCore, networking, server_groups
 from overcast.core.compute import states as S
-from overcast.core.compute.actions import save_image_data
 from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
+from overcast.core.compute.volume_operations import ServerVolumes
+from overcast.core.errors import OvercastError
+from overcast.core.image import stores as image_stores
 from overcast.drivers import compute as dc
 from overcast.drivers.errors import BuildFailed, Conflict, NotFound
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
-from overcast.store.compute import KeyPair, Server, ServerGroup
+from overcast.store.compute import Server, ServerGroup
 from overcast.store.image import Image
+from overcast.store.network import Port
 from overcast.store.models import utcnow
 
 LOG = logging.getLogger(__name__)
@@ -53,18 +57,9 @@ EXPECTED: dict[str, frozenset[dc.ServerState]] = {
     "createImage": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED, D.SUSPENDED, D.SHELVED}),
     "changePassword": frozenset({D.ACTIVE}), "rescue": frozenset({D.RESCUED}),
     "unrescue": frozenset({D.ACTIVE}), "shelve": frozenset({D.SHELVED}), "unshelve": frozenset({D.ACTIVE}),
+    "attach_interface": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED}),
+    "detach_interface": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED}),
 }
-
-
-def nova_addresses(networks: tuple[dc.NetworkAttachment, ...]) -> dict[str, list[dict[str, Any]]]:
-    """The driver's ports as Nova's ``addresses`` (by network name)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for net in networks:
-        for ip in net.fixed_ips:
-            out.setdefault(net.network_name or "private", []).append({
-                "addr": ip, "version": 6 if ":" in ip else 4, "OS-EXT-IPS:type": "fixed",
-                "OS-EXT-IPS-MAC:mac_addr": net.mac_address})
-    return out
 
 
 def _driver_flavor(record: dict[str, Any]) -> dc.Flavor:
@@ -87,8 +82,6 @@ def _record_info(server: Server, info: dc.ServerInfo) -> None:
     server.power_state = int(info.power_state)
     server.host = info.host or server.host
     server.availability_zone = info.availability_zone or server.availability_zone
-    if info.networks:
-        server.addresses = nova_addresses(info.networks)
     server.updated_at = utcnow()
 
 
@@ -101,6 +94,10 @@ def _error_message(session: Session, job: Job) -> str:
 class ServerHandlers:
     def __init__(self, core: ComputeCore):
         self.core = core
+        #: the volumes servers boot with and lose when they go
+        self.volumes = ServerVolumes(core)
+        #: where snapshots (``createImage``) go: the image service's store for new data
+        self.image_data = image_stores.from_settings(core.settings)
 
     def driver(self, cloud: str) -> dc.ComputeDriver:
         return self.core.compute_driver(cloud)
@@ -108,6 +105,8 @@ class ServerHandlers:
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        if not job.checkpoint.get("backend_id") and not self.volumes.prepare(job, ctx):
+            return poll_again(POLL_SECONDS)  # the volumes it boots with are still being made
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted:
@@ -155,6 +154,15 @@ class ServerHandlers:
         return done({"backend_id": backend_id})
 
     def _build_request(self, session: Session, server: Server, job: Job) -> dc.BuildRequest:
+        """The driver's request, after the server's ports are made (in this transaction).
+
+        :raises BuildFailed: Neutron refused a port (Nova's "Failed to allocate the network(s)").
+        """
+        try:
+            ports = networking.allocate(self.core.network, session, server)
+        except OvercastError as exc:
+            raise BuildFailed(f"Build of instance {server.id} aborted: Failed to allocate the network(s), "
+                              f"not rescheduling. {exc.message}") from exc
         image = session.get(Image, server.image_id) if server.image_id else None
         key = None
         if server.key_name:
@@ -169,15 +177,18 @@ class ServerHandlers:
             name=server.name, flavor=_driver_flavor(server.flavor), image=_driver_image(image),
             idempotency_key=server.idempotency_key, key_pair=key,
             security_groups=tuple(g.get("name", "") for g in server.security_groups or []),
-            config_drive=server.config_drive, user_data=user_data, server_group=group,
+            networks=networking.attachments(session, ports), config_drive=server.config_drive,
+            user_data=user_data, server_group=group,
             availability_zone=server.requested_zone,
             metadata={m.key: m.value for m in server.metadata_items},
-            admin_password=job.params.get("admin_password"))
+            admin_password=job.params.get("admin_password"),
+            block_devices=self.volumes.block_devices(session, server))
 
     def build_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
         if server is None or server.deleted:
             return
+        networking.release(self.core.network, session, server)  # Nova deallocates a failed build's network
         now = utcnow()
         server.vm_state = S.ERROR
         if server.task_state != S.DELETING:
@@ -206,20 +217,14 @@ class ServerHandlers:
                     return poll_again(POLL_SECONDS)
             except NotFound:
                 pass
+        self.volumes.release(job, ctx)
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is not None and not server.deleted:
+                networking.release(self.core.network, session, server)
                 mark_deleted(server)
-                self._leave_group(session, server.id)
+                server_groups.remove_member(session, server.id)
         return done()
-
-    @staticmethod
-    def _leave_group(session: Session, server_id: str) -> None:
-        try:
-            from overcast.core.compute import server_groups
-        except ImportError:
-            return
-        server_groups.remove_member(session, server_id)
 
     def delete_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
@@ -281,12 +286,20 @@ class ServerHandlers:
         elif key == "rebuild":
             driver.rebuild(backend_id, image, p.get("admin_password"))
         elif key == "createImage":
-            data = driver.snapshot(backend_id, p["image_name"])
-            return save_image_data(self.core.settings.data_dir, p["image_id"], data)
+            written = self.image_data.put(p["image_id"], [driver.snapshot(backend_id, p["image_name"])])
+            return asdict(written)
         elif key == "changePassword":
             driver.change_password(backend_id, p["admin_password"])
         elif key == "rescue":
             driver.rescue(backend_id, None, p.get("admin_password"))
+        elif key == "attach_interface":
+            port = dc.NetworkAttachment(**{**p["port"], "fixed_ips": tuple(p["port"]["fixed_ips"])})
+            driver.attach_port(backend_id, port)
+        elif key == "detach_interface":
+            try:
+                driver.detach_port(backend_id, p["port_id"])
+            except NotFound:
+                pass  # never plugged (its attach failed) or already gone: the port is off either way
         else:
             getattr(driver, {"start": "start", "stop": "stop", "pause": "pause", "unpause": "unpause",
                              "suspend": "suspend", "resume": "resume", "unrescue": "unrescue",
@@ -325,6 +338,10 @@ class ServerHandlers:
                 session.delete(image)
         if server is None or server.deleted:
             return
+        if key == "attach_interface":  # Nova takes the port off again when the plug fails
+            port = session.get(Port, job.params["port"]["port_id"])
+            if port is not None and port.device_id == server.id:
+                networking.unplug(self.core.network, session, server, port)
         if server.task_state != S.DELETING:
             server.task_state = None
         if key == "resize":

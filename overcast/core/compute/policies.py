@@ -7,7 +7,7 @@ as DevStack runs. The target of a server rule is ``{"project_id": server.project
 
 from __future__ import annotations
 
-from overcast.core.policy import ADMIN, PROJECT_MEMBER, PROJECT_READER, RULES
+from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, RULES
 
 ADMIN_OR_OWNER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_READER = ADMIN | PROJECT_READER
@@ -62,6 +62,10 @@ RULES.update({
     "os_compute_api:os-security-groups:add": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:remove": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:list": ADMIN_OR_READER,
+    "os_compute_api:os-attach-interfaces:list": ADMIN_OR_READER,
+    "os_compute_api:os-attach-interfaces:show": ADMIN_OR_READER,
+    "os_compute_api:os-attach-interfaces:create": ADMIN_OR_OWNER,
+    "os_compute_api:os-attach-interfaces:delete": ADMIN_OR_OWNER,
     # sub-resources
     "os_compute_api:server-metadata:index": ADMIN_OR_READER,
     "os_compute_api:server-metadata:show": ADMIN_OR_READER,
@@ -84,4 +88,30 @@ RULES.update({
     "os_compute_api:os-server-diagnostics": ADMIN,
     "os_compute_api:os-server-password:show": ADMIN_OR_READER,
     "os_compute_api:os-server-password:clear": ADMIN_OR_OWNER,
+    "os_compute_api:os-volumes-attachments:index": ADMIN_OR_READER,
+    "os_compute_api:os-volumes-attachments:show": ADMIN_OR_READER,
+    "os_compute_api:os-volumes-attachments:create": ADMIN_OR_OWNER,
+    "os_compute_api:os-volumes-attachments:update": ADMIN_OR_OWNER,
+    "os_compute_api:os-volumes-attachments:swap": ADMIN,
+    "os_compute_api:os-volumes-attachments:delete": ADMIN_OR_OWNER,
+    "os_compute_api:os-remote-consoles": ADMIN_OR_OWNER,
+    # the network proxies (below 2.36) and the floating IP actions (below 2.44)
+    "os_compute_api:os-networks:list": ADMIN_OR_READER,
+    "os_compute_api:os-networks:show": ADMIN_OR_READER,
+    "os_compute_api:os-tenant-networks:list": ADMIN_OR_READER,
+    "os_compute_api:os-tenant-networks:show": ADMIN_OR_READER,
+    "os_compute_api:os-floating-ip-pools": ANYONE,
+    "os_compute_api:os-floating-ips:list": ADMIN_OR_READER,
+    "os_compute_api:os-floating-ips:show": ADMIN_OR_READER,
+    "os_compute_api:os-floating-ips:create": ADMIN_OR_OWNER,
+    "os_compute_api:os-floating-ips:delete": ADMIN_OR_OWNER,
+    "os_compute_api:os-floating-ips:add": ADMIN_OR_OWNER,
+    "os_compute_api:os-floating-ips:remove": ADMIN_OR_OWNER,
+    "os_compute_api:os-security-groups:get": ADMIN_OR_READER,
+    "os_compute_api:os-security-groups:show": ADMIN_OR_READER,
+    "os_compute_api:os-security-groups:create": ADMIN_OR_OWNER,
+    "os_compute_api:os-security-groups:update": ADMIN_OR_OWNER,
+    "os_compute_api:os-security-groups:delete": ADMIN_OR_OWNER,
+    "os_compute_api:os-security-groups:rule:create": ADMIN_OR_OWNER,
+    "os_compute_api:os-security-groups:rule:delete": ADMIN_OR_OWNER,
 })

@@ -1,7 +1,9 @@
 """Nova's quotas: defaults, per-project overrides, usage counted from the records, atomic reserve.
 
-Limits are Nova's defaults (``nova.conf [quota]``) overridden per project (and optionally per
-project user) by :class:`~overcast.store.compute.QuotaLimit` rows; ``-1`` means unlimited.
+Limits are Nova's defaults (``nova.conf [quota]``), overridden by the ``default`` quota class
+(:class:`~overcast.store.compute.QuotaClass` rows, os-quota-class-sets), then per project (and
+optionally per project user) by :class:`~overcast.store.compute.QuotaLimit` rows; ``-1`` means
+unlimited.
 Usage is never stored: it is counted from the records (Nova's "counting quota" driver), so it
 cannot drift from what exists.
 
@@ -26,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Forbidden, Invalid
-from overcast.store.compute import Flavor, KeyPair, QuotaLimit, Server, ServerGroup, ServerGroupMember
+from overcast.store.compute import Flavor, KeyPair, QuotaClass, QuotaLimit, Server, ServerGroup, ServerGroupMember
 
 #: Nova's default limits (nova.conf [quota]).
 DEFAULTS: dict[str, int] = {
@@ -56,8 +58,55 @@ LOCK_RESOURCE = "__lock__"
 UNLIMITED = -1
 
 
-def defaults() -> dict[str, int]:
-    return dict(DEFAULTS)
+#: The quota class whose limits are every project's defaults (the only class Nova applies).
+DEFAULT_CLASS = "default"
+#: What a quota class holds: the compute limits and the legacy network ones shown below 2.50.
+CLASS_RESOURCES: tuple[str, ...] = (*DEFAULTS, *NETWORK_DEFAULTS)
+MAX_LIMIT = 2147483647
+
+
+def class_limits(session: Session, class_name: str) -> dict[str, int]:
+    """A quota class's limits: Nova's configured defaults overridden by the class's own rows
+    (Nova's ``get_class_quotas``); an unknown class has the configured defaults."""
+    result = {**DEFAULTS, **NETWORK_DEFAULTS}
+    rows = session.scalars(select(QuotaClass).where(QuotaClass.class_name == class_name))
+    result.update({row.resource: row.hard_limit for row in rows if row.resource in result})
+    return result
+
+
+def defaults(session: Session) -> dict[str, int]:
+    """Every project's default limits: the ``default`` quota class's compute limits."""
+    values = class_limits(session, DEFAULT_CLASS)
+    return {name: values[name] for name in DEFAULTS}
+
+
+def network_defaults(session: Session) -> dict[str, int]:
+    """The legacy network limits Nova shows below 2.36: the ``default`` quota class's."""
+    values = class_limits(session, DEFAULT_CLASS)
+    return {name: values[name] for name in NETWORK_DEFAULTS}
+
+
+def update_class(session: Session, class_name: str, values: Mapping[str, int]) -> dict[str, int]:
+    """Create or change a quota class's limits; returns all of the class's limits.
+
+    :raises Invalid: a class name longer than 255 characters, a resource a class does not
+        hold, a limit outside -1..2147483647.
+    """
+    if len(class_name) > 255:
+        raise Invalid(f"quota_class_name has {len(class_name)} characters, more than 255.")
+    for name, value in values.items():
+        if name not in CLASS_RESOURCES:
+            raise Invalid(f"Unknown quota resource {name}.")
+        if not UNLIMITED <= value <= MAX_LIMIT:
+            raise Invalid(f"Quota limit {value} for {name} must be between -1 and {MAX_LIMIT}.")
+    for name, value in values.items():
+        row = session.get(QuotaClass, (class_name, name))
+        if row is None:
+            session.add(QuotaClass(class_name=class_name, resource=name, hard_limit=value))
+        else:
+            row.hard_limit = value
+    session.flush()
+    return class_limits(session, class_name)
 
 
 def _overrides(session: Session, project_id: str, user_id: str = "") -> dict[str, int]:
@@ -69,7 +118,7 @@ def _overrides(session: Session, project_id: str, user_id: str = "") -> dict[str
 
 def limits(session: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
     """The limits in force: defaults, then the project's overrides, then the user's."""
-    result = defaults()
+    result = defaults(session)
     result.update(_overrides(session, project_id))
     if user_id:
         result.update(_overrides(session, project_id, user_id))

@@ -21,9 +21,9 @@ from typing import Any, Callable, Iterable, Mapping
 from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 
-from overcast.core.compute import states
+from overcast.core.compute import block_devices, networking, quotas, server_groups, states
 from overcast.core.context import AuthContext
-from overcast.core.errors import Conflict, Invalid, NotFound
+from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.ops.engine import enqueue
 from overcast.store.compute import Flavor, KeyPair, Server, ServerMetadata, ServerTag
 from overcast.store.image import Image
@@ -116,7 +116,7 @@ def find_image(session: Session, ref: str, ctx: AuthContext) -> Image:
     try:
         uuid.UUID(image_id)
     except ValueError:
-        raise Invalid(f"Invalid imageRef provided.") from None
+        raise Invalid("Invalid imageRef provided.") from None
     image = session.get(Image, image_id)
     visible = image is not None and (
         ctx.is_admin or image.visibility in ("public", "community") or image.owner == ctx.project_id
@@ -128,16 +128,15 @@ def find_image(session: Session, ref: str, ctx: AuthContext) -> Image:
     return image
 
 
-def _check_image_fits(image: Image, flavor: Flavor) -> None:
+def _check_image_fits(image: Image, flavor: Flavor, *, volume_root: bool = False) -> None:
+    """:raises Invalid: the flavor's memory (or, for a local root disk, its disk) is too small."""
     if image.min_ram and flavor.ram < image.min_ram:
         raise Invalid("Flavor's memory is too small for requested image.")
-    if image.min_disk and flavor.disk and flavor.disk < image.min_disk:
+    if not volume_root and image.min_disk and flavor.disk and flavor.disk < image.min_disk:
         raise Invalid("Flavor's disk is too small for requested image.")
 
 
 def _quota(session: Session, ctx: AuthContext, project_id: str, deltas: dict[str, int]) -> None:
-    from overcast.core.compute import quotas  # written with the quota sets; imported on use
-
     quotas.reserve(session, project_id, ctx.user_id, deltas)
 
 
@@ -193,26 +192,6 @@ class BuildSpec:
     access_ipv6: str = ""
 
 
-def _boot_image_ref(spec: BuildSpec) -> tuple[str | None, list[dict[str, Any]]]:
-    """The image to boot from: imageRef, or the boot_index 0 image->local block device."""
-    if spec.image_ref:
-        return spec.image_ref, []
-    bdms = spec.block_device_mapping_v2
-    if not bdms:
-        raise Invalid("Missing imageRef attribute")
-    boot = [b for b in bdms if str(b.get("boot_index", "")) == "0"]
-    if not boot:
-        raise Invalid("Boot sequence for the instance and image/block device mapping combination is "
-                      "not valid.")
-    root = boot[0]
-    if root.get("source_type") != "image" or root.get("destination_type", "local") != "local":
-        raise Invalid("Booting from a volume needs the block storage service, which this cloud does not "
-                      "offer yet: use source_type image and destination_type local.")
-    if not root.get("uuid"):
-        raise Invalid("Invalid image metadata. Error: A UUID is required for the image block device.")
-    return str(root["uuid"]), [dict(b) for b in bdms]
-
-
 def _user_data(text: str | None) -> str | None:
     if text is None:
         return None
@@ -237,7 +216,8 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, 
            request_id: str | None, validate_zone: Callable[[str], None] | None = None) -> Created:
     """Record ``min_count``..``max_count`` servers and enqueue their builds.
 
-    :raises Invalid: bad flavor, image, key pair, zone, group, user data or counts.
+    :raises Invalid: bad flavor, image, key pair, zone, group, user data, counts or block device
+        mappings (a volume that cannot be used: see :func:`block_devices.record`).
     :raises Forbidden: over quota (Nova's message).
     """
     if spec.min_count > spec.max_count:
@@ -246,10 +226,12 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, 
     if not project_id:
         raise Invalid("Servers are created in a project; use a project-scoped token.")
     flavor = find_flavor(session, spec.flavor_ref, ctx)
-    image_ref, bdms = _boot_image_ref(spec)
-    image = find_image(session, image_ref, ctx) if image_ref else None
+    boot = block_devices.parse(spec.image_ref, spec.block_device_mapping_v2)
+    images = {ref: find_image(session, ref, ctx) for ref in boot.image_refs}
+    image = images.get(boot.image_ref or "")
     if image is not None:
-        _check_image_fits(image, flavor)
+        _check_image_fits(image, flavor, volume_root=boot.volume_root)
+    local_image = None if boot.volume_root else image  # a volume-backed server shows no image
     key = None
     if spec.key_name is not None:
         key = session.scalars(select(KeyPair).where(KeyPair.user_id == ctx.user_id,
@@ -260,34 +242,27 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, 
     if zone:
         zone_name = zone.partition(":")[0]
         if ":" in zone and not ctx.is_admin:
-            from overcast.core.errors import Forbidden
             raise Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.")
         if zone_name and zone_name not in set(zones):
-            raise Invalid(f"The requested availability zone is not available")
+            raise Invalid("The requested availability zone is not available")
     user_data = _user_data(spec.user_data)
     check_metadata(spec.metadata)
     if spec.group:
-        from overcast.core.compute import server_groups  # written with server groups
-
         try:
             uuid.UUID(spec.group)
         except ValueError:
             raise Invalid(f"Invalid input for field/attribute group. Value: {spec.group}. "
                           f"'{spec.group}' is not a 'uuid'") from None
-    networks = spec.networks if spec.networks is not None else "auto"
-    if isinstance(networks, list):
-        for net in networks:
-            if net.get("port"):
-                raise Invalid(f"Port {net['port']} could not be found.")
-            # until the network service exists, a network uuid names the region's private network
+    groups = spec.security_groups or ["default"]
+    networking.check_security_groups(session, ctx, project_id, groups)
+    nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
+                                     max_count=spec.max_count)
     count = spec.max_count
     deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
     try:
         _quota(session, ctx, project_id, deltas)
-    except Exception as exc:  # noqa: BLE001 - retry with the minimum, as Nova does, then re-raise
-        from overcast.core.errors import Forbidden
-
-        if not isinstance(exc, Forbidden) or spec.min_count == count:
+    except Forbidden:  # retry with the minimum, as Nova does, then re-raise
+        if spec.min_count == count:
             raise
         count = spec.min_count
         _quota(session, ctx, project_id, {"instances": count, "cores": count * flavor.vcpus,
@@ -296,7 +271,6 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, 
         _quota(session, ctx, project_id, {"metadata_items": len(spec.metadata)})
     password = spec.admin_password or generate_password()
     reservation_id = "r-" + secrets.token_hex(4)
-    groups = spec.security_groups or ["default"]
     embedded = flavor_record(flavor)
     now = utcnow()
     servers: list[Server] = []
@@ -306,19 +280,20 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, 
             id=str(uuid.uuid4()), cloud=region, project_id=project_id, user_id=ctx.user_id, name=name,
             hostname=spec.hostname if (spec.hostname and count == 1) else _hostname(name),
             description=spec.description, flavor_id=flavor.id, flavor=embedded,
-            image_id=image.id if image is not None else None, key_name=key.name if key else None,
+            image_id=local_image.id if local_image is not None else None, key_name=key.name if key else None,
             key_data=key.public_key if key else None, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=0, idempotency_key=uuid.uuid4().hex, requested_zone=zone or None,
             availability_zone=zone.partition(":")[0] or None if zone else None,
             config_drive=bool(spec.config_drive), user_data=user_data, access_ipv4=spec.access_ipv4 or "",
             access_ipv6=canonical_ipv6(spec.access_ipv6), security_groups=[{"name": g} for g in groups],
-            requested_networks=networks, addresses={}, block_devices=bdms, reservation_id=reservation_id,
-            launch_index=index, server_group_id=spec.group, created_at=now, updated_at=now,
-            locked=False, progress=0, deleted=False)
+            requested_networks=nics, addresses={}, block_devices=[dict(b) for b in spec.block_device_mapping_v2],
+            reservation_id=reservation_id, launch_index=index, server_group_id=spec.group, created_at=now,
+            updated_at=now, locked=False, progress=0, deleted=False)
         server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in spec.metadata.items()]
         server.tags = [ServerTag(tag=t) for t in dict.fromkeys(spec.tags)]
         session.add(server)
         session.flush()
+        block_devices.record(session, ctx, server, boot, images)
         if spec.group:
             server_groups.add_member(session, spec.group, server.id, project_id)
         enqueue(session, kind=BUILD, cloud=region, resource_type="server", resource_id=server.id,

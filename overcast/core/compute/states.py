@@ -39,6 +39,7 @@ SHELVING = "shelving"
 UNSHELVING = "unshelving"
 DELETING = "deleting"
 UPDATING_PASSWORD = "updating_password"
+BLOCK_DEVICE_MAPPING = "block_device_mapping"
 
 # The API status for a vm_state, refined by task_state (nova.api.openstack.common._STATE_MAP).
 _STATUS = {

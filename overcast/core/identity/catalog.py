@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.identity import fetch
 from overcast.config import Settings
-from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
+from overcast.core.errors import Conflict, Forbidden, Invalid
 from overcast.store.models import Endpoint, Region, Service, new_id
 
 #: (type, name, path under the public URL) of each service Overcast serves, per region.

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
+from overcast.core.errors import Conflict, Forbidden, Invalid
 from overcast.core.identity import fetch, groups, projects, users
 from overcast.core.identity import split_extra
 from overcast.core.identity.projects import MAX_TAGS

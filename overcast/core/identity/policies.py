@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.identity import fetch
-from overcast.core.errors import Invalid, NotFound
+from overcast.core.errors import Invalid
 from overcast.store.models import Policy
 
 

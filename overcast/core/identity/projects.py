@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
-from overcast.core.identity import IdentityCore, fetch, split_extra
+from overcast.core.identity import fetch, split_extra
 from overcast.core.identity.assignments import group_ids_of
 from overcast.core.revocation import Revocations
 from overcast.store.models import (Assignment, ApplicationCredential, Domain, Project, ProjectTag,

@@ -54,7 +54,7 @@ class ImageCore:
     def store_for(self, image: Image) -> ImageStore:
         """The store holding ``image``'s data: by its location's scheme, else the default store.
 
-        (The cirros seed and Nova's snapshots always write to the filesystem store.)
+        (The cirros seed always writes to the filesystem store.)
         """
         location = image.location or ""
         if location.startswith("file://"):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping, TypeVar
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,8 @@ from overcast.store.db import Store
 T = TypeVar("T")
 LOG = logging.getLogger(__name__)
 DriverCall = Callable[[NetworkDriver], object]
+#: told, inside the transaction, which devices' ports (or their floating IPs) changed
+DeviceListener = Callable[[Session, set[str]], None]
 #: undo calls for what the backend made during the current transaction
 _UNDO: contextvars.ContextVar[list[DriverCall] | None] = contextvars.ContextVar("network_undo", default=None)
 
@@ -49,6 +51,17 @@ class NetworkCore:
     store: Store
     #: region name -> that cloud's drivers
     clouds: Mapping[str, CloudDriver]
+    #: who wants to hear of port changes (Neutron's ``network-changed`` event; compute refreshes
+    #: the addresses a server shows)
+    device_listeners: list[DeviceListener] = field(default_factory=list)
+
+    def devices_changed(self, session: Session, device_ids: Iterable[str | None]) -> None:
+        """Tell the listeners that the ports of these devices, or their floating IPs, changed."""
+        changed = {d for d in device_ids if d}
+        if changed:
+            session.flush()
+            for listener in self.device_listeners:
+                listener(session, changed)
 
     @property
     def driver(self) -> NetworkDriver | None:

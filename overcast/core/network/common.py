@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
+from overcast.core.errors import Invalid
 from overcast.core.network.errors import not_found, policy
 from overcast.store.models import utcnow
 from overcast.store.network import Network, StandardAttrs
@@ -58,8 +59,11 @@ def owner(ctx: AuthContext, body: dict[str, Any], action: str) -> str:
     """The project a new resource belongs to: the caller's, or (for an admin) the one named.
 
     :raises Forbidden: a non-admin naming another project, or a reader creating.
+    :raises Invalid: no project at all (a system-scoped caller naming none), as Neutron answers.
     """
     project_id = body.get("project_id") or body.get("tenant_id") or ctx.project_id
+    if not project_id:
+        raise Invalid("Running without keystone AuthN requires that tenant_id is specified", kind="HTTPBadRequest")
     if project_id != ctx.project_id and not ctx.is_admin:
         raise policy(action)
     authorize(ctx, action, project_id)

@@ -106,6 +106,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
         _associate(session, ctx, fip, body["port_id"], body.get("fixed_ip_address"))
     session.flush()
     core.realise(lambda d: d.apply_floating_ip(spec(fip)), undo=lambda d: d.remove_floating_ip(fip.id))
+    _devices_changed(core, session, fip.port_id)
     return fip
 
 
@@ -116,6 +117,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str, c
     """
     fip = get(session, ctx, fip_id)
     authorize(ctx, "update_floatingip", fip.project_id)
+    before = fip.port_id
     update_fields(fip, changes, ("description",))
     if "port_id" in changes:
         _associate(session, ctx, fip, changes["port_id"], changes.get("fixed_ip_address"))
@@ -125,6 +127,8 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str, c
     touch(fip)
     session.flush()
     core.realise(lambda d: d.apply_floating_ip(spec(fip)))
+    if fip.port_id != before:
+        _devices_changed(core, session, before, fip.port_id)
     return fip
 
 
@@ -133,8 +137,17 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str) -
     fip = get(session, ctx, fip_id)
     authorize(ctx, "delete_floatingip", fip.project_id)
     port = session.get(Port, fip.floating_port_id)
+    associated = fip.port_id
     session.delete(fip)
     if port is not None:
         port_rules.release(core, session, port)
     session.flush()
     core.realise(lambda d: d.remove_floating_ip(fip_id))
+    _devices_changed(core, session, associated)
+
+
+def _devices_changed(core: NetworkCore, session: Session, *port_ids: str | None) -> None:
+    """A floating IP moved on or off these ports: tell their devices' owners."""
+    ids = [p for p in port_ids if p]
+    if ids:
+        core.devices_changed(session, session.scalars(select(Port.device_id).where(Port.id.in_(ids))))

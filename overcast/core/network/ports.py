@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
@@ -23,6 +24,8 @@ from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subn
 MAC_PREFIX = "fa:16:3e"
 _MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 _rng = random.SystemRandom()
+#: tries at recording picked addresses when concurrent allocations clash
+ALLOCATION_ATTEMPTS = 5
 
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
@@ -188,14 +191,11 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
     port.security_group_ids = _groups(core, session, ctx, project_id, port_security, device_owner,
                                       body.get("security_groups"))
     port.allowed_address_pairs = _pairs(port_security, body.get("allowed_address_pairs"), mac)
-    chosen = allocate(session, network, body.get("fixed_ips"))
     session.add(port)
     session.flush()
-    for position, (subnet_id, address) in enumerate(chosen):
-        port.fixed_ips.append(IpAllocation(subnet_id=subnet_id, ip_address=address, network_id=network.id,
-                                           position=position))
-    session.flush()
+    _add_addresses(session, port, network, body.get("fixed_ips"))
     bind(core, port, new=True)
+    core.devices_changed(session, [port.device_id])
     return port
 
 
@@ -216,6 +216,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
     """:raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict: as for create."""
     port = get(session, ctx, port_id)
     authorize(ctx, "update_port", port.project_id)
+    before = port.device_id
     admin_only(ctx, "update_port:binding:host_id", changes.get("binding:host_id"))
     admin_only(ctx, "update_port:mac_address", changes.get("mac_address"))
     if "mac_address" in changes and changes["mac_address"] != port.mac_address:
@@ -236,6 +237,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
     touch(port)
     session.flush()
     bind(core, port)
+    core.devices_changed(session, [before, port.device_id])
     return port
 
 
@@ -255,11 +257,31 @@ def _reallocate(session: Session, port: Port, requests: list[dict[str, Any]]) ->
         if allocation not in kept:
             port.fixed_ips.remove(allocation)
     session.flush()
-    network = session.get(Network, port.network_id)
-    for subnet_id, address in allocate(session, network, fresh):
-        port.fixed_ips.append(IpAllocation(subnet_id=subnet_id, ip_address=address, network_id=port.network_id,
-                                           position=len(port.fixed_ips)))
-    session.flush()
+    _add_addresses(session, port, session.get(Network, port.network_id), fresh)
+
+
+def _add_addresses(session: Session, port: Port, network: Network, requests: list[dict[str, Any]] | None) -> None:
+    """Allocate and record the port's addresses (see :func:`allocate`). Another transaction may
+    take a picked address between our check and our insert (the (subnet, address) key refuses
+    the second): the allocation is then retried in a savepoint, as Neutron retries on a duplicate
+    entry. :raises Invalid, Conflict: see :func:`allocate`; the last clash as IpAddressAlreadyAllocated.
+    """
+    if requests is not None and not requests:
+        return
+    for attempt in range(ALLOCATION_ATTEMPTS):
+        chosen = allocate(session, network, requests)
+        try:
+            with session.begin_nested():
+                for subnet_id, address in chosen:
+                    port.fixed_ips.append(IpAllocation(subnet_id=subnet_id, ip_address=address,
+                                                       network_id=network.id, position=len(port.fixed_ips)))
+                session.flush()
+            return
+        except IntegrityError:
+            session.expire(port, ["fixed_ips"])
+            if attempt == ALLOCATION_ATTEMPTS - 1 or any(r.get("ip_address") for r in requests or []):
+                subnet_id, address = chosen[0]
+                raise ipam.already_allocated(address, subnet_id) from None
 
 
 def release(core: NetworkCore, session: Session, port: Port) -> None:
@@ -271,6 +293,7 @@ def release(core: NetworkCore, session: Session, port: Port) -> None:
     session.delete(port)
     session.flush()
     core.realise(lambda d: d.unbind_port(port.id))
+    core.devices_changed(session, [port.device_id])
 
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) -> None:

@@ -8,6 +8,7 @@ import ipaddress
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
@@ -47,9 +48,15 @@ def ensure_default(core: NetworkCore, session: Session, project_id: str | None) 
         return session.get(SecurityGroup, link.security_group_id)
     group = SecurityGroup(project_id=project_id, name=DEFAULT_NAME, description="Default security group",
                           tags=[], rules=[])
-    session.add(group)
-    session.flush()
-    session.add(DefaultSecurityGroup(project_id=project_id, security_group_id=group.id))
+    try:
+        with session.begin_nested():  # a concurrent first use may make it first: then that one is it
+            session.add(group)
+            session.flush()
+            session.add(DefaultSecurityGroup(project_id=project_id, security_group_id=group.id))
+            session.flush()
+    except IntegrityError:
+        link = session.get(DefaultSecurityGroup, project_id, populate_existing=True)
+        return session.get(SecurityGroup, link.security_group_id) if link is not None else None
     for ethertype in ("IPv4", "IPv6"):
         group.rules.append(SecurityGroupRule(project_id=project_id, direction="egress", ethertype=ethertype))
         group.rules.append(SecurityGroupRule(project_id=project_id, direction="ingress", ethertype=ethertype,

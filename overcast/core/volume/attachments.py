@@ -13,13 +13,14 @@ import uuid
 from typing import Any, Mapping
 
 from sqlalchemy import select
+from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import backend_call, states
 from overcast.core.volume.volumes import get_volume, settle, touch
-from overcast.drivers.volume import VolumeDriver
+from overcast.drivers.volume import Connection, VolumeDriver
 from overcast.store.models import utcnow
 from overcast.store.volume import Volume, VolumeAttachment
 
@@ -46,22 +47,67 @@ def list_attachments(session: Session, ctx: AuthContext, *, all_tenants: bool = 
     return list(session.scalars(stmt.order_by(VolumeAttachment.created_at, VolumeAttachment.id)))
 
 
-def _connect(driver: VolumeDriver, volume: Volume, attachment: VolumeAttachment,
-             connector: Mapping[str, Any]) -> None:
-    host = str(connector.get("host") or attachment.instance_uuid or "overcast")
-    mode = str(connector.get("mode") or attachment.attach_mode or "rw")
-    if volume.backend_id is None:
-        raise Invalid(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
-    with backend_call():
-        conn = driver.attach(volume.backend_id, host, mode)
+def record_connection(attachment: VolumeAttachment, conn: Connection, connector: Mapping[str, Any]) -> None:
+    """Record an export (the driver's ``attach`` answer for ``connector``): the attachment is attaching."""
     attachment.connector = dict(connector)
-    attachment.attached_host = host
-    attachment.attach_mode = mode
+    attachment.attached_host = connector_host(attachment, connector)
+    attachment.attach_mode = str(connector.get("mode") or attachment.attach_mode or "rw")
     attachment.connection_info = {"driver_volume_type": conn.driver_volume_type, **dict(conn.data),
                                   "attachment_id": attachment.id}
     attachment.attach_status = states.ATTACHING
     if connector.get("mountpoint"):
         attachment.mountpoint = str(connector["mountpoint"])
+
+
+def connector_host(attachment: VolumeAttachment, connector: Mapping[str, Any]) -> str:
+    """The host a connector exports to (the server itself when the connector names none)."""
+    return str(connector.get("host") or attachment.instance_uuid or "overcast")
+
+
+def _connect(driver: VolumeDriver, volume: Volume, attachment: VolumeAttachment,
+             connector: Mapping[str, Any]) -> None:
+    if volume.backend_id is None:
+        raise Invalid(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
+    mode = str(connector.get("mode") or attachment.attach_mode or "rw")
+    with backend_call():
+        conn = driver.attach(volume.backend_id, connector_host(attachment, connector), mode)
+    record_connection(attachment, conn, connector)
+
+
+def _swap_status(session: Session, volume: Volume, new: str) -> bool:
+    """Move the volume from the status read to ``new`` (in-use stays in-use) unless another
+    transaction changed it meanwhile; then the volume is re-read and False returned."""
+    target = volume.status if volume.status == states.IN_USE else new
+    moved = session.execute(update_rows(Volume).where(Volume.id == volume.id, Volume.status == volume.status)
+                            .values(status=target).execution_options(synchronize_session=False)).rowcount
+    session.refresh(volume)
+    return moved == 1
+
+
+def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid: str | None,
+            mode: str = "rw") -> VolumeAttachment:
+    """Reserve a volume for a server: a ``reserved`` attachment, the volume ``reserved``.
+
+    The status moves by compare-and-swap (Cinder's conditional update), so of two requests
+    reserving one volume at once only one wins.
+
+    :raises NotFound: unknown volume. :raises Invalid: the volume cannot be attached now.
+    """
+    volume = get_volume(session, ctx, volume_id)
+    allowed = (states.AVAILABLE, states.IN_USE) if volume.multiattach else (states.AVAILABLE,)
+    # the same server again is allowed (Cinder lets an instance being moved reserve its volume twice)
+    again = instance_uuid is not None and any(a.instance_uuid == instance_uuid for a in volume.attachments)
+    if not again and (volume.status not in allowed or not _swap_status(session, volume, states.RESERVED)):
+        expected = "available or in-use or downloading" if volume.multiattach else "available or downloading"
+        raise Invalid(f"Invalid volume: Volume {volume.id} status must be {expected} to reserve, but the current "
+                      f"status is {volume.status}.")
+    attachment = VolumeAttachment(id=str(uuid.uuid4()), volume_id=volume.id, instance_uuid=instance_uuid,
+                                  attach_mode=mode, attach_status=states.RESERVED, created_at=utcnow())
+    volume.attachments.append(attachment)
+    if volume.status != states.IN_USE:
+        volume.status = states.RESERVED
+    touch(volume)
+    return attachment
 
 
 def create(session: Session, ctx: AuthContext, driver: VolumeDriver, volume_id: str, *,
@@ -70,21 +116,11 @@ def create(session: Session, ctx: AuthContext, driver: VolumeDriver, volume_id: 
 
     :raises NotFound: unknown volume. :raises Invalid: the volume cannot be attached now.
     """
-    volume = get_volume(session, ctx, volume_id)
-    ok = volume.status in (states.AVAILABLE, states.RESERVED) or (
-        volume.multiattach and volume.status in (states.IN_USE, states.ATTACHING))
-    if not ok:
-        raise Invalid(f"Invalid volume: Volume {volume.id} status must be available or downloading to reserve, "
-                      f"but the current status is {volume.status}.")
-    attachment = VolumeAttachment(id=str(uuid.uuid4()), volume_id=volume.id, instance_uuid=instance_uuid,
-                                  attach_mode=mode, attach_status=states.RESERVED, created_at=utcnow())
-    volume.attachments.append(attachment)
+    attachment = reserve(session, ctx, volume_id, instance_uuid=instance_uuid, mode=mode)
     if connector:
+        volume = get_volume(session, ctx, volume_id)
         _connect(driver, volume, attachment, connector)
         volume.status = states.ATTACHING
-    elif volume.status != states.IN_USE:
-        volume.status = states.RESERVED
-    touch(volume)
     return attachment
 
 
@@ -101,7 +137,11 @@ def update(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment:
 
 def complete(session: Session, ctx: AuthContext, attachment: VolumeAttachment) -> None:
     """os-complete: the attachment is in use."""
-    volume = get_volume(session, ctx, attachment.volume_id)
+    mark_attached(get_volume(session, ctx, attachment.volume_id), attachment)
+
+
+def mark_attached(volume: Volume, attachment: VolumeAttachment) -> None:
+    """One of the volume's attachments is in use: the volume is ``in-use``."""
     attachment.attach_status = states.ATTACHED
     attachment.attach_time = utcnow()
     settle(volume)

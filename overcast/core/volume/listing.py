@@ -42,7 +42,7 @@ def parse_sort(sort: str | None, sort_key: str | None, sort_dir: str | None,
         if key not in allowed:
             raise Invalid(f"Invalid input received: Invalid sort key {key}")
         if direction not in ("asc", "desc"):
-            raise Invalid(f"Invalid input received: Unknown sort direction, must be 'desc' or 'asc'")
+            raise Invalid("Invalid input received: Unknown sort direction, must be 'desc' or 'asc'")
     if "id" not in {k for k, _ in pairs}:
         pairs.append(("id", pairs[-1][1]))
     return tuple(pairs)

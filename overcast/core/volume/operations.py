@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from overcast.core.image import ImageCore
 from overcast.core.volume import VolumeCore, snapshots, states, volumes
 from overcast.drivers import volume as dv
-from overcast.drivers.errors import BuildFailed, NotFound
+from overcast.drivers.errors import BuildFailed
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.models import utcnow

@@ -92,6 +92,17 @@ def image_metadata(image: Image) -> dict[str, str]:
     return meta
 
 
+def check_image_fits(image: Image, size: int) -> None:
+    """:raises Invalid: the image (or its min_disk) is larger than ``size`` GB (Cinder's messages)."""
+    image_gb = -(-(image.virtual_size or image.size or 0) // GIB)
+    if image_gb > size:
+        raise Invalid(f"Invalid input received: Size of specified image {image_gb}GB is larger than volume "
+                      f"size {size}GB.")
+    if image.min_disk and image.min_disk > size:
+        raise Invalid(f"Invalid input received: Volume size {size}GB cannot be smaller than the image "
+                      f"minDisk size {image.min_disk}GB.")
+
+
 def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, zones: Iterable[str],
            request_id: str | None) -> Volume:
     """Record a volume and enqueue its creation.
@@ -137,13 +148,7 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
         image = _image(session, ctx, spec.image_ref)
         bootable = True
         if size is not None:
-            image_gb = -(-(image.virtual_size or image.size or 0) // GIB)
-            if image_gb > size:
-                raise Invalid(f"Invalid input received: Size of specified image {image_gb}GB is larger than volume "
-                              f"size {size}GB.")
-            if image.min_disk and image.min_disk > size:
-                raise Invalid(f"Invalid input received: Volume size {size}GB cannot be smaller than the image "
-                              f"minDisk size {image.min_disk}GB.")
+            check_image_fits(image, size)
     if size is None:
         raise Invalid("Invalid input received: Size of the volume must be specified.")
     known = list(zones)
@@ -276,7 +281,7 @@ def reset_status(volume: Volume, status: str | None, attach_status: str | None) 
     """os-reset_status. :raises Invalid: an unknown status."""
     if status is not None:
         if status not in states.VOLUME_STATUSES:
-            raise Invalid(f"Invalid input received: Must specify a valid status")
+            raise Invalid("Invalid input received: Must specify a valid status")
         volume.status = status
     if attach_status is not None:
         if attach_status not in states.ATTACH_STATUSES:

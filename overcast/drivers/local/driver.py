@@ -12,8 +12,6 @@ Options (a cloud's config section):
     How many hypervisor hosts to simulate (``overcast-local-1`` ...), or a list of host names.
 ``zones`` (``["nova"]``)
     Availability zones; hosts are dealt round-robin into them.
-``private_network`` (``10.0.0.0/16``)
-    Where addresses come from for a server built without networks (before Neutron exists).
 ``fail_build_rate`` / ``unavailable_rate`` (0.0)
     Probability that a build fails / that any call raises Unavailable (chaos testing).
 ``database``
@@ -35,7 +33,6 @@ Fault injection per server, through the build request's metadata (as mimic did):
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import random
 import sqlite3
@@ -69,7 +66,6 @@ DEFAULTS: Mapping[str, Any] = {
     "build_delay": 0.0,
     "hosts": 1,
     "zones": ("nova",),
-    "private_network": "10.0.0.0/16",
     "fail_build_rate": 0.0,
     "unavailable_rate": 0.0,
     "database": None,
@@ -80,7 +76,6 @@ LIST_COLUMNS = ("id, idempotency_key, name, state, prior_state, host, zone, flav
                 " fault, created_at")
 
 POLICIES = frozenset({"affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"})
-PRIVATE_NETWORK_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "overcast:local:private"))
 
 #: states from which each action may run (Nova's rules, by vm_state)
 ALLOWED: Mapping[str, frozenset[ServerState]] = {
@@ -168,7 +163,7 @@ class LocalComputeDriver(ComputeDriver):
     capabilities = frozenset(Capability)
 
     def __init__(self, path: Path, *, build_delay: float = 0.0, hosts: Iterable[str] = ("overcast-local-1",),
-                 zones: Iterable[str] = ("nova",), private_network: str = "10.0.0.0/16",
+                 zones: Iterable[str] = ("nova",),
                  fail_build_rate: float = 0.0, unavailable_rate: float = 0.0,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
         self.build_delay = float(build_delay)
@@ -180,9 +175,6 @@ class LocalComputeDriver(ComputeDriver):
             raise DriverConfigError("local: at least one zone is needed")
         #: host -> zone, hosts dealt round-robin into zones
         self.host_zone = {host: self.zone_names[i % len(self.zone_names)] for i, host in enumerate(self.hosts)}
-        self.network = ipaddress.ip_network(private_network)
-        if self.network.num_addresses < 8:
-            raise DriverConfigError(f"local: private_network {private_network} is too small")
         self.fail_build_rate = float(fail_build_rate)
         self.unavailable_rate = float(unavailable_rate)
         self._clock = clock
@@ -328,30 +320,10 @@ class LocalComputeDriver(ComputeDriver):
                 load[row["host"]] = row["n"]
         return min(candidates, key=lambda h: (load[h], self.hosts.index(h))), None
 
-    def _allocate_address(self, conn: sqlite3.Connection, backend_id: str) -> str:
-        size = self.network.num_addresses - 3  # network, gateway (.1), broadcast
-        row = conn.execute("SELECT value FROM meta WHERE key = 'next_address'").fetchone()
-        start = int(row["value"]) if row else 0
-        for step in range(size):
-            index = (start + step) % size
-            address = str(self.network[2 + index])
-            if conn.execute("SELECT 1 FROM address WHERE address = ?", (address,)).fetchone() is None:
-                conn.execute("INSERT INTO address (address, server_id) VALUES (?, ?)", (address, backend_id))
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_address', ?)",
-                             (str(index + 1),))
-                return address
-        raise BuildFailed(f"No more addresses in the local cloud's private network {self.network}")
-
     def _insert(self, conn: sqlite3.Connection, backend_id: str, request: BuildRequest, *, host: str,
                 zone: str, now: float, ready_at: float, fail_build: bool, fail_deletes: int,
                 unavailable: int) -> None:
         networks = list(request.networks)
-        if not networks:
-            address = self._allocate_address(conn, backend_id)
-            port_id = str(uuid.uuid4())
-            networks = [NetworkAttachment(port_id=port_id, network_id=PRIVATE_NETWORK_ID,
-                                          network_name="private", mac_address=_mac(port_id),
-                                          fixed_ips=(address,))]
         flavor = request.flavor
         image = request.image
         log = console.boot_log(
@@ -368,6 +340,8 @@ class LocalComputeDriver(ComputeDriver):
              request.server_group.id if request.server_group else None, ready_at, int(fail_build),
              f"Injected build failure ({FAIL_BUILD})" if fail_build else None, fail_deletes, unavailable, log,
              now, now))
+        conn.executemany("INSERT INTO volume_attachment (server_id, volume_id, device) VALUES (?, ?, ?)",
+                         [(backend_id, d.volume_id, d.device) for d in request.block_devices])
 
     @staticmethod
     def _interfaces(networks: Iterable[NetworkAttachment]) -> list[tuple[str, str, str]]:
@@ -389,7 +363,6 @@ class LocalComputeDriver(ComputeDriver):
                 outcome = DeleteFailed(f"Injected delete failure for server {backend_id} ({FAIL_DELETE})")
             else:
                 conn.execute("DELETE FROM volume_attachment WHERE server_id = ?", (backend_id,))
-                conn.execute("DELETE FROM address WHERE server_id = ?", (backend_id,))
                 conn.execute("DELETE FROM unavailable WHERE idempotency_key = ?", (row["idempotency_key"],))
                 conn.execute("DELETE FROM server WHERE id = ?", (backend_id,))
         if outcome is not None:
@@ -653,10 +626,6 @@ class LocalComputeDriver(ComputeDriver):
             kept = [n for n in networks if n["port_id"] != port_id]
             if len(kept) == len(networks):
                 raise NotFound(f"Port {port_id} is not attached to server {backend_id}")
-            for network in networks:
-                if network["port_id"] == port_id:
-                    conn.executemany("DELETE FROM address WHERE server_id = ? AND address = ?",
-                                     [(backend_id, ip) for ip in network["fixed_ips"]])
             self._update(conn, backend_id, networks=json.dumps(kept))
         self._act(backend_id, "detach_port", change)
 
@@ -743,13 +712,9 @@ def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
     """Entry point ``local``."""
     opts = check_options("local", options, DEFAULTS)
     path = Path(opts["database"]) if opts["database"] else Path(data_dir) / "local-cloud.db"
-    try:
-        ipaddress.ip_network(str(opts["private_network"]))
-    except ValueError as exc:
-        raise DriverConfigError(f"local: private_network: {exc}") from None
     compute = LocalComputeDriver(
         path, build_delay=_number("build_delay", opts["build_delay"], 0.0), hosts=_hosts(opts["hosts"]),
-        zones=_zones(opts["zones"]), private_network=str(opts["private_network"]),
+        zones=_zones(opts["zones"]),
         fail_build_rate=_number("fail_build_rate", opts["fail_build_rate"], 0.0, 1.0),
         unavailable_rate=_number("unavailable_rate", opts["unavailable_rate"], 0.0, 1.0))
     return CloudDriver(name="local", compute=compute, info={"persistent": True, "database": str(path)})

@@ -54,11 +54,6 @@ CREATE TABLE IF NOT EXISTS volume_attachment (
     device TEXT NOT NULL,
     PRIMARY KEY (server_id, volume_id)
 );
-CREATE TABLE IF NOT EXISTS address (
-    address TEXT PRIMARY KEY,
-    server_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_address_server ON address (server_id);
 CREATE TABLE IF NOT EXISTS server_group (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,

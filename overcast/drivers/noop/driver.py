@@ -60,7 +60,7 @@ class NoopComputeDriver(ComputeDriver):
                 idempotency_key=request.idempotency_key, progress=100,
                 flavor_id=request.flavor.id, networks=tuple(request.networks))
             self._by_key[request.idempotency_key] = backend_id
-            self._volumes[backend_id] = {}
+            self._volumes[backend_id] = {d.volume_id: d.device for d in request.block_devices}
             return backend_id
 
     def delete(self, backend_id: str) -> None:
