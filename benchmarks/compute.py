@@ -11,6 +11,9 @@ the bare app (``benchmarks/bare_app.py``, ``GET /``):
 - ``GET /compute/v2.1/servers/detail?limit=1000`` with ``--large`` servers
 - ``GET /compute/v2.1/servers/{id}``
 
+Every server gets a port on a ``bench`` network with a /16 subnet (the quotas for servers and ports
+are raised first), so the reads render real addresses and the creates allocate real ports.
+
 The servers for the read scenarios are made **through the API on the noop driver**
 (``[clouds.RegionOne] driver = "noop"``): ``POST /servers`` with ``min_count``/``max_count`` in
 batches of up to 500, so the records are the ones Overcast itself writes; the script waits until
@@ -108,11 +111,23 @@ def _call(port: int, token: str, method: str, path: str, body: Any = None) -> tu
         return status, answer[:300]
 
 
-def _raise_quota(port: int, admin_token: str, project: str, instances: int) -> None:
-    status, body = _call(port, admin_token, "PUT", f"{COMPUTE}/os-quota-sets/{project}",
-                         {"quota_set": {"instances": instances, "cores": instances, "ram": instances * 1024}})
-    if status != 200:
-        raise BenchError(f"quota update answered {status}: {body}")
+def _make_room(port: int, admin_token: str, token: str, project: str, instances: int) -> str:
+    """Quotas for ``instances`` servers and their ports, and a network with a /16 for them; its id."""
+    for path, body in ((f"{COMPUTE}/os-quota-sets/{project}",
+                        {"quota_set": {"instances": instances, "cores": instances, "ram": instances * 1024}}),
+                       (f"/network/v2.0/quotas/{project}", {"quota": {"port": instances + 10}})):
+        status, answer = _call(port, admin_token, "PUT", path, body)
+        if status != 200:
+            raise BenchError(f"PUT {path} answered {status}: {answer}")
+    status, answer = _call(port, token, "POST", "/network/v2.0/networks", {"network": {"name": "bench"}})
+    if status != 201:
+        raise BenchError(f"POST /network/v2.0/networks answered {status}: {answer}")
+    network = answer["network"]["id"]
+    status, answer = _call(port, token, "POST", "/network/v2.0/subnets", {"subnet": {
+        "network_id": network, "ip_version": 4, "cidr": "10.128.0.0/16"}})
+    if status != 201:
+        raise BenchError(f"POST /network/v2.0/subnets answered {status}: {answer}")
+    return network
 
 
 def _image_id(port: int, token: str) -> str:
@@ -122,26 +137,26 @@ def _image_id(port: int, token: str) -> str:
     return body["images"][0]["id"]
 
 
-def _create_batches(port: int, token: str, image: str, count: int) -> str:
+def _create_batches(port: int, token: str, image: str, network: str, count: int) -> str:
     """``count`` servers through ``POST /servers`` with min/max_count; returns how it was done."""
     made = 0
     while made < count:
         n = min(BATCH, count - made)
         status, body = _call(port, token, "POST", f"{COMPUTE}/servers", {"server": {
             "name": f"bench-{made}", "flavorRef": "1", "imageRef": image, "min_count": n, "max_count": n,
-            "return_reservation_id": True}})
+            "networks": [{"uuid": network}], "return_reservation_id": True}})
         if status != 202:
             if made == 0 and n > 1:
-                return _create_one_by_one(port, token, image, count)
+                return _create_one_by_one(port, token, image, network, count)
             raise BenchError(f"POST /servers (max_count {n}) answered {status}: {body}")
         made += n
     return f"API, POST /servers with min_count=max_count<={BATCH}"
 
 
-def _create_one_by_one(port: int, token: str, image: str, count: int) -> str:
+def _create_one_by_one(port: int, token: str, image: str, network: str, count: int) -> str:
     def one(i: int) -> int:
-        return _call(port, token, "POST", f"{COMPUTE}/servers",
-                     {"server": {"name": f"bench-{i}", "flavorRef": "1", "imageRef": image}})[0]
+        return _call(port, token, "POST", f"{COMPUTE}/servers", {"server": {
+            "name": f"bench-{i}", "flavorRef": "1", "imageRef": image, "networks": [{"uuid": network}]}})[0]
 
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
         codes = list(pool.map(one, range(count)))
@@ -215,9 +230,9 @@ def reads(args: argparse.Namespace, work: Path, log_dir: Path) -> tuple[dict[str
     try:
         admin_token, _ = _token(srv.port, data_dir, "overcast-admin")
         token, project = _token(srv.port, data_dir, "overcast")
-        _raise_quota(srv.port, admin_token, project, args.large + 100)
+        network = _make_room(srv.port, admin_token, token, project, args.large + 100)
         image = _image_id(srv.port, token)
-        how = _create_batches(srv.port, token, image, args.small)
+        how = _create_batches(srv.port, token, image, network, args.small)
         _wait_settled(counter, project, args.small, 300)
         status, body = _call(srv.port, token, "GET", f"{COMPUTE}/servers/detail")
         if status != 200 or len(body["servers"]) != args.small:
@@ -228,7 +243,7 @@ def reads(args: argparse.Namespace, work: Path, log_dir: Path) -> tuple[dict[str
         results["show"] = _wrk(args, srv.port, f"{COMPUTE}/servers/{one}", token)
         print(f"  show: {results['show'].rps:,.0f} req/s", flush=True)
         began = time.perf_counter()
-        _create_batches(srv.port, token, image, args.large - args.small)
+        _create_batches(srv.port, token, image, network, args.large - args.small)
         _wait_settled(counter, project, args.large, 1800)
         print(f"  {args.large} servers made and ACTIVE in {time.perf_counter() - began:.0f}s ({how})", flush=True)
         path = f"{COMPUTE}/servers/detail?limit=1000"
@@ -257,11 +272,11 @@ def creates(args: argparse.Namespace, work: Path, log_dir: Path, backend: str, o
         try:
             admin_token, _ = _token(srv.port, data_dir, "overcast-admin")
             token, project = _token(srv.port, data_dir, "overcast")
-            _raise_quota(srv.port, admin_token, project, args.creates + 10)
+            network = _make_room(srv.port, admin_token, token, project, args.creates + 10)
             image = _image_id(srv.port, token)
             counter = ActiveCounter(data_dir, database_url)
             began = time.perf_counter()
-            _create_one_by_one(srv.port, token, image, args.creates)
+            _create_one_by_one(srv.port, token, image, network, args.creates)
             posted = time.perf_counter()
             done, active, error = _wait_settled(counter, project, args.creates, args.create_timeout)
         finally:

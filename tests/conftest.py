@@ -47,6 +47,17 @@ class Cloud:
         return self.client.simulate_request(method, path, headers=headers, **kwargs)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first (each Tempest run, then the crash test), so pytest-xdist starts them
+    at once and its workers finish together instead of one running Tempest alone at the end."""
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("tempest") and "allowlisted" in item.name:
+            return 0
+        return 1 if "crash_safety" in item.nodeid else 2
+
+    items.sort(key=weight)
+
+
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     for name in list(__import__("os").environ):

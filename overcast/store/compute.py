@@ -111,6 +111,8 @@ class Server(Base):
     reservation_id: Mapped[str] = mapped_column(String(32), default="")
     launch_index: Mapped[int] = mapped_column(Integer, default=0)
     server_group_id: Mapped[str | None] = mapped_column(String(36))
+    #: the snapshot a shelve saved the server to, deleted again by unshelve (Nova's shelved_image_id)
+    shelved_image_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
     launched_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 def new_id() -> str:
@@ -21,6 +22,18 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def put_row(session: Session, model: type[Base], key: Mapping[str, Any], **values: Any) -> Base:
+    """The ``model`` row whose primary key is ``key``, updated with ``values``, or added with them."""
+    row = session.get(model, tuple(key[column.key] for column in sa_inspect(model).primary_key))
+    if row is None:
+        row = model(**key, **values)
+        session.add(row)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+    return row
 
 
 #: Keystone's root of all domains, as in Keystone's own schema.

@@ -118,11 +118,16 @@ def test_console_password_rescue(nova, active):
 
 
 def test_shelve_unshelve(nova, active):
+    """Shelve saves the server to the image ``<name>-shelved``; unshelve deletes it (Nova's way)."""
+    name = nova.req("GET", f"/servers/{active}").json["server"]["name"]
     assert nova.action(active, {"shelve": None}).status_code == 202
     nova.wait(active, "SHELVED_OFFLOADED")
+    [image] = nova.cloud.request("GET", f"/image/v2/images?name={name}-shelved", nova.token).json["images"]
+    assert image["status"] == "active" and image["size"] > 0 and image["visibility"] == "private"
     assert nova.action(active, {"os-start": None}).status_code == 409
     assert nova.action(active, {"unshelve": None}).status_code == 202
     nova.wait(active, "ACTIVE")
+    assert nova.cloud.request("GET", f"/image/v2/images/{image['id']}", nova.token).status_code == 404
 
 
 def test_lock(nova, admin_nova, active):
@@ -203,3 +208,28 @@ def test_migrate_and_restore_answers(nova, admin_nova, active):
     assert resp.json["conflictingRequest"]["message"] == \
         f"Cannot 'restore' instance {active} while it is in vm_state active"
     assert nova.wait(active, "ACTIVE")["OS-EXT-STS:task_state"] is None
+
+
+def test_create_backup_keeps_the_newest_rotation(nova, active):
+    """createBackup makes ``image_type=backup`` images; past ``rotation`` the oldest go."""
+    made = []
+    for n in range(3):
+        resp = nova.action(active, {"createBackup": {"name": f"bk-{n}", "backup_type": "daily", "rotation": 2}},
+                           "2.45")
+        assert resp.status_code == 202, resp.text
+        made.append(resp.json["image_id"])
+        nova.wait(active, "ACTIVE")
+    images = nova.cloud.request("GET", f"/image/v2/images?instance_uuid={active}&image_type=backup"
+                                       "&sort_key=created_at&sort_dir=asc", nova.token).json["images"]
+    assert [i["name"] for i in images] == ["bk-1", "bk-2"] and all(i["status"] == "active" for i in images)
+    assert images[0]["backup_type"] == "daily"
+    assert nova.cloud.request("GET", f"/image/v2/images/{made[0]}", nova.token).status_code == 404
+    old = nova.action(active, {"createBackup": {"name": "bk-x", "backup_type": "weekly", "rotation": "1"}})
+    assert old.status_code == 202 and "/image/v2/images/" in old.headers["Location"]  # before 2.45: a Location
+    assert nova.cloud.request("GET", f"/image/v2/images/{old.headers['Location'].rsplit('/', 1)[-1]}",
+                              nova.token).status_code == 200
+    nova.wait(active, "ACTIVE")
+    bad = nova.action(active, {"createBackup": {"name": "bk", "backup_type": "daily", "rotation": -1}})
+    assert bad.status_code == 400
+    missing = nova.action(active, {"createBackup": {"name": "bk", "rotation": 1}})
+    assert missing.status_code == 400

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run Tempest's API tests for one service (identity or compute) against a live Overcast.
+"""Run Tempest's API tests for one service against a live Overcast.
 
 ``--service identity`` (the default) runs ``tempest.api.identity``; ``--service compute`` runs
 ``tempest.api.compute`` with Nova, Glance, Neutron and Cinder marked available. Each service has its own
@@ -9,7 +9,7 @@ Two modes:
 
 * allowlist (default): run exactly the tests named in the service's allowlist and fail
   unless every one of them passed. This is what ``make test`` runs (through
-  ``test_tempest_identity.py`` and ``test_tempest_compute.py``).
+  ``test_tempest.py``, once per service that has an allowlist).
 * ``--all``: run every test of the service's module and report how many pass; with
   ``--update-allowlist`` the allowlist is rewritten to the tests that passed.
 

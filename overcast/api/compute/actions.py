@@ -32,7 +32,6 @@ SIMPLE: dict[str, tuple[str, str]] = {
     "confirmResize": ("os_compute_api:servers:confirm_resize", "confirmResize"),
     "revertResize": ("os_compute_api:servers:revert_resize", "revertResize"),
     "unrescue": ("os_compute_api:os-unrescue", "unrescue"),
-    "shelve": ("os_compute_api:os-shelve:shelve", "shelve"),
     "unshelve": ("os_compute_api:os-shelve:unshelve", "unshelve"),
 }
 
@@ -59,6 +58,11 @@ class ServerAction(ServerResource):
 
     def _kw(self, req: falcon.Request, server: Any) -> dict[str, Any]:
         return {"capabilities": self.capabilities(server), "request_id": req.context.request_id}
+
+    def _shelve(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        validate(body, schemas.no_body(name)) if body[name] is not None else None
+        enforce(req, "os_compute_api:os-shelve:shelve", target(server))
+        core_actions.shelve(session, caller(req), server, **self._kw(req, server))
 
     def _simple(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         validate(body, schemas.no_body(name)) if body[name] is not None else None
@@ -101,10 +105,21 @@ class ServerAction(ServerResource):
         spec = body["createImage"]
         image = core_actions.create_image(session, caller(req), server, spec["name"], spec.get("metadata") or {},
                                           **self._kw(req, server))
+        return self._image_made(req, resp, image.id)
+
+    def _createBackup(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        spec = validate(body, schemas.CREATE_BACKUP)["createBackup"]
+        enforce(req, "os_compute_api:os-create-backup", target(server))
+        image = core_actions.create_backup(session, caller(req), server, spec["name"], spec["backup_type"],
+                                           int(spec["rotation"]), spec.get("metadata") or {}, **self._kw(req, server))
+        return self._image_made(req, resp, image.id)
+
+    def _image_made(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> dict[str, Any] | None:
+        """Nova's answer to a snapshot or backup: the image id in the body from 2.45, a Location before."""
         resp.status = falcon.HTTP_202
         if at_least(req, "2.45"):
-            return {"image_id": image.id}
-        resp.set_header("Location", f"{self.core.settings.public_url}/image/v2/images/{image.id}")
+            return {"image_id": image_id}
+        resp.set_header("Location", f"{self.core.settings.public_url}/image/v2/images/{image_id}")
         return None
 
     def _changePassword(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802

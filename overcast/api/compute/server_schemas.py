@@ -131,6 +131,10 @@ RESIZE = _action("resize", {"type": "object", "properties": {
     "required": ["flavorRef"], "additionalProperties": False})
 CREATE_IMAGE = _action("createImage", {"type": "object", "properties": {"name": NAME, "metadata": METADATA},
                                        "required": ["name"], "additionalProperties": False})
+CREATE_BACKUP = _action("createBackup", {"type": "object", "properties": {
+    "name": NAME, "backup_type": {"type": "string"}, "metadata": METADATA,
+    "rotation": {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 0}},
+    "required": ["name", "backup_type", "rotation"], "additionalProperties": False})
 CHANGE_PASSWORD = _action("changePassword", {"type": "object", "properties": {"adminPass": ADMIN_PASS},
                                              "required": ["adminPass"], "additionalProperties": False})
 CONSOLE_OUTPUT = _action("os-getConsoleOutput", {"type": "object", "properties": {

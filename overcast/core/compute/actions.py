@@ -73,6 +73,8 @@ RULES: Mapping[str, Rule] = {
     "rebuild": _r("rebuild", [S.ACTIVE, S.STOPPED, S.ERROR], S.REBUILDING, C.REBUILD, "compute_rebuild_instance"),
     "createImage": _r("createImage", [S.ACTIVE, S.STOPPED, S.PAUSED, S.SUSPENDED], S.IMAGE_SNAPSHOT, C.SNAPSHOT,
                       "compute_snapshot_instance"),
+    "createBackup": _r("createBackup", [S.ACTIVE, S.STOPPED, S.PAUSED, S.SUSPENDED], S.IMAGE_BACKUP, C.SNAPSHOT,
+                       "compute_backup_instance"),
     "changePassword": _r("changePassword", [S.ACTIVE], S.UPDATING_PASSWORD, C.CHANGE_PASSWORD,
                          "compute_set_admin_password"),
     "rescue": _r("rescue", [S.ACTIVE, S.STOPPED, S.ERROR], S.RESCUING, C.RESCUE, "compute_rescue_instance"),
@@ -198,10 +200,10 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
     return password
 
 
-def create_image(session: Session, ctx: AuthContext, server: Server, name: str, metadata: Mapping[str, str],
-                 **kw: Any) -> Image:
-    """Record a queued snapshot image owned by the project; the operation fills in its data."""
-    allowed(server, ctx, "createImage", kw["capabilities"])
+def _snapshot_image(session: Session, ctx: AuthContext, server: Server, name: str,
+                    metadata: Mapping[str, str]) -> Image:
+    """A queued, private snapshot image of the server, owned by its project (the operation fills
+    in its data)."""
     props = {str(k): str(v) for k, v in metadata.items()}
     props.update({"image_type": "snapshot", "instance_uuid": server.id, "user_id": ctx.user_id,
                   "base_image_ref": server.image_id or ""})
@@ -209,8 +211,46 @@ def create_image(session: Session, ctx: AuthContext, server: Server, name: str, 
                   owner=server.project_id, disk_format="qcow2", container_format="bare",
                   min_disk=int((server.flavor or {}).get("disk") or 0), properties=props)
     session.add(image)
+    return image
+
+
+def create_image(session: Session, ctx: AuthContext, server: Server, name: str, metadata: Mapping[str, str],
+                 **kw: Any) -> Image:
+    """``createImage``: a snapshot image. :raises Conflict, FeatureNotSupported: see :func:`allowed`."""
+    allowed(server, ctx, "createImage", kw["capabilities"])
+    image = _snapshot_image(session, ctx, server, name, metadata)
     begin(session, ctx, server, "createImage", params={"image_id": image.id, "image_name": name}, **kw)
     return image
+
+
+def create_backup(session: Session, ctx: AuthContext, server: Server, name: str, backup_type: str, rotation: int,
+                  metadata: Mapping[str, str], **kw: Any) -> Image:
+    """``createBackup``: a snapshot image of type ``backup``; once it is made, only the newest
+    ``rotation`` backups of that type of the server are kept (Nova's rotation).
+
+    :raises Conflict, FeatureNotSupported: see :func:`allowed`.
+    """
+    allowed(server, ctx, "createBackup", kw["capabilities"])
+    image = _snapshot_image(session, ctx, server, name, metadata)
+    image.properties = {**image.properties, "image_type": "backup", "backup_type": backup_type}
+    begin(session, ctx, server, "createBackup", params={"image_id": image.id, "image_name": name,
+                                                        "backup_type": backup_type, "rotation": rotation}, **kw)
+    return image
+
+
+def shelve(session: Session, ctx: AuthContext, server: Server, **kw: Any) -> None:
+    """``shelve``: an image-backed server is saved to the image ``<name>-shelved`` first (the
+    operation snapshots, then shelves; unshelve deletes the image), as Nova does.
+
+    :raises Conflict, FeatureNotSupported: see :func:`allowed`.
+    """
+    allowed(server, ctx, "shelve", kw["capabilities"])
+    params: dict[str, Any] = {}
+    if server.image_id:
+        image = _snapshot_image(session, ctx, server, f"{server.name}-shelved", {})
+        server.shelved_image_id = image.id
+        params = {"image_id": image.id, "image_name": image.name}
+    begin(session, ctx, server, "shelve", params=params, **kw)
 
 
 def lock(server: Server, ctx: AuthContext, reason: str | None) -> None:

@@ -55,6 +55,7 @@ EXPECTED: dict[str, frozenset[dc.ServerState]] = {
     "resize": frozenset({D.RESIZED}), "confirmResize": frozenset({D.ACTIVE, D.STOPPED}),
     "revertResize": frozenset({D.ACTIVE, D.STOPPED}), "rebuild": frozenset({D.ACTIVE, D.STOPPED}),
     "createImage": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED, D.SUSPENDED, D.SHELVED}),
+    "createBackup": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED, D.SUSPENDED}),
     "changePassword": frozenset({D.ACTIVE}), "rescue": frozenset({D.RESCUED}),
     "unrescue": frozenset({D.ACTIVE}), "shelve": frozenset({D.SHELVED}), "unshelve": frozenset({D.ACTIVE}),
     "attach_interface": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED}),
@@ -83,6 +84,16 @@ def _record_info(server: Server, info: dc.ServerInfo) -> None:
     server.host = info.host or server.host
     server.availability_zone = info.availability_zone or server.availability_zone
     server.updated_at = utcnow()
+
+
+def _activate(session: Session, image_id: str, written: dict[str, Any]) -> None:
+    """A snapshot image whose data the store has written: active, with its size and checksums."""
+    image = session.get(Image, image_id)
+    if image is not None:
+        image.status = "active"
+        for name in ("size", "checksum", "os_hash_algo", "os_hash_value", "location"):
+            if name in written:
+                setattr(image, name, written[name])
 
 
 def _error_message(session: Session, job: Job) -> str:
@@ -285,9 +296,12 @@ class ServerHandlers:
             driver.revert_resize(backend_id)
         elif key == "rebuild":
             driver.rebuild(backend_id, image, p.get("admin_password"))
-        elif key == "createImage":
-            written = self.image_data.put(p["image_id"], [driver.snapshot(backend_id, p["image_name"])])
-            return asdict(written)
+        elif key in ("createImage", "createBackup"):
+            return self._snapshot(driver, backend_id, p)
+        elif key == "shelve":
+            saved = self._snapshot(driver, backend_id, p) if p.get("image_id") else None
+            driver.shelve(backend_id)
+            return saved
         elif key == "changePassword":
             driver.change_password(backend_id, p["admin_password"])
         elif key == "rescue":
@@ -303,11 +317,14 @@ class ServerHandlers:
         else:
             getattr(driver, {"start": "start", "stop": "stop", "pause": "pause", "unpause": "unpause",
                              "suspend": "suspend", "resume": "resume", "unrescue": "unrescue",
-                             "shelve": "shelve", "unshelve": "unshelve"}[key])(backend_id)
+                             "unshelve": "unshelve"}[key])(backend_id)
         return None
 
-    @staticmethod
-    def _after(session: Session, server: Server, key: str, job: Job, result: dict[str, Any]) -> None:
+    def _snapshot(self, driver: dc.ComputeDriver, backend_id: str, p: dict[str, Any]) -> dict[str, Any]:
+        """The server's disk into the image ``p["image_id"]``; what the store wrote."""
+        return asdict(self.image_data.put(p["image_id"], [driver.snapshot(backend_id, p["image_name"])]))
+
+    def _after(self, session: Session, server: Server, key: str, job: Job, result: dict[str, Any]) -> None:
         if key == "resize" and server.new_flavor:
             server.flavor, server.new_flavor = server.new_flavor, server.flavor
             server.flavor_id = str(server.flavor["id"])
@@ -318,24 +335,42 @@ class ServerHandlers:
             server.new_flavor = None
         elif key == "shelve":
             server.host = None
+            if job.params.get("image_id"):
+                _activate(session, job.params["image_id"], result)
+        elif key == "unshelve" and server.shelved_image_id:
+            image = session.get(Image, server.shelved_image_id)
+            if image is not None:
+                session.delete(image)
+                self.image_data.delete(image.id)
+            server.shelved_image_id = None
         elif key == "rebuild":
             server.launched_at = utcnow()
         elif key == "createImage":
-            image = session.get(Image, job.params["image_id"])
-            saved = result
-            if image is not None:
-                image.status = "active"
-                for field_name in ("size", "checksum", "os_hash_algo", "os_hash_value", "location"):
-                    if field_name in saved:
-                        setattr(image, field_name, saved[field_name])
+            _activate(session, job.params["image_id"], result)
+        elif key == "createBackup":
+            _activate(session, job.params["image_id"], result)
+            self._rotate(session, server, job.params["backup_type"], int(job.params["rotation"]))
+
+    def _rotate(self, session: Session, server: Server, backup_type: str, keep: int) -> None:
+        """Delete the server's ``backup_type`` backups beyond the newest ``keep`` (Nova's rotation)."""
+        backups = [i for i in session.scalars(select(Image).where(Image.owner == server.project_id,
+                                                                  Image.status == "active"))
+                   if (i.properties or {}).get("image_type") == "backup"
+                   and i.properties.get("instance_uuid") == server.id and i.properties.get("backup_type") == backup_type]
+        backups.sort(key=lambda i: (i.created_at, i.id), reverse=True)
+        for image in backups[keep:]:
+            session.delete(image)
+            self.image_data.delete(image.id)
 
     def action_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
         key = job.params.get("action")
-        if key == "createImage":
-            image = session.get(Image, job.params.get("image_id"))
+        if key in ("createImage", "createBackup", "shelve") and job.params.get("image_id"):
+            image = session.get(Image, job.params["image_id"])
             if image is not None:
                 session.delete(image)
+            if server is not None and server.shelved_image_id == job.params["image_id"]:
+                server.shelved_image_id = None
         if server is None or server.deleted:
             return
         if key == "attach_interface":  # Nova takes the port off again when the plug fails

@@ -62,6 +62,7 @@ RULES.update({
     "os_compute_api:os-security-groups:add": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:remove": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:list": ADMIN_OR_READER,
+    "os_compute_api:os-create-backup": ADMIN_OR_OWNER,
     "os_compute_api:os-attach-interfaces:list": ADMIN_OR_READER,
     "os_compute_api:os-attach-interfaces:show": ADMIN_OR_READER,
     "os_compute_api:os-attach-interfaces:create": ADMIN_OR_OWNER,
@@ -114,4 +115,15 @@ RULES.update({
     "os_compute_api:os-security-groups:delete": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:rule:create": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:rule:delete": ADMIN_OR_OWNER,
+    # the volume proxies (below 2.36)
+    "os_compute_api:os-volumes:list": ADMIN_OR_READER,
+    "os_compute_api:os-volumes:detail": ADMIN_OR_READER,
+    "os_compute_api:os-volumes:show": ADMIN_OR_READER,
+    "os_compute_api:os-volumes:create": ADMIN_OR_OWNER,
+    "os_compute_api:os-volumes:delete": ADMIN_OR_OWNER,
+    "os_compute_api:os-volumes:snapshots:list": ADMIN_OR_READER,
+    "os_compute_api:os-volumes:snapshots:detail": ADMIN_OR_READER,
+    "os_compute_api:os-volumes:snapshots:show": ADMIN_OR_READER,
+    "os_compute_api:os-volumes:snapshots:create": ADMIN_OR_OWNER,
+    "os_compute_api:os-volumes:snapshots:delete": ADMIN_OR_OWNER,
 })

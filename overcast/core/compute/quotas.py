@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.errors import Forbidden, Invalid
 from overcast.store.compute import Flavor, KeyPair, QuotaClass, QuotaLimit, Server, ServerGroup, ServerGroupMember
+from overcast.store.models import put_row
 
 #: Nova's default limits (nova.conf [quota]).
 DEFAULTS: dict[str, int] = {
@@ -100,11 +101,7 @@ def update_class(session: Session, class_name: str, values: Mapping[str, int]) -
         if not UNLIMITED <= value <= MAX_LIMIT:
             raise Invalid(f"Quota limit {value} for {name} must be between -1 and {MAX_LIMIT}.")
     for name, value in values.items():
-        row = session.get(QuotaClass, (class_name, name))
-        if row is None:
-            session.add(QuotaClass(class_name=class_name, resource=name, hard_limit=value))
-        else:
-            row.hard_limit = value
+        put_row(session, QuotaClass, {"class_name": class_name, "resource": name}, hard_limit=value)
     session.flush()
     return class_limits(session, class_name)
 
@@ -250,11 +247,8 @@ def update(session: Session, project_id: str, values: Mapping[str, int], *, user
                               f"already used and reserved {used[name]}.")
     owner = user_id or ""
     for name, value in values.items():
-        row = session.get(QuotaLimit, (project_id, owner, name))
-        if row is None:
-            session.add(QuotaLimit(project_id=project_id, user_id=owner, resource=name, hard_limit=value))
-        else:
-            row.hard_limit = value
+        put_row(session, QuotaLimit, {"project_id": project_id, "user_id": owner, "resource": name},
+                hard_limit=value)
     session.flush()
     return limits(session, project_id, user_id)
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.errors import Invalid
 from overcast.core.network.errors import conflict
+from overcast.store.models import put_row
 from overcast.store.network import (FloatingIp, Network, NetworkQuota, Port, Router, SecurityGroup,
                                     SecurityGroupRule, Subnet)
 
@@ -58,11 +59,7 @@ def update(session: Session, project_id: str, changes: dict[str, int], check_lim
         if check_limit and 0 <= value < used.get(resource, 0):
             raise Invalid(f"Quota limit {value} for {resource} must be greater than or equal to already used "
                           f"and reserved {used[resource]}.", kind="InvalidQuotaValue")
-        row = session.get(NetworkQuota, (project_id, resource))
-        if row is None:
-            session.add(NetworkQuota(project_id=project_id, resource=resource, hard_limit=value))
-        else:
-            row.hard_limit = value
+        put_row(session, NetworkQuota, {"project_id": project_id, "resource": resource}, hard_limit=value)
     session.flush()
     return limits(session, project_id)
 

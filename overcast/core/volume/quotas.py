@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.compute.quotas import lock_project
 from overcast.core.errors import Invalid, OvercastError
+from overcast.store.models import put_row
 from overcast.store.volume import Snapshot, Volume, VolumeQuota
 
 #: Cinder's default limits (cinder.conf [DEFAULT] quota_*).
@@ -97,11 +98,7 @@ def update(session: Session, project_id: str, values: Mapping[str, int]) -> dict
             raise Invalid(f"Invalid input received: Quota limit {value} for {name} must be greater than or "
                           f"equal to already used and reserved {used[name]}.")
     for name, value in values.items():
-        row = session.get(VolumeQuota, (project_id, name))
-        if row is None:
-            session.add(VolumeQuota(project_id=project_id, resource=name, hard_limit=value))
-        else:
-            row.hard_limit = value
+        put_row(session, VolumeQuota, {"project_id": project_id, "resource": name}, hard_limit=value)
     session.flush()
     return limits(session, project_id)
 
