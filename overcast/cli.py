@@ -178,6 +178,7 @@ def clouds_yaml(ctx: click.Context) -> None:
 def coverage(ctx: click.Context, service: str | None) -> None:
     """List every named endpoint and whether Overcast implements it."""
     from overcast.app import create_app
+    from overcast.drivers.registry import FAMILIES
 
     app = create_app(_settings(ctx))
     registry = app.registry
@@ -190,3 +191,14 @@ def coverage(ctx: click.Context, service: str | None) -> None:
         click.echo(f"{mark}  {endpoint.service:9} {endpoint.name:34} {','.join(sorted(endpoint.methods)):28} "
                    f"{endpoint.path}")
     click.echo(f"{done}/{len(rows)} endpoints implemented")
+    click.echo("\ncapabilities by region (what each cloud's drivers state they support):")
+    for region, cloud in app.compute.clouds.items():
+        offered = cloud.capabilities()
+        for family in FAMILIES:
+            if family not in offered:
+                click.echo(f"  {region:14} {cloud.name:10} {family:8} not offered")
+                continue
+            stated, every = offered[family]
+            missing = sorted(every - stated)
+            text = f"{len(every & stated)}/{len(every)}" + (f"; lacks {', '.join(missing)}" if missing else "")
+            click.echo(f"  {region:14} {cloud.name:10} {family:8} {text}")

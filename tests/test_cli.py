@@ -41,7 +41,17 @@ def test_db_upgrade_and_coverage(tmp_path):
     assert "newest revision" in run(tmp_path, "db", "upgrade")
     out = run(tmp_path, "coverage", "--service", "identity")
     assert "v3_auth_tokens" in out and "NO " in out
-    assert "endpoints implemented" in out.splitlines()[-1]
+    assert any(line.endswith("endpoints implemented") for line in out.splitlines())
+
+
+def test_coverage_shows_each_regions_capabilities(tmp_path):
+    config = tmp_path / "overcast.toml"
+    config.write_text('[clouds.RegionOne]\ndriver = "local"\n\n[clouds.lab]\ndriver = "noop"\n')
+    out = run(tmp_path, "--config", str(config), "coverage", "--service", "compute")
+    rows = {tuple(line.split()[:3]): line for line in out.splitlines() if line.startswith("  ")}
+    assert "lacks" not in rows[("RegionOne", "local", "compute")]
+    assert rows[("lab", "noop", "volume")].split()[3].count("/") == 1
+    assert "not offered" in rows[("lab", "noop", "cdn")]
 
 
 def test_help_everywhere():

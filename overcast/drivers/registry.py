@@ -11,10 +11,10 @@ The entry point names a *factory*: ``create_driver(options, data_dir) -> CloudDr
 ``data_dir`` is Overcast's data directory, where a driver may keep files of its own. Nothing is
 imported until a driver is loaded (Libcloud's lazy provider map, done with entry points).
 
-A driver package offers one object per resource family. Only ``compute`` exists today; image,
-volume, network and cdn slots are there so a package can grow into them without a new
-discovery mechanism. A family a driver does not offer is ``None`` and the API answers it as a
-cloud without that service.
+A driver package offers one object per resource family: ``compute``, ``volume`` and
+``network`` today; the image and cdn slots are there so a package can grow into them without a
+new discovery mechanism. A family a driver does not offer is ``None`` and the API answers it as
+a cloud without that service.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from overcast.drivers import compute as compute_family
+from overcast.drivers import network as network_family
+from overcast.drivers import volume as volume_family
 from overcast.drivers.compute import ComputeDriver
 
 GROUP = "overcast.drivers"
@@ -33,6 +36,9 @@ GROUP = "overcast.drivers"
 DriverFactory = Callable[[Mapping[str, Any], Path], "CloudDriver"]
 
 FAMILIES = ("compute", "image", "volume", "network", "cdn")
+#: each family's capability enum (the optional operations a driver may state it supports)
+_CAPABILITIES = {"compute": compute_family.Capability, "volume": volume_family.Capability,
+                 "network": network_family.Capability}
 
 
 class DriverLoadError(Exception):
@@ -64,6 +70,14 @@ class CloudDriver:
     def families(self) -> dict[str, Any]:
         """The families this driver offers: ``{"compute": <ComputeDriver>, ...}``."""
         return {name: obj for name in FAMILIES if (obj := getattr(self, name)) is not None}
+
+    def capabilities(self) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        """Per family offered: (the capabilities its driver states, those its interface defines)."""
+        out = {}
+        for family, driver in self.families().items():
+            every = frozenset(c.value for c in _CAPABILITIES[family]) if family in _CAPABILITIES else frozenset()
+            out[family] = (frozenset(getattr(c, "value", c) for c in getattr(driver, "capabilities", ())), every)
+        return out
 
     def close(self) -> None:
         """Close every family's driver (each once, even if one object serves several)."""

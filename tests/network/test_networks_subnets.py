@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def _error(body: dict) -> tuple[str, str]:
     return body["NeutronError"]["type"], body["NeutronError"]["message"]
@@ -159,3 +161,47 @@ def test_admin_creates_for_another_project_members_may_not(net, admin_token, dem
     assert status == 403 and body["NeutronError"]["type"] == "PolicyNotAuthorized"
     status, body = net("POST", "/networks", demo_token, {"network": {"name": "x", "id": "0" * 32}})
     assert status == 400 and "read-only attribute id" in body["NeutronError"]["message"]
+
+
+def test_slaac_subnets_give_each_port_its_eui64_address(net, demo_token):
+    network = net.make(demo_token, "networks", "network", name="v6")
+    v4 = net.make(demo_token, "subnets", "subnet", network_id=network["id"], ip_version=4, cidr="10.33.0.0/24")
+    slaac = net.make(demo_token, "subnets", "subnet", network_id=network["id"], ip_version=6,
+                     cidr="2001:db8:0:1::/64", ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    port = net.make(demo_token, "ports", "port", network_id=network["id"], mac_address="fa:16:3e:c5:02:23")
+    assert {(a["subnet_id"], a["ip_address"]) for a in port["fixed_ips"]} == {
+        (v4["id"], "10.33.0.2"), (slaac["id"], "2001:db8:0:1:f816:3eff:fec5:223")}
+    status, body = net("POST", "/ports", demo_token, {"port": {"network_id": network["id"], "fixed_ips": [
+        {"subnet_id": slaac["id"], "ip_address": "2001:db8:0:1::99"}]}})
+    assert status == 400 and "configured for automatic addresses" in body["NeutronError"]["message"]
+
+
+def test_slaac_subnet_added_and_removed_under_existing_ports(net, demo_token):
+    network = net.make(demo_token, "networks", "network", name="late-v6")
+    net.make(demo_token, "subnets", "subnet", network_id=network["id"], ip_version=4, cidr="10.34.0.0/24")
+    port = net.make(demo_token, "ports", "port", network_id=network["id"], mac_address="fa:16:3e:00:00:07")
+    slaac = net.make(demo_token, "subnets", "subnet", network_id=network["id"], ip_version=6,
+                     cidr="2001:db8:0:2::/64", ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    status, body = net("GET", f"/ports/{port['id']}", demo_token)
+    assert {"subnet_id": slaac["id"], "ip_address": "2001:db8:0:2:f816:3eff:fe00:7"} in body["port"]["fixed_ips"]
+    assert net("DELETE", f"/subnets/{slaac['id']}", demo_token)[0] == 204  # SLAAC addresses go with it
+    status, body = net("GET", f"/ports/{port['id']}", demo_token)
+    assert [a["ip_address"] for a in body["port"]["fixed_ips"]] == ["10.34.0.2"]
+
+
+@pytest.mark.parametrize("ra, address", [("dhcpv6-stateless", "dhcpv6-stateful"), ("slaac", "dhcpv6-stateless")])
+def test_differing_ipv6_modes_are_refused(net, demo_token, ra, address):
+    network = net.make(demo_token, "networks", "network", name="modes")
+    status, body = net("POST", "/subnets", demo_token, {"subnet": {
+        "network_id": network["id"], "ip_version": 6, "cidr": "2001:db8:0:3::/64",
+        "ipv6_ra_mode": ra, "ipv6_address_mode": address}})
+    assert status == 400 and "they must be the same value" in body["NeutronError"]["message"]
+
+
+def test_deleting_an_external_network_takes_its_free_floating_ips(net, admin_token):
+    external = net.make(admin_token, "networks", "network", name="ext2", **{"router:external": True})
+    net.make(admin_token, "subnets", "subnet", network_id=external["id"], ip_version=4, cidr="203.0.113.0/24",
+             enable_dhcp=False)
+    fip = net.make(admin_token, "floatingips", "floatingip", floating_network_id=external["id"])
+    assert net("DELETE", f"/networks/{external['id']}", admin_token)[0] == 204
+    assert net("GET", f"/floatingips/{fip['id']}", admin_token)[0] == 404

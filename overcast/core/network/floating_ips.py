@@ -136,6 +136,12 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str) -
     """:raises NotFound: :raises Forbidden:"""
     fip = get(session, ctx, fip_id)
     authorize(ctx, "delete_floatingip", fip.project_id)
+    remove(core, session, fip)
+
+
+def remove(core: NetworkCore, session: Session, fip: FloatingIp) -> None:
+    """Delete the floating IP, its address on the external network, and tell its port's device."""
+    fip_id = fip.id
     port = session.get(Port, fip.floating_port_id)
     associated = fip.port_id
     session.delete(fip)

@@ -54,6 +54,23 @@ def parse_ip(value: Any, attr: str) -> IPAddress:
         raise bad_attribute(attr, f"'{value}' is not a valid IP address") from None
 
 
+#: IPv6 address modes where a port's address is derived from its MAC (SLAAC), not handed out
+AUTOMATIC_MODES = ("slaac", "dhcpv6-stateless")
+
+
+def is_automatic(subnet: Subnet) -> bool:
+    return subnet.ip_version == 6 and subnet.ipv6_address_mode in AUTOMATIC_MODES
+
+
+def eui64(cidr: str, mac: str) -> str:
+    """The SLAAC address of ``mac`` on the /64 ``cidr`` (RFC 4291 modified EUI-64: the MAC split by
+    ``ff:fe``, its universal/local bit flipped)."""
+    octets = bytes(int(part, 16) for part in mac.split(":"))
+    iid = bytes([octets[0] ^ 0x02]) + octets[1:3] + b"\xff\xfe" + octets[3:6]
+    net = ipaddress.IPv6Network(cidr)
+    return str(ipaddress.IPv6Address(int(net.network_address) | int.from_bytes(iid, "big")))
+
+
 def default_gateway(net: IPNetwork) -> IPAddress | None:
     """The first host address (None for a network too small to have one)."""
     return net.network_address + 1 if net.num_addresses > 2 or net.version == 6 and net.num_addresses > 1 else None

@@ -9,11 +9,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
-from overcast.core.network import NetworkCore, quotas
+from overcast.core.network import NetworkCore, floating_ips, quotas
 from overcast.core.network.common import admin_only, authorize, fetch, owner, touch, update_fields
 from overcast.core.network.errors import conflict
 from overcast.drivers.network import NetworkSpec
-from overcast.store.network import IpAllocation, Network, Port, Subnet
+from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
 
 #: DevStack with OVN: project networks are Geneve (MTU 1442), the public one flat on "public".
 TENANT_TYPE, TENANT_MTU = "geneve", 1442
@@ -88,12 +88,15 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
 
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, network_id: str) -> None:
-    """Delete a network and its subnets.
+    """Delete a network, its subnets and (an external one) its floating IPs no port uses.
 
     :raises NotFound: :raises Forbidden: :raises Conflict: NetworkInUse, ports remain.
     """
     network = get(session, ctx, network_id)
     authorize(ctx, "delete_network", network.project_id)
+    for fip in session.scalars(select(FloatingIp).where(FloatingIp.floating_network_id == network.id,
+                                                        FloatingIp.port_id.is_(None))):
+        floating_ips.remove(core, session, fip)
     if session.scalar(select(Port.id).where(Port.network_id == network.id).limit(1)) is not None:
         raise conflict("NetworkInUse", f"Unable to complete operation on network {network.id}. "
                                        "There are one or more ports still in use on the network.")

@@ -77,11 +77,14 @@ def _subnets(session: Session, network_id: str) -> list[Subnet]:
                                 .order_by(Subnet.created_at, Subnet.id)))
 
 
-def allocate(session: Session, network: Network, requests: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+def allocate(session: Session, network: Network, requests: list[dict[str, Any]] | None,
+             mac: str) -> list[tuple[str, str]]:
     """(subnet_id, address) for each requested fixed IP, or Neutron's default: one address from
-    the first IPv4 subnet with room and one from the first IPv6 subnet.
+    the first IPv4 subnet with room, one from the first stateful IPv6 subnet, and the SLAAC
+    address of ``mac`` on every automatic (slaac, dhcpv6-stateless) IPv6 subnet.
 
-    :raises Invalid: InvalidIpForNetwork, a subnet of another network, an address outside its subnet.
+    :raises Invalid: InvalidIpForNetwork, a subnet of another network, an address outside its
+        subnet, an address asked for on an automatic subnet.
     :raises Conflict: IpAddressAlreadyAllocated, IpAddressGenerationFailure.
     """
     subnets = _subnets(session, network.id)
@@ -92,8 +95,9 @@ def allocate(session: Session, network: Network, requests: list[dict[str, Any]] 
         return {address for sid, address in chosen if sid == subnet_id}
 
     if requests is None:
+        chosen += [(s.id, ipam.eui64(s.cidr, mac)) for s in subnets if ipam.is_automatic(s)]
         for version in (4, 6):
-            candidates = [s for s in subnets if s.ip_version == version]
+            candidates = [s for s in subnets if s.ip_version == version and not ipam.is_automatic(s)]
             for subnet in candidates:
                 address = ipam.pick(session, subnet, taken(subnet.id))
                 if address is not None:
@@ -119,6 +123,12 @@ def allocate(session: Session, network: Network, requests: list[dict[str, Any]] 
                               "network.", kind="InvalidIpForNetwork")
         else:
             raise invalid_input("Exactly one of subnet_id or ip_address must be given in fixed_ips")
+        if ipam.is_automatic(subnet):
+            if ip is not None and str(ipam.parse_ip(ip, "ip_address")) != ipam.eui64(subnet.cidr, mac):
+                raise invalid_input(f"IPv6 address {ip} cannot be directly assigned to a port on subnet "
+                                    f"{subnet.id} as the subnet is configured for automatic addresses")
+            chosen.append((subnet.id, ipam.eui64(subnet.cidr, mac)))
+            continue
         chosen.append((subnet.id, ipam.allocate(session, subnet, ip, taken(subnet.id))))
     return chosen
 
@@ -269,7 +279,7 @@ def _add_addresses(session: Session, port: Port, network: Network, requests: lis
     if requests is not None and not requests:
         return
     for attempt in range(ALLOCATION_ATTEMPTS):
-        chosen = allocate(session, network, requests)
+        chosen = allocate(session, network, requests, port.mac_address)
         try:
             with session.begin_nested():
                 for subnet_id, address in chosen:

@@ -16,7 +16,7 @@ from overcast.core.network import NetworkCore, ipam, quotas
 from overcast.core.network.common import authorize, fetch, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, policy
 from overcast.drivers.network import SubnetSpec
-from overcast.store.network import IpAllocation, Network, Subnet
+from overcast.store.network import IpAllocation, Network, Port, Subnet
 
 MAX_DNS_NAMESERVERS = 5
 MAX_HOST_ROUTES = 20
@@ -112,8 +112,12 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     ip_version = body["ip_version"]
     net = ipam.parse_cidr(body["cidr"], ip_version)
     cidr = str(net)
-    if ip_version == 4 and (body.get("ipv6_ra_mode") or body.get("ipv6_address_mode")):
+    ra_mode, address_mode = body.get("ipv6_ra_mode"), body.get("ipv6_address_mode")
+    if ip_version == 4 and (ra_mode or address_mode):
         raise invalid_input("ipv6_ra_mode or ipv6_address_mode cannot be set when ip_version is 4")
+    if ra_mode and address_mode and ra_mode != address_mode:
+        raise invalid_input(f"ipv6_ra_mode set to '{ra_mode}' with ipv6_address_mode set to '{address_mode}' is "
+                            "not valid. If both attributes are set, they must be the same value")
     gateway = _gateway(net, body)
     pools = (ipam.validate_pools(net, body["allocation_pools"], gateway) if body.get("allocation_pools")
              else ipam.default_pools(net, gateway))
@@ -131,7 +135,24 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     touch(network)
     session.flush()
     core.realise(lambda d: d.apply_subnet(spec(subnet)), undo=lambda d: d.remove_subnet(subnet.id))
+    if ipam.is_automatic(subnet):
+        _add_slaac_addresses(core, session, subnet)
     return subnet
+
+
+def _add_slaac_addresses(core: NetworkCore, session: Session, subnet: Subnet) -> None:
+    """A new automatic IPv6 subnet gives every port already on its network (routers' aside) its
+    SLAAC address, as Neutron does."""
+    devices = []
+    for port in session.scalars(select(Port).where(Port.network_id == subnet.network_id)):
+        if port.device_owner.startswith("network:router"):
+            continue
+        port.fixed_ips.append(IpAllocation(subnet_id=subnet.id, ip_address=ipam.eui64(subnet.cidr, port.mac_address),
+                                           network_id=subnet.network_id, position=len(port.fixed_ips)))
+        touch(port)
+        devices.append(port.device_id)
+    session.flush()
+    core.devices_changed(session, devices)
 
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str, changes: dict[str, Any]) -> Subnet:
@@ -161,7 +182,14 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str
     """:raises NotFound: :raises Forbidden: :raises Conflict: SubnetInUse, ports hold its addresses."""
     subnet = get(session, ctx, subnet_id)
     authorize(ctx, "delete_subnet", subnet.project_id)
-    if session.scalar(select(IpAllocation.port_id).where(IpAllocation.subnet_id == subnet.id).limit(1)):
+    held = select(IpAllocation).where(IpAllocation.subnet_id == subnet.id)
+    if ipam.is_automatic(subnet):  # SLAAC addresses go with their subnet (Neutron removes them)
+        devices = session.scalars(select(Port.device_id).join(IpAllocation).where(IpAllocation.subnet_id == subnet.id))
+        changed = list(devices)
+        session.execute(IpAllocation.__table__.delete().where(IpAllocation.subnet_id == subnet.id))
+        session.expire_all()
+        core.devices_changed(session, changed)
+    elif session.scalar(held.limit(1)) is not None:
         raise conflict("SubnetInUse", f"Unable to complete operation on subnet {subnet.id}: One or more ports "
                                       "have an IP allocation from this subnet.")
     network = session.get(Network, subnet.network_id)
