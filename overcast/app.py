@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import falcon
 
 from overcast.api import faults, media
-from overcast.api.middleware import AuthMiddleware, RequestContextMiddleware
+from overcast.api.middleware import AuthMiddleware, NoTrailingSlash, RequestContextMiddleware
 from overcast.api.microversions import MicroversionMiddleware
 from overcast.api.routing import Registry
 from overcast.config import Settings
@@ -72,7 +72,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     app = OvercastApp(
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
                     MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
-                    AuthMiddleware(identity.tokens)],
+                    AuthMiddleware(identity.tokens), NoTrailingSlash({"compute", "image", "volume"})],
         cors_enable=False,
     )
     app.req_options.strip_url_path_trailing_slash = True

@@ -208,6 +208,60 @@ class VolumeAttachment:
 
 
 @dataclass(frozen=True)
+class CpuStats:
+    """One virtual CPU: time used in nanoseconds, utilisation in percent (None: unknown)."""
+
+    time_ns: int | None = None
+    utilisation: int | None = None
+
+
+@dataclass(frozen=True)
+class NicStats:
+    """One port of the server, counted from the guest's side."""
+
+    port_id: str
+    mac_address: str | None = None
+    rx_octets: int | None = None
+    rx_errors: int | None = None
+    rx_drop: int | None = None
+    rx_packets: int | None = None
+    rx_rate: int | None = None
+    tx_octets: int | None = None
+    tx_errors: int | None = None
+    tx_drop: int | None = None
+    tx_packets: int | None = None
+    tx_rate: int | None = None
+
+
+@dataclass(frozen=True)
+class DiskStats:
+    """One disk as the guest sees it (``vda``...)."""
+
+    device: str
+    read_bytes: int | None = None
+    read_requests: int | None = None
+    write_bytes: int | None = None
+    write_requests: int | None = None
+    errors: int | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What the backend measures about one server (Nova's standard diagnostics, 2.48)."""
+
+    power_state: PowerState
+    #: the hypervisor and the host's OS (``qemu``, ``linux``), None if the backend does not say
+    hypervisor: str | None = None
+    hypervisor_os: str | None = None
+    uptime_s: int | None = None
+    memory_max_mb: int | None = None
+    memory_used_mb: int | None = None
+    cpus: tuple[CpuStats, ...] = ()
+    nics: tuple[NicStats, ...] = ()
+    disks: tuple[DiskStats, ...] = ()
+
+
+@dataclass(frozen=True)
 class Zone:
     name: str
     available: bool = True
@@ -391,6 +445,6 @@ class ComputeDriver(abc.ABC):
         """Deleting an unknown group succeeds."""
         raise self._unsupported("delete_server_group")
 
-    def diagnostics(self, backend_id: str) -> Mapping[str, object]:
-        """Backend-specific diagnostics. :raises NotFound:"""
+    def diagnostics(self, backend_id: str) -> Diagnostics:
+        """What the backend measures about the server. :raises NotFound:"""
         raise self._unsupported("diagnostics")

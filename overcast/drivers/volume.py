@@ -8,6 +8,10 @@ Asynchronous backends return from :meth:`VolumeDriver.create` as soon as the bac
 call; the engine polls :meth:`VolumeDriver.get` until the volume is ``AVAILABLE`` or ``ERROR``.
 Attachment bookkeeping (which server uses a volume, read-only, bootable) is Overcast's record;
 the driver only exports and unexports the volume (:meth:`VolumeDriver.attach`/``detach``).
+
+A driver describes its storage as Cinder's volume services report it to the scheduler: one or
+more :class:`Pool` records (:meth:`VolumeDriver.pools`). Overcast's scheduler matches a volume
+type's extra specs against them before a create and passes the chosen pool in the request.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from overcast.drivers.errors import NotSupported
 
@@ -69,6 +73,8 @@ class VolumeRequest:
     #: the image to write onto the volume; ``image_data`` streams its bytes when Overcast has them
     image_id: str | None = None
     image_data: Iterable[bytes] | None = field(default=None, compare=False, repr=False)
+    #: the pool the scheduler chose (a name from :meth:`VolumeDriver.pools`)
+    pool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,39 @@ class Connection:
 class Zone:
     name: str
     available: bool = True
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One pool of the backend and what it offers, as a Cinder volume service reports it.
+
+    Capacities are GB, or Cinder's ``"infinite"``/``"unknown"`` when the backend does not say.
+    ``extra`` holds further capabilities a volume type's extra specs may ask for.
+    """
+
+    name: str
+    volume_backend_name: str
+    vendor_name: str = "Overcast"
+    storage_protocol: str = "iSCSI"
+    driver_version: str = "1.0.0"
+    total_capacity_gb: float | str = "infinite"
+    free_capacity_gb: float | str = "infinite"
+    allocated_capacity_gb: float = 0
+    reserved_percentage: int = 0
+    qos_support: bool = False
+    thin_provisioning_support: bool = True
+    multiattach: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def capabilities(self) -> dict[str, Any]:
+        """The pool as Cinder's scheduler stats name its capabilities."""
+        return {"volume_backend_name": self.volume_backend_name, "vendor_name": self.vendor_name,
+                "storage_protocol": self.storage_protocol, "driver_version": self.driver_version,
+                "total_capacity_gb": self.total_capacity_gb, "free_capacity_gb": self.free_capacity_gb,
+                "allocated_capacity_gb": self.allocated_capacity_gb,
+                "reserved_percentage": self.reserved_percentage, "QoS_support": self.qos_support,
+                "thin_provisioning_support": self.thin_provisioning_support, "multiattach": self.multiattach,
+                **self.extra}
 
 
 class VolumeDriver(abc.ABC):
@@ -163,6 +202,15 @@ class VolumeDriver(abc.ABC):
     def zones(self) -> list[Zone]:
         """Availability zones (default: one, ``nova``, as Cinder's default storage_availability_zone)."""
         return [Zone("nova")]
+
+    def pools(self) -> list[Pool]:
+        """The backend's pools; answered from the driver's configuration and own bookkeeping, like
+        :meth:`zones`, never by a slow provider call (the scheduler and the admin API read it).
+
+        Default: one pool named after the backend part of :attr:`host`.
+        """
+        backend = self.host.partition("@")[2] or self.host
+        return [Pool(name=backend, volume_backend_name=backend)]
 
     def close(self) -> None:
         """Release connections and files (default: nothing)."""

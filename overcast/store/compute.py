@@ -170,6 +170,32 @@ class BlockDeviceMapping(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class Migration(Base):
+    """A move of a server, as Nova records one for every resize (``os-migrations``): where from
+    and to, the flavors, and how far it got (pre-migrating ... finished, then confirmed or
+    reverted; error). The flavors are Nova's ``instance_type`` ids, here the flavor ids."""
+
+    __tablename__ = "migration"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    server_id: Mapped[str] = mapped_column(String(36), ForeignKey("server.id", ondelete="CASCADE"), index=True)
+    #: who asked for it (Nova's migration user_id/project_id, shown from 2.80)
+    user_id: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(String(64))
+    #: resize, migration, live-migration or evacuation
+    migration_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    source_compute: Mapped[str | None] = mapped_column(String(255))
+    source_node: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_node: Mapped[str | None] = mapped_column(String(255))
+    dest_host: Mapped[str | None] = mapped_column(String(255))
+    old_flavor_id: Mapped[str] = mapped_column(String(255))
+    new_flavor_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class ServerGroup(Base):
     __tablename__ = "server_group"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)

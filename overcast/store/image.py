@@ -56,18 +56,20 @@ class ImageMember(Base):
 
 
 class ImageTask(Base):
-    """An image import (Glance's ``api_image_import`` task), shown at ``/v2/images/{id}/tasks``."""
+    """A Glance task: an image import (``api_image_import``, shown at ``/v2/images/{id}/tasks``) or
+    the legacy ``import`` of ``POST /v2/tasks``, which has no image until it made one (``result``)."""
 
     __tablename__ = "image_task"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
-    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("image.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("image.id", ondelete="CASCADE"),
+                                                 index=True)
     type: Mapped[str] = mapped_column(String(30), default="api_image_import")
     #: pending, processing, success, failure
     status: Mapped[str] = mapped_column(String(30), default="pending")
     owner: Mapped[str | None] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
-    #: the import request (``{"import_req": {...}}``) and what came of it
+    #: the task's input (``{"import_req": {...}}`` for an image import) and what came of it
     input: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     message: Mapped[str] = mapped_column(String(1024), default="")

@@ -44,13 +44,13 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from overcast.drivers.compute import (CAPABILITY_METHODS, BlockDevice, BuildRequest, Capability, ComputeDriver,
-                                      Flavor, Image, NetworkAttachment, PowerState, ServerGroup, ServerInfo,
-                                      ServerState, VolumeAttachment, Zone)
+                                      Diagnostics, Flavor, Image, NetworkAttachment, PowerState, ServerGroup,
+                                      ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.errors import Conflict, DriverError, NotFound, NotSupported, NotSuspended
 
 MISSING_ID = "overcast-conformance-missing-0000"
@@ -520,7 +520,9 @@ class ComputeDriverConformance:
     def test_diagnostics(self, driver: CheckedDriver) -> None:
         self.require(driver, Capability.DIAGNOSTICS)
         backend_id = self.active_server(driver)
-        assert isinstance(driver.diagnostics(backend_id), Mapping)
+        diagnostics = driver.diagnostics(backend_id)
+        assert isinstance(diagnostics, Diagnostics)
+        assert diagnostics.power_state is driver.get(backend_id).power_state
 
     def test_wrong_state_is_conflict_or_accepted(self, driver: CheckedDriver) -> None:
         """An action from a state it does not apply to either works or raises Conflict, nothing else."""

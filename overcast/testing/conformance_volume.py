@@ -12,8 +12,9 @@ Subclass it and provide the driver::
 Checked: signatures match the interface; declared capabilities are exactly the overridden methods
 (plus the create-time ones); undeclared ones raise ``NotSupported``; create returns an id that
 reaches AVAILABLE and is idempotent on the key; ``find``/``list`` agree with ``get``; delete then
-get raises ``NotFound``; deleting a missing id succeeds; extend, snapshots, clones and exports
-behave as documented; and every exception a driver raises is a ``DriverError``.
+get raises ``NotFound``; deleting a missing id succeeds; pools are named, unique and accept a
+create aimed at them; extend, snapshots, clones and exports behave as documented; and every
+exception a driver raises is a ``DriverError``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from typing import Any, Iterator
 import pytest
 
 from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, NotSupported
-from overcast.drivers.volume import (CAPABILITY_METHODS, Capability, VolumeDriver, VolumeInfo, VolumeRequest,
-                                     VolumeState)
+from overcast.drivers.volume import (CAPABILITY_METHODS, Capability, Pool, VolumeDriver, VolumeInfo,
+                                     VolumeRequest, VolumeState)
 from overcast.testing.conformance import CheckedDriver as _CheckedCompute
 
 MISSING_ID = "overcast-conformance-missing-0000"
@@ -145,6 +146,14 @@ class VolumeDriverConformance:
 
     def test_zones(self, driver: CheckedDriver) -> None:
         assert driver.zones() and all(z.name for z in driver.zones())
+
+    def test_pools(self, driver: CheckedDriver) -> None:
+        pools = driver.pools()
+        assert pools and all(isinstance(p, Pool) and p.name and p.volume_backend_name for p in pools)
+        assert len({p.name for p in pools}) == len(pools), "pool names must be unique"
+        for pool in pools:
+            assert pool.capabilities()["storage_protocol"] == pool.storage_protocol
+            assert driver.get(self.available(driver, pool=pool.name)).state is VolumeState.AVAILABLE
 
     # -- capabilities ---------------------------------------------------------------------------
     def test_extend(self, driver: CheckedDriver) -> None:

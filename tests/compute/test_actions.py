@@ -101,6 +101,36 @@ def test_create_image(nova, active, compute):
     assert data.exists() and data.stat().st_size == image.size
 
 
+def test_create_image_metadata_wins_over_novas_properties(nova, active):
+    """The request's metadata has the last word on the image's properties, ``image_type`` too (Nova)."""
+    resp = nova.action(active, {"createImage": {"name": "typed", "metadata": {"image_type": "test"}}}, "2.45")
+    assert resp.status_code == 202, resp.text
+    nova.wait(active, "ACTIVE")
+    image = nova.req("GET", f"/images/{resp.json['image_id']}").json["image"]
+    assert image["metadata"]["image_type"] == "test" and image["metadata"]["instance_uuid"] == active
+    backup = nova.action(active, {"createBackup": {"name": "bk", "backup_type": "daily", "rotation": 1,
+                                                   "metadata": {"backup_type": "mine"}}}, "2.45")
+    nova.wait(active, "ACTIVE")
+    properties = nova.req("GET", f"/images/{backup.json['image_id']}").json["image"]["metadata"]
+    assert properties["image_type"] == "backup" and properties["backup_type"] == "daily"
+
+
+def test_inject_network_info_refreshes_the_addresses(nova, admin_nova, active, compute):
+    """Nova's libvirt driver does nothing with the injected info; what is left is the refresh of
+    the network info cache, here the server's addresses."""
+    from overcast.store.compute import Server
+
+    shown = nova.req("GET", f"/servers/{active}").json["server"]["addresses"]
+    assert shown
+    with compute.app.compute.store.session() as session:
+        session.query(Server).filter(Server.id == active).one().addresses = {}
+    assert nova.action(active, {"injectNetworkInfo": None}).status_code == 403  # admin only
+    resp = admin_nova.action(active, {"injectNetworkInfo": None})
+    assert resp.status_code == 202 and not resp.text
+    assert nova.req("GET", f"/servers/{active}").json["server"]["addresses"] == shown
+    assert admin_nova.action(new_uuid(), {"injectNetworkInfo": None}).status_code == 404
+
+
 def test_console_password_rescue(nova, active):
     resp = nova.action(active, {"os-getConsoleOutput": {"length": 5}})
     assert resp.status_code == 200 and isinstance(resp.json["output"], str)

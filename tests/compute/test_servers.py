@@ -160,6 +160,22 @@ def test_isolation_and_admin_all_tenants(nova, admin_nova, compute):
     assert admin_nova.req("GET", f"/servers/{sid}").status_code == 200
 
 
+def test_admin_tenant_id_needs_all_tenants(nova, admin_nova):
+    """Without ``all_tenants`` Nova lists the caller's own project whatever ``tenant_id`` or
+    ``project_id`` say (lp:#1185290); with it they pick the project."""
+    theirs = nova.create("theirs").json["server"]["id"]
+    mine = admin_nova.create("admins").json["server"]["id"]
+    demo = nova.req("GET", f"/servers/{theirs}").json["server"]["tenant_id"]
+
+    def listed(query):
+        resp = admin_nova.req("GET", "/servers/detail" + query)
+        check(resp, "list_servers_detail")
+        return {s["id"] for s in resp.json["servers"]}
+
+    assert listed(f"?tenant_id={demo}") == listed(f"?project_id={demo}") == {mine}
+    assert listed(f"?all_tenants&tenant_id={demo}") == listed(f"?all_tenants=1&project_id={demo}") == {theirs}
+
+
 def test_list_filters_sort_and_paging(nova, admin_nova):
     ids = [nova.create(f"f-{i}", tags=["even" if i % 2 == 0 else "odd"], version="2.52").json["server"]["id"]
            for i in range(4)]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from overcast.drivers import DriverConfigError, load_driver
-from overcast.drivers.compute import (BuildRequest, Flavor, Image, NetworkAttachment, PowerState, ServerGroup,
-                                      ServerState)
+from overcast.drivers.compute import (BuildRequest, Diagnostics, Flavor, Image, NetworkAttachment, PowerState,
+                                      ServerGroup, ServerState)
 from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, InvalidRequest, NotFound, Unavailable)
 from overcast.drivers.local import LocalComputeDriver
 
@@ -363,9 +363,20 @@ def test_rescue_shelve_pause_suspend_power_states(cloud):
 
 
 def test_diagnostics(cloud):
-    backend_id = cloud.build(request())
+    port = NetworkAttachment(port_id="port-1", network_id="net-1", network_name="private",
+                             mac_address="fa:16:3e:00:00:01", fixed_ips=("10.0.0.5",))
+    medium = Flavor(id="3", name="m1.medium", vcpus=2, ram_mb=4096, disk_gb=40)
+    backend_id = cloud.build(BuildRequest(name="web-1", flavor=medium, image=CIRROS, idempotency_key="key-web-1",
+                                          networks=(port,)))
+    cloud.attach_volume(backend_id, "vol-1")
     diag = cloud.diagnostics(backend_id)
-    assert diag["num_cpus"] == 1 and diag["memory"] == 512 * 1024 and "cpu0_time" in diag
+    assert isinstance(diag, Diagnostics) and diag.power_state is PowerState.RUNNING
+    assert (diag.hypervisor, diag.memory_max_mb, diag.memory_used_mb, len(diag.cpus)) == ("qemu", 4096, 4096, 2)
+    assert [d.device for d in diag.disks] == ["vda", "vdb"]
+    assert [(n.port_id, n.mac_address) for n in diag.nics] == [("port-1", "fa:16:3e:00:00:01")]
+    cloud.stop(backend_id)
+    stopped = cloud.diagnostics(backend_id)
+    assert stopped.power_state is PowerState.SHUTDOWN and stopped.memory_used_mb == 0
 
 
 # -- scheduling: hosts, zones, server groups ------------------------------------------------------

@@ -4,10 +4,7 @@ the S3 store behind the API (moto), data removed with the image."""
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -99,37 +96,14 @@ def test_stage_and_glance_direct_import(api, demo_token):
     assert tasks[0]["input"]["import_req"]["method"]["name"] == "glance-direct"
 
 
-@pytest.fixture
-def web() -> Iterator[str]:
-    """A loopback HTTP server serving DATA at /disk.img (404 elsewhere)."""
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            if self.path != "/disk.img":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(DATA)))
-            self.end_headers()
-            self.wfile.write(DATA)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_web_download_import(api, demo_token, web, cloud, monkeypatch):
+def test_web_download_import(api, demo_token, web, allow_any_port):
+    web.files["/disk.img"] = DATA
     image = _create(api, demo_token)
     url = f"/images/{image['id']}/import"
-    body = {"method": {"name": "web-download", "uri": f"{web}/disk.img"}}
+    body = {"method": {"name": "web-download", "uri": f"{web.url}/disk.img"}}
     refused = api("POST", url, demo_token, json=body)  # the default allows ports 80 and 443 only
     assert refused.status_code == 400 and "does not pass filtering" in refused.json["message"]
-    settings = cloud.app.images.settings
-    monkeypatch.setattr(cloud.app.images, "settings", settings.replace(
-        image=type(settings.image)(web_download_ports="*")))
+    allow_any_port()
     assert api("POST", url, demo_token, json={"method": {"name": "web-download", "uri": "file:///etc/passwd"}}
                ).status_code == 400
     assert api("POST", url, demo_token, json=body).status_code == 202
@@ -137,7 +111,7 @@ def test_web_download_import(api, demo_token, web, cloud, monkeypatch):
     assert api("GET", f"/images/{image['id']}/file", demo_token).content == DATA
     broken = _create(api, demo_token)
     api("POST", f"/images/{broken['id']}/import", demo_token,
-        json={"method": {"name": "web-download", "uri": f"{web}/missing"}})
+        json={"method": {"name": "web-download", "uri": f"{web.url}/missing"}})
     failed = _wait(api, demo_token, broken["id"], "queued")
     deadline = time.monotonic() + 10
     while "os_glance_failed_import" not in failed and time.monotonic() < deadline:

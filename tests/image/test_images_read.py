@@ -112,3 +112,15 @@ def test_filters_in_operator_paging_sort(glance, demo_token):
     assert get("limit=x").status_code == 400
     assert get('name=in:"unclosed').status_code == 400
     assert "next" not in get("limit=100").json
+
+
+def test_a_trailing_slash_finds_no_route(glance, demo_token):
+    """Glance's router has no path ending in a slash: ``GET``/``DELETE /v2/images/`` (an empty image
+    id, Tempest's null-id tests) are 404, not the list or 405; ``/image/`` is still its versions."""
+    cloud, _ = glance
+    for method in ("GET", "DELETE"):
+        resp = cloud.request(method, "/image/v2/images/", demo_token)
+        assert resp.status_code == 404 and resp.json["title"] == "Not Found", method
+    assert cloud.request("GET", "/image/v2/images", demo_token).status_code == 200
+    assert cloud.request("GET", "/image/v2/metadefs/namespaces/", demo_token).status_code == 404
+    assert cloud.request("GET", "/image/").status_code == 300

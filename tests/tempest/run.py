@@ -24,7 +24,9 @@ temporary data directory). Examples::
 
 For compute, ``image_ref``/``image_ref_alt`` are the id of the seeded ``cirros`` image (looked
 up with the admin token at ``<image endpoint>/v2/images?name=cirros``) and ``flavor_ref``/
-``flavor_ref_alt`` are the seeded ``m1.tiny``/``m1.small`` ("1"/"2").
+``flavor_ref_alt`` are the seeded ``m1.tiny``/``m1.small`` ("1"/"2"). For image, the server this
+script starts may web-download from a loopback server it also starts (:class:`ImageSource`), and
+``http_qcow2_image`` points there.
 
 The workspace (``tempest.conf``, ``.stestr.conf``, the stestr repository, logs) is written
 to ``--workspace`` (default: a fresh temporary directory) and never to ``~/.tempest``:
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import configparser
 import dataclasses
+import http.server
 import io
 import json
 import os
@@ -43,6 +46,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -100,9 +104,54 @@ SECURITY_COMPLIANCE = {
 }
 
 
-def server_environment() -> dict[str, str]:
-    """The ``OVERCAST_*`` settings of the server this script starts."""
-    return {f"OVERCAST_IDENTITY_{name.upper()}": value for name, (_, value) in SECURITY_COMPLIANCE.items()}
+def server_environment(image_source: ImageSource | None = None) -> dict[str, str]:
+    """The ``OVERCAST_*`` settings of the server this script starts; with ``image_source``, web-download
+    may also fetch from that server's port (Glance's allowed_ports: 80 and 443 by default)."""
+    env = {f"OVERCAST_IDENTITY_{name.upper()}": value for name, (_, value) in SECURITY_COMPLIANCE.items()}
+    if image_source is not None:
+        env["OVERCAST_IMAGE_WEB_DOWNLOAD_PORTS"] = f"80,443,{image_source.port}"
+    return env
+
+
+class ImageSource:
+    """A loopback HTTP server (serving from construction until :meth:`stop`) with one small QCOW2 disk,
+    for Tempest's web-download import test.
+
+    Tempest fetches ``[image] http_qcow2_image`` (by default cirros from download.cirros-cloud.net)
+    through the server's web-download; pointing it here keeps the run off the internet while the
+    server still downloads over HTTP as it would from anywhere.
+    """
+
+    PATH = "/cirros.qcow2"
+
+    def __init__(self, data: bytes):
+        source = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path != source.PATH:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}{self.PATH}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def overrides(self) -> list[str]:
+        """``--set`` options for tempest.conf."""
+        return [f"image.http_qcow2_image={self.url}"]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 #: Every other service Tempest knows about is absent.
@@ -322,7 +371,8 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
 
 
 def _image_sections(conf: configparser.ConfigParser, target: Target) -> None:
-    """Glance alone: v2 with the interoperable import (glance-direct; web-download needs a reachable URL)."""
+    """Glance alone: v2 with the interoperable import (glance-direct, and web-download of
+    ``http_qcow2_image``: the loopback :class:`ImageSource` when this script starts the server)."""
     conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL",
                      "build_timeout": "60", "build_interval": "1", "image_caching_enabled": "False"}
     conf["image-feature-enabled"] = {"api_v2": "True", "api_v1": "False", "import_image": "True",
@@ -567,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--update-allowlist needs --all (the allowlist is what passes of the whole module)")
 
     server = None
+    image_source = None
     database_url = None
     if args.postgres is not None and not args.postgres:
         parser.error("--postgres needs an admin URL or OVERCAST_TEST_POSTGRES_URL")
@@ -579,9 +630,13 @@ def main(argv: list[str] | None = None) -> int:
                         admin_password=args.admin_password)
     else:
         sys.path.insert(0, str(HERE.parent.parent))
+        from overcast.core.image.seed import payload
         from overcast.testing.live import LiveServer, create_postgres_database
 
-        env = server_environment()
+        if service == "image":
+            image_source = ImageSource(payload())
+            args.set = image_source.overrides() + args.set
+        env = server_environment(image_source)
         if args.postgres:
             database_url = create_postgres_database(args.postgres)
             env["OVERCAST_DATABASE_URL"] = database_url
@@ -653,6 +708,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
+        if image_source is not None:
+            image_source.stop()
         if database_url:
             from overcast.testing.live import drop_postgres_database
 

@@ -6,7 +6,8 @@ measure a whole ``tempest.api.<service>`` module and grow its list with::
 
     .venv/bin/python tests/tempest/run.py --service SERVICE --all --report
 
-The server gets the settings ``run.py`` gives its own (``server_environment``). Runs on SQLite
+The server gets the settings ``run.py`` gives its own (``server_environment``, with the loopback
+``ImageSource`` that web-download may fetch from). Runs on SQLite
 and, when ``OVERCAST_TEST_POSTGRES_URL`` is set, on a fresh PostgreSQL database too.
 """
 
@@ -18,9 +19,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
+from overcast.core.image.seed import payload
 from overcast.testing.live import LiveServer, create_postgres_database, drop_postgres_database
 
 pytestmark = [pytest.mark.tempest, pytest.mark.live]
@@ -45,9 +48,18 @@ runner = _load_runner()
 SERVICES = [s for s in runner.SERVICES if runner.allowlist_path(s).exists()]
 
 
+@pytest.fixture
+def image_source() -> Iterator[Any]:
+    """The disk Tempest's web-download test imports, served on loopback (``run.ImageSource``)."""
+    source = runner.ImageSource(payload())
+    yield source
+    source.stop()
+
+
 @pytest.fixture(params=BACKENDS)
-def tempest_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    env = runner.server_environment()
+def tempest_server(request: pytest.FixtureRequest, tmp_path: Path,
+                   image_source: Any) -> Iterator[LiveServer]:
+    env = runner.server_environment(image_source)
     database_url = None
     if request.param == "postgresql":
         database_url = create_postgres_database(POSTGRES_ADMIN_URL)
@@ -73,12 +85,15 @@ def test_allowlist_ids_exist_in_tempest(service: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_allowlisted_tempest_tests_pass(service: str, tempest_server: LiveServer, tmp_path: Path) -> None:
+def test_allowlisted_tempest_tests_pass(service: str, tempest_server: LiveServer, image_source: Any,
+                                       tmp_path: Path) -> None:
     allowlist = runner.read_allowlist(runner.allowlist_path(service))
     if not allowlist:
         pytest.skip(f"{service}-allowlist.txt is empty")
     workspace = tmp_path / "tempest"
-    runner.write_workspace(runner.Target.from_clouds_yaml(tempest_server.clouds_yaml), workspace, service=service)
+    overrides = image_source.overrides() if service == "image" else []
+    runner.write_workspace(runner.Target.from_clouds_yaml(tempest_server.clouds_yaml), workspace, overrides,
+                           service=service)
     results = runner.run_tests(workspace, runner.include_regexes(allowlist), concurrency=2, timeout=1800)
     problems = runner.check_allowlist(allowlist, results)
     passed = sum(1 for t in allowlist if results.get(t) in ("success", "xfail"))

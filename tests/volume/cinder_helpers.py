@@ -51,13 +51,14 @@ class Cinder:
             return self.wait(resp.json["volume"]["id"], wait)
         return resp.json["volume"]
 
-    def wait(self, volume_id: str, status: str, collection: str = "volumes", timeout: float = 15.0) -> dict:
+    def wait(self, volume_id: str, status: str, collection: str = "volumes", timeout: float = 15.0,
+             version: str | None = None) -> dict:
         """Poll until the record has ``status`` (or is gone, for ``status="deleted"``)."""
         deadline = time.monotonic() + timeout
         key = collection[:-1]
         last = None
         while time.monotonic() < deadline:
-            resp = self.req("GET", f"/{collection}/{volume_id}")
+            resp = self.req("GET", f"/{collection}/{volume_id}", version)
             if resp.status_code == 404 and status == "deleted":
                 return {}
             last = resp.json.get(key, resp.json)

@@ -41,7 +41,8 @@ def test_volume_types_admin(cinder, admin_cinder):
     listed = check(cinder.req("GET", "/types"), "list_volume_types", "volume_types")["volume_types"]
     assert {"__DEFAULT__", "lvmdriver-1"} <= {t["name"] for t in listed}
     assert cinder.req("GET", "/types/default").json["volume_type"]["name"] == "lvmdriver-1"
-    body = {"volume_type": {"name": "gold", "extra_specs": {"tier": "1"}, "os-volume-type-access:is_public": False}}
+    body = {"volume_type": {"name": "gold", "extra_specs": {"volume_backend_name": "lvmdriver-1"},
+                            "os-volume-type-access:is_public": False}}
     assert cinder.req("POST", "/types", json=body).status_code == 403
     created = check(admin_cinder.req("POST", "/types", json=body), "create_volume_type", "volume_types")
     tid = created["volume_type"]["id"]
@@ -109,3 +110,38 @@ def test_catalog_lists_volumev3_with_the_project_id(cloud, demo_token, cinder):
         urls = {e["url"] for e in by_type[kind]["endpoints"]}
         assert urls == {f"http://127.0.0.1:8780/volume/v3/{cinder.project_id}"} or all(
             u.endswith(f"/volume/v3/{cinder.project_id}") for u in urls)
+
+
+def test_snapshot_status_actions_and_force_delete(cinder, admin_cinder):
+    vol = cinder.create()
+    snap = cinder.wait(cinder.req("POST", "/snapshots", json={"snapshot": {"volume_id": vol["id"]}}).json[
+        "snapshot"]["id"], "available", "snapshots")
+    sid = snap["id"]
+    assert snap["os-extended-snapshot-attributes:progress"] == "100%"
+    update = {"os-update_snapshot_status": {"status": "error", "progress": "80%"}}
+    resp = cinder.req("POST", f"/snapshots/{sid}/action", json=update)
+    assert resp.status_code == 400 and "not allowed for snapshot with status available" in resp.text
+    check(admin_cinder.req("POST", f"/snapshots/{sid}/action", json={"os-reset_status": {"status": "creating"}}),
+          "reset_snapshot_status", "snapshots")
+    check(cinder.req("POST", f"/snapshots/{sid}/action", json=update), "update_snapshot_status", "snapshots")
+    shown = cinder.req("GET", f"/snapshots/{sid}").json["snapshot"]
+    assert (shown["status"], shown["os-extended-snapshot-attributes:progress"]) == ("error", "80%")
+    assert cinder.req("POST", f"/snapshots/{sid}/action", json={"os-force_delete": {}}).status_code == 403
+    admin_cinder.req("POST", f"/snapshots/{sid}/action", json={"os-reset_status": {"status": "deleting"}})
+    assert cinder.req("DELETE", f"/snapshots/{sid}").status_code == 400
+    check(admin_cinder.req("POST", f"/snapshots/{sid}/action", json={"os-force_delete": {}}),
+          "force_delete_snapshot", "snapshots")
+    cinder.wait(sid, "deleted", "snapshots")
+    assert cinder.req("POST", f"/snapshots/{sid}/action", json={"os-bogus": {}}).status_code == 400
+
+
+def test_snapshot_listing_offset_name_sort_and_missing_volume(cinder):
+    vol = cinder.create()
+    for name in ("b", "a", "c"):
+        cinder.wait(cinder.req("POST", "/snapshots", json={"snapshot": {"volume_id": vol["id"], "name": name}}).json[
+            "snapshot"]["id"], "available", "snapshots")
+    names = [s["name"] for s in cinder.req("GET", "/snapshots?sort_key=display_name&sort_dir=asc").json["snapshots"]]
+    assert names == ["a", "b", "c"]
+    assert len(cinder.req("GET", "/snapshots?offset=2&limit=3").json["snapshots"]) == 1
+    resp = cinder.req("POST", "/snapshots", json={"snapshot": {"volume_id": None, "display_name": "x"}})
+    assert resp.status_code == 404 and resp.json["itemNotFound"]["message"] == "Volume None could not be found."

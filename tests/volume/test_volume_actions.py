@@ -99,3 +99,19 @@ def test_failed_create_goes_to_error(cinder):
     assert vol["status"] == "error"
     assert cinder.req("DELETE", f"/volumes/{vol['id']}").status_code == 202
     cinder.wait(vol["id"], "deleted")
+
+
+def test_image_metadata_actions(cinder, admin_cinder):
+    vol = cinder.create()
+    values = {"image_id": "5137a025-3c5f-43c1-bc64-5f41270040a5", "kernel_id": "k", "ramdisk_id": "r"}
+    resp = cinder.action(vol["id"], {"os-set_image_metadata": {"metadata": values}})
+    assert check(resp, "update_volume_image_metadata")["metadata"] == values
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["volume_image_metadata"] == values
+    resp = cinder.action(vol["id"], {"os-unset_image_metadata": {"key": "ramdisk_id"}})
+    check(resp, "delete_volume_image_metadata")
+    shown = check(cinder.action(vol["id"], {"os-show_image_metadata": {}}), "show_volume_image_metadata")
+    assert shown["metadata"] == {"image_id": values["image_id"], "kernel_id": "k"}
+    assert cinder.action(vol["id"], {"os-unset_image_metadata": {"key": "ramdisk_id"}}).status_code == 404
+    assert cinder.action(vol["id"], {"os-set_image_metadata": {"metadata": "x"}}).status_code == 400
+    alt = cinder.cloud.token("alt_demo", "alt_demo")
+    assert cinder.action(vol["id"], {"os-show_image_metadata": {}}, token=alt).status_code == 404

@@ -63,3 +63,17 @@ def test_local_fault_injection(tmp_path):
         driver.delete(backend_id)
     finally:
         bundle.close()
+
+
+def test_local_pool_is_devstacks_lvm_backend(tmp_path):
+    from overcast.drivers.volume import VolumeRequest
+
+    bundle = load_driver("local", {}, tmp_path)
+    try:
+        bundle.volume.create(VolumeRequest(name="a", size_gb=3, idempotency_key="a", pool="lvmdriver-1"))
+        [pool] = bundle.volume.pools()
+        assert (pool.name, pool.vendor_name, pool.storage_protocol, pool.allocated_capacity_gb) == (
+            "lvmdriver-1", "Open Source", "iSCSI", 3)
+        assert bundle.volume.get(bundle.volume.find("a").backend_id).host == "overcast-local@lvmdriver-1#lvmdriver-1"
+    finally:
+        bundle.close()

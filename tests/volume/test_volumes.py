@@ -162,3 +162,25 @@ def test_path_without_project_id_and_summary(cinder):
     assert resp.status_code == 200
     summary = check(cinder.req("GET", "/volumes/summary", "3.36"), "show_volume_summary")["volume-summary"]
     assert summary == {"total_size": 3, "total_count": 1, "metadata": {"x": ["y"]}}
+
+
+def test_a_full_page_links_to_the_next_and_offset_skips(cinder):
+    ids = [cinder.create(name=f"p{i}")["id"] for i in range(4)]
+    first = check(cinder.req("GET", "/volumes/detail?sort=name:asc&limit=2"), "list_volumes_with_detail")
+    following = cinder.req("GET", f"/volumes?sort=name:asc&limit=2&marker={first['volumes'][-1]['id']}").json
+    assert [v["id"] for v in following["volumes"]] == ids[2:]
+    # the last page is full too: Cinder links to a next page it has not looked at, which is empty
+    last = cinder.req("GET", following["volumes_links"][0]["href"].split(f"/{cinder.project_id}", 1)[1]).json
+    assert last["volumes"] == [] and "volumes_links" not in last
+    assert [v["name"] for v in cinder.req("GET", "/volumes?sort=display_name:desc&offset=1&limit=2").json[
+        "volumes"]] == ["p2", "p1"]
+    assert cinder.req("GET", "/volumes?offset=-1").status_code == 400
+    assert cinder.req("GET", "/volumes?offset=x").status_code == 400
+
+
+def test_paths_ending_in_a_slash_are_not_found(cloud, cinder):
+    vol = cinder.create()
+    for method in ("GET", "PUT", "DELETE"):
+        assert cinder.req(method, "/volumes/", json={"volume": {"name": "x"}}).status_code == 404, method
+    assert cinder.req("GET", f"/volumes/{vol['id']}/").status_code == 404
+    assert cloud.request("GET", "/volume/v3/").status_code == 200

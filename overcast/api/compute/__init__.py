@@ -7,6 +7,8 @@ from overcast.api.compute import (aggregates, availability_zones, extensions, fl
                                   images, interfaces, keypairs, limits, quota_sets, server_groups, services, usage,
                                   usage_audit_log)
 from overcast.api.compute import floating_ips, networks, quota_classes, remote_consoles, security_groups
+from overcast.api.compute import migrations, server_external_events
+from overcast.api.compute import volume_proxies
 from overcast.api.compute.common import MICROVERSIONS, Links
 from overcast.api.routing import Registry
 from overcast.core.compute import ComputeCore
@@ -37,10 +39,14 @@ def register(registry: Registry, core: ComputeCore) -> None:
     floating_ips.bind(registry, core, links)
     security_groups.bind(registry, core, links)
     remote_consoles.bind(registry, core, links)
+    migrations.bind(registry, core, links)
+    server_external_events.bind(registry, core, links)
+    volume_proxies.bind(registry, core)
     from overcast.api.compute import actions as server_actions
-    from overcast.api.compute import server_subresources, servers, volume_attachments
+    from overcast.api.compute import diagnostics, server_subresources, servers, volume_attachments
     server_views = servers.bind(registry, core, links)
     server_actions.bind(registry, core, server_views)
     server_subresources.bind(registry, core, server_views)
+    diagnostics.bind(registry, core, server_views)
     volume_attachments.bind(registry, core, server_views)
     interfaces.bind(registry, core, server_views)

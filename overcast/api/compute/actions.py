@@ -190,6 +190,11 @@ class ServerAction(ServerResource):
         enforce(req, "os_compute_api:os-floating-ips:remove", target(server))
         core_floating_ips.remove_from_server(self.core.network, session, caller(req), server, ref["address"])
 
+    def _injectNetworkInfo(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
+        validate(body, schemas.no_body(name))
+        enforce(req, "os_compute_api:os-admin-actions:inject_network_info", target(server))
+        core_actions.inject_network_info(session, caller(req), server)
+
     def _os_resetState(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         body = validate(body, schemas.RESET_STATE)
         enforce(req, "os_compute_api:os-admin-actions:reset_state", target(server))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import falcon
 
@@ -58,6 +58,17 @@ def int_param(req: falcon.Request, name: str, default: int | None, minimum: int 
     if number < minimum:
         raise faults.BadRequest(f"Invalid input for query parameters {name}. Value: {value}.")
     return number
+
+
+def refuse_unknown(req: falcon.Request, known: Iterable[str]) -> None:
+    """A query schema without additional properties (Nova's from some microversion on).
+
+    :raises faults.BadRequest: a parameter not in ``known``, named as jsonschema names it.
+    """
+    unknown = sorted(set(req.params) - set(known))
+    if unknown:
+        raise faults.BadRequest(f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
+                                f"{'was' if len(unknown) == 1 else 'were'} unexpected)")
 
 
 class Links:

@@ -87,6 +87,8 @@ COMPUTE_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v2_os_aggregates", "/os-aggregates", RW),
     ("v2_os_aggregate", "/os-aggregates/{aggregate_id}", ITEM),
     ("v2_os_aggregate_action", "/os-aggregates/{aggregate_id}/action", ("POST",)),
+    ("v2_os_migrations", "/os-migrations", R),
+    ("v2_os_server_external_events", "/os-server-external-events", ("POST",)),
     # Nova's network proxies (served below 2.36)
     ("v2_os_networks", "/os-networks", RW),
     ("v2_os_network", "/os-networks/{network_id}", ("GET", "HEAD", "DELETE")),
@@ -104,6 +106,13 @@ COMPUTE_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v2_os_security_group", "/os-security-groups/{security_group_id}", ITEM),
     ("v2_os_security_group_rules", "/os-security-group-rules", ("POST",)),
     ("v2_os_security_group_rule", "/os-security-group-rules/{rule_id}", ("DELETE",)),
+    # Nova's volume proxies (served below 2.36)
+    ("v2_os_volumes", "/os-volumes", RW),
+    ("v2_os_volumes_detail", "/os-volumes/detail", R),
+    ("v2_os_volume", "/os-volumes/{volume_id}", ("GET", "HEAD", "DELETE")),
+    ("v2_os_snapshots", "/os-snapshots", RW),
+    ("v2_os_snapshots_detail", "/os-snapshots/detail", R),
+    ("v2_os_snapshot", "/os-snapshots/{snapshot_id}", ("GET", "HEAD", "DELETE")),
 )
 
 def declare(registry: Registry) -> None:

@@ -34,7 +34,7 @@ def detail(req: falcon.Request, hyper: rules.Hypervisor, with_servers: bool = Fa
     view = summary(req, hyper, with_servers)
     service = hyper.service
     view.update({
-        "hypervisor_type": "QEMU", "hypervisor_version": 8002000, "host_ip": "127.0.0.1",
+        "hypervisor_type": "QEMU", "hypervisor_version": 8002000, "host_ip": rules.HOST_IP,
         "service": {"host": service.host, "id": service.uuid if at_least(req, "2.53") else service.id,
                     "disabled_reason": service.disabled_reason},
     })

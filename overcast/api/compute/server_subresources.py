@@ -1,5 +1,5 @@
-"""A server's sub-resources: metadata, tags, ips, os-instance-actions, os-security-groups,
-diagnostics and os-server-password. Wire format only."""
+"""A server's sub-resources: metadata, tags, ips, os-instance-actions, os-security-groups and
+os-server-password (diagnostics are in :mod:`overcast.api.compute.diagnostics`). Wire format only."""
 
 from __future__ import annotations
 
@@ -19,10 +19,8 @@ from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore, networking
 from overcast.core.compute import servers as core_servers
 from overcast.core.compute import states as S
-from overcast.core.compute.actions import EVENTS, FeatureNotSupported
+from overcast.core.compute.actions import EVENTS
 from overcast.core.errors import Conflict
-from overcast.drivers.compute import Capability
-from overcast.drivers.errors import DriverError
 from overcast.ops.engine import events_for, operations_for
 from overcast.ops.models import Operation
 from overcast.store.compute import ServerMetadata, ServerTag
@@ -302,7 +300,7 @@ class InstanceAction(InstanceActions):
     on_head = on_get
 
 
-# -- security groups, diagnostics, password ---------------------------------------------------------
+# -- security groups, password ---------------------------------------------------------------------
 
 
 class SecurityGroups(_Sub):
@@ -311,25 +309,6 @@ class SecurityGroups(_Sub):
             server = self.server(session, req, server_id, "os_compute_api:os-security-groups:list")
             groups = networking.server_groups(session, server)
             resp.media = {"security_groups": group_views(session, caller(req), groups)}
-
-    on_head = on_get
-
-
-class Diagnostics(_Sub):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
-        with self.core.store.session() as session:
-            server = self.server(session, req, server_id, "os_compute_api:os-server-diagnostics")
-            driver = self.core.compute_driver(server.cloud)
-            if Capability.DIAGNOSTICS not in driver.capabilities:
-                raise FeatureNotSupported()
-            if not server.backend_id:
-                raise Conflict(f"Cannot 'get_diagnostics' instance {server.id} while it is in vm_state "
-                               f"{server.vm_state}")
-            backend_id = server.backend_id
-        try:
-            resp.media = dict(driver.diagnostics(backend_id))
-        except DriverError as exc:
-            raise faults.Conflict(f"Unable to get diagnostics for instance {server_id}: {exc}") from None
 
     on_head = on_get
 
@@ -353,6 +332,6 @@ def bind(registry: Registry, core: ComputeCore, views: ServerViews) -> None:
                       ("v2_server_tags", Tags), ("v2_server_tag", Tag), ("v2_server_ips", Ips),
                       ("v2_server_ips_network", IpsNetwork), ("v2_os_instance_actions", InstanceActions),
                       ("v2_os_instance_action", InstanceAction),
-                      ("v2_os_server_security_groups", SecurityGroups), ("v2_server_diagnostics", Diagnostics),
+                      ("v2_os_server_security_groups", SecurityGroups),
                       ("v2_server_password", Password)):
         registry.bind("compute", name, cls(core, views))

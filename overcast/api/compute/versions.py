@@ -25,6 +25,7 @@ def _document(links: Links, version_id: str) -> dict[str, Any]:
 
 class Versions:
     public_methods = ("GET", "HEAD")
+    accepts_trailing_slash = True
 
     def __init__(self, links: Links):
         self.links = links
@@ -37,6 +38,7 @@ class Versions:
 
 class Version:
     public_methods = ("GET", "HEAD")
+    accepts_trailing_slash = True
 
     def __init__(self, links: Links, version_id: str):
         self.links, self.version_id = links, version_id

@@ -10,8 +10,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api import faults
-from overcast.api.compute.common import at_least, caller, enforce, int_param, version
+from overcast.api.compute.common import at_least, caller, enforce, int_param, refuse_unknown, version
 from overcast.api.compute.flavors import parse_bool
 from overcast.api.compute.server_schemas import BOOLEAN, TAG
 from overcast.api.compute.server_views import ServerViews
@@ -73,10 +72,8 @@ def view(req: falcon.Request, mapping: BlockDeviceMapping, *, created: bool = Fa
 
 class VolumeAttachments(ServerResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
-        unknown = sorted(set(req.params) - set(_QUERY))
-        if unknown and at_least(req, "2.75"):
-            raise faults.BadRequest(f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
-                                    f"{'was' if len(unknown) == 1 else 'were'} unexpected)")
+        if at_least(req, "2.75"):
+            refuse_unknown(req, _QUERY)
         limit = int_param(req, "limit", None) or None
         offset = int_param(req, "offset", 0) or 0
         with self.core.store.session() as session:

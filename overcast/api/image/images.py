@@ -23,7 +23,8 @@ def _params(req: falcon.Request) -> dict[str, Any]:
     return {k: v for k, v in req.params.items()}
 
 
-def _limit(req: falcon.Request) -> int | None:
+def limit_param(req: falcon.Request) -> int | None:
+    """The ``limit`` query parameter (None when absent). :raises faults.BadRequest: not a whole number >= 0."""
     raw = req.get_param("limit")
     if raw is None:
         return None
@@ -83,7 +84,7 @@ class Images:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.auth
         with self.core.store.session() as session:
-            page, next_marker = rules.list_images(session, ctx, _filters(req), limit=_limit(req),
+            page, next_marker = rules.list_images(session, ctx, _filters(req), limit=limit_param(req),
                                                   marker=req.get_param("marker"), sort=_sort(req))
             body: dict[str, Any] = {"images": [image_view(i) for i in page]}
         params = _params(req)

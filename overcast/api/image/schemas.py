@@ -66,6 +66,34 @@ MEMBER_PROPERTIES: dict[str, Any] = {
 }
 
 
+TASK_PROPERTIES: dict[str, Any] = {
+    "id": _s("string", "An identifier for the task", pattern=_UUID_PATTERN),
+    "type": _s("string", "The type of task represented by this content", enum=["import", "api_image_import"]),
+    "status": _s("string", "The current status of this task", enum=["pending", "processing", "success",
+                                                                     "failure"]),
+    "input": _s(["null", "object"], "The parameters required by task, JSON blob"),
+    "result": _s(["null", "object"], "The result of current task, JSON blob"),
+    "owner": _s("string", "An identifier for the owner of this task"),
+    "message": _s("string", "Human-readable informative message only included when appropriate (usually on "
+                  "failure)"),
+    "image_id": _s("string", "Image associated with the task"),
+    "request_id": _s("string", "Human-readable informative request-id"),
+    "user_id": _s("string", "User associated with the task"),
+    "expires_at": _s(["null", "string"], "Datetime when this resource would be subject to removal"),
+    "created_at": _s("string", "Datetime when this resource was created"),
+    "updated_at": _s("string", "Datetime when this resource was updated"),
+    "self": {"readOnly": True, "type": "string"},
+    "schema": {"readOnly": True, "type": "string"},
+}
+
+
+def task_schema(partial: bool = False) -> dict[str, Any]:
+    """Glance's task schema; ``partial`` (a task in a list) has no input, result or message."""
+    hidden = ("input", "result", "message") if partial else ()
+    properties = {k: copy.deepcopy(v) for k, v in TASK_PROPERTIES.items() if k not in hidden}
+    return {"name": "task", "properties": properties, "additionalProperties": False}
+
+
 def _collection(name: str, item: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "properties": {name: {"type": "array", "items": item},
                                          "schema": {"type": "string"}, "first": {"type": "string"},
@@ -92,6 +120,8 @@ DOCUMENTS = {
     "v2_schemas_members": lambda: {"name": "members", "properties": {
         "members": {"type": "array", "items": member_schema()}, "schema": {"type": "string"}},
         "links": [{"rel": "schema", "href": "{schema}"}]},
+    "v2_schemas_task": task_schema,
+    "v2_schemas_tasks": lambda: _collection("tasks", task_schema(partial=True)),
 }
 
 #: request bodies: the image schema without the ``readOnly`` noise (read-only keys answer 403 first)

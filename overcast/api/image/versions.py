@@ -21,6 +21,8 @@ def documents(base: str) -> dict[str, Any]:
 
 class Versions:
     public_methods = ("GET", "HEAD")
+    #: Glance answers ``GET /`` with its versions; other paths with a trailing slash find no route
+    accepts_trailing_slash = True
 
     def __init__(self, base: str, status: str):
         self.base, self.status = base, status

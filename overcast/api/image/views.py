@@ -49,3 +49,16 @@ def task_view(task: ImageTask) -> dict[str, Any]:
             "result": task.result, "message": task.message, "image_id": task.image_id,
             "request_id": task.request_id, "user_id": task.user_id, "created_at": isotime(task.created_at),
             "updated_at": isotime(task.updated_at), "expires_at": isotime(task.expires_at)}
+
+
+def tasks_api_task_view(task: ImageTask, stub: bool = False) -> dict[str, Any]:
+    """A task as ``/v2/tasks`` shows it, with its links and the optional attributes only when set; a
+    ``stub`` (a task in a list) has no input, result or message."""
+    full = task_view(task)
+    keys = ("id", "type", "status", "owner", "created_at", "updated_at")
+    if not stub:
+        keys += ("input", "result", "message")
+    optional = ("expires_at",) if stub else ("image_id", "request_id", "user_id", "expires_at")
+    view = {k: full[k] for k in keys}
+    view.update({k: full[k] for k in optional if full[k] is not None})
+    return {**view, "self": f"/v2/tasks/{task.id}", "schema": "/v2/schemas/task"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from overcast.api.routing import Registry
-from overcast.api.volume import attachments, endpoints, quotas, snapshots, types, versions, volumes
+from overcast.api.volume import (attachments, backends, encryption, endpoints, extensions, group_types, groups,
+                                 messages, quotas, snapshots, transfers, types, versions, volumes)
 from overcast.api.volume.common import MICROVERSIONS, Links
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore
@@ -19,5 +20,12 @@ def register(registry: Registry, core: VolumeCore) -> None:
     volumes.bind(registry, core, views)
     snapshots.bind(registry, core, views)
     types.bind(registry, core)
+    encryption.bind(registry, core)
+    group_types.bind(registry, core)
+    groups.bind(registry, core)
     quotas.bind(registry, core)
+    backends.bind(registry, core)
+    extensions.bind(registry)
     attachments.bind(registry, core)
+    transfers.bind(registry, core, links)
+    messages.bind(registry, core, links)

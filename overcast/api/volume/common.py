@@ -11,7 +11,7 @@ from overcast.api import faults
 from overcast.api.microversions import MicroversionPolicy, Version
 from overcast.core import policy
 from overcast.core.context import AuthContext
-from overcast.core.volume.listing import Page, parse_limit, parse_sort
+from overcast.core.volume.listing import Page, parse_limit, parse_offset, parse_sort
 
 #: Cinder's microversions served: 3.0 to 3.70 (views render each version's fields).
 MICROVERSIONS = MicroversionPolicy("volume", Version(3, 0), Version(3, 70))
@@ -86,10 +86,17 @@ def all_tenants(req: falcon.Request) -> bool:
     return True if raw == "" else parse_bool("all_tenants", raw)
 
 
+def is_public_filter(req: falcon.Request) -> bool | None:
+    """``is_public`` of type lists: None (absent, empty or ``None``) lets an admin see every type."""
+    raw = one(req, "is_public")
+    return None if raw in (None, "") or raw.lower() == "none" else parse_bool("is_public", raw)
+
+
 def page(req: falcon.Request, sort_keys: tuple[str, ...]) -> Page:
-    """``sort``/``sort_key``/``sort_dir``, ``limit`` and ``marker``. :raises Invalid:"""
+    """``sort``/``sort_key``/``sort_dir``, ``limit``, ``marker`` and ``offset``. :raises Invalid:"""
     return Page(sort=parse_sort(one(req, "sort"), one(req, "sort_key"), one(req, "sort_dir"), sort_keys),
-                limit=parse_limit(one(req, "limit")), marker=one(req, "marker"))
+                limit=parse_limit(one(req, "limit")), marker=one(req, "marker"),
+                offset=parse_offset(one(req, "offset")))
 
 
 def metadata_filter(req: falcon.Request) -> dict[str, str]:

@@ -42,13 +42,22 @@ UPDATE_VOLUME = wrapped("volume", {
 })
 METADATA_BODY = {"type": "object", "properties": {"metadata": METADATA}, "required": ["metadata"],
                  "additionalProperties": False}
+IMAGE_METADATA_KEY = {"type": "object", "properties": {"key": {"type": "string", "minLength": 1, "maxLength": 255}},
+                      "required": ["key"], "additionalProperties": False}
+RETYPE = {"type": "object", "properties": {
+    "new_type": {"type": "string", "minLength": 1, "maxLength": 255},
+    "migration_policy": {"type": ["string", "null"], "enum": ["on-demand", "never", None]},
+}, "required": ["new_type"], "additionalProperties": False}
 META_ITEM_BODY = {"type": "object", "properties": {"meta": {**METADATA, "minProperties": 1, "maxProperties": 1}},
                   "required": ["meta"], "additionalProperties": False}
 
 CREATE_SNAPSHOT = wrapped("snapshot", {
     "name": NAME, "description": DESCRIPTION, "display_name": NAME, "display_description": DESCRIPTION,
-    "volume_id": {"type": "string", "format": "uuid"}, "force": BOOLEAN, "metadata": METADATA_OR_NULL,
+    "volume_id": UUID_OR_NULL, "force": BOOLEAN, "metadata": METADATA_OR_NULL,
 }, ("volume_id",))
+UPDATE_SNAPSHOT_STATUS = {"type": "object", "properties": {
+    "status": {"type": "string", "maxLength": 255}, "progress": {"type": "string", "pattern": "^[0-9]{1,3}%$"},
+}, "required": ["status"], "additionalProperties": False}
 UPDATE_SNAPSHOT = wrapped("snapshot", {
     "name": NAME, "description": DESCRIPTION, "display_name": NAME, "display_description": DESCRIPTION,
 }, additional=False)
@@ -68,9 +77,61 @@ EXTRA_SPECS_BODY = {"type": "object", "properties": {"extra_specs": EXTRA_SPECS}
                     "additionalProperties": False}
 
 QUOTA_SET = wrapped("quota_set", {}, additional=True)
+QUOTA_CLASS_SET = wrapped("quota_class_set", {}, additional=True)
+
+_TRANSFER = {"volume_id": {"type": "string", "format": "uuid"}, "name": NAME}
+CREATE_TRANSFER = wrapped("transfer", _TRANSFER, ("volume_id",), additional=False)
+CREATE_TRANSFER_355 = wrapped("transfer", {**_TRANSFER, "no_snapshots": BOOLEAN}, ("volume_id",), additional=False)
+ACCEPT_TRANSFER = wrapped("accept", {"auth_key": {"type": "string", "minLength": 1, "maxLength": 255}},
+                          ("auth_key",), additional=False)
+
+_ENCRYPTION = {"provider": {"type": "string", "minLength": 1, "maxLength": 255},
+               "cipher": {"type": ["string", "null"], "maxLength": 255},
+               "key_size": {"type": ["integer", "null"], "minimum": 0},
+               "control_location": {"type": "string", "enum": ["front-end", "back-end"]}}
+CREATE_ENCRYPTION = wrapped("encryption", _ENCRYPTION, ("provider",), additional=False)
+UPDATE_ENCRYPTION = wrapped("encryption", _ENCRYPTION, additional=False)
+
+SERVICE_HOST = {"type": "object", "properties": {
+    "host": {"type": "string", "minLength": 1, "maxLength": 255},
+    "binary": {"type": "string", "minLength": 1, "maxLength": 255},
+    "service": {"type": "string", "maxLength": 255},
+    "cluster": {"type": ["string", "null"], "maxLength": 255},
+}, "required": ["host"]}
+SERVICE_DISABLE_REASON = {**SERVICE_HOST, "properties": {
+    **SERVICE_HOST["properties"], "disabled_reason": {"type": "string", "minLength": 1, "maxLength": 255}},
+    "required": ["host", "disabled_reason"]}
 
 CREATE_ATTACHMENT = wrapped("attachment", {
     "volume_uuid": {"type": "string", "format": "uuid"}, "instance_uuid": UUID_OR_NULL,
     "connector": {"type": ["object", "null"]}, "mode": {"type": "string", "enum": ["rw", "ro"]},
 }, ("volume_uuid",))
 UPDATE_ATTACHMENT = wrapped("attachment", {"connector": {"type": "object"}}, ("connector",))
+
+GROUP_SPECS_BODY = {"type": "object", "properties": {"group_specs": EXTRA_SPECS}, "required": ["group_specs"],
+                    "additionalProperties": False}
+CREATE_GROUP_TYPE = wrapped("group_type", {
+    "name": TYPE_NAME, "description": DESCRIPTION, "is_public": BOOLEAN, "group_specs": EXTRA_SPECS,
+}, ("name",), additional=False)
+UPDATE_GROUP_TYPE = wrapped("group_type", {
+    "name": {**TYPE_NAME, "type": ["string", "null"]}, "description": DESCRIPTION, "is_public": BOOLEAN,
+}, additional=False)
+CREATE_GROUP = wrapped("group", {
+    "name": NAME, "description": DESCRIPTION, "group_type": {"type": "string", "minLength": 1, "maxLength": 255},
+    "volume_types": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1, "maxLength": 255}},
+    "availability_zone": {"type": ["string", "null"], "maxLength": 255},
+}, ("group_type", "volume_types"), additional=False)
+#: add_volumes / remove_volumes: volume ids separated by commas, as Cinder takes them
+UPDATE_GROUP = wrapped("group", {
+    "name": NAME, "description": DESCRIPTION, "add_volumes": {"type": ["string", "null"]},
+    "remove_volumes": {"type": ["string", "null"]},
+}, additional=False)
+CREATE_GROUP_FROM_SOURCE = wrapped("create-from-src", {
+    "name": NAME, "description": DESCRIPTION, "group_snapshot_id": UUID_OR_NULL, "source_group_id": UUID_OR_NULL,
+}, additional=False)
+DELETE_GROUP = wrapped("delete", {"delete-volumes": BOOLEAN}, additional=False)
+RESET_STATUS = wrapped("reset_status", {"status": {"type": "string", "minLength": 1, "maxLength": 255}},
+                       ("status",), additional=False)
+CREATE_GROUP_SNAPSHOT = wrapped("group_snapshot", {
+    "name": NAME, "description": DESCRIPTION, "group_id": {"type": "string", "format": "uuid"},
+}, ("group_id",), additional=False)

@@ -8,7 +8,7 @@ import falcon
 
 from overcast.api import faults
 from overcast.api.routing import Registry
-from overcast.api.validation import read_json
+from overcast.api.validation import read_json, validate
 from overcast.api.volume import schemas
 from overcast.api.volume.common import all_tenants, caller, enforce, metadata_filter, one, page, parse_bool, target
 from overcast.api.volume.metadata import Metadata, MetadataItem
@@ -93,20 +93,38 @@ class SnapshotItem(_Base):
         resp.status = falcon.HTTP_202
 
 
+#: action name -> the policy it needs (each is served by a method named after it, without "os-")
+ACTIONS: dict[str, str] = {
+    "os-reset_status": "volume_extension:snapshot_admin_actions:reset_status",
+    "os-update_snapshot_status": "snapshot_extension:snapshot_actions:update_snapshot_status",
+    "os-force_delete": "volume_extension:snapshot_admin_actions:force_delete",
+}
+
+
 class SnapshotAction(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, snapshot_id: str, **_: str) -> None:
         body = read_json(req)
-        args = body.get("os-reset_status") if isinstance(body, dict) else None
-        if not isinstance(args, dict):
-            name = next(iter(body), None) if isinstance(body, dict) else None
+        name = next(iter(body), None) if isinstance(body, dict) else None
+        if name not in ACTIONS or len(body) != 1:
             raise faults.BadRequest(f"There is no such action: {name}")
+        args = body[name] if isinstance(body[name], dict) else {}
+        with self.core.store.session() as session:
+            snapshot = self._snapshot(req, session, snapshot_id, ACTIONS[name])
+            getattr(self, "_" + name[3:])(req, session, snapshot, args)
+        resp.status = falcon.HTTP_202
+
+    def _reset_status(self, req: falcon.Request, session: Any, snapshot: Any, args: dict[str, Any]) -> None:
         if "status" not in args:
             raise faults.BadRequest("Invalid input received: Must specify 'status'")
-        with self.core.store.session() as session:
-            snapshot = self._snapshot(req, session, snapshot_id,
-                                      "volume_extension:snapshot_admin_actions:reset_status")
-            core.reset_status(snapshot, args["status"])
-        resp.status = falcon.HTTP_202
+        core.reset_status(snapshot, args["status"])
+
+    def _update_snapshot_status(self, req: falcon.Request, session: Any, snapshot: Any,
+                                args: dict[str, Any]) -> None:
+        args = validate(args, schemas.UPDATE_SNAPSHOT_STATUS)
+        core.update_status(snapshot, args["status"], args.get("progress"))
+
+    def _force_delete(self, req: falcon.Request, session: Any, snapshot: Any, args: dict[str, Any]) -> None:
+        core.delete(session, caller(req), snapshot, request_id=req.context.request_id, force=True)
 
 
 def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:

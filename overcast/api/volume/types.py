@@ -10,12 +10,14 @@ from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.api.volume import schemas
-from overcast.api.volume.common import caller, enforce, one, parse_bool
+from overcast.api.volume.common import caller, enforce, is_public_filter, parse_bool
+from overcast.api.volume.specs import Kind, Spec, Specs
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import types as core
 
 MANAGE = "volume_extension:types_manage"
+EXTRA_SPECS = Kind("extra_specs", "type_id", MANAGE, core.get, core.missing_spec, schemas.EXTRA_SPECS_BODY)
 
 
 class _Base:
@@ -29,12 +31,8 @@ class _Base:
 class Types(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         ctx = enforce(req, "volume_extension:type_get_all")
-        raw = one(req, "is_public")
-        is_public = None if raw in (None, "") or raw.lower() == "none" else parse_bool("is_public", raw)
-        if raw is None and not ctx.is_admin:
-            is_public = True
         with self.core.store.session() as session:
-            rows = core.list_types(session, ctx, is_public)
+            rows = core.list_types(session, ctx, is_public_filter(req))
             resp.media = {"volume_types": [VolumeViews.volume_type(req, t) for t in rows]}
 
     on_head = on_get
@@ -114,53 +112,11 @@ class TypeAccess(_Base):
     on_head = on_get
 
 
-class ExtraSpecs(_Base):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, type_id: str, **_: str) -> None:
-        ctx = enforce(req, MANAGE)
-        with self.core.store.session() as session:
-            resp.media = {"extra_specs": dict(core.get(session, ctx, type_id).extra_specs or {})}
-
-    on_head = on_get
-
-    def on_post(self, req: falcon.Request, resp: falcon.Response, type_id: str, **_: str) -> None:
-        ctx = enforce(req, MANAGE)
-        specs = read_json(req, schemas.EXTRA_SPECS_BODY)["extra_specs"]
-        with self.core.store.session() as session:
-            core.set_extra_specs(core.get(session, ctx, type_id), specs)
-        resp.media = {"extra_specs": {k: str(v) for k, v in specs.items()}}
-
-
-class ExtraSpec(_Base):
-    def on_get(self, req: falcon.Request, resp: falcon.Response, type_id: str, key: str, **_: str) -> None:
-        ctx = enforce(req, MANAGE)
-        with self.core.store.session() as session:
-            resp.media = {key: core.extra_spec(core.get(session, ctx, type_id), key)}
-
-    on_head = on_get
-
-    def on_put(self, req: falcon.Request, resp: falcon.Response, type_id: str, key: str, **_: str) -> None:
-        ctx = enforce(req, MANAGE)
-        body = read_json(req)
-        if not isinstance(body, dict) or len(body) != 1:
-            raise faults.BadRequest("Request body contains too many items.")
-        if key not in body:
-            raise faults.BadRequest("Request body and URI mismatch")
-        with self.core.store.session() as session:
-            core.set_extra_specs(core.get(session, ctx, type_id), body)
-        resp.media = {key: str(body[key])}
-
-    def on_delete(self, req: falcon.Request, resp: falcon.Response, type_id: str, key: str, **_: str) -> None:
-        ctx = enforce(req, MANAGE)
-        with self.core.store.session() as session:
-            core.delete_extra_spec(core.get(session, ctx, type_id), key)
-        resp.status = falcon.HTTP_202
-
-
 def bind(registry: Registry, core_: VolumeCore) -> None:
     registry.bind("volume", "types", Types(core_))
     registry.bind("volume", "types_default", DefaultType(core_))
     registry.bind("volume", "type", TypeItem(core_))
     registry.bind("volume", "type_action", TypeAction(core_))
     registry.bind("volume", "type_access", TypeAccess(core_))
-    registry.bind("volume", "type_extra_specs", ExtraSpecs(core_))
-    registry.bind("volume", "type_extra_spec", ExtraSpec(core_))
+    registry.bind("volume", "type_extra_specs", Specs(core_, EXTRA_SPECS))
+    registry.bind("volume", "type_extra_spec", Spec(core_, EXTRA_SPECS))

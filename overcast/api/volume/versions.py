@@ -25,6 +25,8 @@ def _document(links: Links) -> dict[str, Any]:
 
 class Versions:
     public_methods = ("GET", "HEAD")
+    #: Cinder answers ``/volume/`` and ``/volume/v3/`` (every other path ending in a slash is 404)
+    accepts_trailing_slash = True
 
     def __init__(self, links: Links, status: int):
         self.links, self.status = links, status

@@ -79,7 +79,7 @@ class VolumeViews:
             body.update({"migration_status": None, "os-vol-host-attr:host": volume.host,
                          "os-vol-mig-status-attr:migstat": None, "os-vol-mig-status-attr:name_id": None})
         if at_least(req, "3.13"):
-            body["group_id"] = None
+            body["group_id"] = volume.group_id
         if at_least(req, "3.21") and admin:
             body["provider_id"] = None
         if at_least(req, "3.48"):
@@ -112,11 +112,10 @@ class VolumeViews:
             "updated_at": timestamp(snapshot.updated_at),
         }
         if detail:
-            body["os-extended-snapshot-attributes:progress"] = (
-                "100%" if snapshot.status == states.AVAILABLE else "0%")
+            body["os-extended-snapshot-attributes:progress"] = snapshot.progress
             body["os-extended-snapshot-attributes:project_id"] = snapshot.project_id
         if at_least(req, "3.14"):
-            body["group_snapshot_id"] = None
+            body["group_snapshot_id"] = snapshot.group_snapshot_id
         if at_least(req, "3.41"):
             body["user_id"] = snapshot.user_id
         if at_least(req, "3.65"):

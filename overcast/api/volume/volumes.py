@@ -13,10 +13,12 @@ from overcast.api.validation import read_json, validate
 from overcast.api.volume import schemas
 from overcast.api.volume.common import (all_tenants, at_least, caller, enforce, metadata_filter, one, page,
                                         parse_bool, target)
+from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
-from overcast.core.volume import VolumeCore, backend_call
+from overcast.core.volume import VolumeCore, backend_call, groups, metadata
 from overcast.core.volume import volumes as core
+from overcast.core.volume.retype import retype
 from overcast.store.volume import VolumeType
 
 #: action name -> the policy it needs (each is served by a method named after it, without "os-")
@@ -34,6 +36,10 @@ ACTIONS: dict[str, str] = {
     "os-attach": "volume_extension:volume_actions:attach",
     "os-detach": "volume_extension:volume_actions:attach",
     "os-force_delete": "volume_extension:volume_admin_actions:force_delete",
+    "os-retype": "volume:retype",
+    "os-set_image_metadata": "volume_extension:volume_image_metadata:set",
+    "os-unset_image_metadata": "volume_extension:volume_image_metadata:remove",
+    "os-show_image_metadata": "volume_extension:volume_image_metadata:show",
 }
 EXTEND_SCHEMA = {"type": "object", "properties": {"new_size": schemas.SIZE}, "required": ["new_size"]}
 
@@ -79,10 +85,7 @@ class Volumes(_Base):
             rows, more = core.list_volumes(session, ctx, query)
             body = self.views.volume_list(req, rows, type_names(session), detail=self.detail, more=more)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
-                body["count"] = len(core.list_volumes(session, ctx, core.ListQuery(
-                    all_tenants=everyone, project_id=query.project_id, name=query.name, status=query.status,
-                    availability_zone=query.availability_zone, bootable=query.bootable,
-                    metadata=query.metadata))[0])
+                body["count"] = len(core.matching(session, ctx, query))
         resp.media = body
 
     on_head = on_get
@@ -100,8 +103,11 @@ class Volumes(_Base):
             multiattach=parse_bool("multiattach", body.get("multiattach", False)))
         region = req.context.region
         zones = [z.name for z in self.core.volume_driver(region).zones()]
+        group_id = body.get("group_id") if at_least(req, GROUPS) else None
         with self.core.store.session() as session:
-            volume = core.create(session, ctx, spec, region=region, zones=zones, request_id=req.context.request_id)
+            group = groups.usable(session, ctx, group_id, region) if group_id else None
+            volume = core.create(session, ctx, spec, region=region, request_id=req.context.request_id, group=group,
+                                 zones=[group.availability_zone] if group else zones)
             resp.media = self.show(req, session, volume, extended=False)
         resp.status = falcon.HTTP_202
 
@@ -110,7 +116,7 @@ class VolumeSummary(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         ctx = enforce(req, "volume:get_all")
         with self.core.store.session() as session:
-            rows, _more = core.list_volumes(session, ctx, core.ListQuery(all_tenants=all_tenants(req)))
+            rows = core.matching(session, ctx, core.ListQuery(all_tenants=all_tenants(req)))
         summary: dict[str, Any] = {"total_size": sum(v.size for v in rows), "total_count": len(rows)}
         if at_least(req, "3.36"):
             keys: dict[str, set[str]] = {}
@@ -257,6 +263,21 @@ class VolumeAction(_Base):
 
     def _force_delete(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         core.delete(session, caller(req), volume, force=True, request_id=req.context.request_id)
+
+    def _retype(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        args = validate(args, schemas.RETYPE)
+        retype(session, caller(req), volume, args["new_type"], migration_policy=args.get("migration_policy"),
+               request_id=req.context.request_id)
+
+    def _set_image_metadata(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+        return {"metadata": metadata.set_image_metadata(volume, validate(args, schemas.METADATA_BODY)["metadata"])}
+
+    def _unset_image_metadata(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+        metadata.unset_image_metadata(volume, validate(args, schemas.IMAGE_METADATA_KEY)["key"])
+        return {}
+
+    def _show_image_metadata(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+        return {"metadata": dict(volume.image_metadata or {})}
 
 
 def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy.orm import Session
 
+from overcast.core.compute import migrations, networking
 from overcast.core.compute import states as S
 from overcast.core.compute.servers import (ACTION, canonical_ipv6, check_lock, check_metadata, find_flavor,
                                            find_image, flavor_record, generate_password, _quota)
@@ -133,9 +134,11 @@ def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capab
 
 def record(session: Session, ctx: AuthContext, server: Server, rule: Rule, key: str, *, request_id: str | None,
            params: Mapping[str, Any] | None = None) -> None:
-    """Set the rule's task_state and enqueue the ``server.action`` that finishes action ``key``."""
+    """Set the rule's task_state, move a resize's migration record on and enqueue the
+    ``server.action`` that finishes action ``key``."""
     server.task_state = rule.task_state
     server.updated_at = utcnow()
+    migrations.requested(session, ctx, server, key, params or {})
     enqueue(session, kind=ACTION, cloud=server.cloud, resource_type="server", resource_id=server.id,
             params={"action": key, **dict(params or {})}, action=rule.name, request_id=request_id,
             user_id=ctx.user_id, project_id=server.project_id)
@@ -200,13 +203,14 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
     return password
 
 
-def _snapshot_image(session: Session, ctx: AuthContext, server: Server, name: str,
-                    metadata: Mapping[str, str]) -> Image:
-    """A queued, private snapshot image of the server, owned by its project (the operation fills
-    in its data)."""
-    props = {str(k): str(v) for k, v in metadata.items()}
-    props.update({"image_type": "snapshot", "instance_uuid": server.id, "user_id": ctx.user_id,
-                  "base_image_ref": server.image_id or ""})
+def _snapshot_image(session: Session, ctx: AuthContext, server: Server, name: str, image_type: str,
+                    extra: Mapping[str, str]) -> Image:
+    """A queued, private image of the server (``image_type`` snapshot or backup), owned by its
+    project; the operation fills in its data. As in Nova, the caller's ``extra`` properties (the
+    request's metadata) win over the ones Nova sets itself."""
+    props = {"base_image_ref": server.image_id or "", "image_type": image_type, "instance_uuid": server.id,
+             "user_id": ctx.user_id}
+    props.update({str(k): str(v) for k, v in extra.items()})
     image = Image(id=str(uuid.uuid4()), name=name, status="queued", visibility="private",
                   owner=server.project_id, disk_format="qcow2", container_format="bare",
                   min_disk=int((server.flavor or {}).get("disk") or 0), properties=props)
@@ -218,7 +222,7 @@ def create_image(session: Session, ctx: AuthContext, server: Server, name: str, 
                  **kw: Any) -> Image:
     """``createImage``: a snapshot image. :raises Conflict, FeatureNotSupported: see :func:`allowed`."""
     allowed(server, ctx, "createImage", kw["capabilities"])
-    image = _snapshot_image(session, ctx, server, name, metadata)
+    image = _snapshot_image(session, ctx, server, name, "snapshot", metadata)
     begin(session, ctx, server, "createImage", params={"image_id": image.id, "image_name": name}, **kw)
     return image
 
@@ -231,8 +235,7 @@ def create_backup(session: Session, ctx: AuthContext, server: Server, name: str,
     :raises Conflict, FeatureNotSupported: see :func:`allowed`.
     """
     allowed(server, ctx, "createBackup", kw["capabilities"])
-    image = _snapshot_image(session, ctx, server, name, metadata)
-    image.properties = {**image.properties, "image_type": "backup", "backup_type": backup_type}
+    image = _snapshot_image(session, ctx, server, name, "backup", {**metadata, "backup_type": backup_type})
     begin(session, ctx, server, "createBackup", params={"image_id": image.id, "image_name": name,
                                                         "backup_type": backup_type, "rotation": rotation}, **kw)
     return image
@@ -247,7 +250,7 @@ def shelve(session: Session, ctx: AuthContext, server: Server, **kw: Any) -> Non
     allowed(server, ctx, "shelve", kw["capabilities"])
     params: dict[str, Any] = {}
     if server.image_id:
-        image = _snapshot_image(session, ctx, server, f"{server.name}-shelved", {})
+        image = _snapshot_image(session, ctx, server, f"{server.name}-shelved", "snapshot", {})
         server.shelved_image_id = image.id
         params = {"image_id": image.id, "image_name": image.name}
     begin(session, ctx, server, "shelve", params=params, **kw)
@@ -269,6 +272,14 @@ def unlock(server: Server, ctx: AuthContext) -> None:
     server.locked_by = None
     server.locked_reason = None
     server.updated_at = utcnow()
+
+
+def inject_network_info(session: Session, ctx: AuthContext, server: Server) -> None:
+    """``injectNetworkInfo`` (admin): Nova refreshes the server's network info cache from Neutron
+    and hands it to the virt driver, which for QEMU (libvirt) does nothing with it; so this
+    rewrites the server's addresses from its ports, at once. :raises Conflict: locked."""
+    check_lock(server, ctx)
+    networking.refresh_addresses(session, {server.id})
 
 
 def reset_state(server: Server, state: str) -> None:

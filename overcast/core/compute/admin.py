@@ -24,6 +24,8 @@ from overcast.store.models import utcnow
 HOST_VCPUS = 64
 HOST_MEMORY_MB = 262144
 HOST_LOCAL_GB = 4096
+#: the address a simulated hypervisor reports (its ``host_ip``, a migration's ``dest_host``)
+HOST_IP = "127.0.0.1"
 
 
 # -- services -------------------------------------------------------------------------------------

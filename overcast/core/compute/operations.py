@@ -18,7 +18,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core.compute import ComputeCore, networking, server_groups
+from overcast.core.compute import ComputeCore, migrations, networking, server_groups
 from overcast.core.compute import states as S
 from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
@@ -257,6 +257,7 @@ class ServerHandlers:
             if server is None or server.deleted or server.task_state == S.DELETING:
                 return done({"skipped": "server deleted"})
             backend_id = server.backend_id
+            migrations.running(session, server.id, key)
             image = session.get(Image, job.params["image_id"]) if key == "rebuild" else None
             rebuild_image = _driver_image(image)
         if backend_id is None:
@@ -325,6 +326,7 @@ class ServerHandlers:
         return asdict(self.image_data.put(p["image_id"], [driver.snapshot(backend_id, p["image_name"])]))
 
     def _after(self, session: Session, server: Server, key: str, job: Job, result: dict[str, Any]) -> None:
+        migrations.finished(session, server, key)
         if key == "resize" and server.new_flavor:
             server.flavor, server.new_flavor = server.new_flavor, server.flavor
             server.flavor_id = str(server.flavor["id"])
@@ -373,6 +375,7 @@ class ServerHandlers:
                 server.shelved_image_id = None
         if server is None or server.deleted:
             return
+        migrations.failed(session, server.id, key)
         if key == "attach_interface":  # Nova takes the port off again when the plug fails
             port = session.get(Port, job.params["port"]["port_id"])
             if port is not None and port.device_id == server.id:

@@ -7,7 +7,7 @@ as DevStack runs. The target of a server rule is ``{"project_id": server.project
 
 from __future__ import annotations
 
-from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, RULES
+from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, RULES, role
 
 ADMIN_OR_OWNER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_READER = ADMIN | PROJECT_READER
@@ -56,9 +56,13 @@ RULES.update({
     "os_compute_api:os-admin-password": ADMIN_OR_OWNER,
     "os_compute_api:os-console-output": ADMIN_OR_OWNER,
     "os_compute_api:os-admin-actions:reset_state": ADMIN,
+    "os_compute_api:os-admin-actions:inject_network_info": ADMIN,
     "os_compute_api:os-deferred-delete:force": ADMIN_OR_OWNER,
     "os_compute_api:os-deferred-delete:restore": ADMIN_OR_OWNER,
     "os_compute_api:os-migrate-server:migrate": ADMIN,
+    "os_compute_api:os-migrations:index": ADMIN,
+    # Nova's default is the service role; admins keep the deprecated rule's access
+    "os_compute_api:os-server-external-events:create": ADMIN | role("service"),
     "os_compute_api:os-security-groups:add": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:remove": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:list": ADMIN_OR_READER,

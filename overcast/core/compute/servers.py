@@ -342,15 +342,15 @@ def _regex(pattern: str) -> re.Pattern:
 
 
 def list_servers(session: Session, ctx: AuthContext, query: ListQuery) -> list[Server]:
-    """The servers the caller may see that match; sorted and paged.
+    """The servers the caller may see that match; sorted and paged. Without ``all_tenants`` that is
+    the caller's project whatever ``project_id`` says (Nova ignores ``tenant_id`` then, lp:#1185290).
 
     :raises Invalid: unknown marker ("marker [x] not found").
     """
     f = query.filters
     stmt = select(Server)
     if not (ctx.is_admin and query.all_tenants):
-        stmt = stmt.where(Server.project_id == (f.get("project_id") if ctx.is_admin and f.get("project_id")
-                                                else ctx.project_id))
+        stmt = stmt.where(Server.project_id == ctx.project_id)
     elif f.get("project_id"):
         stmt = stmt.where(Server.project_id == f["project_id"])
     deleted = f.get("deleted")

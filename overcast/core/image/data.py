@@ -56,7 +56,7 @@ class Data:
     read: Any  # (offset, length) -> Iterator[bytes]
 
 
-def _move(session: Session, image_id: str, from_status: str, to_status: str, **values: Any) -> bool:
+def move(session: Session, image_id: str, from_status: str, to_status: str, **values: Any) -> bool:
     """Change status only if it is still ``from_status``; True if this call made the change."""
     result = session.execute(update(Image).where(Image.id == image_id, Image.status == from_status)
                              .values(status=to_status, updated_at=utcnow(), **values))
@@ -95,8 +95,12 @@ class _Sniffer:
         return None
 
 
-def _write(core: ImageCore, image_id: str, chunks: Iterable[bytes], disk_format: str | None
-           ) -> tuple[Written, int | None]:
+def write_data(core: ImageCore, image_id: str, chunks: Iterable[bytes], disk_format: str | None
+               ) -> tuple[Written, int | None]:
+    """Store the data; returns what was written and the virtual size the header announces.
+
+    :raises TooLarge: over ``[image] size_cap``. :raises StoreUnavailable: the store failed.
+    """
     sniffer = _Sniffer(chunks)
     try:
         written = core.data.put(image_id, sniffer, max_size=core.settings.image.size_cap)
@@ -107,13 +111,13 @@ def _write(core: ImageCore, image_id: str, chunks: Iterable[bytes], disk_format:
     return written, sniffer.virtual_size(disk_format, written.size)
 
 
-def _activate(core: ImageCore, image_id: str, from_status: str, written: Written, virtual_size: int | None
-              ) -> None:
+def activate(core: ImageCore, image_id: str, from_status: str, written: Written, virtual_size: int | None
+             ) -> None:
     """Record the data and make the image active. :raises Gone: deleted while the data was written."""
     with core.store.session() as session:
-        done = _move(session, image_id, from_status, "active", size=written.size, checksum=written.checksum,
-                     os_hash_algo=written.os_hash_algo, os_hash_value=written.os_hash_value,
-                     location=written.location, virtual_size=virtual_size)
+        done = move(session, image_id, from_status, "active", size=written.size, checksum=written.checksum,
+                    os_hash_algo=written.os_hash_algo, os_hash_value=written.os_hash_value,
+                    location=written.location, virtual_size=virtual_size)
     if not done:
         core.data.delete(image_id)
         raise Gone(f"Image {image_id} could not be found after upload. The image may have been deleted "
@@ -122,7 +126,7 @@ def _activate(core: ImageCore, image_id: str, from_status: str, written: Written
 
 def _restore(core: ImageCore, image_id: str, from_status: str) -> None:
     with core.store.session() as session:
-        _move(session, image_id, from_status, "queued")
+        move(session, image_id, from_status, "queued")
 
 
 def upload(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes]) -> None:
@@ -136,14 +140,14 @@ def upload(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[by
         image = writable(session, ctx, image_id, "upload data to")
         _need_formats(image)
         disk_format = image.disk_format
-        if not _move(session, image_id, "queued", "saving"):
+        if not move(session, image_id, "queued", "saving"):
             raise _transition_error(image.status, "saving")
     try:
-        written, virtual_size = _write(core, image_id, chunks, disk_format)
+        written, virtual_size = write_data(core, image_id, chunks, disk_format)
     except BaseException:
         _restore(core, image_id, "saving")
         raise
-    _activate(core, image_id, "saving", written, virtual_size)
+    activate(core, image_id, "saving", written, virtual_size)
 
 
 def open_data(core: ImageCore, ctx: AuthContext, image_id: str) -> Data | None:
@@ -175,7 +179,7 @@ def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[byt
     """
     with core.store.session() as session:
         image = writable(session, ctx, image_id, "stage data for")
-        if not _move(session, image_id, "queued", "uploading"):
+        if not move(session, image_id, "queued", "uploading"):
             raise _transition_error(image.status, "uploading")
     try:
         written = core.staging.put(image_id, chunks, max_size=core.settings.image.size_cap)
@@ -188,10 +192,11 @@ def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[byt
         session.execute(update(Image).where(Image.id == image_id).values(size=written.size))
 
 
-def _web_uri(core: ImageCore, method: Mapping[str, Any]) -> str:
-    uri = method.get("uri")
+def check_uri(core: ImageCore, uri: Any, purpose: str = "web-download") -> str:
+    """``uri`` if Overcast may fetch image data from it: http or https, a host, an allowed port
+    (``[image] web_download_ports``, Glance's allowed_ports). :raises Invalid:"""
     if not isinstance(uri, str) or not uri:
-        raise Invalid("URI for web-download does not pass filtering: None")
+        raise Invalid(f"URI for {purpose} does not pass filtering: None")
     parsed = urllib.parse.urlsplit(uri)
     allowed = core.settings.image.web_download_ports.replace(" ", "")
     try:
@@ -200,7 +205,7 @@ def _web_uri(core: ImageCore, method: Mapping[str, Any]) -> str:
         port = -1
     if parsed.scheme not in ("http", "https") or not parsed.hostname or (
             allowed != "*" and str(port) not in allowed.split(",")):
-        raise Invalid(f"URI for web-download does not pass filtering: {uri}")
+        raise Invalid(f"URI for {purpose} does not pass filtering: {uri}")
     return uri
 
 
@@ -215,7 +220,7 @@ def start_import(core: ImageCore, ctx: AuthContext, image_id: str, body: Mapping
     name = method.get("name") if isinstance(method, dict) else None
     if name not in IMPORT_METHODS:
         raise Invalid(f"Import method {name} is not valid.") if name else Invalid("Import method is required.")
-    uri = _web_uri(core, method) if name == "web-download" else None
+    uri = check_uri(core, method.get("uri")) if name == "web-download" else None
     with core.store.session() as session:
         image = writable(session, ctx, image_id, "import")
         if not image.disk_format or not image.container_format:
@@ -225,7 +230,7 @@ def start_import(core: ImageCore, ctx: AuthContext, image_id: str, body: Mapping
             raise Conflict("Image needs to be staged before 'glance-direct' method can be used"
                            if name == "glance-direct" else
                            f"Image needs to be in 'queued' state to use '{name}' method")
-        if not _move(session, image_id, source, "importing"):
+        if not move(session, image_id, source, "importing"):
             raise _transition_error(image.status, "importing")
         task = ImageTask(id=str(uuid.uuid4()), image_id=image_id, status="pending", owner=image.owner,
                          user_id=ctx.user_id, request_id=request_id, input={"image_id": image_id,
@@ -237,30 +242,33 @@ def start_import(core: ImageCore, ctx: AuthContext, image_id: str, body: Mapping
     return task
 
 
-def _fetch(uri: str) -> Iterator[bytes]:
-    with urllib.request.urlopen(uri, timeout=60) as answer:  # noqa: S310 - scheme checked by _web_uri
+def fetch(uri: str) -> Iterator[bytes]:
+    """The data at ``uri`` (already passed by :func:`check_uri`) in chunks. :raises OSError: unreachable."""
+    with urllib.request.urlopen(uri, timeout=60) as answer:  # noqa: S310 - scheme checked by check_uri
         while chunk := answer.read(CHUNK):
             yield chunk
 
 
-def _task(core: ImageCore, task_id: str, status: str, message: str = "") -> None:
+def set_task_status(core: ImageCore, task_id: str, status: str, message: str = "", image_id: str | None = None
+                    ) -> None:
+    """Record a task's progress; a success's result names ``image_id`` (by default the task's image)."""
     with core.store.session() as session:
         task = session.get(ImageTask, task_id)
         if task is not None:
             task.status, task.message, task.updated_at = status, message[:1024], utcnow()
             if status in ("success", "failure"):
                 task.expires_at = utcnow() + TASK_TTL
-                task.result = {"image_id": task.image_id} if status == "success" else None
+                task.result = {"image_id": image_id or task.image_id} if status == "success" else None
 
 
 def run_import(core: ImageCore, task_id: str, image_id: str, method: str, source: str, uri: str | None,
                disk_format: str | None) -> None:
     """Move the data into the store (worker side); never raises: failure is recorded on the task."""
-    _task(core, task_id, "processing")
+    set_task_status(core, task_id, "processing")
     try:
-        chunks = core.staging.get(image_id) if method == "glance-direct" else _fetch(uri or "")
-        written, virtual_size = _write(core, image_id, chunks, disk_format)
-        _activate(core, image_id, "importing", written, virtual_size)
+        chunks = core.staging.get(image_id) if method == "glance-direct" else fetch(uri or "")
+        written, virtual_size = write_data(core, image_id, chunks, disk_format)
+        activate(core, image_id, "importing", written, virtual_size)
     except (OvercastError, StoreError, OSError, urllib.error.URLError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         with core.store.session() as session:
@@ -269,9 +277,9 @@ def run_import(core: ImageCore, task_id: str, image_id: str, method: str, source
                 image.status, image.updated_at = "queued", utcnow()
                 image.properties = {**(image.properties or {}), "os_glance_failed_import": core.data.id}
                 image.size = None
-        _task(core, task_id, "failure", message)
+        set_task_status(core, task_id, "failure", message)
     else:
-        _task(core, task_id, "success")
+        set_task_status(core, task_id, "success")
     finally:
         core.staging.delete(image_id)
 

@@ -13,13 +13,12 @@ import uuid
 from typing import Any, Mapping
 
 from sqlalchemy import select
-from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import backend_call, states
-from overcast.core.volume.volumes import get_volume, settle, touch
+from overcast.core.volume.volumes import get_volume, settle, swap_status, touch
 from overcast.drivers.volume import Connection, VolumeDriver
 from overcast.store.models import utcnow
 from overcast.store.volume import Volume, VolumeAttachment
@@ -77,11 +76,7 @@ def _connect(driver: VolumeDriver, volume: Volume, attachment: VolumeAttachment,
 def _swap_status(session: Session, volume: Volume, new: str) -> bool:
     """Move the volume from the status read to ``new`` (in-use stays in-use) unless another
     transaction changed it meanwhile; then the volume is re-read and False returned."""
-    target = volume.status if volume.status == states.IN_USE else new
-    moved = session.execute(update_rows(Volume).where(Volume.id == volume.id, Volume.status == volume.status)
-                            .values(status=target).execution_options(synchronize_session=False)).rowcount
-    session.refresh(volume)
-    return moved == 1
+    return swap_status(session, volume, volume.status, volume.status if volume.status == states.IN_USE else new)
 
 
 def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid: str | None,

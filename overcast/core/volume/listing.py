@@ -1,5 +1,8 @@
-"""Cinder's list parameters, shared by volumes, snapshots and attachments: ``sort``
-(``key:dir,...``) or ``sort_key``/``sort_dir``, ``limit`` and ``marker``."""
+"""Cinder's list parameters, shared by volumes, snapshots, transfers and messages: ``sort``
+(``key:dir,...``) or ``sort_key``/``sort_dir``, ``limit``, ``marker`` and ``offset``.
+
+As in Cinder, a page holds at most ``limit`` items (:data:`MAX_LIMIT` without one), and a page
+that is full gets a link to the next one."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from overcast.core.errors import Invalid, NotFound
 T = TypeVar("T")
 
 MAX_LIMIT = 1000
+#: the v1 names Cinder still accepts as sort keys
+SORT_ALIASES = {"display_name": "name", "display_description": "description"}
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class Page:
     sort: tuple[tuple[str, str], ...] = (("created_at", "desc"), ("id", "desc"))
     limit: int | None = None
     marker: str | None = None
+    offset: int = 0
 
 
 def parse_sort(sort: str | None, sort_key: str | None, sort_dir: str | None,
@@ -38,6 +44,7 @@ def parse_sort(sort: str | None, sort_key: str | None, sort_dir: str | None,
         pairs.append(((sort_key or "created_at").strip(), (sort_dir or "desc").strip().lower()))
     else:
         pairs.append(("created_at", "desc"))
+    pairs = [(SORT_ALIASES.get(key, key), direction) for key, direction in pairs]
     for key, direction in pairs:
         if key not in allowed:
             raise Invalid(f"Invalid input received: Invalid sort key {key}")
@@ -48,17 +55,25 @@ def parse_sort(sort: str | None, sort_key: str | None, sort_dir: str | None,
     return tuple(pairs)
 
 
+def _non_negative(raw: str, name: str) -> int:
+    """:raises Invalid: not a non-negative integer (Cinder's messages)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"Invalid input received: {name} param must be an integer") from None
+    if value < 0:
+        raise Invalid(f"Invalid input received: {name} param must be positive")
+    return value
+
+
 def parse_limit(raw: str | None) -> int | None:
     """:raises Invalid: not a non-negative integer."""
-    if raw is None:
-        return None
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise Invalid("Invalid input received: limit param must be an integer") from None
-    if limit < 0:
-        raise Invalid("Invalid input received: limit param must be positive")
-    return min(limit, MAX_LIMIT)
+    return None if raw is None else min(_non_negative(raw, "limit"), MAX_LIMIT)
+
+
+def parse_offset(raw: str | None) -> int:
+    """:raises Invalid: not a non-negative integer."""
+    return 0 if raw is None else _non_negative(raw, "offset")
 
 
 def _key(item: Any, sort: tuple[tuple[str, str], ...], attr: Callable[[Any, str], Any]) -> tuple:
@@ -92,7 +107,8 @@ class _Ordered:
 
 def paginate(items: list[T], page: Page, *, attr: Callable[[T, str], Any] = getattr,
              missing_marker: str = "Marker {marker} could not be found.") -> tuple[list[T], bool]:
-    """Sort ``items``, start after ``page.marker`` and cut at ``page.limit``; returns (page, more).
+    """Sort ``items``, start after ``page.marker`` (and ``page.offset`` more) and cut at the limit;
+    returns (page, full): ``full`` when the page holds as many items as the limit allows.
 
     :raises NotFound: the marker is not among the items.
     """
@@ -104,6 +120,6 @@ def paginate(items: list[T], page: Page, *, attr: Callable[[T, str], Any] = geta
         except ValueError:
             raise NotFound(missing_marker.format(marker=page.marker)) from None
         ordered = ordered[start:]
-    if page.limit is not None and len(ordered) > page.limit:
-        return ordered[:page.limit], True
-    return ordered, False
+    limit = MAX_LIMIT if page.limit is None else page.limit
+    chosen = ordered[page.offset:page.offset + limit]
+    return chosen, bool(limit) and len(chosen) == limit

@@ -1,4 +1,5 @@
-"""Metadata of volumes and snapshots (a JSON column ``metadata_`` on each record)."""
+"""Metadata of volumes and snapshots (a JSON column ``metadata_`` on each record), and a volume's
+image metadata (Cinder's volume_glance_metadata: copied from the image, changed by os-set_image_metadata)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,18 @@ def delete_item(record: Record, key: str) -> None:
 def matches(record: Record, wanted: Mapping[str, Any]) -> bool:
     """The metadata filter of list calls: every wanted key has the wanted value."""
     return all((record.metadata_ or {}).get(k) == str(v) for k, v in wanted.items())
+
+
+def set_image_metadata(volume: Volume, values: Mapping[str, Any]) -> dict[str, str]:
+    """Merge ``values`` into the volume's image metadata; returns all of it."""
+    volume.image_metadata = {**(volume.image_metadata or {}), **{k: str(v) for k, v in values.items()}}
+    volume.updated_at = utcnow()
+    return dict(volume.image_metadata)
+
+
+def unset_image_metadata(volume: Volume, key: str) -> None:
+    """:raises NotFound: no such key (Cinder's GlanceMetadataNotFound)."""
+    if key not in (volume.image_metadata or {}):
+        raise NotFound(f"Glance metadata for volume/snapshot {volume.id} cannot be found.")
+    volume.image_metadata = {k: v for k, v in volume.image_metadata.items() if k != key}
+    volume.updated_at = utcnow()

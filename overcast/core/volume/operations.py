@@ -1,36 +1,54 @@
 """The block storage operations: ``volume.create``, ``volume.delete``, ``volume.extend``,
-``snapshot.create`` and ``snapshot.delete`` handlers, and the reconciler.
+``volume.retype``, ``snapshot.create`` and ``snapshot.delete`` handlers, the group ones that wait
+for their members (``group.create``/``group.delete``, ``group_snapshot.create``/``.delete``), and
+the reconciler.
 
 Handlers run in workers. Each reads its record, calls the region's volume driver, polls until
-the backend reaches the state it expects (``poll_again``) and records the outcome. Failures come
-back through the ``on_failure`` hooks, in the engine's transaction: a failed create puts the volume
-in ``error`` with the driver's one-line message, a failed delete in ``error_deleting``, a failed
-extend in ``error_extending``, as Cinder's volume manager does.
+the backend reaches the state it expects (``poll_again``) and records the outcome. A create first
+asks the scheduler for a pool that satisfies the volume type (on an enabled volume service).
+Failures come back through the ``on_failure`` hooks, in the engine's transaction: a failed create
+puts the volume in ``error`` with the driver's one-line message, a failed delete in
+``error_deleting``, a failed extend in ``error_extending``, as Cinder's volume manager does, and
+the project gets a user message saying what failed; a failed retype leaves the volume as it was.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.image import ImageCore
-from overcast.core.volume import VolumeCore, snapshots, states, volumes
+from overcast.core.volume import (VolumeCore, group_snapshots, groups, messages, retype, scheduler, services,
+                                  snapshots, states, volumes)
 from overcast.drivers import volume as dv
-from overcast.drivers.errors import BuildFailed
+from overcast.drivers.errors import BuildFailed, DeleteFailed
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.models import utcnow
-from overcast.store.volume import Snapshot, Volume, VolumeType
+from overcast.store.volume import GroupSnapshot, Snapshot, Volume, VolumeGroup, VolumeType
 
 POLL_SECONDS = 0.5
 
 
-def _error_message(session: Session, job: Job) -> str:
+def _failure(session: Session, job: Job) -> tuple[str, str | None]:
+    """The failed operation's one-line error and its kind (the exception's class name)."""
     op = session.get(Operation, job.id)
     session.refresh(op)
-    return op.error if op is not None and op.error else "Unknown error"
+    return (op.error or "Unknown error"), op.error_kind
+
+
+def _error_message(session: Session, job: Job) -> str:
+    return _failure(session, job)[0]
+
+
+def _tell(session: Session, job: Job, resource_type: str, action: tuple[str, str], detail: tuple[str, str]) -> None:
+    """Leave the project a user message about the job's resource."""
+    if job.project_id:
+        messages.record(session, project_id=job.project_id, resource_type=resource_type,
+                        resource_uuid=job.resource_id, action=action, detail=detail, request_id=job.request_id)
 
 
 def _volume(session: Session, volume_id: str) -> Volume | None:
@@ -57,7 +75,7 @@ class VolumeHandlers:
             if volume is None or volume.status == states.DELETING:
                 return done({"skipped": "volume deleted"})
             backend_id = volume.backend_id or job.checkpoint.get("backend_id")
-            request = None if backend_id else self._request(session, volume)
+            request = None if backend_id else self._request(session, volume, driver)
         if not backend_id:
             backend_id = driver.create(request)
             ctx.save_checkpoint({"backend_id": backend_id})
@@ -80,8 +98,16 @@ class VolumeHandlers:
                 volume.updated_at = utcnow()
         return done({"backend_id": backend_id})
 
-    def _request(self, session: Session, volume: Volume) -> dv.VolumeRequest:
-        vtype = session.get(VolumeType, volume.volume_type_id) if volume.volume_type_id else None
+    def _request(self, session: Session, volume: Volume, driver: dv.VolumeDriver) -> dv.VolumeRequest:
+        """What the driver is asked to create, in the pool the scheduler chose.
+
+        :raises scheduler.NoValidBackend: the volume service is disabled, or no pool fits the type.
+        """
+        vtype = volumes.volume_type(session, volume)
+        if not services.accepts_volumes(session, driver.host):
+            raise scheduler.NoValidBackend(f"No valid backend was found. The volume service {driver.host} is "
+                                           "disabled.")
+        pool = scheduler.choose(driver.pools(), vtype.extra_specs if vtype else {}, volume.size)
         snapshot = _snapshot(session, volume.snapshot_id) if volume.snapshot_id else None
         source = _volume(session, volume.source_volid) if volume.source_volid else None
         data = None
@@ -91,14 +117,20 @@ class VolumeHandlers:
             name=volume.name or "", size_gb=volume.size, idempotency_key=volume.idempotency_key,
             volume_type=vtype.name if vtype else None, availability_zone=volume.availability_zone,
             metadata=dict(volume.metadata_ or {}), snapshot_id=snapshot.backend_id if snapshot else None,
-            source_volume_id=source.backend_id if source else None, image_id=volume.image_id, image_data=data)
+            source_volume_id=source.backend_id if source else None, image_id=volume.image_id, image_data=data,
+            pool=pool.name)
 
     def create_failed(self, job: Job, session: Session) -> None:
         volume = _volume(session, job.resource_id)
         if volume is not None and volume.status == states.CREATING:
             volume.status = states.ERROR
-            volume.fault = _error_message(session, job)
+            volume.fault, kind = _failure(session, job)
             volume.updated_at = utcnow()
+            if kind == scheduler.NoValidBackend.__name__:
+                _tell(session, job, messages.VOLUME, messages.SCHEDULE_ALLOCATE_VOLUME, messages.NO_BACKEND_AVAILABLE)
+            else:
+                _tell(session, job, messages.VOLUME, messages.CREATE_VOLUME_FROM_BACKEND,
+                      messages.DRIVER_FAILED_CREATE)
 
     def delete(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
@@ -155,6 +187,40 @@ class VolumeHandlers:
             volume.status = states.ERROR_EXTENDING
             volume.fault = _error_message(session, job)
             volume.updated_at = utcnow()
+            _tell(session, job, messages.VOLUME, messages.EXTEND_VOLUME, messages.DRIVER_FAILED_EXTEND)
+
+    def retype(self, job: Job, ctx: Any) -> Any:
+        """Change the type in place when the volume's pool also satisfies the new type.
+
+        :raises scheduler.NoValidBackend: it does not (Overcast migrates no volume to another pool).
+        """
+        driver = self.driver(job.cloud)
+        with ctx.session() as session:
+            volume = _volume(session, job.resource_id)
+            new_type = session.get(VolumeType, job.params["new_type_id"])
+            if volume is None or volume.status != states.RETYPING or new_type is None:
+                return done({"skipped": "volume or type gone, or no longer retyping"})
+            pool_name = (volume.host or "").partition("#")[2]
+            specs = dict(new_type.extra_specs or {})
+        pool = next((p for p in driver.pools() if p.name == pool_name), None)
+        if pool is None or not scheduler.passes(pool, specs, 0):
+            reason = ("migration to another backend is not supported" if job.params.get("migration_policy")
+                      == "on-demand" else "migration_policy is never")
+            raise scheduler.NoValidBackend(f"No valid backend was found. The volume's pool does not satisfy the "
+                                           f"new type and {reason}.")
+        with ctx.session() as session:
+            volume = _volume(session, job.resource_id)
+            if volume is not None and volume.status == states.RETYPING:
+                volume.volume_type_id = job.params["new_type_id"]
+                volume.status = job.params["previous_status"]
+                volume.updated_at = utcnow()
+        return done({"volume_type_id": job.params["new_type_id"]})
+
+    def retype_failed(self, job: Job, session: Session) -> None:
+        volume = _volume(session, job.resource_id)
+        if volume is not None and volume.status == states.RETYPING:
+            volume.status = job.params["previous_status"]
+            volume.updated_at = utcnow()
 
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot_create(self, job: Job, ctx: Any) -> Any:
@@ -182,6 +248,7 @@ class VolumeHandlers:
             snapshot.backend_id = backend_id
             if snapshot.status == states.CREATING:
                 snapshot.status = states.AVAILABLE
+                snapshot.progress = "100%"
             snapshot.updated_at = utcnow()
         return done({"backend_id": backend_id})
 
@@ -190,6 +257,7 @@ class VolumeHandlers:
         if snapshot is not None and snapshot.status == states.CREATING:
             snapshot.status = states.ERROR
             snapshot.updated_at = utcnow()
+            _tell(session, job, messages.SNAPSHOT, messages.SNAPSHOT_CREATE, messages.SNAPSHOT_CREATE_ERROR)
 
     def snapshot_delete(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
@@ -211,8 +279,76 @@ class VolumeHandlers:
         if snapshot is not None:
             snapshot.status = states.ERROR_DELETING
             snapshot.updated_at = utcnow()
+            _tell(session, job, messages.SNAPSHOT, messages.SNAPSHOT_DELETE, messages.SNAPSHOT_DELETE_ERROR)
+
+    # -- groups and group snapshots: they wait for their members ----------------------------------
+    @staticmethod
+    def _members_made(job: Job, ctx: Any, model: type, statuses: Callable[[Session, Any], list[str]]) -> Any:
+        """``available`` once no member is creating (``error`` if one failed)."""
+        with ctx.session() as session:
+            record = session.get(model, job.resource_id)
+            if record is None or record.status != states.CREATING:
+                return done({"skipped": "gone, or no longer creating"})
+            found = statuses(session, record)
+            if states.CREATING in found:
+                return poll_again(POLL_SECONDS)
+            record.status = states.ERROR if states.ERROR in found else states.AVAILABLE
+            record.updated_at = utcnow()
+            return done({"status": record.status})
+
+    @staticmethod
+    def _members_gone(job: Job, ctx: Any, model: type, statuses: Callable[[Session, Any], list[str]]) -> Any:
+        """Remove the record once its members are deleted.
+
+        :raises DeleteFailed: a member could not be deleted.
+        """
+        with ctx.session() as session:
+            record = session.get(model, job.resource_id)
+            if record is None:
+                return done()
+            found = statuses(session, record)
+            if states.ERROR_DELETING in found:
+                raise DeleteFailed(f"A member of {job.resource_type} {job.resource_id} could not be deleted.")
+            if found:
+                return poll_again(POLL_SECONDS)
+            session.delete(record)
+        return done()
+
+    @staticmethod
+    def mark(job: Job, session: Session, *, model: type, status: str) -> None:
+        """A failure hook: the group or group snapshot goes to ``status``."""
+        record = session.get(model, job.resource_id)
+        if record is not None:
+            record.status = status
+            record.updated_at = utcnow()
+
+    @staticmethod
+    def _volume_statuses(session: Session, group: VolumeGroup) -> list[str]:
+        return [v.status for v in groups.volumes_of(session, group)]
+
+    @staticmethod
+    def _snapshot_statuses(session: Session, group_snapshot: GroupSnapshot) -> list[str]:
+        return [s.status for s in group_snapshots.snapshots_of(session, group_snapshot)]
+
+    def group_create(self, job: Job, ctx: Any) -> Any:
+        return self._members_made(job, ctx, VolumeGroup, self._volume_statuses)
+
+    def group_delete(self, job: Job, ctx: Any) -> Any:
+        return self._members_gone(job, ctx, VolumeGroup, self._volume_statuses)
+
+    def group_snapshot_create(self, job: Job, ctx: Any) -> Any:
+        return self._members_made(job, ctx, GroupSnapshot, self._snapshot_statuses)
+
+    def group_snapshot_delete(self, job: Job, ctx: Any) -> Any:
+        return self._members_gone(job, ctx, GroupSnapshot, self._snapshot_statuses)
 
     # -- reconciler ---------------------------------------------------------------------------
+    @staticmethod
+    def purge_messages(cloud: str, ctx: Any) -> None:
+        """User messages past their time go (they are not per cloud; running once per cloud is harmless)."""
+        with ctx.session() as session:
+            messages.purge_expired(session)
+
     def reconcile(self, cloud: str, ctx: Any) -> None:
         """Volumes gone from the backend behind our back go to ``error``."""
         backend = {v.backend_id for v in self.driver(cloud).list()}
@@ -241,10 +377,20 @@ def setup_for(core: VolumeCore) -> Callable[[Any], None]:
                  event="volume_delete_volume", timeout=300, when_open="defer")
         register(volumes.EXTEND, handlers.extend, on_failure=handlers.extend_failed,
                  event="volume_extend_volume", timeout=300)
+        register(retype.RETYPE, handlers.retype, on_failure=handlers.retype_failed,
+                 event="volume_retype_volume", timeout=300)
         register(snapshots.CREATE, handlers.snapshot_create, on_failure=handlers.snapshot_create_failed,
                  event="volume_create_snapshot", timeout=600)
         register(snapshots.DELETE, handlers.snapshot_delete, on_failure=handlers.snapshot_delete_failed,
                  event="volume_delete_snapshot", timeout=300, when_open="defer")
+        for kind, handler, model, failed in (
+                (groups.CREATE, handlers.group_create, VolumeGroup, states.ERROR),
+                (groups.DELETE, handlers.group_delete, VolumeGroup, states.ERROR_DELETING),
+                (group_snapshots.CREATE, handlers.group_snapshot_create, GroupSnapshot, states.ERROR),
+                (group_snapshots.DELETE, handlers.group_snapshot_delete, GroupSnapshot, states.ERROR_DELETING)):
+            register(kind, handler, on_failure=functools.partial(handlers.mark, model=model, status=failed),
+                     event=kind.replace(".", "_"), timeout=60)
         runtime.reconciler.register("volume.volumes", handlers.reconcile)
+        runtime.reconciler.register("volume.messages", handlers.purge_messages)
 
     return setup

@@ -1,22 +1,31 @@
-"""Cinder's quotas: defaults, per-project limits, usage counted from the records, atomic reserve.
+"""Cinder's quotas: defaults, quota classes, per-project limits, usage counted from the records,
+atomic reserve.
 
-Usage is never stored: it is counted from the volume and snapshot records (``gigabytes`` holds
-both, as Cinder counts it). :func:`reserve` takes the project's quota lock (the same row the
-compute quotas lock, see :func:`overcast.core.compute.quotas.lock_project`) before checking, so
-the check and the caller's insert are one atomic step.
+Resources are Cinder's (``volumes``, ``snapshots``, ``gigabytes``, ``backups``, ...) plus, for each
+volume type, ``volumes_<type>``, ``snapshots_<type>`` and ``gigabytes_<type>`` (unlimited unless
+set). A project's limit is its own row, else the ``default`` quota class's, else Cinder's
+configuration default (:data:`DEFAULTS`).
+
+Usage is never stored: it is counted from the volume, snapshot and group records (``gigabytes``
+holds volumes and snapshots, as Cinder counts it; a snapshot counts under its volume's type). :func:`reserve` takes the
+project's quota lock (the same row the compute quotas lock, see
+:func:`overcast.core.compute.quotas.lock_project`) before checking, so the check and the caller's
+insert are one atomic step.
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
+from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, select
+from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
 from overcast.core.compute.quotas import lock_project
 from overcast.core.errors import Invalid, OvercastError
 from overcast.store.models import put_row
-from overcast.store.volume import Snapshot, Volume, VolumeQuota
+from overcast.store.volume import Snapshot, Volume, VolumeGroup, VolumeQuota, VolumeQuotaClass, VolumeType
 
 #: Cinder's default limits (cinder.conf [DEFAULT] quota_*).
 DEFAULTS: dict[str, int] = {
@@ -28,7 +37,10 @@ DEFAULTS: dict[str, int] = {
     "groups": 10,
     "per_volume_gigabytes": -1,
 }
+#: the resources each volume type has a quota of its own for
+PER_TYPE = ("volumes", "snapshots", "gigabytes")
 UNLIMITED = -1
+DEFAULT_CLASS = "default"
 
 
 class OverLimit(OvercastError):
@@ -37,28 +49,77 @@ class OverLimit(OvercastError):
     status = 413
 
 
-def limits(session: Session, project_id: str) -> dict[str, int]:
+def _per_type(type_name: str) -> list[str]:
+    return [f"{resource}_{type_name}" for resource in PER_TYPE]
+
+
+def class_limits(session: Session, class_name: str) -> dict[str, int]:
+    """A quota class's limits: Cinder's defaults (per-type ones unlimited) with the class's rows."""
     result = dict(DEFAULTS)
+    for name in session.scalars(select(VolumeType.name).order_by(VolumeType.name)):
+        result.update(dict.fromkeys(_per_type(name), UNLIMITED))
+    for row in session.scalars(select(VolumeQuotaClass).where(VolumeQuotaClass.class_name == class_name)):
+        if row.resource in result:
+            result[row.resource] = int(row.hard_limit)
+    return result
+
+
+def defaults(session: Session) -> dict[str, int]:
+    """What a project gets without limits of its own: the ``default`` class."""
+    return class_limits(session, DEFAULT_CLASS)
+
+
+def limits(session: Session, project_id: str) -> dict[str, int]:
+    result = defaults(session)
     for row in session.scalars(select(VolumeQuota).where(VolumeQuota.project_id == project_id)):
-        if row.resource in DEFAULTS:
+        if row.resource in result:
             result[row.resource] = int(row.hard_limit)
     return result
 
 
 def usage(session: Session, project_id: str) -> dict[str, int]:
     """What the project uses now, counted from the records."""
-    count, size = session.execute(select(func.count(), func.coalesce(func.sum(Volume.size), 0))
-                                  .where(Volume.project_id == project_id)).one()
-    snaps, snap_size = session.execute(select(func.count(), func.coalesce(func.sum(Snapshot.size), 0))
-                                       .where(Snapshot.project_id == project_id)).one()
-    used = {name: 0 for name in DEFAULTS}
-    used.update(volumes=int(count), snapshots=int(snaps), gigabytes=int(size) + int(snap_size))
+    used = dict.fromkeys(limits(session, project_id), 0)
+    volumes = session.execute(select(VolumeType.name, func.count(), func.coalesce(func.sum(Volume.size), 0))
+                              .select_from(Volume).outerjoin(VolumeType, VolumeType.id == Volume.volume_type_id)
+                              .where(Volume.project_id == project_id).group_by(VolumeType.name)).all()
+    snapshots = session.execute(select(VolumeType.name, func.count(), func.coalesce(func.sum(Snapshot.size), 0))
+                                .select_from(Snapshot).join(Volume, Volume.id == Snapshot.volume_id)
+                                .outerjoin(VolumeType, VolumeType.id == Volume.volume_type_id)
+                                .where(Snapshot.project_id == project_id).group_by(VolumeType.name)).all()
+    used["groups"] = int(session.scalar(select(func.count()).select_from(VolumeGroup)
+                                        .where(VolumeGroup.project_id == project_id)))
+    for kind, rows in (("volumes", volumes), ("snapshots", snapshots)):
+        for type_name, count, size in rows:
+            for prefix, amount in ((kind, int(count)), ("gigabytes", int(size))):
+                used[prefix] += amount
+                if type_name is not None and f"{prefix}_{type_name}" in used:
+                    used[f"{prefix}_{type_name}"] += amount
     return used
 
 
+def _check(allowed: Mapping[str, int], used: Mapping[str, int], name: str, amount: int) -> None:
+    """:raises OverLimit: ``amount`` more of ``name`` does not fit (Cinder's message per resource)."""
+    limit = allowed.get(name, UNLIMITED)
+    if not amount or limit == UNLIMITED or used[name] + amount <= limit:
+        return
+    if name.startswith("gigabytes"):
+        raise OverLimit(f"Requested volume or snapshot exceeds allowed {name} quota. Requested {amount}G, "
+                        f"quota is {limit}G and {used[name]}G has been consumed.")
+    if name.startswith("volumes"):
+        raise OverLimit(f"Maximum number of volumes allowed ({limit}) exceeded for quota '{name}'.")
+    if name == "groups":
+        raise OverLimit(f"Maximum number of groups allowed ({limit}) exceeded for quota 'groups'.")
+    raise OverLimit(f"Maximum number of snapshots allowed ({limit}) exceeded for quota '{name}'.")
+
+
 def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: int = 0, gigabytes: int = 0,
-            volume_size: int | None = None) -> None:
+            groups: int = 0, volume_size: int | None = None, volume_type: VolumeType | None = None,
+            type_only: bool = False) -> None:
     """Lock the project's quota and check the new records fit (the caller adds them in this transaction).
+
+    ``volume_type`` also checks that type's quotas; ``type_only`` checks only those (a retype
+    moves a volume between types without adding to the totals).
 
     :raises OverLimit: with Cinder's message for the resource that does not fit.
     """
@@ -68,19 +129,28 @@ def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: i
     if volume_size is not None and per_volume != UNLIMITED and volume_size > per_volume:
         raise OverLimit(f"Requested volume size {volume_size}G is larger than maximum allowed limit {per_volume}G.")
     used = usage(session, project_id)
-    if gigabytes and allowed["gigabytes"] != UNLIMITED and used["gigabytes"] + gigabytes > allowed["gigabytes"]:
-        raise OverLimit(f"Requested volume or snapshot exceeds allowed gigabytes quota. Requested {gigabytes}G, "
-                        f"quota is {allowed['gigabytes']}G and {used['gigabytes']}G has been consumed.")
-    if volumes and allowed["volumes"] != UNLIMITED and used["volumes"] + volumes > allowed["volumes"]:
-        raise OverLimit(f"Maximum number of volumes allowed ({allowed['volumes']}) exceeded for quota 'volumes'.")
-    if snapshots and allowed["snapshots"] != UNLIMITED and used["snapshots"] + snapshots > allowed["snapshots"]:
-        raise OverLimit(f"Maximum number of snapshots allowed ({allowed['snapshots']}) exceeded")
+    wanted = {"gigabytes": gigabytes, "volumes": volumes, "snapshots": snapshots, "groups": groups}
+    names = [] if type_only else list(wanted)
+    if volume_type is not None:
+        names += [f"{name}_{volume_type.name}" for name in PER_TYPE]
+    for name in names:
+        _check(allowed, used, name, wanted[name.split("_", 1)[0]])
 
 
 def detail(session: Session, project_id: str) -> dict[str, dict[str, int]]:
     allowed, used = limits(session, project_id), usage(session, project_id)
     return {name: {"limit": allowed[name], "in_use": used[name], "reserved": 0, "allocated": 0}
-            for name in DEFAULTS}
+            for name in allowed}
+
+
+def _checked(known: Mapping[str, int], values: Mapping[str, int]) -> None:
+    """:raises Invalid: an unknown resource or a value below -1."""
+    bad = sorted(name for name in values if name not in known)
+    if bad:
+        raise Invalid(f"Bad key(s) in quota set: {', '.join(bad)}")
+    for name, value in values.items():
+        if value < UNLIMITED:
+            raise Invalid(f"Invalid input received: Quota limit {value} for {name} must be -1 or greater.")
 
 
 def update(session: Session, project_id: str, values: Mapping[str, int]) -> dict[str, int]:
@@ -89,11 +159,8 @@ def update(session: Session, project_id: str, values: Mapping[str, int]) -> dict
     :raises Invalid: unknown resource, a value below -1, or below the usage.
     """
     used = usage(session, project_id)
+    _checked(used, values)
     for name, value in values.items():
-        if name not in DEFAULTS:
-            raise Invalid(f"Bad key(s) in quota set: {name}")
-        if value < UNLIMITED:
-            raise Invalid(f"Invalid input received: Quota limit {value} for {name} must be -1 or greater.")
         if value != UNLIMITED and value < used[name]:
             raise Invalid(f"Invalid input received: Quota limit {value} for {name} must be greater than or "
                           f"equal to already used and reserved {used[name]}.")
@@ -103,7 +170,32 @@ def update(session: Session, project_id: str, values: Mapping[str, int]) -> dict
     return limits(session, project_id)
 
 
+def update_class(session: Session, class_name: str, values: Mapping[str, int]) -> dict[str, int]:
+    """Set a quota class's limits (``default``: what every project without its own gets).
+
+    :raises Invalid: unknown resource or a value below -1.
+    """
+    _checked(class_limits(session, class_name), values)
+    for name, value in values.items():
+        put_row(session, VolumeQuotaClass, {"class_name": class_name, "resource": name}, hard_limit=value)
+    session.flush()
+    return class_limits(session, class_name)
+
+
 def reset(session: Session, project_id: str) -> None:
     """Drop the project's limits: the defaults apply again."""
     for row in session.scalars(select(VolumeQuota).where(VolumeQuota.project_id == project_id)):
         session.delete(row)
+
+
+def rename_type(session: Session, old: str, new: str) -> None:
+    """A volume type was renamed: its per-type limits follow it (as Cinder renames them)."""
+    for model in (VolumeQuota, VolumeQuotaClass):
+        for old_name, new_name in zip(_per_type(old), _per_type(new), strict=True):
+            session.execute(update_rows(model).where(model.resource == old_name).values(resource=new_name))
+
+
+def drop_type(session: Session, name: str) -> None:
+    """A volume type was deleted: its per-type limits go with it."""
+    for model in (VolumeQuota, VolumeQuotaClass):
+        session.execute(delete_rows(model).where(model.resource.in_(_per_type(name))))

@@ -1,4 +1,5 @@
-"""Snapshots: create (``force`` for an in-use volume), list, show, update, delete and metadata."""
+"""Snapshots: create (``force`` for an in-use volume), list, show, update, delete (``force`` for an
+admin, in any status) and the status actions (os-reset_status, os-update_snapshot_status)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import metadata, quotas, states
 from overcast.core.volume.listing import Page, paginate
-from overcast.core.volume.volumes import touch
+from overcast.core.volume.volumes import touch, volume_type
 from overcast.ops.engine import enqueue
 from overcast.store.models import utcnow
 from overcast.store.volume import Snapshot, Volume
@@ -21,6 +22,9 @@ from overcast.store.volume import Snapshot, Volume
 CREATE = "snapshot.create"
 DELETE = "snapshot.delete"
 SORT_KEYS = ("id", "name", "size", "status", "created_at", "updated_at", "volume_id", "project_id")
+#: os-update_snapshot_status: from each status, the ones the snapshot may report next (Cinder's map)
+STATUS_UPDATES = {states.CREATING: (states.CREATING, states.AVAILABLE, states.ERROR),
+                  states.DELETING: (states.DELETING, states.ERROR_DELETING)}
 
 
 def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str) -> Snapshot:
@@ -32,8 +36,9 @@ def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str) -> Snapsh
 
 
 def create(session: Session, ctx: AuthContext, volume: Volume, *, name: str | None, description: str | None,
-           metadata: Mapping[str, Any], force: bool, request_id: str | None) -> Snapshot:
-    """Record a snapshot and enqueue it.
+           metadata: Mapping[str, Any], force: bool, request_id: str | None,
+           group_snapshot_id: str | None = None) -> Snapshot:
+    """Record a snapshot (one of a group snapshot's, when ``group_snapshot_id``) and enqueue it.
 
     :raises Invalid: the volume is not available (or in-use without ``force``), Cinder's message.
     :raises quotas.OverLimit: over the snapshots or gigabytes quota.
@@ -42,10 +47,11 @@ def create(session: Session, ctx: AuthContext, volume: Volume, *, name: str | No
     if volume.status not in allowed:
         raise Invalid(f"Invalid volume: Volume {volume.id} status must be available, but current status is: "
                       f"{volume.status}.")
-    quotas.reserve(session, volume.project_id, snapshots=1, gigabytes=volume.size)
+    quotas.reserve(session, volume.project_id, snapshots=1, gigabytes=volume.size,
+                   volume_type=volume_type(session, volume))
     snapshot = Snapshot(id=str(uuid.uuid4()), cloud=volume.cloud, project_id=volume.project_id,
                         user_id=ctx.user_id, volume_id=volume.id, name=name, description=description,
-                        size=volume.size, status=states.CREATING,
+                        size=volume.size, status=states.CREATING, group_snapshot_id=group_snapshot_id,
                         metadata_={k: str(v) for k, v in metadata.items()}, created_at=utcnow())
     session.add(snapshot)
     session.flush()
@@ -98,9 +104,14 @@ def mark_deleting(session: Session, ctx: AuthContext, snapshot: Snapshot, *, req
             action="delete", request_id=request_id, user_id=ctx.user_id, project_id=snapshot.project_id)
 
 
-def delete(session: Session, ctx: AuthContext, snapshot: Snapshot, *, request_id: str | None) -> None:
-    """:raises Invalid: not available or error (Cinder's message)."""
-    if snapshot.status not in (states.AVAILABLE, states.ERROR, states.ERROR_DELETING):
+def delete(session: Session, ctx: AuthContext, snapshot: Snapshot, *, request_id: str | None,
+           force: bool = False) -> None:
+    """Mark the snapshot deleting and enqueue its deletion; ``force`` (os-force_delete) in any status.
+
+    :raises Invalid: part of a group snapshot, or not available or error unless forced (Cinder's message).
+    """
+    if snapshot.group_snapshot_id or (
+            not force and snapshot.status not in (states.AVAILABLE, states.ERROR, states.ERROR_DELETING)):
         raise Invalid("Invalid snapshot: Snapshot status must be available or error and must not be part of a "
                       "group.")
     mark_deleting(session, ctx, snapshot, request_id=request_id)
@@ -111,4 +122,18 @@ def reset_status(snapshot: Snapshot, status: str) -> None:
     if status not in states.SNAPSHOT_STATUSES:
         raise Invalid("Invalid input received: Must specify a valid status")
     snapshot.status = status
+    touch(snapshot)
+
+
+def update_status(snapshot: Snapshot, status: str, progress: str | None) -> None:
+    """os-update_snapshot_status (what Nova reports of a snapshot it takes).
+
+    :raises Invalid: ``status`` may not follow the current one (Cinder's map and message).
+    """
+    if status not in STATUS_UPDATES.get(snapshot.status, ()):
+        raise Invalid(f"Provided snapshot status {status} not allowed for snapshot with status "
+                      f"{snapshot.status}.")
+    snapshot.status = status
+    if progress:
+        snapshot.progress = progress
     touch(snapshot)

@@ -1,4 +1,5 @@
-"""Volume types: the default ones DevStack has, admin create/update/delete, extra specs, access."""
+"""Volume types: the default ones DevStack has, admin create/update/delete, extra specs, access.
+A type's per-type quota limits follow it when it is renamed and go when it is deleted."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
+from overcast.core.volume import quotas
 from overcast.store.volume import Volume, VolumeType, VolumeTypeAccess
 
 #: Cinder's built-in type (since Train) and DevStack's LVM backend type, which DevStack makes the default.
@@ -18,16 +20,16 @@ DEFAULT_TYPE = "lvmdriver-1"
 
 
 def seed(session: Session) -> None:
-    """Create the default types once (idempotent)."""
+    """Create the default types once (idempotent). Types serve every region, so the default one
+    names no backend (DevStack's pins ``volume_backend_name``, which only the local cloud's pool has)."""
     existing = set(session.scalars(select(VolumeType.name)))
     if BUILTIN_TYPE not in existing:
         session.add(VolumeType(name=BUILTIN_TYPE, description="Default Volume Type", extra_specs={}))
     if DEFAULT_TYPE not in existing:
-        session.add(VolumeType(name=DEFAULT_TYPE, description=None,
-                               extra_specs={"volume_backend_name": DEFAULT_TYPE}))
+        session.add(VolumeType(name=DEFAULT_TYPE, description=None, extra_specs={}))
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(str(value))
     except ValueError:
@@ -47,13 +49,19 @@ def get(session: Session, ctx: AuthContext, type_id: str) -> VolumeType:
     return vtype
 
 
+def lookup(session: Session, ref: str) -> VolumeType | None:
+    """The type with id (a UUID) or name ``ref``, whoever may see it (Cinder's elevated lookup)."""
+    if is_uuid(ref):
+        return session.get(VolumeType, ref)
+    return session.scalar(select(VolumeType).where(VolumeType.name == ref))
+
+
 def by_name_or_id(session: Session, ctx: AuthContext, ref: str) -> VolumeType:
     """Cinder's get_by_name_or_id. :raises NotFound: with Cinder's message for a name or an id."""
-    if _is_uuid(ref):
-        return get(session, ctx, ref)
-    vtype = session.scalar(select(VolumeType).where(VolumeType.name == ref))
+    vtype = lookup(session, ref)
     if vtype is None or not visible(ctx, vtype):
-        raise NotFound(f"Volume type with name {ref} could not be found.")
+        raise NotFound(f"Volume type {ref} could not be found." if is_uuid(ref)
+                       else f"Volume type with name {ref} could not be found.")
     return vtype
 
 
@@ -98,6 +106,7 @@ def update(session: Session, vtype: VolumeType, *, name: str | None = None, desc
             raise Invalid(f"Invalid volume type: The type {BUILTIN_TYPE} cannot be renamed.")
         if session.scalar(select(VolumeType).where(VolumeType.name == name)) is not None:
             raise Conflict(f"Volume Type {name} already exists.")
+        quotas.rename_type(session, vtype.name, name)
         vtype.name = name
     if description is not None:
         vtype.description = description
@@ -110,28 +119,20 @@ def delete(session: Session, vtype: VolumeType) -> None:
     """:raises Invalid: the default type, or volumes still use it."""
     if vtype.name in (BUILTIN_TYPE, DEFAULT_TYPE):
         raise Invalid("Default volume type can not be deleted.")
-    if session.scalar(select(Volume.id).where(Volume.volume_type_id == vtype.id).limit(1)) is not None:
+    if in_use(session, vtype):
         raise Invalid(f"Volume Type {vtype.id} deletion is not allowed with volumes present with the type.")
+    quotas.drop_type(session, vtype.name)
     session.delete(vtype)
 
 
-def set_extra_specs(vtype: VolumeType, specs: Mapping[str, Any]) -> dict[str, str]:
-    vtype.extra_specs = {**(vtype.extra_specs or {}), **{k: str(v) for k, v in specs.items()}}
-    return dict(vtype.extra_specs)
+def in_use(session: Session, vtype: VolumeType) -> bool:
+    """Whether any volume has the type."""
+    return session.scalar(select(Volume.id).where(Volume.volume_type_id == vtype.id).limit(1)) is not None
 
 
-def extra_spec(vtype: VolumeType, key: str) -> str:
-    """:raises NotFound: no such key."""
-    try:
-        return vtype.extra_specs[key]
-    except KeyError:
-        raise NotFound(f"Volume Type {vtype.id} has no extra specs with key {key}.") from None
-
-
-def delete_extra_spec(vtype: VolumeType, key: str) -> None:
-    """:raises NotFound: no such key."""
-    extra_spec(vtype, key)
-    vtype.extra_specs = {k: v for k, v in vtype.extra_specs.items() if k != key}
+def missing_spec(vtype: VolumeType, key: str) -> str:
+    """Cinder's message for an extra spec the type does not have."""
+    return f"Volume Type {vtype.id} has no extra specs with key {key}."
 
 
 def add_access(vtype: VolumeType, project_id: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select
+from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
@@ -23,7 +24,7 @@ from overcast.core.volume.listing import Page, paginate
 from overcast.ops.engine import enqueue
 from overcast.store.image import Image
 from overcast.store.models import utcnow
-from overcast.store.volume import Snapshot, Volume, VolumeAttachment
+from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeGroup, VolumeType
 
 CREATE = "volume.create"
 DELETE = "volume.delete"
@@ -51,6 +52,19 @@ def get_volume(session: Session, ctx: AuthContext, volume_id: str) -> Volume:
 
 def touch(volume: Volume | Snapshot) -> None:
     volume.updated_at = utcnow()
+
+
+def swap_status(session: Session, volume: Volume, expected: str, new: str) -> bool:
+    """Move the volume from ``expected`` to ``new`` unless another transaction changed its status
+    first (Cinder's conditional update); the volume is re-read either way."""
+    moved = session.execute(update_rows(Volume).where(Volume.id == volume.id, Volume.status == expected)
+                            .values(status=new).execution_options(synchronize_session=False)).rowcount
+    session.refresh(volume)
+    return moved == 1
+
+
+def volume_type(session: Session, volume: Volume) -> VolumeType | None:
+    return session.get(VolumeType, volume.volume_type_id) if volume.volume_type_id else None
 
 
 # -- create ----------------------------------------------------------------------------------------
@@ -103,11 +117,28 @@ def check_image_fits(image: Image, size: int) -> None:
                       f"minDisk size {image.min_disk}GB.")
 
 
-def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, zones: Iterable[str],
-           request_id: str | None) -> Volume:
-    """Record a volume and enqueue its creation.
+def pick_zone(zone: str | None, zones: Iterable[str]) -> str:
+    """The zone asked for, or the region's first. :raises Invalid: not one of ``zones``."""
+    known = list(zones)
+    zone = zone or (known[0] if known else "nova")
+    if zone not in known:
+        raise Invalid(f"Invalid input received: Availability zone '{zone}' is invalid.")
+    return zone
 
-    :raises Invalid: bad size, zone or source state (Cinder's "Invalid input received: ..." texts).
+
+def check_group_type(group: VolumeGroup, vtype: VolumeType) -> None:
+    """:raises Invalid: the group does not take volumes of ``vtype`` (Cinder's message)."""
+    if vtype.id not in (group.volume_type_ids or []):
+        raise Invalid(f"Invalid input received: Invalid volume_type provided: {vtype.id} (requested type must be "
+                      "supported by this group).")
+
+
+def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, zones: Iterable[str],
+           request_id: str | None, group: VolumeGroup | None = None) -> Volume:
+    """Record a volume (in ``group``, when given) and enqueue its creation.
+
+    :raises Invalid: bad size, zone or source state, or a type the group does not take (Cinder's
+        "Invalid input received: ..." texts).
     :raises NotFound: unknown type, snapshot, source volume or image.
     :raises quotas.OverLimit: over quota.
     """
@@ -132,7 +163,7 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
         origin = session.scalar(select(Volume).where(Volume.id == snapshot.volume_id))
         if origin is not None:
             zone, bootable = zone or origin.availability_zone, origin.bootable
-            vtype = vtype or (session.get(vtypes.VolumeType, origin.volume_type_id) if origin.volume_type_id else None)
+            vtype = vtype or volume_type(session, origin)
     if spec.source_volid:
         source = get_volume(session, ctx, spec.source_volid)
         if source.status not in (states.AVAILABLE, states.IN_USE):
@@ -143,7 +174,7 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
             raise Invalid(f"Invalid input received: Volume size '{size}'GB cannot be smaller than original volume "
                           f"size  {source.size}GB. They must be >= original volume size.")
         zone, bootable = zone or source.availability_zone, source.bootable
-        vtype = vtype or (session.get(vtypes.VolumeType, source.volume_type_id) if source.volume_type_id else None)
+        vtype = vtype or volume_type(session, source)
     if spec.image_ref:
         image = _image(session, ctx, spec.image_ref)
         bootable = True
@@ -151,19 +182,19 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
             check_image_fits(image, size)
     if size is None:
         raise Invalid("Invalid input received: Size of the volume must be specified.")
-    known = list(zones)
-    zone = zone or (known[0] if known else "nova")
-    if zone not in known:
-        raise Invalid(f"Invalid input received: Availability zone '{zone}' is invalid.")
+    zone = pick_zone(zone, zones)
     vtype = vtype or vtypes.default(session)
-    quotas.reserve(session, project_id, volumes=1, gigabytes=size, volume_size=size)
+    if group is not None:
+        check_group_type(group, vtype)
+    quotas.reserve(session, project_id, volumes=1, gigabytes=size, volume_size=size, volume_type=vtype)
     volume = Volume(
         id=str(uuid.uuid4()), cloud=region, project_id=project_id, user_id=ctx.user_id, name=spec.name,
         description=spec.description, size=size, status=states.CREATING, attach_status=states.DETACHED,
         availability_zone=zone, volume_type_id=vtype.id, bootable=bootable, multiattach=spec.multiattach,
         snapshot_id=snapshot.id if snapshot else None, source_volid=source.id if source else None,
         image_id=image.id if image else None, image_metadata=image_metadata(image) if image else None,
-        metadata_={k: str(v) for k, v in spec.metadata.items()}, created_at=utcnow())
+        metadata_={k: str(v) for k, v in spec.metadata.items()}, group_id=group.id if group else None,
+        created_at=utcnow())
     session.add(volume)
     session.flush()
     enqueue(session, kind=CREATE, cloud=region, resource_type="volume", resource_id=volume.id,
@@ -198,6 +229,11 @@ def list_volumes(session: Session, ctx: AuthContext, query: ListQuery) -> tuple[
 
     :raises NotFound: the marker is not a volume in the result.
     """
+    return paginate(matching(session, ctx, query), query.page, attr=_sort_attr)
+
+
+def matching(session: Session, ctx: AuthContext, query: ListQuery) -> list[Volume]:
+    """Every volume the list query selects, unsorted and unpaged (for counts and summaries)."""
     stmt = select(Volume)
     if not (ctx.is_admin and query.all_tenants):
         stmt = stmt.where(Volume.project_id == ctx.project_id)
@@ -214,7 +250,7 @@ def list_volumes(session: Session, ctx: AuthContext, query: ListQuery) -> tuple[
     rows = list(session.scalars(stmt))
     if query.metadata:
         rows = [v for v in rows if metadata.matches(v, query.metadata)]
-    return paginate(rows, query.page, attr=_sort_attr)
+    return rows
 
 
 # -- update and delete -----------------------------------------------------------------------------
@@ -231,14 +267,16 @@ def update(volume: Volume, changes: Mapping[str, Any]) -> Volume:
 
 
 def delete(session: Session, ctx: AuthContext, volume: Volume, *, force: bool = False, cascade: bool = False,
-           request_id: str | None = None) -> None:
+           request_id: str | None = None, with_group: bool = False) -> None:
     """Mark the volume deleting and enqueue its deletion.
 
-    :raises Invalid: attached, has snapshots (unless ``cascade``), or a status that forbids it
-        (unless ``force``), with Cinder's message.
+    :raises Invalid: attached, in a group (unless its group is being deleted, ``with_group``), has
+        snapshots (unless ``cascade``), or a status that forbids it (unless ``force``), with
+        Cinder's message.
     """
     snapshots = list(session.scalars(select(Snapshot).where(Snapshot.volume_id == volume.id)))
     if (volume.attach_status == states.ATTACHED or volume.attachments
+            or (volume.group_id and not with_group)
             or (not force and volume.status not in states.DELETABLE)
             or (snapshots and not cascade)):
         raise Invalid(DELETE_REFUSED)
@@ -268,7 +306,8 @@ def extend(session: Session, ctx: AuthContext, volume: Volume, new_size: int, *,
     if new_size <= volume.size:
         raise Invalid(f"Invalid input received: New size for extend must be greater than current size. "
                       f"(current: {volume.size}, extended: {new_size}).")
-    quotas.reserve(session, volume.project_id, gigabytes=new_size - volume.size, volume_size=new_size)
+    quotas.reserve(session, volume.project_id, gigabytes=new_size - volume.size, volume_size=new_size,
+                   volume_type=volume_type(session, volume))
     previous = volume.status
     volume.status = states.EXTENDING
     touch(volume)

@@ -43,9 +43,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image,
-                                      NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
-                                      VolumeAttachment, Zone)
+from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, CpuStats, Diagnostics, DiskStats,
+                                      Flavor, Image, NetworkAttachment, NicStats, PowerState, ServerGroup,
+                                      ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, InvalidRequest, NotFound,
                                      NotSuspended, Unavailable)
 from overcast.drivers.local import console
@@ -643,25 +643,30 @@ class LocalComputeDriver(ComputeDriver):
         with self.store.write() as conn:
             conn.execute("DELETE FROM server_group WHERE id = ?", (group_id,))
 
-    def diagnostics(self, backend_id: str) -> Mapping[str, object]:
+    def diagnostics(self, backend_id: str) -> Diagnostics:
+        """Counters that grow with the server's uptime while it runs, as a QEMU guest's would: one
+        CPU per vCPU, the root disk ``vda`` and the attached volumes, one NIC per port."""
         row, now = self._read(backend_id, "diagnostics")
         info = self._info(row, now)
         flavor = json.loads(row["flavor"])
-        uptime = max(0, int(now - row["ready_at"])) if info.state is not S.BUILDING else 0
         running = info.power_state is PowerState.RUNNING
-        diag: dict[str, object] = {
-            "state": info.state.value, "driver": "local", "hypervisor": "overcast-local", "host": info.host,
-            "uptime": uptime, "num_cpus": flavor["vcpus"], "memory": flavor["ram_mb"] * 1024,
-            "memory-actual": flavor["ram_mb"] * 1024 if running else 0,
-        }
-        for i in range(flavor["vcpus"]):
-            diag[f"cpu{i}_time"] = uptime * 10_000_000 * (i + 1) if running else 0
-        diag.update({"vda_read": 4096 * 1100 + uptime * 512, "vda_write": 4096 * 60 + uptime * 256,
-                     "vda_read_req": 1100 + uptime // 8, "vda_write_req": 60 + uptime // 16, "vda_errors": -1})
-        for i, network in enumerate(info.networks):
-            diag[f"tap{network.port_id[:11]}_rx"] = 2048 * (i + 1) + uptime * 64
-            diag[f"tap{network.port_id[:11]}_tx"] = 1024 * (i + 1) + uptime * 32
-        return diag
+        uptime = max(0, int(now - row["ready_at"])) if info.state is not S.BUILDING else 0
+        devices = dict.fromkeys(["vda", *(v.device.rpartition("/")[2] for v in self.volume_attachments(backend_id))])
+        return Diagnostics(
+            power_state=info.power_state, hypervisor="qemu", hypervisor_os="linux", uptime_s=uptime,
+            memory_max_mb=flavor["ram_mb"], memory_used_mb=flavor["ram_mb"] if running else 0,
+            cpus=tuple(CpuStats(time_ns=uptime * 10_000_000 * (i + 1) if running else 0)
+                       for i in range(flavor["vcpus"])),
+            disks=tuple(DiskStats(device=device, read_bytes=(4096 * 1100 + uptime * 512) // (i + 1),
+                                  read_requests=(1100 + uptime // 8) // (i + 1),
+                                  write_bytes=(4096 * 60 + uptime * 256) // (i + 1),
+                                  write_requests=(60 + uptime // 16) // (i + 1), errors=-1)
+                        for i, device in enumerate(devices)),
+            nics=tuple(NicStats(port_id=n.port_id, mac_address=n.mac_address, rx_octets=2048 * (i + 1) + uptime * 64,
+                                rx_errors=0, rx_drop=0, rx_packets=2 * (i + 1) + uptime,
+                                tx_octets=1024 * (i + 1) + uptime * 32, tx_errors=0, tx_drop=0,
+                                tx_packets=i + 1 + uptime // 2)
+                       for i, n in enumerate(info.networks)))
 
 
 def _fake_qcow2(virtual_size: int, note: Mapping[str, Any]) -> bytes:

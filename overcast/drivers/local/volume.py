@@ -30,7 +30,7 @@ from typing import Callable, Iterable
 from overcast.drivers.errors import BuildFailed, Conflict, DeleteFailed, InvalidRequest, NotFound, Unavailable
 from overcast.drivers.local.driver import LocalComputeDriver, _count, _seconds, _truthy
 from overcast.drivers.local.store import LocalStore
-from overcast.drivers.volume import (Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
+from overcast.drivers.volume import (Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState, Zone)
 
 FAIL_CREATE = "overcast:fail_create"
@@ -39,6 +39,8 @@ FAIL_DELETE = "overcast:fail_delete"
 UNAVAILABLE = "overcast:unavailable"
 #: Cinder's host for DevStack's LVM backend: host@backend (volumes add #pool)
 HOST = "overcast-local@lvmdriver-1"
+#: the one pool, named as DevStack's LVM backend names it
+POOL = "lvmdriver-1"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS volume (
@@ -131,7 +133,7 @@ class LocalVolumeDriver(VolumeDriver):
             state, fault = VolumeState.ERROR, f"Injected create failure ({FAIL_CREATE})"
         return VolumeInfo(backend_id=row["id"], name=row["name"], size_gb=row["size_gb"], state=state,
                           availability_zone=row["zone"], idempotency_key=row["idempotency_key"],
-                          host=f"{HOST}#lvmdriver-1",
+                          host=f"{HOST}#{POOL}",
                           fault=fault, image_bytes=row["image_bytes"])
 
     @staticmethod
@@ -259,6 +261,13 @@ class LocalVolumeDriver(VolumeDriver):
 
     def zones(self) -> list[Zone]:
         return [Zone(name) for name in self.zone_names]
+
+    def pools(self) -> list[Pool]:
+        """One thin LVM-style pool, described as DevStack's ``lvmdriver-1`` reports itself."""
+        with self.store.read() as conn:
+            allocated = conn.execute("SELECT COALESCE(SUM(size_gb), 0) FROM volume").fetchone()[0]
+        return [Pool(name=POOL, volume_backend_name=POOL, vendor_name="Open Source", storage_protocol="iSCSI",
+                     driver_version="3.0.0", allocated_capacity_gb=allocated)]
 
     # -- optional -----------------------------------------------------------------------------
     def extend(self, backend_id: str, new_size_gb: int) -> None:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image,
+from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Diagnostics, Flavor, Image,
                                       NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
                                       VolumeAttachment)
 from overcast.drivers.errors import NotFound, NotSuspended
@@ -200,9 +200,8 @@ class NoopComputeDriver(ComputeDriver):
         with self._lock:
             self._groups.pop(group_id, None)
 
-    def diagnostics(self, backend_id: str) -> Mapping[str, object]:
-        self._touch(backend_id)
-        return {"driver": "noop"}
+    def diagnostics(self, backend_id: str) -> Diagnostics:
+        return Diagnostics(power_state=self._touch(backend_id).power_state)
 
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:

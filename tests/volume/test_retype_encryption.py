@@ -1,0 +1,87 @@
+"""os-retype (in place, when the volume's pool satisfies the new type) and volume type encryption."""
+
+from __future__ import annotations
+
+from cinder_helpers import check
+
+ENCRYPTION = {"provider": "LuksEncryptor", "key_size": 256, "cipher": "aes-xts-plain64",
+              "control_location": "front-end"}
+
+
+def _type(admin_cinder, name: str, **specs: str) -> dict:
+    resp = admin_cinder.req("POST", "/types", json={"volume_type": {"name": name, "extra_specs": specs}})
+    return resp.json["volume_type"]
+
+
+def test_retype_in_place(cinder, admin_cinder):
+    _type(admin_cinder, "one")
+    two = _type(admin_cinder, "two", vendor_name="Open Source")
+    vol = cinder.create(volume_type="one")
+    before = admin_cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]
+    check(cinder.action(vol["id"], {"os-retype": {"new_type": two["id"], "migration_policy": "never"}}),
+          "retype_volume")
+    after = cinder.wait(vol["id"], "available")
+    assert after["volume_type"] == "two"
+    shown = admin_cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]
+    assert shown["os-vol-host-attr:host"] == before["os-vol-host-attr:host"]
+    assert shown["migration_status"] is None and shown["os-vol-mig-status-attr:migstat"] is None
+    usage = admin_cinder.req("GET", f"/os-quota-sets/{cinder.project_id}?usage=true").json["quota_set"]
+    assert (usage["volumes_two"]["in_use"], usage["volumes_one"]["in_use"]) == (1, 0)
+
+
+def test_retype_refusals(cinder, admin_cinder):
+    vol = cinder.create()
+    for args, text in (({"new_type": "lvmdriver-1"}, "New volume_type same as original"),
+                       ({"new_type": "nosuch"}, "Invalid volume_type passed: nosuch."),
+                       ({"new_type": "__DEFAULT__", "migration_policy": "sometimes"}, "migration_policy"),
+                       ({}, "new_type")):
+        resp = cinder.action(vol["id"], {"os-retype": args})
+        assert resp.status_code == 400 and text in resp.json["badRequest"]["message"], resp.json
+    admin_cinder.action(vol["id"], {"os-reset_status": {"status": "error"}})
+    resp = cinder.action(vol["id"], {"os-retype": {"new_type": "__DEFAULT__"}})
+    assert resp.status_code == 400 and "must be available or in-use" in resp.json["badRequest"]["message"]
+    admin_cinder.action(vol["id"], {"os-reset_status": {"status": "available"}})
+    narrow = _type(admin_cinder, "narrow")
+    admin_cinder.req("PUT", f"/os-quota-sets/{cinder.project_id}", json={"quota_set": {"volumes_narrow": 0}})
+    assert cinder.action(vol["id"], {"os-retype": {"new_type": narrow["name"]}}).status_code == 413
+
+
+def test_retype_to_a_type_the_pool_does_not_satisfy_changes_nothing(cinder, admin_cinder):
+    fc = _type(admin_cinder, "fc", storage_protocol="FC")
+    vol = cinder.create()
+    assert cinder.action(vol["id"], {"os-retype": {"new_type": fc["id"], "migration_policy": "on-demand"}}
+                         ).status_code == 202
+    cinder.wait(vol["id"], "available")
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["volume_type"] == "lvmdriver-1"
+
+
+def test_encryption_types(cinder, admin_cinder):
+    vtype = _type(admin_cinder, "secret")
+    base = f"/types/{vtype['id']}/encryption"
+    assert admin_cinder.req("GET", base).json == {}
+    assert cinder.req("POST", base, json={"encryption": ENCRYPTION}).status_code == 403
+    assert admin_cinder.req("POST", "/types/00000000-0000-0000-0000-000000000000/encryption",
+                            json={"encryption": ENCRYPTION}).status_code == 404
+    created = check(admin_cinder.req("POST", base, json={"encryption": ENCRYPTION}), "create_encryption_type",
+                    "encryption_types")["encryption"]
+    assert {k: created[k] for k in ENCRYPTION} == ENCRYPTION
+    assert admin_cinder.req("POST", base, json={"encryption": ENCRYPTION}).status_code == 400  # exists
+    shown = check(admin_cinder.req("GET", base), "show_encryption_type", "encryption_types")
+    assert shown["encryption_id"] == created["encryption_id"] and shown["deleted"] is False
+    item = f"{base}/{created['encryption_id']}"
+    update = {"key_size": 128, "provider": "SomeProvider", "control_location": "back-end"}
+    check(admin_cinder.req("PUT", item, json={"encryption": update}), "update_encryption_type", "encryption_types")
+    assert check(admin_cinder.req("GET", f"{base}/provider"), "show_encryption_specs_item",
+                 "encryption_types") == {"provider": "SomeProvider"}
+    assert admin_cinder.req("GET", f"{base}/nosuchfield").status_code == 404
+    # a type in use keeps its encryption, and a retype may not change encryption
+    vol = cinder.create(volume_type="secret")
+    assert admin_cinder.req("PUT", item, json={"encryption": {"key_size": 512}}).status_code == 400
+    assert admin_cinder.req("DELETE", item).status_code == 400
+    resp = cinder.action(vol["id"], {"os-retype": {"new_type": "lvmdriver-1"}})
+    assert resp.json["badRequest"]["message"] == ("Invalid input received: Retype cannot change encryption "
+                                                  "requirements.")
+    cinder.req("DELETE", f"/volumes/{vol['id']}")
+    cinder.wait(vol["id"], "deleted")
+    check(admin_cinder.req("DELETE", item), "delete_encryption_type", "encryption_types")
+    assert admin_cinder.req("GET", base).json == {}
