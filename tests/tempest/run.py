@@ -571,9 +571,15 @@ def summarize(all_ids: list[str], results: Mapping[str, str]) -> dict[str, Any]:
             "fixture_failures": sorted(k for k, v in fixtures.items() if v == "fail"), "results": results}
 
 
+#: a header line naming a test that passes or fails by timing alone (left out when rewriting)
+RACY = "# racy: "
+
+
 def write_allowlist(ids: Iterable[str], path: Path = ALLOWLIST) -> None:
+    """Rewrite ``path`` with ``ids``, keeping its ``#`` header and leaving out its racy tests."""
     header = [line for line in path.read_text().splitlines() if line.startswith("#")] if path.exists() else []
-    path.write_text("\n".join(header + sorted(set(ids))) + "\n")
+    racy = {line[len(RACY):].strip() for line in header if line.startswith(RACY)}
+    path.write_text("\n".join(header + sorted(set(ids) - racy)) + "\n")
 
 
 def check_allowlist(allowlist: list[str], results: Mapping[str, str]) -> list[str]:
