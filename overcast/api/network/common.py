@@ -1,23 +1,26 @@
 """What every Neutron resource shares: body parsing (unknown and read-only attributes refused as
 Neutron does), list queries (filters on any attribute, tags, ``fields=``, sorting, limit/marker
-with ``<collection>_links``) and the generic collection/item responders each resource binds."""
+with ``<collection>_links``; in SQL where the kind's columns can express them) and the generic
+collection/item responders each resource binds."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
 
 import falcon
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.api import faults
 from overcast.api.validation import read_json, validate
 from overcast.core.context import AuthContext
-from overcast.core.network import NetworkCore
+from overcast.core.network import NetworkCore, listing
 
-CONTROL_PARAMS = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse", "tags", "tags-any",
-                  "not-tags", "not-tags-any"}
+TAG_PARAMS = ("tags", "tags-any", "not-tags", "not-tags-any")
+CONTROL_PARAMS = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse", *TAG_PARAMS}
 TAGS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 255}}
 NAME = {"type": "string", "maxLength": 255}
 UUID = {"type": "string", "minLength": 1, "maxLength": 64}
@@ -72,6 +75,11 @@ def parse_body(body: Any, member: str, properties: Mapping[str, Any], *, require
 
 
 # -- listing ---------------------------------------------------------------------------------------
+def _filters(req: falcon.Request) -> dict[str, list[str]]:
+    """Attribute filters: every parameter that is not a list control, with its values."""
+    return {k: (v if isinstance(v, list) else [v]) for k, v in req.params.items() if k not in CONTROL_PARAMS}
+
+
 def _matches(value: Any, wanted: list[str]) -> bool:
     if isinstance(value, bool):
         return any(w.lower() in (("true", "1") if value else ("false", "0")) for w in wanted)
@@ -81,28 +89,50 @@ def _matches(value: Any, wanted: list[str]) -> bool:
             return all(any(str(item.get(k)) == v for item in value) for k, v in pairs)
         return any(w in [str(v) for v in value] for w in wanted)
     if value is None:
-        return any(w in ("", "None", "null") for w in wanted)
+        return any(w in listing.NULL_VALUES for w in wanted)
     return str(value) in wanted
 
 
-def _tag_filter(req: falcon.Request, view: dict[str, Any]) -> bool:
+def _tag_params(req: falcon.Request) -> dict[str, set[str]]:
+    """The tag filters asked for (parameter -> tags, comma lists split), empty ones left out."""
+    found = {}
+    for name in TAG_PARAMS:
+        tags = {t for v in req.get_param_as_list(name) or [] for t in v.split(",") if t}
+        if tags:
+            found[name] = tags
+    return found
+
+
+def _kept(view: dict[str, Any], filters: dict[str, list[str]], tags: dict[str, set[str]]) -> bool:
+    """Whether ``view`` passes every filter it has the attribute for, and the tag filters."""
+    if not all(k not in view or _matches(view[k], w) for k, w in filters.items()):
+        return False
     have = set(view.get("tags") or [])
-
-    def param(name: str) -> list[str]:
-        return [t for v in req.get_param_as_list(name) or [] for t in v.split(",") if t]
-
-    if (tags := param("tags")) and not set(tags) <= have:
-        return False
-    if (tags := param("tags-any")) and not set(tags) & have:
-        return False
-    if (tags := param("not-tags")) and set(tags) <= have:
-        return False
-    if (tags := param("not-tags-any")) and set(tags) & have:
-        return False
-    return True
+    return not (("tags" in tags and not tags["tags"] <= have) or ("tags-any" in tags and not tags["tags-any"] & have)
+                or ("not-tags" in tags and tags["not-tags"] <= have)
+                or ("not-tags-any" in tags and tags["not-tags-any"] & have))
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
+def _sort(req: falcon.Request, known: Callable[[str], bool]) -> list[tuple[str, bool]]:
+    """(key, descending) for each ``sort_key`` (a missing ``sort_dir`` is ascending).
+
+    :raises faults.BadRequest: a direction other than asc/desc, or a key ``known`` refuses (checked
+        from the last key back, the order the sorts run in).
+    """
+    keys = req.get_param_as_list("sort_key") or []
+    dirs = req.get_param_as_list("sort_dir") or []
+    sort: list[tuple[str, bool]] = []
+    for index in reversed(range(len(keys))):
+        key, direction = keys[index], dirs[index] if index < len(dirs) else "asc"
+        if direction not in ("asc", "desc"):
+            raise faults.BadRequest(f"Sort direction specified '{direction}' is not valid.", kind="HTTPBadRequest")
+        if not known(key):
+            raise faults.BadRequest(f"{key} is invalid attribute for sort_key", kind="HTTPBadRequest")
+        sort.insert(0, (key, direction == "desc"))
+    return sort
+
+
+def _sort_value(value: Any) -> tuple[int, Any]:
     if value is None:
         return (0, "")
     if isinstance(value, (bool, int, float)):
@@ -110,82 +140,111 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (2, str(value))
 
 
-def _sorted(req: falcon.Request, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = req.get_param_as_list("sort_key") or []
-    dirs = req.get_param_as_list("sort_dir") or []
-    for index in reversed(range(len(keys))):
-        key, direction = keys[index], dirs[index] if index < len(dirs) else "asc"
-        if direction not in ("asc", "desc"):
-            raise faults.BadRequest(f"Sort direction specified '{direction}' is not valid.", kind="HTTPBadRequest")
-        if views and key not in views[0]:
-            raise faults.BadRequest(f"{key} is invalid attribute for sort_key", kind="HTTPBadRequest")
-        views = sorted(views, key=lambda v: _sort_key(v.get(key)), reverse=direction == "desc")
+def _sorted(views: list[dict[str, Any]], sort: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """Stable sorts from the last key to the first: ties keep the order they came in."""
+    for key, descending in reversed(sort):
+        views = sorted(views, key=lambda v: _sort_value(v.get(key)), reverse=descending)
     return views
 
 
-def _link(req: falcon.Request, base: str, collection: str, marker: str, reverse: bool) -> str:
+def _limit(req: falcon.Request) -> int | None:
+    """The page size (0: no limit), None without ``limit``.
+
+    :raises faults.BadRequest: not an integer, or negative.
+    """
+    limit = req.get_param("limit")
+    if limit is None:
+        return None
+    try:
+        size = int(limit)
+    except ValueError:
+        raise faults.BadRequest(f"Invalid input for limit. Reason: '{limit}' is not an integer.",
+                                kind="HTTPBadRequest") from None
+    if size < 0:
+        raise faults.BadRequest(f"Limit must be an integer 0 or greater and not '{limit}'", kind="HTTPBadRequest")
+    return size
+
+
+def _page(views: list[dict[str, Any]], limit: int | None, marker: str | None, reverse: bool) -> listing.Page:
+    """The page of ``views`` after ``marker`` (before it with ``reverse``); a marker not among
+    them is ignored; everything without a limit (None) or with 0."""
+    if limit is None:
+        return listing.Page(views)
+    ids = [v["id"] for v in views]
+    at = ids.index(marker) if marker in ids else None
+    if reverse:
+        end = at if at is not None else len(views)
+        return listing.Page(views[max(0, end - limit):end] if limit else views[:end],
+                            more_before=bool(limit) and end > limit, more_after=at is not None)
+    start = at + 1 if at is not None else 0
+    return listing.Page(views[start:start + limit] if limit else views[start:], more_before=at is not None,
+                        more_after=bool(limit) and start + limit < len(views))
+
+
+def _link(req: falcon.Request, base: str, url: str, marker: str, reverse: bool) -> str:
     params = [(k, v) for k, vals in req.params.items() if k not in ("marker", "page_reverse")
               for v in (vals if isinstance(vals, list) else [vals])]
     params.append(("marker", marker))
     if reverse:
         params.append(("page_reverse", "True"))
-    return f"{base}/v2.0/{collection}?{urlencode(params)}"
+    return f"{base}/v2.0/{url}?{urlencode(params)}"
 
 
-def listing(req: falcon.Request, base: str, collection: str, views: list[dict[str, Any]],
-            url: str | None = None) -> dict[str, Any]:
-    """Filter, sort, page and select fields, as Neutron lists do (``collection`` names the JSON
-    list, ``url`` the path segment when it differs).
-
-    :raises faults.BadRequest: a bad limit, sort key or direction.
-    """
-    filters = {k: (v if isinstance(v, list) else [v]) for k, v in req.params.items() if k not in CONTROL_PARAMS}
-    views = [v for v in views if all(k not in v or _matches(v[k], w) for k, w in filters.items())
-             and _tag_filter(req, v)]
-    views = _sorted(req, views)
+def _body(req: falcon.Request, base: str, kind: Kind, page: listing.Page) -> dict[str, Any]:
+    """``{collection: [...]}`` with ``<collection>_links`` (next, previous) and ``fields=`` applied."""
+    views: list[dict[str, Any]] = page.rows
     body: dict[str, Any] = {}
-    limit = req.get_param("limit")
-    marker = req.get_param("marker")
-    reverse = (req.get_param("page_reverse") or "").lower() == "true"
-    if limit is not None:
-        try:
-            size = int(limit)
-        except ValueError:
-            raise faults.BadRequest(f"Invalid input for limit. Reason: '{limit}' is not an integer.",
-                                    kind="HTTPBadRequest") from None
-        if size < 0:
-            raise faults.BadRequest(f"Limit must be an integer 0 or greater and not '{limit}'",
-                                    kind="HTTPBadRequest")
-        ids = [v["id"] for v in views]
-        at = ids.index(marker) if marker in ids else None
-        if reverse:
-            end = at if at is not None else len(views)
-            page = views[max(0, end - size):end] if size else views[:end]
-            more_before = size and end - size > 0
-            more_after = at is not None
-        else:
-            start = at + 1 if at is not None else 0
-            page = views[start:start + size] if size else views[start:]
-            more_after = size and start + size < len(views)
-            more_before = at is not None
-        links = []
-        if page and more_after:
-            links.append({"rel": "next", "href": _link(req, base, url or collection, page[-1]["id"], False)})
-        if page and more_before:
-            links.append({"rel": "previous", "href": _link(req, base, url or collection, page[0]["id"], True)})
-        views = page
-        if links:
-            body[f"{collection}_links"] = links
-    fields = [f for v in req.get_param_as_list("fields") or [] for f in v.split(",") if f]
-    if fields:
-        views = [{k: v[k] for k in fields if k in v} for v in views]
-    body[collection] = views
+    links = []
+    if views and page.more_after:
+        links.append({"rel": "next", "href": _link(req, base, kind.url or kind.collection, views[-1]["id"], False)})
+    if views and page.more_before:
+        links.append({"rel": "previous", "href": _link(req, base, kind.url or kind.collection, views[0]["id"],
+                                                       True)})
+    if links:
+        body[f"{kind.collection}_links"] = links
+    fields = _fields(req)
+    body[kind.collection] = [_selected(v, fields) for v in views] if fields else views
     return body
 
 
+def list_body(req: falcon.Request, base: str, kind: Kind, session: Session, query: Select[Any]) -> dict[str, Any]:
+    """The records of ``query`` filtered, sorted, paged and field-selected as Neutron lists are.
+
+    When every filter and sort key is one of ``kind.columns`` and no tag filter is asked, the
+    database does it all and only the page is loaded (:func:`listing.page`); otherwise every
+    record is rendered and the views are filtered (on any attribute, tags too), sorted and paged.
+    Both give the same answer for any query the first can take.
+
+    :raises faults.BadRequest: a bad limit, sort key or direction.
+    """
+    filters, tags = _filters(req), _tag_params(req)
+    keys = req.get_param_as_list("sort_key") or []
+    marker, reverse = req.get_param("marker"), (req.get_param("page_reverse") or "").lower() == "true"
+    query = query.options(*kind.options)
+    if not tags and kind.columns.keys() >= {*filters, *keys}:
+        sort = _sort(req, kind.columns.__contains__)
+        page = listing.page(session, query, kind.columns, filters=filters, sort=sort, limit=_limit(req),
+                            marker=marker, reverse=reverse)
+        return _body(req, base, kind, replace(page, rows=kind.render(req, session, page.rows)))
+    views = [v for v in kind.render(req, session, list(session.scalars(listing.ordered(query))))
+             if _kept(v, filters, tags)]
+    known = set(views[0]) if views else None
+    views = _sorted(views, _sort(req, lambda key: known is None or key in known))
+    return _body(req, base, kind, _page(views, _limit(req), marker, reverse))
+
+
+def _fields(req: falcon.Request) -> list[str]:
+    """The attributes ``fields=`` asks for (none: all)."""
+    return [f for v in req.get_param_as_list("fields") or [] for f in v.split(",") if f]
+
+
+def _selected(view: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    return {k: view[k] for k in fields if k in view}
+
+
 def select_fields(req: falcon.Request, view: dict[str, Any]) -> dict[str, Any]:
-    fields = [f for v in req.get_param_as_list("fields") or [] for f in v.split(",") if f]
-    return {k: view[k] for k in fields if k in view} if fields else view
+    fields = _fields(req)
+    return _selected(view, fields) if fields else view
 
 
 # -- generic responders ------------------------------------------------------------------------------
@@ -196,15 +255,28 @@ class Kind:
     collection: str            # "networks" (JSON and URL)
     member: str                # "network"
     view: Callable[[falcon.Request, Any, Any], dict[str, Any]]   # (req, session, record) -> dict
-    rules: Any                 # the core module: listing/get/create/update/delete
+    rules: Any                 # the core module: query/get/create/update/delete
     create_properties: Mapping[str, Any]
     update_properties: Mapping[str, Any]
     required: tuple[str, ...] = ()
-    #: listing() takes the core too (security groups make the default group on first use)
-    listing_needs_core: bool = False
+    #: query() takes the core and session too (security groups make the default group on first use)
+    query_needs_core: bool = False
+    #: the attributes a list filters and sorts on in SQL: wire name -> the column the view shows
+    #: as it is (anything else is filtered and sorted on the rendered views)
+    columns: listing.Columns = field(default_factory=dict)
+    #: loader options for listed records (load only what the view reads)
+    options: tuple[Any, ...] = ()
+    #: views of many records, loading what they refer to at once (default: ``view`` on each)
+    many: Callable[[falcon.Request, Session, list[Any]], list[dict[str, Any]]] | None = None
     url: str = ""              # URL segment when it differs from collection ("security-groups")
     extra_read_only: tuple[str, ...] = field(default=("id", "tenant_id", "project_id", "status",
                                                       "created_at", "updated_at", "revision_number"))
+
+    def render(self, req: falcon.Request, session: Session, records: list[Any]) -> list[dict[str, Any]]:
+        """The views of ``records``, in their order."""
+        if self.many is not None:
+            return self.many(req, session, records)
+        return [self.view(req, session, r) for r in records]
 
     @property
     def read_only(self) -> tuple[str, ...]:
@@ -223,12 +295,12 @@ class Collection:
         self.base = core.settings.public_url.rstrip("/") + "/network"
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The list. :raises faults.BadRequest: a bad limit, sort key or direction."""
         ctx = caller(req)
         with self.core.session() as session:
-            records = (self.kind.rules.listing(self.core, session, ctx) if self.kind.listing_needs_core
-                       else self.kind.rules.listing(session, ctx))
-            views = [self.kind.view(req, session, r) for r in records]
-        resp.media = listing(req, self.base, self.kind.collection, views, self.kind.url or None)
+            query = (self.kind.rules.query(self.core, session, ctx) if self.kind.query_needs_core
+                     else self.kind.rules.query(ctx))
+            resp.media = list_body(req, self.base, self.kind, session, query)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """One resource (``{member: {...}}``) or Neutron's bulk form (``{collection: [...]}``),

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import selectinload
+
 from overcast.api.network import views
 from overcast.api.network.common import BOOL, NAME, UUID, Kind
 from overcast.core.network import floating_ips, networks, ports, routers, security_groups, subnets
+from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
 
 _OWNER = {"tenant_id": UUID, "project_id": UUID}
 _DESCRIPTION = {"description": {"type": "string", "maxLength": 255}}
@@ -74,27 +77,47 @@ RULE_CREATE: dict[str, Any] = {
     "port_range_max": _PORT_NUMBER, "remote_ip_prefix": {"type": ["string", "null"]},
     "remote_group_id": {"type": ["string", "null"]}}
 
+
+def _columns(model: Any, *names: str, **renamed: str) -> dict[str, Any]:
+    """What a list filters and sorts on in SQL: the attributes a view shows straight from a column
+    of ``model`` (the standard ones and ``names``; ``renamed`` maps a wire name to its column)."""
+    columns = {name: getattr(model, name) for name in ("id", "project_id", "description", "revision_number", *names)}
+    return {**columns, "tenant_id": model.project_id, **{wire: getattr(model, attr) for wire, attr in renamed.items()}}
+
+
 KINDS: tuple[Kind, ...] = (
-    Kind("networks", "network", views.network, networks, NETWORK_CREATE, NETWORK_UPDATE),
+    Kind("networks", "network", views.network, networks, NETWORK_CREATE, NETWORK_UPDATE,
+         columns=_columns(Network, "name", "admin_state_up", "status", "shared", "mtu", "port_security_enabled",
+                          **{"router:external": "external"}),
+         options=(selectinload(Network.subnets).load_only(Subnet.id),)),
     Kind("subnets", "subnet", views.subnet, subnets, SUBNET_CREATE, SUBNET_UPDATE,
-         required=("network_id", "ip_version")),
-    Kind("ports", "port", views.port, ports, PORT_CREATE, PORT_UPDATE, required=("network_id",)),
-    Kind("routers", "router", views.router, routers, ROUTER_CREATE, ROUTER_UPDATE),
+         required=("network_id", "ip_version"),
+         columns=_columns(Subnet, "name", "network_id", "ip_version", "cidr", "gateway_ip", "enable_dhcp",
+                          "ipv6_ra_mode", "ipv6_address_mode")),
+    Kind("ports", "port", views.port, ports, PORT_CREATE, PORT_UPDATE, required=("network_id",),
+         columns=_columns(Port, "name", "network_id", "mac_address", "admin_state_up", "status", "device_id",
+                          "device_owner", "port_security_enabled")),
+    Kind("routers", "router", views.router, routers, ROUTER_CREATE, ROUTER_UPDATE,
+         columns=_columns(Router, "name", "admin_state_up", "status"), many=views.routers),
     Kind("floatingips", "floatingip", views.floating_ip, floating_ips, FIP_CREATE, FIP_UPDATE,
-         required=("floating_network_id",)),
+         required=("floating_network_id",),
+         columns=_columns(FloatingIp, "floating_network_id", "floating_ip_address", "router_id", "port_id",
+                          "fixed_ip_address", "status"), many=views.floating_ips),
     Kind("security_groups", "security_group", views.security_group, security_groups, SG_CREATE, SG_UPDATE,
-         listing_needs_core=True, url="security-groups"),
+         query_needs_core=True, url="security-groups", columns=_columns(SecurityGroup, "name", "stateful")),
 )
 
 
 class _Rules:
     """The security group rule functions under the generic names (rules have no update)."""
 
-    listing = staticmethod(security_groups.rule_listing)
+    query = staticmethod(security_groups.rule_query)
     get = staticmethod(security_groups.get_rule)
     create = staticmethod(security_groups.create_rule)
     delete = staticmethod(security_groups.delete_rule)
 
 
 RULES = Kind("security_group_rules", "security_group_rule", views.security_group_rule, _Rules, RULE_CREATE, {},
-             required=("security_group_id", "direction"), listing_needs_core=True, url="security-group-rules")
+             required=("security_group_id", "direction"), query_needs_core=True, url="security-group-rules",
+             columns=_columns(SecurityGroupRule, "security_group_id", "direction", "ethertype", "protocol",
+                              "port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id"))

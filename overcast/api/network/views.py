@@ -1,16 +1,33 @@
 """Records -> Neutron JSON. ``binding:*`` and ``provider:*`` are shown to admins only, as
-Neutron's default policy does."""
+Neutron's default policy does. Lists of routers and floating IPs load the ports they show in one
+query (:func:`routers`, :func:`floating_ips`), not one per record."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import falcon
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from overcast.api.network.common import caller, iso, standard
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
+
+
+#: ids per query when loading the ports a list of records refers to
+BATCH = 500
+#: a floating IP shows its port's attributes, not the port's addresses
+_PORT_DETAILS = (lazyload(Port.fixed_ips),)
+
+
+def _ports(session: Session, ids: Iterable[str | None], *options: Any) -> dict[str, Port]:
+    """The ports with these ids (those that exist), by id, in one query per :data:`BATCH` ids."""
+    wanted = sorted({i for i in ids if i})
+    found: dict[str, Port] = {}
+    for start in range(0, len(wanted), BATCH):
+        chunk = select(Port).where(Port.id.in_(wanted[start:start + BATCH])).options(*options)
+        found.update((p.id, p) for p in session.scalars(chunk))
+    return found
 
 
 def _admin(req: falcon.Request) -> bool:
@@ -52,9 +69,17 @@ def port(req: falcon.Request, session: Session, p: Port) -> dict[str, Any]:
 
 
 def router(req: falcon.Request, session: Session, r: Router) -> dict[str, Any]:
+    return _router(r, session.get(Port, r.gw_port_id) if r.gw_port_id else None)
+
+
+def routers(req: falcon.Request, session: Session, records: list[Router]) -> list[dict[str, Any]]:
+    gateways = _ports(session, (r.gw_port_id for r in records))
+    return [_router(r, gateways.get(r.gw_port_id or "")) for r in records]
+
+
+def _router(r: Router, gw_port: Port | None) -> dict[str, Any]:
     gateway = None
     if r.external_network_id:
-        gw_port = session.get(Port, r.gw_port_id) if r.gw_port_id else None
         gateway = {"network_id": r.external_network_id, "enable_snat": r.enable_snat,
                    "external_fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address}
                                           for a in (gw_port.fixed_ips if gw_port else [])]}
@@ -63,13 +88,20 @@ def router(req: falcon.Request, session: Session, r: Router) -> dict[str, Any]:
 
 
 def floating_ip(req: falcon.Request, session: Session, fip: FloatingIp) -> dict[str, Any]:
+    return _floating_ip(fip, session.get(Port, fip.port_id, options=_PORT_DETAILS) if fip.port_id else None)
+
+
+def floating_ips(req: falcon.Request, session: Session, records: list[FloatingIp]) -> list[dict[str, Any]]:
+    ports = _ports(session, (f.port_id for f in records), *_PORT_DETAILS)
+    return [_floating_ip(f, ports.get(f.port_id or "")) for f in records]
+
+
+def _floating_ip(fip: FloatingIp, p: Port | None) -> dict[str, Any]:
     details = None
-    if fip.port_id:
-        p = session.get(Port, fip.port_id)
-        if p is not None:
-            details = {"name": p.name, "network_id": p.network_id, "mac_address": p.mac_address,
-                       "admin_state_up": p.admin_state_up, "status": p.status, "device_id": p.device_id,
-                       "device_owner": p.device_owner}
+    if p is not None:
+        details = {"name": p.name, "network_id": p.network_id, "mac_address": p.mac_address,
+                   "admin_state_up": p.admin_state_up, "status": p.status, "device_id": p.device_id,
+                   "device_owner": p.device_owner}
     return {"id": fip.id, "floating_network_id": fip.floating_network_id,
             "floating_ip_address": fip.floating_ip_address, "router_id": fip.router_id, "port_id": fip.port_id,
             "fixed_ip_address": fip.fixed_ip_address, "status": fip.status, "port_details": details,

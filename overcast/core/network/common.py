@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
-from overcast.core.errors import Invalid
+from overcast.core.errors import Invalid, NotFound
 from overcast.core.network.errors import not_found, policy
 from overcast.store.models import utcnow
 from overcast.store.network import Network, StandardAttrs
 
 R = TypeVar("R", bound=StandardAttrs)
+M = TypeVar("M")
 
 
 def visible(ctx: AuthContext, record: Any) -> bool:
@@ -26,6 +29,12 @@ def visible(ctx: AuthContext, record: Any) -> bool:
     if ctx.is_admin or record.project_id == ctx.project_id:
         return True
     return isinstance(record, Network) and (record.shared or record.external)
+
+
+def owned(ctx: AuthContext, model: type[M]) -> Select[tuple[M]]:
+    """The ``model`` records ``ctx`` may list: all for admins, else its project's."""
+    query = select(model)
+    return query if ctx.is_admin else query.where(model.project_id == ctx.project_id)
 
 
 def fetch(session: Session, ctx: AuthContext, model: type[R], resource: str, item_id: str) -> R:
@@ -102,8 +111,6 @@ def add_tag(ctx: AuthContext, record: StandardAttrs, resource: str, tag: str) ->
 
 def remove_tag(ctx: AuthContext, record: StandardAttrs, resource: str, tag: str | None) -> None:
     """Remove one tag (or all, for ``None``). :raises NotFound: TagNotFound. :raises Forbidden:"""
-    from overcast.core.errors import NotFound
-
     authorize(ctx, f"update_{resource}:tags", record.project_id)
     if tag is None:
         record.tags = []

@@ -7,12 +7,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.network import NetworkCore, quotas
 from overcast.core.network import ports as port_rules
-from overcast.core.network.common import authorize, fetch, owner, touch, update_fields
+from overcast.core.network.common import authorize, fetch, owned, owner, touch, update_fields
 from overcast.core.network.errors import bad_request, conflict, error
 from overcast.core.network.routers import router_for
 from overcast.drivers.network import FloatingIpSpec
@@ -25,11 +26,9 @@ def spec(fip: FloatingIp) -> FloatingIpSpec:
                           fixed_ip_address=fip.fixed_ip_address, router_id=fip.router_id)
 
 
-def listing(session: Session, ctx: AuthContext) -> list[FloatingIp]:
-    query = select(FloatingIp).order_by(FloatingIp.created_at, FloatingIp.id)
-    if not ctx.is_admin:
-        query = query.where(FloatingIp.project_id == ctx.project_id)
-    return list(session.scalars(query))
+def query(ctx: AuthContext) -> Select[tuple[FloatingIp]]:
+    """The floating IPs ``ctx`` may list, in no order."""
+    return owned(ctx, FloatingIp)
 
 
 def get(session: Session, ctx: AuthContext, fip_id: str) -> FloatingIp:

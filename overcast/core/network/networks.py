@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.network import NetworkCore, floating_ips, quotas
 from overcast.core.network.common import admin_only, authorize, fetch, owner, touch, update_fields
 from overcast.core.network.errors import conflict
+from overcast.core.network.listing import ordered
 from overcast.drivers.network import NetworkSpec
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
 
@@ -25,12 +27,18 @@ def spec(network: Network) -> NetworkSpec:
                        admin_state_up=network.admin_state_up)
 
 
+def query(ctx: AuthContext) -> Select[tuple[Network]]:
+    """The networks ``ctx`` may list (its project's, shared and external ones), in no order."""
+    networks = select(Network)
+    if ctx.is_admin:
+        return networks
+    return networks.where(or_(Network.project_id == ctx.project_id, Network.shared.is_(True),
+                              Network.external.is_(True)))
+
+
 def listing(session: Session, ctx: AuthContext) -> list[Network]:
-    query = select(Network).order_by(Network.created_at, Network.id)
-    if not ctx.is_admin:
-        query = query.where(or_(Network.project_id == ctx.project_id, Network.shared.is_(True),
-                                Network.external.is_(True)))
-    return list(session.scalars(query))
+    """The networks ``ctx`` may list, oldest first."""
+    return list(session.scalars(ordered(query(ctx))))
 
 
 def get(session: Session, ctx: AuthContext, network_id: str) -> Network:

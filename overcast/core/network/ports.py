@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, ipam, quotas, security_groups
-from overcast.core.network.common import admin_only, authorize, fetch, owner, touch, update_fields
+from overcast.core.network.common import admin_only, authorize, fetch, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
 from overcast.drivers.network import PortSpec
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -41,11 +42,9 @@ def spec(port: Port) -> PortSpec:
                     port_security_enabled=port.port_security_enabled)
 
 
-def listing(session: Session, ctx: AuthContext) -> list[Port]:
-    query = select(Port).order_by(Port.created_at, Port.id)
-    if not ctx.is_admin:
-        query = query.where(Port.project_id == ctx.project_id)
-    return list(session.scalars(query))
+def query(ctx: AuthContext) -> Select[tuple[Port]]:
+    """The ports ``ctx`` may list, in no order."""
+    return owned(ctx, Port)
 
 
 def get(session: Session, ctx: AuthContext, port_id: str) -> Port:

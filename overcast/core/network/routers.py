@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.network import NetworkCore, quotas
-from overcast.core.network.common import admin_only, authorize, fetch, owner, touch, update_fields
+from overcast.core.network.common import admin_only, authorize, fetch, owned, owner, touch, update_fields
 from overcast.core.network.errors import bad_request, conflict, error
 from overcast.core.network import ports as port_rules
 from overcast.core.network import subnets as subnet_rules
@@ -43,11 +44,9 @@ def spec(session: Session, router: Router) -> RouterSpec:
         routes=tuple((r["destination"], r["nexthop"]) for r in router.routes), enable_snat=router.enable_snat)
 
 
-def listing(session: Session, ctx: AuthContext) -> list[Router]:
-    query = select(Router).order_by(Router.created_at, Router.id)
-    if not ctx.is_admin:
-        query = query.where(Router.project_id == ctx.project_id)
-    return list(session.scalars(query))
+def query(ctx: AuthContext) -> Select[tuple[Router]]:
+    """The routers ``ctx`` may list, in no order."""
+    return owned(ctx, Router)
 
 
 def get(session: Session, ctx: AuthContext, router_id: str) -> Router:

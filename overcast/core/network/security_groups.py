@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, quotas
-from overcast.core.network.common import authorize, fetch, owner, touch, update_fields
+from overcast.core.network.common import authorize, fetch, owned, owner, touch, update_fields
 from overcast.core.network.errors import bad_attribute, conflict, not_found
+from overcast.core.network.listing import ordered
 from overcast.drivers.network import SecurityGroupRuleSpec, SecurityGroupSpec
 from overcast.store.network import DefaultSecurityGroup, Port, SecurityGroup, SecurityGroupRule
 
@@ -66,12 +68,15 @@ def ensure_default(core: NetworkCore, session: Session, project_id: str | None) 
     return group
 
 
-def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[SecurityGroup]:
+def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[SecurityGroup]]:
+    """The groups ``ctx`` may list, in no order (its project's default group is made first)."""
     ensure_default(core, session, ctx.project_id)
-    query = select(SecurityGroup).order_by(SecurityGroup.created_at, SecurityGroup.id)
-    if not ctx.is_admin:
-        query = query.where(SecurityGroup.project_id == ctx.project_id)
-    return list(session.scalars(query))
+    return owned(ctx, SecurityGroup)
+
+
+def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[SecurityGroup]:
+    """The groups ``ctx`` may list, oldest first."""
+    return list(session.scalars(ordered(query(core, session, ctx))))
 
 
 def get(session: Session, ctx: AuthContext, group_id: str) -> SecurityGroup:
@@ -134,12 +139,10 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, group_id: str)
 
 
 # -- rules -----------------------------------------------------------------------------------------
-def rule_listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[SecurityGroupRule]:
+def rule_query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[SecurityGroupRule]]:
+    """The rules ``ctx`` may list, in no order (its project's default group is made first)."""
     ensure_default(core, session, ctx.project_id)
-    query = select(SecurityGroupRule).order_by(SecurityGroupRule.created_at, SecurityGroupRule.id)
-    if not ctx.is_admin:
-        query = query.where(SecurityGroupRule.project_id == ctx.project_id)
-    return list(session.scalars(query))
+    return owned(ctx, SecurityGroupRule)
 
 
 def get_rule(session: Session, ctx: AuthContext, rule_id: str) -> SecurityGroupRule:

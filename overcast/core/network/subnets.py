@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
@@ -28,12 +29,13 @@ def spec(subnet: Subnet) -> SubnetSpec:
                       gateway_ip=subnet.gateway_ip, enable_dhcp=subnet.enable_dhcp)
 
 
-def listing(session: Session, ctx: AuthContext) -> list[Subnet]:
-    query = select(Subnet).order_by(Subnet.created_at, Subnet.id)
-    if not ctx.is_admin:
-        shared = select(Network.id).where(Network.shared.is_(True))
-        query = query.where(or_(Subnet.project_id == ctx.project_id, Subnet.network_id.in_(shared)))
-    return list(session.scalars(query))
+def query(ctx: AuthContext) -> Select[tuple[Subnet]]:
+    """The subnets ``ctx`` may list (its project's and those of shared networks), in no order."""
+    subnets = select(Subnet)
+    if ctx.is_admin:
+        return subnets
+    shared = select(Network.id).where(Network.shared.is_(True))
+    return subnets.where(or_(Subnet.project_id == ctx.project_id, Subnet.network_id.in_(shared)))
 
 
 def get(session: Session, ctx: AuthContext, subnet_id: str) -> Subnet:
