@@ -5,6 +5,7 @@ Everything targets loopback only, every wait is bounded, and wrk always runs wit
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import http.client
 import json
@@ -19,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
@@ -55,6 +56,22 @@ def require_wrk() -> str:
         raise BenchError("wrk is not installed: run `sudo apt-get update && sudo apt-get install -y wrk` "
                          "(Debian/Ubuntu), then try again")
     return wrk
+
+
+def require_loopback_database(url: str | None) -> None:
+    """:raises BenchError: ``url`` is set and names neither 127.0.0.1, localhost nor a local socket."""
+    if url and not any(h in url for h in ("127.0.0.1", "localhost", "host=/")):
+        raise BenchError("--database-url must point at a database on loopback")
+
+
+def run_main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """``run(args)`` once wrk is found; a :class:`BenchError` is printed and gives exit status 2."""
+    try:
+        require_wrk()
+        return run(args)
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
 
 
 def free_port() -> int:

@@ -45,10 +45,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import (BIN, HOST, BenchError, Server, WrkResult, free_port, require_wrk, run_wrk, start,
-                               table)
+from benchmarks.common import (BIN, HOST, BenchError, Server, WrkResult, free_port, require_loopback_database,
+                               run_main, run_wrk, start, table)
 from benchmarks.run import auth_body, request
-from benchmarks.servers import server_argv
+from benchmarks.servers import bare_wrk
 
 READY = "/identity/v3"
 COMPUTE = "/compute/v2.1"
@@ -212,14 +212,8 @@ def _wrk(args: argparse.Namespace, port: int, path: str, token: str = "") -> Wrk
 
 
 def reads(args: argparse.Namespace, work: Path, log_dir: Path) -> tuple[dict[str, WrkResult], str]:
-    port = free_port()
-    bare = start("bare", server_argv("granian-bt8", "benchmarks.bare_app:app", port, 1, args.threads), port, {},
-                 log_dir)
-    try:
-        bare.wait_ready("/")
-        results = {"bare": _wrk(args, port, "/")}
-    finally:
-        bare.stop()
+    results = {"bare": bare_wrk(log_dir, threads=args.threads, duration=args.duration,
+                                connections=args.connections)}
     print(f"  bare GET /: {results['bare'].rps:,.0f} req/s", flush=True)
 
     data_dir = work / "reads"
@@ -309,14 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data and log directories")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    if args.database_url and not any(h in args.database_url for h in ("127.0.0.1", "localhost", "host=/")):
-        parser.error("--database-url must point at a database on loopback")
     try:
-        require_wrk()
-        return _run(args)
+        require_loopback_database(args.database_url)
     except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
+        parser.error(str(exc))
+    return run_main(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -18,7 +18,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -26,18 +25,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from overcast.testing.data import MIB, generated  # noqa: E402
 from overcast.testing.live import LiveServer, sdk_connect  # noqa: E402
-
-MIB = 1024 * 1024
-
-
-def generated(size: int, chunk: int = MIB) -> Iterator[bytes]:
-    block = hashlib.sha512(b"overcast").digest() * (chunk // 64)
-    sent = 0
-    while sent < size:
-        piece = block[: min(chunk, size - sent)]
-        sent += len(piece)
-        yield piece
 
 
 def hwm(pid: int) -> int:

@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import HOST, BenchError, free_port, require_wrk, run_wrk, start, table
+from benchmarks.common import HOST, BenchError, require_wrk, run_wrk, table
 from benchmarks.compute import _bootstrap, _call, _config, _serve, _token, _wrk
-from benchmarks.servers import server_argv
+from benchmarks.servers import bare_wrk
 
 NETWORK = "/network/v2.0"
 BULK = 500
@@ -72,14 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="overcast-bench-network-"))
     log_dir = work / "logs"
     log_dir.mkdir()
-    port = free_port()
-    bare = start("bare", server_argv("granian-bt8", "benchmarks.bare_app:app", port, 1, args.threads), port, {},
-                 log_dir)
-    try:
-        bare.wait_ready("/")
-        results = {"bare": _wrk(args, port, "/")}
-    finally:
-        bare.stop()
+    results = {"bare": bare_wrk(log_dir, threads=args.threads, duration=args.duration,
+                                connections=args.connections)}
     data_dir = work / "data"
     env = {"OVERCAST_IDENTITY_BCRYPT_ROUNDS": "4", "OVERCAST_CONFIG": str(_config(work, "noop"))}
     _bootstrap(data_dir, env, log_dir)

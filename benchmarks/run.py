@@ -26,9 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import (BIN, HOST, BenchError, Server, WrkResult, free_port, median, require_wrk,
-                               run_wrk, start, table)
-from benchmarks.servers import server_argv
+from benchmarks.common import (BIN, HOST, BenchError, Server, WrkResult, free_port, median, require_loopback_database,
+                               run_main, run_wrk, start, table)
+from benchmarks.servers import bare_wrk, server_argv
 
 READY_PATH = "/identity/v3"
 AUTH_CANDIDATES = ("/identity/v3/auth/catalog", "/identity/v3/auth/projects", "/identity/v3/auth/tokens")
@@ -123,19 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data and log directories")
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
-
-    try:
-        require_wrk()
-        return _run(args)
-    except BenchError as exc:
-        print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
+    return run_main(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.database_url and "127.0.0.1" not in args.database_url and "localhost" not in args.database_url \
-            and "host=/" not in args.database_url:
-        raise BenchError("--database-url must point at a database on loopback")
+    require_loopback_database(args.database_url)
     work = Path(tempfile.mkdtemp(prefix="overcast-bench-"))
     data_dir, log_dir = work / "data", work / "logs"
     log_dir.mkdir()
@@ -162,14 +154,9 @@ def _run(args: argparse.Namespace) -> int:
               flush=True)
 
         # 2. load: the bare app first, then overcast's scenarios, one server each
-        port = free_port()
-        bare = start("bare", server_argv(args.bare_server, "benchmarks.bare_app:app", port, args.workers,
-                                         args.threads), port, {}, log_dir)
-        try:
-            bare.wait_ready("/")
-            results["bare"] = _wrk(args, port, "/", "get.lua", {})
-        finally:
-            bare.stop()
+        results["bare"] = bare_wrk(log_dir, threads=args.threads, duration=args.duration,
+                                   connections=args.connections, server=args.bare_server, workers=args.workers,
+                                   wrk_threads=args.wrk_threads)
         _show("bare GET /", results["bare"])
 
         port = free_port()

@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import BIN, BenchError, free_port, median, require_wrk, run_wrk, start, table
+from benchmarks.common import (BIN, HOST, BenchError, WrkResult, free_port, median, require_wrk, run_wrk, start,
+                               table)
 
 TARGETS = {"bare": ("benchmarks.bare_app:app", "/"), "overcast": ("benchmarks.overcast_app:app", "/identity/v3")}
 
@@ -35,6 +36,23 @@ def server_argv(server: str, target: str, port: int, workers: int, threads: int)
         return [str(BIN / "gunicorn"), "-k", "gthread", "--threads", str(threads), "-w", str(workers),
                 "-b", f"127.0.0.1:{port}", "--log-level", "warning", target]
     raise ValueError(server)
+
+
+def bare_wrk(log_dir: Path, *, threads: int, duration: float, connections: int, server: str = "granian-bt8",
+             workers: int = 1, wrk_threads: int = 1) -> WrkResult:
+    """wrk on the bare app's ``GET /``, served by ``server`` (see :func:`server_argv`) for this run only.
+
+    :raises BenchError: the server did not answer or wrk failed.
+    """
+    target, path = TARGETS["bare"]
+    port = free_port()
+    bare = start("bare", server_argv(server, target, port, workers, threads), port, {}, log_dir)
+    try:
+        bare.wait_ready(path)
+        return run_wrk(f"http://{HOST}:{port}{path}", "get.lua", duration=duration, connections=connections,
+                       threads=wrk_threads)
+    finally:
+        bare.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

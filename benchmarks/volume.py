@@ -22,9 +22,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.common import HOST, BenchError, free_port, require_wrk, run_wrk, start, table
+from benchmarks.common import HOST, BenchError, require_wrk, run_wrk, table
 from benchmarks.compute import _bootstrap, _call, _config, _serve, _token
-from benchmarks.servers import server_argv
+from benchmarks.servers import bare_wrk
 
 CLIENT_THREADS = 16
 
@@ -82,15 +82,7 @@ def creates(args: argparse.Namespace, work: Path, log_dir: Path, ops_threads: in
 
 
 def reads(args: argparse.Namespace, work: Path, log_dir: Path) -> tuple[float, float]:
-    port = free_port()
-    bare = start("bare", server_argv("granian-bt8", "benchmarks.bare_app:app", port, 1, args.threads), port, {},
-                 log_dir)
-    try:
-        bare.wait_ready("/")
-        bare_rps = run_wrk(f"http://{HOST}:{port}/", "get.lua", duration=args.duration,
-                           connections=args.connections).rps
-    finally:
-        bare.stop()
+    bare_rps = bare_wrk(log_dir, threads=args.threads, duration=args.duration, connections=args.connections).rps
     data_dir = work / "reads"
     env = {"OVERCAST_IDENTITY_BCRYPT_ROUNDS": "4", "OVERCAST_CONFIG": str(_config(work, "noop"))}
     _bootstrap(data_dir, env, log_dir)

@@ -7,10 +7,13 @@ import time
 import uuid
 
 import pytest
+from schemas import Api, seeded  # noqa: F401
+from sqlalchemy import select
 
 from overcast.ops.runtime import OpsRuntime
 from overcast.store.compute import Flavor
 from overcast.store.image import Image
+from overcast.store.models import Project
 
 IMAGE_ID = "6f3c2b34-3c1d-4d5e-9f0a-000000000001"
 OTHER_IMAGE_ID = "6f3c2b34-3c1d-4d5e-9f0a-000000000002"
@@ -88,6 +91,26 @@ def nova(compute, ops, demo_token) -> Nova:
 @pytest.fixture
 def admin_nova(compute, ops, admin_token) -> Nova:
     return Nova(compute, admin_token)
+
+
+# -- `Api` clients on the `seeded` cloud; a test module may define its own to override them --------
+
+
+@pytest.fixture
+def admin(seeded, admin_token):  # noqa: ANN001, ANN201
+    return Api(seeded, admin_token)
+
+
+@pytest.fixture
+def demo(seeded, demo_token):  # noqa: ANN001, ANN201
+    return Api(seeded, demo_token)
+
+
+@pytest.fixture
+def demo_project(seeded):  # noqa: ANN001, ANN201
+    """The demo project's id."""
+    with seeded.app.compute.store.session() as session:
+        return session.scalar(select(Project.id).where(Project.name == "demo"))
 
 
 # -- Tempest's response schemas, picked per microversion as tempest's servers_client does -----------

@@ -5,21 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from schemas import Api, check, seeded  # noqa: F401
+from schemas import check
 from sqlalchemy import select
 
 from overcast.store.compute import Server
 from overcast.store.models import Project
-
-
-@pytest.fixture
-def admin(seeded, admin_token):  # noqa: ANN001, ANN201
-    return Api(seeded, admin_token)
-
-
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
 
 
 def _place_server(store, host, **kw):  # noqa: ANN001, ANN202

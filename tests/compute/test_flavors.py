@@ -3,17 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from schemas import Api, check, seeded  # noqa: F401
-
-
-@pytest.fixture
-def admin(seeded, admin_token):  # noqa: ANN001, ANN201
-    return Api(seeded, admin_token)
-
-
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
+from schemas import check
 
 
 def test_default_flavors_listed_and_shown(demo):
@@ -92,7 +82,7 @@ def test_description_and_update_2_55(admin, demo):
     assert demo("PUT", f"/flavors/{fid}", "2.55", json={"flavor": {"description": "x"}}).status_code == 403
 
 
-def test_private_flavor_access(admin, demo, seeded):
+def test_private_flavor_access(admin, demo, demo_project):
     body = {"flavor": {"name": "private", "ram": 64, "vcpus": 1, "disk": 0, "id": "priv",
                        "os-flavor-access:is_public": False}}
     assert admin("POST", "/flavors", json=body).status_code == 200
@@ -103,12 +93,7 @@ def test_private_flavor_access(admin, demo, seeded):
     assert "priv" in [f["id"] for f in admin("GET", "/flavors", params={"is_public": "None"}).json["flavors"]]
     assert [f["id"] for f in admin("GET", "/flavors", params={"is_public": "false"}).json["flavors"]] == ["priv"]
     assert admin("GET", "/flavors", params={"is_public": "maybe"}).status_code == 400
-    demo_project = seeded.app.compute  # noqa: F841
-    from sqlalchemy import select
-
-    from overcast.store.models import Project
-    with seeded.app.compute.store.session() as session:
-        project_id = session.scalar(select(Project.id).where(Project.name == "demo"))
+    project_id = demo_project
     added = admin("POST", "/flavors/priv/action", json={"addTenantAccess": {"tenant": project_id}})
     assert check(added, "v2_1.flavors_access", "add_remove_list_flavor_access")["flavor_access"] == [
         {"flavor_id": "priv", "tenant_id": project_id}]

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from schemas import Api, check, seeded  # noqa: F401
 
 from overcast.core.image.seed import CIRROS_ID
-
-
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
 
 
 def test_list_detail_show(demo):

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from schemas import Api, check, seeded  # noqa: F401
 
 from overcast.core.compute import keypairs as rules
-
-
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
-
-
-@pytest.fixture
-def admin(seeded, admin_token):  # noqa: ANN001, ANN201
-    return Api(seeded, admin_token)
 
 
 def test_generate_show_list_delete(demo):

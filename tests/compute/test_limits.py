@@ -6,11 +6,6 @@ import pytest
 from schemas import Api, check, seeded  # noqa: F401
 
 
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
-
-
 @pytest.mark.parametrize("version,module", [(None, "v2_1.limits"), ("2.36", "v2_36.limits"),
                                             ("2.39", "v2_39.limits"), ("2.57", "v2_57.limits")])
 def test_limits_views(demo, version, module):

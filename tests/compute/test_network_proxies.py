@@ -22,18 +22,8 @@ NOT_FOUND = "The resource could not be found."
 
 
 @pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
-
-
-@pytest.fixture
 def alt(seeded):  # noqa: ANN001, ANN201
     return Api(seeded, seeded.token("alt_demo", "alt_demo"))
-
-
-@pytest.fixture
-def admin(seeded, admin_token):  # noqa: ANN001, ANN201
-    return Api(seeded, admin_token)
 
 
 class Neutron:

@@ -4,26 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from schemas import Api, check, seeded  # noqa: F401
-from sqlalchemy import select
-
-from overcast.store.models import Project
-
-
-@pytest.fixture
-def admin(seeded, admin_token):  # noqa: ANN001, ANN201
-    return Api(seeded, admin_token)
-
-
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
-
-
-@pytest.fixture
-def demo_project(seeded):  # noqa: ANN001, ANN201
-    with seeded.app.compute.store.session() as session:
-        return session.scalar(select(Project.id).where(Project.name == "demo"))
+from schemas import check
 
 
 @pytest.mark.parametrize("version,module", [(None, "v2_1.quota_classes"), ("2.49", "v2_1.quota_classes"),

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from schemas import Api, check, seeded  # noqa: F401
+from schemas import check
 from sqlalchemy import select
 
 from overcast.core.compute import quotas
 from overcast.core.errors import Forbidden
 from overcast.store.compute import Server
 from overcast.store.models import Project
-
-
-@pytest.fixture
-def admin(seeded, admin_token):  # noqa: ANN001, ANN201
-    return Api(seeded, admin_token)
-
-
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
-
-
-@pytest.fixture
-def demo_project(seeded):  # noqa: ANN001, ANN201
-    with seeded.app.compute.store.session() as session:
-        return session.scalar(select(Project.id).where(Project.name == "demo"))
 
 
 def _server(session, project_id, vcpus=1, ram=512, **kw):  # noqa: ANN001, ANN202

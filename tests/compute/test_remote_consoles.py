@@ -12,11 +12,6 @@ from overcast.store.compute import Server
 from overcast.store.models import Project
 
 
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
-
-
 def _server(cloud, host: str | None = "overcast-1", project: str = "demo") -> str:  # noqa: ANN001
     with cloud.app.compute.store.session() as session:
         owner = session.scalar(select(Project.id).where(Project.name == project))

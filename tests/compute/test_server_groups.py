@@ -12,11 +12,6 @@ from overcast.store.compute import Server
 from overcast.store.models import Project
 
 
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
-
-
 def test_create_show_list_delete_legacy(demo):
     created = check(demo("POST", "/os-server-groups", json={"server_group": {"name": "g", "policies": ["affinity"]}}),
                     "v2_1.server_groups", "create_show_server_group")["server_group"]

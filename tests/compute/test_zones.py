@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 from schemas import Api, check, seeded  # noqa: F401
-
-
-@pytest.fixture
-def demo(seeded, demo_token):  # noqa: ANN001, ANN201
-    return Api(seeded, demo_token)
 
 
 def test_list_and_detail(demo, seeded, admin_token):

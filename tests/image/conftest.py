@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
 from overcast.store.models import Project
+from overcast.testing.web import FileServer
 
 
 @pytest.fixture
@@ -35,37 +33,11 @@ def api(cloud):  # noqa: ANN001, ANN201
     return call
 
 
-@dataclasses.dataclass
-class Web:
-    """A loopback HTTP server: ``files`` maps a path to the bytes served there (404 elsewhere)."""
-
-    url: str
-    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
-
-
 @pytest.fixture
-def web() -> Iterator[Web]:
-    served = Web(url="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            data = served.files.get(self.path)
-            if data is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    served.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield served
-    server.shutdown()
+def web() -> Iterator[FileServer]:
+    """A loopback HTTP server: ``web.files`` maps a path to the bytes served there (404 elsewhere)."""
+    with FileServer() as server:
+        yield server
 
 
 @pytest.fixture

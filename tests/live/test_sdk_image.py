@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
-pytestmark = pytest.mark.live
+from overcast.testing.data import MIB, generated
 
-MIB = 1024 * 1024
+pytestmark = pytest.mark.live
 
 
 def test_sdk_create_upload_download_update_delete(demo_conn, unique, tmp_path: Path):  # noqa: ANN001
@@ -60,15 +59,6 @@ def _hwm(proc: psutil.Process) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmHWM")
-
-
-def generated(size: int, chunk: int = MIB) -> Iterator[bytes]:
-    block = hashlib.sha512(b"overcast").digest() * (chunk // 64)
-    sent = 0
-    while sent < size:
-        piece = block[: min(chunk, size - sent)]
-        sent += len(piece)
-        yield piece
 
 
 def test_large_upload_download_constant_memory(demo_conn, live_server, unique):  # noqa: ANN001

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import configparser
 import dataclasses
-import http.server
 import io
 import json
 import os
@@ -46,7 +45,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -114,8 +112,8 @@ def server_environment(image_source: ImageSource | None = None) -> dict[str, str
 
 
 class ImageSource:
-    """A loopback HTTP server (serving from construction until :meth:`stop`) with one small QCOW2 disk,
-    for Tempest's web-download import test.
+    """A loopback :class:`~overcast.testing.web.FileServer` (serving from construction until :meth:`stop`)
+    with one small QCOW2 disk at :attr:`PATH`, for Tempest's web-download import test.
 
     Tempest fetches ``[image] http_qcow2_image`` (by default cirros from download.cirros-cloud.net)
     through the server's web-download; pointing it here keeps the run off the internet while the
@@ -125,33 +123,18 @@ class ImageSource:
     PATH = "/cirros.qcow2"
 
     def __init__(self, data: bytes):
-        source = self
+        from overcast.testing.web import FileServer
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path != source.PATH:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}{self.PATH}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = FileServer({self.PATH: data})
+        self.port = self._server.port
+        self.url = self._server.url + self.PATH
 
     def overrides(self) -> list[str]:
         """``--set`` options for tempest.conf."""
         return [f"image.http_qcow2_image={self.url}"]
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 #: Every other service Tempest knows about is absent.
@@ -417,19 +400,17 @@ def _network_sections(conf: configparser.ConfigParser, target: Target, refs: dic
 
 
 def _volume_sections(conf: configparser.ConfigParser, target: Target, refs: dict[str, str]) -> None:
-    """Cinder v3 (with Glance for volumes from images), microversions 3.0-3.70, no backups."""
+    """Cinder v3, microversions 3.0-3.70, no backups, with Glance (volumes from images) and Nova
+    and Neutron as for compute (the attach, extend-attached and snapshot-in-use tests boot servers)."""
+    _compute_sections(conf, target, refs)
     conf["volume"] = {"catalog_type": "volumev3", "region": target.region, "endpoint_type": "publicURL",
                       "build_timeout": "60", "build_interval": "1", "min_microversion": "3.0",
                       "max_microversion": "3.70", "volume_size": "1", "volume_type": "lvmdriver-1",
                       "storage_protocol": "iSCSI", "vendor_name": "Open Source", "backend_names": "lvmdriver-1"}
     conf["volume-feature-enabled"] = {"backup": "False", "multi_backend": "False", "snapshot": "True",
-                                      "clone": "True", "extend_attached_volume": "False", "manage_volume": "False",
+                                      "clone": "True", "extend_attached_volume": "True", "manage_volume": "False",
                                       "manage_snapshot": "False", "api_v3": "True", "api_extensions": "all",
                                       "extend_attached_encrypted_volume": "False"}
-    conf["compute"] = {"image_ref": refs.get("image_ref", ""), "image_ref_alt": refs.get("image_ref_alt", "")}
-    conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL"}
-    conf["service_available"]["cinder"] = "True"
-    conf["service_available"]["glance"] = "True"
 
 
 def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = (), service: str = DEFAULT_SERVICE,
@@ -444,7 +425,7 @@ def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = 
 
     if service in ("compute", "volume") and compute_refs is None:
         compute_refs = {"image_ref": "00000000-0000-0000-0000-000000000000"} if offline else lookup_compute_refs(target)
-        if service == "compute" and not offline:
+        if not offline:
             compute_refs.update(lookup_public_network(target))
     if service == "network" and compute_refs is None:
         compute_refs = {} if offline else lookup_public_network(target)

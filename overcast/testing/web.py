@@ -1,0 +1,48 @@
+"""A loopback HTTP server serving fixed bytes at fixed paths, for tests that make Overcast fetch a URL."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from typing import Self
+
+
+class FileServer:
+    """Serves ``GET path`` with ``files[path]`` (404 for any other path) on 127.0.0.1 at a free port,
+    from construction until :meth:`stop`; also a context manager that stops it on exit.
+
+    ``files`` may be changed while the server runs; ``url`` is ``http://127.0.0.1:PORT``, no trailing slash.
+    """
+
+    def __init__(self, files: dict[str, bytes] | None = None):
+        self.files: dict[str, bytes] = {} if files is None else files
+        served = self.files
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                data = served.get(self.path)
+                if data is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port: int = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
