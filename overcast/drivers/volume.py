@@ -8,6 +8,8 @@ Asynchronous backends return from :meth:`VolumeDriver.create` as soon as the bac
 call; the engine polls :meth:`VolumeDriver.get` until the volume is ``AVAILABLE`` or ``ERROR``.
 Attachment bookkeeping (which server uses a volume, read-only, bootable) is Overcast's record;
 the driver only exports and unexports the volume (:meth:`VolumeDriver.attach`/``detach``).
+Uploading a volume to an image (Cinder's ``os-volume_upload_image``) only needs the driver to
+stream the volume's bytes (:meth:`VolumeDriver.read`); Overcast writes them to the image store.
 
 A driver describes its storage as Cinder's volume services report it to the scheduler: one or
 more :class:`Pool` records (:meth:`VolumeDriver.pools`). Overcast's scheduler matches a volume
@@ -19,7 +21,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from overcast.drivers.errors import NotSupported
 
@@ -42,6 +44,7 @@ class Capability(str, enum.Enum):
     FROM_SNAPSHOT = "from_snapshot"
     FROM_IMAGE = "from_image"
     ATTACH = "attach"               # export to a host (iSCSI target, cloud attach ...)
+    UPLOAD = "upload"               # read the volume's bytes (upload to an image)
 
 
 #: Which methods each capability brings (the conformance kit checks the two agree).
@@ -49,6 +52,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.EXTEND: ("extend",),
     Capability.SNAPSHOT: ("create_snapshot", "delete_snapshot", "get_snapshot"),
     Capability.ATTACH: ("attach", "detach"),
+    Capability.UPLOAD: ("read",),
 }
 
 #: Capabilities carried by ``create`` arguments rather than by methods of their own.
@@ -251,3 +255,14 @@ class VolumeDriver(abc.ABC):
         :raises NotFound: no such volume.
         """
         raise self._unsupported("detach")
+
+    def read(self, backend_id: str) -> Iterator[bytes]:
+        """The volume's data from its first byte, as an iterator of byte chunks that holds one
+        chunk at a time (a volume is never read whole into memory). A thin backend may stop at
+        the last byte written rather than at ``size_gb`` (the local driver does).
+
+        :raises NotFound: no such volume (raised by this call, before any chunk).
+        The iterator raises ``DriverError`` (``Unavailable`` when retrying may help) if reading
+        fails half-way.
+        """
+        raise self._unsupported("read")

@@ -1,5 +1,5 @@
 """Block storage records: volumes, their attachments, snapshots, volume types (and their
-encryption), generic volume groups (group types, groups, group snapshots), quotas and quota
+encryption and QoS specs), generic volume groups (group types, groups, group snapshots), quotas and quota
 classes, transfers, user messages and the volume services' state.
 Cinder's shapes, so views render them without guessing. Metadata is a JSON column (Cinder's
 keys are bounded, and filters on it are rare and per project)."""
@@ -30,6 +30,7 @@ class VolumeType(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     projects: Mapped[list["VolumeTypeAccess"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     encryption: Mapped["VolumeTypeEncryption | None"] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    qos: Mapped["VolumeTypeQos | None"] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
 class VolumeTypeAccess(Base):
@@ -57,7 +58,9 @@ class Volume(Base):
     availability_zone: Mapped[str] = mapped_column(String(255), default="nova")
     volume_type_id: Mapped[str | None] = mapped_column(String(36))
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
-    readonly: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Cinder's visible admin metadata: ``readonly`` ("True"/"False", once set or attached) and
+    #: ``attached_mode`` (while attached); shown among the volume's ``metadata``
+    admin_metadata: Mapped[dict[str, str] | None] = mapped_column(JSON)
     multiattach: Mapped[bool] = mapped_column(Boolean, default=False)
     snapshot_id: Mapped[str | None] = mapped_column(String(36))
     source_volid: Mapped[str | None] = mapped_column(String(36))
@@ -132,6 +135,30 @@ class VolumeTypeEncryption(Base):
     control_location: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class QosSpecs(Base):
+    """A QoS specification (Cinder's quality_of_service_specs): who enforces it and its key-value specs."""
+
+    __tablename__ = "volume_qos_specs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    #: front-end (the hypervisor), back-end (the storage) or both
+    consumer: Mapped[str] = mapped_column(String(16))
+    specs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class VolumeTypeQos(Base):
+    """The QoS specs a volume type is associated with, at most one (Cinder's volume_types.qos_specs_id);
+    the row goes with the type or the specs."""
+
+    __tablename__ = "volume_type_qos"
+    volume_type_id: Mapped[str] = mapped_column(String(36), ForeignKey("volume_type.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    qos_specs_id: Mapped[str] = mapped_column(String(36), ForeignKey("volume_qos_specs.id", ondelete="CASCADE"),
+                                              index=True)
 
 
 class GroupType(Base):

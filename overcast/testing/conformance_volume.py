@@ -13,8 +13,9 @@ Checked: signatures match the interface; declared capabilities are exactly the o
 (plus the create-time ones); undeclared ones raise ``NotSupported``; create returns an id that
 reaches AVAILABLE and is idempotent on the key; ``find``/``list`` agree with ``get``; delete then
 get raises ``NotFound``; deleting a missing id succeeds; pools are named, unique and accept a
-create aimed at them; extend, snapshots, clones and exports behave as documented; and every
-exception a driver raises is a ``DriverError``.
+create aimed at them; extend, snapshots, clones, exports and reads (``read`` streams bytes and
+raises ``NotFound`` at once for a missing volume) behave as documented; and every exception a
+driver raises is a ``DriverError``.
 """
 
 from __future__ import annotations
@@ -200,3 +201,10 @@ class VolumeDriverConformance:
         driver.detach(backend_id, "host-1")
         with pytest.raises(NotFound):
             driver.attach(MISSING_ID, "host-1", "rw")
+
+    def test_read(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.UPLOAD)
+        backend_id = self.available(driver)
+        assert all(isinstance(chunk, bytes) for chunk in driver.read(backend_id))
+        with pytest.raises(NotFound):
+            driver.read(MISSING_ID)  # at the call, before any chunk is asked for

@@ -25,7 +25,12 @@ def test_bootable_readonly_and_reset_status(cinder, admin_cinder):
     check(resp, "set_bootable_volume")
     assert resp.text == ""  # Tempest's client rejects any body, even {}
     assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["bootable"] == "true"
+    assert "readonly" not in cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["metadata"]
     check(cinder.action(vol["id"], {"os-update_readonly_flag": {"readonly": True}}), "update_volume_readonly")
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["metadata"] == {"readonly": "True"}
+    assert cinder.req("GET", f"/volumes/{vol['id']}/metadata").json["metadata"] == {}  # admin metadata is apart
+    cinder.action(vol["id"], {"os-update_readonly_flag": {"readonly": False}})
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["metadata"] == {"readonly": "False"}
     assert cinder.action(vol["id"], {"os-reset_status": {"status": "error"}}).status_code == 403
     check(admin_cinder.action(vol["id"], {"os-reset_status": {"status": "error"}}), "reset_volume_status")
     assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["status"] == "error"
@@ -43,6 +48,7 @@ def test_legacy_attach_flow_as_nova_drives_it(cinder):
     check(cinder.action(vid, {"os-attach": {"instance_uuid": server, "mountpoint": "/dev/vdb"}}), "attach_volume")
     shown = check(cinder.req("GET", f"/volumes/{vid}"), "show_volume")["volume"]
     assert shown["status"] == "in-use" and shown["attachments"][0]["server_id"] == server
+    assert shown["metadata"] == {"readonly": "False", "attached_mode": "rw"}  # as Cinder's attach records them
     assert shown["attachments"][0]["device"] == "/dev/vdb"
     resp = cinder.req("DELETE", f"/volumes/{vid}")
     assert resp.status_code == 400 and resp.json["badRequest"]["message"].startswith("Invalid volume: Volume status")
@@ -55,7 +61,7 @@ def test_legacy_attach_flow_as_nova_drives_it(cinder):
     check(cinder.action(vid, {"os-detach": {"attachment_id": shown["attachments"][0]["attachment_id"]}}),
           "detach_volume")
     after = cinder.wait(vid, "available")
-    assert after["attachments"] == []
+    assert after["attachments"] == [] and after["metadata"] == {"readonly": "False"}
     cinder.action(vid, {"os-reserve": None})
     check(cinder.action(vid, {"os-unreserve": None}), "unreserve_volume")
     cinder.wait(vid, "available")

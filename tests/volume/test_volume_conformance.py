@@ -77,3 +77,20 @@ def test_local_pool_is_devstacks_lvm_backend(tmp_path):
         assert bundle.volume.get(bundle.volume.find("a").backend_id).host == "overcast-local@lvmdriver-1#lvmdriver-1"
     finally:
         bundle.close()
+
+
+def test_local_read_gives_the_bytes_written(tmp_path):
+    from overcast.drivers.volume import VolumeRequest
+
+    bundle = load_driver("local", {}, tmp_path)
+    driver = bundle.volume
+    try:
+        data = bytes(range(256)) * 8192  # 2 MiB: more than one chunk
+        source = driver.create(VolumeRequest(name="img", size_gb=1, idempotency_key="i", image_id="img",
+                                             image_data=iter([data[:1000], data[1000:]])))
+        clone = driver.create(VolumeRequest(name="clone", size_gb=1, idempotency_key="c", source_volume_id=source))
+        blank = driver.create(VolumeRequest(name="blank", size_gb=5, idempotency_key="b"))
+        assert b"".join(driver.read(source)) == b"".join(driver.read(clone)) == data
+        assert list(driver.read(blank)) == []  # thin: nothing was written
+    finally:
+        bundle.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.compute.common import Links, at_least, enforce
+from overcast.api.compute.common import Links, at_least, caller, enforce
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
@@ -37,7 +37,8 @@ class ServerExternalEvents:
         events = read_json(req, create_schema(req))["events"]
         enforce(req, "os_compute_api:os-server-external-events:create")
         with self.core.store.session() as session:
-            outcomes = rules.deliver(session, events)
+            outcomes = rules.deliver(session, events, request_id=req.context.request_id,
+                                     user_id=caller(req).user_id)
         resp.status = falcon.HTTP_200 if all(o.accepted for o in outcomes) else falcon.HTTP_207
         resp.media = {"events": [{**o.event, "status": o.status, "code": o.code} for o in outcomes]}
 

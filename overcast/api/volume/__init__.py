@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from overcast.api.routing import Registry
 from overcast.api.volume import (attachments, backends, encryption, endpoints, extensions, group_types, groups,
-                                 messages, quotas, snapshots, transfers, types, versions, volumes)
+                                 messages, qos, quotas, snapshots, transfers, types, versions, volumes)
 from overcast.api.volume.common import MICROVERSIONS, Links
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore
@@ -21,6 +21,7 @@ def register(registry: Registry, core: VolumeCore) -> None:
     snapshots.bind(registry, core, views)
     types.bind(registry, core)
     encryption.bind(registry, core)
+    qos.bind(registry, core, links)
     group_types.bind(registry, core)
     groups.bind(registry, core)
     quotas.bind(registry, core)

@@ -39,6 +39,14 @@ VOLUME_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("type_encryption", "/types/{type_id}/encryption", RW),
     # GET reads one field of the encryption (Cinder serves both on this one path)
     ("type_encryption_item", "/types/{type_id}/encryption/{encryption_id}", ITEM),
+    ("qos_specs", "/qos-specs", RW),
+    ("qos_spec", "/qos-specs/{qos_id}", ITEM),
+    ("qos_spec_delete_keys", "/qos-specs/{qos_id}/delete_keys", ("PUT",)),
+    ("qos_spec_associations", "/qos-specs/{qos_id}/associations", R),
+    # Cinder changes associations on GET
+    ("qos_spec_associate", "/qos-specs/{qos_id}/associate", ("GET",)),
+    ("qos_spec_disassociate", "/qos-specs/{qos_id}/disassociate", ("GET",)),
+    ("qos_spec_disassociate_all", "/qos-specs/{qos_id}/disassociate_all", ("GET",)),
     ("group_types", "/group_types", RW),
     ("group_type", "/group_types/{group_type_id}", ITEM),
     ("group_type_specs", "/group_types/{group_type_id}/group_specs", RW),

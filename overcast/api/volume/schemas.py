@@ -76,6 +76,18 @@ UPDATE_TYPE = wrapped("volume_type", {
 EXTRA_SPECS_BODY = {"type": "object", "properties": {"extra_specs": EXTRA_SPECS}, "required": ["extra_specs"],
                     "additionalProperties": False}
 
+#: QoS specs: string values, as Cinder's specs (its keys are up to 255 of these characters)
+QOS_SPECS = {"type": "object", "patternProperties": {"^[\\w.:/ -]{1,255}$": {"type": "string", "maxLength": 255}},
+             "additionalProperties": False}
+CREATE_QOS_SPECS = {"type": "object", "properties": {"qos_specs": {
+    **QOS_SPECS, "properties": {"name": TYPE_NAME, "consumer": {"type": "string"}}, "required": ["name"]}},
+    "required": ["qos_specs"], "additionalProperties": False}
+SET_QOS_SPECS = {"type": "object", "properties": {"qos_specs": QOS_SPECS}, "required": ["qos_specs"],
+                 "additionalProperties": False}
+UNSET_QOS_SPECS = {"type": "object", "properties": {"keys": {
+    "type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 255}, "uniqueItems": True}},
+    "required": ["keys"], "additionalProperties": False}
+
 QUOTA_SET = wrapped("quota_set", {}, additional=True)
 QUOTA_CLASS_SET = wrapped("quota_class_set", {}, additional=True)
 

@@ -24,8 +24,8 @@ class _Base:
     def __init__(self, core_: VolumeCore):
         self.core = core_
 
-    def show(self, req: falcon.Request, vtype: Any, access: bool = True) -> dict[str, Any]:
-        return {"volume_type": VolumeViews.volume_type(req, vtype, access=access)}
+    def show(self, req: falcon.Request, vtype: Any, access: bool = True, qos: bool = False) -> dict[str, Any]:
+        return {"volume_type": VolumeViews.volume_type(req, vtype, access=access, qos=qos)}
 
 
 class Types(_Base):
@@ -33,7 +33,7 @@ class Types(_Base):
         ctx = enforce(req, "volume_extension:type_get_all")
         with self.core.store.session() as session:
             rows = core.list_types(session, ctx, is_public_filter(req))
-            resp.media = {"volume_types": [VolumeViews.volume_type(req, t) for t in rows]}
+            resp.media = {"volume_types": [VolumeViews.volume_type(req, t, qos=True) for t in rows]}
 
     on_head = on_get
 
@@ -51,7 +51,7 @@ class DefaultType(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         enforce(req, "volume_extension:type_get")
         with self.core.store.session() as session:
-            resp.media = self.show(req, core.default(session))
+            resp.media = self.show(req, core.default(session), qos=True)
 
     on_head = on_get
 
@@ -60,7 +60,7 @@ class TypeItem(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, type_id: str, **_: str) -> None:
         enforce(req, "volume_extension:type_get")
         with self.core.store.session() as session:
-            resp.media = self.show(req, core.get(session, caller(req), type_id))
+            resp.media = self.show(req, core.get(session, caller(req), type_id), qos=True)
 
     on_head = on_get
 

@@ -63,7 +63,7 @@ class VolumeViews:
             "volume_type": type_names.get(volume.volume_type_id or ""),
             "snapshot_id": volume.snapshot_id,
             "source_volid": volume.source_volid,
-            "metadata": dict(volume.metadata_ or {}),
+            "metadata": {**(volume.metadata_ or {}), **(volume.admin_metadata or {})},
             "user_id": volume.user_id,
             "bootable": "true" if volume.bootable else "false",
             "encrypted": False,
@@ -133,14 +133,18 @@ class VolumeViews:
 
     # -- types and attachments ----------------------------------------------------------------
     @staticmethod
-    def volume_type(req: falcon.Request, vtype: VolumeType, *, access: bool = True) -> dict[str, Any]:
-        """``access``: the os-volume-type-access attribute (not in Cinder's update response)."""
+    def volume_type(req: falcon.Request, vtype: VolumeType, *, access: bool = True,
+                    qos: bool = False) -> dict[str, Any]:
+        """``access``: the os-volume-type-access attribute (not in Cinder's update response);
+        ``qos``: an admin's ``qos_specs_id`` (in shows and lists, not in create and update responses)."""
         body: dict[str, Any] = {"id": vtype.id, "name": vtype.name, "description": vtype.description,
                                 "is_public": vtype.is_public}
         if access:
             body["os-volume-type-access:is_public"] = vtype.is_public
         if caller(req).is_admin:
             body["extra_specs"] = dict(vtype.extra_specs or {})
+            if qos:
+                body["qos_specs_id"] = vtype.qos.qos_specs_id if vtype.qos else None
         return body
 
     @staticmethod

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
-from overcast.api.volume import schemas
+from overcast.api.volume import schemas, uploads
 from overcast.api.volume.common import (all_tenants, at_least, caller, enforce, metadata_filter, one, page,
                                         parse_bool, target)
 from overcast.api.volume.groups import GROUPS
@@ -36,11 +36,19 @@ ACTIONS: dict[str, str] = {
     "os-attach": "volume_extension:volume_actions:attach",
     "os-detach": "volume_extension:volume_actions:attach",
     "os-force_delete": "volume_extension:volume_admin_actions:force_delete",
+    "os-force_detach": "volume_extension:volume_admin_actions:force_detach",
     "os-retype": "volume:retype",
     "os-set_image_metadata": "volume_extension:volume_image_metadata:set",
     "os-unset_image_metadata": "volume_extension:volume_image_metadata:remove",
     "os-show_image_metadata": "volume_extension:volume_image_metadata:show",
+    "os-volume_upload_image": "volume_extension:volume_actions:upload_image",
 }
+
+
+class Accepted(dict):
+    """An action's answer that Cinder gives with 202 rather than 200."""
+
+
 EXTEND_SCHEMA = {"type": "object", "properties": {"new_size": schemas.SIZE}, "required": ["new_size"]}
 
 
@@ -181,9 +189,9 @@ class VolumeAction(_Base):
             volume = core.get_volume(session, ctx, volume_id)
             enforce(req, ACTIONS[name], target(volume))
             result = getattr(self, "_" + name[3:])(req, session, volume, args)
-        if result is None:
+        if result is None or isinstance(result, Accepted):
             resp.status = falcon.HTTP_202
-        elif result:  # an empty result is Cinder's 200 without a body (os-set_bootable)
+        if result:  # an empty result is Cinder's 200 without a body (os-set_bootable)
             resp.media = result
 
     def _extend(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
@@ -207,8 +215,7 @@ class VolumeAction(_Base):
     def _update_readonly_flag(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         if "readonly" not in args:
             raise faults.BadRequest("Invalid input received: Must specify readonly in request.")
-        volume.readonly = parse_bool("readonly", args["readonly"])
-        core.touch(volume)
+        core.set_readonly(volume, parse_bool("readonly", args["readonly"]))
 
     def _reserve(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         core.reserve(volume)
@@ -232,7 +239,7 @@ class VolumeAction(_Base):
         connector = self._connector(args)
         if volume.backend_id is None:
             raise faults.BadRequest(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
-        mode = "ro" if volume.readonly else "rw"
+        mode = "ro" if core.is_readonly(volume) else "rw"
         with backend_call():
             conn = self.core.volume_driver(volume.cloud).attach(volume.backend_id,
                                                                  str(connector.get("host") or "overcast"), mode)
@@ -261,6 +268,12 @@ class VolumeAction(_Base):
     def _detach(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         core.detach(volume, args.get("attachment_id"))
 
+    def _force_detach(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        core.force_detach(session, volume, args.get("attachment_id"))
+        connector = args.get("connector")
+        if isinstance(connector, dict) and volume.backend_id is not None:
+            self._terminate_connection(req, session, volume, args)
+
     def _force_delete(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         core.delete(session, caller(req), volume, force=True, request_id=req.context.request_id)
 
@@ -278,6 +291,9 @@ class VolumeAction(_Base):
 
     def _show_image_metadata(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
         return {"metadata": dict(volume.image_metadata or {})}
+
+    def _volume_upload_image(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+        return Accepted(uploads.upload_image(req, session, self.core, volume, args))
 
 
 def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:

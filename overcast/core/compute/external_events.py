@@ -7,9 +7,10 @@ without the volume as ``tag``) and is 207 when any was refused, 404 when none wa
 
 What an accepted event does here: ``network-changed`` and ``network-vif-deleted`` refresh the
 server's network info cache (its ``addresses``) from its ports, as Nova's compute does.
-``network-vif-plugged``/``-unplugged`` only wake a waiting Nova build, ``volume-extended`` tells
-a libvirt guest its disk grew and ``power-update`` is for Ironic's servers; none of these
-changes a record, so they are accepted and done.
+``volume-extended`` records the server's ``extend_volume`` action (Nova's compute tells the
+guest its disk grew; the backend volume has grown already, so the action has nothing more to
+do). ``network-vif-plugged``/``-unplugged`` only wake a waiting Nova build and ``power-update``
+is for Ironic's servers: they are accepted and done.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core.compute import networking
+from overcast.core.compute import networking, volumes
 from overcast.core.errors import NotFound
+from overcast.ops.engine import enqueue
 from overcast.store.compute import Server
 
 #: Events after which Nova's compute refreshes the server's network info cache.
@@ -51,9 +53,11 @@ def _judge(event: Mapping[str, Any], server: Server | None) -> Outcome:
     return Outcome(dict(event), "completed", 200)
 
 
-def deliver(session: Session, events: Iterable[Mapping[str, Any]]) -> list[Outcome]:
+def deliver(session: Session, events: Iterable[Mapping[str, Any]], *, request_id: str | None = None,
+            user_id: str | None = None) -> list[Outcome]:
     """Judge each event (``server_uuid``, ``name``, optional ``status`` and ``tag``) and act on
-    the accepted ones, in the caller's transaction.
+    the accepted ones, in the caller's transaction (``request_id`` and ``user_id`` name the
+    caller in the actions recorded).
 
     :raises NotFound: no event was accepted ("No instances found for any event").
     """
@@ -67,4 +71,10 @@ def deliver(session: Session, events: Iterable[Mapping[str, Any]]) -> list[Outco
     refresh = {o.event["server_uuid"] for o in outcomes if o.accepted and o.event["name"] in REFRESHES_ADDRESSES}
     if refresh:
         networking.refresh_addresses(session, refresh)
+    for outcome in outcomes:
+        if outcome.accepted and outcome.event["name"] == "volume-extended":
+            server = servers[outcome.event["server_uuid"]]
+            enqueue(session, kind=volumes.EXTEND, cloud=server.cloud, resource_type="server", resource_id=server.id,
+                    params={"volume_id": outcome.event["tag"]}, action=volumes.EXTEND_RULE.name,
+                    request_id=request_id, user_id=user_id, project_id=server.project_id)
     return outcomes

@@ -1,5 +1,5 @@
-"""The worker's half of a server's volumes: the ``server.attach_volume`` and
-``server.detach_volume`` handlers, the volumes a ``server.build`` boots with, and what a
+"""The worker's half of a server's volumes: the ``server.attach_volume``,
+``server.detach_volume`` and ``server.extend_volume`` handlers, the volumes a ``server.build`` boots with, and what a
 ``server.delete`` does to the server's volumes.
 
 Nova's compute manager, over Overcast's records: a volume is exported by the region's volume
@@ -290,6 +290,21 @@ class ServerVolumes:
                 session.delete(mapping)
         return done()
 
+    def extended(self, job: Job, ctx: Any) -> Any:
+        """Cinder grew a volume the server has attached (``volume-extended``). Nova's compute tells
+        the guest; a driver's backend volume has grown already, so what is left is the record.
+
+        :raises Conflict: the volume is no longer attached to the server (the action fails).
+        """
+        volume_id = job.params["volume_id"]
+        with ctx.session() as session:
+            server = _server(session, job.resource_id)
+            mapped = server is not None and session.scalar(select(BlockDeviceMapping.id).where(
+                BlockDeviceMapping.server_id == server.id, BlockDeviceMapping.volume_id == volume_id))
+        if not mapped:
+            raise Conflict(f"Volume {volume_id} is not attached to instance {job.resource_id}")
+        return done({"volume_id": volume_id})
+
     def detach_failed(self, job: Job, session: Session) -> None:
         """The detach failed: the volume is in-use again."""
         mapping = session.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.id == job.params["mapping_id"]))
@@ -307,5 +322,6 @@ def setup_for(core: ComputeCore) -> Callable[[Any], None]:
                                   event=volumes.ATTACH_RULE.event, timeout=120)
         runtime.registry.register(volumes.DETACH, handlers.detach, on_failure=handlers.detach_failed,
                                   event=volumes.DETACH_RULE.event, timeout=120)
+        runtime.registry.register(volumes.EXTEND, handlers.extended, event=volumes.EXTEND_RULE.event, timeout=60)
 
     return setup

@@ -31,11 +31,14 @@ from overcast.store.volume import Volume
 
 ATTACH = "server.attach_volume"
 DETACH = "server.detach_volume"
+EXTEND = "server.extend_volume"
 
 #: nova.compute.api attach_volume / detach_volume: check_instance_state
 _STATES = (S.ACTIVE, S.PAUSED, S.STOPPED, S.RESIZED, S.SOFT_DELETED, S.SHELVED, S.SHELVED_OFFLOADED)
 ATTACH_RULE = Rule("attach_volume", frozenset(_STATES), None, Capability.VOLUME_ATTACH, "compute_attach_volume")
 DETACH_RULE = Rule("detach_volume", frozenset(_STATES), None, Capability.VOLUME_ATTACH, "compute_detach_volume")
+#: what Nova's compute does on Cinder's ``volume-extended`` event (any state: the guest sees it later)
+EXTEND_RULE = Rule("extend_volume", None, None, None, "compute_extend_volume")
 _SHELVED = (S.SHELVED, S.SHELVED_OFFLOADED)
 
 

@@ -41,6 +41,10 @@ class VolumeCore:
         return driver
 
 
+#: Cinder's answer to an action the backend's driver does not offer (501)
+UNSUPPORTED = "The requested functionality is not supported."
+
+
 class BackendError(OvercastError):
     """The backend failed a call made in the request (Cinder's VolumeBackendAPIException, 500)."""
 
@@ -55,7 +59,7 @@ def backend_call() -> Iterator[None]:
     except driver_errors.NotFound as exc:
         raise NotFound(str(exc)) from None
     except driver_errors.NotSupported:
-        raise NotImplementedYet("The requested functionality is not supported.") from None
+        raise NotImplementedYet(UNSUPPORTED) from None
     except (driver_errors.InvalidRequest, driver_errors.QuotaExceeded) as exc:
         raise Invalid(f"Invalid input received: {exc}") from None
     except driver_errors.Conflict as exc:

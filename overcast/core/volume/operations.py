@@ -1,5 +1,6 @@
 """The block storage operations: ``volume.create``, ``volume.delete``, ``volume.extend``,
-``volume.retype``, ``snapshot.create`` and ``snapshot.delete`` handlers, the group ones that wait
+``volume.retype``, ``snapshot.create`` and ``snapshot.delete`` handlers (``volume.upload_image``'s
+are in :mod:`~overcast.core.volume.uploads`), the group ones that wait
 for their members (``group.create``/``group.delete``, ``group_snapshot.create``/``.delete``), and
 the reconciler.
 
@@ -20,9 +21,11 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core.compute import external_events
+from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
 from overcast.core.volume import (VolumeCore, group_snapshots, groups, messages, retype, scheduler, services,
-                                  snapshots, states, volumes)
+                                  snapshots, states, uploads, volumes)
 from overcast.drivers import volume as dv
 from overcast.drivers.errors import BuildFailed, DeleteFailed
 from overcast.ops.engine import Job, done, poll_again
@@ -49,6 +52,19 @@ def _tell(session: Session, job: Job, resource_type: str, action: tuple[str, str
     if job.project_id:
         messages.record(session, project_id=job.project_id, resource_type=resource_type,
                         resource_uuid=job.resource_id, action=action, detail=detail, request_id=job.request_id)
+
+
+def _tell_servers_extended(session: Session, job: Job, volume: Volume) -> None:
+    """Send Nova ``volume-extended`` for each server the volume is attached to, as Cinder does
+    after growing an in-use volume; like Cinder, a server Nova no longer knows is let be."""
+    servers = sorted({a.instance_uuid for a in volume.attachments if a.instance_uuid})
+    if not servers:
+        return
+    try:
+        external_events.deliver(session, [{"server_uuid": s, "name": "volume-extended", "tag": volume.id}
+                                          for s in servers], request_id=job.request_id, user_id=job.user_id)
+    except NotFound:
+        pass
 
 
 def _volume(session: Session, volume_id: str) -> Volume | None:
@@ -179,6 +195,8 @@ class VolumeHandlers:
                 if volume.status == states.EXTENDING:
                     volume.status = job.params.get("previous_status") or states.AVAILABLE
                 volume.updated_at = utcnow()
+                if volume.status == states.IN_USE:
+                    _tell_servers_extended(session, job, volume)
         return done({"size": new_size})
 
     def extend_failed(self, job: Job, session: Session) -> None:
@@ -390,6 +408,9 @@ def setup_for(core: VolumeCore) -> Callable[[Any], None]:
                 (group_snapshots.DELETE, handlers.group_snapshot_delete, GroupSnapshot, states.ERROR_DELETING)):
             register(kind, handler, on_failure=functools.partial(handlers.mark, model=model, status=failed),
                      event=kind.replace(".", "_"), timeout=60)
+        upload = uploads.Uploads(core, handlers.images)
+        register(uploads.UPLOAD, upload.run, on_failure=upload.failed, event="volume_copy_volume_to_image",
+                 timeout=3600)
         runtime.reconciler.register("volume.volumes", handlers.reconcile)
         runtime.reconciler.register("volume.messages", handlers.purge_messages)
 

@@ -1,7 +1,7 @@
 """Cinder's default policy rules (cinder/policies/*.py) with ``enforce_scope`` off, as DevStack runs.
 
 Project members act on their project's volumes, readers read them, admins do everything
-(all_tenants, reset_status, force_delete, volume and group types, type encryption, quotas of other
+(all_tenants, reset_status, force_delete, volume and group types, type encryption, QoS specs, quotas of other
 projects and quota classes, services, hosts, pools and capabilities). The target
 of a volume rule is ``{"project_id": volume.project_id}``.
 """
@@ -22,9 +22,12 @@ RULES.update({
     "volume:extend": ADMIN_OR_OWNER,
     "volume:update_readonly_flag": ADMIN_OR_OWNER,
     "volume_extension:volume_actions:attach": ADMIN_OR_OWNER,
+    "volume_extension:volume_actions:upload_image": ADMIN_OR_OWNER,
+    "volume_extension:volume_actions:upload_public": ADMIN,
     "volume:force_delete": ADMIN,
     "volume_extension:volume_admin_actions:reset_status": ADMIN,
     "volume_extension:volume_admin_actions:force_delete": ADMIN,
+    "volume_extension:volume_admin_actions:force_detach": ADMIN,
     "volume:retype": ADMIN_OR_OWNER,
     "volume_extension:volume_image_metadata:show": ADMIN_OR_READER,
     "volume_extension:volume_image_metadata:set": ADMIN_OR_OWNER,
@@ -56,6 +59,11 @@ RULES.update({
     "volume_extension:volume_type_encryption:get": ADMIN,
     "volume_extension:volume_type_encryption:update": ADMIN,
     "volume_extension:volume_type_encryption:delete": ADMIN,
+    "volume_extension:qos_specs_manage:create": ADMIN,
+    "volume_extension:qos_specs_manage:get": ADMIN,
+    "volume_extension:qos_specs_manage:get_all": ADMIN,
+    "volume_extension:qos_specs_manage:update": ADMIN,
+    "volume_extension:qos_specs_manage:delete": ADMIN,
     "volume:create_transfer": ADMIN_OR_OWNER,
     "volume:accept_transfer": ADMIN_OR_OWNER,
     "volume:delete_transfer": ADMIN_OR_OWNER,

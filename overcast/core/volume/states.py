@@ -15,11 +15,12 @@ ERROR_DELETING = "error_deleting"
 ERROR_EXTENDING = "error_extending"
 AWAITING_TRANSFER = "awaiting-transfer"
 RETYPING = "retyping"
+UPLOADING = "uploading"
 
 #: statuses an admin may set with os-reset_status (Cinder's VolumeStatus values that matter here)
 VOLUME_STATUSES = frozenset({CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE, DETACHING, EXTENDING, DELETING,
                              ERROR, ERROR_DELETING, ERROR_EXTENDING, "maintenance", "downloading",
-                             "uploading", RETYPING, "backing-up", "restoring-backup", "error_restoring",
+                             UPLOADING, RETYPING, "backing-up", "restoring-backup", "error_restoring",
                              "error_managing", AWAITING_TRANSFER})
 #: from which a volume may be deleted (Cinder's conditional update on delete)
 DELETABLE = frozenset({AVAILABLE, ERROR, "error_restoring", ERROR_EXTENDING, "error_managing"})

@@ -17,11 +17,12 @@ from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
-from overcast.core.errors import Invalid, NotFound
+from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.volume import metadata, quotas, states
 from overcast.core.volume import types as vtypes
 from overcast.core.volume.listing import Page, paginate
 from overcast.ops.engine import enqueue
+from overcast.store.compute import BlockDeviceMapping
 from overcast.store.image import Image
 from overcast.store.models import utcnow
 from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeGroup, VolumeType
@@ -345,10 +346,27 @@ def reserve(volume: Volume) -> None:
 
 
 def settle(volume: Volume) -> None:
-    """The status that follows from the attachments: in-use with any attached, else available."""
+    """The status that follows from the attachments: in-use with any attached, else available;
+    while attached, the admin metadata shows the ``attached_mode`` (and ``readonly``, "False"
+    unless set), as Cinder's attach records them."""
     attached = [a for a in volume.attachments if a.attach_status == states.ATTACHED]
     volume.status = states.IN_USE if attached else states.AVAILABLE
     volume.attach_status = states.ATTACHED if attached else states.DETACHED
+    admin = {k: v for k, v in (volume.admin_metadata or {}).items() if k != "attached_mode"}
+    if attached:
+        admin = {"readonly": "False", **admin, "attached_mode": attached[0].attach_mode}
+    volume.admin_metadata = admin or None
+    touch(volume)
+
+
+def is_readonly(volume: Volume) -> bool:
+    """Whether os-update_readonly_flag made the volume read-only."""
+    return (volume.admin_metadata or {}).get("readonly") == "True"
+
+
+def set_readonly(volume: Volume, readonly: bool) -> None:
+    """os-update_readonly_flag: recorded as Cinder's ``readonly`` admin metadata."""
+    volume.admin_metadata = {**(volume.admin_metadata or {}), "readonly": str(readonly)}
     touch(volume)
 
 
@@ -384,7 +402,7 @@ def attach(volume: Volume, *, instance_uuid: str | None, host_name: str | None, 
             volume.multiattach and volume.status == states.IN_USE):
         raise Invalid(f"Invalid volume: Volume status must be available or attaching to attach, but the status is "
                       f"{volume.status}.")
-    if mode == "rw" and volume.readonly:
+    if mode == "rw" and is_readonly(volume):
         raise Invalid(f"Invalid volume: Volume {volume.id} is read-only and cannot be attached read-write.")
     attachment = next((a for a in volume.attachments if a.attach_status != states.ATTACHED
                        and a.instance_uuid in (None, instance_uuid)), None)
@@ -399,6 +417,22 @@ def attach(volume: Volume, *, instance_uuid: str | None, host_name: str | None, 
     attachment.attach_time = utcnow()
     settle(volume)
     return attachment
+
+
+def force_detach(session: Session, volume: Volume, attachment_id: str | None) -> None:
+    """os-force_detach (admin): drop an attachment whatever the volume's status, after a detach
+    that failed half-way; the volume settles to what its other attachments say.
+
+    :raises Invalid: as :func:`detach`.
+    :raises Conflict: a server still maps the volume through that attachment (Cinder's
+        ConflictNovaUsingAttachment: Nova must detach it).
+    """
+    chosen = [a for a in volume.attachments if a.id == attachment_id] if attachment_id else list(volume.attachments)
+    mapped = session.scalar(select(BlockDeviceMapping.server_id).where(
+        BlockDeviceMapping.attachment_id.in_([a.id for a in chosen])).limit(1)) if chosen else None
+    if mapped is not None:
+        raise Conflict(f"Detach volume from instance {mapped} using the Compute API")
+    detach(volume, attachment_id)
 
 
 def detach(volume: Volume, attachment_id: str | None = None) -> None:

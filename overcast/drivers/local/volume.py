@@ -3,7 +3,10 @@
 State lives in the local cloud's SQLite file (beside the simulated hypervisor's, see
 :mod:`overcast.drivers.local.store`); bytes written from an image live in
 ``<database dir>/local-volumes/<id>`` and are copied on clone and snapshot, so a volume made from
-cirros really holds cirros.
+cirros really holds cirros. Reading a volume (:meth:`LocalVolumeDriver.read`, for an upload to an
+image) returns exactly those bytes: volumes are thin and their unwritten space is never
+materialised, so a volume made from cirros uploads as cirros (same size and checksum) and a blank
+volume as an empty image, whatever its size in GB.
 
 Fault injection per volume, through the request's metadata (as the compute driver does):
 
@@ -25,9 +28,10 @@ import sqlite3
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-from overcast.drivers.errors import BuildFailed, Conflict, DeleteFailed, InvalidRequest, NotFound, Unavailable
+from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, DriverError, InvalidRequest, NotFound,
+                                     Unavailable)
 from overcast.drivers.local.driver import LocalComputeDriver, _count, _seconds, _truthy
 from overcast.drivers.local.store import LocalStore
 from overcast.drivers.volume import (Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
@@ -41,6 +45,8 @@ UNAVAILABLE = "overcast:unavailable"
 HOST = "overcast-local@lvmdriver-1"
 #: the one pool, named as DevStack's LVM backend names it
 POOL = "lvmdriver-1"
+#: how much of a volume's file :meth:`LocalVolumeDriver.read` holds at once
+READ_CHUNK = 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS volume (
@@ -317,3 +323,20 @@ class LocalVolumeDriver(VolumeDriver):
         with self.store.write() as conn:
             self._row(conn, backend_id)
             conn.execute("DELETE FROM volume_export WHERE volume_id = ? AND host = ?", (backend_id, host))
+
+    def read(self, backend_id: str) -> Iterator[bytes]:
+        """The bytes written into the volume (from an image, snapshot or clone); nothing for a
+        blank volume. :raises NotFound: The iterator raises DriverError if the file cannot be read."""
+        with self.store.read() as conn:
+            self._row(conn, backend_id)
+        path = self._file(backend_id)
+        return self._chunks(backend_id, path) if path.exists() else iter(())
+
+    @staticmethod
+    def _chunks(backend_id: str, path: Path) -> Iterator[bytes]:
+        try:
+            with open(path, "rb") as handle:
+                while chunk := handle.read(READ_CHUNK):
+                    yield chunk
+        except OSError as exc:
+            raise DriverError(f"local: could not read volume {backend_id}: {exc}") from None

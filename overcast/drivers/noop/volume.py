@@ -1,7 +1,8 @@
 """The noop volume driver: every call succeeds at once and state lives in this object only.
 
 Volumes are AVAILABLE when :meth:`create` returns; nothing is validated beyond the contract
-(``NotFound`` for an unknown id or source). The baseline for the conformance kit and benchmarks.
+(``NotFound`` for an unknown id or source). Volumes hold no data: :meth:`read` yields nothing, so
+a volume uploads as an empty image. The baseline for the conformance kit and benchmarks.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import replace
+from typing import Iterator
 
 from overcast.drivers.errors import InvalidRequest, NotFound
 from overcast.drivers.volume import (Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
@@ -105,3 +107,8 @@ class NoopVolumeDriver(VolumeDriver):
 
     def detach(self, backend_id: str, host: str) -> None:
         self.get(backend_id)
+
+    def read(self, backend_id: str) -> Iterator[bytes]:
+        """No bytes (noop volumes hold no data). :raises NotFound:"""
+        self.get(backend_id)
+        return iter(())

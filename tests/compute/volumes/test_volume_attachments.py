@@ -4,6 +4,8 @@ volumes. Bodies are checked against Tempest's schemas for the microversion asked
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from overcast.core.compute.networking import acting_for
@@ -232,3 +234,49 @@ def test_reserve_wins_once_for_concurrent_requests(nova, cinder):
     assert cinder.req("GET", f"/volumes/{vid}").json["volume"]["status"] == "reserved"
     with store.session() as session:
         assert [a.instance_uuid for a in attachments.get_volume(session, owner, vid).attachments] == [first]
+
+
+def test_force_detach(nova, cinder, admin_cinder, server):
+    """os-force_detach (admin) drops an attachment left behind in any status; one Nova still maps
+    is refused with Cinder's 409, and the volume stays attached."""
+    vid = cinder.create()["id"]
+    cinder.action(vid, {"os-reserve": None})
+    cinder.action(vid, {"os-attach": {"instance_uuid": server, "mountpoint": "/dev/vdc"}})
+    [attachment] = cinder.wait(vid, "in-use")["attachments"]
+    admin_cinder.action(vid, {"os-reset_status": {"status": "error"}})
+    body = {"os-force_detach": {"attachment_id": attachment["attachment_id"], "connector": None}}
+    assert cinder.action(vid, body).status_code == 403
+    assert admin_cinder.action(vid, body).status_code == 202
+    shown = cinder.wait(vid, "available")
+    assert shown["attachments"] == []
+
+    mapped = cinder.create()["id"]
+    assert attach(nova, server, mapped).status_code == 200
+    [attachment] = wait_attached(cinder, mapped)["attachments"]
+    resp = admin_cinder.action(mapped, {"os-force_detach": {"attachment_id": attachment["attachment_id"]}})
+    assert resp.status_code == 409
+    assert resp.json["conflictingRequest"]["message"] == f"Detach volume from instance {server} using the Compute API"
+    assert cinder.req("GET", f"/volumes/{mapped}").json["volume"]["status"] == "in-use"
+
+
+def test_extending_an_attached_volume_tells_nova(nova, admin_nova, cinder, server):
+    """Cinder sends ``volume-extended`` after growing an in-use volume (3.42+); Nova records the
+    server's ``extend_volume`` action, whose ``compute_extend_volume`` event finishes with Success."""
+    vid = cinder.create(size=1)["id"]
+    assert attach(nova, server, vid).status_code == 200
+    wait_attached(cinder, vid)
+    assert cinder.action(vid, {"os-extend": {"new_size": 2}}, "3.41").status_code == 400
+    assert cinder.action(vid, {"os-extend": {"new_size": 2}}, "3.42").status_code == 202
+    assert cinder.wait(vid, "in-use")["size"] == 2
+    deadline = time.monotonic() + 15
+    while True:
+        actions = nova.req("GET", f"/servers/{server}/os-instance-actions").json["instanceActions"]
+        [action] = [a for a in actions if a["action"] == "extend_volume"] or [None]
+        if action is not None:
+            events = admin_nova.req("GET", f"/servers/{server}/os-instance-actions/{action['request_id']}") \
+                .json["instanceAction"]["events"]
+            if events and events[0]["finish_time"]:
+                break
+        assert time.monotonic() < deadline, actions
+        time.sleep(0.05)
+    assert [(e["event"], e["result"]) for e in events] == [("compute_extend_volume", "Success")]
