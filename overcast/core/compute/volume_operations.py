@@ -26,6 +26,7 @@ from overcast.core.volume import build_volume
 from overcast.core.volume import states as volume_states
 from overcast.core.volume import volumes as volume_rules
 from overcast.core.volume.attachments import mark_attached, record_connection
+from overcast.core.volume.volumes import find_volume
 from overcast.drivers import compute as dc
 from overcast.drivers.errors import BuildFailed, Conflict, DriverError, NotFound
 from overcast.drivers.volume import VolumeDriver
@@ -43,10 +44,6 @@ def _server(session: Session, server_id: str) -> Server | None:
     if server is None or server.deleted or server.task_state == S.DELETING:
         return None
     return server
-
-
-def _volume(session: Session, volume_id: str | None) -> Volume | None:
-    return session.scalar(select(Volume).where(Volume.id == volume_id)) if volume_id else None
 
 
 def _attachment(volume: Volume, attachment_id: str | None) -> VolumeAttachment | None:
@@ -79,7 +76,7 @@ class ServerVolumes:
         """Export the volume to the server's host and record the connection (the volume is attaching)."""
         conn = self.volume_driver(found.cloud).attach(found.volume_backend or "", found.host, "rw")
         with ctx.session() as session:
-            volume = _volume(session, found.volume_id)
+            volume = find_volume(session, found.volume_id)
             attachment = _attachment(volume, found.attachment_id) if volume is not None else None
             if attachment is not None:
                 record_connection(attachment, conn, {"host": found.host, "mountpoint": found.device})
@@ -126,7 +123,7 @@ class ServerVolumes:
                 self._export(ctx, found)
         with ctx.session() as session:
             for found in pending:
-                volume = _volume(session, found.volume_id)
+                volume = find_volume(session, found.volume_id)
                 attachment = _attachment(volume, found.attachment_id) if volume is not None else None
                 if attachment is None:
                     raise BuildFailed(f"Build of instance {job.resource_id} aborted: Volume {found.volume_id} was "
@@ -150,7 +147,7 @@ class ServerVolumes:
                 raise BuildFailed(f"Build of instance {server.id} aborted: {exc.message}") from None
             mapping.volume_id = made.id
             return made
-        volume = _volume(session, mapping.volume_id)
+        volume = find_volume(session, mapping.volume_id)
         if volume is None:
             raise BuildFailed(f"Build of instance {server.id} aborted: Volume {mapping.volume_id} could not be found.")
         return volume
@@ -168,7 +165,7 @@ class ServerVolumes:
         """The server's mappings whose volume and attachment exist."""
         out = []
         for mapping in server.volume_mappings:
-            volume = _volume(session, mapping.volume_id)
+            volume = find_volume(session, mapping.volume_id)
             attachment = _attachment(volume, mapping.attachment_id) if volume is not None else None
             if attachment is not None:
                 out.append((mapping, volume, attachment))
@@ -201,7 +198,7 @@ class ServerVolumes:
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             for mapping in list(server.volume_mappings if server is not None else []):
-                volume = _volume(session, mapping.volume_id)
+                volume = find_volume(session, mapping.volume_id)
                 if volume is not None:
                     self._detach_record(volume, mapping.attachment_id)
                     if mapping.delete_on_termination:
@@ -224,7 +221,7 @@ class ServerVolumes:
         with ctx.session() as session:
             mapping = session.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.id == job.params["mapping_id"]))
             server = _server(session, job.resource_id) if mapping is not None else None
-            volume = _volume(session, mapping.volume_id) if server is not None else None
+            volume = find_volume(session, mapping.volume_id) if server is not None else None
             attachment = _attachment(volume, mapping.attachment_id) if volume is not None else None
             return _Attached(server, mapping, volume, attachment) if attachment is not None else None
 
@@ -252,7 +249,7 @@ class ServerVolumes:
                 raise
             ctx.save_checkpoint({"attaching": True, "attached": True})
         with ctx.session() as session:
-            volume = _volume(session, found.volume_id)
+            volume = find_volume(session, found.volume_id)
             attachment = _attachment(volume, found.attachment_id) if volume is not None else None
             if attachment is not None:
                 mark_attached(volume, attachment)
@@ -263,7 +260,7 @@ class ServerVolumes:
         mapping = session.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.id == job.params["mapping_id"]))
         if mapping is None:
             return
-        volume = _volume(session, mapping.volume_id)
+        volume = find_volume(session, mapping.volume_id)
         if volume is not None:
             self._detach_record(volume, mapping.attachment_id)
         session.delete(mapping)
@@ -283,7 +280,7 @@ class ServerVolumes:
             self.volume_driver(found.cloud).detach(found.volume_backend, found.host)
         with ctx.session() as session:
             mapping = session.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.id == job.params["mapping_id"]))
-            volume = _volume(session, found.volume_id)
+            volume = find_volume(session, found.volume_id)
             if volume is not None:
                 self._detach_record(volume, found.attachment_id)
             if mapping is not None:
@@ -308,7 +305,7 @@ class ServerVolumes:
     def detach_failed(self, job: Job, session: Session) -> None:
         """The detach failed: the volume is in-use again."""
         mapping = session.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.id == job.params["mapping_id"]))
-        volume = _volume(session, mapping.volume_id) if mapping is not None else None
+        volume = find_volume(session, mapping.volume_id) if mapping is not None else None
         if volume is not None:
             volume_rules.roll_detaching(volume)
 

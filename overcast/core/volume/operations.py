@@ -26,6 +26,7 @@ from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
 from overcast.core.volume import (VolumeCore, group_snapshots, groups, messages, retype, scheduler, services,
                                   snapshots, states, uploads, volumes)
+from overcast.core.volume.volumes import find_volume
 from overcast.drivers import volume as dv
 from overcast.drivers.errors import BuildFailed, DeleteFailed
 from overcast.ops.engine import Job, done, poll_again
@@ -57,7 +58,8 @@ def _tell(session: Session, job: Job, resource_type: str, action: tuple[str, str
 def _tell_servers_extended(session: Session, job: Job, volume: Volume) -> None:
     """Send Nova ``volume-extended`` for each server the volume is attached to, as Cinder does
     after growing an in-use volume; like Cinder, a server Nova no longer knows is let be."""
-    servers = sorted({a.instance_uuid for a in volume.attachments if a.instance_uuid})
+    servers = sorted({a.instance_uuid for a in volume.attachments
+                      if a.instance_uuid and a.attach_status == states.ATTACHED})
     if not servers:
         return
     try:
@@ -65,10 +67,6 @@ def _tell_servers_extended(session: Session, job: Job, volume: Volume) -> None:
                                           for s in servers], request_id=job.request_id, user_id=job.user_id)
     except NotFound:
         pass
-
-
-def _volume(session: Session, volume_id: str) -> Volume | None:
-    return session.scalar(select(Volume).where(Volume.id == volume_id))
 
 
 def _snapshot(session: Session, snapshot_id: str) -> Snapshot | None:
@@ -87,7 +85,7 @@ class VolumeHandlers:
     def create(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             if volume is None or volume.status == states.DELETING:
                 return done({"skipped": "volume deleted"})
             backend_id = volume.backend_id or job.checkpoint.get("backend_id")
@@ -96,7 +94,7 @@ class VolumeHandlers:
             backend_id = driver.create(request)
             ctx.save_checkpoint({"backend_id": backend_id})
             with ctx.session() as session:
-                volume = _volume(session, job.resource_id)
+                volume = find_volume(session, job.resource_id)
                 if volume is None:  # its delete already ran: remove what this create made
                     driver.delete(backend_id)
                     return done({"backend_id": backend_id, "skipped": "volume deleted while creating"})
@@ -107,7 +105,7 @@ class VolumeHandlers:
         if info.state is dv.VolumeState.ERROR:
             raise BuildFailed(info.fault or "The backend put the volume in error while creating it.")
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             if volume is not None and volume.status == states.CREATING:
                 volume.status = states.AVAILABLE
                 volume.host = info.host
@@ -125,7 +123,7 @@ class VolumeHandlers:
                                            "disabled.")
         pool = scheduler.choose(driver.pools(), vtype.extra_specs if vtype else {}, volume.size)
         snapshot = _snapshot(session, volume.snapshot_id) if volume.snapshot_id else None
-        source = _volume(session, volume.source_volid) if volume.source_volid else None
+        source = find_volume(session, volume.source_volid) if volume.source_volid else None
         data = None
         if volume.image_id and self.images.data.exists(volume.image_id):
             data = self.images.data.get(volume.image_id)
@@ -137,7 +135,7 @@ class VolumeHandlers:
             pool=pool.name)
 
     def create_failed(self, job: Job, session: Session) -> None:
-        volume = _volume(session, job.resource_id)
+        volume = find_volume(session, job.resource_id)
         if volume is not None and volume.status == states.CREATING:
             volume.status = states.ERROR
             volume.fault, kind = _failure(session, job)
@@ -151,7 +149,7 @@ class VolumeHandlers:
     def delete(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             if volume is None:
                 return done()
             backend_id, key = volume.backend_id, volume.idempotency_key
@@ -164,13 +162,13 @@ class VolumeHandlers:
         if backend_id is not None:
             driver.delete(backend_id)
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             if volume is not None:
                 session.delete(volume)
         return done()
 
     def delete_failed(self, job: Job, session: Session) -> None:
-        volume = _volume(session, job.resource_id)
+        volume = find_volume(session, job.resource_id)
         if volume is not None:
             volume.status = states.ERROR_DELETING
             volume.fault = _error_message(session, job)
@@ -180,7 +178,7 @@ class VolumeHandlers:
         driver = self.driver(job.cloud)
         new_size = int(job.params["new_size"])
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             if volume is None:
                 return done({"skipped": "volume deleted"})
             backend_id = volume.backend_id
@@ -189,7 +187,7 @@ class VolumeHandlers:
         if driver.get(backend_id).size_gb < new_size:
             driver.extend(backend_id, new_size)
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             if volume is not None:
                 volume.size = new_size
                 if volume.status == states.EXTENDING:
@@ -200,7 +198,7 @@ class VolumeHandlers:
         return done({"size": new_size})
 
     def extend_failed(self, job: Job, session: Session) -> None:
-        volume = _volume(session, job.resource_id)
+        volume = find_volume(session, job.resource_id)
         if volume is not None and volume.status == states.EXTENDING:
             volume.status = states.ERROR_EXTENDING
             volume.fault = _error_message(session, job)
@@ -214,7 +212,7 @@ class VolumeHandlers:
         """
         driver = self.driver(job.cloud)
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             new_type = session.get(VolumeType, job.params["new_type_id"])
             if volume is None or volume.status != states.RETYPING or new_type is None:
                 return done({"skipped": "volume or type gone, or no longer retyping"})
@@ -227,7 +225,7 @@ class VolumeHandlers:
             raise scheduler.NoValidBackend(f"No valid backend was found. The volume's pool does not satisfy the "
                                            f"new type and {reason}.")
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             if volume is not None and volume.status == states.RETYPING:
                 volume.volume_type_id = job.params["new_type_id"]
                 volume.status = job.params["previous_status"]
@@ -235,7 +233,7 @@ class VolumeHandlers:
         return done({"volume_type_id": job.params["new_type_id"]})
 
     def retype_failed(self, job: Job, session: Session) -> None:
-        volume = _volume(session, job.resource_id)
+        volume = find_volume(session, job.resource_id)
         if volume is not None and volume.status == states.RETYPING:
             volume.status = job.params["previous_status"]
             volume.updated_at = utcnow()
@@ -247,7 +245,7 @@ class VolumeHandlers:
             snapshot = _snapshot(session, job.resource_id)
             if snapshot is None or snapshot.status == states.DELETING:
                 return done({"skipped": "snapshot deleted"})
-            volume = _volume(session, snapshot.volume_id)
+            volume = find_volume(session, snapshot.volume_id)
             volume_backend = volume.backend_id if volume is not None else None
             name, key = snapshot.name or "", snapshot.idempotency_key
         if volume_backend is None:

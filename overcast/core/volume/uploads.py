@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
@@ -28,7 +27,7 @@ from overcast.core.image import ImageCore
 from overcast.core.image import data as image_data
 from overcast.core.image import writes as image_writes
 from overcast.core.volume import UNSUPPORTED, VolumeCore, messages, states
-from overcast.core.volume.volumes import swap_status, touch
+from overcast.core.volume.volumes import find_volume, swap_status, touch
 from overcast.drivers.errors import BuildFailed, Unavailable
 from overcast.drivers.volume import Capability
 from overcast.ops.engine import Job, done, enqueue
@@ -92,10 +91,6 @@ def start(session: Session, ctx: AuthContext, volume: Volume, spec: UploadSpec, 
     return image
 
 
-def _volume(session: Session, volume_id: str) -> Volume | None:
-    return session.scalar(select(Volume).where(Volume.id == volume_id))
-
-
 def _give_back(volume: Volume | None, job: Job) -> None:
     """The volume's status before the upload, unless something else changed it since."""
     if volume is not None and volume.status == states.UPLOADING:
@@ -118,7 +113,7 @@ class Uploads:
         """
         image_id = job.params["image_id"]
         with ctx.session() as session:
-            volume = _volume(session, job.resource_id)
+            volume = find_volume(session, job.resource_id)
             image = session.get(Image, image_id)
             if volume is None or volume.backend_id is None:
                 raise BuildFailed(f"Volume {job.resource_id} has no backend volume to upload.")
@@ -129,7 +124,7 @@ class Uploads:
         if not finished:
             self._write(job.cloud, backend_id, image_id, disk_format)
         with ctx.session() as session:
-            _give_back(_volume(session, job.resource_id), job)
+            _give_back(find_volume(session, job.resource_id), job)
         return done({"image_id": image_id})
 
     def _write(self, cloud: str, backend_id: str, image_id: str, disk_format: str | None) -> None:
@@ -148,7 +143,7 @@ class Uploads:
         if image is not None and image.status in UNFINISHED:
             session.delete(image)
             self.images.data.delete(image.id)
-        _give_back(_volume(session, job.resource_id), job)
+        _give_back(find_volume(session, job.resource_id), job)
         if job.project_id:
             messages.record(session, project_id=job.project_id, resource_type=messages.VOLUME,
                             resource_uuid=job.resource_id, action=messages.COPY_VOLUME_TO_IMAGE,

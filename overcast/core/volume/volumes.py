@@ -43,9 +43,14 @@ def not_found(volume_id: str) -> NotFound:
     return NotFound(f"Volume {volume_id} could not be found.")
 
 
+def find_volume(session: Session, volume_id: str | None) -> Volume | None:
+    """The volume with this id, whoever owns it (None when there is none)."""
+    return session.scalar(select(Volume).where(Volume.id == volume_id)) if volume_id else None
+
+
 def get_volume(session: Session, ctx: AuthContext, volume_id: str) -> Volume:
     """A volume the caller may see (its project's, or any for an admin). :raises NotFound:"""
-    volume = session.scalar(select(Volume).where(Volume.id == volume_id))
+    volume = find_volume(session, volume_id)
     if volume is None or (not ctx.is_admin and volume.project_id != ctx.project_id):
         raise not_found(volume_id)
     return volume
