@@ -121,3 +121,14 @@ def test_image_metadata_actions(cinder, admin_cinder):
     assert cinder.action(vol["id"], {"os-set_image_metadata": {"metadata": "x"}}).status_code == 400
     alt = cinder.cloud.token("alt_demo", "alt_demo")
     assert cinder.action(vol["id"], {"os-show_image_metadata": {}}, token=alt).status_code == 404
+
+
+def test_reset_status_refuses_a_status_that_is_not_a_name(cinder, admin_cinder):
+    vol = cinder.create()
+    for args in ({"status": ["error"]}, {"status": {"x": 1}}, {"attach_status": ["attached"]}, {"status": 7}):
+        resp = admin_cinder.action(vol["id"], {"os-reset_status": args})
+        assert resp.status_code == 400, (args, resp.text)
+        assert "valid" in resp.json["badRequest"]["message"]
+    snap = cinder.req("POST", "/snapshots", json={"snapshot": {"volume_id": vol["id"]}}).json["snapshot"]
+    resp = admin_cinder.req("POST", f"/snapshots/{snap['id']}/action", json={"os-reset_status": {"status": ["x"]}})
+    assert resp.status_code == 400 and "valid status" in resp.json["badRequest"]["message"]

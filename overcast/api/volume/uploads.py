@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from overcast.api.validation import validate
 from overcast.api.volume import schemas
 from overcast.api.volume.common import at_least, caller, enforce, parse_bool
-from overcast.api.volume.views import timestamp
+from overcast.api.volume.views import VolumeViews, timestamp
 from overcast.core.image.writes import CONTAINER_FORMATS
 from overcast.core.volume import VolumeCore, uploads
 from overcast.core.volume.volumes import volume_type
@@ -36,12 +36,8 @@ def _type(req: falcon.Request, vtype: VolumeType | None) -> dict[str, Any] | Non
     """The volume's type as Cinder serialises its record here (extra specs for admins only)."""
     if vtype is None:
         return None
-    body: dict[str, Any] = {"id": vtype.id, "name": vtype.name, "description": vtype.description,
-                            "is_public": vtype.is_public, "created_at": timestamp(vtype.created_at),
-                            "updated_at": None, "deleted": False, "deleted_at": None}
-    if caller(req).is_admin:
-        body["extra_specs"] = dict(vtype.extra_specs or {})
-    return body
+    return {**VolumeViews.volume_type(req, vtype, access=False), "created_at": timestamp(vtype.created_at),
+            "updated_at": None, "deleted": False, "deleted_at": None}
 
 
 def view(req: falcon.Request, session: Session, volume: Volume, image: Image) -> dict[str, Any]:

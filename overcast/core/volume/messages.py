@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import NotFound
 from overcast.core.volume.listing import Page, paginate
+from overcast.ops.engine import Job
 from overcast.store.models import utcnow
 from overcast.store.volume import VolumeMessage
 
@@ -53,6 +54,13 @@ def record(session: Session, *, project_id: str, resource_type: str, resource_uu
         message_level="ERROR", user_message=f"{action[1]}:{detail[1]}", created_at=now, expires_at=now + TTL)
     session.add(message)
     return message
+
+
+def tell(session: Session, job: Job, resource_type: str, action: tuple[str, str], detail: tuple[str, str]) -> None:
+    """Leave the project of a failed operation a message about the operation's resource."""
+    if job.project_id:
+        record(session, project_id=job.project_id, resource_type=resource_type, resource_uuid=job.resource_id,
+               action=action, detail=detail, request_id=job.request_id)
 
 
 def _visible(ctx: AuthContext) -> Select:

@@ -48,13 +48,6 @@ def _error_message(session: Session, job: Job) -> str:
     return _failure(session, job)[0]
 
 
-def _tell(session: Session, job: Job, resource_type: str, action: tuple[str, str], detail: tuple[str, str]) -> None:
-    """Leave the project a user message about the job's resource."""
-    if job.project_id:
-        messages.record(session, project_id=job.project_id, resource_type=resource_type,
-                        resource_uuid=job.resource_id, action=action, detail=detail, request_id=job.request_id)
-
-
 def _tell_servers_extended(session: Session, job: Job, volume: Volume) -> None:
     """Send Nova ``volume-extended`` for each server the volume is attached to, as Cinder does
     after growing an in-use volume; like Cinder, a server Nova no longer knows is let be."""
@@ -141,9 +134,9 @@ class VolumeHandlers:
             volume.fault, kind = _failure(session, job)
             volume.updated_at = utcnow()
             if kind == scheduler.NoValidBackend.__name__:
-                _tell(session, job, messages.VOLUME, messages.SCHEDULE_ALLOCATE_VOLUME, messages.NO_BACKEND_AVAILABLE)
+                messages.tell(session, job, messages.VOLUME, messages.SCHEDULE_ALLOCATE_VOLUME, messages.NO_BACKEND_AVAILABLE)
             else:
-                _tell(session, job, messages.VOLUME, messages.CREATE_VOLUME_FROM_BACKEND,
+                messages.tell(session, job, messages.VOLUME, messages.CREATE_VOLUME_FROM_BACKEND,
                       messages.DRIVER_FAILED_CREATE)
 
     def delete(self, job: Job, ctx: Any) -> Any:
@@ -203,7 +196,7 @@ class VolumeHandlers:
             volume.status = states.ERROR_EXTENDING
             volume.fault = _error_message(session, job)
             volume.updated_at = utcnow()
-            _tell(session, job, messages.VOLUME, messages.EXTEND_VOLUME, messages.DRIVER_FAILED_EXTEND)
+            messages.tell(session, job, messages.VOLUME, messages.EXTEND_VOLUME, messages.DRIVER_FAILED_EXTEND)
 
     def retype(self, job: Job, ctx: Any) -> Any:
         """Change the type in place when the volume's pool also satisfies the new type.
@@ -273,7 +266,7 @@ class VolumeHandlers:
         if snapshot is not None and snapshot.status == states.CREATING:
             snapshot.status = states.ERROR
             snapshot.updated_at = utcnow()
-            _tell(session, job, messages.SNAPSHOT, messages.SNAPSHOT_CREATE, messages.SNAPSHOT_CREATE_ERROR)
+            messages.tell(session, job, messages.SNAPSHOT, messages.SNAPSHOT_CREATE, messages.SNAPSHOT_CREATE_ERROR)
 
     def snapshot_delete(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
@@ -295,7 +288,7 @@ class VolumeHandlers:
         if snapshot is not None:
             snapshot.status = states.ERROR_DELETING
             snapshot.updated_at = utcnow()
-            _tell(session, job, messages.SNAPSHOT, messages.SNAPSHOT_DELETE, messages.SNAPSHOT_DELETE_ERROR)
+            messages.tell(session, job, messages.SNAPSHOT, messages.SNAPSHOT_DELETE, messages.SNAPSHOT_DELETE_ERROR)
 
     # -- groups and group snapshots: they wait for their members ----------------------------------
     @staticmethod

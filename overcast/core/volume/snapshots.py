@@ -117,9 +117,9 @@ def delete(session: Session, ctx: AuthContext, snapshot: Snapshot, *, request_id
     mark_deleting(session, ctx, snapshot, request_id=request_id)
 
 
-def reset_status(snapshot: Snapshot, status: str) -> None:
-    """:raises Invalid: an unknown status."""
-    if status not in states.SNAPSHOT_STATUSES:
+def reset_status(snapshot: Snapshot, status: Any) -> None:
+    """:raises Invalid: an unknown status (anything but one of the status names)."""
+    if not isinstance(status, str) or status not in states.SNAPSHOT_STATUSES:
         raise Invalid("Invalid input received: Must specify a valid status")
     snapshot.status = status
     touch(snapshot)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import quotas, states
-from overcast.core.volume.volumes import swap_status, touch, volume_type
+from overcast.core.volume.volumes import find_volume, swap_status, touch, volume_type
 from overcast.store.models import utcnow
 from overcast.store.volume import Snapshot, Volume, VolumeTransfer
 
@@ -85,7 +85,7 @@ def _take(session: Session, transfer: VolumeTransfer) -> Volume:
                            .execution_options(synchronize_session=False)).rowcount
     if gone != 1:
         raise _not_found(transfer.id)
-    return session.scalar(select(Volume).where(Volume.id == transfer.volume_id))
+    return find_volume(session, transfer.volume_id)
 
 
 def delete(session: Session, transfer: VolumeTransfer) -> None:

@@ -144,7 +144,4 @@ class Uploads:
             session.delete(image)
             self.images.data.delete(image.id)
         _give_back(find_volume(session, job.resource_id), job)
-        if job.project_id:
-            messages.record(session, project_id=job.project_id, resource_type=messages.VOLUME,
-                            resource_uuid=job.resource_id, action=messages.COPY_VOLUME_TO_IMAGE,
-                            detail=messages.FAILED_TO_UPLOAD_VOLUME, request_id=job.request_id)
+        messages.tell(session, job, messages.VOLUME, messages.COPY_VOLUME_TO_IMAGE, messages.FAILED_TO_UPLOAD_VOLUME)

@@ -322,14 +322,15 @@ def extend(session: Session, ctx: AuthContext, volume: Volume, new_size: int, *,
             user_id=ctx.user_id, project_id=volume.project_id)
 
 
-def reset_status(volume: Volume, status: str | None, attach_status: str | None) -> None:
-    """os-reset_status. :raises Invalid: an unknown status."""
+def reset_status(volume: Volume, status: Any, attach_status: Any) -> None:
+    """os-reset_status (None leaves a field). :raises Invalid: an unknown status (anything but
+    one of the status names)."""
     if status is not None:
-        if status not in states.VOLUME_STATUSES:
+        if not isinstance(status, str) or status not in states.VOLUME_STATUSES:
             raise Invalid("Invalid input received: Must specify a valid status")
         volume.status = status
     if attach_status is not None:
-        if attach_status not in states.ATTACH_STATUSES:
+        if not isinstance(attach_status, str) or attach_status not in states.ATTACH_STATUSES:
             raise Invalid("Invalid input received: Must specify a valid attach status")
         volume.attach_status = attach_status
         if attach_status == states.DETACHED:
