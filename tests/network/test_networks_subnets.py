@@ -205,3 +205,31 @@ def test_deleting_an_external_network_takes_its_free_floating_ips(net, admin_tok
     fip = net.make(admin_token, "floatingips", "floatingip", floating_network_id=external["id"])
     assert net("DELETE", f"/networks/{external['id']}", admin_token)[0] == 204
     assert net("GET", f"/floatingips/{fip['id']}", admin_token)[0] == 404
+
+
+def test_an_external_network_in_use_keeps_its_floating_ips_on_the_backend(cloud, net, admin_token, monkeypatch):
+    """NetworkInUse is decided before any floating IP is taken off the backend."""
+    external = net.make(admin_token, "networks", "network", name="ext3", **{"router:external": True})
+    net.make(admin_token, "subnets", "subnet", network_id=external["id"], ip_version=4, cidr="203.0.114.0/24",
+             enable_dhcp=False)
+    fip = net.make(admin_token, "floatingips", "floatingip", floating_network_id=external["id"])
+    net.make(admin_token, "ports", "port", network_id=external["id"])
+    removed: list[str] = []
+    driver = cloud.app.network.driver
+    monkeypatch.setattr(driver, "remove_floating_ip", lambda fip_id: removed.append(fip_id))
+    status, body = net("DELETE", f"/networks/{external['id']}", admin_token)
+    assert status == 409 and body["NeutronError"]["type"] == "NetworkInUse"
+    assert removed == [] and net("GET", f"/floatingips/{fip['id']}", admin_token)[0] == 200
+
+
+def test_a_router_interface_on_a_slaac_subnet_takes_its_gateway_and_holds_the_subnet(net, demo_token):
+    network = net.make(demo_token, "networks", "network", name="v6-routed")
+    slaac = net.make(demo_token, "subnets", "subnet", network_id=network["id"], ip_version=6,
+                     cidr="2001:db8:0:7::/64", ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    router = net.make(demo_token, "routers", "router", name="r-v6")
+    status, body = net("PUT", f"/routers/{router['id']}/add_router_interface", demo_token, {"subnet_id": slaac["id"]})
+    assert status == 200, body
+    _, port = net("GET", f"/ports/{body['port_id']}", demo_token)
+    assert port["port"]["fixed_ips"] == [{"subnet_id": slaac["id"], "ip_address": slaac["gateway_ip"]}]
+    status, body = net("DELETE", f"/subnets/{slaac['id']}", demo_token)
+    assert status == 409 and body["NeutronError"]["type"] == "SubnetInUse"

@@ -163,9 +163,9 @@ def test_an_address_taken_by_a_concurrent_transaction_is_picked_again(net, demo_
     real = ports.allocate
     calls = []
 
-    def stale(session, net_record, requests, mac):  # noqa: ANN001, ANN202 - what a reader before the commit saw
+    def stale(session, net_record, requests, mac, **kw):  # noqa: ANN001, ANN003, ANN202 - what a reader before the commit saw
         calls.append(requests)
-        return [(subnet["id"], taken)] if len(calls) == 1 else real(session, net_record, requests, mac)
+        return [(subnet["id"], taken)] if len(calls) == 1 else real(session, net_record, requests, mac, **kw)
 
     monkeypatch.setattr(ports, "allocate", stale)
     second = net.make(demo_token, "ports", "port", network_id=network["id"])
@@ -173,7 +173,7 @@ def test_an_address_taken_by_a_concurrent_transaction_is_picked_again(net, demo_
     status, body = net("GET", f"/ports?network_id={network['id']}", demo_token)
     assert status == 200 and len(body["ports"]) == 2
 
-    monkeypatch.setattr(ports, "allocate", lambda session, net_record, requests, mac: [(subnet["id"], taken)])
+    monkeypatch.setattr(ports, "allocate", lambda session, net_record, requests, mac, **kw: [(subnet["id"], taken)])
     status, body = net("POST", "/ports", demo_token, {"port": {"network_id": network["id"]}})
     assert status == 409 and body["NeutronError"]["type"] == "IpAddressAlreadyAllocated"
     assert len(net("GET", f"/ports?network_id={network['id']}", demo_token)[1]["ports"]) == 2

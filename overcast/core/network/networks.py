@@ -102,12 +102,16 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
     """
     network = get(session, ctx, network_id)
     authorize(ctx, "delete_network", network.project_id)
-    for fip in session.scalars(select(FloatingIp).where(FloatingIp.floating_network_id == network.id,
-                                                        FloatingIp.port_id.is_(None))):
-        floating_ips.remove(core, session, fip)
-    if session.scalar(select(Port.id).where(Port.network_id == network.id).limit(1)) is not None:
+    free = list(session.scalars(select(FloatingIp).where(FloatingIp.floating_network_id == network.id,
+                                                         FloatingIp.port_id.is_(None))))
+    # the check comes first: removing a floating IP changes the backend at once
+    others = select(Port.id).where(Port.network_id == network.id,
+                                   Port.id.not_in([f.floating_port_id for f in free])).limit(1)
+    if session.scalar(others) is not None:
         raise conflict("NetworkInUse", f"Unable to complete operation on network {network.id}. "
                                        "There are one or more ports still in use on the network.")
+    for fip in free:
+        floating_ips.remove(core, session, fip)
     subnets = list(session.scalars(select(Subnet).where(Subnet.network_id == network.id)))
     for subnet in subnets:
         session.execute(IpAllocation.__table__.delete().where(IpAllocation.subnet_id == subnet.id))

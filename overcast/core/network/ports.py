@@ -33,6 +33,13 @@ ROUTER_GATEWAY = "network:router_gateway"
 FLOATING_IP = "network:floatingip"
 #: ports the port API may not delete (their router or floating IP owns them)
 SERVICE_OWNERS = (ROUTER_INTERFACE, ROUTER_GATEWAY, FLOATING_IP)
+#: what the device_owner of every router port starts with (interfaces, gateways, HA and DVR ones)
+ROUTER_OWNER_PREFIX = "network:router"
+
+
+def is_router(port: Port) -> bool:
+    """Whether a router owns the port."""
+    return port.device_owner.startswith(ROUTER_OWNER_PREFIX)
 
 
 def spec(port: Port) -> PortSpec:
@@ -77,10 +84,11 @@ def _subnets(session: Session, network_id: str) -> list[Subnet]:
 
 
 def allocate(session: Session, network: Network, requests: list[dict[str, Any]] | None,
-             mac: str) -> list[tuple[str, str]]:
+             mac: str, *, router: bool = False) -> list[tuple[str, str]]:
     """(subnet_id, address) for each requested fixed IP, or Neutron's default: one address from
     the first IPv4 subnet with room, one from the first stateful IPv6 subnet, and the SLAAC
-    address of ``mac`` on every automatic (slaac, dhcpv6-stateless) IPv6 subnet.
+    address of ``mac`` on every automatic (slaac, dhcpv6-stateless) IPv6 subnet. A ``router``
+    port takes the address it asks for on an automatic subnet too (its gateway), as Neutron's do.
 
     :raises Invalid: InvalidIpForNetwork, a subnet of another network, an address outside its
         subnet, an address asked for on an automatic subnet.
@@ -122,7 +130,7 @@ def allocate(session: Session, network: Network, requests: list[dict[str, Any]] 
                               "network.", kind="InvalidIpForNetwork")
         else:
             raise invalid_input("Exactly one of subnet_id or ip_address must be given in fixed_ips")
-        if ipam.is_automatic(subnet):
+        if ipam.is_automatic(subnet) and not (router and ip is not None):
             if ip is not None and str(ipam.parse_ip(ip, "ip_address")) != ipam.eui64(subnet.cidr, mac):
                 raise invalid_input(f"IPv6 address {ip} cannot be directly assigned to a port on subnet "
                                     f"{subnet.id} as the subnet is configured for automatic addresses")
@@ -278,7 +286,7 @@ def _add_addresses(session: Session, port: Port, network: Network, requests: lis
     if requests is not None and not requests:
         return
     for attempt in range(ALLOCATION_ATTEMPTS):
-        chosen = allocate(session, network, requests, port.mac_address)
+        chosen = allocate(session, network, requests, port.mac_address, router=is_router(port))
         try:
             with session.begin_nested():
                 for subnet_id, address in chosen:

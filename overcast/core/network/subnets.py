@@ -14,6 +14,7 @@ from sqlalchemy.sql import Select
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, ipam, quotas
+from overcast.core.network import ports as port_rules
 from overcast.core.network.common import authorize, fetch, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, policy
 from overcast.drivers.network import SubnetSpec
@@ -147,7 +148,7 @@ def _add_slaac_addresses(core: NetworkCore, session: Session, subnet: Subnet) ->
     SLAAC address, as Neutron does."""
     devices = []
     for port in session.scalars(select(Port).where(Port.network_id == subnet.network_id)):
-        if port.device_owner.startswith("network:router"):
+        if port_rules.is_router(port):
             continue
         port.fixed_ips.append(IpAllocation(subnet_id=subnet.id, ip_address=ipam.eui64(subnet.cidr, port.mac_address),
                                            network_id=subnet.network_id, position=len(port.fixed_ips)))
@@ -185,7 +186,9 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str
     subnet = get(session, ctx, subnet_id)
     authorize(ctx, "delete_subnet", subnet.project_id)
     held = select(IpAllocation).where(IpAllocation.subnet_id == subnet.id)
-    if ipam.is_automatic(subnet):  # SLAAC addresses go with their subnet (Neutron removes them)
+    routed = held.join(Port).where(Port.device_owner.startswith(port_rules.ROUTER_OWNER_PREFIX))
+    if ipam.is_automatic(subnet) and session.scalar(routed.limit(1)) is None:
+        # SLAAC addresses go with their subnet (Neutron removes them); a router's interface stays
         devices = session.scalars(select(Port.device_id).join(IpAllocation).where(IpAllocation.subnet_id == subnet.id))
         changed = list(devices)
         session.execute(IpAllocation.__table__.delete().where(IpAllocation.subnet_id == subnet.id))
