@@ -19,10 +19,6 @@ from overcast.core.image.data import IMPORT_METHODS, discard
 _RESERVED = {"limit", "marker", "sort_key", "sort_dir", "sort"}
 
 
-def _params(req: falcon.Request) -> dict[str, Any]:
-    return {k: v for k, v in req.params.items()}
-
-
 def limit_param(req: falcon.Request) -> int | None:
     """The ``limit`` query parameter (None when absent). :raises faults.BadRequest: not a whole number >= 0."""
     raw = req.get_param("limit")
@@ -35,6 +31,17 @@ def limit_param(req: falcon.Request) -> int | None:
     if limit < 0:
         raise faults.BadRequest("limit param must be positive")
     return limit
+
+
+def page_links(req: falcon.Request, path: str, schema: str, next_marker: str | None) -> dict[str, str]:
+    """A Glance list's ``first``, ``schema`` and, when there is a next page, ``next``: ``path`` with the
+    request's query minus its marker, and with ``next_marker`` as the marker."""
+    params = {k: v for k, v in req.params.items() if k != "marker"}
+    query = urlencode(params, doseq=True)
+    links = {"first": path + (f"?{query}" if query else ""), "schema": schema}
+    if next_marker is not None:
+        links["next"] = f"{path}?" + urlencode({**params, "marker": next_marker}, doseq=True)
+    return links
 
 
 def _sort(req: falcon.Request) -> list[tuple[str, str]]:
@@ -87,14 +94,7 @@ class Images:
             page, next_marker = rules.list_images(session, ctx, _filters(req), limit=limit_param(req),
                                                   marker=req.get_param("marker"), sort=_sort(req))
             body: dict[str, Any] = {"images": [image_view(i) for i in page]}
-        params = _params(req)
-        params.pop("marker", None)
-        query = urlencode(params, doseq=True)
-        body["first"] = "/v2/images" + (f"?{query}" if query else "")
-        body["schema"] = "/v2/schemas/images"
-        if next_marker is not None:
-            params["marker"] = next_marker
-            body["next"] = "/v2/images?" + urlencode(params, doseq=True)
+        body.update(page_links(req, "/v2/images", "/v2/schemas/images", next_marker))
         resp.media = body
 
     on_head = on_get

@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import falcon
 
 from overcast.api.image import metadef_schemas as schemas
-from overcast.api.image.images import limit_param
+from overcast.api.image.images import limit_param, page_links
 from overcast.api.image.metadef_views import association_view, namespace_href, namespace_view, resource_type_view
 from overcast.api.image.schemas import Schema
 from overcast.api.routing import Registry
@@ -34,12 +33,7 @@ class Namespaces:
                 marker=req.get_param("marker"), sort_key=req.get_param("sort_key") or "created_at",
                 sort_dir=req.get_param("sort_dir") or "desc")
             body: dict[str, Any] = {"namespaces": [namespace_view(n) for n in page]}
-        params = {k: v for k, v in req.params.items() if k != "marker"}
-        query = urlencode(params, doseq=True)
-        body["first"] = "/v2/metadefs/namespaces" + (f"?{query}" if query else "")
-        body["schema"] = "/v2/schemas/metadefs/namespaces"
-        if next_marker is not None:
-            body["next"] = "/v2/metadefs/namespaces?" + urlencode({**params, "marker": next_marker}, doseq=True)
+        body.update(page_links(req, "/v2/metadefs/namespaces", "/v2/schemas/metadefs/namespaces", next_marker))
         resp.media = body
 
     on_head = on_get

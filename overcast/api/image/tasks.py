@@ -6,12 +6,11 @@ Tasks are never deleted through the API (Glance: 405); they expire ``expires_at`
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import falcon
 
 from overcast.api import faults
-from overcast.api.image.images import limit_param
+from overcast.api.image.images import limit_param, page_links
 from overcast.api.image.schemas import IMAGE_REQUEST, task_schema
 from overcast.api.image.views import tasks_api_task_view
 from overcast.api.routing import Registry
@@ -54,12 +53,7 @@ class Tasks:
                 limit=limit_param(req), marker=req.get_param("marker"),
                 sort_key=req.get_param("sort_key") or "created_at", sort_dir=req.get_param("sort_dir") or "desc")
             body: dict[str, Any] = {"tasks": [tasks_api_task_view(t, stub=True) for t in page]}
-        params = {k: v for k, v in req.params.items() if k != "marker"}
-        query = urlencode(params, doseq=True)
-        body["first"] = "/v2/tasks" + (f"?{query}" if query else "")
-        body["schema"] = "/v2/schemas/tasks"
-        if next_marker is not None:
-            body["next"] = "/v2/tasks?" + urlencode({**params, "marker": next_marker}, doseq=True)
+        body.update(page_links(req, "/v2/tasks", "/v2/schemas/tasks", next_marker))
         resp.media = body
 
     on_head = on_get

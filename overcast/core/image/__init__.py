@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from overcast.config import Settings
 from overcast.core.context import AuthContext
 from overcast.core.errors import Forbidden, Invalid, NotFound
+from overcast.core.image import paging
 from overcast.core.image.stores import FilesystemStore, ImageStore, from_settings
 from overcast.store.db import Store
 from overcast.store.image import Image, ImageMember, ImageTag
@@ -28,8 +29,7 @@ STATUSES = ("queued", "saving", "uploading", "importing", "active", "deactivated
 #: Glance's sortable attributes
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
              "visibility", "owner", "min_disk", "min_ram", "virtual_size", "protected", "os_hidden")
-DEFAULT_LIMIT = 25
-MAX_LIMIT = 1000
+DEFAULT_LIMIT, MAX_LIMIT = paging.DEFAULT_LIMIT, paging.MAX_LIMIT
 
 
 @dataclass
@@ -235,29 +235,10 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
     if "tag" in filters:
         for tag in filters.pop("tag").split("\x00"):
             query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.value == tag))
-    order = []
-    sort = list(sort)
-    for key, direction in sort:
-        if key not in SORT_KEYS:
-            raise Invalid(f"Invalid sort key: {key}. It should be one of the following: {', '.join(SORT_KEYS)}.")
-        if direction not in ("asc", "desc"):
-            raise Invalid(f"Invalid sort direction: {direction}")
-        column = getattr(Image, key)
-        order.append(column.asc() if direction == "asc" else column.desc())
-    if "id" not in {k for k, _ in sort}:
-        order.append(Image.id.desc() if (sort and sort[-1][1] == "desc") else Image.id.asc())
-    images = list(session.scalars(query.order_by(*order)))
-    if filters:  # additional properties, matched in Python (they are free-form JSON)
-        images = [i for i in images if all(str((i.properties or {}).get(k)) == v for k, v in filters.items())]
-    if marker is not None:
-        ids = [i.id for i in images]
-        if marker not in ids:
-            raise Invalid(f"Invalid marker. Image {marker} could not be found.")
-        images = images[ids.index(marker) + 1:]
-    limit = DEFAULT_LIMIT if limit is None else min(limit, MAX_LIMIT)
-    page = images[:limit]
-    next_marker = page[-1].id if page and len(page) == limit else None
-    return page, next_marker
+    # what is left: additional properties, matched in Python (they are free-form JSON)
+    keep = (lambda i: all(str((i.properties or {}).get(k)) == v for k, v in filters.items())) if filters else None
+    return paging.page(session, query, Image, sort=sort, sort_keys=SORT_KEYS, limit=limit, marker=marker,
+                       missing=lambda m: Invalid(f"Invalid marker. Image {m} could not be found."), keep=keep)
 
 
 def delete(session: Session, ctx: AuthContext, image_id: str,

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -261,25 +260,46 @@ def set_task_status(core: ImageCore, task_id: str, status: str, message: str = "
                 task.result = {"image_id": image_id or task.image_id} if status == "success" else None
 
 
+def run_data_task(core: ImageCore, task_id: str, from_status: str,
+                  prepare: Callable[[], tuple[str, Iterable[bytes], str | None]],
+                  undo: Callable[[str | None], None]) -> None:
+    """A task that puts data into an image (worker side); never raises a store, data or I/O failure.
+
+    ``prepare()`` gives (image id, chunks, disk format); the chunks are written to the store and the
+    image made active from ``from_status``. On a failure ``undo(image id, or None if prepare
+    failed first)`` runs and the task records the message; otherwise the task succeeds.
+    """
+    set_task_status(core, task_id, "processing")
+    image_id = None
+    try:
+        image_id, chunks, disk_format = prepare()
+        written, virtual_size = write_data(core, image_id, chunks, disk_format)
+        activate(core, image_id, from_status, written, virtual_size)
+    except (OvercastError, StoreError, OSError) as exc:  # OSError covers urllib's URLError
+        message = getattr(exc, "message", None) or str(exc)
+        undo(image_id)
+        set_task_status(core, task_id, "failure", message)
+    else:
+        set_task_status(core, task_id, "success", image_id=image_id)
+
+
 def run_import(core: ImageCore, task_id: str, image_id: str, method: str, source: str, uri: str | None,
                disk_format: str | None) -> None:
     """Move the data into the store (worker side); never raises: failure is recorded on the task."""
-    set_task_status(core, task_id, "processing")
-    try:
-        chunks = core.staging.get(image_id) if method == "glance-direct" else fetch(uri or "")
-        written, virtual_size = write_data(core, image_id, chunks, disk_format)
-        activate(core, image_id, "importing", written, virtual_size)
-    except (OvercastError, StoreError, OSError, urllib.error.URLError) as exc:
-        message = getattr(exc, "message", None) or str(exc)
+
+    def prepare() -> tuple[str, Iterable[bytes], str | None]:
+        return image_id, core.staging.get(image_id) if method == "glance-direct" else fetch(uri or ""), disk_format
+
+    def requeue(_: str | None) -> None:
         with core.store.session() as session:
             image = session.get(Image, image_id)
             if image is not None and image.status == "importing":
                 image.status, image.updated_at = "queued", utcnow()
                 image.properties = {**(image.properties or {}), "os_glance_failed_import": core.data.id}
                 image.size = None
-        set_task_status(core, task_id, "failure", message)
-    else:
-        set_task_status(core, task_id, "success")
+
+    try:
+        run_data_task(core, task_id, "importing", prepare, requeue)
     finally:
         core.staging.delete(image_id)
 

@@ -11,17 +11,16 @@ missing, a URI that does not pass the filter) is refused when it is created (400
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
-from overcast.core.errors import Forbidden, Invalid, NotFound, OvercastError
-from overcast.core.image import ImageCore
-from overcast.core.image.data import activate, check_uri, fetch, move, set_task_status, write_data
-from overcast.core.image.stores import StoreError
+from overcast.core.errors import Forbidden, Invalid, NotFound
+from overcast.core.image import ImageCore, paging
+from overcast.core.image.data import check_uri, fetch, move, run_data_task
 from overcast.core.image.writes import create as create_image, valid_id
 from overcast.store.image import Image, ImageTask
 
@@ -30,9 +29,6 @@ TASK_TYPES = ("import",)
 STATUSES = ("pending", "processing", "success", "failure")
 SORT_KEYS = ("id", "type", "status", "owner", "created_at", "updated_at", "expires_at")
 INPUT_FIELDS = ("import_from", "import_from_format", "image_properties")
-#: Glance's limit_param_default and api_limit_max
-DEFAULT_LIMIT = 25
-MAX_LIMIT = 1000
 
 
 def require_access(ctx: AuthContext) -> None:
@@ -86,25 +82,23 @@ def run_import(core: ImageCore, ctx: AuthContext, task_id: str, uri: str, proper
 
     Never raises: a failure is recorded on the task and the image it made is deleted.
     """
-    set_task_status(core, task_id, "processing")
-    image_id = None
-    try:
+
+    def prepare() -> tuple[str, Iterable[bytes], str | None]:
         with core.store.session() as session:
             image = create_image(session, ctx, properties)
             image_id, disk_format = image.id, image.disk_format
             move(session, image_id, "queued", "saving")
-        written, virtual_size = write_data(core, image_id, fetch(uri), disk_format)
-        activate(core, image_id, "saving", written, virtual_size)
-    except (OvercastError, StoreError, OSError) as exc:
+        return image_id, fetch(uri), disk_format
+
+    def remove(image_id: str | None) -> None:
         if image_id is not None:
             with core.store.session() as session:
                 made = session.get(Image, image_id)
                 if made is not None:
                     session.delete(made)
             core.data.delete(image_id)
-        set_task_status(core, task_id, "failure", getattr(exc, "message", None) or str(exc))
-    else:
-        set_task_status(core, task_id, "success", image_id=image_id)
+
+    run_data_task(core, task_id, "saving", prepare, remove)
 
 
 def list_tasks(session: Session, ctx: AuthContext, *, status: str | None = None, task_type: str | None = None,
@@ -119,28 +113,20 @@ def list_tasks(session: Session, ctx: AuthContext, *, status: str | None = None,
         raise Invalid(f"Invalid status value: {status}")
     if task_type is not None and task_type not in TASK_TYPES:
         raise Invalid(f"Invalid type value: {task_type}")
-    if sort_dir not in ("asc", "desc"):
-        raise Invalid(f"Invalid sort direction: {sort_dir}")
-    if sort_key not in SORT_KEYS:
-        raise Invalid(f"Invalid sort key: {sort_key}. It should be one of the following: {', '.join(SORT_KEYS)}.")
-    if marker is not None and not valid_id(marker):
-        raise Invalid("Invalid marker format")
+    paging.check_dir(sort_dir)  # here the direction is checked before the key
+
+    def check_marker(marker: str) -> None:
+        if not valid_id(marker):
+            raise Invalid("Invalid marker format")
+
     query = select(ImageTask)
     if status is not None:
         query = query.where(ImageTask.status == status)
     if task_type is not None:
         query = query.where(ImageTask.type == task_type)
-    column = getattr(ImageTask, sort_key)
-    order = (column.asc(), ImageTask.id.asc()) if sort_dir == "asc" else (column.desc(), ImageTask.id.desc())
-    tasks = list(session.scalars(query.order_by(*order)))
-    if marker is not None:
-        ids = [t.id for t in tasks]
-        if marker not in ids:
-            raise Invalid(f"Invalid marker. Task {marker} could not be found.")
-        tasks = tasks[ids.index(marker) + 1:]
-    limit = DEFAULT_LIMIT if limit is None else min(limit, MAX_LIMIT)
-    page = tasks[:limit]
-    return page, (page[-1].id if page and len(page) == limit else None)
+    return paging.page(session, query, ImageTask, sort=[(sort_key, sort_dir)], sort_keys=SORT_KEYS, limit=limit,
+                       marker=marker, check_marker=check_marker,
+                       missing=lambda m: Invalid(f"Invalid marker. Task {m} could not be found."))
 
 
 def get(session: Session, ctx: AuthContext, task_id: str) -> ImageTask:

@@ -14,7 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
-from overcast.core.errors import Conflict, Invalid, NotFound
+from overcast.core.errors import Conflict, NotFound
+from overcast.core.image import paging
 from overcast.core.image.metadefs import (add_item, changeable_namespace, delete_item, find_namespace,
                                           get_item, refuse_protected, require_admin, update_item)
 from overcast.store.metadefs import MetadefNamespace, MetadefObject, MetadefProperty, MetadefTag
@@ -120,21 +121,12 @@ def list_tags(session: Session, ctx: AuthContext, namespace: str, *, limit: int 
               marker: str | None = None, sort_key: str = "created_at", sort_dir: str = "desc") -> list[MetadefTag]:
     """A page of the namespace's tags. :raises NotFound: namespace or marker. :raises Invalid: sort."""
     found = find_namespace(session, ctx, namespace)
-    if sort_key not in TAG_SORT_KEYS:
-        raise Invalid(f"Invalid sort key: {sort_key}. It should be one of the following: "
-                      f"{', '.join(TAG_SORT_KEYS)}.")
-    if sort_dir not in ("asc", "desc"):
-        raise Invalid(f"Invalid sort direction: {sort_dir}")
-    column = getattr(MetadefTag, sort_key)
-    order = (column.asc(), MetadefTag.id.asc()) if sort_dir == "asc" else (column.desc(), MetadefTag.id.desc())
-    tags = list(session.scalars(select(MetadefTag).where(MetadefTag.namespace_id == found.id).order_by(*order)))
-    if marker is not None:
-        names = [t.name for t in tags]
-        if marker not in names:
-            raise NotFound(f"The metadata definition tag with name={marker} was not found in "
-                           f"namespace={namespace}.")
-        tags = tags[names.index(marker) + 1:]
-    return tags if limit is None else tags[:limit]
+    query = select(MetadefTag).where(MetadefTag.namespace_id == found.id)
+    tags, _ = paging.page(session, query, MetadefTag, sort=[(sort_key, sort_dir)], sort_keys=TAG_SORT_KEYS,
+                          limit=limit, marker=marker, marker_attr="name", default_limit=None, max_limit=None,
+                          missing=lambda m: NotFound(f"The metadata definition tag with name={m} was not found "
+                                                     f"in namespace={namespace}."))
+    return tags
 
 
 def get_tag(session: Session, ctx: AuthContext, namespace: str, name: str) -> MetadefTag:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid
+from overcast.core.image import paging
 from overcast.core.image.metadefs import (changeable_namespace, find_namespace, refuse_protected, require_admin,
                                           require_reader, touch)
 from overcast.core.image.metadefs.contents import fill
@@ -23,9 +24,6 @@ from overcast.store.models import utcnow
 
 VISIBILITIES = ("public", "private")
 SORT_KEYS = ("namespace", "display_name", "visibility", "protected", "owner", "created_at", "updated_at")
-#: Glance's limit_param_default and api_limit_max
-DEFAULT_LIMIT = 25
-MAX_LIMIT = 1000
 
 
 def list_namespaces(session: Session, ctx: AuthContext, *, visibility: str | None = None,
@@ -39,10 +37,6 @@ def list_namespaces(session: Session, ctx: AuthContext, *, visibility: str | Non
     require_reader(ctx, "get_metadef_namespaces")
     if visibility is not None and visibility not in VISIBILITIES:
         raise Invalid(f"Invalid visibility value: {visibility}")
-    if sort_key not in SORT_KEYS:
-        raise Invalid(f"Invalid sort key: {sort_key}. It should be one of the following: {', '.join(SORT_KEYS)}.")
-    if sort_dir not in ("asc", "desc"):
-        raise Invalid(f"Invalid sort direction: {sort_dir}")
     query = select(MetadefNamespace)
     if not ctx.is_admin:
         query = query.where(or_(MetadefNamespace.visibility == "public", MetadefNamespace.owner.is_(None),
@@ -55,17 +49,9 @@ def list_namespaces(session: Session, ctx: AuthContext, *, visibility: str | Non
             MetadefAssociation.namespace_id == MetadefNamespace.id,
             MetadefAssociation.resource_type_id == MetadefResourceType.id,
             MetadefResourceType.name.in_(wanted)))
-    column = getattr(MetadefNamespace, sort_key)
-    ties = MetadefNamespace.id
-    order = (column.asc(), ties.asc()) if sort_dir == "asc" else (column.desc(), ties.desc())
-    namespaces = list(session.scalars(query.order_by(*order)))
-    if marker is not None:
-        find_namespace(session, ctx, marker)
-        names = [n.namespace for n in namespaces]
-        namespaces = namespaces[names.index(marker) + 1:] if marker in names else []
-    limit = DEFAULT_LIMIT if limit is None else min(limit, MAX_LIMIT)
-    page = namespaces[:limit]
-    return page, (page[-1].namespace if page and len(page) == limit else None)
+    return paging.page(session, query, MetadefNamespace, sort=[(sort_key, sort_dir)], sort_keys=SORT_KEYS,
+                       limit=limit, marker=marker, marker_attr="namespace",
+                       check_marker=lambda m: find_namespace(session, ctx, m))
 
 
 def _check_free(session: Session, name: str, message: str) -> None:
