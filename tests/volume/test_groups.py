@@ -152,3 +152,37 @@ def test_a_group_type_asking_for_consistent_snapshots_gets_groups_in_error(cinde
     resp = cinder.req("POST", "/groups", V, json={"group": {"name": "cg", "group_type": gtype["id"],
                                                             "volume_types": ["lvmdriver-1"]}})
     assert cinder.wait(resp.json["group"]["id"], "error", "groups", version=V)["status"] == "error"
+
+
+def test_group_volume_lists_and_updates_of_several_volumes(cinder, admin_cinder):
+    gtype = _group_type(admin_cinder)
+    full, empty = _group(cinder, gtype, name="full"), _group(cinder, gtype, name="empty")
+    first, second = _volume(cinder, full, name="first"), _volume(cinder, full, name="second")
+    listed = {g["id"]: g for g in cinder.req("GET", "/groups/detail?list_volume=true", "3.25").json["groups"]}
+    assert listed[full["id"]]["volumes"] == [first["id"], second["id"]] and listed[empty["id"]]["volumes"] == []
+    assert "volumes" not in cinder.req("GET", "/groups/detail?list_volume=true", "3.24").json["groups"][0]
+    # list_volume is only read where group details are shown
+    assert cinder.req("GET", "/groups?list_volume=maybe", "3.25").status_code == 200
+    bad = cinder.req("GET", "/groups/detail?list_volume=maybe", "3.25")
+    assert bad.status_code == 400 and "list_volume must be a boolean" in bad.json["badRequest"]["message"]
+    # a volume listed twice is already in the group the second time; the first unknown id is named
+    loose = cinder.create(version=V, name="loose")
+    twice = cinder.req("PUT", f"/groups/{empty['id']}", V, json={"group": {"add_volumes": f"{loose['id']},{loose['id']}"}})
+    assert f"it is already in group {empty['id']}" in twice.json["badRequest"]["message"]
+    unknown = cinder.req("PUT", f"/groups/{empty['id']}", V, json={"group": {"add_volumes": f"{loose['id']},nope,gone"}})
+    assert "Cannot add volume nope to group" in unknown.json["badRequest"]["message"]
+    foreign = cinder.req("PUT", f"/groups/{empty['id']}", V, json={"group": {"remove_volumes": first["id"]}})
+    assert f"Cannot remove volume {first['id']} from group" in foreign.json["badRequest"]["message"]
+    removed_twice = cinder.req("PUT", f"/groups/{full['id']}", V,
+                               json={"group": {"remove_volumes": f"{first['id']},{first['id']}"}})
+    assert "it is not in the group" in removed_twice.json["badRequest"]["message"]
+    # nothing of a refused update stays; added and removed again in one request leaves it out
+    assert cinder.req("GET", f"/volumes/{loose['id']}", V).json["volume"]["group_id"] is None
+    both = cinder.req("PUT", f"/groups/{empty['id']}", V,
+                      json={"group": {"add_volumes": loose["id"], "remove_volumes": loose["id"]}})
+    assert both.status_code == 202
+    assert cinder.req("GET", f"/volumes/{loose['id']}", V).json["volume"]["group_id"] is None
+    moved = cinder.req("PUT", f"/groups/{full['id']}", V,
+                       json={"group": {"remove_volumes": f"{first['id']},{second['id']}"}})
+    assert moved.status_code == 202
+    assert cinder.req("GET", f"/groups/{full['id']}?list_volume=true", "3.25").json["group"]["volumes"] == []

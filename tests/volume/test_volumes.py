@@ -73,6 +73,11 @@ def test_list_filters_sort_and_paging(cinder):
     assert [v["name"] for v in rest["volumes"]] == ["v2"] and "volumes_links" not in rest
     assert cinder.req("GET", "/volumes?sort=bogus:asc").status_code == 400
     assert cinder.req("GET", "/volumes?bootable=true").json["volumes"] == []
+    # with_count (3.45) counts every volume the filters select, not the page
+    counted = cinder.req("GET", "/volumes/detail?sort=name:asc&limit=1&with_count=true", "3.45").json
+    assert [v["name"] for v in counted["volumes"]] == ["v0"] and counted["count"] == 3
+    assert cinder.req("GET", "/volumes?name=v1&with_count=true", "3.45").json["count"] == 1
+    assert "count" not in cinder.req("GET", "/volumes?with_count=true", "3.44").json
 
 
 def test_update_and_metadata(cinder):

@@ -10,16 +10,11 @@ from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.api.volume import schemas
-from overcast.api.volume.common import all_tenants, at_least, caller, enforce, one
+from overcast.api.volume.common import all_tenants, caller, enforce, one, require
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import attachments as core
 from overcast.core.volume.volumes import get_volume
-
-
-def _require(req: falcon.Request, version: str) -> None:
-    if not at_least(req, version):
-        raise faults.NotFound("The resource could not be found.")
 
 
 class _Base:
@@ -36,7 +31,7 @@ class Attachments(_Base):
         self.detail = detail
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
-        _require(req, "3.27")
+        require(req, "3.27")
         ctx = enforce(req, "volume:attachment_get_all")
         with self.core.store.session() as session:
             rows = core.list_attachments(session, ctx, all_tenants=all_tenants(req),
@@ -46,20 +41,21 @@ class Attachments(_Base):
     on_head = on_get
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
-        _require(req, "3.27")
+        require(req, "3.27")
         ctx = enforce(req, "volume:attachment_create")
         body = read_json(req, schemas.CREATE_ATTACHMENT)["attachment"]
         with self.core.store.session() as session:
-            attachment = core.create(session, ctx, self.driver(session, req, body["volume_uuid"]),
-                                     body["volume_uuid"], instance_uuid=body.get("instance_uuid"),
-                                     connector=body.get("connector"), mode=body.get("mode", "rw"))
+            volume = get_volume(session, ctx, body["volume_uuid"])
+            attachment = core.create(session, self.core.volume_driver(volume.cloud), volume,
+                                     instance_uuid=body.get("instance_uuid"), connector=body.get("connector"),
+                                     mode=body.get("mode", "rw"))
             session.flush()
             resp.media = {"attachment": VolumeViews.attachment(attachment)}
 
 
 class AttachmentItem(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
-        _require(req, "3.27")
+        require(req, "3.27")
         ctx = enforce(req, "volume:attachment_get")
         with self.core.store.session() as session:
             resp.media = {"attachment": VolumeViews.attachment(core.get_attachment(session, ctx, attachment_id))}
@@ -67,7 +63,7 @@ class AttachmentItem(_Base):
     on_head = on_get
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
-        _require(req, "3.27")
+        require(req, "3.27")
         ctx = enforce(req, "volume:attachment_update")
         connector = read_json(req, schemas.UPDATE_ATTACHMENT)["attachment"]["connector"]
         with self.core.store.session() as session:
@@ -76,7 +72,7 @@ class AttachmentItem(_Base):
             resp.media = {"attachment": VolumeViews.attachment(attachment)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
-        _require(req, "3.27")
+        require(req, "3.27")
         ctx = enforce(req, "volume:attachment_delete")
         with self.core.store.session() as session:
             attachment = core.get_attachment(session, ctx, attachment_id)
@@ -86,7 +82,7 @@ class AttachmentItem(_Base):
 
 class AttachmentAction(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
-        _require(req, "3.44")
+        require(req, "3.44")
         body = read_json(req)
         if not isinstance(body, dict) or "os-complete" not in body:
             raise faults.BadRequest(f"There is no such action: {next(iter(body), None) if isinstance(body, dict) else None}")

@@ -28,6 +28,12 @@ def at_least(req: falcon.Request, text: str) -> bool:
     return version(req) >= Version.parse(text)
 
 
+def require(req: falcon.Request, text: str) -> None:
+    """:raises faults.NotFound: a request below microversion ``text`` (a resource that came later)."""
+    if not at_least(req, text):
+        raise faults.NotFound("The resource could not be found.")
+
+
 class Links:
     """Absolute block storage URLs for views (``self`` and ``bookmark``, as Cinder renders them)."""
 

@@ -6,11 +6,10 @@ from typing import Any
 
 import falcon
 
-from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.api.volume import schemas
-from overcast.api.volume.common import at_least, caller, enforce, is_public_filter, page, parse_bool
+from overcast.api.volume.common import caller, enforce, is_public_filter, page, parse_bool, require
 from overcast.api.volume.specs import Kind, Spec, Specs
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import group_types as core
@@ -20,12 +19,6 @@ GROUP_TYPES = "3.11"
 MANAGE = "group:group_types_manage"
 GROUP_SPECS = Kind("group_specs", "group_type_id", "group:group_types_specs", core.get, core.missing_spec,
                    schemas.GROUP_SPECS_BODY, created=falcon.HTTP_202, since=GROUP_TYPES)
-
-
-def require(req: falcon.Request, version: str) -> None:
-    """:raises faults.NotFound: a request below ``version``."""
-    if not at_least(req, version):
-        raise faults.NotFound("The resource could not be found.")
 
 
 def view(req: falcon.Request, gtype: GroupType) -> dict[str, Any]:

@@ -3,7 +3,7 @@ reset_status 3.19): wire format only."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import falcon
 
@@ -11,8 +11,7 @@ from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.api.volume import schemas
-from overcast.api.volume.common import all_tenants, at_least, caller, enforce, one, page, parse_bool, target
-from overcast.api.volume.group_types import require
+from overcast.api.volume.common import all_tenants, at_least, caller, enforce, one, page, parse_bool, require, target
 from overcast.api.volume.views import timestamp
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import group_snapshots, groups
@@ -28,14 +27,24 @@ def _ids(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def group_view(req: falcon.Request, session: Any, group: VolumeGroup) -> dict[str, Any]:
+def members(req: falcon.Request, session: Any, shown: list[VolumeGroup]) -> Mapping[str, list[str]] | None:
+    """The volume ids of each group shown, when the request asks for them (``list_volume``, 3.25+),
+    in one query; None when it does not. :raises faults.BadRequest: ``list_volume`` not a boolean."""
+    if not shown or not (at_least(req, VOLUME_LIST)
+                         and parse_bool("list_volume", one(req, "list_volume") or "false")):
+        return None
+    return groups.volume_ids(session, [g.id for g in shown])
+
+
+def group_view(req: falcon.Request, group: VolumeGroup, volume_ids: Mapping[str, list[str]] | None) -> dict[str, Any]:
+    """A group's detail; ``volume_ids`` (from :func:`members`) lists its volumes when given."""
     body: dict[str, Any] = {
         "id": group.id, "name": group.name, "description": group.description, "status": group.status,
         "availability_zone": group.availability_zone, "created_at": timestamp(group.created_at),
         "group_type": group.group_type_id, "volume_types": list(group.volume_type_ids or []),
         "group_snapshot_id": group.group_snapshot_id, "source_group_id": group.source_group_id}
-    if at_least(req, VOLUME_LIST) and parse_bool("list_volume", one(req, "list_volume") or "false"):
-        body["volumes"] = [v.id for v in groups.volumes_of(session, group)]
+    if volume_ids is not None:
+        body["volumes"] = volume_ids.get(group.id, [])
     if at_least(req, REPLICATION):
         body["replication_status"] = "disabled"
     return body
@@ -78,8 +87,11 @@ class Groups(_Base):
         ctx = enforce(req, "group:get_all")
         with self.core.store.session() as session:
             rows, _full = groups.list_groups(session, ctx, page(req, groups.SORT_KEYS), all_tenants=all_tenants(req))
-            resp.media = {"groups": [group_view(req, session, g) if self.detail else {"id": g.id, "name": g.name}
-                                     for g in rows]}
+            if self.detail:
+                volume_ids = members(req, session, rows)
+                resp.media = {"groups": [group_view(req, g, volume_ids) for g in rows]}
+            else:
+                resp.media = {"groups": [{"id": g.id, "name": g.name} for g in rows]}
 
     on_head = on_get
 
@@ -120,7 +132,8 @@ class GroupsAction(_Base):
 class GroupItem(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, group_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            resp.media = {"group": group_view(req, session, fetch_group(req, session, group_id, "group:get"))}
+            group = fetch_group(req, session, group_id, "group:get")
+            resp.media = {"group": group_view(req, group, members(req, session, [group]))}
 
     on_head = on_get
 

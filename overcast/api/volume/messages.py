@@ -6,9 +6,8 @@ from typing import Any
 
 import falcon
 
-from overcast.api import faults
 from overcast.api.routing import Registry
-from overcast.api.volume.common import Links, at_least, caller, enforce, one, page
+from overcast.api.volume.common import Links, at_least, caller, enforce, one, page, require
 from overcast.api.volume.views import timestamp
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import messages as core
@@ -22,12 +21,6 @@ class _Base:
     def __init__(self, core_: VolumeCore, links: Links):
         self.core, self.links = core_, links
 
-    @staticmethod
-    def require(req: falcon.Request) -> None:
-        """:raises faults.NotFound: before 3.3."""
-        if not at_least(req, MESSAGES):
-            raise faults.NotFound("The resource could not be found.")
-
     def view(self, message: VolumeMessage) -> dict[str, Any]:
         return {"id": message.id, "resource_type": message.resource_type, "resource_uuid": message.resource_uuid,
                 "request_id": message.request_id or "", "message_level": message.message_level,
@@ -38,7 +31,7 @@ class _Base:
 
 class Messages(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
-        self.require(req)
+        require(req, MESSAGES)
         ctx = enforce(req, "message:get_all")
         filtered = at_least(req, FILTERS)
         with self.core.store.session() as session:
@@ -53,7 +46,7 @@ class Messages(_Base):
 
 class Message(_Base):
     def _message(self, req: falcon.Request, session: Any, message_id: str, action: str) -> VolumeMessage:
-        self.require(req)
+        require(req, MESSAGES)
         message = core.get(session, caller(req), message_id)
         enforce(req, action, {"project_id": message.project_id})
         return message

@@ -10,7 +10,7 @@ import falcon
 
 from overcast.api import faults
 from overcast.api.validation import read_json
-from overcast.api.volume.common import at_least, enforce
+from overcast.api.volume.common import enforce, require
 from overcast.core.context import AuthContext
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import specs as core
@@ -39,8 +39,8 @@ class _Base:
     def record(self, req: falcon.Request, session: Any, params: Mapping[str, str]) -> Any:
         """:raises faults.NotFound: before the microversion. :raises Forbidden: the policy says no.
         :raises NotFound: no such type."""
-        if self.kind.since and not at_least(req, self.kind.since):
-            raise faults.NotFound("The resource could not be found.")
+        if self.kind.since:
+            require(req, self.kind.since)
         return self.kind.fetch(session, enforce(req, self.kind.policy), params[self.kind.id_param])
 
 

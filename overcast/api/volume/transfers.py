@@ -7,11 +7,10 @@ from typing import Any
 
 import falcon
 
-from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.api.volume import schemas
-from overcast.api.volume.common import Links, all_tenants, at_least, caller, enforce, parse_bool, target
+from overcast.api.volume.common import Links, all_tenants, at_least, caller, enforce, parse_bool, require, target
 from overcast.api.volume.views import timestamp
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import transfers as core
@@ -30,8 +29,8 @@ class _Base:
 
     def require(self, req: falcon.Request) -> None:
         """:raises faults.NotFound: /volume-transfers before 3.55."""
-        if self.collection == "volume-transfers" and not at_least(req, NO_SNAPSHOTS):
-            raise faults.NotFound("The resource could not be found.")
+        if self.collection == "volume-transfers":
+            require(req, NO_SNAPSHOTS)
 
     def summary(self, transfer: VolumeTransfer) -> dict[str, Any]:
         return {"id": transfer.id, "name": transfer.name, "volume_id": transfer.volume_id,

@@ -90,10 +90,11 @@ class Volumes(_Base):
             bootable=None if bootable is None else parse_bool("bootable", bootable),
             metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
         with self.core.store.session() as session:
-            rows, more = core.list_volumes(session, ctx, query)
+            matched = core.matching(session, ctx, query)
+            rows, more = core.page_of(matched, query.page)
             body = self.views.volume_list(req, rows, type_names(session), detail=self.detail, more=more)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
-                body["count"] = len(core.matching(session, ctx, query))
+                body["count"] = len(matched)
         resp.media = body
 
     on_head = on_get

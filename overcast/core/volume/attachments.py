@@ -88,7 +88,11 @@ def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid
 
     :raises NotFound: unknown volume. :raises Invalid: the volume cannot be attached now.
     """
-    volume = get_volume(session, ctx, volume_id)
+    return _reserve(session, get_volume(session, ctx, volume_id), instance_uuid=instance_uuid, mode=mode)
+
+
+def _reserve(session: Session, volume: Volume, *, instance_uuid: str | None, mode: str) -> VolumeAttachment:
+    """:func:`reserve` of a volume already read. :raises Invalid: it cannot be attached now."""
     allowed = (states.AVAILABLE, states.IN_USE) if volume.multiattach else (states.AVAILABLE,)
     # the same server again is allowed (Cinder lets an instance being moved reserve its volume twice)
     again = instance_uuid is not None and any(a.instance_uuid == instance_uuid for a in volume.attachments)
@@ -105,15 +109,15 @@ def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid
     return attachment
 
 
-def create(session: Session, ctx: AuthContext, driver: VolumeDriver, volume_id: str, *,
-           instance_uuid: str | None, connector: Mapping[str, Any] | None, mode: str = "rw") -> VolumeAttachment:
-    """Reserve a volume for a server (and connect it when a connector is given).
+def create(session: Session, driver: VolumeDriver, volume: Volume, *, instance_uuid: str | None,
+           connector: Mapping[str, Any] | None, mode: str = "rw") -> VolumeAttachment:
+    """Reserve a volume (read with :func:`~overcast.core.volume.volumes.get_volume`) for a server,
+    and connect it when a connector is given.
 
-    :raises NotFound: unknown volume. :raises Invalid: the volume cannot be attached now.
+    :raises Invalid: the volume cannot be attached now.
     """
-    attachment = reserve(session, ctx, volume_id, instance_uuid=instance_uuid, mode=mode)
+    attachment = _reserve(session, volume, instance_uuid=instance_uuid, mode=mode)
     if connector:
-        volume = get_volume(session, ctx, volume_id)
         _connect(driver, volume, attachment, connector)
         volume.status = states.ATTACHING
     return attachment

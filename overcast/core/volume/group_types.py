@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
-from overcast.core.errors import Conflict, Invalid, NotFound
+from overcast.core.errors import Conflict, Invalid
 from overcast.core.volume.listing import Page, paginate
-from overcast.core.volume.types import is_uuid
+from overcast.core.volume.types import lookup, not_found
 from overcast.store.models import utcnow
 from overcast.store.volume import GroupType, VolumeGroup
 
@@ -20,11 +20,9 @@ SORT_KEYS = ("id", "name", "description", "is_public", "created_at")
 
 def get(session: Session, ctx: AuthContext, ref: str) -> GroupType:
     """The group type with id (a UUID) or name ``ref``. :raises NotFound: unknown or private to others."""
-    gtype = (session.get(GroupType, ref) if is_uuid(ref)
-             else session.scalar(select(GroupType).where(GroupType.name == ref)))
+    gtype = lookup(session, GroupType, ref)
     if gtype is None or not (gtype.is_public or ctx.is_admin):
-        raise NotFound(f"Group type {ref} could not be found." if is_uuid(ref)
-                       else f"Group type with name {ref} could not be found.")
+        raise not_found("Group type", ref)
     return gtype
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
@@ -58,6 +58,16 @@ def list_groups(session: Session, ctx: AuthContext, page: Page, *,
 
 def volumes_of(session: Session, group: VolumeGroup) -> list[Volume]:
     return list(session.scalars(select(Volume).where(Volume.group_id == group.id).order_by(Volume.created_at)))
+
+
+def volume_ids(session: Session, group_ids: list[str]) -> dict[str, list[str]]:
+    """The ids of the volumes in each of these groups (oldest first), in one query; a group
+    without volumes has no entry."""
+    found: dict[str, list[str]] = {}
+    for volume_id, group_id in session.execute(select(Volume.id, Volume.group_id)
+                                               .where(Volume.group_id.in_(group_ids)).order_by(Volume.created_at)):
+        found.setdefault(group_id, []).append(volume_id)
+    return found
 
 
 def _record(session: Session, ctx: AuthContext, *, region: str, zone: str, group_type_id: str,
@@ -118,6 +128,13 @@ def _cannot(volume_id: str, verb: str, group: VolumeGroup, why: str) -> Invalid:
     return Invalid(f"Invalid volume: Cannot {verb} volume {volume_id} {preposition} group {group.id} because {why}.")
 
 
+def _by_id(session: Session, ids: list[str], condition: ColumnElement[bool]) -> dict[str, Volume]:
+    """The volumes with these ids that meet ``condition``, by id, in one query."""
+    if not ids:
+        return {}
+    return {v.id: v for v in session.scalars(select(Volume).where(Volume.id.in_(ids), condition))}
+
+
 def update(session: Session, ctx: AuthContext, group: VolumeGroup, *, name: str | None, description: str | None,
            add: Iterable[str], remove: Iterable[str]) -> None:
     """Rename, describe, and add or remove volumes (Cinder's checks and messages).
@@ -130,8 +147,9 @@ def update(session: Session, ctx: AuthContext, group: VolumeGroup, *, name: str 
         raise Invalid("Invalid input received: Name, description, add_volumes, and remove_volumes can not be all "
                       "empty in the request body.")
     _expect_available(group)
+    addable = _by_id(session, add, Volume.project_id == group.project_id)
     for volume_id in add:
-        volume = session.scalar(select(Volume).where(Volume.id == volume_id, Volume.project_id == group.project_id))
+        volume = addable.get(volume_id)
         if volume is None:
             raise _cannot(volume_id, "add", group, "volume cannot be found")
         if volume.group_id:
@@ -145,9 +163,11 @@ def update(session: Session, ctx: AuthContext, group: VolumeGroup, *, name: str 
         if vtype is None or vtype.id not in group.volume_type_ids:
             raise _cannot(volume_id, "add", group, f"volume type {volume.volume_type_id} is not supported by the group")
         volume.group_id = group.id
+    # read after the additions (autoflushed), so a volume just added can be removed again
+    members = _by_id(session, remove, Volume.group_id == group.id)
     for volume_id in remove:
-        volume = session.scalar(select(Volume).where(Volume.id == volume_id, Volume.group_id == group.id))
-        if volume is None:
+        volume = members.get(volume_id)
+        if volume is None or volume.group_id != group.id:  # (or listed twice, removed already)
             raise _cannot(volume_id, "remove", group, "it is not in the group")
         if volume.status not in REMOVABLE:
             raise _cannot(volume_id, "remove", group, f"volume is in an invalid state: {volume.status}. Valid "

@@ -15,7 +15,7 @@ insert are one atomic step.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, select
@@ -77,9 +77,10 @@ def limits(session: Session, project_id: str) -> dict[str, int]:
     return result
 
 
-def usage(session: Session, project_id: str) -> dict[str, int]:
-    """What the project uses now, counted from the records."""
-    used = dict.fromkeys(limits(session, project_id), 0)
+def usage(session: Session, project_id: str, resources: Iterable[str] | None = None) -> dict[str, int]:
+    """What the project uses now, counted from the records, for each of ``resources`` (the project's
+    :func:`limits`, already read by the caller; read here when not given)."""
+    used = dict.fromkeys(limits(session, project_id) if resources is None else resources, 0)
     volumes = session.execute(select(VolumeType.name, func.count(), func.coalesce(func.sum(Volume.size), 0))
                               .select_from(Volume).outerjoin(VolumeType, VolumeType.id == Volume.volume_type_id)
                               .where(Volume.project_id == project_id).group_by(VolumeType.name)).all()
@@ -128,7 +129,7 @@ def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: i
     per_volume = allowed["per_volume_gigabytes"]
     if volume_size is not None and per_volume != UNLIMITED and volume_size > per_volume:
         raise OverLimit(f"Requested volume size {volume_size}G is larger than maximum allowed limit {per_volume}G.")
-    used = usage(session, project_id)
+    used = usage(session, project_id, allowed)
     wanted = {"gigabytes": gigabytes, "volumes": volumes, "snapshots": snapshots, "groups": groups}
     names = [] if type_only else list(wanted)
     if volume_type is not None:
@@ -138,7 +139,8 @@ def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: i
 
 
 def detail(session: Session, project_id: str) -> dict[str, dict[str, int]]:
-    allowed, used = limits(session, project_id), usage(session, project_id)
+    allowed = limits(session, project_id)
+    used = usage(session, project_id, allowed)
     return {name: {"limit": allowed[name], "in_use": used[name], "reserved": 0, "allocated": 0}
             for name in allowed}
 
@@ -158,8 +160,9 @@ def update(session: Session, project_id: str, values: Mapping[str, int]) -> dict
 
     :raises Invalid: unknown resource, a value below -1, or below the usage.
     """
-    used = usage(session, project_id)
-    _checked(used, values)
+    allowed = limits(session, project_id)
+    used = usage(session, project_id, allowed)
+    _checked(allowed, values)
     for name, value in values.items():
         if value != UNLIMITED and value < used[name]:
             raise Invalid(f"Invalid input received: Quota limit {value} for {name} must be greater than or "
@@ -167,7 +170,7 @@ def update(session: Session, project_id: str, values: Mapping[str, int]) -> dict
     for name, value in values.items():
         put_row(session, VolumeQuota, {"project_id": project_id, "resource": name}, hard_limit=value)
     session.flush()
-    return limits(session, project_id)
+    return {**allowed, **{name: int(value) for name, value in values.items()}}
 
 
 def update_class(session: Session, class_name: str, values: Mapping[str, int]) -> dict[str, int]:

@@ -19,7 +19,7 @@ from overcast.core.volume import encryption, quotas, states
 from overcast.core.volume import types as vtypes
 from overcast.core.volume.volumes import touch, volume_type
 from overcast.ops.engine import enqueue
-from overcast.store.volume import Volume
+from overcast.store.volume import Volume, VolumeType
 
 RETYPE = "volume.retype"
 POLICIES = ("never", "on-demand")
@@ -41,7 +41,7 @@ def retype(session: Session, ctx: AuthContext, volume: Volume, new_type: str, *,
     if migration_policy and migration_policy not in POLICIES:
         raise Invalid(f"Invalid input received: migration_policy must be 'on-demand' or 'never', passed: "
                       f"{migration_policy}")
-    target = vtypes.lookup(session, new_type)
+    target = vtypes.lookup(session, VolumeType, new_type)
     if target is None:
         raise Invalid(f"Invalid input received: Invalid volume_type passed: {new_type}.")
     if target.id == volume.volume_type_id:

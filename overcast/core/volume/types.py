@@ -4,7 +4,7 @@ A type's per-type quota limits follow it when it is renamed and go when it is de
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.volume import quotas
-from overcast.store.volume import Volume, VolumeType, VolumeTypeAccess
+from overcast.store.volume import GroupType, Volume, VolumeType, VolumeTypeAccess
 
 #: Cinder's built-in type (since Train) and DevStack's LVM backend type, which DevStack makes the default.
 BUILTIN_TYPE = "__DEFAULT__"
 DEFAULT_TYPE = "lvmdriver-1"
+
+#: what :func:`lookup` finds by id or name: a volume type or a group type
+NamedType = TypeVar("NamedType", VolumeType, GroupType)
 
 
 def seed(session: Session) -> None:
@@ -49,19 +52,25 @@ def get(session: Session, ctx: AuthContext, type_id: str) -> VolumeType:
     return vtype
 
 
-def lookup(session: Session, ref: str) -> VolumeType | None:
-    """The type with id (a UUID) or name ``ref``, whoever may see it (Cinder's elevated lookup)."""
+def lookup(session: Session, model: type[NamedType], ref: str) -> NamedType | None:
+    """The volume or group type (``model``) with id (a UUID) or name ``ref``, whoever may see it
+    (Cinder's elevated lookup)."""
     if is_uuid(ref):
-        return session.get(VolumeType, ref)
-    return session.scalar(select(VolumeType).where(VolumeType.name == ref))
+        return session.get(model, ref)
+    return session.scalar(select(model).where(model.name == ref))
+
+
+def not_found(label: str, ref: str) -> NotFound:
+    """Cinder's message for a ``label`` ("Volume type", "Group type") asked for by id or by name."""
+    return NotFound(f"{label} {ref} could not be found." if is_uuid(ref)
+                    else f"{label} with name {ref} could not be found.")
 
 
 def by_name_or_id(session: Session, ctx: AuthContext, ref: str) -> VolumeType:
     """Cinder's get_by_name_or_id. :raises NotFound: with Cinder's message for a name or an id."""
-    vtype = lookup(session, ref)
+    vtype = lookup(session, VolumeType, ref)
     if vtype is None or not visible(ctx, vtype):
-        raise NotFound(f"Volume type {ref} could not be found." if is_uuid(ref)
-                       else f"Volume type with name {ref} could not be found.")
+        raise not_found("Volume type", ref)
     return vtype
 
 

@@ -235,7 +235,15 @@ def list_volumes(session: Session, ctx: AuthContext, query: ListQuery) -> tuple[
 
     :raises NotFound: the marker is not a volume in the result.
     """
-    return paginate(matching(session, ctx, query), query.page, attr=_sort_attr)
+    return page_of(matching(session, ctx, query), query.page)
+
+
+def page_of(rows: list[Volume], page: Page) -> tuple[list[Volume], bool]:
+    """Sort and page volumes :func:`matching` selected (for a caller that also counts them).
+
+    :raises NotFound: the marker is not among them.
+    """
+    return paginate(rows, page, attr=_sort_attr)
 
 
 def matching(session: Session, ctx: AuthContext, query: ListQuery) -> list[Volume]:
