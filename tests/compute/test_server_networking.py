@@ -240,3 +240,61 @@ def test_interface_faults(nova, net):
     assert nova.action(sid, {"lock": None}).status_code == 202
     locked = nova.req("POST", url, json={"interfaceAttachment": {}})
     assert locked.status_code == 409 and "locked" in locked.text
+
+
+def test_server_security_groups_follow_its_ports(nova, net):
+    web = net.make(nova.token, "security-groups", "security_group", name="web")
+    db = net.make(nova.token, "security-groups", "security_group", name="db")
+    sid = nova.create("follows", security_groups=[{"name": "web"}]).json["server"]["id"]
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["security_groups"] == [{"name": "web"}]
+    [port] = _ports(net, nova.token, sid)
+    status, _ = net("PUT", f"/ports/{port['id']}", nova.token, {"port": {"security_groups": [db["id"], web["id"]]}})
+    assert status == 200
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["security_groups"] == [{"name": "db"}, {"name": "web"}]
+    status, _ = net("PUT", f"/ports/{port['id']}", nova.token, {"port": {"security_groups": [db["id"]]}})
+    assert status == 200
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["security_groups"] == [{"name": "db"}]
+    listed = nova.req("GET", f"/servers/{sid}/os-security-groups").json["security_groups"]
+    assert [g["name"] for g in listed] == ["db"]
+
+
+def test_interface_tags_are_kept_and_shown_from_2_70(nova, net):
+    private = _network(net, nova.token, "private")
+    sid = nova.create("tagged", version="2.42", networks=[{"uuid": private["id"], "tag": "boot"}]).json["server"]["id"]
+    url = f"/servers/{sid}/os-interface"
+    [booted] = nova.req("GET", url, "2.70").json["interfaceAttachments"]
+    assert booted["tag"] == "boot"
+    assert "tag" not in nova.req("GET", f"{url}/{booted['port_id']}", "2.69").json["interfaceAttachment"]
+
+    other = net.make(nova.token, "networks", "network", name="tagged-extra")
+    net.make(nova.token, "subnets", "subnet", network_id=other["id"], cidr="10.5.0.0/24", ip_version=4)
+    made = nova.req("POST", url, "2.70", json={"interfaceAttachment": {"net_id": other["id"], "tag": "extra"}})
+    assert made.status_code == 200, made.text
+    attachment = made.json["interfaceAttachment"]
+    assert attachment["tag"] == "extra"
+    nova.wait(sid, "ACTIVE")
+    assert nova.req("GET", f"{url}/{attachment['port_id']}", "2.70").json["interfaceAttachment"]["tag"] == "extra"
+    mine = net.make(nova.token, "ports", "port", network_id=other["id"])
+    plugged = nova.req("POST", url, "2.70", json={"interfaceAttachment": {"port_id": mine["id"]}})
+    assert plugged.status_code == 200 and plugged.json["interfaceAttachment"]["tag"] is None
+    nova.wait(sid, "ACTIVE")
+    assert {a["port_id"]: a["tag"] for a in nova.req("GET", url, "2.70").json["interfaceAttachments"]} == {
+        booted["port_id"]: "boot", attachment["port_id"]: "extra", mine["id"]: None}
+
+    assert nova.req("DELETE", f"{url}/{mine['id']}").status_code == 202
+    nova.wait(sid, "ACTIVE")
+    again = nova.req("POST", url, "2.70", json={"interfaceAttachment": {"port_id": mine["id"], "tag": "again"}})
+    assert again.status_code == 200 and again.json["interfaceAttachment"]["tag"] == "again"
+
+
+def test_every_port_nova_makes_gets_the_groups_asked_for(nova, net):
+    private = _network(net, nova.token, "private")
+    web = net.make(nova.token, "security-groups", "security_group", name="web")
+    db = net.make(nova.token, "security-groups", "security_group", name="db")
+    mine = net.make(nova.token, "ports", "port", network_id=private["id"], security_groups=[db["id"]])
+    sid = nova.create("two-nics", security_groups=[{"name": "web"}],
+                      networks=[{"port": mine["id"]}, {"uuid": private["id"]}]).json["server"]["id"]
+    groups = {p["id"]: p["security_groups"] for p in _ports(net, nova.token, sid)}
+    assert groups.pop(mine["id"]) == [db["id"]] and list(groups.values()) == [[web["id"]]]
+    shown = nova.req("GET", f"/servers/{sid}").json["server"]["security_groups"]
+    assert sorted(g["name"] for g in shown) == ["db", "web"]

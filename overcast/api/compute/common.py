@@ -60,6 +60,25 @@ def int_param(req: falcon.Request, name: str, default: int | None, minimum: int 
     return number
 
 
+#: Nova's ``api.max_limit``: the most items a page holds
+MAX_LIMIT = 1000
+
+
+def page(req: falcon.Request) -> slice:
+    """Nova's ``common.limited``: ``offset``, then ``limit`` (0 or none: Nova's maximum, 1000).
+
+    :raises faults.BadRequest: ``limit`` or ``offset`` not a non-negative integer.
+    """
+    offset = int_param(req, "offset", 0) or 0
+    limit = min(int_param(req, "limit", None) or MAX_LIMIT, MAX_LIMIT)
+    return slice(offset, offset + limit)
+
+
+def limited(req: falcon.Request, items: list[Any]) -> list[Any]:
+    """``items`` cut to the request's ``offset`` and ``limit`` (see :func:`page`)."""
+    return items[page(req)]
+
+
 def refuse_unknown(req: falcon.Request, known: Iterable[str]) -> None:
     """A query schema without additional properties (Nova's from some microversion on).
 

@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 
 from overcast.api import faults
-from overcast.api.compute.common import Links, at_least, caller, enforce
+from overcast.api.compute.common import MAX_LIMIT, Links, at_least, caller, enforce
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
@@ -15,7 +15,6 @@ from overcast.core.compute import flavors as rules
 from overcast.store.compute import Flavor
 from overcast.store.models import Project
 
-MAX_LIMIT = 1000
 
 _POSITIVE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}
 _NON_NEGATIVE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0, "maximum": 2147483647}

@@ -14,6 +14,7 @@ from overcast.core.compute import ComputeCore
 from overcast.core.compute import interfaces as core_interfaces
 from overcast.core.compute import networking
 from overcast.core.compute import servers as core_servers
+from overcast.store.compute import Server
 from overcast.store.network import Port
 
 _UUID = {"type": "string", "format": "uuid"}
@@ -32,15 +33,14 @@ ATTACH_BODY = {
 }
 
 
-def view(req: falcon.Request, port: Port) -> dict[str, Any]:
-    """Nova's interfaceAttachment (``tag`` from 2.70: Overcast keeps no device tags, so null)."""
+def view(req: falcon.Request, server: Server, port: Port) -> dict[str, Any]:
+    """Nova's interfaceAttachment (``tag`` from 2.70: the NIC's, given at create or attach)."""
     out: dict[str, Any] = {
         "port_state": port.status, "port_id": port.id, "net_id": port.network_id, "mac_addr": port.mac_address,
-        "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address}
-                      for a in sorted(port.fixed_ips, key=lambda a: a.position)],
+        "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in port.fixed_ips],
     }
     if at_least(req, "2.70"):
-        out["tag"] = None
+        out["tag"] = networking.nic_tag(server, port.id)
     return out
 
 
@@ -49,7 +49,8 @@ class Interfaces(ServerResource):
         with self.core.store.session() as session:
             server = core_servers.get_server(session, caller(req), server_id)
             enforce(req, "os_compute_api:os-attach-interfaces:list", target(server))
-            resp.media = {"interfaceAttachments": [view(req, p) for p in networking.server_ports(session, server.id)]}
+            ports = networking.server_ports(session, server.id)
+            resp.media = {"interfaceAttachments": [view(req, server, p) for p in ports]}
 
     on_head = on_get
 
@@ -61,7 +62,7 @@ class Interfaces(ServerResource):
             enforce(req, "os_compute_api:os-attach-interfaces:create", target(server))
             port = core_interfaces.attach(self.core.network, session, ctx, server, body,
                                           capabilities=self.capabilities(server), request_id=req.context.request_id)
-            resp.media = {"interfaceAttachment": view(req, port)}
+            resp.media = {"interfaceAttachment": view(req, server, port)}
 
 
 class Interface(ServerResource):
@@ -69,7 +70,7 @@ class Interface(ServerResource):
         with self.core.store.session() as session:
             server = core_servers.get_server(session, caller(req), server_id)
             enforce(req, "os_compute_api:os-attach-interfaces:show", target(server))
-            resp.media = {"interfaceAttachment": view(req, core_interfaces.get(session, server, port_id))}
+            resp.media = {"interfaceAttachment": view(req, server, core_interfaces.get(session, server, port_id))}
 
     on_head = on_get
 

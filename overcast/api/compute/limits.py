@@ -49,7 +49,7 @@ class Limits:
         with self.core.store.session() as session:
             limits = quotas.limits(session, project_id, caller(req).user_id if not other else None)
             used = quotas.usage(session, project_id)
-            network = quotas.network_defaults(session)
+            network = {} if at_least(req, "2.36") else quotas.network_defaults(session)
         resp.media = {"limits": {"absolute": absolute(req, limits, used, network), "rate": []}}
 
     on_head = on_get

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import falcon
+from sqlalchemy.orm import Session
 
 from overcast.api.compute.common import Links, at_least, enforce
 from overcast.api.routing import Registry
@@ -45,6 +46,11 @@ def quota_view(req: falcon.Request, values: Mapping[str, Any], network: Mapping[
     return view
 
 
+def _legacy_network(req: falcon.Request, session: Session) -> dict[str, int]:
+    """The legacy network limits, read only for the microversions that show them (below 2.36)."""
+    return {} if at_least(req, "2.36") else rules.network_defaults(session)
+
+
 class _Base:
     def __init__(self, core: ComputeCore, links: Links):
         self.core, self.links = core, links
@@ -55,7 +61,7 @@ class QuotaSet(_Base):
         enforce(req, "compute:quota_sets:show", {"project_id": project_id})
         with self.core.store.session() as session:
             values = rules.limits(session, project_id, req.get_param("user_id"))
-            network = rules.network_defaults(session)
+            network = _legacy_network(req, session)
         resp.media = {"quota_set": quota_view(req, values, network, project_id)}
 
     on_head = on_get
@@ -67,7 +73,7 @@ class QuotaSet(_Base):
         values = {k: int(v) for k, v in ref.items() if k in rules.DEFAULTS}
         with self.core.store.session() as session:
             result = rules.update(session, project_id, values, user_id=req.get_param("user_id"), force=force)
-            network = rules.network_defaults(session)
+            network = _legacy_network(req, session)
         resp.media = {"quota_set": quota_view(req, result, network)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str, **_: str) -> None:
@@ -81,7 +87,7 @@ class QuotaDefaults(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str, **_: str) -> None:
         enforce(req, "compute:quota_sets:defaults", {"project_id": project_id})
         with self.core.store.session() as session:
-            values, network = rules.defaults(session), rules.network_defaults(session)
+            values, network = rules.all_defaults(session)
         resp.media = {"quota_set": quota_view(req, values, network, project_id)}
 
     on_head = on_get
@@ -93,7 +99,7 @@ class QuotaDetail(_Base):
         with self.core.store.session() as session:
             values = rules.detail(session, project_id, req.get_param("user_id"))
             network = {name: {"limit": limit, "in_use": 0, "reserved": 0}
-                       for name, limit in rules.network_defaults(session).items()}
+                       for name, limit in _legacy_network(req, session).items()}
         resp.media = {"quota_set": quota_view(req, values, network, project_id)}
 
     on_head = on_get

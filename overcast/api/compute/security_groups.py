@@ -14,8 +14,7 @@ import falcon
 from sqlalchemy.orm import Session
 
 from overcast.api import faults
-from overcast.api.compute.common import PROXY_MAX, Links, caller, enforce, int_param, served
-from overcast.api.compute.flavors import MAX_LIMIT
+from overcast.api.compute.common import PROXY_MAX, Links, caller, enforce, page, served
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
@@ -74,10 +73,10 @@ class SecurityGroups(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-security-groups:get", {"project_id": caller(req).project_id})
-        offset, limit = int_param(req, "offset", 0), min(int_param(req, "limit", None) or MAX_LIMIT, MAX_LIMIT)
+        window = page(req)
         with self.core.network.session() as session:
             groups = rules.list_groups(self.core.network, session, ctx, all_tenants="all_tenants" in req.params)
-            views = group_views(session, ctx, groups[offset:offset + limit])
+            views = group_views(session, ctx, groups[window])
         resp.media = {"security_groups": sorted(views, key=lambda g: (g["tenant_id"], g["name"]))}
 
     on_head = on_get

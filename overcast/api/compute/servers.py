@@ -9,7 +9,7 @@ import falcon
 
 from overcast.api import faults
 from overcast.api.compute import server_schemas
-from overcast.api.compute.common import Links, at_least, caller, enforce, version
+from overcast.api.compute.common import MAX_LIMIT, Links, at_least, caller, enforce, version
 from overcast.api.compute.server_views import ServerViews
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
@@ -17,7 +17,6 @@ from overcast.core.compute import ComputeCore
 from overcast.core.compute import servers as core_servers
 from overcast.core.errors import Forbidden
 
-MAX_LIMIT = 1000
 _FALSE = {"0", "f", "false", "n", "no", "off"}
 _TRUE = {"1", "t", "true", "y", "yes", "on"}
 
@@ -185,8 +184,8 @@ class Servers(ServerResource):
         driver = self.core.compute_driver(self.region)
         zones = [z.name for z in driver.zones()]
         with self.core.store.session() as session:
-            created = core_servers.create(session, ctx, spec, region=self.region, zones=zones,
-                                          request_id=req.context.request_id)
+            created = core_servers.create(session, ctx, spec, network=self.core.network, region=self.region,
+                                          zones=zones, request_id=req.context.request_id)
             first = created.servers[0]
             server_id, groups = first.id, first.security_groups
         resp.status = falcon.HTTP_202

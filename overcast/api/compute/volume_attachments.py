@@ -11,14 +11,13 @@ from typing import Any
 import falcon
 
 from overcast.api.compute.common import at_least, caller, enforce, int_param, refuse_unknown, version
-from overcast.api.compute.flavors import parse_bool
 from overcast.api.compute.server_schemas import BOOLEAN, TAG
 from overcast.api.compute.server_views import ServerViews
 from overcast.api.compute.servers import ServerResource, target
 from overcast.api.microversions import Version
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
-from overcast.core.compute import ComputeCore
+from overcast.core.compute import ComputeCore, block_devices
 from overcast.core.compute import servers as core_servers
 from overcast.core.compute import volumes as core_volumes
 from overcast.core.compute.block_devices import DEVICE_PATTERN
@@ -93,7 +92,7 @@ class VolumeAttachments(ServerResource):
             enforce(req, _POLICY + "create", target(server))
             mapping = core_volumes.attach(
                 session, ctx, server, body["volumeId"], device=body.get("device"), tag=body.get("tag"),
-                delete_on_termination=parse_bool(body.get("delete_on_termination", False), "delete_on_termination"),
+                delete_on_termination=block_devices.flag(body.get("delete_on_termination", False)),
                 capabilities=self.capabilities(server), allow_shelved=at_least(req, "2.20"),
                 allow_multiattach=at_least(req, "2.60"), request_id=req.context.request_id)
             resp.media = {"volumeAttachment": view(req, mapping, created=True)}

@@ -16,8 +16,8 @@ from typing import Any
 import falcon
 
 from overcast.api import faults
-from overcast.api.compute.common import PROXY_MAX, caller, enforce, int_param, served
-from overcast.api.compute.flavors import MAX_LIMIT, parse_bool
+from overcast.api.compute.common import PROXY_MAX, caller, enforce, limited, served
+from overcast.api.compute.flavors import parse_bool
 from overcast.api.compute.server_schemas import BOOLEAN
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
@@ -87,16 +87,6 @@ def snapshot_view(snapshot: Snapshot) -> dict[str, Any]:
             "displayDescription": snapshot.description}
 
 
-def _limited(req: falcon.Request, items: list[Any]) -> list[Any]:
-    """Nova's ``common.limited``: ``offset``, then ``limit`` (0 or none: Nova's maximum, 1000).
-
-    :raises faults.BadRequest: ``limit`` or ``offset`` not a non-negative integer.
-    """
-    offset = int_param(req, "offset", 0) or 0
-    limit = min(int_param(req, "limit", None) or MAX_LIMIT, MAX_LIMIT)
-    return items[offset:offset + limit]
-
-
 def _allow(req: falcon.Request, action: str) -> None:
     """Nova's policy for ``action``, checked before it calls Cinder. :raises overcast.core.errors.Forbidden:"""
     enforce(req, _POLICY + action, {"project_id": caller(req).project_id})
@@ -118,7 +108,7 @@ class VolumeList(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, self.action)
         with self.core.store.session() as session:
-            shown = _limited(req, rules.list_volumes(session, caller(req)))
+            shown = limited(req, rules.list_volumes(session, caller(req)))
             types = type_names(session)
             resp.media = {"volumes": [volume_view(v, types) for v in shown]}
 
@@ -172,7 +162,7 @@ class SnapshotList(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, "snapshots:" + self.action)
         with self.core.store.session() as session:
-            shown = _limited(req, rules.list_snapshots(session, caller(req)))
+            shown = limited(req, rules.list_snapshots(session, caller(req)))
             resp.media = {"snapshots": [snapshot_view(s) for s in shown]}
 
     on_head = on_get

@@ -120,7 +120,3 @@ def security_group_rule(req: falcon.Request, session: Session | None, rule: Secu
 def security_group(req: falcon.Request, session: Session, group: SecurityGroup) -> dict[str, Any]:
     return {"id": group.id, "name": group.name, "stateful": group.stateful,
             "security_group_rules": [security_group_rule(req, session, r) for r in group.rules], **standard(group)}
-
-
-def ports_of_device(session: Session, device_id: str) -> list[Port]:
-    return list(session.scalars(select(Port).where(Port.device_id == device_id).order_by(Port.created_at)))

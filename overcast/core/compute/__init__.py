@@ -54,7 +54,7 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
 
     clouds = {cloud.name: load_driver(cloud.driver, cloud.options, settings.data_dir) for cloud in settings.clouds}
     network = build_network(settings, identity.store, clouds)
-    network.device_listeners.append(networking.refresh_addresses)
+    network.device_listeners.append(networking.refresh_network_info)
     return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network)
 
 

@@ -111,16 +111,20 @@ def check_capability(capabilities: Iterable[Capability], rule: Rule) -> None:
         raise FeatureNotSupported()
 
 
-def allowed(server: Server, ctx: AuthContext, key: str, capabilities: Iterable[Capability]) -> Rule:
-    """The rule for action ``key``, once lock, capability and state allow it.
+def check(server: Server, ctx: AuthContext, rule: Rule, capabilities: Iterable[Capability]) -> Rule:
+    """``rule``, once lock, capability and state allow it (in Nova's order).
 
     :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver lacks it.
     """
-    rule = RULES[key]
     check_lock(server, ctx)
     check_capability(capabilities, rule)
     check_state(server, rule)
     return rule
+
+
+def allowed(server: Server, ctx: AuthContext, key: str, capabilities: Iterable[Capability]) -> Rule:
+    """The rule for action ``key``, once lock, capability and state allow it (see :func:`check`)."""
+    return check(server, ctx, RULES[key], capabilities)
 
 
 def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capabilities: Iterable[Capability],
@@ -166,9 +170,10 @@ def reboot(session: Session, ctx: AuthContext, server: Server, hard: bool, **kw:
     begin(session, ctx, server, "reboot_hard" if hard else "reboot_soft", params={"hard": hard}, **kw)
 
 
-def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, **kw: Any) -> None:
+def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, *,
+           capabilities: Iterable[Capability], request_id: str | None) -> None:
     """:raises Invalid: unknown flavor or the same flavor. :raises Forbidden: over quota."""
-    allowed(server, ctx, "resize", kw["capabilities"])
+    rule = allowed(server, ctx, "resize", capabilities)
     flavor = find_flavor(session, flavor_ref, ctx)
     if flavor.id == server.flavor_id:
         raise Invalid("When resizing, instances must change flavor!")
@@ -178,12 +183,14 @@ def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, 
     if deltas:
         _quota(session, ctx, server.project_id, deltas)
     server.new_flavor = flavor_record(flavor)
-    begin(session, ctx, server, "resize", params={"flavor": flavor_record(flavor)}, **kw)
+    record(session, ctx, server, rule, "resize", params={"flavor": flavor_record(flavor)},
+           request_id=request_id)
 
 
-def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], **kw: Any) -> str:
+def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], *,
+            capabilities: Iterable[Capability], request_id: str | None) -> str:
     """Rebuild with a new image (and optionally name, metadata, description). Returns the password."""
-    allowed(server, ctx, "rebuild", kw["capabilities"])
+    rule = allowed(server, ctx, "rebuild", capabilities)
     image = find_image(session, body["imageRef"], ctx)
     password = body.get("adminPass") or generate_password()
     if "name" in body:
@@ -199,7 +206,8 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
     if "accessIPv6" in body:
         server.access_ipv6 = canonical_ipv6(body["accessIPv6"])
     server.image_id = image.id
-    begin(session, ctx, server, "rebuild", params={"image_id": image.id, "admin_password": password}, **kw)
+    record(session, ctx, server, rule, "rebuild", params={"image_id": image.id, "admin_password": password},
+           request_id=request_id)
     return password
 
 
@@ -218,42 +226,45 @@ def _snapshot_image(session: Session, ctx: AuthContext, server: Server, name: st
     return image
 
 
-def create_image(session: Session, ctx: AuthContext, server: Server, name: str, metadata: Mapping[str, str],
-                 **kw: Any) -> Image:
+def create_image(session: Session, ctx: AuthContext, server: Server, name: str, metadata: Mapping[str, str], *,
+                 capabilities: Iterable[Capability], request_id: str | None) -> Image:
     """``createImage``: a snapshot image. :raises Conflict, FeatureNotSupported: see :func:`allowed`."""
-    allowed(server, ctx, "createImage", kw["capabilities"])
+    rule = allowed(server, ctx, "createImage", capabilities)
     image = _snapshot_image(session, ctx, server, name, "snapshot", metadata)
-    begin(session, ctx, server, "createImage", params={"image_id": image.id, "image_name": name}, **kw)
+    record(session, ctx, server, rule, "createImage", params={"image_id": image.id, "image_name": name},
+           request_id=request_id)
     return image
 
 
 def create_backup(session: Session, ctx: AuthContext, server: Server, name: str, backup_type: str, rotation: int,
-                  metadata: Mapping[str, str], **kw: Any) -> Image:
+                  metadata: Mapping[str, str], *, capabilities: Iterable[Capability],
+                  request_id: str | None) -> Image:
     """``createBackup``: a snapshot image of type ``backup``; once it is made, only the newest
     ``rotation`` backups of that type of the server are kept (Nova's rotation).
 
     :raises Conflict, FeatureNotSupported: see :func:`allowed`.
     """
-    allowed(server, ctx, "createBackup", kw["capabilities"])
+    rule = allowed(server, ctx, "createBackup", capabilities)
     image = _snapshot_image(session, ctx, server, name, "backup", {**metadata, "backup_type": backup_type})
-    begin(session, ctx, server, "createBackup", params={"image_id": image.id, "image_name": name,
-                                                        "backup_type": backup_type, "rotation": rotation}, **kw)
+    record(session, ctx, server, rule, "createBackup", request_id=request_id,
+           params={"image_id": image.id, "image_name": name, "backup_type": backup_type, "rotation": rotation})
     return image
 
 
-def shelve(session: Session, ctx: AuthContext, server: Server, **kw: Any) -> None:
+def shelve(session: Session, ctx: AuthContext, server: Server, *, capabilities: Iterable[Capability],
+           request_id: str | None) -> None:
     """``shelve``: an image-backed server is saved to the image ``<name>-shelved`` first (the
     operation snapshots, then shelves; unshelve deletes the image), as Nova does.
 
     :raises Conflict, FeatureNotSupported: see :func:`allowed`.
     """
-    allowed(server, ctx, "shelve", kw["capabilities"])
+    rule = allowed(server, ctx, "shelve", capabilities)
     params: dict[str, Any] = {}
     if server.image_id:
         image = _snapshot_image(session, ctx, server, f"{server.name}-shelved", "snapshot", {})
         server.shelved_image_id = image.id
         params = {"image_id": image.id, "image_name": image.name}
-    begin(session, ctx, server, "shelve", params=params, **kw)
+    record(session, ctx, server, rule, "shelve", params=params, request_id=request_id)
 
 
 def lock(server: Server, ctx: AuthContext, reason: str | None) -> None:
@@ -277,9 +288,9 @@ def unlock(server: Server, ctx: AuthContext) -> None:
 def inject_network_info(session: Session, ctx: AuthContext, server: Server) -> None:
     """``injectNetworkInfo`` (admin): Nova refreshes the server's network info cache from Neutron
     and hands it to the virt driver, which for QEMU (libvirt) does nothing with it; so this
-    rewrites the server's addresses from its ports, at once. :raises Conflict: locked."""
+    rewrites the server's addresses (and security groups) from its ports, at once. :raises Conflict: locked."""
     check_lock(server, ctx)
-    networking.refresh_addresses(session, {server.id})
+    networking.refresh_network_info(session, {server.id})
 
 
 def reset_state(server: Server, state: str) -> None:

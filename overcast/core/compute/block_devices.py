@@ -243,10 +243,11 @@ def record(session: Session, ctx: AuthContext, server: Server, plan: BootPlan, i
                 vtypes.by_name_or_id(session, ctx, wanted.volume_type)
             except NotFound:
                 raise Invalid(f"Volume type {wanted.volume_type} could not be found.") from None
+        named = valid_device(wanted.device_name) if wanted.device_name and not wanted.is_root else None
         if wanted.is_root:
             device = ROOT_DEVICE
-        elif wanted.device_name and valid_device(wanted.device_name) not in used + [ROOT_DEVICE]:
-            device = valid_device(wanted.device_name)
+        elif named and named not in used + [ROOT_DEVICE]:
+            device = named
         else:
             device = next_device(used)
         used.append(device)

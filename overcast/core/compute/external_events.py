@@ -70,7 +70,7 @@ def deliver(session: Session, events: Iterable[Mapping[str, Any]], *, request_id
         raise NotFound("No instances found for any event")
     refresh = {o.event["server_uuid"] for o in outcomes if o.accepted and o.event["name"] in REFRESHES_ADDRESSES}
     if refresh:
-        networking.refresh_addresses(session, refresh)
+        networking.refresh_network_info(session, refresh)
     for outcome in outcomes:
         if outcome.accepted and outcome.event["name"] == "volume-extended":
             server = servers[outcome.event["server_uuid"]]

@@ -153,8 +153,7 @@ def add_to_server(network: NetworkCore, session: Session, ctx: AuthContext, serv
     ports = server_ports(session, server.id)
     if not ports:
         raise Invalid("Instance network is not ready yet")
-    fixed = [(port, allocation.ip_address) for port in ports
-             for allocation in sorted(port.fixed_ips, key=lambda a: a.position)]
+    fixed = [(port, allocation.ip_address) for port in ports for allocation in port.fixed_ips]
     if not fixed:
         raise Invalid("No fixed IPs associated to instance")
     if fixed_address is not None:

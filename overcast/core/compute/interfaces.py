@@ -63,17 +63,17 @@ def _nic(session: Session, ctx: AuthContext, server: Server, body: dict[str, Any
 
 def attach(network: NetworkCore, session: Session, ctx: AuthContext, server: Server, body: dict[str, Any], *,
            capabilities: Iterable[Capability], request_id: str | None) -> Port:
-    """Plug a port into the server (Nova's ``attach_interface``).
+    """Plug a port into the server (Nova's ``attach_interface``), recording the NIC with its
+    ``tag`` (see :mod:`overcast.core.compute.networking`).
 
     :raises Conflict: locked, wrong state, port or address in use. :raises NotFound: port or
         network. :raises Invalid: bad combination, nothing to attach to. :raises
         FeatureNotSupported: the driver cannot hot-plug.
     """
     rule = actions.allowed(server, ctx, "attach_interface", capabilities)
-    nic = _nic(session, ctx, server, body)
+    nic = {**_nic(session, ctx, server, body), "tag": body.get("tag")}
     port = networking.plug(network, session, server, nic)
-    if nic.get("port_id"):
-        server.requested_networks = [*(server.requested_networks or []), nic]
+    server.requested_networks = [*(server.requested_networks or []), {**nic, "vif": port.id}]
     actions.record(session, ctx, server, rule, "attach_interface", request_id=request_id,
                    params={"port": asdict(networking.attachments(session, [port])[0])})
     return port
@@ -89,5 +89,6 @@ def detach(network: NetworkCore, session: Session, ctx: AuthContext, server: Ser
     rule = actions.allowed(server, ctx, "detach_interface", capabilities)
     port = get(session, server, port_id)
     networking.unplug(network, session, server, port)
+    networking.forget_nic(server, port.id)
     actions.record(session, ctx, server, rule, "detach_interface", request_id=request_id,
                    params={"port_id": port_id})

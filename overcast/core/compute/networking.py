@@ -2,14 +2,15 @@
 Nova's API does), its ports (made by the build operation, released when the server goes), and
 the ``addresses`` it shows.
 
-``Server.addresses`` is Nova's network info cache: it is rewritten from the server's ports and
-their floating IPs whenever they change (:func:`refresh_addresses`, a listener of the network
-core, which is Neutron's ``network-changed`` event), so server reads and the ``ip`` filter never
-join the network tables.
+``Server.addresses`` and ``Server.security_groups`` are Nova's network info cache: they are
+rewritten from the server's ports, their floating IPs and their security groups whenever those
+change (:func:`refresh_network_info`, a listener of the network core, which is Neutron's
+``network-changed`` event), so server reads and the ``ip`` filter never join the network tables.
 
-A requested NIC is recorded on the server as ``{"network_id", "port_id", "fixed_ip", "tag"}``;
-a port the user passed (``port_id``) is only unbound when the server goes, a port Nova made is
-deleted (Nova's ``preserve_on_delete``).
+A requested NIC is recorded on the server as ``{"network_id", "port_id", "fixed_ip", "tag"}``,
+and once plugged with its port's id as ``vif`` (Nova's virtual interface, which keeps the tag);
+an interface attached later is recorded the same way. A port the user passed (``port_id``) is
+only unbound when the server goes, a port Nova made is deleted (Nova's ``preserve_on_delete``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import ipaddress
 import uuid
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
@@ -44,9 +45,10 @@ def _uuid(value: str, what: str) -> str:
 
 def _available(session: Session, project_id: str) -> list[Network]:
     """The networks a server may get without naming one: the project's own and shared ones."""
-    rows = session.scalars(select(Network).where(Network.external.is_(False))
-                           .order_by(Network.created_at, Network.id))
-    return [n for n in rows if n.project_id == project_id or n.shared]
+    return list(session.scalars(select(Network)
+                                .where(Network.external.is_(False),
+                                       or_(Network.project_id == project_id, Network.shared.is_(True)))
+                                .order_by(Network.created_at, Network.id)))
 
 
 def _network(session: Session, ctx: AuthContext, network_id: str) -> Network:
@@ -140,15 +142,16 @@ def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project
     return nics
 
 
-def check_security_groups(session: Session, ctx: AuthContext, project_id: str, names: Iterable[str]) -> None:
+def check_security_groups(network: NetworkCore, session: Session, ctx: AuthContext, project_id: str,
+                          names: Iterable[str]) -> None:
     """:raises Invalid: a group that is neither the project's (by name or id) nor ``default``."""
     for name in names:
         if name == "default":
             continue
-        group = session.get(SecurityGroup, name) or session.scalar(
-            select(SecurityGroup).where(SecurityGroup.name == name, SecurityGroup.project_id == project_id))
-        if group is None or not (ctx.is_admin or group.project_id == project_id):
-            raise Invalid(f"Security group {name} not found.", kind="SecurityGroupNotFound")
+        try:
+            group_rules.resolve(network, session, ctx, project_id, [name])
+        except NotFound:
+            raise Invalid(f"Security group {name} not found.", kind="SecurityGroupNotFound") from None
 
 
 def acting_for(server: Server) -> AuthContext:
@@ -158,8 +161,16 @@ def acting_for(server: Server) -> AuthContext:
 
 
 def server_ports(session: Session, server_id: str) -> list[Port]:
-    return list(session.scalars(select(Port).where(Port.device_id == server_id)
-                                .order_by(Port.created_at, Port.id)))
+    return _ports_of(session, [server_id]).get(server_id, [])
+
+
+def _ports_of(session: Session, server_ids: Iterable[str]) -> dict[str, list[Port]]:
+    """The servers' ports, oldest first, by server id (one query)."""
+    out: dict[str, list[Port]] = {}
+    for port in session.scalars(select(Port).where(Port.device_id.in_(list(server_ids)))
+                                .order_by(Port.created_at, Port.id)):
+        out.setdefault(port.device_id, []).append(port)
+    return out
 
 
 def allocate(network: NetworkCore, session: Session, server: Server) -> list[Port]:
@@ -170,12 +181,31 @@ def allocate(network: NetworkCore, session: Session, server: Server) -> list[Por
     existing = server_ports(session, server.id)
     if existing or not server.requested_networks:
         return existing
-    return [plug(network, session, server, nic) for nic in server.requested_networks]
+    nics = list(server.requested_networks)
+    # the groups asked for: the server's record follows its ports once the first one is made
+    groups = group_names(server)
+    ports = [plug(network, session, server, nic, groups=groups) for nic in nics]
+    server.requested_networks = [{**nic, "vif": port.id} for nic, port in zip(nics, ports)]
+    return ports
 
 
-def plug(network: NetworkCore, session: Session, server: Server, nic: dict[str, Any]) -> Port:
+def nic_tag(server: Server, port_id: str) -> str | None:
+    """The tag the NIC on this port was asked with (at create or attach), else None."""
+    return next((nic.get("tag") for nic in server.requested_networks or []
+                 if port_id in (nic.get("vif"), nic.get("port_id"))), None)
+
+
+def forget_nic(server: Server, port_id: str) -> None:
+    """Drop the record of the NIC on this port (once it is unplugged)."""
+    server.requested_networks = [nic for nic in server.requested_networks or []
+                                 if port_id not in (nic.get("vif"), nic.get("port_id"))]
+
+
+def plug(network: NetworkCore, session: Session, server: Server, nic: dict[str, Any], *,
+         groups: list[str] | None = None) -> Port:
     """Give the server one port for ``nic`` (see :func:`requested_nics`): bind the port named, or
-    make one on the network (with the fixed IP asked for, and the server's security groups).
+    make one on the network (with the fixed IP asked for, and the security groups ``groups``
+    names, by default the server's).
 
     :raises OvercastError: what Neutron refused.
     """
@@ -196,7 +226,8 @@ def plug(network: NetworkCore, session: Session, server: Server, nic: dict[str, 
     if nic.get("fixed_ip"):
         body["fixed_ips"] = [{"ip_address": nic["fixed_ip"]}]
     if net.port_security_enabled:
-        body["security_groups"] = _group_ids(network, session, ctx, server)
+        body["security_groups"] = _group_ids(network, session, ctx, server.project_id,
+                                             group_names(server) if groups is None else groups)
     return port_rules.make(network, session, ctx, net, server.project_id, body)
 
 
@@ -216,12 +247,21 @@ def _user_ports(server: Server) -> set[str]:
     return {nic["port_id"] for nic in server.requested_networks or [] if nic.get("port_id")}
 
 
-def _group_ids(network: NetworkCore, session: Session, ctx: AuthContext, server: Server) -> list[str]:
-    """The server's security groups by id; ``default`` is the project's default group (made on
+def group_names(server: Server) -> list[str]:
+    """The names of the server's security groups, ``default`` when it has none."""
+    return [g["name"] for g in server.security_groups or []] or ["default"]
+
+
+def _group_ids(network: NetworkCore, session: Session, ctx: AuthContext, project_id: str,
+               names: list[str]) -> list[str]:
+    """The groups ``names`` names, by id; ``default`` is the project's default group (made on
     first use). :raises NotFound: a group deleted since the request."""
+    named = [n for n in names if n != "default"]
+    found = iter(group_rules.resolve(network, session, ctx, project_id, named) if named else [])
+    default = group_rules.resolve(network, session, ctx, project_id, None) if "default" in names else []
     ids: list[str] = []
-    for name in [g["name"] for g in server.security_groups or []] or ["default"]:
-        ids += group_rules.resolve(network, session, ctx, server.project_id, None if name == "default" else [name])
+    for name in names:
+        ids += default if name == "default" else [next(found)]
     return list(dict.fromkeys(ids))
 
 
@@ -245,19 +285,13 @@ def _network_names(session: Session, ids: set[str]) -> dict[str, str]:
     return {row.id: row.name for row in session.execute(select(Network.id, Network.name).where(Network.id.in_(ids)))}
 
 
-def addresses(session: Session, server_id: str) -> dict[str, list[dict[str, Any]]]:
+def _addresses(ports: list[Port], names: dict[str, str],
+               floating: dict[str, list[FloatingIp]]) -> dict[str, list[dict[str, Any]]]:
     """Nova's ``addresses``: by network name, each port's fixed IPs then its floating IPs."""
-    ports = server_ports(session, server_id)
-    if not ports:
-        return {}
-    names = _network_names(session, {p.network_id for p in ports})
-    floating: dict[str, list[FloatingIp]] = {}
-    for fip in session.scalars(select(FloatingIp).where(FloatingIp.port_id.in_([p.id for p in ports]))
-                               .order_by(FloatingIp.created_at)):
-        floating.setdefault(fip.port_id, []).append(fip)
     out: dict[str, list[dict[str, Any]]] = {}
     for port in ports:
         entries = out.setdefault(names.get(port.network_id) or port.network_id, [])
+        # sorted: addresses a port update added in this session may sit out of position order
         for allocation in sorted(port.fixed_ips, key=lambda a: a.position):
             entries.append(_address(allocation.ip_address, "fixed", port.mac_address))
         for fip in floating.get(port.id, []):
@@ -269,11 +303,42 @@ def _address(ip: str, kind: str, mac: str) -> dict[str, Any]:
     return {"addr": ip, "version": 6 if ":" in ip else 4, "OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": mac}
 
 
-def refresh_addresses(session: Session, device_ids: set[str]) -> None:
-    """Rewrite the addresses of the servers among ``device_ids`` (the network core's listener)."""
-    for server in session.scalars(select(Server).where(Server.id.in_(device_ids), Server.deleted.is_(False))):
-        server.addresses = addresses(session, server.id)
+def _port_groups(ports: Iterable[Port], found: dict[str, SecurityGroup]) -> list[SecurityGroup]:
+    """The groups on the ports, in first-seen order (Nova asks Neutron the same)."""
+    ids = dict.fromkeys(g for p in ports for g in p.security_group_ids or [])
+    return [found[i] for i in ids if i in found]
 
+
+def _groups_by_id(session: Session, ports: Iterable[Port]) -> dict[str, SecurityGroup]:
+    ids = {g for p in ports for g in p.security_group_ids or []}
+    if not ids:
+        return {}
+    return {g.id: g for g in session.scalars(select(SecurityGroup).where(SecurityGroup.id.in_(ids)))}
+
+
+def refresh_network_info(session: Session, device_ids: set[str]) -> None:
+    """Rewrite the addresses and security groups of the servers among ``device_ids`` (the network
+    core's listener), in a fixed number of queries. A server left without ports keeps the groups
+    it had (there is nothing to read them from)."""
+    servers = list(session.scalars(select(Server).where(Server.id.in_(device_ids), Server.deleted.is_(False))))
+    if not servers:
+        return
+    ports = _ports_of(session, [s.id for s in servers])
+    every = [p for mine in ports.values() for p in mine]
+    names = _network_names(session, {p.network_id for p in every})
+    floating: dict[str, list[FloatingIp]] = {}
+    if every:
+        for fip in session.scalars(select(FloatingIp).where(FloatingIp.port_id.in_([p.id for p in every]))
+                                   .order_by(FloatingIp.created_at)):
+            floating.setdefault(fip.port_id, []).append(fip)
+    groups = _groups_by_id(session, every)
+    for server in servers:
+        mine = ports.get(server.id, [])
+        server.addresses = _addresses(mine, names, floating)
+        if mine:
+            wanted = [{"name": g.name} for g in _port_groups(mine, groups)]
+            if wanted != server.security_groups:
+                server.security_groups = wanted
 
 
 # -- a server's security groups: the groups on its ports ------------------------------------------
@@ -281,30 +346,28 @@ def refresh_addresses(session: Session, device_ids: set[str]) -> None:
 
 def server_groups(session: Session, server: Server) -> list[SecurityGroup]:
     """The groups on the server's ports, in first-seen order (Nova asks Neutron the same)."""
-    ids = dict.fromkeys(g for p in server_ports(session, server.id) for g in p.security_group_ids or [])
-    found = {g.id: g for g in session.scalars(select(SecurityGroup).where(SecurityGroup.id.in_(list(ids))))}
-    return [found[i] for i in ids if i in found]
+    ports = server_ports(session, server.id)
+    return _port_groups(ports, _groups_by_id(session, ports))
 
 
-def _named_group(session: Session, server: Server, name: str) -> SecurityGroup:
-    """:raises NotFound: no group of the server's project by that name or id."""
-    group = session.get(SecurityGroup, name)
-    if group is None or group.project_id != server.project_id:
-        group = session.scalar(select(SecurityGroup).where(SecurityGroup.name == name,
-                                                           SecurityGroup.project_id == server.project_id))
-    if group is None:
-        raise NotFound(f"Security group {name} not found.", kind="SecurityGroupNotFound")
-    return group
+def _named_group(network: NetworkCore, session: Session, ctx: AuthContext, server: Server,
+                 name: str) -> SecurityGroup:
+    """:raises NotFound: no group of the server's project by that name or id (Nova's message)."""
+    try:
+        [group_id] = group_rules.resolve(network, session, ctx, server.project_id, [name])
+    except NotFound:
+        raise NotFound(f"Security group {name} not found.", kind="SecurityGroupNotFound") from None
+    return session.get(SecurityGroup, group_id)
 
 
 def _change_groups(network: NetworkCore, session: Session, ctx: AuthContext, server: Server,
                    change: Callable[[list[str]], list[str]]) -> None:
-    """Apply ``change`` to every port's group ids through Neutron's rules; record the names."""
+    """Apply ``change`` to every port's group ids through Neutron's rules (whose device listener,
+    :func:`refresh_network_info`, records the server's groups)."""
     for port in server_ports(session, server.id):
         wanted = change(list(port.security_group_ids or []))
         if wanted != list(port.security_group_ids or []):
             port_rules.update(network, session, ctx, port.id, {"security_groups": wanted})
-    server.security_groups = [{"name": g.name} for g in server_groups(session, server)]
 
 
 def add_security_group(network: NetworkCore, session: Session, ctx: AuthContext, server: Server, name: str) -> None:
@@ -313,7 +376,7 @@ def add_security_group(network: NetworkCore, session: Session, ctx: AuthContext,
     :raises NotFound: no such group, or the server has no port.
     :raises Invalid: a port without port security (SecurityGroupCannotBeApplied).
     """
-    group = _named_group(session, server, name)
+    group = _named_group(network, session, ctx, server, name)
     ports = server_ports(session, server.id)
     if not ports:
         raise NotFound(f"instance_id {server.id} could not be found as device id on any ports",
@@ -330,7 +393,7 @@ def remove_security_group(network: NetworkCore, session: Session, ctx: AuthConte
 
     :raises NotFound: no such group. :raises Invalid: no port of the server has it.
     """
-    group = _named_group(session, server, name)
+    group = _named_group(network, session, ctx, server, name)
     if group not in server_groups(session, server):
         raise Invalid(f"Security group {name} not associated with the instance {server.id}",
                       kind="SecurityGroupNotExistsForInstance")

@@ -75,16 +75,21 @@ def class_limits(session: Session, class_name: str) -> dict[str, int]:
     return result
 
 
+def all_defaults(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """The ``default`` quota class's compute limits (every project's defaults) and its legacy
+    network limits (which Nova shows below 2.36), from one read of the class."""
+    values = class_limits(session, DEFAULT_CLASS)
+    return {name: values[name] for name in DEFAULTS}, {name: values[name] for name in NETWORK_DEFAULTS}
+
+
 def defaults(session: Session) -> dict[str, int]:
     """Every project's default limits: the ``default`` quota class's compute limits."""
-    values = class_limits(session, DEFAULT_CLASS)
-    return {name: values[name] for name in DEFAULTS}
+    return all_defaults(session)[0]
 
 
 def network_defaults(session: Session) -> dict[str, int]:
     """The legacy network limits Nova shows below 2.36: the ``default`` quota class's."""
-    values = class_limits(session, DEFAULT_CLASS)
-    return {name: values[name] for name in NETWORK_DEFAULTS}
+    return all_defaults(session)[1]
 
 
 def update_class(session: Session, class_name: str, values: Mapping[str, int]) -> dict[str, int]:

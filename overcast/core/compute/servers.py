@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from overcast.core.compute import block_devices, networking, quotas, server_groups, states
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
+from overcast.core.network import NetworkCore
 from overcast.ops.engine import enqueue
 from overcast.store.compute import Flavor, KeyPair, Server, ServerMetadata, ServerTag
 from overcast.store.image import Image
@@ -212,8 +213,9 @@ def _hostname(name: str) -> str:
     return text or "server"
 
 
-def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, zones: Iterable[str],
-           request_id: str | None, validate_zone: Callable[[str], None] | None = None) -> Created:
+def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: NetworkCore, region: str,
+           zones: Iterable[str], request_id: str | None,
+           validate_zone: Callable[[str], None] | None = None) -> Created:
     """Record ``min_count``..``max_count`` servers and enqueue their builds.
 
     :raises Invalid: bad flavor, image, key pair, zone, group, user data, counts or block device
@@ -254,7 +256,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, region: str, 
             raise Invalid(f"Invalid input for field/attribute group. Value: {spec.group}. "
                           f"'{spec.group}' is not a 'uuid'") from None
     groups = spec.security_groups or ["default"]
-    networking.check_security_groups(session, ctx, project_id, groups)
+    networking.check_security_groups(network, session, ctx, project_id, groups)
     nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
                                      max_count=spec.max_count)
     count = spec.max_count

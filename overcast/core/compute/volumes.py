@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.compute import block_devices
 from overcast.core.compute import states as S
-from overcast.core.compute.actions import Rule, check_capability, check_state
-from overcast.core.compute.servers import check_lock
+from overcast.core.compute.actions import Rule, check
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.volume import states as volume_states
@@ -46,16 +45,6 @@ def _check_shelved(server: Server, rule: Rule, allow_shelved: bool) -> None:
     """Shelved servers take volumes from 2.20 (Nova checks this first). :raises Conflict:"""
     if server.vm_state in _SHELVED and not allow_shelved:
         raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in vm_state {server.vm_state}")
-
-
-def _check(server: Server, ctx: AuthContext, rule: Rule, capabilities: Iterable[Capability]) -> None:
-    """Lock, capability and state, as for the other server actions.
-
-    :raises Conflict: locked or a state that refuses it. :raises FeatureNotSupported:
-    """
-    check_lock(server, ctx)
-    check_capability(capabilities, rule)
-    check_state(server, rule)
 
 
 def attached(server: Server, volume_id: str) -> BlockDeviceMapping:
@@ -86,7 +75,7 @@ def attach(session: Session, ctx: AuthContext, server: Server, volume_id: str, *
     :raises NotFound: unknown volume.
     """
     _check_shelved(server, ATTACH_RULE, allow_shelved)
-    _check(server, ctx, ATTACH_RULE, capabilities)
+    check(server, ctx, ATTACH_RULE, capabilities)
     used = [m.device_name for m in server.volume_mappings]
     path = block_devices.valid_device(device) if device else None
     if path is not None and path in used + [block_devices.ROOT_DEVICE]:
@@ -122,7 +111,7 @@ def detach(session: Session, ctx: AuthContext, server: Server, volume_id: str, *
     mapping = attached(server, volume_id)
     if mapping.boot_index == 0:
         raise Invalid("Cannot detach a root device volume")
-    _check(server, ctx, DETACH_RULE, capabilities)
+    check(server, ctx, DETACH_RULE, capabilities)
     if volume.status == volume_states.AVAILABLE:
         raise Invalid(f"Invalid volume: volume {volume.id} already detached")
     if volume.attach_status == volume_states.DETACHED:

@@ -152,11 +152,6 @@ def _truthy(value: object) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _mac(seed: str) -> str:
-    digest = uuid.uuid5(uuid.NAMESPACE_OID, seed).bytes
-    return "fa:16:3e:" + ":".join(f"{b:02x}" for b in digest[:3])
-
-
 class LocalComputeDriver(ComputeDriver):
     """A simulated KVM cloud: hosts, zones, power states, console logs, persistent state."""
 
