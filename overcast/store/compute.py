@@ -99,7 +99,8 @@ class Server(Base):
     locked_reason: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     security_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    #: the NICs the create asked for: [{"network_id", "port_id", "fixed_ip", "tag"}] (core/compute/networking)
+    #: the server's NICs as asked for (create and os-interface): [{"network_id", "port_id", "fixed_ip", "tag",
+    #: "vif": the port made or bound for it}] (core/compute/networking)
     requested_networks: Mapped[Any] = mapped_column(JSON, default=list)
     #: {network name: [{"addr", "version", "OS-EXT-IPS:type", "OS-EXT-IPS-MAC:mac_addr"}]}
     addresses: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
