@@ -39,9 +39,17 @@ class NotSuspended(Conflict):
 
 
 class Unavailable(DriverError):
-    """The backend could not be reached or answered a transient error; safe to retry."""
+    """The backend could not be reached or answered a transient error; safe to retry.
+
+    ``retry_after`` (seconds), when the backend said how long to wait (HTTP ``Retry-After``), is
+    honoured by the operations engine's backoff and passed on to clients as ``Retry-After``.
+    """
 
     retryable = True
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class QuotaExceeded(DriverError):

@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterator, Mapping
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
 from overcast.ops.breaker import Breakers
 from overcast.ops.models import (CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TERMINAL_STATES,
@@ -158,6 +159,11 @@ class Job:
     project_id: str | None
     created_at: dt.datetime
     deadline_at: dt.datetime | None
+
+    def call_context(self) -> CallContext:
+        """The typed context to pass to the driver for this operation."""
+        return CallContext(project_id=self.project_id, user_id=self.user_id, request_id=self.request_id,
+                           idempotency_key=self.idempotency_key, deadline=self.deadline_at)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "Job":
