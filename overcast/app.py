@@ -27,7 +27,9 @@ LOG = logging.getLogger(__name__)
 
 
 def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, params: dict) -> None:
-    raise faults.Fault(exc.status, exc.message, kind=exc.kind)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
+    raise faults.Fault(exc.status, exc.message, kind=exc.kind, headers=headers)
 
 
 def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> "OpsRuntime":

@@ -124,3 +124,26 @@ def test_second_region_is_served_under_its_prefix(tmp_path):
     assert resp.status_code == 200 and resp.json["version"]["id"] == "v2.1"
     assert client.simulate_get("/regions/nowhere/compute/v2.1").status_code == 404
     identity.store.dispose()
+
+
+def test_service_unavailable_carries_retry_after_to_the_client():
+    import falcon
+    import falcon.testing
+
+    from overcast.api import faults
+    from overcast.app import _core_error
+    from overcast.core.errors import ServiceUnavailable
+
+    app = falcon.App()
+    app.set_error_serializer(faults.serialize)
+    app.add_error_handler(ServiceUnavailable, _core_error)
+
+    class Down:
+        def on_get(self, req, resp):
+            raise ServiceUnavailable("cloud lab is unavailable", retry_after=12.4)
+
+    app.add_route("/compute/v2.1/servers", Down())
+    result = falcon.testing.TestClient(app).simulate_get("/compute/v2.1/servers")
+    assert result.status_code == 503
+    assert result.headers["Retry-After"] == "12"
+    assert "cloud lab is unavailable" in result.text

@@ -43,3 +43,15 @@ class Gone(OvercastError):
 
 class NotImplementedYet(OvercastError):
     status = 501
+
+
+class ServiceUnavailable(OvercastError):
+    """A backend is unreachable or its circuit breaker is open (503); ``retry_after`` seconds, when
+    known, reach the client as ``Retry-After``."""
+
+    status = 503
+    kind = "ServiceUnavailable"
+
+    def __init__(self, message: str, *, kind: str | None = None, retry_after: float | None = None):
+        super().__init__(message, kind=kind)
+        self.retry_after = retry_after

@@ -187,6 +187,9 @@ class HandlerSpec:
     #: what happens while the cloud's breaker is open: "fail" (fail fast, the resource goes to
     #: ERROR) or "defer" (wait for the breaker without calling the driver, until the deadline)
     when_open: str = "fail"
+    #: the driver family the handler calls ("compute", "volume", "network", "image", "cdn"): one
+    #: circuit breaker per (cloud, family), so a provider's failing volume API does not stop builds
+    family: str | None = None
 
 
 class Registry:
@@ -196,7 +199,8 @@ class Registry:
         self._specs: dict[str, HandlerSpec] = {}
 
     def register(self, kind: str, handler: Handler | None = None, *, on_failure: FailureHook | None = None,
-                 timeout: float | None = None, event: str | None = None, when_open: str = "fail"):  # noqa: ANN201
+                 timeout: float | None = None, event: str | None = None, when_open: str = "fail",
+                 family: str | None = None):  # noqa: ANN201
         """Register ``handler`` for ``kind``; usable as a decorator when ``handler`` is omitted."""
         if when_open not in ("fail", "defer"):
             raise ValueError("when_open must be 'fail' or 'defer'")
@@ -204,7 +208,7 @@ class Registry:
         def _add(fn: Handler) -> Handler:
             if kind in self._specs:
                 raise ValueError(f"a handler for {kind!r} is already registered")
-            self._specs[kind] = HandlerSpec(kind, fn, on_failure, timeout, event, when_open)
+            self._specs[kind] = HandlerSpec(kind, fn, on_failure, timeout, event, when_open, family)
             return fn
 
         return _add(handler) if handler is not None else _add
