@@ -53,6 +53,8 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
     from granian import Granian
     from granian.constants import Interfaces
 
+    from overcast.core.cdn import describe_default
+
     if config_:
         ctx.obj["config"] = config_
     if data_dir_:
@@ -66,6 +68,7 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
         shown = account.password if sys.stdout.isatty() else "(in clouds.yaml)"
         click.echo(f"  user {account.username} / project {account.project}: password {shown}")
     click.echo(f"  clouds.yaml: {clouds}")
+    click.echo(f"  cdn: {settings.public_url}/cdn/v1.0, {describe_default(settings)}")
     click.echo(f"  try: OS_CLIENT_CONFIG_FILE={clouds} openstack --os-cloud overcast token issue", nl=True)
     sys.stdout.flush()
 
@@ -103,10 +106,14 @@ def worker(ctx: click.Context, threads: int | None, no_reconcile: bool) -> None:
 
     settings = _settings(ctx)
     logs.configure(settings.server.log_level)
+    from overcast.core.cdn import build_cdn
+
     identity = build_identity(settings)
+    cdn = build_cdn(settings, identity.store)
     runtime = build_operations(build_compute(settings, identity),
-                               OpsSettings(threads=threads) if threads else None)
+                               OpsSettings(threads=threads) if threads else None, cdn=cdn)
     run_until_signalled(runtime, reconcile=not no_reconcile)
+    cdn.close()
     identity.store.dispose()
 
 

@@ -16,6 +16,7 @@ def application() -> falcon.App:
     settings = load_settings()
     logs.configure(settings.server.log_level)
     app = create_app(settings)
-    runtime = build_operations(app.compute).start()
+    runtime = build_operations(app.compute, cdn=app.cdn).start()
     atexit.register(runtime.stop)
+    atexit.register(app.cdn.close)
     return app

@@ -25,6 +25,7 @@ def test_upgrade_reaches_the_models_and_is_then_a_no_op(tmp_path):
     from alembic.migration import MigrationContext
 
     import overcast.ops.models  # noqa: F401
+    import overcast.store.cdn  # noqa: F401
     import overcast.store.compute  # noqa: F401
     import overcast.store.image  # noqa: F401
     import overcast.store.metadefs  # noqa: F401

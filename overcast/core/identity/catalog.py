@@ -21,9 +21,11 @@ SERVED = (
     ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
     ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
     ("network", "neutron", "/network"),
+    ("cdn", "poppy", "/cdn/v1.0"),
 )
-#: Services served once for every region: one Keystone, and one image catalogue all clouds share.
-GLOBAL = {"identity", "image"}
+#: Services served once for every region: one Keystone, one image catalogue all clouds share, and
+#: one CDN (its flavors choose providers, not regions).
+GLOBAL = {"identity", "image", "cdn"}
 
 
 def service_url(settings: Settings, service_type: str, path: str, region: str) -> str:
