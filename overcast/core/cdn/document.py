@@ -190,8 +190,7 @@ def normalise(body: Mapping[str, Any]) -> dict[str, Any]:
             rules = [{"name": rule["name"], "request_url": "/*"}]
         rule["rules"] = [{"name": r["name"], "request_url": _path(r["request_url"])} for r in rules]
     if not any(r["request_url"] == "/*" for rule in caching for r in rule["rules"]):
-        caching.insert(0, {"name": "default", "ttl": DEFAULT_TTL,
-                           "rules": [{"name": "default", "request_url": "/*"}]})
+        caching.append({"name": "default", "ttl": DEFAULT_TTL, "rules": [{"name": "default", "request_url": "/*"}]})
     doc["caching"] = caching
     restrictions = doc.get("restrictions") or []
     for restriction in restrictions:
