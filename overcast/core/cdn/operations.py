@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from overcast.core.cdn import CdnCore
 from overcast.core.cdn import certificates as certs
-from overcast.core.cdn.services import (DELETE, DELETE_IN_PROGRESS, DEPLOY, DEPLOYED, FAILED, PURGE, RESOURCE,
-                                        refresh_status, release_slot, spec_of)
+from overcast.core.cdn.services import (DELETE, DELETE_IN_PROGRESS, DEPLOY, DEPLOYED, FAILED, PURGE,
+                                        locked_service, refresh_status, release_slot, spec_of)
 from overcast.drivers.cdn.base import CertificateRequest, CertificateState, DeployState, ProviderService, PurgeRequest
 from overcast.drivers.errors import BuildFailed, DriverError, NotFound
 from overcast.ops.engine import Job, done, poll_again
@@ -95,7 +95,7 @@ class CdnHandlers:
                 info = driver.create(call, spec)
             ctx.save_checkpoint({"submitted": True, "provider_service_id": info.provider_service_id})
             with ctx.session() as session:
-                detail = _detail(session.get(CdnService, job.resource_id), provider)
+                detail = _detail(locked_service(session, job.resource_id), provider)
                 if detail is not None:
                     detail.provider_service_id = info.provider_service_id
                     detail.updated_at = utcnow()
@@ -106,7 +106,7 @@ class CdnHandlers:
         if info.state is DeployState.FAILED:
             raise BuildFailed(info.message or f"Provider {provider} failed to deploy the service")
         with ctx.session() as session:
-            service = session.get(CdnService, job.resource_id)
+            service = locked_service(session, job.resource_id)
             detail = _detail(service, provider)
             if detail is not None and detail.status != DELETE_IN_PROGRESS:
                 self._deployed(detail, info)
@@ -123,7 +123,7 @@ class CdnHandlers:
         detail.updated_at = utcnow()
 
     def deploy_failed(self, job: Job, session: Session) -> None:
-        service = session.get(CdnService, job.resource_id)
+        service = locked_service(session, job.resource_id)
         detail = _detail(service, job.params["provider"])
         if detail is not None and detail.status != DELETE_IN_PROGRESS:
             detail.status = FAILED
@@ -149,7 +149,7 @@ class CdnHandlers:
         if provider_id is not None and not driver.delete(call, provider_id):
             return poll_again(self.poll_seconds)
         with ctx.session() as session:
-            service = session.get(CdnService, job.resource_id)
+            service = locked_service(session, job.resource_id)
             detail = _detail(service, provider)
             if detail is not None:
                 service.providers.remove(detail)
@@ -162,7 +162,7 @@ class CdnHandlers:
         return done({"provider_service_id": provider_id})
 
     def delete_failed(self, job: Job, session: Session) -> None:
-        service = session.get(CdnService, job.resource_id)
+        service = locked_service(session, job.resource_id)
         detail = _detail(service, job.params["provider"])
         if detail is not None:
             detail.status = FAILED
@@ -196,7 +196,7 @@ class CdnHandlers:
 
     def purge_failed(self, job: Job, session: Session) -> None:
         """The service stays deployed (its content is still served); the failure shows in ``errors``."""
-        service = session.get(CdnService, job.resource_id)
+        service = locked_service(session, job.resource_id)
         detail = _detail(service, job.params["provider"])
         if detail is not None:
             message, detail.error_class = _failure(session, job)

@@ -99,11 +99,33 @@ def check_id(service_id: str) -> str:
         raise Invalid("Invalid service id") from None
 
 
+def locked_service(session: Session, service_id: str, project_id: str | None = None) -> CdnService | None:
+    """The service, locked for the rest of the transaction and read fresh (its provider rows too).
+
+    The lock is taken by a write (``UPDATE ... SET updated_at``) before anything is read: on
+    PostgreSQL it locks the row; on SQLite it takes the database's write lock, so the reads that
+    follow see every transaction that committed before. Two workers finishing two providers of one
+    service therefore never both work from a stale view (and both miss that the service is done).
+    """
+    where = [CdnService.id == service_id]
+    if project_id is not None:
+        where.append(CdnService.project_id == project_id)
+    touched = session.execute(update_rows(CdnService).where(*where).values(updated_at=utcnow())
+                              .execution_options(synchronize_session=False)).rowcount
+    if not touched:
+        return None
+    return session.scalar(select(CdnService).where(*where).execution_options(populate_existing=True))
+
+
 def get_service(session: Session, project_id: str, service_id: str, *, lock: bool = False) -> CdnService:
-    """The project's service. :raises Invalid: a malformed id. :raises NotFound: none (another
-    project's service is not found either)."""
-    query = select(CdnService).where(CdnService.id == check_id(service_id), CdnService.project_id == project_id)
-    service = session.scalar(query.with_for_update() if lock else query)
+    """The project's service (``lock``: see :func:`locked_service`). :raises Invalid: a malformed id.
+    :raises NotFound: none (another project's service is not found either)."""
+    service_id = check_id(service_id)
+    if lock:
+        service = locked_service(session, service_id, project_id)
+    else:
+        service = session.scalar(select(CdnService).where(CdnService.id == service_id,
+                                                          CdnService.project_id == project_id))
     if service is None:
         raise not_found(service_id)
     return service
