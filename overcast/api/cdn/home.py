@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from overcast.api import faults
+from overcast.api import faults, media
 from overcast.api.cdn.common import Links
 from overcast.api.routing import Registry
 from overcast.core import policy
@@ -48,10 +48,10 @@ class Home:
     public_methods = ("GET", "HEAD")
 
     def __init__(self, links: Links):
-        self.document = home_document(links)
+        self.document = media.dumps(home_document(links))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self.document
+        resp.data = self.document
         resp.content_type = "application/json-home"
 
     on_head = on_get
