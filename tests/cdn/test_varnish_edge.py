@@ -234,25 +234,47 @@ def test_vcl_swaps_drop_no_request(edge, edge_cloud, varnish, origin):
     assert "set req.http.X-Overcast-TTL = \"15\"" in driver.vcl()
 
 
+def _until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.1)
+
+
 def test_request_counts_and_access_logs(edge, edge_cloud, varnish, origin):
     domain = "www.edge-six.example.org"
     body = service_body("edge-six", domain, origin="127.0.0.1", flavor="edge", log_delivery={"enabled": True})
     body["origins"][0]["port"] = origin.port
     service_id = edge.create(body)
-    for _ in range(3):
-        assert fetch(varnish, domain)[0] == 200
     driver = edge_cloud.app.cdn.driver("edge")
     log = driver.service_log(service_id)
-    deadline = time.monotonic() + 20
-    while True:
-        status, report, _ = edge("GET", f"/services/{service_id}/analytics")
-        count = report["domains"][0]["requestCount"]
-        lines = log.read_text().splitlines() if log.exists() else []
-        if count >= 3 and len(lines) >= 3 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert count == 3 and report["domains"][0]["bandwidthOut"] == 3 * len(b"<h1>hello</h1>")
-    assert len(lines) == 3 and all(f"GET http://{domain}/index.html HTTP/1.1\" 200" in line for line in lines)
+
+    def lines():
+        return log.read_text().splitlines() if log.exists() else []
+
+    def requests():
+        return edge("GET", f"/services/{service_id}/analytics")[1]["domains"][0]["requestCount"]
+
+    # varnishncsa attaches to varnishd's log a moment after it starts: probe until the new
+    # service's logger sees traffic, and until the figures (whose logger runs since the first
+    # service) count every probe
+    probes = []
+
+    def logged_one():
+        probes.append(fetch(varnish, domain, "/probe")[0])
+        return len(lines()) > 0
+
+    _until(logged_one)
+    _until(lambda: requests() == len(probes))
+    before_lines, before_count = len(lines()), requests()
+    for _ in range(3):
+        assert fetch(varnish, domain)[0] == 200
+    _until(lambda: len(lines()) == before_lines + 3 and requests() == before_count + 3)
+    new = lines()[before_lines:]
+    assert all(f"GET http://{domain}/index.html HTTP/1.1\" 200 14 " in line for line in new), new
+    status, report, _ = edge("GET", f"/services/{service_id}/analytics", params={"metricType": "bandwidthOut"})
+    assert report["domains"][0]["bandwidthOut"] >= 3 * len(b"<h1>hello</h1>")
     edge("DELETE", f"/services/{service_id}")
     edge.settle(service_id)
     assert fetch(varnish, domain)[0] == 404
+    assert not driver._logger_pidfile(f"service-{service_id}").exists()  # its logger stopped with it
