@@ -188,7 +188,7 @@ class FastlyCdnDriver(CdnDriver):
             active = self._active_version(self._details(fastly_id))
             if active is not None:
                 self._request("PUT", f"/service/{fastly_id}/version/{active}/deactivate", error=error)
-        return self.get(None, fastly_id)
+        return self.get(CallContext(), fastly_id)
 
     # -- services ------------------------------------------------------------------------------------
     def create(self, ctx: CallContext, spec: ServiceSpec) -> ProviderService:
@@ -254,10 +254,13 @@ class FastlyCdnDriver(CdnDriver):
                 return int(version["number"])
         return None
 
-    def get(self, ctx: CallContext | None, provider_service_id: str) -> ProviderService:
-        details = self._details(provider_service_id)
+    def get(self, ctx: CallContext, provider_service_id: str) -> ProviderService:
         with self.store.read() as conn:
-            row = conn.execute("SELECT service_id FROM service WHERE fastly_id = ?", (provider_service_id,)).fetchone()
+            row = conn.execute("SELECT service_id, deleted_at FROM service WHERE fastly_id = ?",
+                               (provider_service_id,)).fetchone()
+        if row is not None and row["deleted_at"] is not None:
+            raise NotFound(f"Fastly service {provider_service_id} was deleted")
+        details = self._details(provider_service_id)
         hosts = self._hosts(provider_service_id, details)
         active = self._active_version(details)
         return ProviderService(provider_service_id=provider_service_id, state=DeployState.DEPLOYED,

@@ -295,7 +295,12 @@ class MockCdnDriver(CdnDriver):
         return self.clock() >= row["ready_at"]
 
     # -- certificates and analytics ---------------------------------------------------------------
+    def _require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise NotSupported(f"This provider is configured without {capability.value}")
+
     def create_certificate(self, ctx: CallContext, request: CertificateRequest) -> CertificateInfo:
+        self._require(Capability.CERTIFICATES)
         self._check_fault("create_certificate")
         if request.cert_type not in ("san", "sni", "custom"):
             raise InvalidRequest(f"Certificate type {request.cert_type} is not issued by this provider")
@@ -305,6 +310,7 @@ class MockCdnDriver(CdnDriver):
         return self.get_certificate(ctx, request.domain)
 
     def get_certificate(self, ctx: CallContext, domain: str) -> CertificateInfo:
+        self._require(Capability.CERTIFICATES)
         with self.store.read() as conn:
             row = conn.execute("SELECT * FROM certificate WHERE domain = ?", (domain,)).fetchone()
         if row is None:
@@ -315,11 +321,13 @@ class MockCdnDriver(CdnDriver):
                                details={"issuer": "Overcast mock CA"})
 
     def delete_certificate(self, ctx: CallContext, domain: str) -> None:
+        self._require(Capability.CERTIFICATES)
         with self.store.write() as conn:
             conn.execute("DELETE FROM certificate WHERE domain = ?", (domain,))
 
     def metrics(self, ctx: CallContext, provider_service_id: str, domains: tuple[str, ...],
                 start: dt.datetime, end: dt.datetime) -> list[DomainMetrics]:
+        self._require(Capability.ANALYTICS)
         lo = start.replace(tzinfo=dt.timezone.utc).timestamp() if start.tzinfo is None else start.timestamp()
         hi = end.replace(tzinfo=dt.timezone.utc).timestamp() if end.tzinfo is None else end.timestamp()
         with self.store.read() as conn:
