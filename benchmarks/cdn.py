@@ -38,6 +38,7 @@ from pathlib import Path
 
 from benchmarks.common import HOST, BenchError, require_wrk, run_wrk, table
 from benchmarks.compute import _bootstrap, _call, _serve, _token
+from benchmarks.run import request
 from benchmarks.servers import bare_wrk
 
 def _config(work: Path, varnish: object | None) -> Path:
@@ -101,10 +102,11 @@ def edge(args: argparse.Namespace, work: Path, log_dir: Path) -> list[list[str]]
                 body = {"name": f"bench-{i}-{uuid.uuid4().hex[:6]}", "flavor_id": "edge",
                         "domains": [{"domain": domain}], "origins": [{"origin": "127.0.0.1", "port": origin.port}]}
                 started = time.perf_counter()
-                status, answer = _call(srv.port, token, "POST", "/cdn/v1.0/services", body)
+                status, headers, answer = request(srv.port, "POST", "/cdn/v1.0/services", json.dumps(body).encode(),
+                                                  {"X-Auth-Token": token, "Content-Type": "application/json"})
                 if status != 202:
-                    raise BenchError(f"POST /services answered {status}: {answer}")
-                service_id = _find(srv.port, token, body["name"])
+                    raise BenchError(f"POST /services answered {status}: {answer[:300]!r}")
+                service_id = headers["location"].rsplit("/", 1)[1]
 
                 def is_deployed() -> bool:
                     code, service = _call(srv.port, token, "GET", f"/cdn/v1.0/services/{service_id}")
@@ -137,18 +139,6 @@ def edge(args: argparse.Namespace, work: Path, log_dir: Path) -> list[list[str]]
                      f"{_pct(values, 0.95) * 1000:.0f}", f"{max(values) * 1000:.0f}"])
     rows.append(["fetches failed during the swaps", str(errors[1]), f"of {errors[0]}", "", ""])
     return rows
-
-
-def _find(port: int, token: str, name: str) -> str:
-    marker = ""
-    while True:
-        status, page = _call(port, token, "GET", f"/cdn/v1.0/services?limit=20{marker}")
-        for service in page["services"]:
-            if service["name"] == name:
-                return service["id"]
-        if not page["links"]:
-            raise BenchError(f"service {name} not listed")
-        marker = "&marker=" + page["services"][-1]["id"]
 
 
 def _swaps(port: int, token: str, edge_port: int, service_id: str, domain: str) -> tuple[list[float], tuple[int, int]]:

@@ -45,9 +45,10 @@ class CdnViews:
             "project_id": service.project_id,
             "flavor_id": service.flavor_id,
             "domains": domains,
-            "origins": copy.deepcopy(doc["origins"]),
-            "caching": copy.deepcopy(doc["caching"]),
-            "restrictions": copy.deepcopy(doc.get("restrictions") or []),
+            # rendered as stored; only the domains get fields added, so only they are copied
+            "origins": doc["origins"],
+            "caching": doc["caching"],
+            "restrictions": doc.get("restrictions") or [],
             "log_delivery": dict(doc.get("log_delivery") or {"enabled": False}),
             "status": "disabled" if service.operator_status == "disabled" else service.status,
             "errors": [{"message": d.error_message, "provider": d.provider} for d in details if d.error_message],
