@@ -48,7 +48,11 @@ def cdn_settings(data_dir, **cdn):
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    settings = cdn_settings(tmp_path_factory.mktemp("cdn") / "data")
+    yield from running_cloud(cdn_settings(tmp_path_factory.mktemp("cdn") / "data"))
+
+
+def running_cloud(settings):
+    """An in-process Overcast for ``settings`` with the CDN's operations running (a generator)."""
     identity = build_identity(settings)
     compute = build_compute(settings, identity)
     images = ImageCore(settings=settings, store=identity.store)

@@ -266,3 +266,18 @@ def test_the_default_limit_is_twenty(fresh_project, unique):
         mine.create(service_body(unique(), unique.domain()), settle=False)
     status, body, _ = mine("POST", "/services", service_body(unique(), unique.domain()))
     assert status == 403 and "Maximum services count of 20" in body["message"]
+
+
+def test_no_token_is_kept_in_the_operations(poppy, unique, cloud):
+    """Poppy's job data stored the user's token; an operation here holds ids and arguments only."""
+    from sqlalchemy import select
+
+    from overcast.ops.models import Operation
+
+    service_id = poppy.create(service_body(unique(), unique.domain()))
+    poppy("DELETE", f"/services/{service_id}/assets", params={"url": "/a"})
+    poppy.settle(service_id)
+    with cloud.app.cdn.store.session() as session:
+        rows = session.scalars(select(Operation).where(Operation.resource_id == service_id)).all()
+        text = " ".join(repr((op.params, op.checkpoint, op.result, op.error)) for op in rows)
+    assert rows and poppy.token not in text and poppy.token[:40] not in text
