@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from cdn_helpers import service_body
-from conftest import cdn_settings, running_cloud
+from tests.cdn.conftest import cdn_settings, running_cloud
 
 from overcast.config import DatabaseSettings, Secret
 from overcast.testing.live import create_postgres_database, drop_postgres_database

@@ -13,7 +13,7 @@ import time
 import falcon.testing
 import pytest
 from cdn_helpers import Poppy, service_body
-from conftest import cdn_settings
+from tests.cdn.conftest import cdn_settings
 
 from overcast.app import create_app
 from overcast.bootstrap import prepare

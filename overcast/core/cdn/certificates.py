@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -126,6 +126,17 @@ def _enqueue(session: Session, caller: Caller, kind: str, cert: CdnCertificate, 
     enqueue(session, kind=kind, cloud=provider, resource_type=RESOURCE, resource_id=cert.domain_name,
             params={"provider": provider}, action=action, request_id=caller.request_id, user_id=caller.user_id,
             project_id=cert.project_id)
+
+
+def locked(session: Session, domain: str) -> CdnCertificate | None:
+    """The certificate, locked by a write before it is read (two providers answering at once
+    never both work from a stale view; see :func:`overcast.core.cdn.services.locked_service`)."""
+    touched = session.execute(update(CdnCertificate).where(CdnCertificate.domain_name == domain)
+                              .values(updated_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if not touched:
+        return None
+    return session.scalar(select(CdnCertificate).where(CdnCertificate.domain_name == domain)
+                          .execution_options(populate_existing=True))
 
 
 def record(cert: CdnCertificate, provider: str, status: str, message: str | None, details: dict[str, Any]) -> None:

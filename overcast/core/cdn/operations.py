@@ -221,7 +221,7 @@ class CdnHandlers:
         if info.state is CertificateState.CREATE_IN_PROGRESS:
             return poll_again(self.poll_seconds)
         with ctx.session() as session:
-            cert = session.get(CdnCertificate, job.resource_id)
+            cert = certs.locked(session, job.resource_id)
             if cert is not None and cert.status != certs.DELETE_IN_PROGRESS:
                 certs.record(cert, provider, info.state.value, info.message, dict(info.details))
         if info.state is CertificateState.FAILED:
@@ -229,7 +229,7 @@ class CdnHandlers:
         return done({"status": info.state.value})
 
     def certificate_create_failed(self, job: Job, session: Session) -> None:
-        cert = session.get(CdnCertificate, job.resource_id)
+        cert = certs.locked(session, job.resource_id)
         if cert is not None and cert.status != certs.DELETE_IN_PROGRESS:
             certs.record(cert, job.params["provider"], CertificateState.FAILED.value, _failure(session, job)[0], {})
 
@@ -242,13 +242,13 @@ class CdnHandlers:
             domain = cert.domain_name
         self.core.driver(provider).delete_certificate(job.call_context(), domain)
         with ctx.session() as session:
-            cert = session.get(CdnCertificate, job.resource_id)
+            cert = certs.locked(session, job.resource_id)
             if cert is not None:
                 certs.forget(session, cert, provider)
         return done()
 
     def certificate_delete_failed(self, job: Job, session: Session) -> None:
-        cert = session.get(CdnCertificate, job.resource_id)
+        cert = certs.locked(session, job.resource_id)
         if cert is not None:
             certs.record(cert, job.params["provider"], FAILED, f"Delete failed: {_failure(session, job)[0]}", {})
 
