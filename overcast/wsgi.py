@@ -17,6 +17,6 @@ def application() -> falcon.App:
     logs.configure(settings.server.log_level)
     app = create_app(settings)
     runtime = build_operations(app.compute, cdn=app.cdn).start()
+    atexit.register(app.cdn.close)  # atexit runs in reverse: the workers stop first, then the CDN's drivers
     atexit.register(runtime.stop)
-    atexit.register(app.cdn.close)
     return app

@@ -107,7 +107,7 @@ def test_a_managed_edge_is_started_and_stopped_by_the_driver(tmp_path):
     port = free_port()
     driver = VarnishCdnDriver(tmp_path / "edge", manage=True, listen=f"127.0.0.1:{port}",
                               admin=f"127.0.0.1:{free_port()}")
-    assert not driver.is_alive()  # nothing is started at construction
+    assert not driver._cli.ping()  # nothing is started at construction
     with FileServer({"/": b"managed"}) as origin:
         doc = document.validate({"name": "managed", "flavor_id": "default", "domains": [{"domain": "www.m.example.org"}],
                                  "origins": [{"origin": "127.0.0.1", "port": origin.port}]})
@@ -124,3 +124,10 @@ def test_a_managed_edge_is_started_and_stopped_by_the_driver(tmp_path):
         finally:
             driver.close()
         assert not _alive(pid)
+    # /health of a managed edge starts it (it is part of Overcast); close stops it again
+    try:
+        assert driver.is_alive() is True
+        pid = int(Path(driver.pidfile).read_text())
+    finally:
+        driver.close()
+    assert not _alive(pid)

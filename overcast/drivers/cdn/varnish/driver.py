@@ -345,6 +345,13 @@ class VarnishCdnDriver(CdnDriver):
         return None  # a ban is effective for every lookup from now on
 
     def is_alive(self) -> bool:
+        """Whether varnishd answers; a managed edge is started first if it is not running yet
+        (it is part of Overcast, started on first use)."""
+        if self.manage:
+            try:
+                self._ensure_running()
+            except DriverError:
+                return False
         return self._cli.ping()
 
     # -- logs and figures ----------------------------------------------------------------------------
