@@ -78,17 +78,27 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
     if ctx.obj["config"]:
         env["OVERCAST_CONFIG"] = str(Path(ctx.obj["config"]).resolve())
     os.environ.update(env)
-    Granian(
-        "overcast.wsgi:application",
-        factory=True,
-        address=settings.server.host,
-        port=settings.server.port,
-        interface=Interfaces.WSGI,
-        workers=settings.server.workers,
-        blocking_threads=settings.server.threads,
-        log_level=settings.server.log_level.lower(),
-        log_access=False,
-    ).serve()
+    try:
+        Granian(
+            "overcast.wsgi:application",
+            factory=True,
+            address=settings.server.host,
+            port=settings.server.port,
+            interface=Interfaces.WSGI,
+            workers=settings.server.workers,
+            blocking_threads=settings.server.threads,
+            log_level=settings.server.log_level.lower(),
+            log_access=False,
+        ).serve()
+    finally:
+        _stop_cdn_edges(settings)
+
+
+def _stop_cdn_edges(settings: Settings) -> None:
+    """Stop a local edge the CDN started (server processes may end without their exit handlers)."""
+    from overcast.core.cdn import build_cdn
+
+    build_cdn(settings, store=None).shutdown()  # type: ignore[arg-type] - providers need no store to stop
 
 
 @main.command()

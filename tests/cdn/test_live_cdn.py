@@ -120,3 +120,36 @@ def test_a_service_on_the_edge_through_the_live_server(cdn, varnish, origin, ser
     listing = sess.get(f"{endpoint}/services?limit=20").json()
     assert all(s["id"] != service["id"] for s in listing["services"])
     assert "An unexpected error" not in server.output()
+
+
+def test_overcast_serve_stops_the_edge_it_started(tmp_path):
+    """A managed edge (the embedded default's kind) is started on first use by a server process and
+    stopped with ``overcast serve``, log daemons included: nothing is left running."""
+    from overcast.drivers.cdn.varnish.driver import _alive
+    from overcast.testing.cdn_servers import free_port
+
+    config = tmp_path / "overcast.toml"
+    config.write_text(f'[cdn.providers.edge]\ndriver = "varnish"\nmanage = true\nlisten = "127.0.0.1:{free_port()}"\n'
+                      f'admin = "127.0.0.1:{free_port()}"\n[cdn.flavors.edge]\nproviders = ["edge"]\n')
+    live = LiveServer(tmp_path / "data", config=config)
+    live.start()
+    edge_dir = tmp_path / "data" / "cdn" / "edge"
+    try:
+        from keystoneauth1 import session as ks_session
+        from keystoneauth1.identity import v3
+
+        auth = live.cloud("overcast")["auth"]
+        sess = ks_session.Session(auth=v3.Password(
+            auth_url=auth["auth_url"], username=auth["username"], password=auth["password"],
+            project_name=auth["project_name"], user_domain_name="Default", project_domain_name="Default"))
+        endpoint = sess.get_endpoint(service_type="cdn", interface="public")
+        resp = sess.post(f"{endpoint}/services", json={
+            "name": "managed", "flavor_id": "edge", "domains": [{"domain": "www.managed.example.org"}],
+            "origins": [{"origin": "127.0.0.1", "port": 9}], "log_delivery": {"enabled": True}}, raise_exc=False)
+        assert resp.status_code == 202, resp.text
+        until(lambda: sess.get(resp.headers["Location"]).json()["status"] == "deployed")
+        pids = [int(p.read_text()) for p in [edge_dir / "varnishd.pid", *sorted((edge_dir / "loggers").glob("*.pid"))]]
+        assert len(pids) == 3 and all(_alive(pid) for pid in pids)
+    finally:
+        live.stop()
+    until(lambda: not any(_alive(pid) for pid in pids), timeout=30)

@@ -91,6 +91,16 @@ class CdnCore:
             known = ", ".join(sorted(self.providers)) or "none"
             raise Invalid(f"{field_name}: provider {provider} is not configured; configured providers: {known}")
 
+    def shutdown(self) -> None:
+        """Stop what every provider runs on this machine (``overcast serve`` calls it when it stops:
+        its server processes may end without running their exit handlers)."""
+        for name in self.providers:
+            try:
+                self.driver(name).shutdown()
+            except Exception:  # noqa: BLE001 - one provider must not keep the others running
+                LOG.exception("stopping CDN provider %s failed", name)
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             drivers, self._drivers = dict(self._drivers), {}

@@ -301,6 +301,11 @@ class CdnDriver(abc.ABC):
     def close(self) -> None:
         """Release connections, files and processes the driver started (default: nothing)."""
 
+    def shutdown(self) -> None:
+        """Stop what the provider runs on this machine for Overcast (a managed local edge and its
+        log daemons), whichever process started it; ``overcast serve`` calls it once when it stops
+        (default: nothing)."""
+
     # -- optional ------------------------------------------------------------------------------------
     def _unsupported(self, what: str) -> NotSupported:
         return NotSupported(f"{type(self).__name__} does not support {what}")

@@ -445,6 +445,14 @@ class VarnishCdnDriver(CdnDriver):
                                          bandwidth_bytes=sum(c[1] for c in counts)))
         return out
 
+    def shutdown(self) -> None:
+        """Stop every varnishncsa this provider's data directory records, and a managed varnishd."""
+        for pidfile in sorted((self.data_dir / "loggers").glob("*.pid")):
+            self._stop_logger(pidfile.stem)
+        if self.manage:
+            self.stop()
+        self.close()
+
     def close(self) -> None:
         for name in list(self._loggers):
             self._stop_logger(name)
