@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.cdn import CdnCore
-from overcast.core.cdn.services import (DEPLOY, DEPLOYED, FAILED, STATUSES, Caller, enqueue_work, check_id, delete,
-                                        not_found, refresh_status)
+from overcast.core.cdn.services import (DELETE_IN_PROGRESS, DEPLOY, DEPLOYED, FAILED, STATUSES, UPDATE_IN_PROGRESS,
+                                        Caller, check_id, delete, enqueue_work, not_found, refresh_status)
 from overcast.core.errors import Invalid, NotFound
 from overcast.store.cdn import CdnDomain, CdnProject, CdnService
 from overcast.store.models import utcnow
@@ -90,9 +90,14 @@ def act(core: CdnCore, session: Session, caller: Caller, body: dict[str, Any]) -
             continue
         service.operator_status = wanted
         for detail in service.providers:
-            if detail.status in (DEPLOYED, FAILED) and detail.provider_service_id:
-                detail.status, detail.updated_at = "update_in_progress", utcnow()
-                enqueue_work(session, acting, DEPLOY, service, detail.provider, action)
+            if detail.status == DELETE_IN_PROGRESS:
+                continue
+            # queued behind a deployment in flight (operations on one provider run in order), so the
+            # provider ends with the operator's choice whatever it was doing
+            if detail.provider_service_id:
+                detail.status = UPDATE_IN_PROGRESS
+            detail.updated_at = utcnow()
+            enqueue_work(session, acting, DEPLOY, service, detail.provider, action)
         refresh_status(service)
     return len(services)
 
