@@ -5,7 +5,7 @@ reaches a backend outside the operation table.
 - :class:`Backends` is made once per process (``Backends.from_settings(settings)``) and handed to
   the worker pool (``OpsRuntime(..., backends=...)``) and to whatever makes backend reads from a
   request, so both see the same breakers.
-- :func:`guard_cloud` wraps a loaded :class:`~overcast.drivers.registry.CloudDriver` so that every
+- :func:`guard_cloud` guards a loaded :class:`~overcast.drivers.registry.CloudDriver` so that every
   driver method call waits for a token of the cloud's rate limit and passes the crash-injection
   point (:mod:`overcast.ops.crash`) when it returns.
 - :func:`call_backend` runs one read from a request (console output, diagnostics) with the cloud's
@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
+import functools
+import inspect
 import threading
 import time
 from dataclasses import dataclass
@@ -190,60 +191,65 @@ class Backends:
 # the driver wrapper: rate limit before, crash point after
 
 
-class GuardedDriver:
-    """Forwards everything to a driver; each public method call first waits for a rate-limit token
-    of its cloud, and after it returns passes :func:`overcast.ops.crash.after_driver_call`.
-    Attributes that are not methods (``capabilities``, ...) are returned as they are."""
+_IN_DRIVER_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("ops_in_driver_call", default=False)
+_GUARD_MARK = "_overcast_guarded_by"
 
-    def __init__(self, driver: Any, backends: Backends, cloud: str, family: str):
-        object.__setattr__(self, "_driver", driver)
-        object.__setattr__(self, "_backends", backends)
-        object.__setattr__(self, "_cloud", cloud)
-        object.__setattr__(self, "_family", family)
 
-    @property
-    def wrapped(self) -> Any:
-        """The driver object itself."""
-        return self._driver
+def guard_driver(driver: Any, backends: Backends, cloud: str, family: str) -> Any:
+    """Make every public method call on ``driver`` first wait for a token of ``cloud``'s rate
+    limit and, once it returns, pass :func:`overcast.ops.crash.after_driver_call`.
 
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._driver, name)
-        if name.startswith("_") or not callable(value) or isinstance(value, type):
-            return value
-        backends, cloud, family = self._backends, self._cloud, self._family
+    The methods are wrapped on the instance itself (the object keeps its class, so ``isinstance``,
+    ``type(driver)`` and attributes behave as before); a call the driver makes to its own methods
+    from inside a guarded call is not counted again. Idempotent; returns ``driver``.
+    """
+    if getattr(driver, _GUARD_MARK, None) is not None:
+        return driver
+    cls = type(driver)
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        static = inspect.getattr_static(cls, name)
+        if not (inspect.isfunction(static) or isinstance(static, (staticmethod, classmethod))):
+            continue
+        try:
+            setattr(driver, name, _guarded(getattr(driver, name), backends, cloud, family, name))
+        except (AttributeError, TypeError):  # __slots__ or a read-only attribute: leave it unguarded
+            continue
+    try:
+        setattr(driver, _GUARD_MARK, (cloud, family))
+    except (AttributeError, TypeError):
+        pass
+    return driver
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            backends.throttle(cloud)
-            result = value(*args, **kwargs)
-            crash.after_driver_call(f"{family}.{name}")
-            return result
 
-        call.__name__ = name
-        call.__doc__ = getattr(value, "__doc__", None)
-        return call
+def _guarded(method: Callable[..., Any], backends: Backends, cloud: str, family: str,
+             name: str) -> Callable[..., Any]:
+    label = f"{family}.{name}"
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._driver, name, value)
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if _IN_DRIVER_CALL.get():
+            return method(*args, **kwargs)
+        backends.throttle(cloud)
+        token = _IN_DRIVER_CALL.set(True)
+        try:
+            result = method(*args, **kwargs)
+        finally:
+            _IN_DRIVER_CALL.reset(token)
+        crash.after_driver_call(label)
+        return result
 
-    def __repr__(self) -> str:
-        return f"GuardedDriver({self._driver!r}, cloud={self._cloud!r})"
+    return call
 
 
 def guard_cloud(cloud_driver: Any, backends: Backends, cloud: str) -> Any:
-    """A copy of ``cloud_driver`` (a ``CloudDriver`` dataclass) whose family objects are
-    :class:`GuardedDriver` s. Idempotent."""
-    changes = {}
-    for field in dataclasses.fields(cloud_driver):
-        value = getattr(cloud_driver, field.name)
-        if field.name in ("compute", "image", "volume", "network", "cdn") and value is not None \
-                and not isinstance(value, GuardedDriver):
-            changes[field.name] = GuardedDriver(value, backends, cloud, field.name)
-    return dataclasses.replace(cloud_driver, **changes) if changes else cloud_driver
-
-
-def unwrap(driver: Any) -> Any:
-    """The driver behind a :class:`GuardedDriver` (or ``driver`` itself)."""
-    return driver.wrapped if isinstance(driver, GuardedDriver) else driver
+    """Guard (:func:`guard_driver`) every family object of a loaded ``CloudDriver``; returns it."""
+    for family in ("compute", "image", "volume", "network", "cdn"):
+        driver = getattr(cloud_driver, family, None)
+        if driver is not None:
+            guard_driver(driver, backends, cloud, family)
+    return cloud_driver
 
 
 # --------------------------------------------------------------------------------------------
