@@ -15,13 +15,15 @@ subprocess such as ``overcast worker``), or in-process with :func:`arm`. The spe
   process had died; the worker then carries on under a new name (a restarted process) and the
   operation is resumed when its lease expires.
 
-A plan fires once per process. To find the crash points of a handler, run it once inside
-:func:`recording` and read the driver calls it made::
+A plan fires once per process, in the first run of the kind that makes an N-th call (a handler
+that polls runs several times; counting starts again at each run). To find the crash points of a
+handler, run it once inside :func:`recording` and read the driver calls each run made::
 
-    with crash.recording() as calls:
-        ... run server.build once ...
-    for n, name in enumerate(calls["server.build"], 1):   # ["compute.build", "compute.get", ...]
-        crash.arm(f"server.build:{n}:raise"); ...; check records and backend agree after resume
+    with crash.recording() as runs:
+        ... create a server and wait for it ...
+    most = max(len(calls) for calls in runs["server.build"])  # e.g. [["compute.build", "compute.get"], ...]
+    for n in range(1, most + 1):
+        crash.arm(f"server.build:{n}:raise"); ...; check that records and backend agree after the resume
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class _Run:
 _RUN: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("ops_handler_run", default=None)
 _lock = threading.Lock()
 _armed: CrashPoint | None = None
-_recorders: list[dict[str, list[str]]] = []
+_recorders: list[dict[str, list[list[str]]]] = []
 #: what ``exit`` does; tests of this module replace it
 _die: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGKILL)
 
@@ -110,9 +112,9 @@ def armed() -> CrashPoint | None:
 
 
 @contextlib.contextmanager
-def recording() -> Iterator[dict[str, list[str]]]:
-    """Collect ``{kind: [driver call names of its last run]}`` while the block runs."""
-    seen: dict[str, list[str]] = {}
+def recording() -> Iterator[dict[str, list[list[str]]]]:
+    """Collect ``{kind: [[driver call names of one run], ...]}`` for the runs made while the block runs."""
+    seen: dict[str, list[list[str]]] = {}
     with _lock:
         _recorders.append(seen)
     try:
@@ -133,7 +135,7 @@ def run_handler(kind: str, fn: Callable[..., Any], *args: Any) -> Any:
         if _recorders:
             with _lock:
                 for seen in _recorders:
-                    seen[kind] = list(run.calls)
+                    seen.setdefault(kind, []).append(list(run.calls))
 
 
 def after_driver_call(name: str) -> None:
