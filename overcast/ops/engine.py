@@ -667,6 +667,7 @@ class Worker:
             if verdict is None:
                 self._open_event(session, job, spec)
         if self.pool is not None:
+            self.pool.claimed = True
             self.pool.wakeup.set()  # there may be more: let another idle worker look
         if verdict is not None:
             _notify_finished()
@@ -967,6 +968,8 @@ class WorkerPool:
         self.heartbeat = Heartbeat(store, self.settings.lease_seconds)
         self.wakeup = Wakeup(self.threads)
         self.ticks = 0
+        #: set by a worker that claimed something (the ticker's last wake-up was not in vain)
+        self.claimed = False
         self.notifications = 0
         self.listening = False
         self._nudge = threading.Event()
@@ -1037,6 +1040,7 @@ class WorkerPool:
     def _tick_loop(self) -> None:
         kinds = self.registry.kinds
         delay = self.settings.poll_interval
+        woke_before = False
         ceiling = max(self.settings.poll_interval, self.settings.idle_poll_max)
         while not self._stop.is_set():
             self._nudge.clear()
@@ -1054,7 +1058,11 @@ class WorkerPool:
                             LOG.info("requeued operations whose worker stopped renewing its lease")
                             pending_at = now
                     running_at = None
-                if pending_at is not None and pending_at <= now and self.wakeup.idle:
+                # wake an idle worker for due work, unless the last one woken found nothing to claim
+                # (rows another process is claiming right now): then back off like an idle poll
+                if pending_at is not None and pending_at <= now and self.wakeup.idle and (
+                        not woke_before or self.claimed):
+                    self.claimed = False
                     self.wakeup.set()
                     woke = True
             except Exception:  # noqa: BLE001 - keep ticking across database hiccups
@@ -1064,8 +1072,9 @@ class WorkerPool:
             for at in (pending_at, running_at):
                 if at is not None and at > now:
                     sleep = min(sleep, (at - now).total_seconds() + 0.001)
+            woke_before = woke
             if woke:  # give the woken worker time to claim before looking again
-                self._stop.wait(self.settings.poll_interval)
+                self._stop.wait(min(self.settings.poll_interval, 0.05))
                 continue
             self._nudge.wait(max(0.001, sleep))
 
