@@ -12,6 +12,6 @@ from overcast.ops.models import Operation, OperationEvent
 __all__ = [
     "Backends", "BackendUnavailable", "Breakers", "CircuitBreaker", "CloudUnavailable", "Done", "HandlerContext",
     "Job", "Operation", "OperationEvent", "OperationTimeout", "OpsSettings", "PollAgain", "RateLimited", "Registry",
-    "Worker", "WorkerPool", "call_backend", "cancel", "claim", "done", "enqueue", "events_for", "guard_cloud", "guard_driver",
-    "operations_for", "poll_again", "purge_finished", "requeue_expired", "wait_for", "wake_workers",
+    "Worker", "WorkerPool", "call_backend", "cancel", "claim", "done", "enqueue", "events_for", "guard_cloud",
+    "guard_driver", "operations_for", "poll_again", "purge_finished", "requeue_expired", "wait_for", "wake_workers",
 ]

@@ -47,7 +47,7 @@ def worker(ctx: click.Context, threads: int | None, poll_interval: float | None,
     from overcast.logs import configure
 
     configure(log_level or settings.server.log_level)
-    changes = {k: v for k, v in {"threads": threads, "poll_interval": poll_interval,
+    changes: dict[str, Any] = {k: v for k, v in {"threads": threads, "poll_interval": poll_interval,
                                  "lease_seconds": lease_seconds}.items() if v is not None}
     ops = dataclasses.replace(settings.ops, **changes)
     try:

@@ -87,20 +87,22 @@ _RUN: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("ops_handler_
 _lock = threading.Lock()
 _armed: CrashPoint | None = None
 _recorders: list[dict[str, list[list[str]]]] = []
-#: what ``exit`` does; tests of this module replace it
-_die: Callable[[], None] = lambda: os.kill(os.getpid(), signal.SIGKILL)
+def _die() -> None:
+    """What ``exit`` does: SIGKILL to ourselves, exactly like ``kill -9``."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def arm(spec: "str | CrashPoint | None") -> CrashPoint | None:
     """Arm (or with None / "" disarm) the process's crash point; returns it."""
     global _armed
     point = CrashPoint.parse(spec) if isinstance(spec, str) and spec else (spec or None)
+    assert point is None or isinstance(point, CrashPoint)
     with _lock:
-        _armed = point  # type: ignore[assignment]
+        _armed = point
     if point is not None:
         LOG.warning("crash injection armed: the process dies after driver call %d of %s (%s)",
                     point.call, point.kind, point.mode)
-    return point  # type: ignore[return-value]
+    return point
 
 
 def disarm() -> None:

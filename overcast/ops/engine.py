@@ -36,9 +36,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, cast
 
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import Table, and_, delete, func, insert, select, text, update
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
 
 from overcast.config import OpsSettings
@@ -55,8 +56,8 @@ from overcast.store.models import new_id, utcnow
 
 LOG = logging.getLogger(__name__)
 
-OP = Operation.__table__
-EV = OperationEvent.__table__
+OP = cast(Table, Operation.__table__)
+EV = cast(Table, OperationEvent.__table__)
 
 
 
@@ -135,9 +136,10 @@ class Job:
                            idempotency_key=self.idempotency_key, deadline=self.deadline_at)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "Job":
-        return cls(**{f.name: (bool(row[f.name]) if f.name == "polling" else row[f.name])
-                      for f in dataclasses.fields(cls)})
+    def from_row(cls, row: Mapping[Any, Any]) -> "Job":
+        values: dict[str, Any] = {f.name: (bool(row[f.name]) if f.name == "polling" else row[f.name])
+                                  for f in dataclasses.fields(cls)}
+        return cls(**values)
 
 
 Handler = Callable[[Job, "HandlerContext"], "Outcome | None"]
@@ -208,6 +210,11 @@ class Registry:
 
 # --------------------------------------------------------------------------------------------
 # in-process signals: wake idle workers on commit, wake waiters on completion
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE matched (``Session.execute`` is typed as returning a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount
+
 
 #: the PostgreSQL channel enqueue NOTIFYs and idle workers LISTEN on
 NOTIFY_CHANNEL = "overcast_ops"
@@ -297,7 +304,7 @@ def cancel(session: Session, operation_id: str) -> bool:
     res = session.execute(update(OP).where(OP.c.id == operation_id, OP.c.state == PENDING, OP.c.polling == 0)
                           .values(state=CANCELLED, finished_at=now, updated_at=now, lease_owner=None,
                                   lease_expires_at=None))
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 def operations_for(session: Session, resource_type: str, resource_id: str) -> list[Operation]:
@@ -392,8 +399,8 @@ def requeue_expired(session: Session) -> int:
     ``lease_owner`` and ``state = running``.
     """
     now = utcnow()
-    return session.execute(update(OP).where(OP.c.state == RUNNING, OP.c.next_attempt_at <= now).values(
-        state=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)).rowcount
+    return rowcount(session.execute(update(OP).where(OP.c.state == RUNNING, OP.c.next_attempt_at <= now).values(
+        state=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,7 +827,7 @@ class Worker:
             res = session.execute(update(OP).where(
                 OP.c.id == job.id, OP.c.lease_owner == self.name, OP.c.state == RUNNING).values(
                 lease_expires_at=expires, next_attempt_at=expires, updated_at=now))
-            return res.rowcount == 1
+            return rowcount(res) == 1
 
     # -- recording the outcome ----------------------------------------------------------------------
 
@@ -834,7 +841,7 @@ class Worker:
                 state=SUCCEEDED, result=dict(outcome.result) if outcome.result is not None else None,
                 error=None, error_kind=None, lease_owner=None, lease_expires_at=None, polling=0,
                 finished_at=now, updated_at=now))
-            if res.rowcount != 1:
+            if rowcount(res) != 1:
                 LOG.warning("operation %s: lease lost before recording success", job.id)
                 return
             self._close_event(session, job, "Success", None, now)
@@ -859,7 +866,7 @@ class Worker:
                 if row is not None:
                     values["checkpoint"] = {**(row.checkpoint or {}), **outcome.checkpoint}
             res = session.execute(update(OP).where(self._mine(job)).values(**values))
-            if res.rowcount != 1:
+            if rowcount(res) != 1:
                 LOG.warning("operation %s: lease lost before recording poll_again", job.id)
         self._due_at(outcome.after_seconds)
 
@@ -881,7 +888,7 @@ class Worker:
                 attempts=OP.c.attempts - (1 - OP.c.polling),
                 next_attempt_at=now + dt.timedelta(seconds=delay), error=message, error_kind="RateLimited",
                 updated_at=now))
-            if res.rowcount == 1 and not job.polling:
+            if rowcount(res) == 1 and not job.polling:
                 self._close_event(session, job, "Error", message, now)
         LOG.info("operation %s (%s): %s; again in %.2fs", job.id, job.kind, message, delay)
         self._due_at(delay)
@@ -901,7 +908,7 @@ class Worker:
                     state=PENDING, lease_owner=None, lease_expires_at=None, polling=0,
                     next_attempt_at=now + dt.timedelta(seconds=delay), error=message, error_kind=error_kind,
                     updated_at=now))
-                if res.rowcount == 1:
+                if rowcount(res) == 1:
                     self._close_event(session, job, "Error", message, now)
             LOG.info("operation %s (%s) attempt %d/%d: %s: %s; retrying in %.2fs", job.id, job.kind,
                      job.attempts, job.max_attempts, error_kind, message, delay)
@@ -926,7 +933,7 @@ class Worker:
         res = session.execute(update(OP).where(self._mine(job)).values(
             state=FAILED, error=message, error_kind=error_kind, lease_owner=None, lease_expires_at=None,
             finished_at=now, updated_at=now))
-        if res.rowcount != 1:
+        if rowcount(res) != 1:
             LOG.warning("operation %s: lease lost before recording failure", job.id)
             return
         self._close_event(session, job, "Error", message, now)
@@ -1128,4 +1135,4 @@ def purge_finished(session: Session, older_than: dt.timedelta) -> int:
     cutoff = utcnow() - older_than
     ids = select(OP.c.id).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff).scalar_subquery()
     session.execute(delete(EV).where(EV.c.operation_id.in_(ids)))
-    return session.execute(delete(OP).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff)).rowcount
+    return rowcount(session.execute(delete(OP).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff)))

@@ -17,20 +17,20 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, cast
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import Table, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.ops.breaker import Breakers
-from overcast.ops.engine import _CallThread  # noqa: PLC2701 - the same abandon-on-timeout runner
+from overcast.ops.engine import _CallThread, rowcount  # the same abandon-on-timeout runner
 from overcast.ops.models import OpsLease
 from overcast.store.db import Store
 from overcast.store.models import new_id, utcnow
 
 LOG = logging.getLogger(__name__)
-LEASE = OpsLease.__table__
+LEASE = cast(Table, OpsLease.__table__)
 
 
 @dataclass
@@ -56,7 +56,7 @@ def acquire_lease(store: Store, name: str, owner: str, seconds: float) -> bool:
         res = session.execute(update(LEASE).where(
             LEASE.c.name == name, or_(LEASE.c.owner == owner, LEASE.c.expires_at < now)).values(
             owner=owner, expires_at=expires))
-        if res.rowcount == 1:
+        if rowcount(res) == 1:
             return True
     try:
         with store.session() as session:
