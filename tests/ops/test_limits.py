@@ -306,3 +306,65 @@ def test_the_api_answers_backend_unavailable_as_503_with_retry_after(cloud, admi
     assert resp.status_code == 503, resp.text
     assert resp.headers["Retry-After"] == "7"
     assert "maintenance" in resp.text
+
+
+# -- [ops] reaches `overcast worker` and `overcast serve` --------------------------------------------
+
+
+def test_overcast_worker_runs_with_the_ops_section_of_the_config(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import overcast.ops.cli
+    from overcast.cli import main
+
+    for name in [n for n in __import__("os").environ if n.startswith("OVERCAST_")]:
+        monkeypatch.delenv(name)
+    config = tmp_path / "overcast.toml"
+    config.write_text("[ops]\nthreads = 3\nlease_seconds = 9\nmax_attempts = 2\nreconcile_interval = 5\n"
+                      "[clouds.RegionOne]\ndriver = \"local\"\n[clouds.RegionOne.ops]\nrate_limit = 7\n")
+    seen = {}
+
+    def fake_run(runtime, *, reconcile=True):  # noqa: ANN001, ANN202
+        seen.update(threads=runtime.pool.threads, lease=runtime.pool.heartbeat.lease_seconds,
+                    attempts=runtime.backends.limits("RegionOne").attempts,
+                    rate=runtime.backends.bucket("RegionOne").rate, interval=runtime.reconciler.interval,
+                    reconcile=reconcile)
+
+    monkeypatch.setattr(overcast.ops.cli, "run_until_signalled", fake_run)
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "worker", "--config", str(config),
+                                       "--no-reconcile"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"threads": 3, "lease": 9.0, "attempts": 2, "rate": 7.0, "interval": 5.0, "reconcile": False}
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "--config", str(config), "worker",
+                                       "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert seen["threads"] == 1
+
+
+def test_overcast_serve_processes_run_workers_unless_serve_workers_is_false(tmp_path, monkeypatch):
+    import overcast.app
+    import overcast.wsgi
+
+    for name in [n for n in __import__("os").environ if n.startswith("OVERCAST_")]:
+        monkeypatch.delenv(name)
+    started = []
+    real = overcast.app.build_operations
+
+    def spy(compute, ops=None):  # noqa: ANN001, ANN202
+        runtime = real(compute, ops)
+        started.append(runtime)
+        runtime.start = lambda **kw: runtime  # not started: only its settings are checked
+        return runtime
+
+    monkeypatch.setattr(overcast.wsgi, "build_operations", spy)
+    monkeypatch.setenv("OVERCAST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("OVERCAST_OPS_THREADS", "2")
+    from overcast.bootstrap import bootstrap
+    from overcast.config import load_settings as load
+
+    bootstrap(load())
+    overcast.wsgi.application()
+    assert [r.pool.threads for r in started] == [2]
+    monkeypatch.setenv("OVERCAST_OPS_SERVE_WORKERS", "false")
+    overcast.wsgi.application()
+    assert len(started) == 1  # an API-only node: no workers in this process
