@@ -647,7 +647,9 @@ class Worker:
         self._incarnation += 1
         base = self.name.split("~", 1)[0]
         self.name = f"{base}~{self._incarnation}"
-        self._caller = None  # the crashed call's thread has returned; start a fresh one
+        if self._caller is not None:
+            self._caller.close()  # the crashed call has returned: its thread ends; a fresh one takes over
+        self._caller = None
         LOG.warning("worker died (simulated: %s); continuing as %s", exc, self.name)
 
     def run_once(self) -> bool:
