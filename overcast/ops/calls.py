@@ -213,7 +213,7 @@ def guard_driver(driver: Any, backends: Backends, cloud: str, family: str) -> An
         if not (inspect.isfunction(static) or isinstance(static, (staticmethod, classmethod))):
             continue
         try:
-            setattr(driver, name, _guarded(getattr(driver, name), backends, cloud, family, name))
+            setattr(driver, name, _guarded(driver, backends, cloud, family, name))
         except (AttributeError, TypeError):  # __slots__ or a read-only attribute: leave it unguarded
             continue
     try:
@@ -223,12 +223,22 @@ def guard_driver(driver: Any, backends: Backends, cloud: str, family: str) -> An
     return driver
 
 
-def _guarded(method: Callable[..., Any], backends: Backends, cloud: str, family: str,
-             name: str) -> Callable[..., Any]:
+def _class_method(driver: Any, name: str) -> Callable[..., Any]:
+    """``driver.name`` as its class defines it now (the instance's own wrapper skipped), so a method
+    replaced on the class later (a test's monkeypatch) is the one called."""
+    cls = type(driver)
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name].__get__(driver, cls)
+    raise AttributeError(name)
+
+
+def _guarded(driver: Any, backends: Backends, cloud: str, family: str, name: str) -> Callable[..., Any]:
     label = f"{family}.{name}"
 
-    @functools.wraps(method)
+    @functools.wraps(_class_method(driver, name))
     def call(*args: Any, **kwargs: Any) -> Any:
+        method = _class_method(driver, name)
         if _IN_DRIVER_CALL.get():
             return method(*args, **kwargs)
         backends.throttle(cloud)

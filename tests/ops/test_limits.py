@@ -204,6 +204,12 @@ def test_guarded_driver_calls_wait_for_a_token_and_nested_calls_do_not_count():
     assert guard_driver(driver, backends, "aws", "compute") is driver  # idempotent
 
 
+def test_a_method_replaced_on_the_class_after_guarding_is_the_one_called(monkeypatch):
+    driver = guard_driver(FakeDriver(), Backends(), "RegionOne", "compute")
+    monkeypatch.setattr(FakeDriver, "build", lambda self, name: f"patched-{name}")
+    assert driver.build("x") == "patched-x"
+
+
 def test_a_rate_limited_operation_is_rescheduled_without_spending_an_attempt(store):
     settings = OpsSettings(**{**FAST, "threads": 2}, rate_limit_wait=0.0)
     backends = Backends(settings, {"RegionOne": CloudOpsSettings(rate_limit=4, rate_burst=1)})
