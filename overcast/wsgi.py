@@ -12,11 +12,13 @@ from overcast.config import load_settings
 
 
 def application() -> falcon.App:
-    """Factory called once in each server process: the app, and this process's operation workers."""
+    """Factory called once in each server process: the app, and (``[ops] serve_workers``) this
+    process's operation workers."""
     settings = load_settings()
     logs.configure(settings.server.log_level)
     app = create_app(settings)
-    runtime = build_operations(app.compute, cdn=app.cdn).start()
     atexit.register(app.cdn.close)  # atexit runs in reverse: the workers stop first, then the CDN's drivers
-    atexit.register(runtime.stop)
+    if settings.ops.serve_workers:  # else an API-only node: `overcast worker` processes do the work
+        runtime = build_operations(app.compute, cdn=app.cdn).start()
+        atexit.register(runtime.stop)
     return app
