@@ -108,7 +108,7 @@ def edge(args: argparse.Namespace, work: Path, log_dir: Path) -> list[list[str]]
                     raise BenchError(f"POST /services answered {status}: {answer[:300]!r}")
                 service_id = headers["location"].rsplit("/", 1)[1]
 
-                def is_deployed() -> bool:
+                def is_deployed(service_id: str = service_id) -> bool:
                     code, service = _call(srv.port, token, "GET", f"/cdn/v1.0/services/{service_id}")
                     if code == 200 and service["status"] == "failed":
                         raise BenchError(f"service failed: {service['errors']}")
@@ -116,15 +116,15 @@ def edge(args: argparse.Namespace, work: Path, log_dir: Path) -> list[list[str]]
 
                 _until(is_deployed, 60, "deployment")
                 deployed.append(time.perf_counter() - started)
-                _until(lambda: _fetch(varnish.port, domain)[0] == 200, 30, "first fetch")
+                _until(lambda d=domain: _fetch(varnish.port, d)[0] == 200, 30, "first fetch")
                 first_hit.append(time.perf_counter() - started)
-                _until(lambda: _fetch(varnish.port, domain)[1] == "HIT", 30, "a cache hit")
+                _until(lambda d=domain: _fetch(varnish.port, d)[1] == "HIT", 30, "a cache hit")
                 started = time.perf_counter()
                 status, answer = _call(srv.port, token, "DELETE",
                                        f"/cdn/v1.0/services/{service_id}/assets?url=/index.html")
                 if status != 202:
                     raise BenchError(f"purge answered {status}: {answer}")
-                _until(lambda: _fetch(varnish.port, domain)[1] == "MISS", 30, "the purge")
+                _until(lambda d=domain: _fetch(varnish.port, d)[1] == "MISS", 30, "the purge")
                 purged.append(time.perf_counter() - started)
             swaps, errors = _swaps(srv.port, token, varnish.port, service_id, domain)
         finally:

@@ -88,7 +88,7 @@ class CdnDriverConformance:
         yield checked
         for provider_id in checked.built:
             try:
-                self.until(lambda: cdn_driver.delete(self.ctx(), provider_id), "cleanup delete")
+                self.until(lambda p=provider_id: cdn_driver.delete(self.ctx(), p), "cleanup delete")
             except (DriverError, AssertionError):
                 pass
 

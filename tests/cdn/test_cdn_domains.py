@@ -22,7 +22,7 @@ def test_two_projects_racing_for_one_domain_exactly_one_wins(cloud, poppy, alt_p
         barrier = threading.Barrier(2)
         results: dict[str, tuple] = {}
 
-        def claim(client, who):
+        def claim(client, who, barrier=barrier, results=results, domain=domain):
             barrier.wait()
             results[who] = client("POST", "/services", service_body(unique(), domain))
 

@@ -47,7 +47,8 @@ def _race(calls):
 def test_two_projects_racing_for_one_domain(poppy, alt_poppy, unique):
     for _ in range(5):
         domain = unique.domain()
-        results = _race([lambda c=c: c("POST", "/services", service_body(unique(), domain)) for c in (poppy, alt_poppy)])
+        results = _race([lambda c=c, d=domain: c("POST", "/services", service_body(unique(), d))
+                         for c in (poppy, alt_poppy)])
         assert sorted(r[0] for r in results) == [202, 400], results
         winner = next(r for r in results if r[0] == 202)
         poppy.settle(winner[2]["location"].rsplit("/", 1)[1])

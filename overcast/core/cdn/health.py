@@ -122,7 +122,7 @@ def analytics(core: CdnCore, caller: Caller, service: CdnService, domain: str | 
             continue
         provider_id = detail.provider_service_id
         try:
-            figures = call_with_timeout(lambda: driver.metrics(ctx, provider_id, domains, start, end),
+            figures = call_with_timeout(lambda d=driver, p=provider_id: d.metrics(ctx, p, domains, start, end),
                                         core.settings.cdn.provider_call_timeout)
         except (CallTimeout, DriverError) as exc:
             raise ServiceUnavailable(f"Provider {detail.provider} did not report its figures: {exc}",

@@ -254,7 +254,8 @@ class CloudFrontCdnDriver(CdnDriver):
         comment = f"{COMMENT_PREFIX}{service_id}"
         marker = ""
         while True:
-            page = self._call("list_distributions", **({"Marker": marker} if marker else {}))["DistributionList"]
+            arguments: dict[str, Any] = {"Marker": marker} if marker else {}
+            page = self._call("list_distributions", DriverError, **arguments)["DistributionList"]
             for item in page.get("Items") or []:
                 if item.get("Comment") == comment:
                     return self.get(ctx, item["Id"])

@@ -64,9 +64,9 @@ class Renderer:
             out += self._declarations(spec)
         out += ["sub vcl_recv {",
                 f'    set req.http.{_HOST_HEADER} = std.tolower(regsub(req.http.host, ":[0-9]+$", ""));',
-                f"    unset req.http.X-Overcast-Service;",
-                f"    unset req.http.X-Overcast-TTL;",
-                f"    unset req.http.X-Overcast-Origin-Host;"]
+                "    unset req.http.X-Overcast-Service;",
+                "    unset req.http.X-Overcast-TTL;",
+                "    unset req.http.X-Overcast-Origin-Host;"]
         keyword = "if"
         for spec in services:
             cond = " || ".join(f"req.http.{_HOST_HEADER} == {_string(h)}" for h in spec.hosts)
