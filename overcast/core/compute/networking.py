@@ -194,6 +194,25 @@ def allocate(network: NetworkCore, session: Session, server: Server) -> list[Por
     return ports
 
 
+#: how long a build waits for its ports to be wired (Nova's ``vif_plugging_timeout``)
+VIF_PLUGGING_TIMEOUT = 300.0
+
+
+def ports_ready(network: NetworkCore, session: Session, server: Server) -> bool:
+    """Whether the region's backend has wired every port of the server (Nova's
+    ``network-vif-plugged`` events): each has a backend id, or the region has no network backend.
+
+    :raises Conflict: a port the backend refused (its status is ERROR).
+    """
+    if network.at(server.cloud).driver is None:
+        return True
+    ports = server_ports(session, server.id)
+    failed = [p.id for p in ports if p.status == "ERROR"]
+    if failed:
+        raise Conflict(f"Port {failed[0]} could not be wired by the network backend.", kind="PortBindingFailed")
+    return all(p.backend_id is not None for p in ports)
+
+
 def nic_tag(server: Server, port_id: str) -> str | None:
     """The tag the NIC on this port was asked with (at create or attach), else None."""
     return next((nic.get("tag") for nic in server.requested_networks or []
