@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from sqlalchemy.orm import Session
 
 from overcast.config import Settings
-from overcast.core.errors import NotFound
+from overcast.core.errors import NotFound, ServiceUnavailable
 from overcast.drivers.network import AddressOwner, NetworkDriver
 from overcast.drivers.registry import CloudDriver
 from overcast.store.db import Store
@@ -55,6 +55,9 @@ class NetworkCore:
     #: recorded on the operations this core enqueues
     request_id: str | None = None
     user_id: str | None = None
+    #: region -> seconds until its network backend may be called again (0: now); set by the
+    #: operations setup from the circuit breakers, None without an operations runtime
+    backend_wait: Callable[[str], float] | None = None
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -104,8 +107,14 @@ class NetworkCore:
         self._sync(session, record, "delete", {"backend_id": record.backend_id})
 
     def _sync(self, session: Session, record: Any, action: str, params: dict[str, Any] | None) -> None:
+        """:raises ServiceUnavailable: a create while the region's network backend is known to be
+        down (its circuit breaker is open); updates and deletes are recorded and wait for it."""
         if self.driver is None:
             return
+        wait = self.backend_wait(self.region) if self.backend_wait is not None and action == "create" else 0.0
+        if wait > 0:
+            raise ServiceUnavailable(f"The network backend of region {self.region} is unavailable; retry in "
+                                     f"{wait:.0f}s.", retry_after=wait)
         from overcast.ops.engine import enqueue
 
         resource_type = RESOURCE_TYPES[type(record).__name__]

@@ -375,5 +375,7 @@ def setup_for(core: NetworkCore) -> Callable[[Any], None]:
         runtime.registry.register(SYNC, realiser.sync, on_failure=realiser.failed, event="network_sync",
                                   timeout=60, when_open="defer", family="network")
         runtime.reconciler.register("network.objects", realiser.reconcile)
+        # creates answer 503 while this process has found the region's backend down
+        core.backend_wait = lambda region: runtime.breakers(region).retry_in()
 
     return setup
