@@ -20,7 +20,11 @@ def settle(cloud, timeout: float = 20.0) -> None:  # noqa: ANN001
                 Operation.kind == SYNC, Operation.state.in_((PENDING, RUNNING))))
         if not busy:
             return
-        assert time.monotonic() < deadline, f"{busy} network operations still unfinished after {timeout}s"
+        if time.monotonic() >= deadline:
+            with cloud.app.network.store.session() as session:
+                left = [(o.resource_type, o.resource_id, o.state, o.polls, o.error, o.checkpoint) for o in session.scalars(
+                    select(Operation).where(Operation.kind == SYNC, Operation.state.in_((PENDING, RUNNING))))]
+            raise AssertionError(f"network operations still unfinished after {timeout}s: {left}")
         time.sleep(0.02)
 
 

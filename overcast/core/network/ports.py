@@ -178,7 +178,7 @@ def _groups(core: NetworkCore, session: Session, ctx: AuthContext, project_id: s
     return security_groups.resolve(core, session, ctx, project_id, given)
 
 
-def bind(core: NetworkCore, session: Session, port: Port) -> None:
+def bind(core: NetworkCore, session: Session, port: Port, *, action: str = "update") -> None:
     """Have the backend (re)wire the port after the commit; its status follows when it has
     (:mod:`overcast.core.network.operations`). Without a backend a port with a device and up is
     ACTIVE at once."""
@@ -186,7 +186,7 @@ def bind(core: NetworkCore, session: Session, port: Port) -> None:
         port.status = "ACTIVE" if port.device_owner and port.admin_state_up else "DOWN"
     elif not port.device_owner:
         port.binding_vif_type = "unbound"
-    core.realise(session, port)
+    core.realise(session, port, action=action)
 
 
 def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network, project_id: str,
@@ -208,7 +208,7 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
     session.add(port)
     session.flush()
     add_addresses(core, session, port, network, body.get("fixed_ips"))
-    bind(core, session, port)
+    bind(core, session, port, action="create")
     core.devices_changed(session, [port.device_id])
     return port
 
