@@ -120,10 +120,11 @@ def _region_out_of_primary_key(table: str, key: tuple[str, ...]) -> None:
 def downgrade() -> None:
     for table, key in (('net_quota', ('project_id', 'resource')), ('net_default_security_group', ('project_id',))):
         rows = sa.table(table, *(sa.column(c, sa.String) for c in (*key, 'cloud')))
-        # one region's rows survive: the alphabetically first region of each key
+        # one region's row survives per key: the default region's, else the first by name
         bind = op.get_bind()
         seen: set[tuple[str, ...]] = set()
-        for row in bind.execute(sa.select(rows).order_by(rows.c.cloud)).all():
+        first = sa.case((rows.c.cloud == _region(), 0), else_=1)
+        for row in bind.execute(sa.select(rows).order_by(first, rows.c.cloud)).all():
             ident = tuple(getattr(row, c) for c in key)
             if ident in seen:
                 bind.execute(rows.delete().where(rows.c.cloud == row.cloud,
