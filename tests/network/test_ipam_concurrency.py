@@ -66,3 +66,20 @@ def test_a_pool_filled_concurrently_fails_only_when_full(cloud, net, demo_token)
     assert {b["NeutronError"]["type"] for s, b in results if s == 409} == {"IpAddressGenerationFailure"}
     addresses = _addresses(results)
     assert len(set(addresses)) == free
+
+
+def test_a_pick_is_random_among_the_lowest_free_addresses(cloud, net, demo_token):
+    """0020: one of the WINDOW lowest free addresses at random, not always the lowest."""
+    from sqlalchemy import select
+
+    from overcast.core.network import ipam
+    from overcast.store.network import Subnet
+
+    network = net.make(demo_token, "networks", "network", name="window")
+    made = net.make(demo_token, "subnets", "subnet", network_id=network["id"], ip_version=4, cidr="10.72.0.0/24")
+    with cloud.app.network.session() as session:
+        subnet = session.scalar(select(Subnet).where(Subnet.id == made["id"]))
+        picks = {ipam.pick(session, subnet) for _ in range(200)}
+        lowest = {f"10.72.0.{n}" for n in range(2, 2 + ipam.WINDOW)}
+        assert picks <= lowest and len(picks) > 1
+        assert ipam.pick(session, subnet, exclude=lowest) not in lowest
