@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from overcast.core.network import RESOURCE_TYPES, SYNC, NetworkCore
 from overcast.core.network import ports as port_rules
@@ -59,8 +60,8 @@ def _ref(record: Any) -> dn.Ref:
 
 
 def _needed(session: Session, model: type, item_id: str | None, waiting: list[str]) -> dn.Ref | None:
-    """A reference to a record this one needs on the backend first (None if it no longer exists);
-    notes it in ``waiting`` while the backend has not made it yet."""
+    """A reference to a record this one may refer to (None if it refers to none, or to one that
+    no longer exists); notes it in ``waiting`` while the backend has not made it yet."""
     if not item_id:
         return None
     record = session.get(model, item_id)
@@ -71,6 +72,17 @@ def _needed(session: Session, model: type, item_id: str | None, waiting: list[st
     return _ref(record)
 
 
+def _parent(session: Session, model: type, item_id: str, waiting: list[str]) -> dn.Ref:
+    """A reference to the record this one belongs to (a subnet's or port's network). One deleted
+    since this record was read means this one is going too: noted in ``waiting``, so the sync
+    looks again (and finds the record gone)."""
+    ref = _needed(session, model, item_id, waiting)
+    if ref is None:
+        waiting.append(f"{RESOURCE_TYPES[model.__name__]} {item_id} (deleted)")
+        return dn.Ref(item_id)
+    return ref
+
+
 # -- specs: a record as the driver sees it ------------------------------------------------------------
 def network_spec(session: Session, network: Network, waiting: list[str]) -> dn.NetworkSpec:
     return dn.NetworkSpec(id=network.id, name=network.name, mtu=network.mtu, external=network.external,
@@ -79,7 +91,7 @@ def network_spec(session: Session, network: Network, waiting: list[str]) -> dn.N
 
 
 def subnet_spec(session: Session, subnet: Subnet, waiting: list[str]) -> dn.SubnetSpec:
-    return dn.SubnetSpec(id=subnet.id, network=_needed(session, Network, subnet.network_id, waiting),
+    return dn.SubnetSpec(id=subnet.id, network=_parent(session, Network, subnet.network_id, waiting),
                          cidr=subnet.cidr, ip_version=subnet.ip_version, gateway_ip=subnet.gateway_ip,
                          enable_dhcp=subnet.enable_dhcp,
                          allocation_pools=tuple((p["start"], p["end"]) for p in subnet.allocation_pools or []),
@@ -95,7 +107,7 @@ def port_spec(session: Session, port: Port, waiting: list[str]) -> dn.PortSpec:
                   if (ref := _needed(session, Subnet, subnet_id, waiting)) is not None)
     groups = tuple(ref for group_id in port.security_group_ids or []
                    if (ref := _needed(session, SecurityGroup, group_id, waiting)) is not None)
-    return dn.PortSpec(id=port.id, network=_needed(session, Network, port.network_id, waiting),
+    return dn.PortSpec(id=port.id, network=_parent(session, Network, port.network_id, waiting),
                        mac_address=port.mac_address or None, fixed_ips=fixed, device_id=port.device_id,
                        device_owner=port.device_owner, security_groups=groups,
                        port_security_enabled=port.port_security_enabled, admin_state_up=port.admin_state_up,
@@ -117,7 +129,7 @@ def router_spec(session: Session, router: Router, waiting: list[str]) -> dn.Rout
 
 def floating_ip_spec(session: Session, fip: FloatingIp, waiting: list[str]) -> dn.FloatingIpSpec:
     return dn.FloatingIpSpec(
-        id=fip.id, floating_network=_needed(session, Network, fip.floating_network_id, waiting),
+        id=fip.id, floating_network=_parent(session, Network, fip.floating_network_id, waiting),
         floating_ip_address=fip.floating_ip_address or None, port=_needed(session, Port, fip.port_id, waiting),
         fixed_ip_address=fip.fixed_ip_address, router=_needed(session, Router, fip.router_id, waiting),
         project_id=fip.project_id, backend_id=fip.backend_id)
@@ -257,16 +269,19 @@ class Realiser:
             return done({"skipped": "the region's backend has no such objects"})
         call = job.call_context()
         model = MODELS[job.resource_type]
-        with ctx.session() as session:
-            record = self._record(session, model, job)
-            if record is None:
-                ref = dn.Ref(job.resource_id, (job.params or {}).get("backend_id"))
-            elif isinstance(record, Port) and owned_by_the_backend(record):
-                return done({"skipped": "made by the backend with its router or floating IP"})
-            else:
-                waiting: list[str] = []
-                spec = kind.spec(session, record, waiting)
-                revision = record.revision_number
+        try:
+            with ctx.session() as session:
+                record = self._record(session, model, job)
+                if record is None:
+                    ref = dn.Ref(job.resource_id, (job.params or {}).get("backend_id"))
+                elif isinstance(record, Port) and owned_by_the_backend(record):
+                    return done({"skipped": "made by the backend with its router or floating IP"})
+                else:
+                    waiting: list[str] = []
+                    spec = kind.spec(session, record, waiting)
+                    revision = record.revision_number
+        except ObjectDeletedError:  # deleted while it was read: look again
+            return poll_again(0.0)
         if record is None:
             return self._remove(job, kind, driver, call, ref)
         if waiting:
@@ -277,11 +292,14 @@ class Realiser:
             LOG.info("network.sync %s %s: the backend refused it for now (%s); trying again",
                      job.resource_type, job.resource_id, exc)
             return poll_again(self._pause(job), {"refused": str(exc)[:200]})
-        with ctx.session() as session:
-            record = self._record(session, model, job, lock=True)
-            if record is not None:
-                kind.realised(core, session, record, result)
-                changed = record.revision_number != revision
+        try:
+            with ctx.session() as session:
+                record = self._record(session, model, job, lock=True)
+                if record is not None:
+                    kind.realised(core, session, record, result)
+                    changed = record.revision_number != revision
+        except (StaleDataError, ObjectDeletedError):  # a row it writes was deleted meanwhile: look again
+            return poll_again(0.0)
         if record is None:  # deleted while the call ran: take it off again
             return self._remove(job, kind, driver, call, dn.Ref(job.resource_id, result.backend_id))
         if changed:  # changed while the call ran: apply the newer state
