@@ -181,13 +181,14 @@ def port_realised(core: NetworkCore, session: Session, port: Port, binding: dn.P
 
 
 def router_realised(core: NetworkCore, session: Session, router: Router, result: dn.Realised) -> None:
-    """The router and, as an L3 agent reports them, its ports: ACTIVE while it is up."""
+    """The router and its ports, ACTIVE once the backend has them (as OVN reports a router's ports,
+    whatever the router's own admin state: Tempest waits for it with routers made down)."""
     _record(router, result)
     router.status = "ACTIVE"
     ports = router_rules.interface_ports(session, router.id)
     gateway = router_rules.gateway_port(session, router)
     for port in [*ports, *([gateway] if gateway else [])]:
-        port.status = "ACTIVE" if router.admin_state_up else "DOWN"
+        port.status = "ACTIVE" if port.admin_state_up else "DOWN"
 
 
 def floating_ip_realised(core: NetworkCore, session: Session, fip: FloatingIp,
