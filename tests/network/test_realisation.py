@@ -235,3 +235,13 @@ def test_a_provider_that_owns_addresses_chooses_them(cloud, net, demo_token, adm
                       device_owner="compute:x", fixed_ips=[{"subnet_id": subnet["id"], "ip_address": "10.65.0.77"}])
     assert wait_status(net, demo_token, f"/ports/{second['id']}", "port", "ACTIVE")["fixed_ips"] == [
         {"subnet_id": subnet["id"], "ip_address": "10.65.0.77"}]
+
+
+def test_a_down_routers_interfaces_become_active(net, demo_token):
+    """As on Neutron with OVN (Tempest waits for it before removing an interface)."""
+    network, subnet = _topology(net, demo_token, "10.66.0.0/24")
+    router = net.make(demo_token, "routers", "router", name="down", admin_state_up=False)
+    port = net.make(demo_token, "ports", "port", network_id=network["id"])
+    status, body = net("PUT", f"/routers/{router['id']}/add_router_interface", demo_token, {"port_id": port["id"]})
+    assert status == 200
+    wait_status(net, demo_token, f"/ports/{port['id']}", "port", "ACTIVE")
