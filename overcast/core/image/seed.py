@@ -13,7 +13,11 @@ import struct
 
 from sqlalchemy import select
 
+from overcast.core.context import AuthContext
 from overcast.core.image import ImageCore
+from overcast.core.image.metadefs import namespaces as metadef_namespaces
+from overcast.core.image.metadefs.shipped import NAMESPACES
+from overcast.store.metadefs import MetadefNamespace
 from overcast.store.image import Image
 from overcast.store.models import DEFAULT_DOMAIN_ID, Project
 
@@ -63,3 +67,21 @@ def seed(core: ImageCore) -> Image:
         elif image.id == CIRROS_ID and image.owner is None:
             image.owner = owner
         return image
+
+
+#: who loads the shipped metadefs: the cloud administrator (Glance's loader runs as the operator)
+_LOADER = AuthContext(user_id="overcast-bootstrap", user_domain_id="default", methods=(), roles=frozenset({"admin"}),
+                      audit_ids=(), issued_at=0.0, expires_at=0.0, system=True)
+
+
+def seed_metadefs(core: ImageCore) -> list[str]:
+    """Load each shipped namespace the catalog lacks (as ``glance-manage db_load_metadefs`` skips those
+    present); returns the names loaded. One transaction per namespace, so one an admin changed is kept."""
+    loaded = []
+    for body in NAMESPACES:
+        with core.store.session() as session:
+            if session.scalar(select(MetadefNamespace.id).where(MetadefNamespace.namespace == body["namespace"])):
+                continue
+            metadef_namespaces.create(session, _LOADER, body)
+            loaded.append(body["namespace"])
+    return loaded
