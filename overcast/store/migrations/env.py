@@ -9,6 +9,7 @@ import overcast.ops.models  # noqa: F401,E402
 import overcast.store.compute  # noqa: F401,E402
 import overcast.store.image  # noqa: F401,E402
 import overcast.store.metadefs  # noqa: F401,E402
+import overcast.store.placement  # noqa: F401,E402
 
 config = context.config
 
