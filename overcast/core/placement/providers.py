@@ -181,7 +181,7 @@ def update(session: Session, region: str, provider: ResourceProvider, values: Ma
     if "parent_provider_uuid" in values:
         parent_uuid = values["parent_provider_uuid"]
         if parent_uuid != provider.parent_uuid:
-            if provider.parent_uuid is not None and not reparent:
+            if provider.parent_uuid is not None and parent_uuid is not None and not reparent:
                 raise Invalid(f"Unable to save resource provider {provider.uuid}: Object action update failed "
                               "because: re-parenting a provider is not currently allowed.")
             if parent_uuid is None:
