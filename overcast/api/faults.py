@@ -153,6 +153,9 @@ def _placement(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]
     request_id = getattr(ctx, "request_id", None)
     if request_id:
         error["request_id"] = request_id
+    version_range = getattr(exc, "version_range", None)
+    if version_range is not None:  # a version out of range: clients fall back to the maximum
+        error["min_version"], error["max_version"] = version_range
     return {"errors": [error]}
 
 

@@ -153,7 +153,7 @@ class AllocationCandidates(Base):
             if not limit_text.isdigit() or int(limit_text) < 1:
                 raise faults.BadRequest(f"Invalid query string parameters: Failed validating 'pattern': {limit_text}")
             limit = int(limit_text)
-        filters = filters_from(req) if at_least(req, "1.17") else provider_rules.Filters()
+        filters = filters_from(req, member_of_since="1.21", required_since="1.17")
         region = req.context.region
         with self.store.session() as session:
             provider_rules.sync_compute(session, region)

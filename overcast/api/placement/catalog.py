@@ -47,7 +47,7 @@ class ResourceClasses(Base):
         with self.store.session() as session:
             rules.create_class(session, name)
         resp.status = falcon.HTTP_201
-        resp.set_header("Location", f"{self.prefix(req)}/resource_classes/{name}")
+        resp.set_header("Location", self.location(req, f"{self.prefix(req)}/resource_classes/{name}"))
 
 
 class ResourceClass(Base):
@@ -68,7 +68,7 @@ class ResourceClass(Base):
                 _, made = rules.ensure_class(session, name)
             if made:
                 resp.status = falcon.HTTP_201
-                resp.set_header("Location", f"{self.prefix(req)}/resource_classes/{name}")
+                resp.set_header("Location", self.location(req, f"{self.prefix(req)}/resource_classes/{name}"))
             else:
                 resp.status = falcon.HTTP_204
             return
@@ -128,7 +128,7 @@ class Trait(Base):
         with self.store.session() as session:
             made = rules.put_trait(session, name)
         resp.status = falcon.HTTP_201 if made else falcon.HTTP_204
-        resp.set_header("Location", f"{self.prefix(req)}/traits/{name}")
+        resp.set_header("Location", self.location(req, f"{self.prefix(req)}/traits/{name}"))
         cache_headers(req, resp, None)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:

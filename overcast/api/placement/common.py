@@ -29,6 +29,11 @@ class Base:
         region = req.context.region
         return "/placement" if region == self.first_region else f"/regions/{region}/placement"
 
+    @staticmethod
+    def location(req: falcon.Request, path: str) -> str:
+        """A ``Location`` header: absolute, as webob makes Placement's (clients GET it as given)."""
+        return f"{req.scheme}://{req.netloc}{path}"
+
 
 def version(req: falcon.Request) -> Version:
     return req.context.microversion
@@ -168,13 +173,15 @@ def parse_required(req: falcon.Request, text: str) -> tuple[frozenset[str], froz
     return frozenset(required), frozenset(forbidden), tuple(any_of)
 
 
-def filters_from(req: falcon.Request) -> rules.Filters:
-    """The provider filters of ``GET /resource_providers`` and ``/allocation_candidates`` by microversion."""
-    member_of, forbidden_aggs = parse_member_of(req) if one(req, "member_of") and at_least(req, "1.3") else ((),
-                                                                                                       frozenset())
+def filters_from(req: falcon.Request, member_of_since: str = "1.3", required_since: str = "1.18") -> rules.Filters:
+    """The provider filters of ``GET /resource_providers`` (and, with their own first versions,
+    ``/allocation_candidates``) by microversion."""
+    member_of, forbidden_aggs = ((), frozenset())
+    if one(req, "member_of") and at_least(req, member_of_since):
+        member_of, forbidden_aggs = parse_member_of(req)
     required, forbidden, any_traits = frozenset(), frozenset(), ()
     text = one(req, "required")
-    if text is not None and at_least(req, "1.18"):
+    if text is not None and at_least(req, required_since):
         required = frozenset()
         for value in many(req, "required") if at_least(req, "1.39") else [text]:
             r, f, a = parse_required(req, value)

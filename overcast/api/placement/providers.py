@@ -93,7 +93,7 @@ class Providers(_Provider):
             provider = rules.create(session, req.context.region, body["name"], body.get("uuid"),
                                     body.get("parent_provider_uuid") if at_least(req, "1.14") else None)
             url = f"{self.prefix(req)}/resource_providers/{provider.uuid}"
-            resp.set_header("Location", url)
+            resp.set_header("Location", self.location(req, url))
             if at_least(req, "1.20"):
                 resp.media = provider_view(req, self.prefix(req), provider)
                 cache_headers(req, resp, provider.updated_at)
@@ -147,7 +147,8 @@ class Inventories(_Provider):
             inv = rules.put_inventory(session, provider, provider.generation, resource_class, body,
                                       reserved_may_equal_total=at_least(req, "1.26"), create_only=True)
             resp.status = falcon.HTTP_201
-            resp.set_header("Location", f"{self.prefix(req)}/resource_providers/{uuid}/inventories/{resource_class}")
+            path = f"{self.prefix(req)}/resource_providers/{uuid}/inventories/{resource_class}"
+            resp.set_header("Location", self.location(req, path))
             resp.media = inventory_view(inv, provider.generation)
             cache_headers(req, resp, inv.updated_at)
 
