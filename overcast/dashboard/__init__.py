@@ -146,6 +146,7 @@ class Dashboard:
         (local / "__init__.py").write_text("")
         (local / "local_settings.py").write_text(self.local_settings())
         (self.settings_dir / "overcast_dashboard_wsgi.py").write_text(WSGI)
+        (self.settings_dir / "overcast_dashboard_logging.py").write_text(LOGGING_FILTER)
 
     def local_settings(self) -> str:
         hosts = sorted({self.host, "127.0.0.1", "localhost"})
@@ -206,6 +207,26 @@ application = WhiteNoise(get_wsgi_application(), root=settings.STATIC_ROOT, pref
                          max_age=3600)
 '''
 
+LOGGING_FILTER = '''"""Horizon's log filter (written by ``overcast dashboard``)."""
+
+import logging
+
+#: (logger, start of message) of what openstack_auth logs at ERROR although nothing failed: with
+#: signed-cookie sessions a user who also holds a domain role (Overcast's admin does) logs in with
+#: the project token only, and openstack_auth says so at every login.
+ADVISORIES = (("openstack_auth.backend", "Using signed cookies as SESSION_ENGINE"),)
+
+
+class Advisories(logging.Filter):
+    """Logs those records at WARNING, so ERROR in horizon.log always means something failed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and any(
+                record.name == name and str(record.msg).startswith(start) for name, start in ADVISORIES):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+'''
+
 LOCAL_SETTINGS = textwrap.dedent('''\
     """Horizon's settings for this Overcast, written by ``overcast dashboard`` at every start:
     edit Overcast's configuration instead of this file."""
@@ -239,8 +260,9 @@ LOCAL_SETTINGS = textwrap.dedent('''\
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {{"plain": {{"format": "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"}}}},
+        "filters": {{"advisories": {{"()": "overcast_dashboard_logging.Advisories"}}}},
         "handlers": {{"file": {{"class": "logging.FileHandler", "filename": {log_path!r}, "formatter": "plain",
-                              "level": "INFO"}}}},
+                              "level": "INFO", "filters": ["advisories"]}}}},
         "root": {{"handlers": ["file"], "level": "WARNING"}},
         "loggers": {{name: {{"handlers": ["file"], "level": "INFO", "propagate": False}}
                     for name in ("horizon", "openstack_dashboard", "openstack_auth", "django")}},

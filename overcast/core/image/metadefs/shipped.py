@@ -150,6 +150,22 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
          "cpu_info:topology:threads": _integer("threads", "Threads per core.", minimum=1),
          "cpu_info:topology:sockets": _integer("sockets", "Sockets on the host.", minimum=1)}),
     _namespace(
+        "OS::Compute::SchedulerHints", "Scheduler Hints",
+        "Hints a server's create request gives the scheduler (Nova's scheduler hints): where to place the "
+        "server relative to other servers, a server group or an address.",
+        [{"name": "OS::Nova::Server", "properties_target": "scheduler_hints"}],
+        {"same_host": {"title": "Same Host", "description": "Place the server on the host of these servers (their "
+                       "UUIDs).", "type": "array", "items": {"type": "string"}},
+         "different_host": {"title": "Different Host", "description": "Place the server on a host none of these "
+                            "servers (their UUIDs) is on.", "type": "array", "items": {"type": "string"}},
+         "group": _string("Server Group", "The UUID of the server group whose policy (affinity, anti-affinity) "
+                          "the server follows."),
+         "build_near_host_ip": _string("Build Near Host IP", "Place the server on a host whose IP address is in "
+                                       "the subnet of this address (with cidr)."),
+         "cidr": _string("CIDR", "The prefix length for build_near_host_ip, e.g. /24."),
+         "query": _string("Query", "A JSON query over host state the host must satisfy, e.g. "
+                          "[\">=\", \"$free_ram_mb\", 1024].")}),
+    _namespace(
         "OS::Software::WebServers", "Web Servers",
         "Web servers installed on the image or running on the server; what a catalogue or a deployment tool "
         "may look for. Set on an image, a volume's image metadata or a server's metadata.",
