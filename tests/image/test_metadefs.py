@@ -19,10 +19,11 @@ def empty_catalog(cloud):  # noqa: ANN001, ANN201
     """These tests start from a catalog without the namespaces bootstrap ships (test_shipped_metadefs.py)."""
     from sqlalchemy import delete
 
-    from overcast.store.metadefs import MetadefNamespace
+    from overcast.store.metadefs import MetadefNamespace, MetadefResourceType
 
     with cloud.app.images.store.session() as session:
         session.execute(delete(MetadefNamespace))
+        session.execute(delete(MetadefResourceType).where(MetadefResourceType.protected.is_(False)))
 
 
 @pytest.fixture

@@ -30,10 +30,12 @@ def test_bootstrap_loads_them_for_every_reader(api, demo_token, admin_token, clo
     assert shown["owner"] == "admin" and shown["protected"] is True
     assert shown["properties"]["watchdog_action"]["enum"] == ["disabled", "reset", "poweroff", "pause", "none"]
     assert {(a["name"], a.get("prefix")) for a in shown["resource_type_associations"]} == {
-        ("OS::Glance::Image", "hw_"), ("OS::Cinder::Volume", "hw_"), ("OS::Nova::Flavor", "hw:")}
-    # what Horizon's Launch Instance metadata step and flavor/aggregate editors ask for
+        ("OS::Glance::Image", "hw_"), ("OS::Cinder::Volume", "hw_"), ("OS::Cinder::Volumes", "hw_"),
+        ("OS::Nova::Flavor", "hw:")}
+    # what Horizon's Launch Instance metadata step and flavor/aggregate editors ask for (Horizon 27 asks
+    # for volumes as OS::Cinder::Volumes, and fails on an empty answer)
     for resource_type in ("OS::Nova::Server", "OS::Nova::Flavor", "OS::Nova::Aggregate", "OS::Glance::Image",
-                          "OS::Cinder::Volume"):
+                          "OS::Cinder::Volume", "OS::Cinder::Volumes"):
         found = api("GET", f"{NS}?resource_types={resource_type}", demo_token).json["namespaces"]
         assert found, resource_type
     server = api("GET", f"{NS}?resource_types=OS::Nova::Server", demo_token).json["namespaces"]

@@ -16,6 +16,10 @@ from typing import Any
 IMAGE = {"name": "OS::Glance::Image"}
 #: a volume made from an image keeps these in its image metadata
 VOLUME_IMAGE = {"name": "OS::Cinder::Volume", "properties_target": "image"}
+#: the name Horizon 27's Launch Instance asks for volumes (launch-instance-model.service.js spells it
+#: so); an answer with no namespace makes Horizon's metadefs call fail (its parallel look-up refuses
+#: zero workers), so the namespaces a volume's image metadata uses are associated with it as well
+HORIZON_VOLUME = {"name": "OS::Cinder::Volumes", "properties_target": "image"}
 
 
 def _enum(title: str, description: str, values: list[str], **extra: Any) -> dict[str, Any]:
@@ -54,7 +58,8 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
         "OS::Compute::Watchdog", "Watchdog Behavior",
         "A virtual hardware watchdog lets the hypervisor act when a guest stops responding. Set it on an "
         "image, a volume's image metadata or a flavor; the flavor's setting wins.",
-        [{**IMAGE, "prefix": "hw_"}, {**VOLUME_IMAGE, "prefix": "hw_"}, {"name": "OS::Nova::Flavor", "prefix": "hw:"}],
+        [{**IMAGE, "prefix": "hw_"}, {**VOLUME_IMAGE, "prefix": "hw_"}, {**HORIZON_VOLUME, "prefix": "hw_"},
+         {"name": "OS::Nova::Flavor", "prefix": "hw:"}],
         {"watchdog_action": _enum(
             "Watchdog Action", "What the hypervisor does when the guest's watchdog fires: nothing (disabled, "
             "the default), reset the guest, power it off, pause it, or only report the event (none).",
@@ -63,7 +68,7 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
         "OS::Compute::Hypervisor", "Hypervisor Selection",
         "Choose the kind of hypervisor, and the guest's virtual machine mode, an image needs; the scheduler "
         "places servers booted from it on matching hosts.",
-        [IMAGE, VOLUME_IMAGE],
+        [IMAGE, VOLUME_IMAGE, HORIZON_VOLUME],
         {"hypervisor_type": _enum(
             "Hypervisor Type", "The hypervisor the image is made for.",
             ["baremetal", "hyperv", "kvm", "lxc", "qemu", "uml", "vmware", "vz", "xen", "zvm"]),
@@ -74,7 +79,7 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
     _namespace(
         "OS::Compute::InstanceData", "Instance Config Data",
         "How a server booted from this image receives its configuration data and how it is snapshotted.",
-        [IMAGE, VOLUME_IMAGE],
+        [IMAGE, VOLUME_IMAGE, HORIZON_VOLUME],
         {"img_config_drive": _enum(
             "Config Drive", "Whether a server booted from the image must have a config drive (mandatory) or "
             "only gets one when asked (optional).", ["optional", "mandatory"]),
@@ -84,7 +89,7 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
     _namespace(
         "OS::Compute::LibvirtImage", "libvirt Driver Options for Images",
         "Virtual hardware the libvirt (KVM/QEMU) driver gives a server booted from the image.",
-        [IMAGE, VOLUME_IMAGE],
+        [IMAGE, VOLUME_IMAGE, HORIZON_VOLUME],
         {"hw_disk_bus": _enum("Disk Bus", "The bus the server's disks are attached to.",
                               ["scsi", "virtio", "uml", "xen", "ide", "usb", "lxc", "sata"]),
          "hw_cdrom_bus": _enum("CD-ROM Bus", "The bus a config drive or rescue disk of type cdrom uses.",
@@ -109,7 +114,7 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
     _namespace(
         "OS::Compute::GuestShutdownBehavior", "Shutdown Behavior",
         "How long the compute service waits for a guest to shut down cleanly before it powers it off.",
-        [IMAGE, VOLUME_IMAGE],
+        [IMAGE, VOLUME_IMAGE, HORIZON_VOLUME],
         {"os_shutdown_timeout": _integer(
             "Shutdown timeout", "Seconds to wait for a clean shutdown of a guest booted from the image before "
             "it is powered off (the compute host's shutdown_timeout applies otherwise); 0 powers off at once.",
@@ -129,7 +134,8 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
     _namespace(
         "OS::Compute::CPUPinning", "CPU Pinning",
         "Dedicate host CPUs to a server's virtual CPUs, and say how it may use the host's SMT siblings.",
-        [{**IMAGE, "prefix": "hw_"}, {**VOLUME_IMAGE, "prefix": "hw_"}, {"name": "OS::Nova::Flavor", "prefix": "hw:"}],
+        [{**IMAGE, "prefix": "hw_"}, {**VOLUME_IMAGE, "prefix": "hw_"}, {**HORIZON_VOLUME, "prefix": "hw_"},
+         {"name": "OS::Nova::Flavor", "prefix": "hw:"}],
         {"cpu_policy": _enum("CPU Pinning policy", "Float over the host's shared CPUs (shared, the default), "
                              "have dedicated host CPUs (dedicated), or mix both (mixed).",
                              ["shared", "dedicated", "mixed"]),
@@ -169,7 +175,7 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
         "OS::Software::WebServers", "Web Servers",
         "Web servers installed on the image or running on the server; what a catalogue or a deployment tool "
         "may look for. Set on an image, a volume's image metadata or a server's metadata.",
-        [IMAGE, VOLUME_IMAGE, {"name": "OS::Nova::Server", "properties_target": "metadata"}],
+        [IMAGE, VOLUME_IMAGE, HORIZON_VOLUME, {"name": "OS::Nova::Server", "properties_target": "metadata"}],
         {"sw_webserver_apache_version": _string("Apache HTTP Server version", "The Apache httpd release, e.g. 2.4."),
          "sw_webserver_nginx_version": _string("nginx version", "The nginx release, e.g. 1.24."),
          "sw_webserver_lighttpd_version": _string("lighttpd version", "The lighttpd release, e.g. 1.4.")},
@@ -178,7 +184,7 @@ NAMESPACES: tuple[dict[str, Any], ...] = (
         "OS::Software::Runtimes", "Runtime Environment",
         "Language runtimes installed on the image or present on the server. Set on an image, a volume's image "
         "metadata or a server's metadata.",
-        [IMAGE, VOLUME_IMAGE, {"name": "OS::Nova::Server", "properties_target": "metadata"}],
+        [IMAGE, VOLUME_IMAGE, HORIZON_VOLUME, {"name": "OS::Nova::Server", "properties_target": "metadata"}],
         {"sw_runtime_python_version": _string("Python version", "The Python release, e.g. 3.11."),
          "sw_runtime_java_version": _string("Java version", "The Java runtime release, e.g. 17."),
          "sw_runtime_nodejs_version": _string("Node.js version", "The Node.js release, e.g. 20.")}),
