@@ -33,13 +33,6 @@ WAIT = 90.0
 PREPARE_TIMEOUT = 900
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/dashboard/" in str(item.fspath):
-            item.add_marker(pytest.mark.live)
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     outcome = yield

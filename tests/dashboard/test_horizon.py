@@ -15,6 +15,7 @@ from conftest import WAIT, Browser, Dashboard, poll
 
 from overcast.testing.live import OpenStackCLI
 
+pytestmark = [pytest.mark.live, pytest.mark.browser]
 #: the instance every demo test may rely on (made through the API, not the browser)
 SEEDED = "horizon-seeded-vm"
 

@@ -65,7 +65,8 @@ def _compute(placement) -> dict:  # noqa: ANN001
     return placement("GET", "/resource_providers", "1.14").json["resource_providers"][0]
 
 
-def _server(cloud, host: str, *, flavor: dict | None = None, image: str | None = "i", project: str = "demo") -> str:  # noqa: ANN001
+def _server(cloud, host: str, *, flavor: dict | None = None, image: str | None = "i",  # noqa: ANN001
+            project: str = "demo") -> str:
     with cloud.app.compute.store.session() as session:
         owner = session.scalar(select(Project.id).where(Project.name == project))
         server = Server(cloud="RegionOne", project_id=owner, user_id="u", name="vm", flavor_id="2", host=host,
@@ -150,7 +151,9 @@ def _demo(cloud) -> str:  # noqa: ANN001
 
 def test_provider_lifecycle_and_tree(placement):
     made = placement("POST", "/resource_providers", "1.0", json={"name": "pool"})
-    assert made.status_code == 201 and made.text == "" and made.headers["Location"].startswith("http://") and "/placement/resource_providers/" in made.headers["Location"]
+    location = made.headers["Location"]
+    assert made.status_code == 201 and made.text == ""
+    assert location.startswith("http://") and "/placement/resource_providers/" in location
     parent = check(placement("POST", "/resource_providers", "1.20", json={"name": "numa"}), provider_schema((1, 20)))
     child_uuid = str(uuid.uuid4())
     child = check(placement("POST", "/resource_providers", "1.20",
@@ -238,6 +241,9 @@ def test_consumer_generations_and_post_allocations(placement):
     assert placement("GET", f"/allocations/{b}", "1.38").json["consumer_type"] == "MIGRATION"
     usages = placement("GET", "/usages?project_id=p", "1.38").json["usages"]
     assert usages["MIGRATION"] == {"VCPU": 2, "consumer_count": 1}
+    assert placement("GET", "/usages?project_id=p&consumer_type=all", "1.38").json == {
+        "usages": {"all": {"VCPU": 2, "consumer_count": 1}}}
+    assert placement("GET", "/usages?project_id=p", "1.9").json == {"usages": {"VCPU": 2}}
     # the 1.0 list form
     c = str(uuid.uuid4())
     assert placement("PUT", f"/allocations/{c}", "1.0", json={"allocations": [
@@ -349,3 +355,45 @@ def test_policy_and_versions(placement, cloud, demo_token):
     assert modified.headers["Cache-Control"] == "no-cache" and modified.headers["Last-Modified"].endswith("GMT")
     assert "Last-Modified" not in placement("GET", "/resource_providers", "1.14").headers
     fault(placement("POST", "/reshaper", "1.30", json={}), 501)
+
+
+def test_providers_are_per_region(tmp_path):
+    """Each region's Placement lists its own hosts and providers only, at its own URL."""
+    import falcon.testing
+
+    from overcast.app import create_app
+    from overcast.bootstrap import prepare
+    from overcast.config import load_settings
+    from overcast.core.compute import build_compute
+    from overcast.core.identity import build_identity
+    from overcast.core.image import ImageCore
+
+    config = tmp_path / "overcast.toml"
+    config.write_text('[clouds.RegionOne]\ndriver = "local"\n[clouds.lab]\ndriver = "noop"\n')
+    settings = load_settings(config, data_dir=tmp_path / "data", environ={}, identity={"bcrypt_rounds": 4})
+    identity = build_identity(settings)
+    compute = build_compute(settings, identity)
+    accounts = {a.username: a.password for a in prepare(identity, compute, ImageCore(settings, identity.store))}
+    client = falcon.testing.TestClient(create_app(settings, identity, compute))
+    try:
+        login = client.simulate_post("/identity/v3/auth/tokens", json={"auth": {"identity": {
+            "methods": ["password"], "password": {"user": {"name": "admin", "domain": {"id": "default"},
+                                                           "password": accounts["admin"]}}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+        headers = {"X-Auth-Token": login.headers["X-Subject-Token"], "OpenStack-API-Version": "placement 1.20"}
+        first = client.simulate_get("/placement/resource_providers", headers=headers).json["resource_providers"]
+        lab = client.simulate_get("/regions/lab/placement/resource_providers",
+                                  headers=headers).json["resource_providers"]
+        assert [p["name"] for p in first] == ["overcast-local-1"] and [p["name"] for p in lab] == ["noop-host"]
+        assert lab[0]["links"][0]["href"] == f"/regions/lab/placement/resource_providers/{lab[0]['uuid']}"
+        made = client.simulate_post("/regions/lab/placement/resource_providers", headers=headers,
+                                    json={"name": "lab-pool"})
+        assert made.status_code == 200
+        again = client.simulate_get("/placement/resource_providers?name=lab-pool", headers=headers)
+        assert again.json == {"resource_providers": []}
+        catalog = client.simulate_get("/identity/v3/auth/catalog", headers=headers).json["catalog"]
+        urls = {e["region"]: e["url"] for s in catalog if s["type"] == "placement" for e in s["endpoints"]}
+        assert urls["RegionOne"].endswith("/placement") and urls["lab"].endswith("/regions/lab/placement")
+    finally:
+        compute.close()
+        identity.store.dispose()

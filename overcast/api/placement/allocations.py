@@ -108,18 +108,7 @@ class Usages(Base):
             provider_rules.sync_compute(session, req.context.region)
             grouped = rules.project_usages(session, req.context.region, project_id, one(req, "user_id"))
         if at_least(req, "1.38"):
-            wanted = one(req, "consumer_type")
-            if wanted and wanted not in ("all", "unknown"):
-                grouped = {k: v for k, v in grouped.items() if k == wanted}
-            elif wanted == "unknown":
-                grouped = {k: v for k, v in grouped.items() if k == rules.UNKNOWN_TYPE}
-            if wanted == "all" or not wanted:
-                total: dict[str, int] = {}
-                for values in grouped.values():
-                    for key, amount in values.items():
-                        total[key] = total.get(key, 0) + amount
-                grouped = {**grouped, "all": total} if grouped else {"all": {"consumer_count": 0}}
-            resp.media = {"usages": grouped}
+            resp.media = {"usages": _by_type(grouped, one(req, "consumer_type"))}
         else:
             flat: dict[str, int] = {}
             for values in grouped.values():
@@ -128,6 +117,19 @@ class Usages(Base):
                         flat[key] = flat.get(key, 0) + amount
             resp.media = {"usages": flat}
         cache_headers(req, resp, None)
+
+
+def _by_type(grouped: dict[str, dict[str, int]], wanted: str | None) -> dict[str, dict[str, int]]:
+    """1.38: usages per consumer type; ``all`` adds them up, ``unknown`` is the consumers without one."""
+    if wanted == "all":
+        total: dict[str, int] = {"consumer_count": 0}
+        for values in grouped.values():
+            for key, amount in values.items():
+                total[key] = total.get(key, 0) + amount
+        return {"all": total}
+    if wanted:
+        return {k: v for k, v in grouped.items() if k == wanted}
+    return grouped
 
 
 class AllocationCandidates(Base):
