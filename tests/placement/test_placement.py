@@ -384,7 +384,7 @@ def test_providers_are_per_region(tmp_path):
         first = client.simulate_get("/placement/resource_providers", headers=headers).json["resource_providers"]
         lab = client.simulate_get("/regions/lab/placement/resource_providers",
                                   headers=headers).json["resource_providers"]
-        assert [p["name"] for p in first] == ["overcast-local-1"] and [p["name"] for p in lab] == ["noop-host"]
+        assert [p["name"] for p in first] == ["overcast-local-1"] and [p["name"] for p in lab] == ["lab"]
         assert lab[0]["links"][0]["href"] == f"/regions/lab/placement/resource_providers/{lab[0]['uuid']}"
         made = client.simulate_post("/regions/lab/placement/resource_providers", headers=headers,
                                     json={"name": "lab-pool"})
