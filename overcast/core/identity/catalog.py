@@ -113,7 +113,8 @@ def get_region(session: Session, region_id: str) -> Region:
     return fetch(session, Region, region_id, "region")
 
 
-def list_regions(session: Session, parent_region_id: str | None = None, matching: Sequence[TextFilter] = ()) -> list[Region]:
+def list_regions(session: Session, parent_region_id: str | None = None,
+                 matching: Sequence[TextFilter] = ()) -> list[Region]:
     query = select(Region)
     if parent_region_id is not None:
         query = query.where(Region.parent_region_id == parent_region_id)
