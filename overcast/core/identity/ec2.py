@@ -211,20 +211,23 @@ def _roles(session: Session, cred: Ec2Credential, user: User, project: Project) 
         return roles, {"trust": trust, "user": token_user}
     held = [r for r in effective_roles(session, user.id, project=project) if r.domain_id == ROOT_DOMAIN_ID]
     if cred.app_cred_id:
-        app_cred = session.get(ApplicationCredential, cred.app_cred_id)
-        if app_cred is None:
-            raise Unauthorized("User not valid for project.")
-        if app_cred.project_id != project.id:
-            raise Unauthorized("EC2 credential project does not match the application credential project.")
+        app_cred = _delegation(session.get(ApplicationCredential, cred.app_cred_id), project, "application credential")
         return [r for r in held if r.id in set(app_cred.role_ids)], {"app_cred": app_cred}
     if cred.access_token_id:
-        access = session.get(OAuth1AccessToken, cred.access_token_id)
-        if access is None:
-            raise Unauthorized("User not valid for project.")
-        if access.project_id != project.id:
-            raise Unauthorized("EC2 credential project does not match the OAuth1 access token project.")
+        access = _delegation(session.get(OAuth1AccessToken, cred.access_token_id), project, "OAuth1 access token")
         return core_oauth1.token_roles(session, access), {"access_token_id": access.id}
     return held, {}
+
+
+def _delegation(row: Any, project: Project, what: str) -> Any:
+    """The application credential or access token a credential was made with, on its project.
+
+    :raises Unauthorized: gone, or for another project."""
+    if row is None:
+        raise Unauthorized("User not valid for project.")
+    if row.project_id != project.id:
+        raise Unauthorized(f"EC2 credential project does not match the {what} project.")
+    return row
 
 
 def authenticate(core: "IdentityCore", authenticator: "Authenticator", body: Mapping[str, Any],

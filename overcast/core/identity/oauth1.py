@@ -23,7 +23,7 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Literal, Mapping
 
 from oauthlib import oauth1
 from sqlalchemy import select
@@ -34,7 +34,7 @@ from overcast.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore
 from overcast.core.identity.assignments import effective_roles, expand_implied
 from overcast.store.models import (ROOT_DOMAIN_ID, OAuth1AccessToken, OAuth1Consumer, OAuth1RequestToken, Project,
-                                   Role, User, utcnow)
+                                   Role, utcnow)
 
 policy.RULES.update({
     "identity:create_consumer": policy.ADMIN,
@@ -241,9 +241,21 @@ class _Validator(oauth1.RequestValidator):
         return None
 
 
-def _verified(request: SignedRequest, check: Callable[[str], bool]) -> bool:
-    """True when the signature holds for one of the URLs the client may have signed."""
-    return any(check(uri) for uri in request.uris)
+def _signature_holds(session: Session, core: IdentityCore, request: SignedRequest,
+                     step: Literal["request_token", "access_token", "resource"]) -> bool:
+    """True when oauthlib finds the request well signed, for one of the URLs the client may have
+    signed, as a request token request, an access token request or a protected resource request."""
+    validator = _Validator(session, core)
+
+    def holds(uri: str) -> bool:
+        kw = {"http_method": request.http_method, "body": request.body, "headers": dict(request.headers)}
+        if step == "resource":
+            return oauth1.ResourceEndpoint(validator).validate_protected_resource_request(uri, **kw)[0]
+        if step == "request_token":
+            return oauth1.RequestTokenEndpoint(validator).create_request_token_response(uri, **kw)[2] == 200
+        return oauth1.AccessTokenEndpoint(validator).create_access_token_response(uri, **kw)[2] == 200
+
+    return any(holds(uri) for uri in request.uris)
 
 
 def oauth_parameters(headers: Mapping[str, str]) -> dict[str, str]:
@@ -299,14 +311,7 @@ def create_request_token(core: IdentityCore, request: SignedRequest, project_id:
         if session.get(Project, project_id) is None:
             raise NotFound(f"Could not find project: {project_id}.")
         get(session, consumer_id)
-        endpoint = oauth1.RequestTokenEndpoint(_Validator(session, core))
-
-        def check(uri: str) -> bool:
-            _, _, status = endpoint.create_request_token_response(
-                uri, http_method=request.http_method, body=request.body, headers=dict(request.headers))
-            return status == 200
-
-        if not _verified(request, check):
+        if not _signature_holds(session, core, request, "request_token"):
             raise Unauthorized("Invalid signature")
         token_id, secret, encrypted = _issue(core)
         expires_at = _expiry(REQUEST_TOKEN_SECONDS)
@@ -378,14 +383,7 @@ def create_access_token(core: IdentityCore, request: SignedRequest) -> IssuedTok
             raise Unauthorized("Provided consumer does not exist.")
         if row.consumer_id != consumer_id:
             raise Unauthorized("Provided consumer key does not match stored consumer key.")
-        endpoint = oauth1.AccessTokenEndpoint(_Validator(session, core))
-
-        def check(uri: str) -> bool:
-            _, _, status = endpoint.create_access_token_response(
-                uri, http_method=request.http_method, body=request.body, headers=dict(request.headers))
-            return status == 200
-
-        if not _verified(request, check):
+        if not _signature_holds(session, core, request, "access_token"):
             if row.verifier is None or not secrets.compare_digest(row.verifier, verifier):
                 raise Unauthorized("Provided verifier does not match stored verifier")
             raise Unauthorized("Invalid signature")
@@ -413,14 +411,7 @@ def authenticate(session: Session, core: IdentityCore, request: SignedRequest) -
     if access is None:
         raise NotFound("Access token not found")
     _unexpired(access.expires_at, "Access token")
-    endpoint = oauth1.ResourceEndpoint(_Validator(session, core))
-
-    def check(uri: str) -> bool:
-        valid, _ = endpoint.validate_protected_resource_request(
-            uri, http_method=request.http_method, body=request.body, headers=dict(request.headers))
-        return valid
-
-    if not _verified(request, check):
+    if not _signature_holds(session, core, request, "resource"):
         raise Unauthorized("Could not validate the access token")
     return access
 
@@ -469,8 +460,3 @@ def delete_access_token(session: Session, user_id: str, access_token_id: str) ->
     session.delete(access)
     return [{"access_token_id": access_token_id}]
 
-
-def user_exists(session: Session, user_id: str) -> None:
-    """:raises NotFound:"""
-    if session.get(User, user_id) is None:
-        raise NotFound(f"Could not find user: {user_id}.")
