@@ -1,4 +1,4 @@
-"""``overcast dashboard`` without Horizon: where things go and what the settings say (0019)."""
+"""``overcast dashboard`` without Horizon: where things go and what the settings say (0022)."""
 
 from __future__ import annotations
 
