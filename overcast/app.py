@@ -18,15 +18,17 @@ from overcast.core.identity import IdentityCore, build_identity
 from overcast.core.image import ImageCore
 from overcast.core.network import NetworkCore
 from overcast.core.volume import VolumeCore, build_volume
+from overcast.ops.calls import BackendUnavailable
 
 if TYPE_CHECKING:
-    from overcast.ops.engine import OpsSettings
+    from overcast.config import OpsSettings
     from overcast.ops.runtime import OpsRuntime
 
 LOG = logging.getLogger(__name__)
 
 
-def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, params: dict) -> None:
+def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError | BackendUnavailable,
+                params: dict) -> None:
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
     raise faults.Fault(exc.status, exc.message, kind=exc.kind, headers=headers)
@@ -40,7 +42,7 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> 
     from overcast.core.volume.operations import setup_for as volume_setup_for
     from overcast.ops.runtime import OpsRuntime
 
-    return OpsRuntime(compute.store, compute.settings, ops,
+    return OpsRuntime(compute.store, compute.settings, ops, backends=compute.backends,
                       setups=[setup_for(compute), server_volumes_setup_for(compute),
                               volume_setup_for(build_volume(compute)), network_setup_for(compute.network)])
 
@@ -64,6 +66,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     from overcast.api.identity import register as register_identity
     from overcast.api.image import register as register_image
     from overcast.api.network import register as register_network
+    from overcast.api.placement import MICROVERSIONS as PLACEMENT_VERSIONS
+    from overcast.api.placement import register as register_placement
     from overcast.api.volume import MICROVERSIONS as VOLUME_VERSIONS
     from overcast.api.volume import register as register_volume
 
@@ -74,7 +78,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     volume = build_volume(compute)
     app = OvercastApp(
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
-                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
+                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS,
+                                            "placement": PLACEMENT_VERSIONS}),
                     AuthMiddleware(identity.tokens), NoTrailingSlash({"compute", "image", "volume"})],
         cors_enable=False,
     )
@@ -86,6 +91,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     app.set_error_serializer(faults.serialize)
     app.add_error_handler(Exception, faults.handle_unexpected)
     app.add_error_handler(OvercastError, _core_error)
+    app.add_error_handler(BackendUnavailable, _core_error)  # a backend read from a request: 503
 
     registry = Registry()
     register_identity(registry, identity)
@@ -93,6 +99,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_image(registry, images)
     register_network(registry, network)
     register_volume(registry, volume)
+    register_placement(registry, identity.store, settings)
     registry.mount(app)
     app.registry = registry
     app.identity = identity
