@@ -192,7 +192,7 @@ def test_an_unavailable_backend_is_retried_and_its_open_breaker_refuses_creates(
         monkeypatch.setattr(driver, "bind_port", down)
         for _ in range(3):
             net.make(demo_token, "ports", "port", network_id=network["id"])
-        eventually(lambda: runtime.breakers(cloud.app.network.region).state == "open", what="the breaker opening")
+        eventually(lambda: runtime.breakers(cloud.app.network.region, "network").state == "open", what="the breaker opening")
         resp = cloud.request("POST", "/network/v2.0/ports", demo_token, json={"port": {"network_id": network["id"]}})
         assert resp.status_code == 503 and resp.json["NeutronError"]["type"] == "ServiceUnavailable"
         assert int(resp.headers["Retry-After"]) >= 1
