@@ -235,7 +235,7 @@ class CdnFlavorSettings:
 
 @dataclass(frozen=True)
 class CdnSettings:
-    """The CDN service (Poppy's API at ``/cdn/v1.0``): see docs/decisions/0019-cdn.md.
+    """The CDN service (Poppy's API at ``/cdn/v1.0``): see docs/decisions/0031-cdn.md.
 
     With no ``[cdn.providers.*]`` the embedded default offers one provider: ``varnish`` (a local
     Varnish edge Overcast runs itself) when ``varnishd`` is on the PATH, else ``mock``; with no

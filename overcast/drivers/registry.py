@@ -16,7 +16,7 @@ A driver package offers one object per resource family: ``compute``, ``volume``,
 mechanism. A family a driver does not offer is ``None`` and the API answers it as a cloud without
 that service. CDN providers are configured apart from clouds (``[cdn.providers.NAME] driver =
 ...``, since a CDN flavor lists providers, not regions) and loaded through the same entry points:
-the provider is the bundle's ``cdn`` slot (docs/decisions/0019-cdn.md).
+the provider is the bundle's ``cdn`` slot (docs/decisions/0031-cdn.md).
 """
 
 from __future__ import annotations

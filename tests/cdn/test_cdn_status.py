@@ -1,4 +1,4 @@
-"""The service status derived from the provider rows (docs/decisions/0019-cdn.md)."""
+"""The service status derived from the provider rows (docs/decisions/0031-cdn.md)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ purges and analytics. Provider work runs in the operations engine (:mod:`.operat
 
 Providers are configured in ``[cdn.providers.NAME]`` (``driver`` plus its options) and loaded by
 the same registry as clouds (the driver bundle's ``cdn`` slot); a flavor lists providers, not
-regions. See docs/decisions/0019-cdn.md.
+regions. See docs/decisions/0031-cdn.md.
 """
 
 from __future__ import annotations

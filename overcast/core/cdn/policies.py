@@ -1,4 +1,5 @@
-"""The CDN's policy rules, declared in one place (loaded by the app factory: :func:`register`).
+"""The CDN's policy rules, declared in one place as ``RULES`` (``overcast.core.<service>.policies.RULES``,
+the declaration the policy loader reads); the app factory adds them to the table (:func:`register`).
 
 Services, purges, analytics and certificates belong to the project of the token: members write,
 readers read. Flavors are read by anyone with a token and managed by admins. Every ``/admin``
@@ -9,9 +10,10 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, RULES, Rule
+from overcast.core import policy
+from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, Rule
 
-RULES_CDN: Mapping[str, Rule] = {
+RULES: Mapping[str, Rule] = {
     "cdn:home": ANYONE,
     "cdn:health": ANYONE,
     "cdn:service:list": PROJECT_READER,
@@ -39,4 +41,4 @@ RULES_CDN: Mapping[str, Rule] = {
 
 def register() -> None:
     """Add the CDN's rules to the policy table (idempotent)."""
-    RULES.update(RULES_CDN)
+    policy.RULES.update(RULES)

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {"api_key": None, "api_url": "https://api.fastly.com"
 NAME_PREFIX = "overcast-"
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS service (
     service_id TEXT PRIMARY KEY,
     fastly_id TEXT,
@@ -44,6 +45,13 @@ CREATE TABLE IF NOT EXISTS service (
     deleted_at REAL
 );
 """
+
+
+class _FastlyStore(LocalStore):
+    """Its own tables, in a file of its own."""
+
+    schema = SCHEMA
+
 
 
 def _regex(url: str) -> str:
@@ -70,7 +78,7 @@ class FastlyCdnDriver(CdnDriver):
         self.session.headers.update({"Accept": "application/json", "User-Agent": "overcast-cdn"})
         if api_key:
             self.session.headers["Fastly-Key"] = api_key
-        self.store = LocalStore(Path(data_dir) / "fastly.db", schema=SCHEMA)
+        self.store = _FastlyStore(Path(data_dir) / "fastly.db")
         self._customer: str | None = None
 
     # -- HTTP ----------------------------------------------------------------------------------------

@@ -77,6 +77,13 @@ CREATE TABLE IF NOT EXISTS fault (
 );
 """
 
+
+class _MockCdnStore(LocalStore):
+    """Its own tables, in a file of its own."""
+
+    schema = SCHEMA
+
+
 #: the error each method raises for an injected, non-retryable fault
 _FAULT_ERRORS: Mapping[str, type[DriverError]] = {
     "create": BuildFailed, "update": BuildFailed, "delete": DeleteFailed, "purge": DriverError,
@@ -98,7 +105,7 @@ class MockCdnDriver(CdnDriver):
                  purge_seconds: float = 0.0, certificate_seconds: float = 0.0,
                  hostname: str = "mock.cdn.overcast.test", capabilities: list[str] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        self.store = LocalStore(path, schema=SCHEMA)
+        self.store = _MockCdnStore(path)
         self.deploy_seconds = float(deploy_seconds)
         self.delete_seconds = float(delete_seconds)
         self.purge_seconds = float(purge_seconds)

@@ -72,9 +72,11 @@ CREATE TABLE IF NOT EXISTS unavailable (
 class LocalStore:
     """Thread-local sqlite3 connections to one file; :meth:`write` and :meth:`read` are short transactions."""
 
-    def __init__(self, path: Path, busy_timeout_s: float = 30.0, *, schema: str = SCHEMA) -> None:
-        """``schema``: idempotent DDL run at open (the local cloud's by default; the mock CDN provider
-        keeps its own tables in a file of its own with the same connection handling)."""
+    #: the tables this store makes (idempotent DDL); a store of another part of the local cloud
+    #: kept in a file of its own gives its own
+    schema = SCHEMA
+
+    def __init__(self, path: Path, busy_timeout_s: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
@@ -83,11 +85,10 @@ class LocalStore:
         self._all_lock = threading.Lock()
         self._closed = False
         conn = self._connect()
-        conn.executescript(schema)  # idempotent DDL, each statement its own transaction
+        conn.executescript(self.schema)  # idempotent DDL, each statement its own transaction
         with self.write() as conn:
-            if schema is SCHEMA:
-                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                             (str(SCHEMA_VERSION),))
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:

@@ -72,6 +72,13 @@ CREATE TABLE IF NOT EXISTS domain (
 );
 """
 
+
+class _VarnishStore(LocalStore):
+    """Its own tables, in a file of its own."""
+
+    schema = SCHEMA
+
+
 DEFAULTS: dict[str, Any] = {
     "manage": False, "listen": "127.0.0.1:6081", "admin": "127.0.0.1:6082", "secret_file": None,
     "workdir": None, "storage": "malloc,256m", "user": None, "hostname": None, "geo_header": None,
@@ -166,7 +173,7 @@ class VarnishCdnDriver(CdnDriver):
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = LocalStore(self.data_dir / "varnish.db", schema=SCHEMA)
+                    self._store = _VarnishStore(self.data_dir / "varnish.db")
         return self._store
 
     # -- varnishd (managed mode) -------------------------------------------------------------------

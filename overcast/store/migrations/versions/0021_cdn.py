@@ -1,15 +1,15 @@
 """cdn: Poppy's services, their provider details and domain claims, flavors, certificates, limits
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0021
+Revises: 0019
 Create Date: 2026-12-06 10:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017'
-down_revision = '0016'
+revision = '0021'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
