@@ -49,7 +49,7 @@ class ServerAction(ServerResource):
             raise faults.BadRequest(f"There is no such action: {name}")
         ctx = caller(req)
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id, for_update=True)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region, for_update=True)
             result = handler(req, resp, session, server, name, body)
         if result is not None:
             resp.media = result

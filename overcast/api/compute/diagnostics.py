@@ -73,7 +73,7 @@ def libvirt(diag: Diagnostics) -> dict[str, Any]:
 class ServerDiagnostics(ServerResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, "os_compute_api:os-server-diagnostics", target(server))
             driver = self.core.compute_driver(server.cloud)
             if Capability.DIAGNOSTICS not in driver.capabilities:

@@ -36,7 +36,7 @@ class RemoteConsoles:
         served(req, first="2.6")
         console = read_json(req, create_schema(req))["remote_console"]
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, "os_compute_api:os-remote-consoles", target(server))
             rules.create(server, console["type"])
 

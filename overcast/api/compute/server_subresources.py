@@ -38,7 +38,7 @@ def _meta_state(server: Any, what: str) -> None:
 
 class _Sub(ServerResource):
     def server(self, session: Any, req: falcon.Request, server_id: str, policy: str) -> Any:
-        server = core_servers.get_server(session, caller(req), server_id)
+        server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
         enforce(req, policy, target(server))
         return server
 
@@ -50,7 +50,7 @@ def _set_metadata(session: Any, req: falcon.Request, server: Any, items: dict[st
     core_servers.check_metadata(items)
     current = {m.key: m.value for m in server.metadata_items}
     new = dict(items) if replace else {**current, **items}
-    core_servers.check_metadata_quota(session, caller(req), server.project_id, len(new))
+    core_servers.check_metadata_quota(session, caller(req), server.project_id, len(new), region=server.cloud)
     server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in sorted(new.items())]
     server.updated_at = core_servers.utcnow()
     return new

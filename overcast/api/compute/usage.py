@@ -71,7 +71,7 @@ class Usages:
         start, end = period(req)
         detailed = parse_bool(req.get_param("detailed") or "0", "detailed")
         with self.core.store.session() as session:
-            found = rules.usages(session, start, end)
+            found = rules.usages(session, start, end, region=req.context.region)
         resp.media = {"tenant_usages": [usage_view(u, detailed) for u in found]}
 
     on_head = on_get
@@ -85,7 +85,7 @@ class ProjectUsage:
         enforce(req, "compute:simple_tenant_usage:show", {"project_id": project_id})
         start, end = period(req)
         with self.core.store.session() as session:
-            found = rules.usages(session, start, end, project_id)
+            found = rules.usages(session, start, end, project_id, region=req.context.region)
         usage = found[0] if found else rules.TenantUsage(project_id, start, end)
         resp.media = {"tenant_usage": usage_view(usage, True) if found else {}}
 

@@ -181,7 +181,7 @@ def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, 
     deltas = {"cores": flavor.vcpus - int(old.get("vcpus", 0)), "ram": flavor.ram - int(old.get("ram", 0))}
     deltas = {k: v for k, v in deltas.items() if v > 0}
     if deltas:
-        _quota(session, ctx, server.project_id, deltas)
+        _quota(session, ctx, server.project_id, deltas, region=server.cloud)
     server.new_flavor = flavor_record(flavor)
     record(session, ctx, server, rule, "resize", params={"flavor": flavor_record(flavor)},
            request_id=request_id)
@@ -199,7 +199,7 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
         server.description = body["description"]
     if "metadata" in body:
         check_metadata(body["metadata"])
-        _quota(session, ctx, server.project_id, {"metadata_items": len(body["metadata"])})
+        _quota(session, ctx, server.project_id, {"metadata_items": len(body["metadata"])}, region=server.cloud)
         server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in body["metadata"].items()]
     if "accessIPv4" in body:
         server.access_ipv4 = body["accessIPv4"] or ""

@@ -57,7 +57,8 @@ def _tell_servers_extended(session: Session, job: Job, volume: Volume) -> None:
         return
     try:
         external_events.deliver(session, [{"server_uuid": s, "name": "volume-extended", "tag": volume.id}
-                                          for s in servers], request_id=job.request_id, user_id=job.user_id)
+                                          for s in servers], region=volume.cloud, request_id=job.request_id,
+                                user_id=job.user_id)
     except NotFound:
         pass
 
