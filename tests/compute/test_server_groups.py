@@ -77,7 +77,7 @@ def test_quota_and_members(demo, seeded):
     with store.session() as session, pytest.raises(Invalid):
         other = server_groups.create(session, name="x", policy="affinity", project_id="p2", user_id="u",
                                      cloud="RegionOne")
-        server_groups.add_member(session, other.id, servers[0], "p2")
+        server_groups.add_member(session, other.id, servers[0], "p2", region="RegionOne")
     assert demo("GET", f"/os-server-groups/{gid}").json["server_group"]["members"] == [servers[0]]
     with store.session() as session:
         server_groups.remove_member(session, servers[0])

@@ -22,7 +22,7 @@ class _Base:
         self.core = core_
 
     def driver(self, session: Any, req: falcon.Request, volume_id: str) -> Any:
-        return self.core.volume_driver(get_volume(session, caller(req), volume_id).cloud)
+        return self.core.volume_driver(get_volume(session, caller(req), volume_id, region=req.context.region).cloud)
 
 
 class Attachments(_Base):
@@ -34,7 +34,7 @@ class Attachments(_Base):
         require(req, "3.27")
         ctx = enforce(req, "volume:attachment_get_all")
         with self.core.store.session() as session:
-            rows = core.list_attachments(session, ctx, all_tenants=all_tenants(req),
+            rows = core.list_attachments(session, ctx, region=req.context.region, all_tenants=all_tenants(req),
                                          volume_id=one(req, "volume_id"), instance_id=one(req, "instance_id"))
             resp.media = {"attachments": [VolumeViews.attachment(a, detail=self.detail) for a in rows]}
 
@@ -45,7 +45,7 @@ class Attachments(_Base):
         ctx = enforce(req, "volume:attachment_create")
         body = read_json(req, schemas.CREATE_ATTACHMENT)["attachment"]
         with self.core.store.session() as session:
-            volume = get_volume(session, ctx, body["volume_uuid"])
+            volume = get_volume(session, ctx, body["volume_uuid"], region=req.context.region)
             attachment = core.create(session, self.core.volume_driver(volume.cloud), volume,
                                      instance_uuid=body.get("instance_uuid"), connector=body.get("connector"),
                                      mode=body.get("mode", "rw"))
@@ -58,7 +58,7 @@ class AttachmentItem(_Base):
         require(req, "3.27")
         ctx = enforce(req, "volume:attachment_get")
         with self.core.store.session() as session:
-            resp.media = {"attachment": VolumeViews.attachment(core.get_attachment(session, ctx, attachment_id))}
+            resp.media = {"attachment": VolumeViews.attachment(core.get_attachment(session, ctx, attachment_id, region=req.context.region))}
 
     on_head = on_get
 
@@ -67,7 +67,7 @@ class AttachmentItem(_Base):
         ctx = enforce(req, "volume:attachment_update")
         connector = read_json(req, schemas.UPDATE_ATTACHMENT)["attachment"]["connector"]
         with self.core.store.session() as session:
-            attachment = core.get_attachment(session, ctx, attachment_id)
+            attachment = core.get_attachment(session, ctx, attachment_id, region=req.context.region)
             core.update(session, ctx, self.driver(session, req, attachment.volume_id), attachment, connector)
             resp.media = {"attachment": VolumeViews.attachment(attachment)}
 
@@ -75,7 +75,7 @@ class AttachmentItem(_Base):
         require(req, "3.27")
         ctx = enforce(req, "volume:attachment_delete")
         with self.core.store.session() as session:
-            attachment = core.get_attachment(session, ctx, attachment_id)
+            attachment = core.get_attachment(session, ctx, attachment_id, region=req.context.region)
             core.delete(session, ctx, self.driver(session, req, attachment.volume_id), attachment)
         resp.media = {"attachments": []}
 
@@ -88,7 +88,7 @@ class AttachmentAction(_Base):
             raise faults.BadRequest(f"There is no such action: {next(iter(body), None) if isinstance(body, dict) else None}")
         ctx = enforce(req, "volume:attachment_complete")
         with self.core.store.session() as session:
-            core.complete(session, ctx, core.get_attachment(session, ctx, attachment_id))
+            core.complete(session, ctx, core.get_attachment(session, ctx, attachment_id, region=req.context.region))
         resp.status = falcon.HTTP_204
 
 

@@ -90,7 +90,7 @@ class Volumes(_Base):
             bootable=None if bootable is None else parse_bool("bootable", bootable),
             metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
         with self.core.store.session() as session:
-            matched = core.matching(session, ctx, query)
+            matched = core.matching(session, ctx, query, region=req.context.region)
             rows, more = core.page_of(matched, query.page)
             body = self.views.volume_list(req, rows, type_names(session), detail=self.detail, more=more)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
@@ -111,12 +111,12 @@ class Volumes(_Base):
             source_volid=body.get("source_volid"), image_ref=body.get("imageRef") or body.get("image_id"),
             multiattach=parse_bool("multiattach", body.get("multiattach", False)))
         region = req.context.region
-        zones = [z.name for z in self.core.volume_driver(region).zones()]
+        self.core.volume_driver(region)  # 501 for a region without block storage
         group_id = body.get("group_id") if at_least(req, GROUPS) else None
         with self.core.store.session() as session:
             group = groups.usable(session, ctx, group_id, region) if group_id else None
             volume = core.create(session, ctx, spec, region=region, request_id=req.context.request_id, group=group,
-                                 zones=[group.availability_zone] if group else zones)
+                                 zones=[group.availability_zone] if group else None)
             resp.media = self.show(req, session, volume, extended=False)
         resp.status = falcon.HTTP_202
 
@@ -125,7 +125,7 @@ class VolumeSummary(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         ctx = enforce(req, "volume:get_all")
         with self.core.store.session() as session:
-            rows = core.matching(session, ctx, core.ListQuery(all_tenants=all_tenants(req)))
+            rows = core.matching(session, ctx, core.ListQuery(all_tenants=all_tenants(req)), region=req.context.region)
         summary: dict[str, Any] = {"total_size": sum(v.size for v in rows), "total_count": len(rows)}
         if at_least(req, "3.36"):
             keys: dict[str, set[str]] = {}
@@ -141,7 +141,7 @@ class VolumeSummary(_Base):
 class VolumeItem(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, volume_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            volume = core.get_volume(session, caller(req), volume_id)
+            volume = core.get_volume(session, caller(req), volume_id, region=req.context.region)
             enforce(req, "volume:get", target(volume))
             resp.media = self.show(req, session, volume)
 
@@ -157,7 +157,7 @@ class VolumeItem(_Base):
         if "display_description" in changes:
             changes.setdefault("description", changes.pop("display_description"))
         with self.core.store.session() as session:
-            volume = core.get_volume(session, caller(req), volume_id)
+            volume = core.get_volume(session, caller(req), volume_id, region=req.context.region)
             enforce(req, "volume:update", target(volume))
             core.update(volume, changes)
             session.flush()
@@ -168,7 +168,7 @@ class VolumeItem(_Base):
         force = parse_bool("force", one(req, "force") or "false")
         with self.core.store.session() as session:
             ctx = caller(req)
-            volume = core.get_volume(session, ctx, volume_id)
+            volume = core.get_volume(session, ctx, volume_id, region=req.context.region)
             enforce(req, "volume:delete", target(volume))
             if force:
                 enforce(req, "volume:force_delete", target(volume))
@@ -187,7 +187,7 @@ class VolumeAction(_Base):
         args = args if isinstance(args, dict) else {}
         with self.core.store.session() as session:
             ctx = caller(req)
-            volume = core.get_volume(session, ctx, volume_id)
+            volume = core.get_volume(session, ctx, volume_id, region=req.context.region)
             enforce(req, ACTIONS[name], target(volume))
             result = getattr(self, "_" + name[3:])(req, session, volume, args)
         if result is None or isinstance(result, Accepted):

@@ -140,8 +140,8 @@ class ServerVolumes:
                 image_ref=mapping.source_id if mapping.source_type == "image" else None,
                 snapshot_id=mapping.source_id if mapping.source_type == "snapshot" else None)
             try:
-                zones = [z.name for z in self.volume_driver(server.cloud).zones()]
-                made = volume_rules.create(session, acting_for(server), spec, region=server.cloud, zones=zones,
+                self.volume_driver(server.cloud)
+                made = volume_rules.create(session, acting_for(server), spec, region=server.cloud,
                                            request_id=job.request_id)
             except OvercastError as exc:
                 raise BuildFailed(f"Build of instance {server.id} aborted: {exc.message}") from None
@@ -156,7 +156,7 @@ class ServerVolumes:
     def _reserve(session: Session, server: Server, volume: Volume) -> str:
         """Cinder's reservation of a volume the build made. :raises BuildFailed: Cinder refused."""
         try:
-            return reserve(session, acting_for(server), volume.id, server.id).id
+            return reserve(session, acting_for(server), volume.id, server).id
         except OvercastError as exc:
             raise BuildFailed(f"Build of instance {server.id} aborted: {exc.message}") from None
 

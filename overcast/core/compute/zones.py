@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core.inventory import INTERNAL_ZONE
 from overcast.store.compute import Aggregate, ComputeService
-
-INTERNAL_ZONE = "internal"
 
 
 @dataclass

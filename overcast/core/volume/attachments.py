@@ -18,25 +18,26 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import backend_call, states
-from overcast.core.volume.volumes import get_volume, settle, swap_status, touch
+from overcast.core.volume.volumes import find_volume, get_volume, settle, swap_status, touch
 from overcast.drivers.volume import Connection, VolumeDriver
 from overcast.store.models import utcnow
 from overcast.store.volume import Volume, VolumeAttachment
 
 
-def get_attachment(session: Session, ctx: AuthContext, attachment_id: str) -> VolumeAttachment:
-    """:raises NotFound: unknown, or on another project's volume."""
+def get_attachment(session: Session, ctx: AuthContext, attachment_id: str, *, region: str) -> VolumeAttachment:
+    """:raises NotFound: unknown, or on another region's or another project's volume."""
     attachment = session.get(VolumeAttachment, attachment_id)
     if attachment is not None:
         volume = session.scalar(select(Volume).where(Volume.id == attachment.volume_id))
-        if volume is not None and (ctx.is_admin or volume.project_id == ctx.project_id):
+        if volume is not None and volume.cloud == region and (ctx.is_admin or volume.project_id == ctx.project_id):
             return attachment
     raise NotFound(f"VolumeAttachment {attachment_id} could not be found.")
 
 
-def list_attachments(session: Session, ctx: AuthContext, *, all_tenants: bool = False,
+def list_attachments(session: Session, ctx: AuthContext, *, region: str, all_tenants: bool = False,
                      volume_id: str | None = None, instance_id: str | None = None) -> list[VolumeAttachment]:
-    stmt = select(VolumeAttachment).join(Volume, Volume.id == VolumeAttachment.volume_id)
+    """The attachments of ``region``'s volumes the caller may see."""
+    stmt = select(VolumeAttachment).join(Volume, Volume.id == VolumeAttachment.volume_id).where(Volume.cloud == region)
     if not (ctx.is_admin and all_tenants):
         stmt = stmt.where(Volume.project_id == ctx.project_id)
     if volume_id:
@@ -44,6 +45,14 @@ def list_attachments(session: Session, ctx: AuthContext, *, all_tenants: bool = 
     if instance_id:
         stmt = stmt.where(VolumeAttachment.instance_uuid == instance_id)
     return list(session.scalars(stmt.order_by(VolumeAttachment.created_at, VolumeAttachment.id)))
+
+
+def _volume_of(session: Session, attachment: VolumeAttachment) -> Volume:
+    """The volume of an attachment :func:`get_attachment` gave (so the caller may see both)."""
+    volume = find_volume(session, attachment.volume_id)
+    if volume is None:  # the attachment's row cascades with its volume: gone together
+        raise NotFound(f"VolumeAttachment {attachment.id} could not be found.")
+    return volume
 
 
 def record_connection(attachment: VolumeAttachment, conn: Connection, connector: Mapping[str, Any]) -> None:
@@ -79,7 +88,7 @@ def _swap_status(session: Session, volume: Volume, new: str) -> bool:
     return swap_status(session, volume, volume.status, volume.status if volume.status == states.IN_USE else new)
 
 
-def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid: str | None,
+def reserve(session: Session, ctx: AuthContext, volume_id: str, *, region: str, instance_uuid: str | None,
             mode: str = "rw") -> VolumeAttachment:
     """Reserve a volume for a server: a ``reserved`` attachment, the volume ``reserved``.
 
@@ -88,7 +97,8 @@ def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid
 
     :raises NotFound: unknown volume. :raises Invalid: the volume cannot be attached now.
     """
-    return _reserve(session, get_volume(session, ctx, volume_id), instance_uuid=instance_uuid, mode=mode)
+    return _reserve(session, get_volume(session, ctx, volume_id, region=region), instance_uuid=instance_uuid,
+                    mode=mode)
 
 
 def _reserve(session: Session, volume: Volume, *, instance_uuid: str | None, mode: str) -> VolumeAttachment:
@@ -126,7 +136,7 @@ def create(session: Session, driver: VolumeDriver, volume: Volume, *, instance_u
 def update(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment: VolumeAttachment,
            connector: Mapping[str, Any]) -> VolumeAttachment:
     """Give the connector: export the volume and record its connection info."""
-    volume = get_volume(session, ctx, attachment.volume_id)
+    volume = _volume_of(session, attachment)
     _connect(driver, volume, attachment, connector)
     if volume.status != states.IN_USE:
         volume.status = states.ATTACHING
@@ -136,7 +146,7 @@ def update(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment:
 
 def complete(session: Session, ctx: AuthContext, attachment: VolumeAttachment) -> None:
     """os-complete: the attachment is in use."""
-    mark_attached(get_volume(session, ctx, attachment.volume_id), attachment)
+    mark_attached(_volume_of(session, attachment), attachment)
 
 
 def mark_attached(volume: Volume, attachment: VolumeAttachment) -> None:
@@ -148,7 +158,7 @@ def mark_attached(volume: Volume, attachment: VolumeAttachment) -> None:
 
 def delete(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment: VolumeAttachment) -> None:
     """Detach: unexport (if it was exported) and drop the record; the volume settles."""
-    volume = get_volume(session, ctx, attachment.volume_id)
+    volume = _volume_of(session, attachment)
     if attachment.connection_info and volume.backend_id:
         with backend_call():
             driver.detach(volume.backend_id, attachment.attached_host or "overcast")

@@ -112,7 +112,7 @@ class VolumeHandlers:
         :raises scheduler.NoValidBackend: the volume service is disabled, or no pool fits the type.
         """
         vtype = volumes.volume_type(session, volume)
-        if not services.accepts_volumes(session, driver.host):
+        if not services.accepts_volumes(session, volume.cloud, driver.host):
             raise scheduler.NoValidBackend(f"No valid backend was found. The volume service {driver.host} is "
                                            "disabled.")
         pool = scheduler.choose(driver.pools(), vtype.extra_specs if vtype else {}, volume.size)
