@@ -191,7 +191,7 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
             capabilities: Iterable[Capability], request_id: str | None) -> str:
     """Rebuild with a new image (and optionally name, metadata, description). Returns the password."""
     rule = allowed(server, ctx, "rebuild", capabilities)
-    image = find_image(session, body["imageRef"], ctx)
+    image = find_image(session, body["imageRef"], ctx, region=server.cloud)
     password = body.get("adminPass") or generate_password()
     if "name" in body:
         server.name = body["name"]

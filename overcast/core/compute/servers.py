@@ -113,15 +113,18 @@ def find_flavor(session: Session, ref: str, ctx: AuthContext | None = None) -> F
     return flavor
 
 
-def find_image(session: Session, ref: str, ctx: AuthContext) -> Image:
-    """An active image the caller may use. :raises Invalid: unknown or not active."""
+def find_image(session: Session, ref: str, ctx: AuthContext, *, region: str) -> Image:
+    """An active image of ``region`` the caller may use.
+
+    :raises Invalid: unknown, another region's backend's, or not active.
+    """
     image_id = ref_id(ref)
     try:
         uuid.UUID(image_id)
     except ValueError:
         raise Invalid("Invalid imageRef provided.") from None
     image = session.get(Image, image_id)
-    visible = image is not None and (
+    visible = image is not None and image.cloud in (None, region) and (
         ctx.is_admin or image.visibility in ("public", "community") or image.owner == ctx.project_id
         or image.visibility == "shared")
     if not visible:
@@ -230,7 +233,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
         raise Invalid("Servers are created in a project; use a project-scoped token.")
     flavor = find_flavor(session, spec.flavor_ref, ctx)
     boot = block_devices.parse(spec.image_ref, spec.block_device_mapping_v2)
-    images = {ref: find_image(session, ref, ctx) for ref in boot.image_refs}
+    images = {ref: find_image(session, ref, ctx, region=region) for ref in boot.image_refs}
     image = images.get(boot.image_ref or "")
     if image is not None:
         _check_image_fits(image, flavor, volume_root=boot.volume_root)

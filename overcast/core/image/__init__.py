@@ -94,10 +94,17 @@ def can_see(session: Session, ctx: AuthContext, image: Image) -> bool:
     return False
 
 
-def get(session: Session, ctx: AuthContext, image_id: str) -> Image:
-    """:raises NotFound: no such image, or one the caller cannot see."""
+def in_region(region: str) -> Any:
+    """Images shown in ``region``: Overcast's own (``cloud`` None: every region) and the ones only
+    that region's backend holds (0019)."""
+    return or_(Image.cloud.is_(None), Image.cloud == region)
+
+
+def get(session: Session, ctx: AuthContext, image_id: str, *, region: str) -> Image:
+    """:raises NotFound: no such image, one only another region's backend holds, or one the caller cannot see."""
     image = session.get(Image, image_id)
-    if image is None or image.status in ("deleted", "pending_delete") or not can_see(session, ctx, image):
+    if (image is None or image.status in ("deleted", "pending_delete") or image.cloud not in (None, region)
+            or not can_see(session, ctx, image)):
         raise NotFound(f"No image found with ID {image_id}")
     return image
 
@@ -180,10 +187,11 @@ def _time_filter(column: Any, name: str, value: str) -> Any:
             "eq": and_(column >= start, column < end), "neq": or_(column < start, column >= end)}[op]
 
 
-def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, limit: int | None = None,
-                marker: str | None = None, sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)
-                ) -> tuple[list[Image], str | None]:
-    """Images the caller may see matching ``filters``; returns (page, next marker or None).
+def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, region: str,
+                limit: int | None = None, marker: str | None = None,
+                sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)) -> tuple[list[Image], str | None]:
+    """Images of ``region`` (:func:`in_region`) the caller may see matching ``filters``; returns
+    (page, next marker or None).
 
     Filters: name, status, visibility, owner, id, disk_format, container_format (each takes
     ``in:``), tag, size, size_min, size_max, protected, os_hidden, member_status, created_at and
@@ -191,7 +199,7 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
     additional property. :raises Invalid: bad filter, sort, limit or marker.
     """
     filters = dict(filters)
-    query = select(Image).where(Image.status.not_in(("deleted", "pending_delete")))
+    query = select(Image).where(Image.status.not_in(("deleted", "pending_delete")), in_region(region))
     visibility = filters.pop("visibility", None)
     member_status = filters.pop("member_status", "accepted")
     if member_status not in ("accepted", "pending", "rejected", "all"):
@@ -242,14 +250,14 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
 
 
 def delete(session: Session, ctx: AuthContext, image_id: str,
-           image_dir: "Path | ImageStore | None" = None) -> Image:
+           image_dir: "Path | ImageStore | None" = None, *, region: str) -> Image:
     """Delete an image the caller owns (admins: any); returns the deleted record.
 
     With ``image_dir`` (a store, or as Nova's proxy passes it the filesystem store's folder) the
     data goes too; otherwise the caller removes it (``ImageCore.store_for``) once this commits.
     :raises NotFound: :raises Forbidden: not the owner, or the image is protected.
     """
-    image = get(session, ctx, image_id)
+    image = get(session, ctx, image_id, region=region)
     if not ctx.is_admin and image.owner != _owner(ctx):
         raise Forbidden("You are not permitted to delete this image.")
     if image.protected:

@@ -94,11 +94,11 @@ class VolumeSpec:
     multiattach: bool = False
 
 
-def _image(session: Session, ctx: AuthContext, ref: str) -> Image:
-    """An active image the caller may use. :raises NotFound: :raises Invalid: not active."""
+def _image(session: Session, ctx: AuthContext, ref: str, region: str) -> Image:
+    """An active image of ``region`` the caller may use. :raises NotFound: :raises Invalid: not active."""
     image_id = ref.rstrip("/").rsplit("/", 1)[-1]
     image = session.get(Image, image_id)
-    visible = image is not None and (ctx.is_admin or image.visibility in ("public", "community", "shared")
+    visible = image is not None and image.cloud in (None, region) and (ctx.is_admin or image.visibility in ("public", "community", "shared")
                                      or image.owner == ctx.project_id)
     if not visible:
         raise NotFound(f"Image {image_id} could not be found.")
@@ -187,7 +187,7 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
         zone, bootable = zone or source.availability_zone, source.bootable
         vtype = vtype or volume_type(session, source)
     if spec.image_ref:
-        image = _image(session, ctx, spec.image_ref)
+        image = _image(session, ctx, spec.image_ref, region)
         bootable = True
         if size is not None:
             check_image_fits(image, size)
