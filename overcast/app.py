@@ -39,9 +39,11 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> 
     from overcast.core.volume.operations import setup_for as volume_setup_for
     from overcast.ops.runtime import OpsRuntime
 
-    return OpsRuntime(compute.store, compute.settings, ops,
-                      setups=[setup_for(compute), server_volumes_setup_for(compute),
-                              volume_setup_for(build_volume(compute))])
+    runtime = OpsRuntime(compute.store, compute.settings, ops,
+                         setups=[setup_for(compute), server_volumes_setup_for(compute),
+                                 volume_setup_for(build_volume(compute))])
+    compute.breakers = runtime.breakers  # a region the workers found down is refused to requests too
+    return runtime
 
 
 class OvercastApp(falcon.App):

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core.image import sync_backend_images
 from overcast.drivers import compute as dc
 from overcast.drivers import volume as dv
 from overcast.drivers.context import CallContext
@@ -143,7 +144,7 @@ def refresh(session_factory: Any, region: str, cloud: CloudDriver, *, ctx: CallC
         if abandoned is not None and abandoned.is_set():
             break
         try:
-            answers[kind] = list(ask())  # CONTRACT: ctx
+            answers[kind] = list(ask(ctx))
         except Exception:  # noqa: BLE001 - one family's failure must not stop the others'
             LOG.warning("region %s did not answer %s; keeping what it said before", region, kind, exc_info=True)
             failed.append(kind)
@@ -153,6 +154,8 @@ def refresh(session_factory: Any, region: str, cloud: CloudDriver, *, ctx: CallC
                 record_compute_zones(session, region, items)
             else:
                 _put(session, region, kind, items)
+            if kind == COMPUTE_IMAGES:
+                sync_backend_images(session, region, items)
         if cloud.compute is not None and COMPUTE_ZONES not in answers and _row(session, region, COMPUTE_ZONES) is None:
             record_compute_zones(session, region, [])  # a first start without an answer: the default zone
     return failed

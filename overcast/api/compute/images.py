@@ -165,7 +165,8 @@ class ImageItem(_Base):
         enforce(req, "compute:images:delete")
         with self.core.store.session() as session:
             self._image(req, session, image_id)
-            image_rules.delete(session, caller(req), image_id, self.core.settings.data_dir / "images", region=req.context.region)
+            image_rules.delete(session, caller(req), image_id, self.core.settings.data_dir / "images",
+                               region=req.context.region, request_id=req.context.request_id)
         resp.status = falcon.HTTP_204
 
 

@@ -179,6 +179,7 @@ class Servers(ServerResource):
         spec = self.build_spec(body)
         with self.core.store.session() as session:
             created = core_servers.create(session, ctx, spec, network=self.core.network, region=req.context.region,
+                                          driver=self.core.compute_driver(req.context.region),
                                           request_id=req.context.request_id)
             first = created.servers[0]
             server_id, groups = first.id, first.security_groups

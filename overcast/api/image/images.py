@@ -136,7 +136,8 @@ class ImageItem:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:
-            image = rules.delete(session, req.context.auth, image_id, region=req.context.region)
+            image = rules.delete(session, req.context.auth, image_id, region=req.context.region,
+                                 request_id=req.context.request_id)
         discard(self.core, image)
         resp.status = falcon.HTTP_204
 

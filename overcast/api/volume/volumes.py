@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
@@ -16,7 +17,7 @@ from overcast.api.volume.common import (all_tenants, at_least, caller, enforce, 
 from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
-from overcast.core.volume import VolumeCore, backend_call, groups, metadata
+from overcast.core.volume import VolumeCore, exports, groups, metadata
 from overcast.core.volume import volumes as core
 from overcast.core.volume.retype import retype
 from overcast.store.volume import VolumeType
@@ -47,6 +48,14 @@ ACTIONS: dict[str, str] = {
 
 class Accepted(dict):
     """An action's answer that Cinder gives with 202 rather than 200."""
+
+
+@dataclass(frozen=True)
+class Exporting:
+    """os-initialize_connection's answer: the export it enqueued, waited for once its transaction commits."""
+
+    op_id: str
+    mode: str
 
 
 EXTEND_SCHEMA = {"type": "object", "properties": {"new_size": schemas.SIZE}, "required": ["new_size"]}
@@ -190,6 +199,9 @@ class VolumeAction(_Base):
             volume = core.get_volume(session, ctx, volume_id, region=req.context.region)
             enforce(req, ACTIONS[name], target(volume))
             result = getattr(self, "_" + name[3:])(req, session, volume, args)
+        if isinstance(result, Exporting):  # committed: now wait for the export it enqueued
+            result = {"connection_info": exports.connection_view(exports.wait(self.core.store, result.op_id),
+                                                                 result.mode)}
         if result is None or isinstance(result, Accepted):
             resp.status = falcon.HTTP_202
         if result:  # an empty result is Cinder's 200 without a body (os-set_bootable)
@@ -236,23 +248,19 @@ class VolumeAction(_Base):
             raise faults.BadRequest("Invalid input received: Must specify 'connector'")
         return connector
 
-    def _initialize_connection(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+    def _initialize_connection(self, req: falcon.Request, session: Any, volume: Any,
+                               args: dict[str, Any]) -> "Exporting":
         connector = self._connector(args)
-        if volume.backend_id is None:
-            raise faults.BadRequest(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
+        self.core.volume_driver(volume.cloud)  # 501 for a region without block storage
         mode = "ro" if core.is_readonly(volume) else "rw"
-        with backend_call():
-            conn = self.core.volume_driver(volume.cloud).attach(volume.backend_id,
-                                                                 str(connector.get("host") or "overcast"), mode)
-        return {"connection_info": {"driver_volume_type": conn.driver_volume_type,
-                                    "data": {**dict(conn.data), "access_mode": mode}}}
+        op_id = exports.request(session, volume, host=str(connector.get("host") or "overcast"), mode=mode,
+                                attachment=None, request_id=req.context.request_id, user_id=caller(req).user_id)
+        return Exporting(op_id, mode)
 
     def _terminate_connection(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         connector = self._connector(args)
-        if volume.backend_id is not None:
-            with backend_call():
-                self.core.volume_driver(volume.cloud).detach(volume.backend_id,
-                                                             str(connector.get("host") or "overcast"))
+        exports.unexport(session, volume, str(connector.get("host") or "overcast"),
+                         request_id=req.context.request_id, user_id=caller(req).user_id)
 
     def _attach(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         if not args.get("mountpoint"):

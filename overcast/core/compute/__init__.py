@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -12,6 +12,7 @@ from overcast.core.identity import IdentityCore
 from overcast.core.network import NetworkCore, build_network
 from overcast.drivers.compute import ComputeDriver
 from overcast.drivers.registry import CloudDriver
+from overcast.ops.breaker import Breakers
 from overcast.store.db import Store
 
 
@@ -26,6 +27,8 @@ class ComputeCore:
     clouds: Mapping[str, CloudDriver]
     #: Neutron's core: servers' ports live there
     network: NetworkCore
+    #: this process's circuit breakers, one per cloud (the operations engine's, once one runs here)
+    breakers: Breakers = field(default_factory=Breakers)
 
     @property
     def default_region(self) -> str:

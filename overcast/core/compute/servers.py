@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 
+from overcast.core import inventory
 from overcast.core.compute import block_devices, networking, quotas, server_groups, states
 from overcast.core.compute import zones as zone_rules
 from overcast.core.context import AuthContext
@@ -28,7 +29,10 @@ from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.network import NetworkCore
 from overcast.ops.engine import enqueue
 from overcast.store.compute import Flavor, KeyPair, Server, ServerMetadata, ServerTag
-from overcast.store.image import Image
+from overcast.drivers import compute as dc
+from overcast.drivers.context import CallContext
+from overcast.drivers.errors import InvalidRequest as DriverInvalidRequest
+from overcast.store.image import Image, ImageLocation
 from overcast.store.models import utcnow
 
 BUILD = "server.build"
@@ -134,6 +138,39 @@ def find_image(session: Session, ref: str, ctx: AuthContext, *, region: str) -> 
     return image
 
 
+def driver_flavor(flavor: Flavor) -> dc.Flavor:
+    """A flavor record as drivers take it."""
+    return dc.Flavor(id=str(flavor.id), name=flavor.name, vcpus=flavor.vcpus, ram_mb=flavor.ram, disk_gb=flavor.disk,
+                     ephemeral_gb=flavor.ephemeral or 0, swap_mb=flavor.swap or 0,
+                     extra_specs={s.key: s.value for s in flavor.extra_specs})
+
+
+def check_flavor_usable(session: Session, ctx: AuthContext, flavor: Flavor, *, region: str,
+                        driver: dc.ComputeDriver) -> None:
+    """The region's backend can run ``flavor``: one of its own flavors when it lists any (the
+    inventory), and one its driver accepts (:meth:`~overcast.drivers.compute.ComputeDriver.validate_flavor`,
+    which answers without reaching the backend). Checked when the API takes the request, so a
+    flavor the region cannot run is Nova's 400, not a build that fails later.
+
+    :raises Invalid:
+    """
+    offered = inventory.backend_flavors(session, region)
+    if offered and str(flavor.id) not in {f.id for f in offered}:
+        raise Invalid(f"Flavor {flavor.id} could not be found.")
+    try:
+        driver.validate_flavor(CallContext(project_id=ctx.project_id, user_id=ctx.user_id), driver_flavor(flavor))
+    except DriverInvalidRequest as exc:
+        raise Invalid(f"Flavor {flavor.id} cannot be used in region {region}: {exc}") from None
+
+
+def check_image_usable(session: Session, image: Image, *, region: str, driver: dc.ComputeDriver) -> None:
+    """The region's backend can boot ``image``: it holds it (a location there), or it can take an
+    image from Overcast's store. :raises Invalid: Nova's ImageUnacceptable (400)."""
+    if driver.boots_overcast_images or session.get(ImageLocation, (image.id, region)) is not None:
+        return
+    raise Invalid(f"Image {image.id} is unacceptable: the backend of region {region} does not hold it.")
+
+
 def _check_image_fits(image: Image, flavor: Flavor, *, volume_root: bool = False) -> None:
     """:raises Invalid: the flavor's memory (or, for a local root disk, its disk) is too small."""
     if image.min_ram and flavor.ram < image.min_ram:
@@ -219,7 +256,7 @@ def _hostname(name: str) -> str:
 
 
 def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: NetworkCore, region: str,
-           request_id: str | None) -> Created:
+           driver: dc.ComputeDriver, request_id: str | None) -> Created:
     """Record ``min_count``..``max_count`` servers and enqueue their builds.
 
     :raises Invalid: bad flavor, image, key pair, zone, group, user data, counts or block device
@@ -232,9 +269,12 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     if not project_id:
         raise Invalid("Servers are created in a project; use a project-scoped token.")
     flavor = find_flavor(session, spec.flavor_ref, ctx)
+    check_flavor_usable(session, ctx, flavor, region=region, driver=driver)
     boot = block_devices.parse(spec.image_ref, spec.block_device_mapping_v2)
     images = {ref: find_image(session, ref, ctx, region=region) for ref in boot.image_refs}
     image = images.get(boot.image_ref or "")
+    if image is not None and not boot.volume_root:
+        check_image_usable(session, image, region=region, driver=driver)
     if image is not None:
         _check_image_fits(image, flavor, volume_root=boot.volume_root)
     local_image = None if boot.volume_root else image  # a volume-backed server shows no image

@@ -72,9 +72,9 @@ class ServerVolumes:
         """:raises NotImplementedYet: the region offers no block storage."""
         return self.volume_core.volume_driver(cloud)
 
-    def _export(self, ctx: Any, found: _Attached) -> None:
+    def _export(self, job: Job, ctx: Any, found: _Attached) -> None:
         """Export the volume to the server's host and record the connection (the volume is attaching)."""
-        conn = self.volume_driver(found.cloud).attach(found.volume_backend or "", found.host, "rw")
+        conn = self.volume_driver(found.cloud).attach(job.call_context(), found.volume_backend or "", found.host, "rw")
         with ctx.session() as session:
             volume = find_volume(session, found.volume_id)
             attachment = _attachment(volume, found.attachment_id) if volume is not None else None
@@ -120,7 +120,7 @@ class ServerVolumes:
                        if a.attach_status != volume_states.ATTACHED]
         for found in pending:
             if not found.exported:
-                self._export(ctx, found)
+                self._export(job, ctx, found)
         with ctx.session() as session:
             for found in pending:
                 volume = find_volume(session, found.volume_id)
@@ -192,7 +192,7 @@ class ServerVolumes:
                        for _, v, a in self._mapped(session, server) if a.connection_info and v.backend_id]
         for cloud, backend_id, host in exports:
             try:
-                self.volume_driver(cloud).detach(backend_id, host)
+                self.volume_driver(cloud).detach(job.call_context(), backend_id, host)
             except NotFound:
                 pass
         with ctx.session() as session:
@@ -233,19 +233,20 @@ class ServerVolumes:
         if found.server_backend is None:
             raise Conflict(f"Instance {job.resource_id} has no backend server")
         if not found.exported:
-            self._export(ctx, found)
+            self._export(job, ctx, found)
+        call = job.call_context()
         if not job.checkpoint.get("attached"):
             retried = job.checkpoint.get("attaching", False)
             ctx.save_checkpoint({"attaching": True})
             try:
-                self.core.compute_driver(job.cloud).attach_volume(found.server_backend, found.volume_backend or "",
-                                                                  found.device)
+                self.core.compute_driver(job.cloud).attach_volume(call, found.server_backend,
+                                                                  found.volume_backend or "", found.device)
             except Conflict:
                 if not retried:  # on a retry, the first attempt may have attached it already
                     raise
             except DriverError as exc:
                 if not exc.retryable:
-                    self.volume_driver(found.cloud).detach(found.volume_backend or "", found.host)
+                    self.volume_driver(found.cloud).detach(call, found.volume_backend or "", found.host)
                 raise
             ctx.save_checkpoint({"attaching": True, "attached": True})
         with ctx.session() as session:
@@ -270,14 +271,15 @@ class ServerVolumes:
         found = self._found(ctx, job)
         if found is None:
             return done({"skipped": "the server, volume or mapping is gone"})
+        call = job.call_context()
         if found.server_backend is not None and not job.checkpoint.get("detached"):
             try:
-                self.core.compute_driver(job.cloud).detach_volume(found.server_backend, found.volume_backend or "")
+                self.core.compute_driver(job.cloud).detach_volume(call, found.server_backend, found.volume_backend or "")
             except NotFound:  # not attached on the backend (any more)
                 pass
             ctx.save_checkpoint({"detached": True})
         if found.exported and found.volume_backend:
-            self.volume_driver(found.cloud).detach(found.volume_backend, found.host)
+            self.volume_driver(found.cloud).detach(call, found.volume_backend, found.host)
         with ctx.session() as session:
             mapping = session.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.id == job.params["mapping_id"]))
             volume = find_volume(session, found.volume_id)
@@ -316,9 +318,10 @@ def setup_for(core: ComputeCore) -> Callable[[Any], None]:
 
     def setup(runtime: Any) -> None:
         runtime.registry.register(volumes.ATTACH, handlers.attach, on_failure=handlers.attach_failed,
-                                  event=volumes.ATTACH_RULE.event, timeout=120)
+                                  event=volumes.ATTACH_RULE.event, timeout=120, family="compute")
         runtime.registry.register(volumes.DETACH, handlers.detach, on_failure=handlers.detach_failed,
-                                  event=volumes.DETACH_RULE.event, timeout=120)
-        runtime.registry.register(volumes.EXTEND, handlers.extended, event=volumes.EXTEND_RULE.event, timeout=60)
+                                  event=volumes.DETACH_RULE.event, timeout=120, family="compute")
+        runtime.registry.register(volumes.EXTEND, handlers.extended, event=volumes.EXTEND_RULE.event, timeout=60,
+                                  family="compute")
 
     return setup
