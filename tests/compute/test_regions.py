@@ -9,6 +9,7 @@ import time
 import pytest
 
 from overcast.config import CloudSettings
+from overcast.drivers.context import CallContext
 from overcast.store.compute import KeyPair, Server, ServerGroup
 from overcast.store.volume import Snapshot, Volume
 
@@ -100,8 +101,8 @@ def test_each_region_builds_on_its_own_backend(root, second, compute):
     root.wait(lambda: root.nova("GET", f"/servers/{one}"), "ACTIVE", "server")
     second.wait(lambda: second.nova("GET", f"/servers/{two}"), "ACTIVE", "server")
     clouds = compute.app.compute.clouds
-    assert {s.name for s in clouds["RegionOne"].compute.list()} == {"here"}
-    assert {s.name for s in clouds["second"].compute.list()} == {"there"}
+    assert {s.name for s in clouds["RegionOne"].compute.list(CallContext())} == {"here"}
+    assert {s.name for s in clouds["second"].compute.list(CallContext())} == {"there"}
 
 
 def test_key_pairs_are_kept_per_region(root, second, compute):
@@ -162,8 +163,8 @@ def test_volumes_and_snapshots_are_per_region(root, second, compute):
     with compute.app.compute.store.session() as session:
         assert session.query(Volume).filter_by(id=vid).one().cloud == "second"
         assert session.query(Snapshot).filter_by(id=sid).one().cloud == "second"
-    assert {v.backend_id for v in compute.app.compute.clouds["RegionOne"].volume.list()} == set()
-    assert len(compute.app.compute.clouds["second"].volume.list()) == 1
+    assert {v.backend_id for v in compute.app.compute.clouds["RegionOne"].volume.list(CallContext())} == set()
+    assert len(compute.app.compute.clouds["second"].volume.list(CallContext())) == 1
 
 
 def test_a_volume_attaches_only_to_a_server_of_its_region(root, second):
