@@ -2,7 +2,9 @@
 
 ``CrashPlan.arm(kind, method, nth)`` makes the ``nth`` call of driver method ``method`` made by a
 handler of ``kind`` raise :class:`SimulatedCrash` (a ``BaseException``) right after the call
-returned: the backend did the work, the handler records nothing. The handler wrappers installed by
+returned: the backend did the work, the handler records nothing. ``method="checkpoint"`` crashes
+right after the handler's ``nth`` checkpoint was saved instead (the other window in which a record
+can miss what the backend did: saved in the checkpoint, not yet on the resource). The handler wrappers installed by
 :func:`crashing_setup` turn that into what the engine sees when a worker's process dies: the
 operation stays ``running`` under the dead worker's lease, nothing recorded (the wrapper raises the
 engine's ``LeaseLost``, whose result the worker discards). With a short lease the engine hands the
@@ -75,18 +77,32 @@ def wrap_driver(driver: Any, plan: CrashPlan, methods: tuple[str, ...]) -> Any:
     return driver
 
 
+class _Checkpointing:
+    """A handler's context whose ``save_checkpoint`` is a crash point too."""
+
+    def __init__(self, ctx: Any, plan: CrashPlan):
+        self._ctx, self._plan = ctx, plan
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+    def save_checkpoint(self, data: Any) -> None:
+        self._ctx.save_checkpoint(data)
+        self._plan.after_call("checkpoint")
+
+
 class _Registry:
     """What a service's setup sees as ``runtime.registry``: registers wrapped handlers."""
 
-    def __init__(self, real: Any):
-        self.real = real
+    def __init__(self, real: Any, plan: CrashPlan):
+        self.real, self.plan = real, plan
 
     def register(self, kind: str, handler: Callable[..., Any], **kwargs: Any) -> Any:
         @functools.wraps(handler)
         def wrapped(job: Any, ctx: Any) -> Any:
             token = _KIND.set(kind)
             try:
-                return handler(job, ctx)
+                return handler(job, _Checkpointing(ctx, self.plan))
             except SimulatedCrash:
                 raise LeaseLost(job.id) from None  # the engine records nothing, as after a kill -9
             finally:
@@ -96,11 +112,11 @@ class _Registry:
 
 
 class _Runtime:
-    def __init__(self, runtime: Any):
-        self.registry = _Registry(runtime.registry)
+    def __init__(self, runtime: Any, plan: CrashPlan):
+        self.registry = _Registry(runtime.registry, plan)
         self.reconciler = runtime.reconciler
 
 
-def crashing_setup(setup: Callable[[Any], None]) -> Callable[[Any], None]:
-    """A service's ops setup whose handlers can be crashed by the plan."""
-    return lambda runtime: setup(_Runtime(runtime))
+def crashing_setup(setup: Callable[[Any], None], plan: CrashPlan) -> Callable[[Any], None]:
+    """A service's ops setup whose handlers (and their checkpoints) the plan can crash."""
+    return lambda runtime: setup(_Runtime(runtime, plan))

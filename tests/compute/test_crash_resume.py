@@ -174,8 +174,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     wrap_driver(compute.clouds[REGION].volume, plan, VOLUME_CALLS)
     runtime = OpsRuntime(compute.store, settings, OpsSettings(lease_seconds=1.0, poll_interval=0.05, backoff_base=0.05,
                                                               backoff_max=0.2), threads=2,
-                         setups=[crashing_setup(s) for s in (compute_setup(compute), server_volumes_setup(compute),
-                                                             volume_setup(build_volume(compute)))])
+                         setups=[crashing_setup(s, plan) for s in (compute_setup(compute), server_volumes_setup(compute),
+                                                                   volume_setup(build_volume(compute)))])
     compute.breakers = runtime.breakers
     runtime.start(reconcile=False)
     yield Env(Cloud(client=falcon.testing.TestClient(app), app=app,
@@ -194,7 +194,7 @@ def _disarmed(env: Env):
 # -- servers ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["build", "get_many"])
+@pytest.mark.parametrize("method", ["build", "checkpoint", "get_many"])
 def test_server_build(env: Env, method: str) -> None:
     env.plan.arm("server.build", method)
     sid = env.server(f"build-{method}", wait=None)
@@ -215,6 +215,7 @@ def test_server_delete(env: Env) -> None:
 #: (the actions that lead there, the action under test, its driver call, the status it ends in)
 ACTIONS = [
     ([], {"os-stop": None}, "stop", "SHUTOFF"),
+    ([], {"os-stop": None}, "checkpoint", "SHUTOFF"),
     ([{"os-stop": None}], {"os-start": None}, "start", "ACTIVE"),
     ([], {"pause": None}, "pause", "PAUSED"),
     ([], {"reboot": {"type": "HARD"}}, "reboot", "ACTIVE"),
@@ -271,7 +272,7 @@ def test_server_volume_attach_and_detach(env: Env, kind: str, method: str) -> No
 # -- volumes ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["create", "get_many"])
+@pytest.mark.parametrize("method", ["create", "checkpoint", "get_many"])
 def test_volume_create_keeps_its_disk(env: Env, method: str) -> None:
     """16.3: the create resumed after a crash records the backend volume it made (and its data)."""
     env.plan.arm("volume.create", method)
