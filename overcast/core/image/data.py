@@ -160,6 +160,8 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) 
             raise Forbidden("The requested image has been deactivated. Image data download is forbidden.")
         if image.status not in ("active", "deactivated") or image.size is None:
             return None
+        if image.cloud is not None and image.location is None:  # its data is the backend's (0019)
+            return None
         store, size, checksum = core.store_for(image), image.size, image.checksum
 
     def read(offset: int = 0, length: int | None = None) -> Iterator[bytes]:
