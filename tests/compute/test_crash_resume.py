@@ -174,8 +174,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     wrap_driver(compute.clouds[REGION].volume, plan, VOLUME_CALLS)
     runtime = OpsRuntime(compute.store, settings, OpsSettings(lease_seconds=1.0, poll_interval=0.05, backoff_base=0.05,
                                                               backoff_max=0.2), threads=2,
-                         setups=[crashing_setup(s, plan) for s in (compute_setup(compute), server_volumes_setup(compute),
-                                                                   volume_setup(build_volume(compute)))])
+                         setups=[crashing_setup(s, plan) for s in (
+                             compute_setup(compute), server_volumes_setup(compute),
+                             volume_setup(build_volume(compute)))])
     compute.breakers = runtime.breakers
     runtime.start(reconcile=False)
     yield Env(Cloud(client=falcon.testing.TestClient(app), app=app,

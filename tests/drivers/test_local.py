@@ -263,7 +263,8 @@ def test_unavailable_fails_the_first_n_calls_of_each_kind(cloud):
 
 def test_unavailable_rate_option(tmp_path):
     flaky = load_driver("local", {"unavailable_rate": 1}, tmp_path).compute
-    for call in (lambda: flaky.build(CTX, request()), lambda: flaky.list(CTX), lambda: flaky.get(CTX, "x"), lambda: flaky.delete(CTX, "x")):
+    for call in (lambda: flaky.build(CTX, request()), lambda: flaky.list(CTX), lambda: flaky.get(CTX, "x"),
+                 lambda: flaky.delete(CTX, "x")):
         with pytest.raises(Unavailable):
             call()
     flaky.close()

@@ -77,7 +77,8 @@ def test_local_pool_is_devstacks_lvm_backend(tmp_path):
         [pool] = bundle.volume.pools(CTX)
         assert (pool.name, pool.vendor_name, pool.storage_protocol, pool.allocated_capacity_gb) == (
             "lvmdriver-1", "Open Source", "iSCSI", 3)
-        assert bundle.volume.get(CTX, bundle.volume.find(CTX, "a").backend_id).host == "overcast-local@lvmdriver-1#lvmdriver-1"
+        found = bundle.volume.find(CTX, "a").backend_id
+        assert bundle.volume.get(CTX, found).host == "overcast-local@lvmdriver-1#lvmdriver-1"
     finally:
         bundle.close()
 

@@ -152,7 +152,8 @@ class ServerAction(ServerResource):
             raise faults.BadRequest("Invalid input for field/attribute length.")
         core_actions.console_output(server, caller(req), self.capabilities(server))
         resp.status = falcon.HTTP_200
-        driver, cloud, backend_id, sid = self.core.compute_driver(server.cloud), server.cloud, server.backend_id, server.id
+        driver, cloud = self.core.compute_driver(server.cloud), server.cloud
+        backend_id, sid = server.backend_id, server.id
         call = CallContext(project_id=server.project_id, user_id=caller(req).user_id,
                            request_id=req.context.request_id)
 

@@ -93,7 +93,8 @@ class Images(_Base):
         ctx = enforce(req, "compute:images:read")
         limit, marker = limit_marker(req)
         with self.core.store.session() as session:
-            found, _next = image_rules.list_images(session, ctx, {}, region=req.context.region, limit=image_rules.MAX_LIMIT * 100,
+            found, _next = image_rules.list_images(session, ctx, {}, region=req.context.region,
+                                                   limit=image_rules.MAX_LIMIT * 100,
                                                    sort=(("created_at", "desc"),))
             found = [i for i in found if self._matches(req, i)]
             if marker is not None:

@@ -100,7 +100,8 @@ class KeyPairItem:
         user_id = _target_user(req)
         enforce(req, "compute:keypairs:show", {"user_id": user_id})
         with self.core.store.session() as session:
-            resp.media = {"keypair": keypair_view(req, rules.find(session, user_id, keypair_name, region=req.context.region), full=True)}
+            found = rules.find(session, user_id, keypair_name, region=req.context.region)
+            resp.media = {"keypair": keypair_view(req, found, full=True)}
 
     on_head = on_get
 

@@ -56,7 +56,8 @@ class Services(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         enforce(req, "compute:services")
         with self.core.store.session() as session:
-            found = rules.list_services(session, region=req.context.region, host=req.get_param("host"), binary=req.get_param("binary"))
+            found = rules.list_services(session, region=req.context.region, host=req.get_param("host"),
+                                        binary=req.get_param("binary"))
             resp.media = {"services": [service_view(req, s) for s in found]}
 
     on_head = on_get

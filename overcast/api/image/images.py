@@ -91,7 +91,8 @@ class Images:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.auth
         with self.core.store.session() as session:
-            page, next_marker = rules.list_images(session, ctx, _filters(req), region=req.context.region, limit=limit_param(req),
+            page, next_marker = rules.list_images(session, ctx, _filters(req), region=req.context.region,
+                                                  limit=limit_param(req),
                                                   marker=req.get_param("marker"), sort=_sort(req))
             body: dict[str, Any] = {"images": [image_view(i) for i in page]}
         body.update(page_links(req, "/v2/images", "/v2/schemas/images", next_marker))
@@ -131,7 +132,8 @@ class ImageItem:
                                + ", ".join(writes.PATCH_TYPES))
         changes = writes.parse_patch(read_json(req), draft)
         with self.core.store.session() as session:
-            image = writes.apply_patch(session, req.context.auth, image_id, changes, _one_property, region=req.context.region)
+            image = writes.apply_patch(session, req.context.auth, image_id, changes, _one_property,
+                                       region=req.context.region)
             resp.media = image_view(image)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:

@@ -177,7 +177,8 @@ class GroupSnapshots(_Base):
         require(req, FROM_SOURCE)
         ctx = enforce(req, "group:get_all_group_snapshots")
         with self.core.store.session() as session:
-            rows, _full = group_snapshots.list_group_snapshots(session, ctx, page(req, group_snapshots.SORT_KEYS), region=req.context.region,
+            rows, _full = group_snapshots.list_group_snapshots(session, ctx, page(req, group_snapshots.SORT_KEYS),
+                                                               region=req.context.region,
                                                                all_tenants=all_tenants(req))
             resp.media = {"group_snapshots": [group_snapshot_view(g) if self.detail else {"id": g.id, "name": g.name}
                                               for g in rows]}

@@ -274,7 +274,8 @@ class ServerVolumes:
         call = job.call_context()
         if found.server_backend is not None and not job.checkpoint.get("detached"):
             try:
-                self.core.compute_driver(job.cloud).detach_volume(call, found.server_backend, found.volume_backend or "")
+                self.core.compute_driver(job.cloud).detach_volume(call, found.server_backend,
+                                                                  found.volume_backend or "")
             except NotFound:  # not attached on the backend (any more)
                 pass
             ctx.save_checkpoint({"detached": True})

@@ -98,7 +98,8 @@ def _image(session: Session, ctx: AuthContext, ref: str, region: str) -> Image:
     """An active image of ``region`` the caller may use. :raises NotFound: :raises Invalid: not active."""
     image_id = ref.rstrip("/").rsplit("/", 1)[-1]
     image = session.get(Image, image_id)
-    visible = image is not None and image.cloud in (None, region) and (ctx.is_admin or image.visibility in ("public", "community", "shared")
+    visible = image is not None and image.cloud in (None, region) and (
+        ctx.is_admin or image.visibility in ("public", "community", "shared")
                                      or image.owner == ctx.project_id)
     if not visible:
         raise NotFound(f"Image {image_id} could not be found.")

@@ -641,7 +641,8 @@ class LocalComputeDriver(ComputeDriver):
     def unshelve(self, ctx: CallContext, backend_id: str) -> None:
         self._act(backend_id, "unshelve", lambda conn, row, state: self._power_cycle(conn, row, state))
 
-    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str, device: str | None = None) -> VolumeAttachment:
+    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
+                      device: str | None = None) -> VolumeAttachment:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> VolumeAttachment:
             used = {r["volume_id"]: r["device"] for r in
                     conn.execute("SELECT volume_id, device FROM volume_attachment WHERE server_id = ?", (backend_id,))}
@@ -717,7 +718,8 @@ class LocalComputeDriver(ComputeDriver):
         flavor = json.loads(row["flavor"])
         running = info.power_state is PowerState.RUNNING
         uptime = max(0, int(now - row["ready_at"])) if info.state is not S.BUILDING else 0
-        devices = dict.fromkeys(["vda", *(v.device.rpartition("/")[2] for v in self.volume_attachments(ctx, backend_id))])
+        attached = self.volume_attachments(ctx, backend_id)
+        devices = dict.fromkeys(["vda", *(v.device.rpartition("/")[2] for v in attached)])
         return Diagnostics(
             power_state=info.power_state, hypervisor="qemu", hypervisor_os="linux", uptime_s=uptime,
             memory_max_mb=flavor["ram_mb"], memory_used_mb=flavor["ram_mb"] if running else 0,

@@ -156,7 +156,8 @@ class NoopComputeDriver(ComputeDriver):
 
     def images(self, ctx: CallContext) -> list[Image]:
         with self._lock:
-            return [Image(id=image_id, name=image_id, backend_id=image_id, size=0) for image_id in self._images.values()]
+            return [Image(id=image_id, name=image_id, backend_id=image_id, size=0)
+                    for image_id in self._images.values()]
 
     def delete_image(self, ctx: CallContext, backend_image_id: str) -> None:
         with self._lock:
@@ -181,7 +182,8 @@ class NoopComputeDriver(ComputeDriver):
     def unshelve(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
-    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str, device: str | None = None) -> VolumeAttachment:
+    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
+                      device: str | None = None) -> VolumeAttachment:
         with self._lock:
             self._get(backend_id)
             attached = self._volumes.setdefault(backend_id, {})

@@ -43,7 +43,8 @@ def _rebuild_volume_service(*, with_cloud: bool) -> None:
                sa.Column('modified_at', sa.DateTime(), nullable=False)]
     if with_cloud:
         columns.insert(0, sa.Column('cloud', sa.String(length=255), server_default='', nullable=False))
-    op.create_table('volume_service_new', *columns, sa.PrimaryKeyConstraint(*key, name='pk_volume_service_' + ('region' if with_cloud else 'host')))
+    name = 'pk_volume_service_' + ('region' if with_cloud else 'host')
+    op.create_table('volume_service_new', *columns, sa.PrimaryKeyConstraint(*key, name=name))
     copied = 'host, "binary", disabled, disabled_reason, frozen, modified_at'
     op.execute(f'INSERT INTO volume_service_new ({copied}) SELECT {copied} FROM volume_service')
     op.drop_table('volume_service')
