@@ -33,8 +33,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from overcast.drivers.batch import get_each
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import NotFound, NotSupported
+from overcast.drivers.errors import NotSupported
 
 
 class ServerState(str, enum.Enum):
@@ -361,13 +362,7 @@ class ComputeDriver(abc.ABC):
         """The backend's view of several servers at once, by backend id; an id the backend does not
         know is left out (not an error). Default: :meth:`get` each; a provider with a batch call
         (EC2's DescribeInstances, Nova's ``servers/detail`` filtered) should use it."""
-        found: dict[str, ServerInfo] = {}
-        for backend_id in dict.fromkeys(backend_ids):
-            try:
-                found[backend_id] = self.get(ctx, backend_id)
-            except NotFound:
-                continue
-        return found
+        return get_each(self.get, ctx, backend_ids)
 
     def status(self, ctx: CallContext, backend_id: str) -> ServerState:
         """Just the server's state (default: ``get(ctx, backend_id).state``). :raises NotFound:"""

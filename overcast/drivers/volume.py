@@ -29,8 +29,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
+from overcast.drivers.batch import get_each
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import NotFound, NotSupported
+from overcast.drivers.errors import NotSupported
 
 
 class VolumeState(str, enum.Enum):
@@ -207,13 +208,7 @@ class VolumeDriver(abc.ABC):
 
     def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, VolumeInfo]:
         """Several volumes at once, by backend id; unknown ids are left out. Default: :meth:`get` each."""
-        found: dict[str, VolumeInfo] = {}
-        for backend_id in dict.fromkeys(backend_ids):
-            try:
-                found[backend_id] = self.get(ctx, backend_id)
-            except NotFound:
-                continue
-        return found
+        return get_each(self.get, ctx, backend_ids)
 
     @abc.abstractmethod
     def list(self, ctx: CallContext) -> list[VolumeInfo]:

@@ -142,6 +142,18 @@ class CheckedDriver:
         return call
 
 
+def assert_find_is_one_lookup(driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch, key: str, backend_id: str,
+                              kind: str) -> None:
+    """``find(key)`` finds ``backend_id`` without calling ``list`` (one lookup, not a scan)."""
+    def listing(*_: Any, **__: Any) -> Any:
+        raise AssertionError(f"find() listed every {kind} to find one")
+
+    monkeypatch.setattr(driver.driver, "list", listing)
+    found = driver.find(key)
+    assert found is not None and found.backend_id == backend_id
+    assert driver.find(f"never-used-{uuid.uuid4().hex}") is None
+
+
 def overridden(driver_type: type, name: str) -> bool:
     """True if ``driver_type`` defines ``name`` itself rather than inheriting ComputeDriver's."""
     base = getattr(ComputeDriver, name)
@@ -330,14 +342,7 @@ class ComputeDriverConformance:
     def test_find_is_one_lookup(self, driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch) -> None:
         """``find`` asks for the one server (a client token or a tag), it never lists them all."""
         request = self.request()
-        backend_id = driver.build(request)
-
-        def listing(*_: Any, **__: Any) -> Any:
-            raise AssertionError("find() listed every server to find one")
-
-        monkeypatch.setattr(driver.driver, "list", listing)
-        found = driver.find(request.idempotency_key)
-        assert found is not None and found.backend_id == backend_id
+        assert_find_is_one_lookup(driver, monkeypatch, request.idempotency_key, driver.build(request), "server")
 
     def test_get_many(self, driver: CheckedDriver) -> None:
         """Several servers in one call, by backend id; an unknown id is left out, not an error."""

@@ -34,6 +34,7 @@ from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, NotSu
 from overcast.drivers.volume import (CAPABILITY_METHODS, Capability, Pool, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState)
 from overcast.testing.conformance import CheckedDriver as _CheckedCompute
+from overcast.testing.conformance import assert_find_is_one_lookup
 
 MISSING_ID = "overcast-conformance-missing-0000"
 
@@ -124,15 +125,7 @@ class VolumeDriverConformance:
 
     def test_find_is_one_lookup(self, driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch) -> None:
         request = self.request()
-        backend_id = driver.create(request)
-
-        def listing(*_: Any, **__: Any) -> Any:
-            raise AssertionError("find() listed every volume to find one")
-
-        monkeypatch.setattr(driver.driver, "list", listing)
-        found = driver.find(request.idempotency_key)
-        assert found is not None and found.backend_id == backend_id
-        assert driver.find(str(uuid.uuid4())) is None
+        assert_find_is_one_lookup(driver, monkeypatch, request.idempotency_key, driver.create(request), "volume")
 
     def test_get_many(self, driver: CheckedDriver) -> None:
         made = [self.available(driver) for _ in range(2)]
