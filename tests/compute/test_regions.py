@@ -196,3 +196,29 @@ def test_version_documents_point_at_the_region(root, compute):
 
 def test_an_unknown_region_is_not_found(root, compute):
     assert compute.request("GET", "/regions/nowhere/compute/v2.1/servers", root.token).status_code == 404
+
+
+def test_a_snapshot_is_an_image_of_its_region_only(root, second, compute):
+    """The backend that made a snapshot keeps it: the image is shown (and bootable) in that region
+    only; Overcast's own images (cirros) are shown in every region."""
+    sid = _server(second, "snapped").json["server"]["id"]
+    second.wait(lambda: second.nova("GET", f"/servers/{sid}"), "ACTIVE", "server")
+    made = second.nova("POST", f"/servers/{sid}/action", json={"createImage": {"name": "far-snap"}},
+                       headers={"OpenStack-API-Version": "compute 2.45"})
+    assert made.status_code == 202, made.text
+    image_id = made.json["image_id"]
+    second.wait(lambda: second.nova("GET", f"/servers/{sid}"), "ACTIVE", "server")
+
+    def glance(region: Region, path: str):  # noqa: ANN202
+        return compute.request("GET", f"{region.prefix}/image/v2{path}", region.token)
+
+    assert glance(second, f"/images/{image_id}").json["status"] == "active"
+    assert glance(root, f"/images/{image_id}").status_code == 404
+    assert image_id not in {i["id"] for i in glance(root, "/images").json["images"]}
+    for region in (root, second):
+        assert "cirros" in {i["name"] for i in glance(region, "/images").json["images"]}
+    refused = root.nova("POST", "/servers", json={"server": {"name": "x", "flavorRef": "1", "imageRef": image_id}})
+    assert refused.status_code == 400
+    booted = second.nova("POST", "/servers", json={"server": {"name": "from-snap", "flavorRef": "1",
+                                                              "imageRef": image_id}})
+    assert booted.status_code == 202, booted.text
