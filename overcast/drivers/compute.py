@@ -29,6 +29,7 @@ needs from the backend itself (:meth:`ComputeDriver.console_output`,
 from __future__ import annotations
 
 import abc
+import builtins
 import enum
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
@@ -369,7 +370,7 @@ class ComputeDriver(abc.ABC):
         return self.get(ctx, backend_id).state
 
     @abc.abstractmethod
-    def list(self, ctx: CallContext) -> list[ServerInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
         """Every server the backend has for this cloud, every page of it (for the reconciler)."""
 
     @abc.abstractmethod
@@ -381,17 +382,17 @@ class ComputeDriver(abc.ABC):
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
 
     # -- what the backend offers (asked periodically, read from records) ---------------
-    def flavors(self, ctx: CallContext) -> list[Flavor]:
+    def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:
         """Flavors the backend offers natively (may be empty: Overcast's own flavors apply; when
         not empty, a server may only use a flavor of this list, by id)."""
         return []
 
-    def images(self, ctx: CallContext) -> list[Image]:
+    def images(self, ctx: CallContext) -> builtins.list[Image]:
         """Images the backend holds (each with its ``backend_id``): shown in this region's image
         list beside Overcast's own."""
         return []
 
-    def zones(self, ctx: CallContext) -> list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         """Availability zones (default: one, ``nova``)."""
         return [Zone("nova")]
 

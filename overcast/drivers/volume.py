@@ -25,6 +25,7 @@ type's extra specs against them before a create and passes the chosen pool in th
 from __future__ import annotations
 
 import abc
+import builtins
 import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
@@ -211,18 +212,18 @@ class VolumeDriver(abc.ABC):
         return get_each(self.get, ctx, backend_ids)
 
     @abc.abstractmethod
-    def list(self, ctx: CallContext) -> list[VolumeInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
         """Every volume the backend has for this cloud, every page of it (for the reconciler)."""
 
     @abc.abstractmethod
     def find(self, ctx: CallContext, idempotency_key: str) -> VolumeInfo | None:
         """The volume created with this key, if any, in one lookup (never a scan of every volume)."""
 
-    def zones(self, ctx: CallContext) -> list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         """Availability zones (default: one, ``nova``, as Cinder's default storage_availability_zone)."""
         return [Zone("nova")]
 
-    def pools(self, ctx: CallContext) -> list[Pool]:
+    def pools(self, ctx: CallContext) -> builtins.list[Pool]:
         """The backend's pools, as a Cinder volume service reports them to the scheduler (asked
         by the inventory task and by the scheduler in a worker, never while a request waits).
 

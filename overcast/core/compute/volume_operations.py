@@ -25,7 +25,8 @@ from overcast.core.errors import Invalid, OvercastError
 from overcast.core.volume import build_volume
 from overcast.core.volume import states as volume_states
 from overcast.core.volume import volumes as volume_rules
-from overcast.core.volume.attachments import mark_attached, record_connection
+from overcast.core.volume.attachments import mark_attached
+from overcast.core.volume.exports import record_connection
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import compute as dc
 from overcast.drivers.errors import BuildFailed, Conflict, DriverError, NotFound

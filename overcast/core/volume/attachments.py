@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import exports, states
-from overcast.core.volume.exports import connector_host, record_connection
 from overcast.core.volume.volumes import find_volume, get_volume, settle, swap_status, touch
 from overcast.store.models import utcnow
 from overcast.store.volume import Volume, VolumeAttachment

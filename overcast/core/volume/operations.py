@@ -35,7 +35,8 @@ from overcast.core.volume import (VolumeCore, exports, group_snapshots, groups, 
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import volume as dv
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import BuildFailed, DeleteFailed, NotFound
+from overcast.drivers.errors import BuildFailed, DeleteFailed
+from overcast.drivers.errors import NotFound as BackendNotFound
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.models import utcnow
@@ -408,7 +409,7 @@ class VolumeHandlers:
     def _exists(driver: dv.VolumeDriver, call: CallContext, backend_id: str) -> bool:
         try:
             driver.get(call, backend_id)
-        except NotFound:
+        except BackendNotFound:
             return False
         return True
 

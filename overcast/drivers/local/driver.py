@@ -32,6 +32,7 @@ Fault injection per server, through the build request's metadata (as mimic did):
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import json
@@ -272,8 +273,8 @@ class LocalComputeDriver(ComputeDriver):
     def _parse_zone(self, ctx: CallContext, requested: str | None) -> tuple[str | None, str | None]:
         if not requested:
             return None, None
-        zone, _, host = requested.partition(":")
-        zone = zone or None
+        name, _, host = requested.partition(":")
+        zone = name or None
         if zone is not None:
             self.validate_zone(ctx, zone)
         if host:
@@ -400,7 +401,7 @@ class LocalComputeDriver(ComputeDriver):
         now = self._clock()
         return {row["id"]: self._info(row, now) for row in rows}
 
-    def list(self, ctx: CallContext) -> list[ServerInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
         self._chaos()
         now = self._clock()
         with self.store.read() as conn:
@@ -415,7 +416,7 @@ class LocalComputeDriver(ComputeDriver):
         return self._info(row, self._clock()) if row else None
 
     # -- what the backend offers -------------------------------------------------------------
-    def zones(self, ctx: CallContext) -> list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         return [Zone(name, hosts=tuple(h for h in self.hosts if self.host_zone[h] == name))
                 for name in self.zone_names]
 
@@ -582,7 +583,7 @@ class LocalComputeDriver(ComputeDriver):
         return ImageRef(backend_id=row["id"], size=row["size"], disk_format=row["disk_format"],
                         checksum=row["checksum"], extra={"server": row["server_id"]})
 
-    def images(self, ctx: CallContext) -> list[Image]:
+    def images(self, ctx: CallContext) -> builtins.list[Image]:
         """The images this cloud made from its servers."""
         self._chaos()
         with self.store.read() as conn:
@@ -669,7 +670,7 @@ class LocalComputeDriver(ComputeDriver):
                 raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
         self._act(backend_id, "detach_volume", change)
 
-    def volume_attachments(self, ctx: CallContext, backend_id: str) -> list[VolumeAttachment]:
+    def volume_attachments(self, ctx: CallContext, backend_id: str) -> builtins.list[VolumeAttachment]:
         """The volumes attached to a server (local-only helper for tests and diagnostics)."""
         with self.store.read() as conn:
             self._row(conn, backend_id)

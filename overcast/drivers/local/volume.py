@@ -23,6 +23,7 @@ Fault injection per volume, through the request's metadata (as the compute drive
 
 from __future__ import annotations
 
+import builtins
 import shutil
 import sqlite3
 import time
@@ -261,7 +262,7 @@ class LocalVolumeDriver(VolumeDriver):
             self._unavailable_now(conn, row, row["idempotency_key"], "get", row["unavailable_n"])
         return self._info(row, self._clock())
 
-    def list(self, ctx: CallContext) -> list[VolumeInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
         now = self._clock()
         with self.store.read() as conn:
             return [self._info(row, now) for row in conn.execute("SELECT * FROM volume ORDER BY created_at")]
@@ -271,10 +272,10 @@ class LocalVolumeDriver(VolumeDriver):
             row = conn.execute("SELECT * FROM volume WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
         return None if row is None else self._info(row, self._clock())
 
-    def zones(self, ctx: CallContext) -> list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         return [Zone(name) for name in self.zone_names]
 
-    def pools(self, ctx: CallContext) -> list[Pool]:
+    def pools(self, ctx: CallContext) -> builtins.list[Pool]:
         """One thin LVM-style pool, described as DevStack's ``lvmdriver-1`` reports itself."""
         with self.store.read() as conn:
             allocated = conn.execute("SELECT COALESCE(SUM(size_gb), 0) FROM volume").fetchone()[0]

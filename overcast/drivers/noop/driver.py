@@ -9,6 +9,7 @@ benchmarks: whatever time a request takes with ``noop`` is Overcast's own.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 from dataclasses import replace
@@ -78,7 +79,7 @@ class NoopComputeDriver(ComputeDriver):
         with self._lock:
             return self._get(backend_id)
 
-    def list(self, ctx: CallContext) -> list[ServerInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
         with self._lock:
             return list(self._servers.values())
 
@@ -154,7 +155,7 @@ class NoopComputeDriver(ComputeDriver):
             image_id = self._images.setdefault(key, str(uuid.uuid4()))
         return ImageRef(backend_id=image_id, size=0)
 
-    def images(self, ctx: CallContext) -> list[Image]:
+    def images(self, ctx: CallContext) -> builtins.list[Image]:
         with self._lock:
             return [Image(id=image_id, name=image_id, backend_id=image_id, size=0)
                     for image_id in self._images.values()]

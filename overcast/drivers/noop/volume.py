@@ -7,6 +7,7 @@ a volume uploads as an empty image. The baseline for the conformance kit and ben
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 from dataclasses import replace
@@ -65,7 +66,7 @@ class NoopVolumeDriver(VolumeDriver):
         except KeyError:
             raise NotFound(f"noop: no volume {backend_id}") from None
 
-    def list(self, ctx: CallContext) -> list[VolumeInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
         with self._lock:
             return list(self._volumes.values())
 

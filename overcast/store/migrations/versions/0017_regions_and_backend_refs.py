@@ -89,7 +89,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    sqlite = bind.dialect.name == 'sqlite'
     op.drop_table('cloud_inventory')
     op.drop_table('image_location')
     with op.batch_alter_table('image') as batch_op:
