@@ -86,6 +86,8 @@ def test_a_server_lives_in_the_region_of_its_url(root, second, compute):
     assert root.nova("GET", f"/servers/{sid}").status_code == 404
     assert root.nova("POST", f"/servers/{sid}/action", json={"os-stop": None}).status_code == 404
     assert root.nova("DELETE", f"/servers/{sid}").status_code == 404
+    assert root.nova("GET", f"/servers/{sid}/os-instance-actions").status_code == 404
+    assert second.nova("GET", f"/servers/{sid}/os-instance-actions").status_code == 200
     assert sid not in {s["id"] for s in root.nova("GET", "/servers/detail").json["servers"]}
     assert sid in {s["id"] for s in second.nova("GET", "/servers/detail").json["servers"]}
     absolute = root.nova("GET", "/limits").json["limits"]["absolute"]

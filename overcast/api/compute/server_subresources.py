@@ -263,7 +263,8 @@ class InstanceActions(_Sub):
 
         ctx = caller(req)
         row = session.scalars(select(ServerRow).where(ServerRow.id == server_id)).first()
-        if row is None or (row.deleted and v < "2.21") or (not ctx.is_admin and row.project_id != ctx.project_id):
+        if (row is None or row.cloud != req.context.region or (row.deleted and v < "2.21")
+                or (not ctx.is_admin and row.project_id != ctx.project_id)):
             raise core_servers.not_found(server_id)
         enforce(req, policy, target(row))
         return row
