@@ -31,6 +31,8 @@ class _Cloud(Generic[Info]):
     wanted: dict[str, float] = field(default_factory=dict)
     #: backend id -> (when fetched, info or None for "the backend does not know it")
     known: dict[str, tuple[float, Info | None]] = field(default_factory=dict)
+    #: the fetch under way (its ids, when it started, set when done): another poll waits for it
+    inflight: tuple[frozenset[str], float, threading.Event] | None = None
 
 
 class BatchPoller(Generic[Info]):
@@ -60,27 +62,49 @@ class BatchPoller(Generic[Info]):
         now = self._clock()
         with state.lock:
             state.wanted[backend_id] = now
-            cached = state.known.get(backend_id)
-            fresh = cached is not None and now - cached[0] <= self.window and (
-                not_before is None or cached[0] >= not_before)
-            if not fresh:
-                ids = [i for i, asked in state.wanted.items() if now - asked <= self.keep]
-        if not fresh:
-            found = self._fetch(cloud, ctx, ids)
-            self.fetches += 1
-            fetched = self._clock()
+            cached = self._fresh(state, backend_id, now, not_before)
+            joined = None
+            if cached is None and state.inflight is not None:
+                ids_in_flight, started, event = state.inflight
+                if backend_id in ids_in_flight and (not_before is None or started >= not_before):
+                    joined = event  # a fetch that covers it is under way: wait for its answer
+            if cached is None and joined is None:
+                ids = frozenset(i for i, asked in state.wanted.items() if now - asked <= self.keep)
+                mine = threading.Event()
+                state.inflight = (ids, now, mine)
+        if joined is not None:
+            joined.wait()
             with state.lock:
-                for i in ids:
-                    state.known[i] = (fetched, found.get(i))
-                stale = [i for i, asked in state.wanted.items() if fetched - asked > self.keep]
-                for i in stale:
-                    state.wanted.pop(i, None)
-                    state.known.pop(i, None)
-                cached = state.known[backend_id]
+                cached = state.known.get(backend_id)
+        elif cached is None:
+            try:
+                found = self._fetch(cloud, ctx, sorted(ids))
+                self.fetches += 1
+                fetched = self._clock()
+                with state.lock:
+                    for i in ids:
+                        state.known[i] = (fetched, found.get(i))
+                    stale = [i for i, asked in state.wanted.items() if fetched - asked > self.keep]
+                    for i in stale:
+                        state.wanted.pop(i, None)
+                        state.known.pop(i, None)
+                    cached = state.known.get(backend_id)
+            finally:
+                with state.lock:
+                    if state.inflight is not None and state.inflight[2] is mine:
+                        state.inflight = None
+                mine.set()
         info = cached[1] if cached is not None else None
         if info is None:
             raise NotFound(f"No {backend_id} on the backend of region {cloud}")
         return info
+
+    def _fresh(self, state: _Cloud[Info], backend_id: str, now: float,
+               not_before: float | None) -> tuple[float, Info | None] | None:
+        cached = state.known.get(backend_id)
+        if cached is None or now - cached[0] > self.window or (not_before is not None and cached[0] < not_before):
+            return None
+        return cached
 
     def forget(self, cloud: str, backend_ids: Iterable[str]) -> None:
         """Stop polling these (their operations are over)."""

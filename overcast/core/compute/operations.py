@@ -148,7 +148,7 @@ class ServerHandlers:
         self.volumes = ServerVolumes(core)
         #: every server operation's polls, asked of each region's backend together
         self.poller: BatchPoller[dc.ServerInfo] = BatchPoller(
-            lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS / 2,
+            lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
             keep=POLL_SECONDS * 5)
 
     def driver(self, cloud: str) -> dc.ComputeDriver:

@@ -81,7 +81,7 @@ class VolumeHandlers:
         self.images = ImageCore(settings=core.settings, store=core.store)
         #: every volume operation's polls, asked of each region's backend together
         self.poller: BatchPoller[dv.VolumeInfo] = BatchPoller(
-            lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS / 2,
+            lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
             keep=POLL_SECONDS * 10)
 
     def driver(self, cloud: str) -> dv.VolumeDriver:
