@@ -12,10 +12,12 @@ from overcast.config import load_settings
 
 
 def application() -> falcon.App:
-    """Factory called once in each server process: the app, and this process's operation workers."""
+    """Factory called once in each server process: the app, and (``[ops] serve_workers``) this
+    process's operation workers."""
     settings = load_settings()
     logs.configure(settings.server.log_level)
     app = create_app(settings)
-    runtime = build_operations(app.compute).start()
-    atexit.register(runtime.stop)
+    if settings.ops.serve_workers:  # else an API-only node: `overcast worker` processes do the work
+        runtime = build_operations(app.compute).start()
+        atexit.register(runtime.stop)
     return app

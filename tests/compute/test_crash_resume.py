@@ -29,7 +29,7 @@ from overcast.core.volume import build_volume
 from overcast.core.volume import quotas as volume_quotas
 from overcast.core.volume.operations import setup_for as volume_setup
 from overcast.drivers.context import CallContext
-from overcast.ops.engine import OpsSettings
+from overcast.config import OpsSettings
 from overcast.ops.models import Operation
 from overcast.ops.runtime import OpsRuntime
 from overcast.store.compute import BlockDeviceMapping, Server
@@ -173,11 +173,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Env:
     wrap_driver(compute.compute_driver(REGION), plan, COMPUTE_CALLS)
     wrap_driver(compute.clouds[REGION].volume, plan, VOLUME_CALLS)
     runtime = OpsRuntime(compute.store, settings, OpsSettings(lease_seconds=1.0, poll_interval=0.05, backoff_base=0.05,
-                                                              backoff_max=0.2), threads=2,
+                                                              backoff_max=0.2), threads=2, backends=compute.backends,
                          setups=[crashing_setup(s, plan) for s in (
                              compute_setup(compute), server_volumes_setup(compute),
                              volume_setup(build_volume(compute)))])
-    compute.breakers = runtime.breakers
     runtime.start(reconcile=False)
     yield Env(Cloud(client=falcon.testing.TestClient(app), app=app,
                     passwords={a.username: a.password for a in accounts}), plan)

@@ -1,6 +1,6 @@
 """Two regions of the local driver behind one ``overcast serve``, driven by the unmodified
 ``openstack`` CLI with ``--os-region-name``: servers, volumes, key pairs and server groups are made,
-listed and deleted in each region, and neither region sees anything of the other (0008, 0019).
+listed and deleted in each region, and neither region sees anything of the other (0008, 0022).
 
 The clouds.yaml Overcast writes lists every region (``regions:``), so the CLI accepts
 ``--os-region-name second`` as it does on a multi-region OpenStack.
@@ -105,8 +105,10 @@ def test_each_region_has_its_own_servers_volumes_keys_and_groups(cli: OpenStackC
     for region in REGIONS:
         run = in_region(cli, region)
         names = made[region]
-        wait_for(lambda: names["volume"] not in {v["Name"] for v in run("volume", "list")}, WAIT, interval=0.2,
-                 description=f"volume {names['volume']} gone")
+        def volume_gone(run: Callable[..., Any] = run, name: str = names["volume"]) -> bool:
+            return name not in {v["Name"] for v in run("volume", "list")}
+
+        wait_for(volume_gone, WAIT, interval=0.2, description=f"volume {names['volume']} gone")
         assert names["server"] not in {s["Name"] for s in run("server", "list")}
         assert names["key"] not in {k["Name"] for k in run("keypair", "list")}
         assert names["group"] not in {g["Name"] for g in run("server", "group", "list")}

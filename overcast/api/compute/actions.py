@@ -11,7 +11,7 @@ from overcast.api.compute import floating_ips as floating_ip_api
 from overcast.api.compute import server_schemas as schemas
 from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
-from overcast.api.compute.servers import ServerResource, target, vt
+from overcast.api.compute.servers import ServerResource, check_personality, target, vt
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
@@ -19,7 +19,7 @@ from overcast.core.compute import actions as core_actions
 from overcast.core.compute import floating_ips as core_floating_ips
 from overcast.core.compute import networking
 from overcast.core.compute import servers as core_servers
-from overcast.core.backend_reads import read_backend
+from overcast.ops.calls import call_backend
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
 
@@ -92,6 +92,7 @@ class ServerAction(ServerResource):
         body = validate(body, schemas.rebuild(vt(req)))
         enforce(req, "os_compute_api:servers:rebuild", target(server))
         ctx = caller(req)
+        check_personality(session, ctx, server.project_id, body["rebuild"].get("personality"))
         password = core_actions.rebuild(session, ctx, server, body["rebuild"],
                                         driver=self.core.compute_driver(server.cloud), **self._kw(req, server))
         session.flush()
@@ -159,7 +160,7 @@ class ServerAction(ServerResource):
 
         def read() -> dict[str, str]:
             try:
-                text = read_backend(self.core.breakers, cloud,
+                text = call_backend(self.core.backends, cloud, "compute",
                                     lambda: driver.console_output(call, backend_id, length))
             except DriverError as exc:
                 raise faults.Conflict(f"Unable to get console output for instance {sid}: {exc}") from None

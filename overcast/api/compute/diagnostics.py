@@ -23,7 +23,7 @@ from overcast.core.compute import servers as core_servers
 from overcast.core.compute.actions import FeatureNotSupported
 from overcast.core.errors import Conflict
 from overcast.drivers.compute import Capability, Diagnostics, PowerState
-from overcast.core.backend_reads import read_backend
+from overcast.ops.calls import call_backend
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
 
@@ -87,7 +87,7 @@ class ServerDiagnostics(ServerResource):
             call = CallContext(project_id=server.project_id, user_id=caller(req).user_id,
                                request_id=req.context.request_id)
         try:
-            diag = read_backend(self.core.breakers, cloud, lambda: driver.diagnostics(call, backend_id))
+            diag = call_backend(self.core.backends, cloud, "compute", lambda: driver.diagnostics(call, backend_id))
         except DriverError as exc:
             raise faults.Conflict(f"Unable to get diagnostics for instance {server_id}: {exc}") from None
         resp.media = standard(diag, config_drive) if at_least(req, "2.48") else libvirt(diag)

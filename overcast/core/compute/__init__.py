@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -12,7 +12,7 @@ from overcast.core.identity import IdentityCore
 from overcast.core.network import NetworkCore, build_network
 from overcast.drivers.compute import ComputeDriver
 from overcast.drivers.registry import CloudDriver
-from overcast.ops.breaker import Breakers
+from overcast.ops.calls import Backends, guard_cloud
 from overcast.store.db import Store
 
 
@@ -27,8 +27,8 @@ class ComputeCore:
     clouds: Mapping[str, CloudDriver]
     #: Neutron's core: servers' ports live there
     network: NetworkCore
-    #: this process's circuit breakers, one per cloud (the operations engine's, once one runs here)
-    breakers: Breakers = field(default_factory=Breakers)
+    #: each cloud's limits and breakers, shared with this process's workers (overcast.ops.calls)
+    backends: Backends | None = None
 
     @property
     def default_region(self) -> str:
@@ -65,11 +65,14 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
 
     from overcast.core.compute import networking
 
-    clouds = {cloud.name: load_driver(cloud.driver, cloud.options, driver_data_dir(settings, cloud.name))
+    backends = Backends.from_settings(settings)
+    clouds = {cloud.name: guard_cloud(load_driver(cloud.driver, cloud.options, driver_data_dir(settings, cloud.name)),
+                                      backends, cloud.name)
               for cloud in settings.clouds}
     network = build_network(settings, identity.store, clouds)
     network.device_listeners.append(networking.refresh_network_info)
-    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network)
+    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network,
+                       backends=backends)
 
 
 from overcast.core.compute import policies as _policies  # noqa: E402,F401 - registers Nova's rules
