@@ -65,6 +65,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     from overcast.api.identity import register as register_identity
     from overcast.api.image import register as register_image
     from overcast.api.network import register as register_network
+    from overcast.api.placement import MICROVERSIONS as PLACEMENT_VERSIONS
+    from overcast.api.placement import register as register_placement
     from overcast.api.volume import MICROVERSIONS as VOLUME_VERSIONS
     from overcast.api.volume import register as register_volume
 
@@ -75,7 +77,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     volume = build_volume(compute)
     app = OvercastApp(
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
-                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
+                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS,
+                                            "placement": PLACEMENT_VERSIONS}),
                     AuthMiddleware(identity.tokens), NoTrailingSlash({"compute", "image", "volume"})],
         cors_enable=False,
     )
@@ -95,6 +98,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_image(registry, images)
     register_network(registry, network)
     register_volume(registry, volume)
+    register_placement(registry, identity.store, settings)
     registry.mount(app)
     app.registry = registry
     app.identity = identity

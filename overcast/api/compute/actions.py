@@ -8,6 +8,7 @@ import falcon
 
 from overcast.api import faults
 from overcast.api.compute import floating_ips as floating_ip_api
+from overcast.api.compute import remote_consoles
 from overcast.api.compute import server_schemas as schemas
 from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
@@ -59,6 +60,10 @@ class ServerAction(ServerResource):
             resp.media = result
         if resp.status in (falcon.HTTP_200, "200 OK", 200) and result is None:
             resp.status = falcon.HTTP_202
+
+    # the consoles Nova serves as actions up to 2.5 (api/compute/remote_consoles.py)
+    _os_getVNCConsole = _os_getSPICEConsole = _os_getRDPConsole = _os_getSerialConsole = (  # noqa: N815
+        remote_consoles.legacy_action)
 
     def _kw(self, req: falcon.Request, server: Any) -> dict[str, Any]:
         return {"capabilities": self.capabilities(server), "request_id": req.context.request_id}

@@ -22,6 +22,7 @@ SERVED = (
     ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
     ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
     ("network", "neutron", "/network"),
+    ("placement", "placement", "/placement"),
 )
 #: Services served once for every region: one Keystone (every other service is per region, 0008).
 GLOBAL = {"identity"}
