@@ -38,12 +38,13 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> 
     """The operations runtime (workers and reconciler) with every service's handlers; not started."""
     from overcast.core.compute.operations import setup_for
     from overcast.core.compute.volume_operations import setup_for as server_volumes_setup_for
+    from overcast.core.network.operations import setup_for as network_setup_for
     from overcast.core.volume.operations import setup_for as volume_setup_for
     from overcast.ops.runtime import OpsRuntime
 
     return OpsRuntime(compute.store, compute.settings, ops, backends=compute.backends,
                       setups=[setup_for(compute), server_volumes_setup_for(compute),
-                              volume_setup_for(build_volume(compute))])
+                              volume_setup_for(build_volume(compute)), network_setup_for(compute.network)])
 
 
 class OvercastApp(falcon.App):

@@ -169,8 +169,9 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply every pending Alembic migration."""
     from overcast.store.db import Store
 
-    store = Store(_settings(ctx.parent).database_url)
-    store.upgrade()
+    settings = _settings(ctx.parent)
+    store = Store(settings.database_url)
+    store.upgrade(settings.regions[0])
     store.dispose()
     click.echo("database is at the newest revision")
 

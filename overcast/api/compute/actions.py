@@ -189,26 +189,26 @@ class ServerAction(ServerResource):
         body = validate(body, schemas.SECURITY_GROUP[name])
         enforce(req, "os_compute_api:os-security-groups:add", target(server))
         core_servers.check_lock(server, caller(req))
-        networking.add_security_group(self.core.network, session, caller(req), server, body[name]["name"])
+        networking.add_security_group(self.core.network.at(req.context.region), session, caller(req), server, body[name]["name"])
 
     def _removeSecurityGroup(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         body = validate(body, schemas.SECURITY_GROUP[name])
         enforce(req, "os_compute_api:os-security-groups:remove", target(server))
         core_servers.check_lock(server, caller(req))
-        networking.remove_security_group(self.core.network, session, caller(req), server, body[name]["name"])
+        networking.remove_security_group(self.core.network.at(req.context.region), session, caller(req), server, body[name]["name"])
 
     def _addFloatingIp(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         served(req, last="2.43")
         ref = validate(body, floating_ip_api.ADD_FLOATING_IP)[name]
         enforce(req, "os_compute_api:os-floating-ips:add", target(server))
-        core_floating_ips.add_to_server(self.core.network, session, caller(req), server, ref["address"],
+        core_floating_ips.add_to_server(self.core.network.at(req.context.region), session, caller(req), server, ref["address"],
                                         ref.get("fixed_address"))
 
     def _removeFloatingIp(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         served(req, last="2.43")
         ref = validate(body, floating_ip_api.REMOVE_FLOATING_IP)[name]
         enforce(req, "os_compute_api:os-floating-ips:remove", target(server))
-        core_floating_ips.remove_from_server(self.core.network, session, caller(req), server, ref["address"])
+        core_floating_ips.remove_from_server(self.core.network.at(req.context.region), session, caller(req), server, ref["address"])
 
     def _injectNetworkInfo(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         validate(body, schemas.no_body(name))

@@ -9,16 +9,16 @@ one region's backend holds; ``image_location`` records each region's backend id 
 ``cloud_inventory`` holds what each region's drivers last said they offer (zones, pools,
 flavors), refreshed by a reconciler task so no request waits for a provider.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 12:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019'
-down_revision = '0018'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
