@@ -25,9 +25,9 @@ SERVED = (
     ("cdn", "poppy", "/cdn/v1.0"),
     ("placement", "placement", "/placement"),
 )
-#: Services served once for every region: one Keystone, one image catalogue all clouds share, and
-#: one CDN (its flavors choose providers, not regions).
-GLOBAL = {"identity", "image", "cdn"}
+#: Services served once for every region: one Keystone, and one CDN (its flavors choose providers,
+#: not regions; 0031). Every other service is per region (0008).
+GLOBAL = {"identity", "cdn"}
 
 
 def service_url(settings: Settings, service_type: str, path: str, region: str) -> str:
