@@ -48,7 +48,7 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None,
     return OpsRuntime(compute.store, compute.settings, ops, backends=compute.backends,
                       setups=[setup_for(compute), server_volumes_setup_for(compute),
                               volume_setup_for(build_volume(compute)), network_setup_for(compute.network),
-                              cdn_setup_for(cdn or build_cdn(compute.settings, compute.store))])
+                              cdn_setup_for(cdn or build_cdn(compute.settings, compute.store, compute.backends))])
 
 
 class OvercastApp(falcon.App):
@@ -84,7 +84,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     images = images or ImageCore(settings=settings, store=identity.store)
     network = compute.network
     volume = build_volume(compute)
-    cdn = cdn or build_cdn(settings, identity.store)
+    cdn = cdn or build_cdn(settings, identity.store, compute.backends)
     register_cdn_policies()
     app = OvercastApp(
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),

@@ -91,3 +91,48 @@ def test_analytics_of_a_provider_without_figures_is_null(poppy, unique):
     status, report, _ = poppy("GET", f"/services/{service_id}/analytics")
     assert status == 200 and report["domains"][0]["requestCount"] == 0
     assert report["domains"][0]["providers"] == {"basic": None}
+
+
+def test_a_provider_that_does_not_answer_costs_a_bounded_wait_then_its_breaker_opens(poppy, unique, cloud,
+                                                                                     monkeypatch):
+    """Health and analytics ask providers through call_backend: ``[cdn] provider_call_timeout``,
+    then the provider's ``cdn`` breaker (the one its operations count against) opens and the
+    provider is not asked again until it resets (0031)."""
+    import dataclasses
+    import threading
+
+    from overcast.config import OpsSettings
+    from overcast.ops.calls import Backends
+
+    core = cloud.app.cdn
+    service_id = poppy.create(service_body(unique(), unique.domain(), flavor="multi"))
+    release = threading.Event()
+    asked = []
+
+    def hang(*args, **kwargs):
+        asked.append(args)
+        release.wait(10)
+        return True
+
+    second = core.driver("second")
+    monkeypatch.setattr(core, "settings", dataclasses.replace(
+        core.settings, cdn=dataclasses.replace(core.settings.cdn, provider_call_timeout=0.2)))
+    monkeypatch.setattr(core, "backends", Backends(OpsSettings(breaker_threshold=2, breaker_reset_seconds=60)))
+    monkeypatch.setattr(second, "is_alive", hang)
+    monkeypatch.setattr(second, "metrics", hang)
+    try:
+        started = time.monotonic()
+        status, body, _ = poppy("GET", "/health")
+        assert status == 503 and body["providers"]["second"]["online"] is False
+        assert body["providers"]["mock"]["online"] is True
+        status, out, headers = poppy("GET", f"/services/{service_id}/analytics")
+        assert status == 503 and "second" in out["message"] and int(headers["retry-after"]) >= 1
+        assert time.monotonic() - started < 5
+        assert len(asked) == 2
+        # two failures opened the breaker: the provider is not asked again
+        assert poppy("GET", f"/services/{service_id}/analytics")[0] == 503
+        assert poppy("GET", "/health/provider/second")[:2] == (503, {"online": False})
+        assert len(asked) == 2
+        assert not core.backends.breakers("second", "cdn").allow()
+    finally:
+        release.set()

@@ -18,10 +18,13 @@ from typing import Mapping
 from overcast.config import CdnFlavorSettings, CdnProviderSettings, Settings
 from overcast.core.errors import Invalid, NotFound
 from overcast.drivers.cdn.base import CdnDriver
+from overcast.ops.calls import Backends
 from overcast.store.db import Store
 
 LOG = logging.getLogger(__name__)
 
+#: the operations' family and the breakers' (one per provider): ``(provider, FAMILY)``
+FAMILY = "cdn"
 #: the flavor the embedded default makes when the configuration names none
 DEFAULT_FLAVOR = "default"
 
@@ -60,6 +63,8 @@ class CdnCore:
     settings: Settings
     store: Store
     providers: Mapping[str, CdnProviderSettings]
+    #: limits and breakers per (provider, "cdn"), shared with the operations that deploy to them
+    backends: Backends = field(default_factory=Backends)
     _drivers: dict[str, CdnDriver] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -125,6 +130,9 @@ def load_provider(config: CdnProviderSettings, settings: Settings) -> CdnDriver:
     return bundle.cdn
 
 
-def build_cdn(settings: Settings, store: Store) -> CdnCore:
-    """The CDN core over ``store``; no provider is loaded until one is used."""
-    return CdnCore(settings=settings, store=store, providers={p.name: p for p in provider_settings(settings)})
+def build_cdn(settings: Settings, store: Store, backends: Backends | None = None) -> CdnCore:
+    """The CDN core over ``store``; no provider is loaded until one is used. ``backends``: the
+    process's limits and breakers (the compute core's), so a provider read while answering a request
+    and the operations that deploy to it count against one breaker."""
+    return CdnCore(settings=settings, store=store, providers={p.name: p for p in provider_settings(settings)},
+                   backends=backends or Backends.from_settings(settings))

@@ -2,8 +2,9 @@
 
 Health asks the store (``SELECT 1``) and each provider (``is_alive``); analytics asks the
 providers for their traffic figures, which Overcast does not record (like Nova's diagnostics and
-console output, 0009). Each provider call runs on a daemon thread with the configured timeout, so
-a provider that hangs costs the request a bounded wait and never a thread of the server's pool.
+console output, 0009). Each provider call goes through :func:`overcast.ops.calls.call_backend`
+(a daemon thread, ``[cdn] provider_call_timeout``, the provider's ``cdn`` breaker), so a provider
+that hangs costs the request a bounded wait and never a thread of the server's pool.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any, Callable, TypeVar
 
 from sqlalchemy import text
 
-from overcast.core.cdn import CdnCore
+from overcast.core.cdn import FAMILY, CdnCore
 from overcast.core.cdn.services import Caller, spec_of
 from overcast.core.errors import Invalid, ServiceUnavailable
 from overcast.drivers.cdn.base import Capability
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
+from overcast.ops.calls import BackendUnavailable, call_backend
 from overcast.store.cdn import CdnService
 
 T = TypeVar("T")
@@ -29,28 +31,13 @@ METRIC_TYPES = ("requestCount", "bandwidthOut")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
-class CallTimeout(Exception):
-    pass
+def _ask(core: CdnCore, provider: str, fn: Callable[[], T]) -> T:
+    """``fn()``, one read of ``provider`` made while answering a request.
 
-
-def call_with_timeout(fn: Callable[[], T], timeout: float) -> T:
-    """``fn()`` on a daemon thread; :raises CallTimeout: it did not return within ``timeout``."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="cdn-provider-call", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise CallTimeout(f"no answer within {timeout:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    :raises BackendUnavailable: its breaker is open, it did not answer within ``[cdn]
+        provider_call_timeout``, or it said it is unavailable.
+    """
+    return call_backend(core.backends, provider, FAMILY, fn, timeout=core.settings.cdn.provider_call_timeout)
 
 
 def storage_alive(core: CdnCore) -> bool:
@@ -66,7 +53,7 @@ def provider_alive(core: CdnCore, provider: str) -> bool:
     """:raises NotFound: no such provider."""
     driver = core.driver(provider)
     try:
-        return bool(call_with_timeout(driver.is_alive, core.settings.cdn.provider_call_timeout))
+        return bool(_ask(core, provider, driver.is_alive))
     except Exception:  # noqa: BLE001 - a provider that cannot answer is not alive
         return False
 
@@ -122,9 +109,9 @@ def analytics(core: CdnCore, caller: Caller, service: CdnService, domain: str | 
             continue
         provider_id = detail.provider_service_id
         try:
-            figures = call_with_timeout(lambda d=driver, p=provider_id: d.metrics(ctx, p, domains, start, end),
-                                        core.settings.cdn.provider_call_timeout)
-        except (CallTimeout, DriverError) as exc:
+            figures = _ask(core, detail.provider,
+                           lambda d=driver, p=provider_id: d.metrics(ctx, p, domains, start, end))
+        except (BackendUnavailable, DriverError) as exc:
             raise ServiceUnavailable(f"Provider {detail.provider} did not report its figures: {exc}",
                                      retry_after=getattr(exc, "retry_after", None)) from None
         per_provider[detail.provider] = {}

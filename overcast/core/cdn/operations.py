@@ -22,7 +22,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core.cdn import CdnCore
+from overcast.core.cdn import FAMILY, CdnCore
 from overcast.core.cdn import certificates as certs
 from overcast.core.cdn.services import (DELETE, DELETE_IN_PROGRESS, DEPLOY, DEPLOYED, FAILED, PURGE,
                                         locked_service, refresh_status, release_slot, spec_of)
@@ -260,14 +260,14 @@ def setup_for(core: CdnCore, poll_seconds: float = POLL_SECONDS) -> Callable[[An
     def setup(runtime: Any) -> None:
         register = runtime.registry.register
         register(DEPLOY, handlers.deploy, on_failure=handlers.deploy_failed, event="cdn_deploy_service",
-                 timeout=300, family="cdn")
+                 timeout=300, family=FAMILY)
         register(DELETE, handlers.delete, on_failure=handlers.delete_failed, event="cdn_delete_service",
-                 timeout=300, when_open="defer", family="cdn")
+                 timeout=300, when_open="defer", family=FAMILY)
         register(PURGE, handlers.purge, on_failure=handlers.purge_failed, event="cdn_purge_service",
-                 timeout=120, family="cdn")
+                 timeout=120, family=FAMILY)
         register(certs.CREATE, handlers.certificate_create, on_failure=handlers.certificate_create_failed,
-                 event="cdn_create_certificate", timeout=300, family="cdn")
+                 event="cdn_create_certificate", timeout=300, family=FAMILY)
         register(certs.DELETE, handlers.certificate_delete, on_failure=handlers.certificate_delete_failed,
-                 event="cdn_delete_certificate", timeout=120, when_open="defer", family="cdn")
+                 event="cdn_delete_certificate", timeout=120, when_open="defer", family=FAMILY)
 
     return setup
