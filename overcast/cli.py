@@ -157,9 +157,10 @@ def worker(ctx: click.Context, config_: Path | None, data_dir_: Path | None, thr
     from overcast.core.cdn import build_cdn
 
     identity = build_identity(settings)
-    cdn = build_cdn(settings, identity.store)
+    compute = build_compute(settings, identity)
+    cdn = build_cdn(settings, identity.store, compute.backends)
     ops = dataclasses.replace(settings.ops, threads=threads) if threads is not None else settings.ops
-    runtime = build_operations(build_compute(settings, identity), ops, cdn=cdn)
+    runtime = build_operations(compute, ops, cdn=cdn)
     run_until_signalled(runtime, reconcile=not no_reconcile)
     cdn.close()
     identity.store.dispose()
