@@ -35,5 +35,9 @@ def test_test_modules_have_unique_names():
     together, and CI stops at collection."""
     seen: dict[str, list[str]] = {}
     for path in sorted((ROOT / "tests").rglob("test_*.py")):
-        seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+        package = path.parent
+        while (package / "__init__.py").exists():  # a module in a package is named by its package path
+            package = package.parent
+        name = ".".join(path.relative_to(package).with_suffix("").parts)
+        seen.setdefault(name, []).append(str(path.relative_to(ROOT)))
     assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
