@@ -40,7 +40,7 @@ BUSYBOX_PACKAGE = "busybox-static"
 MODULES = ("virtio_pci", "virtio_net", "virtio_blk", "button", "evdev")
 
 #: bumped whenever the initramfs's contents change, so a cache built by older code is not reused
-LAYOUT_VERSION = "4"
+LAYOUT_VERSION = "5"
 
 INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -51,7 +51,7 @@ mount -t devtmpfs devtmpfs /dev
 for m in $(cat /etc/modules); do insmod /lib/modules/$m.ko 2>/dev/null; done
 hostname overcast-guest
 ip link set lo up
-acpid -c /etc/acpi
+acpid -f -c /etc/acpi >/dev/null 2>&1 &
 n=0
 while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do usleep 100000; n=$((n+1)); done
 echo "overcast-guest: disks $(ls /sys/block | tr '\n' ' ')"

@@ -215,6 +215,13 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _rabbit_tool(name: str) -> str:
+    """Debian's /usr/sbin wrappers switch to the rabbitmq user (losing the environment); the
+    real scripts are in /usr/lib/rabbitmq/bin."""
+    real = Path("/usr/lib/rabbitmq/bin") / name
+    return str(real) if real.exists() else name
+
+
 def rabbit_env(rabbit: Rabbit) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
@@ -249,9 +256,14 @@ def rabbit_daemon() -> tuple[SharedDaemon, Callable[[], Rabbit]]:
         rabbit = current()
         if rabbit is None or not _port_open(rabbit.port):
             return False
-        proc = subprocess.run(["rabbitmqctl", "-n", rabbit.node, "await_startup", "--timeout", "5"],
-                              env=rabbit_env(rabbit), capture_output=True, text=True)
-        return proc.returncode == 0
+        import kombu
+
+        try:
+            with kombu.Connection(rabbit.url, connect_timeout=5) as conn:
+                conn.ensure_connection(max_retries=1)
+            return True
+        except Exception:  # noqa: BLE001 - still starting
+            return False
 
     def start(_dir: Path) -> list[int]:
         base = Path(tempfile.mkdtemp(prefix="overcast-rabbit-"))
@@ -260,9 +272,7 @@ def rabbit_daemon() -> tuple[SharedDaemon, Callable[[], Rabbit]]:
         (base / "rabbitmq.conf").write_text("loopback_users = none\nlog.console = false\n")
         env = rabbit_env(rabbit)
         env["RABBITMQ_CONFIG_FILE"] = str(base / "rabbitmq")
-        # epmd first, on loopback, so rabbitmq-server does not start one on every interface
-        subprocess.run(["epmd", "-daemon", "-address", "127.0.0.1"], env=env, check=False)
-        subprocess.run(["rabbitmq-server", "-detached"], env=env, check=True)
+        subprocess.run([_rabbit_tool("rabbitmq-server"), "-detached"], env=env, check=True, cwd=base)
         (state / "address").write_text(f"{rabbit.port} {rabbit.dist_port} {rabbit.node} {base}")
         _wait(lambda: (base / "rabbit.pid").exists(), 120, "rabbitmq pid file")
         pid = int((base / "rabbit.pid").read_text().strip())
