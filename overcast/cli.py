@@ -146,8 +146,8 @@ def agent(ctx: click.Context, region: str, host_name: str, bus: str | None, libv
     from overcast import logs
     from overcast.config import resolve_reference
     from overcast.drivers.agent.bus import redact
-    from overcast.drivers.agent.host import Agent
-    from overcast.drivers.libvirt.hostnet import Endpoint
+    from overcast.drivers.agent.process import Agent
+    from overcast.drivers.hosts.hostnet import Endpoint
 
     logs.configure("INFO")
     url = bus

@@ -40,7 +40,7 @@ BUSYBOX_PACKAGE = "busybox-static"
 MODULES = ("virtio_pci", "virtio_net", "virtio_blk", "button", "evdev")
 
 #: bumped whenever the initramfs's contents change, so a cache built by older code is not reused
-LAYOUT_VERSION = "5"
+LAYOUT_VERSION = "6"
 
 INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -51,7 +51,7 @@ mount -t devtmpfs devtmpfs /dev
 for m in $(cat /etc/modules); do insmod /lib/modules/$m.ko 2>/dev/null; done
 hostname overcast-guest
 ip link set lo up
-acpid -f -c /etc/acpi >/dev/null 2>&1 &
+acpid -c /etc/acpi -l /var/log/acpid.log
 n=0
 while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 100 ]; do usleep 100000; n=$((n+1)); done
 echo "overcast-guest: disks $(ls /sys/block | tr '\n' ' ')"
@@ -200,7 +200,7 @@ class _Cpio:
 def _initramfs(busybox: bytes, modules: list[Path]) -> bytes:
     cpio = _Cpio()
     for d in ("bin", "dev", "proc", "sys", "tmp", "etc", "etc/acpi", "etc/acpi/PWRF", "lib", "lib/modules",
-              "www", "www/cgi-bin", "var", "var/run"):
+              "www", "www/cgi-bin", "var", "var/run", "var/log"):
         cpio.dir(d)
     cpio.file("bin/busybox", busybox, 0o755)
     cpio.symlink("bin/sh", "busybox")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from overcast.drivers.errors import Conflict, NotFound
-from overcast.drivers.libvirt.hostnet import Group, HostNetwork, Network, Port, Rule, Subnet
-from overcast.drivers.libvirt.hypervisor import Disk, GuestSpec, Hypervisor, Nic, guest_uuid
+from overcast.drivers.hosts.hostnet import Group, HostNetwork, Network, Port, Rule, Subnet
+from overcast.drivers.hosts.hypervisor import Disk, GuestSpec, Hypervisor, Nic, guest_uuid
 
 from .conftest import BOOT_TIMEOUT, netns_http, unique_host, wait_for
 
@@ -79,9 +79,9 @@ def test_guests_boot_get_their_address_by_dhcp_and_obey_security_groups(host, ho
     assert hv.spawn(specs["a"]).uuid == specs["a"].uuid
     assert len(hv.list()) == 3
 
-    for name, (network, ip, _mac) in guests.items():
-        wait_for(lambda: f"overcast-guest: eth0 {ip}/24" in hv.console_output(specs[name].uuid), BOOT_TIMEOUT,
-                 f"guest {name} got {ip} by DHCP")
+    for name, (_network, ip, _mac) in guests.items():
+        wait_for(lambda n=name, a=ip: f"overcast-guest: eth0 {a}/24" in hv.console_output(specs[n].uuid),
+                 BOOT_TIMEOUT, f"guest {name} got {ip} by DHCP")
     console = hv.console_output(specs["a"].uuid)
     assert "Linux version" in console
     assert hv.console_output(specs["a"].uuid, length=2).count("\n") == 2

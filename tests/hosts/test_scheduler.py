@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from overcast.drivers.agent.scheduler import HostDirectory, NoValidHost, Request, schedule
+from overcast.drivers.hosts.scheduler import HostDirectory, NoValidHost, Request, schedule
 
 
 class Clock:

@@ -1,35 +1,19 @@
-"""``overcast agent``: runs on each hypervisor host, driven by Overcast over the message bus.
-
-It registers the host (name, zone, vCPUs, memory, disk, hypervisor type and version, read from
-libvirt), heartbeats with its usage and its guests, runs the commands Overcast sends (through
-:class:`~overcast.drivers.libvirt.hypervisor.Hypervisor` and
-:class:`~overcast.drivers.libvirt.hostnet.HostNetwork`), and reports on its own what changes under
-it: a guest that stopped or died, a power state that moved.
-
-On start it first makes the host match what it was told before (bridges, DHCP servers,
-firewall), then answers commands; a command that was delivered but not acked when the agent died
-comes again and is answered from :class:`~overcast.drivers.agent.bus.ResultCache` or found done
-(a guest's UUID comes from the build's idempotency key), never done twice.
-"""
+"""The commands a hypervisor host answers, the same for an agent (over the bus) and for a
+direct-connect worker (in-process): guests through :class:`Hypervisor`, networking through
+:class:`HostNetwork`, and the host's own last word on whether a guest fits (its claim)."""
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import logging
 import os
 import threading
 import time
-import uuid
 from dataclasses import asdict
 from typing import Any, Callable
 
 from overcast.drivers import errors
-from overcast.drivers.agent.bus import Bus, CommandServer, ResultCache
-from overcast.drivers.libvirt.hostnet import Endpoint, Group, HostNetwork, Network, Port, Rule, Subnet
-from overcast.drivers.libvirt.hypervisor import Disk, GuestSpec, Hypervisor, Nic
-
-log = logging.getLogger(__name__)
+from overcast.drivers.hosts.hostnet import Endpoint, Group, HostNetwork, Network, Port, Rule, Subnet
+from overcast.drivers.hosts.hypervisor import Disk, GuestSpec, Hypervisor, Nic
 
 #: what a guest may take, as Nova's default allocation ratios (cpu 16, ram 1.5, disk 1.0)
 DEFAULT_RATIOS = {"cpu": 16.0, "ram": 1.5, "disk": 1.0}
@@ -251,78 +235,3 @@ class HostService:
         model = self.net.model
         return {"network": sorted(model.networks), "subnet": sorted(model.subnets), "port": sorted(model.ports),
                 "security_group": sorted(model.groups)}
-
-
-class Agent:
-    """The agent process: a :class:`HostService` on the bus, with heartbeats and reports."""
-
-    def __init__(self, *, region: str, host: str, bus_url: str, libvirt_uri: str, state_dir: str,
-                 zone: str = "nova", heartbeat: float = 5.0, watch_interval: float = 1.0,
-                 domain_type: str = "auto", tunnel: Endpoint | None = None, threads: int = 8,
-                 ratios: dict[str, float] | None = None, reserved_memory_mb: int = 512) -> None:
-        os.makedirs(state_dir, exist_ok=True)
-        os.chmod(state_dir, 0o755)
-        self.region = region
-        self.host = host
-        self.heartbeat = heartbeat
-        self.watch_interval = watch_interval
-        self.bus = Bus(bus_url, region)
-        self.hv = Hypervisor(libvirt_uri, host, os.path.join(state_dir, "pool"), domain_type=domain_type)
-        self.net = HostNetwork(host, os.path.join(state_dir, "net"), tunnel=tunnel)
-        self.service = HostService(self.hv, self.net, zone=zone, ratios=ratios, reserved_memory_mb=reserved_memory_mb)
-        self.server = CommandServer(self.bus, host, self.service.handle, threads=threads,
-                                    cache=ResultCache(os.path.join(state_dir, "results.json")))
-        self.instance = uuid.uuid4().hex
-        self.started_at = dt.datetime.now(dt.timezone.utc).isoformat()
-        self._stop = threading.Event()
-        self._states: dict[str, str] = {}
-        self._seq = 0
-
-    def start(self) -> "Agent":
-        self.net.sync()                 # the host as it was told to be, before any command
-        self.server.start()
-        self._send("register")
-        threading.Thread(target=self._beat, name=f"agent-{self.host}-heartbeat", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.server.stop()
-        self.bus.close()
-        self.hv.close()
-
-    def _send(self, kind: str, **extra: Any) -> None:
-        self._seq += 1
-        report = {"type": kind, "region": self.region, "host": self.host, "instance": self.instance,
-                  "seq": self._seq, "time": time.time(), "interval": self.heartbeat,
-                  "started_at": self.started_at, **extra}
-        if kind in ("register", "heartbeat"):
-            report.update(self.service.describe())
-            self._states = {g["uuid"]: g["state"] for g in report["guests"]}
-        self.bus.publish_report(report)
-
-    def _watch(self) -> None:
-        """Report guests whose state moved since the last look (a guest that died, a power state)."""
-        now = {g.uuid: g.state for g in self.hv.list()}
-        for uid, state in now.items():
-            if self._states.get(uid) not in (None, state):
-                self._send("guest", uuid=uid, state=state, previous=self._states.get(uid))
-        for uid in set(self._states) - set(now):
-            self._send("guest", uuid=uid, state="deleted", previous=self._states[uid])
-        self._states = now
-
-    def _beat(self) -> None:
-        next_beat = time.monotonic() + self.heartbeat
-        while not self._stop.wait(min(self.watch_interval, max(0.0, next_beat - time.monotonic()))):
-            try:
-                if time.monotonic() >= next_beat:
-                    self._send("heartbeat")
-                    next_beat = time.monotonic() + self.heartbeat
-                else:
-                    self._watch()
-            except Exception as exc:  # noqa: BLE001 - a lost broker or libvirt: keep beating
-                log.warning("agent %s: %s", self.host, exc)
-
-    def wait(self) -> None:
-        while not self._stop.wait(1.0):
-            pass

@@ -345,7 +345,7 @@ class HostNetwork:
                 self._ensure_dhcp(network_id, links, namespaces)
             # what is no longer wanted: bridges and namespaces of this host only
             known = {self.bridge(n) for n in wanted}
-            for name, link in links.items():
+            for name in links:
                 if name.startswith("ocb") and name not in known and self._owned(name):
                     self._remove_network_devices(name, links)
             mine = {self.namespace(n) for n in wanted}
