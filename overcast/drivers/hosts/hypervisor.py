@@ -648,7 +648,7 @@ class Hypervisor:
             dom.create()
         return self._act(uuid, "resume", fn)
 
-    def resize(self, uuid: str, vcpus: int, memory_mb: int, disk_gb: int) -> GuestInfo:
+    def resize(self, uuid: str, vcpus: int, memory_mb: int, disk_gb: int, flavor_id: str | None = None) -> GuestInfo:
         """Give a guest another size: stopped, redefined, its disk grown (never shrunk), started
         again if it was running. The previous size is kept in the metadata for :meth:`revert`."""
         libvirt = _libvirt()
@@ -660,8 +660,10 @@ class Hypervisor:
                 dom.destroy()
             xml = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
             old = {"vcpus": int(xml.findtext("vcpu") or 0), "memory_mb": int(xml.findtext("memory") or 0) // 1024,
-                   "disk_gb": int(meta.get("disk_gb", 0))}
+                   "disk_gb": int(meta.get("disk_gb", 0)), "flavor_id": meta.get("flavor_id")}
             meta.setdefault("resize_from", old)
+            if flavor_id is not None:
+                meta["flavor_id"] = flavor_id
             self._redefine(dom, xml, vcpus, memory_mb, meta)
             meta["disk_gb"] = max(disk_gb, old["disk_gb"])
             self._set_meta(dom, meta)
@@ -704,6 +706,8 @@ class Hypervisor:
                 dom.destroy()
             xml = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
             self._redefine(dom, xml, old["vcpus"], old["memory_mb"], meta)
+            if old.get("flavor_id") is not None:
+                meta["flavor_id"] = old["flavor_id"]
             self._set_meta(dom, meta)
             if running:
                 dom.create()

@@ -133,6 +133,10 @@ class HostService:
     def do_get(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.hv.get(args["uuid"]).to_dict()
 
+    def do_get_many(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        wanted = set(args["uuids"])
+        return [g.to_dict() for g in self.hv.list() if g.uuid in wanted]
+
     def do_list(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return [g.to_dict() for g in self.hv.list()]
 
@@ -170,9 +174,9 @@ class HostService:
         with self._claim_lock:
             why = self._fits(int(args["vcpus"]), int(args["memory_mb"]), int(args["disk_gb"]), exclude=guest.uuid)
             if why:
-                raise errors.InvalidRequest(why)
+                raise errors.QuotaExceeded(why)
             return self.hv.resize(args["uuid"], int(args["vcpus"]), int(args["memory_mb"]),
-                                  int(args["disk_gb"])).to_dict()
+                                  int(args["disk_gb"]), flavor_id=args.get("flavor_id")).to_dict()
 
     def do_confirm_resize(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.hv.confirm_resize(args["uuid"]).to_dict()
