@@ -65,7 +65,7 @@ class RemoteConsoles:
         served(req, first="2.6")
         console = read_json(req, create_schema(req))["remote_console"]
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, POLICY, target(server))
             made = rules.create(server, console["type"], self.core.compute_driver(server.cloud))
         resp.media = {"remote_console": {"protocol": console["protocol"], "type": made.console_type,

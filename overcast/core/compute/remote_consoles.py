@@ -13,6 +13,7 @@ leads nowhere.
 from __future__ import annotations
 
 from overcast.core.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from overcast.drivers.context import CallContext
 from overcast.drivers import errors as driver_errors
 from overcast.drivers.compute import Capability, ComputeDriver, RemoteConsole
 from overcast.store.compute import Server
@@ -34,7 +35,7 @@ def create(server: Server, console_type: str, driver: ComputeDriver) -> RemoteCo
     if Capability.REMOTE_CONSOLE not in driver.capabilities:
         raise unavailable
     try:
-        return driver.remote_console(server.backend_id, console_type)
+        return driver.remote_console(CallContext(project_id=server.project_id), server.backend_id, console_type)
     except driver_errors.NotSupported:
         raise unavailable from None
     except driver_errors.NotFound:
