@@ -13,8 +13,8 @@ SQLite cannot make an added column NOT NULL without rebuilding the table, and re
 drop of the old table to their children; there the column is added NOT NULL with the region as
 its default (inserts always give one). PostgreSQL adds it, fills it and then sets NOT NULL.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-01 09:00:00
 """
 from alembic import op

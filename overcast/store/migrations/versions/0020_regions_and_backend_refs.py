@@ -9,8 +9,8 @@ one region's backend holds; ``image_location`` records each region's backend id 
 ``cloud_inventory`` holds what each region's drivers last said they offer (zones, pools,
 flavors), refreshed by a reconciler task so no request waits for a provider.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 12:00:00
 """
 from alembic import op
