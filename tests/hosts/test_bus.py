@@ -12,6 +12,8 @@ from overcast.drivers.agent.bus import Bus, BusTimeout, CommandServer, ReportLis
 
 from .conftest import unique_host, wait_for
 
+pytestmark = pytest.mark.hosts
+
 
 @pytest.fixture
 def region() -> str:
@@ -105,6 +107,30 @@ def test_commands_wait_in_the_queue_of_a_host_that_is_down(rabbitmq, region):
     try:
         wait_for(lambda: len(seen) == 2, 30, "queued commands delivered")
         assert seen == ["while-down", "to-all"]
+    finally:
+        server.stop()
+        bus.close()
+
+
+def test_ordered_commands_run_one_at_a_time_in_the_order_sent(rabbitmq, region):
+    seen: list[int] = []
+    running: list[int] = []
+
+    def handler(method, args):
+        running.append(1)
+        overlap = len(running) > 1
+        time.sleep(0.05 if args["i"] % 2 == 0 else 0)   # an even command takes longer
+        seen.append(-1 if overlap else args["i"])
+        running.pop()
+
+    bus = Bus(rabbitmq.url, region)
+    server = CommandServer(bus, "h3", handler, threads=8, ordered=lambda m: m.startswith("set_")).start()
+    try:
+        assert server.ready.wait(30)
+        for i in range(12):
+            bus.cast(None, "set_thing", {"i": i})
+        wait_for(lambda: len(seen) == 12, 30, "all ordered commands ran")
+        assert seen == list(range(12))
     finally:
         server.stop()
         bus.close()

@@ -16,6 +16,8 @@ from overcast.drivers.hosts.hypervisor import Disk, GuestSpec, Hypervisor, Nic, 
 
 from .conftest import BOOT_TIMEOUT, netns_http, unique_host, wait_for
 
+pytestmark = pytest.mark.hosts
+
 
 def chunks(path: Path):
     with open(path, "rb") as handle:

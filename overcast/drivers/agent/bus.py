@@ -329,12 +329,17 @@ class CommandServer:
     :class:`ResultCache` answers it)."""
 
     def __init__(self, bus: Bus, host: str, handler: Callable[[str, dict[str, Any]], Any], *,
-                 threads: int = 8, cache: ResultCache | None = None) -> None:
+                 threads: int = 8, cache: ResultCache | None = None,
+                 ordered: Callable[[str], bool] | None = None) -> None:
         self.bus = bus
         self.host = host
         self.handler = handler
         self.cache = cache or ResultCache(None)
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix=f"agent-{host}")
+        #: commands that must run one after another in the order they were sent (a network, then
+        #: its subnet, then its ports): one thread of their own
+        self.ordered = ordered or (lambda _method: False)
+        self.serial = ThreadPoolExecutor(1, thread_name_prefix=f"agent-{host}-ordered")
         self._done: queue.Queue[tuple[Any, dict[str, Any]]] = queue.Queue()
         self._stop = threading.Event()
         self.ready = threading.Event()
@@ -349,6 +354,7 @@ class CommandServer:
         self._stop.set()
         self._thread.join(timeout=10)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.serial.shutdown(wait=False, cancel_futures=True)
 
     def _execute(self, body: dict[str, Any]) -> dict[str, Any]:
         method = str(body.get("method"))
@@ -372,7 +378,7 @@ class CommandServer:
             reply = self.cache.run(key, lambda: self._execute(body))
             self._done.put((message, reply))
 
-        self.pool.submit(work)
+        (self.serial if self.ordered(str(body.get("method"))) else self.pool).submit(work)
 
     def _run(self) -> None:
         kombu = _kombu()

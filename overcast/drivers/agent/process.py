@@ -47,7 +47,8 @@ class Agent:
         self.net = HostNetwork(host, os.path.join(state_dir, "net"), tunnel=tunnel)
         self.service = HostService(self.hv, self.net, zone=zone, ratios=ratios, reserved_memory_mb=reserved_memory_mb)
         self.server = CommandServer(self.bus, host, self.service.handle, threads=threads,
-                                    cache=ResultCache(os.path.join(state_dir, "results.json")))
+                                    cache=ResultCache(os.path.join(state_dir, "results.json")),
+                                    ordered=HostService.ordered)
         self.instance = uuid.uuid4().hex
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat()
         self._stop = threading.Event()

@@ -463,6 +463,14 @@ class HostNetwork:
         alive = self.runner.run(["sh", "-c", f"kill -0 {pid} 2>/dev/null && echo yes || true"]).strip()
         return pid if alive == "yes" else None
 
+    def _kill(self, pid: int, timeout: float = 10.0) -> None:
+        """Stop a dnsmasq and wait until it is gone (its successor binds the same interface);
+        SIGKILL if it lingers."""
+        steps = int(timeout / 0.05)
+        self.runner.run(["sh", "-c", f"kill {pid} 2>/dev/null || exit 0; i=0; while [ $i -lt {steps} ]; do "
+                         f"kill -0 {pid} 2>/dev/null || exit 0; sleep 0.05; i=$((i+1)); done; kill -9 {pid}"],
+                        check=False)
+
     def _start_or_reload_dnsmasq(self, network_id: str, subnets: list[Subnet]) -> None:
         d = self._dir(network_id)
         args = ["--no-hosts", "--no-resolv", "--port=0", "--bind-interfaces", "--except-interface=lo",
@@ -481,14 +489,14 @@ class HostNetwork:
             self.runner.run(["kill", "-HUP", str(pid)])
             return
         if pid is not None:
-            self.runner.run(["kill", str(pid)], check=False)
+            self._kill(pid)
         self.runner.write_file(argfile, text)
         self.runner.run(["ip", "netns", "exec", self.namespace(network_id), self.dnsmasq, *args])
 
     def _remove_dhcp(self, network_id: str) -> None:
         pid = self._pid(network_id)
         if pid is not None:
-            self.runner.run(["kill", str(pid)], check=False)
+            self._kill(pid)
         self.runner.run(["ip", "netns", "del", self.namespace(network_id)], check=False)
         outer, _ = self.veth(network_id)
         self.runner.run(["ip", "link", "del", outer], check=False)

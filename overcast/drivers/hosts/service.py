@@ -63,6 +63,12 @@ class HostService:
         return None
 
     # -- commands -------------------------------------------------------------------------------
+    @staticmethod
+    def ordered(method: str) -> bool:
+        """Network-model commands run one at a time, in the order they came (a subnet after its
+        network, a port's groups after the group): everything else runs in parallel."""
+        return method.startswith(("set_", "remove_"))
+
     def handle(self, method: str, args: dict[str, Any]) -> Any:
         fn: Callable[[dict[str, Any]], Any] | None = getattr(self, f"do_{method}", None)
         if fn is None:
