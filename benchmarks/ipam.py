@@ -8,7 +8,7 @@ temporary file), bootstraps Overcast in it, then ``--threads`` threads create ``
 on one network through the network core (the request path without HTTP: checks, IPAM, records,
 the sync operation), each in its own transaction, as concurrent API requests do.
 
-Strategies (``docs/decisions/0020-concurrent-ip-allocation.md``):
+Strategies (``docs/decisions/0024-concurrent-ip-allocation.md``):
 
 - ``random``: what Overcast does: one of the 32 lowest free addresses at random, and on a clash
   (another transaction inserted it first) try again without that address.

@@ -2,7 +2,7 @@
 
 Overcast's records are the source of truth. The network core records what a request asks for,
 then the operations engine calls the driver after the transaction commits, with the region's
-timeout, retries and circuit breaker (see ``docs/decisions/0019-network-realisation.md``). A
+timeout, retries and circuit breaker (see ``docs/decisions/0023-network-realisation.md``). A
 driver never builds Neutron JSON and never decides policy.
 
 Contract, for every method:

@@ -273,7 +273,7 @@ class ComputeService(Base):
 class CloudInventory(Base):
     """What a region's backend offers, as its drivers last answered (``zones()``, ``pools()``,
     ``flavors()``, ``images()``): refreshed by a reconciler task, read by requests, so no request
-    waits for a provider to list its zones (0022)."""
+    waits for a provider to list its zones (0025)."""
 
     __tablename__ = "cloud_inventory"
     cloud: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -34,7 +34,7 @@ class Image(Base):
     location: Mapped[str | None] = mapped_column(String(1024))
     #: None: an image of Overcast's own (its data in Overcast's store, or none yet), shown in every
     #: region; a region's name: an image only that region's backend holds (a snapshot it made, or
-    #: one of its own images), shown only there (0022)
+    #: one of its own images), shown only there (0025)
     cloud: Mapped[str | None] = mapped_column(String(255), index=True)
     #: additional properties (Glance's free-form image attributes)
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

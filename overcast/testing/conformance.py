@@ -253,8 +253,8 @@ class ComputeDriverConformance:
                                       fixed_ips=("192.0.2.10",)),
             "group": ServerGroup(id="conformance-group", name="conformance", policy="anti-affinity"),
             "group_id": "conformance-group", "request": self.request(), "idempotency_key": "conformance-none",
-            "zone": "nova", "console_type": "novnc", "backend_image_id": "conformance-missing-image",
-            "backend_ids": [MISSING_ID],
+            "zone": "nova", "backend_image_id": "conformance-missing-image", "backend_ids": [MISSING_ID],
+            "console_type": "novnc",
         }
         params = list(inspect.signature(getattr(ComputeDriver, method)).parameters)[2:]  # self, ctx
         return {name: samples[name] for name in params}

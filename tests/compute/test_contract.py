@@ -1,4 +1,4 @@
-"""What the driver contract for remote clouds promises Overcast's core (0022), checked in-process:
+"""What the driver contract for remote clouds promises Overcast's core (0025), checked in-process:
 
 - no request asks a backend what it offers: zones, pools, flavors and images come from the
   region's inventory, refreshed from the drivers at start and by a reconciler task;

@@ -1,4 +1,4 @@
-"""Two regions of the local driver behave as two separate OpenStack regions (decision 0008/0022):
+"""Two regions of the local driver behave as two separate OpenStack regions (decision 0008/0025):
 every region-scoped record is made in the region of the URL, shown with that region's links, and is
 a 404 (or simply absent from lists) under the other region; identity is global."""
 

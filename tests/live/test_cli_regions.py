@@ -1,6 +1,6 @@
 """Two regions of the local driver behind one ``overcast serve``, driven by the unmodified
 ``openstack`` CLI with ``--os-region-name``: servers, volumes, key pairs and server groups are made,
-listed and deleted in each region, and neither region sees anything of the other (0008, 0022).
+listed and deleted in each region, and neither region sees anything of the other (0008, 0025).
 
 The clouds.yaml Overcast writes lists every region (``regions:``), so the CLI accepts
 ``--os-region-name second`` as it does on a multi-region OpenStack.

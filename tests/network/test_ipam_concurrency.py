@@ -69,7 +69,7 @@ def test_a_pool_filled_concurrently_fails_only_when_full(cloud, net, demo_token)
 
 
 def test_a_pick_is_random_among_the_lowest_free_addresses(cloud, net, demo_token):
-    """0020: one of the WINDOW lowest free addresses at random, not always the lowest."""
+    """0024: one of the WINDOW lowest free addresses at random, not always the lowest."""
     from sqlalchemy import select
 
     from overcast.core.network import ipam

@@ -5,7 +5,6 @@ sees nothing of the other."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator
 
 import pytest

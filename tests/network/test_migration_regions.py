@@ -1,4 +1,4 @@
-"""Migration 0017 with data present, on SQLite and PostgreSQL: existing network records belong to
+"""Migration 0019 with data present, on SQLite and PostgreSQL: existing network records belong to
 the first configured region, nothing is lost (SQLite's rebuilds must not cascade to an address
 or a default group), default security groups and quota limits become per region, and the
 downgrade gives the old schema back with the rows."""
@@ -64,7 +64,7 @@ def _insert(store: Store, table: str, row: dict) -> None:
 
 def test_existing_rows_join_the_first_region_and_come_back_on_downgrade(url):
     store = Store(url)
-    command.upgrade(alembic_config(url), "0016")
+    command.upgrade(alembic_config(url), "0018")
     for table, row in ROWS:
         _insert(store, table, row)
     store.upgrade("lab")
@@ -79,7 +79,7 @@ def test_existing_rows_join_the_first_region_and_come_back_on_downgrade(url):
         pk = inspect(conn).get_pk_constraint("net_quota")["constrained_columns"]
         assert set(pk) == {"project_id", "cloud", "resource"}
     _insert(store, "net_quota", {"project_id": "p1", "cloud": "other", "resource": "port", "hard_limit": 9})
-    command.downgrade(alembic_config(url), "0016")
+    command.downgrade(alembic_config(url), "0018")
     with store.engine.connect() as conn:
         assert "cloud" not in {c["name"] for c in inspect(conn).get_columns("net_port")}
         assert conn.execute(text("SELECT hard_limit FROM net_quota")).scalars().all() == [7]  # one row per key

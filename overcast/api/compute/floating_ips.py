@@ -87,8 +87,9 @@ class FloatingIpPools(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-floating-ip-pools", {"project_id": caller(req).project_id})
+        network = self.core.network.at(req.context.region)
         with self.core.store.session() as session:
-            resp.media = {"floating_ip_pools": [{"name": n.name or n.id} for n in rules.pools(self.core.network.at(req.context.region), session, ctx)]}
+            resp.media = {"floating_ip_pools": [{"name": n.name or n.id} for n in rules.pools(network, session, ctx)]}
 
     on_head = on_get
 

@@ -15,7 +15,7 @@ from overcast.store.volume import VolumeService
 
 
 def claim_unplaced(session: Session, region: str) -> None:
-    """Rows made before records carried their region belong to the first region (migration 0018)."""
+    """Rows made before records carried their region belong to the first region (migration 0019)."""
     for model in (KeyPair, VolumeService):
         session.execute(update(model).where(model.cloud == "").values(cloud=region))
 

@@ -97,7 +97,7 @@ def can_see(session: Session, ctx: AuthContext, image: Image) -> bool:
 
 def in_region(region: str) -> Any:
     """Images shown in ``region``: Overcast's own (``cloud`` None: every region) and the ones only
-    that region's backend holds (0022)."""
+    that region's backend holds (0025)."""
     return or_(Image.cloud.is_(None), Image.cloud == region)
 
 

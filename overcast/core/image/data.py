@@ -160,7 +160,7 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) 
             raise Forbidden("The requested image has been deactivated. Image data download is forbidden.")
         if image.status not in ("active", "deactivated") or image.size is None:
             return None
-        if image.cloud is not None and image.location is None:  # its data is the backend's (0022)
+        if image.cloud is not None and image.location is None:  # its data is the backend's (0025)
             return None
         store, size, checksum = core.store_for(image), image.size, image.checksum
 

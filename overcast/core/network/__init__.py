@@ -6,7 +6,7 @@ in the same transaction, enqueues a ``network.sync`` operation per record that c
 (:meth:`NetworkCore.realise`); after the commit a worker makes the region's backend match the
 record (:mod:`overcast.core.network.operations`), with the region's timeout, retries and
 breaker. No request waits for a backend, and a refusal rolls back records and operations
-together, so nothing is left half-made anywhere. See ``docs/decisions/0019-network-realisation.md``.
+together, so nothing is left half-made anywhere. See ``docs/decisions/0023-network-realisation.md``.
 
 Every record belongs to one region (``cloud``): a :class:`NetworkCore` acts in one region
 (:meth:`NetworkCore.at`), and everything it reads or writes is of that region, as two separate

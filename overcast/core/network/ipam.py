@@ -5,7 +5,7 @@ Allocations are rows keyed by (subnet, address), so the database refuses a doubl
 even between two processes. An address is picked at random among the :data:`WINDOW` lowest free
 ones of the pools (Neutron's own IPAM picks randomly within a window too), so concurrent
 allocations rarely clash; the one that does is retried with the clashing address left out, as
-long as the pools have room (``docs/decisions/0020-concurrent-ip-allocation.md`` has the numbers
+long as the pools have room (``docs/decisions/0024-concurrent-ip-allocation.md`` has the numbers
 against a per-subnet lock). Pools larger than :data:`SCAN_LIMIT` addresses try random addresses
 first, so allocation stays fast in a nearly empty /16.
 """

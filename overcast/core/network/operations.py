@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from overcast.core.network import RESOURCE_TYPES, SYNC, NetworkCore
-from overcast.core.network import ports as port_rules
 from overcast.core.network import routers as router_rules
 from overcast.drivers import network as dn
 from overcast.drivers.context import CallContext
@@ -39,7 +38,7 @@ from overcast.drivers.errors import Conflict, NotFound
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import PENDING, RUNNING, Operation
 from overcast.store.network import (FloatingIp, IpAllocation, Network, Port, Router, SecurityGroup,
-                                    SecurityGroupRule, Subnet)
+                                    Subnet)
 
 LOG = logging.getLogger(__name__)
 
@@ -395,6 +394,6 @@ def setup_for(core: NetworkCore) -> Callable[[Any], None]:
                                   timeout=60, when_open="defer", family="network")
         runtime.reconciler.register("network.objects", realiser.reconcile)
         # creates answer 503 while this process has found the region's backend down
-        core.backend_wait = lambda region: runtime.breakers(region).retry_in()
+        core.backend_wait = lambda region: runtime.breakers(region, "network").retry_in()
 
     return setup

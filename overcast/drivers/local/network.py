@@ -209,14 +209,13 @@ class LocalNetworkDriver(NetworkDriver):
                                                           (network,))}
         cidr = ipaddress.ip_network(subnet["cidr"])
         pools = subnet.get("allocation_pools") or []
-        ranges = [(ipaddress.ip_address(a), ipaddress.ip_address(b)) for a, b in pools] or [
-            (cidr.network_address + 1, cidr.broadcast_address - 1)]
+        ranges = [(int(ipaddress.ip_address(a)), int(ipaddress.ip_address(b))) for a, b in pools] or [
+            (int(cidr.network_address) + 1, int(cidr.broadcast_address) - 1)]
         for first, last in ranges:
-            value = first
-            while value <= last:
-                if str(value) not in taken and str(value) != subnet.get("gateway_ip"):
-                    return str(value)
-                value += 1
+            for value in range(first, last + 1):
+                address = str(ipaddress.ip_address(value) if cidr.version == 4 else ipaddress.IPv6Address(value))
+                if address not in taken and address != subnet.get("gateway_ip"):
+                    return address
         raise Conflict(f"local: no free address left on subnet {subnet['id']}")
 
     @staticmethod
