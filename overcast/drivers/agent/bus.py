@@ -72,6 +72,9 @@ class Bus:
         self.region = region
         self.connect_timeout = connect_timeout
         self._local = threading.local()
+        #: every thread's connection, so close() releases them all
+        self._clients: set[_Client] = set()
+        self._clients_lock = threading.Lock()
         kombu = _kombu()
         self.exchange = kombu.Exchange(f"overcast.{region}", type="topic", durable=True)
         self.reports_exchange = kombu.Exchange(f"overcast.{region}.reports", type="fanout", durable=False)
@@ -94,8 +97,12 @@ class Bus:
         if client is None or client.broken:
             if client is not None:
                 client.close()
+                with self._clients_lock:
+                    self._clients.discard(client)
             client = _Client(self)
             self._local.client = client
+            with self._clients_lock:
+                self._clients.add(client)
         return client
 
     def call(self, host: str, method: str, args: Mapping[str, Any] | None = None, *, timeout: float = 30.0,
@@ -131,15 +138,26 @@ class Bus:
             self._local.client = None
             raise errors.Unavailable(f"message bus {redact(self.url)}: {type(exc).__name__}: {exc}") from exc
 
+    def send_reply(self, reply_to: str, correlation_id: str | None, body: Mapping[str, Any]) -> None:
+        """An agent's answer to a call (RabbitMQ's direct reply-to: from any channel)."""
+        try:
+            self._client().reply_producer.publish(dict(body), routing_key=reply_to,
+                                            correlation_id=correlation_id, serializer="json", delivery_mode=1)
+        except Exception:
+            self._local.client = None
+            raise
+
     def publish_report(self, report: Mapping[str, Any]) -> None:
         """An agent's registration, heartbeat or event, to every Overcast process."""
         self._client().report(report)
 
     def close(self) -> None:
-        client = getattr(self._local, "client", None)
-        if client is not None:
+        """Release every thread's connection."""
+        with self._clients_lock:
+            clients, self._clients = self._clients, set()
+        for client in clients:
             client.close()
-            self._local.client = None
+        self._local = threading.local()
 
 
 class _Client:
@@ -153,6 +171,8 @@ class _Client:
         self.conn.ensure_connection(max_retries=1)
         self.channel = self.conn.channel()
         self.producer = kombu.Producer(self.channel, exchange=bus.exchange)
+        #: answers go through the default exchange (direct reply-to)
+        self.reply_producer = kombu.Producer(self.channel)
         self.replies: dict[str, Any] = {}
         self.consumer = kombu.Consumer(self.channel, queues=[kombu.Queue(REPLY_TO, no_declare=True)],
                                        callbacks=[self._on_reply], no_ack=True, accept=["json"])
@@ -340,7 +360,7 @@ class CommandServer:
         #: its subnet, then its ports): one thread of their own
         self.ordered = ordered or (lambda _method: False)
         self.serial = ThreadPoolExecutor(1, thread_name_prefix=f"agent-{host}-ordered")
-        self._done: queue.Queue[tuple[Any, dict[str, Any]]] = queue.Queue()
+        self._done: queue.Queue[tuple[Any, dict[str, Any] | None]] = queue.Queue()
         self._stop = threading.Event()
         self.ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"overcast-agent-{host}", daemon=True)
@@ -374,8 +394,18 @@ class CommandServer:
         body = dict(body)
         key = body.get("idempotency_key")
 
+        props = message.properties
+
         def work() -> None:
-            reply = self.cache.run(key, lambda: self._execute(body))
+            reply: dict[str, Any] | None = self.cache.run(key, lambda: self._execute(body))
+            if props.get("reply_to"):
+                # answered at once from this thread (its own connection): the consumer's loop
+                # only acks, after the answer is out
+                try:
+                    self.bus.send_reply(props["reply_to"], props.get("correlation_id"), reply)
+                    reply = None
+                except Exception as exc:  # noqa: BLE001 - the consumer's loop tries again
+                    log.warning("agent %s: answering %s: %s", self.host, body.get("method"), exc)
             self._done.put((message, reply))
 
         (self.serial if self.ordered(str(body.get("method"))) else self.pool).submit(work)
@@ -421,7 +451,7 @@ class CommandServer:
             except queue.Empty:
                 return
             props = message.properties
-            if props.get("reply_to"):
+            if reply is not None and props.get("reply_to"):
                 producer.publish(reply, routing_key=props["reply_to"], correlation_id=props.get("correlation_id"),
                                  serializer="json", delivery_mode=1)
             message.ack()
