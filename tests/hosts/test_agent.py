@@ -72,7 +72,7 @@ def region(rabbitmq, libvirtd, guest, host_dir) -> Iterator[dict]:
                 hv.destroy(info.uuid)
             hv.close()
             HostNetwork(host, str(state / "net")).teardown()
-        for host, agent in agents.items():
+        for agent in agents.values():
             if agent.log.exists() and os.environ.get("OVERCAST_TEST_SHOW_AGENT_LOGS"):
                 print(agent.log.read_text())
 

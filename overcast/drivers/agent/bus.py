@@ -398,7 +398,7 @@ class CommandServer:
 
         def work() -> None:
             reply: dict[str, Any] | None = self.cache.run(key, lambda: self._execute(body))
-            if props.get("reply_to"):
+            if reply is not None and props.get("reply_to"):
                 # answered at once from this thread (its own connection): the consumer's loop
                 # only acks, after the answer is out
                 try:

@@ -564,7 +564,7 @@ class HostNetwork:
                 dispatch.append(f"iifname \"{br}\" ether saddr {port.mac} {fam} saddr {ip} jump out_{pid}")
                 dispatch.append(f"oifname \"{br}\" {fam} daddr {ip} jump in_{pid}")
             ingress = ["udp sport 67 udp dport 68 accept", "ip6 nexthdr ipv6-icmp accept"]
-            egress = []
+            egress: list[str] = []
             for gid in port.groups or []:
                 group = self.model.groups.get(gid)
                 for rule in (group.rules if group else []):

@@ -22,6 +22,8 @@ Errors are translated at this boundary into :mod:`overcast.drivers.errors`.
 
 from __future__ import annotations
 
+import builtins
+
 import json
 import logging
 import threading
@@ -665,7 +667,7 @@ class Hypervisor:
             if flavor_id is not None:
                 meta["flavor_id"] = flavor_id
             self._redefine(dom, xml, vcpus, memory_mb, meta)
-            meta["disk_gb"] = max(disk_gb, old["disk_gb"])
+            meta["disk_gb"] = max(disk_gb, int(old["disk_gb"] or 0))
             self._set_meta(dom, meta)
             vol = self._volume(f"disk-{uuid}")
             if vol is not None and vol.info()[1] < disk_gb * 2**30:
@@ -848,7 +850,7 @@ class Hypervisor:
         final = self._volume(name)
         return name, int(final.info()[2]) if final is not None else 0
 
-    def snapshots(self) -> list[str]:
+    def snapshots(self) -> builtins.list[str]:
         pool = self.pool()
         pool.refresh(0)
         return sorted(n for n in pool.listVolumes() if n.startswith("snap-") and ".part-" not in n)

@@ -1,19 +1,14 @@
-"""Where a hypervisor driver's commands go: to agents over the bus, or straight to libvirt.
+"""Where commands for a region's hypervisor hosts go, and what is known of those hosts.
 
-Both drivers (``agent`` and ``libvirt``) share one compute and one network implementation
-(:mod:`overcast.drivers.libvirt.compute`, :mod:`overcast.drivers.libvirt.network`); they differ
-only in this transport:
-
-- :class:`DirectHosts` (``libvirt``, phase 2): one host, whose :class:`HostService` runs in the
-  worker itself over its libvirt connection (``qemu:///system``, ``qemu+ssh://``, ``qemu+tcp://``);
-- ``BusHosts`` (``agent``, phase 1, :mod:`overcast.drivers.agent.transport`): many hosts, reached
-  over RabbitMQ, known from their heartbeats.
+``BusHosts`` (phase 1, :mod:`overcast.drivers.agent.transport`) reaches many hosts over RabbitMQ
+and knows them from their heartbeats; a direct-connect transport (phase 2: the host's
+:class:`~overcast.drivers.hosts.service.HostService` run in the worker over its libvirt URI) is
+meant to implement the same interface.
 """
 
 from __future__ import annotations
 
 import abc
-import threading
 import time
 from typing import Any
 
@@ -52,46 +47,3 @@ class Hosts(abc.ABC):
 
     def close(self) -> None:
         """Release connections (default: nothing)."""
-
-
-class DirectHosts(Hosts):
-    """One host driven in-process through its libvirt connection (no agent, no bus)."""
-
-    def __init__(self, service: Any, *, refresh_seconds: float = 2.0) -> None:
-        self.service = service
-        self.name = service.hv.host
-        self.directory = HostDirectory(down_after=refresh_seconds * 5 + 30)
-        self.refresh_seconds = refresh_seconds
-        self._refreshed = 0.0
-        self._lock = threading.Lock()
-        self._down_since: float | None = None
-
-    def _refresh(self, force: bool = False) -> None:
-        with self._lock:
-            if not force and time.monotonic() - self._refreshed < self.refresh_seconds:
-                return
-            self._refreshed = time.monotonic()
-        try:
-            report = {"type": "heartbeat", "interval": self.refresh_seconds, **self.service.describe()}
-        except errors.Unavailable:
-            return    # libvirt unreachable: the host ages into "down"
-        self.directory.on_report(report)
-
-    def hosts(self) -> list[HostState]:
-        self._refresh()
-        return self.directory.hosts()
-
-    def call(self, host: str, method: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
-             key: str | None = None) -> Any:
-        if host != self.name:
-            raise errors.NotFound(f"no host {host} behind this libvirt connection (it is {self.name})")
-        result = self.service.handle(method, dict(args or {}))
-        if method in ("spawn", "destroy", "resize", "revert_resize"):
-            self._refresh(force=True)
-        return result
-
-    def broadcast(self, method: str, args: dict[str, Any], *, key: str | None = None) -> None:
-        self.service.handle(method, dict(args))
-
-    def close(self) -> None:
-        self.service.hv.close()
