@@ -177,7 +177,7 @@ def libvirt_daemon() -> SharedDaemon:
 
 def libvirt_missing() -> str | None:
     """Why libvirt tests cannot run here, or None."""
-    for tool in ("libvirtd", "virtlogd", "virsh", "qemu-system-x86_64", "dnsmasq", "nft", "ip"):
+    for tool in ("libvirtd", "virtlogd", "virsh", "qemu-system-x86_64", "qemu-img", "dnsmasq", "nft", "ip"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     if os.geteuid() != 0:

@@ -178,3 +178,60 @@ def test_power_actions_volumes_and_delete_leave_nothing_behind(host, host_dir):
     assert not [v for v in hv.pool().listVolumes() if v.startswith(("disk-", "console-"))]
     with pytest.raises(NotFound):
         hv.get(spec.uuid)
+
+
+def test_root_disk_overlay_suspend_resize_and_snapshot(host, host_dir):
+    """A guest whose Glance image is a disk: a qcow2 overlay on the host's cached base; suspend
+    and resume keep its memory; a resize changes the real domain and reverts; a snapshot is a
+    flattened copy of its disk."""
+    hv, _net = host
+    base = host_dir / "base.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "64M"], check=True)
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 1M", str(base)], check=True,
+                   capture_output=True)
+    hv.upload_image("disk-image", chunks(base), base.stat().st_size, fmt="qcow2")
+    assert "disk-image" in hv.images()
+    spec = GuestSpec(uuid=guest_uuid(f"key-{hv.host}-d"), name="d", vcpus=1, memory_mb=192, disk_gb=1,
+                     root="disk-image", root_format="qcow2", kernel="kernel", initrd="initrd")
+    assert hv.spawn(spec).state == "running"
+    domain = f"{hv.prefix}{spec.uuid}"
+    overlay = next(v for v in hv.pool().listAllVolumes(0) if v.name() == f"disk-{spec.uuid}")
+    info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", overlay.path()],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert info["format"] == "qcow2" and info["virtual-size"] == 1 << 30 and info["backing-filename"]
+    # the guest sees its root disk
+    wait_for(lambda: "overcast-guest: disks vda" in hv.console_output(spec.uuid), BOOT_TIMEOUT, "guest up with vda")
+
+    # suspend saves the memory and stops the domain; resume continues the same boot
+    assert hv.suspend(spec.uuid).state == "suspended"
+    assert virsh("domstate", domain) == "shut off"
+    assert hv.resume(spec.uuid).state == "running"
+    assert hv.console_output(spec.uuid).count("Linux version") == 1
+
+    # resize: the domain gets the new size (and the disk grows), revert gives the old one back
+    resized = hv.resize(spec.uuid, 2, 256, 2, flavor_id="f2")
+    assert (resized.vcpus, resized.memory_mb, resized.state) == (2, 256, "running")
+    assert virsh("vcpucount", domain, "--current", "--live") == "2"
+    assert overlay.info()[1] == 2 << 30
+    reverted = hv.revert_resize(spec.uuid)
+    assert (reverted.vcpus, reverted.memory_mb) == (1, 192)
+    with pytest.raises(Conflict):
+        hv.revert_resize(spec.uuid)
+
+    # snapshot: a flattened copy of the disk, once per key
+    name, size = hv.snapshot(spec.uuid, "snap-key-1")
+    assert size > 0 and hv.snapshot(spec.uuid, "snap-key-1") == (name, size)
+    assert hv.snapshots() == [name]
+    snap = next(v for v in hv.pool().listAllVolumes(0) if v.name() == name)
+    snap_info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", snap.path()],
+                                          capture_output=True, text=True, check=True).stdout)
+    assert "backing-filename" not in snap_info
+    # the same bytes as the image it was made from (the rest of the grown disk reads as zeros)
+    assert subprocess.run(["qemu-img", "compare", "-U", str(base), snap.path()], capture_output=True).returncode == 0
+    # the guest was saved for the copy and goes on where it was
+    assert hv.get(spec.uuid).state == "running"
+    assert hv.console_output(spec.uuid).count("Linux version") == 1
+    hv.delete_snapshot(name)
+    assert hv.snapshots() == []
+    hv.destroy(spec.uuid)
+    assert not [v for v in hv.pool().listVolumes() if v.startswith("disk-")]

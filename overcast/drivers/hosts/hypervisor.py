@@ -292,8 +292,13 @@ class Hypervisor:
     def has_image(self, key: str) -> bool:
         return self._volume(f"base-{_slug(key)}") is not None
 
-    def upload_image(self, key: str, chunks: Iterable[bytes], size: int | None = None) -> None:
-        """Keep an image's data on this host as ``base-<key>`` (once; a second upload is a no-op)."""
+    def upload_image(self, key: str, chunks: Iterable[bytes], size: int | None = None, fmt: str = "raw") -> None:
+        """Keep an image's data on this host as ``base-<key>`` (once; a second upload is a no-op).
+
+        ``fmt`` is the image's disk format (``raw`` or ``qcow2``), kept as it is: a guest's disk
+        is an overlay whose backing format is the image's (``GuestSpec.root_format``)."""
+        if fmt not in ("raw", "qcow2"):
+            raise InvalidRequest(f"image {key}: disk format {fmt!r} cannot be a guest's disk (raw or qcow2)")
         libvirt = _libvirt()
         name = f"base-{_slug(key)}"
         if self._volume(name) is not None:
@@ -306,7 +311,7 @@ class Hypervisor:
         pool = self.pool()
         try:
             vol = pool.createXML(f"<volume><name>{tmp}</name><capacity unit='B'>{size}</capacity>"
-                                 f"<target><format type='raw'/><permissions><mode>0644</mode></permissions>"
+                                 f"<target><format type='{fmt}'/><permissions><mode>0644</mode></permissions>"
                                  f"</target></volume>", 0)
             stream = self.connect().newStream(0)
             vol.upload(stream, 0, size, 0)
@@ -321,7 +326,7 @@ class Hypervisor:
         # appears only once complete, so a half-uploaded base is never used
         try:
             pool.createXMLFrom(f"<volume><name>{name}</name><capacity unit='B'>{size}</capacity>"
-                               f"<target><format type='raw'/><permissions><mode>0644</mode></permissions>"
+                               f"<target><format type='{fmt}'/><permissions><mode>0644</mode></permissions>"
                                f"</target></volume>", vol, 0)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() != libvirt.VIR_ERR_STORAGE_VOL_EXIST:
@@ -811,7 +816,8 @@ class Hypervisor:
     # -- snapshots ------------------------------------------------------------------------------
     def snapshot(self, uuid: str, key: str) -> tuple[str, int]:
         """Copy the guest's root disk, flattened, into ``snap-<key>``; returns (name, size in bytes).
-        Idempotent on ``key``. The guest is paused while its disk is copied."""
+        Idempotent on ``key``. A running guest is saved (memory to disk) while its disk is copied,
+        then restored."""
         libvirt = _libvirt()
         name = f"snap-{_slug(key)}"
         existing = self._volume(name)
@@ -822,11 +828,15 @@ class Hypervisor:
             src = self._volume(f"disk-{uuid}")
             if src is None:
                 raise Conflict(f"guest {uuid} has no root disk to snapshot (it boots from a volume)")
-            paused = False
+            saved = False
             try:
-                if self._state(dom) == "running":
-                    dom.suspend()
-                    paused = True
+                if dom.isActive():
+                    # QEMU holds its disk's write lock while it runs (even paused): save the
+                    # guest's memory and stop it while the disk is copied, as Nova's cold
+                    # snapshot does, then restore it as it was
+                    paused = self._state(dom) == "paused"
+                    dom.managedSave(libvirt.VIR_DOMAIN_SAVE_PAUSED if paused else 0)
+                    saved = True
                 tmp = f"{name}.part-{uuidlib.uuid4().hex[:8]}"
                 vol = self.pool().createXMLFrom(
                     f"<volume><name>{tmp}</name><capacity unit='B'>{src.info()[1]}</capacity>"
@@ -835,8 +845,8 @@ class Hypervisor:
             except libvirt.libvirtError as exc:
                 raise _translate(exc, f"snapshot of {uuid}") from exc
             finally:
-                if paused:
-                    dom.resume()
+                if saved:
+                    dom.create()
         try:
             self.pool().createXMLFrom(
                 f"<volume><name>{name}</name><capacity unit='B'>{vol.info()[1]}</capacity>"

@@ -102,7 +102,7 @@ class HostService:
                     while block := handle.read(1 << 20):
                         yield block
             try:
-                self.hv.upload_image(key, chunks(), size)
+                self.hv.upload_image(key, chunks(), size, fmt=str(args.get("format") or "raw"))
             finally:
                 os.unlink(path)
         return {"key": key}
