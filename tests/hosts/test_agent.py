@@ -157,7 +157,14 @@ def test_agents_register_heartbeat_build_over_the_bus_and_survive_a_kill(region)
     assert domains(region["libvirt"]).count(spec.uuid) == 1
     assert netns_http(ns, f"http://{ip}/") == "overcast-guest\n"
 
+    # the agent reports on its own what changes under it: a guest that died, one that went
+    events: list[tuple[str, str, str]] = []
+    directory.listeners.append(lambda host, report: events.append((host, report["uuid"], report["state"])))
+    subprocess.run(["virsh", "-c", region["libvirt"], "destroy", spec.uuid], check=True, capture_output=True)
+    wait_for(lambda: (a, spec.uuid, "shutoff") in events, 20, "the agent reported the guest that died")
+
     # delete: the guest and its tap go
     bus.call(a, "destroy", {"uuid": spec.uuid})
+    wait_for(lambda: (a, spec.uuid, "deleted") in events, 20, "the agent reported the guest gone")
     assert spec.uuid not in domains(region["libvirt"])
     assert directory.wait_for(lambda hs: not any(h.keys for h in hs), 20)

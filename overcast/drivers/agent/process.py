@@ -75,18 +75,23 @@ class Agent:
                   "started_at": self.started_at, **extra}
         if kind in ("register", "heartbeat"):
             report.update(self.service.describe())
-            self._states = {g["uuid"]: g["state"] for g in report["guests"]}
+            now = {g["uuid"]: g["state"] for g in report["guests"]}
+            if kind == "heartbeat":
+                self._changes(now)      # a change the last look missed is reported, not lost
+            self._states = now
         self.bus.publish_report(report)
+
+    def _changes(self, now: dict[str, str]) -> None:
+        previous, self._states = self._states, now
+        for uid, state in now.items():
+            if previous.get(uid) not in (None, state):
+                self._send("guest", uuid=uid, state=state, previous=previous.get(uid))
+        for uid in set(previous) - set(now):
+            self._send("guest", uuid=uid, state="deleted", previous=previous[uid])
 
     def _watch(self) -> None:
         """Report guests whose state moved since the last look (a guest that died, a power state)."""
-        now = {g.uuid: g.state for g in self.hv.list()}
-        for uid, state in now.items():
-            if self._states.get(uid) not in (None, state):
-                self._send("guest", uuid=uid, state=state, previous=self._states.get(uid))
-        for uid in set(self._states) - set(now):
-            self._send("guest", uuid=uid, state="deleted", previous=self._states[uid])
-        self._states = now
+        self._changes({g.uuid: g.state for g in self.hv.list()})
 
     def _beat(self) -> None:
         next_beat = time.monotonic() + self.heartbeat
