@@ -53,6 +53,8 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
     from granian import Granian
     from granian.constants import Interfaces
 
+    from overcast.core.cdn import describe_default
+
     if config_:
         ctx.obj["config"] = config_
     if data_dir_:
@@ -66,6 +68,7 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
         shown = account.password if sys.stdout.isatty() else "(in clouds.yaml)"
         click.echo(f"  user {account.username} / project {account.project}: password {shown}")
     click.echo(f"  clouds.yaml: {clouds}")
+    click.echo(f"  cdn: {settings.public_url}/cdn/v1.0, {describe_default(settings)}")
     click.echo(f"  try: OS_CLIENT_CONFIG_FILE={clouds} openstack --os-cloud overcast token issue", nl=True)
     sys.stdout.flush()
 
@@ -75,17 +78,27 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
     if ctx.obj["config"]:
         env["OVERCAST_CONFIG"] = str(Path(ctx.obj["config"]).resolve())
     os.environ.update(env)
-    Granian(
-        "overcast.wsgi:application",
-        factory=True,
-        address=settings.server.host,
-        port=settings.server.port,
-        interface=Interfaces.WSGI,
-        workers=settings.server.workers,
-        blocking_threads=settings.server.threads,
-        log_level=settings.server.log_level.lower(),
-        log_access=False,
-    ).serve()
+    try:
+        Granian(
+            "overcast.wsgi:application",
+            factory=True,
+            address=settings.server.host,
+            port=settings.server.port,
+            interface=Interfaces.WSGI,
+            workers=settings.server.workers,
+            blocking_threads=settings.server.threads,
+            log_level=settings.server.log_level.lower(),
+            log_access=False,
+        ).serve()
+    finally:
+        _stop_cdn_edges(settings)
+
+
+def _stop_cdn_edges(settings: Settings) -> None:
+    """Stop a local edge the CDN started (server processes may end without their exit handlers)."""
+    from overcast.core.cdn import build_cdn
+
+    build_cdn(settings, store=None).shutdown()  # type: ignore[arg-type] - providers need no store to stop
 
 
 @main.command()
@@ -141,10 +154,15 @@ def worker(ctx: click.Context, config_: Path | None, data_dir_: Path | None, thr
         ctx.obj["data_dir"] = data_dir_
     settings = _settings(ctx)
     logs.configure(settings.server.log_level)
+    from overcast.core.cdn import build_cdn
+
     identity = build_identity(settings)
+    compute = build_compute(settings, identity)
+    cdn = build_cdn(settings, identity.store, compute.backends)
     ops = dataclasses.replace(settings.ops, threads=threads) if threads is not None else settings.ops
-    runtime = build_operations(build_compute(settings, identity), ops)
+    runtime = build_operations(compute, ops, cdn=cdn)
     run_until_signalled(runtime, reconcile=not no_reconcile)
+    cdn.close()
     identity.store.dispose()
 
 
