@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import falcon
 
 from overcast.api import faults, media
+from overcast.api.root import Root
 from overcast.api.middleware import AuthMiddleware, NoTrailingSlash, RequestContextMiddleware
 from overcast.api.microversions import MicroversionMiddleware
 from overcast.api.routing import Registry
@@ -93,6 +94,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_network(registry, network)
     register_volume(registry, volume)
     registry.mount(app)
+    app.add_route("/", Root(settings))
     app.registry = registry
     app.identity = identity
     app.compute = compute

@@ -63,8 +63,11 @@ def resolve_reference(value: str, environ: Mapping[str, str] = os.environ) -> st
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8780
-    workers: int = 1
+    #: server processes; 0: one per CPU core
+    workers: int = 0
     threads: int = 4
+    #: seconds a stop (Ctrl-C, SIGTERM) waits for requests in flight before the processes end
+    stop_grace: float = 1.5
     #: The URL clients reach us at; by default http://host:port.
     public_url: str = ""
     #: Largest JSON request body accepted (bytes); larger answers 413.

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import atexit
-
-import falcon
+import threading
+from typing import Any, Callable
 
 from overcast import logs
 from overcast.app import build_operations, create_app
 from overcast.config import load_settings
+from overcast.serving import Drain
 
 
-def application() -> falcon.App:
-    """Factory called once in each server process: the app, and this process's operation workers."""
+def application() -> Callable[..., Any]:
+    """Factory called once in each server process: the app, this process's operation workers, and
+    the drain that lets a stop signal end the process once its requests in flight are answered."""
     settings = load_settings()
     logs.configure(settings.server.log_level)
     app = create_app(settings)
     runtime = build_operations(app.compute).start()
-    atexit.register(runtime.stop)
-    return app
+    stopped = threading.Lock()
+
+    def stop() -> None:
+        if stopped.acquire(blocking=False):
+            runtime.reconciler.stop(timeout=1.0)
+            runtime.pool.stop(grace=settings.server.stop_grace)
+
+    atexit.register(stop)
+    drain = Drain(app, stop, grace=settings.server.stop_grace)
+    if threading.current_thread() is threading.main_thread():
+        drain.install()
+    app.drain = drain
+    return drain
