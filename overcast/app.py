@@ -45,6 +45,22 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> 
                               volume_setup_for(build_volume(compute))])
 
 
+def preload() -> None:
+    """Import every service's modules and configure the ORM mappers now. ``overcast serve`` calls
+    this before it forks its server processes, which then share the work instead of each repeating
+    it (docs/decisions/0020-serving.md)."""
+    from sqlalchemy.orm import configure_mappers
+
+    import overcast.api.compute  # noqa: F401
+    import overcast.api.identity  # noqa: F401
+    import overcast.api.image  # noqa: F401
+    import overcast.api.network  # noqa: F401
+    import overcast.api.volume  # noqa: F401
+    import overcast.ops.runtime  # noqa: F401
+
+    configure_mappers()
+
+
 class OvercastApp(falcon.App):
     """The Falcon app, carrying its endpoint registry and cores for tools and tests."""
 
@@ -94,7 +110,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_network(registry, network)
     register_volume(registry, volume)
     registry.mount(app)
-    app.add_route("/", Root(settings))
+    app.add_route("/", Root(settings), compile=True)  # the last route: compile the router now, not on a request
     app.registry = registry
     app.identity = identity
     app.compute = compute

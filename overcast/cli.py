@@ -38,10 +38,10 @@ def main(ctx: click.Context, config: Path | None, data_dir: Path | None) -> None
     ctx.obj = {"config": config, "data_dir": data_dir}
 
 
-def _bootstrap(settings: Settings):  # noqa: ANN202
+def _bootstrap(settings: Settings, *, force: bool = False):  # noqa: ANN202
     from overcast.bootstrap import bootstrap
 
-    return bootstrap(settings)
+    return bootstrap(settings, force=force)
 
 
 def _try_lines(clouds: Path) -> list[str]:
@@ -132,7 +132,9 @@ def _run_server(ctx: click.Context, settings: Settings, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    import overcast.wsgi  # noqa: F401 - imported once here, inherited by every forked server process
+    from overcast.app import preload
+
+    preload()  # imported once here, inherited by every server process granian forks
 
     # Server processes rebuild the same settings from the environment (overcast.wsgi).
     env = {"OVERCAST_DATA_DIR": str(settings.data_dir.resolve()),
@@ -183,7 +185,7 @@ def worker(ctx: click.Context, threads: int | None, no_reconcile: bool) -> None:
 def bootstrap(ctx: click.Context) -> None:
     """Create keys, schema, the default domain, roles and the DevStack accounts (idempotent)."""
     settings = _settings(ctx)
-    accounts = _bootstrap(settings)
+    accounts = _bootstrap(settings, force=True)
     click.echo(f"bootstrapped {', '.join(a.username for a in accounts)}; "
                f"clouds.yaml at {(settings.data_dir / 'clouds.yaml').resolve()}")
 

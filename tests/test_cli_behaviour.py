@@ -172,3 +172,29 @@ def test_readme_covers_worker_stopping_and_starting_afresh():
     for needle in (".venv/bin/overcast worker", "Ctrl-C", ".venv/bin/overcast status", "--version",
                    "Starting afresh"):
         assert needle in text, needle
+
+
+def test_a_start_with_the_same_settings_skips_bootstrap(tmp_path, monkeypatch):
+    import overcast.bootstrap as boot
+    from overcast.config import load_settings
+
+    for name in list(__import__("os").environ):
+        if name.startswith("OVERCAST_"):
+            monkeypatch.delenv(name)
+    settings = load_settings(data_dir=tmp_path, identity={"bcrypt_rounds": 4})
+    first = boot.bootstrap(settings)
+    built = []
+    real = boot.build_identity
+    monkeypatch.setattr(boot, "build_identity", lambda *a, **k: built.append(1) or real(*a, **k))
+    assert boot.bootstrap(settings) == first and built == []
+    # anything the bootstrap depends on changes: it runs again
+    moved = load_settings(data_dir=tmp_path, identity={"bcrypt_rounds": 4}, server={"port": 9999})
+    assert boot.bootstrap(moved) == first and built == [1]
+    assert ":9999/identity" in (tmp_path / "clouds.yaml").read_text()
+    # a configured password is checked at every start
+    configured = load_settings(data_dir=tmp_path, identity={"bcrypt_rounds": 4}, server={"port": 9999},
+                               bootstrap={"demo_password": "configured-1"})
+    boot.bootstrap(configured)
+    assert built == [1, 1]
+    boot.bootstrap(configured)
+    assert built == [1, 1, 1]
