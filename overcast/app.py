@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import falcon
 
-from overcast.api import faults, media
+from overcast.api import faults, media, testing
+from overcast.api.metrics import Metrics
 from overcast.api.root import Root
 from overcast.api.middleware import AuthMiddleware, NoTrailingSlash, RequestContextMiddleware
 from overcast.api.microversions import MicroversionMiddleware
 from overcast.api.routing import Registry
 from overcast.config import Settings
 from overcast.core.compute import ComputeCore, build_compute
+from overcast.core import faults as core_faults
 from overcast.core.errors import OvercastError
+from overcast.core.faults import FaultBook
 from overcast.core.identity import IdentityCore, build_identity
 from overcast.core.image import ImageCore
 from overcast.core.network import NetworkCore
@@ -65,6 +68,8 @@ class OvercastApp(falcon.App):
     """The Falcon app, carrying its endpoint registry and cores for tools and tests."""
 
     registry: Registry
+    metrics: Metrics | None
+    faults: FaultBook | None
     identity: IdentityCore
     compute: ComputeCore
     images: ImageCore
@@ -88,12 +93,18 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     images = images or ImageCore(settings=settings, store=identity.store)
     network = compute.network
     volume = build_volume(compute)
-    app = OvercastApp(
-        middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
-                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
-                    AuthMiddleware(identity.tokens), NoTrailingSlash({"compute", "image", "volume"})],
-        cors_enable=False,
-    )
+    registry = Registry()
+    book = FaultBook(settings, identity.store) if core_faults.enabled(settings) else None
+    metrics = Metrics(identity.store, registry.name_of) if settings.metrics.enabled else None
+    middleware: list[Any] = [RequestContextMiddleware(settings.server.max_body_bytes, settings.regions)]
+    if metrics is not None:
+        middleware.append(metrics)
+    middleware += [MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
+                   AuthMiddleware(identity.tokens)]
+    if book is not None:
+        middleware.append(testing.FaultMiddleware(book, registry.name_of))
+    middleware.append(NoTrailingSlash({"compute", "image", "volume"}))
+    app = OvercastApp(middleware=middleware, cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     handler = media.JSONHandler()
@@ -103,15 +114,20 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     app.add_error_handler(Exception, faults.handle_unexpected)
     app.add_error_handler(OvercastError, _core_error)
 
-    registry = Registry()
     register_identity(registry, identity)
     register_compute(registry, compute)
     register_image(registry, images)
     register_network(registry, network)
     register_volume(registry, volume)
     registry.mount(app)
+    if metrics is not None:
+        app.add_route("/metrics", metrics)
+    if settings.testing.admin_api:
+        testing.mount(app, settings, identity.store, book)
     app.add_route("/", Root(settings), compile=True)  # the last route: compile the router now, not on a request
     app.registry = registry
+    app.metrics = metrics
+    app.faults = book
     app.identity = identity
     app.compute = compute
     app.images = images

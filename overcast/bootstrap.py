@@ -105,7 +105,12 @@ def bootstrap(settings: Settings, *, force: bool = False) -> list[Account]:
     identity = build_identity(settings)
     compute = build_compute(settings, identity)
     try:
+        fresh = identity.store.revision() is None
         accounts = prepare(identity, compute, ImageCore(settings=settings, store=identity.store))
+        if fresh:  # what `overcast reset` goes back to
+            from overcast.core import state
+
+            state.save(settings, identity.store, state.BOOTSTRAP, internal=True)
     finally:
         compute.close()
         identity.store.dispose()

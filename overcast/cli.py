@@ -112,6 +112,7 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
         raise click.ClickException(str(exc)) from None
     try:
         accounts = _bootstrap(settings)
+        _prepare_processes(settings)
         clouds = (settings.data_dir / "clouds.yaml").resolve()
         click.echo(f"Overcast is serving at {settings.public_url} ({workers} worker process"
                    f"{'es' if workers != 1 else ''}; Ctrl-C stops it)")
@@ -126,6 +127,30 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
         _run_server(ctx, settings, workers)
     finally:
         lock.release()
+
+
+def _prepare_processes(settings: Settings) -> None:
+    """What the server processes share, set up once before they start: the configuration's fault
+    rules, and the directory their metrics are added up in."""
+    from overcast.core import faults
+
+    if faults.enabled(settings):
+        from overcast.core.errors import Invalid
+        from overcast.store.db import Store
+
+        store = Store(settings.database_url)
+        try:
+            faults.FaultBook(settings, store).sync_config()
+        except Invalid as exc:
+            raise click.ClickException(exc.message) from None
+        finally:
+            store.dispose()
+    if settings.metrics.enabled:
+        from overcast.api.metrics import clear_multiprocess_dir
+
+        metrics_dir = (settings.data_dir / "metrics").resolve()
+        clear_multiprocess_dir(metrics_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
 
 def _run_server(ctx: click.Context, settings: Settings, workers: int) -> None:
@@ -188,6 +213,81 @@ def bootstrap(ctx: click.Context) -> None:
     accounts = _bootstrap(settings, force=True)
     click.echo(f"bootstrapped {', '.join(a.username for a in accounts)}; "
                f"clouds.yaml at {(settings.data_dir / 'clouds.yaml').resolve()}")
+
+
+def _state_call(ctx: click.Context, action):  # noqa: ANN001, ANN202
+    """Run ``action(settings, store)`` on an existing data directory; core errors become messages."""
+    from overcast.core.errors import OvercastError
+    from overcast.store.db import Store
+
+    settings = _settings(ctx)
+    _existing_data_dir(settings, "clouds.yaml")
+    store = Store(settings.database_url)
+    try:
+        return action(settings, store)
+    except OvercastError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        store.dispose()
+
+
+@main.command()
+@click.pass_context
+def reset(ctx: click.Context) -> None:
+    """Put the data directory back to what the first start made (a running server keeps serving)."""
+    from overcast.core import state
+
+    took = _state_call(ctx, state.reset)
+    click.echo(f"reset {_settings(ctx).data_dir.absolute()} to its bootstrap state in {took:.2f} s")
+
+
+@main.group("state")
+def state_group() -> None:
+    """Saved states of the data directory: save one, load it later (while a server runs)."""
+
+
+@state_group.command("save")
+@click.argument("name")
+@click.pass_context
+def state_save(ctx: click.Context, name: str) -> None:
+    """Save everything the data directory holds now as NAME (replacing a state of that name)."""
+    from overcast.core import state
+
+    info = _state_call(ctx.parent, lambda settings, store: state.save(settings, store, name))
+    click.echo(f"saved state {info.name} ({info.rows} rows)")
+
+
+@state_group.command("load")
+@click.argument("name")
+@click.pass_context
+def state_load(ctx: click.Context, name: str) -> None:
+    """Put the data directory back in state NAME."""
+    from overcast.core import state
+
+    took = _state_call(ctx.parent, lambda settings, store: state.load(settings, store, name))
+    click.echo(f"loaded state {name} in {took:.2f} s")
+
+
+@state_group.command("list")
+@click.pass_context
+def state_list(ctx: click.Context) -> None:
+    """The saved states."""
+    from overcast.core import state
+
+    for info in _state_call(ctx.parent, lambda settings, store: state.states(settings)):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.saved_at))
+        click.echo(f"{info.name:24} {when}  {info.rows} rows")
+
+
+@state_group.command("delete")
+@click.argument("name")
+@click.pass_context
+def state_delete(ctx: click.Context, name: str) -> None:
+    """Delete the saved state NAME."""
+    from overcast.core import state
+
+    _state_call(ctx.parent, lambda settings, store: state.delete(settings, name))
+    click.echo(f"deleted state {name}")
 
 
 @main.group()
@@ -280,7 +380,8 @@ def status(ctx: click.Context) -> None:
         click.echo(f"clouds.yaml: {(data_dir / 'clouds.yaml').absolute()}")
     click.echo(f"database: {_safe_url(settings.database_url)}")
     click.echo(f"regions: {', '.join(f'{c.name} ({c.driver})' for c in settings.clouds)}")
-    saved = sorted(p.name for p in (data_dir / "states").iterdir()) if (data_dir / "states").is_dir() else []
+    saved = sorted(p.name for p in (data_dir / "states").iterdir()
+                   if not p.name.startswith((".", "_"))) if (data_dir / "states").is_dir() else []
     if saved:
         click.echo(f"saved states: {', '.join(saved)}")
     ctx.exit(0 if holder is not None else 3)

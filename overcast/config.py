@@ -141,6 +141,20 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class TestingSettings:
+    """What test suites use Overcast for (docs/decisions/0021 and 0022)."""
+
+    #: serve /_overcast/reset, /_overcast/states and /_overcast/faults to admins (off: those paths 404)
+    admin_api: bool = False
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    #: serve Prometheus metrics at /metrics (no token needed; no secrets in them)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     """One configured cloud; it becomes a region in the catalog."""
 
@@ -157,7 +171,11 @@ class Settings:
     identity: IdentitySettings = IdentitySettings()
     bootstrap: BootstrapSettings = BootstrapSettings()
     image: ImageSettings = ImageSettings()
+    testing: TestingSettings = TestingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     clouds: tuple[CloudSettings, ...] = (CloudSettings(name="RegionOne"),)
+    #: ``[[faults]]`` tables: faults injected from the start (see overcast.core.faults)
+    faults: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def database_url(self) -> str:
@@ -193,6 +211,8 @@ _SECTIONS = {
     "identity": IdentitySettings,
     "bootstrap": BootstrapSettings,
     "image": ImageSettings,
+    "testing": TestingSettings,
+    "metrics": MetricsSettings,
 }
 
 
@@ -248,7 +268,7 @@ def load_settings(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from None
 
-    unknown = set(raw) - set(_SECTIONS) - {"data_dir", "clouds"}
+    unknown = set(raw) - set(_SECTIONS) - {"data_dir", "clouds", "faults"}
     if unknown:
         raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
 
@@ -272,5 +292,8 @@ def load_settings(
         for name, body in raw.get("clouds", {}).items()
     ) or (CloudSettings(name=built["bootstrap"].region),)
 
+    faults = raw.get("faults", [])
+    if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+        raise ConfigError("faults must be an array of tables ([[faults]])")
     chosen_dir = data_dir or environ.get("OVERCAST_DATA_DIR") or raw.get("data_dir") or ".overcast"
-    return Settings(data_dir=Path(chosen_dir), clouds=clouds, **built)
+    return Settings(data_dir=Path(chosen_dir), clouds=clouds, faults=tuple(dict(f) for f in faults), **built)

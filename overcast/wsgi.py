@@ -19,6 +19,8 @@ def application() -> Callable[..., Any]:
     logs.configure(settings.server.log_level)
     app = create_app(settings)
     runtime = build_operations(app.compute).start()
+    if app.metrics is not None:
+        app.metrics.watch_breakers(runtime.breakers)
     stopped = threading.Lock()
 
     def stop() -> None:

@@ -29,6 +29,7 @@ def test_upgrade_reaches_the_models_and_is_then_a_no_op(tmp_path):
     import overcast.store.image  # noqa: F401
     import overcast.store.metadefs  # noqa: F401
     import overcast.store.network  # noqa: F401
+    import overcast.store.testing  # noqa: F401
     import overcast.store.volume  # noqa: F401
     from overcast.store.models import Base
 

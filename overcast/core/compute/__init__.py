@@ -53,6 +53,10 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
     from overcast.core.compute import networking
 
     clouds = {cloud.name: load_driver(cloud.driver, cloud.options, settings.data_dir) for cloud in settings.clouds}
+    from overcast.core import faults
+
+    if faults.enabled(settings):  # faults on demand: every driver call goes through the fault rules
+        clouds = faults.wrap(clouds, faults.FaultBook(settings, identity.store))
     network = build_network(settings, identity.store, clouds)
     network.device_listeners.append(networking.refresh_network_info)
     return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network)

@@ -1,0 +1,159 @@
+"""Every row of every table Overcast keeps, written to a file and put back in one transaction
+(``overcast reset`` and saved states; docs/decisions/0021-reset-and-saved-states.md).
+
+Works the same on SQLite and PostgreSQL and while servers use the database: the restore replaces
+all rows in one transaction, so a request sees the state before or after, never half of each.
+Rows are encoded with msgpack (datetimes as ISO strings, converted back by column type); the file
+records the schema revision it was taken at, and a restore refuses a file from another revision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Iterable
+
+import msgspec
+from sqlalchemy import Date, DateTime, Integer, MetaData, Table, delete, func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from overcast.store.db import Store
+
+FORMAT = 1
+#: tables that are not a cloud's state: injected faults outlive a reset (their owner clears them)
+EXCLUDED = frozenset({"injected_fault"})
+#: rows per INSERT statement when restoring
+CHUNK = 500
+
+
+class SnapshotError(Exception):
+    """A snapshot file that cannot be restored here (another schema revision, unreadable)."""
+
+
+def metadata() -> MetaData:
+    """Every table of every service (importing their models registers them)."""
+    import overcast.ops.models  # noqa: F401
+    import overcast.store.compute  # noqa: F401
+    import overcast.store.image  # noqa: F401
+    import overcast.store.metadefs  # noqa: F401
+    import overcast.store.network  # noqa: F401
+    import overcast.store.testing  # noqa: F401
+    import overcast.store.volume  # noqa: F401
+    from overcast.store.models import Base
+
+    return Base.metadata
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    raise TypeError(f"cannot snapshot a {type(value).__name__}")
+
+
+def tables() -> list[Table]:
+    """The tables a snapshot holds, parents before children."""
+    return [t for t in metadata().sorted_tables if t.name not in EXCLUDED]
+
+
+def dump(store: Store, path: Path) -> int:
+    """Write every row to ``path`` (read in one transaction); returns the number of rows."""
+    tables_ = tables()
+    encoder = msgspec.msgpack.Encoder(enc_hook=_encode)
+    rows_total = 0
+    body: dict[str, Any] = {"format": FORMAT, "revision": store.revision(), "tables": {}}
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        for table in tables_:
+            columns = [c.name for c in table.columns]
+            rows = [list(r) for r in conn.execute(select(*table.columns))]
+            rows_total += len(rows)
+            if rows:
+                body["tables"][table.name] = {"columns": columns, "rows": rows}
+        conn.rollback()
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(encoder.encode(body))
+    tmp.replace(path)
+    return rows_total
+
+
+def _decoders(table: Table, columns: list[str]) -> list[Any]:
+    out = []
+    for name in columns:
+        kind = table.columns[name].type
+        if isinstance(kind, DateTime):
+            out.append(lambda v: None if v is None else dt.datetime.fromisoformat(v))
+        elif isinstance(kind, Date):
+            out.append(lambda v: None if v is None else dt.date.fromisoformat(v))
+        else:
+            out.append(None)
+    return out
+
+
+def read(path: Path) -> dict[str, Any]:
+    try:
+        body = msgspec.msgpack.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError) as exc:
+        raise SnapshotError(f"cannot read the snapshot {path}: {exc}") from None
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise SnapshotError(f"{path} is not an Overcast snapshot")
+    return body
+
+
+def restore(store: Store, path: Path) -> int:
+    """Replace every row with the snapshot's, in one transaction; returns the rows written.
+
+    :raises SnapshotError: the file is unreadable or from another schema revision.
+    """
+    body = read(path)
+    revision = store.revision()
+    if body["revision"] != revision:
+        raise SnapshotError(f"{path.name} was taken at schema revision {body['revision']}; the database is at "
+                            f"{revision} (save the state again after an upgrade)")
+    tables_ = tables()
+    saved = body["tables"]
+    with store.engine.begin() as conn:
+        _clear(conn, tables_)
+        written = 0
+        for table in tables_:
+            if table.name not in saved:
+                continue
+            columns = saved[table.name]["columns"]
+            known = [c for c in columns if c in table.columns]
+            index = [columns.index(c) for c in known]
+            decoders = _decoders(table, known)
+            rows = [{name: (decode(row[i]) if decode else row[i]) for name, i, decode in zip(known, index, decoders)}
+                    for row in saved[table.name]["rows"]]
+            for start in range(0, len(rows), CHUNK):
+                conn.execute(insert(table), rows[start:start + CHUNK])
+            written += len(rows)
+        if conn.dialect.name == "postgresql":
+            _reset_sequences(conn, tables_)
+    return written
+
+
+def _clear(conn: Connection, tables: Iterable[Table]) -> None:
+    tables = list(tables)
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(conn.dialect.identifier_preparer.quote(t.name) for t in tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+        return
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+    for table in reversed(tables):
+        conn.execute(delete(table))
+
+
+def _reset_sequences(conn: Connection, tables: Iterable[Table]) -> None:
+    """Integer keys the restore wrote explicitly: move each sequence past the largest."""
+    for table in tables:
+        keys = list(table.primary_key.columns)
+        if len(keys) != 1 or not isinstance(keys[0].type, Integer) or keys[0].autoincrement not in (True, "auto"):
+            continue
+        column = keys[0]
+        sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name})
+        if sequence is None:
+            continue
+        largest = conn.scalar(select(func.max(column)))
+        conn.execute(text("SELECT setval(:s, :v, :called)"),
+                     {"s": sequence, "v": largest or 1, "called": largest is not None})
