@@ -16,7 +16,8 @@ from overcast.api.routing import Registry
 from overcast.config import Settings
 from overcast.core.compute import ComputeCore, build_compute
 from overcast.core import faults as core_faults
-from overcast.core.errors import OvercastError
+from overcast.core.errors import OvercastError, ServiceUnavailable
+from overcast.drivers.errors import Unavailable as DriverUnavailable
 from overcast.core.faults import FaultBook
 from overcast.core.identity import IdentityCore, build_identity
 from overcast.core.image import ImageCore
@@ -34,6 +35,13 @@ def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, 
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
     raise faults.Fault(exc.status, exc.message, kind=exc.kind, headers=headers)
+
+
+def _driver_unavailable(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict) -> None:
+    """A driver called while serving a request found its backend unavailable: 503, not 500."""
+    _core_error(req, resp, ServiceUnavailable(f"The cloud behind region {req.context.region} is unavailable; "
+                                              f"try again later.", retry_after=getattr(exc, "retry_after", None)
+                                              or 1), params)
 
 
 def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> "OpsRuntime":
@@ -113,6 +121,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     app.set_error_serializer(faults.serialize)
     app.add_error_handler(Exception, faults.handle_unexpected)
     app.add_error_handler(OvercastError, _core_error)
+    app.add_error_handler(DriverUnavailable, _driver_unavailable)
 
     register_identity(registry, identity)
     register_compute(registry, compute)
@@ -122,6 +131,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     registry.mount(app)
     if metrics is not None:
         app.add_route("/metrics", metrics)
+    if book is not None:
+        book.endpoints = frozenset(f"{e.service}:{e.name}" for e in registry.endpoints())
     if settings.testing.admin_api:
         testing.mount(app, settings, identity.store, book)
     app.add_route("/", Root(settings), compile=True)  # the last route: compile the router now, not on a request

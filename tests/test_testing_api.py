@@ -140,7 +140,8 @@ def test_fault_rules_are_validated_naming_the_field(testing_cloud):
                         ({"kind": "http", "probability": 2}, "probability"),
                         ({"kind": "fail", "region": "Elsewhere"}, "region"),
                         ({"kind": "fail", "family": "dns"}, "family"),
-                        ({"kind": "delay", "seconds": 1, "count": 1}, "count")):
+                        ({"kind": "delay", "seconds": 1, "count": 1}, "count"),
+                        ({"kind": "http", "endpoint": "compute:no_such_thing"}, "endpoint")):
         resp = c.call("POST", "/_overcast/faults", json={"fault": body})
         assert resp.status_code == 400 and field in resp.json["error"]["message"], (body, resp.text)
     assert c.call("GET", "/_overcast/faults").json["faults"] == []

@@ -89,7 +89,8 @@ def _text(body: Mapping[str, Any], name: str, limit: int) -> str:
     return value
 
 
-def validate(body: Any, *, regions: Iterable[str] = (), source: str = "api") -> dict[str, Any]:
+def validate(body: Any, *, regions: Iterable[str] = (), endpoints: Iterable[str] = (),
+             source: str = "api") -> dict[str, Any]:
     """The columns of a rule from its description. :raises Invalid: naming the field at fault."""
     if not isinstance(body, Mapping):
         raise Invalid("A fault must be an object.")
@@ -130,6 +131,11 @@ def validate(body: Any, *, regions: Iterable[str] = (), source: str = "api") -> 
             row["until"] = time.time() + row["seconds"]
     else:
         row["endpoint"] = _text(body, "endpoint", 255) if "endpoint" in body else "*"
+        known = set(endpoints)
+        services = {name.split(":", 1)[0] + ":*" for name in known}
+        if known and row["endpoint"] != "*" and row["endpoint"] not in known | services:
+            raise Invalid(f"Invalid input for field/attribute endpoint. Value: {row['endpoint']!r}. It must be a "
+                          f"named endpoint as `overcast coverage` lists them (service:name), service:* or *.")
         row["probability"] = _number(body, "probability", float, 0, 1) if "probability" in body else 1.0
         row["status"] = _number(body, "status", int, 400, 599) if "status" in body else 503
     return row
@@ -171,6 +177,8 @@ class FaultBook:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._rules = StampedCache(settings.data_dir / "faults.stamp", 1.0, self._load)
+        #: the named endpoints (``service:name``) an ``http`` rule may name; set by the app
+        self.endpoints: frozenset[str] = frozenset()
 
     def _load(self) -> list[InjectedFault]:
         with self.store.session() as session:
@@ -185,7 +193,7 @@ class FaultBook:
 
     def add(self, body: Any, *, source: str = "api") -> dict[str, Any]:
         """:raises Invalid: a bad description (the message names the field)."""
-        row = validate(body, regions=self.settings.regions, source=source)
+        row = validate(body, regions=self.settings.regions, endpoints=self.endpoints, source=source)
         with self.store.session() as session:
             rule = InjectedFault(**row)
             session.add(rule)
@@ -220,7 +228,8 @@ class FaultBook:
         rows = []
         for n, body in enumerate(self.settings.faults, 1):
             try:
-                rows.append(validate(body, regions=self.settings.regions, source="config"))
+                rows.append(validate(body, regions=self.settings.regions, endpoints=self.endpoints,
+                                     source="config"))
             except Invalid as exc:
                 raise Invalid(f"[[faults]] number {n}: {exc.message}") from None
         with self.store.session() as session:
