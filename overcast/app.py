@@ -9,6 +9,7 @@ import falcon
 
 from overcast.api import faults, media, testing
 from overcast.api.metrics import Metrics
+from overcast.api.response_cache import ResponseCache
 from overcast.api.root import Root
 from overcast.api.middleware import AuthMiddleware, NoTrailingSlash, RequestContextMiddleware
 from overcast.api.microversions import MicroversionMiddleware
@@ -77,6 +78,7 @@ class OvercastApp(falcon.App):
 
     registry: Registry
     metrics: Metrics | None
+    response_cache: ResponseCache | None
     faults: FaultBook | None
     identity: IdentityCore
     compute: ComputeCore
@@ -112,6 +114,10 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     if book is not None:
         middleware.append(testing.FaultMiddleware(book, registry.name_of))
     middleware.append(NoTrailingSlash({"compute", "image", "volume"}))
+    cache = None
+    if settings.server.response_cache and identity.store.changes is not None:
+        cache = ResponseCache(identity.store.changes, registry.name_of)
+        middleware.append(cache)
     app = OvercastApp(middleware=middleware, cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
@@ -138,6 +144,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     app.add_route("/", Root(settings), compile=True)  # the last route: compile the router now, not on a request
     app.registry = registry
     app.metrics = metrics
+    app.response_cache = cache
     app.faults = book
     app.identity = identity
     app.compute = compute

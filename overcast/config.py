@@ -68,6 +68,8 @@ class ServerSettings:
     threads: int = 4
     #: seconds a stop (Ctrl-C, SIGTERM) waits for requests in flight before the processes end
     stop_grace: float = 1.5
+    #: keep rendered answers to reads until the database changes (SQLite only; docs/decisions/0024)
+    response_cache: bool = True
     #: The URL clients reach us at; by default http://host:port.
     public_url: str = ""
     #: Largest JSON request body accepted (bytes); larger answers 413.

@@ -10,6 +10,8 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from overcast.store import changes
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
@@ -29,6 +31,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        stamp = changes.stamp_path(url)
+        if stamp is not None:  # committed writes move <file>.changes (cached reads check it)
+            changes.track(engine, stamp)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
@@ -41,6 +46,8 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        #: the change stamp of this database (None: not kept, see overcast.store.changes)
+        self.changes = changes.stamp_path(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
