@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 import shutil
@@ -124,9 +123,18 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
         for line in _try_lines(clouds):
             click.echo(f"  {line}")
         sys.stdout.flush()
-        _run_server(ctx, settings, workers)
+        code = 0
+        try:
+            _run_server(ctx, settings, workers)
+        except SystemExit as exc:  # granian's way of saying a worker died
+            code = exc.code if isinstance(exc.code, int) else 1
     finally:
         lock.release()
+    # Every server process has ended: leave without tearing down the interpreter (with every module
+    # imported for the server processes, that alone took seconds on a loaded machine).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _prepare_processes(settings: Settings) -> None:
@@ -178,8 +186,8 @@ def _run_server(ctx: click.Context, settings: Settings, workers: int) -> None:
         log_level=settings.server.log_level.lower(),
         log_access=False,
         # each server process ends itself once its requests in flight are answered (overcast.serving);
-        # a process that has not ended this long after the stop signal is killed
-        workers_kill_timeout=max(1, math.ceil(settings.server.stop_grace + 0.5)),
+        # one that has not ended this long after the stop signal is killed (granian takes a float)
+        workers_kill_timeout=settings.server.stop_grace + 0.3,
     ).serve()
 
 

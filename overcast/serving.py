@@ -124,12 +124,13 @@ class Drain:
     """Counts requests in flight in one server process and ends the process soon after a stop signal.
 
     :param app: the WSGI application to wrap (:meth:`__call__` serves it).
-    :param on_stop: called once the requests in flight are done (stop the operation workers here).
-    :param grace: seconds to wait for requests in flight.
+    :param on_stop: called once the requests in flight are done, with the seconds left of ``grace``
+        (at least a fifth of a second): stop the operation workers there.
+    :param grace: seconds to wait for requests in flight and ``on_stop`` together.
     :param settle: seconds left for the server to write the last bytes before the process ends.
     """
 
-    def __init__(self, app: Callable[..., Any], on_stop: Callable[[], None] = lambda: None, *,
+    def __init__(self, app: Callable[..., Any], on_stop: Callable[[float], None] = lambda left: None, *,
                  grace: float = 1.5, settle: float = 0.05):
         self.app = app
         self.on_stop = on_stop
@@ -207,13 +208,16 @@ class Drain:
     def stop(self, exit_process: bool = True) -> None:
         """Finish requests in flight (at most ``grace`` s), call ``on_stop``, end the process."""
         self.stopping = True
+        began = time.monotonic()
+        LOG.info("stopping: %d request(s) in flight", self.in_flight)
         finished = self.wait_idle(self.grace)
         if not finished:
             LOG.warning("stopping with %d request(s) still in flight after %.1f s", self.in_flight, self.grace)
         try:
-            self.on_stop()
+            self.on_stop(max(0.2, self.grace - (time.monotonic() - began)))
         except Exception:  # noqa: BLE001 - the process ends either way
             LOG.exception("error while stopping")
+        LOG.info("stopped in %.2f s", time.monotonic() - began)
         if exit_process:
             time.sleep(self.settle)
             for stream in (sys.stdout, sys.stderr):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from typing import Any, Callable
 
 from overcast import logs
@@ -23,10 +24,16 @@ def application() -> Callable[..., Any]:
         app.metrics.watch_breakers(runtime.breakers)
     stopped = threading.Lock()
 
-    def stop() -> None:
-        if stopped.acquire(blocking=False):
-            runtime.reconciler.stop(timeout=1.0)
-            runtime.pool.stop(grace=settings.server.stop_grace)
+    def stop(left: float = settings.server.stop_grace) -> None:
+        """Stop the reconciler and the operation workers side by side, within ``left`` seconds (an
+        operation cut short resumes elsewhere when its lease expires)."""
+        if not stopped.acquire(blocking=False):
+            return
+        deadline = time.monotonic() + left
+        reconciler = threading.Thread(target=runtime.reconciler.stop, kwargs={"timeout": left}, daemon=True)
+        reconciler.start()
+        runtime.pool.stop(grace=left)
+        reconciler.join(max(0.0, deadline - time.monotonic()))
 
     atexit.register(stop)
     drain = Drain(app, stop, grace=settings.server.stop_grace)

@@ -19,7 +19,7 @@ def test_drain_finishes_requests_in_flight_then_stops():
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"done"]
 
-    drain = Drain(app, lambda: order.append("stopped"), grace=5)
+    drain = Drain(app, lambda left: order.append("stopped"), grace=5)
     answers: list[bytes] = []
 
     def serve_one() -> None:
@@ -51,10 +51,10 @@ def test_drain_gives_up_after_its_grace():
         return [b""]
 
     stopped: list[bool] = []
-    drain = Drain(app, lambda: stopped.append(True), grace=0.3)
+    drain = Drain(app, lambda left: stopped.append(left), grace=0.3)
     threading.Thread(target=drain, args=({}, lambda *a: None), daemon=True).start()
     assert entered.wait(5)
     began = time.monotonic()
     drain.stop(exit_process=False)
-    assert stopped == [True] and 0.25 < time.monotonic() - began < 2
+    assert stopped == [0.2] and 0.25 < time.monotonic() - began < 2
     never.set()
