@@ -125,3 +125,40 @@ def test_history_checks_always_run_bcrypt(bcrypt_calls):
     before = bcrypt_calls["n"]
     assert hasher.verify("pw", stored, remember=False)
     assert bcrypt_calls["n"] == before + 1
+
+
+def test_a_remembered_token_still_expires_is_revoked_and_dies_with_its_key(tmp_path, monkeypatch):
+    """Decoded tokens are remembered per process; expiry, revocation and key rotation still apply."""
+    import time as time_module
+
+    from overcast.core.keys import KeyRepository
+    from overcast.core.tokens import TokenError, TokenProvider
+
+    class NoRevocations:
+        revoked: set = set()
+
+        def is_revoked(self, ctx):  # noqa: ANN001, ANN201
+            return ctx.audit_ids[0] in self.revoked
+
+    keys = KeyRepository(tmp_path / "keys", max_active_keys=3)
+    keys.setup()
+    revocations = NoRevocations()
+    tokens = TokenProvider(keys, revocations, lifetime=3600)
+    token, ctx = tokens.issue(user_id="u", user_domain_id="default", methods=["password"], roles=["member"],
+                              project_id="p")
+    assert tokens.validate(token) == tokens.validate(token) == ctx
+    assert token in tokens._decoded
+    revocations.revoked = {ctx.audit_ids[0]}
+    with pytest.raises(TokenError):
+        tokens.validate(token)
+    revocations.revoked = set()
+    assert tokens.validate(token) == ctx
+    real = time_module.time
+    monkeypatch.setattr(time_module, "time", lambda: real() + 7200)
+    with pytest.raises(TokenError):
+        tokens.validate(token)
+    monkeypatch.setattr(time_module, "time", real)
+    keys.rotate()
+    keys.rotate()  # the key that made the token is dropped
+    with pytest.raises(TokenError):
+        tokens.validate(token)
