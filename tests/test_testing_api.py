@@ -117,6 +117,8 @@ def test_reset_brings_back_the_bootstrap_state(testing_cloud):
 def test_saved_states(testing_cloud):
     c = testing_cloud
     assert c.call("POST", "/network/v2.0/networks", json={"network": {"name": "first"}}).status_code == 201
+    assert c.call("POST", "/compute/v2.1/os-keypairs", "demo",
+                  json={"keypair": {"name": "before-save"}}).status_code == 200
     saved = c.call("POST", "/_overcast/states", json={"state": {"name": "with-first"}})
     assert saved.status_code == 201 and saved.json["state"]["name"] == "with-first"
     assert c.call("POST", "/network/v2.0/networks", json={"network": {"name": "second"}}).status_code == 201
@@ -125,6 +127,10 @@ def test_saved_states(testing_cloud):
     assert loaded.status_code == 200 and loaded.json["state"]["seconds"] < 1.0
     names = _names(c, "/network/v2.0/networks", "networks")
     assert "first" in names and "second" not in names
+    # rows with integer keys made after a load do not collide with restored ones (PostgreSQL sequences)
+    for n in range(2):
+        made = c.call("POST", "/compute/v2.1/os-keypairs", "demo", json={"keypair": {"name": f"after-load-{n}"}})
+        assert made.status_code == 200, made.text
     assert [s["name"] for s in c.call("GET", "/_overcast/states").json["states"]] == ["with-first"]
     assert c.call("POST", "/_overcast/states/nope/load").status_code == 404
     bad = c.call("POST", "/_overcast/states", json={"state": {"name": "../etc"}})
