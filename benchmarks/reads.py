@@ -13,7 +13,7 @@ with the unauthenticated ``GET /identity/v3`` of the same server. Unless ``--ski
 added up to ``--large`` and ``servers/detail?limit=1000`` is compared the same way.
 
 ``--uncached`` measures again with ``OVERCAST_SERVER_RESPONSE_CACHE=false`` (every read computed;
-docs/decisions/0024-read-path.md), on the same data directory. Loopback only; every run is bounded.
+docs/decisions/0038-read-path.md), on the same data directory. Loopback only; every run is bounded.
 """
 
 from __future__ import annotations

@@ -24,15 +24,17 @@ from overcast.core.identity import IdentityCore, build_identity
 from overcast.core.image import ImageCore
 from overcast.core.network import NetworkCore
 from overcast.core.volume import VolumeCore, build_volume
+from overcast.ops.calls import BackendUnavailable
 
 if TYPE_CHECKING:
-    from overcast.ops.engine import OpsSettings
+    from overcast.config import OpsSettings
     from overcast.ops.runtime import OpsRuntime
 
 LOG = logging.getLogger(__name__)
 
 
-def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError, params: dict) -> None:
+def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError | BackendUnavailable,
+                params: dict) -> None:
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after is not None else None
     raise faults.Fault(exc.status, exc.message, kind=exc.kind, headers=headers)
@@ -49,18 +51,19 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> 
     """The operations runtime (workers and reconciler) with every service's handlers; not started."""
     from overcast.core.compute.operations import setup_for
     from overcast.core.compute.volume_operations import setup_for as server_volumes_setup_for
+    from overcast.core.network.operations import setup_for as network_setup_for
     from overcast.core.volume.operations import setup_for as volume_setup_for
     from overcast.ops.runtime import OpsRuntime
 
-    return OpsRuntime(compute.store, compute.settings, ops,
+    return OpsRuntime(compute.store, compute.settings, ops, backends=compute.backends,
                       setups=[setup_for(compute), server_volumes_setup_for(compute),
-                              volume_setup_for(build_volume(compute))])
+                              volume_setup_for(build_volume(compute)), network_setup_for(compute.network)])
 
 
 def preload() -> None:
     """Import every service's modules and configure the ORM mappers now. ``overcast serve`` calls
     this before it forks its server processes, which then share the work instead of each repeating
-    it (docs/decisions/0020-serving.md)."""
+    it (docs/decisions/0034-serving.md)."""
     from sqlalchemy.orm import configure_mappers
 
     import overcast.api.compute  # noqa: F401
@@ -95,6 +98,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     from overcast.api.identity import register as register_identity
     from overcast.api.image import register as register_image
     from overcast.api.network import register as register_network
+    from overcast.api.placement import MICROVERSIONS as PLACEMENT_VERSIONS
+    from overcast.api.placement import register as register_placement
     from overcast.api.volume import MICROVERSIONS as VOLUME_VERSIONS
     from overcast.api.volume import register as register_volume
 
@@ -109,7 +114,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     middleware: list[Any] = [RequestContextMiddleware(settings.server.max_body_bytes, settings.regions)]
     if metrics is not None:
         middleware.append(metrics)
-    middleware += [MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
+    middleware += [MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS,
+                                            "placement": PLACEMENT_VERSIONS}),
                    AuthMiddleware(identity.tokens)]
     if book is not None:
         middleware.append(testing.FaultMiddleware(book, registry.name_of))
@@ -128,12 +134,14 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     app.add_error_handler(Exception, faults.handle_unexpected)
     app.add_error_handler(OvercastError, _core_error)
     app.add_error_handler(DriverUnavailable, _driver_unavailable)
+    app.add_error_handler(BackendUnavailable, _core_error)  # a backend read from a request: 503
 
     register_identity(registry, identity)
     register_compute(registry, compute)
     register_image(registry, images)
     register_network(registry, network)
     register_volume(registry, volume)
+    register_placement(registry, identity.store, settings)
     registry.mount(app)
     if metrics is not None:
         app.add_route("/metrics", metrics)

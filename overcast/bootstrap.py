@@ -1,10 +1,10 @@
 """First start for every service: identity's accounts and catalog, compute's flavors and services,
-the image service's cirros. Idempotent; ``overcast serve`` runs it at every start.
+the image service's cirros and metadata definitions. Idempotent; ``overcast serve`` runs it at every start.
 
 A start on a data directory bootstrapped before, with the same settings, skips the work: the full
 bootstrap leaves ``bootstrap.json`` with a fingerprint of everything it depends on, and a start that
 finds the same fingerprint (and a database at the newest revision) only reads the accounts back
-(docs/decisions/0020-serving.md).
+(docs/decisions/0034-serving.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from overcast.core.identity.bootstrap import Account
 from overcast.core.identity.bootstrap import bootstrap as bootstrap_identity
 from overcast.core.image import ImageCore
 from overcast.core.image.seed import seed as seed_image
+from overcast.core.image.seed import seed_metadefs
 from overcast.core.network.seed import seed as seed_network
 from overcast.core.volume import build_volume
 from overcast.core.volume.seed import seed as seed_volume
@@ -32,6 +33,7 @@ def prepare(identity: IdentityCore, compute: ComputeCore, images: ImageCore) -> 
     accounts = bootstrap_identity(identity)
     seed_compute(compute)
     seed_image(images)
+    seed_metadefs(images)
     seed_network(compute.network)
     seed_volume(build_volume(compute))
     return accounts

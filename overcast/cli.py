@@ -1,4 +1,4 @@
-"""The ``overcast`` command: serve, bootstrap, db upgrade, keys rotate, clouds-yaml, coverage."""
+"""The ``overcast`` command: serve, dashboard, bootstrap, db upgrade, keys rotate, clouds-yaml, coverage."""
 
 from __future__ import annotations
 
@@ -192,23 +192,61 @@ def _run_server(ctx: click.Context, settings: Settings, workers: int) -> None:
 
 
 @main.command()
-@click.option("--threads", type=int, help="Worker threads (default 4).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the dashboard listens on.")
+@click.option("--port", default=8781, show_default=True, type=int, help="Port the dashboard listens on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--venv", type=click.Path(file_okay=False, path_type=Path), envvar="OVERCAST_DASHBOARD_VENV",
+              help="Horizon's virtual environment (default: a per-user cache directory).")
+@click.option("--prepare-only", is_flag=True, help="Install Horizon and write its settings, then stop.")
+@click.pass_context
+def dashboard(ctx: click.Context, host: str, port: int, workers: int, venv: Path | None, prepare_only: bool) -> None:
+    """Serve Horizon, OpenStack's dashboard, over this Overcast (installed into its own venv on first use)."""
+    from overcast.dashboard import Dashboard, DashboardError, default_venv
+
+    board = Dashboard(_settings(ctx), venv or default_venv(), host=host, port=port, workers=workers)
+    try:
+        board.prepare(progress=lambda text: click.echo(text, err=True))
+    except DashboardError as exc:
+        raise click.ClickException(str(exc)) from None
+    if prepare_only:
+        click.echo(f"Horizon is ready in {board.venv}; settings in {board.settings_dir}")
+        return
+    click.echo(f"Horizon is serving at {board.url} (Overcast's Keystone: {board.keystone_url}); "
+               f"log: {board.log_path}")
+    sys.stdout.flush()
+    command = board.command()
+    os.execve(command[0], command, board.environ())
+
+
+@main.command()
+@click.option("--config", "config_", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML configuration file (same as the global --config).")
+@click.option("--data-dir", "data_dir_", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory (same as the global --data-dir).")
+@click.option("--threads", type=int, help="Worker threads (default: [ops] threads, 4).")
 @click.option("--no-reconcile", is_flag=True, help="Leave reconciling to other processes.")
 @click.pass_context
-def worker(ctx: click.Context, threads: int | None, no_reconcile: bool) -> None:
-    """Run operation workers (and the reconciler) without the API, until SIGTERM."""
+def worker(ctx: click.Context, config_: Path | None, data_dir_: Path | None, threads: int | None,
+           no_reconcile: bool) -> None:
+    """Run operation workers (and the reconciler) without the API, until SIGTERM; settings from
+    the same config as `overcast serve` (the [ops] section)."""
+    import dataclasses
+
     from overcast import logs
     from overcast.app import build_operations
     from overcast.core.compute import build_compute
     from overcast.core.identity import build_identity
     from overcast.ops.cli import run_until_signalled
-    from overcast.ops.engine import OpsSettings
 
+    if config_:
+        ctx.obj["config"] = config_
+    if data_dir_:
+        ctx.obj["data_dir"] = data_dir_
     settings = _settings(ctx)
     logs.configure(settings.server.log_level)
     identity = build_identity(settings)
-    runtime = build_operations(build_compute(settings, identity),
-                               OpsSettings(threads=threads) if threads else None)
+    ops = dataclasses.replace(settings.ops, threads=threads) if threads is not None else settings.ops
+    runtime = build_operations(build_compute(settings, identity), ops)
     run_until_signalled(runtime, reconcile=not no_reconcile)
     identity.store.dispose()
 
@@ -309,8 +347,9 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply every pending Alembic migration."""
     from overcast.store.db import Store
 
-    store = Store(_settings(ctx.parent).database_url)
-    store.upgrade()
+    settings = _settings(ctx.parent)
+    store = Store(settings.database_url)
+    store.upgrade(settings.regions[0])
     store.dispose()
     click.echo("database is at the newest revision")
 

@@ -1,5 +1,5 @@
 """What ``overcast serve`` needs around the WSGI server: a free port, a locked data directory, and a
-stop that is quick and finishes the requests in flight (docs/decisions/0020-serving.md).
+stop that is quick and finishes the requests in flight (docs/decisions/0034-serving.md).
 
 - :func:`check_port` binds the address the way a second listener would (no ``SO_REUSEPORT``), so a
   second server on a port already served fails with "address in use" instead of sharing it.

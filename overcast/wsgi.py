@@ -14,20 +14,23 @@ from overcast.serving import Drain
 
 
 def application() -> Callable[..., Any]:
-    """Factory called once in each server process: the app, this process's operation workers, and
-    the drain that lets a stop signal end the process once its requests in flight are answered."""
+    """Factory called once in each server process: the app, (``[ops] serve_workers``) this
+    process's operation workers, and the drain that lets a stop signal end the process once its
+    requests in flight are answered."""
     settings = load_settings()
     logs.configure(settings.server.log_level)
     app = create_app(settings)
-    runtime = build_operations(app.compute).start()
-    if app.metrics is not None:
-        app.metrics.watch_breakers(runtime.breakers)
+    runtime = None
+    if settings.ops.serve_workers:  # else an API-only node: `overcast worker` processes do the work
+        runtime = build_operations(app.compute).start()
+        if app.metrics is not None:
+            app.metrics.watch_breakers(runtime.breakers)
     stopped = threading.Lock()
 
     def stop(left: float = settings.server.stop_grace) -> None:
         """Stop the reconciler and the operation workers side by side, within ``left`` seconds (an
         operation cut short resumes elsewhere when its lease expires)."""
-        if not stopped.acquire(blocking=False):
+        if runtime is None or not stopped.acquire(blocking=False):
             return
         deadline = time.monotonic() + left
         reconciler = threading.Thread(target=runtime.reconciler.stop, kwargs={"timeout": left}, daemon=True)

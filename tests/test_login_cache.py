@@ -1,4 +1,4 @@
-"""The verified-password cache behind fast logins (docs/decisions/0019-login-cache.md): a returning
+"""The verified-password cache behind fast logins (docs/decisions/0033-login-cache.md): a returning
 user skips bcrypt; nothing Keystone promises changes (a wrong password costs a full hash and the same
 401; password change, disable and lockout act at once; nothing recovers a password)."""
 

@@ -1,4 +1,4 @@
-"""Rendered reads kept until the database changes (docs/decisions/0024-read-path.md): a copy is
+"""Rendered reads kept until the database changes (docs/decisions/0038-read-path.md): a copy is
 served only while no write has committed, in any process; never across callers or microversions."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def test_a_rolled_back_write_does_not_move_the_stamp(cloud):
     try:
         with cloud.app.identity.store.session() as session:
             from overcast.store.network import Network
-            session.add(Network(name="never", project_id="p"))
+            session.add(Network(name="never", project_id="p", cloud="RegionOne"))
             session.flush()
             raise RuntimeError("roll back")
     except RuntimeError:

@@ -1,5 +1,5 @@
 """What test suites ask of a cloud double, in process: reset, saved states, faults on demand and
-/metrics (docs/decisions/0021, 0022, 0023), on SQLite and, when OVERCAST_TEST_POSTGRES_URL is set,
+/metrics (docs/decisions/0035, 0036, 0037), on SQLite and, when OVERCAST_TEST_POSTGRES_URL is set,
 on PostgreSQL."""
 
 from __future__ import annotations

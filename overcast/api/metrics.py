@@ -1,4 +1,4 @@
-"""``/metrics`` in Prometheus' text format (docs/decisions/0023-metrics.md).
+"""``/metrics`` in Prometheus' text format (docs/decisions/0037-metrics.md).
 
 - ``overcast_http_requests_total{endpoint,method,status}`` and
   ``overcast_http_request_duration_seconds{endpoint,method}``: every request, by named endpoint

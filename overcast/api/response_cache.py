@@ -1,4 +1,4 @@
-"""Rendered answers to reads, kept per caller until the database changes (docs/decisions/0024-read-path.md).
+"""Rendered answers to reads, kept per caller until the database changes (docs/decisions/0038-read-path.md).
 
 A ``GET`` (or ``HEAD``) of an endpoint in :data:`CACHEABLE` that answered 200 is kept with the
 database's change stamp read *before* it was computed (:mod:`overcast.store.changes`). The same

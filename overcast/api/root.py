@@ -12,10 +12,12 @@ from overcast import __version__
 from overcast.config import Settings
 from overcast.core.identity.catalog import SERVED, service_url
 
+
 def _versions() -> dict[str, list[dict[str, Any]]]:
     """API versions per service type, from the constants each one's version document uses."""
     from overcast.api.compute.common import MICROVERSIONS as COMPUTE
     from overcast.api.image.versions import CURRENT as IMAGE
+    from overcast.api.placement.common import MICROVERSIONS as PLACEMENT
     from overcast.api.volume.common import MICROVERSIONS as VOLUME
 
     return {
@@ -26,6 +28,8 @@ def _versions() -> dict[str, list[dict[str, Any]]]:
         "volumev3": [{"id": "v3.0", "min_version": str(VOLUME.minimum), "version": str(VOLUME.maximum),
                       "path": ""}],
         "network": [{"id": "v2.0", "path": "/v2.0"}],
+        "placement": [{"id": "v1.0", "min_version": str(PLACEMENT.minimum), "version": str(PLACEMENT.maximum),
+                       "path": ""}],
     }
 
 
@@ -49,11 +53,17 @@ def document(settings: Settings) -> dict[str, Any]:
                          "auth_url": settings.public_url + "/identity", "services": services}}
 
 
+def _version_label(version: dict[str, Any]) -> str:
+    if "version" not in version:
+        return version["id"]
+    return f"{version['id']} ({version['min_version']}-{version['version']})"
+
+
 def _html(doc: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(s['type'])}</td><td>{html.escape(s['name'])}</td>"
         f"<td><a href=\"{html.escape(s['url'])}\">{html.escape(s['url'])}</a></td>"
-        f"<td>{html.escape(', '.join(v['id'] + (' (' + v['min_version'] + '-' + v['version'] + ')' if 'version' in v else '') for v in s['versions']))}</td></tr>"
+        f"<td>{html.escape(', '.join(_version_label(v) for v in s['versions']))}</td></tr>"
         for s in doc["overcast"]["services"])
     body = doc["overcast"]
     return ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Overcast</title></head><body>"

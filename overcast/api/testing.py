@@ -1,5 +1,5 @@
 """``/_overcast``: what test suites ask of a cloud double, for admins, when ``[testing] admin_api`` is on
-(docs/decisions/0021 and 0022). Off, none of these paths exists.
+(docs/decisions/0035 and 0036). Off, none of these paths exists.
 
 - ``POST /_overcast/reset``: back to the state the first start made.
 - ``GET|POST /_overcast/states``, ``POST /_overcast/states/{name}/load``, ``DELETE /_overcast/states/{name}``.

@@ -1,4 +1,4 @@
-"""Faults on demand, for test suites (docs/decisions/0022-faults-on-demand.md).
+"""Faults on demand, for test suites (docs/decisions/0036-faults-on-demand.md).
 
 Rules live in the database (table ``injected_fault``), so every server and worker process sees
 the same ones and a "fail the next N" counts N across all of them. Off by default: with neither

@@ -1,7 +1,7 @@
 """Password and secret hashing with bcrypt; unknown users cost the same as wrong passwords.
 
 A returning user's login is answered from a per-process cache of *verified* passwords
-(docs/decisions/0019-login-cache.md): the key of an entry is
+(docs/decisions/0033-login-cache.md): the key of an entry is
 ``HMAC-SHA256(process secret, stored bcrypt hash + NUL + offered password)``. Only a password
 that bcrypt accepted against that very stored hash is ever entered, so
 

@@ -1,5 +1,5 @@
 """A data directory's state: reset to what the first start made, saved and loaded by name, while
-servers run (docs/decisions/0021-reset-and-saved-states.md).
+servers run (docs/decisions/0035-reset-and-saved-states.md).
 
 A state is three things, kept under ``<data-dir>/states/<name>/``:
 

@@ -12,6 +12,7 @@ the state the operation expects.
 from __future__ import annotations
 
 import abc
+import builtins
 import enum
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -63,6 +64,8 @@ class Capability(str, enum.Enum):
     PORT_ATTACH = "port_attach"
     SERVER_GROUPS = "server_groups"
     DIAGNOSTICS = "diagnostics"
+    #: a graphical or serial console a browser can reach (noVNC, SPICE, serial), served by the backend's proxy
+    REMOTE_CONSOLE = "remote_console"
 
 
 #: Which methods each capability brings (the conformance kit checks the two agree).
@@ -82,6 +85,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.PORT_ATTACH: ("attach_port", "detach_port"),
     Capability.SERVER_GROUPS: ("create_server_group", "delete_server_group"),
     Capability.DIAGNOSTICS: ("diagnostics",),
+    Capability.REMOTE_CONSOLE: ("remote_console",),
 }
 
 MAX_CONFIG_FILES = 5
@@ -246,6 +250,16 @@ class DiskStats:
 
 
 @dataclass(frozen=True)
+class RemoteConsole:
+    """Where a browser reaches a server's console: a URL of the backend's console proxy (e.g. a
+    hypervisor host's noVNC page with its one-time token), rendered as Nova's ``remote_console``."""
+
+    #: Nova's console type: ``novnc``, ``xvpvnc``, ``spice-html5``, ``rdp-html5``, ``serial``, ``webmks``
+    console_type: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Diagnostics:
     """What the backend measures about one server (Nova's standard diagnostics, 2.48)."""
 
@@ -320,15 +334,15 @@ class ComputeDriver(abc.ABC):
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
 
     # -- what the backend offers --------------------------------------------------------
-    def flavors(self) -> list[Flavor]:
+    def flavors(self) -> builtins.list[Flavor]:
         """Flavors the backend offers natively (may be empty: Overcast's own flavors apply)."""
         return []
 
-    def images(self) -> list[Image]:
+    def images(self) -> builtins.list[Image]:
         """Images the backend offers natively (may be empty)."""
         return []
 
-    def zones(self) -> list[Zone]:
+    def zones(self) -> builtins.list[Zone]:
         """Availability zones (default: one, ``nova``)."""
         return [Zone("nova")]
 
@@ -448,3 +462,11 @@ class ComputeDriver(abc.ABC):
     def diagnostics(self, backend_id: str) -> Diagnostics:
         """What the backend measures about the server. :raises NotFound:"""
         raise self._unsupported("diagnostics")
+
+    def remote_console(self, backend_id: str, console_type: str) -> RemoteConsole:
+        """A console of ``console_type`` (Nova's names) for the server, reachable by the caller's browser.
+
+        :raises NotFound: :raises NotSupported: the backend has no console of that type.
+        :raises Conflict: the server cannot give one now (not running).
+        """
+        raise self._unsupported("remote_console")

@@ -1,5 +1,5 @@
 """A database's change stamp: every committed write moves it, in every process on this machine
-(docs/decisions/0024-read-path.md).
+(docs/decisions/0038-read-path.md).
 
 For a SQLite database the stamp is the modification time of ``<database file>.changes``. Each
 engine made by :func:`overcast.store.db.make_engine` marks its connection when it executes a

@@ -1,5 +1,5 @@
 """Every row of every table Overcast keeps, written to a file and put back in one transaction
-(``overcast reset`` and saved states; docs/decisions/0021-reset-and-saved-states.md).
+(``overcast reset`` and saved states; docs/decisions/0035-reset-and-saved-states.md).
 
 Works the same on SQLite and PostgreSQL and while servers use the database: the restore replaces
 all rows in one transaction, so a request sees the state before or after, never half of each.
@@ -18,6 +18,7 @@ from sqlalchemy import Date, DateTime, Integer, MetaData, Table, delete, insert,
 from sqlalchemy.engine import Connection
 
 from overcast.store.db import Store
+from overcast.store.schema import load_models
 
 FORMAT = 1
 #: tables that are not a cloud's state: injected faults outlive a reset (their owner clears them)
@@ -31,17 +32,8 @@ class SnapshotError(Exception):
 
 
 def metadata() -> MetaData:
-    """Every table of every service (importing their models registers them)."""
-    import overcast.ops.models  # noqa: F401
-    import overcast.store.compute  # noqa: F401
-    import overcast.store.image  # noqa: F401
-    import overcast.store.metadefs  # noqa: F401
-    import overcast.store.network  # noqa: F401
-    import overcast.store.testing  # noqa: F401
-    import overcast.store.volume  # noqa: F401
-    from overcast.store.models import Base
-
-    return Base.metadata
+    """Every table of every service."""
+    return load_models()
 
 
 def _encode(value: Any) -> Any:

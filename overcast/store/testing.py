@@ -1,4 +1,4 @@
-"""Records of the testing facilities: faults injected on demand (docs/decisions/0022-faults-on-demand.md)."""
+"""Records of the testing facilities: faults injected on demand (docs/decisions/0036-faults-on-demand.md)."""
 
 from __future__ import annotations
 

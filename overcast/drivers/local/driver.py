@@ -32,6 +32,7 @@ Fault injection per server, through the build request's metadata (as mimic did):
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import random
@@ -155,7 +156,8 @@ def _truthy(value: object) -> bool:
 class LocalComputeDriver(ComputeDriver):
     """A simulated KVM cloud: hosts, zones, power states, console logs, persistent state."""
 
-    capabilities = frozenset(Capability)
+    #: no remote console: a console URL must lead to a proxy reaching a real guest, and there is none
+    capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE}
 
     def __init__(self, path: Path, *, build_delay: float = 0.0, hosts: Iterable[str] = ("overcast-local-1",),
                  zones: Iterable[str] = ("nova",),
@@ -270,8 +272,8 @@ class LocalComputeDriver(ComputeDriver):
     def _parse_zone(self, requested: str | None) -> tuple[str | None, str | None]:
         if not requested:
             return None, None
-        zone, _, host = requested.partition(":")
-        zone = zone or None
+        name, _, host = requested.partition(":")
+        zone = name or None
         if zone is not None:
             self.validate_zone(zone)
         if host:
@@ -393,7 +395,7 @@ class LocalComputeDriver(ComputeDriver):
         return self._info(row, self._clock()) if row else None
 
     # -- what the backend offers -------------------------------------------------------------
-    def zones(self) -> list[Zone]:
+    def zones(self) -> builtins.list[Zone]:
         return [Zone(name, hosts=tuple(h for h in self.hosts if self.host_zone[h] == name))
                 for name in self.zone_names]
 
@@ -597,7 +599,7 @@ class LocalComputeDriver(ComputeDriver):
                 raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
         self._act(backend_id, "detach_volume", change)
 
-    def volume_attachments(self, backend_id: str) -> list[VolumeAttachment]:
+    def volume_attachments(self, backend_id: str) -> builtins.list[VolumeAttachment]:
         """The volumes attached to a server (local-only helper for tests and diagnostics)."""
         with self.store.read() as conn:
             self._row(conn, backend_id)

@@ -1,15 +1,15 @@
 """testing: faults injected on demand (region, family, action; fail, delay, unavailable, http)
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-06 11:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017'
-down_revision = '0016'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
