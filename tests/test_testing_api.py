@@ -241,3 +241,26 @@ def test_metrics(testing_cloud):
     assert 'overcast_token_validations_total{outcome="invalid"} 1.0' in text
     assert "# TYPE overcast_operations gauge" in text
     assert "password" not in text.lower().replace("password_", "")
+
+
+def test_a_state_holds_the_sqlite_databases_of_every_region_driver(testing_cloud):
+    """A second region's driver keeps its databases under clouds/<region>/ (SQLite writes them in
+    place, so a hard link would follow later writes): saved and put back by SQLite's backup."""
+    import sqlite3
+
+    settings = testing_cloud.app.compute.settings
+    store = testing_cloud.app.identity.store
+    nested = settings.data_dir / "clouds" / "RegionTwo" / "hypervisor.sqlite"
+    nested.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(nested) as conn:
+        conn.execute("CREATE TABLE vm (name TEXT)")
+        conn.execute("INSERT INTO vm VALUES ('before')")
+    (nested.parent / "disk.img").write_bytes(b"saved bytes")
+    state.save(settings, store, "two-regions")
+    with sqlite3.connect(nested) as conn:
+        conn.execute("INSERT INTO vm VALUES ('after')")
+    (nested.parent / "disk.img").unlink()
+    state.load(settings, store, "two-regions")
+    with sqlite3.connect(nested) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM vm")] == ["before"]
+    assert (nested.parent / "disk.img").read_bytes() == b"saved bytes"

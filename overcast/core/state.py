@@ -5,8 +5,9 @@ A state is three things, kept under ``<data-dir>/states/<name>/``:
 
 - ``database.msgpack``: every row of Overcast's database (SQLite or PostgreSQL), see
   :mod:`overcast.store.snapshot`;
-- ``sqlite/<file>``: a copy of each SQLite database a driver keeps in the data directory (the local
-  cloud's hypervisor, volumes and networks), taken and put back with SQLite's online backup;
+- ``sqlite/<path>``: a copy of each SQLite database a driver keeps in the data directory (the local
+  cloud's hypervisor, volumes and networks; a second region's under ``clouds/<region>/``), taken and
+  put back with SQLite's online backup (never linked: SQLite writes its files in place);
 - ``files/<dir>/...``: the files of every other directory of the data directory (image data, volume
   bytes), as hard links: Overcast and its drivers write such files once and replace them by rename,
   so a link keeps the bytes of the moment it was taken.
@@ -70,11 +71,22 @@ def _main_database(settings: Settings) -> Path | None:
     return None
 
 
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _sqlite_owned(path: Path) -> bool:
+    """A SQLite database or one of its side files: copied by backup, never linked or unlinked."""
+    return path.name.endswith(_SQLITE_SIDE_FILES) or _is_sqlite(path)
+
+
 def _sqlite_files(settings: Settings) -> list[Path]:
-    """SQLite databases drivers keep at the top of the data directory (not Overcast's own)."""
+    """SQLite databases drivers keep in the data directory, at its top or in its state
+    directories (a region's driver directory ``clouds/<region>/``); not Overcast's own."""
     main = _main_database(settings)
-    return sorted(p for p in settings.data_dir.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.resolve() != main and _is_sqlite(p))
+    top = [p for p in settings.data_dir.iterdir() if p.is_file() and not p.name.startswith(".")]
+    nested = [p for d in _state_dirs(settings) for p in d.rglob("*") if p.is_file()]
+    return sorted(p for p in top + nested
+                  if p.resolve() != main and not p.name.endswith(_SQLITE_SIDE_FILES) and _is_sqlite(p))
 
 
 def _state_dirs(settings: Settings) -> list[Path]:
@@ -111,12 +123,14 @@ def _locked(settings: Settings) -> Iterator[None]:
 
 
 def _link_tree(source: Path, target: Path) -> None:
-    """Make ``target`` hold the files of ``source`` (hard links where possible), and nothing else."""
+    """Make ``target`` hold the files of ``source`` (hard links where possible), and nothing else;
+    SQLite databases on either side are left to :func:`_backup`."""
     target.mkdir(parents=True, exist_ok=True)
-    wanted = {p.relative_to(source) for p in source.rglob("*") if p.is_file()} if source.exists() else set()
+    wanted = ({p.relative_to(source) for p in source.rglob("*") if p.is_file() and not _sqlite_owned(p)}
+              if source.exists() else set())
     for path in sorted(target.rglob("*"), reverse=True):
         rel = path.relative_to(target)
-        if path.is_file() and rel not in wanted:
+        if path.is_file() and rel not in wanted and not _sqlite_owned(path):
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()) and not any(w.parts[:len(rel.parts)] == rel.parts
                                                                     for w in wanted):
@@ -167,7 +181,9 @@ def save(settings: Settings, store: Store, name: str, *, internal: bool = False)
         rows = snapshot.dump(store, work / "database.msgpack")
         (work / "sqlite").mkdir()
         for path in _sqlite_files(settings):
-            _backup(path, work / "sqlite" / path.name)
+            copy = work / "sqlite" / path.relative_to(settings.data_dir)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            _backup(path, copy)
         for directory in _state_dirs(settings):
             _link_tree(directory, work / "files" / directory.name)
         old = final.with_name(f".{name}.old")
@@ -208,10 +224,11 @@ def load(settings: Settings, store: Store, name: str, *, internal: bool = False)
             book = faults.FaultBook(settings, store)
             book.clear("api")
             book.sync_config()
-        saved_sqlite = {p.name: p for p in (source / "sqlite").glob("*")} if (source / "sqlite").exists() else {}
+        saved_sqlite = source / "sqlite"
         for path in _sqlite_files(settings):
-            if path.name in saved_sqlite:
-                _backup(saved_sqlite[path.name], path)
+            copy = saved_sqlite / path.relative_to(settings.data_dir)
+            if copy.is_file():
+                _backup(copy, path)
             else:  # made after the state was saved: empty every table it has
                 _empty(path)
         files = source / "files"
