@@ -1,6 +1,7 @@
-"""The server list's read path (docs/decisions/0038-read-path.md): metadata, tags and volumes come
-from one query per kind for the whole page, not a collection per server; what the list shows of
-each server is what its show answers."""
+"""The compute lists' read path (docs/decisions/0038-read-path.md): a server list's metadata, tags
+and volumes come from one query per kind for the whole page, not a collection per server, and what
+the list shows of each server is what its show answers; a flavor list reads extra specs only when
+it shows them, access lists never."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_the_list_shows_each_server_as_its_show_does(compute, demo_token, versio
         assert by_name["vm1"]["tags"] == []
 
 
-def _statements(compute, token: str) -> int:  # noqa: ANN001
+def _statements(compute, token: str, path: str = "/servers/detail", version: str = "2.26") -> list[str]:  # noqa: ANN001
     engine = compute.app.compute.store.engine
     seen: list[str] = []
 
@@ -62,15 +63,26 @@ def _statements(compute, token: str) -> int:  # noqa: ANN001
 
     event.listen(engine, "before_cursor_execute", count)
     try:
-        resp = Nova(compute, token).req("GET", "/servers/detail", "2.26")
+        resp = Nova(compute, token).req("GET", path, version)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert resp.status_code == 200
-    return len(seen)
+    return seen
 
 
 def test_the_list_reads_related_rows_in_a_fixed_number_of_queries(compute, demo_token):
     _make(compute, demo_token, 2)
-    few = _statements(compute, demo_token)
+    few = len(_statements(compute, demo_token))
     _make(compute, demo_token, 8)
-    assert _statements(compute, demo_token) == few
+    assert len(_statements(compute, demo_token)) == few
+
+
+def test_a_flavor_list_reads_extra_specs_only_to_show_them(compute, admin_token):
+    nova = Nova(compute, admin_token)
+    assert nova.req("POST", "/flavors/1/os-extra_specs",
+                    json={"extra_specs": {"hw:cpu_policy": "dedicated"}}).status_code == 200
+    for path, version in (("/flavors", "2.61"), ("/flavors/detail", "2.60")):
+        seen = _statements(compute, admin_token, path, version)
+        assert not [s for s in seen if "flavor_extra_specs" in s or "flavor_access" in s], seen
+    detail = nova.req("GET", "/flavors/detail", "2.61").json["flavors"]
+    assert {f["id"]: f["extra_specs"] for f in detail}["1"] == {"hw:cpu_policy": "dedicated"}
