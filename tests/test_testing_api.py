@@ -5,6 +5,7 @@ on PostgreSQL."""
 from __future__ import annotations
 
 import logging
+import re
 import os
 import time
 
@@ -264,3 +265,16 @@ def test_a_state_holds_the_sqlite_databases_of_every_region_driver(testing_cloud
     with sqlite3.connect(nested) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM vm")] == ["before"]
     assert (nested.parent / "disk.img").read_bytes() == b"saved bytes"
+
+
+def test_breaker_states_are_labelled_by_region_and_family(testing_cloud):
+    from overcast.ops.breaker import Breakers
+
+    breakers = Breakers(threshold=2)
+    for _ in range(2):
+        breakers("RegionOne", "compute").record_failure()
+    breakers("RegionOne", "volume")
+    testing_cloud.app.metrics._breaker_source = breakers
+    text = testing_cloud.call("GET", "/metrics", None).text
+    assert re.search(r'^overcast_breaker_state\{family="compute",region="RegionOne"\} 2\.0$', text, re.M), text
+    assert re.search(r'^overcast_breaker_state\{family="volume",region="RegionOne"\} 0\.0$', text, re.M), text

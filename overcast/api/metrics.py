@@ -89,8 +89,9 @@ class Metrics:
         source = self._breaker_source
         if source is None:
             return
-        for key, state in source.states().items():
-            region, family = key if isinstance(key, tuple) else (key, "*")
+        for key, state in source.states().items():  # "region" or "region/family" (overcast.ops.breaker)
+            region, _, family = key.partition("/")
+            family = family or "*"
             self.breakers.labels(str(region), str(family)).set(BREAKER_VALUES.get(state, 2))
 
     # -- the endpoint ---------------------------------------------------------------------------
