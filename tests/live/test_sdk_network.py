@@ -72,6 +72,7 @@ def test_port_binding_profile_and_fixed_ip_filters(admin_conn: Any, demo_conn: A
     subnet = demo_conn.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.62.0.0/24")
     profile = {"foo": "bar", "capabilities": ["switchdev"]}
     port = admin_conn.network.create_port(network_id=network.id, binding_profile=profile,
+                                          project_id=demo_conn.current_project_id,
                                           fixed_ips=[{"subnet_id": subnet.id, "ip_address": "10.62.0.123"}])
     assert port.binding_profile == profile
     assert admin_conn.network.get_port(port.id).binding_profile == profile
