@@ -12,6 +12,7 @@ from overcast.api.middleware import AuthMiddleware, NoTrailingSlash, RequestCont
 from overcast.api.microversions import MicroversionMiddleware
 from overcast.api.routing import Registry
 from overcast.config import Settings
+from overcast.core.cdn import CdnCore, build_cdn
 from overcast.core.compute import ComputeCore, build_compute
 from overcast.core.errors import OvercastError
 from overcast.core.identity import IdentityCore, build_identity
@@ -34,8 +35,10 @@ def _core_error(req: falcon.Request, resp: falcon.Response, exc: OvercastError |
     raise faults.Fault(exc.status, exc.message, kind=exc.kind, headers=headers)
 
 
-def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> "OpsRuntime":
+def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None,
+                     cdn: CdnCore | None = None) -> "OpsRuntime":
     """The operations runtime (workers and reconciler) with every service's handlers; not started."""
+    from overcast.core.cdn.operations import setup_for as cdn_setup_for
     from overcast.core.compute.operations import setup_for
     from overcast.core.compute.volume_operations import setup_for as server_volumes_setup_for
     from overcast.core.network.operations import setup_for as network_setup_for
@@ -44,7 +47,8 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> 
 
     return OpsRuntime(compute.store, compute.settings, ops, backends=compute.backends,
                       setups=[setup_for(compute), server_volumes_setup_for(compute),
-                              volume_setup_for(build_volume(compute)), network_setup_for(compute.network)])
+                              volume_setup_for(build_volume(compute)), network_setup_for(compute.network),
+                              cdn_setup_for(cdn or build_cdn(compute.settings, compute.store, compute.backends))])
 
 
 class OvercastApp(falcon.App):
@@ -56,12 +60,16 @@ class OvercastApp(falcon.App):
     images: ImageCore
     network: NetworkCore
     volume: VolumeCore
+    cdn: CdnCore
 
 
 def create_app(settings: Settings, identity: IdentityCore | None = None,
-               compute: ComputeCore | None = None, images: ImageCore | None = None) -> OvercastApp:
+               compute: ComputeCore | None = None, images: ImageCore | None = None,
+               cdn: CdnCore | None = None) -> OvercastApp:
     """Build the Falcon app serving every service for ``settings``."""
+    from overcast.api.cdn import register as register_cdn
     from overcast.api.compute import MICROVERSIONS as COMPUTE_VERSIONS
+    from overcast.core.cdn.policies import register as register_cdn_policies
     from overcast.api.compute import register as register_compute
     from overcast.api.identity import register as register_identity
     from overcast.api.image import register as register_image
@@ -76,6 +84,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     images = images or ImageCore(settings=settings, store=identity.store)
     network = compute.network
     volume = build_volume(compute)
+    cdn = cdn or build_cdn(settings, identity.store, compute.backends)
+    register_cdn_policies()
     app = OvercastApp(
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
                     MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS,
@@ -100,6 +110,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_network(registry, network)
     register_volume(registry, volume)
     register_placement(registry, identity.store, settings)
+    register_cdn(registry, cdn)
     registry.mount(app)
     app.registry = registry
     app.identity = identity
@@ -107,4 +118,5 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     app.images = images
     app.network = network
     app.volume = volume
+    app.cdn = cdn
     return app

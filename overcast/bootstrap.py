@@ -4,6 +4,8 @@ the image service's cirros and metadata definitions. Idempotent; ``overcast serv
 from __future__ import annotations
 
 from overcast.config import Settings
+from overcast.core.cdn import build_cdn
+from overcast.core.cdn.flavors import seed as seed_cdn_flavors
 from overcast.core.compute import ComputeCore, build_compute
 from overcast.core.compute.seed import seed as seed_compute
 from overcast.core.identity import IdentityCore, build_identity
@@ -18,14 +20,20 @@ from overcast.core.volume.seed import seed as seed_volume
 
 
 def prepare(identity: IdentityCore, compute: ComputeCore, images: ImageCore) -> list[Account]:
-    """Bootstrap identity, then seed compute, images, networks and volume types; returns the
-    accounts with passwords."""
+    """Bootstrap identity, then seed compute, images, networks, volume types and CDN flavors;
+    returns the accounts with passwords."""
     accounts = bootstrap_identity(identity)
     seed_compute(compute)
     seed_image(images)
     seed_metadefs(images)
     seed_network(compute.network)
     seed_volume(build_volume(compute))
+    cdn = build_cdn(compute.settings, compute.store)
+    try:
+        with cdn.store.session() as session:
+            seed_cdn_flavors(cdn, session)
+    finally:
+        cdn.close()
     return accounts
 
 

@@ -17,7 +17,8 @@ def application() -> falcon.App:
     settings = load_settings()
     logs.configure(settings.server.log_level)
     app = create_app(settings)
+    atexit.register(app.cdn.close)  # atexit runs in reverse: the workers stop first, then the CDN's drivers
     if settings.ops.serve_workers:  # else an API-only node: `overcast worker` processes do the work
-        runtime = build_operations(app.compute).start()
+        runtime = build_operations(app.compute, cdn=app.cdn).start()
         atexit.register(runtime.stop)
     return app
