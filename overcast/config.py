@@ -63,8 +63,13 @@ def resolve_reference(value: str, environ: Mapping[str, str] = os.environ) -> st
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8780
-    workers: int = 1
+    #: server processes; 0: one per CPU core
+    workers: int = 0
     threads: int = 4
+    #: seconds a stop (Ctrl-C, SIGTERM) waits for requests in flight before the processes end
+    stop_grace: float = 1.5
+    #: keep rendered answers to reads until the database changes (SQLite only; docs/decisions/0038)
+    response_cache: bool = True
     #: The URL clients reach us at; by default http://host:port.
     public_url: str = ""
     #: Largest JSON request body accepted (bytes); larger answers 413.
@@ -135,6 +140,20 @@ class ImageSettings:
     s3_part_size: int = 8 * 1024 * 1024
     #: ports ``web-download`` may fetch from, comma-separated (Glance's allowed_ports); ``*``: any
     web_download_ports: str = "80,443"
+
+
+@dataclass(frozen=True)
+class TestingSettings:
+    """What test suites use Overcast for (docs/decisions/0035 and 0036)."""
+
+    #: serve /_overcast/reset, /_overcast/states and /_overcast/faults to admins (off: those paths 404)
+    admin_api: bool = False
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    #: serve Prometheus metrics at /metrics (no token needed; no secrets in them)
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -262,9 +281,13 @@ class Settings:
     identity: IdentitySettings = IdentitySettings()
     bootstrap: BootstrapSettings = BootstrapSettings()
     image: ImageSettings = ImageSettings()
+    testing: TestingSettings = TestingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     ops: OpsSettings = OpsSettings()
     cdn: CdnSettings = CdnSettings()
     clouds: tuple[CloudSettings, ...] = (CloudSettings(name="RegionOne"),)
+    #: ``[[faults]]`` tables: faults injected from the start (see overcast.core.faults)
+    faults: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def database_url(self) -> str:
@@ -300,6 +323,8 @@ _SECTIONS = {
     "identity": IdentitySettings,
     "bootstrap": BootstrapSettings,
     "image": ImageSettings,
+    "testing": TestingSettings,
+    "metrics": MetricsSettings,
     "ops": OpsSettings,
     "cdn": CdnSettings,
 }
@@ -398,7 +423,7 @@ def load_settings(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from None
 
-    unknown = set(raw) - set(_SECTIONS) - {"data_dir", "clouds"}
+    unknown = set(raw) - set(_SECTIONS) - {"data_dir", "clouds", "faults"}
     if unknown:
         raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
 
@@ -425,5 +450,8 @@ def load_settings(
         for name, body in raw.get("clouds", {}).items()
     ) or (CloudSettings(name=built["bootstrap"].region),)
 
+    faults = raw.get("faults", [])
+    if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+        raise ConfigError("faults must be an array of tables ([[faults]])")
     chosen_dir = data_dir or environ.get("OVERCAST_DATA_DIR") or raw.get("data_dir") or ".overcast"
-    return Settings(data_dir=Path(chosen_dir), clouds=clouds, **built)
+    return Settings(data_dir=Path(chosen_dir), clouds=clouds, faults=tuple(dict(f) for f in faults), **built)
