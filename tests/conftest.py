@@ -63,7 +63,11 @@ def settings(tmp_path, monkeypatch):
     for name in list(__import__("os").environ):
         if name.startswith("OVERCAST_"):
             monkeypatch.delenv(name)
-    return load_settings(data_dir=tmp_path / "data", identity={"bcrypt_rounds": 4})
+    settings = load_settings(data_dir=tmp_path / "data", identity={"bcrypt_rounds": 4})
+    # server actions finish at once, for speed (the local cloud's default keeps REBOOT, REBUILD,
+    # RESIZE visible for a poll: tests/compute/test_transitional_states.py)
+    return dataclasses.replace(settings, clouds=tuple(
+        dataclasses.replace(c, options={**c.options, "action_delay": 0}) for c in settings.clouds))
 
 
 @pytest.fixture

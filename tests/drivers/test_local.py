@@ -37,7 +37,7 @@ class Clock:
 
 @pytest.fixture
 def cloud(tmp_path):
-    bundle = load_driver("local", {}, tmp_path)
+    bundle = load_driver("local", {"action_delay": 0}, tmp_path)  # actions settle at once
     yield bundle.compute
     bundle.close()
 

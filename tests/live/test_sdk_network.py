@@ -64,3 +64,37 @@ def test_quotas(admin_conn: Any, demo_conn: Any):
     project = demo_conn.current_project_id
     quota = admin_conn.network.get_quota(project, details=True)
     assert quota.networks["limit"] == 100 and quota.networks["used"] >= 1
+
+
+def test_port_binding_profile_and_fixed_ip_filters(admin_conn: Any, demo_conn: Any, admin_cli: Any):
+    """Issue 17 items 7 and 8 through openstacksdk and the openstack CLI, unmodified."""
+    network = demo_conn.network.create_network(name=_name("net"))
+    subnet = demo_conn.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.62.0.0/24")
+    profile = {"foo": "bar", "capabilities": ["switchdev"]}
+    port = admin_conn.network.create_port(network_id=network.id, binding_profile=profile,
+                                          project_id=demo_conn.current_project_id,
+                                          fixed_ips=[{"subnet_id": subnet.id, "ip_address": "10.62.0.123"}])
+    assert port.binding_profile == profile
+    assert admin_conn.network.get_port(port.id).binding_profile == profile
+    assert admin_conn.network.update_port(port, binding_profile={"foo": "baz"}).binding_profile == {"foo": "baz"}
+    with pytest.raises(exceptions.ForbiddenException):
+        demo_conn.network.update_port(port.id, binding_profile={"foo": "bar"})
+    other = demo_conn.network.create_port(network_id=network.id,
+                                          fixed_ips=[{"subnet_id": subnet.id, "ip_address": "10.62.0.45"}])
+
+    def found(*fixed_ips: str) -> set[str]:
+        return {p.id for p in demo_conn.network.ports(network_id=network.id, fixed_ips=list(fixed_ips))}
+
+    assert found("ip_address_substr=.123") == {port.id}
+    assert found("ip_address_substr=10.62.0.") == {port.id, other.id}
+    assert found("ip_address=10.62.0.45") == {other.id}
+    assert found(f"subnet_id={subnet.id}", "ip_address_substr=45") == {other.id}
+    listed = admin_cli("port", "list", "--network", network.id, "--fixed-ip", "ip-substring=.123")
+    assert [p["ID"] for p in listed] == [port.id]
+    shown = admin_cli("port", "show", port.id)
+    assert shown["binding_profile"] == {"foo": "baz"}
+    admin_cli.run("port", "set", port.id, "--binding-profile", "pci_slot=0000:05:00.1")
+    assert admin_cli("port", "show", port.id)["binding_profile"] == {"foo": "baz", "pci_slot": "0000:05:00.1"}
+    for p in (port, other):
+        demo_conn.network.delete_port(p.id)
+    demo_conn.network.delete_network(network)

@@ -69,7 +69,7 @@ def _server(backend: str, tmp_path: Path, image_source: Any, region: str | None 
     if backend == "postgresql":
         database_url = create_postgres_database(POSTGRES_ADMIN_URL)
         env["OVERCAST_DATABASE_URL"] = database_url
-    config = runner.regions_config(tmp_path / "overcast.toml", region) if region else None
+    config = runner.regions_config(tmp_path / "overcast.toml", region or runner.FIRST_REGION)
     server = LiveServer(tmp_path / "data", env=env, config=config)
     try:
         yield server.start()

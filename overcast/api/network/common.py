@@ -225,6 +225,8 @@ def list_body(req: falcon.Request, base: str, kind: Kind, session: Session, quer
     :raises faults.BadRequest: a bad limit, sort key or direction.
     """
     filters, tags = _filters(req), _tag_params(req)
+    for name in kind.narrowing.keys() & filters.keys():
+        query = kind.narrowing[name](query, filters.pop(name))
     keys = req.get_param_as_list("sort_key") or []
     marker, reverse = req.get_param("marker"), (req.get_param("page_reverse") or "").lower() == "true"
     query = query.options(*kind.options)
@@ -269,6 +271,9 @@ class Kind:
     #: the attributes a list filters and sorts on in SQL: wire name -> the column the view shows
     #: as it is (anything else is filtered and sorted on the rendered views)
     columns: listing.Columns = field(default_factory=dict)
+    #: filters with a grammar of their own: wire name -> (query, the values asked) -> the query
+    #: narrowed (ports' ``fixed_ips=ip_address_substr=...``)
+    narrowing: Mapping[str, Callable[[Select[Any], list[str]], Select[Any]]] = field(default_factory=dict)
     #: loader options for listed records (load only what the view reads)
     options: tuple[Any, ...] = ()
     #: views of many records, loading what they refer to at once (default: ``view`` on each)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql import Select
 
+from overcast.api import faults
 from overcast.api.network import views
 from overcast.api.network.common import BOOL, NAME, UUID, Kind
 from overcast.core.network import floating_ips, networks, ports, routers, security_groups, subnets
@@ -49,11 +51,11 @@ PORT_UPDATE: dict[str, Any] = {
     "device_owner": {"type": "string", "maxLength": 255}, "fixed_ips": _FIXED_IPS,
     "security_groups": {"type": ["array", "null"], "items": UUID}, "allowed_address_pairs": _PAIRS,
     "port_security_enabled": BOOL, "mac_address": {"type": "string", "maxLength": 32},
-    "binding:host_id": {"type": ["string", "null"], "maxLength": 255}, **_DESCRIPTION}
+    "binding:host_id": {"type": ["string", "null"], "maxLength": 255},
+    "binding:profile": {"type": ["object", "null"]}, **_DESCRIPTION}
 PORT_CREATE = {**PORT_UPDATE, **_OWNER, "network_id": UUID,
                "binding:vnic_type": {"type": "string", "enum": ["normal", "direct", "macvtap", "baremetal",
-                                                                "direct-physical", "virtio-forwarder"]},
-               "binding:profile": {"type": ["object", "null"]}}
+                                                                "direct-physical", "virtio-forwarder"]}}
 
 _GATEWAY = {"type": ["object", "null"], "additionalProperties": False, "properties": {
     "network_id": UUID, "enable_snat": BOOL, "external_fixed_ips": _FIXED_IPS}}
@@ -78,6 +80,27 @@ RULE_CREATE: dict[str, Any] = {
     "remote_group_id": {"type": ["string", "null"]}}
 
 
+#: the keys of the ``fixed_ips`` filter -> the :class:`ports.FixedIpFilter` field they fill
+_FIXED_IP_KEYS = {"ip_address": "ip_addresses", "subnet_id": "subnet_ids", "ip_address_substr": "substrings"}
+
+
+def _fixed_ips(query: Select[Any], values: list[str]) -> Select[Any]:
+    """``fixed_ips=ip_address=...``, ``=subnet_id=...``, ``=ip_address_substr=...`` (repeatable;
+    other keys are ignored, as Neutron ignores them).
+
+    :raises faults.BadRequest: a value that is not ``key=value`` (Neutron's InvalidInput).
+    """
+    wanted: dict[str, list[str]] = {field: [] for field in _FIXED_IP_KEYS.values()}
+    for value in values:
+        key, equals, text = value.partition("=")
+        if not equals:
+            raise faults.BadRequest(f"Invalid input for operation: '{value}' is not of the form <key>=[value].",
+                                    kind="InvalidInput")
+        if key in _FIXED_IP_KEYS:
+            wanted[_FIXED_IP_KEYS[key]].append(text)
+    return ports.with_fixed_ips(query, ports.FixedIpFilter(**{k: tuple(v) for k, v in wanted.items()}))
+
+
 def _columns(model: Any, *names: str, **renamed: str) -> dict[str, Any]:
     """What a list filters and sorts on in SQL: the attributes a view shows straight from a column
     of ``model`` (the standard ones and ``names``; ``renamed`` maps a wire name to its column)."""
@@ -96,7 +119,8 @@ KINDS: tuple[Kind, ...] = (
                           "ipv6_ra_mode", "ipv6_address_mode")),
     Kind("ports", "port", views.port, ports, PORT_CREATE, PORT_UPDATE, required=("network_id",),
          columns=_columns(Port, "name", "network_id", "mac_address", "admin_state_up", "status", "device_id",
-                          "device_owner", "port_security_enabled")),
+                          "device_owner", "port_security_enabled"),
+         narrowing={"fixed_ips": _fixed_ips}),
     Kind("routers", "router", views.router, routers, ROUTER_CREATE, ROUTER_UPDATE,
          columns=_columns(Router, "name", "admin_state_up", "status"), many=views.routers),
     Kind("floatingips", "floatingip", views.floating_ip, floating_ips, FIP_CREATE, FIP_UPDATE,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from overcast.api.network.common import caller, iso, standard
+from overcast.core.network import BINDING_PROFILE
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
 
 
@@ -64,7 +65,8 @@ def port(req: falcon.Request, session: Session, p: Port) -> dict[str, Any]:
     if _admin(req):
         view.update({"binding:host_id": p.binding_host_id, "binding:vif_type": p.binding_vif_type,
                      "binding:vif_details": {"port_filter": True} if p.binding_vif_type == "ovs" else {},
-                     "binding:vnic_type": p.binding_vnic_type, "binding:profile": {}})
+                     "binding:vnic_type": p.binding_vnic_type,
+                     "binding:profile": dict((p.extra or {}).get(BINDING_PROFILE) or {})})
     return view
 
 

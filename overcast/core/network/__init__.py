@@ -36,6 +36,10 @@ RESOURCE_TYPES = {"Network": "network", "Subnet": "subnet", "Port": "port", "Rou
                   "FloatingIp": "floating_ip", "SecurityGroup": "security_group"}
 #: how long a sync may wait for what it refers to, or for a backend to free what it still holds
 SYNC_DEADLINE_SECONDS = 600.0
+#: a port's ``binding:profile``, kept in its ``extra`` as given
+BINDING_PROFILE = "binding_profile"
+#: the keys of a record's ``extra`` Overcast owns (the rest is what its backend last reported)
+OWN_EXTRA = ("requested_fixed_ips", BINDING_PROFILE)
 
 
 @dataclass

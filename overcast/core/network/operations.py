@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
-from overcast.core.network import RESOURCE_TYPES, SYNC, NetworkCore
+from overcast.core.network import OWN_EXTRA, RESOURCE_TYPES, SYNC, NetworkCore
 from overcast.core.network import routers as router_rules
 from overcast.drivers import network as dn
 from overcast.drivers.context import CallContext
@@ -151,7 +151,7 @@ def security_group_spec(session: Session, group: SecurityGroup, waiting: list[st
 # -- what the backend answered, recorded ------------------------------------------------------------
 def _record(record: Any, result: dn.Realised) -> None:
     record.backend_id = result.backend_id
-    record.extra = {**{k: v for k, v in (record.extra or {}).items() if k == "requested_fixed_ips"},
+    record.extra = {**{k: v for k, v in (record.extra or {}).items() if k in OWN_EXTRA},
                     **dict(result.extra)}
 
 

@@ -12,16 +12,17 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
-from overcast.core.network import NetworkCore, ipam, quotas, security_groups
+from overcast.core.network import BINDING_PROFILE, NetworkCore, ipam, quotas, security_groups
 from overcast.core.network.common import admin_only, authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -50,6 +51,30 @@ def is_router(port: Port) -> bool:
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[Port]]:
     """The ports of the region ``ctx`` may list, in no order."""
     return owned(ctx, Port, core.region)
+
+
+@dataclass(frozen=True)
+class FixedIpFilter:
+    """What a port list asks of the ports' addresses (Neutron's ``fixed_ips`` filter): a port
+    matches when, for each kind given, one of its addresses matches one of the values (the
+    kinds need not match the same address)."""
+
+    ip_addresses: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+    #: parts of an address (the ``ip-substring-filtering`` extension)
+    substrings: tuple[str, ...] = ()
+
+
+def with_fixed_ips(query: Select[tuple[Port]], wanted: FixedIpFilter) -> Select[tuple[Port]]:
+    """``query`` narrowed to the ports whose addresses match ``wanted``."""
+    if wanted.ip_addresses:
+        query = query.where(Port.fixed_ips.any(IpAllocation.ip_address.in_(wanted.ip_addresses)))
+    if wanted.subnet_ids:
+        query = query.where(Port.fixed_ips.any(IpAllocation.subnet_id.in_(wanted.subnet_ids)))
+    if wanted.substrings:
+        query = query.where(or_(*(Port.fixed_ips.any(IpAllocation.ip_address.contains(part, autoescape=True))
+                                  for part in wanted.substrings)))
+    return query
 
 
 def get(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) -> Port:
@@ -205,6 +230,7 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
     port.security_group_ids = _groups(core, session, ctx, project_id, port_security, device_owner,
                                       body.get("security_groups"))
     port.allowed_address_pairs = _pairs(port_security, body.get("allowed_address_pairs"), mac)
+    _set_profile(port, body.get("binding:profile"))
     session.add(port)
     session.flush()
     add_addresses(core, session, port, network, body.get("fixed_ips"))
@@ -231,7 +257,8 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
     port = get(core, session, ctx, port_id)
     authorize(ctx, "update_port", port.project_id)
     before = port.device_id
-    admin_only(ctx, "update_port:binding:host_id", changes.get("binding:host_id"))
+    for attr in ("binding:host_id", "binding:profile"):
+        admin_only(ctx, f"update_port:{attr}", changes.get(attr))
     admin_only(ctx, "update_port:mac_address", changes.get("mac_address"))
     if "mac_address" in changes and changes["mac_address"] != port.mac_address:
         port.mac_address = _mac(session, port.network_id, changes["mac_address"])
@@ -239,6 +266,8 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
                                   "port_security_enabled"))
     if "binding:host_id" in changes:
         port.binding_host_id = changes["binding:host_id"] or ""
+    if "binding:profile" in changes:
+        _set_profile(port, changes["binding:profile"])
     if "fixed_ips" in changes:
         _reallocate(core, session, port, changes["fixed_ips"] or [])
     if "security_groups" in changes or "port_security_enabled" in changes:
@@ -253,6 +282,14 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
     bind(core, session, port)
     core.devices_changed(session, [before, port.device_id])
     return port
+
+
+def _set_profile(port: Port, profile: dict[str, Any] | None) -> None:
+    """Keep ``binding:profile`` as given (null is Neutron's empty profile); the backend is not
+    told (Overcast's drivers have no use for it, as Neutron's OVS/OVN mechanisms have none for
+    most of its keys)."""
+    extra = {k: v for k, v in (port.extra or {}).items() if k != BINDING_PROFILE}
+    port.extra = {**extra, BINDING_PROFILE: profile} if profile else extra
 
 
 def _reallocate(core: NetworkCore, session: Session, port: Port, requests: list[dict[str, Any]]) -> None:

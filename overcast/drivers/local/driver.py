@@ -8,6 +8,12 @@ Options (a cloud's config section):
 
 ``build_delay`` (seconds, 0)
     A new server is BUILDING until this much time has passed, as :meth:`get` sees it.
+``action_delay`` (seconds, 2)
+    A reboot, rebuild, resize or resize revert takes this long: until then :meth:`get` reports
+    the server unsettled (BUILDING: the driver contract has no state of its own for "rebooting"),
+    so the operation that asked keeps polling and clients see REBOOT, HARD_REBOOT, REBUILD,
+    RESIZE or REVERT_RESIZE for at least one poll (openstacksdk waits 2 s between polls, Tempest
+    1 s). 0 makes them finish at once, for suites that want speed (the Tempest runner's config).
 ``hosts`` (1)
     How many hypervisor hosts to simulate (``overcast-local-1`` ...), or a list of host names.
 ``zones`` (``["nova"]``)
@@ -65,8 +71,12 @@ BUILD_SECONDS = "overcast:build_seconds"
 FAIL_DELETE = "overcast:fail_delete"
 UNAVAILABLE = "overcast:unavailable"
 
+#: seconds an action keeps a server unsettled by default (see ``action_delay``)
+ACTION_DELAY = 2.0
+
 DEFAULTS: Mapping[str, Any] = {
     "build_delay": 0.0,
+    "action_delay": ACTION_DELAY,
     "hosts": 1,
     "zones": ("nova",),
     "fail_build_rate": 0.0,
@@ -75,8 +85,9 @@ DEFAULTS: Mapping[str, Any] = {
 }
 
 #: what a ServerInfo needs (not the console log, which can be long)
+SETTLES_AT = "(SELECT settles_at FROM transition WHERE transition.server_id = server.id) AS settles_at"
 LIST_COLUMNS = ("id, idempotency_key, name, state, prior_state, host, zone, flavor, networks, ready_at, fail_build,"
-                " fault, created_at")
+                f" fault, created_at, {SETTLES_AT}")
 
 POLICIES = frozenset({"affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"})
 
@@ -161,11 +172,12 @@ class LocalComputeDriver(ComputeDriver):
     #: no remote console: a console URL must lead to a proxy reaching a real guest, and there is none
     capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE}
 
-    def __init__(self, path: Path, *, build_delay: float = 0.0, hosts: Iterable[str] = ("overcast-local-1",),
-                 zones: Iterable[str] = ("nova",),
+    def __init__(self, path: Path, *, build_delay: float = 0.0, action_delay: float = 0.0,
+                 hosts: Iterable[str] = ("overcast-local-1",), zones: Iterable[str] = ("nova",),
                  fail_build_rate: float = 0.0, unavailable_rate: float = 0.0,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
         self.build_delay = float(build_delay)
+        self.action_delay = float(action_delay)
         self.hosts = tuple(hosts)
         self.zone_names = tuple(zones)
         if not self.hosts:
@@ -203,8 +215,13 @@ class LocalComputeDriver(ComputeDriver):
         return Unavailable(f"local: server {backend_id} is injected unavailable ({UNAVAILABLE})")
 
     # -- rows -> records ---------------------------------------------------------------------
-    def _effective(self, row: sqlite3.Row, now: float) -> tuple[ServerState, str | None, int]:
+    def _effective(self, row: sqlite3.Row, now: float, *, settled: bool = False) -> tuple[ServerState, str | None, int]:
+        """The state a read sees at ``now``: BUILDING until a build or (unless ``settled``: the
+        state an action ends in) an action's transition is over."""
         state = ServerState(row["state"])
+        settles_at = row["settles_at"]
+        if not settled and settles_at is not None and now < settles_at and state is not S.ERROR:
+            return S.BUILDING, None, 50
         if state is S.BUILDING:
             if now >= row["ready_at"]:
                 if row["fail_build"]:
@@ -229,7 +246,7 @@ class LocalComputeDriver(ComputeDriver):
 
     @staticmethod
     def _row(conn: sqlite3.Connection, backend_id: str) -> sqlite3.Row:
-        row = conn.execute("SELECT * FROM server WHERE id = ?", (backend_id,)).fetchone()
+        row = conn.execute(f"SELECT *, {SETTLES_AT} FROM server WHERE id = ?", (backend_id,)).fetchone()
         if row is None:
             raise NotFound(f"No server {backend_id} in the local cloud")
         return row
@@ -363,6 +380,7 @@ class LocalComputeDriver(ComputeDriver):
             else:
                 conn.execute("DELETE FROM volume_attachment WHERE server_id = ?", (backend_id,))
                 conn.execute("DELETE FROM unavailable WHERE idempotency_key = ?", (row["idempotency_key"],))
+                conn.execute("DELETE FROM transition WHERE server_id = ?", (backend_id,))
                 conn.execute("DELETE FROM server WHERE id = ?", (backend_id,))
         if outcome is not None:
             raise outcome
@@ -442,7 +460,7 @@ class LocalComputeDriver(ComputeDriver):
             if self._consume_unavailable(conn, row["idempotency_key"], action, row["unavailable_n"]):
                 unavailable = True
             else:
-                state, _, _ = self._effective(row, self._clock())
+                state, _, _ = self._effective(row, self._clock(), settled=True)
                 allowed = ALLOWED.get(action)
                 if allowed is not None and state not in allowed:
                     raise conflict(f"Cannot '{action}' instance {backend_id} while it is in state "
@@ -477,9 +495,17 @@ class LocalComputeDriver(ComputeDriver):
         text += extra + self._boot_text(row, boots, boot_image)
         self._update(conn, row["id"], state=new_state.value, console=text, boots=boots, fault=None, **values)
 
+    def _unsettle(self, conn: sqlite3.Connection, backend_id: str) -> None:
+        """The server is in transition for ``action_delay`` seconds from now."""
+        if self.action_delay > 0:
+            conn.execute("INSERT OR REPLACE INTO transition (server_id, settles_at) VALUES (?, ?)",
+                         (backend_id, self._clock() + self.action_delay))
+
     def reboot(self, ctx: CallContext, backend_id: str, hard: bool = False) -> None:
-        self._act(backend_id, "reboot" if hard else "soft reboot",
-                  lambda conn, row, state: self._power_cycle(conn, row, state))
+        def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
+            self._power_cycle(conn, row, state)
+            self._unsettle(conn, backend_id)
+        self._act(backend_id, "reboot" if hard else "soft reboot", change)
 
     def start(self, ctx: CallContext, backend_id: str) -> None:
         self._act(backend_id, "start", lambda conn, row, state: self._power_cycle(conn, row, state))
@@ -526,6 +552,7 @@ class LocalComputeDriver(ComputeDriver):
             else:
                 self._update(conn, backend_id, state=S.RESIZED.value, prior_state=state.value,
                              old_flavor=row["flavor"], flavor=json.dumps(asdict(flavor)))
+            self._unsettle(conn, backend_id)
         self._act(backend_id, "resize", change)
 
     def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
@@ -539,6 +566,7 @@ class LocalComputeDriver(ComputeDriver):
             self._update(conn, backend_id, state=row["prior_state"] or S.ACTIVE.value, prior_state=None,
                          flavor=row["old_flavor"] or row["flavor"], old_flavor=None,
                          console=row["console"] + console.event_line("resize reverted to the previous flavor"))
+            self._unsettle(conn, backend_id)
         self._act(backend_id, "revert_resize", change)
 
     def rebuild(self, ctx: CallContext, backend_id: str, image: Image, admin_password: str | None = None) -> None:
@@ -549,6 +577,7 @@ class LocalComputeDriver(ComputeDriver):
             else:
                 self._power_cycle(conn, row, state, image=image_json, boot_image=asdict(image),
                                   extra=console.event_line(f"rebuilding from image {image.name}"))
+            self._unsettle(conn, backend_id)
         self._act(backend_id, "rebuild", change)
 
     def snapshot(self, ctx: CallContext, backend_id: str, image_name: str) -> ImageRef:
@@ -788,7 +817,8 @@ def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
     opts = check_options("local", options, DEFAULTS)
     path = Path(opts["database"]) if opts["database"] else Path(data_dir) / "local-cloud.db"
     compute = LocalComputeDriver(
-        path, build_delay=_number("build_delay", opts["build_delay"], 0.0), hosts=_hosts(opts["hosts"]),
+        path, build_delay=_number("build_delay", opts["build_delay"], 0.0),
+        action_delay=_number("action_delay", opts["action_delay"], 0.0), hosts=_hosts(opts["hosts"]),
         zones=_zones(opts["zones"]),
         fail_build_rate=_number("fail_build_rate", opts["fail_build_rate"], 0.0, 1.0),
         unavailable_rate=_number("unavailable_rate", opts["unavailable_rate"], 0.0, 1.0))

@@ -70,6 +70,11 @@ CREATE TABLE IF NOT EXISTS image (
     checksum TEXT,
     created_at REAL NOT NULL
 );
+-- servers in the middle of an action (reboot, rebuild, resize, revert): unsettled until settles_at
+CREATE TABLE IF NOT EXISTS transition (
+    server_id TEXT PRIMARY KEY,
+    settles_at REAL NOT NULL
+);
 -- fault injection: calls of each kind left to fail with Unavailable, by the build's idempotency key
 CREATE TABLE IF NOT EXISTS unavailable (
     idempotency_key TEXT NOT NULL,
