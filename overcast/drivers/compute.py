@@ -121,6 +121,8 @@ class Flavor:
     ephemeral_gb: int = 0
     swap_mb: int = 0
     extra_specs: Mapping[str, str] = field(default_factory=dict)
+    #: what the backend says beyond the interface (a provider's price, bandwidth)
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
