@@ -138,12 +138,20 @@ class Ec2Dialect:
 
     def key_pair(self, driver: Any, name: str, public_key: str) -> str:
         """The provider's key pair for this public key, imported the first time (named by fingerprint)."""
+        from libcloud.compute.drivers.ec2 import NAMESPACE
         from libcloud.compute.types import KeyPairDoesNotExistError
+        from libcloud.utils.xml import findall
 
         remote = f"overcast-{hashlib.md5(public_key.strip().encode(), usedforsecurity=False).hexdigest()}"
+        # AWS's documented list form (KeyName.1); libcloud's get_key_pair sends a bare KeyName,
+        # which moto reads as no name at all
         try:
-            driver.get_key_pair(remote)
+            answer = driver.connection.request(driver.path, params={"Action": "DescribeKeyPairs",
+                                                                    "KeyName.1": remote}).object
+            exists = bool(findall(element=answer, xpath="keySet/item", namespace=NAMESPACE))
         except KeyPairDoesNotExistError:
+            exists = False
+        if not exists:
             try:
                 driver.import_key_pair_from_string(remote, public_key)
             except Exception as exc:  # noqa: BLE001 - imported meanwhile by another worker
