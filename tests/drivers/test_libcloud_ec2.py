@@ -10,6 +10,7 @@ import pytest
 from overcast.drivers.compute import Flavor, Image
 from overcast.drivers.registry import DriverConfigError, load_driver
 from overcast.testing.conformance import ComputeDriverConformance
+from overcast.testing.conformance_volume import VolumeDriverConformance
 from overcast.testing.emulators import MotoServer
 
 KEY = "AKIAOVERCASTCONFORM1"
@@ -98,3 +99,27 @@ def test_bad_options_are_config_errors(tmp_path) -> None:  # noqa: ANN001
         load_driver("libcloud", {"provider": "ec2", "key": "k", "secret": "s", "access_key": "x"}, tmp_path)
     with pytest.raises(DriverConfigError, match="Invalid region"):
         load_driver("libcloud", {"provider": "ec2", "key": "k", "secret": "s", "region": "mars-1"}, tmp_path)
+
+
+class TestLibcloudEbsOnMoto(VolumeDriverConformance):
+    @pytest.fixture
+    def volume_driver(self, moto: MotoServer, tmp_path):  # noqa: ANN001, ANN201
+        bundle = load_driver("libcloud", ec2_options(moto, page_size=5), tmp_path)
+        yield bundle.volume
+        bundle.close()
+
+
+def test_volumes_are_ebs_volumes_in_moto(moto: MotoServer, tmp_path) -> None:  # noqa: ANN001
+    """A volume made through the driver is one EBS volume, tagged, and a retried create is the same one."""
+    from overcast.drivers.context import CallContext
+    from overcast.drivers.volume import VolumeRequest
+
+    driver = load_driver("libcloud", ec2_options(moto), tmp_path).volume
+    key = f"vol-{uuid.uuid4().hex}"
+    request = VolumeRequest(name="data", size_gb=3, idempotency_key=key)
+    first = driver.create(CallContext(project_id="p1"), request)
+    assert driver.create(CallContext(project_id="p1"), request) == first
+    seen = moto.ec2().describe_volumes(Filters=[{"Name": "tag:overcast:key", "Values": [key]}])["Volumes"]
+    assert [(v["VolumeId"], v["Size"]) for v in seen] == [(first, 3)]
+    assert {"Key": "overcast:project", "Value": "p1"} in seen[0]["Tags"]
+    driver.delete(CallContext(), first)

@@ -44,9 +44,11 @@ def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
     imported only now, when a cloud uses it)."""
     from overcast.drivers.libcloud.compute import LibcloudComputeDriver
     from overcast.drivers.libcloud.providers import parse_options
+    from overcast.drivers.libcloud.volume import LibcloudVolumeDriver
 
     settings = parse_options(options)
     compute = LibcloudComputeDriver(settings)
-    return CloudDriver(name="libcloud", compute=compute,
+    volume = LibcloudVolumeDriver(settings, compute.pool) if settings.provider == "ec2" else None
+    return CloudDriver(name="libcloud", compute=compute, volume=volume,
                        info={"provider": settings.provider, "region": settings.region or "",
                              "endpoint": settings.endpoint or "", "emulator": settings.emulator or ""})

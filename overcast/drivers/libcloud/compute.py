@@ -179,7 +179,7 @@ class LibcloudComputeDriver(ComputeDriver):
     def __init__(self, settings: LibcloudSettings) -> None:
         self.settings = settings
         protect_debug_log(settings.secrets())
-        self._pool = DriverPool(settings)
+        self._pool = self.pool = DriverPool(settings)
         if settings.provider != "ec2":
             raise DriverError(f"provider {settings.provider!r} has no compute dialect yet")
         self._dialect = Ec2Dialect(settings)
