@@ -123,3 +123,34 @@ def test_volumes_are_ebs_volumes_in_moto(moto: MotoServer, tmp_path) -> None:  #
     assert [(v["VolumeId"], v["Size"]) for v in seen] == [(first, 3)]
     assert {"Key": "overcast:project", "Value": "p1"} in seen[0]["Tags"]
     driver.delete(CallContext(), first)
+
+
+def test_openstack_provider_is_refused_until_it_has_a_dialect(tmp_path) -> None:  # noqa: ANN001
+    with pytest.raises(DriverConfigError, match="no compute dialect"):
+        load_driver("libcloud", {"provider": "openstack", "key": "svc", "secret": "s3cret",
+                                 "auth_url": "http://127.0.0.1:1/identity", "project": "p"}, tmp_path)
+
+
+def test_debug_log_is_redacted(moto: MotoServer, tmp_path) -> None:  # noqa: ANN001
+    """libcloud's own debug log (enable_debug) gets every request, and neither the key nor the
+    secret nor a signature reaches the file."""
+    import io
+
+    import libcloud
+    from libcloud.utils.loggingconnection import LoggingConnection
+
+    from overcast.drivers.context import CallContext
+
+    sink = io.StringIO()
+    libcloud.enable_debug(sink)
+    try:
+        driver = load_driver("libcloud", ec2_options(moto), tmp_path).compute
+        driver.zones(CallContext())
+        driver.list(CallContext())
+    finally:
+        libcloud.reset_debug()
+    text = sink.getvalue()
+    assert "DescribeAvailabilityZones" in text and "DescribeInstances" in text
+    assert KEY not in text and SECRET not in text
+    assert "Signature=" not in text.replace("Signature=***", "")
+    assert LoggingConnection.log is None

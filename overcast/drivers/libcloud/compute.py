@@ -19,11 +19,10 @@ from typing import Any, Iterable
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
                                       ServerInfo, ServerState, Zone)
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import DriverError, InvalidRequest, NotFound
+from overcast.drivers.errors import InvalidRequest, NotFound
 from overcast.drivers.libcloud.emulators import is_emulator
 from overcast.drivers.libcloud.errors import translated
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
-from overcast.drivers.libcloud.redact import protect_debug_log
 
 #: the tags (EC2) or metadata keys (OpenStack) Overcast puts on what it makes
 TAG_KEY = "overcast:key"
@@ -178,10 +177,7 @@ class LibcloudComputeDriver(ComputeDriver):
 
     def __init__(self, settings: LibcloudSettings) -> None:
         self.settings = settings
-        protect_debug_log(settings.secrets())
         self._pool = self.pool = DriverPool(settings)
-        if settings.provider != "ec2":
-            raise DriverError(f"provider {settings.provider!r} has no compute dialect yet")
         self._dialect = Ec2Dialect(settings)
         self._lock = threading.Lock()
         #: the zones the provider last listed (validate_zone answers from them, never asking)

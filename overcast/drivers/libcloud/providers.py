@@ -16,9 +16,12 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from overcast.config import Secret
+from overcast.drivers.libcloud.redact import protect_debug_log
 from overcast.drivers.registry import DriverConfigError, check_options
 
 PROVIDERS = ("ec2", "openstack")
+#: the providers whose compute calls (paging, find by key, states) are written (compute.py)
+DIALECTS = ("ec2",)
 EMULATORS = ("moto",)
 
 _KNOWN: dict[str, Any] = {
@@ -91,6 +94,9 @@ def parse_options(options: Mapping[str, Any]) -> LibcloudSettings:
         raise DriverConfigError("Driver 'libcloud' options images.owners and sizes are lists")
     if provider == "openstack":
         _text(merged, "auth_url", required=True)
+        if provider not in DIALECTS:
+            raise DriverConfigError("Driver 'libcloud': provider 'openstack' is mapped (auth_url, project, domain) "
+                                    "but has no compute dialect yet; use driver = 'openstack' meanwhile")
     try:
         timeout, page_size = float(merged["timeout"]), int(merged["page_size"])
     except (TypeError, ValueError):
@@ -161,6 +167,7 @@ class DriverPool:
         self.get()  # the constructor checks what it can (an unknown region) without a call: fail at start
 
     def get(self) -> Any:
+        protect_debug_log(self._settings.secrets())  # debug logging may have been switched on since
         driver = getattr(self._local, "driver", None)
         if driver is None:
             driver = self._local.driver = CONSTRUCTORS[self._settings.provider](self._settings)
