@@ -129,3 +129,80 @@ def test_instance_terminated_in_moto_shows_after_reconciliation(moto: MotoServer
     ec2.terminate_instances(InstanceIds=[instance_id])
     wait_for(lambda: status(cli, name) in ("ERROR", "DELETED", "GONE"), WAIT, interval=0.5,
              description="the server marked lost after reconciliation")
+
+
+CRASH_CREATES = 50
+
+
+def test_kill_dash_nine_during_50_creates_leaves_one_instance_each(moto: MotoServer, region: LiveServer,
+                                                                   cli: OpenStackCLI) -> None:
+    """kill -9 Overcast while 50 creates in ``aws`` are under way; after a restart every accepted
+    server settles, and moto holds exactly one instance per accepted server (no duplicate from a
+    build resumed after the crash: ClientToken plus the tag)."""
+    import os
+    import signal
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from test_crash_safety import _all_servers, _session  # the RegionOne drill's helpers
+
+    demo = _session(region, "overcast")
+    url = demo.get_endpoint(service_type="compute", interface="public", region_name="aws").rstrip("/")
+    admin = _session(region, "overcast-admin")
+    admin_url = admin.get_endpoint(service_type="compute", interface="public", region_name="aws").rstrip("/")
+    project = demo.get_project_id()
+    assert admin.put(f"{admin_url}/os-quota-sets/{project}", raise_exc=False, json={"quota_set": {
+        "instances": 1000, "cores": 1000, "ram": 1000 * 4096}}).status_code == 200
+    image = next(i for i in cli("--os-region-name", "aws", "image", "list") if i["Name"] == AMI_NAME)["ID"]
+    token = demo.get_token()
+    accepted: list[str] = []
+    lock = threading.Lock()
+    half = threading.Event()
+    tag = uuid.uuid4().hex[:6]
+
+    def create(i: int) -> None:
+        body = {"server": {"name": f"crash-{tag}-{i:02d}", "flavorRef": "t2.micro", "imageRef": image,
+                           "networks": "none"}}
+        try:
+            resp = requests.post(f"{url}/servers", json=body, timeout=30, headers={
+                "X-Auth-Token": token, "X-OpenStack-Nova-API-Version": "2.37"})
+        except requests.RequestException:
+            return
+        if resp.status_code == 202:
+            with lock:
+                accepted.append(resp.json()["server"]["id"])
+                if len(accepted) >= CRASH_CREATES // 2:
+                    half.set()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(create, i) for i in range(CRASH_CREATES)]
+        assert half.wait(120), "too few creates were accepted"
+        assert region.process is not None
+        os.killpg(region.process.pid, signal.SIGKILL)
+        region.process.wait(10)
+        for future in futures:
+            future.result(timeout=60)
+    region.restart()
+    token = _session(region, "overcast").get_token()
+    last: dict[str, str] = {}
+
+    def settled() -> bool:
+        nonlocal last
+        last = {s["id"]: s["status"] for s in _all_servers(url, token)}
+        return all(last.get(sid) in ("ACTIVE", "ERROR") for sid in accepted)
+
+    wait_for(settled, 240, interval=0.5, max_interval=2.0, description="every accepted server settled",
+             on_timeout=lambda: str(Counter(last.get(s, "MISSING") for s in accepted)))
+    active = [sid for sid in accepted if last[sid] == "ACTIVE"]
+    reservations = moto.ec2().describe_instances(Filters=[
+        {"Name": "tag:Name", "Values": [f"crash-{tag}-*"]},
+        {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
+    made = [i for r in reservations for i in r["Instances"]]
+    per_key = Counter(t["Value"] for i in made for t in i["Tags"] if t["Key"] == "overcast:key")
+    assert not [k for k, n in per_key.items() if n > 1], f"instances made twice: {per_key}"
+    assert len(made) == len(active), f"{len(made)} instances in moto for {len(active)} ACTIVE servers " \
+                                     f"({len(accepted)} accepted)"
+    print(f"crash drill: {len(accepted)} of {CRASH_CREATES} accepted before/around the kill, "
+          f"{len(active)} ACTIVE, {len(made)} instances in moto")
