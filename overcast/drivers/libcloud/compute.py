@@ -222,7 +222,7 @@ class LibcloudComputeDriver(ComputeDriver):
         driver = self._pool.get()
         flavor = request.flavor
         size = NodeSize(id=flavor.id, name=flavor.name, ram=flavor.ram_mb, disk=flavor.disk_gb, bandwidth=None,
-                        price=None, driver=driver)
+                        price=0.0, driver=driver)
         image = NodeImage(id=request.image.backend_id, name=request.image.name, driver=driver)
         with self._call("build"):
             location = (self._dialect.location(driver, request.availability_zone)

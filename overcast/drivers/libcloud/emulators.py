@@ -29,6 +29,12 @@ from typing import Any
 _EC2_NAMESPACE = re.compile(rb'xmlns="http://ec2\.amazonaws\.com/doc/[^"]*"')
 
 
+def _bytes(body: Any) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    return str(body or "").encode()
+
+
 def moto_ec2_driver(base: type) -> type:
     """A subclass of libcloud's EC2 driver class reading moto's answers (difference 1)."""
     from libcloud.compute.drivers.ec2 import NAMESPACE, EC2Connection, EC2Response
@@ -37,13 +43,11 @@ def moto_ec2_driver(base: type) -> type:
 
     class MotoEC2Response(EC2Response):
         def parse_body(self) -> Any:
-            body = self.body.encode() if isinstance(self.body, str) else self.body
-            self.body = _EC2_NAMESPACE.sub(wanted, body, count=1).decode()
+            self.body = _EC2_NAMESPACE.sub(wanted, _bytes(self.body), count=1).decode()
             return super().parse_body()
 
         def parse_error(self) -> Any:
-            body = self.body.encode() if isinstance(self.body, str) else self.body
-            self.body = _EC2_NAMESPACE.sub(b"", body, count=1).decode()
+            self.body = _EC2_NAMESPACE.sub(b"", _bytes(self.body), count=1).decode()
             return super().parse_error()
 
     class MotoEC2Connection(EC2Connection):
