@@ -45,8 +45,20 @@ class TestLibcloudEc2OnMoto(ComputeDriverConformance):
     def compute_driver(self, moto: MotoServer, moto_ami: str, tmp_path):  # noqa: ANN001, ANN201
         self.image = Image(id="conformance-image", name="conformance", backend_id=moto_ami)
         bundle = load_driver("libcloud", ec2_options(moto, page_size=5), tmp_path)
+        self.volumes = bundle.volume
         yield bundle.compute
         bundle.close()
+
+    def attachable_volumes(self, driver, backend_id: str, count: int) -> list[str]:  # noqa: ANN001
+        """EC2 attaches only EBS volumes it holds, in the instance's zone: make them."""
+        from overcast.drivers.context import CallContext
+        from overcast.drivers.volume import VolumeRequest
+
+        zone = driver.get(backend_id).availability_zone
+        return [self.volumes.create(CallContext(), VolumeRequest(name=f"attach-{n}", size_gb=1,
+                                                                  idempotency_key=uuid.uuid4().hex,
+                                                                  availability_zone=zone))
+                for n in range(count)]
 
 
 def test_every_page_of_a_list(moto: MotoServer, moto_ami: str, tmp_path) -> None:  # noqa: ANN001

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
-                                      ServerInfo, ServerState, Zone)
+                                      ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import InvalidRequest, NotFound
+from overcast.drivers.errors import Conflict, InvalidRequest, NotFound
 from overcast.drivers.libcloud.emulators import is_emulator
 from overcast.drivers.libcloud.errors import translated
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
@@ -158,6 +158,26 @@ class Ec2Dialect:
                     raise
         return remote
 
+    def attached(self, node: Any) -> dict[str, str]:
+        """Volume id -> device of the EBS volumes attached to the instance (its root included)."""
+        out = {}
+        for mapping in node.extra.get("block_device_mapping") or ():
+            volume = (mapping.get("ebs") or {}).get("volume_id")
+            if volume and mapping.get("device_name") and (mapping.get("ebs") or {}).get("status") != "detaching":
+                out[str(volume)] = str(mapping["device_name"])
+        return out
+
+    @staticmethod
+    def device(wanted: str | None, taken: set[str]) -> str:
+        """EC2's device names for data volumes (``/dev/sdf``..``/dev/sdp``): the one asked for when
+        it is one of those (or ``/dev/xvd*``), else the first free."""
+        if wanted and (wanted.startswith("/dev/sd") or wanted.startswith("/dev/xvd")) and wanted not in taken:
+            return wanted
+        for letter in "fghijklmnop":
+            if f"/dev/sd{letter}" not in taken and f"/dev/xvd{letter}" not in taken:
+                return f"/dev/sd{letter}"
+        raise Conflict("every EC2 data device name (/dev/sdf..sdp) is taken")
+
     def images(self, driver: Any) -> builtins.list[Any]:
         filters = {"name": self.settings.image_name} if self.settings.image_name else None
         owners = self.settings.image_owners or ("self",)
@@ -171,9 +191,11 @@ class Ec2Dialect:
 class LibcloudComputeDriver(ComputeDriver):
     """Servers on any libcloud compute provider (EC2 and OpenStack dialects)."""
 
-    capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.CONSOLE_OUTPUT})
-    #: a provider boots only its own machine images
+    capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.CONSOLE_OUTPUT,
+                              Capability.VOLUME_ATTACH})
+    #: a provider boots only its own machine images, never from a volume Overcast made
     boots_overcast_images = False
+    boots_from_volume = False
 
     def __init__(self, settings: LibcloudSettings) -> None:
         self.settings = settings
@@ -324,6 +346,26 @@ class LibcloudComputeDriver(ComputeDriver):
     def stop(self, ctx: CallContext, backend_id: str) -> None:
         with self._call("stop"):
             self._pool.get().stop_node(self._node(backend_id))
+
+    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
+                      device: str | None = None) -> VolumeAttachment:
+        with self._call("attach_volume"):
+            node = self._node(backend_id)
+            attached = self._dialect.attached(node)
+            if volume_id in attached:
+                return VolumeAttachment(volume_id=volume_id, device=attached[volume_id])
+            chosen = self._dialect.device(device, set(attached.values()))
+            self._pool.get().attach_volume(node, _Ref(volume_id), chosen)
+            return VolumeAttachment(volume_id=volume_id, device=chosen)
+
+    def detach_volume(self, ctx: CallContext, backend_id: str, volume_id: str) -> None:
+        with self._call("detach_volume"):
+            node = self._node(backend_id)
+            if volume_id not in self._dialect.attached(node):
+                raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
+            driver = self._pool.get()
+            driver.connection.request(driver.path, params={"Action": "DetachVolume", "VolumeId": volume_id,
+                                                           "InstanceId": backend_id})
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         with self._call("console_output"):
