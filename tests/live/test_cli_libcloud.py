@@ -137,6 +137,22 @@ def test_server_lifecycle_through_the_cli(aws_region: LiveServer, moto: MotoServ
     server_state(run, name, "ACTIVE")
     assert instances(moto, **{"tag:Name": [name]})[0]["State"]["Name"] == "running"
 
+    # a volume: an EBS volume in moto, attached to the instance and detached again
+    volume = f"vol-{uuid.uuid4().hex[:8]}"
+    made_volume = run("volume", "create", "--size", "2", "--availability-zone", instance["Placement"]["AvailabilityZone"],
+                      volume)
+    wait_for(lambda: run("volume", "show", volume)["status"] == "available", WAIT, description="volume available")
+    ebs = moto.ec2().describe_volumes(Filters=[{"Name": "tag:Name", "Values": [volume]}])["Volumes"]
+    assert len(ebs) == 1 and ebs[0]["Size"] == 2
+    cli.run("--os-region-name", REGION, "server", "add", "volume", name, volume)
+    wait_for(lambda: run("volume", "show", volume)["status"] == "in-use", WAIT, description="volume in-use")
+    attached = moto.ec2().describe_volumes(VolumeIds=[ebs[0]["VolumeId"]])["Volumes"][0]["Attachments"]
+    assert [a["InstanceId"] for a in attached] == [instance["InstanceId"]]
+    cli.run("--os-region-name", REGION, "server", "remove", "volume", name, volume)
+    wait_for(lambda: run("volume", "show", volume)["status"] == "available", WAIT, description="volume detached")
+    assert not moto.ec2().describe_volumes(VolumeIds=[ebs[0]["VolumeId"]])["Volumes"][0]["Attachments"]
+    cli.run("--os-region-name", REGION, "volume", "delete", made_volume["id"])
+
     cli.run("--os-region-name", REGION, "server", "delete", "--wait", name)
     assert name not in {s["Name"] for s in run("server", "list")}
     assert instances(moto, **{"tag:Name": [name]})[0]["State"]["Name"] == "terminated"
