@@ -6,6 +6,12 @@ provider ``ec2`` on ``moto_server``) vs the same libcloud calls made directly ag
     .venv/bin/python -m benchmarks.libcloud_ec2 --servers 100
 
 Prints one line per side and the ratio Overcast/direct.
+
+    .venv/bin/python -m benchmarks.libcloud_ec2 --list-nodes 1000
+
+A region with N servers (made through Overcast, so moto holds the same N instances): the p50 of
+``GET servers/detail?limit=N`` (served from Overcast's records) and of libcloud's ``list_nodes()``
+straight against moto, 20 times each.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ def direct(moto: MotoServer, count: int) -> tuple[float, float]:
     return created, time.perf_counter() - started
 
 
-def through_overcast(moto: MotoServer, count: int) -> tuple[float, float]:
+def _region(moto: MotoServer) -> tuple[Path, Path]:
     root = Path(tempfile.mkdtemp(prefix="overcast-bench-libcloud-"))
     config = root / "overcast.toml"
     config.write_text(f"""
@@ -68,14 +74,24 @@ emulator = "moto"
 sizes = ["t2.*"]
 images = {{ owners = ["amazon"], name = "{AMI_NAME}" }}
 """)
-    with LiveServer(root / "data", config=config) as server:
-        admin = OpenStackCLI(server.clouds_yaml, "overcast-admin")
-        admin("flavor", "create", "--id", "t2.micro", "--vcpus", "1", "--ram", "1024", "--disk", "0", "t2.micro")
-        demo_project = admin("project", "show", "demo")["id"]
-        admin.run("--os-region-name", "aws", "quota", "set", "--instances", "-1", "--cores", "-1", "--ram", "-1",
-                  demo_project)
-        conn: Any = sdk_connect(server.clouds_yaml, "overcast", region_name="aws")
-        image = wait_for(lambda: conn.image.find_image(AMI_NAME), 120, description="the AMI in the region")
+    return root, config
+
+
+def _prepare(server: LiveServer) -> tuple[Any, Any]:
+    admin = OpenStackCLI(server.clouds_yaml, "overcast-admin")
+    admin("flavor", "create", "--id", "t2.micro", "--vcpus", "1", "--ram", "1024", "--disk", "0", "t2.micro")
+    demo_project = admin("project", "show", "demo")["id"]
+    admin.run("--os-region-name", "aws", "quota", "set", "--instances", "-1", "--cores", "-1", "--ram", "-1",
+              demo_project)
+    conn: Any = sdk_connect(server.clouds_yaml, "overcast", region_name="aws")
+    image = wait_for(lambda: conn.image.find_image(AMI_NAME), 120, description="the AMI in the region")
+    return conn, image
+
+
+def through_overcast(moto: MotoServer, count: int) -> tuple[float, float]:
+    root, config = _region(moto)
+    with LiveServer(root / "data", config=config, startup_timeout=180) as server:
+        conn, image = _prepare(server)
         started = time.perf_counter()
         servers = [conn.compute.create_server(name=f"bench-{n}", flavor_id="t2.micro", image_id=image.id,
                                               networks="none") for n in range(count)]
@@ -97,10 +113,50 @@ images = {{ owners = ["amazon"], name = "{AMI_NAME}" }}
         return created, time.perf_counter() - started
 
 
+def listing(moto: MotoServer, count: int, rounds: int = 20) -> tuple[float, float]:
+    """p50 seconds of servers/detail?limit=count through Overcast and of list_nodes() on moto."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from overcast.drivers.libcloud.providers import DriverPool, parse_options
+
+    root, config = _region(moto)
+    with LiveServer(root / "data", config=config, startup_timeout=180) as server:
+        conn, image = _prepare(server)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda n: conn.compute.create_server(name=f"list-{n}", flavor_id="t2.micro",
+                                                                image_id=image.id, networks="none"), range(count)))
+        wait_for(lambda: sum(s.status == "ACTIVE" for s in conn.compute.servers()) >= count, 1800, interval=1,
+                 max_interval=5, description=f"{count} servers ACTIVE")
+        url = conn.compute.get_endpoint().rstrip("/") + f"/servers/detail?limit={count}"
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = conn.session.get(url)
+            times.append(time.perf_counter() - started)
+            assert len(answer.json()["servers"]) == count
+        overcast_p50 = sorted(times)[rounds // 2]
+    driver = DriverPool(parse_options({"provider": "ec2", "key": "bench", "secret": "bench-secret",
+                                       "endpoint": moto.endpoint, "emulator": "moto"})).get()
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        nodes = driver.list_nodes()
+        times.append(time.perf_counter() - started)
+        assert len(nodes) >= count
+    return overcast_p50, sorted(times)[rounds // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=100)
+    parser.add_argument("--list-nodes", type=int, default=0, help="measure listing a region of this many servers")
     args = parser.parse_args()
+    if args.list_nodes:
+        with MotoServer() as moto:
+            ours, direct_p50 = listing(moto, args.list_nodes)
+        print(f"{args.list_nodes} servers: servers/detail?limit={args.list_nodes} p50 {ours * 1000:.0f} ms "
+              f"(Overcast's records); list_nodes() on moto p50 {direct_p50 * 1000:.0f} ms")
+        return
     with MotoServer() as moto:
         d_create, d_delete = direct(moto, args.servers)
         print(f"direct libcloud: {args.servers} creates to running {d_create:.2f}s, deletes to terminated "
