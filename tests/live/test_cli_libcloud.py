@@ -51,7 +51,7 @@ emulator = "moto"
 sizes = ["t2.*"]
 images = {{ owners = ["amazon"], name = "amzn2-ami-hvm-2.0.2018*" }}
 """)
-    server = LiveServer(root / "data", config=config,
+    server = LiveServer(root / "data", config=config, startup_timeout=180,
                         env={"OVERCAST_TEST_AWS_KEY": KEY, "OVERCAST_TEST_AWS_SECRET": SECRET,
                              "LIBCLOUD_DEBUG": str(root / "libcloud-debug.log")})
     server.libcloud_log = root / "libcloud-debug.log"  # type: ignore[attr-defined]

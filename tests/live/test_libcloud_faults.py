@@ -53,7 +53,7 @@ breaker_threshold = 2
 breaker_reset_seconds = 15
 attempts = 2
 """)
-    server = LiveServer(root / "data", config=config)
+    server = LiveServer(root / "data", config=config, startup_timeout=180)
     try:
         server.start()
         yield server
