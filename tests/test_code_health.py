@@ -27,3 +27,13 @@ def test_ruff():
 
 def test_mypy_on_drivers_and_ops():
     _run(str(BIN / "mypy"))
+
+
+def test_test_modules_have_unique_names():
+    """Test directories are not packages, so pytest imports each module by its file name: two of one
+    name (tests/compute/test_regions.py and tests/network/test_regions.py once) cannot be collected
+    together, and CI stops at collection."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
