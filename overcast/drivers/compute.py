@@ -121,6 +121,8 @@ class Flavor:
     ephemeral_gb: int = 0
     swap_mb: int = 0
     extra_specs: Mapping[str, str] = field(default_factory=dict)
+    #: what the backend says beyond the interface (a provider's price, bandwidth)
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -347,6 +349,10 @@ class ComputeDriver(abc.ABC):
     #: False: only images the backend holds itself (``Image.backend_id`` set) can be booted, and
     #: Nova's API refuses any other with a 400.
     boots_overcast_images: bool = True
+    #: Whether a server can boot from a volume Overcast made (``BuildRequest.image`` None, the root
+    #: a block device). False (EC2: an instance boots only from a machine image): Nova's API refuses
+    #: such a create with a 400. Only meaningful with :attr:`Capability.VOLUME_ATTACH`.
+    boots_from_volume: bool = True
 
     # -- lifecycle ------------------------------------------------------------------------
     @abc.abstractmethod

@@ -246,3 +246,24 @@ class _Context:
 
     def session(self) -> Any:
         return self.store.session()
+
+
+def test_creates_answer_503_while_the_regions_compute_breaker_is_open(compute, ops, demo_token):
+    """0043: a server create in a region whose compute breaker is open is Nova's 503 with
+    Retry-After (as network creates are), and the other regions are not affected."""
+    breaker = compute.app.compute.backends.breakers(PICKY, "compute")
+    for _ in range(breaker.threshold):
+        breaker.record_failure()
+    refused = _server(compute, demo_token, f"/regions/{PICKY}", flavorRef="2")
+    assert refused.status_code == 503, refused.text
+    assert float(refused.headers["Retry-After"]) > 0
+    assert _server(compute, demo_token).status_code == 202
+
+
+def test_a_backend_that_cannot_boot_from_volumes_refuses_them_when_taking_the_request(compute, ops, demo_token,
+                                                                                       monkeypatch):
+    monkeypatch.setattr(PickyCompute, "boots_from_volume", False)
+    refused = _server(compute, demo_token, f"/regions/{PICKY}", flavorRef="2", imageRef="",
+                      block_device_mapping_v2=[{"boot_index": 0, "uuid": CIRROS_ID, "source_type": "image",
+                                                "destination_type": "volume", "volume_size": 1}])
+    assert refused.status_code == 400 and "cannot boot from a volume" in refused.text, refused.text

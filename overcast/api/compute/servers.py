@@ -183,6 +183,7 @@ class Servers(ServerResource):
         if body["server"].get("block_device_mapping_v2"):
             enforce(req, "os_compute_api:servers:create:attach_volume", {"project_id": ctx.project_id})
         spec = self.build_spec(body)
+        self.core.check_backend(req.context.region)
         with self.core.store.session() as session:
             check_personality(session, ctx, ctx.project_id, body["server"].get("personality"))
             created = core_servers.create(session, ctx, spec, network=self.core.network, region=req.context.region,

