@@ -74,11 +74,14 @@ class Passthrough:
         return sdk_connect(self.upstream.clouds_yaml, cloud)
 
     def service_conn(self) -> Any:
+        """openstacksdk straight to the upstream, as the service account."""
+        import openstack.config
         import openstack.connection
 
-        return openstack.connection.Connection(auth=self.service_options_auth(), auth_type="password",
-                                               region_name="RegionOne", load_envvars=False,
-                                               load_yaml_config=False)
+        config = openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
+        region = config.get_one(auth=self.service_options_auth(), auth_type="password", region_name="RegionOne",
+                                identity_api_version="3")
+        return openstack.connection.Connection(config=region)
 
     def service_options_auth(self) -> dict[str, str]:
         o = self.service_options

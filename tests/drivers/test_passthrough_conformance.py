@@ -44,8 +44,20 @@ class TestPassthroughCompute(ComputeDriverConformance):
     other_flavor = Flavor(id="2", name="m1.small", vcpus=1, ram_mb=2048, disk_gb=20)
 
     @pytest.fixture(autouse=True)
-    def _image(self, upstream_image: Image) -> None:
+    def _upstream(self, upstream_image: Image, rig: Passthrough) -> None:
         self.image = upstream_image
+        self.rig = rig
+
+    def volume_ids(self, count: int) -> list[str]:
+        """Real upstream volumes (an upstream Nova refuses to attach an id Cinder does not know)."""
+        conn = self.rig.service_conn()
+        try:
+            made = [conn.block_storage.create_volume(size=1, name=f"conformance-{n}") for n in range(count)]
+            ready = [conn.block_storage.wait_for_status(v, "available", wait=60) for v in made]
+            conn.block_storage.set_volume_bootable_status(ready[0], True)  # the first may be a root disk
+            return [v.id for v in ready]
+        finally:
+            conn.close()
 
     @pytest.fixture
     def compute_driver(self, rig: Passthrough, tmp_path: Path) -> Iterator[Any]:

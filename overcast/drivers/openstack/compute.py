@@ -13,12 +13,13 @@ from __future__ import annotations
 import builtins
 import hashlib
 import threading
+import time
 from typing import Any, Iterable
 
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
                                       ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, NotSuspended
+from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, NotSuspended, Unavailable
 from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, Upstream, key_tag, project_tag, tag_value
 
 #: Nova's status -> the driver's state (transitional statuses count as the state they come from)
@@ -73,8 +74,7 @@ class OpenStackComputeDriver(ComputeDriver):
             power_state = PowerState(int(power)) if power is not None else _POWER.get(state, PowerState.NOSTATE)
         except ValueError:
             power_state = _POWER.get(state, PowerState.NOSTATE)
-        flavor = server.flavor or {}
-        flavor_id = flavor.get("id") or self._flavor_ids.get(str(flavor.get("original_name") or flavor.get("name")))
+        flavor_id = self._flavor_id(server.flavor)
         fault = server.fault or {}
         return ServerInfo(
             backend_id=server.id, name=server.name, state=state, power_state=power_state,
@@ -84,6 +84,19 @@ class OpenStackComputeDriver(ComputeDriver):
             progress=int(server.progress or (100 if state is ServerState.ACTIVE else 0)),
             flavor_id=flavor_id,
             extra={"upstream_status": status, "addresses": dict(server.addresses or {})})
+
+    def _flavor_id(self, flavor: Any) -> str | None:
+        """The upstream flavor's id: Nova 2.47+ shows a server's flavor by name only (openstacksdk
+        then puts the name in ``id``), mapped back through the flavors the inventory listed."""
+        if not flavor:
+            return None
+        with self._lock:
+            by_name = dict(self._flavor_ids)
+        names = [flavor.get(k) for k in ("original_name", "name", "id")]
+        for name in names:
+            if name and name in by_name:
+                return by_name[name]
+        return flavor.get("id") or None
 
     def _server(self, backend_id: str) -> Any:
         server = self._call("server show", self._nova.get_server, backend_id)
@@ -292,6 +305,12 @@ class OpenStackComputeDriver(ComputeDriver):
         if volume_id not in {a.volume_id for a in self._attachments(backend_id)}:
             raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
         self._call("volume detach", self._nova.delete_volume_attachment, backend_id, volume_id)
+        # Nova detaches asynchronously; the contract's detach returns with the volume detached
+        deadline = time.monotonic() + min(self.upstream.settings.timeout, ctx.seconds_left() or 1e9)
+        while volume_id in {a.volume_id for a in self._attachments(backend_id)}:
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The upstream is still detaching volume {volume_id}", retry_after=5)
+            time.sleep(0.1)
 
     def _attachments(self, backend_id: str) -> builtins.list[Any]:
         return self._call("volume attachment list",

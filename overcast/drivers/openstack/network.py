@@ -22,6 +22,8 @@ from overcast.drivers.network import (KINDS, AddressOwner, BackendObject, Capabi
                                       SecurityGroupSpec, SubnetSpec)
 from overcast.drivers.openstack.upstream import KEY_TAG, PROJECT_TAG, Upstream
 
+#: the backend id of an upstream external network's subnet the service account cannot see
+EXTERNAL = "upstream-external-subnet:"
 _LISTS = {"network": "networks", "subnet": "subnets", "port": "ports", "router": "routers",
           "floating_ip": "ips", "security_group": "security_groups"}
 
@@ -121,8 +123,8 @@ class OpenStackNetworkDriver(NetworkDriver):
         upstream_net = self._call("network show", self._neutron.get_network, network_id)
         if described_id(upstream_net.description) != subnet.network.id:  # an external network's own subnet
             subnets = self._call("subnet list", lambda: list(self._neutron.subnets(network_id=network_id)))
-            if not subnets:
-                raise InvalidRequest("The upstream external network has no subnet")
+            if not subnets:  # Neutron shows an external network's subnets to their owner only
+                return Realised(backend_id=f"{EXTERNAL}{network_id}", extra={"upstream_external": True, "cidr": None})
             chosen = next((s for s in subnets if s.cidr == subnet.cidr), subnets[0])
             return Realised(backend_id=chosen.id, extra={"upstream_external": True, "cidr": chosen.cidr})
         found = self._existing("subnet", subnet)
@@ -137,6 +139,8 @@ class OpenStackNetworkDriver(NetworkDriver):
         return Realised(backend_id=found.id)
 
     def remove_subnet(self, ctx: CallContext, subnet: Ref) -> None:
+        if subnet.backend_id and subnet.backend_id.startswith(EXTERNAL):
+            return
         if subnet.backend_id:
             try:
                 found = self._call("subnet show", self._neutron.get_subnet, subnet.backend_id)
@@ -150,7 +154,10 @@ class OpenStackNetworkDriver(NetworkDriver):
         network_id = self._backend(port.network, "network")
         fixed = []
         for address in port.fixed_ips:
-            entry: dict[str, Any] = {"subnet_id": self._backend(address.subnet, "subnet")}
+            subnet_id = self._backend(address.subnet, "subnet")
+            if subnet_id.startswith(EXTERNAL):  # a subnet the account cannot see: any address of the network
+                continue
+            entry: dict[str, Any] = {"subnet_id": subnet_id}
             if address.ip_address:
                 entry["ip_address"] = address.ip_address
             fixed.append(entry)
@@ -202,8 +209,9 @@ class OpenStackNetworkDriver(NetworkDriver):
     def apply_router(self, ctx: CallContext, router: RouterSpec) -> Realised:
         gateway = None
         if router.external_network is not None:
-            gateway = {"network_id": self._backend(router.external_network, "network"),
-                       "enable_snat": router.enable_snat}
+            gateway = {"network_id": self._backend(router.external_network, "network")}
+            if not router.enable_snat:  # Neutron lets only an admin say it, so only when it differs
+                gateway["enable_snat"] = False
         found = self._existing("router", router)
         if found is None:
             found = self._call("router create", self._neutron.create_router, name=router.name,
@@ -215,7 +223,8 @@ class OpenStackNetworkDriver(NetworkDriver):
                     or found.name != router.name or found.is_admin_state_up != router.admin_state_up:
                 found = self._call("router update", self._neutron.update_router, found.id, name=router.name,
                                    admin_state_up=router.admin_state_up, external_gateway_info=gateway or {})
-        wanted = {self._backend(s, "subnet") for s in router.subnets}
+        # an interface on an upstream external subnet (the gateway's own network) is the gateway's business
+        wanted = {b for b in (self._backend(s, "subnet") for s in router.subnets) if not b.startswith(EXTERNAL)}
         have = set()
         for port in self._call("router ports", lambda: list(self._neutron.ports(
                 device_id=found.id, device_owner="network:router_interface"))):

@@ -46,7 +46,8 @@ PROJECT_META = "overcast_project"
 
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>)]+", re.I)
 _TOKEN = re.compile(r"\b(gAAAA[\w-]{20,}|[A-Za-z0-9_-]{40,}|[0-9a-f]{32,}(?![0-9a-f-]))")
-_HOSTPORT = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\b[\w.-]+:\d{2,5}\b")
+#: host:port (an address without a port stays: "10.0.0.5 is already allocated" is the client's business)
+_HOSTPORT = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}:\d{1,5}\b|\b[\w-]+(?:\.[\w-]+)+:\d{1,5}\b")
 _HEADERS = re.compile(r"(X-(?:Auth|Subject)-Token|Authorization)\s*[:=]\s*\S+", re.I)
 
 
@@ -132,11 +133,12 @@ class Upstream:
                 files = [s.clouds_yaml] if s.clouds_yaml else None
                 config = openstack.config.OpenStackConfig(config_files=files, load_envvars=False)
                 region = config.get_one(cloud=s.cloud, region_name=s.region_name, api_timeout=s.timeout)
-                return openstack.connection.Connection(config=region)
-            return openstack.connection.Connection(
-                auth=dict(s.auth), auth_type="password", region_name=s.region_name, api_timeout=s.timeout,
-                verify=s.verify, interface=s.interface, identity_api_version="3", load_envvars=False,
-                load_yaml_config=False)
+            else:
+                config = openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
+                region = config.get_one(auth=dict(s.auth), auth_type="password", region_name=s.region_name,
+                                        api_timeout=s.timeout, verify=s.verify, interface=s.interface,
+                                        identity_api_version="3")
+            return openstack.connection.Connection(config=region)
         except Exception as exc:  # noqa: BLE001 - a config error must not leak the credentials
             raise Unavailable(f"Cannot connect to the upstream cloud: {scrub(str(exc), s.secrets)}") from None
 

@@ -10,10 +10,11 @@ volume to a "host" only checks the volume exists and answers a connection naming
 from __future__ import annotations
 
 import builtins
+import time
 from typing import Any, Iterable
 
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import InvalidRequest, NotFound
+from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, Unavailable
 from overcast.drivers.openstack.upstream import KEY_META, PROJECT_META, Upstream
 from overcast.drivers.volume import (Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState, Zone)
@@ -76,8 +77,10 @@ class OpenStackVolumeDriver(VolumeDriver):
         if request.availability_zone:
             args["availability_zone"] = request.availability_zone
         if request.snapshot_id:
+            self.get_snapshot(ctx, request.snapshot_id)  # NotFound, not the upstream's 400 for a bad id
             args["snapshot_id"] = request.snapshot_id
         if request.source_volume_id:
+            self._volume(request.source_volume_id)
             args["source_volid"] = request.source_volume_id
         volume = self._call("volume create", self._cinder.create_volume, **args)
         return str(volume.id)
@@ -129,6 +132,14 @@ class OpenStackVolumeDriver(VolumeDriver):
         if new_size_gb <= int(volume.size or 0):
             raise InvalidRequest(f"New size {new_size_gb} must be larger than {volume.size}")
         self._call("volume extend", self._cinder.extend_volume, backend_id, new_size_gb)
+        # Cinder extends asynchronously; the contract's extend returns with the volume grown
+        deadline = time.monotonic() + min(self.upstream.settings.timeout, ctx.seconds_left() or 1e9)
+        while str((volume := self._volume(backend_id)).status or "").lower() == "extending":
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The upstream is still extending volume {backend_id}", retry_after=5)
+            time.sleep(0.1)
+        if str(volume.status or "").lower().startswith("error"):
+            raise DriverError(f"The upstream could not extend volume {backend_id}")
 
     def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
         self._volume(volume_backend_id)
