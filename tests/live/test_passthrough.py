@@ -107,7 +107,7 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
         image_id = backend[0]["id"]
         del lab_images
 
-        lab(cli, "keypair", "create", "pt-key")
+        lab_run(cli, "keypair", "create", "pt-key")
         net = lab(cli, "network", "create", "pt-net")
         subnet = lab(cli, "subnet", "create", "pt-subnet", "--network", "pt-net", "--subnet-range", "10.77.0.0/24")
         router = lab(cli, "router", "create", "pt-router")
@@ -117,16 +117,16 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
         def realised(table: str, item_id: str) -> str | None:
             return backend_id(rig, table, item_id)
 
-        for table, item in (("networks", net["id"]), ("subnets", subnet["id"]), ("routers", router["id"])):
+        for table, item in (("net_network", net["id"]), ("net_subnet", subnet["id"]), ("net_router", router["id"])):
             upstream_id = wait_for(lambda t=table, i=item: realised(t, i), WAIT, description=f"{table} realised")
-            getter = {"networks": upstream.network.get_network, "subnets": upstream.network.get_subnet,
-                      "routers": upstream.network.get_router}[table]
+            getter = {"net_network": upstream.network.get_network, "net_subnet": upstream.network.get_subnet,
+                      "net_router": upstream.network.get_router}[table]
             assert getter(upstream_id).id == upstream_id
 
         server = lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--network", "pt-net",
                      "--key-name", "pt-key", "--wait", "pt-server")
         assert server["status"] == "ACTIVE"
-        server_backend = backend_id(rig, "servers", server["id"])
+        server_backend = backend_id(rig, "server", server["id"])
         assert server_backend and server_backend != server["id"]
         upstream_server = upstream.compute.get_server(server_backend)
         assert upstream_server.name == "pt-server" and upstream_server.status == "ACTIVE"
@@ -138,9 +138,13 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
                                                                            json.dumps(shown["addresses"])))
 
         fip = lab(cli, "floating", "ip", "create", "public")
-        lab_run(cli, "server", "add", "floating", "ip", "pt-server", fip["floating_ip_address"])
-        fip_backend = wait_for(lambda: realised("floating_ips", fip["id"]), WAIT, description="fip realised")
+        [port] = lab(cli, "port", "list", "--server", "pt-server")
+        lab_run(cli, "floating", "ip", "set", "--port", port["ID"], fip["id"])
+        fip_backend = wait_for(lambda: realised("net_floating_ip", fip["id"]), WAIT, description="fip realised")
         assert upstream.network.get_ip(fip_backend).floating_ip_address == fip["floating_ip_address"]
+        port_backend = backend_id(rig, "net_port", port["ID"])
+        wait_for(lambda: upstream.network.get_ip(fip_backend).port_id == port_backend, WAIT,
+                 description="upstream floating IP associated")
 
         lab_run(cli, "server", "reboot", "--wait", "pt-server")
         lab_run(cli, "server", "stop", "pt-server")
@@ -151,7 +155,7 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
 
         volume = lab(cli, "volume", "create", "--size", "1", "pt-volume")
         wait_status(cli, "volume", "pt-volume", "available")
-        volume_backend = backend_id(rig, "volumes", volume["id"])
+        volume_backend = backend_id(rig, "volume", volume["id"])
         assert volume_backend and upstream.block_storage.get_volume(volume_backend).name == "pt-volume"
         lab_run(cli, "server", "add", "volume", "pt-server", "pt-volume")
         wait_status(cli, "volume", "pt-volume", "in-use")
