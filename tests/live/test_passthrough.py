@@ -141,7 +141,10 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
         [port] = lab(cli, "port", "list", "--server", "pt-server")
         lab_run(cli, "floating", "ip", "set", "--port", port["ID"], fip["id"])
         fip_backend = wait_for(lambda: realised("net_floating_ip", fip["id"]), WAIT, description="fip realised")
-        assert upstream.network.get_ip(fip_backend).floating_ip_address == fip["floating_ip_address"]
+        # the address is the upstream's choice, shown once the upstream made it
+        upstream_address = upstream.network.get_ip(fip_backend).floating_ip_address
+        wait_for(lambda: lab(cli, "floating", "ip", "show", fip["id"])["floating_ip_address"] == upstream_address,
+                 WAIT, description="the upstream's floating address recorded")
         port_backend = backend_id(rig, "net_port", port["ID"])
         wait_for(lambda: upstream.network.get_ip(fip_backend).port_id == port_backend, WAIT,
                  description="upstream floating IP associated")
@@ -210,7 +213,7 @@ def test_an_upstream_fault_is_scrubbed_and_kept(rig: Passthrough, cli: Recording
     try:
         admin.set_compute_quotas(rig.account["project_id"], instances=0)
         image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
-        lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--network", "none",
+        lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none",
             "pt-quota")
         shown = wait_status(cli, "server", "pt-quota", "error")
         message = json.dumps(shown.get("fault") or {})
