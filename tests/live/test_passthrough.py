@@ -54,9 +54,15 @@ class RecordingCLI(OpenStackCLI):
         return json.loads(proc.stdout)
 
 
+#: lab's upstream lists come two to a page (every page is followed); the breaker opens after two
+#: failures and lets a trial through after 15 s; the reconciler runs every 2 s
+LAB_CONFIG = "page_size = 2\n\n[clouds.lab.ops]\nbreaker_threshold = 2\nbreaker_reset_seconds = 15\n"
+
+
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Passthrough]:
-    with Passthrough(tmp_path_factory.mktemp("passthrough-live")) as rig:
+    with Passthrough(tmp_path_factory.mktemp("passthrough-live"), front_extra=LAB_CONFIG,
+                     front_env={"OVERCAST_OPS_RECONCILE_INTERVAL": "2"}) as rig:
         yield rig
 
 
@@ -223,3 +229,68 @@ def test_an_upstream_fault_is_scrubbed_and_kept(rig: Passthrough, cli: Recording
     finally:
         admin.set_compute_quotas(rig.account["project_id"], instances=100)
         admin.close()
+
+
+def test_a_server_deleted_upstream_turns_up_in_error(rig: Passthrough, cli: RecordingCLI) -> None:
+    """The reconciler finds it gone (confirmed by a get, not only missing from a listing); the
+    servers beside it, listed two to a page, stay ACTIVE."""
+    image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
+    names = [f"pt-recon-{n}" for n in range(3)]
+    for name in names:
+        lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none", "--wait", name)
+    victim = lab(cli, "server", "show", names[0])
+    upstream = rig.service_conn()
+    try:
+        upstream.compute.delete_server(backend_id(rig, "server", victim["id"]))
+        shown = wait_status(cli, "server", names[0], "error", "deleted")
+        assert "no longer exists" in json.dumps(shown.get("fault") or {})
+        for name in names[1:]:
+            assert lab(cli, "server", "show", name)["status"] == "ACTIVE"
+    finally:
+        upstream.close()
+    for name in names:
+        lab_run(cli, "server", "delete", "--wait", name)
+
+
+def test_upstream_down_reads_answer_writes_refused_then_recover(rig: Passthrough, cli: RecordingCLI) -> None:
+    """Stop the upstream: lab's reads answer from Overcast's records, its creates are refused with
+    503 once the breaker has opened, the root region keeps working; start the upstream again
+    and lab takes new writes, with no restart of the front."""
+    image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
+    lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none", "--wait", "pt-kept")
+    rig.upstream.stop()
+    try:
+        assert lab(cli, "server", "show", "pt-kept")["status"] == "ACTIVE"
+        assert "pt-kept" in {s["Name"] for s in lab(cli, "server", "list")}
+        lab(cli, "flavor", "list")
+        lab(cli, "network", "list")
+        tried: list[str] = []
+
+        def refused() -> bool:
+            name = f"pt-down-{len(tried)}"
+            tried.append(name)
+            proc = cli.run("--os-region-name", "lab", "server", "create", "--flavor", "m1.tiny", "--image", image_id,
+                           "--nic", "none", name, check=False)
+            if proc.returncode == 0:
+                return False
+            assert "503" in proc.stderr and "unavailable" in proc.stderr.lower(), proc.stderr[-2000:]
+            return True
+
+        wait_for(refused, 60, interval=0.5, max_interval=2.0, description="lab creates refused with 503")
+        # the root region does not care
+        cli("volume", "create", "--size", "1", "pt-root-while-lab-down")
+        wait_for(lambda: cli("volume", "show", "pt-root-while-lab-down")["status"] == "available", WAIT,
+                 description="a root-region volume available while lab is down")
+        cli.run("volume", "delete", "pt-root-while-lab-down")
+    finally:
+        rig.upstream.restart()
+
+    def accepted() -> bool:
+        proc = cli.run("--os-region-name", "lab", "server", "create", "--flavor", "m1.tiny", "--image", image_id,
+                       "--nic", "none", "--wait", "pt-after", check=False)
+        return proc.returncode == 0
+
+    wait_for(accepted, 90, interval=1.0, max_interval=3.0, description="lab takes writes again")
+    assert wait_status(cli, "server", "pt-after", "active")
+    lab_run(cli, "server", "delete", "--wait", "pt-after")
+    lab_run(cli, "server", "delete", "--wait", "pt-kept")
