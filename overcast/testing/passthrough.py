@@ -45,6 +45,11 @@ def make_service_account(upstream: LiveServer, password: str) -> dict[str, str]:
             name=SERVICE_USER, password=password, domain_id="default", default_project_id=project.id)
         role = identity.find_role("member")
         identity.assign_project_role_to_user(project, user, role)
+        # the one upstream project holds every Overcast project's resources (decision 0041)
+        conn.set_compute_quotas(project.id, instances=1000, cores=4000, ram=4096000, key_pairs=1000)
+        conn.set_volume_quotas(project.id, volumes=1000, gigabytes=10000, snapshots=1000)
+        conn.set_network_quotas(project.id, network=1000, subnet=1000, port=5000, router=100, floatingip=500,
+                                security_group=1000, security_group_rule=10000)
         return {"project_id": project.id, "user_id": user.id}
     finally:
         conn.close()
