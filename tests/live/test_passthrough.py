@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest

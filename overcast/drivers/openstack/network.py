@@ -207,7 +207,7 @@ class OpenStackNetworkDriver(NetworkDriver):
 
     # -- routers --------------------------------------------------------------------------
     def apply_router(self, ctx: CallContext, router: RouterSpec) -> Realised:
-        gateway = None
+        gateway: dict[str, Any] | None = None
         if router.external_network is not None:
             gateway = {"network_id": self._backend(router.external_network, "network")}
             if not router.enable_snat:  # Neutron lets only an admin say it, so only when it differs
