@@ -153,6 +153,18 @@ class OpenStackVolumeDriver(VolumeDriver):
         return str(snap.id)
 
     def delete_snapshot(self, ctx: CallContext, backend_id: str) -> None:
+        # Cinder refuses to delete a snapshot still being made: wait (bounded) for it to settle
+        deadline = time.monotonic() + min(self.upstream.settings.timeout, ctx.seconds_left() or 1e9)
+        while True:
+            try:
+                state = self.get_snapshot(ctx, backend_id).state
+            except NotFound:
+                return
+            if state is not VolumeState.CREATING:
+                break
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The upstream is still making snapshot {backend_id}", retry_after=5)
+            time.sleep(0.1)
         try:
             self._call("snapshot delete", self._cinder.delete_snapshot, backend_id)
         except NotFound:
