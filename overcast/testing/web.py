@@ -12,14 +12,17 @@ class FileServer:
     from construction until :meth:`stop`; also a context manager that stops it on exit.
 
     ``files`` may be changed while the server runs; ``url`` is ``http://127.0.0.1:PORT``, no trailing slash.
+    ``requests`` lists every request received as ``(path, headers)``, oldest first.
     """
 
     def __init__(self, files: dict[str, bytes] | None = None):
         self.files: dict[str, bytes] = {} if files is None else files
-        served = self.files
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        served, seen = self.files, self.requests
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                seen.append((self.path, dict(self.headers.items())))
                 data = served.get(self.path)
                 if data is None:
                     self.send_error(404)
