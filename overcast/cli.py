@@ -540,13 +540,16 @@ def _safe_url(url: str) -> str:
 
 @main.command()
 @click.option("--service", help="Only this service (identity, compute, ...).")
+@click.option("--region", help="Only this region's capabilities (a configured cloud's name).")
 @click.pass_context
-def coverage(ctx: click.Context, service: str | None) -> None:
-    """List every named endpoint and whether Overcast implements it (reads and writes nothing)."""
+def coverage(ctx: click.Context, service: str | None, region: str | None) -> None:
+    """List every named endpoint and whether Overcast implements it, and what each region's driver
+    offers (reads and writes nothing)."""
     import tempfile
 
     from overcast.app import create_app
     from overcast.config import DatabaseSettings
+    from overcast.drivers.compute import ComputeDriver
     from overcast.drivers.registry import FAMILIES
 
     settings = _settings(ctx)
@@ -566,19 +569,31 @@ def coverage(ctx: click.Context, service: str | None) -> None:
                            f"{','.join(sorted(endpoint.methods)):28} {endpoint.path}")
             click.echo(f"{done}/{len(rows)} endpoints implemented")
             click.echo("\ncapabilities by region (what each cloud's drivers state they support):")
-            for region, cloud in app.compute.clouds.items():
+            clouds = app.compute.clouds
+            if region is not None and region not in clouds:
+                raise click.BadParameter(f"no region {region!r}; configured: {', '.join(clouds)}",
+                                         param_hint="--region")
+            for name, cloud in clouds.items() if region is None else [(region, clouds[region])]:
                 offered = cloud.capabilities()
                 for family in FAMILIES:
                     if family not in offered:
                         text = (f"served by Overcast (Glance v2, image data in the {settings.image.store} store)"
                                 if family == "image" else "not offered")
-                        click.echo(f"  {region:14} {cloud.name:10} {family:8} {text}")
+                        click.echo(f"  {name:14} {cloud.name:10} {family:8} {text}")
                         continue
                     stated, every = offered[family]
                     missing = sorted(every - stated)
                     text = (f"{len(every & stated)}/{len(every)}"
                             + (f"; lacks {', '.join(missing)}" if missing else ""))
-                    click.echo(f"  {region:14} {cloud.name:10} {family:8} {text}")
+                    click.echo(f"  {name:14} {cloud.name:10} {family:8} {text}")
+                if cloud.compute is not None:
+                    own = type(cloud.compute).images is not ComputeDriver.images
+                    click.echo(f"  {name:14} {cloud.name:10} images   "
+                               + ("the backend's own, listed in the region" if own else "Overcast's image store")
+                               + ("; boots Overcast's images" if cloud.compute.boots_overcast_images
+                                  else "; boots only the backend's images"))
+                if cloud.network is not None:
+                    click.echo(f"  {name:14} {cloud.name:10} addresses owned by {cloud.network.addresses.value}")
         finally:
             app.compute.close()
             app.identity.store.dispose()

@@ -55,6 +55,23 @@ def test_coverage_shows_each_regions_capabilities(tmp_path):
     assert "not offered" in rows[("lab", "noop", "cdn")]
 
 
+def test_coverage_of_the_passthrough_region(tmp_path, monkeypatch):
+    """``coverage --region lab`` shows what the openstack driver offers (no upstream is reached)."""
+    from overcast.testing.passthrough import front_config
+
+    config = tmp_path / "overcast.toml"
+    config.write_text(front_config("http://127.0.0.1:9/v3"))
+    monkeypatch.setenv("LAB_PASSWORD", "never-shown")
+    out = run(tmp_path, "--config", str(config), "coverage", "--service", "compute", "--region", "lab")
+    rows = {tuple(line.split()[:3]): line for line in out.splitlines() if line.startswith("  ")}
+    assert not any(key[0] == "RegionOne" for key in rows)
+    assert "lacks" in rows[("lab", "openstack", "compute")] and "snapshot" in rows[("lab", "openstack", "compute")]
+    assert rows[("lab", "openstack", "network")].split()[3] == "3/3"
+    assert "boots only the backend's images" in rows[("lab", "openstack", "images")]
+    assert "owned by provider" in rows[("lab", "openstack", "addresses")]
+    assert "never-shown" not in out
+
+
 def test_help_everywhere():
     for args in ([], ["serve"], ["bootstrap"], ["db", "upgrade"], ["keys", "rotate"], ["clouds-yaml"],
                  ["coverage"], ["dashboard"], ["agent"]):

@@ -177,6 +177,9 @@ class NetworkAttachment:
     network_name: str
     mac_address: str
     fixed_ips: tuple[str, ...] = ()
+    #: the port's id on the region's network backend, once it has made it (a provider's port the
+    #: server is booted with, e.g. an upstream Neutron port); None with Overcast's own wiring
+    backend_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import falcon
 
+from overcast.core.availability import refuse_while_down
 from overcast.api import faults
 from overcast.api.compute import server_schemas
 from overcast.api.compute.common import MAX_LIMIT, Links, at_least, caller, enforce, version
@@ -183,7 +184,7 @@ class Servers(ServerResource):
         if body["server"].get("block_device_mapping_v2"):
             enforce(req, "os_compute_api:servers:create:attach_volume", {"project_id": ctx.project_id})
         spec = self.build_spec(body)
-        self.core.check_backend(req.context.region)
+        refuse_while_down(self.core.backends, req.context.region, "compute", "compute")
         with self.core.store.session() as session:
             check_personality(session, ctx, ctx.project_id, body["server"].get("personality"))
             created = core_servers.create(session, ctx, spec, network=self.core.network, region=req.context.region,

@@ -8,6 +8,7 @@ from typing import Any
 import falcon
 from sqlalchemy import select
 
+from overcast.core.availability import refuse_while_down
 from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
@@ -121,6 +122,7 @@ class Volumes(_Base):
             multiattach=parse_bool("multiattach", body.get("multiattach", False)))
         region = req.context.region
         self.core.volume_driver(region)  # 501 for a region without block storage
+        refuse_while_down(self.core.backends, region, "volume", "volume")
         group_id = body.get("group_id") if at_least(req, GROUPS) else None
         with self.core.store.session() as session:
             group = groups.usable(session, ctx, group_id, region) if group_id else None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Mapping
 
 from overcast.config import Settings
-from overcast.core.errors import NotFound, ServiceUnavailable
+from overcast.core.errors import NotFound
 from overcast.core.identity import IdentityCore
 from overcast.core.network import NetworkCore, build_network
 from overcast.drivers.compute import ComputeDriver
@@ -38,17 +38,6 @@ class ComputeCore:
         """Release every driver's resources (connections, files)."""
         for cloud in self.clouds.values():
             cloud.close()
-
-    def check_backend(self, region: str, family: str = "compute") -> None:
-        """A create answers 503 while this process has found the region's backend down (its
-        breaker for ``family`` is open), as the network core's creates do, instead of recording
-        servers whose builds can only fail. :raises ServiceUnavailable:"""
-        if self.backends is None:
-            return
-        wait = self.backends.breakers(region, family).retry_in()
-        if wait > 0:
-            raise ServiceUnavailable(f"The {family} backend of region {region} is unavailable; retry in "
-                                     f"{wait:.0f}s.", retry_after=wait)
 
     def compute_driver(self, region: str) -> ComputeDriver:
         """:raises NotFound: no such region."""

@@ -295,7 +295,8 @@ def attachments(session: Session, ports: Iterable[Port]) -> tuple[NetworkAttachm
     """The ports as the compute driver sees them."""
     names = _network_names(session, {p.network_id for p in ports})
     return tuple(NetworkAttachment(port_id=p.id, network_id=p.network_id, network_name=names.get(p.network_id, ""),
-                                   mac_address=p.mac_address, fixed_ips=tuple(a.ip_address for a in p.fixed_ips))
+                                   mac_address=p.mac_address, fixed_ips=tuple(a.ip_address for a in p.fixed_ips),
+                                   backend_id=p.backend_id)
                  for p in ports)
 
 

@@ -327,7 +327,10 @@ def add_addresses(core: NetworkCore, session: Session, port: Port, network: Netw
     """
     if requests is not None and not requests:
         return
-    if core.provider_addresses:
+    # A router's interface on a subnet takes the subnet's gateway address on any Neutron, the
+    # provider's too: it is recorded at once (floating IPs find their router through it).
+    fixed_by_router = is_router(port) and bool(requests) and all(r.get("ip_address") for r in requests or [])
+    if core.provider_addresses and not fixed_by_router:
         port.extra = {**(port.extra or {}), "requested_fixed_ips": _provider_requests(session, network, requests)}
         return
     clashed: dict[str, set[str]] = {}

@@ -4,7 +4,7 @@ transfers, groups, the scheduler, the volume services and user messages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 from overcast.config import Settings
 from overcast.core.errors import NotFound, NotImplementedYet, OvercastError
@@ -23,6 +23,13 @@ class VolumeCore:
     identity: IdentityCore
     #: region name -> that cloud's drivers (shared with the compute core)
     clouds: Mapping[str, CloudDriver]
+    #: the compute core, whose per-cloud limits and breakers (``backends``) volumes share
+    compute: Any = None
+
+    @property
+    def backends(self) -> Any:
+        """Each cloud's limits and breakers (the compute core's), None without an operations runtime."""
+        return getattr(self.compute, "backends", None)
 
     @property
     def default_region(self) -> str:
@@ -52,7 +59,8 @@ class BackendError(OvercastError):
 def build_volume(compute: "object") -> VolumeCore:
     """The volume core over a compute core's settings, store, identity and drivers."""
     return VolumeCore(settings=compute.settings, store=compute.store,  # type: ignore[attr-defined]
-                      identity=compute.identity, clouds=compute.clouds)  # type: ignore[attr-defined]
+                      identity=compute.identity, clouds=compute.clouds,  # type: ignore[attr-defined]
+                      compute=compute)
 
 
 from overcast.core.volume import policies as _policies  # noqa: E402,F401 - registers Cinder's rules

@@ -1,0 +1,317 @@
+"""The ``openstack`` driver's compute family: an upstream Nova (and Glance, for its images).
+
+Every server it makes lives in the service account's upstream project, tagged ``overcast``, with
+a tag carrying the Overcast project and one carrying the operation's idempotency key, so
+:meth:`find` is one filtered list (``tags=overcast-key:KEY``) and :meth:`list` is every page of
+the ``overcast``-tagged servers (decision 0041). The upstream's flavors and images are the
+region's (:meth:`flavors`, :meth:`images`); Overcast's own images cannot be booted there
+(``boots_overcast_images`` is False).
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import threading
+import time
+from typing import Any, Iterable
+
+from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
+                                      ServerInfo, ServerState, VolumeAttachment, Zone)
+from overcast.drivers.context import CallContext
+from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, NotSuspended, Unavailable
+from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, Upstream, key_tag, project_tag, tag_value
+
+#: Nova's status -> the driver's state (transitional statuses count as the state they come from)
+_STATES = {
+    "BUILD": ServerState.BUILDING, "ACTIVE": ServerState.ACTIVE, "SHUTOFF": ServerState.STOPPED,
+    "PAUSED": ServerState.PAUSED, "SUSPENDED": ServerState.SUSPENDED, "RESCUE": ServerState.RESCUED,
+    "VERIFY_RESIZE": ServerState.RESIZED, "SHELVED": ServerState.SHELVED,
+    "SHELVED_OFFLOADED": ServerState.SHELVED, "ERROR": ServerState.ERROR, "DELETED": ServerState.DELETED,
+    "SOFT_DELETED": ServerState.DELETED,
+    # busy: the action has not finished; BUILDING keeps the engine polling
+    "REBOOT": ServerState.BUILDING, "HARD_REBOOT": ServerState.BUILDING, "REBUILD": ServerState.BUILDING,
+    "RESIZE": ServerState.BUILDING, "REVERT_RESIZE": ServerState.BUILDING, "MIGRATING": ServerState.BUILDING,
+    "PASSWORD": ServerState.ACTIVE,
+}
+_POWER = {ServerState.ACTIVE: PowerState.RUNNING, ServerState.RESCUED: PowerState.RUNNING,
+          ServerState.RESIZED: PowerState.RUNNING, ServerState.STOPPED: PowerState.SHUTDOWN,
+          ServerState.SHELVED: PowerState.SHUTDOWN, ServerState.PAUSED: PowerState.PAUSED,
+          ServerState.SUSPENDED: PowerState.SUSPENDED}
+
+
+class OpenStackComputeDriver(ComputeDriver):
+    """Servers, flavors, images and volume attachments of an upstream OpenStack."""
+
+    capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.PAUSE, Capability.SUSPEND,
+                              Capability.RESIZE, Capability.REBUILD, Capability.CONSOLE_OUTPUT,
+                              Capability.VOLUME_ATTACH})
+    boots_overcast_images = False
+
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        self._lock = threading.Lock()
+        #: upstream flavor name -> id (a 2.47+ server shows its flavor by name only)
+        self._flavor_ids: dict[str, str] = {}
+        self._zones: builtins.list[Zone] | None = None
+
+    @property
+    def _nova(self) -> Any:
+        return self.upstream.conn.compute
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.upstream.call(fn, *args, what=what, **kwargs)
+
+    # -- records ----------------------------------------------------------------------------
+    def _info(self, server: Any) -> ServerInfo:
+        status = str(server.status or "").upper()
+        state = _STATES.get(status, ServerState.BUILDING)
+        if state is ServerState.ACTIVE and (server.task_state or "") in ("rebooting", "reboot_started",
+                                                                        "rebooting_hard", "reboot_started_hard"):
+            state = ServerState.BUILDING
+        power = server.power_state
+        try:
+            power_state = PowerState(int(power)) if power is not None else _POWER.get(state, PowerState.NOSTATE)
+        except ValueError:
+            power_state = _POWER.get(state, PowerState.NOSTATE)
+        flavor_id = self._flavor_id(server.flavor)
+        fault = server.fault or {}
+        return ServerInfo(
+            backend_id=server.id, name=server.name, state=state, power_state=power_state,
+            host=server.hypervisor_hostname or server.compute_host or None,
+            availability_zone=server.availability_zone or None,
+            idempotency_key=tag_value(server.tags, KEY_TAG), fault=(fault.get("message") if fault else None),
+            progress=int(server.progress or (100 if state is ServerState.ACTIVE else 0)),
+            flavor_id=flavor_id,
+            extra={"upstream_status": status, "addresses": dict(server.addresses or {})})
+
+    def _flavor_id(self, flavor: Any) -> str | None:
+        """The upstream flavor's id: Nova 2.47+ shows a server's flavor by name only (openstacksdk
+        then puts the name in ``id``), mapped back through the flavors the inventory listed."""
+        if not flavor:
+            return None
+        with self._lock:
+            by_name = dict(self._flavor_ids)
+        names = [flavor.get(k) for k in ("original_name", "name", "id")]
+        for name in names:
+            if name and name in by_name:
+                return by_name[name]
+        return flavor.get("id") or None
+
+    def _server(self, backend_id: str) -> Any:
+        server = self._call("server show", self._nova.get_server, backend_id)
+        if str(server.status or "").upper() in ("DELETED", "SOFT_DELETED"):
+            raise NotFound(f"No server {backend_id} upstream")
+        return server
+
+    def _tagged(self, **filters: Any) -> builtins.list[Any]:
+        """Every server tagged ``overcast`` (and ``filters``), all pages."""
+        return self._call("server list", lambda: list(self._nova.servers(details=True, tags=PREFIX, **self.upstream.paged(), **filters)))
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def build(self, ctx: CallContext, request: BuildRequest) -> str:
+        found = self.find(ctx, request.idempotency_key)
+        if found is not None:
+            return found.backend_id
+        if request.image is None and not request.block_devices:
+            raise InvalidRequest("An image or a root volume is required")
+        if request.image is not None and not request.image.backend_id:
+            raise InvalidRequest(f"Image {request.image.id} is not held by the upstream cloud")
+        args: dict[str, Any] = {
+            "name": request.name, "flavor_id": self._flavor_ref(request.flavor),
+            "tags": [PREFIX, project_tag(request.project_id), key_tag(request.idempotency_key)],
+            "metadata": {**{k: v for k, v in request.metadata.items()},
+                         "overcast_project": request.project_id or ""},
+        }
+        if request.image is not None:
+            args["image_id"] = request.image.backend_id
+        ports = [{"port": n.backend_id} for n in request.networks if n.backend_id]
+        args["networks"] = ports or "none"
+        if request.block_devices:
+            args["block_device_mapping_v2"] = [
+                {"uuid": d.volume_id, "source_type": "volume", "destination_type": "volume",
+                 "boot_index": d.boot_index if d.boot_index is not None else -1, "device_name": d.device,
+                 "delete_on_termination": False} for d in request.block_devices]
+        if request.key_pair is not None:
+            args["key_name"] = self._key_pair(request.key_pair.name, request.key_pair.public_key,
+                                              request.key_pair.type)
+        if request.availability_zone:
+            args["availability_zone"] = request.availability_zone
+        if request.user_data:
+            import base64
+
+            args["user_data"] = base64.b64encode(request.user_data).decode()
+        if request.admin_password:
+            args["admin_password"] = request.admin_password
+        if request.config_drive:
+            args["config_drive"] = True
+        server = self._call("server create", self._nova.create_server, **args)
+        return str(server.id)
+
+    def _flavor_ref(self, flavor: Flavor) -> str:
+        """The upstream flavor for Overcast's ``flavor``: the same id, else the same name."""
+        with self._lock:
+            known = dict(self._flavor_ids)
+        if flavor.id in known.values():
+            return flavor.id
+        if flavor.name in known:
+            return known[flavor.name]
+        return flavor.id
+
+    def _key_pair(self, name: str, public_key: str, kind: str) -> str:
+        """The upstream key pair with this public key (named by its digest: Overcast's key pair
+        names are per user, the upstream's per service account), made on first use."""
+        digest = hashlib.sha256(public_key.strip().encode()).hexdigest()[:24]
+        upstream_name = f"overcast-{digest}"
+        try:
+            self._call("keypair show", self._nova.get_keypair, upstream_name)
+        except NotFound:
+            try:
+                self._call("keypair create", self._nova.create_keypair, name=upstream_name,
+                           public_key=public_key, type=kind or "ssh")
+            except Conflict:
+                pass  # made by a concurrent build
+        return upstream_name
+
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
+        try:
+            self._call("server delete", self._nova.delete_server, backend_id)
+        except NotFound:
+            return
+
+    def get(self, ctx: CallContext, backend_id: str) -> ServerInfo:
+        return self._info(self._server(backend_id))
+
+    def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, ServerInfo]:
+        wanted = set(backend_ids)
+        if not wanted:
+            return {}
+        if len(wanted) == 1:
+            return super().get_many(ctx, wanted)
+        return {s.id: self._info(s) for s in self._tagged()
+                if s.id in wanted and str(s.status or "").upper() not in ("DELETED", "SOFT_DELETED")}
+
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
+        return [self._info(s) for s in self._tagged()
+                if str(s.status or "").upper() not in ("DELETED", "SOFT_DELETED")]
+
+    def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
+        found = [s for s in self._call("server find", lambda: list(
+            self._nova.servers(details=True, tags=key_tag(idempotency_key))))
+            if str(s.status or "").upper() not in ("DELETED", "SOFT_DELETED")]
+        return self._info(found[0]) if found else None
+
+    def close(self) -> None:
+        self.upstream.close()
+
+    # -- what the upstream offers -----------------------------------------------------------
+    def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:
+        flavors = self._call("flavor list", lambda: list(self._nova.flavors(details=True)))
+        out = [Flavor(id=str(f.id), name=f.name, vcpus=int(f.vcpus or 0), ram_mb=int(f.ram or 0),
+                      disk_gb=int(f.disk or 0), ephemeral_gb=int(f.ephemeral or 0), swap_mb=int(f.swap or 0),
+                      extra_specs=dict(f.extra_specs or {})) for f in flavors]
+        with self._lock:
+            self._flavor_ids = {f.name: f.id for f in out}
+        return out
+
+    def images(self, ctx: CallContext) -> builtins.list[Image]:
+        images = self._call("image list", lambda: list(self.upstream.conn.image.images(status="active")))
+        return [Image(id=str(i.id), name=i.name or "", min_disk_gb=int(i.min_disk or 0),
+                      min_ram_mb=int(i.min_ram or 0), disk_format=i.disk_format or "qcow2",
+                      container_format=i.container_format or "bare", backend_id=str(i.id),
+                      size=i.size, extra={"visibility": i.visibility}) for i in images]
+
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
+        zones = self._call("availability zone list", lambda: list(self._nova.availability_zones()))
+        out = [Zone(name=z.name, available=bool((z.state or {}).get("available", True))) for z in zones]
+        out = out or [Zone("nova")]
+        with self._lock:
+            self._zones = out
+        return out
+
+    def validate_zone(self, ctx: CallContext, zone: str) -> None:
+        with self._lock:
+            known = self._zones
+        if known is not None and zone not in {z.name for z in known}:
+            raise InvalidRequest(f"The requested availability zone is not available: {zone}")
+        if known is None and zone != "nova":
+            raise InvalidRequest(f"The requested availability zone is not available: {zone}")
+
+    # -- actions ------------------------------------------------------------------------------
+    def _action(self, what: str, fn: Any, backend_id: str, *args: Any, **kwargs: Any) -> None:
+        self._server(backend_id)
+        self._call(what, fn, backend_id, *args, **kwargs)
+
+    def reboot(self, ctx: CallContext, backend_id: str, hard: bool = False) -> None:
+        self._action("server reboot", self._nova.reboot_server, backend_id, "HARD" if hard else "SOFT")
+
+    def start(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server start", self._nova.start_server, backend_id)
+
+    def stop(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server stop", self._nova.stop_server, backend_id)
+
+    def pause(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server pause", self._nova.pause_server, backend_id)
+
+    def unpause(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server unpause", self._nova.unpause_server, backend_id)
+
+    def suspend(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server suspend", self._nova.suspend_server, backend_id)
+
+    def resume(self, ctx: CallContext, backend_id: str) -> None:
+        if str(self._server(backend_id).status or "").upper() != "SUSPENDED":
+            raise NotSuspended(f"Server {backend_id} is not suspended")
+        self._call("server resume", self._nova.resume_server, backend_id)
+
+    def resize(self, ctx: CallContext, backend_id: str, flavor: Flavor) -> None:
+        self._action("server resize", self._nova.resize_server, backend_id, self._flavor_ref(flavor))
+
+    def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server confirm resize", self._nova.confirm_server_resize, backend_id)
+
+    def revert_resize(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server revert resize", self._nova.revert_server_resize, backend_id)
+
+    def rebuild(self, ctx: CallContext, backend_id: str, image: Image, admin_password: str | None = None) -> None:
+        server = self._server(backend_id)
+        if not image.backend_id:
+            raise InvalidRequest(f"Image {image.id} is not held by the upstream cloud")
+        kwargs: dict[str, Any] = {"image": image.backend_id}
+        if admin_password:
+            kwargs["admin_password"] = admin_password
+        self._call("server rebuild", self._nova.rebuild_server, server, **kwargs)
+
+    def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
+        self._server(backend_id)
+        out = self._call("console output", self._nova.get_server_console_output, backend_id, length=length)
+        return str((out or {}).get("output", ""))
+
+    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
+                      device: str | None = None) -> VolumeAttachment:
+        self._server(backend_id)
+        for attachment in self._attachments(backend_id):
+            if attachment.volume_id == volume_id:
+                return VolumeAttachment(volume_id=volume_id, device=attachment.device or "")
+        kwargs: dict[str, Any] = {"volume_id": volume_id}
+        if device:
+            kwargs["device"] = device
+        made = self._call("volume attach", self._nova.create_volume_attachment, backend_id, **kwargs)
+        return VolumeAttachment(volume_id=volume_id, device=made.device or device or "")
+
+    def detach_volume(self, ctx: CallContext, backend_id: str, volume_id: str) -> None:
+        self._server(backend_id)
+        if volume_id not in {a.volume_id for a in self._attachments(backend_id)}:
+            raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
+        self._call("volume detach", self._nova.delete_volume_attachment, backend_id, volume_id)
+        # Nova detaches asynchronously; the contract's detach returns with the volume detached
+        deadline = time.monotonic() + min(self.upstream.settings.timeout, ctx.seconds_left() or 1e9)
+        while volume_id in {a.volume_id for a in self._attachments(backend_id)}:
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The upstream is still detaching volume {volume_id}", retry_after=5)
+            time.sleep(0.1)
+
+    def _attachments(self, backend_id: str) -> builtins.list[Any]:
+        return self._call("volume attachment list",
+                          lambda: list(self._nova.volume_attachments(backend_id)))

@@ -1,0 +1,295 @@
+"""The passthrough region end to end: a second ``overcast serve`` (local driver) is the upstream
+OpenStack, and the front ``overcast serve`` has a region ``lab`` with ``driver = "openstack"``
+pointed at the upstream's Keystone with a service account made there (issue 10 §3, decision 0041).
+
+The unmodified ``openstack`` CLI (with ``--debug``, so every HTTP answer it read is in its output)
+drives the front with ``--os-region-name lab``; the upstream is asked directly, as the service
+account and as its admin, what it holds. Nothing here is a mock: the upstream is a real OpenStack API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any, Iterator
+
+import pytest
+from cryptography.fernet import InvalidToken
+
+from overcast.testing.live import OpenStackCLI, wait_for
+from overcast.testing.passthrough import Passthrough
+
+pytestmark = pytest.mark.live
+
+WAIT = 90.0
+FERNET = re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}")
+
+
+class RecordingCLI(OpenStackCLI):
+    """The CLI with ``--debug``, keeping every command's output (request/response bodies included)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outputs: list[str] = []
+
+    def argv(self, args: tuple[str, ...], cloud: str | None) -> list[str]:
+        argv = super().argv(args, cloud)
+        return argv[:1] + ["--debug"] + argv[1:]
+
+    def run(self, *args: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("check", True)
+        check = kwargs.pop("check")
+        proc = super().run(*args, check=False, **kwargs)
+        self.outputs.append(proc.stdout + "\n" + proc.stderr)
+        if check and proc.returncode != 0:
+            from overcast.testing.live import CLIError
+
+            raise CLIError(self.argv(args, kwargs.get("cloud")), proc.returncode, proc.stdout, proc.stderr[-4000:])
+        return proc
+
+    def __call__(self, *args: str, cloud: str | None = None, env: Any = None) -> Any:
+        proc = self.run(*args, "-f", "json", cloud=cloud, env=env)
+        return json.loads(proc.stdout)
+
+
+#: lab's upstream lists come two to a page (every page is followed); the breaker opens after two
+#: failures and lets a trial through after 15 s; the reconciler runs every 2 s
+LAB_CONFIG = "page_size = 2\n\n[clouds.lab.ops]\nbreaker_threshold = 2\nbreaker_reset_seconds = 15\n"
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Passthrough]:
+    with Passthrough(tmp_path_factory.mktemp("passthrough-live"), front_extra=LAB_CONFIG,
+                     front_env={"OVERCAST_OPS_RECONCILE_INTERVAL": "2"}) as rig:
+        yield rig
+
+
+@pytest.fixture(scope="module")
+def cli(rig: Passthrough) -> RecordingCLI:
+    assert rig.front is not None
+    return RecordingCLI(rig.front.clouds_yaml, "overcast")
+
+
+def lab(cli: RecordingCLI, *args: str) -> Any:
+    return cli("--os-region-name", "lab", *args)
+
+
+def lab_run(cli: RecordingCLI, *args: str) -> Any:
+    return cli.run("--os-region-name", "lab", *args)
+
+
+def backend_id(rig: Passthrough, table: str, overcast_id: str) -> str | None:
+    assert rig.front is not None
+    with sqlite3.connect(rig.front.data_dir / "overcast.db") as db:
+        row = db.execute(f"SELECT backend_id FROM {table} WHERE id = ?", (overcast_id,)).fetchone()  # noqa: S608
+    return row[0] if row else None
+
+
+def wait_status(cli: RecordingCLI, kind: str, name: str, *statuses: str) -> dict[str, Any]:
+    def reached() -> dict[str, Any] | None:
+        shown = lab(cli, kind, "show", name)
+        status = str(shown.get("status", "")).lower()
+        if status == "error" and "error" not in statuses:
+            raise AssertionError(f"{kind} {name} went to error: {shown}")
+        return shown if status in statuses else None
+
+    return wait_for(reached, WAIT, interval=0.2, max_interval=1.0, description=f"{kind} {name} {statuses}")
+
+
+def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> None:
+    upstream = rig.service_conn()
+    try:
+        flavors = {f["Name"] for f in lab(cli, "flavor", "list")}
+        assert "m1.tiny" in flavors
+        upstream_images = {i.id for i in upstream.image.images()}
+        images = lab(cli, "image", "list", "--long")
+        lab_images = [i for i in images if i["ID"] not in upstream_images and i["Name"] == "cirros"
+                      and "overcast_backend_region" in json.dumps(i.get("Properties") or i.get("Tags") or "")]
+        shown = [lab(cli, "image", "show", i["ID"]) for i in images if i["Name"] == "cirros"]
+        backend = [s for s in shown if "overcast_backend_region" in json.dumps(s.get("properties") or {})]
+        assert backend, f"the upstream's cirros is not in lab's image list: {shown}"
+        image_id = backend[0]["id"]
+        del lab_images
+
+        lab_run(cli, "keypair", "create", "pt-key")
+        net = lab(cli, "network", "create", "pt-net")
+        subnet = lab(cli, "subnet", "create", "pt-subnet", "--network", "pt-net", "--subnet-range", "10.77.0.0/24")
+        router = lab(cli, "router", "create", "pt-router")
+        lab_run(cli, "router", "add", "subnet", "pt-router", "pt-subnet")
+        lab_run(cli, "router", "set", "--external-gateway", "public", "pt-router")
+
+        def realised(table: str, item_id: str) -> str | None:
+            return backend_id(rig, table, item_id)
+
+        for table, item in (("net_network", net["id"]), ("net_subnet", subnet["id"]), ("net_router", router["id"])):
+            upstream_id = wait_for(lambda t=table, i=item: realised(t, i), WAIT, description=f"{table} realised")
+            getter = {"net_network": upstream.network.get_network, "net_subnet": upstream.network.get_subnet,
+                      "net_router": upstream.network.get_router}[table]
+            assert getter(upstream_id).id == upstream_id
+
+        server = lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--network", "pt-net",
+                     "--key-name", "pt-key", "--wait", "pt-server")
+        assert server["status"] == "ACTIVE"
+        server_backend = backend_id(rig, "server", server["id"])
+        assert server_backend and server_backend != server["id"]
+        upstream_server = upstream.compute.get_server(server_backend)
+        assert upstream_server.name == "pt-server" and upstream_server.status == "ACTIVE"
+        assert server_backend in {s.id for s in upstream.compute.servers()}
+        # the address is the upstream's (provider-owned IPAM)
+        shown = lab(cli, "server", "show", "pt-server")
+        upstream_addresses = {a["addr"] for addrs in upstream_server.addresses.values() for a in addrs}
+        assert upstream_addresses and upstream_addresses <= set(re.findall(r"\d+\.\d+\.\d+\.\d+",
+                                                                           json.dumps(shown["addresses"])))
+
+        fip = lab(cli, "floating", "ip", "create", "public")
+        [port] = lab(cli, "port", "list", "--server", "pt-server")
+        lab_run(cli, "floating", "ip", "set", "--port", port["ID"], fip["id"])
+        fip_backend = wait_for(lambda: realised("net_floating_ip", fip["id"]), WAIT, description="fip realised")
+        # the address is the upstream's choice, shown once the upstream made it
+        upstream_address = upstream.network.get_ip(fip_backend).floating_ip_address
+        wait_for(lambda: lab(cli, "floating", "ip", "show", fip["id"])["floating_ip_address"] == upstream_address,
+                 WAIT, description="the upstream's floating address recorded")
+        port_backend = backend_id(rig, "net_port", port["ID"])
+        wait_for(lambda: upstream.network.get_ip(fip_backend).port_id == port_backend, WAIT,
+                 description="upstream floating IP associated")
+
+        lab_run(cli, "server", "reboot", "--wait", "pt-server")
+        lab_run(cli, "server", "stop", "pt-server")
+        wait_status(cli, "server", "pt-server", "shutoff")
+        assert upstream.compute.get_server(server_backend).status == "SHUTOFF"
+        lab_run(cli, "server", "start", "pt-server")
+        wait_status(cli, "server", "pt-server", "active")
+
+        volume = lab(cli, "volume", "create", "--size", "1", "pt-volume")
+        wait_status(cli, "volume", "pt-volume", "available")
+        volume_backend = backend_id(rig, "volume", volume["id"])
+        assert volume_backend and upstream.block_storage.get_volume(volume_backend).name == "pt-volume"
+        lab_run(cli, "server", "add", "volume", "pt-server", "pt-volume")
+        wait_status(cli, "volume", "pt-volume", "in-use")
+        wait_for(lambda: upstream.block_storage.get_volume(volume_backend).status == "in-use", WAIT,
+                 description="upstream volume in-use")
+        attached = [a["server_id"] for a in upstream.block_storage.get_volume(volume_backend).attachments]
+        assert attached == [server_backend]
+        lab_run(cli, "server", "remove", "volume", "pt-server", "pt-volume")
+        wait_status(cli, "volume", "pt-volume", "available")
+        wait_for(lambda: upstream.block_storage.get_volume(volume_backend).status == "available", WAIT,
+                 description="upstream volume detached")
+
+        lab_run(cli, "server", "delete", "--wait", "pt-server")
+        wait_for(lambda: server_backend not in {s.id for s in upstream.compute.servers()}, WAIT,
+                 description="upstream server gone")
+        lab_run(cli, "volume", "delete", "pt-volume")
+        wait_for(lambda: volume_backend not in {v.id for v in upstream.block_storage.volumes()}, WAIT,
+                 description="upstream volume gone")
+        # the root region is untouched by all of it, and sees nothing of lab
+        assert "pt-net" not in {n["Name"] for n in cli("network", "list")}
+    finally:
+        upstream.close()
+
+
+def test_no_credential_or_upstream_token_reaches_the_client_or_the_log(rig: Passthrough, cli: RecordingCLI) -> None:
+    """The service account's password, any token the upstream issued and the upstream's address
+    appear in no answer the CLI read (``--debug`` prints them all) nor in the front's log."""
+    from overcast.core.keys import KeyRepository
+
+    assert rig.front is not None
+    lab(cli, "server", "list")
+    lab(cli, "network", "list")
+    answers = "\n".join(cli.outputs)
+    log = rig.front.log_path.read_text(errors="replace")
+    assert answers and log
+    upstream_keys = KeyRepository(rig.upstream.data_dir / "fernet-keys").fernet()
+    for where, text in (("a CLI answer", answers), ("the front's log", log)):
+        assert rig.password not in text, f"the service account's password is in {where}"
+        for candidate in FERNET.findall(text):
+            try:
+                upstream_keys.decrypt(candidate.encode())
+            except InvalidToken:
+                continue
+            raise AssertionError(f"a token the upstream issued is in {where}")
+    assert f"127.0.0.1:{rig.upstream.port}" not in answers, "the upstream's address reached a client"
+
+
+def test_an_upstream_fault_is_scrubbed_and_kept(rig: Passthrough, cli: RecordingCLI) -> None:
+    """A server the upstream cannot build (its quota of instances is 0 for the service project)
+    goes to ERROR with the upstream's own quota message, scrubbed of the upstream's URLs."""
+    admin = rig.upstream_conn()
+    try:
+        admin.set_compute_quotas(rig.account["project_id"], instances=0)
+        image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
+        lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none",
+            "pt-quota")
+        shown = wait_status(cli, "server", "pt-quota", "error")
+        message = json.dumps(shown.get("fault") or {})
+        assert "quota" in message.lower(), message
+        assert "http" not in message.lower() and str(rig.upstream.port) not in message, message
+        lab_run(cli, "server", "delete", "--wait", "pt-quota")
+    finally:
+        admin.set_compute_quotas(rig.account["project_id"], instances=100)
+        admin.close()
+
+
+def test_a_server_deleted_upstream_turns_up_in_error(rig: Passthrough, cli: RecordingCLI) -> None:
+    """The reconciler finds it gone (confirmed by a get, not only missing from a listing); the
+    servers beside it, listed two to a page, stay ACTIVE."""
+    image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
+    names = [f"pt-recon-{n}" for n in range(3)]
+    for name in names:
+        lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none", "--wait", name)
+    victim = lab(cli, "server", "show", names[0])
+    upstream = rig.service_conn()
+    try:
+        upstream.compute.delete_server(backend_id(rig, "server", victim["id"]))
+        shown = wait_status(cli, "server", names[0], "error", "deleted")
+        assert "no longer exists" in json.dumps(shown.get("fault") or {})
+        for name in names[1:]:
+            assert lab(cli, "server", "show", name)["status"] == "ACTIVE"
+    finally:
+        upstream.close()
+    for name in names:
+        lab_run(cli, "server", "delete", "--wait", name)
+
+
+def test_upstream_down_reads_answer_writes_refused_then_recover(rig: Passthrough, cli: RecordingCLI) -> None:
+    """Stop the upstream: lab's reads answer from Overcast's records, its creates are refused with
+    503 once the breaker has opened, the root region keeps working; start the upstream again
+    and lab takes new writes, with no restart of the front."""
+    image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
+    lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none", "--wait", "pt-kept")
+    rig.upstream.stop()
+    try:
+        assert lab(cli, "server", "show", "pt-kept")["status"] == "ACTIVE"
+        assert "pt-kept" in {s["Name"] for s in lab(cli, "server", "list")}
+        lab(cli, "flavor", "list")
+        lab(cli, "network", "list")
+        tried: list[str] = []
+
+        def refused() -> bool:
+            name = f"pt-down-{len(tried)}"
+            tried.append(name)
+            proc = cli.run("--os-region-name", "lab", "server", "create", "--flavor", "m1.tiny", "--image", image_id,
+                           "--nic", "none", name, check=False)
+            if proc.returncode == 0:
+                return False
+            assert "503" in proc.stderr and "unavailable" in proc.stderr.lower(), proc.stderr[-2000:]
+            return True
+
+        wait_for(refused, 60, interval=0.5, max_interval=2.0, description="lab creates refused with 503")
+        # the root region does not care
+        cli("volume", "create", "--size", "1", "pt-root-while-lab-down")
+        wait_for(lambda: cli("volume", "show", "pt-root-while-lab-down")["status"] == "available", WAIT,
+                 description="a root-region volume available while lab is down")
+        cli.run("volume", "delete", "pt-root-while-lab-down")
+    finally:
+        rig.upstream.restart()
+
+    def accepted() -> bool:
+        proc = cli.run("--os-region-name", "lab", "server", "create", "--flavor", "m1.tiny", "--image", image_id,
+                       "--nic", "none", "--wait", "pt-after", check=False)
+        return proc.returncode == 0
+
+    wait_for(accepted, 90, interval=1.0, max_interval=3.0, description="lab takes writes again")
+    assert wait_status(cli, "server", "pt-after", "active")
+    lab_run(cli, "server", "delete", "--wait", "pt-after")
+    lab_run(cli, "server", "delete", "--wait", "pt-kept")
