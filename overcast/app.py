@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 import falcon
 
 from overcast.api import faults, media
-from overcast.api.middleware import AuthMiddleware, NoTrailingSlash, RequestContextMiddleware
+from overcast.api.middleware import (AuthMiddleware, NoTrailingSlash, PolicyMiddleware, RequestContextMiddleware,
+                                     TransactionMiddleware)
 from overcast.api.microversions import MicroversionMiddleware
 from overcast.api.routing import Registry
 from overcast.config import Settings
+from overcast.core import policy
 from overcast.core.compute import ComputeCore, build_compute
 from overcast.core.errors import OvercastError
 from overcast.core.identity import IdentityCore, build_identity
@@ -48,6 +50,7 @@ class OvercastApp(falcon.App):
     """The Falcon app, carrying its endpoint registry and cores for tools and tests."""
 
     registry: Registry
+    policy: policy.Policy
     identity: IdentityCore
     compute: ComputeCore
     images: ImageCore
@@ -71,8 +74,11 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     images = images or ImageCore(settings=settings, store=identity.store)
     network = compute.network
     volume = build_volume(compute)
+    rules = policy.load()
     app = OvercastApp(
-        middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions),
+        middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions,
+                                             settings.server.max_json_depth),
+                    PolicyMiddleware(rules), TransactionMiddleware(),
                     MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
                     AuthMiddleware(identity.tokens), NoTrailingSlash({"compute", "image", "volume"})],
         cors_enable=False,
@@ -94,6 +100,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_volume(registry, volume)
     registry.mount(app)
     app.registry = registry
+    app.policy = rules
     app.identity = identity
     app.compute = compute
     app.images = images

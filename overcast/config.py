@@ -69,6 +69,9 @@ class ServerSettings:
     public_url: str = ""
     #: Largest JSON request body accepted (bytes); larger answers 413.
     max_body_bytes: int = 1024 * 1024
+    #: Deepest nesting of arrays and objects a JSON request body may have; deeper answers 400
+    #: naming the field (docs/decisions/0019-request-limits-and-transactions.md).
+    max_json_depth: int = 32
     log_level: str = "INFO"
 
 

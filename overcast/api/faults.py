@@ -33,6 +33,9 @@ _NOVA_NAMES = {
 }
 
 
+UNEXPECTED = "An unexpected error prevented the server from fulfilling your request."
+
+
 class Fault(falcon.HTTPError):
     """An error answered with the service's own body.
 
@@ -151,4 +154,4 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception
     if isinstance(exc, falcon.HTTPError):
         raise exc
     LOG.exception("unexpected error serving %s %s", req.method, req.path)
-    raise Fault(500, "An unexpected error prevented the server from fulfilling your request.")
+    raise Fault(500, UNEXPECTED)

@@ -10,17 +10,10 @@ import falcon
 from overcast.api.identity.common import Links, enforce
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
-from overcast.core import policy
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import ec2 as core_ec2
 from overcast.core.identity.ec2 import Ec2Credential
 
-policy.RULES.update({
-    "identity:ec2_get_credential": policy.ADMIN_OR_SYSTEM_READER | policy.OWNER_USER,
-    "identity:ec2_list_credentials": policy.ADMIN_OR_SYSTEM_READER | policy.OWNER_USER,
-    "identity:ec2_create_credential": policy.ADMIN | policy.OWNER_USER,
-    "identity:ec2_delete_credential": policy.ADMIN | policy.OWNER_USER,
-})
 
 CREATE_SCHEMA = {
     "type": "object", "required": ["tenant_id"],

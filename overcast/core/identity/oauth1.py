@@ -12,18 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core import policy
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.identity import IdentityCore
 from overcast.store.models import OAuth1Consumer
 
-policy.RULES.update({
-    "identity:create_consumer": policy.ADMIN,
-    "identity:get_consumer": policy.ADMIN_OR_SYSTEM_READER,
-    "identity:list_consumers": policy.ADMIN_OR_SYSTEM_READER,
-    "identity:update_consumer": policy.ADMIN,
-    "identity:delete_consumer": policy.ADMIN,
-})
 
 _KNOWN = ("id", "links", "description", "secret")
 

@@ -72,6 +72,3 @@ def build_volume(compute: "object") -> VolumeCore:
     """The volume core over a compute core's settings, store, identity and drivers."""
     return VolumeCore(settings=compute.settings, store=compute.store,  # type: ignore[attr-defined]
                       identity=compute.identity, clouds=compute.clouds)  # type: ignore[attr-defined]
-
-
-from overcast.core.volume import policies as _policies  # noqa: E402,F401 - registers Cinder's rules
