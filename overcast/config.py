@@ -136,8 +136,22 @@ class ImageSettings:
     s3_secret_access_key: Secret | None = None
     #: bytes per multipart part (S3's minimum is 5 MiB)
     s3_part_size: int = 8 * 1024 * 1024
-    #: ports ``web-download`` may fetch from, comma-separated (Glance's allowed_ports); ``*``: any
+    # What ``web-download`` and import tasks may fetch from: Glance's [import_filtering_opts], with
+    # its defaults (comma-separated lists; an allow list, when set, wins over the deny list). An
+    # address that is not globally routable (loopback, private, link-local ...) is refused unless
+    # ``web_download_hosts`` names the host or a network holding it (docs/decisions/0023).
+    #: allowed_schemes
+    web_download_schemes: str = "http,https"
+    #: disallowed_schemes (used when ``web_download_schemes`` is empty)
+    web_download_disallowed_schemes: str = ""
+    #: allowed_hosts: names, addresses or networks (``127.0.0.1``, ``10.0.0.0/8``); empty: any host
+    web_download_hosts: str = ""
+    #: disallowed_hosts (used when ``web_download_hosts`` is empty)
+    web_download_disallowed_hosts: str = ""
+    #: allowed_ports; ``*``: any
     web_download_ports: str = "80,443"
+    #: disallowed_ports (used when ``web_download_ports`` is empty)
+    web_download_disallowed_ports: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,28 @@ import logging
 import sys
 
 from overcast.api.middleware import RequestIdFilter
+from overcast.redact import mask
 
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
+class MaskingFormatter(logging.Formatter):
+    """Formats as usual, then masks tokens, passwords and secrets in the whole line (message,
+    arguments and traceback alike; see :mod:`overcast.redact`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record))
+
+
+def handler(stream=None) -> logging.Handler:  # noqa: ANN001
+    """A handler writing Overcast's lines: request id on each, secrets masked."""
+    made = logging.StreamHandler(stream or sys.stderr)
+    made.setFormatter(MaskingFormatter(FORMAT))
+    made.addFilter(RequestIdFilter())
+    return made
+
+
 def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [handler()]
     root.setLevel(level.upper())

@@ -9,11 +9,13 @@ import falcon
 from overcast import logs
 from overcast.app import build_operations, create_app
 from overcast.config import load_settings
+from overcast.datadir import make_private
 
 
 def application() -> falcon.App:
     """Factory called once in each server process: the app, and this process's operation workers."""
     settings = load_settings()
+    make_private(settings.data_dir)
     logs.configure(settings.server.log_level)
     app = create_app(settings)
     runtime = build_operations(app.compute).start()

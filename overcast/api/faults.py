@@ -35,6 +35,9 @@ _NOVA_NAMES = {
 
 UNEXPECTED = "An unexpected error prevented the server from fulfilling your request."
 
+# Cinder's fault names (cinder.api.openstack.wsgi.Fault._fault_names): Nova's without 429.
+_CINDER_NAMES = {code: name for code, name in _NOVA_NAMES.items() if code != 429}
+
 
 class Fault(falcon.HTTPError):
     """An error answered with the service's own body.
@@ -125,10 +128,15 @@ def _cdn(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
     return {"message": message}
 
 
+def _cinder(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
+    # cinder.api.openstack.wsgi.Fault: Nova's names, less 429; anything else (a 500) is "computeFault"
+    return {_CINDER_NAMES.get(code, "computeFault"): {"code": code, "message": message}}
+
+
 RENDERERS: dict[str | None, Callable[[int, str, falcon.HTTPError], dict[str, Any]]] = {
     "identity": _identity,
     "compute": _nova,
-    "volume": _nova,
+    "volume": _cinder,
     "network": _neutron,
     "image": _glance,
     "cdn": _cdn,

@@ -15,6 +15,7 @@ from overcast.api import faults, media
 from overcast.api.routing import MOUNTS
 from overcast.core import policy
 from overcast.core.tokens import TokenError
+from overcast.redact import mask
 from overcast.store.db import begin_unit, end_unit
 
 LOG = logging.getLogger("overcast.access")
@@ -91,7 +92,7 @@ class RequestContextMiddleware:
                 resp.set_header("X-Compute-Request-ID", request_id)
         started = getattr(req.context, "started", None)
         if started is not None:
-            LOG.info('%s "%s %s" status: %s time: %.4f', req.remote_addr, req.method, req.relative_uri,
+            LOG.info('%s "%s %s" status: %s time: %.4f', req.remote_addr, req.method, mask(req.relative_uri),
                      resp.status_code, time.perf_counter() - started)
         token_ref = getattr(req.context, "token_ref", None)
         if token_ref is not None:

@@ -25,6 +25,7 @@ import contextlib
 import copy
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -284,6 +285,34 @@ class LiveServer:
                 return fh.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def leaked_secrets(self) -> list[str]:
+        """Lines of the server's whole log that carry a secret: a password of its clouds.yaml, one
+        of its Fernet or credential keys, or anything shaped like a token (Fernet tokens start
+        ``gAAAAA``). The drills' log scan, run over every live server's log (tests/live/conftest.py)."""
+        try:
+            text = self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return []
+        secrets: dict[str, str] = {}
+        if self.clouds_yaml.exists():
+            for name, cloud in self.clouds.items():
+                password = cloud.get("auth", {}).get("password")
+                if password:
+                    secrets[f"the password of cloud {name}"] = password
+        for folder in ("fernet-keys", "credential-keys"):
+            for key in sorted((self.data_dir / folder).glob("*")):
+                if key.is_file():
+                    secrets[f"{folder}/{key.name}"] = key.read_text().strip()
+        token = re.compile(r"gAAAAA[A-Za-z0-9_\-]{20,}")
+        found = []
+        for line in text.splitlines():
+            named = [name for name, value in secrets.items() if len(value) >= 8 and value in line]
+            if token.search(line):
+                named.append("a token")
+            if named:
+                found.append(f"{', '.join(named)}: {line[:200]}")
+        return found
 
     def output_tail(self, lines: int = 60) -> str:
         text = self.output().rstrip("\n").splitlines()[-lines:]

@@ -30,7 +30,7 @@ from overcast.config import load_settings
 from overcast.core.compute import build_compute
 from overcast.core.identity import build_identity
 from overcast.core.image import ImageCore
-from overcast.logs import FORMAT
+from overcast.logs import FORMAT, MaskingFormatter
 from overcast.api.middleware import RequestIdFilter
 
 PERSONAS = ("reader", "member", "other_admin", "system_reader")
@@ -43,7 +43,7 @@ class Recorder(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter(FORMAT))
+        self.setFormatter(MaskingFormatter(FORMAT))  # the server's own formatter
         self.addFilter(RequestIdFilter())
         self.lines: list[str] = []
         self.responses: list[tuple[str, str, int, dict[str, str], bytes]] = []
@@ -144,9 +144,9 @@ class World:
         assert resp.status_code == 201, resp.text
         return resp.headers["X-Subject-Token"]
 
-    def token(self, persona: str) -> str:
-        """A token of ``persona`` (cached; :meth:`fresh` for one that may be revoked)."""
-        if persona not in self._tokens:
+    def token(self, persona: str, renew: bool = False) -> str:
+        """A token of ``persona`` (cached; ``renew`` after a change revoked it, e.g. a role removed)."""
+        if renew or persona not in self._tokens:
             self._tokens[persona] = self.fresh(persona)
         return self._tokens[persona]
 
@@ -212,6 +212,8 @@ class World:
         ids["user"] = self.personas["member"].user_id
         ids["victim_user"] = self.ok("POST", "/identity/v3/users", json_body={"user": {
             "name": "drill-victim", "domain_id": "default"}})["user"]["id"]
+        ids["victim_region"] = self.ok("POST", "/identity/v3/regions", json_body={"region": {
+            "id": "drill-victim-region"}})["region"]["id"]
         ids["victim_project"] = self.ok("POST", "/identity/v3/projects", json_body={"project": {
             "name": "drill-victim", "domain_id": "default"}})["project"]["id"]
         ids["role"] = self.ok("POST", "/identity/v3/roles", json_body={"role": {"name": "drill-role"}})["role"]["id"]

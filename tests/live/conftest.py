@@ -42,6 +42,8 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         server.start()
         server.backend = backend  # type: ignore[attr-defined]
         yield server
+        leaks = server.leaked_secrets()  # the drills' secret scan, over everything the live tests did
+        assert not leaks, "the live server logged secrets:\n" + "\n".join(leaks[:20])
     finally:
         server.stop()
         if database_url:

@@ -194,7 +194,7 @@ PROPERTY_IN_OBJECT = property_schema(require_name=False)
 ASSOCIATION_REQUEST = association_schema()
 TAG_REQUEST = tag_schema()
 TAGS_REQUEST = {"type": "object", "required": ["tags"], "properties": {
-    "tags": {"type": "array", "items": tag_schema()}}}
+    "tags": {"type": "array", "items": {**tag_schema(), "type": "object"}}}}
 
 
 def check(body: Any, schema: Mapping[str, Any], read_only: tuple[str, ...] = ("created_at", "updated_at")

@@ -29,6 +29,9 @@ from overcast.store.image import Image
 from overcast.store.models import utcnow
 
 ANY = None
+#: params that leave the operation once it has finished (the admin password of rebuild, rescue,
+#: changePassword and create: never at rest longer than it takes to use it)
+SECRET_PARAMS = ("admin_password",)
 
 
 class FeatureNotSupported(OvercastError):
@@ -145,7 +148,7 @@ def record(session: Session, ctx: AuthContext, server: Server, rule: Rule, key: 
     migrations.requested(session, ctx, server, key, params or {})
     enqueue(session, kind=ACTION, cloud=server.cloud, resource_type="server", resource_id=server.id,
             params={"action": key, **dict(params or {})}, action=rule.name, request_id=request_id,
-            user_id=ctx.user_id, project_id=server.project_id)
+            user_id=ctx.user_id, project_id=server.project_id, secret_params=SECRET_PARAMS)
 
 
 def migrate(server: Server, ctx: AuthContext) -> None:

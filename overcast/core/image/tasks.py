@@ -89,7 +89,7 @@ def run_import(core: ImageCore, ctx: AuthContext, task_id: str, uri: str, proper
             image = create_image(session, ctx, properties)
             image_id, disk_format = image.id, image.disk_format
             move(session, image_id, "queued", "saving")
-        return image_id, fetch(uri), disk_format
+        return image_id, fetch(core, uri, "import"), disk_format
 
     def remove(image_id: str | None) -> None:
         if image_id is not None:
