@@ -12,14 +12,22 @@ class FileServer:
     from construction until :meth:`stop`; also a context manager that stops it on exit.
 
     ``files`` may be changed while the server runs; ``url`` is ``http://127.0.0.1:PORT``, no trailing slash.
+    ``redirects`` maps a path to the URL a ``302`` sends the client to.
     """
 
     def __init__(self, files: dict[str, bytes] | None = None):
         self.files: dict[str, bytes] = {} if files is None else files
-        served = self.files
+        self.redirects: dict[str, str] = {}
+        served, moved = self.files, self.redirects
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                if self.path in moved:
+                    self.send_response(302)
+                    self.send_header("Location", moved[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = served.get(self.path)
                 if data is None:
                     self.send_error(404)
