@@ -145,3 +145,16 @@ def test_an_older_installs_data_directory_is_tightened(tmp_path: Path, restore_u
     assert CliRunner().invoke(main, ["--data-dir", str(data), "clouds-yaml"]).exit_code == 0
     loose = {name: oct(mode) for name, mode in _modes(data).items() if mode & 0o077}
     assert not loose, f"not tightened: {loose}"
+
+
+def test_a_cancelled_operation_drops_its_secret_params(world: World) -> None:
+    from overcast.ops.engine import cancel, enqueue
+
+    with world.identity.store.session() as session:
+        op = enqueue(session, kind="drill", cloud="RegionOne", resource_type="server", resource_id="drill",
+                     params={"admin_password": "drill-Cancel-Pass1", "keep": 1}, secret_params=("admin_password",))
+        op_id = op.id
+    with world.identity.store.session() as session:
+        assert cancel(session, op_id)
+    with world.identity.store.session() as session:
+        assert session.get(Operation, op_id).params == {"keep": 1}

@@ -44,7 +44,10 @@ class FeatureNotSupported(OvercastError):
 
 
 @dataclass(frozen=True)
-class Rule:
+class ActionRule:
+    """What a server action needs (states, a driver capability) and does (task state, event). Who
+    may call it is policy's business (:class:`overcast.core.policy.Rule`)."""
+
     #: Nova's instance-action name (also what the 409 message says)
     name: str
     vm_states: frozenset[str] | None
@@ -56,12 +59,12 @@ class Rule:
 
 
 def _r(name: str, vm: Iterable[str] | None, task: str | None, cap: Capability | None, event: str,
-       tasks: Iterable[str | None] = (None,)) -> Rule:
-    return Rule(name, frozenset(vm) if vm is not None else None, task, cap, event, frozenset(tasks))
+       tasks: Iterable[str | None] = (None,)) -> ActionRule:
+    return ActionRule(name, frozenset(vm) if vm is not None else None, task, cap, event, frozenset(tasks))
 
 
 C = Capability
-RULES: Mapping[str, Rule] = {
+RULES: Mapping[str, ActionRule] = {
     "reboot_soft": _r("reboot", [S.ACTIVE], S.REBOOTING, C.REBOOT, "compute_reboot_instance"),
     "reboot_hard": _r("reboot", [S.ACTIVE, S.STOPPED, S.PAUSED, S.SUSPENDED, S.ERROR], S.REBOOTING_HARD,
                       C.REBOOT, "compute_reboot_instance", (None, S.REBOOTING, S.REBOOTING_HARD)),
@@ -101,7 +104,7 @@ EVENTS = {rule.name: rule.event for rule in RULES.values()}
 EVENTS.update({"create": "compute__do_build_and_run_instance", "delete": "compute_terminate_instance"})
 
 
-def check_state(server: Server, rule: Rule) -> None:
+def check_state(server: Server, rule: ActionRule) -> None:
     """:raises Conflict: Nova's message naming the vm_state or task_state that refuses it."""
     if rule.vm_states is not None and server.vm_state not in rule.vm_states:
         raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in vm_state {server.vm_state}")
@@ -109,12 +112,12 @@ def check_state(server: Server, rule: Rule) -> None:
         raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in task_state {server.task_state}")
 
 
-def check_capability(capabilities: Iterable[Capability], rule: Rule) -> None:
+def check_capability(capabilities: Iterable[Capability], rule: ActionRule) -> None:
     if rule.capability is not None and rule.capability not in set(capabilities):
         raise FeatureNotSupported()
 
 
-def check(server: Server, ctx: AuthContext, rule: Rule, capabilities: Iterable[Capability]) -> Rule:
+def check(server: Server, ctx: AuthContext, rule: ActionRule, capabilities: Iterable[Capability]) -> ActionRule:
     """``rule``, once lock, capability and state allow it (in Nova's order).
 
     :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver lacks it.
@@ -125,7 +128,7 @@ def check(server: Server, ctx: AuthContext, rule: Rule, capabilities: Iterable[C
     return rule
 
 
-def allowed(server: Server, ctx: AuthContext, key: str, capabilities: Iterable[Capability]) -> Rule:
+def allowed(server: Server, ctx: AuthContext, key: str, capabilities: Iterable[Capability]) -> ActionRule:
     """The rule for action ``key``, once lock, capability and state allow it (see :func:`check`)."""
     return check(server, ctx, RULES[key], capabilities)
 
@@ -139,7 +142,7 @@ def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capab
     record(session, ctx, server, allowed(server, ctx, key, capabilities), key, request_id=request_id, params=params)
 
 
-def record(session: Session, ctx: AuthContext, server: Server, rule: Rule, key: str, *, request_id: str | None,
+def record(session: Session, ctx: AuthContext, server: Server, rule: ActionRule, key: str, *, request_id: str | None,
            params: Mapping[str, Any] | None = None) -> None:
     """Set the rule's task_state, move a resize's migration record on and enqueue the
     ``server.action`` that finishes action ``key``."""
