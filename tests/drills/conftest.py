@@ -7,13 +7,17 @@ the secret scan over everything the world logged and answered (:func:`scan_for_s
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
+import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from overcast.testing.live import create_postgres_database, drop_postgres_database
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -44,6 +48,52 @@ def world(world_template: tuple[Path, dict], tmp_path: Path) -> Iterator[World]:
         scan_for_secrets(copy)
     finally:
         copy.close()
+
+
+POSTGRES_ADMIN_URL = os.environ.get("OVERCAST_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(scope="session")
+def pg_world_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict, str]]:
+    """The world built on a PostgreSQL database, kept as a template for copies."""
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip("OVERCAST_TEST_POSTGRES_URL is not set")
+    url = create_postgres_database(POSTGRES_ADMIN_URL, prefix="overcast_drill_tmpl")
+    data = tmp_path_factory.mktemp("drill-world-pg") / "data"
+    world = World(data, database_url=url)
+    try:
+        world.build()
+        state = world.state()
+    finally:
+        world.close()
+    yield data, state, url
+    drop_postgres_database(POSTGRES_ADMIN_URL, url)
+
+
+@pytest.fixture
+def pg_world(pg_world_template: tuple[Path, dict, str], tmp_path: Path) -> Iterator[World]:
+    """A fresh copy of the PostgreSQL world: its database made from the template (CREATE DATABASE
+    ... TEMPLATE), its data directory copied."""
+    import psycopg
+    from psycopg import sql
+
+    from overcast.testing.live import _pg_connect_url, _with_database
+
+    source, state, template = pg_world_template
+    name = f"overcast_drill_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_pg_connect_url(POSTGRES_ADMIN_URL), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template.rsplit("/", 1)[1])))
+    url = _with_database(POSTGRES_ADMIN_URL, name)
+    data = tmp_path / "data"
+    shutil.copytree(source, data)
+    copy = World(data, state, database_url=url)
+    try:
+        yield copy
+        scan_for_secrets(copy)
+    finally:
+        copy.close()
+        drop_postgres_database(POSTGRES_ADMIN_URL, url)
 
 
 def scan_for_secrets(world: World) -> None:

@@ -67,16 +67,19 @@ class Persona:
 class World:
     """The in-process cloud and what the drills need of it."""
 
-    def __init__(self, data_dir: Path, state: dict[str, Any] | None = None):
-        """A cloud on ``data_dir``; ``state`` is what :meth:`state` returned for a world built
-        there before (the directory is a copy of that world's)."""
+    def __init__(self, data_dir: Path, state: dict[str, Any] | None = None, database_url: str | None = None):
+        """A cloud on ``data_dir`` (and ``database_url``: SQLite in the directory by default);
+        ``state`` is what :meth:`state` returned for a world built there before (the directory,
+        and the database, are copies of that world's)."""
         self.data_dir = data_dir
+        self.database_url = database_url
         self.recorder = Recorder()
         root = logging.getLogger()
         self._old_level = root.level
         root.addHandler(self.recorder)
         root.setLevel(logging.DEBUG)
-        self.settings = load_settings(data_dir=data_dir, identity={"bcrypt_rounds": 4})
+        self.settings = load_settings(data_dir=data_dir, identity={"bcrypt_rounds": 4},
+                                      database={"url": database_url} if database_url else {})
         self.identity = build_identity(self.settings)
         self.compute = build_compute(self.settings, self.identity)
         self.images = ImageCore(settings=self.settings, store=self.identity.store)
