@@ -16,7 +16,7 @@ from overcast.api.routing import MOUNTS
 from overcast.core import policy
 from overcast.core.tokens import TokenError
 from overcast.redact import mask
-from overcast.store.db import begin_unit, end_unit
+from overcast.store.db import begin_unit, end_unit, forget_unit
 
 LOG = logging.getLogger("overcast.access")
 
@@ -127,6 +127,10 @@ class TransactionMiddleware:
     no request can store what later breaks a list. This runs its ``process_response`` before the
     access log's, which therefore logs the status the client gets.
     """
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        forget_unit()
+        req.context.unit = None
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict) -> None:

@@ -92,6 +92,12 @@ def unit_of_work() -> Iterator[Unit]:
     unit.finish(commit=True)
 
 
+def forget_unit() -> None:
+    """No unit is current (a thread serving many requests never inherits a previous one's)."""
+    if _UNIT.get() is not None:
+        _UNIT.set(None)
+
+
 def begin_unit() -> tuple[Unit, contextvars.Token]:
     """Start a unit for the current context; end it with :func:`end_unit`."""
     unit = Unit()

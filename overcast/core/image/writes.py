@@ -80,8 +80,7 @@ def require(ctx: AuthContext, image: Image, rule: str, doing: str) -> None:
 
 #: what :func:`writable` is asked to do -> Glance's rule for it
 _RULES = {"modify": "modify_image", "deactivate": "deactivate", "reactivate": "reactivate",
-          "upload data to": "upload_image", "stage data for": "upload_image", "import": "modify_image",
-          "delete": "delete_image"}
+          "upload data to": "upload_image", "stage data for": "upload_image", "import": "modify_image"}
 
 
 def writable(session: Session, ctx: AuthContext, image_id: str, action: str = "modify") -> Image:
