@@ -93,23 +93,34 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
 
 
 @main.command()
-@click.option("--threads", type=int, help="Worker threads (default 4).")
+@click.option("--config", "config_", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML configuration file (same as the global --config).")
+@click.option("--data-dir", "data_dir_", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory (same as the global --data-dir).")
+@click.option("--threads", type=int, help="Worker threads (default: [ops] threads, 4).")
 @click.option("--no-reconcile", is_flag=True, help="Leave reconciling to other processes.")
 @click.pass_context
-def worker(ctx: click.Context, threads: int | None, no_reconcile: bool) -> None:
-    """Run operation workers (and the reconciler) without the API, until SIGTERM."""
+def worker(ctx: click.Context, config_: Path | None, data_dir_: Path | None, threads: int | None,
+           no_reconcile: bool) -> None:
+    """Run operation workers (and the reconciler) without the API, until SIGTERM; settings from
+    the same config as `overcast serve` (the [ops] section)."""
+    import dataclasses
+
     from overcast import logs
     from overcast.app import build_operations
     from overcast.core.compute import build_compute
     from overcast.core.identity import build_identity
     from overcast.ops.cli import run_until_signalled
-    from overcast.ops.engine import OpsSettings
 
+    if config_:
+        ctx.obj["config"] = config_
+    if data_dir_:
+        ctx.obj["data_dir"] = data_dir_
     settings = _settings(ctx)
     logs.configure(settings.server.log_level)
     identity = build_identity(settings)
-    runtime = build_operations(build_compute(settings, identity),
-                               OpsSettings(threads=threads) if threads else None)
+    ops = dataclasses.replace(settings.ops, threads=threads) if threads is not None else settings.ops
+    runtime = build_operations(build_compute(settings, identity), ops)
     run_until_signalled(runtime, reconcile=not no_reconcile)
     identity.store.dispose()
 

@@ -70,7 +70,7 @@ class ServerSettings:
     #: Largest JSON request body accepted (bytes); larger answers 413.
     max_body_bytes: int = 1024 * 1024
     #: Deepest nesting of arrays and objects a JSON request body may have; deeper answers 400
-    #: naming the field (docs/decisions/0019-request-limits-and-transactions.md).
+    #: naming the field (docs/decisions/0022-request-limits-and-transactions.md).
     max_json_depth: int = 32
     log_level: str = "INFO"
 
@@ -139,7 +139,7 @@ class ImageSettings:
     # What ``web-download`` and import tasks may fetch from: Glance's [import_filtering_opts], with
     # its defaults (comma-separated lists; an allow list, when set, wins over the deny list). An
     # address that is not globally routable (loopback, private, link-local ...) is refused unless
-    # ``web_download_hosts`` names the host or a network holding it (docs/decisions/0023).
+    # ``web_download_hosts`` names the host or a network holding it (docs/decisions/0026).
     #: allowed_schemes
     web_download_schemes: str = "http,https"
     #: disallowed_schemes (used when ``web_download_schemes`` is empty)
@@ -155,12 +155,78 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class OpsSettings:
+    """``[ops]``: the operations engine (workers, leases, retries, breakers). The defaults suit the
+    embedded single-process cloud; see docs/decisions/0007-operations-engine.md."""
+
+    #: worker threads per process (``overcast worker``, and ``overcast serve`` when serve_workers)
+    threads: int = 4
+    #: whether ``overcast serve`` runs workers in its own processes; false for API-only nodes of a
+    #: scale-out deployment whose work is done by ``overcast worker`` processes
+    serve_workers: bool = True
+    #: an idle process re-checks for due work after this long, doubling up to idle_poll_max; an
+    #: enqueue in the same process, a PostgreSQL NOTIFY, or a known due time wakes it sooner
+    poll_interval: float = 0.2
+    idle_poll_max: float = 2.0
+    #: LISTEN/NOTIFY on PostgreSQL: enqueues in other processes wake idle workers at once
+    notify: bool = True
+    #: a claimed operation is the worker's for this long; a heartbeat renews it every quarter of it
+    #: while the handler runs, so a dead worker's operations are taken over within about this long
+    lease_seconds: float = 6.0
+    #: a handler call still running after this is abandoned and counted as a retryable timeout
+    #: (a kind may declare its own; a cloud's ``[clouds.NAME.ops] timeout`` wins over both)
+    handler_timeout: float = 120.0
+    #: the retry budget of an operation (a cloud's ``attempts`` wins; enqueue may fix its own)
+    max_attempts: int = 5
+    #: exponential backoff: base * 2**(attempt-1), capped, with jitter (half fixed, half random)
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    #: an operation polling an asynchronous backend or waiting behind an open breaker fails after
+    #: this long since it was enqueued (unless enqueue gave its own deadline)
+    deadline_seconds: float = 3600.0
+    #: consecutive retryable failures that open a breaker, and how long it stays open (per cloud
+    #: and driver family; a cloud's own values win)
+    breaker_threshold: int = 5
+    breaker_reset_seconds: float = 30.0
+    #: timeout of a backend read made from a request (console output, diagnostics)
+    backend_timeout: float = 10.0
+    #: longest a driver call waits for a token of its cloud's rate limit before giving up (a worker
+    #: then reschedules the operation without spending an attempt; a request answers 503)
+    rate_limit_wait: float = 30.0
+    #: how often the reconciler runs (one process at a time)
+    reconcile_interval: float = 60.0
+    #: how long stop() waits for handlers in flight before leaving their leases to expire
+    stop_grace: float = 10.0
+    #: tests only: die right after a handler's driver call returns, before its record
+    #: ("kind[:n][:exit|raise]", see overcast/ops/crash.py); empty: never
+    crash_after_driver_call: str = ""
+
+
+@dataclass(frozen=True)
+class CloudOpsSettings:
+    """``[clouds.NAME.ops]``: how the engine treats this cloud; the driver never sees these keys.
+    Unset values fall back to ``[ops]``."""
+
+    #: seconds a handler run (or a backend read from a request) may take on this cloud
+    timeout: float | None = None
+    #: retry budget of this cloud's operations
+    attempts: int | None = None
+    breaker_threshold: int | None = None
+    breaker_reset_seconds: float | None = None
+    #: driver calls per second to this cloud, per process (0: unlimited); a call waits for a token
+    rate_limit: float = 0.0
+    #: calls that may go at once after a quiet spell (default: max(1, rate_limit))
+    rate_burst: int | None = None
+
+
+@dataclass(frozen=True)
 class CloudSettings:
     """One configured cloud; it becomes a region in the catalog."""
 
     name: str
     driver: str = "local"
     options: Mapping[str, Any] = field(default_factory=dict)
+    ops: CloudOpsSettings = CloudOpsSettings()
 
 
 @dataclass(frozen=True)
@@ -171,6 +237,7 @@ class Settings:
     identity: IdentitySettings = IdentitySettings()
     bootstrap: BootstrapSettings = BootstrapSettings()
     image: ImageSettings = ImageSettings()
+    ops: OpsSettings = OpsSettings()
     clouds: tuple[CloudSettings, ...] = (CloudSettings(name="RegionOne"),)
 
     @property
@@ -207,6 +274,7 @@ _SECTIONS = {
     "identity": IdentitySettings,
     "bootstrap": BootstrapSettings,
     "image": ImageSettings,
+    "ops": OpsSettings,
 }
 
 
@@ -218,15 +286,30 @@ def _coerce(section: str, cls: type, key: str, raw: Any, environ: Mapping[str, s
     try:
         if "Secret" in str(kind):
             return Secret(resolve_reference(str(raw), environ))
-        if kind in ("int", int):
+        if kind in ("int", int, "int | None"):
             return int(raw)
-        if kind in ("float", float):
+        if kind in ("float", float, "float | None"):
             return float(raw)
         if kind in ("bool", bool):
             return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
         return resolve_reference(str(raw), environ)
     except ValueError as exc:
         raise ConfigError(f"[{section}] {key}: {exc}") from None
+
+
+def _cloud_ops(name: str, table: Any, environ: Mapping[str, str]) -> CloudOpsSettings:
+    """``[clouds.NAME.ops]`` -> :class:`CloudOpsSettings` (unknown keys are errors)."""
+    section = f"clouds.{name}.ops"
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[{section}] must be a table")
+    values = {k: _coerce(section, CloudOpsSettings, k, v, environ) for k, v in table.items()}
+    for key in ("timeout", "breaker_reset_seconds", "rate_limit"):
+        if values.get(key) is not None and values[key] < 0:
+            raise ConfigError(f"[{section}] {key}: must not be negative")
+    for key in ("attempts", "breaker_threshold", "rate_burst"):
+        if values.get(key) is not None and values[key] < 1:
+            raise ConfigError(f"[{section}] {key}: must be at least 1")
+    return CloudOpsSettings(**values)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
@@ -281,7 +364,8 @@ def load_settings(
             name=name,
             driver=str(body.get("driver", "local")),
             options={k: resolve_reference(v, environ) if isinstance(v, str) else v
-                     for k, v in body.items() if k != "driver"},
+                     for k, v in body.items() if k not in ("driver", "ops")},
+            ops=_cloud_ops(name, body.get("ops", {}), environ),
         )
         for name, body in raw.get("clouds", {}).items()
     ) or (CloudSettings(name=built["bootstrap"].region),)

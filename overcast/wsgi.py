@@ -13,11 +13,13 @@ from overcast.datadir import make_private
 
 
 def application() -> falcon.App:
-    """Factory called once in each server process: the app, and this process's operation workers."""
+    """Factory called once in each server process: the app, and (``[ops] serve_workers``) this
+    process's operation workers."""
     settings = load_settings()
     make_private(settings.data_dir)
     logs.configure(settings.server.log_level)
     app = create_app(settings)
-    runtime = build_operations(app.compute).start()
-    atexit.register(runtime.stop)
+    if settings.ops.serve_workers:  # else an API-only node: `overcast worker` processes do the work
+        runtime = build_operations(app.compute).start()
+        atexit.register(runtime.stop)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import body
-from tests.identity_helpers import make_group, make_project, make_user, role_id
+from tests.identity_helpers import make_domain, make_group, make_project, make_user, role_id
 
 V3 = "/identity/v3"
 
@@ -140,3 +140,32 @@ def test_role_assignments_policy(cloud, admin_token, demo_token):
     resp = cloud.request("GET", f"{V3}/role_assignments?scope.project.id={other}&include_subtree=true",
                          demo_token)
     assert resp.status_code == 403
+
+
+def test_domain_specific_roles_on_domains_projects_and_the_system(cloud, admin_token):
+    """Keystone refuses a domain-specific role only on a project of another domain (403) and on the
+    system (400); on a domain, its own or another, the grant is made (and never reaches a token)."""
+    user_id = make_user(cloud, "dsr-user")
+    group_id = make_group(cloud, "dsr-group")
+    other = make_domain(cloud, "dsr-other")
+    in_other = make_project(cloud, "dsr-p", domain_id=other)
+    in_default = make_project(cloud, "dsr-q")
+    for role_domain in ("default", other):
+        role = body(cloud.request("POST", f"{V3}/roles", admin_token,
+                                  json={"role": {"name": f"dsr-{role_domain[:6]}", "domain_id": role_domain}}))["role"]
+        for domain in ("default", other):
+            for actor in (f"users/{user_id}", f"groups/{group_id}"):
+                path = f"{V3}/domains/{domain}/{actor}/roles/{role['id']}"
+                assert cloud.request("PUT", path, admin_token).status_code == 204, path
+                assert cloud.request("HEAD", path, admin_token).status_code == 204, path
+        own, foreign = (in_default, in_other) if role_domain == "default" else (in_other, in_default)
+        assert cloud.request("PUT", f"{V3}/projects/{own}/users/{user_id}/roles/{role['id']}",
+                             admin_token).status_code == 204
+        resp = cloud.request("PUT", f"{V3}/projects/{foreign}/users/{user_id}/roles/{role['id']}", admin_token)
+        assert resp.status_code == 403
+        assert body(resp)["error"]["message"] == (f"Project {foreign} must be in the same domain as the role "
+                                                  f"{role['id']} being assigned.")
+        resp = cloud.request("PUT", f"{V3}/system/users/{user_id}/roles/{role['id']}", admin_token)
+        assert resp.status_code == 400
+        assert body(resp)["error"]["message"] == (f"Role {role['id']} is a domain-specific role. Unable to use a "
+                                                  "domain-specific role in a system assignment.")

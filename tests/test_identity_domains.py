@@ -23,7 +23,9 @@ def test_crud(cloud, admin_token):
                          json={"domain": {"name": "acme2", "enabled": False}})
     assert resp.status_code == 200
     assert (body(resp)["domain"]["name"], body(resp)["domain"]["enabled"]) == ("acme2", False)
-    names = lambda q: {d["name"] for d in body(cloud.request("GET", f"{V3}/domains{q}", admin_token))["domains"]}
+    def names(q: str) -> set[str]:
+        return {d["name"] for d in body(cloud.request("GET", f"{V3}/domains{q}", admin_token))["domains"]}
+
     assert names("?enabled=false") == {"acme2"}
     assert names("?name=Default") == {"Default"}
     assert {"Default", "acme2"} <= names("")

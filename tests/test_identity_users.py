@@ -63,7 +63,9 @@ def test_nothing_leaks_the_hash(cloud, admin_token):
 def test_list_filters(cloud, admin_token):
     create(cloud, admin_token, name="on")
     create(cloud, admin_token, name="off", enabled=False)
-    names = lambda q: {u["name"] for u in body(cloud.request("GET", f"{V3}/users?{q}", admin_token))["users"]}
+    def names(q: str) -> set[str]:
+        return {u["name"] for u in body(cloud.request("GET", f"{V3}/users?{q}", admin_token))["users"]}
+
     assert names("name=on") == {"on"}
     assert "off" in names("enabled=false") and "on" not in names("enabled=false")
     assert {"admin", "demo", "alt_demo", "on"} <= names("domain_id=default&enabled=true")

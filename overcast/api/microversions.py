@@ -3,6 +3,15 @@
 A request names a version in ``OpenStack-API-Version: <service> X.Y`` (or a service's legacy
 header, Nova's ``X-OpenStack-Nova-API-Version``); ``latest`` means the maximum. The version used
 is echoed in the response with ``Vary``. Views compare with :class:`Version`.
+
+The services read the header differently, and clients depend on the difference (0019):
+
+* Nova (and Placement) use ``microversion_parse``: the comma-separated entries are read from the
+  last, the first word of an entry must equal the service type (any case) and the rest of the
+  entry is the version; the legacy header is read only when no entry names the service, and then
+  its last comma-separated value counts.
+* Cinder takes the first entry that *contains* ``volume`` (so ``volumev3 3.27`` is read as
+  3.27); a header with no such entry is a 404, as Cinder's ``VersionNotFoundForAPIMethod``.
 """
 
 from __future__ import annotations
@@ -51,6 +60,28 @@ class Version:
         return f"{self.major}.{self.minor}"
 
 
+def _exact_service(header: str, service: str) -> str | None:
+    """microversion_parse's reading: the last entry whose first word is the service type."""
+    for entry in reversed(header.split(",")):
+        words = entry.strip().split(None, 1)
+        if len(words) == 2 and words[0].lower() == service.lower():
+            return words[1].strip()
+    return None
+
+
+def _service_within(header: str, service: str) -> str | None:
+    """Cinder's reading: the first entry that contains the service name, e.g. ``volumev3 3.27``.
+
+    :raises faults.NotFound: the header has no such entry (Cinder's VersionNotFoundForAPIMethod,
+        which its fault wrapper answers with the generic 404 text).
+    """
+    for entry in header.split(","):
+        if service in entry.lower():
+            words = entry.split()
+            return words[1] if len(words) == 2 else entry.strip()
+    raise faults.NotFound("The resource could not be found.")
+
+
 @dataclass(frozen=True)
 class MicroversionPolicy:
     """One service's range and headers."""
@@ -59,22 +90,24 @@ class MicroversionPolicy:
     minimum: Version
     maximum: Version
     legacy_header: str | None = None   # e.g. "X-OpenStack-Nova-API-Version"
+    #: Cinder's reading of the header (an entry containing the service name) instead of Nova's
+    service_within_entry: bool = False
 
     def requested(self, req: falcon.Request) -> Version:
         """The version a request asks for (the minimum when it names none).
 
         :raises faults.BadRequest: a malformed version.
+        :raises faults.NotFound: Cinder: the header names no volume version.
         :raises faults.Fault: 406 for a version outside the range.
         """
         text = None
         header = req.get_header("OpenStack-API-Version")
         if header:
-            for part in header.split(","):
-                words = part.strip().split()
-                if len(words) == 2 and words[0].lower() == self.service:
-                    text = words[1]
+            read = _service_within if self.service_within_entry else _exact_service
+            text = read(header, self.service)
         if text is None and self.legacy_header:
-            text = req.get_header(self.legacy_header)
+            legacy = req.get_header(self.legacy_header)
+            text = legacy.split(",")[-1].strip() if legacy is not None else None
         if text is None:
             return self.minimum
         if text.strip().lower() == "latest":

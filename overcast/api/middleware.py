@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import time
@@ -15,24 +14,15 @@ from overcast.api import faults, media
 from overcast.api.routing import MOUNTS
 from overcast.core import policy
 from overcast.core.tokens import TokenError
+from overcast.logs import REQUEST_ID, RequestIdFilter  # noqa: F401 - RequestIdFilter: re-exported
 from overcast.redact import mask
 from overcast.store.db import begin_unit, end_unit, forget_unit
 
 LOG = logging.getLogger("overcast.access")
 
-#: The current request id, for every log line (see :class:`RequestIdFilter`).
-REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 _REQUEST_ID_RE = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PREFIXES = sorted(((prefix, service) for service, prefix in MOUNTS.items()), key=lambda p: -len(p[0]))
-
-
-class RequestIdFilter(logging.Filter):
-    """Puts ``request_id`` on every log record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
-        return True
 
 
 def service_of(path: str) -> str | None:

@@ -22,6 +22,14 @@ class AuthContext:
     app_cred_id: str | None = None
     #: the trust a trust-scoped token (OS-TRUST) was issued with; its scope is the trust's project
     trust_id: str | None = None
+    #: the OAuth1 access token an OAuth-scoped token (OS-OAUTH1) was issued with
+    access_token_id: str | None = None
+
+    @property
+    def is_delegated(self) -> bool:
+        """A token issued through delegation (a trust or an OAuth1 access token), which Keystone does
+        not let authorise further delegation."""
+        return bool(self.trust_id or self.access_token_id)
 
     @property
     def scope_type(self) -> str | None:

@@ -18,7 +18,8 @@ from overcast.core.context import AuthContext
 from overcast.store.db import Store
 from overcast.store.models import RevocationEvent
 
-_FIELDS = ("user_id", "project_id", "domain_id", "audit_id", "audit_chain_id", "app_cred_id", "trust_id")
+_FIELDS = ("user_id", "project_id", "domain_id", "audit_id", "audit_chain_id", "app_cred_id", "trust_id",
+           "access_token_id")
 
 #: Revocation events to record, each the keyword arguments of :meth:`RevocationChecker.revoke`.
 #: Rules functions return them so the caller records them after its own change has committed.
@@ -64,6 +65,7 @@ class RevocationChecker:
             "audit_chain_id": ctx.audit_ids[-1] if ctx.audit_ids else None,
             "app_cred_id": ctx.app_cred_id,
             "trust_id": ctx.trust_id,
+            "access_token_id": ctx.access_token_id,
         }
         for name, value in values.items():
             if value is not None and ctx.issued_at <= events.single[name].get(value, -1.0):

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from overcast.core.revocation import RevocationChecker
 
 PAYLOAD_VERSION = 1
-_METHODS = ("password", "token", "application_credential", "totp", "mapped", "oauth1")
+#: bit positions of the methods bitmask: append only (tokens already issued keep their meaning)
+_METHODS = ("password", "token", "application_credential", "totp", "mapped", "oauth1", "ec2credential")
 
 
 class TokenError(Exception):
@@ -50,7 +51,8 @@ class TokenProvider:
               project_id: str | None = None, project_domain_id: str | None = None,
               domain_id: str | None = None, system: bool = False,
               parent_audit_ids: tuple[str, ...] = (), expires_at: float | None = None,
-              app_cred_id: str | None = None, trust_id: str | None = None) -> tuple[str, AuthContext]:
+              app_cred_id: str | None = None, trust_id: str | None = None,
+              access_token_id: str | None = None) -> tuple[str, AuthContext]:
         """Make a token. A rescoped token keeps its parent's expiry and audit chain."""
         now = time.time()
         expires = now + self.lifetime if expires_at is None else min(expires_at, now + self.lifetime)
@@ -58,11 +60,14 @@ class TokenProvider:
         ctx = AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=tuple(methods),
                           roles=frozenset(roles), audit_ids=audit_ids, issued_at=now, expires_at=expires,
                           project_id=project_id, project_domain_id=project_domain_id, domain_id=domain_id,
-                          system=system, app_cred_id=app_cred_id, trust_id=trust_id)
-        payload = msgspec.msgpack.encode((
+                          system=system, app_cred_id=app_cred_id, trust_id=trust_id, access_token_id=access_token_id)
+        fields = [
             PAYLOAD_VERSION, user_id, user_domain_id, _pack_methods(ctx.methods), sorted(ctx.roles),
             list(audit_ids), now, expires, project_id, project_domain_id, domain_id, system, app_cred_id, trust_id,
-        ))
+        ]
+        if access_token_id is not None:  # an OAuth1 token; the others keep the shorter payload
+            fields.append(access_token_id)
+        payload = msgspec.msgpack.encode(fields)
         token = self.keys.fernet().encrypt(payload).rstrip(b"=").decode()
         return token, ctx
 
@@ -74,15 +79,18 @@ class TokenProvider:
         try:
             raw = self.keys.fernet().decrypt(padded.encode())
             (version, user_id, user_domain_id, methods, roles, audit_ids, issued_at, expires_at,
-             project_id, project_domain_id, domain_id, system, app_cred_id, trust_id) = msgspec.msgpack.decode(raw)
+             project_id, project_domain_id, domain_id, system, app_cred_id, trust_id,
+             *rest) = msgspec.msgpack.decode(raw)
+            access_token_id = rest[0] if len(rest) == 1 else None
         except (InvalidToken, msgspec.DecodeError, ValueError, TypeError, UnicodeError):
             raise TokenError("The request you have made requires authentication.") from None
-        if version != PAYLOAD_VERSION:
+        if version != PAYLOAD_VERSION or len(rest) > 1:
             raise TokenError("The request you have made requires authentication.")
         return AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=_unpack_methods(methods),
                            roles=frozenset(roles), audit_ids=tuple(audit_ids), issued_at=issued_at,
                            expires_at=expires_at, project_id=project_id, project_domain_id=project_domain_id,
-                           domain_id=domain_id, system=system, app_cred_id=app_cred_id, trust_id=trust_id)
+                           domain_id=domain_id, system=system, app_cred_id=app_cred_id, trust_id=trust_id,
+                           access_token_id=access_token_id)
 
     def validate(self, token: str) -> AuthContext:
         """The caller a token stands for. :raises TokenError: malformed, tampered, expired or revoked."""

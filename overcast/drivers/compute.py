@@ -12,6 +12,7 @@ the state the operation expects.
 from __future__ import annotations
 
 import abc
+import builtins
 import enum
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -320,15 +321,15 @@ class ComputeDriver(abc.ABC):
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
 
     # -- what the backend offers --------------------------------------------------------
-    def flavors(self) -> list[Flavor]:
+    def flavors(self) -> builtins.list[Flavor]:
         """Flavors the backend offers natively (may be empty: Overcast's own flavors apply)."""
         return []
 
-    def images(self) -> list[Image]:
+    def images(self) -> builtins.list[Image]:
         """Images the backend offers natively (may be empty)."""
         return []
 
-    def zones(self) -> list[Zone]:
+    def zones(self) -> builtins.list[Zone]:
         """Availability zones (default: one, ``nova``)."""
         return [Zone("nova")]
 

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from overcast.drivers import compute as compute_family
 from overcast.drivers import network as network_family
@@ -37,7 +37,7 @@ DriverFactory = Callable[[Mapping[str, Any], Path], "CloudDriver"]
 
 FAMILIES = ("compute", "image", "volume", "network", "cdn")
 #: each family's capability enum (the optional operations a driver may state it supports)
-_CAPABILITIES = {"compute": compute_family.Capability, "volume": volume_family.Capability,
+_CAPABILITIES: dict[str, Any] = {"compute": compute_family.Capability, "volume": volume_family.Capability,
                  "network": network_family.Capability}
 
 
@@ -73,10 +73,12 @@ class CloudDriver:
 
     def capabilities(self) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
         """Per family offered: (the capabilities its driver states, those its interface defines)."""
-        out = {}
+        out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         for family, driver in self.families().items():
-            every = frozenset(c.value for c in _CAPABILITIES[family]) if family in _CAPABILITIES else frozenset()
-            out[family] = (frozenset(getattr(c, "value", c) for c in getattr(driver, "capabilities", ())), every)
+            every: frozenset[str] = (frozenset(c.value for c in _CAPABILITIES[family]) if family in _CAPABILITIES
+                                     else frozenset())
+            stated: Iterable[Any] = getattr(driver, "capabilities", ())
+            out[family] = (frozenset(getattr(c, "value", c) for c in stated), every)
         return out
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ type's extra specs against them before a create and passes the chosen pool in th
 
 from __future__ import annotations
 
+import builtins
 import abc
 import enum
 from dataclasses import dataclass, field
@@ -203,11 +204,11 @@ class VolumeDriver(abc.ABC):
         """The volume created with this key, if any (default: scan :meth:`list`)."""
         return next((v for v in self.list() if v.idempotency_key == idempotency_key), None)
 
-    def zones(self) -> list[Zone]:
+    def zones(self) -> builtins.list[Zone]:
         """Availability zones (default: one, ``nova``, as Cinder's default storage_availability_zone)."""
         return [Zone("nova")]
 
-    def pools(self) -> list[Pool]:
+    def pools(self) -> builtins.list[Pool]:
         """The backend's pools; answered from the driver's configuration and own bookkeeping, like
         :meth:`zones`, never by a slow provider call (the scheduler and the admin API read it).
 

@@ -1,4 +1,4 @@
-"""A per-cloud circuit breaker for driver calls made by workers.
+"""Circuit breakers for driver calls, one per (cloud, driver family).
 
 Our own, not pybreaker (see docs/decisions/0007-operations-engine.md): the engine needs to ask
 "may I call this cloud now?" *before* it claims work for it, to count only retryable failures
@@ -6,14 +6,15 @@ Our own, not pybreaker (see docs/decisions/0007-operations-engine.md): the engin
 timeout the engine detects itself after abandoning a hung call, and a clock tests can move.
 
 States: closed (calls flow; ``threshold`` retryable failures in a row open it), open (no calls
-until ``reset_seconds`` have passed), half-open (one trial call; success closes, failure reopens).
+until ``reset_seconds`` have passed, or the backend's own ``Retry-After`` when that is longer),
+half-open (one trial call; success closes, failure reopens).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 CLOSED = "closed"
 OPEN = "open"
@@ -31,6 +32,8 @@ class CircuitBreaker:
         self._state = CLOSED
         self._failures = 0
         self._opened_at = 0.0
+        #: how long the current opening lasts: reset_seconds, or a longer Retry-After
+        self._open_for = reset_seconds
         self._trial_started = 0.0
         self._trial_in_flight = False
 
@@ -45,7 +48,7 @@ class CircuitBreaker:
         return self._failures
 
     def _tick(self) -> None:
-        if self._state == OPEN and self._clock() - self._opened_at >= self.reset_seconds:
+        if self._state == OPEN and self._clock() - self._opened_at >= self._open_for:
             self._state = HALF_OPEN
             self._trial_in_flight = False
         if (self._state == HALF_OPEN and self._trial_in_flight
@@ -70,7 +73,7 @@ class CircuitBreaker:
         with self._lock:
             self._tick()
             if self._state == OPEN:
-                return max(0.0, self.reset_seconds - (self._clock() - self._opened_at))
+                return max(0.0, self._open_for - (self._clock() - self._opened_at))
             if self._state == HALF_OPEN and self._trial_in_flight:
                 return min(self.reset_seconds, 1.0)
             return 0.0
@@ -82,14 +85,16 @@ class CircuitBreaker:
             self._state = CLOSED
             self._trial_in_flight = False
 
-    def record_failure(self) -> None:
-        """A retryable failure (Unavailable, timeout)."""
+    def record_failure(self, retry_after: float | None = None) -> None:
+        """A retryable failure (Unavailable, timeout). ``retry_after``: what the backend asked for;
+        when it opens the breaker and is longer than ``reset_seconds``, the breaker stays open that long."""
         with self._lock:
             self._tick()
             self._failures += 1
             if self._state == HALF_OPEN or self._failures >= self.threshold:
                 self._state = OPEN
                 self._opened_at = self._clock()
+                self._open_for = max(self.reset_seconds, float(retry_after or 0.0))
                 self._trial_in_flight = False
 
     def release(self) -> None:
@@ -102,25 +107,43 @@ class CircuitBreaker:
 
 
 class Breakers:
-    """One breaker per cloud, made on first use. State is per process (see the decision doc)."""
+    """One breaker per (cloud, family), made on first use; ``family=None`` is the cloud's shared
+    breaker (handlers that state no family). State is per process (see the decision doc).
+
+    ``per_cloud`` maps a cloud to its own ``(threshold, reset_seconds)`` (``[clouds.NAME.ops]``).
+    """
 
     def __init__(self, threshold: int = 5, reset_seconds: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, *,
+                 per_cloud: Mapping[str, tuple[int, float]] | None = None):
         self.threshold = threshold
         self.reset_seconds = reset_seconds
+        self.per_cloud = dict(per_cloud or {})
         self._clock = clock
         self._lock = threading.Lock()
-        self._by_cloud: dict[str, CircuitBreaker] = {}
+        self._by_key: dict[tuple[str, str | None], CircuitBreaker] = {}
 
-    def __call__(self, cloud: str) -> CircuitBreaker:
+    @staticmethod
+    def key_name(cloud: str, family: str | None) -> str:
+        return cloud if family is None else f"{cloud}/{family}"
+
+    def __call__(self, cloud: str, family: str | None = None) -> CircuitBreaker:
+        key = (cloud, family)
         with self._lock:
-            breaker = self._by_cloud.get(cloud)
+            breaker = self._by_key.get(key)
             if breaker is None:
-                breaker = self._by_cloud[cloud] = CircuitBreaker(cloud, self.threshold, self.reset_seconds,
-                                                                 self._clock)
+                threshold, reset = self.per_cloud.get(cloud, (self.threshold, self.reset_seconds))
+                breaker = self._by_key[key] = CircuitBreaker(self.key_name(cloud, family), threshold, reset,
+                                                             self._clock)
             return breaker
 
-    def states(self) -> dict[str, str]:
+    def of_cloud(self, cloud: str) -> list[CircuitBreaker]:
+        """Every breaker made so far for ``cloud`` (any family)."""
         with self._lock:
-            items = list(self._by_cloud.items())
-        return {cloud: breaker.state for cloud, breaker in items}
+            return [b for (c, _), b in self._by_key.items() if c == cloud]
+
+    def states(self) -> dict[str, str]:
+        """``{"cloud" or "cloud/family": state}`` of every breaker made so far."""
+        with self._lock:
+            items = list(self._by_key.values())
+        return {breaker.name: breaker.state for breaker in items}

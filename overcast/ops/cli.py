@@ -6,6 +6,7 @@ this command serves the engine's own tests and anyone embedding the engine with 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
@@ -14,7 +15,6 @@ from typing import Any
 import click
 
 from overcast.config import ConfigError, load_settings
-from overcast.ops.engine import OpsSettings
 from overcast.ops.runtime import OpsRuntime, load_setup
 from overcast.store.db import Store
 
@@ -22,19 +22,20 @@ LOG = logging.getLogger(__name__)
 
 
 @click.command("worker")
-@click.option("--threads", type=int, default=None, help="Worker threads (default 4).")
-@click.option("--poll-interval", type=float, default=None, help="Seconds between looks for due work (default 0.2).")
-@click.option("--lease-seconds", type=float, default=None, help="Lease on a claimed operation (default 30).")
+@click.option("--threads", type=int, default=None, help="Worker threads (default: [ops] threads).")
+@click.option("--poll-interval", type=float, default=None, help="First idle re-check (default: [ops] poll_interval).")
+@click.option("--lease-seconds", type=float, default=None, help="Lease on a claimed operation "
+              "(default: [ops] lease_seconds).")
 @click.option("--handlers", "handlers", multiple=True, metavar="MODULE:FUNCTION",
               help="Setup function called with the runtime to register handlers; repeatable.")
-@click.option("--reconcile-interval", type=float, default=60.0, show_default=True,
-              help="Seconds between reconciler rounds (one process at a time runs them).")
+@click.option("--reconcile-interval", type=float, default=None,
+              help="Seconds between reconciler rounds (default: [ops] reconcile_interval).")
 @click.option("--no-reconcile", is_flag=True, help="Do not take part in reconciling.")
 @click.option("--database-url", default=None, help="Overrides the configured database (env: references allowed).")
 @click.option("--log-level", default=None, help="Default: the server's configured level.")
 @click.pass_context
 def worker(ctx: click.Context, threads: int | None, poll_interval: float | None, lease_seconds: float | None,
-           handlers: tuple[str, ...], reconcile_interval: float, no_reconcile: bool, database_url: str | None,
+           handlers: tuple[str, ...], reconcile_interval: float | None, no_reconcile: bool, database_url: str | None,
            log_level: str | None) -> None:
     """Run operation workers until SIGTERM/SIGINT."""
     opts: dict[str, Any] = ctx.obj or {}
@@ -49,9 +50,9 @@ def worker(ctx: click.Context, threads: int | None, poll_interval: float | None,
     make_private(settings.data_dir)
 
     configure(log_level or settings.server.log_level)
-    changes = {k: v for k, v in {"threads": threads, "poll_interval": poll_interval,
+    changes: dict[str, Any] = {k: v for k, v in {"threads": threads, "poll_interval": poll_interval,
                                  "lease_seconds": lease_seconds}.items() if v is not None}
-    ops = OpsSettings(**changes)
+    ops = dataclasses.replace(settings.ops, **changes)
     try:
         setups = [load_setup(spec) for spec in handlers]
     except (ValueError, ImportError, AttributeError) as exc:

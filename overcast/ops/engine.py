@@ -36,14 +36,19 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, cast
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, select, text, update
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session
 
+from overcast.config import OpsSettings
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
+from overcast.logs import REQUEST_ID as _REQUEST_ID
+from overcast.ops import crash
 from overcast.ops.breaker import Breakers
+from overcast.ops.calls import Backends, RateLimited
 from overcast.ops.models import (CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TERMINAL_STATES,
                                  Operation, OperationEvent)
 from overcast.store.db import Store
@@ -51,44 +56,9 @@ from overcast.store.models import new_id, utcnow
 
 LOG = logging.getLogger(__name__)
 
-OP = Operation.__table__
-EV = OperationEvent.__table__
+OP = cast(Table, Operation.__table__)
+EV = cast(Table, OperationEvent.__table__)
 
-try:  # request ids in worker log lines, when the API package is importable
-    from overcast.api.middleware import REQUEST_ID as _REQUEST_ID
-except Exception:  # pragma: no cover - the engine does not need the API
-    _REQUEST_ID = contextvars.ContextVar("request_id", default="-")
-
-
-# --------------------------------------------------------------------------------------------
-# settings
-
-
-@dataclass(frozen=True)
-class OpsSettings:
-    """Knobs of the engine; the defaults suit the embedded single-process cloud."""
-
-    #: worker threads inside ``overcast serve`` / ``overcast worker``
-    threads: int = 4
-    #: how often an idle worker looks for due work (an in-process enqueue wakes it at once)
-    poll_interval: float = 0.2
-    #: a claimed operation is the worker's for this long; renewed every third of it while running
-    lease_seconds: float = 30.0
-    #: a handler call still running after this is abandoned and counted as a retryable timeout
-    handler_timeout: float = 120.0
-    #: default retry budget of an operation (enqueue may override per operation)
-    max_attempts: int = 5
-    #: exponential backoff: base * 2**(attempt-1), capped, with jitter (half fixed, half random)
-    backoff_base: float = 1.0
-    backoff_max: float = 60.0
-    #: an operation polling an asynchronous backend or waiting behind an open breaker fails after
-    #: this long since it was enqueued (unless enqueue gave its own deadline)
-    deadline_seconds: float = 3600.0
-    #: consecutive retryable failures that open a cloud's breaker, and how long it stays open
-    breaker_threshold: int = 5
-    breaker_reset_seconds: float = 30.0
-    #: how long stop() waits for handlers in flight before leaving their leases to expire
-    stop_grace: float = 10.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,9 +136,10 @@ class Job:
                            idempotency_key=self.idempotency_key, deadline=self.deadline_at)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "Job":
-        return cls(**{f.name: (bool(row[f.name]) if f.name == "polling" else row[f.name])
-                      for f in dataclasses.fields(cls)})
+    def from_row(cls, row: Mapping[Any, Any]) -> "Job":
+        values: dict[str, Any] = {f.name: (bool(row[f.name]) if f.name == "polling" else row[f.name])
+                                  for f in dataclasses.fields(cls)}
+        return cls(**values)
 
 
 Handler = Callable[[Job, "HandlerContext"], "Outcome | None"]
@@ -185,11 +156,17 @@ class HandlerSpec:
     #: Nova's instance-action event name recorded per run; None: the kind
     event: str | None = None
     #: what happens while the cloud's breaker is open: "fail" (fail fast, the resource goes to
-    #: ERROR) or "defer" (wait for the breaker without calling the driver, until the deadline)
+    #: ERROR) or "defer" (wait for the breaker without calling the driver, until the deadline);
+    #: kinds named ``*.delete`` defer unless they say otherwise
     when_open: str = "fail"
     #: the driver family the handler calls ("compute", "volume", "network", "image", "cdn"): one
     #: circuit breaker per (cloud, family), so a provider's failing volume API does not stop builds
     family: str | None = None
+
+
+def is_delete(kind: str) -> bool:
+    """Whether ``kind`` names a delete (``server.delete``, ``volume.delete``, ``port.delete``...)."""
+    return kind.endswith(".delete")
 
 
 class Registry:
@@ -199,9 +176,16 @@ class Registry:
         self._specs: dict[str, HandlerSpec] = {}
 
     def register(self, kind: str, handler: Handler | None = None, *, on_failure: FailureHook | None = None,
-                 timeout: float | None = None, event: str | None = None, when_open: str = "fail",
+                 timeout: float | None = None, event: str | None = None, when_open: str | None = None,
                  family: str | None = None):  # noqa: ANN201
-        """Register ``handler`` for ``kind``; usable as a decorator when ``handler`` is omitted."""
+        """Register ``handler`` for ``kind``; usable as a decorator when ``handler`` is omitted.
+
+        ``when_open`` defaults to ``"defer"`` for deletes (kinds ending in ``.delete``: the user
+        wants them to happen eventually, and failing one leaves a resource in ERROR_DELETING for
+        a provider's hiccup) and ``"fail"`` for everything else.
+        """
+        if when_open is None:
+            when_open = "defer" if is_delete(kind) else "fail"
         if when_open not in ("fail", "defer"):
             raise ValueError("when_open must be 'fail' or 'defer'")
 
@@ -227,17 +211,25 @@ class Registry:
 # --------------------------------------------------------------------------------------------
 # in-process signals: wake idle workers on commit, wake waiters on completion
 
-_wake_events: set[threading.Event] = set()
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE matched (``Session.execute`` is typed as returning a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+#: the PostgreSQL channel enqueue NOTIFYs and idle workers LISTEN on
+NOTIFY_CHANNEL = "overcast_ops"
+
+_wake_events: set[Any] = set()  # anything with .set(): a worker's Event, a pool's wake-up
 _wake_lock = threading.Lock()
 _finished = threading.Condition()
 
 
-def _register_wake(event: threading.Event) -> None:
+def _register_wake(event: Any) -> None:
     with _wake_lock:
         _wake_events.add(event)
 
 
-def _unregister_wake(event: threading.Event) -> None:
+def _unregister_wake(event: Any) -> None:
     with _wake_lock:
         _wake_events.discard(event)
 
@@ -270,8 +262,11 @@ def enqueue(session: Session, *, kind: str, cloud: str, resource_type: str, reso
             deadline_seconds: float | None = None, secret_params: Iterable[str] = ()) -> Operation:
     """Record an operation in the caller's transaction; it commits (or not) with the caller's rows.
 
-    Workers in this process are woken when the transaction commits. ``idempotency_key`` defaults
-    to the operation id. ``secret_params`` name params that must not outlive their use (an admin
+    Workers in this process are woken when the transaction commits; on PostgreSQL the transaction
+    also NOTIFYs ``overcast_ops``, which wakes idle workers of other processes. ``idempotency_key``
+    defaults to the operation id. ``max_attempts`` left unset stores 0: the worker applies the
+    cloud's configured budget (``[clouds.NAME.ops] attempts``, else ``[ops] max_attempts``) when it
+    claims the operation. ``secret_params`` name params that must not outlive their use (an admin
     password): they are removed when the operation finishes, whatever its outcome. Returns the
     pending :class:`Operation` (its id is set already).
     """
@@ -284,7 +279,7 @@ def enqueue(session: Session, *, kind: str, cloud: str, resource_type: str, reso
     op = Operation(
         id=op_id, kind=kind, cloud=cloud, resource_type=resource_type, resource_id=resource_id,
         action=action, params=params, idempotency_key=idempotency_key or op_id, state=PENDING,
-        attempts=0, max_attempts=max_attempts or OpsSettings.max_attempts, polls=0, polling=0,
+        attempts=0, max_attempts=max_attempts or 0, polls=0, polling=0,
         next_attempt_at=now + dt.timedelta(seconds=delay_seconds),
         deadline_at=(now + dt.timedelta(seconds=deadline_seconds)) if deadline_seconds is not None else None,
         checkpoint={}, request_id=request_id, user_id=user_id, project_id=project_id, created_at=now,
@@ -301,6 +296,8 @@ def enqueue(session: Session, *, kind: str, cloud: str, resource_type: str, reso
 
         sa_event.listen(session, "after_commit", _reset, once=True)
         sa_event.listen(session, "after_rollback", _reset, once=True)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # delivered at commit, deduplicated per transaction
     return op
 
 
@@ -329,7 +326,7 @@ def cancel(session: Session, operation_id: str) -> bool:
         values["params"] = scrubbed
     res = session.execute(update(OP).where(OP.c.id == operation_id, OP.c.state == PENDING, OP.c.polling == 0)
                           .values(**values))
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 def _scrubbed(job: "Job") -> dict[str, Any]:
@@ -408,6 +405,20 @@ def claim(session: Session, owner: str, lease_seconds: float, kinds: list[str] |
     return [Job.from_row(row) for row in rows]
 
 
+def next_due(session: Session, kinds: list[str] | None = None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``(earliest next_attempt_at of a pending operation of these kinds, earliest lease expiry of a
+    running one)``: when an idle process next has something to do. One statement, two ordered
+    index lookups on ``(state, next_attempt_at)``."""
+    pending = select(OP.c.next_attempt_at).where(OP.c.state == PENDING)
+    if kinds is not None:
+        pending = pending.where(OP.c.kind.in_(kinds) if kinds else OP.c.id.is_(None))
+    first_pending = pending.order_by(OP.c.next_attempt_at).limit(1).scalar_subquery()
+    first_running = (select(OP.c.next_attempt_at).where(OP.c.state == RUNNING).order_by(OP.c.next_attempt_at)
+                     .limit(1).scalar_subquery())
+    row = session.execute(select(first_pending, first_running)).one()
+    return row[0], row[1]
+
+
 def requeue_expired(session: Session) -> int:
     """Put operations whose worker's lease ran out back to pending (their worker died or hung).
 
@@ -416,8 +427,8 @@ def requeue_expired(session: Session) -> int:
     ``lease_owner`` and ``state = running``.
     """
     now = utcnow()
-    return session.execute(update(OP).where(OP.c.state == RUNNING, OP.c.next_attempt_at <= now).values(
-        state=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)).rowcount
+    return rowcount(session.execute(update(OP).where(OP.c.state == RUNNING, OP.c.next_attempt_at <= now).values(
+        state=PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,72 +511,211 @@ def _one_line(exc: BaseException, limit: int = 1000) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class Heartbeat:
+    """Renews the leases of the operations a process's workers are running: one ``UPDATE`` per
+    beat for all of them, every ``lease_seconds / 4``, from its own thread in a pool (so a handler
+    that holds its worker, or a slow record, never lets a lease lapse). A lease that could not be
+    renewed (another worker took the operation over) sets that operation's ``lost`` event."""
+
+    def __init__(self, store: Store, lease_seconds: float):
+        self.store = store
+        self.lease_seconds = lease_seconds
+        self.interval = max(0.02, lease_seconds / 4)
+        #: True when a thread beats; a standalone Worker beats from its own wait loop instead
+        self.threaded = False
+        self.beats = 0
+        self._lock = threading.Lock()
+        self._jobs: dict[str, tuple[str, threading.Event]] = {}
+
+    def track(self, job_id: str, owner: str) -> threading.Event:
+        lost = threading.Event()
+        with self._lock:
+            self._jobs[job_id] = (owner, lost)
+        return lost
+
+    def untrack(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def beat(self) -> None:
+        with self._lock:
+            jobs = dict(self._jobs)
+        if not jobs:
+            return
+        now = utcnow()
+        expires = now + dt.timedelta(seconds=self.lease_seconds)
+        with self.store.session() as session:
+            rows = session.execute(update(OP).where(
+                OP.c.id.in_(list(jobs)), OP.c.state == RUNNING,
+                OP.c.lease_owner.in_(sorted({owner for owner, _ in jobs.values()}))).values(
+                lease_expires_at=expires, next_attempt_at=expires, updated_at=now)
+                .returning(OP.c.id, OP.c.lease_owner)).all()
+        self.beats += 1
+        renewed = {(row.id, row.lease_owner) for row in rows}
+        with self._lock:
+            for job_id, (owner, lost) in jobs.items():
+                if (job_id, owner) not in renewed and self._jobs.get(job_id, (None, None))[1] is lost:
+                    lost.set()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:  # noqa: BLE001 - a database hiccup; the next beat tries again
+                LOG.warning("lease heartbeat failed; retrying in %.1fs", self.interval, exc_info=True)
+
+
+class Wakeup:
+    """How idle workers of a pool wait: each :meth:`set` lets one of them go and claim (permits
+    are kept, up to the number of threads, so a wake-up that arrives while every worker is busy
+    is not lost)."""
+
+    def __init__(self, cap: int):
+        self.cap = max(1, cap)
+        self.idle = 0
+        self._permits = 0
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def set(self) -> None:
+        with self._cond:
+            self._permits = min(self.cap, self._permits + 1)
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for a permit; True if one was taken (go and claim), False on timeout or close."""
+        with self._cond:
+            self.idle += 1
+            try:
+                self._cond.wait_for(lambda: self._permits > 0 or self._closed, timeout)
+                if self._permits > 0 and not self._closed:
+                    self._permits -= 1
+                    return True
+                return False
+            finally:
+                self.idle -= 1
+
+
 class Worker:
     """Claims and runs operations one at a time. ``run()`` loops until ``stop_event`` is set;
-    ``run_once()`` does one claim (tests and benchmarks drive it directly)."""
+    ``run_once()`` does one claim (tests and benchmarks drive it directly).
+
+    In a :class:`WorkerPool` an idle worker sleeps until the pool wakes it (an enqueue in this
+    process, a PostgreSQL NOTIFY, a due time the pool's ticker knows of) and leases are renewed by
+    the pool's heartbeat thread. On its own it polls every ``poll_interval`` and renews its
+    lease from its wait loop.
+    """
 
     def __init__(self, store: Store, registry: Registry, settings: OpsSettings | None = None, *,
-                 breakers: Breakers | None = None, name: str | None = None,
-                 wake: threading.Event | None = None, stop_event: threading.Event | None = None):
+                 breakers: Breakers | None = None, backends: Backends | None = None, name: str | None = None,
+                 wake: threading.Event | None = None, stop_event: threading.Event | None = None,
+                 pool: "WorkerPool | None" = None):
         self.store = store
         self.registry = registry
         self.settings = settings or OpsSettings()
-        self.breakers = breakers or Breakers(self.settings.breaker_threshold, self.settings.breaker_reset_seconds)
+        self.backends = backends or Backends(self.settings, breakers=breakers)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
         self.wake = wake or threading.Event()
         self.stop_event = stop_event or threading.Event()
+        self.pool = pool
+        self.heartbeat = pool.heartbeat if pool is not None else Heartbeat(store, self.settings.lease_seconds)
         self._caller: _CallThread | None = None
         self.abandoned_calls = 0
+        self.claims = 0
         self.busy = False
         self._next_sweep = 0.0
+        self._incarnation = 0
+
+    @property
+    def breakers(self) -> Breakers:
+        return self.backends.breakers
 
     # -- loop ---------------------------------------------------------------------------------
 
     def run(self) -> None:
-        _register_wake(self.wake)
+        if self.pool is None:
+            _register_wake(self.wake)
         try:
             while not self.stop_event.is_set():
                 try:
                     ran = self.run_once()
+                except crash.SimulatedCrash as exc:
+                    self._reincarnate(exc)
+                    continue
                 except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
                     LOG.exception("worker %s: claim/run failed; retrying after the poll interval", self.name)
                     ran = False
                 if not ran and not self.stop_event.is_set():
-                    # capped so a stop() racing with another worker's clear() is seen within 1 s
-                    self.wake.wait(min(self.settings.poll_interval, 1.0))
-                    if not self.stop_event.is_set():
-                        self.wake.clear()
+                    self._idle()
         finally:
-            _unregister_wake(self.wake)
+            if self.pool is None:
+                _unregister_wake(self.wake)
             if self._caller is not None:
                 self._caller.close()
+
+    def _idle(self) -> None:
+        if self.pool is not None:
+            while not self.stop_event.is_set():
+                if self.pool.wakeup.wait(1.0):
+                    return
+            return
+        # capped so a stop() racing with another worker's clear() is seen within 1 s
+        self.wake.wait(min(self.settings.poll_interval, 1.0))
+        if not self.stop_event.is_set():
+            self.wake.clear()
+
+    def _reincarnate(self, exc: BaseException) -> None:
+        """After a simulated crash: forget the operation (its lease expires, someone resumes it)
+        and go on as a new worker, as a restarted process would."""
+        self._incarnation += 1
+        base = self.name.split("~", 1)[0]
+        self.name = f"{base}~{self._incarnation}"
+        if self._caller is not None:
+            self._caller.close()  # the crashed call has returned: its thread ends; a fresh one takes over
+        self._caller = None
+        LOG.warning("worker died (simulated: %s); continuing as %s", exc, self.name)
 
     def run_once(self) -> bool:
         """Claim one due operation and run it. False when nothing was due."""
         kinds = self.registry.kinds
-        if time.monotonic() >= self._next_sweep:
+        if self.pool is None and time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + min(5.0, max(0.05, self.settings.lease_seconds / 2))
             with self.store.session() as session:
                 if requeue_expired(session):
                     LOG.info("requeued operations whose worker stopped renewing its lease")
+        self.claims += 1
         with self.store.session() as session:
             jobs = claim(session, self.name, self.settings.lease_seconds, kinds)
             if not jobs:
+                if self.pool is not None:
+                    self.pool.nudge()
                 return False
             job = jobs[0]
+            if not job.max_attempts:
+                job = dataclasses.replace(job, max_attempts=self.backends.limits(job.cloud).attempts)
             spec = self.registry.get(job.kind)
             assert spec is not None
             verdict = self._precheck(session, job, spec)
             if verdict is None:
                 self._open_event(session, job, spec)
+        if self.pool is not None:
+            self.pool.claimed = True
+            self.pool.wakeup.set()  # there may be more: let another idle worker look
         if verdict is not None:
             _notify_finished()
             return True
         self.busy = True
         token = _REQUEST_ID.set(job.request_id or "-")
+        lost = self.heartbeat.track(job.id, self.name)
         try:
-            self._run(job, spec)
+            self._run(job, spec, lost)
         finally:
+            self.heartbeat.untrack(job.id)
             _REQUEST_ID.reset(token)
             self.busy = False
         return True
@@ -588,7 +738,7 @@ class Worker:
             self._fail(session, job, spec, "DeadlineExceeded",
                        f"{job.kind} did not finish before its deadline ({deadline.isoformat()}Z)")
             return "failed"
-        breaker = self.breakers(job.cloud)
+        breaker = self.breakers(job.cloud, spec.family)
         if breaker.allow():
             return None
         wait = breaker.retry_in()
@@ -621,45 +771,61 @@ class Worker:
             self._caller = _CallThread(f"{self.name}-call")
         return self._caller
 
-    def _run(self, job: Job, spec: HandlerSpec) -> None:
+    def timeout_of(self, job: Job, spec: HandlerSpec) -> float:
+        """The cloud's ``timeout``, else the kind's, else ``[ops] handler_timeout``."""
+        cloud = self.backends.limits(job.cloud).timeout
+        if cloud is not None:
+            return cloud
+        return spec.timeout if spec.timeout is not None else self.settings.handler_timeout
+
+    def _run(self, job: Job, spec: HandlerSpec, lost: threading.Event) -> None:
         ctx = HandlerContext(self.store, self, job, self.deadline_of(job))
-        timeout = spec.timeout if spec.timeout is not None else self.settings.handler_timeout
+        timeout = self.timeout_of(job, spec)
         context = contextvars.copy_context()
-        future = self._caller_thread().submit(lambda: context.run(spec.handler, job, ctx))
+        future = self._caller_thread().submit(lambda: context.run(crash.run_handler, job.kind, spec.handler, job, ctx))
         started = time.monotonic()
-        renew_every = max(0.05, self.settings.lease_seconds / 3)
-        breaker = self.breakers(job.cloud)
+        beat_every = self.heartbeat.interval
+        breaker = self.breakers(job.cloud, spec.family)
         while True:
             remaining = timeout - (time.monotonic() - started)
-            concurrent.futures.wait([future], timeout=max(0.0, min(renew_every, remaining)))
-            if not future.done():
-                if time.monotonic() - started >= timeout:
-                    self._abandon(ctx)
-                    breaker.record_failure()
-                    self._finish_error(job, spec, OperationTimeout(
-                        f"{job.kind} on cloud {job.cloud} did not answer within {timeout:g}s"), retryable=True)
-                    return
-                if not self._renew(job):
-                    self._abandon(ctx)
-                    LOG.warning("operation %s: lease lost while running; another worker has it", job.id)
-                    breaker.release()
-                    return
-                continue
-            exc = future.exception()
-            if exc is None:
-                outcome = future.result()
+            concurrent.futures.wait([future], timeout=max(0.0, min(beat_every, remaining)))
+            if future.done():
                 break
-            if isinstance(exc, LeaseLost):
-                LOG.warning("operation %s: lease lost while running; result discarded", job.id)
+            if time.monotonic() - started >= timeout:
+                self._abandon(ctx)
+                breaker.record_failure()
+                self._finish_error(job, spec, OperationTimeout(
+                    f"{job.kind} on cloud {job.cloud} did not answer within {timeout:g}s"), retryable=True)
+                return
+            if not self.heartbeat.threaded:
+                self.heartbeat.beat()
+            if lost.is_set():
+                self._abandon(ctx)
+                LOG.warning("operation %s: lease lost while running; another worker has it", job.id)
                 breaker.release()
                 return
-            if isinstance(exc, DriverError):
-                if exc.retryable:
-                    breaker.record_failure()
-                else:
-                    breaker.record_success()
-                self._finish_error(job, spec, exc, retryable=exc.retryable)
-                return
+        exc = future.exception()
+        if exc is None:
+            outcome = future.result()
+        elif isinstance(exc, crash.SimulatedCrash):
+            breaker.release()
+            raise exc
+        elif isinstance(exc, LeaseLost):
+            LOG.warning("operation %s: lease lost while running; result discarded", job.id)
+            breaker.release()
+            return
+        elif isinstance(exc, RateLimited):
+            breaker.release()
+            self._reschedule(job, exc)
+            return
+        elif isinstance(exc, DriverError):
+            if exc.retryable:
+                breaker.record_failure(getattr(exc, "retry_after", None))
+            else:
+                breaker.record_success()
+            self._finish_error(job, spec, exc, retryable=exc.retryable)
+            return
+        else:
             # a bug in a handler fails its operation only; its text (SQL, paths) stays in the log
             LOG.error("operation %s (%s): handler raised", job.id, job.kind, exc_info=exc)
             breaker.release()
@@ -691,7 +857,7 @@ class Worker:
             res = session.execute(update(OP).where(
                 OP.c.id == job.id, OP.c.lease_owner == self.name, OP.c.state == RUNNING).values(
                 lease_expires_at=expires, next_attempt_at=expires, updated_at=now))
-            return res.rowcount == 1
+            return rowcount(res) == 1
 
     # -- recording the outcome ----------------------------------------------------------------------
 
@@ -705,7 +871,7 @@ class Worker:
                 state=SUCCEEDED, result=dict(outcome.result) if outcome.result is not None else None,
                 error=None, error_kind=None, lease_owner=None, lease_expires_at=None, polling=0,
                 finished_at=now, updated_at=now, **_scrubbed(job)))
-            if res.rowcount != 1:
+            if rowcount(res) != 1:
                 LOG.warning("operation %s: lease lost before recording success", job.id)
                 return
             self._close_event(session, job, "Success", None, now)
@@ -730,10 +896,32 @@ class Worker:
                 if row is not None:
                     values["checkpoint"] = {**(row.checkpoint or {}), **outcome.checkpoint}
             res = session.execute(update(OP).where(self._mine(job)).values(**values))
-            if res.rowcount != 1:
+            if rowcount(res) != 1:
                 LOG.warning("operation %s: lease lost before recording poll_again", job.id)
-        if outcome.after_seconds <= self.settings.poll_interval:
+        self._due_at(outcome.after_seconds)
+
+    def _due_at(self, seconds: float) -> None:
+        """This process just made an operation due in ``seconds``: tell whoever waits for it."""
+        if self.pool is not None:
+            self.pool.nudge()
+        elif seconds <= self.settings.poll_interval:
             self.wake.set()
+
+    def _reschedule(self, job: Job, exc: RateLimited) -> None:
+        """The cloud's rate limit had no token in time: back to pending, attempt given back."""
+        now = utcnow()
+        delay = max(self.settings.poll_interval, float(exc.retry_after or 0.0))
+        message = _one_line(exc)
+        with self.store.session() as session:
+            res = session.execute(update(OP).where(self._mine(job)).values(
+                state=PENDING, lease_owner=None, lease_expires_at=None, polling=0,
+                attempts=OP.c.attempts - (1 - OP.c.polling),
+                next_attempt_at=now + dt.timedelta(seconds=delay), error=message, error_kind="RateLimited",
+                updated_at=now))
+            if rowcount(res) == 1 and not job.polling:
+                self._close_event(session, job, "Error", message, now)
+        LOG.info("operation %s (%s): %s; again in %.2fs", job.id, job.kind, message, delay)
+        self._due_at(delay)
 
     def _finish_error(self, job: Job, spec: HandlerSpec, exc: BaseException, *, retryable: bool,
                       kind: str | None = None, message: str | None = None) -> None:
@@ -750,10 +938,11 @@ class Worker:
                     state=PENDING, lease_owner=None, lease_expires_at=None, polling=0,
                     next_attempt_at=now + dt.timedelta(seconds=delay), error=message, error_kind=error_kind,
                     updated_at=now))
-                if res.rowcount == 1:
+                if rowcount(res) == 1:
                     self._close_event(session, job, "Error", message, now)
             LOG.info("operation %s (%s) attempt %d/%d: %s: %s; retrying in %.2fs", job.id, job.kind,
                      job.attempts, job.max_attempts, error_kind, message, delay)
+            self._due_at(delay)
             return
         if retryable:
             message = f"{message} (gave up after {job.attempts} attempts)"
@@ -774,7 +963,7 @@ class Worker:
         res = session.execute(update(OP).where(self._mine(job)).values(
             state=FAILED, error=message, error_kind=error_kind, lease_owner=None, lease_expires_at=None,
             finished_at=now, updated_at=now, **_scrubbed(job)))
-        if res.rowcount != 1:
+        if rowcount(res) != 1:
             LOG.warning("operation %s: lease lost before recording failure", job.id)
             return
         self._close_event(session, job, "Error", message, now)
@@ -798,45 +987,161 @@ class Worker:
 
 
 class WorkerPool:
-    """N worker threads in this process. ``start()`` / ``stop()`` from the app's lifecycle."""
+    """N worker threads in this process, plus three helpers: a heartbeat (renews the leases of
+    what the workers run), a ticker (wakes an idle worker when an operation it knows of falls due,
+    hands back expired leases, and polls slowly in case a wake-up was missed) and, on PostgreSQL,
+    a listener (LISTEN ``overcast_ops``: an enqueue in any process wakes an idle worker at once).
+    ``start()`` / ``stop()`` from the app's lifecycle."""
 
     def __init__(self, store: Store, registry: Registry, settings: OpsSettings | None = None, *,
-                 threads: int | None = None, breakers: Breakers | None = None, name: str | None = None):
+                 threads: int | None = None, breakers: Breakers | None = None, backends: Backends | None = None,
+                 name: str | None = None):
         self.store = store
         self.registry = registry
         self.settings = settings or OpsSettings()
         self.threads = threads if threads is not None else self.settings.threads
-        self.breakers = breakers or Breakers(self.settings.breaker_threshold, self.settings.breaker_reset_seconds)
+        self.backends = backends or Backends(self.settings, breakers=breakers)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.wake = threading.Event()
+        self.heartbeat = Heartbeat(store, self.settings.lease_seconds)
+        self.wakeup = Wakeup(self.threads)
+        self.ticks = 0
+        #: set by a worker that claimed something (the ticker's last wake-up was not in vain)
+        self.claimed = False
+        self.notifications = 0
+        self.listening = False
+        self._nudge = threading.Event()
         self._stop = threading.Event()
         self.workers: list[Worker] = []
         self._threads: list[threading.Thread] = []
+
+    @property
+    def breakers(self) -> Breakers:
+        return self.backends.breakers
+
+    @property
+    def wake(self) -> "WorkerPool":
+        """Compatibility: ``pool.wake.set()`` wakes an idle worker."""
+        return self
+
+    def set(self) -> None:
+        """Wake one idle worker (enqueue's commit hook and the NOTIFY listener call this)."""
+        self.wakeup.set()
+
+    def nudge(self) -> None:
+        """Ask the ticker to look at due times again now (a worker found nothing, or scheduled work)."""
+        self._nudge.set()
 
     def start(self) -> "WorkerPool":
         if self._threads:
             return self
         self._stop.clear()
+        self.wakeup = Wakeup(self.threads)
+        if self.settings.crash_after_driver_call:
+            crash.arm(self.settings.crash_after_driver_call)
         for n in range(self.threads):
-            worker = Worker(self.store, self.registry, self.settings, breakers=self.breakers,
-                            name=f"{self.name}:w{n}", wake=self.wake, stop_event=self._stop)
-            thread = threading.Thread(target=worker.run, name=f"ops-worker-{n}", daemon=True)
+            worker = Worker(self.store, self.registry, self.settings, backends=self.backends,
+                            name=f"{self.name}:w{n}", stop_event=self._stop, pool=self)
             self.workers.append(worker)
-            self._threads.append(thread)
-            thread.start()
+            self._spawn(worker.run, f"ops-worker-{n}")
+        if self.threads:
+            self.heartbeat.threaded = True
+            self._spawn(lambda: self.heartbeat.run(self._stop), "ops-heartbeat")
+            self._spawn(self._tick_loop, "ops-ticker")
+            if self.settings.notify and self.store.engine.dialect.name == "postgresql":
+                self._spawn(self._listen_loop, "ops-listener")
+            _register_wake(self)
         LOG.info("operations: %d worker thread(s) started for %s", self.threads, ", ".join(self.registry.kinds))
         return self
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def stop(self, grace: float | None = None) -> None:
         """Stop claiming; wait up to ``grace`` seconds for calls in flight (their leases expire
         otherwise and another worker resumes them)."""
+        _unregister_wake(self)
         self._stop.set()
-        self.wake.set()
+        self.wakeup.close()
+        self._nudge.set()
         deadline = time.monotonic() + (self.settings.stop_grace if grace is None else grace)
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
         self.workers.clear()
+        self.heartbeat.threaded = False
+
+    # -- the ticker: due times, expired leases, the slow poll ----------------------------------
+
+    def _tick_loop(self) -> None:
+        kinds = self.registry.kinds
+        delay = self.settings.poll_interval
+        woke_before = False
+        ceiling = max(self.settings.poll_interval, self.settings.idle_poll_max)
+        while not self._stop.is_set():
+            self._nudge.clear()
+            woke = False
+            pending_at = running_at = None
+            now = utcnow()
+            try:
+                with self.store.session() as session:
+                    pending_at, running_at = next_due(session, kinds)
+                self.ticks += 1
+                now = utcnow()
+                if running_at is not None and running_at <= now:
+                    with self.store.session() as session:
+                        if requeue_expired(session):
+                            LOG.info("requeued operations whose worker stopped renewing its lease")
+                            pending_at = now
+                    running_at = None
+                # wake an idle worker for due work, unless the last one woken found nothing to claim
+                # (rows another process is claiming right now): then back off like an idle poll
+                if pending_at is not None and pending_at <= now and self.wakeup.idle and (
+                        not woke_before or self.claimed):
+                    self.claimed = False
+                    self.wakeup.set()
+                    woke = True
+            except Exception:  # noqa: BLE001 - keep ticking across database hiccups
+                LOG.warning("operations ticker: could not read due times", exc_info=True)
+            delay = self.settings.poll_interval if woke else min(ceiling, delay * 2)
+            sleep = delay
+            for at in (pending_at, running_at):
+                if at is not None and at > now:
+                    sleep = min(sleep, (at - now).total_seconds() + 0.001)
+            woke_before = woke
+            if woke:  # give the woken worker time to claim before looking again
+                self._stop.wait(min(self.settings.poll_interval, 0.05))
+                continue
+            self._nudge.wait(max(0.001, sleep))
+
+    # -- LISTEN on PostgreSQL ----------------------------------------------------------------------
+
+    def _listen_loop(self) -> None:
+        import psycopg
+
+        url = self.store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.listening = True
+                    backoff = 0.5
+                    self.wakeup.set()  # anything enqueued while we were not listening
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            self.notifications += 1
+                            self.wakeup.set()
+                            if self._stop.is_set():
+                                break
+            except Exception as exc:  # noqa: BLE001 - reconnect; the ticker's slow poll covers the gap
+                LOG.warning("operations: LISTEN %s failed (%s); retrying in %.1fs", NOTIFY_CHANNEL,
+                            type(exc).__name__, backoff)
+                self._stop.wait(backoff)
+                backoff = min(30.0, backoff * 2)
+            finally:
+                self.listening = False
 
     def wait_for(self, operation_id: str, timeout: float = 30.0) -> Operation:
         return wait_for(self.store, operation_id, timeout)
@@ -844,6 +1149,8 @@ class WorkerPool:
     def stats(self) -> dict[str, Any]:
         return {"threads": self.threads, "busy": sum(w.busy for w in self.workers),
                 "abandoned_calls": sum(w.abandoned_calls for w in self.workers),
+                "claims": sum(w.claims for w in self.workers), "ticks": self.ticks,
+                "notifications": self.notifications, "listening": self.listening,
                 "breakers": self.breakers.states()}
 
     def __enter__(self) -> "WorkerPool":
@@ -858,4 +1165,4 @@ def purge_finished(session: Session, older_than: dt.timedelta) -> int:
     cutoff = utcnow() - older_than
     ids = select(OP.c.id).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff).scalar_subquery()
     session.execute(delete(EV).where(EV.c.operation_id.in_(ids)))
-    return session.execute(delete(OP).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff)).rowcount
+    return rowcount(session.execute(delete(OP).where(OP.c.state.in_(TERMINAL_STATES), OP.c.finished_at < cutoff)))

@@ -17,20 +17,20 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, cast
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import Table, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from overcast.ops.breaker import Breakers
-from overcast.ops.engine import _CallThread  # noqa: PLC2701 - the same abandon-on-timeout runner
+from overcast.ops.engine import _CallThread, rowcount  # the same abandon-on-timeout runner
 from overcast.ops.models import OpsLease
 from overcast.store.db import Store
 from overcast.store.models import new_id, utcnow
 
 LOG = logging.getLogger(__name__)
-LEASE = OpsLease.__table__
+LEASE = cast(Table, OpsLease.__table__)
 
 
 @dataclass
@@ -56,7 +56,7 @@ def acquire_lease(store: Store, name: str, owner: str, seconds: float) -> bool:
         res = session.execute(update(LEASE).where(
             LEASE.c.name == name, or_(LEASE.c.owner == owner, LEASE.c.expires_at < now)).values(
             owner=owner, expires_at=expires))
-        if res.rowcount == 1:
+        if rowcount(res) == 1:
             return True
     try:
         with store.session() as session:
@@ -86,16 +86,19 @@ class Reconciler:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
         self.breakers = breakers
         self._functions: dict[str, ReconcileFn] = {}
+        self._families: dict[str, str | None] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._caller: _CallThread | None = None
         self.runs = 0
 
-    def register(self, name: str, fn: ReconcileFn) -> None:
-        """``fn(cloud, ctx)`` is called once per cloud per round; exceptions are logged, not raised."""
+    def register(self, name: str, fn: ReconcileFn, *, family: str | None = None) -> None:
+        """``fn(cloud, ctx)`` is called once per cloud per round; exceptions are logged, not raised.
+        A cloud is skipped while its ``family`` breaker (or its shared one) is open."""
         if name in self._functions:
             raise ValueError(f"a reconcile function {name!r} is already registered")
         self._functions[name] = fn
+        self._families[name] = family
 
     @property
     def functions(self) -> list[str]:
@@ -109,7 +112,8 @@ class Reconciler:
             for cloud in self.clouds:
                 if self._stop.is_set():
                     return True
-                if self.breakers is not None and self.breakers(cloud).state == "open":
+                if self.breakers is not None and "open" in (self.breakers(cloud).state,
+                                                            self.breakers(cloud, self._families[name]).state):
                     LOG.info("reconcile %s: skipping cloud %s, its circuit breaker is open", name, cloud)
                     continue
                 self._call(name, fn, cloud)

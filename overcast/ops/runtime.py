@@ -1,15 +1,16 @@
 """Everything the operations engine runs in one process, wired once: the handler registry, the
-per-cloud breakers, the worker pool and the reconciler. ``overcast serve`` and ``overcast worker``
-build one of these, let each service's setup function register into it, then start/stop it."""
+per-cloud limits and breakers, the worker pool and the reconciler. ``overcast serve`` and
+``overcast worker`` build one of these, let each service's setup function register into it, then
+start/stop it."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any, Callable, Iterable
 
-from overcast.config import Settings
-from overcast.ops.breaker import Breakers
-from overcast.ops.engine import OpsSettings, Registry, WorkerPool
+from overcast.config import OpsSettings, Settings
+from overcast.ops.calls import Backends
+from overcast.ops.engine import Registry, WorkerPool
 from overcast.ops.reconciler import Reconciler
 from overcast.store.db import Store
 
@@ -18,15 +19,21 @@ Setup = Callable[["OpsRuntime"], None]
 
 
 class OpsRuntime:
+    """``ops`` defaults to ``settings.ops`` (the ``[ops]`` section); ``backends`` to one made from
+    ``settings`` (pass the one the request path uses, so both share breakers)."""
+
     def __init__(self, store: Store, settings: Settings, ops: OpsSettings | None = None, *,
-                 setups: Iterable[Setup] = (), reconcile_interval: float = 60.0, threads: int | None = None):
+                 setups: Iterable[Setup] = (), reconcile_interval: float | None = None, threads: int | None = None,
+                 backends: Backends | None = None):
         self.store = store
         self.settings = settings
-        self.ops = ops or OpsSettings()
+        self.ops = ops or settings.ops
+        self.backends = backends or Backends.from_settings(settings, self.ops)
+        self.breakers = self.backends.breakers
         self.registry = Registry()
-        self.breakers = Breakers(self.ops.breaker_threshold, self.ops.breaker_reset_seconds)
-        self.pool = WorkerPool(store, self.registry, self.ops, threads=threads, breakers=self.breakers)
-        self.reconciler = Reconciler(store, settings.regions, reconcile_interval, breakers=self.breakers)
+        self.pool = WorkerPool(store, self.registry, self.ops, threads=threads, backends=self.backends)
+        interval = reconcile_interval if reconcile_interval is not None else self.ops.reconcile_interval
+        self.reconciler = Reconciler(store, settings.regions, interval, breakers=self.breakers)
         for setup in setups:
             setup(self)
 

@@ -221,6 +221,7 @@ class RevocationEvent(Base):
     audit_chain_id: Mapped[str | None] = mapped_column(String(32))
     app_cred_id: Mapped[str | None] = mapped_column(String(64))
     trust_id: Mapped[str | None] = mapped_column(String(64))
+    access_token_id: Mapped[str | None] = mapped_column(String(64))
     #: seconds since the epoch (float, so a token issued just after a revocation survives it)
     issued_before: Mapped[float] = mapped_column(Float)
     revoked_at: Mapped[float] = mapped_column(Float)
@@ -297,13 +298,47 @@ class Trust(Base):
 
 
 class OAuth1Consumer(Base):
-    """An OAuth 1.0a consumer (OS-OAUTH1); its secret is shown once and kept hashed."""
+    """An OAuth 1.0a consumer (OS-OAUTH1). Its secret signs the consumer's requests (HMAC-SHA1), so it
+    is kept encrypted with the credential keys, not hashed; null for a consumer made before 0017."""
 
     __tablename__ = "oauth1_consumer"
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
     description: Mapped[str | None] = mapped_column(Text)
-    secret_hash: Mapped[str] = mapped_column(String(255))
+    encrypted_secret: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OAuth1RequestToken(Base):
+    """A consumer's request for a user's roles on a project; authorized, it carries the user, the
+    roles and the verifier the consumer trades for an access token (once: it is then deleted)."""
+
+    __tablename__ = "oauth1_request_token"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consumer_id: Mapped[str] = mapped_column(String(64), ForeignKey("oauth1_consumer.id", ondelete="CASCADE"),
+                                             index=True)
+    requested_project_id: Mapped[str] = mapped_column(String(64), ForeignKey("project.id", ondelete="CASCADE"))
+    encrypted_secret: Mapped[str] = mapped_column(Text)
+    authorizing_user_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"))
+    role_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    verifier: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OAuth1AccessToken(Base):
+    """The delegation a consumer holds: it authenticates as the user, on the project, with the roles."""
+
+    __tablename__ = "oauth1_access_token"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consumer_id: Mapped[str] = mapped_column(String(64), ForeignKey("oauth1_consumer.id", ondelete="CASCADE"),
+                                             index=True)
+    authorizing_user_id: Mapped[str] = mapped_column(String(64), ForeignKey("user.id", ondelete="CASCADE"),
+                                                     index=True)
+    project_id: Mapped[str] = mapped_column(String(64), ForeignKey("project.id", ondelete="CASCADE"))
+    role_ids: Mapped[list[Any]] = mapped_column(default=list)
+    encrypted_secret: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class PasswordHistory(Base):

@@ -77,3 +77,16 @@ def test_quota(demo, seeded):
     assert demo("POST", "/os-keypairs", json={"keypair": {"name": "one"}}).status_code == 200
     over = demo("POST", "/os-keypairs", json={"keypair": {"name": "two"}})
     assert over.status_code == 403 and over.json["forbidden"]["message"] == "Quota exceeded, too many key pairs."
+
+
+def test_an_imported_key_comes_back_byte_for_byte(demo):
+    """Nova stores the public key as given: Terraform compares it with the file it read, newline included."""
+    _, public = rules.generate("ssh", "u")
+    for name, text in (("nl", public + "\n"), ("crlf", public + " me@host\r\n"), ("spaces", "  " + public + "  ")):
+        created = check(demo("POST", "/os-keypairs", json={"keypair": {"name": name, "public_key": text}}),
+                        "v2_1.keypairs", "create_keypair")["keypair"]
+        assert created["public_key"] == text
+        assert created["fingerprint"] == rules.ssh_fingerprint(public)
+        assert demo("GET", f"/os-keypairs/{name}").json["keypair"]["public_key"] == text
+        listed = {k["keypair"]["name"]: k["keypair"]["public_key"] for k in demo("GET", "/os-keypairs").json["keypairs"]}
+        assert listed[name] == text

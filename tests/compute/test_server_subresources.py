@@ -100,6 +100,54 @@ def test_instance_actions(nova, admin_nova, sid):
     assert nova.req("GET", f"/servers/{sid}/os-instance-actions").status_code == 404
 
 
+NOVA_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$"
+
+
+def test_instance_action_times_in_novas_format_and_paging_2_58(nova, admin_nova, sid):
+    """Nova writes its action times as 2026-12-06T09:26:41.000000 (no zone); from 2.58 ``limit`` and
+    ``marker`` page the list, newest first, with a ``next`` link while a page is full."""
+    import re
+
+    for action, state in (("os-stop", "SHUTOFF"), ("os-start", "ACTIVE"), ("os-stop", "SHUTOFF")):
+        nova.action(sid, {action: None})
+        nova.wait(sid, state)
+    actions = nova.req("GET", f"/servers/{sid}/os-instance-actions", "2.58").json["instanceActions"]
+    assert [a["action"] for a in actions] == ["stop", "start", "stop", "create"]
+    for a in actions:
+        assert re.match(NOVA_TIME, a["start_time"]) and re.match(NOVA_TIME, a["updated_at"]), a
+    shown = admin_nova.req("GET", f"/servers/{sid}/os-instance-actions/{actions[0]['request_id']}").json
+    for event in shown["instanceAction"]["events"]:
+        assert re.match(NOVA_TIME, event["start_time"]) and re.match(NOVA_TIME, event["finish_time"]), event
+
+    for version in ("2.58", "2.66"):
+        resp = nova.req("GET", f"/servers/{sid}/os-instance-actions?limit=1", version)
+        check(resp, "list_instance_actions", module=v258)
+        assert [a["request_id"] for a in resp.json["instanceActions"]] == [actions[0]["request_id"]]
+        link = resp.json["links"][0]
+        assert link["rel"] == "next" and f"marker={actions[0]['request_id']}" in link["href"]
+        path = f"/servers/{sid}/os-instance-actions?limit=2&marker={actions[0]['request_id']}"
+        page = nova.req("GET", path, version).json
+        assert [a["request_id"] for a in page["instanceActions"]] == [a["request_id"] for a in actions[1:3]]
+        last = nova.req("GET", f"/servers/{sid}/os-instance-actions?marker={actions[2]['request_id']}", version).json
+        assert [a["action"] for a in last["instanceActions"]] == ["create"] and "links" not in last
+    # before 2.58 Nova has no paging: every action, whatever the query says
+    assert len(nova.req("GET", f"/servers/{sid}/os-instance-actions?limit=1").json["instanceActions"]) == 4
+    since = actions[1]["updated_at"]
+    newer = nova.req("GET", f"/servers/{sid}/os-instance-actions?changes-since={since}", "2.58").json
+    assert [a["request_id"] for a in newer["instanceActions"]] == [a["request_id"] for a in actions[:2]]
+    older = nova.req("GET", f"/servers/{sid}/os-instance-actions?changes-before={since}", "2.66").json
+    assert [a["request_id"] for a in older["instanceActions"]] == [a["request_id"] for a in actions[1:]]
+    for query, version, message in (
+            ("marker=req-nope", "2.58", "Marker req-nope could not be found."),
+            ("limit=-1", "2.58", "Invalid input for query parameters limit. Value: -1."),
+            ("changes-before=2026-01-01T00:00:00Z", "2.65",
+             "Additional properties are not allowed ('changes-before' was unexpected)"),
+            ("changes-since=2026-01-02T00:00:00Z&changes-before=2026-01-01T00:00:00Z", "2.66",
+             "The value of changes-since must be less than or equal to changes-before.")):
+        resp = nova.req("GET", f"/servers/{sid}/os-instance-actions?{query}", version)
+        assert resp.status_code == 400 and resp.json["badRequest"]["message"] == message, query
+
+
 def test_security_groups_diagnostics_password(nova, admin_nova, sid):
     groups = nova.req("GET", f"/servers/{sid}/os-security-groups").json["security_groups"]
     assert [g["name"] for g in groups] == ["default"]

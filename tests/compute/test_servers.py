@@ -289,3 +289,50 @@ def test_access_ipv6_canonical_and_no_security_groups_key(nova):
     assert resp.json["server"]["accessIPv6"] == "2001:db8::1"
     assert nova.action(sid, {"removeSecurityGroup": {"name": "default"}}).status_code == 202
     assert "security_groups" not in nova.req("GET", f"/servers/{sid}").json["server"]  # as Nova, when none
+
+
+def _files(count: int, path_len: int = 10, content_bytes: int = 12) -> list[dict[str, str]]:
+    content = base64.b64encode(b"x" * content_bytes).decode()
+    return [{"path": f"/etc/{i}".ljust(path_len, "p"), "contents": content} for i in range(count)]
+
+
+def test_personality_accepted_up_to_2_56_refused_from_2_57(nova, admin_nova):
+    """Nova takes ``personality`` on create and rebuild up to 2.56, checks its base64 and the
+    injected-file limits (5 files, 255-byte paths, 10240 bytes of base64 by default: 403s), and
+    refuses the key from 2.57."""
+    for version in (None, "2.56"):
+        resp = nova.create("pers", version=version, wait=None, personality=_files(5))
+        assert resp.status_code == 202, resp.text
+        check(resp, "create_server_with_admin_pass")
+    def post(personality, version=None):  # noqa: ANN001, ANN202
+        server = {"name": "pers", "flavorRef": "1", "imageRef": IMAGE_ID, "personality": personality}
+        if version == "2.57":
+            server["networks"] = "auto"
+        return nova.req("POST", "/servers", version, json={"server": server})
+
+    resp = post(_files(1), "2.57")
+    assert resp.status_code == 400 and "personality" in resp.json["badRequest"]["message"]
+    for files, message in ((_files(6), "Personality file limit exceeded"),
+                           (_files(1, path_len=256), "Personality file path exceeds maximum 255"),
+                           (_files(1, content_bytes=7681), "Personality file content exceeds maximum 10240")):
+        resp = post(files)
+        assert resp.status_code == 403 and resp.json["forbidden"]["message"] == message
+    resp = post([{"path": "/a", "contents": "not*base64"}])
+    assert resp.status_code == 400 and "base64" in resp.json["badRequest"]["message"]
+    resp = post([{"path": "/a", "contents": "eA==", "mode": "0600"}])
+    assert resp.status_code == 400
+
+    # an admin raises the limit for the project: the same files are then accepted
+    project = nova.req("GET", "/servers/detail").json["servers"][0]["tenant_id"]
+    assert admin_nova.req("PUT", f"/os-quota-sets/{project}",
+                          json={"quota_set": {"injected_files": 6}}).status_code == 200
+    assert post(_files(6)).status_code == 202
+
+    sid = nova.create("rebuilt").json["server"]["id"]
+    rebuild = {"rebuild": {"imageRef": IMAGE_ID, "personality": _files(2)}}
+    assert nova.action(sid, rebuild, "2.56").status_code == 202
+    nova.wait(sid, "ACTIVE")
+    resp = nova.action(sid, rebuild, "2.57")
+    assert resp.status_code == 400 and "personality" in resp.json["badRequest"]["message"]
+    resp = nova.action(sid, {"rebuild": {"imageRef": IMAGE_ID, "personality": _files(7)}})
+    assert resp.status_code == 403 and resp.json["forbidden"]["message"] == "Personality file limit exceeded"

@@ -30,8 +30,8 @@ from overcast.config import load_settings
 from overcast.core.compute import build_compute
 from overcast.core.identity import build_identity
 from overcast.core.image import ImageCore
-from overcast.logs import FORMAT, MaskingFormatter
-from overcast.api.middleware import RequestIdFilter
+from overcast.logs import FORMAT, MaskingFormatter, RequestIdFilter
+
 
 PERSONAS = ("reader", "member", "other_admin", "system_reader")
 #: Fernet tokens (Keystone's and ours) are url-safe base64 of a version byte 0x80 and a timestamp

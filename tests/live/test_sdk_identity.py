@@ -188,3 +188,23 @@ def test_alt_demo_cannot_touch_demo(connect: Callable[..., Any], demo_conn: Any)
         alt.identity.get_project(demo_conn.current_project_id)
     with pytest.raises((sdk_exc.ForbiddenException, sdk_exc.NotFoundException)):
         list(alt.identity.application_credentials(user=demo_conn.current_user_id))
+
+
+def test_inexact_name_filters(live_server: LiveServer, admin_conn: Any, unique: Callable[[str], str]) -> None:
+    """``name__contains`` is case-sensitive and ``name__icontains`` is not, on SQLite and PostgreSQL alike
+    (their LIKE differ), as Keystone answers them."""
+    stem = unique("inexact")
+    users = [admin_conn.identity.create_user(name=name, domain_id="default")
+             for name in (f"{stem}-Upper", f"{stem}-upper", f"{stem}-other")]
+    try:
+        def names(query: str) -> list[str]:
+            resp = admin_conn.session.get(f"{live_server.identity_v3_url}/users?{query}")
+            return sorted(u["name"] for u in resp.json()["users"])
+
+        assert names(f"name__contains={stem}-Up") == [f"{stem}-Upper"]
+        assert names(f"name__icontains={stem.upper()}-UP") == [f"{stem}-Upper", f"{stem}-upper"]
+        assert names(f"name__startswith={stem}&name__endswith=er") == [f"{stem}-Upper", f"{stem}-other",
+                                                                          f"{stem}-upper"]
+    finally:
+        for user in users:
+            admin_conn.identity.delete_user(user)

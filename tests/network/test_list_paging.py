@@ -148,7 +148,7 @@ def test_a_page_loads_only_its_rows(cloud, net, demo_token, many_ports):
     assert len(ids) >= PORTS
     for url, expected in (("/ports?limit=10", ids[:10]), (f"/ports?limit=10&marker={ids[250]}", ids[251:261]),
                           (f"/ports?limit=10&marker={ids[250]}&page_reverse=True", ids[240:250]),
-                          (f"/ports?limit=10&device_owner=compute:nova&sort_key=name&sort_dir=desc", None)):
+                          ("/ports?limit=10&device_owner=compute:nova&sort_key=name&sort_dir=desc", None)):
         with loaded(Port) as rows, statements(engine) as sql:
             status, body = net("GET", url, demo_token)
         assert status == 200 and len(body["ports"]) == 10, url

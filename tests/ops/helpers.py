@@ -38,3 +38,47 @@ def fake_backend_create(job: Job, ctx: HandlerContext):  # noqa: ANN201
 def setup(runtime) -> None:  # noqa: ANN001 - an OpsRuntime
     """``overcast worker --handlers tests.ops.helpers:setup``"""
     runtime.registry.register("test.create", fake_backend_create, event="compute__do_build_and_run_instance")
+
+
+class FileBackend:
+    """A "driver" whose resources are lines of a file: ``create(key)`` is idempotent by key (like a
+    driver's build with an idempotency key), ``tag(id)`` changes a resource. Guard it with
+    :func:`overcast.ops.calls.guard_driver` so crash points count its calls."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def lines(self) -> list[list[str]]:
+        return [line.split() for line in self.path.read_text().splitlines()] if self.path.exists() else []
+
+    def create(self, key: str) -> str:
+        for line in self.lines():
+            if line[1] == key:
+                return line[0]
+        backend_id = f"b-{len(self.lines()) + 1}"
+        with self.path.open("a") as fh:
+            fh.write(f"{backend_id} {key}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return backend_id
+
+    def tag(self, backend_id: str) -> None:
+        lines = [line if line[0] != backend_id or "tagged" in line else line + ["tagged"] for line in self.lines()]
+        self.path.write_text("".join(" ".join(line) + "\n" for line in lines))
+
+
+def two_step(job: Job, ctx: HandlerContext):  # noqa: ANN201
+    """create (idempotent), checkpoint, tag, done: a crash after either driver call must resume to
+    one tagged resource whose id is the one recorded."""
+    from overcast.ops.calls import Backends, guard_driver
+
+    backend = guard_driver(FileBackend(job.params["backend"]), Backends(), job.cloud, "compute")
+    backend_id = job.checkpoint.get("backend_id") or backend.create(job.idempotency_key)
+    ctx.save_checkpoint({"backend_id": backend_id})
+    backend.tag(backend_id)
+    return done({"backend_id": backend_id, "attempts": job.attempts})
+
+
+def setup_two_step(runtime) -> None:  # noqa: ANN001 - an OpsRuntime
+    """``overcast worker --handlers tests.ops.helpers:setup_two_step``"""
+    runtime.registry.register("test.twostep", two_step)

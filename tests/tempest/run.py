@@ -273,7 +273,7 @@ COMPUTE_FEATURES = {
     "enable_instance_password": "True",
     "interface_attach": "True",
     "snapshot": "True",
-    "personality": "False",
+    "personality": "True",
     "attach_encrypted_volume": "False",
     "config_drive": "True",
     "swap_volume": "False",

@@ -11,7 +11,7 @@ from overcast.api.compute import floating_ips as floating_ip_api
 from overcast.api.compute import server_schemas as schemas
 from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
-from overcast.api.compute.servers import ServerResource, target, vt
+from overcast.api.compute.servers import ServerResource, check_personality, target, vt
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
@@ -87,6 +87,7 @@ class ServerAction(ServerResource):
         body = validate(body, schemas.rebuild(vt(req)))
         enforce(req, "os_compute_api:servers:rebuild", target(server))
         ctx = caller(req)
+        check_personality(session, ctx, server.project_id, body["rebuild"].get("personality"))
         password = core_actions.rebuild(session, ctx, server, body["rebuild"], **self._kw(req, server))
         session.flush()
         view = self.views.basic(server, version(req), ctx)

@@ -37,6 +37,11 @@ BOOLEAN = {"type": ["boolean", "string"],
 NON_NEGATIVE = {"type": ["integer", "string"], "pattern": r"^[0-9]*$", "minimum": 0, "minLength": 1,
                 "maximum": 2147483647}
 
+#: Nova's personality (create and rebuild, up to 2.56): files for the guest, contents in base64
+PERSONALITY = {"type": "array", "items": {
+    "type": "object", "properties": {"path": {"type": "string"}, "contents": {"type": "string"}},
+    "additionalProperties": False}}
+
 BDM = {
     "type": "object",
     "properties": {
@@ -81,6 +86,8 @@ def create(version: tuple[int, int]) -> dict[str, Any]:
         "accessIPv4": IPV4, "accessIPv6": IPV6, "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
     }
     required = ["name", "flavorRef"]
+    if not _v(version, "2.57"):
+        props["personality"] = PERSONALITY
     if _v(version, "2.19"):
         props["description"] = DESCRIPTION
     if _v(version, "2.37"):
@@ -155,7 +162,9 @@ def rebuild(version: tuple[int, int]) -> dict[str, Any]:
     props: dict[str, Any] = {"imageRef": {"type": "string", "minLength": 1}, "name": NAME,
                              "adminPass": ADMIN_PASS, "metadata": METADATA, "preserve_ephemeral": {"type": "boolean"},
                              "accessIPv4": IPV4, "accessIPv6": IPV6,
-                             "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}, "personality": {"type": "array"}}
+                             "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}}
+    if not _v(version, "2.57"):
+        props["personality"] = PERSONALITY
     if _v(version, "2.19"):
         props["description"] = DESCRIPTION
     if _v(version, "2.54"):

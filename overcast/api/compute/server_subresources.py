@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from overcast.api import faults
 from overcast.api.compute import server_schemas as schemas
-from overcast.api.compute.common import at_least, caller, enforce, version
+from overcast.api.compute.common import MAX_LIMIT, at_least, caller, enforce, int_param, refuse_unknown, version
+from overcast.api.compute.flavors import next_links
 from overcast.api.compute.security_groups import group_views
-from overcast.api.compute.server_views import ServerViews, iso
-from overcast.api.compute.servers import ServerResource, target
+from overcast.api.compute.server_views import ServerViews, usg
+from overcast.api.compute.servers import ServerResource, parse_time, target
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore, networking
@@ -232,19 +233,49 @@ class IpsNetwork(_Sub):
 # -- os-instance-actions ----------------------------------------------------------------------------
 
 
+# Instance actions and their events show their times as Nova's database datetimes reach its JSON
+# (oslo's to_primitive): microseconds and no zone, e.g. 2026-12-06T09:26:41.000000.
+
+
+def _updated(op: Operation) -> Any:
+    return op.finished_at or op.updated_at
+
+
 class InstanceActionViews:
     @staticmethod
     def action(op: Operation, version: Any) -> dict[str, Any]:
         out = {"action": op.action, "instance_uuid": op.resource_id, "request_id": op.request_id or "",
-               "user_id": op.user_id or "", "project_id": op.project_id or "", "start_time": iso(op.created_at),
+               "user_id": op.user_id or "", "project_id": op.project_id or "", "start_time": usg(op.created_at),
                "message": "Error" if op.state == "failed" else None}
         if version >= "2.58":
-            out["updated_at"] = iso(op.finished_at or op.updated_at)
+            out["updated_at"] = usg(_updated(op))
         return out
 
 
 def _ops_visible(session: Any, server_id: str) -> list[Operation]:
     return [op for op in operations_for(session, "server", server_id) if op.action]
+
+
+def _page(req: falcon.Request, ops: list[Operation]) -> tuple[list[Operation], int]:
+    """2.58's ``limit``, ``marker`` (a request id) and ``changes-since``; 2.66's ``changes-before``;
+    from 2.58 no other parameter. ``ops`` are newest first; returns the page and the limit applied.
+
+    :raises faults.BadRequest: a bad or unknown parameter, an unknown marker, since after before.
+    """
+    refuse_unknown(req, ("limit", "marker", "changes-since", *(("changes-before",) if at_least(req, "2.66") else ())))
+    limit = min(MAX_LIMIT, int_param(req, "limit", MAX_LIMIT))
+    since, before = (parse_time(name, req.get_param(name)) if req.get_param(name) is not None else None
+                     for name in ("changes-since", "changes-before"))
+    if since is not None and before is not None and before < since:
+        raise faults.BadRequest("The value of changes-since must be less than or equal to changes-before.")
+    ops = [op for op in ops if (since is None or _updated(op) >= since) and (before is None or _updated(op) <= before)]
+    marker = req.get_param("marker")
+    if marker is not None:
+        after = [i for i, op in enumerate(ops) if op.request_id == marker]
+        if not after:
+            raise faults.BadRequest(f"Marker {marker} could not be found.")
+        ops = ops[after[0] + 1:]
+    return ops[:limit], limit
 
 
 class InstanceActions(_Sub):
@@ -253,7 +284,15 @@ class InstanceActions(_Sub):
         with self.core.store.session() as session:
             server = self._any_server(session, req, server_id, v, "os_compute_api:os-instance-actions:list")
             ops = sorted(_ops_visible(session, server.id), key=lambda o: (o.created_at, o.id), reverse=True)
-            resp.media = {"instanceActions": [InstanceActionViews.action(op, v) for op in ops]}
+            body: dict[str, Any] = {}
+            if v >= "2.58":
+                ops, limit = _page(req, ops)
+                links = next_links(req, self.views.links, f"servers/{server_id}/os-instance-actions", ops, limit,
+                                   lambda op: op.request_id)
+                if links:
+                    body["links"] = links
+            body["instanceActions"] = [InstanceActionViews.action(op, v) for op in ops]
+            resp.media = body
 
     on_head = on_get
 
@@ -285,7 +324,7 @@ class InstanceAction(InstanceActions):
                 events = []
                 for ev in events_for(session, op.id):
                     name = ev.event if ev.event != "server.action" else EVENTS.get(op.action, "compute_" + op.action)
-                    item = {"event": name, "start_time": iso(ev.start_time), "finish_time": iso(ev.finish_time),
+                    item = {"event": name, "start_time": usg(ev.start_time), "finish_time": usg(ev.finish_time),
                             "result": ev.result}
                     if ctx.is_admin:
                         item["traceback"] = ev.message if ev.result == "Error" else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from typing import Any
 
@@ -14,6 +16,7 @@ from overcast.api.compute.server_views import ServerViews
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
+from overcast.core.compute import quotas
 from overcast.core.compute import servers as core_servers
 from overcast.core.errors import Forbidden
 
@@ -184,6 +187,7 @@ class Servers(ServerResource):
         driver = self.core.compute_driver(self.region)
         zones = [z.name for z in driver.zones()]
         with self.core.store.session() as session:
+            check_personality(session, ctx, ctx.project_id, body["server"].get("personality"))
             created = core_servers.create(session, ctx, spec, network=self.core.network, region=self.region,
                                           zones=zones, request_id=req.context.request_id)
             first = created.servers[0]
@@ -226,6 +230,26 @@ class Servers(ServerResource):
             min_count=min_count, max_count=max_count, group=hints.get("group"), tags=list(s.get("tags") or []),
             description=s.get("description"), hostname=s.get("hostname"), admin_password=s.get("adminPass"),
             access_ipv4=s.get("accessIPv4", ""), access_ipv6=s.get("accessIPv6", ""))
+
+
+def check_personality(session: Any, ctx: Any, project_id: str, personality: list[dict[str, str]] | None) -> None:
+    """Nova's checks of ``personality`` (create and rebuild, up to 2.56): base64 contents, then the
+    project's injected-file limits. The files are accepted as Nova accepts them when neither file
+    injection nor a config drive carries them to the guest (decision 0020).
+
+    :raises faults.BadRequest: contents that are not base64.
+    :raises overcast.core.errors.Forbidden: over an injected-file limit.
+    """
+    if not personality:
+        return
+    for i, item in enumerate(personality):
+        try:
+            base64.b64decode(item.get("contents", "").encode())
+        except (binascii.Error, ValueError):
+            raise faults.BadRequest(f"Invalid input for field 'personality[{i}].contents': "
+                                    "is not a 'base64'.") from None
+    files = [(item.get("path", ""), item.get("contents", "")) for item in personality]
+    quotas.check_injected_files(session, project_id, ctx.user_id, files)
 
 
 def _truthy(value: Any) -> bool:

@@ -8,7 +8,7 @@ import falcon
 from sqlalchemy.orm import Session
 
 from overcast.api.identity.access_rules import ACCESS_RULE_SCHEMA
-from overcast.api.identity.common import Links, enforce
+from overcast.api.identity.common import Links, enforce, text_filters
 from overcast.api.identity.views import naive_timestamp
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
@@ -54,7 +54,8 @@ class AppCredentials:
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_id: str) -> None:
         enforce(req, "identity:list_application_credentials", {"user_id": user_id})
         with self.core.store.session() as session:
-            creds = core_app_creds.list_for_user(session, user_id, req.get_param("name"))
+            creds = core_app_creds.list_for_user(session, user_id, req.get_param("name"),
+                                                 matching=text_filters(req, ("name",)))
             views = [app_credential_view(self.links, session, c) for c in creds]
         resp.media = {"application_credentials": views, "links": self.links.collection(req)}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.identity.common import Links, enforce
+from overcast.api.identity.common import Links, enforce, text_filters
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.identity import IdentityCore
@@ -83,7 +83,8 @@ class Regions:
         enforce(req, "identity:list_regions")
         with self.core.store.session() as session:
             views = [region_view(self.links, r)
-                     for r in core_catalog.list_regions(session, req.get_param("parent_region_id"))]
+                     for r in core_catalog.list_regions(session, req.get_param("parent_region_id"),
+                                                        matching=text_filters(req, ("parent_region_id",)))]
         resp.media = {"regions": views, "links": self.links.collection(req)}
 
     on_head = on_get
@@ -140,7 +141,8 @@ class Services:
         enforce(req, "identity:list_services")
         with self.core.store.session() as session:
             views = [service_view(self.links, s) for s in core_catalog.list_services(
-                session, type_=req.get_param("type"), name=req.get_param("name"))]
+                session, type_=req.get_param("type"), name=req.get_param("name"),
+                matching=text_filters(req, ("type", "name")))]
         resp.media = {"services": views, "links": self.links.collection(req)}
 
     on_head = on_get
@@ -190,7 +192,8 @@ class Endpoints:
         with self.core.store.session() as session:
             views = [endpoint_view(self.links, e) for e in core_catalog.list_endpoints(
                 session, interface=req.get_param("interface"), service_id=req.get_param("service_id"),
-                region_id=req.get_param("region_id"))]
+                region_id=req.get_param("region_id"),
+                matching=text_filters(req, ("interface", "service_id", "region_id")))]
         resp.media = {"endpoints": views, "links": self.links.collection(req)}
 
     on_head = on_get

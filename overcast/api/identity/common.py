@@ -8,6 +8,7 @@ import falcon
 
 from overcast.core import policy
 from overcast.core.context import AuthContext
+from overcast.core.identity.filters import COMPARATORS, TextFilter
 
 
 class Links:
@@ -44,3 +45,20 @@ def truthy(value: str | None) -> bool | None:
     if value is None:
         return None
     return value.lower() not in ("0", "false", "f", "no", "n", "off")
+
+
+def text_filters(req: falcon.Request, attributes: tuple[str, ...]) -> list[TextFilter]:
+    """Keystone's inexact filters on a list's filterable attributes: ``<attribute>__<comparator>``,
+    the comparator prefixed with ``i`` for a case-insensitive match (``name__icontains=dem``).
+    Keystone ignores a comparator it does not know, and so do we."""
+    found = []
+    for key, value in req.params.items():
+        attr, sep, comparator = key.partition("__")
+        if not sep or attr not in attributes:
+            continue
+        case_sensitive = not comparator.startswith("i")
+        comparator = comparator if case_sensitive else comparator[1:]
+        if comparator in COMPARATORS:
+            found.extend(TextFilter(attr, comparator, v, case_sensitive)
+                         for v in (value if isinstance(value, list) else [value]))
+    return found

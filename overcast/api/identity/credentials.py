@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.identity.common import Links, enforce
+from overcast.api.identity.common import Links, enforce, text_filters
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core import policy
@@ -44,7 +44,8 @@ class Credentials:
         see_all = policy.allowed("identity:get_credential", ctx, {"user_id": None})
         with self.core.store.session() as session:
             creds = core_creds.list_credentials(session, ctx, user_id=req.get_param("user_id"),
-                                                type_=req.get_param("type"), see_all=see_all)
+                                                type_=req.get_param("type"), see_all=see_all,
+                                                matching=text_filters(req, ("user_id", "type")))
             views = [credential_view(self.links, self.cipher, c) for c in creds]
         resp.media = {"credentials": views, "links": self.links.collection(req)}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from overcast.api.identity.common import Links, enforce, truthy
+from overcast.api.identity.common import Links, enforce, text_filters, truthy
 from overcast.api.identity.projects import BOOLEAN, DESCRIPTION, ID_STRING, NAME, OPTIONS, TAGS
 from overcast.api.identity.views import domain_view
 from overcast.api.routing import Registry
@@ -33,7 +33,8 @@ class Domains:
         enforce(req, "identity:list_domains")
         with self.core.store.session() as session:
             views = [domain_view(self.links, d) for d in rules.list_domains(
-                session, name=req.get_param("name"), enabled=truthy(req.get_param("enabled")))]
+                session, name=req.get_param("name"), enabled=truthy(req.get_param("enabled")),
+                matching=text_filters(req, ("name",)))]
         resp.media = {"domains": views, "links": self.links.collection(req)}
 
     on_head = on_get

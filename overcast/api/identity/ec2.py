@@ -1,17 +1,21 @@
 """OS-EC2: ``/v3/users/{user_id}/credentials/OS-EC2[/{credential_id}]`` (the id in the URL is the
-access key). The credential's owner or an admin may use them."""
+access key; the credential's owner or an admin may use them), and ``/v3/ec2tokens`` and
+``/v3/s3tokens``, where an EC2 or S3 front end trades a request signed with such a credential for a
+token (no token needed to call them: the signature is the proof)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import falcon
 
 from overcast.api.identity.common import Links, enforce
+from overcast.api.identity.tokens import token_body
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import ec2 as core_ec2
+from overcast.core.identity.auth import Authenticator
 from overcast.core.identity.ec2 import Ec2Credential
 
 
@@ -45,7 +49,8 @@ class Ec2Credentials:
         body = read_json(req, CREATE_SCHEMA)
         with self.core.store.session() as session:
             cred = core_ec2.create(session, self.core.credentials, user_id, body["tenant_id"],
-                                   trust_id=getattr(ctx, "trust_id", None))
+                                   trust_id=ctx.trust_id, app_cred_id=ctx.app_cred_id,
+                                   access_token_id=ctx.access_token_id)
         resp.status = falcon.HTTP_201
         resp.media = {"credential": ec2_view(self.links, cred)}
 
@@ -75,6 +80,23 @@ class Ec2CredentialItem:
         resp.status = falcon.HTTP_204
 
 
+class SignedRequestTokens:
+    """``POST /v3/ec2tokens`` (200, the token also in X-Subject-Token) and ``/v3/s3tokens`` (200)."""
+
+    public_methods = ("POST",)
+
+    def __init__(self, core: IdentityCore, kind: Literal["ec2", "s3"]):
+        self.core, self.kind, self.auth = core, kind, Authenticator(core)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        token, facts = core_ec2.authenticate(self.core, self.auth, read_json(req), self.kind)
+        if self.kind == "ec2":
+            resp.set_header("X-Subject-Token", token)
+        resp.media = token_body(facts)
+
+
 def bind(registry: Registry, core: IdentityCore, links: Links) -> None:
     registry.bind("identity", "v3_user_ec2_credentials", Ec2Credentials(core, links))
     registry.bind("identity", "v3_user_ec2_credential", Ec2CredentialItem(core, links))
+    registry.bind("identity", "v3_ec2tokens", SignedRequestTokens(core, "ec2"))
+    registry.bind("identity", "v3_s3tokens", SignedRequestTokens(core, "s3"))

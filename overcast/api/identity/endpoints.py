@@ -106,6 +106,9 @@ IDENTITY_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v3_user_ec2_credentials", "/v3/users/{user_id}/credentials/OS-EC2", RW),
     ("v3_user_ec2_credential", "/v3/users/{user_id}/credentials/OS-EC2/{credential_id}",
      ("GET", "HEAD", "DELETE")),
+    # v3: tokens for signed EC2 and S3 requests (the EC2 API and Swift's s3api ask Keystone)
+    ("v3_ec2tokens", "/v3/ec2tokens", W),
+    ("v3_s3tokens", "/v3/s3tokens", W),
     # v3: credentials and policies (Jumpgate's spelling of the names is kept)
     ("v3_credentails", "/v3/credentials", RW),
     ("v3_credentail", "/v3/credentials/{credential_id}", ITEM),
@@ -119,6 +122,15 @@ IDENTITY_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # v3: OS-OAUTH1, consumers (delegation through OAuth 1.0a request and access tokens)
     ("v3_oauth1_consumers", "/v3/OS-OAUTH1/consumers", RW),
     ("v3_oauth1_consumer", "/v3/OS-OAUTH1/consumers/{consumer_id}", ITEM),
+    ("v3_oauth1_request_token", "/v3/OS-OAUTH1/request_token", W),
+    ("v3_oauth1_authorize", "/v3/OS-OAUTH1/authorize/{request_token_id}", ("PUT",)),
+    ("v3_oauth1_access_token", "/v3/OS-OAUTH1/access_token", W),
+    ("v3_user_oauth1_access_tokens", "/v3/users/{user_id}/OS-OAUTH1/access_tokens", R),
+    ("v3_user_oauth1_access_token", "/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}",
+     ("GET", "HEAD", "DELETE")),
+    ("v3_user_oauth1_access_token_roles", "/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}/roles", R),
+    ("v3_user_oauth1_access_token_role",
+     "/v3/users/{user_id}/OS-OAUTH1/access_tokens/{access_token_id}/roles/{role_id}", R),
     # v3: a user's application credential access rules
     ("v3_user_access_rules", "/v3/users/{user_id}/access_rules", R),
     ("v3_user_access_rule", "/v3/users/{user_id}/access_rules/{access_rule_id}", ("GET", "HEAD", "DELETE")),

@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.identity.common import Links, caller, enforce, truthy
+from overcast.api.identity.common import Links, caller, enforce, text_filters, truthy
 from overcast.api.identity.projects import DESCRIPTION, ID_STRING, owning_domain
 from overcast.api.identity.views import group_view, user_view
 from overcast.api.routing import Registry
@@ -50,7 +50,8 @@ class Groups:
             return
         with self.core.store.session() as session:
             views = [group_view(self.links, g) for g in rules.list_groups(
-                session, name=req.get_param("name"), domain_id=ctx.domain_id or domain_id)]
+                session, name=req.get_param("name"), domain_id=ctx.domain_id or domain_id,
+                matching=text_filters(req, ("name", "domain_id")))]
         resp.media = {"groups": views, "links": self.links.collection(req)}
 
     on_head = on_get
@@ -104,7 +105,7 @@ class GroupUsers:
             rules.get(session, group_id)
             views = [user_view(self.links, u) for u in rules.users_in(
                 session, group_id, name=req.get_param("name"), domain_id=req.get_param("domain_id"),
-                enabled=truthy(req.get_param("enabled")))]
+                enabled=truthy(req.get_param("enabled")), matching=text_filters(req, ("name", "domain_id")))]
         resp.media = {"users": views, "links": self.links.collection(req)}
 
     on_head = on_get

@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.identity.common import Links, enforce
+from overcast.api.identity.common import Links, enforce, text_filters
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.identity import IdentityCore
@@ -32,7 +32,8 @@ class Policies:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         enforce(req, "identity:list_policies")
         with self.core.store.session() as session:
-            views = [policy_view(self.links, p) for p in core_policies.list_policies(session, req.get_param("type"))]
+            views = [policy_view(self.links, p) for p in core_policies.list_policies(
+                session, req.get_param("type"), matching=text_filters(req, ("type",)))]
         resp.media = {"policies": views, "links": self.links.collection(req)}
 
     on_head = on_get

@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.identity.common import Links, caller, enforce, truthy
+from overcast.api.identity.common import Links, caller, enforce, text_filters, truthy
 from overcast.api.identity.views import domain_project_view, project_view
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
@@ -79,12 +79,13 @@ class Projects:
         name, enabled = req.get_param("name"), truthy(req.get_param("enabled"))
         with self.core.store.session() as session:
             if truthy(req.get_param("is_domain")):
-                views = [domain_project_view(self.links, d) for d in
-                         domain_rules.list_domains(session, name=name, enabled=enabled)]
+                views = [domain_project_view(self.links, d) for d in domain_rules.list_domains(
+                    session, name=name, enabled=enabled, matching=text_filters(req, ("name",)))]
             else:
                 views = [project_view(self.links, p) for p in rules.list_projects(
                     session, name=name, domain_id=domain_id, enabled=enabled,
-                    parent_id=req.get_param("parent_id"), tags=_tag_filters(req))]
+                    parent_id=req.get_param("parent_id"), tags=_tag_filters(req),
+                    matching=text_filters(req, ("name", "domain_id")))]
         resp.media = {"projects": views, "links": self.links.collection(req)}
 
     on_head = on_get

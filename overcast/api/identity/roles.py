@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.identity.common import Links, enforce
+from overcast.api.identity.common import Links, enforce, text_filters
 from overcast.api.identity.views import role_view
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
@@ -49,7 +49,8 @@ class Roles:
         enforce(req, "identity:list_domain_roles" if domain_id else "identity:list_roles",
                 {"domain_id": domain_id})
         with self.core.store.session() as session:
-            roles = core_roles.list_roles(session, name=req.get_param("name"), domain_id=domain_id)
+            roles = core_roles.list_roles(session, name=req.get_param("name"), domain_id=domain_id,
+                                          matching=text_filters(req, ("name", "domain_id")))
             views = [role_view(self.links, r) for r in roles]
         resp.media = {"roles": views, "links": self.links.collection(req)}
 

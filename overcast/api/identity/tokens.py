@@ -8,6 +8,7 @@ import falcon
 from sqlalchemy import select
 
 from overcast.api.identity.common import Links, enforce, truthy
+from overcast.api.identity.oauth1 import signed_request
 from overcast.api.identity.views import domain_view, project_view, timestamp
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
@@ -98,6 +99,8 @@ def token_body(facts: TokenFacts) -> dict[str, Any]:
         token["OS-TRUST:trust"] = {"id": facts.trust.id, "impersonation": facts.trust.impersonation,
                                    "trustee_user": {"id": facts.trust.trustee_user_id},
                                    "trustor_user": {"id": facts.trust.trustor_user_id}}
+    if facts.access_token is not None:
+        token["OS-OAUTH1"] = {"access_token_id": facts.access_token.id, "consumer_id": facts.access_token.consumer_id}
     return {"token": token}
 
 
@@ -109,7 +112,9 @@ class Tokens:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, AUTH_SCHEMA)
-        token, facts = self.auth.authenticate(body["auth"], with_catalog=not truthy(req.get_param("nocatalog")))
+        oauth1 = signed_request(self.auth.core, req) if "oauth1" in body["auth"]["identity"]["methods"] else None
+        token, facts = self.auth.authenticate(body["auth"], with_catalog=not truthy(req.get_param("nocatalog")),
+                                              oauth1=oauth1)
         resp.status = falcon.HTTP_201
         resp.set_header("X-Subject-Token", token)
         resp.media = token_body(facts)

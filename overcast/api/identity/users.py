@@ -6,7 +6,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api.identity.common import Links, caller, enforce, truthy
+from overcast.api.identity.common import Links, caller, enforce, text_filters, truthy
 from overcast.api.identity.projects import BOOLEAN, DESCRIPTION, ID_STRING, owning_domain
 from overcast.api.identity.views import group_view, project_view, user_view
 from overcast.api.routing import Registry
@@ -73,7 +73,8 @@ class Users:
             views = [user_view(self.links, u) for u in rules.list_users(
                 session, name=req.get_param("name"), domain_id=ctx.domain_id or domain_id,
                 enabled=truthy(req.get_param("enabled")),
-                password_expires_at=req.get_param("password_expires_at"))]
+                password_expires_at=req.get_param("password_expires_at"),
+                matching=text_filters(req, ("name", "domain_id")))]
         resp.media = {"users": views, "links": self.links.collection(req)}
 
     on_head = on_get
@@ -147,7 +148,8 @@ class UserGroups:
                     {"user_id": user_id})
             rules.get(session, user_id)
             views = [group_view(self.links, g) for g in group_rules.groups_of(
-                session, user_id, name=req.get_param("name"), domain_id=req.get_param("domain_id"))]
+                session, user_id, name=req.get_param("name"), domain_id=req.get_param("domain_id"),
+                matching=text_filters(req, ("name",)))]
         resp.media = {"groups": views, "links": self.links.collection(req)}
 
     on_head = on_get
@@ -165,7 +167,7 @@ class UserProjects:
             ids = project_rules.ids_for_user(session, user_id)
             views = [project_view(self.links, p) for p in project_rules.list_projects(
                 session, ids=ids, name=req.get_param("name"), domain_id=req.get_param("domain_id"),
-                enabled=truthy(req.get_param("enabled")))]
+                enabled=truthy(req.get_param("enabled")), matching=text_filters(req, ("name", "domain_id")))]
         resp.media = {"projects": views, "links": self.links.collection(req)}
 
     on_head = on_get

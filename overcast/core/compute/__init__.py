@@ -11,6 +11,7 @@ from overcast.core.identity import IdentityCore
 from overcast.core.network import NetworkCore, build_network
 from overcast.drivers.compute import ComputeDriver
 from overcast.drivers.registry import CloudDriver
+from overcast.ops.calls import Backends, guard_cloud
 from overcast.store.db import Store
 
 
@@ -25,6 +26,8 @@ class ComputeCore:
     clouds: Mapping[str, CloudDriver]
     #: Neutron's core: servers' ports live there
     network: NetworkCore
+    #: each cloud's limits and breakers, shared with this process's workers (overcast.ops.calls)
+    backends: Backends | None = None
 
     @property
     def default_region(self) -> str:
@@ -52,7 +55,10 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
 
     from overcast.core.compute import networking
 
-    clouds = {cloud.name: load_driver(cloud.driver, cloud.options, settings.data_dir) for cloud in settings.clouds}
+    backends = Backends.from_settings(settings)
+    clouds = {cloud.name: guard_cloud(load_driver(cloud.driver, cloud.options, settings.data_dir), backends, cloud.name)
+              for cloud in settings.clouds}
     network = build_network(settings, identity.store, clouds)
     network.device_listeners.append(networking.refresh_network_info)
-    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network)
+    return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network,
+                       backends=backends)

@@ -113,8 +113,8 @@ def create(session: Session, *, user_id: str, project_id: str | None, name: str,
         raise Forbidden("Quota exceeded, too many key pairs.")
     if session.scalar(select(KeyPair.id).where(KeyPair.user_id == user_id, KeyPair.name == name)) is not None:
         raise Conflict(f"Key pair '{name}' already exists.")
-    keypair = KeyPair(user_id=user_id, name=name, public_key=public_key.strip() if key_type == "ssh" else public_key,
-                      fingerprint=fp, type=key_type)
+    # kept byte for byte, trailing newline included, as Nova keeps it
+    keypair = KeyPair(user_id=user_id, name=name, public_key=public_key, fingerprint=fp, type=key_type)
     session.add(keypair)
     session.flush()
     return keypair, private_key

@@ -227,6 +227,28 @@ def reserve(session: Session, project_id: str, user_id: str, deltas: dict[str, i
     check(session, project_id, user_id, deltas)
 
 
+
+def check_injected_files(session: Session, project_id: str, user_id: str,
+                         files: Iterable[tuple[str, str]]) -> None:
+    """Nova's personality limits (``_check_injected_file_quota``): how many files, then the longest
+    path and the longest content (base64 text, as Nova measures it), the path reported first.
+
+    :raises Forbidden: over a limit, with Nova's message.
+    """
+    files = list(files)
+    allowed = limits(session, project_id, user_id)
+
+    def over(name: str, value: int) -> bool:
+        return allowed[name] != UNLIMITED and value > allowed[name]
+
+    if over("injected_files", len(files)):
+        raise Forbidden("Personality file limit exceeded")
+    if over("injected_file_path_bytes", max((len(path) for path, _ in files), default=0)):
+        raise Forbidden(f"Personality file path exceeds maximum {allowed['injected_file_path_bytes']}")
+    if over("injected_file_content_bytes", max((len(content) for _, content in files), default=0)):
+        raise Forbidden(f"Personality file content exceeds maximum {allowed['injected_file_content_bytes']}")
+
+
 # -- administration (os-quota-sets) -------------------------------------------------------------
 
 def detail(session: Session, project_id: str, user_id: str | None = None) -> dict[str, dict[str, int]]:

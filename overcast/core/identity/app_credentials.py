@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.identity import IdentityCore, access_rules
 from overcast.core.identity.assignments import effective_roles
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.store.models import ROOT_DOMAIN_ID, ApplicationCredential, Project, Role, User, utcnow
 
 
@@ -48,14 +49,15 @@ def get(session: Session, user_id: str, cred_id: str) -> ApplicationCredential:
     return cred
 
 
-def list_for_user(session: Session, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
+def list_for_user(session: Session, user_id: str, name: str | None = None,
+                  matching: Sequence[TextFilter] = ()) -> list[ApplicationCredential]:
     """:raises NotFound: unknown user."""
     if session.get(User, user_id) is None:
         raise NotFound(f"Could not find user: {user_id}.")
     query = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
     if name is not None:
         query = query.where(ApplicationCredential.name == name)
-    return list(session.scalars(query.order_by(ApplicationCredential.name)))
+    return select_matching(session, query.order_by(ApplicationCredential.name), ApplicationCredential, matching)
 
 
 def _resolve_role(session: Session, ref: dict[str, Any]) -> Role:

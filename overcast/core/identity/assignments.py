@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterable
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from overcast.core.errors import Forbidden, NotFound
+from overcast.core.errors import Forbidden, Invalid, NotFound
 from overcast.store.models import (ROOT_DOMAIN_ID, Assignment, Domain, Group, GroupMembership, ImpliedRole,
                                    Project, Role, User)
 
@@ -133,18 +133,21 @@ def create_grant(session: Session, actor: str, actor_id: str, target: str, targe
                  *, inherited: bool = False) -> None:
     """Grant a role (idempotent).
 
+    Keystone checks a domain-specific role only against a project's domain; on a domain it may be
+    granted anywhere (it never reaches a token either way), and never on the system.
+
     :raises NotFound: unknown role, target or actor.
-    :raises Forbidden: a domain-specific role outside its domain, or on the system.
+    :raises Forbidden: a domain-specific role on a project of another domain.
+    :raises Invalid: a domain-specific role on the system.
     """
     role = _resolve(session, actor, actor_id, target, target_id, role_id)
     assert role is not None
     if role.domain_id != ROOT_DOMAIN_ID:
-        scope_domain = (None if target == "system" else target_id if target == "domain"
-                        else session.get(Project, target_id).domain_id)
-        if scope_domain != role.domain_id:
-            raise Forbidden(f"Project {target_id} must be in the same domain as the role {role_id} being assigned."
-                            if target == "project" else
-                            f"Role {role_id} is specific to domain {role.domain_id} and cannot be assigned here.")
+        if target == "system":
+            raise Invalid(f"Role {role_id} is a domain-specific role. Unable to use a domain-specific role in a "
+                          "system assignment.")
+        if target == "project" and session.get(Project, target_id).domain_id != role.domain_id:
+            raise Forbidden(f"Project {target_id} must be in the same domain as the role {role_id} being assigned.")
     key = _grant_key(actor, actor_id, target, target_id, role_id, inherited)
     if session.get(Assignment, key) is None:
         session.add(Assignment(type=key[0], actor_id=key[1], target_id=key[2], role_id=key[3], inherited=key[4]))

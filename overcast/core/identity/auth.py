@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Forbidden, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore
+from overcast.core.identity import oauth1 as core_oauth1
 from overcast.core.identity import trusts as core_trusts
 from overcast.core.identity.assignments import effective_roles
 from overcast.core.identity.catalog import for_project
 from overcast.core.tokens import TokenError
-from overcast.store.models import (ROOT_DOMAIN_ID, ApplicationCredential, Domain, Project, Role, Trust, User,
-                                   utcnow)
+from overcast.store.models import (ROOT_DOMAIN_ID, ApplicationCredential, Domain, OAuth1AccessToken, Project, Role,
+                                   Trust, User, utcnow)
 
 AUTH_FAILED = "The request you have made requires authentication."
 
@@ -42,6 +43,8 @@ class TokenFacts:
     app_cred: ApplicationCredential | None = None
     catalog: list[dict[str, Any]] | None = None
     trust: Trust | None = None
+    #: the OAuth1 access token an OAuth-scoped token was issued with
+    access_token: OAuth1AccessToken | None = None
 
 
 def _find_domain(session: Session, ref: dict[str, Any] | None) -> Domain | None:
@@ -152,17 +155,29 @@ class Authenticator:
         raise Unauthorized("Unsupported scope.")
 
     # -- the whole flow -------------------------------------------------------------------
-    def authenticate(self, auth: dict[str, Any], *, with_catalog: bool = True) -> tuple[str, TokenFacts]:
-        """Authenticate a v3 ``auth`` body and issue a token.
+    def authenticate(self, auth: dict[str, Any], *, with_catalog: bool = True,
+                     oauth1: "core_oauth1.SignedRequest | None" = None) -> tuple[str, TokenFacts]:
+        """Authenticate a v3 ``auth`` body and issue a token. ``oauth1`` is the HTTP request, for
+        the ``oauth1`` method (its signature is in the request's Authorization header).
 
         :raises Unauthorized: bad credentials, disabled or locked account, no role on the scope.
-        :raises Forbidden: an application credential token asked for another scope.
+        :raises Forbidden: an application credential, trust or OAuth token asked for another token.
         """
         identity = auth["identity"]
         methods = list(dict.fromkeys(identity["methods"]))
         parent: AuthContext | None = None
         app_cred: ApplicationCredential | None = None
         with self.core.store.session() as session:
+            if "oauth1" in methods:
+                if oauth1 is None:
+                    raise Unauthorized(AUTH_FAILED)
+                access = core_oauth1.authenticate(session, self.core, oauth1)
+                user = session.get(User, access.authorizing_user_id)
+                project = session.get(Project, access.project_id)
+                self._check_enabled(session, user, project, None)
+                roles = core_oauth1.token_roles(session, access)
+                return self._issue(session, user=user, methods=["oauth1"], roles=roles, project=project,
+                                   access_token_id=access.id, with_catalog=with_catalog)
             if "password" in methods:
                 user = self._password(session, identity.get("password") or {})
             elif "token" in methods:
@@ -176,6 +191,9 @@ class Authenticator:
                 if parent.trust_id:
                     raise Forbidden("You are not authorized to perform the requested action: Using trust-scoped "
                                     "token to create another token. Create a new trust-scoped token instead.")
+                if parent.access_token_id:
+                    raise Forbidden("You are not authorized to perform the requested action: Using OAuth-scoped "
+                                    "token to create another token. Create a new OAuth-scoped token instead.")
                 user = session.get(User, parent.user_id)
                 if user is None:
                     raise Unauthorized(AUTH_FAILED)
@@ -187,10 +205,7 @@ class Authenticator:
             else:
                 raise Unauthorized(f"Unsupported authentication methods: {', '.join(methods)}.")
 
-            user_domain = session.get(Domain, user.domain_id)
-            if not user.enabled or user_domain is None or not user_domain.enabled:
-                raise Unauthorized(AUTH_FAILED)
-
+            self._check_enabled(session, user, None, None)
             scope = auth.get("scope")
             trust: Trust | None = None
             trust_roles: list[Role] | None = None
@@ -202,9 +217,7 @@ class Authenticator:
             elif isinstance(scope, dict) and "OS-TRUST:trust" in scope:
                 trust, user, project, trust_roles = core_trusts.for_token(
                     session, scope["OS-TRUST:trust"]["id"], user)
-                user_domain = session.get(Domain, user.domain_id)
-                if not user.enabled or user_domain is None or not user_domain.enabled:
-                    raise Unauthorized(AUTH_FAILED)
+                self._check_enabled(session, user, None, None)
                 domain, system = None, False
             else:
                 project, domain, system = self._scope_target(session, auth.get("scope"), user, parent)
@@ -212,13 +225,7 @@ class Authenticator:
                     project = session.get(Project, parent.project_id) if parent.project_id else None
                     domain = session.get(Domain, parent.domain_id) if parent.domain_id else None
                     system = parent.system
-
-            if project is not None:
-                project_domain = session.get(Domain, project.domain_id)
-                if not project.enabled or project_domain is None or not project_domain.enabled:
-                    raise Unauthorized(f"Project {project.id} is disabled.")
-            if domain is not None and not domain.enabled:
-                raise Unauthorized(f"Domain {domain.id} is disabled.")
+            self._check_enabled(session, user, project, domain)
 
             if trust_roles is not None:
                 roles = trust_roles
@@ -229,33 +236,69 @@ class Authenticator:
             if app_cred is not None:
                 delegated = set(app_cred.role_ids)
                 roles = [r for r in roles if r.id in delegated]
-            scoped = project is not None or domain is not None or system
-            if scoped and not roles:
-                what = (f"project {project.id}" if project else f"domain {domain.id}" if domain else "the system")
-                raise Unauthorized(f"User {user.id} has no access to {what}.")
-
             all_methods = methods if parent is None else list(dict.fromkeys(["token", *parent.methods]))
-            expires_at = parent.expires_at if parent is not None else None
-            if app_cred is not None and app_cred.expires_at is not None:
-                cred_expiry = app_cred.expires_at.replace(tzinfo=dt.timezone.utc).timestamp()
-                expires_at = cred_expiry if expires_at is None else min(expires_at, cred_expiry)
-            if trust is not None and trust.expires_at is not None:
-                trust_expiry = trust.expires_at.replace(tzinfo=dt.timezone.utc).timestamp()
-                expires_at = trust_expiry if expires_at is None else min(expires_at, trust_expiry)
-            token, ctx = self.core.tokens.issue(
-                user_id=user.id, user_domain_id=user.domain_id, methods=all_methods,
-                roles=[r.name for r in roles], project_id=project.id if project else None,
-                project_domain_id=project.domain_id if project else None,
-                domain_id=domain.id if domain else None, system=system,
-                parent_audit_ids=parent.audit_ids if parent else (), expires_at=expires_at,
-                app_cred_id=app_cred.id if app_cred else None, trust_id=trust.id if trust else None)
-            return token, TokenFacts(
-                ctx=ctx, user=user, user_domain=user_domain, roles=roles, project=project,
-                project_domain=session.get(Domain, project.domain_id) if project else None, domain=domain,
-                app_cred=app_cred,
-                catalog=for_project(self.core.catalog.get(), project.id if project else None)
-                if with_catalog and scoped else None,
-                trust=trust)
+            return self._issue(session, user=user, methods=all_methods, roles=roles, project=project,
+                               domain=domain, system=system, parent=parent, app_cred=app_cred, trust=trust,
+                               with_catalog=with_catalog)
+
+    @staticmethod
+    def _check_enabled(session: Session, user: User | None, project: Project | None, domain: Domain | None) -> None:
+        """:raises Unauthorized: a missing or disabled user, user domain, project or domain."""
+        user_domain = session.get(Domain, user.domain_id) if user is not None else None
+        if user is None or not user.enabled or user_domain is None or not user_domain.enabled:
+            raise Unauthorized(AUTH_FAILED)
+        if project is not None:
+            project_domain = session.get(Domain, project.domain_id)
+            if not project.enabled or project_domain is None or not project_domain.enabled:
+                raise Unauthorized(f"Project {project.id} is disabled.")
+        if domain is not None and not domain.enabled:
+            raise Unauthorized(f"Domain {domain.id} is disabled.")
+
+    def _issue(self, session: Session, *, user: User, methods: list[str], roles: list[Role],
+               project: Project | None = None, domain: Domain | None = None, system: bool = False,
+               parent: AuthContext | None = None, app_cred: ApplicationCredential | None = None,
+               trust: Trust | None = None, access_token_id: str | None = None,
+               with_catalog: bool = True) -> tuple[str, TokenFacts]:
+        """Issue the token once the caller is proven and the scope and roles are known.
+
+        :raises Unauthorized: a scoped token with no role on its scope.
+        """
+        scoped = project is not None or domain is not None or system
+        if scoped and not roles:
+            what = (f"project {project.id}" if project else f"domain {domain.id}" if domain else "the system")
+            raise Unauthorized(f"User {user.id} has no access to {what}.")
+        expires_at = parent.expires_at if parent is not None else None
+        for limit in (app_cred.expires_at if app_cred is not None else None,
+                      trust.expires_at if trust is not None else None):
+            if limit is not None:
+                stamp = limit.replace(tzinfo=dt.timezone.utc).timestamp()
+                expires_at = stamp if expires_at is None else min(expires_at, stamp)
+        token, ctx = self.core.tokens.issue(
+            user_id=user.id, user_domain_id=user.domain_id, methods=methods,
+            roles=[r.name for r in roles], project_id=project.id if project else None,
+            project_domain_id=project.domain_id if project else None,
+            domain_id=domain.id if domain else None, system=system,
+            parent_audit_ids=parent.audit_ids if parent else (), expires_at=expires_at,
+            app_cred_id=app_cred.id if app_cred else None, trust_id=trust.id if trust else None,
+            access_token_id=access_token_id)
+        return token, TokenFacts(
+            ctx=ctx, user=user, user_domain=session.get(Domain, user.domain_id), roles=roles, project=project,
+            project_domain=session.get(Domain, project.domain_id) if project else None, domain=domain,
+            app_cred=app_cred,
+            catalog=for_project(self.core.catalog.get(), project.id if project else None)
+            if with_catalog and scoped else None,
+            trust=trust, access_token=core_oauth1.find_access_token(session, access_token_id))
+
+    def issue_for_project(self, session: Session, *, user: User, project: Project, roles: list[Role],
+                          method: str, app_cred: ApplicationCredential | None = None, trust: Trust | None = None,
+                          access_token_id: str | None = None) -> tuple[str, TokenFacts]:
+        """A project-scoped token for a caller proven by other means (an EC2 or S3 signature).
+
+        :raises Unauthorized: a disabled user, project or domain; no role on the project.
+        """
+        self._check_enabled(session, user, project, None)
+        return self._issue(session, user=user, methods=[method], roles=roles, project=project, app_cred=app_cred,
+                           trust=trust, access_token_id=access_token_id)
 
     def describe(self, token: str, *, with_catalog: bool = True, allow_expired: bool = False) -> TokenFacts:
         """The facts of a subject token. :raises NotFound: invalid, expired or revoked token."""
@@ -287,6 +330,7 @@ class Authenticator:
             app_cred=session.get(ApplicationCredential, ctx.app_cred_id) if ctx.app_cred_id else None,
             catalog=for_project(self.core.catalog.get(), ctx.project_id) if with_catalog and scoped else None,
             trust=self._trust_of(session, ctx),
+            access_token=core_oauth1.find_access_token(session, ctx.access_token_id),
         )
 
     @staticmethod

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.identity import fetch
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.config import Settings
 from overcast.core.errors import Conflict, Forbidden, Invalid
 from overcast.store.models import Endpoint, Region, Service, new_id
@@ -112,11 +113,12 @@ def get_region(session: Session, region_id: str) -> Region:
     return fetch(session, Region, region_id, "region")
 
 
-def list_regions(session: Session, parent_region_id: str | None = None) -> list[Region]:
+def list_regions(session: Session, parent_region_id: str | None = None,
+                 matching: Sequence[TextFilter] = ()) -> list[Region]:
     query = select(Region)
     if parent_region_id is not None:
         query = query.where(Region.parent_region_id == parent_region_id)
-    return list(session.scalars(query.order_by(Region.id)))
+    return select_matching(session, query.order_by(Region.id), Region, matching)
 
 
 def _check_parent(session: Session, region_id: str, parent_id: str | None) -> None:
@@ -187,13 +189,14 @@ def get_service(session: Session, service_id: str) -> Service:
     return fetch(session, Service, service_id, "service")
 
 
-def list_services(session: Session, *, type_: str | None = None, name: str | None = None) -> list[Service]:
+def list_services(session: Session, *, type_: str | None = None, name: str | None = None,
+                  matching: Sequence[TextFilter] = ()) -> list[Service]:
     query = select(Service)
     if type_ is not None:
         query = query.where(Service.type == type_)
     if name is not None:
         query = query.where(Service.name == name)
-    return list(session.scalars(query.order_by(Service.type, Service.name)))
+    return select_matching(session, query.order_by(Service.type, Service.name), Service, matching)
 
 
 def create_service(session: Session, body: dict[str, Any]) -> Service:
@@ -234,7 +237,7 @@ def get_endpoint(session: Session, endpoint_id: str) -> Endpoint:
 
 
 def list_endpoints(session: Session, *, interface: str | None = None, service_id: str | None = None,
-                   region_id: str | None = None) -> list[Endpoint]:
+                   region_id: str | None = None, matching: Sequence[TextFilter] = ()) -> list[Endpoint]:
     query = select(Endpoint)
     if interface is not None:
         query = query.where(Endpoint.interface == interface)
@@ -242,7 +245,8 @@ def list_endpoints(session: Session, *, interface: str | None = None, service_id
         query = query.where(Endpoint.service_id == service_id)
     if region_id is not None:
         query = query.where(Endpoint.region_id == region_id)
-    return list(session.scalars(query.order_by(Endpoint.service_id, Endpoint.region_id, Endpoint.interface)))
+    return select_matching(session, query.order_by(Endpoint.service_id, Endpoint.region_id, Endpoint.interface),
+                           Endpoint, matching)
 
 
 def _endpoint_region(session: Session, columns: dict[str, Any], extra: dict[str, Any]) -> None:

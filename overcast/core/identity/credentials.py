@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.identity import fetch
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.keys import KeyRepository
@@ -73,7 +74,8 @@ def get(session: Session, credential_id: str) -> Credential:
 
 
 def list_credentials(session: Session, ctx: AuthContext, *, user_id: str | None = None,
-                     type_: str | None = None, see_all: bool = False) -> list[Credential]:
+                     type_: str | None = None, see_all: bool = False,
+                     matching: Sequence[TextFilter] = ()) -> list[Credential]:
     """Credentials matching the filters; without ``see_all`` only the caller's own."""
     query = select(Credential)
     if user_id is not None:
@@ -82,7 +84,7 @@ def list_credentials(session: Session, ctx: AuthContext, *, user_id: str | None 
         query = query.where(Credential.type == type_)
     if not see_all:
         query = query.where(Credential.user_id == ctx.user_id)
-    return list(session.scalars(query.order_by(Credential.id)))
+    return select_matching(session, query.order_by(Credential.id), Credential, matching)
 
 
 def create(session: Session, cipher: CredentialCipher, body: dict[str, Any]) -> Credential:

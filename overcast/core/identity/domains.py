@@ -7,7 +7,7 @@ them in the domain's ``extra`` under the keys ``tags`` and ``options``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from overcast.core.errors import Conflict, Forbidden, Invalid
 from overcast.core.identity import fetch, groups, projects, users
 from overcast.core.identity import split_extra
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.core.identity.projects import MAX_TAGS
 from overcast.core.revocation import Revocations
 from overcast.store.models import Assignment, Domain, Project, Role, User, new_id
@@ -121,10 +122,11 @@ def delete_domain(session: Session, domain: Domain) -> Revocations:
     return revocations
 
 
-def list_domains(session: Session, *, name: str | None = None, enabled: bool | None = None) -> list[Domain]:
+def list_domains(session: Session, *, name: str | None = None, enabled: bool | None = None,
+                 matching: Sequence[TextFilter] = ()) -> list[Domain]:
     query = select(Domain).order_by(Domain.name, Domain.id)
     if name is not None:
         query = query.where(Domain.name == name)
     if enabled is not None:
         query = query.where(Domain.enabled.is_(enabled))
-    return list(session.scalars(query))
+    return select_matching(session, query, Domain, matching)

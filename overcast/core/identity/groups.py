@@ -4,13 +4,14 @@ members' tokens."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.identity import fetch, split_extra
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.core.revocation import Revocations
 from overcast.store.models import Assignment, Domain, Group, GroupMembership, User, new_id
 
@@ -123,17 +124,17 @@ def remove_member(session: Session, group: Group, user_id: str) -> Revocations:
 
 
 def groups_of(session: Session, user_id: str, *, name: str | None = None,
-              domain_id: str | None = None) -> list[Group]:
+              domain_id: str | None = None, matching: Sequence[TextFilter] = ()) -> list[Group]:
     query = (select(Group).join(GroupMembership, GroupMembership.group_id == Group.id)
              .where(GroupMembership.user_id == user_id).order_by(Group.name, Group.id))
     if name is not None:
         query = query.where(Group.name == name)
     if domain_id is not None:
         query = query.where(Group.domain_id == domain_id)
-    return list(session.scalars(query))
+    return select_matching(session, query, Group, matching)
 
 
-def users_in(session: Session, group_id: str, **filters: Any) -> list[User]:
+def users_in(session: Session, group_id: str, *, matching: Sequence[TextFilter] = (), **filters: Any) -> list[User]:
     query = (select(User).join(GroupMembership, GroupMembership.user_id == User.id)
              .where(GroupMembership.group_id == group_id).order_by(User.name, User.id))
     for key in ("name", "domain_id"):
@@ -141,13 +142,14 @@ def users_in(session: Session, group_id: str, **filters: Any) -> list[User]:
             query = query.where(getattr(User, key) == filters[key])
     if filters.get("enabled") is not None:
         query = query.where(User.enabled.is_(filters["enabled"]))
-    return list(session.scalars(query))
+    return select_matching(session, query, User, matching)
 
 
-def list_groups(session: Session, *, name: str | None = None, domain_id: str | None = None) -> list[Group]:
+def list_groups(session: Session, *, name: str | None = None, domain_id: str | None = None,
+                matching: Sequence[TextFilter] = ()) -> list[Group]:
     query = select(Group).order_by(Group.name, Group.id)
     if name is not None:
         query = query.where(Group.name == name)
     if domain_id is not None:
         query = query.where(Group.domain_id == domain_id)
-    return list(session.scalars(query))
+    return select_matching(session, query, Group, matching)

@@ -175,4 +175,11 @@ RULES: Mapping[str, Rule] = {
     "identity:list_consumers": ADMIN_OR_SYSTEM_READER,
     "identity:update_consumer": ADMIN,
     "identity:delete_consumer": ADMIN,
+    "identity:authorize_request_token": ADMIN,
+    "identity:list_access_tokens": ADMIN,
+    "identity:get_access_token": ADMIN,
+    "identity:list_access_token_roles": ADMIN,
+    "identity:get_access_token_role": ADMIN,
+    # Keystone checks ec2_delete_credential here (admin, or the token's own user)
+    "identity:delete_access_token": ADMIN | OWNER_USER,
 }

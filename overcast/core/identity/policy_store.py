@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.identity import fetch
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.core.errors import Invalid
 from overcast.store.models import Policy
 
@@ -17,11 +18,11 @@ def get(session: Session, policy_id: str) -> Policy:
     return fetch(session, Policy, policy_id, "policy")
 
 
-def list_policies(session: Session, type_: str | None = None) -> list[Policy]:
+def list_policies(session: Session, type_: str | None = None, matching: Sequence[TextFilter] = ()) -> list[Policy]:
     query = select(Policy)
     if type_ is not None:
         query = query.where(Policy.type == type_)
-    return list(session.scalars(query.order_by(Policy.id)))
+    return select_matching(session, query.order_by(Policy.id), Policy, matching)
 
 
 def create(session: Session, body: dict[str, Any]) -> Policy:

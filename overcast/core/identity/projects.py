@@ -8,7 +8,7 @@ revocation is its own write, and SQLite allows one writer at a time).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.identity import fetch, split_extra
 from overcast.core.identity.assignments import group_ids_of
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.core.revocation import Revocations
 from overcast.store.models import (Assignment, ApplicationCredential, Domain, Project, ProjectTag,
                                    new_id)
@@ -269,7 +270,8 @@ def _tag_filter(projects: list[Project], filters: dict[str, list[str]]) -> list[
 
 def list_projects(session: Session, *, name: str | None = None, domain_id: str | None = None,
                   enabled: bool | None = None, parent_id: str | None = None,
-                  tags: dict[str, list[str]] | None = None, ids: Iterable[str] | None = None) -> list[Project]:
+                  tags: dict[str, list[str]] | None = None, ids: Iterable[str] | None = None,
+                  matching: Sequence[TextFilter] = ()) -> list[Project]:
     """Projects matching every given filter, by name. ``parent_id`` may name a domain (its top level)."""
     query = select(Project).order_by(Project.name, Project.id)
     if ids is not None:
@@ -285,7 +287,7 @@ def list_projects(session: Session, *, name: str | None = None, domain_id: str |
             query = query.where(Project.domain_id == parent_id, Project.parent_id.is_(None))
         else:
             query = query.where(Project.parent_id == parent_id)
-    projects = list(session.scalars(query))
+    projects = select_matching(session, query, Project, matching)
     return _tag_filter(projects, tags) if tags else projects
 
 

@@ -6,7 +6,7 @@ held it, so a token never carries a role that no longer exists.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.identity import IdentityCore, fetch
 from overcast.core.identity.assignments import affected_users
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.store.models import ROOT_DOMAIN_ID, Assignment, Domain, ImpliedRole, Role
 
 #: Keystone's ``[assignment] prohibited_implied_role`` default: no rule may imply these.
@@ -40,12 +41,13 @@ def _check_unique(session: Session, name: str, domain_id: str, role_id: str | No
         raise Conflict(f"Conflict occurred attempting to store role - Duplicate entry found with name {name}.")
 
 
-def list_roles(session: Session, *, name: str | None = None, domain_id: str | None = None) -> list[Role]:
+def list_roles(session: Session, *, name: str | None = None, domain_id: str | None = None,
+               matching: Sequence[TextFilter] = ()) -> list[Role]:
     """Global roles, or with ``domain_id`` that domain's roles (Keystone lists them apart)."""
     query = select(Role).where(Role.domain_id == (domain_id or ROOT_DOMAIN_ID))
     if name is not None:
         query = query.where(Role.name == name)
-    return list(session.scalars(query.order_by(Role.name)))
+    return select_matching(session, query.order_by(Role.name), Role, matching)
 
 
 def create_role(session: Session, body: dict[str, Any]) -> Role:

@@ -9,7 +9,7 @@ return the revocations to apply after commit (see :meth:`overcast.core.revocatio
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from overcast.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore, fetch
 from overcast.core.identity import security_compliance, split_extra
+from overcast.core.identity.filters import TextFilter, select_matching
 from overcast.core.revocation import Revocations
 from overcast.store.models import (ApplicationCredential, Assignment, Credential, Domain, GroupMembership, User,
                                    new_id, utcnow)
@@ -208,7 +209,8 @@ def parse_expiry_filter(value: str) -> tuple[str, dt.datetime]:
 
 
 def list_users(session: Session, *, name: str | None = None, domain_id: str | None = None,
-               enabled: bool | None = None, password_expires_at: str | None = None) -> list[User]:
+               enabled: bool | None = None, password_expires_at: str | None = None,
+               matching: Sequence[TextFilter] = ()) -> list[User]:
     query = select(User).order_by(User.name, User.id)
     if name is not None:
         query = query.where(User.name == name)
@@ -219,4 +221,4 @@ def list_users(session: Session, *, name: str | None = None, domain_id: str | No
     if password_expires_at is not None:
         operator, when = parse_expiry_filter(password_expires_at)
         query = query.where(_OPERATORS[operator](User.password_expires_at, when))
-    return list(session.scalars(query))
+    return select_matching(session, query, User, matching)

@@ -127,7 +127,7 @@ def validate_pools(net: IPNetwork, pools: Sequence[dict[str, str]], gateway: IPA
                           kind="OutOfBoundsAllocationPool")
         ranges.append((start, end, {"start": str(start), "end": str(end)}))
     ranges.sort(key=lambda r: r[0])
-    for (a_start, a_end, a), (b_start, _, b) in zip(ranges, ranges[1:]):
+    for (_, a_end, a), (b_start, _, b) in zip(ranges, ranges[1:]):
         if b_start <= a_end:
             raise conflict("OverlappingAllocationPools", f"Found overlapping allocation pools: {_pool_text(a)} "
                            f"{_pool_text(b)} for subnet {net}.")

@@ -17,6 +17,7 @@ __all__ = ["LocalComputeDriver", "LocalNetworkDriver", "LocalVolumeDriver", "cre
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
     """Entry point ``local``: the compute driver, with volumes kept in the same local cloud file."""
     bundle = _create_compute(options, data_dir)
+    assert isinstance(bundle.compute, LocalComputeDriver)
     bundle.volume = LocalVolumeDriver(Path(bundle.info["database"]), zones=("nova",))
     bundle.network = LocalNetworkDriver(Path(data_dir) / "local-network.db", host=bundle.compute.hosts[0])
     return bundle

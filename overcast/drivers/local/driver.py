@@ -32,6 +32,7 @@ Fault injection per server, through the build request's metadata (as mimic did):
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import random
@@ -270,8 +271,8 @@ class LocalComputeDriver(ComputeDriver):
     def _parse_zone(self, requested: str | None) -> tuple[str | None, str | None]:
         if not requested:
             return None, None
-        zone, _, host = requested.partition(":")
-        zone = zone or None
+        name, _, host = requested.partition(":")
+        zone = name or None
         if zone is not None:
             self.validate_zone(zone)
         if host:
@@ -393,7 +394,7 @@ class LocalComputeDriver(ComputeDriver):
         return self._info(row, self._clock()) if row else None
 
     # -- what the backend offers -------------------------------------------------------------
-    def zones(self) -> list[Zone]:
+    def zones(self) -> builtins.list[Zone]:
         return [Zone(name, hosts=tuple(h for h in self.hosts if self.host_zone[h] == name))
                 for name in self.zone_names]
 
@@ -597,7 +598,7 @@ class LocalComputeDriver(ComputeDriver):
                 raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
         self._act(backend_id, "detach_volume", change)
 
-    def volume_attachments(self, backend_id: str) -> list[VolumeAttachment]:
+    def volume_attachments(self, backend_id: str) -> builtins.list[VolumeAttachment]:
         """The volumes attached to a server (local-only helper for tests and diagnostics)."""
         with self.store.read() as conn:
             self._row(conn, backend_id)

@@ -23,6 +23,7 @@ Fault injection per volume, through the request's metadata (as the compute drive
 
 from __future__ import annotations
 
+import builtins
 import shutil
 import sqlite3
 import time
@@ -265,10 +266,10 @@ class LocalVolumeDriver(VolumeDriver):
             row = conn.execute("SELECT * FROM volume WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
         return None if row is None else self._info(row, self._clock())
 
-    def zones(self) -> list[Zone]:
+    def zones(self) -> builtins.list[Zone]:
         return [Zone(name) for name in self.zone_names]
 
-    def pools(self) -> list[Pool]:
+    def pools(self) -> builtins.list[Pool]:
         """One thin LVM-style pool, described as DevStack's ``lvmdriver-1`` reports itself."""
         with self.store.read() as conn:
             allocated = conn.execute("SELECT COALESCE(SUM(size_gb), 0) FROM volume").fetchone()[0]

@@ -1,7 +1,7 @@
 """identity
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 00:21:46.619807
 """
 from alembic import op
