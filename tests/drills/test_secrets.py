@@ -77,7 +77,7 @@ def test_admin_passwords_leave_the_operations_once_used(world: World) -> None:
             "name": "drill-pass", "flavorRef": world.ids["flavor"], "imageRef": world.ids["cirros"],
             "networks": "none", "adminPass": secrets["create"]}})["server"]["id"]
         _wait(world, server, "ACTIVE")
-        for action, body, status in (
+        for _action, body, status in (
                 ("changePassword", {"changePassword": {"adminPass": secrets["changePassword"]}}, "ACTIVE"),
                 ("rebuild", {"rebuild": {"imageRef": world.ids["cirros"], "adminPass": secrets["rebuild"]}},
                  "ACTIVE"),

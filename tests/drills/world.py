@@ -12,7 +12,6 @@ Every response and every log line of the world is recorded (:class:`Recorder`) f
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import logging
@@ -20,7 +19,7 @@ import secrets
 import string
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import falcon.testing
 
@@ -380,19 +379,3 @@ def deep(levels: int, leaf: Any = "x") -> Any:
     for _ in range(levels):
         value = {"a": value}
     return value
-
-
-def basic_auth(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def iter_json_strings(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield str(k)
-            yield from iter_json_strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from iter_json_strings(v)
-    elif isinstance(value, str):
-        yield value

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Gone, Invalid, OvercastError
 from overcast.core.image import ImageCore, get
-from overcast.core.image.stores import CHUNK, DataNotFound, SizeLimitExceeded, StoreError, Written
+from overcast.core.image.stores import DataNotFound, SizeLimitExceeded, StoreError, Written
 from overcast.core.image.web import ImportFilter, Refused
 from overcast.core.image.writes import writable
 from overcast.store.image import Image, ImageTask
