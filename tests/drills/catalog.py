@@ -184,6 +184,15 @@ _rules(_I, {  # keystone/common/policies/*.py
     "v3_user_ec2_credentials": {"POST": OWNER},
     "v3_user_ec2_credential": {"DELETE": OWNER},
     "v3_user_password": {"POST": OWNER},
+    # signed requests and the OAuth 1.0a flow authenticate themselves (no token needed)
+    "v3_ec2tokens": {"POST": ANY},
+    "v3_s3tokens": {"POST": ANY},
+    "v3_oauth1_request_token": {"POST": ANY},
+    "v3_oauth1_access_token": {"POST": ANY},
+    # access_token.py: authorize_request_token is admin_required; deleting an access token is
+    # checked against ec2_delete_credential by Keystone's controller (admin, or the owner)
+    "v3_oauth1_authorize": {"PUT": ADMIN},
+    "v3_user_oauth1_access_token": {"DELETE": OWNER},
 })
 
 _rules(_G, {  # glance/policies/{image,metadef,tasks}.py; tasks_api_access is role:admin

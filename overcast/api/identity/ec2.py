@@ -80,6 +80,10 @@ class Ec2CredentialItem:
         resp.status = falcon.HTTP_204
 
 
+#: what the core reads of an ec2tokens/s3tokens body is checked there; it must be an object
+SIGNED_REQUEST_SCHEMA = {"type": "object"}
+
+
 class SignedRequestTokens:
     """``POST /v3/ec2tokens`` (200, the token also in X-Subject-Token) and ``/v3/s3tokens`` (200)."""
 
@@ -89,7 +93,7 @@ class SignedRequestTokens:
         self.core, self.kind, self.auth = core, kind, Authenticator(core)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token, facts = core_ec2.authenticate(self.core, self.auth, read_json(req), self.kind)
+        token, facts = core_ec2.authenticate(self.core, self.auth, read_json(req, SIGNED_REQUEST_SCHEMA), self.kind)
         if self.kind == "ec2":
             resp.set_header("X-Subject-Token", token)
         resp.media = token_body(facts)
