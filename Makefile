@@ -1,6 +1,7 @@
 # Overcast developer entry points. Everything runs from the virtual environment in .venv.
 #   make venv    create .venv and install Overcast with its test dependencies
 #   make serve   run Overcast on the embedded default (SQLite under .overcast/)
+#   make dashboard   Horizon (OpenStack's dashboard) over it on http://127.0.0.1:8781 (run next to make serve)
 #   make test    the whole suite: unit, functional, live-server (openstack CLI + SDK), Tempest
 # Live tests also run on PostgreSQL when OVERCAST_TEST_POSTGRES_URL is set (see .ci/run).
 
@@ -10,10 +11,11 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 HOST     ?= 127.0.0.1
 PORT     ?= 8780
+DASHBOARD_PORT ?= 8781
 DATA_DIR ?= .overcast
 PYTEST_ARGS ?=
 
-.PHONY: venv serve test test-fast tempest-report clean
+.PHONY: venv serve dashboard test test-fast tempest-report clean
 
 venv: $(STAMP)
 
@@ -24,6 +26,11 @@ $(STAMP): pyproject.toml
 
 serve: venv
 	$(BIN)/overcast serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+# Horizon in its own virtual environment (installed on first use), pointed at `make serve`'s Keystone.
+dashboard: venv
+	OVERCAST_SERVER_HOST=$(HOST) OVERCAST_SERVER_PORT=$(PORT) $(BIN)/overcast --data-dir $(DATA_DIR) dashboard \
+		--port $(DASHBOARD_PORT)
 
 test: venv
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)

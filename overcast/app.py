@@ -40,12 +40,13 @@ def build_operations(compute: ComputeCore, ops: "OpsSettings | None" = None) -> 
     """The operations runtime (workers and reconciler) with every service's handlers; not started."""
     from overcast.core.compute.operations import setup_for
     from overcast.core.compute.volume_operations import setup_for as server_volumes_setup_for
+    from overcast.core.network.operations import setup_for as network_setup_for
     from overcast.core.volume.operations import setup_for as volume_setup_for
     from overcast.ops.runtime import OpsRuntime
 
     return OpsRuntime(compute.store, compute.settings, ops, backends=compute.backends,
                       setups=[setup_for(compute), server_volumes_setup_for(compute),
-                              volume_setup_for(build_volume(compute))])
+                              volume_setup_for(build_volume(compute)), network_setup_for(compute.network)])
 
 
 class OvercastApp(falcon.App):
@@ -68,6 +69,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     from overcast.api.identity import register as register_identity
     from overcast.api.image import register as register_image
     from overcast.api.network import register as register_network
+    from overcast.api.placement import MICROVERSIONS as PLACEMENT_VERSIONS
+    from overcast.api.placement import register as register_placement
     from overcast.api.volume import MICROVERSIONS as VOLUME_VERSIONS
     from overcast.api.volume import register as register_volume
 
@@ -81,7 +84,8 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
         middleware=[RequestContextMiddleware(settings.server.max_body_bytes, settings.regions,
                                              settings.server.max_json_depth),
                     PolicyMiddleware(rules), TransactionMiddleware(),
-                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS}),
+                    MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS,
+                                            "placement": PLACEMENT_VERSIONS}),
                     AuthMiddleware(identity.tokens), NoTrailingSlash({"compute", "image", "volume"})],
         cors_enable=False,
     )
@@ -101,6 +105,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     register_image(registry, images)
     register_network(registry, network)
     register_volume(registry, volume)
+    register_placement(registry, identity.store, settings)
     registry.mount(app)
     app.registry = registry
     app.policy = rules

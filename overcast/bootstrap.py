@@ -1,5 +1,5 @@
 """First start for every service: identity's accounts and catalog, compute's flavors and services,
-the image service's cirros. Idempotent; ``overcast serve`` runs it at every start."""
+the image service's cirros and metadata definitions. Idempotent; ``overcast serve`` runs it at every start."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from overcast.core.identity.bootstrap import Account
 from overcast.core.identity.bootstrap import bootstrap as bootstrap_identity
 from overcast.core.image import ImageCore
 from overcast.core.image.seed import seed as seed_image
+from overcast.core.image.seed import seed_metadefs
 from overcast.core.network.seed import seed as seed_network
 from overcast.core.volume import build_volume
 from overcast.core.volume.seed import seed as seed_volume
@@ -22,6 +23,7 @@ def prepare(identity: IdentityCore, compute: ComputeCore, images: ImageCore) -> 
     accounts = bootstrap_identity(identity)
     seed_compute(compute)
     seed_image(images)
+    seed_metadefs(images)
     seed_network(compute.network)
     seed_volume(build_volume(compute))
     return accounts

@@ -1,4 +1,4 @@
-"""The ``overcast`` command: serve, bootstrap, db upgrade, keys rotate, clouds-yaml, coverage."""
+"""The ``overcast`` command: serve, dashboard, bootstrap, db upgrade, keys rotate, clouds-yaml, coverage."""
 
 from __future__ import annotations
 
@@ -93,6 +93,33 @@ def serve(ctx: click.Context, config_: Path | None, data_dir_: Path | None, **se
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the dashboard listens on.")
+@click.option("--port", default=8781, show_default=True, type=int, help="Port the dashboard listens on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--venv", type=click.Path(file_okay=False, path_type=Path), envvar="OVERCAST_DASHBOARD_VENV",
+              help="Horizon's virtual environment (default: a per-user cache directory).")
+@click.option("--prepare-only", is_flag=True, help="Install Horizon and write its settings, then stop.")
+@click.pass_context
+def dashboard(ctx: click.Context, host: str, port: int, workers: int, venv: Path | None, prepare_only: bool) -> None:
+    """Serve Horizon, OpenStack's dashboard, over this Overcast (installed into its own venv on first use)."""
+    from overcast.dashboard import Dashboard, DashboardError, default_venv
+
+    board = Dashboard(_settings(ctx), venv or default_venv(), host=host, port=port, workers=workers)
+    try:
+        board.prepare(progress=lambda text: click.echo(text, err=True))
+    except DashboardError as exc:
+        raise click.ClickException(str(exc)) from None
+    if prepare_only:
+        click.echo(f"Horizon is ready in {board.venv}; settings in {board.settings_dir}")
+        return
+    click.echo(f"Horizon is serving at {board.url} (Overcast's Keystone: {board.keystone_url}); "
+               f"log: {board.log_path}")
+    sys.stdout.flush()
+    command = board.command()
+    os.execve(command[0], command, board.environ())
+
+
+@main.command()
 @click.option("--config", "config_", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML configuration file (same as the global --config).")
 @click.option("--data-dir", "data_dir_", type=click.Path(file_okay=False, path_type=Path),
@@ -146,8 +173,9 @@ def db_upgrade(ctx: click.Context) -> None:
     """Apply every pending Alembic migration."""
     from overcast.store.db import Store
 
-    store = Store(_settings(ctx.parent).database_url)
-    store.upgrade()
+    settings = _settings(ctx.parent)
+    store = Store(settings.database_url)
+    store.upgrade(settings.regions[0])
     store.dispose()
     click.echo("database is at the newest revision")
 

@@ -133,6 +133,43 @@ def _cinder(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
     return {_CINDER_NAMES.get(code, "computeFault"): {"code": code, "message": message}}
 
 
+#: webob's explanation of each status, which Placement's error detail starts with
+_WEBOB_EXPLANATIONS = {
+    400: "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+    403: "Access was denied to this resource.",
+    404: "The resource could not be found.",
+    405: "The method specified is not allowed for this resource.",
+    406: "The resource could not be generated that was acceptable to your browser.",
+    409: "There was a conflict when trying to complete your request.",
+    413: "The request is larger than the server is willing or able to process.",
+    415: "The request media type is not supported by this server.",
+    500: "The server has either erred or is incapable of performing the requested operation.",
+    501: "The server has not implemented the requested functionality.",
+    503: "The server is currently unavailable. Please try again at a later time.",
+}
+
+
+def _placement(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
+    """Placement's ``{"errors": [...]}``; an error ``code`` from 1.23; 401 is keystonemiddleware's."""
+    if code == 401:
+        return _identity(code, message, exc)
+    ctx = getattr(exc, "request_context", None)
+    explanation = _WEBOB_EXPLANATIONS.get(code, _title(code))
+    detail = explanation if message in (explanation, "") else f"{explanation}\n\n {message}  "
+    error: dict[str, Any] = {"status": code, "title": _title(code), "detail": detail}
+    version = getattr(ctx, "microversion", None)
+    if version is not None and (version.major, version.minor) >= (1, 23):
+        kind = getattr(exc, "kind", None) or ""
+        error["code"] = kind if kind.startswith("placement.") else "placement.undefined_code"
+    request_id = getattr(ctx, "request_id", None)
+    if request_id:
+        error["request_id"] = request_id
+    version_range = getattr(exc, "version_range", None)
+    if version_range is not None:  # a version out of range: clients fall back to the maximum
+        error["min_version"], error["max_version"] = version_range
+    return {"errors": [error]}
+
+
 RENDERERS: dict[str | None, Callable[[int, str, falcon.HTTPError], dict[str, Any]]] = {
     "identity": _identity,
     "compute": _nova,
@@ -140,6 +177,7 @@ RENDERERS: dict[str | None, Callable[[int, str, falcon.HTTPError], dict[str, Any
     "network": _neutron,
     "image": _glance,
     "cdn": _cdn,
+    "placement": _placement,
     None: _identity,
 }
 
@@ -151,6 +189,7 @@ def render(service: str | None, exc: falcon.HTTPError) -> tuple[int, dict[str, A
 
 def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
     """Falcon error serializer: the body of the service the request was addressed to."""
+    exc.request_context = req.context  # Placement's body names the request id and microversion
     _, body = render(getattr(req.context, "service", None), exc)
     resp.data = media.dumps(body)
     resp.content_type = falcon.MEDIA_JSON

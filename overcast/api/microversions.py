@@ -118,8 +118,10 @@ class MicroversionPolicy:
             raise faults.BadRequest(f"API Version String {text} is of invalid format. Must be of format "
                                     "MajorNum.MinorNum.") from None
         if not self.minimum <= version <= self.maximum:
-            raise faults.Fault(406, f"Version {version} is not supported by the API. Minimum is "
-                                    f"{self.minimum} and maximum is {self.maximum}.")
+            fault = faults.Fault(406, f"Version {version} is not supported by the API. Minimum is "
+                                      f"{self.minimum} and maximum is {self.maximum}.")
+            fault.version_range = (str(self.minimum), str(self.maximum))  # Placement's body names them
+            raise fault
         return version
 
     def echo(self, resp: falcon.Response, version: Version) -> None:

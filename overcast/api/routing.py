@@ -23,6 +23,7 @@ MOUNTS = {
     "volume": "/volume",
     "network": "/network",
     "cdn": "/cdn",
+    "placement": "/placement",
 }
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

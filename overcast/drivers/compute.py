@@ -64,6 +64,8 @@ class Capability(str, enum.Enum):
     PORT_ATTACH = "port_attach"
     SERVER_GROUPS = "server_groups"
     DIAGNOSTICS = "diagnostics"
+    #: a graphical or serial console a browser can reach (noVNC, SPICE, serial), served by the backend's proxy
+    REMOTE_CONSOLE = "remote_console"
 
 
 #: Which methods each capability brings (the conformance kit checks the two agree).
@@ -83,6 +85,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.PORT_ATTACH: ("attach_port", "detach_port"),
     Capability.SERVER_GROUPS: ("create_server_group", "delete_server_group"),
     Capability.DIAGNOSTICS: ("diagnostics",),
+    Capability.REMOTE_CONSOLE: ("remote_console",),
 }
 
 MAX_CONFIG_FILES = 5
@@ -244,6 +247,16 @@ class DiskStats:
     write_bytes: int | None = None
     write_requests: int | None = None
     errors: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoteConsole:
+    """Where a browser reaches a server's console: a URL of the backend's console proxy (e.g. a
+    hypervisor host's noVNC page with its one-time token), rendered as Nova's ``remote_console``."""
+
+    #: Nova's console type: ``novnc``, ``xvpvnc``, ``spice-html5``, ``rdp-html5``, ``serial``, ``webmks``
+    console_type: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -449,3 +462,11 @@ class ComputeDriver(abc.ABC):
     def diagnostics(self, backend_id: str) -> Diagnostics:
         """What the backend measures about the server. :raises NotFound:"""
         raise self._unsupported("diagnostics")
+
+    def remote_console(self, backend_id: str, console_type: str) -> RemoteConsole:
+        """A console of ``console_type`` (Nova's names) for the server, reachable by the caller's browser.
+
+        :raises NotFound: :raises NotSupported: the backend has no console of that type.
+        :raises Conflict: the server cannot give one now (not running).
+        """
+        raise self._unsupported("remote_console")

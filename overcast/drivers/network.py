@@ -1,23 +1,46 @@
-"""The network driver interface: realise Overcast's networks on a backend.
+"""The network driver interface: make Overcast's networks real on a backend.
 
-Overcast's own records and IPAM are the source of truth: the network core decides every address,
-MAC and rule, then tells the driver what to make real. A driver never chooses an address and
-never builds Neutron JSON. Calls are idempotent (applying a record twice leaves one resource;
-removing a missing one succeeds), so a retried call after a crash is safe.
+Overcast's records are the source of truth. The network core records what a request asks for,
+then the operations engine calls the driver after the transaction commits, with the region's
+timeout, retries and circuit breaker (see ``docs/decisions/0023-network-realisation.md``). A
+driver never builds Neutron JSON and never decides policy.
 
-Every method may raise :class:`~overcast.drivers.errors.Unavailable` (retryable) or
-:class:`~overcast.drivers.errors.DriverError`; the others it raises are named per method.
-Optional methods raise :class:`~overcast.drivers.errors.NotSupported` unless the driver lists
-their capability.
+Contract, for every method:
+
+- Each call gets a :class:`~overcast.drivers.context.CallContext` (project, user, request id,
+  idempotency key, deadline). Its ``idempotency_key`` is the Overcast id of the object.
+- **Creates are idempotent on the Overcast id** (``spec.id``): applying a spec whose object the
+  backend already holds (found by ``spec.backend_id`` or, when that is ``None`` because an earlier
+  attempt died before Overcast recorded it, by the Overcast id the driver tagged it with) updates
+  that object and returns the same backend id. Applying twice leaves one object.
+- **Removing something already gone succeeds** (a retried delete is safe).
+- A spec refers to other objects by :class:`Ref` (Overcast id and backend id). The engine applies
+  an object only once everything it refers to has a backend id, and retries a removal the backend
+  refuses with :class:`~overcast.drivers.errors.Conflict` while children are still being removed.
+- :meth:`NetworkDriver.list_objects` returns **every** object of a kind the backend holds for
+  Overcast, following every page, so the reconciler can remove what the store does not know and
+  re-apply what the backend lacks.
+- **Who owns addresses** is the driver's :attr:`NetworkDriver.addresses`:
+  :attr:`AddressOwner.OVERCAST` (the local cloud, hypervisor agents) means Overcast's IPAM decided
+  the MAC and every fixed IP and the driver wires exactly those; :attr:`AddressOwner.PROVIDER`
+  (EC2, an upstream OpenStack) means a port spec may carry ``mac_address=None`` and fixed IPs with
+  ``ip_address=None`` (any address of that subnet) and a floating IP spec
+  ``floating_ip_address=None``: the driver returns what the provider chose and Overcast records it.
+
+Every method may raise :class:`~overcast.drivers.errors.Unavailable` (retryable, with
+``retry_after`` when the backend said) or :class:`~overcast.drivers.errors.DriverError`; the
+others it raises are named per method. Optional methods raise
+:class:`~overcast.drivers.errors.NotSupported` unless the driver lists their capability.
 """
 
 from __future__ import annotations
 
 import abc
 import enum
-from dataclasses import dataclass
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotSupported
 
 
@@ -37,6 +60,32 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
 }
 
 
+class AddressOwner(str, enum.Enum):
+    """Who decides MACs and addresses."""
+
+    #: Overcast's IPAM: the driver wires the addresses it is given
+    OVERCAST = "overcast"
+    #: the provider allocates; the driver reports what it chose
+    PROVIDER = "provider"
+
+
+#: The kinds of object a network backend holds, as :meth:`NetworkDriver.list_objects` names them.
+KINDS = ("network", "subnet", "port", "router", "floating_ip", "security_group")
+#: The kind each optional capability brings.
+CAPABILITY_KINDS: Mapping[Capability, str] = {
+    Capability.ROUTERS: "router", Capability.FLOATING_IPS: "floating_ip",
+    Capability.SECURITY_GROUPS: "security_group",
+}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An object Overcast knows by ``id``; ``backend_id`` once the backend has made it."""
+
+    id: str
+    backend_id: str | None = None
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     id: str
@@ -44,63 +93,82 @@ class NetworkSpec:
     mtu: int
     external: bool = False
     admin_state_up: bool = True
+    shared: bool = False
+    project_id: str = ""
+    backend_id: str | None = None
 
 
 @dataclass(frozen=True)
 class SubnetSpec:
     id: str
-    network_id: str
+    network: Ref
     cidr: str
     ip_version: int
     gateway_ip: str | None
     enable_dhcp: bool = True
+    #: (first, last) address of each allocation pool
+    allocation_pools: tuple[tuple[str, str], ...] = ()
+    project_id: str = ""
+    backend_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FixedIp:
+    """One address of a port on a subnet; ``ip_address`` None asks the provider for any (provider IPAM)."""
+
+    subnet: Ref
+    ip_address: str | None
 
 
 @dataclass(frozen=True)
 class PortSpec:
     id: str
-    network_id: str
-    mac_address: str
-    #: the addresses Overcast allocated, in order
-    fixed_ips: tuple[str, ...]
+    network: Ref
+    #: None: the provider chooses (provider IPAM only)
+    mac_address: str | None
+    #: in order; Overcast's addresses, or the subnets (and addresses) asked of the provider
+    fixed_ips: tuple[FixedIp, ...]
     device_id: str = ""
     device_owner: str = ""
-    security_group_ids: tuple[str, ...] = ()
+    security_groups: tuple[Ref, ...] = ()
     port_security_enabled: bool = True
-
-
-@dataclass(frozen=True)
-class PortBinding:
-    """Where the backend wired a port (Neutron's ``binding:*``)."""
-
-    host: str
-    vif_type: str
-    active: bool
+    admin_state_up: bool = True
+    #: the host to wire it to (Neutron's ``binding:host_id``), None for the backend's choice
+    host: str | None = None
+    project_id: str = ""
+    backend_id: str | None = None
 
 
 @dataclass(frozen=True)
 class RouterSpec:
     id: str
     name: str
-    #: the external network and the gateway's addresses on it, or None without a gateway
-    external_network_id: str | None
+    #: the external network, or None without a gateway
+    external_network: Ref | None
+    #: the gateway's addresses on it
     gateway_ips: tuple[str, ...]
     #: the subnets the router has an interface on
-    subnet_ids: tuple[str, ...]
+    subnets: tuple[Ref, ...]
     #: (destination, nexthop) extra routes
     routes: tuple[tuple[str, str], ...] = ()
     enable_snat: bool = True
+    admin_state_up: bool = True
+    project_id: str = ""
+    backend_id: str | None = None
 
 
 @dataclass(frozen=True)
 class FloatingIpSpec:
     id: str
-    floating_ip_address: str
-    floating_network_id: str
-    #: the fixed address it is mapped to, with its port and router; None when disassociated
-    port_id: str | None = None
+    floating_network: Ref
+    #: None: the provider chooses (provider IPAM only)
+    floating_ip_address: str | None
+    #: the port and fixed address it is mapped to, through ``router``; all None when disassociated
+    port: Ref | None = None
     fixed_ip_address: str | None = None
-    router_id: str | None = None
+    router: Ref | None = None
+    project_id: str = ""
+    backend_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +180,8 @@ class SecurityGroupRuleSpec:
     port_range_min: int | None
     port_range_max: int | None
     remote_ip_prefix: str | None
-    remote_group_id: str | None
+    remote_group: Ref | None
+    backend_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +190,50 @@ class SecurityGroupSpec:
     name: str
     rules: tuple[SecurityGroupRuleSpec, ...]
     stateful: bool = True
+    project_id: str = ""
+    backend_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Realised:
+    """What the backend made: its id, and anything it knows beyond the interface (``extra``)."""
+
+    backend_id: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PortBinding(Realised):
+    """A port the backend made and wired (Neutron's ``binding:*``), with the MAC and fixed IPs it
+    holds (the ones given, or with provider IPAM the ones the provider chose)."""
+
+    host: str = ""
+    vif_type: str = "unbound"
+    #: wired and up (Neutron's port status ACTIVE)
+    active: bool = False
+    mac_address: str | None = None
+    fixed_ips: tuple[FixedIp, ...] = ()
+
+
+@dataclass(frozen=True)
+class FloatingIpRealised(Realised):
+    floating_ip_address: str | None = None
+
+
+@dataclass(frozen=True)
+class SecurityGroupRealised(Realised):
+    #: Overcast rule id -> the backend's id of that rule
+    rules: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackendObject:
+    """One object the backend holds for Overcast."""
+
+    kind: str
+    #: the Overcast id it was made for (the driver tags what it makes)
+    id: str
+    backend_id: str
 
 
 class NetworkDriver(abc.ABC):
@@ -128,38 +241,46 @@ class NetworkDriver(abc.ABC):
 
     #: Which optional families this driver supports.
     capabilities: frozenset[Capability] = frozenset()
+    #: Who decides MACs and addresses.
+    addresses: AddressOwner = AddressOwner.OVERCAST
 
     # -- networks, subnets, ports ---------------------------------------------------------
     @abc.abstractmethod
-    def apply_network(self, network: NetworkSpec) -> None:
+    def apply_network(self, ctx: CallContext, network: NetworkSpec) -> Realised:
         """Create or update a network. :raises InvalidRequest: the backend refuses it (e.g. its MTU)."""
 
     @abc.abstractmethod
-    def remove_network(self, network_id: str) -> None:
-        """Delete a network; a missing one succeeds. :raises Conflict: the backend still uses it."""
+    def remove_network(self, ctx: CallContext, network: Ref) -> None:
+        """Delete a network; a missing one succeeds. :raises Conflict: the backend still has ports on it."""
 
     @abc.abstractmethod
-    def apply_subnet(self, subnet: SubnetSpec) -> None:
+    def apply_subnet(self, ctx: CallContext, subnet: SubnetSpec) -> Realised:
         """Create or update a subnet on its network.
 
-        :raises NotFound: the network was never applied. :raises InvalidRequest: CIDR refused.
+        :raises NotFound: the backend has no such network. :raises InvalidRequest: CIDR refused.
         """
 
     @abc.abstractmethod
-    def remove_subnet(self, subnet_id: str) -> None:
+    def remove_subnet(self, ctx: CallContext, subnet: Ref) -> None:
         """Delete a subnet; a missing one succeeds."""
 
     @abc.abstractmethod
-    def bind_port(self, port: PortSpec, host: str | None = None) -> PortBinding:
-        """Create or update a port with its addresses and wire it (to ``host`` when given).
+    def bind_port(self, ctx: CallContext, port: PortSpec) -> PortBinding:
+        """Create or update a port with its addresses and wire it (to ``port.host`` when given).
 
-        :raises NotFound: its network was never applied.
-        :raises Conflict: the backend already has this MAC or address on the network.
+        :raises NotFound: the backend has no such network or subnet.
+        :raises Conflict: the backend still wires this MAC or address for another port (the
+            engine retries: a removal of that port is on its way, or the reconciler removes it).
         """
 
     @abc.abstractmethod
-    def unbind_port(self, port_id: str) -> None:
+    def unbind_port(self, ctx: CallContext, port: Ref) -> None:
         """Delete a port; a missing one succeeds."""
+
+    @abc.abstractmethod
+    def list_objects(self, ctx: CallContext, kind: str) -> list[BackendObject]:
+        """Every object of ``kind`` (one of :data:`KINDS` this driver supports) that the backend
+        holds for Overcast, all pages of it."""
 
     def close(self) -> None:
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
@@ -168,35 +289,35 @@ class NetworkDriver(abc.ABC):
     def _unsupported(self, what: str) -> NotSupported:
         return NotSupported(f"{type(self).__name__} does not support {what}")
 
-    def apply_router(self, router: RouterSpec) -> None:
+    def apply_router(self, ctx: CallContext, router: RouterSpec) -> Realised:
         """Create or update a router, its gateway, interfaces and routes.
 
-        :raises NotFound: a network or subnet it names was never applied.
+        :raises NotFound: the backend has no such network or subnet.
         """
         raise self._unsupported("apply_router")
 
-    def remove_router(self, router_id: str) -> None:
+    def remove_router(self, ctx: CallContext, router: Ref) -> None:
         """Delete a router; a missing one succeeds."""
         raise self._unsupported("remove_router")
 
-    def apply_floating_ip(self, floating_ip: FloatingIpSpec) -> None:
-        """Create, (re)associate or disassociate a floating IP.
+    def apply_floating_ip(self, ctx: CallContext, floating_ip: FloatingIpSpec) -> FloatingIpRealised:
+        """Create, (re)associate or disassociate a floating IP; returns its address.
 
-        :raises NotFound: its router or port was never applied.
+        :raises NotFound: the backend has no such network, router or port.
         """
         raise self._unsupported("apply_floating_ip")
 
-    def remove_floating_ip(self, floating_ip_id: str) -> None:
+    def remove_floating_ip(self, ctx: CallContext, floating_ip: Ref) -> None:
         """Release a floating IP; a missing one succeeds."""
         raise self._unsupported("remove_floating_ip")
 
-    def apply_security_group(self, group: SecurityGroupSpec) -> None:
-        """Create or replace a security group and its whole rule set.
+    def apply_security_group(self, ctx: CallContext, group: SecurityGroupSpec) -> SecurityGroupRealised:
+        """Create or replace a security group and its whole rule set; returns the rules' backend ids.
 
         :raises InvalidRequest: the backend cannot express a rule.
         """
         raise self._unsupported("apply_security_group")
 
-    def remove_security_group(self, group_id: str) -> None:
+    def remove_security_group(self, ctx: CallContext, group: Ref) -> None:
         """Delete a security group; a missing one succeeds."""
         raise self._unsupported("remove_security_group")

@@ -174,13 +174,20 @@ class Store:
         else:
             unit.after_commit(fn)
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest Alembic revision (a no-op costing one query when it is)."""
+    def upgrade(self, default_region: str | None = None) -> None:
+        """Bring the schema to the newest Alembic revision (a no-op costing one query when it is).
+
+        ``default_region`` (the first configured region) is where migrations put rows that did not
+        belong to a region before (``RegionOne`` when not given).
+        """
         if self.revision() == newest_revision():
             return
         from alembic import command  # imported only when there is work: it costs a third of a second
 
-        command.upgrade(alembic_config(self.url), "head")
+        config = alembic_config(self.url)
+        if default_region:
+            config.attributes["default_region"] = default_region
+        command.upgrade(config, "head")
 
     def revision(self) -> str | None:
         """The schema's current Alembic revision, or None for an empty database."""

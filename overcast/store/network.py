@@ -2,8 +2,11 @@
 routers, floating IPs, security groups and rules, per-project quota limits.
 
 Every resource carries Neutron's standard attributes (description, tags, revision_number,
-created_at, updated_at). Overcast's records are the source of truth; IP allocations are rows
-whose primary key (subnet, address) makes a double allocation impossible.
+created_at, updated_at), the region it belongs to (``cloud``, the region name servers and
+operations use: two regions are two separate Neutrons) and, once its region's backend has made
+it, the backend's id (``backend_id``) and what the backend knows beyond the interface
+(``extra``). Overcast's records are the source of truth; IP allocations are rows whose primary
+key (subnet, address) makes a double allocation impossible.
 """
 
 from __future__ import annotations
@@ -22,7 +25,18 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-class StandardAttrs:
+class Realisable:
+    """What a record the backend holds carries: its region, the backend's id and extras."""
+
+    #: the region (configured cloud) it belongs to
+    cloud: Mapped[str] = mapped_column(String(255), index=True)
+    #: the backend's id for it; None until the backend has made it
+    backend_id: Mapped[str | None] = mapped_column(String(255))
+    #: what the backend knows beyond the interface (JSON)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StandardAttrs(Realisable):
     """Neutron's standard attributes, shared by every resource."""
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -132,10 +146,11 @@ class SecurityGroup(StandardAttrs, Base):
 
 
 class DefaultSecurityGroup(Base):
-    """Which group is a project's ``default`` (one per project, as Neutron keeps it)."""
+    """Which group is a project's ``default`` (one per project and region, as each Neutron keeps it)."""
 
     __tablename__ = "net_default_security_group"
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cloud: Mapped[str] = mapped_column(String(255), primary_key=True)
     security_group_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("net_security_group.id", ondelete="CASCADE"), unique=True)
 
@@ -143,6 +158,9 @@ class DefaultSecurityGroup(Base):
 class SecurityGroupRule(Base):
     __tablename__ = "net_security_group_rule"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    cloud: Mapped[str] = mapped_column(String(255), index=True)
+    #: the backend's id of this rule (its group's realisation records it)
+    backend_id: Mapped[str | None] = mapped_column(String(255))
     project_id: Mapped[str] = mapped_column(String(64), index=True)
     security_group_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("net_security_group.id", ondelete="CASCADE"), index=True)
@@ -160,9 +178,10 @@ class SecurityGroupRule(Base):
 
 
 class NetworkQuota(Base):
-    """A project's limit for one network resource (absent: the default)."""
+    """A project's limit for one network resource in one region (absent: the default)."""
 
     __tablename__ = "net_quota"
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cloud: Mapped[str] = mapped_column(String(255), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     hard_limit: Mapped[int] = mapped_column(Integer)

@@ -49,8 +49,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from overcast.drivers.compute import (CAPABILITY_METHODS, BlockDevice, BuildRequest, Capability, ComputeDriver,
-                                      Diagnostics, Flavor, Image, NetworkAttachment, PowerState, ServerGroup,
-                                      ServerInfo, ServerState, VolumeAttachment, Zone)
+                                      Diagnostics, Flavor, Image, NetworkAttachment, PowerState, RemoteConsole,
+                                      ServerGroup, ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.errors import Conflict, DriverError, NotFound, NotSupported, NotSuspended
 
 MISSING_ID = "overcast-conformance-missing-0000"
@@ -225,7 +225,7 @@ class ComputeDriverConformance:
                                       fixed_ips=("192.0.2.10",)),
             "group": ServerGroup(id="conformance-group", name="conformance", policy="anti-affinity"),
             "group_id": "conformance-group", "request": self.request(), "idempotency_key": "conformance-none",
-            "zone": "nova",
+            "zone": "nova", "console_type": "novnc",
         }
         params = list(inspect.signature(getattr(ComputeDriver, method)).parameters)[1:]
         return {name: samples[name] for name in params}
@@ -523,6 +523,20 @@ class ComputeDriverConformance:
         diagnostics = driver.diagnostics(backend_id)
         assert isinstance(diagnostics, Diagnostics)
         assert diagnostics.power_state is driver.get(backend_id).power_state
+
+    def test_remote_console(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.REMOTE_CONSOLE)
+        backend_id = self.active_server(driver)
+        offered = []
+        for console_type in ("novnc", "xvpvnc", "spice-html5", "rdp-html5", "serial", "webmks"):
+            try:
+                console = driver.remote_console(backend_id, console_type)
+            except NotSupported:
+                continue
+            assert isinstance(console, RemoteConsole) and console.console_type == console_type
+            assert console.url.split("://")[0] in ("http", "https", "ws", "wss"), console.url
+            offered.append(console_type)
+        assert offered, "declares remote_console but offers no console type"
 
     def test_wrong_state_is_conflict_or_accepted(self, driver: CheckedDriver) -> None:
         """An action from a state it does not apply to either works or raises Conflict, nothing else."""

@@ -36,8 +36,10 @@ def compute(cloud):
 @pytest.fixture
 def ops(compute, settings):
     from overcast.core.compute.operations import setup_for
+    from overcast.core.network.operations import setup_for as network_setup_for
 
-    runtime = OpsRuntime(compute.app.compute.store, settings, threads=2, setups=[setup_for(compute.app.compute)])
+    runtime = OpsRuntime(compute.app.compute.store, settings, threads=2,
+                         setups=[setup_for(compute.app.compute), network_setup_for(compute.app.network)])
     runtime.start(reconcile=False)
     yield runtime
     runtime.stop()

@@ -9,6 +9,7 @@ is checked in Neutron's own API, which shares the records.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from schemas import Api, check, seeded  # noqa: F401
@@ -243,7 +244,7 @@ def test_floating_ip_dns_is_gone(demo):
 # -- addFloatingIp / removeFloatingIp ---------------------------------------------------------------
 
 
-def test_add_and_remove_floating_ip(demo, neutron, seeded):
+def test_add_and_remove_floating_ip(demo, neutron, seeded, ops):
     server = _server(seeded)
     port = _port(neutron, server)
     fixed = port["fixed_ips"][0]["ip_address"]
@@ -252,8 +253,11 @@ def test_add_and_remove_floating_ip(demo, neutron, seeded):
     check(added, "v2_1.floating_ips", "add_remove_floating_ip")
     shown = demo("GET", f"/os-floating-ips/{fip['id']}").json["floating_ip"]
     assert shown["fixed_ip"] == fixed and shown["instance_id"] == server
-    status, body = neutron("GET", f"/floatingips/{fip['id']}")
-    assert body["floatingip"]["port_id"] == port["id"] and body["floatingip"]["status"] == "ACTIVE"
+    deadline = time.monotonic() + 15
+    while neutron("GET", f"/floatingips/{fip['id']}")[1]["floatingip"]["status"] != "ACTIVE":  # once mapped
+        assert time.monotonic() < deadline, "the floating IP never became ACTIVE"
+        time.sleep(0.02)
+    assert neutron("GET", f"/floatingips/{fip['id']}")[1]["floatingip"]["port_id"] == port["id"]
     removed = demo("POST", f"/servers/{server}/action", "2.43", json={"removeFloatingIp": {"address": fip["ip"]}})
     check(removed, "v2_1.floating_ips", "add_remove_floating_ip")
     assert demo("GET", f"/os-floating-ips/{fip['id']}").json["floating_ip"]["fixed_ip"] is None

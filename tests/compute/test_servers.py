@@ -270,7 +270,9 @@ def test_build_resumed_after_crash_past_checkpoint_records_backend_id(compute, s
         job = type("J", (), {"params": dict(op.params)})()
         backend_id = driver.build(ServerHandlers(core)._build_request(session, server, job))
         op.checkpoint = {"backend_id": backend_id}
-    runtime = OpsRuntime(store, settings, threads=1, setups=[setup_for(core)])
+    from overcast.core.network.operations import setup_for as network_setup_for
+
+    runtime = OpsRuntime(store, settings, threads=1, setups=[setup_for(core), network_setup_for(core.network)])
     runtime.start(reconcile=False)
     try:
         nova.wait(sid, "ACTIVE")

@@ -56,9 +56,13 @@ def test_cirros_seed_record_and_payload(glance, demo_token):
     assert image["self"] == f"/v2/images/{CIRROS_ID}" and image["file"] == f"/v2/images/{CIRROS_ID}/file"
     assert image["schema"] == "/v2/schemas/image" and image["tags"] == []
     assert image["created_at"].endswith("Z")
-    seed(core)  # idempotent
+    assert image["owner"] == _projects(core.store)["admin"]  # DevStack's images belong to its admin project
+    with core.store.session() as session:
+        session.get(Image, CIRROS_ID).owner = None  # as an older Overcast seeded it
+    seed(core)  # idempotent, and gives the old record its owner
     with core.store.session() as session:
         assert len(list(session.scalars(select(Image).where(Image.name == "cirros")))) == 1
+        assert session.get(Image, CIRROS_ID).owner == _projects(core.store)["admin"]
 
 
 def _add(store, **kw):  # noqa: ANN001, ANN202

@@ -14,6 +14,18 @@ NS = "/metadefs/namespaces"
 SEEDED = ["OS::Glance::Image", "OS::Cinder::Volume", "OS::Nova::Flavor", "OS::Nova::Aggregate", "OS::Nova::Server"]
 
 
+@pytest.fixture(autouse=True)
+def empty_catalog(cloud):  # noqa: ANN001, ANN201
+    """These tests start from a catalog without the namespaces bootstrap ships (test_shipped_metadefs.py)."""
+    from sqlalchemy import delete
+
+    from overcast.store.metadefs import MetadefNamespace, MetadefResourceType
+
+    with cloud.app.images.store.session() as session:
+        session.execute(delete(MetadefNamespace))
+        session.execute(delete(MetadefResourceType).where(MetadefResourceType.protected.is_(False)))
+
+
 @pytest.fixture
 def schema(api, demo_token):  # noqa: ANN001, ANN201
     """``schema("namespace")``: the served ``/v2/schemas/metadefs/<name>`` document."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from overcast.testing.live import OpenStackCLI
+from overcast.testing.live import OpenStackCLI, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -60,7 +60,9 @@ def test_floating_ip_create_set_unset_delete(cli: OpenStackCLI, unique):
     cli.run("floating", "ip", "set", "--port", port["id"], fip["id"])
     shown = cli("floating", "ip", "show", fip["id"])
     assert shown["port_id"] == port["id"] and shown["fixed_ip_address"] == port["fixed_ips"][0]["ip_address"]
-    assert shown["status"] == "ACTIVE"
+    # ACTIVE once the backend has mapped it (after the answer, as Neutron's L3 agent does)
+    wait_for(lambda: cli("floating", "ip", "show", fip["id"])["status"] == "ACTIVE", 30,
+             description="the floating IP ACTIVE")
     cli.run("floating", "ip", "unset", "--port", fip["id"])
     assert cli("floating", "ip", "show", fip["id"])["port_id"] is None
     cli.run("floating", "ip", "delete", fip["id"])

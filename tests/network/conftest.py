@@ -1,10 +1,30 @@
-"""Network fixtures: a reader on the demo project (the `net` helper is in the top conftest)."""
+"""Network fixtures: the network operations running for every test that has a `cloud` (backends are
+realised after commit, as in ``overcast serve``; ``netwait`` waits for them), and a reader on the
+demo project (the `net` helper is in the top conftest)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+
+from overcast.core.network.operations import setup_for
+from overcast.ops.runtime import OpsRuntime
+
+
+@pytest.fixture(autouse=True)
+def network_ops(request: pytest.FixtureRequest) -> Any:
+    """Workers running ``network.sync`` for tests that use the in-process cloud."""
+    if "cloud" not in request.fixturenames:
+        yield None
+        return
+    cloud = request.getfixturevalue("cloud")
+    settings = request.getfixturevalue("settings")
+    runtime = OpsRuntime(cloud.app.network.store, settings, threads=2, setups=[setup_for(cloud.app.network)])
+    runtime.start(reconcile=False)
+    yield runtime
+    runtime.stop()
 
 
 @pytest.fixture

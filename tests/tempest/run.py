@@ -21,6 +21,11 @@ temporary data directory). Examples::
     python tests/tempest/run.py --all --update-allowlist
     python tests/tempest/run.py --service compute --all --report
     python tests/tempest/run.py --clouds-yaml .overcast/clouds.yaml --all --report
+    python tests/tempest/run.py --service compute --region second   # against a second region
+
+``--region NAME`` points every service of tempest.conf at region NAME; the server this script
+starts then has two regions of the local driver, ``RegionOne`` and NAME (:func:`regions_config`),
+so Tempest runs against a region served under ``/regions/NAME`` (a given server must have it).
 
 For compute, ``image_ref``/``image_ref_alt`` are the id of the seeded ``cirros`` image (looked
 up with the admin token at ``<image endpoint>/v2/images?name=cirros``) and ``flavor_ref``/
@@ -160,14 +165,27 @@ class Target:
     region: str = "RegionOne"
 
     @classmethod
-    def from_clouds_yaml(cls, path: str | os.PathLike[str], cloud: str = "overcast-admin") -> "Target":
+    def from_clouds_yaml(cls, path: str | os.PathLike[str], cloud: str = "overcast-admin",
+                         region: str | None = None) -> "Target":
+        """The cloud's admin account; ``region`` (one of the cloud's ``regions``) instead of its default."""
         import yaml
 
         entry = yaml.safe_load(Path(path).read_text())["clouds"][cloud]
         auth = entry["auth"]
         return cls(auth_url=auth["auth_url"].rstrip("/"), admin_username=auth["username"],
                    admin_password=auth["password"], admin_project_name=auth.get("project_name", "admin"),
-                   admin_domain_name=_domain_name(auth), region=entry.get("region_name", "RegionOne"))
+                   admin_domain_name=_domain_name(auth), region=region or entry.get("region_name", "RegionOne"))
+
+
+FIRST_REGION = "RegionOne"
+
+
+def regions_config(path: Path, region: str) -> Path:
+    """An ``overcast.toml`` with two regions of the local driver, ``RegionOne`` and ``region``
+    (just ``RegionOne`` when that is the one asked for); returns ``path``."""
+    names = dict.fromkeys((FIRST_REGION, region))
+    path.write_text("".join(f'[clouds.{name}]\ndriver = "local"\n\n' for name in names))
+    return path
 
 
 def _domain_name(auth: Mapping[str, Any]) -> str:
@@ -599,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.OPTION=VALUE",
                         help="override a tempest.conf option")
     parser.add_argument("--list", action="store_true", help="only list the module's tests and exit")
+    parser.add_argument("--region", help="point Tempest at this region (the server this script starts gets "
+                                         "two local regions, RegionOne and this one)")
     args = parser.parse_args(argv)
     service = args.service
     module, regex, allowlist_file = module_name(service), module_regex(service), allowlist_path(service)
@@ -611,12 +631,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.postgres is not None and not args.postgres:
         parser.error("--postgres needs an admin URL or OVERCAST_TEST_POSTGRES_URL")
     if args.clouds_yaml:
-        target = Target.from_clouds_yaml(args.clouds_yaml, args.cloud)
+        target = Target.from_clouds_yaml(args.clouds_yaml, args.cloud, args.region)
     elif args.auth_url:
         if not args.admin_password:
             parser.error("--auth-url needs --admin-password")
         target = Target(auth_url=args.auth_url.rstrip("/"), admin_username="admin",
-                        admin_password=args.admin_password)
+                        admin_password=args.admin_password, region=args.region or FIRST_REGION)
     else:
         sys.path.insert(0, str(HERE.parent.parent))
         from overcast.core.image.seed import payload
@@ -629,9 +649,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.postgres:
             database_url = create_postgres_database(args.postgres)
             env["OVERCAST_DATABASE_URL"] = database_url
-        server = LiveServer(data_dir=None, env=env).start()
+        config = regions_config(Path(tempfile.mkdtemp(prefix="overcast-regions-")) / "overcast.toml",
+                                args.region) if args.region else None
+        server = LiveServer(data_dir=None, env=env, config=config).start()
         print(f"started {server}", file=sys.stderr)
-        target = Target.from_clouds_yaml(server.clouds_yaml)
+        target = Target.from_clouds_yaml(server.clouds_yaml, region=args.region)
 
     try:
         workspace = args.workspace or Path(tempfile.mkdtemp(prefix="overcast-tempest-"))

@@ -9,6 +9,10 @@ measure a whole ``tempest.api.<service>`` module and grow its list with::
 The server gets the settings ``run.py`` gives its own (``server_environment``, with the loopback
 ``ImageSource`` that web-download may fetch from). Runs on SQLite
 and, when ``OVERCAST_TEST_POSTGRES_URL`` is set, on a fresh PostgreSQL database too.
+
+The services of ``SECOND_REGION_SERVICES`` also run against the second region of a server with
+two local regions (``run.py --region second``): a region under ``/regions/second`` must pass
+what the root one passes (0008).
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ def _load_runner() -> ModuleType:
 
 runner = _load_runner()
 SERVICES = [s for s in runner.SERVICES if runner.allowlist_path(s).exists()]
+SECOND_REGION = "second"
+#: services whose allowlist also runs against the second region
+SECOND_REGION_SERVICES = [s for s in ("network",) if s in SERVICES]
 
 
 @pytest.fixture
@@ -56,21 +63,32 @@ def image_source() -> Iterator[Any]:
     source.stop()
 
 
-@pytest.fixture(params=BACKENDS)
-def tempest_server(request: pytest.FixtureRequest, tmp_path: Path,
-                   image_source: Any) -> Iterator[LiveServer]:
+def _server(backend: str, tmp_path: Path, image_source: Any, region: str | None = None) -> Iterator[LiveServer]:
     env = runner.server_environment(image_source)
     database_url = None
-    if request.param == "postgresql":
+    if backend == "postgresql":
         database_url = create_postgres_database(POSTGRES_ADMIN_URL)
         env["OVERCAST_DATABASE_URL"] = database_url
-    server = LiveServer(tmp_path / "data", env=env)
+    config = runner.regions_config(tmp_path / "overcast.toml", region) if region else None
+    server = LiveServer(tmp_path / "data", env=env, config=config)
     try:
         yield server.start()
     finally:
         server.stop()
         if database_url:
             drop_postgres_database(POSTGRES_ADMIN_URL, database_url)
+
+
+@pytest.fixture(params=BACKENDS)
+def tempest_server(request: pytest.FixtureRequest, tmp_path: Path,
+                   image_source: Any) -> Iterator[LiveServer]:
+    yield from _server(request.param, tmp_path, image_source)
+
+
+@pytest.fixture
+def two_region_server(tmp_path: Path, image_source: Any) -> Iterator[LiveServer]:
+    """Two local regions, ``RegionOne`` and ``second`` (SQLite: the region code is the same on both)."""
+    yield from _server("sqlite", tmp_path, image_source, SECOND_REGION)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -84,20 +102,32 @@ def test_allowlist_ids_exist_in_tempest(service: str, tmp_path: Path) -> None:
     assert not unknown, f"not Tempest {runner.module_name(service)} tests: {unknown}"
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_allowlisted_tempest_tests_pass(service: str, tempest_server: LiveServer, image_source: Any,
-                                       tmp_path: Path) -> None:
+def _run_allowlist(service: str, server: LiveServer, image_source: Any, tmp_path: Path,
+                   region: str | None = None) -> None:
     allowlist = runner.read_allowlist(runner.allowlist_path(service))
     if not allowlist:
         pytest.skip(f"{service}-allowlist.txt is empty")
     workspace = tmp_path / "tempest"
     overrides = image_source.overrides() if service == "image" else []
-    runner.write_workspace(runner.Target.from_clouds_yaml(tempest_server.clouds_yaml), workspace, overrides,
+    runner.write_workspace(runner.Target.from_clouds_yaml(server.clouds_yaml, region=region), workspace, overrides,
                            service=service)
     results = runner.run_tests(workspace, runner.include_regexes(allowlist), concurrency=2, timeout=1800)
     problems = runner.check_allowlist(allowlist, results)
     passed = sum(1 for t in allowlist if results.get(t) in ("success", "xfail"))
-    print(f"tempest: {passed}/{len(allowlist)} allowlisted {service} tests passed")
+    print(f"tempest: {passed}/{len(allowlist)} allowlisted {service} tests passed"
+          + (f" in region {region}" if region else ""))
     assert not problems, ("allowlisted Tempest tests did not pass:\n  " + "\n  ".join(problems) +
                           "\n\n--- stestr output (tail) ---\n" + runner.failure_details(workspace, 6000) +
-                          "\n--- server output ---\n" + tempest_server.output_tail(40))
+                          "\n--- server output ---\n" + server.output_tail(40))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_allowlisted_tempest_tests_pass(service: str, tempest_server: LiveServer, image_source: Any,
+                                       tmp_path: Path) -> None:
+    _run_allowlist(service, tempest_server, image_source, tmp_path)
+
+
+@pytest.mark.parametrize("service", SECOND_REGION_SERVICES)
+def test_allowlisted_tempest_tests_pass_in_a_second_region(service: str, two_region_server: LiveServer,
+                                                          image_source: Any, tmp_path: Path) -> None:
+    _run_allowlist(service, two_region_server, image_source, tmp_path, SECOND_REGION)

@@ -8,6 +8,7 @@ import falcon
 
 from overcast.api import faults
 from overcast.api.compute import floating_ips as floating_ip_api
+from overcast.api.compute import remote_consoles
 from overcast.api.compute import server_schemas as schemas
 from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
@@ -55,6 +56,10 @@ class ServerAction(ServerResource):
             resp.media = result
         if resp.status in (falcon.HTTP_200, "200 OK", 200) and result is None:
             resp.status = falcon.HTTP_202
+
+    # the consoles Nova serves as actions up to 2.5 (api/compute/remote_consoles.py)
+    _os_getVNCConsole = _os_getSPICEConsole = _os_getRDPConsole = _os_getSerialConsole = (  # noqa: N815
+        remote_consoles.legacy_action)
 
     def _kw(self, req: falcon.Request, server: Any) -> dict[str, Any]:
         return {"capabilities": self.capabilities(server), "request_id": req.context.request_id}
@@ -170,26 +175,26 @@ class ServerAction(ServerResource):
         body = validate(body, schemas.SECURITY_GROUP[name])
         enforce(req, "os_compute_api:os-security-groups:add", target(server))
         core_servers.check_lock(server, caller(req))
-        networking.add_security_group(self.core.network, session, caller(req), server, body[name]["name"])
+        networking.add_security_group(self.core.network.at(req.context.region), session, caller(req), server, body[name]["name"])
 
     def _removeSecurityGroup(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         body = validate(body, schemas.SECURITY_GROUP[name])
         enforce(req, "os_compute_api:os-security-groups:remove", target(server))
         core_servers.check_lock(server, caller(req))
-        networking.remove_security_group(self.core.network, session, caller(req), server, body[name]["name"])
+        networking.remove_security_group(self.core.network.at(req.context.region), session, caller(req), server, body[name]["name"])
 
     def _addFloatingIp(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         served(req, last="2.43")
         ref = validate(body, floating_ip_api.ADD_FLOATING_IP)[name]
         enforce(req, "os_compute_api:os-floating-ips:add", target(server))
-        core_floating_ips.add_to_server(self.core.network, session, caller(req), server, ref["address"],
+        core_floating_ips.add_to_server(self.core.network.at(req.context.region), session, caller(req), server, ref["address"],
                                         ref.get("fixed_address"))
 
     def _removeFloatingIp(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         served(req, last="2.43")
         ref = validate(body, floating_ip_api.REMOVE_FLOATING_IP)[name]
         enforce(req, "os_compute_api:os-floating-ips:remove", target(server))
-        core_floating_ips.remove_from_server(self.core.network, session, caller(req), server, ref["address"])
+        core_floating_ips.remove_from_server(self.core.network.at(req.context.region), session, caller(req), server, ref["address"])
 
     def _injectNetworkInfo(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202, N802
         validate(body, schemas.no_body(name))

@@ -53,7 +53,7 @@ class FloatingIps(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-floating-ips:list", {"project_id": caller(req).project_id})
         with self.core.store.session() as session:
-            resp.media = {"floating_ips": _views(session, rules.project_floating_ips(session, ctx))}
+            resp.media = {"floating_ips": _views(session, rules.project_floating_ips(self.core.network.at(req.context.region), session, ctx))}
 
     on_head = on_get
 
@@ -62,7 +62,7 @@ class FloatingIps(_Base):
         ctx = enforce(req, "os_compute_api:os-floating-ips:create", {"project_id": caller(req).project_id})
         body = read_json(req, CREATE) if req.content_length else None
         with self.core.network.session() as session:
-            fip = rules.allocate(self.core.network, session, ctx, (body or {}).get("pool"))
+            fip = rules.allocate(self.core.network.at(req.context.region), session, ctx, (body or {}).get("pool"))
             resp.media = {"floating_ip": _views(session, [fip])[0]}
 
 
@@ -71,7 +71,7 @@ class FloatingIpItem(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-floating-ips:show", {"project_id": caller(req).project_id})
         with self.core.store.session() as session:
-            resp.media = {"floating_ip": _views(session, [rules.get(session, ctx, floating_ip_id)])[0]}
+            resp.media = {"floating_ip": _views(session, [rules.get(self.core.network.at(req.context.region), session, ctx, floating_ip_id)])[0]}
 
     on_head = on_get
 
@@ -79,7 +79,7 @@ class FloatingIpItem(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-floating-ips:delete", {"project_id": caller(req).project_id})
         with self.core.network.session() as session:
-            rules.release(self.core.network, session, ctx, floating_ip_id)
+            rules.release(self.core.network.at(req.context.region), session, ctx, floating_ip_id)
         resp.status = falcon.HTTP_202
 
 
@@ -87,8 +87,9 @@ class FloatingIpPools(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-floating-ip-pools", {"project_id": caller(req).project_id})
+        network = self.core.network.at(req.context.region)
         with self.core.store.session() as session:
-            resp.media = {"floating_ip_pools": [{"name": n.name or n.id} for n in rules.pools(session, ctx)]}
+            resp.media = {"floating_ip_pools": [{"name": n.name or n.id} for n in rules.pools(network, session, ctx)]}
 
     on_head = on_get
 

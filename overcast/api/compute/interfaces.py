@@ -60,7 +60,7 @@ class Interfaces(ServerResource):
         with self.core.network.session() as session:
             server = core_servers.get_server(session, ctx, server_id)
             enforce(req, "os_compute_api:os-attach-interfaces:create", target(server))
-            port = core_interfaces.attach(self.core.network, session, ctx, server, body,
+            port = core_interfaces.attach(self.core.network.at(req.context.region), session, ctx, server, body,
                                           capabilities=self.capabilities(server), request_id=req.context.request_id)
             resp.media = {"interfaceAttachment": view(req, server, port)}
 
@@ -79,7 +79,7 @@ class Interface(ServerResource):
         with self.core.network.session() as session:
             server = core_servers.get_server(session, ctx, server_id)
             enforce(req, "os_compute_api:os-attach-interfaces:delete", target(server))
-            core_interfaces.detach(self.core.network, session, ctx, server, port_id,
+            core_interfaces.detach(self.core.network.at(req.context.region), session, ctx, server, port_id,
                                    capabilities=self.capabilities(server), request_id=req.context.request_id)
         resp.status = falcon.HTTP_202
 

@@ -56,7 +56,7 @@ class NetworkList(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, f"os_compute_api:{self.api}:list", {"project_id": caller(req).project_id})
         with self.core.store.session() as session:
-            resp.media = {"networks": [self.view(req, n) for n in network_rules.listing(session, ctx)]}
+            resp.media = {"networks": [self.view(req, n) for n in network_rules.listing(self.core.network.at(req.context.region), session, ctx)]}
 
     on_head = on_get
 
@@ -70,7 +70,7 @@ class NetworkItem(_Base):
         ctx = enforce(req, f"os_compute_api:{self.api}:show", {"project_id": caller(req).project_id})
         with self.core.store.session() as session:
             try:
-                network = network_rules.get(session, ctx, network_id)
+                network = network_rules.get(self.core.network.at(req.context.region), session, ctx, network_id)
             except NotFound:
                 raise faults.NotFound("Network not found") from None
             resp.media = {"network": self.view(req, network)}

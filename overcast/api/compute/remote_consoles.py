@@ -1,6 +1,7 @@
-"""``POST /servers/{id}/remote-consoles`` (2.6+; 2.8 adds the MKS console): the body checked as
-Nova checks it, then the core's answer (no driver offers a console, see
-:mod:`overcast.core.compute.remote_consoles`)."""
+"""Consoles: ``POST /servers/{id}/remote-consoles`` (2.6+; 2.8 adds the MKS console) and, up to 2.5,
+the server actions ``os-getVNCConsole``, ``os-getSPICEConsole``, ``os-getRDPConsole`` and
+``os-getSerialConsole``. Bodies are checked as Nova checks them, then the core asks the region's
+driver (:mod:`overcast.core.compute.remote_consoles`)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,20 @@ import falcon
 from overcast.api.compute.common import Links, at_least, caller, enforce, served
 from overcast.api.compute.servers import target
 from overcast.api.routing import Registry
-from overcast.api.validation import read_json
+from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
 from overcast.core.compute import remote_consoles as rules
 from overcast.core.compute import servers as core_servers
+
+POLICY = "os_compute_api:os-remote-consoles"
+
+#: the legacy actions (2.1-2.5) and the console types each accepts
+LEGACY_ACTIONS: dict[str, tuple[str, ...]] = {
+    "os-getVNCConsole": ("novnc", "xvpvnc"),
+    "os-getSPICEConsole": ("spice-html5",),
+    "os-getRDPConsole": ("rdp-html5",),
+    "os-getSerialConsole": ("serial",),
+}
 
 
 def create_schema(req: falcon.Request) -> dict[str, Any]:
@@ -28,6 +39,24 @@ def create_schema(req: falcon.Request) -> dict[str, Any]:
             "properties": {"remote_console": console}}
 
 
+def legacy_schema(action: str) -> dict[str, Any]:
+    console = {"type": "object", "required": ["type"], "additionalProperties": False,
+               "properties": {"type": {"type": "string", "enum": list(LEGACY_ACTIONS[action])}}}
+    return {"type": "object", "required": [action], "additionalProperties": False, "properties": {action: console}}
+
+
+def legacy_action(resource: Any, req: falcon.Request, resp: falcon.Response, session: Any, server: Any,
+                  name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A ``POST /servers/{id}/action`` handler for the four legacy console actions (Nova serves them
+    up to 2.5): ``{"console": {"type", "url"}}``, or the fault Nova gives."""
+    served(req, last="2.5")
+    console_type = validate(body, legacy_schema(name))[name]["type"]
+    enforce(req, POLICY, target(server))
+    console = rules.create(server, console_type, resource.core.compute_driver(server.cloud))
+    resp.status = falcon.HTTP_200
+    return {"console": {"type": console.console_type, "url": console.url}}
+
+
 class RemoteConsoles:
     def __init__(self, core: ComputeCore, links: Links):
         self.core, self.links = core, links
@@ -37,8 +66,10 @@ class RemoteConsoles:
         console = read_json(req, create_schema(req))["remote_console"]
         with self.core.store.session() as session:
             server = core_servers.get_server(session, caller(req), server_id)
-            enforce(req, "os_compute_api:os-remote-consoles", target(server))
-            rules.create(server, console["type"])
+            enforce(req, POLICY, target(server))
+            made = rules.create(server, console["type"], self.core.compute_driver(server.cloud))
+        resp.media = {"remote_console": {"protocol": console["protocol"], "type": made.console_type,
+                                         "url": made.url}}
 
 
 def bind(registry: Registry, core: ComputeCore, links: Links) -> None:

@@ -75,7 +75,7 @@ class SecurityGroups(_Base):
         ctx = enforce(req, "os_compute_api:os-security-groups:get", {"project_id": caller(req).project_id})
         window = page(req)
         with self.core.network.session() as session:
-            groups = rules.list_groups(self.core.network, session, ctx, all_tenants="all_tenants" in req.params)
+            groups = rules.list_groups(self.core.network.at(req.context.region), session, ctx, all_tenants="all_tenants" in req.params)
             views = group_views(session, ctx, groups[window])
         resp.media = {"security_groups": sorted(views, key=lambda g: (g["tenant_id"], g["name"]))}
 
@@ -86,7 +86,7 @@ class SecurityGroups(_Base):
         ctx = enforce(req, "os_compute_api:os-security-groups:create", {"project_id": caller(req).project_id})
         ref = member(req, "security_group")
         with self.core.network.session() as session:
-            group = rules.create_group(self.core.network, session, ctx, ref.get("name"), ref.get("description"))
+            group = rules.create_group(self.core.network.at(req.context.region), session, ctx, ref.get("name"), ref.get("description"))
             resp.media = {"security_group": group_views(session, ctx, [group])[0]}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
@@ -99,7 +99,7 @@ class SecurityGroupItem(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-security-groups:show", {"project_id": caller(req).project_id})
         with self.core.store.session() as session:
-            group = rules.get_group(session, ctx, security_group_id)
+            group = rules.get_group(self.core.network.at(req.context.region), session, ctx, security_group_id)
             resp.media = {"security_group": group_views(session, ctx, [group])[0]}
 
     on_head = on_get
@@ -108,9 +108,9 @@ class SecurityGroupItem(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-security-groups:update", {"project_id": caller(req).project_id})
         with self.core.network.session() as session:
-            group = rules.get_group(session, ctx, security_group_id)
+            group = rules.get_group(self.core.network.at(req.context.region), session, ctx, security_group_id)
             ref = member(req, "security_group")
-            group = rules.update_group(self.core.network, session, ctx, group, ref.get("name"),
+            group = rules.update_group(self.core.network.at(req.context.region), session, ctx, group, ref.get("name"),
                                        ref.get("description"))
             resp.media = {"security_group": group_views(session, ctx, [group])[0]}
 
@@ -118,7 +118,7 @@ class SecurityGroupItem(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-security-groups:delete", {"project_id": caller(req).project_id})
         with self.core.network.session() as session:
-            rules.delete_group(self.core.network, session, ctx, security_group_id)
+            rules.delete_group(self.core.network.at(req.context.region), session, ctx, security_group_id)
         resp.status = falcon.HTTP_202
 
 
@@ -128,7 +128,7 @@ class SecurityGroupRules(_Base):
         ctx = enforce(req, "os_compute_api:os-security-groups:rule:create", {"project_id": caller(req).project_id})
         ref = member(req, "security_group_rule")
         with self.core.network.session() as session:
-            rule = rules.create_rule(self.core.network, session, ctx, ref)
+            rule = rules.create_rule(self.core.network.at(req.context.region), session, ctx, ref)
             sources = rules.visible_groups(session, ctx, [rule.remote_group_id])
             resp.media = {"security_group_rule": rule_view(rules.nova_rule(rule), sources)}
 
@@ -138,7 +138,7 @@ class SecurityGroupRule(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-security-groups:rule:delete", {"project_id": caller(req).project_id})
         with self.core.network.session() as session:
-            rules.delete_rule(self.core.network, session, ctx, rule_id)
+            rules.delete_rule(self.core.network.at(req.context.region), session, ctx, rule_id)
         resp.status = falcon.HTTP_202
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import falcon
 
 from overcast.api import faults
-from overcast.api.compute.common import Links, enforce
-from overcast.api.compute.flavors import parse_bool
+from overcast.api.compute.common import Links, at_least, enforce
+from overcast.api.compute.flavors import limit_marker, next_links, parse_bool
 from overcast.api.routing import Registry
 from overcast.core.compute import ComputeCore
 from overcast.core.compute import usage as rules
@@ -62,6 +62,23 @@ def usage_view(usage: rules.TenantUsage, detailed: bool) -> dict[str, Any]:
     return view
 
 
+def _page(req: falcon.Request) -> dict[str, Any]:
+    """From 2.40 a page of at most ``limit`` servers after ``marker`` (Nova's max_limit by default)."""
+    if not at_least(req, "2.40"):
+        return {}
+    limit, marker = limit_marker(req)
+    return {"limit": limit, "marker": marker}
+
+
+def _links(req: falcon.Request, links: Links, collection: str, found: list[rules.TenantUsage],
+           page: dict[str, Any]) -> list[dict[str, str]]:
+    """Nova's next link: there when the page is full, its marker the page's last server."""
+    if not page:
+        return []
+    servers = [s for usage in found for s in usage.server_usages]
+    return next_links(req, links, collection, servers, page["limit"], lambda s: s.instance_id)
+
+
 class Usages:
     def __init__(self, core: ComputeCore, links: Links):
         self.core, self.links = core, links
@@ -70,9 +87,14 @@ class Usages:
         enforce(req, "compute:simple_tenant_usage:list")
         start, end = period(req)
         detailed = parse_bool(req.get_param("detailed") or "0", "detailed")
+        page = _page(req)
         with self.core.store.session() as session:
-            found = rules.usages(session, start, end)
-        resp.media = {"tenant_usages": [usage_view(u, detailed) for u in found]}
+            found = rules.usages(session, start, end, **page)
+        body: dict[str, Any] = {"tenant_usages": [usage_view(u, detailed) for u in found]}
+        next_page = _links(req, self.links, "os-simple-tenant-usage", found, page)
+        if next_page:
+            body["tenant_usages_links"] = next_page
+        resp.media = body
 
     on_head = on_get
 
@@ -84,10 +106,14 @@ class ProjectUsage:
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str, **_: str) -> None:
         enforce(req, "compute:simple_tenant_usage:show", {"project_id": project_id})
         start, end = period(req)
+        page = _page(req)
         with self.core.store.session() as session:
-            found = rules.usages(session, start, end, project_id)
-        usage = found[0] if found else rules.TenantUsage(project_id, start, end)
-        resp.media = {"tenant_usage": usage_view(usage, True) if found else {}}
+            found = rules.usages(session, start, end, project_id, **page)
+        body: dict[str, Any] = {"tenant_usage": usage_view(found[0], True) if found else {}}
+        next_page = _links(req, self.links, f"os-simple-tenant-usage/{project_id}", found, page)
+        if next_page:
+            body["tenant_usage_links"] = next_page
+        resp.media = body
 
     on_head = on_get
 

@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 
 from overcast.api import faults
-from overcast.api.network.common import TAGS, UUID, caller, read_body
+from overcast.api.network.common import TAGS, UUID, caller, read_body, regional
 from overcast.api.network.endpoints import TAGGABLE
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
@@ -30,8 +30,9 @@ class RouterInterface:
             raise faults.BadRequest("Body contains invalid data", kind="HTTPBadRequest")
         body = validate(body, {"type": "object", "properties": _INTERFACE})
         action = routers.add_interface if self.add else routers.remove_interface
-        with self.core.session() as session:
-            resp.media = action(self.core, session, caller(req), item_id, body)
+        core = regional(self.core, req)
+        with core.session() as session:
+            resp.media = action(core, session, caller(req), item_id, body)
 
 
 # -- quotas --------------------------------------------------------------------------------------------
@@ -46,10 +47,10 @@ class Quotas:
         self.core = core
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        ctx = caller(req)
-        with self.core.session() as session:
-            projects = quotas.projects_with_limits(session) if ctx.is_admin else []
-            resp.media = {"quotas": [{**quotas.limits(session, p), "tenant_id": p, "project_id": p}
+        ctx, core = caller(req), regional(self.core, req)
+        with core.session() as session:
+            projects = quotas.projects_with_limits(core, session) if ctx.is_admin else []
+            resp.media = {"quotas": [{**quotas.limits(core, session, p), "tenant_id": p, "project_id": p}
                                      for p in projects]}
 
 
@@ -59,8 +60,9 @@ class Quota:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         _may_read_quota(req, project_id)
-        with self.core.session() as session:
-            resp.media = {"quota": quotas.limits(session, project_id)}
+        core = regional(self.core, req)
+        with core.session() as session:
+            resp.media = {"quota": quotas.limits(core, session, project_id)}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         if not caller(req).is_admin:
@@ -68,14 +70,16 @@ class Quota:
         body = read_body(req, "quota", {"check_limit": {"type": "boolean"},
                                         **{name: {"type": "integer"} for name in quotas.DEFAULTS}})
         check_limit = body.pop("check_limit", False)
-        with self.core.session() as session:
-            resp.media = {"quota": quotas.update(session, project_id, body, check_limit=check_limit)}
+        core = regional(self.core, req)
+        with core.session() as session:
+            resp.media = {"quota": quotas.update(core, session, project_id, body, check_limit=check_limit)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         if not caller(req).is_admin:
             raise policy("delete_quota")
-        with self.core.session() as session:
-            quotas.reset(session, project_id)
+        core = regional(self.core, req)
+        with core.session() as session:
+            quotas.reset(core, session, project_id)
         resp.status = falcon.HTTP_204
 
 
@@ -91,8 +95,9 @@ class QuotaDetails:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         _may_read_quota(req, project_id)
-        with self.core.session() as session:
-            limits, used = quotas.limits(session, project_id), quotas.usage(session, project_id)
+        core = regional(self.core, req)
+        with core.session() as session:
+            limits, used = quotas.limits(core, session, project_id), quotas.usage(core, session, project_id)
         resp.media = {"quota": {name: {"limit": limit, "used": used[name], "reserved": 0}
                                 for name, limit in limits.items()}}
 
@@ -114,18 +119,21 @@ class Tags:
         self.resource, self.rules = _TAGGED[collection]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        with self.core.session() as session:
-            resp.media = {"tags": list(self.rules.get(session, caller(req), item_id).tags)}
+        core = regional(self.core, req)
+        with core.session() as session:
+            resp.media = {"tags": list(self.rules.get(core, session, caller(req), item_id).tags)}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         body = read_json(req, {"type": "object", "required": ["tags"], "properties": {"tags": TAGS}})
-        with self.core.session() as session:
-            record = self.rules.get(session, caller(req), item_id)
+        core = regional(self.core, req)
+        with core.session() as session:
+            record = self.rules.get(core, session, caller(req), item_id)
             resp.media = {"tags": rules.set_tags(caller(req), record, self.resource, body["tags"])}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        with self.core.session() as session:
-            record = self.rules.get(session, caller(req), item_id)
+        core = regional(self.core, req)
+        with core.session() as session:
+            record = self.rules.get(core, session, caller(req), item_id)
             rules.remove_tag(caller(req), record, self.resource, None)
         resp.status = falcon.HTTP_204
 
@@ -138,8 +146,9 @@ class Tag:
         self.resource, self.rules = _TAGGED[collection]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str, tag: str) -> None:
-        with self.core.session() as session:
-            if tag not in self.rules.get(session, caller(req), item_id).tags:
+        core = regional(self.core, req)
+        with core.session() as session:
+            if tag not in self.rules.get(core, session, caller(req), item_id).tags:
                 raise faults.NotFound(f"Tag {tag} could not be found.", kind="TagNotFound")
         resp.status = falcon.HTTP_204
 
@@ -147,13 +156,15 @@ class Tag:
         if len(tag) > 255:
             raise faults.BadRequest(f"Invalid input for tag. Reason: '{tag}' exceeds maximum length of 255.",
                                     kind="HTTPBadRequest")
-        with self.core.session() as session:
-            rules.add_tag(caller(req), self.rules.get(session, caller(req), item_id), self.resource, tag)
+        core = regional(self.core, req)
+        with core.session() as session:
+            rules.add_tag(caller(req), self.rules.get(core, session, caller(req), item_id), self.resource, tag)
         resp.status = falcon.HTTP_201
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: str, tag: str) -> None:
-        with self.core.session() as session:
-            rules.remove_tag(caller(req), self.rules.get(session, caller(req), item_id), self.resource, tag)
+        core = regional(self.core, req)
+        with core.session() as session:
+            rules.remove_tag(caller(req), self.rules.get(core, session, caller(req), item_id), self.resource, tag)
         resp.status = falcon.HTTP_204
 
 

@@ -31,6 +31,13 @@ def caller(req: falcon.Request) -> AuthContext:
     return req.context.auth
 
 
+def regional(core: NetworkCore, req: falcon.Request) -> NetworkCore:
+    """The network core acting in the request's region, for this request."""
+    auth = getattr(req.context, "auth", None)
+    return core.at(req.context.region, request_id=getattr(req.context, "request_id", None),
+                   user_id=auth.user_id if auth is not None else None)
+
+
 def iso(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
@@ -259,8 +266,6 @@ class Kind:
     create_properties: Mapping[str, Any]
     update_properties: Mapping[str, Any]
     required: tuple[str, ...] = ()
-    #: query() takes the core and session too (security groups make the default group on first use)
-    query_needs_core: bool = False
     #: the attributes a list filters and sorts on in SQL: wire name -> the column the view shows
     #: as it is (anything else is filtered and sorted on the rendered views)
     columns: listing.Columns = field(default_factory=dict)
@@ -296,10 +301,9 @@ class Collection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The list. :raises faults.BadRequest: a bad limit, sort key or direction."""
-        ctx = caller(req)
-        with self.core.session() as session:
-            query = (self.kind.rules.query(self.core, session, ctx) if self.kind.query_needs_core
-                     else self.kind.rules.query(ctx))
+        core = regional(self.core, req)
+        with core.session() as session:
+            query = self.kind.rules.query(core, session, caller(req))
             resp.media = list_body(req, self.base, self.kind, session, query)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -313,8 +317,9 @@ class Collection:
                   ({self.kind.member: i} for i in items)] if bulk else [
             parse_body(raw, self.kind.member, self.kind.create_properties, required=self.kind.required,
                        read_only=self.kind.create_read_only)]
-        with self.core.session() as session:
-            views = [self.kind.view(req, session, self.kind.rules.create(self.core, session, caller(req), body))
+        core = regional(self.core, req)
+        with core.session() as session:
+            views = [self.kind.view(req, session, self.kind.rules.create(core, session, caller(req), body))
                      for body in bodies]
         resp.status = falcon.HTTP_201
         resp.media = {self.kind.collection: views} if bulk else {self.kind.member: views[0]}
@@ -325,19 +330,22 @@ class Item:
         self.core, self.kind = core, kind
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        with self.core.session() as session:
-            record = self.kind.rules.get(session, caller(req), item_id)
+        core = regional(self.core, req)
+        with core.session() as session:
+            record = self.kind.rules.get(core, session, caller(req), item_id)
             resp.media = {self.kind.member: select_fields(req, self.kind.view(req, session, record))}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         if not self.kind.update_properties:
             raise faults.Fault(405, f"{self.kind.member} cannot be updated.", kind="HTTPMethodNotAllowed")
         changes = read_body(req, self.kind.member, self.kind.update_properties, read_only=self.kind.read_only)
-        with self.core.session() as session:
-            record = self.kind.rules.update(self.core, session, caller(req), item_id, changes)
+        core = regional(self.core, req)
+        with core.session() as session:
+            record = self.kind.rules.update(core, session, caller(req), item_id, changes)
             resp.media = {self.kind.member: self.kind.view(req, session, record)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
-        with self.core.session() as session:
-            self.kind.rules.delete(self.core, session, caller(req), item_id)
+        core = regional(self.core, req)
+        with core.session() as session:
+            self.kind.rules.delete(core, session, caller(req), item_id)
         resp.status = falcon.HTTP_204

@@ -104,7 +104,7 @@ KINDS: tuple[Kind, ...] = (
          columns=_columns(FloatingIp, "floating_network_id", "floating_ip_address", "router_id", "port_id",
                           "fixed_ip_address", "status"), many=views.floating_ips),
     Kind("security_groups", "security_group", views.security_group, security_groups, SG_CREATE, SG_UPDATE,
-         query_needs_core=True, url="security-groups", columns=_columns(SecurityGroup, "name", "stateful")),
+         url="security-groups", columns=_columns(SecurityGroup, "name", "stateful")),
 )
 
 
@@ -118,6 +118,6 @@ class _Rules:
 
 
 RULES = Kind("security_group_rules", "security_group_rule", views.security_group_rule, _Rules, RULE_CREATE, {},
-             required=("security_group_id", "direction"), query_needs_core=True, url="security-group-rules",
+             required=("security_group_id", "direction"), url="security-group-rules",
              columns=_columns(SecurityGroupRule, "security_group_id", "direction", "ethertype", "protocol",
                               "port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id"))

@@ -33,12 +33,12 @@ from overcast.store.network import FloatingIp, Network, Port
 DEFAULT_POOL: str = PUBLIC["name"]
 
 
-def pools(session: Session, ctx: AuthContext) -> list[Network]:
-    """The floating IP pools: the external networks the caller can see."""
-    return [n for n in network_rules.listing(session, ctx) if n.external]
+def pools(network: NetworkCore, session: Session, ctx: AuthContext) -> list[Network]:
+    """The floating IP pools: the external networks of the region the caller can see."""
+    return [n for n in network_rules.listing(network, session, ctx) if n.external]
 
 
-def find_pool(session: Session, ctx: AuthContext, name_or_id: str) -> Network:
+def find_pool(network: NetworkCore, session: Session, ctx: AuthContext, name_or_id: str) -> Network:
     """The pool named (or with the id) ``name_or_id``.
 
     :raises NotFound: "Floating IP pool not found."
@@ -46,9 +46,9 @@ def find_pool(session: Session, ctx: AuthContext, name_or_id: str) -> Network:
     """
     try:
         uuid.UUID(name_or_id)
-        matches = [n for n in pools(session, ctx) if n.id == name_or_id]
+        matches = [n for n in pools(network, session, ctx) if n.id == name_or_id]
     except ValueError:
-        matches = [n for n in pools(session, ctx) if n.name == name_or_id]
+        matches = [n for n in pools(network, session, ctx) if n.name == name_or_id]
     if not matches:
         raise NotFound("Floating IP pool not found.")
     if len(matches) > 1:
@@ -75,16 +75,17 @@ def port_devices(session: Session, fips: Iterable[FloatingIp]) -> dict[str, str]
                                                              .where(Port.id.in_(ports)))}
 
 
-def project_floating_ips(session: Session, ctx: AuthContext) -> list[FloatingIp]:
-    """The floating IPs of the caller's project (Nova lists by project, for an admin too)."""
-    return list(session.scalars(select(FloatingIp).where(FloatingIp.project_id == ctx.project_id)
+def project_floating_ips(network: NetworkCore, session: Session, ctx: AuthContext) -> list[FloatingIp]:
+    """The floating IPs of the caller's project in the region (Nova lists by project, for an admin too)."""
+    return list(session.scalars(select(FloatingIp).where(FloatingIp.project_id == ctx.project_id,
+                                                         FloatingIp.cloud == network.region)
                                 .order_by(FloatingIp.created_at, FloatingIp.id)))
 
 
-def get(session: Session, ctx: AuthContext, fip_id: str) -> FloatingIp:
+def get(network: NetworkCore, session: Session, ctx: AuthContext, fip_id: str) -> FloatingIp:
     """:raises NotFound: "Floating IP not found for ID <id>" (unknown or not the caller's)."""
     try:
-        return fip_rules.get(session, ctx, fip_id)
+        return fip_rules.get(network, session, ctx, fip_id)
     except NotFound:
         raise NotFound(f"Floating IP not found for ID {fip_id}") from None
 
@@ -98,7 +99,7 @@ def allocate(network: NetworkCore, session: Session, ctx: AuthContext, pool: str
     :raises Invalid: several pools of that name; what Neutron refused as a bad request.
     :raises Conflict: any other conflict Neutron answered.
     """
-    target = find_pool(session, ctx, pool or DEFAULT_POOL)
+    target = find_pool(network, session, ctx, pool or DEFAULT_POOL)
     try:
         return fip_rules.create(network, session, ctx, {"floating_network_id": target.id})
     except Conflict as exc:
@@ -116,7 +117,7 @@ def release(network: NetworkCore, session: Session, ctx: AuthContext, fip_id: st
 
     :raises NotFound: "Floating IP not found for ID <id>". :raises Forbidden: not allowed.
     """
-    fip = get(session, ctx, fip_id)
+    fip = get(network, session, ctx, fip_id)
     fip_rules.delete(network, session, ctx, fip.id)
 
 
@@ -125,12 +126,13 @@ def _canonical(address: str) -> str:
     return str(ipaddress.ip_address(address))
 
 
-def by_address(session: Session, ctx: AuthContext, address: str) -> FloatingIp | None:
-    """The floating IP with ``address`` among those the caller can see (None if none).
+def by_address(network: NetworkCore, session: Session, ctx: AuthContext, address: str) -> FloatingIp | None:
+    """The floating IP of the region with ``address`` among those the caller can see (None if none).
 
     :raises Conflict: several floating IPs have that address (on different external networks).
     """
-    query = select(FloatingIp).where(FloatingIp.floating_ip_address == _canonical(address))
+    query = select(FloatingIp).where(FloatingIp.floating_ip_address == _canonical(address),
+                                     FloatingIp.cloud == network.region)
     if not ctx.is_admin:
         query = query.where(FloatingIp.project_id == ctx.project_id)
     found = list(session.scalars(query))
@@ -167,7 +169,7 @@ def add_to_server(network: NetworkCore, session: Session, ctx: AuthContext, serv
             raise Invalid(f"Unable to associate floating IP {address} to any fixed IPs for instance "
                           f"{server.id}. Instance has no fixed IPv4 addresses to associate.")
     port, fixed_ip = chosen
-    fip = by_address(session, ctx, address)
+    fip = by_address(network, session, ctx, address)
     if fip is None:
         raise NotFound("floating IP not found")
     try:
@@ -189,7 +191,7 @@ def remove_from_server(network: NetworkCore, session: Session, ctx: AuthContext,
     :raises Conflict: it is not associated with this server; several floating IPs have that address.
     :raises Forbidden: not allowed to change that floating IP.
     """
-    fip = by_address(session, ctx, address)
+    fip = by_address(network, session, ctx, address)
     if fip is None:
         raise NotFound(f"Floating IP not found for address {address}.")
     port = session.get(Port, fip.port_id) if fip.port_id else None

@@ -51,7 +51,8 @@ def _nic(session: Session, ctx: AuthContext, server: Server, body: dict[str, Any
     else:
         wanted = None
     try:
-        nics = networking.requested_nics(session, ctx, wanted, project_id=server.project_id, max_count=1)
+        nics = networking.requested_nics(session, ctx, wanted, project_id=server.project_id, max_count=1,
+                                         region=server.cloud)
     except (Invalid, Conflict) as exc:
         cls = _STATUS.get(exc.kind or "", Invalid)
         raise cls(exc.message, kind=exc.kind) from exc

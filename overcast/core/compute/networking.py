@@ -7,6 +7,9 @@ rewritten from the server's ports, their floating IPs and their security groups 
 change (:func:`refresh_network_info`, a listener of the network core, which is Neutron's
 ``network-changed`` event), so server reads and the ``ip`` filter never join the network tables.
 
+A server's ports are Neutron's of the server's region (``Server.cloud``): the networks, ports and
+security groups a request names are looked up there, and its ports are made there.
+
 A requested NIC is recorded on the server as ``{"network_id", "port_id", "fixed_ip", "tag"}``,
 and once plugged with its port's id as ``vif`` (Nova's virtual interface, which keeps the tag);
 an interface attached later is recorded the same way. A port the user passed (``port_id``) is
@@ -27,7 +30,7 @@ from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.network import NetworkCore
 from overcast.core.network import ports as port_rules
 from overcast.core.network import security_groups as group_rules
-from overcast.core.network.common import visible
+from overcast.core.network.common import lookup, visible
 from overcast.drivers.compute import NetworkAttachment
 from overcast.store.compute import Server
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, SecurityGroup, Subnet
@@ -43,17 +46,17 @@ def _uuid(value: str, what: str) -> str:
         raise Invalid(f"Bad networks format: {what} uuid is not in proper format ({value})") from None
 
 
-def _available(session: Session, project_id: str) -> list[Network]:
+def _available(session: Session, project_id: str, region: str) -> list[Network]:
     """The networks a server may get without naming one: the project's own and shared ones."""
     return list(session.scalars(select(Network)
-                                .where(Network.external.is_(False),
+                                .where(Network.cloud == region, Network.external.is_(False),
                                        or_(Network.project_id == project_id, Network.shared.is_(True)))
                                 .order_by(Network.created_at, Network.id)))
 
 
-def _network(session: Session, ctx: AuthContext, network_id: str) -> Network:
+def _network(session: Session, ctx: AuthContext, network_id: str, region: str) -> Network:
     """:raises Invalid: NetworkNotFound, NetworkRequiresSubnet (both 400 on server create)."""
-    network = session.get(Network, network_id)
+    network = lookup(session, Network, network_id, region)
     if network is None or not visible(ctx, network):
         raise Invalid(f"Network {network_id} could not be found.", kind="NetworkNotFound")
     if session.scalar(select(Subnet.id).where(Subnet.network_id == network.id).limit(1)) is None:
@@ -62,9 +65,9 @@ def _network(session: Session, ctx: AuthContext, network_id: str) -> Network:
     return network
 
 
-def _port(session: Session, ctx: AuthContext, port_id: str) -> Port:
+def _port(session: Session, ctx: AuthContext, port_id: str, region: str) -> Port:
     """:raises Invalid: PortNotFound, PortRequiresFixedIP. :raises Conflict: PortInUse."""
-    port = session.get(Port, port_id)
+    port = lookup(session, Port, port_id, region)
     if port is None or not (ctx.is_admin or port.project_id == ctx.project_id):
         raise Invalid(f"Port {port_id} could not be found.", kind="PortNotFound")
     if port.device_id:
@@ -92,8 +95,8 @@ def _fixed_ip(session: Session, network: Network, text: str) -> str:
 
 
 def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project_id: str,
-                   max_count: int) -> list[dict[str, Any]]:
-    """What a create asks for, checked as Nova checks it before it answers 202.
+                   max_count: int, region: str) -> list[dict[str, Any]]:
+    """What a create asks for in ``region``, checked as Nova checks it before it answers 202.
 
     ``networks`` is the request's value: ``"none"``, ``"auto"`` (2.37+), a list of
     ``{uuid|port|fixed_ip|tag}``, or ``None`` (before 2.37: like ``auto``, but no network at all
@@ -106,7 +109,7 @@ def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project
     if networks == "none":
         return []
     if networks is None or networks == "auto":
-        available = _available(session, project_id)
+        available = _available(session, project_id, region)
         if len(available) > 1:
             raise Conflict("Multiple possible networks found, use a Network ID to be more specific.",
                            kind="NetworkAmbiguous")
@@ -115,7 +118,7 @@ def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project
                 raise Invalid(f"Unable to automatically allocate a network for project {project_id}",
                               kind="UnableToAutoAllocateNetwork")
             return []
-        return [{"network_id": _network(session, ctx, available[0].id).id}]
+        return [{"network_id": _network(session, ctx, available[0].id, region).id}]
     nics: list[dict[str, Any]] = []
     for item in networks:
         nic: dict[str, Any] = {"tag": item.get("tag")}
@@ -124,12 +127,12 @@ def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project
                 raise Invalid("Unable to launch multiple instances with a single configured port ID. Please "
                               "launch your instance one by one with different ports.",
                               kind="MultiplePortsNotApplicable")
-            port = _port(session, ctx, _uuid(item["port"], "port"))
+            port = _port(session, ctx, _uuid(item["port"], "port"), region)
             nic.update(port_id=port.id, network_id=port.network_id)
             if any(n.get("port_id") == port.id for n in nics):
                 raise Invalid(f"Port {port.id} is still in use.", kind="PortInUse")
         elif item.get("uuid"):
-            network = _network(session, ctx, _uuid(item["uuid"], "network"))
+            network = _network(session, ctx, _uuid(item["uuid"], "network"), region)
             nic["network_id"] = network.id
             if item.get("fixed_ip"):
                 if max_count > 1:
@@ -144,7 +147,8 @@ def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project
 
 def check_security_groups(network: NetworkCore, session: Session, ctx: AuthContext, project_id: str,
                           names: Iterable[str]) -> None:
-    """:raises Invalid: a group that is neither the project's (by name or id) nor ``default``."""
+    """:raises Invalid: a group that is neither the project's (by name or id, in ``network``'s
+    region) nor ``default``."""
     for name in names:
         if name == "default":
             continue
@@ -174,10 +178,11 @@ def _ports_of(session: Session, server_ids: Iterable[str]) -> dict[str, list[Por
 
 
 def allocate(network: NetworkCore, session: Session, server: Server) -> list[Port]:
-    """Make (or bind) the server's ports; idempotent: a server that has ports keeps them.
+    """Make (or bind) the server's ports in its region; idempotent: a server that has ports keeps them.
 
     :raises OvercastError: what Neutron refused (no address left, a port taken meanwhile, quota).
     """
+    network = network.at(server.cloud)
     existing = server_ports(session, server.id)
     if existing or not server.requested_networks:
         return existing
@@ -187,6 +192,25 @@ def allocate(network: NetworkCore, session: Session, server: Server) -> list[Por
     ports = [plug(network, session, server, nic, groups=groups) for nic in nics]
     server.requested_networks = [{**nic, "vif": port.id} for nic, port in zip(nics, ports)]
     return ports
+
+
+#: how long a build waits for its ports to be wired (Nova's ``vif_plugging_timeout``)
+VIF_PLUGGING_TIMEOUT = 300.0
+
+
+def ports_ready(network: NetworkCore, session: Session, server: Server) -> bool:
+    """Whether the region's backend has wired every port of the server (Nova's
+    ``network-vif-plugged`` events): each has a backend id, or the region has no network backend.
+
+    :raises Conflict: a port the backend refused (its status is ERROR).
+    """
+    if network.at(server.cloud).driver is None:
+        return True
+    ports = server_ports(session, server.id)
+    failed = [p.id for p in ports if p.status == "ERROR"]
+    if failed:
+        raise Conflict(f"Port {failed[0]} could not be wired by the network backend.", kind="PortBindingFailed")
+    return all(p.backend_id is not None for p in ports)
 
 
 def nic_tag(server: Server, port_id: str) -> str | None:
@@ -209,17 +233,18 @@ def plug(network: NetworkCore, session: Session, server: Server, nic: dict[str, 
 
     :raises OvercastError: what Neutron refused.
     """
+    network = network.at(server.cloud)
     ctx = acting_for(server)
     owner = COMPUTE_OWNER + (server.availability_zone or "nova")
     if nic.get("port_id"):
-        port = _port(session, ctx, nic["port_id"])
+        port = _port(session, ctx, nic["port_id"], network.region)
         port.device_id, port.device_owner = server.id, owner
         port.binding_host_id = server.host or ""
         session.flush()
-        port_rules.bind(network, port)
+        port_rules.bind(network, session, port)
         network.devices_changed(session, [server.id])
         return port
-    net = session.get(Network, nic["network_id"])
+    net = lookup(session, Network, nic["network_id"], network.region)
     if net is None:
         raise Invalid(f"Network {nic['network_id']} could not be found.", kind="NetworkNotFound")
     body: dict[str, Any] = {"device_id": server.id, "device_owner": owner, "binding:host_id": server.host or ""}
@@ -234,10 +259,11 @@ def plug(network: NetworkCore, session: Session, server: Server, nic: dict[str, 
 def unplug(network: NetworkCore, session: Session, server: Server, port: Port) -> None:
     """Take a port off the server: one the user passed in is unbound and kept, one Nova made is
     deleted (Nova's ``preserve_on_delete``)."""
+    network = network.at(server.cloud)
     if port.id in _user_ports(server):
         port.device_id = port.device_owner = port.binding_host_id = ""
         session.flush()
-        port_rules.bind(network, port)
+        port_rules.bind(network, session, port)
         network.devices_changed(session, [server.id])
     else:
         port_rules.release(network, session, port)
@@ -354,7 +380,7 @@ def _named_group(network: NetworkCore, session: Session, ctx: AuthContext, serve
                  name: str) -> SecurityGroup:
     """:raises NotFound: no group of the server's project by that name or id (Nova's message)."""
     try:
-        [group_id] = group_rules.resolve(network, session, ctx, server.project_id, [name])
+        [group_id] = group_rules.resolve(network.at(server.cloud), session, ctx, server.project_id, [name])
     except NotFound:
         raise NotFound(f"Security group {name} not found.", kind="SecurityGroupNotFound") from None
     return session.get(SecurityGroup, group_id)
@@ -364,6 +390,7 @@ def _change_groups(network: NetworkCore, session: Session, ctx: AuthContext, ser
                    change: Callable[[list[str]], list[str]]) -> None:
     """Apply ``change`` to every port's group ids through Neutron's rules (whose device listener,
     :func:`refresh_network_info`, records the server's groups)."""
+    network = network.at(server.cloud)
     for port in server_ports(session, server.id):
         wanted = change(list(port.security_group_ids or []))
         if wanted != list(port.security_group_ids or []):

@@ -36,6 +36,8 @@ from overcast.store.models import utcnow
 LOG = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+#: how often a build looks again whether the network backend has wired its ports
+PORT_POLL_SECONDS = 0.1
 
 #: driver state -> vm_state
 VM_STATE = {
@@ -126,8 +128,13 @@ class ServerHandlers:
             recorded = server.backend_id
             backend_id = recorded or job.checkpoint.get("backend_id")
             request = None if backend_id or deleting else self._build_request(session, server, job)
+            # where the provider picks the addresses, the backend must have made the ports first
+            unwired = (request is not None and self.core.network.at(job.cloud).provider_addresses
+                       and not self._ports_ready(session, server, job))
         if deleting:
             return done({"skipped": "server is being deleted"})
+        if unwired:
+            return poll_again(PORT_POLL_SECONDS)
         if not backend_id:
             backend_id = driver.build(request)
             ctx.save_checkpoint({"backend_id": backend_id})
@@ -156,6 +163,8 @@ class ServerHandlers:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted:
                 return done({"backend_id": backend_id})
+            if not self._ports_ready(session, server, job):  # ACTIVE once its ports are wired, as Nova
+                return poll_again(PORT_POLL_SECONDS)
             _record_info(server, info)
             server.vm_state = VM_STATE.get(info.state, S.ACTIVE)
             if server.task_state != S.DELETING:
@@ -163,6 +172,21 @@ class ServerHandlers:
             server.progress = 0
             server.launched_at = utcnow()
         return done({"backend_id": backend_id})
+
+    def _ports_ready(self, session: Session, server: Server, job: Job) -> bool:
+        """Whether the network backend has wired the server's ports (Nova's vif-plugged events).
+
+        :raises BuildFailed: a port it refused, or not within Nova's ``vif_plugging_timeout``.
+        """
+        try:
+            ready = networking.ports_ready(self.core.network, session, server)
+        except OvercastError as exc:
+            raise BuildFailed(f"Build of instance {server.id} aborted: Failed to allocate the network(s), "
+                              f"not rescheduling. {exc.message}") from exc
+        if not ready and (utcnow() - job.created_at).total_seconds() > networking.VIF_PLUGGING_TIMEOUT:
+            raise BuildFailed(f"Build of instance {server.id} aborted: Timeout waiting for vif plugging "
+                              "callback for instance with vm_state building.")
+        return ready
 
     def _build_request(self, session: Session, server: Server, job: Job) -> dc.BuildRequest:
         """The driver's request, after the server's ports are made (in this transaction).

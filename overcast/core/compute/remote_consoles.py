@@ -1,27 +1,46 @@
-"""Remote consoles (``POST /servers/{id}/remote-consoles``, 2.6+).
+"""Remote consoles: ``POST /servers/{id}/remote-consoles`` (2.6+) and the legacy actions before it
+(``os-getVNCConsole``, ``os-getSPICEConsole``, ``os-getRDPConsole``, ``os-getSerialConsole``).
 
-A console URL must lead to a console proxy that reaches the guest. No compute driver offers one
-(:class:`~overcast.drivers.compute.Capability` has no graphical, serial or MKS console, only the
-console log), so Overcast is a Nova whose ``[vnc]``, ``[spice]``, ``[serial_console]`` and
-``[mks]`` consoles are all disabled: after Nova's own checks every request gets its answer for a
-console type that is not available, never a URL that leads nowhere.
+A console URL must lead to a console proxy that reaches the guest, so only a driver that has one
+gives it: a driver declaring :attr:`~overcast.drivers.compute.Capability.REMOTE_CONSOLE` answers
+:meth:`~overcast.drivers.compute.ComputeDriver.remote_console` with its proxy's URL (a hypervisor
+host with a real guest offering noVNC, say). For every other driver Overcast is a Nova whose
+``[vnc]``, ``[spice]``, ``[serial_console]`` and ``[mks]`` consoles are disabled: after Nova's own
+checks the request gets Nova's answer for a console type that is not available, never a URL that
+leads nowhere.
 """
 
 from __future__ import annotations
 
-from typing import NoReturn
-
-from overcast.core.errors import Conflict, Invalid
+from overcast.core.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from overcast.drivers import errors as driver_errors
+from overcast.drivers.compute import Capability, ComputeDriver, RemoteConsole
 from overcast.store.compute import Server
 
 
-def create(server: Server, console_type: str) -> NoReturn:
-    """Ask for a console of ``console_type`` on ``server``.
+def create(server: Server, console_type: str, driver: ComputeDriver) -> RemoteConsole:
+    """A console of ``console_type`` on ``server``, asked of its region's ``driver`` synchronously
+    (as Nova's API asks its compute host over RPC).
 
-    :raises Conflict: the server is not on a host yet (Nova's ``InstanceNotReady``).
-    :raises Invalid: "Unavailable console type <type>." (Nova's ``ConsoleTypeUnavailable``),
-        which every server on a host gets.
+    :raises Conflict: the server is not on a host yet, or not running (Nova's ``InstanceNotReady``).
+    :raises Invalid: "Unavailable console type <type>." (Nova's ``ConsoleTypeUnavailable``): the
+        driver has no console of that type.
+    :raises NotFound: the backend no longer has the server.
+    :raises ServiceUnavailable: the backend did not answer (retryable).
     """
-    if not server.host:
+    if not server.host or not server.backend_id:
         raise Conflict(f"Instance {server.id} is not ready")
-    raise Invalid(f"Unavailable console type {console_type}.")
+    unavailable = Invalid(f"Unavailable console type {console_type}.")
+    if Capability.REMOTE_CONSOLE not in driver.capabilities:
+        raise unavailable
+    try:
+        return driver.remote_console(server.backend_id, console_type)
+    except driver_errors.NotSupported:
+        raise unavailable from None
+    except driver_errors.NotFound:
+        raise NotFound(f"Instance {server.id} could not be found.") from None
+    except driver_errors.Unavailable as exc:
+        raise ServiceUnavailable(f"The console of instance {server.id} is unavailable: {exc}",
+                                 retry_after=getattr(exc, "retry_after", None)) from None
+    except driver_errors.DriverError:
+        raise Conflict(f"Instance {server.id} is not ready") from None

@@ -149,9 +149,9 @@ def list_groups(network: NetworkCore, session: Session, ctx: AuthContext, *, all
     return [g for g in groups if g.project_id == ctx.project_id]
 
 
-def get_group(session: Session, ctx: AuthContext, group_id: Any) -> SecurityGroup:
-    """:raises Invalid: not a UUID. :raises NotFound: unknown or another project's group."""
-    return group_rules.get(session, ctx, validate_id(group_id))
+def get_group(network: NetworkCore, session: Session, ctx: AuthContext, group_id: Any) -> SecurityGroup:
+    """:raises Invalid: not a UUID. :raises NotFound: unknown, another region's or another project's group."""
+    return group_rules.get(network, session, ctx, validate_id(group_id))
 
 
 def create_group(network: NetworkCore, session: Session, ctx: AuthContext, name: Any,
@@ -182,7 +182,7 @@ def update_group(network: NetworkCore, session: Session, ctx: AuthContext, group
 def delete_group(network: NetworkCore, session: Session, ctx: AuthContext, group_id: Any) -> None:
     """:raises Invalid: not a UUID; the group is in use or is the project's default.
     :raises NotFound: :raises Forbidden:"""
-    group = get_group(session, ctx, group_id)
+    group = get_group(network, session, ctx, group_id)
     try:
         group_rules.delete(network, session, ctx, group.id)
     except Conflict as exc:
@@ -208,9 +208,9 @@ def create_rule(network: NetworkCore, session: Session, ctx: AuthContext,
     :raises NotFound: the parent or the remote group.
     :raises Forbidden: over quota, a rule Neutron already has, or not allowed.
     """
-    parent = get_group(session, ctx, body.get("parent_group_id"))
+    parent = get_group(network, session, ctx, body.get("parent_group_id"))
     if body.get("group_id") is not None:
-        source = get_group(session, ctx, body["group_id"])
+        source = get_group(network, session, ctx, body["group_id"])
         rule = new_ingress_rule(body.get("ip_protocol"), body.get("from_port"), body.get("to_port"),
                                 group_id=source.id)
     else:

@@ -256,9 +256,9 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
             raise Invalid(f"Invalid input for field/attribute group. Value: {spec.group}. "
                           f"'{spec.group}' is not a 'uuid'") from None
     groups = spec.security_groups or ["default"]
-    networking.check_security_groups(network, session, ctx, project_id, groups)
+    networking.check_security_groups(network.at(region), session, ctx, project_id, groups)
     nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
-                                     max_count=spec.max_count)
+                                     max_count=spec.max_count, region=region)
     count = spec.max_count
     deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
     try:

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from overcast.core.errors import Invalid
 from overcast.store.compute import Flavor, Server
 
 
@@ -62,15 +63,27 @@ def _size(server: Server, flavors: dict[str, Flavor]) -> dict[str, Any]:
             "disk": int(pick("disk", "disk")) + int(pick("ephemeral", "ephemeral"))}
 
 
-def usages(session: Session, start: dt.datetime, stop: dt.datetime, project_id: str | None = None,
-           now: dt.datetime | None = None) -> list[TenantUsage]:
-    """Usage per project for servers running at some time in [start, stop) (deleted ones too)."""
+def usages(session: Session, start: dt.datetime, stop: dt.datetime, project_id: str | None = None, *,
+           limit: int | None = None, marker: str | None = None, now: dt.datetime | None = None) -> list[TenantUsage]:
+    """Usage per project for servers running at some time in [start, stop) (deleted ones too); from
+    2.40 for at most ``limit`` servers after the server ``marker``, in Nova's order (project, then
+    server id, as ``instance_get_active_by_window_joined`` pages them).
+
+    :raises Invalid: "Marker <id> could not be found." (a deleted server is still a marker).
+    """
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     query = (select(Server).where(Server.launched_at.is_not(None), Server.launched_at < stop,
                                   or_(Server.terminated_at.is_(None), Server.terminated_at > start))
-             .order_by(Server.project_id, Server.seq))
+             .order_by(Server.project_id, Server.id))
     if project_id is not None:
         query = query.where(Server.project_id == project_id)
+    if marker is not None:
+        after = session.scalar(select(Server.project_id).where(Server.id == marker))
+        if after is None:
+            raise Invalid(f"Marker {marker} could not be found.")
+        query = query.where(or_(Server.project_id > after, and_(Server.project_id == after, Server.id > marker)))
+    if limit is not None:
+        query = query.limit(limit)
     servers = list(session.scalars(query))
     flavors = {f.id: f for f in session.scalars(select(Flavor).where(
         Flavor.id.in_({s.flavor_id for s in servers})))} if servers else {}

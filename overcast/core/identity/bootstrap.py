@@ -90,7 +90,7 @@ def bootstrap(core: IdentityCore) -> list[Account]:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     core.tokens.keys.setup()
     core.credentials.keys.setup()
-    core.store.upgrade()
+    core.store.upgrade(core.settings.regions[0])
     passwords = _passwords(core)
     # Only passwords set in the configuration can change between starts; generated ones cannot.
     configured = {u for u, secret in _configured(core).items() if secret is not None}

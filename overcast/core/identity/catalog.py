@@ -22,6 +22,7 @@ SERVED = (
     ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
     ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
     ("network", "neutron", "/network"),
+    ("placement", "placement", "/placement"),
 )
 #: Services served once for every region: one Keystone, and one image catalogue all clouds share.
 GLOBAL = {"identity", "image"}

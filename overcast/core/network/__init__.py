@@ -1,51 +1,47 @@
 """Neutron's rules, framework-free: networks, subnets with IPAM, ports, routers, floating IPs,
-security groups, quotas and tags. Overcast's records are the source of truth; the region's
-:class:`~overcast.drivers.network.NetworkDriver` is told what to realise, inside the
-transaction that records it, so a refusal leaves nothing half-made."""
+security groups, quotas and tags, per region.
+
+Overcast's records are the source of truth. A request checks and records what it asks for and,
+in the same transaction, enqueues a ``network.sync`` operation per record that changed
+(:meth:`NetworkCore.realise`); after the commit a worker makes the region's backend match the
+record (:mod:`overcast.core.network.operations`), with the region's timeout, retries and
+breaker. No request waits for a backend, and a refusal rolls back records and operations
+together, so nothing is left half-made anywhere. See ``docs/decisions/0023-network-realisation.md``.
+
+Every record belongs to one region (``cloud``): a :class:`NetworkCore` acts in one region
+(:meth:`NetworkCore.at`), and everything it reads or writes is of that region, as two separate
+Neutron deployments would be.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import logging
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from sqlalchemy.orm import Session
 
 from overcast.config import Settings
-from overcast.core.errors import Conflict, Invalid, NotFound, NotImplementedYet, OvercastError
-from overcast.drivers import errors as driver_errors
-from overcast.drivers.network import NetworkDriver
+from overcast.core.errors import NotFound, ServiceUnavailable
+from overcast.drivers.network import AddressOwner, NetworkDriver
 from overcast.drivers.registry import CloudDriver
 from overcast.store.db import Store
 
-T = TypeVar("T")
-LOG = logging.getLogger(__name__)
-DriverCall = Callable[[NetworkDriver], object]
+#: the operation that makes a region's backend match one network record
+SYNC = "network.sync"
 #: told, inside the transaction, which devices' ports (or their floating IPs) changed
 DeviceListener = Callable[[Session, set[str]], None]
-#: undo calls for what the backend made during the current transaction
-_UNDO: contextvars.ContextVar[list[DriverCall] | None] = contextvars.ContextVar("network_undo", default=None)
-
-_DRIVER_FAULTS: tuple[tuple[type[driver_errors.DriverError], type[OvercastError]], ...] = (
-    (driver_errors.NotFound, NotFound),
-    (driver_errors.Conflict, Conflict),
-    (driver_errors.InvalidRequest, Invalid),
-    (driver_errors.NotSupported, NotImplementedYet),
-)
-
-
-class BackendError(OvercastError):
-    """The backend failed (or was unreachable) while realising a change; nothing was recorded."""
-
-    status = 503
-    kind = "ServiceUnavailable"
+#: record class name -> the resource type its operations name
+RESOURCE_TYPES = {"Network": "network", "Subnet": "subnet", "Port": "port", "Router": "router",
+                  "FloatingIp": "floating_ip", "SecurityGroup": "security_group"}
+#: how long a sync may wait for what it refers to, or for a backend to free what it still holds
+SYNC_DEADLINE_SECONDS = 600.0
 
 
 @dataclass
 class NetworkCore:
-    """What the network modules need: settings, the store, and each region's drivers."""
+    """What the network modules need: settings, the store, each region's drivers, and the region
+    (and request) this core acts for."""
 
     settings: Settings
     store: Store
@@ -54,6 +50,43 @@ class NetworkCore:
     #: who wants to hear of port changes (Neutron's ``network-changed`` event; compute refreshes
     #: the addresses a server shows)
     device_listeners: list[DeviceListener] = field(default_factory=list)
+    #: the region every record read or written belongs to ("" : the first configured region)
+    region: str = ""
+    #: recorded on the operations this core enqueues
+    request_id: str | None = None
+    user_id: str | None = None
+    #: region -> seconds until its network backend may be called again (0: now); set by the
+    #: operations setup from the circuit breakers, None without an operations runtime
+    backend_wait: Callable[[str], float] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.region:
+            self.region = self.settings.regions[0]
+
+    def at(self, region: str, *, request_id: str | None = None, user_id: str | None = None) -> "NetworkCore":
+        """This core acting in ``region`` (for a request, when given).
+
+        :raises NotFound: no such region is configured.
+        """
+        if region not in self.clouds and region not in self.settings.regions:
+            raise NotFound(f"Region {region} is not configured.")
+        return dataclasses.replace(self, region=region, request_id=request_id, user_id=user_id)
+
+    @property
+    def driver(self) -> NetworkDriver | None:
+        """This region's network driver (None: a cloud without a network backend)."""
+        cloud = self.clouds.get(self.region)
+        return cloud.network if cloud is not None else None
+
+    @property
+    def provider_addresses(self) -> bool:
+        """Whether this region's backend, not Overcast's IPAM, picks MACs and addresses."""
+        driver = self.driver
+        return driver is not None and driver.addresses is AddressOwner.PROVIDER
+
+    def session(self) -> Iterator[Session]:
+        """A store transaction (commits on success, rolls back records and operations on error)."""
+        return self.store.session()
 
     def devices_changed(self, session: Session, device_ids: Iterable[str | None]) -> None:
         """Tell the listeners that the ports of these devices, or their floating IPs, changed."""
@@ -63,52 +96,38 @@ class NetworkCore:
             for listener in self.device_listeners:
                 listener(session, changed)
 
-    @property
-    def driver(self) -> NetworkDriver | None:
-        """The network driver of the first region (network records are shared by all regions)."""
-        cloud = self.clouds.get(self.settings.regions[0])
-        return cloud.network if cloud is not None else None
+    # -- realisation -----------------------------------------------------------------------------
+    def realise(self, session: Session, record: Any, *, action: str = "update") -> None:
+        """Have the backend match ``record`` once this transaction commits (one operation per
+        record and transaction; the worker applies whatever the record says by then)."""
+        self._sync(session, record, action, None)
 
-    @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
-        """A store transaction whose backend creations are undone if it rolls back, so a refusal
-        late in a request leaves nothing half-made on the backend either."""
-        undo: list[DriverCall] = []
-        token = _UNDO.set(undo)
-        try:
-            with self.store.session() as session:
-                yield session
-        except BaseException:
-            for call in reversed(undo):
-                try:
-                    self.realise(call)
-                except OvercastError:
-                    LOG.warning("could not undo a backend change after a failed transaction", exc_info=True)
-            raise
-        finally:
-            _UNDO.reset(token)
+    def unrealise(self, session: Session, record: Any) -> None:
+        """``record`` is being deleted: have the backend remove its object after the commit."""
+        self._sync(session, record, "delete", {"backend_id": record.backend_id})
 
-    def realise(self, call: Callable[[NetworkDriver], T], undo: DriverCall | None = None) -> T | None:
-        """Run ``call`` on the driver (nothing without one), turning driver errors into core errors;
-        ``undo`` runs if the surrounding :meth:`session` rolls back.
+    def _sync(self, session: Session, record: Any, action: str, params: dict[str, Any] | None) -> None:
+        """:raises ServiceUnavailable: a create while the region's network backend is known to be
+        down (its circuit breaker is open); updates and deletes are recorded and wait for it."""
+        if self.driver is None:
+            return
+        wait = self.backend_wait(self.region) if self.backend_wait is not None and action == "create" else 0.0
+        if wait > 0:
+            raise ServiceUnavailable(f"The network backend of region {self.region} is unavailable; retry in "
+                                     f"{wait:.0f}s.", retry_after=wait)
+        from overcast.ops.engine import enqueue
 
-        :raises NotFound, Conflict, Invalid, NotImplementedYet: what the driver refused.
-        :raises BackendError: anything else the driver raised.
-        """
-        driver = self.driver
-        if driver is None:
-            return None
-        try:
-            result = call(driver)
-        except driver_errors.DriverError as exc:
-            for source, target in _DRIVER_FAULTS:
-                if isinstance(exc, source):
-                    raise target(str(exc)) from exc
-            raise BackendError(f"The network backend failed: {exc}") from exc
-        pending = _UNDO.get()
-        if undo is not None and pending is not None:
-            pending.append(undo)
-        return result
+        resource_type = RESOURCE_TYPES[type(record).__name__]
+        queued: dict[tuple[str, str], Any] = session.info.setdefault("network_sync", {})
+        key = (resource_type, record.id)
+        if key in queued:
+            if params:
+                queued[key].params = {**(queued[key].params or {}), **params}
+            return
+        queued[key] = enqueue(session, kind=SYNC, cloud=self.region, resource_type=resource_type,
+                              resource_id=record.id, params=params or {}, action=action,
+                              request_id=self.request_id, user_id=self.user_id, project_id=record.project_id or None,
+                              idempotency_key=record.id, deadline_seconds=SYNC_DEADLINE_SECONDS)
 
 
 def build_network(settings: Settings, store: Store, clouds: Mapping[str, CloudDriver]) -> NetworkCore:

@@ -1,9 +1,11 @@
 """What every network resource shares: who may see and change it (Neutron's default policy),
-fetch-or-404, standard attributes (revision, timestamps, tags) and the owning project.
+fetch-or-404 within the region, standard attributes (revision, timestamps, tags) and the owning
+project.
 
 Neutron's defaults, as DevStack runs them: the admin role sees and changes everything; a member
 changes its own project's resources; a reader only reads them. Another project's resource is
-404 (it is not there for the caller), an action the role does not allow is 403.
+404 (it is not there for the caller), an action the role does not allow is 403. A resource of
+another region is 404 for everyone: each region is a Neutron of its own.
 """
 
 from __future__ import annotations
@@ -32,15 +34,31 @@ def visible(ctx: AuthContext, record: Any) -> bool:
     return isinstance(record, Network) and (record.shared or record.external)
 
 
-def owned(ctx: AuthContext, model: type[M]) -> Select[tuple[M]]:
-    """The ``model`` records ``ctx`` may list: all for admins, else its project's."""
-    query = select(model)
+def in_region(model: type[M], region: str) -> Select[tuple[M]]:
+    """Every ``model`` record of ``region``."""
+    return select(model).where(model.cloud == region)
+
+
+def owned(ctx: AuthContext, model: type[M], region: str) -> Select[tuple[M]]:
+    """The ``model`` records of ``region`` ``ctx`` may list: all for admins, else its project's."""
+    query = in_region(model, region)
     return query if ctx.is_admin else query.where(model.project_id == ctx.project_id)
 
 
-def fetch(session: Session, ctx: AuthContext, model: type[R], resource: str, item_id: str) -> R:
-    """The record if the caller may see it. :raises NotFound: (Neutron's ``<Resource>NotFound``)"""
+def lookup(session: Session, model: type[M], item_id: str | None, region: str) -> M | None:
+    """The record with this id if it belongs to ``region`` (no policy check)."""
+    if not item_id:
+        return None
     record = session.get(model, item_id)
+    return record if record is not None and record.cloud == region else None
+
+
+def fetch(session: Session, ctx: AuthContext, model: type[R], resource: str, item_id: str, region: str) -> R:
+    """The record of ``region`` if the caller may see it.
+
+    :raises NotFound: (Neutron's ``<Resource>NotFound``) none, another region's, or not visible.
+    """
+    record = lookup(session, model, item_id, region)
     if record is None or not visible(ctx, record):
         raise not_found(resource, item_id)
     return record

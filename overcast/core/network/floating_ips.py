@@ -16,27 +16,20 @@ from overcast.core.network import ports as port_rules
 from overcast.core.network.common import authorize, fetch, owned, owner, touch, update_fields
 from overcast.core.network.errors import bad_request, conflict, error
 from overcast.core.network.routers import router_for
-from overcast.drivers.network import FloatingIpSpec
-from overcast.store.network import FloatingIp, Network, Port
+from overcast.store.network import FloatingIp, Network, Port, Subnet
 
 
-def spec(fip: FloatingIp) -> FloatingIpSpec:
-    return FloatingIpSpec(id=fip.id, floating_ip_address=fip.floating_ip_address,
-                          floating_network_id=fip.floating_network_id, port_id=fip.port_id,
-                          fixed_ip_address=fip.fixed_ip_address, router_id=fip.router_id)
+def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[FloatingIp]]:
+    """The floating IPs of the region ``ctx`` may list, in no order."""
+    return owned(ctx, FloatingIp, core.region)
 
 
-def query(ctx: AuthContext) -> Select[tuple[FloatingIp]]:
-    """The floating IPs ``ctx`` may list, in no order."""
-    return owned(ctx, FloatingIp)
-
-
-def get(session: Session, ctx: AuthContext, fip_id: str) -> FloatingIp:
+def get(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str) -> FloatingIp:
     """:raises NotFound: FloatingIPNotFound."""
-    return fetch(session, ctx, FloatingIp, "floatingip", fip_id)
+    return fetch(session, ctx, FloatingIp, "floatingip", fip_id, core.region)
 
 
-def _associate(session: Session, ctx: AuthContext, fip: FloatingIp, port_id: str | None,
+def _associate(core: NetworkCore, session: Session, ctx: AuthContext, fip: FloatingIp, port_id: str | None,
                fixed_ip: str | None) -> None:
     """Map ``fip`` to the port's fixed IP (or unmap it for ``None``).
 
@@ -48,7 +41,7 @@ def _associate(session: Session, ctx: AuthContext, fip: FloatingIp, port_id: str
         fip.port_id = fip.fixed_ip_address = fip.router_id = None
         fip.status = "DOWN"
         return
-    port = port_rules.get(session, ctx, port_id)
+    port = port_rules.get(core, session, ctx, port_id)
     if port.project_id != fip.project_id and not ctx.is_admin:
         raise error(NotFound, "PortNotFound", f"Port {port_id} could not be found.")
     v4 = [a for a in port.fixed_ips if ":" not in a.ip_address]
@@ -74,20 +67,22 @@ def _associate(session: Session, ctx: AuthContext, fip: FloatingIp, port_id: str
                        f"Cannot associate floating IP {fip.floating_ip_address} ({fip.id}) with port {port.id} "
                        f"using fixed IP {allocation.ip_address}, as that fixed IP already has a floating IP on "
                        f"external network {fip.floating_network_id}.")
+    if (fip.port_id, fip.fixed_ip_address) != (port.id, allocation.ip_address):
+        fip.status = "DOWN" if core.driver is not None else "ACTIVE"  # ACTIVE once the backend maps it
     fip.port_id, fip.fixed_ip_address, fip.router_id = port.id, allocation.ip_address, router.id
-    fip.status = "ACTIVE"
 
 
 def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> FloatingIp:
     """:raises NotFound: the network or port. :raises Invalid: not an external network, a bad
     address. :raises Forbidden: :raises Conflict: OverQuota, address taken or pool exhausted."""
-    network = fetch(session, ctx, Network, "network", body["floating_network_id"])
+    network = fetch(session, ctx, Network, "network", body["floating_network_id"], core.region)
     if not network.external:
         raise bad_request("floatingip", f"Network {network.id} is not a valid external network")
     project_id = owner(ctx, body, "create_floatingip")
-    quotas.check(session, project_id, "floatingip")
-    fip = FloatingIp(project_id=project_id, floating_network_id=network.id, description=body.get("description", ""),
-                     tags=[], status="DOWN", floating_ip_address="", floating_port_id="")
+    quotas.check(core, session, project_id, "floatingip")
+    fip = FloatingIp(cloud=core.region, project_id=project_id, floating_network_id=network.id,
+                     description=body.get("description", ""), tags=[], status="DOWN", floating_ip_address="",
+                     floating_port_id="", extra={})
     session.add(fip)
     request: dict[str, Any] = {}
     if body.get("subnet_id") or body.get("floating_ip_address"):
@@ -98,13 +93,16 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     port = port_rules.make(core, session, ctx, network, "", {
         "device_id": fip.id, "device_owner": port_rules.FLOATING_IP, "fixed_ips": [request] if request else None})
     v4 = [a.ip_address for a in port.fixed_ips if ":" not in a.ip_address]
+    if core.provider_addresses:  # the provider picks it; recorded once the backend has made it
+        v4 = [""] if session.scalar(select(Subnet.id).where(Subnet.network_id == network.id,
+                                                            Subnet.ip_version == 4).limit(1)) else []
     if not v4:
         raise bad_request("floatingip", f"Network {network.id} has no IPv4 subnet for floating IPs")
     fip.floating_ip_address, fip.floating_port_id = v4[0], port.id
     if body.get("port_id"):
-        _associate(session, ctx, fip, body["port_id"], body.get("fixed_ip_address"))
+        _associate(core, session, ctx, fip, body["port_id"], body.get("fixed_ip_address"))
     session.flush()
-    core.realise(lambda d: d.apply_floating_ip(spec(fip)), undo=lambda d: d.remove_floating_ip(fip.id))
+    core.realise(session, fip, action="create")
     _devices_changed(core, session, fip.port_id)
     return fip
 
@@ -114,18 +112,18 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str, c
 
     :raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict: see :func:`_associate`.
     """
-    fip = get(session, ctx, fip_id)
+    fip = get(core, session, ctx, fip_id)
     authorize(ctx, "update_floatingip", fip.project_id)
     before = fip.port_id
     update_fields(fip, changes, ("description",))
     if "port_id" in changes:
-        _associate(session, ctx, fip, changes["port_id"], changes.get("fixed_ip_address"))
+        _associate(core, session, ctx, fip, changes["port_id"], changes.get("fixed_ip_address"))
     elif changes.get("fixed_ip_address") is not None:
         raise Invalid("Bad floatingip request: fixed_ip_address cannot be given without port_id.",
                       kind="BadRequest")
     touch(fip)
     session.flush()
-    core.realise(lambda d: d.apply_floating_ip(spec(fip)))
+    core.realise(session, fip)
     if fip.port_id != before:
         _devices_changed(core, session, before, fip.port_id)
     return fip
@@ -133,21 +131,20 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str, c
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str) -> None:
     """:raises NotFound: :raises Forbidden:"""
-    fip = get(session, ctx, fip_id)
+    fip = get(core, session, ctx, fip_id)
     authorize(ctx, "delete_floatingip", fip.project_id)
     remove(core, session, fip)
 
 
 def remove(core: NetworkCore, session: Session, fip: FloatingIp) -> None:
     """Delete the floating IP, its address on the external network, and tell its port's device."""
-    fip_id = fip.id
     port = session.get(Port, fip.floating_port_id)
     associated = fip.port_id
+    core.unrealise(session, fip)
     session.delete(fip)
     if port is not None:
         port_rules.release(core, session, port)
     session.flush()
-    core.realise(lambda d: d.remove_floating_ip(fip_id))
     _devices_changed(core, session, associated)
 
 

@@ -2,9 +2,12 @@
 and picking free addresses from them (IPv4 and IPv6).
 
 Allocations are rows keyed by (subnet, address), so the database refuses a double allocation
-even between two processes. Small pools (up to :data:`SCAN_LIMIT` addresses) hand out the lowest
-free address, as users expect on a /24; larger ones try random addresses first (Neutron's own
-IPAM picks randomly too) and fall back to a scan, so allocation stays fast in a nearly empty /16.
+even between two processes. An address is picked at random among the :data:`WINDOW` lowest free
+ones of the pools (Neutron's own IPAM picks randomly within a window too), so concurrent
+allocations rarely clash; the one that does is retried with the clashing address left out, as
+long as the pools have room (``docs/decisions/0024-concurrent-ip-allocation.md`` has the numbers
+against a per-subnet lock). Pools larger than :data:`SCAN_LIMIT` addresses try random addresses
+first, so allocation stays fast in a nearly empty /16.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Pools up to this size are scanned lowest-first; larger ones are sampled.
 SCAN_LIMIT = 4096
 RANDOM_TRIES = 16
+#: how many of the lowest free addresses an allocation picks among
+WINDOW = 32
 _rng = random.SystemRandom()
 
 
@@ -154,36 +159,42 @@ def is_allocated(session: Session, subnet_id: str, address: str) -> bool:
                                                              IpAllocation.ip_address == address)) is not None
 
 
-def _candidates(subnet: Subnet) -> Iterator[str]:
+def _sampled(ranges: list[tuple[int, int]], size: int) -> Iterator[int]:
+    """Random addresses of a large pool."""
+    for _ in range(RANDOM_TRIES):
+        offset = _rng.randrange(size)
+        for start, end in ranges:
+            if offset <= end - start:
+                yield start + offset
+                break
+            offset -= end - start + 1
+
+
+def pick(session: Session, subnet: Subnet, exclude: Iterable[str] = frozenset()) -> str | None:
+    """A free address from the subnet's pools (not in ``exclude``), or None when they are exhausted.
+
+    One of the :data:`WINDOW` lowest free addresses, at random (a pool larger than
+    :data:`SCAN_LIMIT` tries random addresses first): concurrent allocations on one subnet
+    rarely pick the same one, and the one that does retries (see ``ports.add_addresses``).
+    """
+    cls = ipaddress.IPv4Address if subnet.ip_version == 4 else ipaddress.IPv6Address
+    avoid = {int(ipaddress.ip_address(a)) for a in exclude}
     ranges = pool_ranges(subnet)
     size = sum(end - start + 1 for start, end in ranges)
-    cls = ipaddress.IPv4Address if subnet.ip_version == 4 else ipaddress.IPv6Address
     if size > SCAN_LIMIT:
-        for _ in range(RANDOM_TRIES):
-            offset = _rng.randrange(size)
-            for start, end in ranges:
-                if offset <= end - start:
-                    yield str(cls(start + offset))
-                    break
-                offset -= end - start + 1
-
-
-def pick(session: Session, subnet: Subnet, exclude: set[str] = frozenset()) -> str | None:
-    """A free address from the subnet's pools (not in ``exclude``), or None when they are exhausted."""
-    for candidate in _candidates(subnet):
-        if candidate not in exclude and not is_allocated(session, subnet.id, candidate):
-            return candidate
-    taken = {int(ipaddress.ip_address(a)) for a in session.scalars(
-        select(IpAllocation.ip_address).where(IpAllocation.subnet_id == subnet.id))}
-    taken.update(int(ipaddress.ip_address(a)) for a in exclude)
-    cls = ipaddress.IPv4Address if subnet.ip_version == 4 else ipaddress.IPv6Address
-    for start, end in pool_ranges(subnet):
-        value = start
-        while value <= end:
-            if value not in taken:
+        for value in _sampled(ranges, size):
+            if value not in avoid and not is_allocated(session, subnet.id, str(cls(value))):
                 return str(cls(value))
+    taken = {int(ipaddress.ip_address(a)) for a in session.scalars(
+        select(IpAllocation.ip_address).where(IpAllocation.subnet_id == subnet.id))} | avoid
+    free: list[int] = []
+    for start, end in ranges:
+        value = start
+        while value <= end and len(free) < WINDOW:
+            if value not in taken:
+                free.append(value)
             value += 1
-    return None
+    return str(cls(_rng.choice(free))) if free else None
 
 
 def allocate(session: Session, subnet: Subnet, requested: str | None = None,

@@ -11,10 +11,9 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.network import NetworkCore, floating_ips, quotas
-from overcast.core.network.common import admin_only, authorize, fetch, owner, touch, update_fields
+from overcast.core.network.common import admin_only, authorize, fetch, in_region, owner, touch, update_fields
 from overcast.core.network.errors import conflict
 from overcast.core.network.listing import ordered
-from overcast.drivers.network import NetworkSpec
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
 
 #: DevStack with OVN: project networks are Geneve (MTU 1442), the public one flat on "public".
@@ -22,37 +21,34 @@ TENANT_TYPE, TENANT_MTU = "geneve", 1442
 FLAT_MTU = 1500
 
 
-def spec(network: Network) -> NetworkSpec:
-    return NetworkSpec(id=network.id, name=network.name, mtu=network.mtu, external=network.external,
-                       admin_state_up=network.admin_state_up)
-
-
-def query(ctx: AuthContext) -> Select[tuple[Network]]:
-    """The networks ``ctx`` may list (its project's, shared and external ones), in no order."""
-    networks = select(Network)
+def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[Network]]:
+    """The networks of the region ``ctx`` may list (its project's, shared and external ones), in no order."""
+    networks = in_region(Network, core.region)
     if ctx.is_admin:
         return networks
     return networks.where(or_(Network.project_id == ctx.project_id, Network.shared.is_(True),
                               Network.external.is_(True)))
 
 
-def listing(session: Session, ctx: AuthContext) -> list[Network]:
+def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[Network]:
     """The networks ``ctx`` may list, oldest first."""
-    return list(session.scalars(ordered(query(ctx))))
+    return list(session.scalars(ordered(query(core, session, ctx))))
 
 
-def get(session: Session, ctx: AuthContext, network_id: str) -> Network:
+def get(core: NetworkCore, session: Session, ctx: AuthContext, network_id: str) -> Network:
     """:raises NotFound: NetworkNotFound."""
-    return fetch(session, ctx, Network, "network", network_id)
+    return fetch(session, ctx, Network, "network", network_id, core.region)
 
 
-def _segment(session: Session, body: dict[str, Any], external: bool) -> tuple[str, str | None, int | None]:
+def _segment(core: NetworkCore, session: Session, body: dict[str, Any],
+             external: bool) -> tuple[str, str | None, int | None]:
     given = body.get("provider:network_type")
     if given:
         return given, body.get("provider:physical_network"), body.get("provider:segmentation_id")
     if external:
         return "flat", "public", None
-    top = session.scalar(select(func.max(Network.segmentation_id)).where(Network.network_type == TENANT_TYPE))
+    top = session.scalar(select(func.max(Network.segmentation_id)).where(Network.network_type == TENANT_TYPE,
+                                                                         Network.cloud == core.region))
     return TENANT_TYPE, None, (top or 0) + 1
 
 
@@ -64,24 +60,24 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     admin_only(ctx, "create_network:router:external", body.get("router:external"))
     for attr in ("provider:network_type", "provider:physical_network", "provider:segmentation_id"):
         admin_only(ctx, f"create_network:{attr}", body.get(attr))
-    quotas.check(session, project_id, "network")
+    quotas.check(core, session, project_id, "network")
     external = bool(body.get("router:external", False))
-    network_type, physnet, segment = _segment(session, body, external)
-    network = Network(project_id=project_id, name=body.get("name", ""), description=body.get("description", ""),
+    network_type, physnet, segment = _segment(core, session, body, external)
+    network = Network(cloud=core.region, project_id=project_id, name=body.get("name", ""), description=body.get("description", ""),
                       admin_state_up=body.get("admin_state_up", True), shared=bool(body.get("shared", False)),
                       external=external, port_security_enabled=body.get("port_security_enabled", True),
                       network_type=network_type, physical_network=physnet, segmentation_id=segment,
                       mtu=body.get("mtu") or (TENANT_MTU if network_type == TENANT_TYPE else FLAT_MTU),
-                      tags=[], status="ACTIVE")
+                      tags=[], status="ACTIVE", extra={})
     session.add(network)
     session.flush()
-    core.realise(lambda d: d.apply_network(spec(network)), undo=lambda d: d.remove_network(network.id))
+    core.realise(session, network, action="create")
     return network
 
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: str, changes: dict[str, Any]) -> Network:
     """:raises NotFound: :raises Forbidden: reader, other project, or admin-only attributes."""
-    network = get(session, ctx, network_id)
+    network = get(core, session, ctx, network_id)
     authorize(ctx, "update_network", network.project_id)
     admin_only(ctx, "update_network:shared", changes.get("shared"))
     admin_only(ctx, "update_network:router:external", changes.get("router:external"))
@@ -91,7 +87,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
         network.external = bool(changes["router:external"])
     touch(network)
     session.flush()
-    core.realise(lambda d: d.apply_network(spec(network)))
+    core.realise(session, network)
     return network
 
 
@@ -100,11 +96,10 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
 
     :raises NotFound: :raises Forbidden: :raises Conflict: NetworkInUse, ports remain.
     """
-    network = get(session, ctx, network_id)
+    network = get(core, session, ctx, network_id)
     authorize(ctx, "delete_network", network.project_id)
     free = list(session.scalars(select(FloatingIp).where(FloatingIp.floating_network_id == network.id,
                                                          FloatingIp.port_id.is_(None))))
-    # the check comes first: removing a floating IP changes the backend at once
     others = select(Port.id).where(Port.network_id == network.id,
                                    Port.id.not_in([f.floating_port_id for f in free])).limit(1)
     if session.scalar(others) is not None:
@@ -115,10 +110,9 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
     subnets = list(session.scalars(select(Subnet).where(Subnet.network_id == network.id)))
     for subnet in subnets:
         session.execute(IpAllocation.__table__.delete().where(IpAllocation.subnet_id == subnet.id))
+        core.unrealise(session, subnet)
         session.delete(subnet)
     session.flush()
+    core.unrealise(session, network)
     session.delete(network)
     session.flush()
-    for subnet in subnets:
-        core.realise(lambda d, s=subnet.id: d.remove_subnet(s))
-    core.realise(lambda d: d.remove_network(network.id))

@@ -1,6 +1,11 @@
 """Ports: fixed IPs allocated (or requested by subnet and/or address), unique MACs
 ``fa:16:3e:xx:xx:xx``, security groups (the project's default when omitted), allowed address
-pairs, port security, binding, and status (ACTIVE once bound to a device, else DOWN)."""
+pairs, port security, binding, and status: DOWN until the region's backend has wired the port,
+then ACTIVE while it has a device and is up (as Neutron's agents report it).
+
+Where the region's provider owns addresses (``AddressOwner.PROVIDER``), a port is recorded with
+the subnets (and any addresses) asked for in ``extra["requested_fixed_ips"]`` and shows its
+fixed IPs once the backend has chosen them."""
 
 from __future__ import annotations
 
@@ -17,16 +22,16 @@ from sqlalchemy.sql import Select
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, ipam, quotas, security_groups
-from overcast.core.network.common import admin_only, authorize, fetch, owned, owner, touch, update_fields
+from overcast.core.network.common import admin_only, authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
-from overcast.drivers.network import PortSpec
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
 
 MAC_PREFIX = "fa:16:3e"
 _MAC_RE = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 _rng = random.SystemRandom()
-#: tries at recording picked addresses when concurrent allocations clash
-ALLOCATION_ATTEMPTS = 5
+#: a safety net: recording picked addresses gives up after this many clashes (each clash leaves
+#: the clashing address out of the next pick, so a pool runs out long before on a small subnet)
+ALLOCATION_ATTEMPTS = 1000
 
 ROUTER_INTERFACE = "network:router_interface"
 ROUTER_GATEWAY = "network:router_gateway"
@@ -42,21 +47,14 @@ def is_router(port: Port) -> bool:
     return port.device_owner.startswith(ROUTER_OWNER_PREFIX)
 
 
-def spec(port: Port) -> PortSpec:
-    return PortSpec(id=port.id, network_id=port.network_id, mac_address=port.mac_address,
-                    fixed_ips=tuple(a.ip_address for a in port.fixed_ips), device_id=port.device_id,
-                    device_owner=port.device_owner, security_group_ids=tuple(port.security_group_ids),
-                    port_security_enabled=port.port_security_enabled)
+def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[Port]]:
+    """The ports of the region ``ctx`` may list, in no order."""
+    return owned(ctx, Port, core.region)
 
 
-def query(ctx: AuthContext) -> Select[tuple[Port]]:
-    """The ports ``ctx`` may list, in no order."""
-    return owned(ctx, Port)
-
-
-def get(session: Session, ctx: AuthContext, port_id: str) -> Port:
+def get(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) -> Port:
     """:raises NotFound: PortNotFound."""
-    return fetch(session, ctx, Port, "port", port_id)
+    return fetch(session, ctx, Port, "port", port_id, core.region)
 
 
 def _mac(session: Session, network_id: str, given: str | None) -> str:
@@ -84,11 +82,13 @@ def _subnets(session: Session, network_id: str) -> list[Subnet]:
 
 
 def allocate(session: Session, network: Network, requests: list[dict[str, Any]] | None,
-             mac: str, *, router: bool = False) -> list[tuple[str, str]]:
+             mac: str, *, router: bool = False, avoid: dict[str, set[str]] | None = None) -> list[tuple[str, str]]:
     """(subnet_id, address) for each requested fixed IP, or Neutron's default: one address from
     the first IPv4 subnet with room, one from the first stateful IPv6 subnet, and the SLAAC
     address of ``mac`` on every automatic (slaac, dhcpv6-stateless) IPv6 subnet. A ``router``
     port takes the address it asks for on an automatic subnet too (its gateway), as Neutron's do.
+
+    Picks leave out the addresses of ``avoid`` (subnet id -> addresses that clashed before).
 
     :raises Invalid: InvalidIpForNetwork, a subnet of another network, an address outside its
         subnet, an address asked for on an automatic subnet.
@@ -97,9 +97,10 @@ def allocate(session: Session, network: Network, requests: list[dict[str, Any]] 
     subnets = _subnets(session, network.id)
     by_id = {s.id: s for s in subnets}
     chosen: list[tuple[str, str]] = []
+    avoid = avoid or {}
 
     def taken(subnet_id: str) -> set[str]:
-        return {address for sid, address in chosen if sid == subnet_id}
+        return {address for sid, address in chosen if sid == subnet_id} | avoid.get(subnet_id, set())
 
     if requests is None:
         chosen += [(s.id, ipam.eui64(s.cidr, mac)) for s in subnets if ipam.is_automatic(s)]
@@ -119,7 +120,7 @@ def allocate(session: Session, network: Network, requests: list[dict[str, Any]] 
         if subnet_id is not None:
             subnet = by_id.get(subnet_id)
             if subnet is None:
-                if session.get(Subnet, subnet_id) is None:
+                if lookup(session, Subnet, subnet_id, network.cloud) is None:
                     raise not_found("subnet", subnet_id)
                 raise invalid_input(f"Failed to create port on network {network.id}, because fixed_ips included "
                                     f"invalid subnet {subnet_id}")
@@ -136,7 +137,8 @@ def allocate(session: Session, network: Network, requests: list[dict[str, Any]] 
                                     f"{subnet.id} as the subnet is configured for automatic addresses")
             chosen.append((subnet.id, ipam.eui64(subnet.cidr, mac)))
             continue
-        chosen.append((subnet.id, ipam.allocate(session, subnet, ip, taken(subnet.id))))
+        mine = {address for sid, address in chosen if sid == subnet.id}
+        chosen.append((subnet.id, ipam.allocate(session, subnet, ip, mine if ip is not None else taken(subnet.id))))
     return chosen
 
 
@@ -176,20 +178,15 @@ def _groups(core: NetworkCore, session: Session, ctx: AuthContext, project_id: s
     return security_groups.resolve(core, session, ctx, project_id, given)
 
 
-def bind(core: NetworkCore, port: Port, new: bool = False) -> None:
-    """Realise the port; one with a device (and up) is bound ACTIVE, others are DOWN. A ``new``
-    port is unbound again if the transaction rolls back."""
-    binding = core.realise(lambda d: d.bind_port(spec(port), port.binding_host_id or None),
-                           undo=(lambda d: d.unbind_port(port.id)) if new else None)
-    if port.device_owner and port.admin_state_up and (binding is None or binding.active):
-        port.status = "ACTIVE"
-        if binding is not None and not port.device_owner.startswith("network:"):
-            port.binding_host_id = binding.host
-            port.binding_vif_type = binding.vif_type
-    else:
-        port.status = "DOWN"
-        if not port.device_owner:
-            port.binding_vif_type = "unbound"
+def bind(core: NetworkCore, session: Session, port: Port, *, action: str = "update") -> None:
+    """Have the backend (re)wire the port after the commit; its status follows when it has
+    (:mod:`overcast.core.network.operations`). Without a backend a port with a device and up is
+    ACTIVE at once."""
+    if core.driver is None:
+        port.status = "ACTIVE" if port.device_owner and port.admin_state_up else "DOWN"
+    elif not port.device_owner:
+        port.binding_vif_type = "unbound"
+    core.realise(session, port, action=action)
 
 
 def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network, project_id: str,
@@ -199,7 +196,7 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
     mac = _mac(session, network.id, body.get("mac_address"))
     port_security = body.get("port_security_enabled", network.port_security_enabled)
     device_owner = body.get("device_owner", "")
-    port = Port(project_id=project_id, network_id=network.id, name=body.get("name", ""),
+    port = Port(cloud=core.region, project_id=project_id, network_id=network.id, status="DOWN", extra={}, name=body.get("name", ""),
                 description=body.get("description", ""), mac_address=mac,
                 admin_state_up=body.get("admin_state_up", True), device_id=body.get("device_id", ""),
                 device_owner=device_owner, port_security_enabled=port_security, tags=[],
@@ -210,8 +207,8 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
     port.allowed_address_pairs = _pairs(port_security, body.get("allowed_address_pairs"), mac)
     session.add(port)
     session.flush()
-    _add_addresses(session, port, network, body.get("fixed_ips"))
-    bind(core, port, new=True)
+    add_addresses(core, session, port, network, body.get("fixed_ips"))
+    bind(core, session, port, action="create")
     core.devices_changed(session, [port.device_id])
     return port
 
@@ -219,19 +216,19 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
 def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> Port:
     """:raises NotFound: the network, a subnet or a security group. :raises Forbidden: a reader,
     another project, binding:* from a non-admin. :raises Invalid: :raises Conflict: addresses, MAC, quota."""
-    network = fetch(session, ctx, Network, "network", body["network_id"])
+    network = fetch(session, ctx, Network, "network", body["network_id"], core.region)
     project_id = owner(ctx, body, "create_port")
     for attr in ("binding:host_id", "binding:profile"):
         admin_only(ctx, f"create_port:{attr}", body.get(attr))
     if body.get("fixed_ips") and network.project_id != project_id and not ctx.is_admin:
         raise policy("create_port:fixed_ips")
-    quotas.check(session, project_id, "port")
+    quotas.check(core, session, project_id, "port")
     return make(core, session, ctx, network, project_id, body)
 
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, changes: dict[str, Any]) -> Port:
     """:raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict: as for create."""
-    port = get(session, ctx, port_id)
+    port = get(core, session, ctx, port_id)
     authorize(ctx, "update_port", port.project_id)
     before = port.device_id
     admin_only(ctx, "update_port:binding:host_id", changes.get("binding:host_id"))
@@ -243,7 +240,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
     if "binding:host_id" in changes:
         port.binding_host_id = changes["binding:host_id"] or ""
     if "fixed_ips" in changes:
-        _reallocate(session, port, changes["fixed_ips"] or [])
+        _reallocate(core, session, port, changes["fixed_ips"] or [])
     if "security_groups" in changes or "port_security_enabled" in changes:
         given = changes.get("security_groups", port.security_group_ids) or []
         port.security_group_ids = _groups(core, session, ctx, port.project_id, port.port_security_enabled,
@@ -253,12 +250,12 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
         port.allowed_address_pairs = _pairs(port.port_security_enabled, pairs, port.mac_address)
     touch(port)
     session.flush()
-    bind(core, port)
+    bind(core, session, port)
     core.devices_changed(session, [before, port.device_id])
     return port
 
 
-def _reallocate(session: Session, port: Port, requests: list[dict[str, Any]]) -> None:
+def _reallocate(core: NetworkCore, session: Session, port: Port, requests: list[dict[str, Any]]) -> None:
     """Keep the addresses asked for again, release the others, allocate the new ones."""
     kept: list[IpAllocation] = []
     fresh = []
@@ -274,19 +271,31 @@ def _reallocate(session: Session, port: Port, requests: list[dict[str, Any]]) ->
         if allocation not in kept:
             port.fixed_ips.remove(allocation)
     session.flush()
-    _add_addresses(session, port, session.get(Network, port.network_id), fresh)
+    add_addresses(core, session, port, session.get(Network, port.network_id), fresh)
 
 
-def _add_addresses(session: Session, port: Port, network: Network, requests: list[dict[str, Any]] | None) -> None:
-    """Allocate and record the port's addresses (see :func:`allocate`). Another transaction may
-    take a picked address between our check and our insert (the (subnet, address) key refuses
-    the second): the allocation is then retried in a savepoint, as Neutron retries on a duplicate
-    entry. :raises Invalid, Conflict: see :func:`allocate`; the last clash as IpAddressAlreadyAllocated.
+def add_addresses(core: NetworkCore, session: Session, port: Port, network: Network,
+                  requests: list[dict[str, Any]] | None) -> None:
+    """Allocate and record the port's addresses (see :func:`allocate`).
+
+    Another transaction may take a picked address between our check and our insert (the
+    (subnet, address) key refuses the second): the allocation is then tried again in a
+    savepoint with that address left out, as Neutron retries on a duplicate entry, for as long
+    as the pools have room. (PostgreSQL makes the second insert wait until the first transaction
+    ends, so the retry sees its address taken; an address asked for by name that was taken
+    meanwhile is then IpAddressAlreadyAllocated.) With provider IPAM nothing is picked: the
+    requests are checked and kept for the backend (``extra["requested_fixed_ips"]``).
+
+    :raises Invalid, Conflict: see :func:`allocate`.
     """
     if requests is not None and not requests:
         return
-    for attempt in range(ALLOCATION_ATTEMPTS):
-        chosen = allocate(session, network, requests, port.mac_address, router=is_router(port))
+    if core.provider_addresses:
+        port.extra = {**(port.extra or {}), "requested_fixed_ips": _provider_requests(session, network, requests)}
+        return
+    clashed: dict[str, set[str]] = {}
+    for _ in range(ALLOCATION_ATTEMPTS):
+        chosen = allocate(session, network, requests, port.mac_address, router=is_router(port), avoid=clashed)
         try:
             with session.begin_nested():
                 for subnet_id, address in chosen:
@@ -296,9 +305,26 @@ def _add_addresses(session: Session, port: Port, network: Network, requests: lis
             return
         except IntegrityError:
             session.expire(port, ["fixed_ips"])
-            if attempt == ALLOCATION_ATTEMPTS - 1 or any(r.get("ip_address") for r in requests or []):
-                subnet_id, address = chosen[0]
-                raise ipam.already_allocated(address, subnet_id) from None
+            for subnet_id, address in chosen:
+                clashed.setdefault(subnet_id, set()).add(address)
+    subnet_id, address = chosen[0]
+    raise ipam.already_allocated(address, subnet_id)
+
+
+def _provider_requests(session: Session, network: Network,
+                       requests: list[dict[str, Any]] | None) -> list[dict[str, str | None]]:
+    """What a provider that owns addresses is asked for: the subnets (and any address named) of
+    ``requests``, checked as :func:`allocate` checks them, or by default the first IPv4 and the
+    first IPv6 subnet. :raises Invalid, Conflict, NotFound: see :func:`allocate`."""
+    subnets = _subnets(session, network.id)
+    if requests is None:
+        picked = [next((s for s in subnets if s.ip_version == v), None) for v in (4, 6)]
+        return [{"subnet_id": s.id, "ip_address": None} for s in picked if s is not None]
+    wanted = []
+    for request in requests:
+        [(subnet_id, address)] = allocate(session, network, [request], MAC_PREFIX + ":00:00:00")
+        wanted.append({"subnet_id": subnet_id, "ip_address": address if request.get("ip_address") else None})
+    return wanted
 
 
 def release(core: NetworkCore, session: Session, port: Port) -> None:
@@ -307,16 +333,17 @@ def release(core: NetworkCore, session: Session, port: Port) -> None:
         fip.port_id = fip.fixed_ip_address = fip.router_id = None
         fip.status = "DOWN"
         touch(fip)
+        core.realise(session, fip)
+    core.unrealise(session, port)
     session.delete(port)
     session.flush()
-    core.realise(lambda d: d.unbind_port(port.id))
     core.devices_changed(session, [port.device_id])
 
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) -> None:
     """:raises NotFound: :raises Forbidden: :raises Conflict: ServicePortInUse (a router's or
     floating IP's port, for non-admins)."""
-    port = get(session, ctx, port_id)
+    port = get(core, session, ctx, port_id)
     authorize(ctx, "delete_port", port.project_id)
     if port.device_owner in SERVICE_OWNERS and not ctx.is_admin:
         raise conflict("ServicePortInUse", f"Port {port.id} cannot be deleted directly via the port API: has "

@@ -1,7 +1,10 @@
 """Neutron's quotas: defaults (neutron.conf [quotas]), per-project limits, usage counted from the
-records (never stored, so it cannot drift), enforced on create with 409 ``OverQuota``."""
+records (never stored, so it cannot drift), enforced on create with 409 ``OverQuota``. Limits and
+usage are the region's: each region is a Neutron of its own."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -11,6 +14,9 @@ from overcast.core.network.errors import conflict
 from overcast.store.models import put_row
 from overcast.store.network import (FloatingIp, Network, NetworkQuota, Port, Router, SecurityGroup,
                                     SecurityGroupRule, Subnet)
+
+if TYPE_CHECKING:
+    from overcast.core.network import NetworkCore
 
 #: Neutron's default limits; -1 is unlimited.
 DEFAULTS: dict[str, int] = {
@@ -29,27 +35,33 @@ _MODELS = {
 }
 
 
-def limits(session: Session, project_id: str) -> dict[str, int]:
-    """The limits in force: defaults overridden by the project's own."""
+def limits(core: NetworkCore, session: Session, project_id: str) -> dict[str, int]:
+    """The limits in force in the region: defaults overridden by the project's own."""
     result = dict(DEFAULTS)
     result.update({row.resource: row.hard_limit for row in session.scalars(
-        select(NetworkQuota).where(NetworkQuota.project_id == project_id)) if row.resource in DEFAULTS})
+        select(NetworkQuota).where(NetworkQuota.project_id == project_id, NetworkQuota.cloud == core.region))
+        if row.resource in DEFAULTS})
     return result
 
 
-def usage(session: Session, project_id: str) -> dict[str, int]:
-    return {name: session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id)) or 0
-            for name, model in _MODELS.items()}
+def _used(core: NetworkCore, session: Session, project_id: str, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(
+        model.project_id == project_id, model.cloud == core.region)) or 0
 
 
-def projects_with_limits(session: Session) -> list[str]:
-    return sorted(set(session.scalars(select(NetworkQuota.project_id))))
+def usage(core: NetworkCore, session: Session, project_id: str) -> dict[str, int]:
+    return {name: _used(core, session, project_id, model) for name, model in _MODELS.items()}
 
 
-def update(session: Session, project_id: str, changes: dict[str, int], check_limit: bool = False) -> dict[str, int]:
+def projects_with_limits(core: NetworkCore, session: Session) -> list[str]:
+    return sorted(set(session.scalars(select(NetworkQuota.project_id).where(NetworkQuota.cloud == core.region))))
+
+
+def update(core: NetworkCore, session: Session, project_id: str, changes: dict[str, int],
+           check_limit: bool = False) -> dict[str, int]:
     """Set limits. :raises Invalid: an unknown resource, a limit below -1, or (with
     ``check_limit``, the quota-check-limit extension) one below what is already used."""
-    used = usage(session, project_id) if check_limit else {}
+    used = usage(core, session, project_id) if check_limit else {}
     for resource, value in changes.items():
         if resource not in DEFAULTS:
             raise Invalid(f"Unrecognized attribute(s) '{resource}'", kind="HTTPBadRequest")
@@ -59,23 +71,24 @@ def update(session: Session, project_id: str, changes: dict[str, int], check_lim
         if check_limit and 0 <= value < used.get(resource, 0):
             raise Invalid(f"Quota limit {value} for {resource} must be greater than or equal to already used "
                           f"and reserved {used[resource]}.", kind="InvalidQuotaValue")
-        put_row(session, NetworkQuota, {"project_id": project_id, "resource": resource}, hard_limit=value)
+        put_row(session, NetworkQuota, {"project_id": project_id, "cloud": core.region, "resource": resource},
+                hard_limit=value)
     session.flush()
-    return limits(session, project_id)
+    return limits(core, session, project_id)
 
 
-def reset(session: Session, project_id: str) -> None:
-    session.execute(delete(NetworkQuota).where(NetworkQuota.project_id == project_id))
+def reset(core: NetworkCore, session: Session, project_id: str) -> None:
+    session.execute(delete(NetworkQuota).where(NetworkQuota.project_id == project_id,
+                                               NetworkQuota.cloud == core.region))
 
 
-def check(session: Session, project_id: str, resource: str, count: int = 1) -> None:
-    """:raises Conflict: OverQuota, creating ``count`` more would pass the project's limit."""
+def check(core: NetworkCore, session: Session, project_id: str, resource: str, count: int = 1) -> None:
+    """:raises Conflict: OverQuota, creating ``count`` more would pass the project's limit in the region."""
     if not project_id:
         return
-    limit = limits(session, project_id)[resource]
+    limit = limits(core, session, project_id)[resource]
     if limit < 0:
         return
-    model = _MODELS[resource]
-    used = session.scalar(select(func.count()).select_from(model).where(model.project_id == project_id)) or 0
+    used = _used(core, session, project_id, _MODELS[resource])
     if used + count > limit:
         raise conflict("OverQuota", f"Quota exceeded for resources: ['{resource}'].")

@@ -19,7 +19,6 @@ from overcast.core.network.common import admin_only, authorize, fetch, owned, ow
 from overcast.core.network.errors import bad_request, conflict, error
 from overcast.core.network import ports as port_rules
 from overcast.core.network import subnets as subnet_rules
-from overcast.drivers.network import RouterSpec
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Router, Subnet
 
 MAX_ROUTES = 30
@@ -35,28 +34,19 @@ def gateway_port(session: Session, router: Router) -> Port | None:
     return session.get(Port, router.gw_port_id) if router.gw_port_id else None
 
 
-def spec(session: Session, router: Router) -> RouterSpec:
-    gateway = gateway_port(session, router)
-    return RouterSpec(
-        id=router.id, name=router.name, external_network_id=router.external_network_id,
-        gateway_ips=tuple(a.ip_address for a in gateway.fixed_ips) if gateway else (),
-        subnet_ids=tuple(a.subnet_id for p in interface_ports(session, router.id) for a in p.fixed_ips),
-        routes=tuple((r["destination"], r["nexthop"]) for r in router.routes), enable_snat=router.enable_snat)
+def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[Router]]:
+    """The routers of the region ``ctx`` may list, in no order."""
+    return owned(ctx, Router, core.region)
 
 
-def query(ctx: AuthContext) -> Select[tuple[Router]]:
-    """The routers ``ctx`` may list, in no order."""
-    return owned(ctx, Router)
-
-
-def get(session: Session, ctx: AuthContext, router_id: str) -> Router:
+def get(core: NetworkCore, session: Session, ctx: AuthContext, router_id: str) -> Router:
     """:raises NotFound: RouterNotFound."""
-    return fetch(session, ctx, Router, "router", router_id)
+    return fetch(session, ctx, Router, "router", router_id, core.region)
 
 
 def _realise(core: NetworkCore, session: Session, router: Router) -> None:
     session.flush()
-    core.realise(lambda d: d.apply_router(spec(session, router)))
+    core.realise(session, router)
 
 
 # -- the gateway -----------------------------------------------------------------------------
@@ -80,13 +70,12 @@ def _set_gateway(core: NetworkCore, session: Session, ctx: AuthContext, router: 
         router.enable_snat = bool(info["enable_snat"])
     if wanted is None or router.gw_port_id is not None:
         return
-    network = fetch(session, ctx, Network, "network", wanted)
+    network = fetch(session, ctx, Network, "network", wanted, core.region)
     if not network.external:
         raise bad_request("router", f"Network {network.id} is not an external network")
     port = port_rules.make(core, session, ctx, network, "", {
         "device_id": router.id, "device_owner": port_rules.ROUTER_GATEWAY,
         "fixed_ips": info.get("external_fixed_ips")})
-    port.status = "ACTIVE"
     router.gw_port_id, router.external_network_id = port.id, network.id
 
 
@@ -101,14 +90,15 @@ def _check_no_floating_ips(session: Session, router: Router, network_id: str | N
 def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> Router:
     """:raises Forbidden: :raises NotFound: :raises Invalid: :raises Conflict: OverQuota, addresses."""
     project_id = owner(ctx, body, "create_router")
-    quotas.check(session, project_id, "router")
-    router = Router(project_id=project_id, name=body.get("name", ""), description=body.get("description", ""),
-                    admin_state_up=body.get("admin_state_up", True), tags=[], routes=[], status="ACTIVE")
+    quotas.check(core, session, project_id, "router")
+    router = Router(cloud=core.region, project_id=project_id, name=body.get("name", ""),
+                    description=body.get("description", ""), admin_state_up=body.get("admin_state_up", True),
+                    tags=[], routes=[], status="ACTIVE", extra={})
     session.add(router)
     session.flush()
     _set_gateway(core, session, ctx, router, body.get("external_gateway_info"), "create_router")
     session.flush()
-    core.realise(lambda d: d.apply_router(spec(session, router)), undo=lambda d: d.remove_router(router.id))
+    core.realise(session, router, action="create")
     return router
 
 
@@ -142,7 +132,7 @@ def _routes(session: Session, router: Router, routes: list[dict[str, str]]) -> l
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, router_id: str, changes: dict[str, Any]) -> Router:
     """:raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict:"""
-    router = get(session, ctx, router_id)
+    router = get(core, session, ctx, router_id)
     authorize(ctx, "update_router", router.project_id)
     update_fields(router, changes, ("name", "description", "admin_state_up"))
     if "external_gateway_info" in changes:
@@ -156,14 +146,14 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, router_id: str
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, router_id: str) -> None:
     """:raises NotFound: :raises Forbidden: :raises Conflict: RouterInUse (interfaces remain)."""
-    router = get(session, ctx, router_id)
+    router = get(core, session, ctx, router_id)
     authorize(ctx, "delete_router", router.project_id)
     if interface_ports(session, router.id):
         raise conflict("RouterInUse", f"Router {router.id} still has ports")
     _set_gateway(core, session, ctx, router, None, "delete_router")
+    core.unrealise(session, router)
     session.delete(router)
     session.flush()
-    core.realise(lambda d: d.remove_router(router_id))
 
 
 # -- interfaces ------------------------------------------------------------------------------------
@@ -196,7 +186,7 @@ def add_interface(core: NetworkCore, session: Session, ctx: AuthContext, router_
     :raises Invalid: neither or both given; no gateway; port without addresses; a duplicate or
     overlapping subnet. :raises Conflict: PortInUse, the gateway address is taken.
     """
-    router = get(session, ctx, router_id)
+    router = get(core, session, ctx, router_id)
     authorize(ctx, "add_router_interface", router.project_id)
     subnet_id, port_id = body.get("subnet_id"), body.get("port_id")
     if subnet_id and port_id:
@@ -204,7 +194,7 @@ def add_interface(core: NetworkCore, session: Session, ctx: AuthContext, router_
     if not subnet_id and not port_id:
         raise bad_request("router", "Either subnet_id or port_id must be specified")
     if port_id:
-        port = port_rules.get(session, ctx, port_id)
+        port = port_rules.get(core, session, ctx, port_id)
         if port.device_id:
             raise conflict("PortInUse", f"Unable to complete operation on port {port.id} for network "
                                         f"{port.network_id}. Port already has an attached device {port.device_id}.")
@@ -215,9 +205,9 @@ def add_interface(core: NetworkCore, session: Session, ctx: AuthContext, router_
         port.device_id, port.device_owner = router.id, port_rules.ROUTER_INTERFACE
         port.security_group_ids = []
         touch(port)
-        port_rules.bind(core, port)
+        port_rules.bind(core, session, port)
     else:
-        subnet = subnet_rules.get(session, ctx, subnet_id)
+        subnet = subnet_rules.get(core, session, ctx, subnet_id)
         if not subnet.gateway_ip:
             raise bad_request("router", "Subnet for router interface must have a gateway IP")
         _check_subnet_free(session, router, subnet)
@@ -237,7 +227,7 @@ def remove_interface(core: NetworkCore, session: Session, ctx: AuthContext, rout
     :raises NotFound: RouterInterfaceNotFound(ForSubnet). :raises Forbidden: :raises Invalid: neither given.
     :raises Conflict: RouterInterfaceInUseByFloatingIP.
     """
-    router = get(session, ctx, router_id)
+    router = get(core, session, ctx, router_id)
     authorize(ctx, "remove_router_interface", router.project_id)
     subnet_id, port_id = body.get("subnet_id"), body.get("port_id")
     if not subnet_id and not port_id:
@@ -252,7 +242,7 @@ def remove_interface(core: NetworkCore, session: Session, ctx: AuthContext, rout
             raise error(Invalid, "SubnetMismatchForPort",
                         f"Subnet {subnet_id} does not match the port {port_id}")
     else:
-        subnet_rules.get(session, ctx, subnet_id)
+        subnet_rules.get(core, session, ctx, subnet_id)
         port = next((p for p in ports if subnet_id in [a.subnet_id for a in p.fixed_ips]), None)
         if port is None:
             raise error(NotFound, "RouterInterfaceNotFoundForSubnet",

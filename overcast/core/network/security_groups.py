@@ -15,10 +15,9 @@ from sqlalchemy.sql import Select
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, quotas
-from overcast.core.network.common import authorize, fetch, owned, owner, touch, update_fields
+from overcast.core.network.common import authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import bad_attribute, conflict, not_found
 from overcast.core.network.listing import ordered
-from overcast.drivers.network import SecurityGroupRuleSpec, SecurityGroupSpec
 from overcast.store.network import DefaultSecurityGroup, Port, SecurityGroup, SecurityGroupRule
 
 DEFAULT_NAME = "default"
@@ -33,45 +32,40 @@ _PORT_PROTOCOLS = {6, 17, 33, 132, 136}
 _ICMP_PROTOCOLS = {1, 58}
 
 
-def spec(group: SecurityGroup) -> SecurityGroupSpec:
-    return SecurityGroupSpec(id=group.id, name=group.name, stateful=group.stateful, rules=tuple(
-        SecurityGroupRuleSpec(id=r.id, direction=r.direction, ethertype=r.ethertype, protocol=r.protocol,
-                              port_range_min=r.port_range_min, port_range_max=r.port_range_max,
-                              remote_ip_prefix=r.remote_ip_prefix, remote_group_id=r.remote_group_id)
-        for r in group.rules))
-
-
 def ensure_default(core: NetworkCore, session: Session, project_id: str | None) -> SecurityGroup | None:
-    """The project's ``default`` group, made now if it has none (Neutron does it on first use)."""
+    """The project's ``default`` group in the region, made now if it has none (Neutron does it on
+    first use)."""
     if not project_id:
         return None
-    link = session.get(DefaultSecurityGroup, project_id)
+    key = (project_id, core.region)
+    link = session.get(DefaultSecurityGroup, key)
     if link is not None:
         return session.get(SecurityGroup, link.security_group_id)
-    group = SecurityGroup(project_id=project_id, name=DEFAULT_NAME, description="Default security group",
-                          tags=[], rules=[])
+    group = SecurityGroup(cloud=core.region, project_id=project_id, name=DEFAULT_NAME,
+                          description="Default security group", tags=[], rules=[], extra={})
     try:
         with session.begin_nested():  # a concurrent first use may make it first: then that one is it
             session.add(group)
             session.flush()
-            session.add(DefaultSecurityGroup(project_id=project_id, security_group_id=group.id))
+            session.add(DefaultSecurityGroup(project_id=project_id, cloud=core.region, security_group_id=group.id))
             session.flush()
     except IntegrityError:
-        link = session.get(DefaultSecurityGroup, project_id, populate_existing=True)
+        link = session.get(DefaultSecurityGroup, key, populate_existing=True)
         return session.get(SecurityGroup, link.security_group_id) if link is not None else None
     for ethertype in ("IPv4", "IPv6"):
-        group.rules.append(SecurityGroupRule(project_id=project_id, direction="egress", ethertype=ethertype))
-        group.rules.append(SecurityGroupRule(project_id=project_id, direction="ingress", ethertype=ethertype,
-                                             remote_group_id=group.id))
+        group.rules.append(SecurityGroupRule(cloud=core.region, project_id=project_id, direction="egress",
+                                             ethertype=ethertype))
+        group.rules.append(SecurityGroupRule(cloud=core.region, project_id=project_id, direction="ingress",
+                                             ethertype=ethertype, remote_group_id=group.id))
     session.flush()
-    core.realise(lambda d: d.apply_security_group(spec(group)))
+    core.realise(session, group, action="create")
     return group
 
 
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[SecurityGroup]]:
-    """The groups ``ctx`` may list, in no order (its project's default group is made first)."""
+    """The groups of the region ``ctx`` may list, in no order (its project's default group is made first)."""
     ensure_default(core, session, ctx.project_id)
-    return owned(ctx, SecurityGroup)
+    return owned(ctx, SecurityGroup, core.region)
 
 
 def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[SecurityGroup]:
@@ -79,13 +73,13 @@ def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[Secur
     return list(session.scalars(ordered(query(core, session, ctx))))
 
 
-def get(session: Session, ctx: AuthContext, group_id: str) -> SecurityGroup:
+def get(core: NetworkCore, session: Session, ctx: AuthContext, group_id: str) -> SecurityGroup:
     """:raises NotFound: SecurityGroupNotFound."""
-    return fetch(session, ctx, SecurityGroup, "security_group", group_id)
+    return fetch(session, ctx, SecurityGroup, "security_group", group_id, core.region)
 
 
 def _is_default(session: Session, group: SecurityGroup) -> bool:
-    link = session.get(DefaultSecurityGroup, group.project_id)
+    link = session.get(DefaultSecurityGroup, (group.project_id, group.cloud))
     return link is not None and link.security_group_id == group.id
 
 
@@ -97,21 +91,23 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     ensure_default(core, session, project_id)
     if body.get("name") == DEFAULT_NAME:
         raise conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
-    quotas.check(session, project_id, "security_group")
-    group = SecurityGroup(project_id=project_id, name=body.get("name", ""), description=body.get("description", ""),
-                          stateful=body.get("stateful", True), tags=[], rules=[])
+    quotas.check(core, session, project_id, "security_group")
+    group = SecurityGroup(cloud=core.region, project_id=project_id, name=body.get("name", ""),
+                          description=body.get("description", ""), stateful=body.get("stateful", True), tags=[],
+                          rules=[], extra={})
     session.add(group)
     session.flush()
     for ethertype in ("IPv4", "IPv6"):
-        group.rules.append(SecurityGroupRule(project_id=project_id, direction="egress", ethertype=ethertype))
+        group.rules.append(SecurityGroupRule(cloud=core.region, project_id=project_id, direction="egress",
+                                             ethertype=ethertype))
     session.flush()
-    core.realise(lambda d: d.apply_security_group(spec(group)), undo=lambda d: d.remove_security_group(group.id))
+    core.realise(session, group, action="create")
     return group
 
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, group_id: str, changes: dict[str, Any]) -> SecurityGroup:
     """:raises NotFound: :raises Forbidden: :raises Conflict: renaming the default group."""
-    group = get(session, ctx, group_id)
+    group = get(core, session, ctx, group_id)
     authorize(ctx, "update_security_group", group.project_id)
     if "name" in changes and changes["name"] != group.name and (
             _is_default(session, group) or changes["name"] == DEFAULT_NAME):
@@ -119,35 +115,35 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, group_id: str,
     update_fields(group, changes, ("name", "description", "stateful"))
     touch(group)
     session.flush()
-    core.realise(lambda d: d.apply_security_group(spec(group)))
+    core.realise(session, group)
     return group
 
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, group_id: str) -> None:
     """:raises NotFound: :raises Forbidden: :raises Conflict: the default group (for non-admins),
     or one ports still use (SecurityGroupInUse)."""
-    group = get(session, ctx, group_id)
+    group = get(core, session, ctx, group_id)
     authorize(ctx, "delete_security_group", group.project_id)
     if _is_default(session, group) and not ctx.is_admin:
         raise conflict("SecurityGroupCannotRemoveDefault", "Insufficient rights for removing default security group.")
-    for groups in session.scalars(select(Port.security_group_ids)):
+    for groups in session.scalars(select(Port.security_group_ids).where(Port.cloud == core.region)):
         if group.id in (groups or []):
             raise conflict("SecurityGroupInUse", f"Security Group {group.id} in use.")
+    core.unrealise(session, group)
     session.delete(group)
     session.flush()
-    core.realise(lambda d: d.remove_security_group(group_id))
 
 
 # -- rules -----------------------------------------------------------------------------------------
 def rule_query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[SecurityGroupRule]]:
     """The rules ``ctx`` may list, in no order (its project's default group is made first)."""
     ensure_default(core, session, ctx.project_id)
-    return owned(ctx, SecurityGroupRule)
+    return owned(ctx, SecurityGroupRule, core.region)
 
 
-def get_rule(session: Session, ctx: AuthContext, rule_id: str) -> SecurityGroupRule:
+def get_rule(core: NetworkCore, session: Session, ctx: AuthContext, rule_id: str) -> SecurityGroupRule:
     """:raises NotFound: SecurityGroupRuleNotFound."""
-    rule = session.get(SecurityGroupRule, rule_id)
+    rule = lookup(session, SecurityGroupRule, rule_id, core.region)
     if rule is None or not (ctx.is_admin or rule.project_id == ctx.project_id):
         raise not_found("security_group_rule", rule_id)
     return rule
@@ -229,7 +225,7 @@ def _key(rule: SecurityGroupRule | dict[str, Any]) -> tuple[Any, ...]:
 def create_rule(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> SecurityGroupRule:
     """:raises NotFound: the group or the remote group. :raises Forbidden:
     :raises Invalid: protocol, ports, ICMP values, prefix. :raises Conflict: SecurityGroupRuleExists, OverQuota."""
-    group = get(session, ctx, body["security_group_id"])
+    group = get(core, session, ctx, body["security_group_id"])
     authorize(ctx, "create_security_group_rule", group.project_id)
     if body.get("protocol") is not None:
         body = {**body, "protocol": str(body["protocol"])}
@@ -237,13 +233,13 @@ def create_rule(core: NetworkCore, session: Session, ctx: AuthContext, body: dic
     _check_ports(number, body.get("port_range_min"), body.get("port_range_max"))
     prefix = _remote_prefix(body)
     if body.get("remote_group_id"):
-        get(session, ctx, body["remote_group_id"])
+        get(core, session, ctx, body["remote_group_id"])
     wanted = {**body, "ethertype": body.get("ethertype", "IPv4"), "remote_ip_prefix": prefix}
     for existing in group.rules:
         if _key(existing) == _key(wanted):
             raise conflict("SecurityGroupRuleExists", f"Security group rule already exists. Rule id is {existing.id}.")
-    quotas.check(session, group.project_id, "security_group_rule")
-    rule = SecurityGroupRule(project_id=group.project_id, security_group_id=group.id, direction=body["direction"],
+    quotas.check(core, session, group.project_id, "security_group_rule")
+    rule = SecurityGroupRule(cloud=core.region, project_id=group.project_id, security_group_id=group.id, direction=body["direction"],
                              ethertype=wanted["ethertype"], protocol=body.get("protocol"),
                              port_range_min=body.get("port_range_min"), port_range_max=body.get("port_range_max"),
                              remote_ip_prefix=prefix, remote_group_id=body.get("remote_group_id"),
@@ -251,19 +247,19 @@ def create_rule(core: NetworkCore, session: Session, ctx: AuthContext, body: dic
     group.rules.append(rule)
     touch(group)
     session.flush()
-    core.realise(lambda d: d.apply_security_group(spec(group)))
+    core.realise(session, group)
     return rule
 
 
 def delete_rule(core: NetworkCore, session: Session, ctx: AuthContext, rule_id: str) -> None:
     """:raises NotFound: :raises Forbidden:"""
-    rule = get_rule(session, ctx, rule_id)
+    rule = get_rule(core, session, ctx, rule_id)
     authorize(ctx, "delete_security_group_rule", rule.project_id)
     group = session.get(SecurityGroup, rule.security_group_id)
     group.rules.remove(rule)
     touch(group)
     session.flush()
-    core.realise(lambda d: d.apply_security_group(spec(group)))
+    core.realise(session, group)
 
 
 def resolve(core: NetworkCore, session: Session, ctx: AuthContext, project_id: str,
@@ -277,9 +273,9 @@ def resolve(core: NetworkCore, session: Session, ctx: AuthContext, project_id: s
         return [default.id] if default is not None else []
     ids = []
     for ref in given:
-        group = session.get(SecurityGroup, ref)
+        group = lookup(session, SecurityGroup, ref, core.region)
         if group is None:
-            group = session.scalar(select(SecurityGroup).where(SecurityGroup.name == ref,
+            group = session.scalar(select(SecurityGroup).where(SecurityGroup.name == ref, SecurityGroup.cloud == core.region,
                                                                SecurityGroup.project_id == project_id))
         if group is None or not (ctx.is_admin or group.project_id in (ctx.project_id, project_id)):
             raise not_found("security_group", ref)

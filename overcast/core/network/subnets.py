@@ -15,9 +15,8 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, ipam, quotas
 from overcast.core.network import ports as port_rules
-from overcast.core.network.common import authorize, fetch, owner, touch, update_fields
+from overcast.core.network.common import authorize, fetch, in_region, lookup, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, policy
-from overcast.drivers.network import SubnetSpec
 from overcast.store.network import IpAllocation, Network, Port, Subnet
 
 MAX_DNS_NAMESERVERS = 5
@@ -25,30 +24,25 @@ MAX_HOST_ROUTES = 20
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 
 
-def spec(subnet: Subnet) -> SubnetSpec:
-    return SubnetSpec(id=subnet.id, network_id=subnet.network_id, cidr=subnet.cidr, ip_version=subnet.ip_version,
-                      gateway_ip=subnet.gateway_ip, enable_dhcp=subnet.enable_dhcp)
-
-
-def query(ctx: AuthContext) -> Select[tuple[Subnet]]:
-    """The subnets ``ctx`` may list (its project's and those of shared networks), in no order."""
-    subnets = select(Subnet)
+def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[Subnet]]:
+    """The subnets of the region ``ctx`` may list (its project's and those of shared networks), in no order."""
+    subnets = in_region(Subnet, core.region)
     if ctx.is_admin:
         return subnets
-    shared = select(Network.id).where(Network.shared.is_(True))
+    shared = select(Network.id).where(Network.shared.is_(True), Network.cloud == core.region)
     return subnets.where(or_(Subnet.project_id == ctx.project_id, Subnet.network_id.in_(shared)))
 
 
-def get(session: Session, ctx: AuthContext, subnet_id: str) -> Subnet:
+def get(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str) -> Subnet:
     """:raises NotFound: SubnetNotFound (also another project's subnet on an unshared network,
     external ones included, as Neutron hides them)."""
-    subnet = session.get(Subnet, subnet_id)
+    subnet = lookup(session, Subnet, subnet_id, core.region)
     if subnet is not None and not ctx.is_admin and subnet.project_id != ctx.project_id:
         network = session.get(Network, subnet.network_id)
         if network is None or not network.shared:
             subnet = None
     if subnet is None:
-        fetch(session, ctx, Subnet, "subnet", subnet_id)  # raises SubnetNotFound
+        fetch(session, ctx, Subnet, "subnet", subnet_id, core.region)  # raises SubnetNotFound
     return subnet  # type: ignore[return-value]
 
 
@@ -105,7 +99,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     """:raises NotFound: the network. :raises Forbidden: not the network's owner (or admin).
     :raises Invalid: CIDR, version, gateway, pools, DNS, routes, overlap within the network.
     :raises Conflict: pools overlapping each other or the gateway; OverQuota."""
-    network = fetch(session, ctx, Network, "network", body["network_id"])
+    network = fetch(session, ctx, Network, "network", body["network_id"], core.region)
     project_id = owner(ctx, body, "create_subnet")
     if network.project_id != project_id and not ctx.is_admin:
         raise policy("create_subnet")
@@ -127,18 +121,18 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     dns = _nameservers(body.get("dns_nameservers") or [])
     routes = _host_routes(net, body.get("host_routes") or [])
     _check_overlap(session, network.id, net, cidr)
-    quotas.check(session, project_id, "subnet")
-    subnet = Subnet(project_id=project_id, network_id=network.id, name=body.get("name", ""),
+    quotas.check(core, session, project_id, "subnet")
+    subnet = Subnet(cloud=core.region, project_id=project_id, network_id=network.id, name=body.get("name", ""),
                     description=body.get("description", ""), ip_version=ip_version, cidr=cidr,
                     gateway_ip=str(gateway) if gateway is not None else None,
                     enable_dhcp=body.get("enable_dhcp", True), allocation_pools=pools, dns_nameservers=dns,
                     host_routes=routes, ipv6_ra_mode=body.get("ipv6_ra_mode"),
-                    ipv6_address_mode=body.get("ipv6_address_mode"), tags=[])
+                    ipv6_address_mode=body.get("ipv6_address_mode"), tags=[], extra={})
     session.add(subnet)
     touch(network)
     session.flush()
-    core.realise(lambda d: d.apply_subnet(spec(subnet)), undo=lambda d: d.remove_subnet(subnet.id))
-    if ipam.is_automatic(subnet):
+    core.realise(session, subnet, action="create")
+    if ipam.is_automatic(subnet) and not core.provider_addresses:
         _add_slaac_addresses(core, session, subnet)
     return subnet
 
@@ -153,6 +147,7 @@ def _add_slaac_addresses(core: NetworkCore, session: Session, subnet: Subnet) ->
         port.fixed_ips.append(IpAllocation(subnet_id=subnet.id, ip_address=ipam.eui64(subnet.cidr, port.mac_address),
                                            network_id=subnet.network_id, position=len(port.fixed_ips)))
         touch(port)
+        core.realise(session, port)
         devices.append(port.device_id)
     session.flush()
     core.devices_changed(session, devices)
@@ -160,7 +155,7 @@ def _add_slaac_addresses(core: NetworkCore, session: Session, subnet: Subnet) ->
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str, changes: dict[str, Any]) -> Subnet:
     """:raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict: as for create."""
-    subnet = get(session, ctx, subnet_id)
+    subnet = get(core, session, ctx, subnet_id)
     authorize(ctx, "update_subnet", subnet.project_id)
     net = ipaddress.ip_network(subnet.cidr)
     if "gateway_ip" in changes:
@@ -177,29 +172,31 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str
     update_fields(subnet, changes, ("name", "description", "enable_dhcp"))
     touch(subnet)
     session.flush()
-    core.realise(lambda d: d.apply_subnet(spec(subnet)))
+    core.realise(session, subnet)
     return subnet
 
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str) -> None:
     """:raises NotFound: :raises Forbidden: :raises Conflict: SubnetInUse, ports hold its addresses."""
-    subnet = get(session, ctx, subnet_id)
+    subnet = get(core, session, ctx, subnet_id)
     authorize(ctx, "delete_subnet", subnet.project_id)
     held = select(IpAllocation).where(IpAllocation.subnet_id == subnet.id)
     routed = held.join(Port).where(Port.device_owner.startswith(port_rules.ROUTER_OWNER_PREFIX))
     if ipam.is_automatic(subnet) and session.scalar(routed.limit(1)) is None:
         # SLAAC addresses go with their subnet (Neutron removes them); a router's interface stays
-        devices = session.scalars(select(Port.device_id).join(IpAllocation).where(IpAllocation.subnet_id == subnet.id))
-        changed = list(devices)
+        holders = list(session.scalars(select(Port).join(IpAllocation).where(IpAllocation.subnet_id == subnet.id)))
         session.execute(IpAllocation.__table__.delete().where(IpAllocation.subnet_id == subnet.id))
         session.expire_all()
-        core.devices_changed(session, changed)
+        for port in holders:
+            touch(port)
+            core.realise(session, port)
+        core.devices_changed(session, [p.device_id for p in holders])
     elif session.scalar(held.limit(1)) is not None:
         raise conflict("SubnetInUse", f"Unable to complete operation on subnet {subnet.id}: One or more ports "
                                       "have an IP allocation from this subnet.")
     network = session.get(Network, subnet.network_id)
+    core.unrealise(session, subnet)
     session.delete(subnet)
     if network is not None:
         touch(network)
     session.flush()
-    core.realise(lambda d: d.remove_subnet(subnet_id))

@@ -156,7 +156,8 @@ def _truthy(value: object) -> bool:
 class LocalComputeDriver(ComputeDriver):
     """A simulated KVM cloud: hosts, zones, power states, console logs, persistent state."""
 
-    capabilities = frozenset(Capability)
+    #: no remote console: a console URL must lead to a proxy reaching a real guest, and there is none
+    capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE}
 
     def __init__(self, path: Path, *, build_delay: float = 0.0, hosts: Iterable[str] = ("overcast-local-1",),
                  zones: Iterable[str] = ("nova",),

@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS unavailable (
 class LocalStore:
     """Thread-local sqlite3 connections to one file; :meth:`write` and :meth:`read` are short transactions."""
 
+    #: the tables this store makes (idempotent DDL); a store of another part of the local cloud
+    #: kept in a file of its own gives its own
+    schema = SCHEMA
+
     def __init__(self, path: Path, busy_timeout_s: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +85,7 @@ class LocalStore:
         self._all_lock = threading.Lock()
         self._closed = False
         conn = self._connect()
-        conn.executescript(SCHEMA)  # idempotent DDL, each statement its own transaction
+        conn.executescript(self.schema)  # idempotent DDL, each statement its own transaction
         with self.write() as conn:
             conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                          (str(SCHEMA_VERSION),))

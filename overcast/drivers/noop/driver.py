@@ -33,9 +33,10 @@ _POWER = {
 
 
 class NoopComputeDriver(ComputeDriver):
-    """Accepts everything; every capability, none of them doing anything."""
+    """Accepts everything; every capability but a remote console, none of them doing anything."""
 
-    capabilities = frozenset(Capability)
+    #: no remote console: a console URL must lead to a proxy reaching a real guest, and there is none
+    capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE}
 
     def __init__(self, host: str = "noop-host") -> None:
         self._host = host

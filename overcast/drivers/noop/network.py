@@ -1,15 +1,18 @@
-"""The noop network driver: accepts everything at once and remembers ids in memory only.
+"""The noop network driver: accepts everything at once and remembers what it made in memory only.
 
 The baseline for the conformance kit and benchmarks: whatever a network request costs with
-``noop`` is Overcast's own time. Ports bind ACTIVE on ``noop-host``.
+``noop`` is Overcast's own time. Ports bind ACTIVE on ``noop-host``; backend ids are the Overcast
+ids with a ``noop-`` prefix (so a retried create finds the same object).
 """
 
 from __future__ import annotations
 
 import threading
 
-from overcast.drivers.network import (Capability, FloatingIpSpec, NetworkDriver, NetworkSpec, PortBinding,
-                                      PortSpec, RouterSpec, SecurityGroupSpec, SubnetSpec)
+from overcast.drivers.context import CallContext
+from overcast.drivers.network import (BackendObject, Capability, FloatingIpRealised, FloatingIpSpec, NetworkDriver,
+                                      NetworkSpec, PortBinding, PortSpec, Realised, Ref, RouterSpec,
+                                      SecurityGroupRealised, SecurityGroupSpec, SubnetSpec)
 
 
 class NoopNetworkDriver(NetworkDriver):
@@ -22,47 +25,55 @@ class NoopNetworkDriver(NetworkDriver):
         self._lock = threading.Lock()
         self._ids: dict[str, set[str]] = {}
 
-    def _add(self, kind: str, item_id: str) -> None:
+    def _add(self, kind: str, item_id: str) -> str:
         with self._lock:
             self._ids.setdefault(kind, set()).add(item_id)
+        return f"noop-{item_id}"
 
-    def _drop(self, kind: str, item_id: str) -> None:
+    def _drop(self, kind: str, ref: Ref) -> None:
         with self._lock:
-            self._ids.get(kind, set()).discard(item_id)
+            self._ids.get(kind, set()).discard(ref.id)
 
-    def apply_network(self, network: NetworkSpec) -> None:
-        self._add("network", network.id)
+    def list_objects(self, ctx: CallContext, kind: str) -> list[BackendObject]:
+        with self._lock:
+            ids = sorted(self._ids.get(kind, ()))
+        return [BackendObject(kind=kind, id=i, backend_id=f"noop-{i}") for i in ids]
 
-    def remove_network(self, network_id: str) -> None:
-        self._drop("network", network_id)
+    def apply_network(self, ctx: CallContext, network: NetworkSpec) -> Realised:
+        return Realised(self._add("network", network.id))
 
-    def apply_subnet(self, subnet: SubnetSpec) -> None:
-        self._add("subnet", subnet.id)
+    def remove_network(self, ctx: CallContext, network: Ref) -> None:
+        self._drop("network", network)
 
-    def remove_subnet(self, subnet_id: str) -> None:
-        self._drop("subnet", subnet_id)
+    def apply_subnet(self, ctx: CallContext, subnet: SubnetSpec) -> Realised:
+        return Realised(self._add("subnet", subnet.id))
 
-    def bind_port(self, port: PortSpec, host: str | None = None) -> PortBinding:
-        self._add("port", port.id)
-        return PortBinding(host=host or self._host, vif_type="ovs", active=True)
+    def remove_subnet(self, ctx: CallContext, subnet: Ref) -> None:
+        self._drop("subnet", subnet)
 
-    def unbind_port(self, port_id: str) -> None:
-        self._drop("port", port_id)
+    def bind_port(self, ctx: CallContext, port: PortSpec) -> PortBinding:
+        return PortBinding(backend_id=self._add("port", port.id), host=port.host or self._host, vif_type="ovs",
+                           active=True, mac_address=port.mac_address, fixed_ips=port.fixed_ips)
 
-    def apply_router(self, router: RouterSpec) -> None:
-        self._add("router", router.id)
+    def unbind_port(self, ctx: CallContext, port: Ref) -> None:
+        self._drop("port", port)
 
-    def remove_router(self, router_id: str) -> None:
-        self._drop("router", router_id)
+    def apply_router(self, ctx: CallContext, router: RouterSpec) -> Realised:
+        return Realised(self._add("router", router.id))
 
-    def apply_floating_ip(self, floating_ip: FloatingIpSpec) -> None:
-        self._add("floating_ip", floating_ip.id)
+    def remove_router(self, ctx: CallContext, router: Ref) -> None:
+        self._drop("router", router)
 
-    def remove_floating_ip(self, floating_ip_id: str) -> None:
-        self._drop("floating_ip", floating_ip_id)
+    def apply_floating_ip(self, ctx: CallContext, floating_ip: FloatingIpSpec) -> FloatingIpRealised:
+        return FloatingIpRealised(backend_id=self._add("floating_ip", floating_ip.id),
+                                  floating_ip_address=floating_ip.floating_ip_address)
 
-    def apply_security_group(self, group: SecurityGroupSpec) -> None:
-        self._add("security_group", group.id)
+    def remove_floating_ip(self, ctx: CallContext, floating_ip: Ref) -> None:
+        self._drop("floating_ip", floating_ip)
 
-    def remove_security_group(self, group_id: str) -> None:
-        self._drop("security_group", group_id)
+    def apply_security_group(self, ctx: CallContext, group: SecurityGroupSpec) -> SecurityGroupRealised:
+        return SecurityGroupRealised(backend_id=self._add("security_group", group.id),
+                                     rules={r.id: f"noop-{r.id}" for r in group.rules})
+
+    def remove_security_group(self, ctx: CallContext, group: Ref) -> None:
+        self._drop("security_group", group)
