@@ -46,7 +46,7 @@ ALLOWED = {
     GONE: set(),
 }
 
-_N, _I, _G, _K, _C = "compute", "identity", "image", "network", "volume"
+_N, _I, _G, _K, _C, _P = "compute", "identity", "image", "network", "volume", "placement"
 
 #: (service, endpoint name, method) -> rule; for action endpoints, (service, name, "POST", action)
 ORACLE: dict[tuple[str, ...], str] = {}
@@ -121,7 +121,10 @@ _rules(_N, {  # nova/policies/*.py
         "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp",
         "trigger_crash_dump", "forceDelete", "restore")} | {f"POST {a}": ADMIN for a in (
         "os-resetState", "migrate", "injectNetworkInfo", "os-migrateLive", "shelveOffload",
-        "resetNetwork", "evacuate")},
+        "resetNetwork", "evacuate")} | {
+        # up to 2.5 the consoles are actions: os_compute_api:os-remote-consoles, project member or admin
+        f"POST {a}": MEMBER for a in ("os-getVNCConsole", "os-getSPICEConsole", "os-getRDPConsole",
+                                      "os-getSerialConsole")},
 })
 
 _rules(_I, {  # keystone/common/policies/*.py
@@ -286,6 +289,20 @@ _rules(_C, {  # cinder/policies/*.py
     "volume_metadata_key": {"PUT": MEMBER, "DELETE": MEMBER},
 })
 
+_rules(_P, {  # placement/policies/*.py: every write is base.ADMIN_OR_SERVICE
+    "resource_providers": {"POST": ADMIN},
+    "resource_provider": {"PUT": ADMIN, "DELETE": ADMIN},
+    "resource_provider_inventories": {"POST": ADMIN, "PUT": ADMIN, "DELETE": ADMIN},
+    "resource_provider_inventory": {"PUT": ADMIN, "DELETE": ADMIN},
+    "resource_provider_aggregates": {"PUT": ADMIN},
+    "resource_provider_traits": {"PUT": ADMIN, "DELETE": ADMIN},
+    "resource_classes": {"POST": ADMIN},
+    "resource_class": {"PUT": ADMIN, "DELETE": ADMIN},
+    "trait": {"PUT": ADMIN, "DELETE": ADMIN},
+    "allocations": {"POST": ADMIN},
+    "consumer_allocations": {"PUT": ADMIN, "DELETE": ADMIN},
+    "reshaper": {"POST": ADMIN},
+})
 
 #: Where upstream answers a refused persona with another status than 403, before its policy runs:
 #: (service, endpoint, method, persona) -> status. Neutron refuses a create without a project (a
@@ -318,6 +335,9 @@ def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
         ("compute", "port_id"): "server_port", ("identity", "credential_id"): (
             "ec2_credential" if "ec2" in ep else "credential"),
     }
+    if service == "placement":
+        return {"uuid": ids["resource_provider"], "resource_class": "CUSTOM_DRILL", "name": "CUSTOM_DRILL",
+                "consumer_uuid": ids["placement_consumer"]}[name]
     if (service, name) in per_service:
         return ids[per_service[(service, name)]]
     if name == "item_id":
@@ -378,6 +398,7 @@ def _actions(bodies: dict[str, Any], **kw: Any) -> list[Example]:
 NOVA = {"OpenStack-API-Version": "compute 2.90", "X-OpenStack-Nova-API-Version": "2.90"}
 NOVA_OLD = {"OpenStack-API-Version": "compute 2.1"}
 CINDER = {"OpenStack-API-Version": "volume 3.70"}
+PLACEMENT = {"OpenStack-API-Version": "placement 1.39"}
 PATCH_GLANCE = "application/openstack-images-v2.1-json-patch"
 
 
@@ -458,7 +479,10 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
                                                    "imageRef": i["cirros"], "networks": [{"uuid": i["network"]}],
                                                    "adminPass": "drill-create-Secret1"}}, headers=NOVA),
         (_N, "v2_server", "PUT"): _e({"server": {"name": "drill-vm"}}, headers=NOVA),
-        (_N, "v2_server_action", "POST"): _actions(server_actions, headers=NOVA),
+        (_N, "v2_server_action", "POST"): _actions(server_actions, headers=NOVA) + _actions({
+            "os-getVNCConsole": {"type": "novnc"}, "os-getSPICEConsole": {"type": "spice-html5"},
+            "os-getRDPConsole": {"type": "rdp-html5"}, "os-getSerialConsole": {"type": "serial"}},
+            headers=NOVA_OLD),
         (_N, "v2_server_metadata", "POST"): _e({"metadata": {"drill": "yes"}}),
         (_N, "v2_server_metadata", "PUT"): _e({"metadata": {"drill": "yes"}}),
         (_N, "v2_server_metadata_key", "PUT"): _e({"meta": {"drill": "yes"}}),
@@ -610,6 +634,27 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         (_C, "volume_metadata", "POST"): _e({"metadata": {"drill": "yes"}}, headers=CINDER),
         (_C, "volume_metadata", "PUT"): _e({"metadata": {"drill": "yes"}}, headers=CINDER),
         (_C, "volume_metadata_key", "PUT"): _e({"meta": {"drill": "yes"}}, headers=CINDER),
+        # placement (generations as the world left them: later writes may find them moved on, 409)
+        (_P, "resource_providers", "POST"): _e({"name": new_id}, headers=PLACEMENT),
+        (_P, "resource_provider", "PUT"): _e({"name": "drill-rp"}, headers=PLACEMENT),
+        (_P, "resource_provider_inventories", "POST"): _e({"resource_class": "VCPU", "total": 4},
+                                                          headers={"OpenStack-API-Version": "placement 1.0"}),
+        (_P, "resource_provider_inventories", "PUT"): _e({"resource_provider_generation": 1, "inventories": {
+            "DISK_GB": {"total": 100}, "CUSTOM_DRILL": {"total": 10}}}, headers=PLACEMENT),
+        (_P, "resource_provider_inventory", "PUT"): _e({"resource_provider_generation": 1, "total": 20},
+                                                       headers=PLACEMENT),
+        (_P, "resource_provider_aggregates", "PUT"): _e([str(uuid.UUID(int=7))],
+                                                        headers={"OpenStack-API-Version": "placement 1.1"}),
+        (_P, "resource_provider_traits", "PUT"): _e({"resource_provider_generation": 1, "traits": ["CUSTOM_DRILL"]},
+                                                    headers=PLACEMENT),
+        (_P, "resource_classes", "POST"): _e({"name": "CUSTOM_" + new_id.upper().replace("-", "_")},
+                                             headers=PLACEMENT),
+        (_P, "allocations", "POST"): _e({str(uuid.uuid4()): {
+            "allocations": {i["resource_provider"]: {"resources": {"DISK_GB": 1}}}, "project_id": i["project"],
+            "user_id": i["user"], "consumer_generation": None, "consumer_type": "DRILL"}}, headers=PLACEMENT),
+        (_P, "consumer_allocations", "PUT"): _e({
+            "allocations": {i["resource_provider"]: {"resources": {"DISK_GB": 2}}}, "project_id": i["project"],
+            "user_id": i["user"]}, headers={"OpenStack-API-Version": "placement 1.12"}),
     }
 
 
@@ -622,7 +667,7 @@ def headers_for(endpoint: Endpoint) -> dict[str, str]:
     """The newest microversion, for endpoints without an example (2.1 for Nova's proxies)."""
     if endpoint.service == "compute" and endpoint.name.startswith(NOVA_PROXIES):
         return NOVA_OLD
-    return {"compute": NOVA, "volume": CINDER}.get(endpoint.service, {})
+    return {"compute": NOVA, "volume": CINDER, "placement": PLACEMENT}.get(endpoint.service, {})
 
 
 def rule_for(endpoint: Endpoint, method: str, action: str | None) -> str | None:

@@ -16,10 +16,11 @@ caller may not see. An allowed persona must never get 403.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import pytest
 
-from catalog import ALLOWED, GONE, REFUSED_WITH, WRITE_METHODS, Example, examples, headers_for, rule_for, url
+from catalog import ALLOWED, GONE, ORACLE, REFUSED_WITH, WRITE_METHODS, Example, examples, headers_for, rule_for, url
 from overcast.api.routing import MOUNTS, Endpoint
 from world import PERSONAS, World
 
@@ -116,3 +117,28 @@ def test_role_matrix(world: World, service: str) -> None:
     print(f"\n{service}: {len(calls)} write calls x {len(PERSONAS)} personas; "
           f"{conclusive} with a body an allowed persona got through")
     assert not problems, f"{len(problems)} wrong answers:\n" + "\n".join(problems)
+
+
+def _server_actions() -> set[str]:
+    """The actions ``POST /servers/{id}/action`` serves: its handler methods (``_os_getVNCConsole``
+    serves ``os-getVNCConsole``) and the simple ones, read from the API module itself."""
+    from overcast.api.compute import actions
+
+    handlers = {name for name, fn in vars(actions.ServerAction).items()
+                if name.startswith("_") and not name.startswith("__") and callable(fn)
+                and list(inspect.signature(fn).parameters)[1:] == ["req", "resp", "session", "server", "name", "body"]}
+    return handlers | {"_" + name.replace("-", "_") for name in actions.SIMPLE}
+
+
+def test_every_action_has_an_upstream_rule() -> None:
+    """Actions are chosen by the body, not the URL: the registry cannot list them, the API's
+    dispatch tables can. Each must have a rule in the oracle (so the matrix covers it)."""
+    from overcast.api.volume import snapshots, volumes
+
+    known = {key[3] for key in ORACLE if len(key) == 4}
+    by_handler = {"_" + action.replace("-", "_"): action for action in known}
+    missing = sorted(h for h in _server_actions() if h not in by_handler and h != "_simple")
+    missing += sorted(f"volume {a}" for a in volumes.ACTIONS if ("volume", "volume_action", "POST", a) not in ORACLE)
+    missing += sorted(f"snapshot {a}" for a in snapshots.ACTIONS
+                      if ("volume", "snapshot_action", "POST", a) not in ORACLE)
+    assert not missing, f"actions without an upstream rule in tests/drills/catalog.py ORACLE: {missing}"

@@ -18,6 +18,7 @@ import logging
 import secrets
 import string
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -185,6 +186,7 @@ class World:
             self._compute()
             self._image()
             self._volume()
+            self._placement()
         finally:
             runtime.stop()
         return self
@@ -371,6 +373,22 @@ class World:
             "transfer": {"volume_id": ids["attached_volume"], "name": "drill-transfer"}})["transfer"]["id"]
         ids["attachment"] = self.ok("POST", f"{cinder}/attachments", member, headers=v, json_body={"attachment": {
             "volume_uuid": ids["volume"], "instance_uuid": ids["server"]}})["attachment"]["id"]
+
+    def _placement(self) -> None:
+        """A provider of the drills' own (not a compute host's) with an inventory, a custom
+        resource class and trait (both ``CUSTOM_DRILL``) and a consumer's allocation on it."""
+        ids, v = self.ids, {"OpenStack-API-Version": "placement 1.39"}
+        rp = self.ok("POST", "/placement/resource_providers", headers=v, json_body={"name": "drill-rp"})["uuid"]
+        ids["resource_provider"] = rp
+        self.ok("PUT", "/placement/resource_classes/CUSTOM_DRILL", headers=v)
+        self.ok("PUT", "/placement/traits/CUSTOM_DRILL", headers=v)
+        self.ok("PUT", f"/placement/resource_providers/{rp}/inventories", headers=v, json_body={
+            "resource_provider_generation": 0, "inventories": {"DISK_GB": {"total": 100},
+                                                               "CUSTOM_DRILL": {"total": 10}}})
+        ids["placement_consumer"] = str(uuid.uuid4())
+        self.ok("PUT", f"/placement/allocations/{ids['placement_consumer']}", headers=v, json_body={
+            "allocations": {rp: {"resources": {"DISK_GB": 1}}}, "project_id": ids["project"],
+            "user_id": ids["user"], "consumer_generation": None, "consumer_type": "DRILL"})
 
 
 def deep(levels: int, leaf: Any = "x") -> Any:
