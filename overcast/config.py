@@ -70,7 +70,7 @@ class ServerSettings:
     #: Largest JSON request body accepted (bytes); larger answers 413.
     max_body_bytes: int = 1024 * 1024
     #: Deepest nesting of arrays and objects a JSON request body may have; deeper answers 400
-    #: naming the field (docs/decisions/0022-request-limits-and-transactions.md).
+    #: naming the field (docs/decisions/0026-request-limits-and-transactions.md).
     max_json_depth: int = 32
     log_level: str = "INFO"
 
@@ -139,7 +139,7 @@ class ImageSettings:
     # What ``web-download`` and import tasks may fetch from: Glance's [import_filtering_opts], with
     # its defaults (comma-separated lists; an allow list, when set, wins over the deny list). An
     # address that is not globally routable (loopback, private, link-local ...) is refused unless
-    # ``web_download_hosts`` names the host or a network holding it (docs/decisions/0026).
+    # ``web_download_hosts`` names the host or a network holding it (docs/decisions/0030).
     #: allowed_schemes
     web_download_schemes: str = "http,https"
     #: disallowed_schemes (used when ``web_download_schemes`` is empty)

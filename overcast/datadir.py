@@ -1,4 +1,4 @@
-"""The data directory is private (docs/decisions/0025-secrets-at-rest.md).
+"""The data directory is private (docs/decisions/0029-secrets-at-rest.md).
 
 It holds the database, the Fernet and credential keys, the generated passwords, clouds.yaml, image
 data and the drivers' own state: only the user running Overcast may read any of it. Commands that

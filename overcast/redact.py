@@ -1,4 +1,4 @@
-"""Masking secrets out of text that is about to be logged (docs/decisions/0023-log-masking.md).
+"""Masking secrets out of text that is about to be logged (docs/decisions/0027-log-masking.md).
 
 Tokens travel in URLs (``GET /v2.0/tokens/{token}``, ``/tokens/{token}/endpoints``), headers
 (``X-Auth-Token``, ``X-Subject-Token``) and sometimes in a fault's message; passwords in bodies

@@ -7,7 +7,7 @@ resource's owner ids). Rules compose with ``|`` and ``&``. They follow the servi
 Each service declares its rules in one place, ``overcast.core.<service>.policies.RULES``; the app
 factory loads them into a :class:`Policy` (:func:`load`) and makes it current for each request.
 :func:`enforce` raises :class:`~overcast.core.errors.Forbidden`
-(docs/decisions/0005-policy.md, 0024-policy-declarations.md).
+(docs/decisions/0005-policy.md, 0028-policy-declarations.md).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ LOG = logging.getLogger(__name__)
 
 
 class Unit:
-    """One request's transaction (docs/decisions/0022-request-limits-and-transactions.md).
+    """One request's transaction (docs/decisions/0026-request-limits-and-transactions.md).
 
     While a unit is current (:func:`unit_of_work`), every ``Store.session()`` block shares one
     session per store and nothing commits until the unit finishes: the request's outcome decides.

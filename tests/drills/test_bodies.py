@@ -1,4 +1,4 @@
-"""No input can break a list, and a failing request keeps nothing (issue 16 §4, §5; decision 0022).
+"""No input can break a list, and a failing request keeps nothing (issue 16 §4, §5; decision 0026).
 
 The sweep (test_sweep.py) sends every endpoint these bodies and more; these are the cases the
 drills found, each written out against the fault the real service gives.

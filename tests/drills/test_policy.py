@@ -1,5 +1,5 @@
 """Least privilege (issue 16 §6) and policy declared in one place per service, loaded by the app
-factory (issue 10 §4; decision 0024)."""
+factory (issue 10 §4; decision 0028)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nothing leaked (issue 16 §7, §8; decisions 0023, 0025): tokens are masked wherever a log line
+"""Nothing leaked (issue 16 §7, §8; decisions 0027, 0029): tokens are masked wherever a log line
 would carry them; an admin password leaves its operation once used; the data directory and every
 file in it are private to the user running Overcast."""
 

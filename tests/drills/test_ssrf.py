@@ -1,4 +1,4 @@
-"""Server-side requests go only where the operator allows (issue 16 §9; decision 0026): Glance's
+"""Server-side requests go only where the operator allows (issue 16 §9; decision 0030): Glance's
 web-download import and the import task filter their URL as Glance's ``[import_filtering_opts]``
 do, with Glance's defaults, refuse addresses that are not globally routable unless named, and
 check again after DNS resolution and on every redirect."""

@@ -1,5 +1,5 @@
 """Fetching image data from a URL (``web-download`` and import tasks) without opening a way into
-the operator's network (docs/decisions/0026-web-download-filtering.md).
+the operator's network (docs/decisions/0030-web-download-filtering.md).
 
 Glance's ``[import_filtering_opts]``, with its defaults: schemes http and https, ports 80 and 443,
 host allow and deny lists (an allow list, when given, wins over the deny list at each level).
