@@ -18,12 +18,18 @@ MASK = "***"
 _FERNET = re.compile(r"gAAAAA[A-Za-z0-9_\-]{20,}=*")
 #: ``/tokens/<anything>`` in a path: the v2.0 validate, check and endpoints calls
 _TOKEN_PATH = re.compile(r"(/tokens/)[^/?#\s\"']+")
-#: ``?token=...`` and friends in a query string
-_QUERY = re.compile(r"(?i)([?&](?:token|auth_token|x-auth-token|password|passwd|secret|auth_key|"
-                    r"signature|access_key|secret_key|key)=)[^&#\s\"']*")
+#: ``?token=...`` and friends in a query string (or a form-encoded body: OAuth 1.0a answers
+#: ``oauth_token=...&oauth_token_secret=...``)
+_QUERY = re.compile(r"(?i)((?:^|[?&\s\"'])(?:token|auth_token|x-auth-token|password|passwd|secret|auth_key|"
+                    r"signature|access_key|secret_key|key|oauth_token|oauth_token_secret|oauth_verifier|"
+                    r"oauth_signature)=)[^&#\s\"']+")
+#: OAuth 1.0a parameters as an ``Authorization: OAuth`` header carries them: ``oauth_token="..."``
+_OAUTH = re.compile(r"(?i)(oauth_(?:token|token_secret|verifier|signature)=\")[^\"]*")
 #: a header as it appears in a dump: ``X-Auth-Token: ...``, ``'X-Subject-Token': '...'``
-_HEADER = re.compile(r"(?i)((?:x-auth-token|x-subject-token|x-service-token|authorization)[\"']?\s*[:=]\s*[\"']?)"
+_HEADER = re.compile(r"(?i)((?:x-auth-token|x-subject-token|x-service-token)[\"']?\s*[:=]\s*[\"']?)"
                      r"[^\s\"',}]+")
+#: ``Authorization`` (Basic, Bearer, OAuth ...): the whole value, quoted or to the end of the line
+_AUTHORIZATION = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\n]*)")
 #: a secret field in a JSON or Python dump: ``"password": "..."``, ``'adminPass': '...'``
 _FIELD = re.compile(r"(?i)([\"']?(?:password|original_password|adminpass|admin_pass(?:word)?|secret|"
                     r"auth_key)[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*')")
@@ -35,6 +41,9 @@ def mask(text: str) -> str:
         return text
     text = _FERNET.sub(MASK, text)
     text = _TOKEN_PATH.sub(r"\1" + MASK, text)
+    text = _OAUTH.sub(r"\1" + MASK, text)
     text = _QUERY.sub(r"\1" + MASK, text)
     text = _HEADER.sub(r"\1" + MASK, text)
+    text = _AUTHORIZATION.sub(lambda m: m.group(1) + (m.group(2)[0] + MASK + m.group(2)[0]
+                                                      if m.group(2)[:1] in ("'", '"') else MASK), text)
     return _FIELD.sub(lambda m: m.group(1) + m.group(2)[0] + MASK + m.group(2)[0], text)

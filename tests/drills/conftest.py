@@ -97,14 +97,17 @@ def pg_world(pg_world_template: tuple[Path, dict, str], tmp_path: Path) -> Itera
 
 
 def scan_for_secrets(world: World) -> None:
-    """No password, Fernet or credential key in any log line or response; no token in any log line,
+    """No password, Fernet or credential key in any log line or response; no secret the cloud issued
+    (EC2, application credential, OAuth) in any log line; no token in any log line,
     nor in any response but the login that issued it and the token validation calls that are about
     that token."""
     secrets = {name: value for name, value in world.secrets().items() if len(value) >= 8}
     token_re = re.compile(FERNET_TOKEN)
     problems: list[str] = []
+    issued = {f"an issued secret ({value[:4]}...)": value for value in world.issued_secrets if len(value) >= 8}
+    assert issued or not world.ids, "the world was given secrets (EC2, application credential, OAuth consumer)"
     for line in world.recorder.lines:
-        for name, value in secrets.items():
+        for name, value in {**secrets, **issued}.items():
             if value in line:
                 problems.append(f"log line carries {name}: {line[:300]}")
         match = token_re.search(line)

@@ -54,6 +54,10 @@ def test_tokens_in_messages_and_tracebacks_are_masked(world: World) -> None:
     ("{'password': 'hunter2', 'name': 'x'}", "{'password': '***', 'name': 'x'}"),
     ('{"adminPass": "s3cret", "original_password": "old"}', '{"adminPass": "***", "original_password": "***"}'),
     ("/v3/ec2tokens?signature=abc&access=1", "/v3/ec2tokens?signature=***&access=1"),
+    ('Authorization: OAuth oauth_consumer_key="ck", oauth_token="t1", oauth_signature="s1"', "Authorization: ***"),
+    ("{'Authorization': 'OAuth oauth_token=\"t1\"'}", "{'Authorization': '***'}"),
+    ('oauth_token="t1", oauth_verifier="v1"', 'oauth_token="***", oauth_verifier="***"'),
+    ("oauth_token=t1&oauth_token_secret=s1&oauth_expires_at=x", "oauth_token=***&oauth_token_secret=***&oauth_expires_at=x"),
     ("nothing secret here", "nothing secret here"),
 ])
 def test_mask(text: str, masked: str) -> None:

@@ -88,6 +88,9 @@ class World:
         self.client = falcon.testing.TestClient(self.app)
         self.passwords = {a.username: a.password for a in accounts}
         self.tokens_issued: list[str] = []
+        #: secrets the cloud handed out (EC2 and application credential secrets, OAuth consumer
+        #: and token secrets): their answer carries them, no log line may
+        self.issued_secrets: set[str] = set()
         self.ids: dict[str, str] = {}
         self.personas: dict[str, Persona] = {}
         self._tokens: dict[str, str] = {}
@@ -95,11 +98,12 @@ class World:
             self.ids = dict(state["ids"])
             self.personas = {k: Persona(**v) for k, v in state["personas"].items()}
             self.passwords.update(state["passwords"])
+            self.issued_secrets.update(state["issued_secrets"])
         self.admin = self.issue("admin", "admin")
 
     def state(self) -> dict[str, Any]:
         """What a copy of this world's data directory needs to be this world again."""
-        return {"ids": dict(self.ids), "passwords": dict(self.passwords),
+        return {"ids": dict(self.ids), "passwords": dict(self.passwords), "issued_secrets": sorted(self.issued_secrets),
                 "personas": {k: dataclasses.asdict(v) for k, v in self.personas.items()}}
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -123,6 +127,7 @@ class World:
             headers.setdefault("Content-Type", content_type)
         resp = self.client.simulate_request(method, path, headers=headers, body=body)
         self.recorder.responses.append((method, path, resp.status_code, dict(resp.headers), resp.content))
+        self.issued_secrets.update(_secrets_in(resp))
         subject = resp.headers.get("X-Subject-Token")
         if subject and method == "POST":
             self.tokens_issued.append(subject)
@@ -389,6 +394,28 @@ class World:
         self.ok("PUT", f"/placement/allocations/{ids['placement_consumer']}", headers=v, json_body={
             "allocations": {rp: {"resources": {"DISK_GB": 1}}}, "project_id": ids["project"],
             "user_id": ids["user"], "consumer_generation": None, "consumer_type": "DRILL"})
+
+
+def _secrets_in(resp: falcon.testing.Result) -> set[str]:
+    """The values of ``secret`` fields in a JSON answer, and of ``oauth_token_secret`` in a
+    form-encoded one."""
+    found: set[str] = set()
+    if resp.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        from urllib.parse import parse_qs
+        found.update(parse_qs(resp.text).get("oauth_token_secret", []))
+        return found
+    try:
+        stack = [resp.json] if resp.content else []
+    except ValueError:
+        return found
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            found.update(v for k, v in value.items() if k == "secret" and isinstance(v, str) and v)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
 
 
 def deep(levels: int, leaf: Any = "x") -> Any:
