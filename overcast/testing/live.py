@@ -28,6 +28,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -313,6 +314,21 @@ class LiveServer:
             if named:
                 found.append(f"{', '.join(named)}: {line[:200]}")
         return found
+
+    def loose_paths(self) -> list[str]:
+        """What in the data directory others than its owner may read or enter (group or other
+        permission bits): everything the server and its drivers made there must be private
+        (docs/decisions/0029-secrets-at-rest.md). The server's own log, opened by this harness
+        before the server started, is tightened by the server at start like any older file."""
+        loose = []
+        for path in [self.data_dir, *self.data_dir.rglob("*")]:
+            try:
+                info = path.lstat()
+            except OSError:  # removed meanwhile
+                continue
+            if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+                loose.append(f"{oct(stat.S_IMODE(info.st_mode))} {path.relative_to(self.data_dir)}")
+        return loose
 
     def output_tail(self, lines: int = 60) -> str:
         text = self.output().rstrip("\n").splitlines()[-lines:]
