@@ -2,7 +2,8 @@
 #   make venv    create .venv and install Overcast with its test dependencies
 #   make serve   run Overcast on the embedded default (SQLite under .overcast/)
 #   make dashboard   Horizon (OpenStack's dashboard) over it on http://127.0.0.1:8781 (run next to make serve)
-#   make test    the whole suite: unit, functional, live-server (openstack CLI + SDK), Tempest
+#   make test    the whole suite: unit, functional, live-server (openstack CLI + SDK), Tempest, hosts
+#   make test-hosts  the hypervisor-host tests (marker `hosts`: real QEMU guests, libvirtd, RabbitMQ)
 # Live tests also run on PostgreSQL when OVERCAST_TEST_POSTGRES_URL is set (see .ci/run).
 
 PYTHON   ?= python3
@@ -15,7 +16,7 @@ DASHBOARD_PORT ?= 8781
 DATA_DIR ?= .overcast
 PYTEST_ARGS ?=
 
-.PHONY: venv serve dashboard test test-fast tempest-report clean
+.PHONY: venv serve dashboard test test-fast test-hosts tempest-report clean
 
 venv: $(STAMP)
 
@@ -38,6 +39,10 @@ test: venv
 # Everything except the live-server and Tempest tests.
 test-fast: venv
 	$(BIN)/python -m pytest -n auto -m 'not live and not tempest' $(PYTEST_ARGS)
+
+# The hypervisor-host tests alone (root, libvirtd, RabbitMQ, real TCG guests: tests/hosts).
+test-hosts: venv
+	$(BIN)/python -m pytest -n 2 -m hosts tests/hosts $(PYTEST_ARGS)
 
 # Run all of tempest.api.identity against a fresh server and print what passes.
 tempest-report: venv

@@ -153,6 +153,62 @@ def worker(ctx: click.Context, config_: Path | None, data_dir_: Path | None, thr
 
 
 @main.command()
+@click.option("--region", required=True, help="The region (a [clouds.NAME] with driver = \"agent\") this host serves.")
+@click.option("--host", "host_name", required=True, help="This host's name (unique in the region).")
+@click.option("--bus", help="Broker URL, or a reference (env:NAME, file:PATH); default: the region's `bus` option "
+                            "in --config, else $OVERCAST_AGENT_BUS.")
+@click.option("--libvirt-uri", default="qemu:///system", show_default=True)
+@click.option("--state-dir", type=click.Path(file_okay=False), help="Images, disks, consoles, network state "
+              "(default /var/lib/overcast-agent/<host>); QEMU must be able to read it.")
+@click.option("--zone", default="nova", show_default=True, help="Availability zone of this host.")
+@click.option("--heartbeat", type=float, default=5.0, show_default=True, help="Seconds between heartbeats.")
+@click.option("--domain-type", type=click.Choice(["auto", "kvm", "qemu"]), default="auto", show_default=True,
+              help="kvm, qemu (TCG) or auto (KVM where the host offers it).")
+@click.option("--tunnel-ip", help="This host's VXLAN endpoint address (none: a single host, no tunnel).")
+@click.option("--tunnel-port", type=int, default=4789, show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True, help="Commands run at once.")
+@click.pass_context
+def agent(ctx: click.Context, region: str, host_name: str, bus: str | None, libvirt_uri: str, state_dir: str | None,
+          zone: str, heartbeat: float, domain_type: str, tunnel_ip: str | None, tunnel_port: int, threads: int) -> None:
+    """Run a hypervisor host's agent: registers, heartbeats and runs Overcast's commands over the bus."""
+    import signal
+    import threading
+
+    from overcast import logs
+    from overcast.config import resolve_reference
+    from overcast.drivers.agent.bus import redact
+    from overcast.drivers.agent.process import Agent
+    from overcast.drivers.hosts.hostnet import Endpoint
+
+    logs.configure("INFO")
+    url = bus
+    if url is None and ctx.obj.get("config"):
+        settings = _settings(ctx)
+        for cloud in settings.clouds:
+            if cloud.name == region:
+                url = cloud.options.get("bus")
+    url = url or os.environ.get("OVERCAST_AGENT_BUS")
+    if not url:
+        raise click.ClickException("no message bus: give --bus, the region's `bus` option, or OVERCAST_AGENT_BUS")
+    try:
+        url = resolve_reference(url)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    tunnel = Endpoint(host_name, tunnel_ip, tunnel_port) if tunnel_ip else None
+    running = Agent(region=region, host=host_name, bus_url=url, libvirt_uri=libvirt_uri,
+                    state_dir=state_dir or f"/var/lib/overcast-agent/{host_name}", zone=zone, heartbeat=heartbeat,
+                    domain_type=domain_type, tunnel=tunnel, threads=threads)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    running.start()
+    click.echo(f"overcast agent: host {host_name} of region {region} on {redact(url)}, libvirt {libvirt_uri}",
+               err=True)
+    stop.wait()
+    running.stop()
+
+
+@main.command()
 @click.pass_context
 def bootstrap(ctx: click.Context) -> None:
     """Create keys, schema, the default domain, roles and the DevStack accounts (idempotent)."""

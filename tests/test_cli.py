@@ -57,6 +57,15 @@ def test_coverage_shows_each_regions_capabilities(tmp_path):
 
 def test_help_everywhere():
     for args in ([], ["serve"], ["bootstrap"], ["db", "upgrade"], ["keys", "rotate"], ["clouds-yaml"],
-                 ["coverage"], ["dashboard"]):
+                 ["coverage"], ["dashboard"], ["agent"]):
         result = CliRunner().invoke(main, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_agent_needs_a_bus_and_resolves_its_reference(monkeypatch):
+    monkeypatch.delenv("OVERCAST_AGENT_BUS", raising=False)
+    result = CliRunner().invoke(main, ["agent", "--region", "lab", "--host", "h1"])
+    assert result.exit_code == 1 and "no message bus" in result.output
+    monkeypatch.delenv("OVERCAST_TEST_UNSET_BUS", raising=False)
+    result = CliRunner().invoke(main, ["agent", "--region", "lab", "--host", "h1", "--bus", "env:OVERCAST_TEST_UNSET_BUS"])
+    assert result.exit_code == 1 and "OVERCAST_TEST_UNSET_BUS" in result.output and "Traceback" not in result.output

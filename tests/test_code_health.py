@@ -27,3 +27,17 @@ def test_ruff():
 
 def test_mypy_on_drivers_and_ops():
     _run(str(BIN / "mypy"))
+
+
+def test_test_modules_have_unique_names():
+    """Test directories are not packages, so pytest imports each module by its file name: two of one
+    name (tests/compute/test_regions.py and tests/network/test_regions.py once) cannot be collected
+    together, and CI stops at collection."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        package = path.parent
+        while (package / "__init__.py").exists():  # a module in a package is named by its package path
+            package = package.parent
+        name = ".".join(path.relative_to(package).with_suffix("").parts)
+        seen.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}

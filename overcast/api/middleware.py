@@ -10,7 +10,7 @@ from typing import Any
 
 import falcon
 
-from overcast.api import faults, media
+from overcast.api import faults, media, urls
 from overcast.api.routing import MOUNTS
 from overcast.core import policy
 from overcast.core.tokens import TokenError
@@ -33,7 +33,7 @@ def service_of(path: str) -> str | None:
 
 
 #: Where a region other than the first is served: ``/regions/<name>/compute/v2.1/...``.
-REGION_PREFIX = "/regions/"
+REGION_PREFIX = urls.REGION_PREFIX
 
 
 class RequestContextMiddleware:
@@ -56,6 +56,7 @@ class RequestContextMiddleware:
             if name in self.regions:
                 req.context.region = name
                 req.path = "/" + rest
+        req.context.region_ref = urls.set_region_prefix(urls.prefix_for(req.context.region, self.regions))
         req.context.service = service_of(req.path)
         given = req.get_header("X-OpenStack-Request-ID")
         request_id = given if given and _REQUEST_ID_RE.match(given) else f"req-{uuid.uuid4()}"
@@ -87,6 +88,9 @@ class RequestContextMiddleware:
         token_ref = getattr(req.context, "token_ref", None)
         if token_ref is not None:
             REQUEST_ID.reset(token_ref)
+        region_ref = getattr(req.context, "region_ref", None)
+        if region_ref is not None:
+            urls.reset_region_prefix(region_ref)
 
 
 class PolicyMiddleware:

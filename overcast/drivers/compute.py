@@ -2,11 +2,28 @@
 
 A driver is plain synchronous Python. The operations engine calls it from a worker (never from a
 request thread), with a timeout, retries for :class:`~overcast.drivers.errors.Unavailable`, and
-a per-cloud circuit breaker. Drivers never build OpenStack JSON.
+a circuit breaker per cloud and family. Drivers never build OpenStack JSON.
+
+Every method takes a :class:`~overcast.drivers.context.CallContext` first: who the call is for
+(project, user), the request that caused it, the operation's idempotency key and its deadline. A
+backend shared by many Overcast projects tags what it makes with ``ctx.project_id``.
 
 Asynchronous backends return from :meth:`ComputeDriver.build` (and actions) as soon as the
-backend accepted the call; the engine polls :meth:`ComputeDriver.get` until the server reaches
-the state the operation expects.
+backend accepted the call; the engine polls :meth:`ComputeDriver.get_many` (many servers in one
+call) until each server reaches the state its operation expects. After a crash the engine asks the
+backend for the server's state before it calls an action again (:meth:`ComputeDriver.get`), and
+finds a build it may have made already with :meth:`ComputeDriver.find` (one lookup: a client
+token or a tag, never a scan). :meth:`ComputeDriver.list` returns every server (every page of a
+paged provider API); the reconciler confirms with :meth:`ComputeDriver.get` before it declares
+one lost, so an eventually consistent listing cannot flip a live server to ERROR.
+
+Only three calls are made while a request waits, and each must answer from the driver's own
+configuration and bookkeeping, never by asking the provider: :meth:`ComputeDriver.validate_flavor`,
+:meth:`ComputeDriver.validate_zone` and the :attr:`ComputeDriver.capabilities`. What the backend
+offers (:meth:`ComputeDriver.zones`, :meth:`ComputeDriver.flavors`, :meth:`ComputeDriver.images`)
+is asked periodically by the inventory task and read from Overcast's records. Reads a request
+needs from the backend itself (:meth:`ComputeDriver.console_output`,
+:meth:`ComputeDriver.diagnostics`) run with the cloud's timeout and breaker.
 """
 
 from __future__ import annotations
@@ -15,8 +32,10 @@ import abc
 import builtins
 import enum
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
+from overcast.drivers.batch import get_each
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotSupported
 
 
@@ -76,7 +95,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.SUSPEND: ("suspend", "resume"),
     Capability.RESIZE: ("resize", "confirm_resize", "revert_resize"),
     Capability.REBUILD: ("rebuild",),
-    Capability.SNAPSHOT: ("snapshot",),
+    Capability.SNAPSHOT: ("snapshot", "delete_image"),
     Capability.CONSOLE_OUTPUT: ("console_output",),
     Capability.RESCUE: ("rescue", "unrescue"),
     Capability.CHANGE_PASSWORD: ("change_password",),
@@ -106,6 +125,13 @@ class Flavor:
 
 @dataclass(frozen=True)
 class Image:
+    """An image to boot or rebuild with, or one the backend offers (:meth:`ComputeDriver.images`).
+
+    ``backend_id`` is the image's id on this region's backend when it has one there (an AMI, an
+    upstream Glance id, a snapshot the backend made); None for an image only Overcast's image
+    store holds, which only a driver with :attr:`ComputeDriver.boots_overcast_images` can boot.
+    """
+
     id: str
     name: str
     min_disk_gb: int = 0
@@ -113,6 +139,24 @@ class Image:
     disk_format: str = "qcow2"
     container_format: str = "bare"
     properties: Mapping[str, str] = field(default_factory=dict)
+    backend_id: str | None = None
+    size: int | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """The image a backend made from a server (:meth:`ComputeDriver.snapshot`): its id there and
+    what the backend says about it. The data stays on the backend."""
+
+    backend_id: str
+    size: int | None = None
+    disk_format: str = "qcow2"
+    container_format: str = "bare"
+    #: the image's md5 and sha512, when the backend knows them
+    checksum: str | None = None
+    os_hash_value: str | None = None
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -172,6 +216,8 @@ class BuildRequest:
     flavor: Flavor
     image: Image | None
     idempotency_key: str
+    #: the Overcast project the server is for (a shared backend tags the server with it)
+    project_id: str | None = None
     key_pair: KeyPair | None = None
     security_groups: tuple[str, ...] = ()
     networks: tuple[NetworkAttachment, ...] = ()
@@ -203,6 +249,8 @@ class ServerInfo:
     #: the ports the server has, with the addresses the backend gave it (the build request's
     #: networks, or a backend-chosen address when the request had none)
     networks: tuple[NetworkAttachment, ...] = ()
+    #: what the backend knows beyond the interface (kept on the server record as ``backend_extra``)
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -285,7 +333,8 @@ class Zone:
 class ComputeDriver(abc.ABC):
     """One cloud's compute backend.
 
-    Every method may raise :class:`~overcast.drivers.errors.Unavailable` (retryable) or
+    Every method may raise :class:`~overcast.drivers.errors.Unavailable` (retryable, with
+    ``retry_after`` when the backend said how long to wait) or
     :class:`~overcast.drivers.errors.DriverError`; the others it raises are named per method.
     Optional methods raise :class:`~overcast.drivers.errors.NotSupported` unless the driver lists
     their capability.
@@ -293,10 +342,15 @@ class ComputeDriver(abc.ABC):
 
     #: Which optional operations this driver supports.
     capabilities: frozenset[Capability] = frozenset()
+    #: Whether the backend can boot an image whose data only Overcast's image store holds (the
+    #: driver is given the image and fetches or copies it: the local cloud, a hypervisor host).
+    #: False: only images the backend holds itself (``Image.backend_id`` set) can be booted, and
+    #: Nova's API refuses any other with a 400.
+    boots_overcast_images: bool = True
 
     # -- lifecycle ------------------------------------------------------------------------
     @abc.abstractmethod
-    def build(self, request: BuildRequest) -> str:
+    def build(self, ctx: CallContext, request: BuildRequest) -> str:
         """Start building a server; returns its backend id.
 
         Idempotent on ``request.idempotency_key``: a second call with the same key returns the
@@ -308,162 +362,191 @@ class ComputeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def delete(self, backend_id: str) -> None:
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
         """Delete a server; deleting one that is already gone succeeds.
 
         :raises DeleteFailed: the backend could not delete it.
         """
 
     @abc.abstractmethod
-    def get(self, backend_id: str) -> ServerInfo:
+    def get(self, ctx: CallContext, backend_id: str) -> ServerInfo:
         """The backend's view of one server. :raises NotFound: no such server."""
 
-    def status(self, backend_id: str) -> ServerState:
-        """Just the server's state (default: ``get(backend_id).state``). :raises NotFound:"""
-        return self.get(backend_id).state
+    def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, ServerInfo]:
+        """The backend's view of several servers at once, by backend id; an id the backend does not
+        know is left out (not an error). Default: :meth:`get` each; a provider with a batch call
+        (EC2's DescribeInstances, Nova's ``servers/detail`` filtered) should use it."""
+        return get_each(self.get, ctx, backend_ids)
+
+    def status(self, ctx: CallContext, backend_id: str) -> ServerState:
+        """Just the server's state (default: ``get(ctx, backend_id).state``). :raises NotFound:"""
+        return self.get(ctx, backend_id).state
 
     @abc.abstractmethod
-    def list(self) -> list[ServerInfo]:
-        """Every server the backend has for this cloud (for the reconciler)."""
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
+        """Every server the backend has for this cloud, every page of it (for the reconciler)."""
 
-    def find(self, idempotency_key: str) -> ServerInfo | None:
-        """The server built with this idempotency key, if any (default: scan :meth:`list`)."""
-        return next((s for s in self.list() if s.idempotency_key == idempotency_key), None)
+    @abc.abstractmethod
+    def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
+        """The server built with this idempotency key, if any, in one lookup (a client token or
+        a tag the backend indexes), never by listing every server."""
 
     def close(self) -> None:
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
 
-    # -- what the backend offers --------------------------------------------------------
-    def flavors(self) -> builtins.list[Flavor]:
-        """Flavors the backend offers natively (may be empty: Overcast's own flavors apply)."""
+    # -- what the backend offers (asked periodically, read from records) ---------------
+    def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:
+        """Flavors the backend offers natively (may be empty: Overcast's own flavors apply; when
+        not empty, a server may only use a flavor of this list, by id)."""
         return []
 
-    def images(self) -> builtins.list[Image]:
-        """Images the backend offers natively (may be empty)."""
+    def images(self, ctx: CallContext) -> builtins.list[Image]:
+        """Images the backend holds (each with its ``backend_id``): shown in this region's image
+        list beside Overcast's own."""
         return []
 
-    def zones(self) -> builtins.list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         """Availability zones (default: one, ``nova``)."""
         return [Zone("nova")]
 
-    def validate_flavor(self, flavor: Flavor) -> None:
-        """:raises InvalidRequest: the backend cannot run this flavor."""
+    def validate_flavor(self, ctx: CallContext, flavor: Flavor) -> None:
+        """Called while the API takes a request: must not reach the backend.
 
-    def validate_zone(self, zone: str) -> None:
-        """:raises InvalidRequest: unknown availability zone."""
+        :raises InvalidRequest: the backend cannot run this flavor.
+        """
+
+    def validate_zone(self, ctx: CallContext, zone: str) -> None:
+        """Called while the API takes a request: must not reach the backend.
+
+        :raises InvalidRequest: unknown availability zone.
+        """
         from overcast.drivers.errors import InvalidRequest
 
-        if zone not in {z.name for z in self.zones()}:
+        if zone not in {z.name for z in self.zones(ctx)}:
             raise InvalidRequest(f"The requested availability zone is not available: {zone}")
 
     # -- optional actions (see capabilities) ----------------------------------------------
     def _unsupported(self, what: str) -> NotSupported:
         return NotSupported(f"{type(self).__name__} does not support {what}")
 
-    def reboot(self, backend_id: str, hard: bool = False) -> None:
+    def reboot(self, ctx: CallContext, backend_id: str, hard: bool = False) -> None:
         """:raises NotFound: :raises Conflict: not running."""
         raise self._unsupported("reboot")
 
-    def start(self, backend_id: str) -> None:
+    def start(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict: not stopped."""
         raise self._unsupported("start")
 
-    def stop(self, backend_id: str) -> None:
+    def stop(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict: not running."""
         raise self._unsupported("stop")
 
-    def pause(self, backend_id: str) -> None:
+    def pause(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("pause")
 
-    def unpause(self, backend_id: str) -> None:
+    def unpause(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("unpause")
 
-    def suspend(self, backend_id: str) -> None:
+    def suspend(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("suspend")
 
-    def resume(self, backend_id: str) -> None:
+    def resume(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises NotSuspended: the server is not suspended."""
         raise self._unsupported("resume")
 
-    def resize(self, backend_id: str, flavor: Flavor) -> None:
+    def resize(self, ctx: CallContext, backend_id: str, flavor: Flavor) -> None:
         """Resize; the server ends in RESIZED until confirmed or reverted.
 
         :raises NotFound: :raises InvalidRequest: the flavor cannot be used.
         """
         raise self._unsupported("resize")
 
-    def confirm_resize(self, backend_id: str) -> None:
+    def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict: not resized."""
         raise self._unsupported("confirm_resize")
 
-    def revert_resize(self, backend_id: str) -> None:
+    def revert_resize(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict: not resized."""
         raise self._unsupported("revert_resize")
 
-    def rebuild(self, backend_id: str, image: Image, admin_password: str | None = None) -> None:
+    def rebuild(self, ctx: CallContext, backend_id: str, image: Image, admin_password: str | None = None) -> None:
         """:raises NotFound: :raises InvalidRequest:"""
         raise self._unsupported("rebuild")
 
-    def snapshot(self, backend_id: str, image_name: str) -> bytes:
-        """Capture the server's disk; returns the image bytes. :raises NotFound:"""
+    def snapshot(self, ctx: CallContext, backend_id: str, image_name: str) -> ImageRef:
+        """Capture the server's disk as an image the backend keeps; returns a reference to it.
+
+        Idempotent on ``ctx.idempotency_key``: a second call with the same key (a resumed
+        operation) returns the image the first one made.
+
+        :raises NotFound:
+        """
         raise self._unsupported("snapshot")
 
-    def console_output(self, backend_id: str, length: int | None = None) -> str:
+    def delete_image(self, ctx: CallContext, backend_image_id: str) -> None:
+        """Delete an image the backend made (:meth:`snapshot`); one already gone succeeds."""
+        raise self._unsupported("delete_image")
+
+    def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         """The last ``length`` lines of the console log. :raises NotFound:"""
         raise self._unsupported("console_output")
 
-    def rescue(self, backend_id: str, image: Image | None, admin_password: str | None) -> None:
+    def rescue(self, ctx: CallContext, backend_id: str, image: Image | None, admin_password: str | None) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("rescue")
 
-    def unrescue(self, backend_id: str) -> None:
+    def unrescue(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("unrescue")
 
-    def change_password(self, backend_id: str, admin_password: str) -> None:
+    def change_password(self, ctx: CallContext, backend_id: str, admin_password: str) -> None:
         """:raises NotFound:"""
         raise self._unsupported("change_password")
 
-    def shelve(self, backend_id: str) -> None:
+    def shelve(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("shelve")
 
-    def unshelve(self, backend_id: str) -> None:
+    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("unshelve")
 
-    def attach_volume(self, backend_id: str, volume_id: str, device: str | None = None) -> VolumeAttachment:
-        """:raises NotFound: :raises Conflict: already attached."""
+    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
+                      device: str | None = None) -> VolumeAttachment:
+        """Idempotent: attaching a volume already attached to this server returns its attachment.
+
+        :raises NotFound: :raises Conflict: the device is taken by another volume.
+        """
         raise self._unsupported("attach_volume")
 
-    def detach_volume(self, backend_id: str, volume_id: str) -> None:
+    def detach_volume(self, ctx: CallContext, backend_id: str, volume_id: str) -> None:
         """:raises NotFound: not attached."""
         raise self._unsupported("detach_volume")
 
-    def attach_port(self, backend_id: str, port: NetworkAttachment) -> None:
+    def attach_port(self, ctx: CallContext, backend_id: str, port: NetworkAttachment) -> None:
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("attach_port")
 
-    def detach_port(self, backend_id: str, port_id: str) -> None:
+    def detach_port(self, ctx: CallContext, backend_id: str, port_id: str) -> None:
         """:raises NotFound:"""
         raise self._unsupported("detach_port")
 
-    def create_server_group(self, group: ServerGroup) -> None:
+    def create_server_group(self, ctx: CallContext, group: ServerGroup) -> None:
         """:raises InvalidRequest: unsupported policy."""
         raise self._unsupported("create_server_group")
 
-    def delete_server_group(self, group_id: str) -> None:
+    def delete_server_group(self, ctx: CallContext, group_id: str) -> None:
         """Deleting an unknown group succeeds."""
         raise self._unsupported("delete_server_group")
 
-    def diagnostics(self, backend_id: str) -> Diagnostics:
+    def diagnostics(self, ctx: CallContext, backend_id: str) -> Diagnostics:
         """What the backend measures about the server. :raises NotFound:"""
         raise self._unsupported("diagnostics")
 
-    def remote_console(self, backend_id: str, console_type: str) -> RemoteConsole:
+    def remote_console(self, ctx: CallContext, backend_id: str, console_type: str) -> RemoteConsole:
         """A console of ``console_type`` (Nova's names) for the server, reachable by the caller's browser.
 
         :raises NotFound: :raises NotSupported: the backend has no console of that type.

@@ -1,11 +1,17 @@
 """The volume driver interface: typed records in and out, capabilities, the exception model.
 
 A driver is plain synchronous Python, called from a worker (never from a request thread) with a
-timeout, retries for :class:`~overcast.drivers.errors.Unavailable` and a per-cloud circuit
-breaker, as compute drivers are. Drivers never build OpenStack JSON.
+timeout, retries for :class:`~overcast.drivers.errors.Unavailable` and a circuit breaker per cloud
+and family, as compute drivers are. Drivers never build OpenStack JSON. Every method takes a
+:class:`~overcast.drivers.context.CallContext` first (project, user, request id, idempotency key,
+deadline), as compute drivers' do.
 
 Asynchronous backends return from :meth:`VolumeDriver.create` as soon as the backend accepted the
-call; the engine polls :meth:`VolumeDriver.get` until the volume is ``AVAILABLE`` or ``ERROR``.
+call; the engine polls :meth:`VolumeDriver.get_many` until the volume is ``AVAILABLE`` or ``ERROR``.
+:meth:`VolumeDriver.find` is one lookup; :meth:`VolumeDriver.list` returns every page, and the
+reconciler confirms with :meth:`VolumeDriver.get` before it declares a volume lost. Exporting a
+volume to a host (:meth:`VolumeDriver.attach`) and unexporting it run in the engine too; a request
+that must answer with the connection info waits for that operation.
 Attachment bookkeeping (which server uses a volume, read-only, bootable) is Overcast's record;
 the driver only exports and unexports the volume (:meth:`VolumeDriver.attach`/``detach``).
 Uploading a volume to an image (Cinder's ``os-volume_upload_image``) only needs the driver to
@@ -18,12 +24,14 @@ type's extra specs against them before a create and passes the chosen pool in th
 
 from __future__ import annotations
 
-import builtins
 import abc
+import builtins
 import enum
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
 
+from overcast.drivers.batch import get_each
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotSupported
 
 
@@ -97,6 +105,8 @@ class VolumeInfo:
     fault: str | None = None
     #: bytes written from an image (0 for a blank volume)
     image_bytes: int = 0
+    #: what the backend knows beyond the interface (kept on the volume record as ``backend_extra``)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,7 @@ class SnapshotInfo:
     state: VolumeState
     idempotency_key: str | None = None
     fault: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,7 +182,7 @@ class VolumeDriver(abc.ABC):
     host: str = "overcast@default"
 
     @abc.abstractmethod
-    def create(self, request: VolumeRequest) -> str:
+    def create(self, ctx: CallContext, request: VolumeRequest) -> str:
         """Start creating a volume; returns its backend id.
 
         Idempotent on ``request.idempotency_key``: a second call with the same key returns the
@@ -185,7 +196,7 @@ class VolumeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def delete(self, backend_id: str) -> None:
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
         """Delete a volume; deleting one that is already gone succeeds.
 
         :raises Conflict: it still has snapshots or is attached on the backend.
@@ -193,24 +204,28 @@ class VolumeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def get(self, backend_id: str) -> VolumeInfo:
+    def get(self, ctx: CallContext, backend_id: str) -> VolumeInfo:
         """The backend's view of one volume. :raises NotFound: no such volume."""
 
+    def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, VolumeInfo]:
+        """Several volumes at once, by backend id; unknown ids are left out. Default: :meth:`get` each."""
+        return get_each(self.get, ctx, backend_ids)
+
     @abc.abstractmethod
-    def list(self) -> list[VolumeInfo]:
-        """Every volume the backend has for this cloud (for the reconciler)."""
+    def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
+        """Every volume the backend has for this cloud, every page of it (for the reconciler)."""
 
-    def find(self, idempotency_key: str) -> VolumeInfo | None:
-        """The volume created with this key, if any (default: scan :meth:`list`)."""
-        return next((v for v in self.list() if v.idempotency_key == idempotency_key), None)
+    @abc.abstractmethod
+    def find(self, ctx: CallContext, idempotency_key: str) -> VolumeInfo | None:
+        """The volume created with this key, if any, in one lookup (never a scan of every volume)."""
 
-    def zones(self) -> builtins.list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         """Availability zones (default: one, ``nova``, as Cinder's default storage_availability_zone)."""
         return [Zone("nova")]
 
-    def pools(self) -> builtins.list[Pool]:
-        """The backend's pools; answered from the driver's configuration and own bookkeeping, like
-        :meth:`zones`, never by a slow provider call (the scheduler and the admin API read it).
+    def pools(self, ctx: CallContext) -> builtins.list[Pool]:
+        """The backend's pools, as a Cinder volume service reports them to the scheduler (asked
+        by the inventory task and by the scheduler in a worker, never while a request waits).
 
         Default: one pool named after the backend part of :attr:`host`.
         """
@@ -224,40 +239,41 @@ class VolumeDriver(abc.ABC):
     def _unsupported(self, what: str) -> NotSupported:
         return NotSupported(f"{type(self).__name__} does not support {what}")
 
-    def extend(self, backend_id: str, new_size_gb: int) -> None:
+    def extend(self, ctx: CallContext, backend_id: str, new_size_gb: int) -> None:
         """Grow a volume. :raises NotFound: :raises InvalidRequest: not larger than now."""
         raise self._unsupported("extend")
 
-    def create_snapshot(self, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
         """Snapshot a volume; returns the snapshot's backend id (idempotent on the key).
 
         :raises NotFound: no such volume.
         """
         raise self._unsupported("create_snapshot")
 
-    def delete_snapshot(self, backend_id: str) -> None:
+    def delete_snapshot(self, ctx: CallContext, backend_id: str) -> None:
         """Delete a snapshot; one already gone succeeds. :raises DeleteFailed:"""
         raise self._unsupported("delete_snapshot")
 
-    def get_snapshot(self, backend_id: str) -> SnapshotInfo:
+    def get_snapshot(self, ctx: CallContext, backend_id: str) -> SnapshotInfo:
         """:raises NotFound: no such snapshot."""
         raise self._unsupported("get_snapshot")
 
-    def attach(self, backend_id: str, host: str, mode: str = "rw") -> Connection:
-        """Export the volume to ``host``; returns how to reach it.
+    def attach(self, ctx: CallContext, backend_id: str, host: str, mode: str = "rw") -> Connection:
+        """Export the volume to ``host``; returns how to reach it. Exporting it again to the same
+        host returns the same connection (a resumed operation calls it twice).
 
         :raises NotFound: :raises Conflict: attached elsewhere and not multiattach.
         """
         raise self._unsupported("attach")
 
-    def detach(self, backend_id: str, host: str) -> None:
+    def detach(self, ctx: CallContext, backend_id: str, host: str) -> None:
         """Stop exporting the volume to ``host``; detaching what is not attached succeeds.
 
         :raises NotFound: no such volume.
         """
         raise self._unsupported("detach")
 
-    def read(self, backend_id: str) -> Iterator[bytes]:
+    def read(self, ctx: CallContext, backend_id: str) -> Iterator[bytes]:
         """The volume's data from its first byte, as an iterator of byte chunks that holds one
         chunk at a time (a volume is never read whole into memory). A thin backend may stop at
         the last byte written rather than at ``size_gb`` (the local driver does).

@@ -52,10 +52,14 @@ class FlavorAccess(Base):
 
 
 class KeyPair(Base):
+    """A user's key pair in one region (Nova keeps them per region: each region's Nova has its own)."""
+
     __tablename__ = "key_pair"
-    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    __table_args__ = (UniqueConstraint("user_id", "cloud", "name", name="uq_key_pair_user_id_cloud_name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: the region ("" for a row made before regions were kept: the first region claims it at start)
+    cloud: Mapped[str] = mapped_column(String(255), server_default="", default="")
     name: Mapped[str] = mapped_column(String(255))
     public_key: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(255))
@@ -86,6 +90,8 @@ class Server(Base):
     task_state: Mapped[str | None] = mapped_column(String(32), default="scheduling")
     power_state: Mapped[int] = mapped_column(Integer, default=0)
     backend_id: Mapped[str | None] = mapped_column(String(255))
+    #: what the backend knows about the server beyond the driver interface (ServerInfo.extra)
+    backend_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(64), default=new_uuid)
     host: Mapped[str | None] = mapped_column(String(255))
     availability_zone: Mapped[str | None] = mapped_column(String(255))
@@ -262,3 +268,16 @@ class ComputeService(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     forced_down: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CloudInventory(Base):
+    """What a region's backend offers, as its drivers last answered (``zones()``, ``pools()``,
+    ``flavors()``, ``images()``): refreshed by a reconciler task, read by requests, so no request
+    waits for a provider to list its zones (0025)."""
+
+    __tablename__ = "cloud_inventory"
+    cloud: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: ``compute.zones``, ``compute.flavors``, ``volume.zones``, ``volume.pools`` ...
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -32,12 +32,28 @@ class Image(Base):
     min_ram: Mapped[int] = mapped_column(Integer, default=0)
     #: where the data is, for the image store that holds it
     location: Mapped[str | None] = mapped_column(String(1024))
+    #: None: an image of Overcast's own (its data in Overcast's store, or none yet), shown in every
+    #: region; a region's name: an image only that region's backend holds (a snapshot it made, or
+    #: one of its own images), shown only there (0025)
+    cloud: Mapped[str | None] = mapped_column(String(255), index=True)
     #: additional properties (Glance's free-form image attributes)
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     tags: Mapped[list["ImageTag"]] = relationship(cascade="all, delete-orphan", lazy="selectin",
                                                   order_by="ImageTag.value")
+
+
+class ImageLocation(Base):
+    """An image as one region's backend holds it: the backend's image id (an AMI, an upstream
+    Glance id, a local snapshot) and what the backend knows about it beyond that."""
+
+    __tablename__ = "image_location"
+    image_id: Mapped[str] = mapped_column(String(36), ForeignKey("image.id", ondelete="CASCADE"), primary_key=True)
+    cloud: Mapped[str] = mapped_column(String(255), primary_key=True)
+    backend_id: Mapped[str] = mapped_column(String(255))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ImageTag(Base):

@@ -72,6 +72,8 @@ class Volume(Base):
     #: the generic volume group it belongs to (3.13)
     group_id: Mapped[str | None] = mapped_column(String(36), index=True)
     backend_id: Mapped[str | None] = mapped_column(String(255))
+    #: what the backend knows about the volume beyond the driver interface (VolumeInfo.extra)
+    backend_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(64), default=new_uuid)
     fault: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -117,6 +119,8 @@ class Snapshot(Base):
     group_snapshot_id: Mapped[str | None] = mapped_column(String(36), index=True)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     backend_id: Mapped[str | None] = mapped_column(String(255))
+    #: what the backend knows about the snapshot beyond the driver interface (SnapshotInfo.extra)
+    backend_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(64), default=new_uuid)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -263,9 +267,12 @@ class VolumeMessage(Base):
 
 class VolumeService(Base):
     """What an admin set on a volume service (enabled or not, why, frozen); services without a row
-    are enabled. The services themselves follow from the configured regions."""
+    are enabled. The services themselves follow from the configured regions: a service is one
+    region's (two regions of one driver name their hosts alike, as two OpenStack regions may)."""
 
     __tablename__ = "volume_service"
+    #: the region ("" for a row made before regions were kept: the first region claims it at start)
+    cloud: Mapped[str] = mapped_column(String(255), primary_key=True, server_default="")
     host: Mapped[str] = mapped_column(String(255), primary_key=True)
     binary: Mapped[str] = mapped_column(String(64), primary_key=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

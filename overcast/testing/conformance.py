@@ -29,12 +29,18 @@ Class attributes a subclass may change: ``flavor``, ``other_flavor`` (resize tar
 ``build_timeout``, ``action_timeout``, ``poll_interval``.
 
 What is checked: the driver's method signatures match :class:`ComputeDriver` (Poppy's drivers
-drifted from their base classes because nothing checked); declared capabilities are exactly the
-ones whose methods are overridden; undeclared ones raise ``NotSupported``; build returns an id
-and reaches ACTIVE; builds are idempotent on the key; ``find``/``list``/``status`` agree with
-``get``; delete then get raises ``NotFound``; deleting a missing id succeeds; every declared
-action moves the state as documented; and every exception a driver raises anywhere in the suite
-is a :class:`~overcast.drivers.errors.DriverError`.
+drifted from their base classes because nothing checked), each taking the
+:class:`~overcast.drivers.context.CallContext` first (the suite passes one to every call: see
+:class:`CheckedDriver`); declared capabilities are exactly the ones whose methods are overridden;
+undeclared ones raise ``NotSupported``; build returns an id and reaches ACTIVE; builds are
+idempotent on the key; ``find`` is one lookup (it does not list every server) and agrees with
+``get``, as do ``get_many`` (unknown ids left out), ``list`` (every server, more than one page's
+worth) and ``status``; delete then get raises ``NotFound``; deleting a missing id succeeds; every
+declared action moves the state as documented and the ones a resumed operation repeats
+(``attach_volume``, ``snapshot`` with the same key) are idempotent; ``snapshot`` returns an
+:class:`~overcast.drivers.compute.ImageRef` to an image the backend keeps (listed by ``images``,
+gone after ``delete_image``); records carry an ``extra`` mapping; and every exception a driver
+raises anywhere in the suite is a :class:`~overcast.drivers.errors.DriverError`.
 """
 
 from __future__ import annotations
@@ -44,13 +50,14 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import pytest
 
 from overcast.drivers.compute import (CAPABILITY_METHODS, BlockDevice, BuildRequest, Capability, ComputeDriver,
-                                      Diagnostics, Flavor, Image, NetworkAttachment, PowerState, RemoteConsole,
-                                      ServerGroup, ServerInfo, ServerState, VolumeAttachment, Zone)
+                                      Diagnostics, Flavor, Image, ImageRef, NetworkAttachment, PowerState,
+                                      RemoteConsole, ServerGroup, ServerInfo, ServerState, VolumeAttachment, Zone)
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import Conflict, DriverError, NotFound, NotSupported, NotSuspended
 
 MISSING_ID = "overcast-conformance-missing-0000"
@@ -98,19 +105,28 @@ def compute_driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[C
 
 # -- helpers ------------------------------------------------------------------------------------
 class CheckedDriver:
-    """Wraps a driver: any exception that is not a DriverError fails the test; built ids are tracked
-    so the suite cleans up after itself."""
+    """Wraps a driver: every call of an interface method gets :attr:`ctx` (a CallContext, as the
+    engine passes one to every call) unless the test gives one; any exception that is not a
+    DriverError fails the test; built ids are tracked so the suite cleans up after itself."""
 
-    def __init__(self, driver: ComputeDriver) -> None:
+    #: the interface whose methods take a CallContext first
+    interface: type = ComputeDriver
+
+    def __init__(self, driver: Any) -> None:
         self.driver = driver
         self.built: list[str] = []
+        self.ctx = CallContext(project_id="conformance-project", user_id="conformance-user",
+                               request_id=f"req-{uuid.uuid4()}", idempotency_key=f"conformance-{uuid.uuid4().hex}")
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.driver, name)
         if name.startswith("_") or not callable(attr):
             return attr
+        takes_ctx = callable(getattr(self.interface, name, None))
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if takes_ctx and not (args and isinstance(args[0], CallContext)) and "ctx" not in kwargs:
+                args = (self.ctx, *args)
             try:
                 result = attr(*args, **kwargs)
             except DriverError:
@@ -124,6 +140,18 @@ class CheckedDriver:
             return result
 
         return call
+
+
+def assert_find_is_one_lookup(driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch, key: str, backend_id: str,
+                              kind: str) -> None:
+    """``find(key)`` finds ``backend_id`` without calling ``list`` (one lookup, not a scan)."""
+    def listing(*_: Any, **__: Any) -> Any:
+        raise AssertionError(f"find() listed every {kind} to find one")
+
+    monkeypatch.setattr(driver.driver, "list", listing)
+    found = driver.find(key)
+    assert found is not None and found.backend_id == backend_id
+    assert driver.find(f"never-used-{uuid.uuid4().hex}") is None
 
 
 def overridden(driver_type: type, name: str) -> bool:
@@ -160,7 +188,7 @@ class ComputeDriverConformance:
         yield checked
         for backend_id in checked.built:
             try:
-                compute_driver.delete(backend_id)
+                compute_driver.delete(checked.ctx, backend_id)
             except DriverError:
                 pass
 
@@ -225,15 +253,24 @@ class ComputeDriverConformance:
                                       fixed_ips=("192.0.2.10",)),
             "group": ServerGroup(id="conformance-group", name="conformance", policy="anti-affinity"),
             "group_id": "conformance-group", "request": self.request(), "idempotency_key": "conformance-none",
-            "zone": "nova", "console_type": "novnc",
+            "zone": "nova", "backend_image_id": "conformance-missing-image", "backend_ids": [MISSING_ID],
+            "console_type": "novnc",
         }
-        params = list(inspect.signature(getattr(ComputeDriver, method)).parameters)[1:]
+        params = list(inspect.signature(getattr(ComputeDriver, method)).parameters)[2:]  # self, ctx
         return {name: samples[name] for name in params}
 
     # -- the interface itself ----------------------------------------------------------------
     def test_is_a_compute_driver(self, compute_driver: ComputeDriver) -> None:
         assert isinstance(compute_driver, ComputeDriver)
         assert not inspect.isabstract(type(compute_driver))
+
+    def test_every_call_takes_a_call_context(self) -> None:
+        """The interface itself: every method a backend call goes through takes ``ctx`` first."""
+        for name in interface_methods():
+            if name == "close":
+                continue
+            params = list(inspect.signature(getattr(ComputeDriver, name)).parameters)
+            assert params[:2] == ["self", "ctx"], f"ComputeDriver.{name}{params} does not take ctx first"
 
     def test_signatures_match_the_interface(self, compute_driver: ComputeDriver) -> None:
         problems = []
@@ -303,6 +340,23 @@ class ComputeDriverConformance:
         assert found is not None and found.backend_id == backend_id
         assert driver.find(f"never-used-{uuid.uuid4().hex}") is None
 
+    def test_find_is_one_lookup(self, driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+        """``find`` asks for the one server (a client token or a tag), it never lists them all."""
+        request = self.request()
+        assert_find_is_one_lookup(driver, monkeypatch, request.idempotency_key, driver.build(request), "server")
+
+    def test_get_many(self, driver: CheckedDriver) -> None:
+        """Several servers in one call, by backend id; an unknown id is left out, not an error."""
+        built = [self.active_server(driver) for _ in range(2)]
+        found = driver.get_many([*built, MISSING_ID])
+        assert isinstance(found, dict) and set(found) == set(built), found
+        assert all(isinstance(info, ServerInfo) and info.backend_id == key for key, info in found.items())
+        assert driver.get_many([]) == {}
+
+    def test_records_carry_an_extra_mapping(self, driver: CheckedDriver) -> None:
+        info = driver.get(self.active_server(driver))
+        assert isinstance(info.extra, Mapping)
+
     def test_get_missing_raises_not_found(self, driver: CheckedDriver) -> None:
         with pytest.raises(NotFound):
             driver.get(MISSING_ID)
@@ -313,8 +367,14 @@ class ComputeDriverConformance:
         backend_id = self.active_server(driver)
         assert driver.status(backend_id) is ServerState.ACTIVE
 
+    #: servers the list test builds: more than a small provider page, so a driver that returns
+    #: only the first page of a paged API fails (a subclass for a provider with a larger page size
+    #: should raise it past that size)
+    list_count = 3
+
     def test_list_includes_built_servers(self, driver: CheckedDriver) -> None:
-        built = {self.active_server(driver) for _ in range(2)}
+        """``list`` returns every server (every page of a paged provider API)."""
+        built = {driver.build(self.request()) for _ in range(self.list_count)}
         listed = driver.list()
         assert all(isinstance(s, ServerInfo) for s in listed)
         assert built <= {s.backend_id for s in listed}
@@ -433,12 +493,23 @@ class ComputeDriverConformance:
         driver.rebuild(backend_id, self.image, admin_password="Rebuilt-1")
         self.wait_for(driver, backend_id, ServerState.ACTIVE)
 
-    def test_snapshot_returns_bytes(self, driver: CheckedDriver) -> None:
+    def test_snapshot_returns_a_reference_to_a_backend_image(self, driver: CheckedDriver) -> None:
+        """The backend keeps the image (``images`` lists it by its backend id); the same key gives
+        the same image again (a resumed operation); ``delete_image`` removes it, twice is fine."""
         self.require(driver, Capability.SNAPSHOT)
         backend_id = self.active_server(driver)
-        data = driver.snapshot(backend_id, "conformance-snapshot")
-        assert isinstance(data, bytes)
+        call = CallContext(project_id="conformance-project", idempotency_key=f"snap-{uuid.uuid4().hex}")
+        ref = driver.snapshot(call, backend_id, "conformance-snapshot")
+        assert isinstance(ref, ImageRef) and ref.backend_id, f"snapshot() returned {ref!r}, not an ImageRef"
+        assert isinstance(ref.extra, Mapping)
+        assert driver.snapshot(call, backend_id, "conformance-snapshot").backend_id == ref.backend_id
         self.wait_for(driver, backend_id, ServerState.ACTIVE)
+        images = driver.images()
+        assert ref.backend_id in {i.backend_id for i in images}, "images() does not list the snapshot"
+        assert all(isinstance(i, Image) and i.backend_id for i in images)
+        driver.delete_image(ref.backend_id)
+        driver.delete_image(ref.backend_id)
+        assert ref.backend_id not in {i.backend_id for i in driver.images()}
 
     def test_console_output(self, driver: CheckedDriver) -> None:
         self.require(driver, Capability.CONSOLE_OUTPUT)
@@ -476,6 +547,7 @@ class ComputeDriverConformance:
         self.require(driver, Capability.VOLUME_ATTACH)
         backend_id = self.active_server(driver)
         first = driver.attach_volume(backend_id, "conformance-vol-1")
+        assert driver.attach_volume(backend_id, "conformance-vol-1") == first, "attach_volume again is not idempotent"
         second = driver.attach_volume(backend_id, "conformance-vol-2")
         for attachment, volume in ((first, "conformance-vol-1"), (second, "conformance-vol-2")):
             assert isinstance(attachment, VolumeAttachment)

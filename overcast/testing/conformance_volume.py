@@ -9,13 +9,16 @@ Subclass it and provide the driver::
             yield driver
             driver.close()
 
-Checked: signatures match the interface; declared capabilities are exactly the overridden methods
-(plus the create-time ones); undeclared ones raise ``NotSupported``; create returns an id that
-reaches AVAILABLE and is idempotent on the key; ``find``/``list`` agree with ``get``; delete then
+Checked: signatures match the interface, every call taking a
+:class:`~overcast.drivers.context.CallContext` first (the suite passes one to every call);
+declared capabilities are exactly the overridden methods (plus the create-time ones); undeclared
+ones raise ``NotSupported``; create returns an id that reaches AVAILABLE and is idempotent on the
+key; ``find`` is one lookup (it does not list every volume) and agrees with ``get``, as do
+``get_many`` (unknown ids left out) and ``list``; records carry an ``extra`` mapping; delete then
 get raises ``NotFound``; deleting a missing id succeeds; pools are named, unique and accept a
-create aimed at them; extend, snapshots, clones, exports and reads (``read`` streams bytes and
-raises ``NotFound`` at once for a missing volume) behave as documented; and every exception a
-driver raises is a ``DriverError``.
+create aimed at them; extend, snapshots, clones, exports (exporting twice to one host is one
+export) and reads (``read`` streams bytes and raises ``NotFound`` at once for a missing volume)
+behave as documented; and every exception a driver raises is a ``DriverError``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import inspect
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import pytest
 
@@ -31,12 +34,16 @@ from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, NotSu
 from overcast.drivers.volume import (CAPABILITY_METHODS, Capability, Pool, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState)
 from overcast.testing.conformance import CheckedDriver as _CheckedCompute
+from overcast.testing.conformance import assert_find_is_one_lookup
 
 MISSING_ID = "overcast-conformance-missing-0000"
 
 
 class CheckedDriver(_CheckedCompute):
-    """The compute kit's wrapper (non-DriverError exceptions fail the test), tracking created volumes."""
+    """The compute kit's wrapper (a CallContext given to every call, non-DriverError exceptions
+    fail the test), tracking created volumes."""
+
+    interface = VolumeDriver
 
     def __getattr__(self, name: str) -> Any:
         call = super().__getattr__(name)
@@ -68,7 +75,7 @@ class VolumeDriverConformance:
         yield checked
         for backend_id in checked.built:
             try:
-                volume_driver.delete(backend_id)
+                volume_driver.delete(checked.ctx, backend_id)
             except DriverError:
                 pass
 
@@ -98,6 +105,8 @@ class VolumeDriverConformance:
             if name.startswith("_") or not callable(base):
                 continue
             assert inspect.signature(getattr(type(volume_driver), name)) == inspect.signature(base), name
+            if name != "close":
+                assert list(inspect.signature(base).parameters)[:2] == ["self", "ctx"], f"{name} takes no ctx"
 
     def test_capabilities_match_overridden_methods(self, volume_driver: VolumeDriver) -> None:
         for capability, methods in CAPABILITY_METHODS.items():
@@ -113,6 +122,16 @@ class VolumeDriverConformance:
                 continue
             with pytest.raises(NotSupported):
                 getattr(driver, methods[0])(MISSING_ID, *([1] if methods[0] == "extend" else []))
+
+    def test_find_is_one_lookup(self, driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+        request = self.request()
+        assert_find_is_one_lookup(driver, monkeypatch, request.idempotency_key, driver.create(request), "volume")
+
+    def test_get_many(self, driver: CheckedDriver) -> None:
+        made = [self.available(driver) for _ in range(2)]
+        found = driver.get_many([*made, MISSING_ID])
+        assert set(found) == set(made) and all(found[i].backend_id == i for i in made)
+        assert all(isinstance(info.extra, Mapping) for info in found.values())
 
     # -- lifecycle ------------------------------------------------------------------------------
     def test_create_reaches_available(self, driver: CheckedDriver) -> None:
@@ -200,6 +219,7 @@ class VolumeDriverConformance:
         backend_id = self.available(driver)
         connection = driver.attach(backend_id, "host-1", "rw")
         assert connection.driver_volume_type
+        assert driver.attach(backend_id, "host-1", "rw") == connection, "exporting again to one host differs"
         driver.detach(backend_id, "host-1")
         driver.detach(backend_id, "host-1")
         with pytest.raises(NotFound):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from overcast.store.image import Image
+from overcast.drivers.context import CallContext
+from overcast.store.image import Image, ImageLocation
 from tests.compute.conftest import OTHER_IMAGE_ID, check, new_uuid
 
 
@@ -97,8 +100,17 @@ def test_create_image(nova, active, compute):
         image = session.get(Image, image_id)
         assert image.status == "active" and image.properties["instance_uuid"] == active
         assert image.properties["purpose"] == "test" and image.size > 0
-    data = compute.app.compute.settings.data_dir / "images" / image_id
-    assert data.exists() and data.stat().st_size == image.size
+        assert image.cloud == "RegionOne"  # the backend keeps the data: the image is its region's
+        location = session.get(ImageLocation, (image_id, "RegionOne"))
+    driver = compute.app.compute.compute_driver("RegionOne")
+    assert len(driver.image_data(CallContext(), location.backend_id)) == image.size
+    assert not (compute.app.compute.settings.data_dir / "images" / image_id).exists()
+    # deleting the image deletes the backend's copy too (an image.delete_backend operation)
+    assert nova.req("DELETE", f"/images/{image_id}").status_code == 204
+    deadline = time.monotonic() + 10
+    while location.backend_id in {i.backend_id for i in driver.images(CallContext())}:
+        assert time.monotonic() < deadline, "the backend still holds the deleted image"
+        time.sleep(0.02)
 
 
 def test_create_image_metadata_wins_over_novas_properties(nova, active):

@@ -73,7 +73,7 @@ def test_quota(demo, seeded):
     from overcast.store.models import Project
     with seeded.app.compute.store.session() as session:
         project_id = session.scalar(select(Project.id).where(Project.name == "demo"))
-        quotas.update(session, project_id, {"key_pairs": 1})
+        quotas.update(session, project_id, {"key_pairs": 1}, region="RegionOne")
     assert demo("POST", "/os-keypairs", json={"keypair": {"name": "one"}}).status_code == 200
     over = demo("POST", "/os-keypairs", json={"keypair": {"name": "two"}})
     assert over.status_code == 403 and over.json["forbidden"]["message"] == "Quota exceeded, too many key pairs."

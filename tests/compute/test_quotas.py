@@ -65,27 +65,27 @@ def test_update_validate_and_reset(admin, demo, demo_project, seeded):
 def test_reserve_counts_and_refuses(seeded, demo_project):
     store = seeded.app.compute.store
     with store.session() as session:
-        quotas.update(session, demo_project, {"instances": 2, "ram": 1024})
-        quotas.reserve(session, demo_project, "u", {"instances": 1, "cores": 1, "ram": 512})
+        quotas.update(session, demo_project, {"instances": 2, "ram": 1024}, region="RegionOne")
+        quotas.reserve(session, demo_project, "u", {"instances": 1, "cores": 1, "ram": 512}, region="RegionOne")
         _server(session, demo_project)
-        quotas.reserve(session, demo_project, "u", {"instances": 1, "cores": 1, "ram": 512})
+        quotas.reserve(session, demo_project, "u", {"instances": 1, "cores": 1, "ram": 512}, region="RegionOne")
         _server(session, demo_project)
     with store.session() as session, pytest.raises(Forbidden) as exc:
-        quotas.reserve(session, demo_project, "u", {"instances": 1, "cores": 1, "ram": 512})
+        quotas.reserve(session, demo_project, "u", {"instances": 1, "cores": 1, "ram": 512}, region="RegionOne")
     assert exc.value.message == ("Quota exceeded for instances, ram: Requested 1, 512, but already used 2, 1024 "
                                  "of 2, 1024 instances, ram")
     with store.session() as session:
-        quotas.update(session, demo_project, {"instances": 10, "ram": 51200})
+        quotas.update(session, demo_project, {"instances": 10, "ram": 51200}, region="RegionOne")
         _server(session, demo_project, deleted=True)  # deleted servers do not count
-        assert quotas.usage(session, demo_project)["instances"] == 2
+        assert quotas.usage(session, demo_project, region="RegionOne")["instances"] == 2
     with store.session() as session:
-        quotas.update(session, demo_project, {"instances": 2})
+        quotas.update(session, demo_project, {"instances": 2}, region="RegionOne")
     with store.session() as session, pytest.raises(Forbidden) as exc:
-        quotas.reserve(session, demo_project, "u", {"instances": 1})
+        quotas.reserve(session, demo_project, "u", {"instances": 1}, region="RegionOne")
     assert exc.value.message == "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances"
     with store.session() as session:
-        quotas.update(session, demo_project, {"instances": -1})
-        quotas.reserve(session, demo_project, "u", {"instances": 100})
+        quotas.update(session, demo_project, {"instances": -1}, region="RegionOne")
+        quotas.reserve(session, demo_project, "u", {"instances": 100}, region="RegionOne")
 
 
 def test_reserve_serialises_concurrent_creates(seeded, demo_project):
@@ -94,7 +94,7 @@ def test_reserve_serialises_concurrent_creates(seeded, demo_project):
 
     store = seeded.app.compute.store
     with store.session() as session:
-        quotas.update(session, demo_project, {"instances": 1})
+        quotas.update(session, demo_project, {"instances": 1}, region="RegionOne")
     results: list[str] = []
     barrier = threading.Barrier(4)
 
@@ -102,7 +102,7 @@ def test_reserve_serialises_concurrent_creates(seeded, demo_project):
         barrier.wait()
         try:
             with store.session() as session:
-                quotas.reserve(session, demo_project, "u", {"instances": 1})
+                quotas.reserve(session, demo_project, "u", {"instances": 1}, region="RegionOne")
                 _server(session, demo_project)
             results.append("ok")
         except Forbidden:

@@ -9,6 +9,7 @@ from schemas import Api, seeded  # noqa: F401
 from sqlalchemy import select
 
 from overcast.drivers.compute import Capability, RemoteConsole
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotSupported
 from overcast.drivers.local.driver import LocalComputeDriver
 from overcast.drivers.noop.driver import NoopComputeDriver
@@ -45,7 +46,7 @@ class _WithConsole:
     def __init__(self):
         self.asked = []
 
-    def remote_console(self, backend_id: str, console_type: str) -> RemoteConsole:
+    def remote_console(self, call: CallContext, backend_id: str, console_type: str) -> RemoteConsole:
         self.asked.append((backend_id, console_type))
         if console_type != "novnc":
             raise NotSupported(f"no {console_type} console")

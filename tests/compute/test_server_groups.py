@@ -56,7 +56,7 @@ def test_quota_and_members(demo, seeded):
     store = seeded.app.compute.store
     with store.session() as session:
         project = session.scalar(select(Project.id).where(Project.name == "demo"))
-        quotas.update(session, project, {"server_groups": 1, "server_group_members": 1})
+        quotas.update(session, project, {"server_groups": 1, "server_group_members": 1}, region="RegionOne")
     gid = demo("POST", "/os-server-groups", json={"server_group": {"name": "g", "policies": ["affinity"]}}).json[
         "server_group"]["id"]
     over = demo("POST", "/os-server-groups", json={"server_group": {"name": "h", "policies": ["affinity"]}})
@@ -69,15 +69,15 @@ def test_quota_and_members(demo, seeded):
             session.add(s)
             session.flush()
             servers.append(s.id)
-        server_groups.add_member(session, gid, servers[0], project)
+        server_groups.add_member(session, gid, servers[0], project, region="RegionOne")
         with pytest.raises(Forbidden):
-            server_groups.add_member(session, gid, servers[1], project)
+            server_groups.add_member(session, gid, servers[1], project, region="RegionOne")
         with pytest.raises(NotFound):
-            server_groups.add_member(session, gid, servers[1], "other-project")
+            server_groups.add_member(session, gid, servers[1], "other-project", region="RegionOne")
     with store.session() as session, pytest.raises(Invalid):
         other = server_groups.create(session, name="x", policy="affinity", project_id="p2", user_id="u",
                                      cloud="RegionOne")
-        server_groups.add_member(session, other.id, servers[0], "p2")
+        server_groups.add_member(session, other.id, servers[0], "p2", region="RegionOne")
     assert demo("GET", f"/os-server-groups/{gid}").json["server_group"]["members"] == [servers[0]]
     with store.session() as session:
         server_groups.remove_member(session, servers[0])

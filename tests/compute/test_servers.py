@@ -255,6 +255,7 @@ def test_build_resumed_after_crash_past_checkpoint_records_backend_id(compute, s
     from sqlalchemy import select
 
     from overcast.core.compute.operations import ServerHandlers, setup_for
+    from overcast.drivers.context import CallContext
     from overcast.ops.models import Operation
     from overcast.ops.runtime import OpsRuntime
     from overcast.store.compute import Server
@@ -268,7 +269,7 @@ def test_build_resumed_after_crash_past_checkpoint_records_backend_id(compute, s
         server = session.scalars(select(Server).where(Server.id == sid)).one()
         op = session.scalars(select(Operation).where(Operation.resource_id == sid)).one()
         job = type("J", (), {"params": dict(op.params)})()
-        backend_id = driver.build(ServerHandlers(core)._build_request(session, server, job))
+        backend_id = driver.build(CallContext(), ServerHandlers(core)._build_request(session, server, job))
         op.checkpoint = {"backend_id": backend_id}
     from overcast.core.network.operations import setup_for as network_setup_for
 
@@ -280,8 +281,8 @@ def test_build_resumed_after_crash_past_checkpoint_records_backend_id(compute, s
         runtime.stop()
     with store.session() as session:
         assert session.scalars(select(Server.backend_id).where(Server.id == sid)).one() == backend_id
-    key = driver.get(backend_id).idempotency_key
-    assert [s.backend_id for s in driver.list() if s.idempotency_key == key] == [backend_id]
+    key = driver.get(CallContext(), backend_id).idempotency_key
+    assert [s.backend_id for s in driver.list(CallContext()) if s.idempotency_key == key] == [backend_id]
 
 
 def test_access_ipv6_canonical_and_no_security_groups_key(nova):

@@ -7,8 +7,8 @@ Checked (each its own test, on one run of the drill):
 - no backend server or volume made twice, none left without a record (the local cloud's own
   SQLite file against PostgreSQL, by idempotency key);
 - everything settles within ``SETTLE_BOUND`` seconds of the restart;
-- every accepted create ends ACTIVE / available (strict xfail until the IPAM fix of issue 16.1:
-  concurrent address allocation on PostgreSQL can put servers in ERROR).
+- every accepted create ends ACTIVE / available (issue 16.1: concurrent address allocation on
+  PostgreSQL retries within the pools; 16.3: a resumed volume create records its disk).
 
 Needs ``OVERCAST_TEST_POSTGRES_URL`` (skipped without it). Prints the drill's table.
 """
@@ -316,10 +316,6 @@ def test_no_duplicates_and_no_orphans_in_the_driver(drill: Drill) -> None:
     assert _doubled(drill.backend_volumes) == 0
 
 
-@pytest.mark.xfail(strict=False, reason="issue 16.3: a volume.create resumed after its worker died takes the disk "
-                                        "id from its checkpoint but never records it on the volume (the volume "
-                                        "shows available with no backend volume). Happens only when the kill "
-                                        "lands in that window, hence not strict; make it a plain test once fixed.")
 def test_every_backend_volume_is_the_one_its_record_names(drill: Drill) -> None:
     unrecorded = [r for r in drill.volume_records.values() if r[2] == "available" and not r[1]]
     assert unrecorded == []
@@ -331,8 +327,6 @@ def test_everything_settles_soon_after_the_restart(drill: Drill) -> None:
     assert drill.settled_after <= SETTLE_BOUND, f"settled {drill.settled_after:.1f}s after the restart"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16.1: concurrent builds on PostgreSQL fail on address allocation "
-                                       "until the network helper's IPAM fix lands (flip this when it does)")
 def test_every_accepted_create_ends_active_or_available(drill: Drill) -> None:
     assert set(drill.server_status.values()) == {"ACTIVE"}, drill.server_faults
     assert set(drill.volume_status.values()) == {"available"}

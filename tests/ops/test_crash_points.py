@@ -139,7 +139,9 @@ def _wait_active(cloud, token: str, server_id: str, timeout: float = 60) -> dict
 
 
 def _backend_servers(cloud, name: str) -> list:  # noqa: ANN001
-    return [info for info in cloud.app.compute.clouds["RegionOne"].compute.list() if info.name == name]
+    from overcast.drivers.context import CallContext
+
+    return [info for info in cloud.app.compute.clouds["RegionOne"].compute.list(CallContext()) if info.name == name]
 
 
 def _recorded_backend_id(cloud, server_id: str) -> str | None:  # noqa: ANN001

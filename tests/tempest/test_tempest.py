@@ -52,7 +52,7 @@ runner = _load_runner()
 SERVICES = [s for s in runner.SERVICES if runner.allowlist_path(s).exists()]
 SECOND_REGION = "second"
 #: services whose allowlist also runs against the second region
-SECOND_REGION_SERVICES = [s for s in ("network",) if s in SERVICES]
+SECOND_REGION_SERVICES = [s for s in ("compute", "volume", "network") if s in SERVICES]
 
 
 @pytest.fixture

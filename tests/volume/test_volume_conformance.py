@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from overcast.drivers import load_driver
+from overcast.drivers.context import CallContext
 from overcast.testing.conformance_volume import VolumeDriverConformance
+
+CTX = CallContext(project_id="p", request_id="req-test")
 
 
 class TestNoopVolumeConformance(VolumeDriverConformance):
@@ -28,12 +31,12 @@ def test_local_volumes_persist_across_restarts(tmp_path):
     from overcast.drivers.volume import VolumeRequest
 
     bundle = load_driver("local", {}, tmp_path)
-    backend_id = bundle.volume.create(VolumeRequest(name="keep", size_gb=2, idempotency_key="k1",
+    backend_id = bundle.volume.create(CTX, VolumeRequest(name="keep", size_gb=2, idempotency_key="k1",
                                                     image_data=iter([b"data"]), image_id="img"))
     bundle.close()
     again = load_driver("local", {}, tmp_path)
     try:
-        info = again.volume.get(backend_id)
+        info = again.volume.get(CTX, backend_id)
         assert (info.name, info.size_gb, info.image_bytes) == ("keep", 2, 4)
     finally:
         again.close()
@@ -47,20 +50,20 @@ def test_local_fault_injection(tmp_path):
     driver = bundle.volume
     try:
         with pytest.raises(BuildFailed):
-            driver.create(VolumeRequest(name="x", size_gb=1, idempotency_key="f",
+            driver.create(CTX, VolumeRequest(name="x", size_gb=1, idempotency_key="f",
                                         metadata={"overcast:fail_create": "true"}))
         with pytest.raises(Unavailable):
-            driver.create(VolumeRequest(name="x", size_gb=1, idempotency_key="u",
+            driver.create(CTX, VolumeRequest(name="x", size_gb=1, idempotency_key="u",
                                         metadata={"overcast:unavailable": "1"}))
-        backend_id = driver.create(VolumeRequest(name="x", size_gb=1, idempotency_key="u",
+        backend_id = driver.create(CTX, VolumeRequest(name="x", size_gb=1, idempotency_key="u",
                                                  metadata={"overcast:unavailable": "1",
                                                            "overcast:fail_delete": "1"}))
         with pytest.raises(Unavailable):
-            driver.get(backend_id)
+            driver.get(CTX, backend_id)
         for expected in (Unavailable, DeleteFailed):
             with pytest.raises(expected):
-                driver.delete(backend_id)
-        driver.delete(backend_id)
+                driver.delete(CTX, backend_id)
+        driver.delete(CTX, backend_id)
     finally:
         bundle.close()
 
@@ -70,11 +73,12 @@ def test_local_pool_is_devstacks_lvm_backend(tmp_path):
 
     bundle = load_driver("local", {}, tmp_path)
     try:
-        bundle.volume.create(VolumeRequest(name="a", size_gb=3, idempotency_key="a", pool="lvmdriver-1"))
-        [pool] = bundle.volume.pools()
+        bundle.volume.create(CTX, VolumeRequest(name="a", size_gb=3, idempotency_key="a", pool="lvmdriver-1"))
+        [pool] = bundle.volume.pools(CTX)
         assert (pool.name, pool.vendor_name, pool.storage_protocol, pool.allocated_capacity_gb) == (
             "lvmdriver-1", "Open Source", "iSCSI", 3)
-        assert bundle.volume.get(bundle.volume.find("a").backend_id).host == "overcast-local@lvmdriver-1#lvmdriver-1"
+        found = bundle.volume.find(CTX, "a").backend_id
+        assert bundle.volume.get(CTX, found).host == "overcast-local@lvmdriver-1#lvmdriver-1"
     finally:
         bundle.close()
 
@@ -86,11 +90,34 @@ def test_local_read_gives_the_bytes_written(tmp_path):
     driver = bundle.volume
     try:
         data = bytes(range(256)) * 8192  # 2 MiB: more than one chunk
-        source = driver.create(VolumeRequest(name="img", size_gb=1, idempotency_key="i", image_id="img",
+        source = driver.create(CTX, VolumeRequest(name="img", size_gb=1, idempotency_key="i", image_id="img",
                                              image_data=iter([data[:1000], data[1000:]])))
-        clone = driver.create(VolumeRequest(name="clone", size_gb=1, idempotency_key="c", source_volume_id=source))
-        blank = driver.create(VolumeRequest(name="blank", size_gb=5, idempotency_key="b"))
-        assert b"".join(driver.read(source)) == b"".join(driver.read(clone)) == data
-        assert list(driver.read(blank)) == []  # thin: nothing was written
+        clone = driver.create(CTX, VolumeRequest(name="clone", size_gb=1, idempotency_key="c", source_volume_id=source))
+        blank = driver.create(CTX, VolumeRequest(name="blank", size_gb=5, idempotency_key="b"))
+        assert b"".join(driver.read(CTX, source)) == b"".join(driver.read(CTX, clone)) == data
+        assert list(driver.read(CTX, blank)) == []  # thin: nothing was written
+    finally:
+        bundle.close()
+
+
+def test_local_create_resumed_after_a_crash_writes_the_data(tmp_path):
+    """A create that stopped between recording the volume and writing its data (a worker killed
+    there) is finished by the next create with the same key: the data is not lost (16.3)."""
+    from overcast.drivers.volume import VolumeRequest
+
+    bundle = load_driver("local", {}, tmp_path)
+    try:
+        driver = bundle.volume
+        request = VolumeRequest(name="img", size_gb=1, idempotency_key="crash-k", image_id="img",
+                                image_data=iter([b"cirros" * 10]))
+        backend_id = driver.create(CTX, request)
+        driver._file(backend_id).unlink()  # as if the first call died before writing
+        with driver.store.write() as conn:
+            conn.execute("UPDATE volume SET image_bytes = 0 WHERE id = ?", (backend_id,))
+        again = driver.create(CTX, VolumeRequest(name="img", size_gb=1, idempotency_key="crash-k", image_id="img",
+                                                 image_data=iter([b"cirros" * 10])))
+        assert again == backend_id
+        assert b"".join(driver.read(CTX, backend_id)) == b"cirros" * 10
+        assert driver.get(CTX, backend_id).image_bytes == 60
     finally:
         bundle.close()

@@ -20,6 +20,8 @@ from overcast.core.compute import actions as core_actions
 from overcast.core.compute import floating_ips as core_floating_ips
 from overcast.core.compute import networking
 from overcast.core.compute import servers as core_servers
+from overcast.ops.calls import call_backend
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
 
 #: body key -> (policy, schema for simple begin() actions, core key)
@@ -50,8 +52,10 @@ class ServerAction(ServerResource):
             raise faults.BadRequest(f"There is no such action: {name}")
         ctx = caller(req)
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id, for_update=True)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region, for_update=True)
             result = handler(req, resp, session, server, name, body)
+        if callable(result):  # a backend read: made once the transaction is over, never inside it
+            result = result()
         if result is not None:
             resp.media = result
         if resp.status in (falcon.HTTP_200, "200 OK", 200) and result is None:
@@ -86,14 +90,16 @@ class ServerAction(ServerResource):
     def _resize(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         body = validate(body, schemas.RESIZE)
         enforce(req, "os_compute_api:servers:resize", target(server))
-        core_actions.resize(session, caller(req), server, str(body["resize"]["flavorRef"]), **self._kw(req, server))
+        core_actions.resize(session, caller(req), server, str(body["resize"]["flavorRef"]),
+                            driver=self.core.compute_driver(server.cloud), **self._kw(req, server))
 
     def _rebuild(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         body = validate(body, schemas.rebuild(vt(req)))
         enforce(req, "os_compute_api:servers:rebuild", target(server))
         ctx = caller(req)
         check_personality(session, ctx, server.project_id, body["rebuild"].get("personality"))
-        password = core_actions.rebuild(session, ctx, server, body["rebuild"], **self._kw(req, server))
+        password = core_actions.rebuild(session, ctx, server, body["rebuild"],
+                                        driver=self.core.compute_driver(server.cloud), **self._kw(req, server))
         session.flush()
         view = self.views.basic(server, version(req), ctx)
         if at_least(req, "2.54"):
@@ -151,14 +157,22 @@ class ServerAction(ServerResource):
         if length is not None and length < -1:
             raise faults.BadRequest("Invalid input for field/attribute length.")
         core_actions.console_output(server, caller(req), self.capabilities(server))
-        try:
-            text = self.core.compute_driver(server.cloud).console_output(server.backend_id, length)
-        except DriverError as exc:
-            raise faults.Conflict(f"Unable to get console output for instance {server.id}: {exc}") from None
-        if length is not None:  # Nova's compute manager tails by "\n": a final newline ends in a "" line
-            text = "\n".join(text.split("\n")[-length:]) if length > 0 else ""
         resp.status = falcon.HTTP_200
-        return {"output": text}
+        driver, cloud = self.core.compute_driver(server.cloud), server.cloud
+        backend_id, sid = server.backend_id, server.id
+        call = CallContext(project_id=server.project_id, user_id=caller(req).user_id,
+                           request_id=req.context.request_id)
+
+        def read() -> dict[str, str]:
+            try:
+                text = call_backend(self.core.backends, cloud, "compute",
+                                    lambda: driver.console_output(call, backend_id, length))
+            except DriverError as exc:
+                raise faults.Conflict(f"Unable to get console output for instance {sid}: {exc}") from None
+            if length is not None:  # Nova's compute manager tails by "\n": a final newline ends in a "" line
+                text = "\n".join(text.split("\n")[-length:]) if length > 0 else ""
+            return {"output": text}
+        return read
 
     def _lock(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         body = validate(body, schemas.lock(vt(req)))

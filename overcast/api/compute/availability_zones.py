@@ -21,7 +21,7 @@ class Zones:
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         enforce(req, "compute:availability_zone:detail" if self.detailed else "compute:availability_zone:list")
         with self.core.store.session() as session:
-            found = rules.list_zones(session, internal=self.detailed)
+            found = rules.list_zones(session, region=req.context.region, internal=self.detailed)
         info: list[dict[str, Any]] = []
         for zone in found:
             hosts: Any = None

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import falcon
 
-from overcast.api import faults
+from overcast.api import faults, urls
 from overcast.api.microversions import MicroversionPolicy, Version
 from overcast.core import policy
 from overcast.core.context import AuthContext
@@ -94,7 +94,12 @@ class Links:
     """Absolute compute URLs for views (``self`` and ``bookmark`` links, as Nova renders them)."""
 
     def __init__(self, public_url: str):
-        self.base = public_url.rstrip("/") + "/compute"
+        self.public_url = public_url.rstrip("/")
+
+    @property
+    def base(self) -> str:
+        """The compute URL of the request's region (0008: the first at the root, others under /regions)."""
+        return f"{self.public_url}{urls.region_prefix()}/compute"
 
     def pair(self, collection: str, item_id: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v2.1/{collection}/{item_id}"},

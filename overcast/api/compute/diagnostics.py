@@ -23,6 +23,8 @@ from overcast.core.compute import servers as core_servers
 from overcast.core.compute.actions import FeatureNotSupported
 from overcast.core.errors import Conflict
 from overcast.drivers.compute import Capability, Diagnostics, PowerState
+from overcast.ops.calls import call_backend
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
 
 #: Nova's diagnostics ``state`` for each power state (nova.compute.power_state.STATE_MAP)
@@ -73,7 +75,7 @@ def libvirt(diag: Diagnostics) -> dict[str, Any]:
 class ServerDiagnostics(ServerResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, "os_compute_api:os-server-diagnostics", target(server))
             driver = self.core.compute_driver(server.cloud)
             if Capability.DIAGNOSTICS not in driver.capabilities:
@@ -81,9 +83,11 @@ class ServerDiagnostics(ServerResource):
             if not server.backend_id:
                 raise Conflict(f"Cannot 'get_diagnostics' instance {server.id} while it is in vm_state "
                                f"{server.vm_state}")
-            backend_id, config_drive = server.backend_id, server.config_drive
+            backend_id, config_drive, cloud = server.backend_id, server.config_drive, server.cloud
+            call = CallContext(project_id=server.project_id, user_id=caller(req).user_id,
+                               request_id=req.context.request_id)
         try:
-            diag = driver.diagnostics(backend_id)
+            diag = call_backend(self.core.backends, cloud, "compute", lambda: driver.diagnostics(call, backend_id))
         except DriverError as exc:
             raise faults.Conflict(f"Unable to get diagnostics for instance {server_id}: {exc}") from None
         resp.media = standard(diag, config_drive) if at_least(req, "2.48") else libvirt(diag)

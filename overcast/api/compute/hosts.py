@@ -37,7 +37,7 @@ class Hosts(_Base):
         enforce(req, "compute:hosts")
         zone = req.get_param("zone")
         with self.core.store.session() as session:
-            services = rules.list_services(session)
+            services = rules.list_services(session, region=req.context.region)
             hosts = [{"host_name": s.host, "service": rules.TOPICS.get(s.binary, s.binary), "zone": s.zone}
                      for s in services if not zone or s.zone == zone]
         resp.media = {"hosts": hosts}
@@ -50,7 +50,7 @@ class Host(_Base):
         _gone(req)
         enforce(req, "compute:hosts")
         with self.core.store.session() as session:
-            rows = rules.host_resources(session, rules.find_compute_host(session, host_name))
+            rows = rules.host_resources(session, rules.find_compute_host(session, host_name, region=req.context.region))
         resp.media = {"host": [{"resource": {"host": host_name, "project": project, "cpu": cpu,
                                              "memory_mb": memory_mb, "disk_gb": disk_gb}}
                                for project, cpu, memory_mb, disk_gb in rows]}
@@ -63,7 +63,7 @@ class Host(_Base):
         body = read_json(req, UPDATE_SCHEMA)
         answer: dict[str, Any] = {"host": host_name}
         with self.core.store.session() as session:
-            service = rules.find_compute_host(session, host_name)
+            service = rules.find_compute_host(session, host_name, region=req.context.region)
             if "maintenance_mode" in body:  # Nova asks the virt driver first; libvirt's cannot
                 raise faults.NotImplementedFault("Virt driver does not implement host maintenance mode.")
             rules.set_service(service, disabled=body["status"].lower() == "disable")
@@ -78,7 +78,7 @@ class PowerAction(_Base):
             raise faults.NotFound("The resource could not be found.")
         enforce(req, "compute:hosts")
         with self.core.store.session() as session:
-            rules.find_compute_host(session, host_name)
+            rules.find_compute_host(session, host_name, region=req.context.region)
         raise faults.NotImplementedFault("Virt driver does not implement host power management.")
 
     on_head = on_get

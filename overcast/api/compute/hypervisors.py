@@ -67,7 +67,7 @@ class Hypervisors(_Base):
         with_servers = at_least(req, "2.53") and parse_bool(req.get_param("with_servers") or "false",
                                                             "with_servers")
         with self.core.store.session() as session:
-            found = rules.hypervisors(session, hostname_pattern=pattern)
+            found = rules.hypervisors(session, region=req.context.region, hostname_pattern=pattern)
         if pattern is not None and not found:
             raise faults.NotFound(f"No hypervisor matching '{pattern}' could be found.")
         body: dict[str, Any] = {}
@@ -100,7 +100,7 @@ class Statistics(_Base):
         if at_least(req, "2.88"):
             raise faults.NotFound("The resource could not be found.")
         with self.core.store.session() as session:
-            found = rules.hypervisors(session)
+            found = rules.hypervisors(session, region=req.context.region)
         views = [detail(req, h) for h in found]
         keys = ("current_workload", "disk_available_least", "free_disk_gb", "free_ram_mb", "local_gb",
                 "local_gb_used", "memory_mb", "memory_mb_used", "running_vms", "vcpus", "vcpus_used")
@@ -125,7 +125,7 @@ class Hypervisor(_Base):
         with_servers = at_least(req, "2.53") and parse_bool(req.get_param("with_servers") or "false",
                                                             "with_servers")
         with self.core.store.session() as session:
-            hyper = rules.find_hypervisor(session, hypervisor_id)
+            hyper = rules.find_hypervisor(session, hypervisor_id, region=req.context.region)
         resp.media = {"hypervisor": detail(req, hyper, with_servers)}
 
     on_head = on_get
@@ -139,7 +139,7 @@ class Uptime(_Base):
         if at_least(req, "2.88"):
             raise faults.NotFound("The resource could not be found.")
         with self.core.store.session() as session:
-            hyper = rules.find_hypervisor(session, hypervisor_id)
+            hyper = rules.find_hypervisor(session, hypervisor_id, region=req.context.region)
         resp.media = {"hypervisor": {**summary(req, hyper), "uptime": rules.uptime()}}
 
     on_head = on_get
@@ -153,7 +153,7 @@ class Search(_Base):
         if at_least(req, "2.53"):
             raise faults.NotFound("The resource could not be found.")
         with self.core.store.session() as session:
-            found = rules.hypervisors(session, hostname_pattern=hypervisor_id)
+            found = rules.hypervisors(session, region=req.context.region, hostname_pattern=hypervisor_id)
         if not found:
             raise faults.NotFound(f"No hypervisor matching '{hypervisor_id}' could be found.")
         resp.media = {"hypervisors": [summary(req, h, self.with_servers) for h in found]}

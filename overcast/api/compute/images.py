@@ -64,7 +64,7 @@ class _Base:
 
     def _image(self, req: falcon.Request, session: Any, image_id: str) -> Image:
         try:
-            return image_rules.get(session, caller(req), image_id)
+            return image_rules.get(session, caller(req), image_id, region=req.context.region)
         except NotFound:
             raise faults.NotFound("Image not found.") from None
 
@@ -93,7 +93,8 @@ class Images(_Base):
         ctx = enforce(req, "compute:images:read")
         limit, marker = limit_marker(req)
         with self.core.store.session() as session:
-            found, _next = image_rules.list_images(session, ctx, {}, limit=image_rules.MAX_LIMIT * 100,
+            found, _next = image_rules.list_images(session, ctx, {}, region=req.context.region,
+                                                   limit=image_rules.MAX_LIMIT * 100,
                                                    sort=(("created_at", "desc"),))
             found = [i for i in found if self._matches(req, i)]
             if marker is not None:
@@ -165,7 +166,8 @@ class ImageItem(_Base):
         enforce(req, "compute:images:delete")
         with self.core.store.session() as session:
             self._image(req, session, image_id)
-            image_rules.delete(session, caller(req), image_id, self.core.settings.data_dir / "images")
+            image_rules.delete(session, caller(req), image_id, self.core.settings.data_dir / "images",
+                               region=req.context.region, request_id=req.context.request_id)
         resp.status = falcon.HTTP_204
 
 

@@ -47,7 +47,7 @@ def view(req: falcon.Request, server: Server, port: Port) -> dict[str, Any]:
 class Interfaces(ServerResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, "os_compute_api:os-attach-interfaces:list", target(server))
             ports = networking.server_ports(session, server.id)
             resp.media = {"interfaceAttachments": [view(req, server, p) for p in ports]}
@@ -58,7 +58,7 @@ class Interfaces(ServerResource):
         ctx = caller(req)
         body = read_json(req, ATTACH_BODY).get("interfaceAttachment") or {}
         with self.core.network.session() as session:
-            server = core_servers.get_server(session, ctx, server_id)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region)
             enforce(req, "os_compute_api:os-attach-interfaces:create", target(server))
             port = core_interfaces.attach(self.core.network.at(req.context.region), session, ctx, server, body,
                                           capabilities=self.capabilities(server), request_id=req.context.request_id)
@@ -68,7 +68,7 @@ class Interfaces(ServerResource):
 class Interface(ServerResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, port_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, "os_compute_api:os-attach-interfaces:show", target(server))
             resp.media = {"interfaceAttachment": view(req, server, core_interfaces.get(session, server, port_id))}
 
@@ -77,7 +77,7 @@ class Interface(ServerResource):
     def on_delete(self, req: falcon.Request, resp: falcon.Response, server_id: str, port_id: str, **_: str) -> None:
         ctx = caller(req)
         with self.core.network.session() as session:
-            server = core_servers.get_server(session, ctx, server_id)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region)
             enforce(req, "os_compute_api:os-attach-interfaces:delete", target(server))
             core_interfaces.detach(self.core.network.at(req.context.region), session, ctx, server, port_id,
                                    capabilities=self.capabilities(server), request_id=req.context.request_id)

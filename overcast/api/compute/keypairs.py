@@ -63,7 +63,7 @@ class KeyPairs:
         paged = at_least(req, "2.35")
         limit, marker = limit_marker(req) if paged else (None, None)
         with self.core.store.session() as session:
-            found = rules.list_keypairs(session, user_id, limit=limit, marker=marker)
+            found = rules.list_keypairs(session, user_id, region=req.context.region, limit=limit, marker=marker)
             body: dict[str, Any] = {"keypairs": [{"keypair": keypair_view(req, k)} for k in found]}
         if paged and limit is not None:
             links = next_links(req, self.links, "os-keypairs", found, limit, lambda k: k.name)
@@ -82,7 +82,7 @@ class KeyPairs:
             raise faults.BadRequest("Keypair data is invalid: Keypair name contains unsafe characters")
         with self.core.store.session() as session:
             keypair, private_key = rules.create(
-                session, user_id=user_id, project_id=ctx.project_id, name=name,
+                session, user_id=user_id, project_id=ctx.project_id, name=name, region=req.context.region,
                 key_type=ref.get("type", "ssh"), public_key=ref.get("public_key"))
             view = keypair_view(req, keypair)
         view["user_id"] = user_id
@@ -100,7 +100,8 @@ class KeyPairItem:
         user_id = _target_user(req)
         enforce(req, "compute:keypairs:show", {"user_id": user_id})
         with self.core.store.session() as session:
-            resp.media = {"keypair": keypair_view(req, rules.find(session, user_id, keypair_name), full=True)}
+            found = rules.find(session, user_id, keypair_name, region=req.context.region)
+            resp.media = {"keypair": keypair_view(req, found, full=True)}
 
     on_head = on_get
 
@@ -108,7 +109,7 @@ class KeyPairItem:
         user_id = _target_user(req)
         enforce(req, "compute:keypairs:delete", {"user_id": user_id})
         with self.core.store.session() as session:
-            rules.delete(session, user_id, keypair_name)
+            rules.delete(session, user_id, keypair_name, region=req.context.region)
         resp.status = falcon.HTTP_204 if at_least(req, "2.2") else falcon.HTTP_202
 
 

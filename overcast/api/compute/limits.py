@@ -48,7 +48,7 @@ class Limits:
             project_id = other
         with self.core.store.session() as session:
             limits = quotas.limits(session, project_id, caller(req).user_id if not other else None)
-            used = quotas.usage(session, project_id)
+            used = quotas.usage(session, project_id, region=req.context.region)
             network = {} if at_least(req, "2.36") else quotas.network_defaults(session)
         resp.media = {"limits": {"absolute": absolute(req, limits, used, network), "rate": []}}
 

@@ -79,7 +79,8 @@ class Migrations:
         paged = at_least(req, "2.59")
         limit, marker = limit_marker(req) if paged else (None, None)
         with self.core.store.session() as session:
-            found = rules.list_migrations(session, wanted, newest_first=paged, limit=limit, marker=marker)
+            found = rules.list_migrations(session, wanted, region=req.context.region, newest_first=paged, limit=limit,
+                                          marker=marker)
             body: dict[str, Any] = {"migrations": [view(req, m) for m in found]}
             links = next_links(req, self.links, "os-migrations", found, limit, lambda m: m.uuid) if paged else []
         if links:

@@ -72,7 +72,8 @@ class QuotaSet(_Base):
         force = str(ref.pop("force", False)).lower() in ("true", "1")
         values = {k: int(v) for k, v in ref.items() if k in rules.DEFAULTS}
         with self.core.store.session() as session:
-            result = rules.update(session, project_id, values, user_id=req.get_param("user_id"), force=force)
+            result = rules.update(session, project_id, values, user_id=req.get_param("user_id"), force=force,
+                                  region=req.context.region)
             network = _legacy_network(req, session)
         resp.media = {"quota_set": quota_view(req, result, network)}
 
@@ -97,7 +98,7 @@ class QuotaDetail(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, project_id: str, **_: str) -> None:
         enforce(req, "compute:quota_sets:detail", {"project_id": project_id})
         with self.core.store.session() as session:
-            values = rules.detail(session, project_id, req.get_param("user_id"))
+            values = rules.detail(session, project_id, req.get_param("user_id"), region=req.context.region)
             network = {name: {"limit": limit, "in_use": 0, "reserved": 0}
                        for name, limit in _legacy_network(req, session).items()}
         resp.media = {"quota_set": quota_view(req, values, network, project_id)}

@@ -5,7 +5,7 @@ driver (:mod:`overcast.core.compute.remote_consoles`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import falcon
 
@@ -16,6 +16,7 @@ from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
 from overcast.core.compute import remote_consoles as rules
 from overcast.core.compute import servers as core_servers
+from overcast.drivers.context import CallContext
 
 POLICY = "os_compute_api:os-remote-consoles"
 
@@ -46,15 +47,24 @@ def legacy_schema(action: str) -> dict[str, Any]:
 
 
 def legacy_action(resource: Any, req: falcon.Request, resp: falcon.Response, session: Any, server: Any,
-                  name: str, body: dict[str, Any]) -> dict[str, Any]:
+                  name: str, body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
     """A ``POST /servers/{id}/action`` handler for the four legacy console actions (Nova serves them
-    up to 2.5): ``{"console": {"type", "url"}}``, or the fault Nova gives."""
+    up to 2.5): ``{"console": {"type", "url"}}``, or the fault Nova gives (the backend is asked
+    once the action's transaction is over: the handler returns that read)."""
     served(req, last="2.5")
     console_type = validate(body, legacy_schema(name))[name]["type"]
     enforce(req, POLICY, target(server))
-    console = rules.create(server, console_type, resource.core.compute_driver(server.cloud))
     resp.status = falcon.HTTP_200
-    return {"console": {"type": console.console_type, "url": console.url}}
+
+    def read() -> dict[str, Any]:  # the dispatcher calls it once the action's transaction is over
+        console = _console(resource.core, req, server, console_type)
+        return {"console": {"type": console.console_type, "url": console.url}}
+    return read
+
+
+def _console(core: ComputeCore, req: falcon.Request, server: Any, console_type: str) -> Any:
+    call = CallContext(project_id=server.project_id, user_id=caller(req).user_id, request_id=req.context.request_id)
+    return rules.create(server, console_type, core.compute_driver(server.cloud), backends=core.backends, call=call)
 
 
 class RemoteConsoles:
@@ -65,9 +75,9 @@ class RemoteConsoles:
         served(req, first="2.6")
         console = read_json(req, create_schema(req))["remote_console"]
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, POLICY, target(server))
-            made = rules.create(server, console["type"], self.core.compute_driver(server.cloud))
+        made = _console(self.core, req, server, console["type"])  # asked of the backend after the transaction
         resp.media = {"remote_console": {"protocol": console["protocol"], "type": made.console_type,
                                          "url": made.url}}
 

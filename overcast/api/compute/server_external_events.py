@@ -37,7 +37,7 @@ class ServerExternalEvents:
         events = read_json(req, create_schema(req))["events"]
         enforce(req, "os_compute_api:os-server-external-events:create")
         with self.core.store.session() as session:
-            outcomes = rules.deliver(session, events, request_id=req.context.request_id,
+            outcomes = rules.deliver(session, events, region=req.context.region, request_id=req.context.request_id,
                                      user_id=caller(req).user_id)
         resp.status = falcon.HTTP_200 if all(o.accepted for o in outcomes) else falcon.HTTP_207
         resp.media = {"events": [{**o.event, "status": o.status, "code": o.code} for o in outcomes]}

@@ -59,7 +59,7 @@ class ServerGroups:
         limit = int_param(req, "limit", None, minimum=1)
         offset = int_param(req, "offset", 0) or 0
         with self.core.store.session() as session:
-            groups = rules.list_groups(session, project_id, limit=limit, offset=offset)
+            groups = rules.list_groups(session, project_id, region=req.context.region, limit=limit, offset=offset)
             members = rules.members_by_group(session, [g.id for g in groups])
             resp.media = {"server_groups": [group_view(req, g, members[g.id]) for g in groups]}
 
@@ -72,7 +72,7 @@ class ServerGroups:
         with self.core.store.session() as session:
             group = rules.create(session, name=ref["name"], policy=policy, rules=ref.get("rules"),
                                  project_id=ctx.project_id or "", user_id=ctx.user_id,
-                                 cloud=self.core.default_region)
+                                 cloud=req.context.region)
             resp.media = {"server_group": group_view(req, group, [])}
 
 
@@ -86,7 +86,7 @@ class ServerGroupItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, group_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            group = rules.find(session, group_id, self._scope(req))
+            group = rules.find(session, group_id, self._scope(req), region=req.context.region)
             enforce(req, "compute:server_groups:show", {"project_id": group.project_id})
             resp.media = {"server_group": group_view(req, group, rules.members(session, group.id))}
 
@@ -94,9 +94,9 @@ class ServerGroupItem:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, group_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            group = rules.find(session, group_id, self._scope(req))
+            group = rules.find(session, group_id, self._scope(req), region=req.context.region)
             enforce(req, "compute:server_groups:delete", {"project_id": group.project_id})
-            rules.delete(session, group.id)
+            rules.delete(session, group.id, region=req.context.region)
         resp.status = falcon.HTTP_204
 
 

@@ -39,7 +39,7 @@ def _meta_state(server: Any, what: str) -> None:
 
 class _Sub(ServerResource):
     def server(self, session: Any, req: falcon.Request, server_id: str, policy: str) -> Any:
-        server = core_servers.get_server(session, caller(req), server_id)
+        server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
         enforce(req, policy, target(server))
         return server
 
@@ -51,7 +51,7 @@ def _set_metadata(session: Any, req: falcon.Request, server: Any, items: dict[st
     core_servers.check_metadata(items)
     current = {m.key: m.value for m in server.metadata_items}
     new = dict(items) if replace else {**current, **items}
-    core_servers.check_metadata_quota(session, caller(req), server.project_id, len(new))
+    core_servers.check_metadata_quota(session, caller(req), server.project_id, len(new), region=server.cloud)
     server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in sorted(new.items())]
     server.updated_at = core_servers.utcnow()
     return new
@@ -302,7 +302,8 @@ class InstanceActions(_Sub):
 
         ctx = caller(req)
         row = session.scalars(select(ServerRow).where(ServerRow.id == server_id)).first()
-        if row is None or (row.deleted and v < "2.21") or (not ctx.is_admin and row.project_id != ctx.project_id):
+        if (row is None or row.cloud != req.context.region or (row.deleted and v < "2.21")
+                or (not ctx.is_admin and row.project_id != ctx.project_id)):
             raise core_servers.not_found(server_id)
         enforce(req, policy, target(row))
         return row

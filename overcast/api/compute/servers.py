@@ -88,10 +88,6 @@ class ServerResource:
         self.core = core
         self.views = views
 
-    @property
-    def region(self) -> str:
-        return self.core.default_region
-
     def capabilities(self, server: Any) -> frozenset:
         return self.core.compute_driver(server.cloud).capabilities
 
@@ -163,7 +159,7 @@ class Servers(ServerResource):
         ctx = caller(req)
         v = version(req)
         with self.core.store.session() as session:
-            rows = core_servers.list_servers(session, ctx, query)
+            rows = core_servers.list_servers(session, ctx, query, region=req.context.region)
             items = [self.views.detail(s, v, ctx, show_groups=False) if detail else self.views.summary(s)
                      for s in rows]
         body: dict[str, Any] = {"servers": items}
@@ -184,12 +180,11 @@ class Servers(ServerResource):
         if body["server"].get("block_device_mapping_v2"):
             enforce(req, "os_compute_api:servers:create:attach_volume", {"project_id": ctx.project_id})
         spec = self.build_spec(body)
-        driver = self.core.compute_driver(self.region)
-        zones = [z.name for z in driver.zones()]
         with self.core.store.session() as session:
             check_personality(session, ctx, ctx.project_id, body["server"].get("personality"))
-            created = core_servers.create(session, ctx, spec, network=self.core.network, region=self.region,
-                                          zones=zones, request_id=req.context.request_id)
+            created = core_servers.create(session, ctx, spec, network=self.core.network, region=req.context.region,
+                                          driver=self.core.compute_driver(req.context.region),
+                                          request_id=req.context.request_id)
             first = created.servers[0]
             server_id, groups = first.id, first.security_groups
         resp.status = falcon.HTTP_202
@@ -269,7 +264,7 @@ class Server(ServerResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         ctx = caller(req)
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region)
             enforce(req, "os_compute_api:servers:show", target(server))
             resp.media = {"server": self.views.detail(server, version(req), ctx)}
 
@@ -279,7 +274,7 @@ class Server(ServerResource):
         ctx = caller(req)
         body = read_json(req, server_schemas.update(vt(req)))
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region)
             enforce(req, "os_compute_api:servers:update", target(server))
             core_servers.update(session, ctx, server, body["server"])
             session.flush()
@@ -288,7 +283,7 @@ class Server(ServerResource):
     def on_delete(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         ctx = caller(req)
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region)
             enforce(req, "os_compute_api:servers:delete", target(server))
             core_servers.delete(session, ctx, server, request_id=req.context.request_id)
         resp.status = falcon.HTTP_204

@@ -56,7 +56,8 @@ class Services(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         enforce(req, "compute:services")
         with self.core.store.session() as session:
-            found = rules.list_services(session, host=req.get_param("host"), binary=req.get_param("binary"))
+            found = rules.list_services(session, region=req.context.region, host=req.get_param("host"),
+                                        binary=req.get_param("binary"))
             resp.media = {"services": [service_view(req, s) for s in found]}
 
     on_head = on_get
@@ -72,7 +73,7 @@ def legacy_action(core: ComputeCore, req: falcon.Request, action: str) -> dict[s
         raise faults.NotFound(f"Unknown action {action}")
     body = read_json(req, schema)
     with core.store.session() as session:
-        service = rules.find_service_by_host(session, body["host"], body["binary"])
+        service = rules.find_service_by_host(session, body["host"], body["binary"], region=req.context.region)
         view: dict[str, Any] = {"host": service.host, "binary": service.binary}
         if action == "force-down":
             rules.set_service(service, forced_down=body["forced_down"])
@@ -105,7 +106,7 @@ class ServiceItem(_Base):
         if "disabled_reason" in body and body.get("status") != "disabled":
             raise faults.BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
         with self.core.store.session() as session:
-            service = rules.find_service(session, service_id)
+            service = rules.find_service(session, service_id, region=req.context.region)
             if service.binary != "nova-compute" and "forced_down" in body:
                 raise faults.BadRequest("Updating a nova-compute service is only supported for 'nova-compute'.")
             if "status" in body:
@@ -124,7 +125,7 @@ class ServiceItem(_Base):
             except ValueError:
                 raise faults.BadRequest(f"Invalid uuid {service_id}") from None
         with self.core.store.session() as session:
-            rules.delete_service(session, rules.find_service(session, service_id))
+            rules.delete_service(session, rules.find_service(session, service_id, region=req.context.region))
         resp.status = falcon.HTTP_204
 
 

@@ -89,7 +89,7 @@ class Usages:
         detailed = parse_bool(req.get_param("detailed") or "0", "detailed")
         page = _page(req)
         with self.core.store.session() as session:
-            found = rules.usages(session, start, end, **page)
+            found = rules.usages(session, start, end, region=req.context.region, **page)
         body: dict[str, Any] = {"tenant_usages": [usage_view(u, detailed) for u in found]}
         next_page = _links(req, self.links, "os-simple-tenant-usage", found, page)
         if next_page:
@@ -108,7 +108,7 @@ class ProjectUsage:
         start, end = period(req)
         page = _page(req)
         with self.core.store.session() as session:
-            found = rules.usages(session, start, end, project_id, **page)
+            found = rules.usages(session, start, end, project_id, region=req.context.region, **page)
         body: dict[str, Any] = {"tenant_usage": usage_view(found[0], True) if found else {}}
         next_page = _links(req, self.links, f"os-simple-tenant-usage/{project_id}", found, page)
         if next_page:

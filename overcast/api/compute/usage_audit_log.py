@@ -46,9 +46,9 @@ class AuditLog:
     def __init__(self, core: ComputeCore, links: Links):
         self.core, self.links = core, links
 
-    def report(self, before: dt.datetime) -> dict[str, Any]:
+    def report(self, region: str, before: dt.datetime) -> dict[str, Any]:
         with self.core.store.session() as session:
-            hosts = sorted({s.host for s in rules.list_services(session, binary="nova-compute")})
+            hosts = sorted({s.host for s in rules.list_services(session, region=region, binary="nova-compute")})
         begin, end = last_completed_month(before)
         return {"period_beginning": str(begin), "period_ending": str(end), "num_hosts": len(hosts),
                 "num_hosts_done": 0, "num_hosts_running": 0, "num_hosts_not_run": len(hosts),
@@ -59,9 +59,9 @@ class AuditLog:
                **_: str) -> None:
         enforce(req, "compute:instance_usage_audit_log")
         if before_timestamp is None:
-            resp.media = {"instance_usage_audit_logs": self.report(rules.now())}
+            resp.media = {"instance_usage_audit_logs": self.report(req.context.region, rules.now())}
         else:
-            resp.media = {"instance_usage_audit_log": self.report(parse_before(before_timestamp))}
+            resp.media = {"instance_usage_audit_log": self.report(req.context.region, parse_before(before_timestamp))}
 
     on_head = on_get
 

@@ -76,7 +76,7 @@ class VolumeAttachments(ServerResource):
         limit = int_param(req, "limit", None) or None
         offset = int_param(req, "offset", 0) or 0
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, _POLICY + "index", target(server))
             mappings = [m for m in server.volume_mappings if m.volume_id]
             shown = mappings[offset:offset + limit] if limit is not None else mappings[offset:]
@@ -88,7 +88,7 @@ class VolumeAttachments(ServerResource):
         body = read_json(req, create_schema(version(req)))["volumeAttachment"]
         ctx = caller(req)
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id, for_update=True)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region, for_update=True)
             enforce(req, _POLICY + "create", target(server))
             mapping = core_volumes.attach(
                 session, ctx, server, body["volumeId"], device=body.get("device"), tag=body.get("tag"),
@@ -101,7 +101,7 @@ class VolumeAttachments(ServerResource):
 class VolumeAttachment(ServerResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, volume_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, caller(req), server_id)
+            server = core_servers.get_server(session, caller(req), server_id, region=req.context.region)
             enforce(req, _POLICY + "show", target(server))
             resp.media = {"volumeAttachment": view(req, core_volumes.attached(server, volume_id))}
 
@@ -112,7 +112,7 @@ class VolumeAttachment(ServerResource):
         ctx = caller(req)
         swap_only = not at_least(req, "2.85")
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id, for_update=True)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region, for_update=True)
             if swap_only or body["volumeId"] != volume_id:
                 enforce(req, _POLICY + "swap", {})  # Nova checks a swap without a target: Cinder calls it
             else:
@@ -124,7 +124,7 @@ class VolumeAttachment(ServerResource):
                   **_: str) -> None:
         ctx = caller(req)
         with self.core.store.session() as session:
-            server = core_servers.get_server(session, ctx, server_id, for_update=True)
+            server = core_servers.get_server(session, ctx, server_id, region=req.context.region, for_update=True)
             enforce(req, _POLICY + "delete", target(server))
             core_volumes.detach(session, ctx, server, volume_id, capabilities=self.capabilities(server),
                                 allow_shelved=at_least(req, "2.20"), request_id=req.context.request_id)

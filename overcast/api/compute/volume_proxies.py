@@ -108,7 +108,7 @@ class VolumeList(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, self.action)
         with self.core.store.session() as session:
-            shown = limited(req, rules.list_volumes(session, caller(req)))
+            shown = limited(req, rules.list_volumes(session, caller(req), region=req.context.region))
             types = type_names(session)
             resp.media = {"volumes": [volume_view(v, types) for v in shown]}
 
@@ -138,7 +138,7 @@ class VolumeItem(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, "show")
         with self.core.store.session() as session:
-            volume = rules.get_volume(session, caller(req), volume_id)
+            volume = rules.get_volume(session, caller(req), volume_id, region=req.context.region)
             resp.media = {"volume": volume_view(volume, type_names(session))}
 
     on_head = on_get
@@ -147,7 +147,8 @@ class VolumeItem(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, "delete")
         with self.core.store.session() as session:
-            rules.delete_volume(session, caller(req), volume_id, request_id=req.context.request_id)
+            rules.delete_volume(session, caller(req), volume_id, region=req.context.region,
+                                request_id=req.context.request_id)
         resp.status = falcon.HTTP_202
 
 
@@ -162,7 +163,7 @@ class SnapshotList(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, "snapshots:" + self.action)
         with self.core.store.session() as session:
-            shown = limited(req, rules.list_snapshots(session, caller(req)))
+            shown = limited(req, rules.list_snapshots(session, caller(req), region=req.context.region))
             resp.media = {"snapshots": [snapshot_view(s) for s in shown]}
 
     on_head = on_get
@@ -175,7 +176,8 @@ class Snapshots(SnapshotList):
         force = parse_bool(body.get("force", False), "snapshot.force")
         _allow(req, "snapshots:create")
         with self.core.store.session() as session:
-            snapshot = rules.create_snapshot(session, caller(req), body["volume_id"], name=body.get("display_name"),
+            snapshot = rules.create_snapshot(session, caller(req), body["volume_id"], region=req.context.region,
+                                             name=body.get("display_name"),
                                              description=body.get("display_description"), force=force,
                                              request_id=req.context.request_id)
             resp.media = {"snapshot": snapshot_view(snapshot)}
@@ -186,7 +188,8 @@ class SnapshotItem(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, "snapshots:show")
         with self.core.store.session() as session:
-            resp.media = {"snapshot": snapshot_view(rules.get_snapshot(session, caller(req), snapshot_id))}
+            found = rules.get_snapshot(session, caller(req), snapshot_id, region=req.context.region)
+            resp.media = {"snapshot": snapshot_view(found)}
 
     on_head = on_get
 
@@ -194,7 +197,8 @@ class SnapshotItem(_Base):
         served(req, last=PROXY_MAX)
         _allow(req, "snapshots:delete")
         with self.core.store.session() as session:
-            rules.delete_snapshot(session, caller(req), snapshot_id, request_id=req.context.request_id)
+            rules.delete_snapshot(session, caller(req), snapshot_id, region=req.context.region,
+                                  request_id=req.context.request_id)
         resp.status = falcon.HTTP_202
 
 

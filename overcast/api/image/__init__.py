@@ -13,8 +13,7 @@ __all__ = ["register"]
 
 def register(registry: Registry, core: ImageCore) -> None:
     endpoints.declare(registry)
-    base = core.settings.public_url.rstrip("/") + "/image"
-    versions.bind(registry, base)
+    versions.bind(registry, core.settings.public_url)
     images.bind(registry, core)
     members.bind(registry, core)
     data.bind(registry, core)

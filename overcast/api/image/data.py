@@ -65,11 +65,11 @@ class File:
         self.core = core
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
-        data.upload(self.core, req.context.auth, image_id, request_chunks(req))
+        data.upload(self.core, req.context.auth, image_id, request_chunks(req), region=req.context.region)
         resp.status = falcon.HTTP_204
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
-        found = data.open_data(self.core, req.context.auth, image_id)
+        found = data.open_data(self.core, req.context.auth, image_id, region=req.context.region)
         if found is None:
             resp.status = falcon.HTTP_204
             return
@@ -97,7 +97,7 @@ class Stage:
         self.core = core
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
-        data.stage(self.core, req.context.auth, image_id, request_chunks(req))
+        data.stage(self.core, req.context.auth, image_id, request_chunks(req), region=req.context.region)
         resp.status = falcon.HTTP_204
 
 
@@ -109,7 +109,8 @@ class Import:
         body = read_json(req)
         if not isinstance(body, dict):
             raise faults.BadRequest("Request body must be a JSON object.")
-        data.start_import(self.core, req.context.auth, image_id, body, req.context.request_id)
+        data.start_import(self.core, req.context.auth, image_id, body, req.context.request_id,
+                          region=req.context.region)
         resp.status = falcon.HTTP_202
 
 
@@ -119,7 +120,7 @@ class Tasks:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:
-            image = get(session, req.context.auth, image_id)
+            image = get(session, req.context.auth, image_id, region=req.context.region)
             found = session.scalars(select(ImageTask).where(ImageTask.image_id == image.id)
                                     .order_by(ImageTask.created_at.desc()))
             resp.media = {"tasks": [task_view(t) for t in found]}

@@ -91,7 +91,8 @@ class Images:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.auth
         with self.core.store.session() as session:
-            page, next_marker = rules.list_images(session, ctx, _filters(req), limit=limit_param(req),
+            page, next_marker = rules.list_images(session, ctx, _filters(req), region=req.context.region,
+                                                  limit=limit_param(req),
                                                   marker=req.get_param("marker"), sort=_sort(req))
             body: dict[str, Any] = {"images": [image_view(i) for i in page]}
         body.update(page_links(req, "/v2/images", "/v2/schemas/images", next_marker))
@@ -119,7 +120,7 @@ class ImageItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:
-            resp.media = image_view(rules.get(session, req.context.auth, image_id))
+            resp.media = image_view(rules.get(session, req.context.auth, image_id, region=req.context.region))
 
     on_head = on_get
 
@@ -131,12 +132,14 @@ class ImageItem:
                                + ", ".join(writes.PATCH_TYPES))
         changes = writes.parse_patch(read_json(req), draft)
         with self.core.store.session() as session:
-            image = writes.apply_patch(session, req.context.auth, image_id, changes, _one_property)
+            image = writes.apply_patch(session, req.context.auth, image_id, changes, _one_property,
+                                       region=req.context.region)
             resp.media = image_view(image)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:
-            image = rules.delete(session, req.context.auth, image_id)
+            image = rules.delete(session, req.context.auth, image_id, region=req.context.region,
+                                 request_id=req.context.request_id)
         discard(self.core, image)
         resp.status = falcon.HTTP_204
 
@@ -147,12 +150,12 @@ class Tag:
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str, tag: str) -> None:
         with self.core.store.session() as session:
-            writes.add_tag(session, req.context.auth, image_id, tag)
+            writes.add_tag(session, req.context.auth, image_id, tag, region=req.context.region)
         resp.status = falcon.HTTP_204
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str, tag: str) -> None:
         with self.core.store.session() as session:
-            writes.delete_tag(session, req.context.auth, image_id, tag)
+            writes.delete_tag(session, req.context.auth, image_id, tag, region=req.context.region)
         resp.status = falcon.HTTP_204
 
 
@@ -164,7 +167,7 @@ class Action:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:
-            self.action(session, req.context.auth, image_id)
+            self.action(session, req.context.auth, image_id, region=req.context.region)
         resp.status = falcon.HTTP_204
 
 

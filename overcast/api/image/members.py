@@ -24,7 +24,7 @@ class Members:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:
-            found = members.list_members(session, req.context.auth, image_id)
+            found = members.list_members(session, req.context.auth, image_id, region=req.context.region)
             resp.media = {"members": [member_view(m) for m in found], "schema": "/v2/schemas/members"}
 
     on_head = on_get
@@ -34,7 +34,8 @@ class Members:
         if not isinstance(member_id, str) or not member_id:
             raise faults.BadRequest("Member can't be empty")
         with self.core.store.session() as session:
-            resp.media = member_view(members.add_member(session, req.context.auth, image_id, member_id))
+            member = members.add_member(session, req.context.auth, image_id, member_id, region=req.context.region)
+            resp.media = member_view(member)
 
 
 class Member:
@@ -43,18 +44,21 @@ class Member:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str, member_id: str) -> None:
         with self.core.store.session() as session:
-            resp.media = member_view(members.get_member(session, req.context.auth, image_id, member_id))
+            member = members.get_member(session, req.context.auth, image_id, member_id, region=req.context.region)
+            resp.media = member_view(member)
 
     on_head = on_get
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, image_id: str, member_id: str) -> None:
         status = _field(req, "status", "Status not specified")
         with self.core.store.session() as session:
-            resp.media = member_view(members.update_member(session, req.context.auth, image_id, member_id, status))
+            member = members.update_member(session, req.context.auth, image_id, member_id, status,
+                                           region=req.context.region)
+            resp.media = member_view(member)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str, member_id: str) -> None:
         with self.core.store.session() as session:
-            members.remove_member(session, req.context.auth, image_id, member_id)
+            members.remove_member(session, req.context.auth, image_id, member_id, region=req.context.region)
         resp.status = falcon.HTTP_204
 
 

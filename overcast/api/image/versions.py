@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from overcast.api import urls
 from overcast.api.routing import Registry
 
 #: Glance's v2 minor versions, newest first (2.16 is Glance 2023.2's CURRENT).
@@ -24,16 +25,16 @@ class Versions:
     #: Glance answers ``GET /`` with its versions; other paths with a trailing slash find no route
     accepts_trailing_slash = True
 
-    def __init__(self, base: str, status: str):
-        self.base, self.status = base, status
+    def __init__(self, public_url: str, status: str):
+        self.public_url, self.status = public_url.rstrip("/"), status
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.status = self.status
-        resp.media = documents(self.base)
+        resp.media = documents(f"{self.public_url}{urls.region_prefix()}/image")
 
     on_head = on_get
 
 
-def bind(registry: Registry, base: str) -> None:
-    registry.bind("image", "versions", Versions(base, falcon.HTTP_300))
-    registry.bind("image", "versions_list", Versions(base, falcon.HTTP_200))
+def bind(registry: Registry, public_url: str) -> None:
+    registry.bind("image", "versions", Versions(public_url, falcon.HTTP_300))
+    registry.bind("image", "versions_list", Versions(public_url, falcon.HTTP_200))

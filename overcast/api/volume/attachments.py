@@ -14,6 +14,7 @@ from overcast.api.volume.common import all_tenants, caller, enforce, one, requir
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import attachments as core
+from overcast.core.volume import exports
 from overcast.core.volume.volumes import get_volume
 
 
@@ -21,8 +22,13 @@ class _Base:
     def __init__(self, core_: VolumeCore):
         self.core = core_
 
-    def driver(self, session: Any, req: falcon.Request, volume_id: str) -> Any:
-        return self.core.volume_driver(get_volume(session, caller(req), volume_id).cloud)
+    def show(self, req: falcon.Request, attachment_id: str, op_id: str | None) -> dict[str, Any]:
+        """The attachment, once its export (if one was asked for) is done (:func:`exports.wait`)."""
+        if op_id is not None:
+            exports.wait(self.core.store, op_id)
+        with self.core.store.session() as session:
+            return {"attachment": VolumeViews.attachment(core.get_attachment(session, caller(req), attachment_id,
+                                                                             region=req.context.region))}
 
 
 class Attachments(_Base):
@@ -34,7 +40,7 @@ class Attachments(_Base):
         require(req, "3.27")
         ctx = enforce(req, "volume:attachment_get_all")
         with self.core.store.session() as session:
-            rows = core.list_attachments(session, ctx, all_tenants=all_tenants(req),
+            rows = core.list_attachments(session, ctx, region=req.context.region, all_tenants=all_tenants(req),
                                          volume_id=one(req, "volume_id"), instance_id=one(req, "instance_id"))
             resp.media = {"attachments": [VolumeViews.attachment(a, detail=self.detail) for a in rows]}
 
@@ -45,12 +51,14 @@ class Attachments(_Base):
         ctx = enforce(req, "volume:attachment_create")
         body = read_json(req, schemas.CREATE_ATTACHMENT)["attachment"]
         with self.core.store.session() as session:
-            volume = get_volume(session, ctx, body["volume_uuid"])
-            attachment = core.create(session, self.core.volume_driver(volume.cloud), volume,
-                                     instance_uuid=body.get("instance_uuid"), connector=body.get("connector"),
-                                     mode=body.get("mode", "rw"))
+            volume = get_volume(session, ctx, body["volume_uuid"], region=req.context.region)
+            self.core.volume_driver(volume.cloud)  # 501 for a region without block storage
+            attachment, op_id = core.create(session, ctx, volume, instance_uuid=body.get("instance_uuid"),
+                                            connector=body.get("connector"), mode=body.get("mode", "rw"),
+                                            request_id=req.context.request_id)
             session.flush()
-            resp.media = {"attachment": VolumeViews.attachment(attachment)}
+            attachment_id = attachment.id
+        resp.media = self.show(req, attachment_id, op_id)
 
 
 class AttachmentItem(_Base):
@@ -58,7 +66,8 @@ class AttachmentItem(_Base):
         require(req, "3.27")
         ctx = enforce(req, "volume:attachment_get")
         with self.core.store.session() as session:
-            resp.media = {"attachment": VolumeViews.attachment(core.get_attachment(session, ctx, attachment_id))}
+            attachment = core.get_attachment(session, ctx, attachment_id, region=req.context.region)
+            resp.media = {"attachment": VolumeViews.attachment(attachment)}
 
     on_head = on_get
 
@@ -67,16 +76,16 @@ class AttachmentItem(_Base):
         ctx = enforce(req, "volume:attachment_update")
         connector = read_json(req, schemas.UPDATE_ATTACHMENT)["attachment"]["connector"]
         with self.core.store.session() as session:
-            attachment = core.get_attachment(session, ctx, attachment_id)
-            core.update(session, ctx, self.driver(session, req, attachment.volume_id), attachment, connector)
-            resp.media = {"attachment": VolumeViews.attachment(attachment)}
+            attachment = core.get_attachment(session, ctx, attachment_id, region=req.context.region)
+            op_id = core.update(session, ctx, attachment, connector, request_id=req.context.request_id)
+        resp.media = self.show(req, attachment_id, op_id)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, attachment_id: str, **_: str) -> None:
         require(req, "3.27")
         ctx = enforce(req, "volume:attachment_delete")
         with self.core.store.session() as session:
-            attachment = core.get_attachment(session, ctx, attachment_id)
-            core.delete(session, ctx, self.driver(session, req, attachment.volume_id), attachment)
+            attachment = core.get_attachment(session, ctx, attachment_id, region=req.context.region)
+            core.delete(session, ctx, attachment, request_id=req.context.request_id)
         resp.media = {"attachments": []}
 
 
@@ -88,7 +97,7 @@ class AttachmentAction(_Base):
             raise faults.BadRequest(f"There is no such action: {next(iter(body), None) if isinstance(body, dict) else None}")
         ctx = enforce(req, "volume:attachment_complete")
         with self.core.store.session() as session:
-            core.complete(session, ctx, core.get_attachment(session, ctx, attachment_id))
+            core.complete(session, ctx, core.get_attachment(session, ctx, attachment_id, region=req.context.region))
         resp.status = falcon.HTTP_204
 
 

@@ -14,6 +14,7 @@ from overcast.api.validation import read_json
 from overcast.api.volume import schemas
 from overcast.api.volume.common import at_least, enforce, one, parse_bool
 from overcast.api.volume.views import timestamp
+from overcast.core import inventory
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import services as core
 from overcast.store.models import utcnow
@@ -43,7 +44,8 @@ class Services:
         enforce(req, "volume_extension:services:index")
         now = timestamp(utcnow())
         with self.core.store.session() as session:
-            found = core.list_services(session, self.core, host=one(req, "host"), binary=one(req, "binary"))
+            found = core.list_services(session, self.core, region=req.context.region, host=one(req, "host"),
+                                       binary=one(req, "binary"))
         resp.media = {"services": [_service(req, s, now) for s in found]}
 
     on_head = on_get
@@ -64,11 +66,13 @@ class ServiceAction:
         host = body["host"]
         with self.core.store.session() as session:
             if action in ("freeze", "thaw"):
-                (core.freeze if action == "freeze" else core.thaw)(session, self.core, host)
+                (core.freeze if action == "freeze" else core.thaw)(session, self.core, host,
+                                                                   region=req.context.region)
                 return
             binary = body.get("binary") or body.get("service") or ""
             reason = body.get("disabled_reason")
-            core.set_disabled(session, self.core, host, binary, action != "enable", reason)
+            core.set_disabled(session, self.core, host, binary, action != "enable", reason,
+                              region=req.context.region)
         result: dict[str, Any] = {"disabled": action != "enable", "status": "enabled" if action == "enable"
                                   else "disabled", "host": host, "service": body.get("service", ""),
                                   "binary": body.get("binary", "")}
@@ -85,7 +89,7 @@ class Hosts:
         enforce(req, "volume_extension:hosts")
         zone, now = one(req, "zone"), timestamp(utcnow())
         with self.core.store.session() as session:
-            found = core.list_services(session, self.core)
+            found = core.list_services(session, self.core, region=req.context.region)
         resp.media = {"hosts": [{"host_name": s.host, "service": s.binary, "zone": s.zone,
                                  "service-status": "available",
                                  "service-state": "disabled" if s.disabled else "enabled", "last-update": now}
@@ -101,7 +105,7 @@ class Host:
     def on_get(self, req: falcon.Request, resp: falcon.Response, host_name: str, **_: str) -> None:
         enforce(req, "volume_extension:hosts")
         with self.core.store.session() as session:
-            usage = core.host_usage(session, self.core, host_name)
+            usage = core.host_usage(session, self.core, host_name, region=req.context.region)
         resp.media = {"host": [{"resource": {
             "host": host_name, "project": u.project, "volume_count": str(u.volume_count),
             "total_volume_gb": str(u.total_volume_gb), "snapshot_count": str(u.snapshot_count),
@@ -118,8 +122,10 @@ class Pools:
         enforce(req, "scheduler_extension:scheduler_stats:get_pools")
         detail = parse_bool("detail", one(req, "detail") or "false")
         now = timestamp(utcnow())
+        with self.core.store.session() as session:
+            found = core.pools(session, self.core, req.context.region)
         resp.media = {"pools": [{"name": name, "capabilities": {**pool.capabilities(), "timestamp": now}}
-                                if detail else {"name": name} for name, pool in core.pools(self.core)]}
+                                if detail else {"name": name} for name, pool in found]}
 
     on_head = on_get
 
@@ -137,7 +143,8 @@ class Capabilities:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, host_name: str, **_: str) -> None:
         enforce(req, "volume_extension:capabilities")
-        name, pool = core.backend_pools(self.core, host_name)[0]
+        with self.core.store.session() as session:
+            name, pool = core.backend_pools(session, self.core, req.context.region, host_name)[0]
         capabilities = pool.capabilities()
         resp.media = {
             "namespace": f"OS::Storage::Capabilities::{name.partition('#')[0]}",
@@ -156,7 +163,9 @@ class AvailabilityZones:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         enforce(req, "volume_extension:availability_zone_list")
-        zones = self.core.volume_driver(req.context.region).zones()
+        self.core.volume_driver(req.context.region)  # 501 for a region without block storage
+        with self.core.store.session() as session:
+            zones = inventory.volume_zones(session, req.context.region)
         resp.media = {"availabilityZoneInfo": [{"zoneName": z.name, "zoneState": {"available": z.available}}
                                                for z in zones]}
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import falcon
 
-from overcast.api import faults
+from overcast.api import faults, urls
 from overcast.api.microversions import MicroversionPolicy, Version
 from overcast.core import policy
 from overcast.core.context import AuthContext
@@ -38,7 +38,12 @@ class Links:
     """Absolute block storage URLs for views (``self`` and ``bookmark``, as Cinder renders them)."""
 
     def __init__(self, public_url: str):
-        self.base = public_url.rstrip("/") + "/volume"
+        self.public_url = public_url.rstrip("/")
+
+    @property
+    def base(self) -> str:
+        """The block storage URL of the request's region (0008)."""
+        return f"{self.public_url}{urls.region_prefix()}/volume"
 
     def pair(self, project_id: str, collection: str, item_id: str) -> list[dict[str, str]]:
         return [{"rel": "self", "href": f"{self.base}/v3/{project_id}/{collection}/{item_id}"},

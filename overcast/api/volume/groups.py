@@ -59,7 +59,7 @@ def group_snapshot_view(group_snapshot: GroupSnapshot) -> dict[str, Any]:
 def fetch_group(req: falcon.Request, session: Any, group_id: str, action: str) -> VolumeGroup:
     """:raises faults.NotFound: before 3.13. :raises NotFound: :raises Forbidden:"""
     require(req, GROUPS)
-    group = groups.get_group(session, caller(req), group_id)
+    group = groups.get_group(session, caller(req), group_id, region=req.context.region)
     enforce(req, action, target(group))
     return group
 
@@ -67,7 +67,7 @@ def fetch_group(req: falcon.Request, session: Any, group_id: str, action: str) -
 def fetch_group_snapshot(req: falcon.Request, session: Any, group_snapshot_id: str, action: str) -> GroupSnapshot:
     """:raises faults.NotFound: before 3.14. :raises NotFound: :raises Forbidden:"""
     require(req, FROM_SOURCE)
-    group_snapshot = group_snapshots.get(session, caller(req), group_snapshot_id)
+    group_snapshot = group_snapshots.get(session, caller(req), group_snapshot_id, region=req.context.region)
     enforce(req, action, target(group_snapshot))
     return group_snapshot
 
@@ -86,7 +86,8 @@ class Groups(_Base):
         require(req, GROUPS)
         ctx = enforce(req, "group:get_all")
         with self.core.store.session() as session:
-            rows, _full = groups.list_groups(session, ctx, page(req, groups.SORT_KEYS), all_tenants=all_tenants(req))
+            rows, _full = groups.list_groups(session, ctx, page(req, groups.SORT_KEYS), region=req.context.region,
+                                              all_tenants=all_tenants(req))
             if self.detail:
                 volume_ids = members(req, session, rows)
                 resp.media = {"groups": [group_view(req, g, volume_ids) for g in rows]}
@@ -100,11 +101,11 @@ class Groups(_Base):
         ctx = enforce(req, "group:create")
         body = read_json(req, schemas.CREATE_GROUP)["group"]
         region = req.context.region
-        zones = [z.name for z in self.core.volume_driver(region).zones()]
+        self.core.volume_driver(region)  # 501 for a region without block storage
         with self.core.store.session() as session:
             group = groups.create(session, ctx, name=body.get("name"), description=body.get("description"),
                                   group_type=body["group_type"], volume_types=body["volume_types"],
-                                  availability_zone=body.get("availability_zone"), region=region, zones=zones)
+                                  availability_zone=body.get("availability_zone"), region=region)
             resp.media = {"group": {"id": group.id, "name": group.name}}
         resp.status = falcon.HTTP_202
 
@@ -121,8 +122,8 @@ class GroupsAction(_Base):
             raise faults.BadRequest("Invalid input received: Either 'group_snapshot_id' or 'source_group_id' must be "
                                     f"provided to create group {body.get('name')} from source.")
         with self.core.store.session() as session:
-            source = (group_snapshots.get(session, ctx, snapshot_id) if snapshot_id
-                      else groups.get_group(session, ctx, group_id))
+            source = (group_snapshots.get(session, ctx, snapshot_id, region=req.context.region) if snapshot_id
+                      else groups.get_group(session, ctx, group_id, region=req.context.region))
             group = groups.create_from_source(session, ctx, source, name=body.get("name"),
                                               description=body.get("description"), request_id=req.context.request_id)
             resp.media = {"group": {"id": group.id, "name": group.name}}
@@ -177,6 +178,7 @@ class GroupSnapshots(_Base):
         ctx = enforce(req, "group:get_all_group_snapshots")
         with self.core.store.session() as session:
             rows, _full = group_snapshots.list_group_snapshots(session, ctx, page(req, group_snapshots.SORT_KEYS),
+                                                               region=req.context.region,
                                                                all_tenants=all_tenants(req))
             resp.media = {"group_snapshots": [group_snapshot_view(g) if self.detail else {"id": g.id, "name": g.name}
                                               for g in rows]}
@@ -188,7 +190,7 @@ class GroupSnapshots(_Base):
         body = read_json(req, schemas.CREATE_GROUP_SNAPSHOT)["group_snapshot"]
         with self.core.store.session() as session:
             ctx = caller(req)
-            group = groups.get_group(session, ctx, body["group_id"])
+            group = groups.get_group(session, ctx, body["group_id"], region=req.context.region)
             enforce(req, "group:create_group_snapshot", target(group))
             group_snapshot = group_snapshots.create(session, ctx, group, name=body.get("name"),
                                                     description=body.get("description"),

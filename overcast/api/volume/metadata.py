@@ -14,7 +14,7 @@ from overcast.core.context import AuthContext
 from overcast.core.volume import VolumeCore
 from overcast.core.volume import metadata as core
 
-#: (session, caller, id) -> the record, raising NotFound
+#: (session, caller, id, region=...) -> the record, raising NotFound
 Fetch = Callable[[Any, AuthContext, str], Any]
 
 
@@ -24,7 +24,7 @@ class Metadata:
         self.read, self.write = read, write
 
     def _record(self, req: falcon.Request, session: Any, params: dict[str, str], action: str) -> Any:
-        record = self.fetch(session, caller(req), params[self.id_param])
+        record = self.fetch(session, caller(req), params[self.id_param], region=req.context.region)
         enforce(req, action, target(record))
         return record
 

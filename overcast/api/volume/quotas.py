@@ -56,7 +56,7 @@ class QuotaSet:
         enforce(req, "volume_extension:quotas:show", {"project_id": target_id})
         usage = parse_bool("usage", one(req, "usage") or "false")
         with self.core.store.session() as session:
-            values: dict[str, Any] = (core.detail(session, target_id) if usage
+            values: dict[str, Any] = (core.detail(session, target_id, region=req.context.region) if usage
                                       else core.limits(session, target_id))
         if usage:
             values = {k: {n: v[n] for n in ("limit", "in_use", "reserved")} for k, v in values.items()}
@@ -68,7 +68,7 @@ class QuotaSet:
         enforce(req, "volume_extension:quotas:update", {"project_id": target_id})
         values = _limits(read_json(req, schemas.QUOTA_SET)["quota_set"])
         with self.core.store.session() as session:
-            resp.media = {"quota_set": core.update(session, target_id, values)}
+            resp.media = {"quota_set": core.update(session, target_id, values, region=req.context.region)}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, target_id: str, **_: str) -> None:
         enforce(req, "volume_extension:quotas:delete", {"project_id": target_id})
@@ -113,7 +113,7 @@ class Limits:
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         ctx = enforce(req, "limits_extension:used_limits")
         with self.core.store.session() as session:
-            detail = core.detail(session, ctx.project_id or "")
+            detail = core.detail(session, ctx.project_id or "", region=req.context.region)
         absolute: dict[str, int] = {}
         for key, (max_name, used_name) in LIMIT_NAMES.items():
             absolute[max_name] = detail[key]["limit"]

@@ -32,7 +32,7 @@ class _Base:
         self.views = views
 
     def _snapshot(self, req: falcon.Request, session: Any, snapshot_id: str, action: str) -> Any:
-        snapshot = core.get_snapshot(session, caller(req), snapshot_id)
+        snapshot = core.get_snapshot(session, caller(req), snapshot_id, region=req.context.region)
         enforce(req, action, target(snapshot))
         return snapshot
 
@@ -49,7 +49,7 @@ class Snapshots(_Base):
                                status=one(req, "status"), volume_id=one(req, "volume_id"),
                                metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
         with self.core.store.session() as session:
-            rows, more = core.list_snapshots(session, ctx, query)
+            rows, more = core.list_snapshots(session, ctx, query, region=req.context.region)
             resp.media = self.views.snapshot_list(req, rows, detail=self.detail, more=more)
 
     on_head = on_get
@@ -59,7 +59,7 @@ class Snapshots(_Base):
         force = parse_bool("force", body.get("force", False))
         with self.core.store.session() as session:
             ctx = caller(req)
-            volume = get_volume(session, ctx, body["volume_id"])
+            volume = get_volume(session, ctx, body["volume_id"], region=req.context.region)
             enforce(req, "volume:create_snapshot", target(volume))
             snapshot = core.create(session, ctx, volume, name=body.get("name"), description=body.get("description"),
                                    metadata=body.get("metadata") or {}, force=force,

@@ -55,7 +55,7 @@ class Transfers(_Base):
         self.require(req)
         ctx = enforce(req, "volume:get_all_transfers")
         with self.core.store.session() as session:
-            rows = core.list_transfers(session, ctx, all_tenants=all_tenants(req))
+            rows = core.list_transfers(session, ctx, region=req.context.region, all_tenants=all_tenants(req))
             resp.media = {"transfers": [self.detail(req, t) if self.with_detail else self.summary(t) for t in rows]}
 
     on_head = on_get
@@ -66,7 +66,7 @@ class Transfers(_Base):
         body = read_json(req, schema)["transfer"]
         with self.core.store.session() as session:
             ctx = caller(req)
-            volume = get_volume(session, ctx, body["volume_id"])
+            volume = get_volume(session, ctx, body["volume_id"], region=req.context.region)
             enforce(req, "volume:create_transfer", target(volume))
             transfer, auth_key = core.create(session, ctx, volume, name=body.get("name"),
                                              no_snapshots=parse_bool("no_snapshots", body.get("no_snapshots", False)))
@@ -78,7 +78,7 @@ class TransferItem(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, transfer_id: str, **_: str) -> None:
         self.require(req)
         with self.core.store.session() as session:
-            transfer = core.get(session, caller(req), transfer_id)
+            transfer = core.get(session, caller(req), transfer_id, region=req.context.region)
             enforce(req, "volume:get_transfer", {"project_id": transfer.source_project_id})
             resp.media = {"transfer": self.detail(req, transfer)}
 
@@ -87,7 +87,7 @@ class TransferItem(_Base):
     def on_delete(self, req: falcon.Request, resp: falcon.Response, transfer_id: str, **_: str) -> None:
         self.require(req)
         with self.core.store.session() as session:
-            transfer = core.get(session, caller(req), transfer_id)
+            transfer = core.get(session, caller(req), transfer_id, region=req.context.region)
             enforce(req, "volume:delete_transfer", {"project_id": transfer.source_project_id})
             core.delete(session, transfer)
         resp.status = falcon.HTTP_202
@@ -99,7 +99,7 @@ class TransferAccept(_Base):
         ctx = enforce(req, "volume:accept_transfer")
         auth_key = read_json(req, schemas.ACCEPT_TRANSFER)["accept"]["auth_key"]
         with self.core.store.session() as session:
-            transfer = core.accept(session, ctx, transfer_id, auth_key)
+            transfer = core.accept(session, ctx, transfer_id, auth_key, region=req.context.region)
             resp.media = {"transfer": self.summary(transfer)}
         resp.status = falcon.HTTP_202
 

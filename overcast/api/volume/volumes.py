@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
@@ -16,7 +17,7 @@ from overcast.api.volume.common import (all_tenants, at_least, caller, enforce, 
 from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
-from overcast.core.volume import VolumeCore, backend_call, groups, metadata
+from overcast.core.volume import VolumeCore, exports, groups, metadata
 from overcast.core.volume import volumes as core
 from overcast.core.volume.retype import retype
 from overcast.store.volume import VolumeType
@@ -47,6 +48,14 @@ ACTIONS: dict[str, str] = {
 
 class Accepted(dict):
     """An action's answer that Cinder gives with 202 rather than 200."""
+
+
+@dataclass(frozen=True)
+class Exporting:
+    """os-initialize_connection's answer: the export it enqueued, waited for once its transaction commits."""
+
+    op_id: str
+    mode: str
 
 
 EXTEND_SCHEMA = {"type": "object", "properties": {"new_size": schemas.SIZE}, "required": ["new_size"]}
@@ -90,7 +99,7 @@ class Volumes(_Base):
             bootable=None if bootable is None else parse_bool("bootable", bootable),
             metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
         with self.core.store.session() as session:
-            matched = core.matching(session, ctx, query)
+            matched = core.matching(session, ctx, query, region=req.context.region)
             rows, more = core.page_of(matched, query.page)
             body = self.views.volume_list(req, rows, type_names(session), detail=self.detail, more=more)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
@@ -111,12 +120,12 @@ class Volumes(_Base):
             source_volid=body.get("source_volid"), image_ref=body.get("imageRef") or body.get("image_id"),
             multiattach=parse_bool("multiattach", body.get("multiattach", False)))
         region = req.context.region
-        zones = [z.name for z in self.core.volume_driver(region).zones()]
+        self.core.volume_driver(region)  # 501 for a region without block storage
         group_id = body.get("group_id") if at_least(req, GROUPS) else None
         with self.core.store.session() as session:
             group = groups.usable(session, ctx, group_id, region) if group_id else None
             volume = core.create(session, ctx, spec, region=region, request_id=req.context.request_id, group=group,
-                                 zones=[group.availability_zone] if group else zones)
+                                 zones=[group.availability_zone] if group else None)
             resp.media = self.show(req, session, volume, extended=False)
         resp.status = falcon.HTTP_202
 
@@ -125,7 +134,7 @@ class VolumeSummary(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         ctx = enforce(req, "volume:get_all")
         with self.core.store.session() as session:
-            rows = core.matching(session, ctx, core.ListQuery(all_tenants=all_tenants(req)))
+            rows = core.matching(session, ctx, core.ListQuery(all_tenants=all_tenants(req)), region=req.context.region)
         summary: dict[str, Any] = {"total_size": sum(v.size for v in rows), "total_count": len(rows)}
         if at_least(req, "3.36"):
             keys: dict[str, set[str]] = {}
@@ -141,7 +150,7 @@ class VolumeSummary(_Base):
 class VolumeItem(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, volume_id: str, **_: str) -> None:
         with self.core.store.session() as session:
-            volume = core.get_volume(session, caller(req), volume_id)
+            volume = core.get_volume(session, caller(req), volume_id, region=req.context.region)
             enforce(req, "volume:get", target(volume))
             resp.media = self.show(req, session, volume)
 
@@ -157,7 +166,7 @@ class VolumeItem(_Base):
         if "display_description" in changes:
             changes.setdefault("description", changes.pop("display_description"))
         with self.core.store.session() as session:
-            volume = core.get_volume(session, caller(req), volume_id)
+            volume = core.get_volume(session, caller(req), volume_id, region=req.context.region)
             enforce(req, "volume:update", target(volume))
             core.update(volume, changes)
             session.flush()
@@ -168,7 +177,7 @@ class VolumeItem(_Base):
         force = parse_bool("force", one(req, "force") or "false")
         with self.core.store.session() as session:
             ctx = caller(req)
-            volume = core.get_volume(session, ctx, volume_id)
+            volume = core.get_volume(session, ctx, volume_id, region=req.context.region)
             enforce(req, "volume:delete", target(volume))
             if force:
                 enforce(req, "volume:force_delete", target(volume))
@@ -187,9 +196,12 @@ class VolumeAction(_Base):
         args = args if isinstance(args, dict) else {}
         with self.core.store.session() as session:
             ctx = caller(req)
-            volume = core.get_volume(session, ctx, volume_id)
+            volume = core.get_volume(session, ctx, volume_id, region=req.context.region)
             enforce(req, ACTIONS[name], target(volume))
             result = getattr(self, "_" + name[3:])(req, session, volume, args)
+        if isinstance(result, Exporting):  # committed: now wait for the export it enqueued
+            result = {"connection_info": exports.connection_view(exports.wait(self.core.store, result.op_id),
+                                                                 result.mode)}
         if result is None or isinstance(result, Accepted):
             resp.status = falcon.HTTP_202
         if result:  # an empty result is Cinder's 200 without a body (os-set_bootable)
@@ -236,23 +248,19 @@ class VolumeAction(_Base):
             raise faults.BadRequest("Invalid input received: Must specify 'connector'")
         return connector
 
-    def _initialize_connection(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
+    def _initialize_connection(self, req: falcon.Request, session: Any, volume: Any,
+                               args: dict[str, Any]) -> "Exporting":
         connector = self._connector(args)
-        if volume.backend_id is None:
-            raise faults.BadRequest(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
+        self.core.volume_driver(volume.cloud)  # 501 for a region without block storage
         mode = "ro" if core.is_readonly(volume) else "rw"
-        with backend_call():
-            conn = self.core.volume_driver(volume.cloud).attach(volume.backend_id,
-                                                                 str(connector.get("host") or "overcast"), mode)
-        return {"connection_info": {"driver_volume_type": conn.driver_volume_type,
-                                    "data": {**dict(conn.data), "access_mode": mode}}}
+        op_id = exports.request(session, volume, host=str(connector.get("host") or "overcast"), mode=mode,
+                                attachment=None, request_id=req.context.request_id, user_id=caller(req).user_id)
+        return Exporting(op_id, mode)
 
     def _terminate_connection(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         connector = self._connector(args)
-        if volume.backend_id is not None:
-            with backend_call():
-                self.core.volume_driver(volume.cloud).detach(volume.backend_id,
-                                                             str(connector.get("host") or "overcast"))
+        exports.unexport(session, volume, str(connector.get("host") or "overcast"),
+                         request_id=req.context.request_id, user_id=caller(req).user_id)
 
     def _attach(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         if not args.get("mountpoint"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 from overcast.config import Settings
@@ -46,6 +47,15 @@ class ComputeCore:
             raise NotFound(f"Region {region} is not configured.") from None
 
 
+def driver_data_dir(settings: Settings, region: str) -> Path:
+    """Where a region's driver keeps its own files: the data directory for the first region (where
+    a single-region Overcast always kept them), ``<data_dir>/clouds/<region>`` for the others, so
+    two regions of one driver (two local clouds) never share a backend."""
+    if region == settings.regions[0]:
+        return settings.data_dir
+    return settings.data_dir / "clouds" / region
+
+
 def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
     """The compute core: every configured cloud's drivers, loaded by name.
 
@@ -56,7 +66,8 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
     from overcast.core.compute import networking
 
     backends = Backends.from_settings(settings)
-    clouds = {cloud.name: guard_cloud(load_driver(cloud.driver, cloud.options, settings.data_dir), backends, cloud.name)
+    clouds = {cloud.name: guard_cloud(load_driver(cloud.driver, cloud.options, driver_data_dir(settings, cloud.name)),
+                                      backends, cloud.name)
               for cloud in settings.clouds}
     network = build_network(settings, identity.store, clouds)
     network.device_listeners.append(networking.refresh_network_info)

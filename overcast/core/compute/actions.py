@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from overcast.core.compute import migrations, networking
 from overcast.core.compute import states as S
-from overcast.core.compute.servers import (ACTION, canonical_ipv6, check_lock, check_metadata, find_flavor,
-                                           find_image, flavor_record, generate_password, _quota)
+from overcast.core.compute.servers import (ACTION, _quota, canonical_ipv6, check_flavor_usable, check_image_usable,
+                                           check_lock, check_metadata, find_flavor, find_image, flavor_record,
+                                           generate_password)
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, OvercastError
-from overcast.drivers.compute import Capability
+from overcast.drivers.compute import Capability, ComputeDriver
 from overcast.ops.engine import enqueue
 from overcast.store.compute import Server, ServerMetadata
 from overcast.store.image import Image
@@ -177,27 +178,32 @@ def reboot(session: Session, ctx: AuthContext, server: Server, hard: bool, **kw:
 
 
 def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, *,
-           capabilities: Iterable[Capability], request_id: str | None) -> None:
-    """:raises Invalid: unknown flavor or the same flavor. :raises Forbidden: over quota."""
+           capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver) -> None:
+    """:raises Invalid: unknown flavor, the same flavor, or one the region cannot run.
+    :raises Forbidden: over quota."""
     rule = allowed(server, ctx, "resize", capabilities)
     flavor = find_flavor(session, flavor_ref, ctx)
     if flavor.id == server.flavor_id:
         raise Invalid("When resizing, instances must change flavor!")
+    check_flavor_usable(session, ctx, flavor, region=server.cloud, driver=driver)
     old = server.flavor or {}
     deltas = {"cores": flavor.vcpus - int(old.get("vcpus", 0)), "ram": flavor.ram - int(old.get("ram", 0))}
     deltas = {k: v for k, v in deltas.items() if v > 0}
     if deltas:
-        _quota(session, ctx, server.project_id, deltas)
+        _quota(session, ctx, server.project_id, deltas, region=server.cloud)
     server.new_flavor = flavor_record(flavor)
     record(session, ctx, server, rule, "resize", params={"flavor": flavor_record(flavor)},
            request_id=request_id)
 
 
 def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], *,
-            capabilities: Iterable[Capability], request_id: str | None) -> str:
-    """Rebuild with a new image (and optionally name, metadata, description). Returns the password."""
+            capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver) -> str:
+    """Rebuild with a new image (and optionally name, metadata, description). Returns the password.
+
+    :raises Invalid: an image the region cannot boot."""
     rule = allowed(server, ctx, "rebuild", capabilities)
-    image = find_image(session, body["imageRef"], ctx)
+    image = find_image(session, body["imageRef"], ctx, region=server.cloud)
+    check_image_usable(session, image, region=server.cloud, driver=driver)
     password = body.get("adminPass") or generate_password()
     if "name" in body:
         server.name = body["name"]
@@ -205,7 +211,7 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
         server.description = body["description"]
     if "metadata" in body:
         check_metadata(body["metadata"])
-        _quota(session, ctx, server.project_id, {"metadata_items": len(body["metadata"])})
+        _quota(session, ctx, server.project_id, {"metadata_items": len(body["metadata"])}, region=server.cloud)
         server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in body["metadata"].items()]
     if "accessIPv4" in body:
         server.access_ipv4 = body["accessIPv4"] or ""
@@ -220,12 +226,13 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
 def _snapshot_image(session: Session, ctx: AuthContext, server: Server, name: str, image_type: str,
                     extra: Mapping[str, str]) -> Image:
     """A queued, private image of the server (``image_type`` snapshot or backup), owned by its
-    project; the operation fills in its data. As in Nova, the caller's ``extra`` properties (the
+    project; the operation records the image the region's backend made (its data stays there, so
+    the image is the region's: ``cloud``). As in Nova, the caller's ``extra`` properties (the
     request's metadata) win over the ones Nova sets itself."""
     props = {"base_image_ref": server.image_id or "", "image_type": image_type, "instance_uuid": server.id,
              "user_id": ctx.user_id}
     props.update({str(k): str(v) for k, v in extra.items()})
-    image = Image(id=str(uuid.uuid4()), name=name, status="queued", visibility="private",
+    image = Image(id=str(uuid.uuid4()), name=name, status="queued", visibility="private", cloud=server.cloud,
                   owner=server.project_id, disk_format="qcow2", container_format="bare",
                   min_disk=int((server.flavor or {}).get("disk") or 0), properties=props)
     session.add(image)

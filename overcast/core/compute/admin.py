@@ -30,8 +30,10 @@ HOST_IP = "127.0.0.1"
 
 # -- services -------------------------------------------------------------------------------------
 
-def list_services(session: Session, *, host: str | None = None, binary: str | None = None) -> list[ComputeService]:
-    query = select(ComputeService).order_by(ComputeService.id)
+def list_services(session: Session, *, region: str, host: str | None = None,
+                  binary: str | None = None) -> list[ComputeService]:
+    """``region``'s services (each region's Nova lists its own)."""
+    query = select(ComputeService).where(ComputeService.cloud == region).order_by(ComputeService.id)
     if host:
         query = query.where(ComputeService.host == host)
     if binary:
@@ -39,19 +41,20 @@ def list_services(session: Session, *, host: str | None = None, binary: str | No
     return list(session.scalars(query))
 
 
-def find_service(session: Session, service_id: str) -> ComputeService:
-    """By UUID (2.53) or integer id. :raises NotFound:"""
+def find_service(session: Session, service_id: str, *, region: str) -> ComputeService:
+    """By UUID (2.53) or integer id, in ``region``. :raises NotFound:"""
     row = session.scalar(select(ComputeService).where(ComputeService.uuid == service_id))
     if row is None and service_id.isdigit():
         row = session.get(ComputeService, int(service_id))
-    if row is None:
+    if row is None or row.cloud != region:
         raise NotFound(f"Service {service_id} could not be found.")
     return row
 
 
-def find_service_by_host(session: Session, host: str, binary: str) -> ComputeService:
+def find_service_by_host(session: Session, host: str, binary: str, *, region: str) -> ComputeService:
     """:raises NotFound:"""
-    row = session.scalar(select(ComputeService).where(ComputeService.host == host, ComputeService.binary == binary))
+    row = session.scalar(select(ComputeService).where(ComputeService.cloud == region, ComputeService.host == host,
+                                                      ComputeService.binary == binary))
     if row is None:
         raise NotFound(f"Host '{host}' is not mapped to any cell" if binary == "nova-compute"
                        else f"Service {binary} on host {host} could not be found.")
@@ -108,14 +111,17 @@ class Hypervisor:
         return "disabled" if self.service.disabled else "enabled"
 
 
-def hypervisors(session: Session, *, hostname_pattern: str | None = None) -> list[Hypervisor]:
-    query = select(ComputeService).where(ComputeService.binary == "nova-compute").order_by(ComputeService.id)
+def hypervisors(session: Session, *, region: str, hostname_pattern: str | None = None) -> list[Hypervisor]:
+    """``region``'s hypervisors (one per nova-compute service) with what runs on them."""
+    query = select(ComputeService).where(ComputeService.cloud == region,
+                                         ComputeService.binary == "nova-compute").order_by(ComputeService.id)
     rows = [s for s in session.scalars(query) if hostname_pattern is None or hostname_pattern in s.host]
     found = {(s.cloud, s.host): Hypervisor(s) for s in rows}
     if not found:
         return []
     servers = session.execute(select(Server.cloud, Server.host, Server.id, Server.name, Server.flavor,
-                                     Server.seq).where(Server.deleted.is_(False), Server.host.is_not(None))
+                                     Server.seq).where(Server.deleted.is_(False), Server.cloud == region,
+                                                       Server.host.is_not(None))
                               .order_by(Server.seq))
     for cloud, host, server_id, name, flavor, _ in servers:
         hyper = found.get((cloud, host))
@@ -130,9 +136,9 @@ def hypervisors(session: Session, *, hostname_pattern: str | None = None) -> lis
     return list(found.values())
 
 
-def find_hypervisor(session: Session, hypervisor_id: str) -> Hypervisor:
-    """By service UUID (2.53) or integer id. :raises NotFound:"""
-    for hyper in hypervisors(session):
+def find_hypervisor(session: Session, hypervisor_id: str, *, region: str) -> Hypervisor:
+    """By service UUID (2.53) or integer id, in ``region``. :raises NotFound:"""
+    for hyper in hypervisors(session, region=region):
         if hypervisor_id in (hyper.service.uuid, str(hyper.service.id)):
             return hyper
     raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
@@ -154,9 +160,9 @@ def uptime(now: dt.datetime | None = None) -> str:
 TOPICS = {"nova-compute": "compute", "nova-conductor": "conductor", "nova-scheduler": "scheduler"}
 
 
-def find_compute_host(session: Session, host: str) -> ComputeService:
-    """:raises NotFound: no nova-compute service on ``host``."""
-    row = session.scalar(select(ComputeService).where(ComputeService.host == host,
+def find_compute_host(session: Session, host: str, *, region: str) -> ComputeService:
+    """:raises NotFound: no nova-compute service on ``host`` in ``region``."""
+    row = session.scalar(select(ComputeService).where(ComputeService.cloud == region, ComputeService.host == host,
                                                       ComputeService.binary == "nova-compute"))
     if row is None:
         raise NotFound(f"Compute host {host} could not be found.")

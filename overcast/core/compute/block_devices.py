@@ -177,23 +177,21 @@ def valid_device(device: str) -> str:
 def _volume(session: Session, ctx: AuthContext, server: Server, wanted: Requested) -> Volume:
     """The existing volume of a mapping. :raises Invalid: unknown, or not bootable for the root."""
     try:
-        volume = get_volume(session, ctx, wanted.uuid or "")
+        volume = get_volume(session, ctx, wanted.uuid or "", region=server.cloud)  # this Nova's Cinder only
     except NotFound:
         raise invalid_bdm(f"failed to get volume {wanted.uuid}.") from None
-    if volume.cloud != server.cloud:  # another region's block storage: not this Nova's Cinder
-        raise invalid_bdm(f"failed to get volume {wanted.uuid}.")
     if wanted.is_root and not volume.bootable:
         raise Invalid(f"Block Device {volume.id} is not bootable.")
     return volume
 
 
-def _snapshot_size(session: Session, ctx: AuthContext, wanted: Requested) -> int:
+def _snapshot_size(session: Session, ctx: AuthContext, wanted: Requested, region: str) -> int:
     """The size of a volume made from a snapshot.
 
     :raises Invalid: unknown or unusable snapshot, a smaller size, a root that is not bootable.
     """
     try:
-        snapshot = snapshots.get_snapshot(session, ctx, wanted.uuid or "")
+        snapshot = snapshots.get_snapshot(session, ctx, wanted.uuid or "", region=region)
     except NotFound as exc:
         if wanted.is_root:  # Nova looks the root's snapshot up first, for its image metadata
             raise Invalid(exc.message) from None
@@ -211,10 +209,11 @@ def _snapshot_size(session: Session, ctx: AuthContext, wanted: Requested) -> int
     return size
 
 
-def _new_volume_size(session: Session, ctx: AuthContext, wanted: Requested, images: Mapping[str, Image]) -> int:
+def _new_volume_size(session: Session, ctx: AuthContext, wanted: Requested, images: Mapping[str, Image],
+                     region: str) -> int:
     """The size of a volume the build makes. :raises Invalid: no size, or an image that does not fit."""
     if wanted.source_type == "snapshot":
-        return _snapshot_size(session, ctx, wanted)
+        return _snapshot_size(session, ctx, wanted, region)
     if not wanted.volume_size:
         if wanted.source_type == "image":
             raise Invalid("Images with destination_type 'volume' need to have a non-zero size specified")
@@ -258,20 +257,20 @@ def record(session: Session, ctx: AuthContext, server: Server, plan: BootPlan, i
         if wanted.source_type == "volume":
             volume = _volume(session, ctx, server, wanted)
             mapping.volume_id, mapping.volume_size = volume.id, volume.size
-            mapping.attachment_id = reserve(session, ctx, volume.id, server.id, "Invalid volume: ").id
+            mapping.attachment_id = reserve(session, ctx, volume.id, server, "Invalid volume: ").id
         else:
             mapping.source_id = wanted.uuid
-            mapping.volume_size = _new_volume_size(session, ctx, wanted, images)
+            mapping.volume_size = _new_volume_size(session, ctx, wanted, images, server.cloud)
         server.volume_mappings.append(mapping)
 
 
-def reserve(session: Session, ctx: AuthContext, volume_id: str, server_id: str, prefix: str = "") -> VolumeAttachment:
-    """Cinder's reservation of a volume for a server, its refusal as Nova words it.
+def reserve(session: Session, ctx: AuthContext, volume_id: str, server: Server, prefix: str = "") -> VolumeAttachment:
+    """Cinder's reservation of a volume (of the server's region) for a server, its refusal as Nova words it.
 
     :raises NotFound: unknown volume. :raises Invalid: Cinder refused (``prefix`` + "Invalid input
         received: " + Cinder's message, as Nova passes it on).
     """
     try:
-        return attachments.reserve(session, ctx, volume_id, instance_uuid=server_id)
+        return attachments.reserve(session, ctx, volume_id, region=server.cloud, instance_uuid=server.id)
     except Invalid as exc:
         raise Invalid(f"{prefix}Invalid input received: {exc.message}") from None

@@ -53,17 +53,17 @@ def _judge(event: Mapping[str, Any], server: Server | None) -> Outcome:
     return Outcome(dict(event), "completed", 200)
 
 
-def deliver(session: Session, events: Iterable[Mapping[str, Any]], *, request_id: str | None = None,
+def deliver(session: Session, events: Iterable[Mapping[str, Any]], *, region: str, request_id: str | None = None,
             user_id: str | None = None) -> list[Outcome]:
-    """Judge each event (``server_uuid``, ``name``, optional ``status`` and ``tag``) and act on
-    the accepted ones, in the caller's transaction (``request_id`` and ``user_id`` name the
-    caller in the actions recorded).
+    """Judge each event (``server_uuid``, ``name``, optional ``status`` and ``tag``) for ``region``'s
+    servers and act on the accepted ones, in the caller's transaction (``request_id`` and
+    ``user_id`` name the caller in the actions recorded).
 
     :raises NotFound: no event was accepted ("No instances found for any event").
     """
     events = list(events)
     wanted = {e["server_uuid"] for e in events}
-    servers = {s.id: s for s in session.scalars(select(Server).where(Server.id.in_(wanted),
+    servers = {s.id: s for s in session.scalars(select(Server).where(Server.id.in_(wanted), Server.cloud == region,
                                                                      Server.deleted.is_(False)))}
     outcomes = [_judge(e, servers.get(e["server_uuid"])) for e in events]
     if not any(o.accepted for o in outcomes):

@@ -70,20 +70,22 @@ def generate(key_type: str, user_id: str) -> tuple[str, str]:
     return private, f"{public} Generated-by-Nova"
 
 
-def find(session: Session, user_id: str, name: str) -> KeyPair:
-    """:raises NotFound:"""
-    keypair = session.scalar(select(KeyPair).where(KeyPair.user_id == user_id, KeyPair.name == name))
+def find(session: Session, user_id: str, name: str, *, region: str) -> KeyPair:
+    """The user's key pair in ``region`` (Nova keeps key pairs per region). :raises NotFound:"""
+    keypair = session.scalar(select(KeyPair).where(KeyPair.user_id == user_id, KeyPair.cloud == region,
+                                                   KeyPair.name == name))
     if keypair is None:
         raise NotFound(f"Keypair {name} not found for user {user_id}")
     return keypair
 
 
-def list_keypairs(session: Session, user_id: str, *, limit: int | None = None,
+def list_keypairs(session: Session, user_id: str, *, region: str, limit: int | None = None,
                   marker: str | None = None) -> list[KeyPair]:
-    """The user's key pairs by name; ``marker`` is a key pair name. :raises NotFound: bad marker."""
-    query = select(KeyPair).where(KeyPair.user_id == user_id).order_by(KeyPair.name)
+    """The user's key pairs in ``region`` by name; ``marker`` is a key pair name. :raises NotFound: bad marker."""
+    mine = (KeyPair.user_id == user_id, KeyPair.cloud == region)
+    query = select(KeyPair).where(*mine).order_by(KeyPair.name)
     if marker is not None:
-        if session.scalar(select(KeyPair.id).where(KeyPair.user_id == user_id, KeyPair.name == marker)) is None:
+        if session.scalar(select(KeyPair.id).where(*mine, KeyPair.name == marker)) is None:
             raise Invalid(f"Marker {marker} could not be found.")
         query = query.where(KeyPair.name > marker)
     if limit is not None:
@@ -91,8 +93,8 @@ def list_keypairs(session: Session, user_id: str, *, limit: int | None = None,
     return list(session.scalars(query))
 
 
-def create(session: Session, *, user_id: str, project_id: str | None, name: str, key_type: str = "ssh",
-           public_key: str | None = None) -> tuple[KeyPair, str | None]:
+def create(session: Session, *, user_id: str, project_id: str | None, name: str, region: str,
+           key_type: str = "ssh", public_key: str | None = None) -> tuple[KeyPair, str | None]:
     """Import ``public_key`` or generate a key pair; returns (record, private key or None).
 
     :raises Invalid: bad key data or type.
@@ -108,19 +110,20 @@ def create(session: Session, *, user_id: str, project_id: str | None, name: str,
     if project_id:
         quotas.lock_project(session, project_id)
     allowed = quotas.limits(session, project_id, user_id)["key_pairs"] if project_id else quotas.DEFAULTS["key_pairs"]
-    used = quotas.usage(session, project_id or "", user_id)["key_pairs"]
+    used = quotas.usage(session, project_id or "", user_id, region=region)["key_pairs"]
     if allowed != quotas.UNLIMITED and used + 1 > allowed:
         raise Forbidden("Quota exceeded, too many key pairs.")
-    if session.scalar(select(KeyPair.id).where(KeyPair.user_id == user_id, KeyPair.name == name)) is not None:
+    if session.scalar(select(KeyPair.id).where(KeyPair.user_id == user_id, KeyPair.cloud == region,
+                                               KeyPair.name == name)) is not None:
         raise Conflict(f"Key pair '{name}' already exists.")
     # kept byte for byte, trailing newline included, as Nova keeps it
-    keypair = KeyPair(user_id=user_id, name=name, public_key=public_key, fingerprint=fp, type=key_type)
+    keypair = KeyPair(user_id=user_id, cloud=region, name=name, public_key=public_key, fingerprint=fp, type=key_type)
     session.add(keypair)
     session.flush()
     return keypair, private_key
 
 
-def delete(session: Session, user_id: str, name: str) -> None:
+def delete(session: Session, user_id: str, name: str, *, region: str) -> None:
     """:raises NotFound:"""
-    session.delete(find(session, user_id, name))
+    session.delete(find(session, user_id, name, region=region))
     session.flush()

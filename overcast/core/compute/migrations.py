@@ -100,8 +100,8 @@ class Filters:
     changes_before: dt.datetime | None = None
 
 
-def list_migrations(session: Session, filters: Filters, *, newest_first: bool = False, limit: int | None = None,
-                    marker: str | None = None) -> list[Migration]:
+def list_migrations(session: Session, filters: Filters, *, region: str, newest_first: bool = False,
+                    limit: int | None = None, marker: str | None = None) -> list[Migration]:
     """The migrations of servers that are not deleted, oldest first (Nova's order before 2.59) or
     newest first (``created_at``, then ``id``); at most ``limit``, those after the ``marker``
     migration in the newest-first order.
@@ -113,7 +113,8 @@ def list_migrations(session: Session, filters: Filters, *, newest_first: bool = 
         raise Invalid("The value of changes-since must be less than or equal to changes-before.")
     if limit == 0 or f.hidden:
         return []
-    stmt = select(Migration).join(Server, Server.id == Migration.server_id).where(Server.deleted.is_(False))
+    stmt = select(Migration).join(Server, Server.id == Migration.server_id).where(Server.cloud == region,
+                                                                                 Server.deleted.is_(False))
     for value, column in ((f.status, Migration.status), (f.migration_type, Migration.migration_type),
                           (f.instance_uuid, Migration.server_id), (f.user_id, Migration.user_id),
                           (f.project_id, Migration.project_id)):

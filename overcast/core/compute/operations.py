@@ -1,35 +1,48 @@
-"""The compute operations: ``server.build``, ``server.delete`` and ``server.action`` handlers, and
-the reconciler that keeps server records in step with each region's backend.
+"""The compute operations: ``server.build``, ``server.delete``, ``server.action`` and
+``image.delete_backend`` handlers, and the reconciler that keeps server records in step with each
+region's backend.
 
 Handlers run in workers (never in a request). Each reads the server record, calls the region's
-driver, polls :meth:`get` until the backend reaches the state the operation expects
-(``poll_again``), then records the outcome. Failures come back through the ``on_failure`` hooks,
-which run in the engine's transaction: a failed build puts the server in ERROR with a ``fault``
-(the driver's one-line message, never a traceback); a failed action clears the task_state.
+driver with the operation's :class:`~overcast.drivers.context.CallContext`, polls the backend
+until it reaches the state the operation expects (``poll_again``; the polls of every operation of
+a process go to the backend together, :class:`~overcast.core.polling.BatchPoller`), then records
+the outcome. Failures come back through the ``on_failure`` hooks, which run in the engine's
+transaction: a failed build puts the server in ERROR with a ``fault`` (the driver's one-line
+message, never a traceback); a failed action clears the task_state.
+
+Safe to resume: a worker may die between a driver call and its record. A build finds the server
+it made by its idempotency key; an action checkpoints the server's state before it calls and, on
+a resumed attempt, asks the backend first: a server already in the state the action leads to (and
+no longer in the one it started from) is not asked again; actions with no state of their own to
+show (reboot, rebuild, a password) are repeated, which is harmless; snapshots are idempotent on
+the operation's key.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import asdict
-from typing import Any, Callable
+import time
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core import inventory
 from overcast.core.compute import ComputeCore, migrations, networking, server_groups
 from overcast.core.compute import states as S
 from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
-from overcast.core.image import stores as image_stores
+from overcast.core.image import BACKEND_DELETE, OWNED, delete_backend_images
+from overcast.core.polling import BatchPoller
 from overcast.drivers import compute as dc
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import BuildFailed, Conflict, NotFound
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.compute import Server, ServerGroup
-from overcast.store.image import Image
+from overcast.store.image import Image, ImageLocation
 from overcast.store.network import Port
 from overcast.store.models import utcnow
 
@@ -72,30 +85,50 @@ def _driver_flavor(record: dict[str, Any]) -> dc.Flavor:
                      extra_specs=dict(record.get("extra_specs") or {}))
 
 
-def _driver_image(image: Image | None) -> dc.Image | None:
+def _driver_image(session: Session, image: Image | None, cloud: str) -> dc.Image | None:
+    """The image as the region's driver gets it, with its backend id there if the backend holds it."""
     if image is None:
         return None
+    location = session.get(ImageLocation, (image.id, cloud))
     return dc.Image(id=image.id, name=image.name or "", min_disk_gb=image.min_disk or 0,
                     min_ram_mb=image.min_ram or 0, disk_format=image.disk_format or "qcow2",
                     container_format=image.container_format or "bare",
-                    properties={k: str(v) for k, v in (image.properties or {}).items()})
+                    properties={k: str(v) for k, v in (image.properties or {}).items()},
+                    backend_id=location.backend_id if location is not None else None, size=image.size)
 
 
 def _record_info(server: Server, info: dc.ServerInfo) -> None:
     server.power_state = int(info.power_state)
     server.host = info.host or server.host
     server.availability_zone = info.availability_zone or server.availability_zone
+    if info.extra:
+        server.backend_extra = dict(info.extra)
     server.updated_at = utcnow()
 
 
-def _activate(session: Session, image_id: str, written: dict[str, Any]) -> None:
-    """A snapshot image whose data the store has written: active, with its size and checksums."""
+def _activate(session: Session, image_id: str, made: Mapping[str, Any], cloud: str) -> None:
+    """A snapshot image the region's backend made (``made``: :func:`_image_ref`): active, with its
+    size and checksum, and its backend id as the image's location in that region."""
     image = session.get(Image, image_id)
-    if image is not None:
-        image.status = "active"
-        for name in ("size", "checksum", "os_hash_algo", "os_hash_value", "location"):
-            if name in written:
-                setattr(image, name, written[name])
+    if image is None:
+        return
+    image.status = "active"
+    image.cloud = cloud
+    image.size = made.get("size")
+    image.checksum = made.get("checksum")
+    if made.get("os_hash_value"):
+        image.os_hash_algo, image.os_hash_value = "sha512", made["os_hash_value"]
+    image.disk_format = made.get("disk_format") or image.disk_format
+    image.container_format = made.get("container_format") or image.container_format
+    if session.get(ImageLocation, (image.id, cloud)) is None:
+        session.add(ImageLocation(image_id=image.id, cloud=cloud, backend_id=made["backend_id"],
+                                  extra={**dict(made.get("extra") or {}), OWNED: True}))
+
+
+def _image_ref(ref: dc.ImageRef) -> dict[str, Any]:
+    return {"backend_id": ref.backend_id, "size": ref.size, "disk_format": ref.disk_format,
+            "container_format": ref.container_format, "checksum": ref.checksum,
+            "os_hash_value": ref.os_hash_value, "extra": dict(ref.extra)}
 
 
 def _error_message(session: Session, job: Job) -> str:
@@ -104,20 +137,33 @@ def _error_message(session: Session, job: Job) -> str:
     return (op.error if op is not None and op.error else "Unknown error")
 
 
+def _checkpoint_of(session: Session, job: Job) -> dict[str, Any]:
+    """The operation's checkpoint as last saved (a failure hook's job holds the one it was claimed with)."""
+    op = session.get(Operation, job.id)
+    return dict(op.checkpoint or {}) if op is not None else {}
+
+
 class ServerHandlers:
     def __init__(self, core: ComputeCore):
         self.core = core
         #: the volumes servers boot with and lose when they go
         self.volumes = ServerVolumes(core)
-        #: where snapshots (``createImage``) go: the image service's store for new data
-        self.image_data = image_stores.from_settings(core.settings)
+        #: every server operation's polls, asked of each region's backend together
+        self.poller: BatchPoller[dc.ServerInfo] = BatchPoller(
+            lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
+            keep=POLL_SECONDS * 5)
 
     def driver(self, cloud: str) -> dc.ComputeDriver:
         return self.core.compute_driver(cloud)
 
+    def _get(self, job: Job, call: CallContext, backend_id: str, not_before: float | None = None) -> dc.ServerInfo:
+        """The server as the backend has it now (batched with the other operations' polls)."""
+        return self.poller.get(job.cloud, call, backend_id, not_before=not_before)
+
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        call = job.call_context()
         if not job.checkpoint.get("backend_id") and not self.volumes.prepare(job, ctx):
             return poll_again(POLL_SECONDS)  # the volumes it boots with are still being made
         with ctx.session() as session:
@@ -135,8 +181,10 @@ class ServerHandlers:
             return done({"skipped": "server is being deleted"})
         if unwired:
             return poll_again(PORT_POLL_SECONDS)
+        called = None
         if not backend_id:
-            backend_id = driver.build(request)
+            backend_id = driver.build(call, request)
+            called = time.monotonic()
             ctx.save_checkpoint({"backend_id": backend_id})
         if not recorded:  # also after a crash between the checkpoint and this write
             with ctx.session() as session:
@@ -146,10 +194,10 @@ class ServerHandlers:
                     server.backend_id = backend_id
                 if gone or server.task_state == S.DELETING:
                     if gone:  # its delete already ran: remove what this build made, leave no orphan
-                        driver.delete(backend_id)
+                        driver.delete(call, backend_id)
                     return done({"backend_id": backend_id, "skipped": "server deleted while building"})
                 server.task_state = S.SPAWNING
-        info = driver.get(backend_id)
+        info = self._get(job, call, backend_id, called)
         if info.state is dc.ServerState.BUILDING:
             with ctx.session() as session:
                 server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
@@ -171,6 +219,7 @@ class ServerHandlers:
                 server.task_state = None
             server.progress = 0
             server.launched_at = utcnow()
+        self.poller.forget(job.cloud, [backend_id])
         return done({"backend_id": backend_id})
 
     def _ports_ready(self, session: Session, server: Server, job: Job) -> bool:
@@ -198,7 +247,11 @@ class ServerHandlers:
         except OvercastError as exc:
             raise BuildFailed(f"Build of instance {server.id} aborted: Failed to allocate the network(s), "
                               f"not rescheduling. {exc.message}") from exc
-        image = session.get(Image, server.image_id) if server.image_id else None
+        image = _driver_image(session, session.get(Image, server.image_id) if server.image_id else None,
+                              server.cloud)
+        if image is not None and image.backend_id is None and not self.driver(server.cloud).boots_overcast_images:
+            raise BuildFailed(f"Build of instance {server.id} aborted: image {image.id} is not held by the "
+                              f"backend of region {server.cloud}.")
         key = None
         if server.key_name:
             key = dc.KeyPair(name=server.key_name, public_key=server.key_data or "")
@@ -209,8 +262,8 @@ class ServerHandlers:
                 group = dc.ServerGroup(id=row.id, name=row.name, policy=row.policy)
         user_data = base64.b64decode(server.user_data) if server.user_data else None
         return dc.BuildRequest(
-            name=server.name, flavor=_driver_flavor(server.flavor), image=_driver_image(image),
-            idempotency_key=server.idempotency_key, key_pair=key,
+            name=server.name, flavor=_driver_flavor(server.flavor), image=image,
+            idempotency_key=server.idempotency_key, project_id=server.project_id, key_pair=key,
             security_groups=tuple(g.get("name", "") for g in server.security_groups or []),
             networks=networking.attachments(session, ports), config_drive=server.config_drive,
             user_data=user_data, server_group=group,
@@ -236,22 +289,25 @@ class ServerHandlers:
     # -- delete ---------------------------------------------------------------------------------
     def delete(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        call = job.call_context()
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted:
                 return done()
             backend_id, key = server.backend_id, server.idempotency_key
         if backend_id is None:
-            found = driver.find(key)  # a build may have made it before recording the id
+            found = driver.find(call, key)  # a build may have made it before recording the id
             backend_id = found.backend_id if found is not None else None
         if backend_id is not None:
-            driver.delete(backend_id)
+            driver.delete(call, backend_id)
+            called = time.monotonic()
             try:
-                info = driver.get(backend_id)
+                info = self._get(job, call, backend_id, called)
                 if info.state is not dc.ServerState.DELETED:
                     return poll_again(POLL_SECONDS)
             except NotFound:
                 pass
+            self.poller.forget(job.cloud, [backend_id])
         self.volumes.release(job, ctx)
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
@@ -275,28 +331,33 @@ class ServerHandlers:
     # -- actions --------------------------------------------------------------------------------
     def action(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        call = job.call_context()
         key = job.params["action"]
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted or server.task_state == S.DELETING:
                 return done({"skipped": "server deleted"})
-            backend_id = server.backend_id
+            backend_id, vm_state = server.backend_id, server.vm_state
             migrations.running(session, server.id, key)
             image = session.get(Image, job.params["image_id"]) if key == "rebuild" else None
-            rebuild_image = _driver_image(image)
+            rebuild_image = _driver_image(session, image, job.cloud)
         if backend_id is None:
             raise Conflict(f"Instance {job.resource_id} has no backend server")
-        result: dict[str, Any] = {}
-        if not job.checkpoint.get("called"):
-            result = self._call(driver, backend_id, key, job, rebuild_image) or {}
+        checkpoint = job.checkpoint
+        result: dict[str, Any] = {"image": checkpoint["image"]} if checkpoint.get("image") else {}
+        called = None
+        if not checkpoint.get("called"):
+            if not (checkpoint.get("calling") and self._already_done(job, call, backend_id, key)):
+                ctx.save_checkpoint({"calling": True, "from": checkpoint.get("from", vm_state)})
+                result.update(self._call(driver, call, backend_id, key, job, rebuild_image, ctx))
+                called = time.monotonic()
             ctx.save_checkpoint({"called": True, **result})
-        else:
-            result = {k: v for k, v in job.checkpoint.items() if k != "called"}
-        info = driver.get(backend_id)
+        info = self._get(job, call, backend_id, called)
         if info.state not in EXPECTED[key]:
             if info.state is dc.ServerState.ERROR:
                 raise Conflict(info.fault or f"The backend put the server in ERROR during {key}")
             return poll_again(POLL_SECONDS)
+        self.poller.forget(job.cloud, [backend_id])
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted:
@@ -308,46 +369,66 @@ class ServerHandlers:
             self._after(session, server, key, job, result)
         return done(result)
 
-    def _call(self, driver: dc.ComputeDriver, backend_id: str, key: str, job: Job,
-              image: dc.Image | None) -> dict[str, Any] | None:
+    def _already_done(self, job: Job, call: CallContext, backend_id: str, key: str) -> bool:
+        """A resumed attempt of an action whose call may have reached the backend before its worker
+        died: True when the backend shows it did (the server left the state the action started
+        from for one the action leads to; for an interface, the port is plugged or unplugged)."""
+        info = self.driver(job.cloud).get(call, backend_id)
+        if key == "attach_interface":
+            return any(n.port_id == job.params["port"]["port_id"] for n in info.networks)
+        if key == "detach_interface":
+            return all(n.port_id != job.params["port_id"] for n in info.networks)
+        started = job.checkpoint.get("from")
+        return info.state in EXPECTED[key] and VM_STATE.get(info.state) != started
+
+    def _call(self, driver: dc.ComputeDriver, call: CallContext, backend_id: str, key: str, job: Job,
+              image: dc.Image | None, ctx: Any) -> dict[str, Any]:
+        """Ask the backend for the action; returns what the record needs of it (a snapshot's image)."""
         p = job.params
+        made: dict[str, Any] = {}
         if key in ("reboot_soft", "reboot_hard"):
-            driver.reboot(backend_id, hard=key == "reboot_hard")
+            driver.reboot(call, backend_id, hard=key == "reboot_hard")
         elif key == "resize":
-            driver.resize(backend_id, _driver_flavor(p["flavor"]))
+            driver.resize(call, backend_id, _driver_flavor(p["flavor"]))
         elif key == "confirmResize":
-            driver.confirm_resize(backend_id)
+            driver.confirm_resize(call, backend_id)
         elif key == "revertResize":
-            driver.revert_resize(backend_id)
+            driver.revert_resize(call, backend_id)
         elif key == "rebuild":
-            driver.rebuild(backend_id, image, p.get("admin_password"))
+            driver.rebuild(call, backend_id, image, p.get("admin_password"))
         elif key in ("createImage", "createBackup"):
-            return self._snapshot(driver, backend_id, p)
+            made = self._snapshot(driver, call, backend_id, job, ctx)
         elif key == "shelve":
-            saved = self._snapshot(driver, backend_id, p) if p.get("image_id") else None
-            driver.shelve(backend_id)
-            return saved
+            if p.get("image_id"):
+                made = self._snapshot(driver, call, backend_id, job, ctx)
+            driver.shelve(call, backend_id)
         elif key == "changePassword":
-            driver.change_password(backend_id, p["admin_password"])
+            driver.change_password(call, backend_id, p["admin_password"])
         elif key == "rescue":
-            driver.rescue(backend_id, None, p.get("admin_password"))
+            driver.rescue(call, backend_id, None, p.get("admin_password"))
         elif key == "attach_interface":
             port = dc.NetworkAttachment(**{**p["port"], "fixed_ips": tuple(p["port"]["fixed_ips"])})
-            driver.attach_port(backend_id, port)
+            driver.attach_port(call, backend_id, port)
         elif key == "detach_interface":
             try:
-                driver.detach_port(backend_id, p["port_id"])
+                driver.detach_port(call, backend_id, p["port_id"])
             except NotFound:
                 pass  # never plugged (its attach failed) or already gone: the port is off either way
         else:
             getattr(driver, {"start": "start", "stop": "stop", "pause": "pause", "unpause": "unpause",
                              "suspend": "suspend", "resume": "resume", "unrescue": "unrescue",
-                             "unshelve": "unshelve"}[key])(backend_id)
-        return None
+                             "unshelve": "unshelve"}[key])(call, backend_id)
+        return made
 
-    def _snapshot(self, driver: dc.ComputeDriver, backend_id: str, p: dict[str, Any]) -> dict[str, Any]:
-        """The server's disk into the image ``p["image_id"]``; what the store wrote."""
-        return asdict(self.image_data.put(p["image_id"], [driver.snapshot(backend_id, p["image_name"])]))
+    @staticmethod
+    def _snapshot(driver: dc.ComputeDriver, call: CallContext, backend_id: str, job: Job, ctx: Any) -> dict[str, Any]:
+        """The backend snapshots the server (idempotent on the operation's key); the reference to
+        the image it made is checkpointed at once, so a resumed attempt records the same image."""
+        if job.checkpoint.get("image"):
+            return {"image": job.checkpoint["image"]}
+        made = _image_ref(driver.snapshot(call, backend_id, job.params["image_name"]))
+        ctx.save_checkpoint({"image": made})
+        return {"image": made}
 
     def _after(self, session: Session, server: Server, key: str, job: Job, result: dict[str, Any]) -> None:
         migrations.finished(session, server, key)
@@ -362,39 +443,42 @@ class ServerHandlers:
         elif key == "shelve":
             server.host = None
             if job.params.get("image_id"):
-                _activate(session, job.params["image_id"], result)
+                _activate(session, job.params["image_id"], result["image"], job.cloud)
         elif key == "unshelve" and server.shelved_image_id:
             image = session.get(Image, server.shelved_image_id)
             if image is not None:
-                session.delete(image)
-                self.image_data.delete(image.id)
+                delete_backend_images(session, [image], request_id=job.request_id, user_id=job.user_id)
             server.shelved_image_id = None
         elif key == "rebuild":
             server.launched_at = utcnow()
         elif key == "createImage":
-            _activate(session, job.params["image_id"], result)
+            _activate(session, job.params["image_id"], result["image"], job.cloud)
         elif key == "createBackup":
-            _activate(session, job.params["image_id"], result)
-            self._rotate(session, server, job.params["backup_type"], int(job.params["rotation"]))
+            _activate(session, job.params["image_id"], result["image"], job.cloud)
+            self._rotate(session, server, job, job.params["backup_type"], int(job.params["rotation"]))
 
-    def _rotate(self, session: Session, server: Server, backup_type: str, keep: int) -> None:
+    @staticmethod
+    def _rotate(session: Session, server: Server, job: Job, backup_type: str, keep: int) -> None:
         """Delete the server's ``backup_type`` backups beyond the newest ``keep`` (Nova's rotation)."""
         backups = [i for i in session.scalars(select(Image).where(Image.owner == server.project_id,
                                                                   Image.status == "active"))
                    if (i.properties or {}).get("image_type") == "backup"
                    and i.properties.get("instance_uuid") == server.id and i.properties.get("backup_type") == backup_type]
         backups.sort(key=lambda i: (i.created_at, i.id), reverse=True)
-        for image in backups[keep:]:
-            session.delete(image)
-            self.image_data.delete(image.id)
+        delete_backend_images(session, backups[keep:], request_id=job.request_id, user_id=job.user_id)
 
     def action_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
         key = job.params.get("action")
         if key in ("createImage", "createBackup", "shelve") and job.params.get("image_id"):
             image = session.get(Image, job.params["image_id"])
+            made = (_checkpoint_of(session, job).get("image") or {}).get("backend_id")
             if image is not None:
-                session.delete(image)
+                if made and session.get(ImageLocation, (image.id, job.cloud)) is None:  # made, never recorded
+                    session.add(ImageLocation(image_id=image.id, cloud=job.cloud, backend_id=made,
+                                              extra={OWNED: True}))
+                    session.flush()
+                delete_backend_images(session, [image], request_id=job.request_id, user_id=job.user_id)
             if server is not None and server.shelved_image_id == job.params["image_id"]:
                 server.shelved_image_id = None
         if server is None or server.deleted:
@@ -410,11 +494,29 @@ class ServerHandlers:
             server.new_flavor = None
         server.updated_at = utcnow()
 
+    # -- images the backend made ----------------------------------------------------------------
+    def delete_backend_image(self, job: Job, ctx: Any) -> Any:
+        """Delete an image of the region's backend whose Overcast image is gone (already gone is fine)."""
+        self.driver(job.cloud).delete_image(job.call_context(), job.params["backend_id"])
+        return done()
+
     # -- reconciler -----------------------------------------------------------------------------
+    def refresh_inventory(self, cloud: str, ctx: Any) -> None:
+        """What the region's backend offers (zones, flavors, images, pools), asked now and recorded."""
+        driver = self.core.clouds.get(cloud)
+        if driver is not None:
+            inventory.refresh(ctx.session, cloud, driver, abandoned=ctx.abandoned)
+
     def reconcile(self, cloud: str, ctx: Any) -> None:
-        """Servers deleted behind our back go to ERROR with a fault; power states follow the backend."""
+        """Servers deleted behind our back go to ERROR with a fault; power states follow the backend.
+
+        A server missing from :meth:`list` is asked for with :meth:`get` before it is declared
+        lost: a listing may be eventually consistent (EC2) or cut short, and only ``NotFound`` from
+        the server's own ``get`` says it is gone.
+        """
         driver = self.driver(cloud)
-        backend = {s.backend_id: s for s in driver.list()}
+        call = CallContext()
+        backend = {s.backend_id: s for s in driver.list(call)}
         with ctx.session() as session:
             rows = session.scalars(select(Server).where(
                 Server.cloud == cloud, Server.deleted.is_(False), Server.backend_id.is_not(None),
@@ -423,6 +525,11 @@ class ServerHandlers:
                 if ctx.abandoned.is_set():
                     return
                 info = backend.get(server.backend_id)
+                if info is None:
+                    try:
+                        info = driver.get(call, server.backend_id)
+                    except NotFound:
+                        info = None
                 if info is None or info.state is dc.ServerState.DELETED:
                     if server.vm_state != S.ERROR:
                         now = utcnow()
@@ -447,10 +554,15 @@ def setup_for(core: ComputeCore) -> Callable[[Any], None]:
 
     def setup(runtime: Any) -> None:
         runtime.registry.register(BUILD, handlers.build, on_failure=handlers.build_failed,
-                                  event="compute__do_build_and_run_instance", timeout=120)
+                                  event="compute__do_build_and_run_instance", timeout=120, family="compute")
         runtime.registry.register(DELETE, handlers.delete, on_failure=handlers.delete_failed,
-                                  event="compute_terminate_instance", timeout=120)
-        runtime.registry.register(ACTION, handlers.action, on_failure=handlers.action_failed, timeout=300)
+                                  event="compute_terminate_instance", timeout=120, when_open="defer",
+                                  family="compute")
+        runtime.registry.register(ACTION, handlers.action, on_failure=handlers.action_failed, timeout=300,
+                                  family="compute")
+        runtime.registry.register(BACKEND_DELETE, handlers.delete_backend_image, event="image_delete_backend",
+                                  timeout=120, when_open="defer", family="compute")
         runtime.reconciler.register("compute.servers", handlers.reconcile)
+        runtime.reconciler.register("inventory", handlers.refresh_inventory)
 
     return setup

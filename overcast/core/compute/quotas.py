@@ -5,7 +5,9 @@ Limits are Nova's defaults (``nova.conf [quota]``), overridden by the ``default`
 optionally per project user) by :class:`~overcast.store.compute.QuotaLimit` rows; ``-1`` means
 unlimited.
 Usage is never stored: it is counted from the records (Nova's "counting quota" driver), so it
-cannot drift from what exists.
+cannot drift from what exists. Limits are the project's everywhere; usage is counted per region,
+so each region enforces them on its own resources, as each region's Nova of a multi-region
+OpenStack does (0008).
 
 Atomicity (:func:`reserve`): the check and the caller's insert of the new records must happen
 under one per-project lock, in the same transaction.
@@ -137,11 +139,11 @@ def _flavor_size(server: Server, sizes: Mapping[str, tuple[int, int]]) -> tuple[
     return max(int(vcpus), int(new.get("vcpus") or 0)), max(int(ram), int(new.get("ram") or 0))
 
 
-def usage(session: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
-    """What the project (and, for key pairs, the user) uses now, counted from the records."""
+def usage(session: Session, project_id: str, user_id: str | None = None, *, region: str) -> dict[str, int]:
+    """What the project (and, for key pairs, the user) uses now in ``region``, counted from the records."""
     servers = session.execute(
         select(Server.flavor_id, Server.flavor, Server.new_flavor)
-        .where(Server.project_id == project_id, Server.deleted.is_(False))).all()
+        .where(Server.project_id == project_id, Server.cloud == region, Server.deleted.is_(False))).all()
     sizes = {f.id: (f.vcpus, f.ram) for f in session.scalars(select(Flavor))} if any(
         not (s.flavor or {}).get("vcpus") for s in servers) else {}
     cores = ram = 0
@@ -152,10 +154,11 @@ def usage(session: Session, project_id: str, user_id: str | None = None) -> dict
     used = {name: 0 for name in DEFAULTS}
     used.update(instances=len(servers), cores=cores, ram=ram)
     used["server_groups"] = session.scalar(
-        select(func.count()).select_from(ServerGroup).where(ServerGroup.project_id == project_id)) or 0
+        select(func.count()).select_from(ServerGroup).where(ServerGroup.project_id == project_id,
+                                                            ServerGroup.cloud == region)) or 0
     if user_id:
         used["key_pairs"] = session.scalar(
-            select(func.count()).select_from(KeyPair).where(KeyPair.user_id == user_id)) or 0
+            select(func.count()).select_from(KeyPair).where(KeyPair.user_id == user_id, KeyPair.cloud == region)) or 0
     return used
 
 
@@ -199,20 +202,20 @@ def exceeded_message(overs: Iterable[str], requested: Mapping[str, int], used: M
             f"{joined(used)} of {joined(allowed)} {over}")
 
 
-def check(session: Session, project_id: str, user_id: str, deltas: Mapping[str, int]) -> None:
-    """Check ``deltas`` against the limits without locking. :raises Forbidden: over quota."""
+def check(session: Session, project_id: str, user_id: str, deltas: Mapping[str, int], *, region: str) -> None:
+    """Check ``deltas`` against the limits and ``region``'s usage without locking. :raises Forbidden: over quota."""
     unknown = set(deltas) - set(DEFAULTS)
     if unknown:
         raise Invalid(f"Unknown quota resources {', '.join(sorted(unknown))}.")
     allowed = limits(session, project_id, user_id)
-    used = usage(session, project_id, user_id)
+    used = usage(session, project_id, user_id, region=region)
     overs = [name for name, delta in deltas.items()
              if delta > 0 and allowed[name] != UNLIMITED and used[name] + delta > allowed[name]]
     if overs:
         raise Forbidden(exceeded_message(overs, deltas, used, allowed))
 
 
-def reserve(session: Session, project_id: str, user_id: str, deltas: dict[str, int]) -> None:
+def reserve(session: Session, project_id: str, user_id: str, deltas: dict[str, int], *, region: str) -> None:
     """Lock the project's quota and check that ``deltas`` fit; the caller then adds its records
     in the same transaction (the lock holds until it commits or rolls back).
 
@@ -224,7 +227,7 @@ def reserve(session: Session, project_id: str, user_id: str, deltas: dict[str, i
     :raises Invalid: an unknown resource name.
     """
     lock_project(session, project_id)
-    check(session, project_id, user_id, deltas)
+    check(session, project_id, user_id, deltas, region=region)
 
 
 
@@ -251,23 +254,25 @@ def check_injected_files(session: Session, project_id: str, user_id: str,
 
 # -- administration (os-quota-sets) -------------------------------------------------------------
 
-def detail(session: Session, project_id: str, user_id: str | None = None) -> dict[str, dict[str, int]]:
+def detail(session: Session, project_id: str, user_id: str | None = None, *,
+           region: str) -> dict[str, dict[str, int]]:
+    """Limits and ``region``'s usage (os-quota-sets detail)."""
     allowed = limits(session, project_id, user_id)
-    used = usage(session, project_id, user_id)
+    used = usage(session, project_id, user_id, region=region)
     return {name: {"limit": allowed[name], "in_use": used[name], "reserved": 0} for name in DEFAULTS}
 
 
 def update(session: Session, project_id: str, values: Mapping[str, int], *, user_id: str | None = None,
-           force: bool = False) -> dict[str, int]:
-    """Set the project's (or its user's) limits. Unless ``force``, a limit below what is in use
-    is refused as Nova does. :raises Invalid:"""
+           force: bool = False, region: str) -> dict[str, int]:
+    """Set the project's (or its user's) limits. Unless ``force``, a limit below what is in use in
+    ``region`` (the region asked) is refused as Nova does. :raises Invalid:"""
     for name, value in values.items():
         if name not in DEFAULTS:
             raise Invalid(f"Unknown quota resource {name}.")
         if value < UNLIMITED:
             raise Invalid(f"Quota limit {value} for {name} must be -1 or greater.")
     if not force:
-        used = usage(session, project_id, user_id)
+        used = usage(session, project_id, user_id, region=region)
         for name, value in values.items():
             if value != UNLIMITED and value < used[name]:
                 raise Invalid(f"Quota limit {value} for {name} must be greater than or equal to "

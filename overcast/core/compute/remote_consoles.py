@@ -12,21 +12,27 @@ leads nowhere.
 
 from __future__ import annotations
 
-from overcast.core.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from typing import Any
+
+from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.drivers import errors as driver_errors
 from overcast.drivers.compute import Capability, ComputeDriver, RemoteConsole
+from overcast.drivers.context import CallContext
+from overcast.ops.calls import call_backend
 from overcast.store.compute import Server
 
 
-def create(server: Server, console_type: str, driver: ComputeDriver) -> RemoteConsole:
-    """A console of ``console_type`` on ``server``, asked of its region's ``driver`` synchronously
-    (as Nova's API asks its compute host over RPC).
+def create(server: Server, console_type: str, driver: ComputeDriver, *, backends: Any,
+           call: CallContext) -> RemoteConsole:
+    """A console of ``console_type`` on ``server``, asked of its region's ``driver`` while the
+    request waits (as Nova's API asks its compute host over RPC), with the region's timeout and
+    breaker (:func:`overcast.ops.calls.call_backend`); call it outside a store transaction.
 
     :raises Conflict: the server is not on a host yet, or not running (Nova's ``InstanceNotReady``).
     :raises Invalid: "Unavailable console type <type>." (Nova's ``ConsoleTypeUnavailable``): the
         driver has no console of that type.
     :raises NotFound: the backend no longer has the server.
-    :raises ServiceUnavailable: the backend did not answer (retryable).
+    :raises BackendUnavailable: the backend did not answer, or its breaker is open (503).
     """
     if not server.host or not server.backend_id:
         raise Conflict(f"Instance {server.id} is not ready")
@@ -34,13 +40,12 @@ def create(server: Server, console_type: str, driver: ComputeDriver) -> RemoteCo
     if Capability.REMOTE_CONSOLE not in driver.capabilities:
         raise unavailable
     try:
-        return driver.remote_console(server.backend_id, console_type)
+        backend_id = server.backend_id
+        return call_backend(backends, server.cloud, "compute",
+                            lambda: driver.remote_console(call, backend_id, console_type))
     except driver_errors.NotSupported:
         raise unavailable from None
     except driver_errors.NotFound:
         raise NotFound(f"Instance {server.id} could not be found.") from None
-    except driver_errors.Unavailable as exc:
-        raise ServiceUnavailable(f"The console of instance {server.id} is unavailable: {exc}",
-                                 retry_after=getattr(exc, "retry_after", None)) from None
     except driver_errors.DriverError:
         raise Conflict(f"Instance {server.id} is not ready") from None

@@ -1,60 +1,30 @@
-"""First start: Nova's default flavors, and a compute service (= hypervisor) per backend host."""
+"""First start: Nova's default flavors, what each region's backend offers (its zones, hence a
+compute service = hypervisor per backend host), and the region claiming rows made before regions
+were kept (key pairs and volume services with region "")."""
 
 from __future__ import annotations
 
-import logging
-
-from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from overcast.core import inventory
 from overcast.core.compute import ComputeCore
 from overcast.core.compute import flavors as flavor_rules
-from overcast.drivers.compute import Zone
-from overcast.store.compute import ComputeService
-
-LOG = logging.getLogger(__name__)
-
-#: The control-plane services Nova lists beside the computes, in the "internal" zone.
-CONTROL_BINARIES = ("nova-scheduler", "nova-conductor")
-INTERNAL_ZONE = "internal"
+from overcast.store.compute import KeyPair
+from overcast.store.volume import VolumeService
 
 
-def controller_host(region: str) -> str:
-    return f"{region.lower()}-controller"
-
-
-def _zones(core: ComputeCore, region: str) -> list[Zone]:
-    try:
-        zones = core.compute_driver(region).zones()
-    except Exception:  # noqa: BLE001 - a driver that cannot answer at start still gets a row
-        LOG.warning("cloud %s did not list its zones; assuming one zone 'nova'", region, exc_info=True)
-        zones = []
-    return zones or [Zone("nova")]
-
-
-def _ensure_service(session: Session, cloud: str, host: str, binary: str, zone: str) -> None:
-    row = session.scalar(select(ComputeService).where(ComputeService.cloud == cloud, ComputeService.host == host,
-                                                      ComputeService.binary == binary))
-    if row is None:
-        session.add(ComputeService(cloud=cloud, host=host, binary=binary, zone=zone))
-    elif row.zone != zone:
-        row.zone = zone
-
-
-def seed_services(core: ComputeCore, session: Session) -> None:
-    for region in core.settings.regions:
-        if region not in core.clouds:
-            continue
-        for zone in _zones(core, region):
-            for host in zone.hosts or (region.lower(),):
-                _ensure_service(session, region, host, "nova-compute", zone.name)
-        for binary in CONTROL_BINARIES:
-            _ensure_service(session, region, controller_host(region), binary, INTERNAL_ZONE)
-    session.flush()
+def claim_unplaced(session: Session, region: str) -> None:
+    """Rows made before records carried their region belong to the first region (migration 0019)."""
+    for model in (KeyPair, VolumeService):
+        session.execute(update(model).where(model.cloud == "").values(cloud=region))
 
 
 def seed(core: ComputeCore) -> None:
     """Idempotent: safe at every start."""
     with core.store.session() as session:
         flavor_rules.ensure_defaults(session)
-        seed_services(core, session)
+        claim_unplaced(session, core.settings.regions[0])
+    for region in core.settings.regions:
+        if region in core.clouds:
+            inventory.refresh(core.store.session, region, core.clouds[region])

@@ -16,10 +16,10 @@ POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 LEGACY_POLICIES = ("affinity", "anti-affinity")
 
 
-def find(session: Session, group_id: str, project_id: str | None = None) -> ServerGroup:
-    """The group; with ``project_id``, only if it belongs to that project. :raises NotFound:"""
+def find(session: Session, group_id: str, project_id: str | None = None, *, region: str) -> ServerGroup:
+    """The group of ``region``; with ``project_id``, only if it belongs to that project. :raises NotFound:"""
     group = session.get(ServerGroup, group_id)
-    if group is None or (project_id is not None and group.project_id != project_id):
+    if group is None or group.cloud != region or (project_id is not None and group.project_id != project_id):
         raise NotFound(f"Instance group {group_id} could not be found.")
     return group
 
@@ -47,10 +47,10 @@ def members_by_group(session: Session, group_ids: list[str]) -> dict[str, list[s
     return found
 
 
-def list_groups(session: Session, project_id: str | None, *, limit: int | None = None,
+def list_groups(session: Session, project_id: str | None, *, region: str, limit: int | None = None,
                 offset: int = 0) -> list[ServerGroup]:
-    """Groups of ``project_id`` (every project's when None), oldest first."""
-    query = select(ServerGroup).order_by(ServerGroup.created_at, ServerGroup.id)
+    """``region``'s groups of ``project_id`` (every project's when None), oldest first."""
+    query = select(ServerGroup).where(ServerGroup.cloud == region).order_by(ServerGroup.created_at, ServerGroup.id)
     if project_id is not None:
         query = query.where(ServerGroup.project_id == project_id)
     if offset:
@@ -91,7 +91,7 @@ def create(session: Session, *, name: str, policy: str, project_id: str, user_id
     checked = validate_rules(policy, rules)
     quotas.lock_project(session, project_id)
     try:
-        quotas.check(session, project_id, user_id, {"server_groups": 1})
+        quotas.check(session, project_id, user_id, {"server_groups": 1}, region=cloud)
     except Forbidden:
         raise Forbidden("Quota exceeded, too many server groups.") from None
     group = ServerGroup(name=name, policy=policy, rules=checked, project_id=project_id, user_id=user_id,
@@ -101,22 +101,22 @@ def create(session: Session, *, name: str, policy: str, project_id: str, user_id
     return group
 
 
-def delete(session: Session, group_id: str, project_id: str | None = None) -> None:
+def delete(session: Session, group_id: str, project_id: str | None = None, *, region: str) -> None:
     """:raises NotFound:"""
-    group = find(session, group_id, project_id)
+    group = find(session, group_id, project_id, region=region)
     for member in session.scalars(select(ServerGroupMember).where(ServerGroupMember.group_id == group.id)):
         session.delete(member)
     session.delete(group)
 
 
-def add_member(session: Session, group_id: str, server_id: str, project_id: str) -> ServerGroup:
+def add_member(session: Session, group_id: str, server_id: str, project_id: str, *, region: str) -> ServerGroup:
     """Put a server in a group (at boot, Nova's ``group`` scheduler hint).
 
-    :raises NotFound: no such group in the project.
+    :raises NotFound: no such group in the project and region.
     :raises Invalid: the server is already in a group.
     :raises Forbidden: over the project's server_group_members quota.
     """
-    group = find(session, group_id, project_id)
+    group = find(session, group_id, project_id, region=region)
     quotas.lock_project(session, project_id)
     existing = session.scalar(select(ServerGroupMember).where(ServerGroupMember.server_id == server_id))
     if existing is not None:

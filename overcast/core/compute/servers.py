@@ -16,18 +16,23 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Mapping
 
 from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.orm import Session
 
+from overcast.core import inventory
 from overcast.core.compute import block_devices, networking, quotas, server_groups, states
+from overcast.core.compute import zones as zone_rules
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.network import NetworkCore
 from overcast.ops.engine import enqueue
 from overcast.store.compute import Flavor, KeyPair, Server, ServerMetadata, ServerTag
-from overcast.store.image import Image
+from overcast.drivers import compute as dc
+from overcast.drivers.context import CallContext
+from overcast.drivers.errors import InvalidRequest as DriverInvalidRequest
+from overcast.store.image import Image, ImageLocation
 from overcast.store.models import utcnow
 
 BUILD = "server.build"
@@ -85,12 +90,13 @@ def host_id(project_id: str, host: str | None) -> str:
 # -- lookups ---------------------------------------------------------------------------------------
 
 
-def get_server(session: Session, ctx: AuthContext, server_id: str, *, for_update: bool = False) -> Server:
-    """A live server the caller may see (its project's, or any for an admin).
+def get_server(session: Session, ctx: AuthContext, server_id: str, *, region: str,
+               for_update: bool = False) -> Server:
+    """A live server of ``region`` the caller may see (its project's, or any for an admin).
 
-    :raises NotFound: unknown, deleted or another project's server.
+    :raises NotFound: unknown, deleted, another region's or another project's server.
     """
-    query = select(Server).where(Server.id == server_id, Server.deleted.is_(False))
+    query = select(Server).where(Server.id == server_id, Server.cloud == region, Server.deleted.is_(False))
     if for_update:
         query = query.with_for_update()
     server = session.scalars(query).first()
@@ -111,15 +117,18 @@ def find_flavor(session: Session, ref: str, ctx: AuthContext | None = None) -> F
     return flavor
 
 
-def find_image(session: Session, ref: str, ctx: AuthContext) -> Image:
-    """An active image the caller may use. :raises Invalid: unknown or not active."""
+def find_image(session: Session, ref: str, ctx: AuthContext, *, region: str) -> Image:
+    """An active image of ``region`` the caller may use.
+
+    :raises Invalid: unknown, another region's backend's, or not active.
+    """
     image_id = ref_id(ref)
     try:
         uuid.UUID(image_id)
     except ValueError:
         raise Invalid("Invalid imageRef provided.") from None
     image = session.get(Image, image_id)
-    visible = image is not None and (
+    visible = image is not None and image.cloud in (None, region) and (
         ctx.is_admin or image.visibility in ("public", "community") or image.owner == ctx.project_id
         or image.visibility == "shared")
     if not visible:
@@ -127,6 +136,39 @@ def find_image(session: Session, ref: str, ctx: AuthContext) -> Image:
     if image.status != "active":
         raise Invalid(f"Image {image_id} is not active.")
     return image
+
+
+def driver_flavor(flavor: Flavor) -> dc.Flavor:
+    """A flavor record as drivers take it."""
+    return dc.Flavor(id=str(flavor.id), name=flavor.name, vcpus=flavor.vcpus, ram_mb=flavor.ram, disk_gb=flavor.disk,
+                     ephemeral_gb=flavor.ephemeral or 0, swap_mb=flavor.swap or 0,
+                     extra_specs={s.key: s.value for s in flavor.extra_specs})
+
+
+def check_flavor_usable(session: Session, ctx: AuthContext, flavor: Flavor, *, region: str,
+                        driver: dc.ComputeDriver) -> None:
+    """The region's backend can run ``flavor``: one of its own flavors when it lists any (the
+    inventory), and one its driver accepts (:meth:`~overcast.drivers.compute.ComputeDriver.validate_flavor`,
+    which answers without reaching the backend). Checked when the API takes the request, so a
+    flavor the region cannot run is Nova's 400, not a build that fails later.
+
+    :raises Invalid:
+    """
+    offered = inventory.backend_flavors(session, region)
+    if offered and str(flavor.id) not in {f.id for f in offered}:
+        raise Invalid(f"Flavor {flavor.id} could not be found.")
+    try:
+        driver.validate_flavor(CallContext(project_id=ctx.project_id, user_id=ctx.user_id), driver_flavor(flavor))
+    except DriverInvalidRequest as exc:
+        raise Invalid(f"Flavor {flavor.id} cannot be used in region {region}: {exc}") from None
+
+
+def check_image_usable(session: Session, image: Image, *, region: str, driver: dc.ComputeDriver) -> None:
+    """The region's backend can boot ``image``: it holds it (a location there), or it can take an
+    image from Overcast's store. :raises Invalid: Nova's ImageUnacceptable (400)."""
+    if driver.boots_overcast_images or session.get(ImageLocation, (image.id, region)) is not None:
+        return
+    raise Invalid(f"Image {image.id} is unacceptable: the backend of region {region} does not hold it.")
 
 
 def _check_image_fits(image: Image, flavor: Flavor, *, volume_root: bool = False) -> None:
@@ -137,8 +179,8 @@ def _check_image_fits(image: Image, flavor: Flavor, *, volume_root: bool = False
         raise Invalid("Flavor's disk is too small for requested image.")
 
 
-def _quota(session: Session, ctx: AuthContext, project_id: str, deltas: dict[str, int]) -> None:
-    quotas.reserve(session, project_id, ctx.user_id, deltas)
+def _quota(session: Session, ctx: AuthContext, project_id: str, deltas: dict[str, int], *, region: str) -> None:
+    quotas.reserve(session, project_id, ctx.user_id, deltas, region=region)
 
 
 def check_metadata(metadata: Mapping[str, str]) -> None:
@@ -152,9 +194,9 @@ def check_metadata(metadata: Mapping[str, str]) -> None:
             raise Invalid("Metadata property value greater than 255 characters.")
 
 
-def check_metadata_quota(session: Session, ctx: AuthContext, project_id: str, count: int) -> None:
+def check_metadata_quota(session: Session, ctx: AuthContext, project_id: str, count: int, *, region: str) -> None:
     """Nova counts metadata items per server against ``metadata_items``."""
-    _quota(session, ctx, project_id, {"metadata_items": count})
+    _quota(session, ctx, project_id, {"metadata_items": count}, region=region)
 
 
 # -- create --------------------------------------------------------------------------------------
@@ -214,8 +256,7 @@ def _hostname(name: str) -> str:
 
 
 def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: NetworkCore, region: str,
-           zones: Iterable[str], request_id: str | None,
-           validate_zone: Callable[[str], None] | None = None) -> Created:
+           driver: dc.ComputeDriver, request_id: str | None) -> Created:
     """Record ``min_count``..``max_count`` servers and enqueue their builds.
 
     :raises Invalid: bad flavor, image, key pair, zone, group, user data, counts or block device
@@ -228,15 +269,18 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     if not project_id:
         raise Invalid("Servers are created in a project; use a project-scoped token.")
     flavor = find_flavor(session, spec.flavor_ref, ctx)
+    check_flavor_usable(session, ctx, flavor, region=region, driver=driver)
     boot = block_devices.parse(spec.image_ref, spec.block_device_mapping_v2)
-    images = {ref: find_image(session, ref, ctx) for ref in boot.image_refs}
+    images = {ref: find_image(session, ref, ctx, region=region) for ref in boot.image_refs}
     image = images.get(boot.image_ref or "")
+    if image is not None and not boot.volume_root:
+        check_image_usable(session, image, region=region, driver=driver)
     if image is not None:
         _check_image_fits(image, flavor, volume_root=boot.volume_root)
     local_image = None if boot.volume_root else image  # a volume-backed server shows no image
     key = None
     if spec.key_name is not None:
-        key = session.scalars(select(KeyPair).where(KeyPair.user_id == ctx.user_id,
+        key = session.scalars(select(KeyPair).where(KeyPair.user_id == ctx.user_id, KeyPair.cloud == region,
                                                     KeyPair.name == spec.key_name)).first()
         if key is None:
             raise Invalid("Invalid key_name provided.")
@@ -245,7 +289,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
         zone_name = zone.partition(":")[0]
         if ":" in zone and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host to be performed.")
-        if zone_name and zone_name not in set(zones):
+        if zone_name and zone_name not in {z.name for z in zone_rules.list_zones(session, region=region)}:
             raise Invalid("The requested availability zone is not available")
     user_data = _user_data(spec.user_data)
     check_metadata(spec.metadata)
@@ -262,15 +306,15 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     count = spec.max_count
     deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
     try:
-        _quota(session, ctx, project_id, deltas)
+        _quota(session, ctx, project_id, deltas, region=region)
     except Forbidden:  # retry with the minimum, as Nova does, then re-raise
         if spec.min_count == count:
             raise
         count = spec.min_count
         _quota(session, ctx, project_id, {"instances": count, "cores": count * flavor.vcpus,
-                                          "ram": count * flavor.ram})
+                                          "ram": count * flavor.ram}, region=region)
     if spec.metadata:
-        _quota(session, ctx, project_id, {"metadata_items": len(spec.metadata)})
+        _quota(session, ctx, project_id, {"metadata_items": len(spec.metadata)}, region=region)
     password = spec.admin_password or generate_password()
     reservation_id = "r-" + secrets.token_hex(4)
     embedded = flavor_record(flavor)
@@ -297,7 +341,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
         session.flush()
         block_devices.record(session, ctx, server, boot, images)
         if spec.group:
-            server_groups.add_member(session, spec.group, server.id, project_id)
+            server_groups.add_member(session, spec.group, server.id, project_id, region=region)
         enqueue(session, kind=BUILD, cloud=region, resource_type="server", resource_id=server.id,
                 params={"admin_password": password}, action="create", request_id=request_id,
                 user_id=ctx.user_id, project_id=project_id, idempotency_key=server.idempotency_key,
@@ -344,14 +388,15 @@ def _regex(pattern: str) -> re.Pattern:
         return re.compile(re.escape(pattern))
 
 
-def list_servers(session: Session, ctx: AuthContext, query: ListQuery) -> list[Server]:
-    """The servers the caller may see that match; sorted and paged. Without ``all_tenants`` that is
-    the caller's project whatever ``project_id`` says (Nova ignores ``tenant_id`` then, lp:#1185290).
+def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> list[Server]:
+    """The servers of ``region`` the caller may see that match; sorted and paged. Without
+    ``all_tenants`` that is the caller's project whatever ``project_id`` says (Nova ignores
+    ``tenant_id`` then, lp:#1185290).
 
     :raises Invalid: unknown marker ("marker [x] not found").
     """
     f = query.filters
-    stmt = select(Server)
+    stmt = select(Server).where(Server.cloud == region)
     if not (ctx.is_admin and query.all_tenants):
         stmt = stmt.where(Server.project_id == ctx.project_id)
     elif f.get("project_id"):

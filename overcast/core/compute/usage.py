@@ -64,15 +64,17 @@ def _size(server: Server, flavors: dict[str, Flavor]) -> dict[str, Any]:
 
 
 def usages(session: Session, start: dt.datetime, stop: dt.datetime, project_id: str | None = None, *,
-           limit: int | None = None, marker: str | None = None, now: dt.datetime | None = None) -> list[TenantUsage]:
-    """Usage per project for servers running at some time in [start, stop) (deleted ones too); from
-    2.40 for at most ``limit`` servers after the server ``marker``, in Nova's order (project, then
-    server id, as ``instance_get_active_by_window_joined`` pages them).
+           region: str, limit: int | None = None, marker: str | None = None,
+           now: dt.datetime | None = None) -> list[TenantUsage]:
+    """Usage per project for ``region``'s servers running at some time in [start, stop) (deleted
+    ones too); from 2.40 for at most ``limit`` servers after the server ``marker``, in Nova's order
+    (project, then server id, as ``instance_get_active_by_window_joined`` pages them).
 
     :raises Invalid: "Marker <id> could not be found." (a deleted server is still a marker).
     """
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    query = (select(Server).where(Server.launched_at.is_not(None), Server.launched_at < stop,
+    query = (select(Server).where(Server.cloud == region, Server.launched_at.is_not(None),
+                                  Server.launched_at < stop,
                                   or_(Server.terminated_at.is_(None), Server.terminated_at > start))
              .order_by(Server.project_id, Server.id))
     if project_id is not None:

@@ -25,7 +25,8 @@ from overcast.core.errors import Invalid, OvercastError
 from overcast.core.volume import build_volume
 from overcast.core.volume import states as volume_states
 from overcast.core.volume import volumes as volume_rules
-from overcast.core.volume.attachments import mark_attached, record_connection
+from overcast.core.volume.attachments import mark_attached
+from overcast.core.volume.exports import record_connection
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import compute as dc
 from overcast.drivers.errors import BuildFailed, Conflict, DriverError, NotFound
@@ -72,9 +73,9 @@ class ServerVolumes:
         """:raises NotImplementedYet: the region offers no block storage."""
         return self.volume_core.volume_driver(cloud)
 
-    def _export(self, ctx: Any, found: _Attached) -> None:
+    def _export(self, job: Job, ctx: Any, found: _Attached) -> None:
         """Export the volume to the server's host and record the connection (the volume is attaching)."""
-        conn = self.volume_driver(found.cloud).attach(found.volume_backend or "", found.host, "rw")
+        conn = self.volume_driver(found.cloud).attach(job.call_context(), found.volume_backend or "", found.host, "rw")
         with ctx.session() as session:
             volume = find_volume(session, found.volume_id)
             attachment = _attachment(volume, found.attachment_id) if volume is not None else None
@@ -120,7 +121,7 @@ class ServerVolumes:
                        if a.attach_status != volume_states.ATTACHED]
         for found in pending:
             if not found.exported:
-                self._export(ctx, found)
+                self._export(job, ctx, found)
         with ctx.session() as session:
             for found in pending:
                 volume = find_volume(session, found.volume_id)
@@ -140,8 +141,8 @@ class ServerVolumes:
                 image_ref=mapping.source_id if mapping.source_type == "image" else None,
                 snapshot_id=mapping.source_id if mapping.source_type == "snapshot" else None)
             try:
-                zones = [z.name for z in self.volume_driver(server.cloud).zones()]
-                made = volume_rules.create(session, acting_for(server), spec, region=server.cloud, zones=zones,
+                self.volume_driver(server.cloud)
+                made = volume_rules.create(session, acting_for(server), spec, region=server.cloud,
                                            request_id=job.request_id)
             except OvercastError as exc:
                 raise BuildFailed(f"Build of instance {server.id} aborted: {exc.message}") from None
@@ -156,7 +157,7 @@ class ServerVolumes:
     def _reserve(session: Session, server: Server, volume: Volume) -> str:
         """Cinder's reservation of a volume the build made. :raises BuildFailed: Cinder refused."""
         try:
-            return reserve(session, acting_for(server), volume.id, server.id).id
+            return reserve(session, acting_for(server), volume.id, server).id
         except OvercastError as exc:
             raise BuildFailed(f"Build of instance {server.id} aborted: {exc.message}") from None
 
@@ -192,7 +193,7 @@ class ServerVolumes:
                        for _, v, a in self._mapped(session, server) if a.connection_info and v.backend_id]
         for cloud, backend_id, host in exports:
             try:
-                self.volume_driver(cloud).detach(backend_id, host)
+                self.volume_driver(cloud).detach(job.call_context(), backend_id, host)
             except NotFound:
                 pass
         with ctx.session() as session:
@@ -233,19 +234,20 @@ class ServerVolumes:
         if found.server_backend is None:
             raise Conflict(f"Instance {job.resource_id} has no backend server")
         if not found.exported:
-            self._export(ctx, found)
+            self._export(job, ctx, found)
+        call = job.call_context()
         if not job.checkpoint.get("attached"):
             retried = job.checkpoint.get("attaching", False)
             ctx.save_checkpoint({"attaching": True})
             try:
-                self.core.compute_driver(job.cloud).attach_volume(found.server_backend, found.volume_backend or "",
-                                                                  found.device)
+                self.core.compute_driver(job.cloud).attach_volume(call, found.server_backend,
+                                                                  found.volume_backend or "", found.device)
             except Conflict:
                 if not retried:  # on a retry, the first attempt may have attached it already
                     raise
             except DriverError as exc:
                 if not exc.retryable:
-                    self.volume_driver(found.cloud).detach(found.volume_backend or "", found.host)
+                    self.volume_driver(found.cloud).detach(call, found.volume_backend or "", found.host)
                 raise
             ctx.save_checkpoint({"attaching": True, "attached": True})
         with ctx.session() as session:
@@ -270,14 +272,16 @@ class ServerVolumes:
         found = self._found(ctx, job)
         if found is None:
             return done({"skipped": "the server, volume or mapping is gone"})
+        call = job.call_context()
         if found.server_backend is not None and not job.checkpoint.get("detached"):
             try:
-                self.core.compute_driver(job.cloud).detach_volume(found.server_backend, found.volume_backend or "")
+                self.core.compute_driver(job.cloud).detach_volume(call, found.server_backend,
+                                                                  found.volume_backend or "")
             except NotFound:  # not attached on the backend (any more)
                 pass
             ctx.save_checkpoint({"detached": True})
         if found.exported and found.volume_backend:
-            self.volume_driver(found.cloud).detach(found.volume_backend, found.host)
+            self.volume_driver(found.cloud).detach(call, found.volume_backend, found.host)
         with ctx.session() as session:
             mapping = session.scalar(select(BlockDeviceMapping).where(BlockDeviceMapping.id == job.params["mapping_id"]))
             volume = find_volume(session, found.volume_id)
@@ -316,9 +320,10 @@ def setup_for(core: ComputeCore) -> Callable[[Any], None]:
 
     def setup(runtime: Any) -> None:
         runtime.registry.register(volumes.ATTACH, handlers.attach, on_failure=handlers.attach_failed,
-                                  event=volumes.ATTACH_RULE.event, timeout=120)
+                                  event=volumes.ATTACH_RULE.event, timeout=120, family="compute")
         runtime.registry.register(volumes.DETACH, handlers.detach, on_failure=handlers.detach_failed,
-                                  event=volumes.DETACH_RULE.event, timeout=120)
-        runtime.registry.register(volumes.EXTEND, handlers.extended, event=volumes.EXTEND_RULE.event, timeout=60)
+                                  event=volumes.DETACH_RULE.event, timeout=120, family="compute")
+        runtime.registry.register(volumes.EXTEND, handlers.extended, event=volumes.EXTEND_RULE.event, timeout=60,
+                                  family="compute")
 
     return setup

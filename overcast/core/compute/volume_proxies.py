@@ -49,16 +49,16 @@ def _target(project_id: str | None) -> dict[str, str | None]:
 # -- volumes -----------------------------------------------------------------------------------------
 
 
-def list_volumes(session: Session, ctx: AuthContext) -> list[Volume]:
+def list_volumes(session: Session, ctx: AuthContext, *, region: str) -> list[Volume]:
     """The caller's project's volumes, newest first (Nova lists without ``all_tenants``, for an
     admin too). :raises Forbidden: Cinder's policy refuses."""
     policy.enforce("volume:get_all", ctx, _target(ctx.project_id))
-    return volume_rules.list_volumes(session, ctx, volume_rules.ListQuery())[0]
+    return volume_rules.list_volumes(session, ctx, volume_rules.ListQuery(), region=region)[0]
 
 
-def get_volume(session: Session, ctx: AuthContext, volume_id: str) -> Volume:
+def get_volume(session: Session, ctx: AuthContext, volume_id: str, *, region: str) -> Volume:
     """:raises NotFound: "Volume <id> could not be found." :raises Forbidden: Cinder's policy refuses."""
-    volume = volume_rules.get_volume(session, ctx, volume_id)
+    volume = volume_rules.get_volume(session, ctx, volume_id, region=region)
     policy.enforce("volume:get", ctx, _target(volume.project_id))
     return volume
 
@@ -74,19 +74,19 @@ def create_volume(volume: VolumeCore, session: Session, ctx: AuthContext, spec: 
     :raises NotImplementedYet: the region offers no block storage.
     """
     policy.enforce("volume:create", ctx, _target(ctx.project_id))
-    zones = [z.name for z in volume.volume_driver(region).zones()]
+    volume.volume_driver(region)  # 501 for a region without block storage
     with _as_nova("Quota exceeded for resources: "):
-        return volume_rules.create(session, ctx, spec, region=region, zones=zones, request_id=request_id)
+        return volume_rules.create(session, ctx, spec, region=region, request_id=request_id)
 
 
-def delete_volume(session: Session, ctx: AuthContext, volume_id: str, *, request_id: str | None) -> None:
+def delete_volume(session: Session, ctx: AuthContext, volume_id: str, *, region: str, request_id: str | None) -> None:
     """Mark the volume deleting and enqueue its deletion (no force, no cascade: Nova asks neither).
 
     :raises NotFound: "Volume <id> could not be found."
     :raises Invalid: Cinder refuses (attached, has snapshots, busy), as "Invalid input received: ...".
     :raises Forbidden: Cinder's policy refuses.
     """
-    found = volume_rules.get_volume(session, ctx, volume_id)
+    found = volume_rules.get_volume(session, ctx, volume_id, region=region)
     policy.enforce("volume:delete", ctx, _target(found.project_id))
     with _as_nova(""):
         volume_rules.delete(session, ctx, found, request_id=request_id)
@@ -95,20 +95,20 @@ def delete_volume(session: Session, ctx: AuthContext, volume_id: str, *, request
 # -- snapshots ---------------------------------------------------------------------------------------
 
 
-def list_snapshots(session: Session, ctx: AuthContext) -> list[Snapshot]:
+def list_snapshots(session: Session, ctx: AuthContext, *, region: str) -> list[Snapshot]:
     """The caller's project's snapshots, newest first. :raises Forbidden: Cinder's policy refuses."""
     policy.enforce("volume:get_all_snapshots", ctx, _target(ctx.project_id))
-    return snapshot_rules.list_snapshots(session, ctx, snapshot_rules.ListQuery())[0]
+    return snapshot_rules.list_snapshots(session, ctx, snapshot_rules.ListQuery(), region=region)[0]
 
 
-def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str) -> Snapshot:
+def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str, *, region: str) -> Snapshot:
     """:raises NotFound: "Snapshot <id> could not be found." :raises Forbidden: Cinder's policy refuses."""
-    snapshot = snapshot_rules.get_snapshot(session, ctx, snapshot_id)
+    snapshot = snapshot_rules.get_snapshot(session, ctx, snapshot_id, region=region)
     policy.enforce("volume:get_snapshot", ctx, _target(snapshot.project_id))
     return snapshot
 
 
-def create_snapshot(session: Session, ctx: AuthContext, volume_id: str, *, name: str | None,
+def create_snapshot(session: Session, ctx: AuthContext, volume_id: str, *, region: str, name: str | None,
                     description: str | None, force: bool, request_id: str | None) -> Snapshot:
     """Record a snapshot of the volume and enqueue it, by Cinder's rules.
 
@@ -117,14 +117,15 @@ def create_snapshot(session: Session, ctx: AuthContext, volume_id: str, *, name:
     :raises Invalid: the volume is busy (in-use without ``force``), as "Invalid input received: ...".
     :raises Forbidden: Cinder's policy refuses; over quota (Cinder's message, as Nova passes it on).
     """
-    found = volume_rules.get_volume(session, ctx, volume_id)
+    found = volume_rules.get_volume(session, ctx, volume_id, region=region)
     policy.enforce("volume:create_snapshot", ctx, _target(found.project_id))
     with _as_nova(""):
         return snapshot_rules.create(session, ctx, found, name=name, description=description, metadata={},
                                      force=force, request_id=request_id)
 
 
-def delete_snapshot(session: Session, ctx: AuthContext, snapshot_id: str, *, request_id: str | None) -> None:
+def delete_snapshot(session: Session, ctx: AuthContext, snapshot_id: str, *, region: str,
+                    request_id: str | None) -> None:
     """Mark the snapshot deleting and enqueue its deletion.
 
     :raises NotFound: "Snapshot <id> could not be found."
@@ -132,7 +133,7 @@ def delete_snapshot(session: Session, ctx: AuthContext, snapshot_id: str, *, req
         (a real Nova answers this one with a 500: its controller expects only 404).
     :raises Forbidden: Cinder's policy refuses.
     """
-    found = snapshot_rules.get_snapshot(session, ctx, snapshot_id)
+    found = snapshot_rules.get_snapshot(session, ctx, snapshot_id, region=region)
     policy.enforce("volume:delete_snapshot", ctx, _target(found.project_id))
     with _as_nova(""):
         snapshot_rules.delete(session, ctx, found, request_id=request_id)

@@ -57,10 +57,7 @@ def attached(server: Server, volume_id: str) -> BlockDeviceMapping:
 
 def _volume(session: Session, ctx: AuthContext, server: Server, volume_id: str) -> Volume:
     """:raises NotFound: unknown, another project's, or another region's volume (Nova's Cinder is its region's)."""
-    volume = volume_rules.get_volume(session, ctx, volume_id)
-    if volume.cloud != server.cloud:
-        raise volume_rules.not_found(volume_id)
-    return volume
+    return volume_rules.get_volume(session, ctx, volume_id, region=server.cloud)
 
 
 def attach(session: Session, ctx: AuthContext, server: Server, volume_id: str, *, device: str | None,
@@ -89,7 +86,7 @@ def attach(session: Session, ctx: AuthContext, server: Server, volume_id: str, *
         id=str(uuid.uuid4()), server_id=server.id, volume_id=volume.id, source_type="volume",
         volume_size=volume.size, device_name=path or block_devices.next_device(used), boot_index=None,
         delete_on_termination=delete_on_termination, tag=tag)
-    mapping.attachment_id = block_devices.reserve(session, ctx, volume.id, server.id).id
+    mapping.attachment_id = block_devices.reserve(session, ctx, volume.id, server).id
     server.volume_mappings.append(mapping)
     session.flush()
     enqueue(session, kind=ATTACH, cloud=server.cloud, resource_type="server", resource_id=server.id,
@@ -147,5 +144,5 @@ def update(session: Session, ctx: AuthContext, server: Server, volume_id: str, b
             mapping.delete_on_termination = block_devices.flag(body["delete_on_termination"])
         if body["volumeId"] == volume_id:
             return
-    volume_rules.get_volume(session, ctx, volume_id)
+    volume_rules.get_volume(session, ctx, volume_id, region=server.cloud)
     raise Conflict(f"volume {volume_id} is not migrating; this API should only be called by Cinder")

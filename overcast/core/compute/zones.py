@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core.inventory import INTERNAL_ZONE
 from overcast.store.compute import Aggregate, ComputeService
-
-INTERNAL_ZONE = "internal"
 
 
 @dataclass
@@ -36,11 +35,14 @@ def zone_of(service: ComputeService, overrides: dict[str, str]) -> str:
     return overrides.get(service.host, service.zone)
 
 
-def list_zones(session: Session, *, internal: bool = False) -> list[ZoneInfo]:
-    """Zones with a compute service; a zone whose services are all disabled is unavailable."""
+def list_zones(session: Session, *, region: str, internal: bool = False) -> list[ZoneInfo]:
+    """``region``'s zones with a compute service; a zone whose services are all disabled is
+    unavailable. The services follow the zones the region's driver last listed (the inventory
+    refresh keeps them), so this never asks the backend."""
     overrides = host_zones(session)
     zones: dict[str, ZoneInfo] = {}
-    for service in session.scalars(select(ComputeService).order_by(ComputeService.id)):
+    for service in session.scalars(select(ComputeService).where(ComputeService.cloud == region)
+                                   .order_by(ComputeService.id)):
         name = zone_of(service, overrides)
         if name == INTERNAL_ZONE and not internal:
             continue

@@ -140,8 +140,9 @@ def clouds_yaml(core: IdentityCore, accounts: list[Account]) -> str:
             auth["system_scope"] = "all"
         else:
             auth.update(project_name=account.project, project_domain_id=DEFAULT_DOMAIN_ID)
-        return {"auth": auth, "region_name": settings.regions[0], "identity_api_version": 3,
-                "interface": "public"}
+        # every configured cloud is a region: ``regions`` lets ``--os-region-name <any>`` pick one
+        return {"auth": auth, "region_name": settings.regions[0], "regions": list(settings.regions),
+                "identity_api_version": 3, "interface": "public"}
 
     clouds = {
         "overcast": cloud(by_user["demo"]),

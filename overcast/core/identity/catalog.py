@@ -24,8 +24,8 @@ SERVED = (
     ("network", "neutron", "/network"),
     ("placement", "placement", "/placement"),
 )
-#: Services served once for every region: one Keystone, and one image catalogue all clouds share.
-GLOBAL = {"identity", "image"}
+#: Services served once for every region: one Keystone (every other service is per region, 0008).
+GLOBAL = {"identity"}
 
 
 def service_url(settings: Settings, service_type: str, path: str, region: str) -> str:

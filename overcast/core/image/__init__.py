@@ -21,7 +21,8 @@ from overcast.core.errors import Forbidden, Invalid, NotFound
 from overcast.core.image import paging
 from overcast.core.image.stores import FilesystemStore, ImageStore, from_settings
 from overcast.store.db import Store
-from overcast.store.image import Image, ImageMember, ImageTag
+from overcast.ops.engine import enqueue
+from overcast.store.image import Image, ImageLocation, ImageMember, ImageTag
 
 VISIBILITIES = ("public", "private", "shared", "community")
 STATUSES = ("queued", "saving", "uploading", "importing", "active", "deactivated", "killed", "deleted",
@@ -96,10 +97,17 @@ def can_see(session: Session, ctx: AuthContext, image: Image) -> bool:
     return False
 
 
-def get(session: Session, ctx: AuthContext, image_id: str) -> Image:
-    """:raises NotFound: no such image, or one the caller cannot see."""
+def in_region(region: str) -> Any:
+    """Images shown in ``region``: Overcast's own (``cloud`` None: every region) and the ones only
+    that region's backend holds (0025)."""
+    return or_(Image.cloud.is_(None), Image.cloud == region)
+
+
+def get(session: Session, ctx: AuthContext, image_id: str, *, region: str) -> Image:
+    """:raises NotFound: no such image, one only another region's backend holds, or one the caller cannot see."""
     image = session.get(Image, image_id)
-    if image is None or image.status in ("deleted", "pending_delete") or not can_see(session, ctx, image):
+    if (image is None or image.status in ("deleted", "pending_delete") or image.cloud not in (None, region)
+            or not can_see(session, ctx, image)):
         raise NotFound(f"No image found with ID {image_id}")
     return image
 
@@ -182,10 +190,11 @@ def _time_filter(column: Any, name: str, value: str) -> Any:
             "eq": and_(column >= start, column < end), "neq": or_(column < start, column >= end)}[op]
 
 
-def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, limit: int | None = None,
-                marker: str | None = None, sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)
-                ) -> tuple[list[Image], str | None]:
-    """Images the caller may see matching ``filters``; returns (page, next marker or None).
+def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, region: str,
+                limit: int | None = None, marker: str | None = None,
+                sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)) -> tuple[list[Image], str | None]:
+    """Images of ``region`` (:func:`in_region`) the caller may see matching ``filters``; returns
+    (page, next marker or None).
 
     Filters: name, status, visibility, owner, id, disk_format, container_format (each takes
     ``in:``), tag, size, size_min, size_max, protected, os_hidden, member_status, created_at and
@@ -193,7 +202,7 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
     additional property. :raises Invalid: bad filter, sort, limit or marker.
     """
     filters = dict(filters)
-    query = select(Image).where(Image.status.not_in(("deleted", "pending_delete")))
+    query = select(Image).where(Image.status.not_in(("deleted", "pending_delete")), in_region(region))
     visibility = filters.pop("visibility", None)
     member_status = filters.pop("member_status", "accepted")
     if member_status not in ("accepted", "pending", "rejected", "all"):
@@ -244,22 +253,87 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
 
 
 def delete(session: Session, ctx: AuthContext, image_id: str,
-           image_dir: "Path | ImageStore | None" = None) -> Image:
-    """Delete an image the caller owns (admins: any); returns the deleted record.
+           image_dir: "Path | ImageStore | None" = None, *, region: str, request_id: str | None = None) -> Image:
+    """Delete an image the caller owns (admins: any); returns the deleted record. Copies a
+    region's backend made for Overcast (snapshots) are deleted there by ``image.delete_backend``
+    operations, after this commits.
 
     With ``image_dir`` (a store, or as Nova's proxy passes it the filesystem store's folder) the
     data goes too; otherwise the caller removes it (``ImageCore.store_for``) once this commits.
-    :raises NotFound: :raises Forbidden: not the owner, or the image is protected.
+    :raises NotFound: :raises Forbidden: not the owner, the image is protected, or it is one of a
+        backend's own images (Overcast lists it, the backend owns it).
     """
     from overcast.core.image.writes import require
 
-    image = get(session, ctx, image_id)
+    image = get(session, ctx, image_id, region=region)
     require(ctx, image, "delete_image", "delete")
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-    session.delete(image)
+    if (image.properties or {}).get(BACKEND_PROPERTY):
+        raise Forbidden(f"Image {image_id} is an image of the backend of region {image.cloud}; it cannot be "
+                        "deleted through Overcast.")
+    delete_backend_images(session, [image], request_id=request_id, user_id=ctx.user_id)
     session.flush()
     if image_dir is not None:
         data = image_dir if isinstance(image_dir, ImageStore) else FilesystemStore(Path(image_dir))
         data.delete(image.id)
     return image
+
+
+# -- images a region's backend holds -------------------------------------------------------------
+
+#: the operation that deletes a backend's copy of an image Overcast no longer has
+BACKEND_DELETE = "image.delete_backend"
+#: in ``ImageLocation.extra``: the backend made this copy for Overcast (a snapshot), so Overcast deletes it
+OWNED = "overcast:made"
+#: the property that marks an image as one of a region's backend's own images (its value: the region)
+BACKEND_PROPERTY = "overcast_backend_region"
+
+
+def delete_backend_images(session: Session, images: Iterable[Image], *, request_id: str | None = None,
+                          user_id: str | None = None) -> None:
+    """Delete ``images``' records; the copies backends made of them for Overcast go by
+    ``image.delete_backend`` operations (one per region holding one), after this transaction."""
+    for image in images:
+        for location in session.scalars(select(ImageLocation).where(ImageLocation.image_id == image.id)):
+            if (location.extra or {}).get(OWNED):
+                enqueue(session, kind=BACKEND_DELETE, cloud=location.cloud, resource_type="image",
+                        resource_id=image.id, params={"backend_id": location.backend_id}, action="delete",
+                        request_id=request_id, user_id=user_id, project_id=image.owner)
+        session.delete(image)
+
+
+def backend_image_id(region: str, backend_id: str) -> str:
+    """The Overcast id of a backend's own image: the same for the same image at every refresh."""
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"overcast:{region}:image:{backend_id}"))
+
+
+def sync_backend_images(session: Session, region: str, offered: Iterable[Any]) -> None:
+    """Keep ``region``'s own backend images (``ComputeDriver.images()``, each with its backend id)
+    as public images of that region, marked with :data:`BACKEND_PROPERTY`: new ones appear, gone
+    ones go. An image Overcast already knows by its location there (a snapshot it made) is left as it is."""
+    known = {loc.backend_id: loc.image_id for loc in session.scalars(
+        select(ImageLocation).where(ImageLocation.cloud == region))}
+    listed = {}
+    for item in offered:
+        if not item.backend_id:
+            continue
+        listed[item.backend_id] = item
+        if item.backend_id in known:
+            continue
+        image_id = backend_image_id(region, item.backend_id)
+        if session.get(Image, image_id) is not None:
+            continue
+        session.add(Image(id=image_id, name=item.name, status="active", visibility="public", owner=None,
+                          cloud=region, disk_format=item.disk_format, container_format=item.container_format,
+                          size=item.size, min_disk=item.min_disk_gb, min_ram=item.min_ram_mb,
+                          properties={**{k: str(v) for k, v in item.properties.items()}, BACKEND_PROPERTY: region}))
+        session.flush()
+        session.add(ImageLocation(image_id=image_id, cloud=region, backend_id=item.backend_id,
+                                  extra=dict(item.extra)))
+    for backend_id, image_id in known.items():
+        image = session.get(Image, image_id)
+        if backend_id not in listed and image is not None and (image.properties or {}).get(BACKEND_PROPERTY):
+            session.delete(image)  # the backend no longer has it; it was never Overcast's

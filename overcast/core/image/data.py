@@ -127,7 +127,7 @@ def _restore(core: ImageCore, image_id: str, from_status: str) -> None:
         move(session, image_id, from_status, "queued")
 
 
-def upload(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes]) -> None:
+def upload(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes], *, region: str) -> None:
     """``PUT /file``: store the data, then ``active`` with size, checksum and hash.
 
     :raises NotFound: :raises Forbidden: not the owner. :raises Invalid: formats unset.
@@ -135,7 +135,7 @@ def upload(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[by
     :raises TooLarge: :raises StoreUnavailable: :raises Gone: deleted during the upload.
     """
     with core.store.session() as session:
-        image = writable(session, ctx, image_id, "upload data to")
+        image = writable(session, ctx, image_id, "upload data to", region=region)
         _need_formats(image)
         disk_format = image.disk_format
         if not move(session, image_id, "queued", "saving"):
@@ -148,16 +148,18 @@ def upload(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[by
     activate(core, image_id, "saving", written, virtual_size)
 
 
-def open_data(core: ImageCore, ctx: AuthContext, image_id: str) -> Data | None:
+def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) -> Data | None:
     """``GET /file``: the data to stream, or None when the image has none (Glance: 204).
 
     :raises NotFound: :raises Forbidden: deactivated (admins may still download).
     """
     with core.store.session() as session:
-        image = get(session, ctx, image_id)
+        image = get(session, ctx, image_id, region=region)
         if image.status == "deactivated" and not ctx.is_admin:
             raise Forbidden("The requested image has been deactivated. Image data download is forbidden.")
         if image.status not in ("active", "deactivated") or image.size is None:
+            return None
+        if image.cloud is not None and image.location is None:  # its data is the backend's (0025)
             return None
         store, size, checksum = core.store_for(image), image.size, image.checksum
 
@@ -170,13 +172,13 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str) -> Data | None:
     return Data(size, checksum, read)
 
 
-def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes]) -> None:
+def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes], *, region: str) -> None:
     """``PUT /stage``: keep the data in the staging area; the image becomes ``uploading``.
 
     :raises NotFound: :raises Forbidden: :raises Conflict: not ``queued``. :raises TooLarge:
     """
     with core.store.session() as session:
-        image = writable(session, ctx, image_id, "stage data for")
+        image = writable(session, ctx, image_id, "stage data for", region=region)
         if not move(session, image_id, "queued", "uploading"):
             raise _transition_error(image.status, "uploading")
     try:
@@ -203,7 +205,7 @@ def check_uri(core: ImageCore, uri: Any, purpose: str = "web-download") -> str:
 
 
 def start_import(core: ImageCore, ctx: AuthContext, image_id: str, body: Mapping[str, Any],
-                 request_id: str | None) -> ImageTask:
+                 request_id: str | None, *, region: str) -> ImageTask:
     """``POST /import``: check the request, mark the image ``importing`` and run the import in the background.
 
     :raises NotFound: :raises Forbidden: :raises Invalid: unknown method, bad URI.
@@ -215,7 +217,7 @@ def start_import(core: ImageCore, ctx: AuthContext, image_id: str, body: Mapping
         raise Invalid(f"Import method {name} is not valid.") if name else Invalid("Import method is required.")
     uri = check_uri(core, method.get("uri")) if name == "web-download" else None
     with core.store.session() as session:
-        image = writable(session, ctx, image_id, "import")
+        image = writable(session, ctx, image_id, "import", region=region)
         if not image.disk_format or not image.container_format:
             raise Conflict("'disk_format' needs to be set before import")
         source = "uploading" if name == "glance-direct" else "queued"

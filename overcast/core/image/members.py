@@ -24,12 +24,12 @@ def _shared(image: Image) -> None:
         raise Forbidden(f"Error fetching members of image {image.id}: Only shared images have members.")
 
 
-def list_members(session: Session, ctx: AuthContext, image_id: str) -> list[ImageMember]:
+def list_members(session: Session, ctx: AuthContext, image_id: str, *, region: str) -> list[ImageMember]:
     """The owner sees every member; a member only its own membership.
 
     :raises NotFound: image not visible. :raises Forbidden: not a shared image.
     """
-    image = get(session, ctx, image_id)
+    image = get(session, ctx, image_id, region=region)
     _shared(image)
     query = select(ImageMember).where(ImageMember.image_id == image.id).order_by(ImageMember.created_at,
                                                                                  ImageMember.member)
@@ -38,9 +38,9 @@ def list_members(session: Session, ctx: AuthContext, image_id: str) -> list[Imag
     return list(session.scalars(query))
 
 
-def get_member(session: Session, ctx: AuthContext, image_id: str, member_id: str) -> ImageMember:
+def get_member(session: Session, ctx: AuthContext, image_id: str, member_id: str, *, region: str) -> ImageMember:
     """:raises NotFound: no such image or member, or one the caller may not see (never 403)."""
-    image = get(session, ctx, image_id)
+    image = get(session, ctx, image_id, region=region)
     member = session.get(ImageMember, (image.id, member_id))
     if (member is None or image.visibility != "shared"
             or not (is_owner(ctx, image) or member_id == ctx.project_id)):
@@ -48,13 +48,13 @@ def get_member(session: Session, ctx: AuthContext, image_id: str, member_id: str
     return member
 
 
-def add_member(session: Session, ctx: AuthContext, image_id: str, member_id: str) -> ImageMember:
+def add_member(session: Session, ctx: AuthContext, image_id: str, member_id: str, *, region: str) -> ImageMember:
     """Share with ``member_id`` (pending). Owner only.
 
     :raises NotFound: :raises Forbidden: not the owner, not shared. :raises Conflict: already a member.
     :raises TooMany: the member quota.
     """
-    image = get(session, ctx, image_id)
+    image = get(session, ctx, image_id, region=region)
     require_member(ctx, "add_member")
     _shared(image)
     if not is_owner(ctx, image):
@@ -72,13 +72,13 @@ def add_member(session: Session, ctx: AuthContext, image_id: str, member_id: str
     return member
 
 
-def update_member(session: Session, ctx: AuthContext, image_id: str, member_id: str, status: object
-                  ) -> ImageMember:
+def update_member(session: Session, ctx: AuthContext, image_id: str, member_id: str, status: object, *,
+                  region: str) -> ImageMember:
     """The member itself accepts, rejects or resets to pending.
 
     :raises NotFound: :raises Forbidden: not that member. :raises Invalid: unknown status.
     """
-    member = get_member(session, ctx, image_id, member_id)
+    member = get_member(session, ctx, image_id, member_id, region=region)
     if member_id != ctx.project_id:
         raise Forbidden(f"Not allowed to update members for image {image_id}.")
     if status not in MEMBER_STATUSES:
@@ -89,10 +89,10 @@ def update_member(session: Session, ctx: AuthContext, image_id: str, member_id: 
     return member
 
 
-def remove_member(session: Session, ctx: AuthContext, image_id: str, member_id: str) -> None:
+def remove_member(session: Session, ctx: AuthContext, image_id: str, member_id: str, *, region: str) -> None:
     """Owner only. :raises NotFound: :raises Forbidden:"""
-    member = get_member(session, ctx, image_id, member_id)
-    image = get(session, ctx, image_id)
+    member = get_member(session, ctx, image_id, member_id, region=region)
+    image = get(session, ctx, image_id, region=region)
     if not is_owner(ctx, image):
         raise Forbidden(f"Not allowed to delete members for image {image_id}.")
     require_member(ctx, "delete_member")

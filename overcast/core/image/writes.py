@@ -83,10 +83,10 @@ _RULES = {"modify": "modify_image", "deactivate": "deactivate", "reactivate": "r
           "upload data to": "upload_image", "stage data for": "upload_image", "import": "modify_image"}
 
 
-def writable(session: Session, ctx: AuthContext, image_id: str, action: str = "modify") -> Image:
+def writable(session: Session, ctx: AuthContext, image_id: str, action: str = "modify", *, region: str) -> Image:
     """The image if the caller may ``action`` it. :raises NotFound: not visible.
     :raises Forbidden: not the owner, or not a member."""
-    image = get(session, ctx, image_id)
+    image = get(session, ctx, image_id, region=region)
     require(ctx, image, _RULES[action], action)
     return image
 
@@ -239,13 +239,13 @@ def _set_base(session: Session, ctx: AuthContext, image: Image, key: str, value:
 
 
 def apply_patch(session: Session, ctx: AuthContext, image_id: str, changes: Sequence[Mapping[str, Any]],
-                validate: Any = None) -> Image:
+                validate: Any = None, *, region: str) -> Image:
     """Apply parsed changes in order (all or nothing: the caller's transaction).
 
     ``validate(partial_body)`` checks a value against the image schema (raises Invalid).
     :raises NotFound: :raises Forbidden: :raises Conflict: :raises Invalid:
     """
-    image = writable(session, ctx, image_id)
+    image = writable(session, ctx, image_id, region=region)
     props = dict(image.properties or {})
     for change in changes:
         op, key = change["op"], change["path"]
@@ -280,9 +280,9 @@ def apply_patch(session: Session, ctx: AuthContext, image_id: str, changes: Sequ
 # --- tags, actions ------------------------------------------------------------------------------------
 
 
-def add_tag(session: Session, ctx: AuthContext, image_id: str, tag: str) -> None:
+def add_tag(session: Session, ctx: AuthContext, image_id: str, tag: str, *, region: str) -> None:
     """:raises NotFound: :raises Forbidden: :raises Invalid: too long. :raises TooMany:"""
-    image = writable(session, ctx, image_id)
+    image = writable(session, ctx, image_id, region=region)
     if len(tag) > 255:
         raise Invalid(f"Provided object does not match schema 'image': '{tag}' is too long")
     if any(t.value == tag for t in image.tags):
@@ -293,9 +293,9 @@ def add_tag(session: Session, ctx: AuthContext, image_id: str, tag: str) -> None
     image.updated_at = utcnow()
 
 
-def delete_tag(session: Session, ctx: AuthContext, image_id: str, tag: str) -> None:
+def delete_tag(session: Session, ctx: AuthContext, image_id: str, tag: str, *, region: str) -> None:
     """:raises NotFound: image or tag. :raises Forbidden:"""
-    image = writable(session, ctx, image_id)
+    image = writable(session, ctx, image_id, region=region)
     for existing in list(image.tags):
         if existing.value == tag:
             image.tags.remove(existing)
@@ -304,9 +304,9 @@ def delete_tag(session: Session, ctx: AuthContext, image_id: str, tag: str) -> N
     raise NotFound(f"Tag {tag} not found.")
 
 
-def deactivate(session: Session, ctx: AuthContext, image_id: str) -> None:
+def deactivate(session: Session, ctx: AuthContext, image_id: str, *, region: str) -> None:
     """The owner (member role) or an admin, as Glance's defaults. :raises Forbidden: :raises NotFound:"""
-    image = writable(session, ctx, image_id, "deactivate")
+    image = writable(session, ctx, image_id, "deactivate", region=region)
     if image.status == "deactivated":
         return
     if image.status != "active":
@@ -315,9 +315,9 @@ def deactivate(session: Session, ctx: AuthContext, image_id: str) -> None:
     image.updated_at = utcnow()
 
 
-def reactivate(session: Session, ctx: AuthContext, image_id: str) -> None:
+def reactivate(session: Session, ctx: AuthContext, image_id: str, *, region: str) -> None:
     """The owner (member role) or an admin. :raises Forbidden: :raises NotFound:"""
-    image = writable(session, ctx, image_id, "reactivate")
+    image = writable(session, ctx, image_id, "reactivate", region=region)
     if image.status == "active":
         return
     if image.status != "deactivated":

@@ -3,14 +3,12 @@ transfers, groups, the scheduler, the volume services and user messages."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Iterator, Mapping
+from typing import Mapping
 
 from overcast.config import Settings
-from overcast.core.errors import Conflict, Invalid, NotFound, NotImplementedYet, OvercastError
+from overcast.core.errors import NotFound, NotImplementedYet, OvercastError
 from overcast.core.identity import IdentityCore
-from overcast.drivers import errors as driver_errors
 from overcast.drivers.registry import CloudDriver
 from overcast.drivers.volume import VolumeDriver
 from overcast.store.db import Store
@@ -49,23 +47,6 @@ class BackendError(OvercastError):
     """The backend failed a call made in the request (Cinder's VolumeBackendAPIException, 500)."""
 
     status = 500
-
-
-@contextlib.contextmanager
-def backend_call() -> Iterator[None]:
-    """Turn a driver's exception in a synchronous call into the matching rule violation."""
-    try:
-        yield
-    except driver_errors.NotFound as exc:
-        raise NotFound(str(exc)) from None
-    except driver_errors.NotSupported:
-        raise NotImplementedYet(UNSUPPORTED) from None
-    except (driver_errors.InvalidRequest, driver_errors.QuotaExceeded) as exc:
-        raise Invalid(f"Invalid input received: {exc}") from None
-    except driver_errors.Conflict as exc:
-        raise Conflict(str(exc)) from None
-    except driver_errors.DriverError as exc:
-        raise BackendError(f"Bad or unexpected response from the storage volume backend API: {exc}") from None
 
 
 def build_volume(compute: "object") -> VolumeCore:

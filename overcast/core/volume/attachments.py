@@ -3,8 +3,9 @@
 The new-style flow Nova uses: ``POST /attachments`` reserves the volume (``reserved``), or with a
 connector exports it at once (``attaching``, connection_info returned); ``PUT`` gives the
 connector later; ``os-complete`` marks it attached (volume ``in-use``); ``DELETE`` detaches.
-Exports are the driver's :meth:`~overcast.drivers.volume.VolumeDriver.attach`, called in the
-request as Cinder's API calls its volume manager synchronously for connection info.
+Exports are the driver's :meth:`~overcast.drivers.volume.VolumeDriver.attach`, run by a
+``volume.export`` operation the request waits for, as Cinder's API waits for its volume manager
+(:mod:`overcast.core.volume.exports`); unexports run after the request.
 """
 
 from __future__ import annotations
@@ -17,26 +18,26 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
-from overcast.core.volume import backend_call, states
-from overcast.core.volume.volumes import get_volume, settle, swap_status, touch
-from overcast.drivers.volume import Connection, VolumeDriver
+from overcast.core.volume import exports, states
+from overcast.core.volume.volumes import find_volume, get_volume, settle, swap_status, touch
 from overcast.store.models import utcnow
 from overcast.store.volume import Volume, VolumeAttachment
 
 
-def get_attachment(session: Session, ctx: AuthContext, attachment_id: str) -> VolumeAttachment:
-    """:raises NotFound: unknown, or on another project's volume."""
+def get_attachment(session: Session, ctx: AuthContext, attachment_id: str, *, region: str) -> VolumeAttachment:
+    """:raises NotFound: unknown, or on another region's or another project's volume."""
     attachment = session.get(VolumeAttachment, attachment_id)
     if attachment is not None:
         volume = session.scalar(select(Volume).where(Volume.id == attachment.volume_id))
-        if volume is not None and (ctx.is_admin or volume.project_id == ctx.project_id):
+        if volume is not None and volume.cloud == region and (ctx.is_admin or volume.project_id == ctx.project_id):
             return attachment
     raise NotFound(f"VolumeAttachment {attachment_id} could not be found.")
 
 
-def list_attachments(session: Session, ctx: AuthContext, *, all_tenants: bool = False,
+def list_attachments(session: Session, ctx: AuthContext, *, region: str, all_tenants: bool = False,
                      volume_id: str | None = None, instance_id: str | None = None) -> list[VolumeAttachment]:
-    stmt = select(VolumeAttachment).join(Volume, Volume.id == VolumeAttachment.volume_id)
+    """The attachments of ``region``'s volumes the caller may see."""
+    stmt = select(VolumeAttachment).join(Volume, Volume.id == VolumeAttachment.volume_id).where(Volume.cloud == region)
     if not (ctx.is_admin and all_tenants):
         stmt = stmt.where(Volume.project_id == ctx.project_id)
     if volume_id:
@@ -46,31 +47,12 @@ def list_attachments(session: Session, ctx: AuthContext, *, all_tenants: bool = 
     return list(session.scalars(stmt.order_by(VolumeAttachment.created_at, VolumeAttachment.id)))
 
 
-def record_connection(attachment: VolumeAttachment, conn: Connection, connector: Mapping[str, Any]) -> None:
-    """Record an export (the driver's ``attach`` answer for ``connector``): the attachment is attaching."""
-    attachment.connector = dict(connector)
-    attachment.attached_host = connector_host(attachment, connector)
-    attachment.attach_mode = str(connector.get("mode") or attachment.attach_mode or "rw")
-    attachment.connection_info = {"driver_volume_type": conn.driver_volume_type, **dict(conn.data),
-                                  "attachment_id": attachment.id}
-    attachment.attach_status = states.ATTACHING
-    if connector.get("mountpoint"):
-        attachment.mountpoint = str(connector["mountpoint"])
-
-
-def connector_host(attachment: VolumeAttachment, connector: Mapping[str, Any]) -> str:
-    """The host a connector exports to (the server itself when the connector names none)."""
-    return str(connector.get("host") or attachment.instance_uuid or "overcast")
-
-
-def _connect(driver: VolumeDriver, volume: Volume, attachment: VolumeAttachment,
-             connector: Mapping[str, Any]) -> None:
-    if volume.backend_id is None:
-        raise Invalid(f"Invalid volume: Volume {volume.id} has no backend volume yet.")
-    mode = str(connector.get("mode") or attachment.attach_mode or "rw")
-    with backend_call():
-        conn = driver.attach(volume.backend_id, connector_host(attachment, connector), mode)
-    record_connection(attachment, conn, connector)
+def _volume_of(session: Session, attachment: VolumeAttachment) -> Volume:
+    """The volume of an attachment :func:`get_attachment` gave (so the caller may see both)."""
+    volume = find_volume(session, attachment.volume_id)
+    if volume is None:  # the attachment's row cascades with its volume: gone together
+        raise NotFound(f"VolumeAttachment {attachment.id} could not be found.")
+    return volume
 
 
 def _swap_status(session: Session, volume: Volume, new: str) -> bool:
@@ -79,7 +61,7 @@ def _swap_status(session: Session, volume: Volume, new: str) -> bool:
     return swap_status(session, volume, volume.status, volume.status if volume.status == states.IN_USE else new)
 
 
-def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid: str | None,
+def reserve(session: Session, ctx: AuthContext, volume_id: str, *, region: str, instance_uuid: str | None,
             mode: str = "rw") -> VolumeAttachment:
     """Reserve a volume for a server: a ``reserved`` attachment, the volume ``reserved``.
 
@@ -88,7 +70,8 @@ def reserve(session: Session, ctx: AuthContext, volume_id: str, *, instance_uuid
 
     :raises NotFound: unknown volume. :raises Invalid: the volume cannot be attached now.
     """
-    return _reserve(session, get_volume(session, ctx, volume_id), instance_uuid=instance_uuid, mode=mode)
+    return _reserve(session, get_volume(session, ctx, volume_id, region=region), instance_uuid=instance_uuid,
+                    mode=mode)
 
 
 def _reserve(session: Session, volume: Volume, *, instance_uuid: str | None, mode: str) -> VolumeAttachment:
@@ -109,34 +92,38 @@ def _reserve(session: Session, volume: Volume, *, instance_uuid: str | None, mod
     return attachment
 
 
-def create(session: Session, driver: VolumeDriver, volume: Volume, *, instance_uuid: str | None,
-           connector: Mapping[str, Any] | None, mode: str = "rw") -> VolumeAttachment:
-    """Reserve a volume (read with :func:`~overcast.core.volume.volumes.get_volume`) for a server,
-    and connect it when a connector is given.
+def create(session: Session, ctx: AuthContext, volume: Volume, *, instance_uuid: str | None,
+           connector: Mapping[str, Any] | None, mode: str = "rw",
+           request_id: str | None = None) -> tuple[VolumeAttachment, str | None]:
+    """Reserve a volume (read with :func:`~overcast.core.volume.volumes.get_volume`) for a server;
+    with a connector, also enqueue its export. Returns the attachment and the export operation's
+    id (for :func:`overcast.core.volume.exports.wait`, after this transaction commits), or None.
 
-    :raises Invalid: the volume cannot be attached now.
+    :raises Invalid: the volume cannot be attached now, or has no backend volume yet.
     """
     attachment = _reserve(session, volume, instance_uuid=instance_uuid, mode=mode)
+    op_id = None
     if connector:
-        _connect(driver, volume, attachment, connector)
-        volume.status = states.ATTACHING
-    return attachment
+        session.flush()
+        op_id = exports.request_for(session, volume, attachment, connector, request_id=request_id,
+                                    user_id=ctx.user_id)
+    return attachment, op_id
 
 
-def update(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment: VolumeAttachment,
-           connector: Mapping[str, Any]) -> VolumeAttachment:
-    """Give the connector: export the volume and record its connection info."""
-    volume = get_volume(session, ctx, attachment.volume_id)
-    _connect(driver, volume, attachment, connector)
-    if volume.status != states.IN_USE:
-        volume.status = states.ATTACHING
-    touch(volume)
-    return attachment
+def update(session: Session, ctx: AuthContext, attachment: VolumeAttachment, connector: Mapping[str, Any], *,
+           request_id: str | None = None) -> str:
+    """Give the connector: enqueue the volume's export to it; returns the operation's id (the
+    connection info is recorded on the attachment when it is done).
+
+    :raises Invalid: the volume has no backend volume yet.
+    """
+    return exports.request_for(session, _volume_of(session, attachment), attachment, connector,
+                               request_id=request_id, user_id=ctx.user_id)
 
 
 def complete(session: Session, ctx: AuthContext, attachment: VolumeAttachment) -> None:
     """os-complete: the attachment is in use."""
-    mark_attached(get_volume(session, ctx, attachment.volume_id), attachment)
+    mark_attached(_volume_of(session, attachment), attachment)
 
 
 def mark_attached(volume: Volume, attachment: VolumeAttachment) -> None:
@@ -146,12 +133,12 @@ def mark_attached(volume: Volume, attachment: VolumeAttachment) -> None:
     settle(volume)
 
 
-def delete(session: Session, ctx: AuthContext, driver: VolumeDriver, attachment: VolumeAttachment) -> None:
-    """Detach: unexport (if it was exported) and drop the record; the volume settles."""
-    volume = get_volume(session, ctx, attachment.volume_id)
-    if attachment.connection_info and volume.backend_id:
-        with backend_call():
-            driver.detach(volume.backend_id, attachment.attached_host or "overcast")
+def delete(session: Session, ctx: AuthContext, attachment: VolumeAttachment, *, request_id: str | None = None) -> None:
+    """Detach: drop the record (the volume settles) and, if it was exported, enqueue its unexport."""
+    volume = _volume_of(session, attachment)
+    if attachment.connection_info:
+        exports.unexport(session, volume, attachment.attached_host or "overcast", request_id=request_id,
+                         user_id=ctx.user_id)
     volume.attachments.remove(attachment)
     session.flush()
     settle(volume)

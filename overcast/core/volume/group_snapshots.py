@@ -9,6 +9,7 @@ waits for them to go, then removes the record.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,18 +31,24 @@ STATUSES = frozenset({states.CREATING, states.AVAILABLE, "updating", states.DELE
 SORT_KEYS = ("id", "name", "status", "created_at", "group_id")
 
 
-def get(session: Session, ctx: AuthContext, group_snapshot_id: str) -> GroupSnapshot:
-    """:raises NotFound: unknown, or another project's (admins see every project's)."""
-    group_snapshot = session.get(GroupSnapshot, group_snapshot_id)
+def _in_region(region: str) -> Any:
+    """Group snapshots whose group is ``region``'s (a group snapshot is its group's region's)."""
+    return GroupSnapshot.group_id.in_(select(VolumeGroup.id).where(VolumeGroup.cloud == region))
+
+
+def get(session: Session, ctx: AuthContext, group_snapshot_id: str, *, region: str) -> GroupSnapshot:
+    """:raises NotFound: unknown, another region's, or another project's (admins see every project's)."""
+    group_snapshot = session.scalar(select(GroupSnapshot).where(GroupSnapshot.id == group_snapshot_id,
+                                                                _in_region(region)))
     if group_snapshot is None or not (ctx.is_admin or group_snapshot.project_id == ctx.project_id):
         raise NotFound(f"GroupSnapshot {group_snapshot_id} could not be found.")
     return group_snapshot
 
 
-def list_group_snapshots(session: Session, ctx: AuthContext, page: Page, *,
+def list_group_snapshots(session: Session, ctx: AuthContext, page: Page, *, region: str,
                          all_tenants: bool = False) -> tuple[list[GroupSnapshot], bool]:
-    """:raises NotFound: the marker is not among the results."""
-    stmt = select(GroupSnapshot)
+    """``region``'s group snapshots. :raises NotFound: the marker is not among the results."""
+    stmt = select(GroupSnapshot).where(_in_region(region))
     if not (ctx.is_admin and all_tenants):
         stmt = stmt.where(GroupSnapshot.project_id == ctx.project_id)
     return paginate(list(session.scalars(stmt)), page)

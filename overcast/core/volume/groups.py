@@ -17,6 +17,7 @@ from typing import Iterable
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from overcast.core import inventory
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import group_types, quotas, scheduler, states, volumes
@@ -39,18 +40,18 @@ ADDABLE = (states.AVAILABLE, states.IN_USE)
 REMOVABLE = (states.AVAILABLE, states.IN_USE, states.ERROR, states.ERROR_DELETING)
 
 
-def get_group(session: Session, ctx: AuthContext, group_id: str) -> VolumeGroup:
-    """:raises NotFound: unknown, or another project's (admins see every project's)."""
+def get_group(session: Session, ctx: AuthContext, group_id: str, *, region: str) -> VolumeGroup:
+    """:raises NotFound: unknown, another region's, or another project's (admins see every project's)."""
     group = session.get(VolumeGroup, group_id)
-    if group is None or not (ctx.is_admin or group.project_id == ctx.project_id):
+    if group is None or group.cloud != region or not (ctx.is_admin or group.project_id == ctx.project_id):
         raise NotFound(f"Group {group_id} could not be found.")
     return group
 
 
-def list_groups(session: Session, ctx: AuthContext, page: Page, *,
+def list_groups(session: Session, ctx: AuthContext, page: Page, *, region: str,
                 all_tenants: bool = False) -> tuple[list[VolumeGroup], bool]:
-    """:raises NotFound: the marker is not among the results."""
-    stmt = select(VolumeGroup)
+    """``region``'s groups. :raises NotFound: the marker is not among the results."""
+    stmt = select(VolumeGroup).where(VolumeGroup.cloud == region)
     if not (ctx.is_admin and all_tenants):
         stmt = stmt.where(VolumeGroup.project_id == ctx.project_id)
     return paginate(list(session.scalars(stmt)), page)
@@ -76,7 +77,7 @@ def _record(session: Session, ctx: AuthContext, *, region: str, zone: str, group
     """:raises Invalid: no project scope. :raises quotas.OverLimit: over the groups quota."""
     if not ctx.project_id:
         raise Invalid("Invalid input received: groups are created in a project; use a project-scoped token.")
-    quotas.reserve(session, ctx.project_id, groups=1)
+    quotas.reserve(session, ctx.project_id, groups=1, region=region)
     group = VolumeGroup(id=str(uuid.uuid4()), cloud=region, project_id=ctx.project_id, user_id=ctx.user_id,
                         name=name, description=description, status=status, availability_zone=zone,
                         group_type_id=group_type_id, volume_type_ids=volume_type_ids,
@@ -87,8 +88,7 @@ def _record(session: Session, ctx: AuthContext, *, region: str, zone: str, group
 
 
 def create(session: Session, ctx: AuthContext, *, name: str | None, description: str | None, group_type: str,
-           volume_types: Iterable[str], availability_zone: str | None, region: str,
-           zones: Iterable[str]) -> VolumeGroup:
+           volume_types: Iterable[str], availability_zone: str | None, region: str) -> VolumeGroup:
     """Record an empty group (in ``error`` if its type asks for consistent group snapshots).
 
     :raises NotFound: unknown group type or volume type. :raises Invalid: a bad zone.
@@ -100,6 +100,7 @@ def create(session: Session, ctx: AuthContext, *, name: str | None, description:
     # no driver snapshots a group consistently: a type that asks for it gets a group in error, as
     # Cinder's volume manager leaves one its backend cannot make
     status = states.ERROR if consistent is not None and not scheduler.matches(False, consistent) else states.AVAILABLE
+    zones = inventory.volume_zone_names(session, region)
     return _record(session, ctx, region=region, zone=volumes.pick_zone(availability_zone, zones),
                    group_type_id=gtype.id, volume_type_ids=type_ids, name=name, description=description,
                    status=status)
@@ -110,7 +111,7 @@ def usable(session: Session, ctx: AuthContext, group_id: str, region: str) -> Vo
 
     :raises NotFound: no such group. :raises Invalid: not available, or in another region.
     """
-    group = get_group(session, ctx, group_id)
+    group = get_group(session, ctx, group_id, region=region)
     _expect_available(group)
     if group.cloud != region:
         raise Invalid(f"Invalid input received: Group {group.id} is in region {group.cloud}, not {region}.")

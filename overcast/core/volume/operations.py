@@ -4,8 +4,12 @@ are in :mod:`~overcast.core.volume.uploads`), the group ones that wait
 for their members (``group.create``/``group.delete``, ``group_snapshot.create``/``.delete``), and
 the reconciler.
 
-Handlers run in workers. Each reads its record, calls the region's volume driver, polls until
-the backend reaches the state it expects (``poll_again``) and records the outcome. A create first
+Handlers run in workers. Each reads its record, calls the region's volume driver with the
+operation's call context, polls until the backend reaches the state it expects (``poll_again``;
+every operation's polls together, :class:`~overcast.core.polling.BatchPoller`) and records the
+outcome. Each is safe to resume after its worker died between a driver call and its record: a
+create finds its volume by its idempotency key (and records the backend id a checkpoint kept), a
+snapshot by its key, an extend compares the backend's size first, deletes of what is gone succeed. A create first
 asks the scheduler for a pool that satisfies the volume type (on an enabled volume service).
 Failures come back through the ``on_failure`` hooks, in the engine's transaction: a failed create
 puts the volume in ``error`` with the driver's one-line message, a failed delete in
@@ -16,6 +20,7 @@ the project gets a user message saying what failed; a failed retype leaves the v
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -24,11 +29,14 @@ from sqlalchemy.orm import Session
 from overcast.core.compute import external_events
 from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
-from overcast.core.volume import (VolumeCore, group_snapshots, groups, messages, retype, scheduler, services,
-                                  snapshots, states, uploads, volumes)
+from overcast.core.polling import BatchPoller
+from overcast.core.volume import (VolumeCore, exports, group_snapshots, groups, messages, retype, scheduler,
+                                  services, snapshots, states, uploads, volumes)
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import volume as dv
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import BuildFailed, DeleteFailed
+from overcast.drivers.errors import NotFound as BackendNotFound
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.models import utcnow
@@ -57,7 +65,8 @@ def _tell_servers_extended(session: Session, job: Job, volume: Volume) -> None:
         return
     try:
         external_events.deliver(session, [{"server_uuid": s, "name": "volume-extended", "tag": volume.id}
-                                          for s in servers], request_id=job.request_id, user_id=job.user_id)
+                                          for s in servers], region=volume.cloud, request_id=job.request_id,
+                                user_id=job.user_id)
     except NotFound:
         pass
 
@@ -70,6 +79,10 @@ class VolumeHandlers:
     def __init__(self, core: VolumeCore):
         self.core = core
         self.images = ImageCore(settings=core.settings, store=core.store)
+        #: every volume operation's polls, asked of each region's backend together
+        self.poller: BatchPoller[dv.VolumeInfo] = BatchPoller(
+            lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
+            keep=POLL_SECONDS * 10)
 
     def driver(self, cloud: str) -> dv.VolumeDriver:
         return self.core.volume_driver(cloud)
@@ -77,24 +90,30 @@ class VolumeHandlers:
     # -- volumes ------------------------------------------------------------------------------
     def create(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        call = job.call_context()
         with ctx.session() as session:
             volume = find_volume(session, job.resource_id)
             if volume is None or volume.status == states.DELETING:
                 return done({"skipped": "volume deleted"})
-            backend_id = volume.backend_id or job.checkpoint.get("backend_id")
-            request = None if backend_id else self._request(session, volume, driver)
+            recorded = volume.backend_id
+            backend_id = recorded or job.checkpoint.get("backend_id")
+            request = None if backend_id else self._request(session, volume, driver, call)
+        called = None
         if not backend_id:
-            backend_id = driver.create(request)
+            backend_id = driver.create(call, request)
+            called = time.monotonic()
             ctx.save_checkpoint({"backend_id": backend_id})
+        if not recorded:  # also on a retry after a crash between the checkpoint and this write (16.3)
             with ctx.session() as session:
                 volume = find_volume(session, job.resource_id)
                 if volume is None:  # its delete already ran: remove what this create made
-                    driver.delete(backend_id)
+                    driver.delete(call, backend_id)
                     return done({"backend_id": backend_id, "skipped": "volume deleted while creating"})
                 volume.backend_id = backend_id
-        info = driver.get(backend_id)
+        info = self.poller.get(job.cloud, call, backend_id, not_before=called)
         if info.state is dv.VolumeState.CREATING:
             return poll_again(POLL_SECONDS)
+        self.poller.forget(job.cloud, [backend_id])
         if info.state is dv.VolumeState.ERROR:
             raise BuildFailed(info.fault or "The backend put the volume in error while creating it.")
         with ctx.session() as session:
@@ -102,19 +121,22 @@ class VolumeHandlers:
             if volume is not None and volume.status == states.CREATING:
                 volume.status = states.AVAILABLE
                 volume.host = info.host
+                if info.extra:
+                    volume.backend_extra = dict(info.extra)
                 volume.updated_at = utcnow()
         return done({"backend_id": backend_id})
 
-    def _request(self, session: Session, volume: Volume, driver: dv.VolumeDriver) -> dv.VolumeRequest:
+    def _request(self, session: Session, volume: Volume, driver: dv.VolumeDriver,
+                 call: CallContext) -> dv.VolumeRequest:
         """What the driver is asked to create, in the pool the scheduler chose.
 
         :raises scheduler.NoValidBackend: the volume service is disabled, or no pool fits the type.
         """
         vtype = volumes.volume_type(session, volume)
-        if not services.accepts_volumes(session, driver.host):
+        if not services.accepts_volumes(session, volume.cloud, driver.host):
             raise scheduler.NoValidBackend(f"No valid backend was found. The volume service {driver.host} is "
                                            "disabled.")
-        pool = scheduler.choose(driver.pools(), vtype.extra_specs if vtype else {}, volume.size)
+        pool = scheduler.choose(driver.pools(call), vtype.extra_specs if vtype else {}, volume.size)
         snapshot = _snapshot(session, volume.snapshot_id) if volume.snapshot_id else None
         source = find_volume(session, volume.source_volid) if volume.source_volid else None
         data = None
@@ -141,6 +163,7 @@ class VolumeHandlers:
 
     def delete(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        call = job.call_context()
         with ctx.session() as session:
             volume = find_volume(session, job.resource_id)
             if volume is None:
@@ -150,10 +173,10 @@ class VolumeHandlers:
         if waiting is not None:  # a cascade delete: the snapshots go first
             return poll_again(POLL_SECONDS)
         if backend_id is None:
-            found = driver.find(key)  # a create may have made it before recording the id
+            found = driver.find(call, key)  # a create may have made it before recording the id
             backend_id = found.backend_id if found is not None else None
         if backend_id is not None:
-            driver.delete(backend_id)
+            driver.delete(call, backend_id)
         with ctx.session() as session:
             volume = find_volume(session, job.resource_id)
             if volume is not None:
@@ -169,6 +192,7 @@ class VolumeHandlers:
 
     def extend(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        call = job.call_context()
         new_size = int(job.params["new_size"])
         with ctx.session() as session:
             volume = find_volume(session, job.resource_id)
@@ -177,8 +201,8 @@ class VolumeHandlers:
             backend_id = volume.backend_id
         if backend_id is None:
             raise BuildFailed(f"Volume {job.resource_id} has no backend volume")
-        if driver.get(backend_id).size_gb < new_size:
-            driver.extend(backend_id, new_size)
+        if driver.get(call, backend_id).size_gb < new_size:  # a resumed attempt finds it grown already
+            driver.extend(call, backend_id, new_size)
         with ctx.session() as session:
             volume = find_volume(session, job.resource_id)
             if volume is not None:
@@ -204,6 +228,7 @@ class VolumeHandlers:
         :raises scheduler.NoValidBackend: it does not (Overcast migrates no volume to another pool).
         """
         driver = self.driver(job.cloud)
+        call = job.call_context()
         with ctx.session() as session:
             volume = find_volume(session, job.resource_id)
             new_type = session.get(VolumeType, job.params["new_type_id"])
@@ -211,7 +236,7 @@ class VolumeHandlers:
                 return done({"skipped": "volume or type gone, or no longer retyping"})
             pool_name = (volume.host or "").partition("#")[2]
             specs = dict(new_type.extra_specs or {})
-        pool = next((p for p in driver.pools() if p.name == pool_name), None)
+        pool = next((p for p in driver.pools(call) if p.name == pool_name), None)
         if pool is None or not scheduler.passes(pool, specs, 0):
             reason = ("migration to another backend is not supported" if job.params.get("migration_policy")
                       == "on-demand" else "migration_policy is never")
@@ -234,6 +259,7 @@ class VolumeHandlers:
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot_create(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
+        call = job.call_context()
         with ctx.session() as session:
             snapshot = _snapshot(session, job.resource_id)
             if snapshot is None or snapshot.status == states.DELETING:
@@ -243,8 +269,8 @@ class VolumeHandlers:
             name, key = snapshot.name or "", snapshot.idempotency_key
         if volume_backend is None:
             raise BuildFailed(f"Volume of snapshot {job.resource_id} has no backend volume")
-        backend_id = driver.create_snapshot(volume_backend, name, key)
-        info = driver.get_snapshot(backend_id)
+        backend_id = driver.create_snapshot(call, volume_backend, name, key)  # idempotent on the key
+        info = driver.get_snapshot(call, backend_id)
         if info.state is dv.VolumeState.CREATING:
             return poll_again(POLL_SECONDS)
         if info.state is dv.VolumeState.ERROR:
@@ -252,9 +278,11 @@ class VolumeHandlers:
         with ctx.session() as session:
             snapshot = _snapshot(session, job.resource_id)
             if snapshot is None:
-                driver.delete_snapshot(backend_id)
+                driver.delete_snapshot(call, backend_id)
                 return done({"skipped": "snapshot deleted while creating"})
             snapshot.backend_id = backend_id
+            if info.extra:
+                snapshot.backend_extra = dict(info.extra)
             if snapshot.status == states.CREATING:
                 snapshot.status = states.AVAILABLE
                 snapshot.progress = "100%"
@@ -276,7 +304,7 @@ class VolumeHandlers:
                 return done()
             backend_id = snapshot.backend_id
         if backend_id is not None:
-            driver.delete_snapshot(backend_id)
+            driver.delete_snapshot(job.call_context(), backend_id)
         with ctx.session() as session:
             snapshot = _snapshot(session, job.resource_id)
             if snapshot is not None:
@@ -359,8 +387,11 @@ class VolumeHandlers:
             messages.purge_expired(session)
 
     def reconcile(self, cloud: str, ctx: Any) -> None:
-        """Volumes gone from the backend behind our back go to ``error``."""
-        backend = {v.backend_id for v in self.driver(cloud).list()}
+        """Volumes gone from the backend behind our back go to ``error``; one missing from
+        :meth:`list` is confirmed gone by its own ``get`` first (a listing may lag or be cut short)."""
+        driver = self.driver(cloud)
+        call = CallContext()
+        backend = {v.backend_id for v in driver.list(call)}
         with ctx.session() as session:
             rows = session.scalars(select(Volume).where(
                 Volume.cloud == cloud, Volume.backend_id.is_not(None),
@@ -368,10 +399,19 @@ class VolumeHandlers:
             for volume in rows:
                 if ctx.abandoned.is_set():
                     return
-                if volume.backend_id not in backend:
+                if volume.backend_id not in backend and not self._exists(driver, call, volume.backend_id):
                     volume.status = states.ERROR
                     volume.fault = "The volume no longer exists on the backend."
                     volume.updated_at = utcnow()
+
+
+    @staticmethod
+    def _exists(driver: dv.VolumeDriver, call: CallContext, backend_id: str) -> bool:
+        try:
+            driver.get(call, backend_id)
+        except BackendNotFound:
+            return False
+        return True
 
 
 def setup_for(core: VolumeCore) -> Callable[[Any], None]:
@@ -379,7 +419,7 @@ def setup_for(core: VolumeCore) -> Callable[[Any], None]:
     handlers = VolumeHandlers(core)
 
     def setup(runtime: Any) -> None:
-        register = runtime.registry.register
+        register = functools.partial(runtime.registry.register, family="volume")
         register(volumes.CREATE, handlers.create, on_failure=handlers.create_failed,
                  event="volume_create_volume", timeout=600)
         register(volumes.DELETE, handlers.delete, on_failure=handlers.delete_failed,
@@ -399,6 +439,7 @@ def setup_for(core: VolumeCore) -> Callable[[Any], None]:
                 (group_snapshots.DELETE, handlers.group_snapshot_delete, GroupSnapshot, states.ERROR_DELETING)):
             register(kind, handler, on_failure=functools.partial(handlers.mark, model=model, status=failed),
                      event=kind.replace(".", "_"), timeout=60)
+        exports.setup(runtime, handlers.driver)
         upload = uploads.Uploads(core, handlers.images)
         register(uploads.UPLOAD, upload.run, on_failure=upload.failed, event="volume_copy_volume_to_image",
                  timeout=3600)

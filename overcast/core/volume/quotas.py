@@ -77,19 +77,24 @@ def limits(session: Session, project_id: str) -> dict[str, int]:
     return result
 
 
-def usage(session: Session, project_id: str, resources: Iterable[str] | None = None) -> dict[str, int]:
-    """What the project uses now, counted from the records, for each of ``resources`` (the project's
-    :func:`limits`, already read by the caller; read here when not given)."""
+def usage(session: Session, project_id: str, resources: Iterable[str] | None = None, *,
+          region: str) -> dict[str, int]:
+    """What the project uses now in ``region``, counted from the records, for each of ``resources``
+    (the project's :func:`limits`, already read by the caller; read here when not given). Limits
+    are the project's everywhere; each region holds them against its own usage, as each region's
+    Cinder of a multi-region OpenStack does (0008)."""
     used = dict.fromkeys(limits(session, project_id) if resources is None else resources, 0)
     volumes = session.execute(select(VolumeType.name, func.count(), func.coalesce(func.sum(Volume.size), 0))
                               .select_from(Volume).outerjoin(VolumeType, VolumeType.id == Volume.volume_type_id)
-                              .where(Volume.project_id == project_id).group_by(VolumeType.name)).all()
+                              .where(Volume.project_id == project_id, Volume.cloud == region)
+                              .group_by(VolumeType.name)).all()
     snapshots = session.execute(select(VolumeType.name, func.count(), func.coalesce(func.sum(Snapshot.size), 0))
                                 .select_from(Snapshot).join(Volume, Volume.id == Snapshot.volume_id)
                                 .outerjoin(VolumeType, VolumeType.id == Volume.volume_type_id)
-                                .where(Snapshot.project_id == project_id).group_by(VolumeType.name)).all()
+                                .where(Snapshot.project_id == project_id, Snapshot.cloud == region)
+                                .group_by(VolumeType.name)).all()
     used["groups"] = int(session.scalar(select(func.count()).select_from(VolumeGroup)
-                                        .where(VolumeGroup.project_id == project_id)))
+                                        .where(VolumeGroup.project_id == project_id, VolumeGroup.cloud == region)))
     for kind, rows in (("volumes", volumes), ("snapshots", snapshots)):
         for type_name, count, size in rows:
             for prefix, amount in ((kind, int(count)), ("gigabytes", int(size))):
@@ -116,7 +121,7 @@ def _check(allowed: Mapping[str, int], used: Mapping[str, int], name: str, amoun
 
 def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: int = 0, gigabytes: int = 0,
             groups: int = 0, volume_size: int | None = None, volume_type: VolumeType | None = None,
-            type_only: bool = False) -> None:
+            type_only: bool = False, region: str) -> None:
     """Lock the project's quota and check the new records fit (the caller adds them in this transaction).
 
     ``volume_type`` also checks that type's quotas; ``type_only`` checks only those (a retype
@@ -129,7 +134,7 @@ def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: i
     per_volume = allowed["per_volume_gigabytes"]
     if volume_size is not None and per_volume != UNLIMITED and volume_size > per_volume:
         raise OverLimit(f"Requested volume size {volume_size}G is larger than maximum allowed limit {per_volume}G.")
-    used = usage(session, project_id, allowed)
+    used = usage(session, project_id, allowed, region=region)
     wanted = {"gigabytes": gigabytes, "volumes": volumes, "snapshots": snapshots, "groups": groups}
     names = [] if type_only else list(wanted)
     if volume_type is not None:
@@ -138,9 +143,10 @@ def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: i
         _check(allowed, used, name, wanted[name.split("_", 1)[0]])
 
 
-def detail(session: Session, project_id: str) -> dict[str, dict[str, int]]:
+def detail(session: Session, project_id: str, *, region: str) -> dict[str, dict[str, int]]:
+    """Limits and ``region``'s usage."""
     allowed = limits(session, project_id)
-    used = usage(session, project_id, allowed)
+    used = usage(session, project_id, allowed, region=region)
     return {name: {"limit": allowed[name], "in_use": used[name], "reserved": 0, "allocated": 0}
             for name in allowed}
 
@@ -155,13 +161,13 @@ def _checked(known: Mapping[str, int], values: Mapping[str, int]) -> None:
             raise Invalid(f"Invalid input received: Quota limit {value} for {name} must be -1 or greater.")
 
 
-def update(session: Session, project_id: str, values: Mapping[str, int]) -> dict[str, int]:
-    """Set the project's limits. A limit below what is in use is refused, as Cinder does.
+def update(session: Session, project_id: str, values: Mapping[str, int], *, region: str) -> dict[str, int]:
+    """Set the project's limits. A limit below what is in use in ``region`` is refused, as Cinder does.
 
     :raises Invalid: unknown resource, a value below -1, or below the usage.
     """
     allowed = limits(session, project_id)
-    used = usage(session, project_id, allowed)
+    used = usage(session, project_id, allowed, region=region)
     _checked(allowed, values)
     for name, value in values.items():
         if value != UNLIMITED and value < used[name]:

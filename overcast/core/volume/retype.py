@@ -49,7 +49,7 @@ def retype(session: Session, ctx: AuthContext, volume: Volume, new_type: str, *,
     if not encryption.same(volume_type(session, volume), target):
         raise Invalid("Invalid input received: Retype cannot change encryption requirements.")
     quotas.reserve(session, volume.project_id, volumes=1, gigabytes=volume.size, volume_type=target,
-                   type_only=True)
+                   region=volume.cloud, type_only=True)
     previous = volume.status
     volume.status = states.RETYPING
     touch(volume)

@@ -27,9 +27,9 @@ STATUS_UPDATES = {states.CREATING: (states.CREATING, states.AVAILABLE, states.ER
                   states.DELETING: (states.DELETING, states.ERROR_DELETING)}
 
 
-def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str) -> Snapshot:
-    """:raises NotFound: unknown or another project's snapshot."""
-    snapshot = session.scalar(select(Snapshot).where(Snapshot.id == snapshot_id))
+def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str, *, region: str) -> Snapshot:
+    """:raises NotFound: unknown, another region's or another project's snapshot."""
+    snapshot = session.scalar(select(Snapshot).where(Snapshot.id == snapshot_id, Snapshot.cloud == region))
     if snapshot is None or (not ctx.is_admin and snapshot.project_id != ctx.project_id):
         raise NotFound(f"Snapshot {snapshot_id} could not be found.")
     return snapshot
@@ -48,7 +48,7 @@ def create(session: Session, ctx: AuthContext, volume: Volume, *, name: str | No
         raise Invalid(f"Invalid volume: Volume {volume.id} status must be available, but current status is: "
                       f"{volume.status}.")
     quotas.reserve(session, volume.project_id, snapshots=1, gigabytes=volume.size,
-                   volume_type=volume_type(session, volume))
+                   volume_type=volume_type(session, volume), region=volume.cloud)
     snapshot = Snapshot(id=str(uuid.uuid4()), cloud=volume.cloud, project_id=volume.project_id,
                         user_id=ctx.user_id, volume_id=volume.id, name=name, description=description,
                         size=volume.size, status=states.CREATING, group_snapshot_id=group_snapshot_id,
@@ -72,9 +72,10 @@ class ListQuery:
     page: Page = field(default_factory=Page)
 
 
-def list_snapshots(session: Session, ctx: AuthContext, query: ListQuery) -> tuple[list[Snapshot], bool]:
-    """:raises NotFound: the marker is not among the results."""
-    stmt = select(Snapshot)
+def list_snapshots(session: Session, ctx: AuthContext, query: ListQuery, *,
+                   region: str) -> tuple[list[Snapshot], bool]:
+    """``region``'s snapshots the query selects. :raises NotFound: the marker is not among the results."""
+    stmt = select(Snapshot).where(Snapshot.cloud == region)
     if not (ctx.is_admin and query.all_tenants):
         stmt = stmt.where(Snapshot.project_id == ctx.project_id)
     elif query.project_id:

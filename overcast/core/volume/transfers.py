@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from typing import Any
 
 from sqlalchemy import delete as delete_rows
 from sqlalchemy import select
@@ -39,17 +40,28 @@ def _not_found(transfer_id: str) -> NotFound:
     return NotFound(f"Transfer {transfer_id} could not be found.")
 
 
-def get(session: Session, ctx: AuthContext, transfer_id: str) -> VolumeTransfer:
-    """A transfer of the caller's project (any, for an admin). :raises NotFound:"""
-    transfer = session.get(VolumeTransfer, transfer_id)
+def _in_region(region: str) -> Any:
+    """Transfers of ``region``'s volumes (a transfer is its volume's region's)."""
+    return VolumeTransfer.volume_id.in_(select(Volume.id).where(Volume.cloud == region))
+
+
+def _find(session: Session, transfer_id: str, region: str) -> VolumeTransfer | None:
+    return session.scalar(select(VolumeTransfer).where(VolumeTransfer.id == transfer_id, _in_region(region)))
+
+
+def get(session: Session, ctx: AuthContext, transfer_id: str, *, region: str) -> VolumeTransfer:
+    """A transfer of a volume of ``region`` and the caller's project (any, for an admin). :raises NotFound:"""
+    transfer = _find(session, transfer_id, region)
     if transfer is None or not (ctx.is_admin or transfer.source_project_id == ctx.project_id):
         raise _not_found(transfer_id)
     return transfer
 
 
-def list_transfers(session: Session, ctx: AuthContext, *, all_tenants: bool = False) -> list[VolumeTransfer]:
-    """The caller's project's transfers (every project's for an admin asking all_tenants), oldest first."""
-    stmt = select(VolumeTransfer).order_by(VolumeTransfer.created_at, VolumeTransfer.id)
+def list_transfers(session: Session, ctx: AuthContext, *, region: str,
+                   all_tenants: bool = False) -> list[VolumeTransfer]:
+    """The caller's project's transfers of ``region``'s volumes (every project's for an admin asking
+    all_tenants), oldest first."""
+    stmt = select(VolumeTransfer).where(_in_region(region)).order_by(VolumeTransfer.created_at, VolumeTransfer.id)
     if not (ctx.is_admin and all_tenants):
         stmt = stmt.where(VolumeTransfer.source_project_id == ctx.project_id)
     return list(session.scalars(stmt))
@@ -95,14 +107,14 @@ def delete(session: Session, transfer: VolumeTransfer) -> None:
     touch(volume)
 
 
-def accept(session: Session, ctx: AuthContext, transfer_id: str, auth_key: str) -> VolumeTransfer:
+def accept(session: Session, ctx: AuthContext, transfer_id: str, auth_key: str, *, region: str) -> VolumeTransfer:
     """Take the volume into the caller's project; returns the (now deleted) transfer.
 
     :raises NotFound: no such transfer (or another request took it). :raises Invalid: a wrong auth
         key, or the volume is no longer awaiting the transfer. :raises quotas.OverLimit: it does
         not fit the caller's quota.
     """
-    transfer = session.get(VolumeTransfer, transfer_id)
+    transfer = _find(session, transfer_id, region)
     if transfer is None:
         raise _not_found(transfer_id)
     if not hmac.compare_digest(_crypt_hash(transfer.salt, auth_key), transfer.crypt_hash):
@@ -114,7 +126,8 @@ def accept(session: Session, ctx: AuthContext, transfer_id: str, auth_key: str) 
     snapshots = [] if transfer.no_snapshots else list(
         session.scalars(select(Snapshot).where(Snapshot.volume_id == volume.id)))
     quotas.reserve(session, ctx.project_id, volumes=1, snapshots=len(snapshots),
-                   gigabytes=volume.size + sum(s.size for s in snapshots), volume_type=volume_type(session, volume))
+                   gigabytes=volume.size + sum(s.size for s in snapshots), volume_type=volume_type(session, volume),
+                   region=volume.cloud)
     for record in (volume, *snapshots):
         record.project_id, record.user_id = ctx.project_id, ctx.user_id
         touch(record)

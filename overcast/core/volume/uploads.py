@@ -122,13 +122,13 @@ class Uploads:
             image_data.move(session, image_id, "queued", "saving")  # a retry finds it saving already
             backend_id, disk_format, finished = volume.backend_id, image.disk_format, image.status == "active"
         if not finished:
-            self._write(job.cloud, backend_id, image_id, disk_format)
+            self._write(job, backend_id, image_id, disk_format)
         with ctx.session() as session:
             _give_back(find_volume(session, job.resource_id), job)
         return done({"image_id": image_id})
 
-    def _write(self, cloud: str, backend_id: str, image_id: str, disk_format: str | None) -> None:
-        chunks = self.core.volume_driver(cloud).read(backend_id)
+    def _write(self, job: Job, backend_id: str, image_id: str, disk_format: str | None) -> None:
+        chunks = self.core.volume_driver(job.cloud).read(job.call_context(), backend_id)
         try:
             written, virtual_size = image_data.write_data(self.images, image_id, chunks, disk_format)
             image_data.activate(self.images, image_id, "saving", written, virtual_size)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
+from overcast.core import inventory
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.volume import metadata, quotas, states
@@ -48,10 +49,13 @@ def find_volume(session: Session, volume_id: str | None) -> Volume | None:
     return session.scalar(select(Volume).where(Volume.id == volume_id)) if volume_id else None
 
 
-def get_volume(session: Session, ctx: AuthContext, volume_id: str) -> Volume:
-    """A volume the caller may see (its project's, or any for an admin). :raises NotFound:"""
+def get_volume(session: Session, ctx: AuthContext, volume_id: str, *, region: str) -> Volume:
+    """A volume of ``region`` the caller may see (its project's, or any for an admin).
+
+    :raises NotFound: unknown, another region's or another project's volume.
+    """
     volume = find_volume(session, volume_id)
-    if volume is None or (not ctx.is_admin and volume.project_id != ctx.project_id):
+    if volume is None or volume.cloud != region or (not ctx.is_admin and volume.project_id != ctx.project_id):
         raise not_found(volume_id)
     return volume
 
@@ -90,11 +94,12 @@ class VolumeSpec:
     multiattach: bool = False
 
 
-def _image(session: Session, ctx: AuthContext, ref: str) -> Image:
-    """An active image the caller may use. :raises NotFound: :raises Invalid: not active."""
+def _image(session: Session, ctx: AuthContext, ref: str, region: str) -> Image:
+    """An active image of ``region`` the caller may use. :raises NotFound: :raises Invalid: not active."""
     image_id = ref.rstrip("/").rsplit("/", 1)[-1]
     image = session.get(Image, image_id)
-    visible = image is not None and (ctx.is_admin or image.visibility in ("public", "community", "shared")
+    visible = image is not None and image.cloud in (None, region) and (
+        ctx.is_admin or image.visibility in ("public", "community", "shared")
                                      or image.owner == ctx.project_id)
     if not visible:
         raise NotFound(f"Image {image_id} could not be found.")
@@ -139,9 +144,10 @@ def check_group_type(group: VolumeGroup, vtype: VolumeType) -> None:
                       "supported by this group).")
 
 
-def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, zones: Iterable[str],
-           request_id: str | None, group: VolumeGroup | None = None) -> Volume:
-    """Record a volume (in ``group``, when given) and enqueue its creation.
+def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, request_id: str | None,
+           zones: Iterable[str] | None = None, group: VolumeGroup | None = None) -> Volume:
+    """Record a volume (in ``group``, when given) and enqueue its creation. ``zones`` the volume may
+    be in: by default the zones the region's driver last listed (:mod:`overcast.core.inventory`).
 
     :raises Invalid: bad size, zone or source state, or a type the group does not take (Cinder's
         "Invalid input received: ..." texts).
@@ -157,7 +163,7 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
     bootable = False
     snapshot = source = image = None
     if spec.snapshot_id:
-        snapshot = session.scalar(select(Snapshot).where(Snapshot.id == spec.snapshot_id))
+        snapshot = session.scalar(select(Snapshot).where(Snapshot.id == spec.snapshot_id, Snapshot.cloud == region))
         if snapshot is None or (not ctx.is_admin and snapshot.project_id != project_id):
             raise NotFound(f"Snapshot {spec.snapshot_id} could not be found.")
         if snapshot.status != states.AVAILABLE:
@@ -171,7 +177,7 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
             zone, bootable = zone or origin.availability_zone, origin.bootable
             vtype = vtype or volume_type(session, origin)
     if spec.source_volid:
-        source = get_volume(session, ctx, spec.source_volid)
+        source = get_volume(session, ctx, spec.source_volid, region=region)
         if source.status not in (states.AVAILABLE, states.IN_USE):
             raise Invalid("Invalid volume: Unable to create a volume from an originating source volume when its "
                           f"status is {source.status}.")
@@ -182,17 +188,18 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
         zone, bootable = zone or source.availability_zone, source.bootable
         vtype = vtype or volume_type(session, source)
     if spec.image_ref:
-        image = _image(session, ctx, spec.image_ref)
+        image = _image(session, ctx, spec.image_ref, region)
         bootable = True
         if size is not None:
             check_image_fits(image, size)
     if size is None:
         raise Invalid("Invalid input received: Size of the volume must be specified.")
-    zone = pick_zone(zone, zones)
+    zone = pick_zone(zone, inventory.volume_zone_names(session, region) if zones is None else zones)
     vtype = vtype or vtypes.default(session)
     if group is not None:
         check_group_type(group, vtype)
-    quotas.reserve(session, project_id, volumes=1, gigabytes=size, volume_size=size, volume_type=vtype)
+    quotas.reserve(session, project_id, volumes=1, gigabytes=size, volume_size=size, volume_type=vtype,
+                   region=region)
     volume = Volume(
         id=str(uuid.uuid4()), cloud=region, project_id=project_id, user_id=ctx.user_id, name=spec.name,
         description=spec.description, size=size, status=states.CREATING, attach_status=states.DETACHED,
@@ -230,12 +237,13 @@ def _sort_attr(volume: Volume, key: str) -> Any:
     return getattr(volume, key)
 
 
-def list_volumes(session: Session, ctx: AuthContext, query: ListQuery) -> tuple[list[Volume], bool]:
-    """The caller's volumes (every project's for an admin asking all_tenants), filtered, sorted, paged.
+def list_volumes(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> tuple[list[Volume], bool]:
+    """``region``'s volumes of the caller (every project's for an admin asking all_tenants),
+    filtered, sorted, paged.
 
     :raises NotFound: the marker is not a volume in the result.
     """
-    return page_of(matching(session, ctx, query), query.page)
+    return page_of(matching(session, ctx, query, region=region), query.page)
 
 
 def page_of(rows: list[Volume], page: Page) -> tuple[list[Volume], bool]:
@@ -246,9 +254,9 @@ def page_of(rows: list[Volume], page: Page) -> tuple[list[Volume], bool]:
     return paginate(rows, page, attr=_sort_attr)
 
 
-def matching(session: Session, ctx: AuthContext, query: ListQuery) -> list[Volume]:
-    """Every volume the list query selects, unsorted and unpaged (for counts and summaries)."""
-    stmt = select(Volume)
+def matching(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> list[Volume]:
+    """Every volume of ``region`` the list query selects, unsorted and unpaged (for counts and summaries)."""
+    stmt = select(Volume).where(Volume.cloud == region)
     if not (ctx.is_admin and query.all_tenants):
         stmt = stmt.where(Volume.project_id == ctx.project_id)
     elif query.project_id:
@@ -321,7 +329,7 @@ def extend(session: Session, ctx: AuthContext, volume: Volume, new_size: int, *,
         raise Invalid(f"Invalid input received: New size for extend must be greater than current size. "
                       f"(current: {volume.size}, extended: {new_size}).")
     quotas.reserve(session, volume.project_id, gigabytes=new_size - volume.size, volume_size=new_size,
-                   volume_type=volume_type(session, volume))
+                   volume_type=volume_type(session, volume), region=volume.cloud)
     previous = volume.status
     volume.status = states.EXTENDING
     touch(volume)

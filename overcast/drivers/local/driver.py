@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import hashlib
 import json
 import random
 import sqlite3
@@ -45,8 +46,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, CpuStats, Diagnostics, DiskStats,
-                                      Flavor, Image, NetworkAttachment, NicStats, PowerState, ServerGroup,
+                                      Flavor, Image, ImageRef, NetworkAttachment, NicStats, PowerState, ServerGroup,
                                       ServerInfo, ServerState, VolumeAttachment, Zone)
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, InvalidRequest, NotFound,
                                      NotSuspended, Unavailable)
 from overcast.drivers.local import console
@@ -233,15 +235,15 @@ class LocalComputeDriver(ComputeDriver):
         return row
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def build(self, request: BuildRequest) -> str:
+    def build(self, ctx: CallContext, request: BuildRequest) -> str:
         self._chaos()
         metadata = request.metadata or {}
         unavailable = _count(metadata, UNAVAILABLE)
         fail_deletes = _count(metadata, FAIL_DELETE)
         build_seconds = _seconds(metadata, BUILD_SECONDS)
         fail_build = _truthy(metadata.get(FAIL_BUILD, "false"))
-        self.validate_flavor(request.flavor)
-        zone, forced_host = self._parse_zone(request.availability_zone)
+        self.validate_flavor(ctx, request.flavor)
+        zone, forced_host = self._parse_zone(ctx, request.availability_zone)
         if request.server_group is not None and request.server_group.policy not in POLICIES:
             raise InvalidRequest(f"Unknown server group policy {request.server_group.policy!r}")
         if not fail_build and self.fail_build_rate and self._rng.random() < self.fail_build_rate:
@@ -269,13 +271,13 @@ class LocalComputeDriver(ComputeDriver):
             raise outcome
         return backend_id
 
-    def _parse_zone(self, requested: str | None) -> tuple[str | None, str | None]:
+    def _parse_zone(self, ctx: CallContext, requested: str | None) -> tuple[str | None, str | None]:
         if not requested:
             return None, None
         name, _, host = requested.partition(":")
         zone = name or None
         if zone is not None:
-            self.validate_zone(zone)
+            self.validate_zone(ctx, zone)
         if host:
             if host not in self.hosts:
                 raise InvalidRequest(f"No such host {host!r} in the local cloud")
@@ -345,7 +347,7 @@ class LocalComputeDriver(ComputeDriver):
         return [(f"ens{3 + i}", n.fixed_ips[0] if n.fixed_ips else "-", n.mac_address)
                 for i, n in enumerate(networks)]
 
-    def delete(self, backend_id: str) -> None:
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
         self._chaos()
         outcome: Exception | None = None
         with self.store.write() as conn:
@@ -365,7 +367,7 @@ class LocalComputeDriver(ComputeDriver):
         if outcome is not None:
             raise outcome
 
-    def get(self, backend_id: str) -> ServerInfo:
+    def get(self, ctx: CallContext, backend_id: str) -> ServerInfo:
         return self._info(*self._read(backend_id, "get"))
 
     def _read(self, backend_id: str, method: str) -> tuple[sqlite3.Row, float]:
@@ -380,14 +382,34 @@ class LocalComputeDriver(ComputeDriver):
                 raise self._unavailable(backend_id)
         return row, self._clock()
 
-    def list(self) -> list[ServerInfo]:
+    def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, ServerInfo]:
+        """One query for every server asked; an injected unavailability of any of them fails the call."""
+        self._chaos()
+        wanted = list(dict.fromkeys(backend_ids))
+        if not wanted:
+            return {}
+        with self.store.read() as conn:
+            rows = [row for chunk in range(0, len(wanted), 500) for row in conn.execute(
+                f"SELECT {LIST_COLUMNS}, unavailable_n FROM server WHERE id IN "
+                f"({', '.join('?' * len(wanted[chunk:chunk + 500]))})", wanted[chunk:chunk + 500])]
+        failing = [row for row in rows if row["unavailable_n"] > 0]
+        if failing:
+            with self.store.write() as conn:
+                hit = [row["id"] for row in failing
+                       if self._consume_unavailable(conn, row["idempotency_key"], "get", row["unavailable_n"])]
+            if hit:
+                raise self._unavailable(hit[0])
+        now = self._clock()
+        return {row["id"]: self._info(row, now) for row in rows}
+
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
         self._chaos()
         now = self._clock()
         with self.store.read() as conn:
             rows = conn.execute(f"SELECT {LIST_COLUMNS} FROM server ORDER BY created_at, id").fetchall()
         return [self._info(row, now) for row in rows]
 
-    def find(self, idempotency_key: str) -> ServerInfo | None:
+    def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
         self._chaos()
         with self.store.read() as conn:
             row = conn.execute(f"SELECT {LIST_COLUMNS} FROM server WHERE idempotency_key = ?",
@@ -395,15 +417,15 @@ class LocalComputeDriver(ComputeDriver):
         return self._info(row, self._clock()) if row else None
 
     # -- what the backend offers -------------------------------------------------------------
-    def zones(self) -> builtins.list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         return [Zone(name, hosts=tuple(h for h in self.hosts if self.host_zone[h] == name))
                 for name in self.zone_names]
 
-    def validate_zone(self, zone: str) -> None:
+    def validate_zone(self, ctx: CallContext, zone: str) -> None:
         if zone not in self.zone_names:
             raise InvalidRequest(f"The requested availability zone is not available: {zone}")
 
-    def validate_flavor(self, flavor: Flavor) -> None:
+    def validate_flavor(self, ctx: CallContext, flavor: Flavor) -> None:
         if flavor.vcpus < 1 or flavor.ram_mb < 1 or flavor.disk_gb < 0:
             raise InvalidRequest(f"Flavor {flavor.name!r} has no usable size (vcpus {flavor.vcpus}, "
                                  f"ram {flavor.ram_mb} MB, disk {flavor.disk_gb} GB)")
@@ -455,14 +477,14 @@ class LocalComputeDriver(ComputeDriver):
         text += extra + self._boot_text(row, boots, boot_image)
         self._update(conn, row["id"], state=new_state.value, console=text, boots=boots, fault=None, **values)
 
-    def reboot(self, backend_id: str, hard: bool = False) -> None:
+    def reboot(self, ctx: CallContext, backend_id: str, hard: bool = False) -> None:
         self._act(backend_id, "reboot" if hard else "soft reboot",
                   lambda conn, row, state: self._power_cycle(conn, row, state))
 
-    def start(self, backend_id: str) -> None:
+    def start(self, ctx: CallContext, backend_id: str) -> None:
         self._act(backend_id, "start", lambda conn, row, state: self._power_cycle(conn, row, state))
 
-    def stop(self, backend_id: str) -> None:
+    def stop(self, ctx: CallContext, backend_id: str) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             text = row["console"] + (console.shutdown_log(row["name"], reboot=False) if state is not S.ERROR else "")
             self._update(conn, backend_id, state=S.STOPPED.value, console=text, fault=None)
@@ -475,16 +497,16 @@ class LocalComputeDriver(ComputeDriver):
                          **values)
         self._act(backend_id, action, change, conflict)
 
-    def pause(self, backend_id: str) -> None:
+    def pause(self, ctx: CallContext, backend_id: str) -> None:
         self._simple(backend_id, "pause", S.PAUSED, "qemu: guest paused")
 
-    def unpause(self, backend_id: str) -> None:
+    def unpause(self, ctx: CallContext, backend_id: str) -> None:
         self._simple(backend_id, "unpause", S.ACTIVE, "qemu: guest resumed")
 
-    def suspend(self, backend_id: str) -> None:
+    def suspend(self, ctx: CallContext, backend_id: str) -> None:
         self._simple(backend_id, "suspend", S.SUSPENDED, "PM: suspend entry (s2idle); memory saved to disk")
 
-    def resume(self, backend_id: str) -> None:
+    def resume(self, ctx: CallContext, backend_id: str) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             if state is not S.SUSPENDED:
                 raise NotSuspended(f"Server {backend_id} is not suspended (state {state.value})")
@@ -492,8 +514,8 @@ class LocalComputeDriver(ComputeDriver):
                          console=row["console"] + console.event_line("PM: suspend exit; memory restored"))
         self._act(backend_id, "resume", change)
 
-    def resize(self, backend_id: str, flavor: Flavor) -> None:
-        self.validate_flavor(flavor)
+    def resize(self, ctx: CallContext, backend_id: str, flavor: Flavor) -> None:
+        self.validate_flavor(ctx, flavor)
 
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             if json.loads(row["flavor"])["id"] == flavor.id:
@@ -506,20 +528,20 @@ class LocalComputeDriver(ComputeDriver):
                              old_flavor=row["flavor"], flavor=json.dumps(asdict(flavor)))
         self._act(backend_id, "resize", change)
 
-    def confirm_resize(self, backend_id: str) -> None:
+    def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             self._update(conn, backend_id, state=row["prior_state"] or S.ACTIVE.value, prior_state=None,
                          old_flavor=None)
         self._act(backend_id, "confirm_resize", change)
 
-    def revert_resize(self, backend_id: str) -> None:
+    def revert_resize(self, ctx: CallContext, backend_id: str) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             self._update(conn, backend_id, state=row["prior_state"] or S.ACTIVE.value, prior_state=None,
                          flavor=row["old_flavor"] or row["flavor"], old_flavor=None,
                          console=row["console"] + console.event_line("resize reverted to the previous flavor"))
         self._act(backend_id, "revert_resize", change)
 
-    def rebuild(self, backend_id: str, image: Image, admin_password: str | None = None) -> None:
+    def rebuild(self, ctx: CallContext, backend_id: str, image: Image, admin_password: str | None = None) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             image_json = json.dumps(asdict(image))
             if state is S.STOPPED:  # Nova leaves a stopped server stopped after a rebuild
@@ -529,15 +551,64 @@ class LocalComputeDriver(ComputeDriver):
                                   extra=console.event_line(f"rebuilding from image {image.name}"))
         self._act(backend_id, "rebuild", change)
 
-    def snapshot(self, backend_id: str, image_name: str) -> bytes:
-        def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> bytes:
+    def snapshot(self, ctx: CallContext, backend_id: str, image_name: str) -> ImageRef:
+        """The server's disk as an image of the local cloud (a file beside its database); a second
+        call with the same ``ctx.idempotency_key`` returns the first image."""
+        key = ctx.idempotency_key
+
+        def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> ImageRef:
+            if key is not None:
+                made = conn.execute("SELECT * FROM image WHERE idempotency_key = ?", (key,)).fetchone()
+                if made is not None:
+                    return self._image_ref(made)
             flavor = json.loads(row["flavor"])
-            return _fake_qcow2(virtual_size=max(flavor["disk_gb"], 1) << 30, note={
+            data = _fake_qcow2(virtual_size=max(flavor["disk_gb"], 1) << 30, note={
                 "overcast": "local snapshot", "server": backend_id, "server_name": row["name"],
                 "image_name": image_name, "taken_at": _utcnow().isoformat()})
+            image_id = str(uuid.uuid4())
+            self._image_file(image_id).write_bytes(data)
+            conn.execute("INSERT INTO image (id, idempotency_key, server_id, name, size, disk_format, checksum,"
+                         " created_at) VALUES (?, ?, ?, ?, ?, 'qcow2', ?, ?)",
+                         (image_id, key, backend_id, image_name, len(data), hashlib.md5(data).hexdigest(),
+                          self._clock()))
+            return self._image_ref(conn.execute("SELECT * FROM image WHERE id = ?", (image_id,)).fetchone())
         return self._act(backend_id, "snapshot", change)
 
-    def console_output(self, backend_id: str, length: int | None = None) -> str:
+    def _image_file(self, image_id: str) -> Path:
+        folder = self.store.path.parent / "local-images"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / image_id
+
+    @staticmethod
+    def _image_ref(row: sqlite3.Row) -> ImageRef:
+        return ImageRef(backend_id=row["id"], size=row["size"], disk_format=row["disk_format"],
+                        checksum=row["checksum"], extra={"server": row["server_id"]})
+
+    def images(self, ctx: CallContext) -> builtins.list[Image]:
+        """The images this cloud made from its servers."""
+        self._chaos()
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT * FROM image ORDER BY created_at, id").fetchall()
+        return [Image(id=row["id"], name=row["name"], disk_format=row["disk_format"], backend_id=row["id"],
+                      size=row["size"], extra={"server": row["server_id"]}) for row in rows]
+
+    def image_data(self, ctx: CallContext, backend_image_id: str) -> bytes:
+        """An image's bytes (local-only helper for tests: a real backend keeps them to itself).
+
+        :raises NotFound:
+        """
+        path = self._image_file(backend_image_id)
+        if not path.exists():
+            raise NotFound(f"No image {backend_image_id} in the local cloud")
+        return path.read_bytes()
+
+    def delete_image(self, ctx: CallContext, backend_image_id: str) -> None:
+        self._chaos()
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM image WHERE id = ?", (backend_image_id,))
+        self._image_file(backend_image_id).unlink(missing_ok=True)
+
+    def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         row, now = self._read(backend_id, "console_output")
         info = self._info(row, now)
         text = row["console"]
@@ -548,20 +619,20 @@ class LocalComputeDriver(ComputeDriver):
             text = "".join(lines[-length:]) if length > 0 else ""
         return text
 
-    def rescue(self, backend_id: str, image: Image | None, admin_password: str | None) -> None:
+    def rescue(self, ctx: CallContext, backend_id: str, image: Image | None, admin_password: str | None) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             name = image.name if image else "the server's own image"
             self._power_cycle(conn, row, state, new_state=S.RESCUED,
                               extra=console.event_line(f"booting rescue image {name}"))
         self._act(backend_id, "rescue", change)
 
-    def unrescue(self, backend_id: str) -> None:
+    def unrescue(self, ctx: CallContext, backend_id: str) -> None:
         self._act(backend_id, "unrescue", lambda conn, row, state: self._power_cycle(conn, row, state))
 
-    def change_password(self, backend_id: str, admin_password: str) -> None:
+    def change_password(self, ctx: CallContext, backend_id: str, admin_password: str) -> None:
         self._simple(backend_id, "change_password", S.ACTIVE, "qemu-guest-agent: guest-set-user-password root")
 
-    def shelve(self, backend_id: str) -> None:
+    def shelve(self, ctx: CallContext, backend_id: str) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             text = row["console"]
             if state in (S.ACTIVE, S.PAUSED, S.SUSPENDED):
@@ -569,15 +640,16 @@ class LocalComputeDriver(ComputeDriver):
             self._update(conn, backend_id, state=S.SHELVED.value, console=text)
         self._act(backend_id, "shelve", change)
 
-    def unshelve(self, backend_id: str) -> None:
+    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
         self._act(backend_id, "unshelve", lambda conn, row, state: self._power_cycle(conn, row, state))
 
-    def attach_volume(self, backend_id: str, volume_id: str, device: str | None = None) -> VolumeAttachment:
+    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
+                      device: str | None = None) -> VolumeAttachment:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> VolumeAttachment:
             used = {r["volume_id"]: r["device"] for r in
                     conn.execute("SELECT volume_id, device FROM volume_attachment WHERE server_id = ?", (backend_id,))}
-            if volume_id in used:
-                raise Conflict(f"Volume {volume_id} is already attached to server {backend_id} at {used[volume_id]}")
+            if volume_id in used:  # a second call (a resumed operation): the attachment it made
+                return VolumeAttachment(volume_id=volume_id, device=used[volume_id])
             chosen = device
             if chosen is not None and chosen in used.values():
                 raise Conflict(f"Device {chosen} is already in use on server {backend_id}")
@@ -591,7 +663,7 @@ class LocalComputeDriver(ComputeDriver):
             return VolumeAttachment(volume_id=volume_id, device=chosen)
         return self._act(backend_id, "attach_volume", change)
 
-    def detach_volume(self, backend_id: str, volume_id: str) -> None:
+    def detach_volume(self, ctx: CallContext, backend_id: str, volume_id: str) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             cursor = conn.execute("DELETE FROM volume_attachment WHERE server_id = ? AND volume_id = ?",
                                   (backend_id, volume_id))
@@ -599,14 +671,14 @@ class LocalComputeDriver(ComputeDriver):
                 raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
         self._act(backend_id, "detach_volume", change)
 
-    def volume_attachments(self, backend_id: str) -> builtins.list[VolumeAttachment]:
+    def volume_attachments(self, ctx: CallContext, backend_id: str) -> builtins.list[VolumeAttachment]:
         """The volumes attached to a server (local-only helper for tests and diagnostics)."""
         with self.store.read() as conn:
             self._row(conn, backend_id)
             return [VolumeAttachment(r["volume_id"], r["device"]) for r in conn.execute(
                 "SELECT volume_id, device FROM volume_attachment WHERE server_id = ? ORDER BY device", (backend_id,))]
 
-    def attach_port(self, backend_id: str, port: NetworkAttachment) -> None:
+    def attach_port(self, ctx: CallContext, backend_id: str, port: NetworkAttachment) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             networks = json.loads(row["networks"])
             if any(n["port_id"] == port.port_id for n in networks):
@@ -617,7 +689,7 @@ class LocalComputeDriver(ComputeDriver):
                 f"virtio_net: {device} link up, {', '.join(port.fixed_ips) or 'no address'} ({port.mac_address})"))
         self._act(backend_id, "attach_port", change)
 
-    def detach_port(self, backend_id: str, port_id: str) -> None:
+    def detach_port(self, ctx: CallContext, backend_id: str, port_id: str) -> None:
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
             networks = json.loads(row["networks"])
             kept = [n for n in networks if n["port_id"] != port_id]
@@ -626,7 +698,7 @@ class LocalComputeDriver(ComputeDriver):
             self._update(conn, backend_id, networks=json.dumps(kept))
         self._act(backend_id, "detach_port", change)
 
-    def create_server_group(self, group: ServerGroup) -> None:
+    def create_server_group(self, ctx: CallContext, group: ServerGroup) -> None:
         if group.policy not in POLICIES:
             raise InvalidRequest(f"Unknown server group policy {group.policy!r}; "
                                  f"one of {', '.join(sorted(POLICIES))}")
@@ -635,12 +707,12 @@ class LocalComputeDriver(ComputeDriver):
             conn.execute("INSERT OR REPLACE INTO server_group (id, name, policy) VALUES (?, ?, ?)",
                          (group.id, group.name, group.policy))
 
-    def delete_server_group(self, group_id: str) -> None:
+    def delete_server_group(self, ctx: CallContext, group_id: str) -> None:
         self._chaos()
         with self.store.write() as conn:
             conn.execute("DELETE FROM server_group WHERE id = ?", (group_id,))
 
-    def diagnostics(self, backend_id: str) -> Diagnostics:
+    def diagnostics(self, ctx: CallContext, backend_id: str) -> Diagnostics:
         """Counters that grow with the server's uptime while it runs, as a QEMU guest's would: one
         CPU per vCPU, the root disk ``vda`` and the attached volumes, one NIC per port."""
         row, now = self._read(backend_id, "diagnostics")
@@ -648,7 +720,8 @@ class LocalComputeDriver(ComputeDriver):
         flavor = json.loads(row["flavor"])
         running = info.power_state is PowerState.RUNNING
         uptime = max(0, int(now - row["ready_at"])) if info.state is not S.BUILDING else 0
-        devices = dict.fromkeys(["vda", *(v.device.rpartition("/")[2] for v in self.volume_attachments(backend_id))])
+        attached = self.volume_attachments(ctx, backend_id)
+        devices = dict.fromkeys(["vda", *(v.device.rpartition("/")[2] for v in attached)])
         return Diagnostics(
             power_state=info.power_state, hypervisor="qemu", hypervisor_os="linux", uptime_s=uptime,
             memory_max_mb=flavor["ram_mb"], memory_used_mb=flavor["ram_mb"] if running else 0,

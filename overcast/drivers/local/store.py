@@ -59,6 +59,17 @@ CREATE TABLE IF NOT EXISTS server_group (
     name TEXT NOT NULL,
     policy TEXT NOT NULL
 );
+-- images the cloud made from its servers (snapshots); their data is a file beside the database
+CREATE TABLE IF NOT EXISTS image (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT UNIQUE,
+    server_id TEXT,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    disk_format TEXT NOT NULL DEFAULT 'qcow2',
+    checksum TEXT,
+    created_at REAL NOT NULL
+);
 -- fault injection: calls of each kind left to fail with Unavailable, by the build's idempotency key
 CREATE TABLE IF NOT EXISTS unavailable (
     idempotency_key TEXT NOT NULL,

@@ -31,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, DriverError, InvalidRequest, NotFound,
                                      Unavailable)
 from overcast.drivers.local.driver import LocalComputeDriver, _count, _seconds, _truthy
@@ -156,7 +157,9 @@ class LocalVolumeDriver(VolumeDriver):
             raise Unavailable(f"local: volume {row['id'] if row else key} is injected unavailable ({UNAVAILABLE})")
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def create(self, request: VolumeRequest) -> str:
+    def create(self, ctx: CallContext, request: VolumeRequest) -> str:
+        """Idempotent on the key: a second call returns the first volume, and writes its data if
+        the first call stopped between recording the volume and writing it (a crash)."""
         if request.size_gb < 1:
             raise InvalidRequest(f"local: volume size must be at least 1 GB, not {request.size_gb}")
         zone = request.availability_zone or self.zone_names[0]
@@ -168,28 +171,31 @@ class LocalVolumeDriver(VolumeDriver):
         unavailable = _count(metadata, UNAVAILABLE)
         now = self._clock()
         outcome: Exception | None = None
+        backend_id = str(uuid.uuid4())
         with self.store.write() as conn:
-            existing = conn.execute("SELECT id FROM volume WHERE idempotency_key = ?",
+            existing = conn.execute("SELECT id, image_bytes FROM volume WHERE idempotency_key = ?",
                                     (request.idempotency_key,)).fetchone()
             if existing is not None:
-                return existing["id"]
-            try:
-                self._unavailable_now(conn, None, request.idempotency_key, "create", unavailable)
-            except Unavailable as exc:
-                outcome = exc
+                backend_id = existing["id"]
+                if existing["image_bytes"] or self._file(backend_id).exists():
+                    return backend_id
             else:
-                outcome = self._check_source(conn, request)
-            if outcome is None and fail and delay <= 0:
-                outcome = BuildFailed(f"Injected create failure for volume {request.name!r} ({FAIL_CREATE})")
-            if outcome is None:
-                backend_id = str(uuid.uuid4())
-                conn.execute(
-                    "INSERT INTO volume (id, idempotency_key, name, size_gb, zone, volume_type, source, ready_at,"
-                    " fail_create, fail_deletes_left, unavailable_n, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (backend_id, request.idempotency_key, request.name, request.size_gb, zone,
-                     request.volume_type, request.snapshot_id or request.source_volume_id or request.image_id,
-                     now + delay, int(fail), _count(metadata, FAIL_DELETE), unavailable, now))
+                try:
+                    self._unavailable_now(conn, None, request.idempotency_key, "create", unavailable)
+                except Unavailable as exc:
+                    outcome = exc
+                else:
+                    outcome = self._check_source(conn, request)
+                if outcome is None and fail and delay <= 0:
+                    outcome = BuildFailed(f"Injected create failure for volume {request.name!r} ({FAIL_CREATE})")
+                if outcome is None:
+                    conn.execute(
+                        "INSERT INTO volume (id, idempotency_key, name, size_gb, zone, volume_type, source, ready_at,"
+                        " fail_create, fail_deletes_left, unavailable_n, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (backend_id, request.idempotency_key, request.name, request.size_gb, zone,
+                         request.volume_type, request.snapshot_id or request.source_volume_id or request.image_id,
+                         now + delay, int(fail), _count(metadata, FAIL_DELETE), unavailable, now))
         if outcome is not None:
             raise outcome
         written = self._fill(backend_id, request)
@@ -226,7 +232,7 @@ class LocalVolumeDriver(VolumeDriver):
             raise BuildFailed(f"local: could not write volume {backend_id}: {exc}") from None
         return 0
 
-    def delete(self, backend_id: str) -> None:
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
         outcome: Exception | None = None
         with self.store.write() as conn:
             row = conn.execute("SELECT * FROM volume WHERE id = ?", (backend_id,)).fetchone()
@@ -250,26 +256,26 @@ class LocalVolumeDriver(VolumeDriver):
             raise outcome
         self._file(backend_id).unlink(missing_ok=True)
 
-    def get(self, backend_id: str) -> VolumeInfo:
+    def get(self, ctx: CallContext, backend_id: str) -> VolumeInfo:
         with self.store.write() as conn:
             row = self._row(conn, backend_id)
             self._unavailable_now(conn, row, row["idempotency_key"], "get", row["unavailable_n"])
         return self._info(row, self._clock())
 
-    def list(self) -> list[VolumeInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
         now = self._clock()
         with self.store.read() as conn:
             return [self._info(row, now) for row in conn.execute("SELECT * FROM volume ORDER BY created_at")]
 
-    def find(self, idempotency_key: str) -> VolumeInfo | None:
+    def find(self, ctx: CallContext, idempotency_key: str) -> VolumeInfo | None:
         with self.store.read() as conn:
             row = conn.execute("SELECT * FROM volume WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
         return None if row is None else self._info(row, self._clock())
 
-    def zones(self) -> builtins.list[Zone]:
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         return [Zone(name) for name in self.zone_names]
 
-    def pools(self) -> builtins.list[Pool]:
+    def pools(self, ctx: CallContext) -> builtins.list[Pool]:
         """One thin LVM-style pool, described as DevStack's ``lvmdriver-1`` reports itself."""
         with self.store.read() as conn:
             allocated = conn.execute("SELECT COALESCE(SUM(size_gb), 0) FROM volume").fetchone()[0]
@@ -277,18 +283,20 @@ class LocalVolumeDriver(VolumeDriver):
                      driver_version="3.0.0", allocated_capacity_gb=allocated)]
 
     # -- optional -----------------------------------------------------------------------------
-    def extend(self, backend_id: str, new_size_gb: int) -> None:
+    def extend(self, ctx: CallContext, backend_id: str, new_size_gb: int) -> None:
         with self.store.write() as conn:
             row = self._row(conn, backend_id)
             if new_size_gb <= row["size_gb"]:
                 raise InvalidRequest(f"local: new size {new_size_gb} is not larger than {row['size_gb']}")
             conn.execute("UPDATE volume SET size_gb = ? WHERE id = ?", (new_size_gb, backend_id))
 
-    def create_snapshot(self, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
         with self.store.write() as conn:
             existing = conn.execute("SELECT id FROM volume_snapshot WHERE idempotency_key = ?",
                                     (idempotency_key,)).fetchone()
-            if existing is not None:
+            if existing is not None:  # an earlier call made it; copy its data if that call stopped first
+                if not self._file(existing["id"]).exists():
+                    self._copy(volume_backend_id, existing["id"])
                 return existing["id"]
             row = self._row(conn, volume_backend_id)
             snapshot_id = str(uuid.uuid4())
@@ -298,12 +306,12 @@ class LocalVolumeDriver(VolumeDriver):
         self._copy(volume_backend_id, snapshot_id)
         return snapshot_id
 
-    def delete_snapshot(self, backend_id: str) -> None:
+    def delete_snapshot(self, ctx: CallContext, backend_id: str) -> None:
         with self.store.write() as conn:
             conn.execute("DELETE FROM volume_snapshot WHERE id = ?", (backend_id,))
         self._file(backend_id).unlink(missing_ok=True)
 
-    def get_snapshot(self, backend_id: str) -> SnapshotInfo:
+    def get_snapshot(self, ctx: CallContext, backend_id: str) -> SnapshotInfo:
         with self.store.read() as conn:
             row = conn.execute("SELECT * FROM volume_snapshot WHERE id = ?", (backend_id,)).fetchone()
         if row is None:
@@ -312,7 +320,7 @@ class LocalVolumeDriver(VolumeDriver):
                             size_gb=row["size_gb"], state=VolumeState.AVAILABLE,
                             idempotency_key=row["idempotency_key"])
 
-    def attach(self, backend_id: str, host: str, mode: str = "rw") -> Connection:
+    def attach(self, ctx: CallContext, backend_id: str, host: str, mode: str = "rw") -> Connection:
         with self.store.write() as conn:
             self._row(conn, backend_id)
             conn.execute("INSERT OR REPLACE INTO volume_export (volume_id, host, mode) VALUES (?, ?, ?)",
@@ -320,12 +328,12 @@ class LocalVolumeDriver(VolumeDriver):
         return Connection("local", {"volume_id": backend_id, "device_path": str(self._file(backend_id)),
                                     "access_mode": mode})
 
-    def detach(self, backend_id: str, host: str) -> None:
+    def detach(self, ctx: CallContext, backend_id: str, host: str) -> None:
         with self.store.write() as conn:
             self._row(conn, backend_id)
             conn.execute("DELETE FROM volume_export WHERE volume_id = ? AND host = ?", (backend_id, host))
 
-    def read(self, backend_id: str) -> Iterator[bytes]:
+    def read(self, ctx: CallContext, backend_id: str) -> Iterator[bytes]:
         """The bytes written into the volume (from an image, snapshot or clone); nothing for a
         blank volume. :raises NotFound: The iterator raises DriverError if the file cannot be read."""
         with self.store.read() as conn:

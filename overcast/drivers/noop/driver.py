@@ -9,6 +9,7 @@ benchmarks: whatever time a request takes with ``noop`` is Overcast's own.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 from dataclasses import replace
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Diagnostics, Flavor, Image,
-                                      NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
+                                      ImageRef, NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
                                       VolumeAttachment)
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotFound, NotSuspended
 from overcast.drivers.registry import CloudDriver
 
@@ -46,9 +48,11 @@ class NoopComputeDriver(ComputeDriver):
         self._volumes: dict[str, dict[str, str]] = {}
         self._groups: dict[str, ServerGroup] = {}
         self._old_flavor: dict[str, str | None] = {}
+        #: snapshot idempotency key -> image id
+        self._images: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
-    def build(self, request: BuildRequest) -> str:
+    def build(self, ctx: CallContext, request: BuildRequest) -> str:
         with self._lock:
             existing = self._by_key.get(request.idempotency_key)
             if existing is not None and existing in self._servers:
@@ -64,7 +68,7 @@ class NoopComputeDriver(ComputeDriver):
             self._volumes[backend_id] = {d.volume_id: d.device for d in request.block_devices}
             return backend_id
 
-    def delete(self, backend_id: str) -> None:
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
         with self._lock:
             info = self._servers.pop(backend_id, None)
             self._volumes.pop(backend_id, None)
@@ -72,15 +76,15 @@ class NoopComputeDriver(ComputeDriver):
             if info is not None and info.idempotency_key is not None:
                 self._by_key.pop(info.idempotency_key, None)
 
-    def get(self, backend_id: str) -> ServerInfo:
+    def get(self, ctx: CallContext, backend_id: str) -> ServerInfo:
         with self._lock:
             return self._get(backend_id)
 
-    def list(self) -> list[ServerInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
         with self._lock:
             return list(self._servers.values())
 
-    def find(self, idempotency_key: str) -> ServerInfo | None:
+    def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
         with self._lock:
             backend_id = self._by_key.get(idempotency_key)
             return self._servers.get(backend_id) if backend_id else None
@@ -102,106 +106,120 @@ class NoopComputeDriver(ComputeDriver):
             return self._get(backend_id)
 
     # -- actions --------------------------------------------------------------------------
-    def reboot(self, backend_id: str, hard: bool = False) -> None:
+    def reboot(self, ctx: CallContext, backend_id: str, hard: bool = False) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
-    def start(self, backend_id: str) -> None:
+    def start(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
-    def stop(self, backend_id: str) -> None:
+    def stop(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.STOPPED)
 
-    def pause(self, backend_id: str) -> None:
+    def pause(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.PAUSED)
 
-    def unpause(self, backend_id: str) -> None:
+    def unpause(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
-    def suspend(self, backend_id: str) -> None:
+    def suspend(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.SUSPENDED)
 
-    def resume(self, backend_id: str) -> None:
+    def resume(self, ctx: CallContext, backend_id: str) -> None:
         with self._lock:
             if self._get(backend_id).state is not ServerState.SUSPENDED:
                 raise NotSuspended(f"Server {backend_id} is not suspended")
         self._set(backend_id, ServerState.ACTIVE)
 
-    def resize(self, backend_id: str, flavor: Flavor) -> None:
+    def resize(self, ctx: CallContext, backend_id: str, flavor: Flavor) -> None:
         with self._lock:
             self._old_flavor.setdefault(backend_id, self._get(backend_id).flavor_id)
         self._set(backend_id, ServerState.RESIZED, flavor_id=flavor.id)
 
-    def confirm_resize(self, backend_id: str) -> None:
+    def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.ACTIVE)
         self._old_flavor.pop(backend_id, None)
 
-    def revert_resize(self, backend_id: str) -> None:
+    def revert_resize(self, ctx: CallContext, backend_id: str) -> None:
         with self._lock:
             info = self._get(backend_id)
             old = self._old_flavor.pop(backend_id, info.flavor_id)
         self._set(backend_id, ServerState.ACTIVE, flavor_id=old)
 
-    def rebuild(self, backend_id: str, image: Image, admin_password: str | None = None) -> None:
+    def rebuild(self, ctx: CallContext, backend_id: str, image: Image, admin_password: str | None = None) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
-    def snapshot(self, backend_id: str, image_name: str) -> bytes:
+    def snapshot(self, ctx: CallContext, backend_id: str, image_name: str) -> ImageRef:
+        """An empty image (idempotent on ``ctx.idempotency_key``)."""
         self._touch(backend_id)
-        return b""
+        with self._lock:
+            key = ctx.idempotency_key or str(uuid.uuid4())
+            image_id = self._images.setdefault(key, str(uuid.uuid4()))
+        return ImageRef(backend_id=image_id, size=0)
 
-    def console_output(self, backend_id: str, length: int | None = None) -> str:
+    def images(self, ctx: CallContext) -> builtins.list[Image]:
+        with self._lock:
+            return [Image(id=image_id, name=image_id, backend_id=image_id, size=0)
+                    for image_id in self._images.values()]
+
+    def delete_image(self, ctx: CallContext, backend_image_id: str) -> None:
+        with self._lock:
+            self._images = {k: v for k, v in self._images.items() if v != backend_image_id}
+
+    def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         self._touch(backend_id)
         return ""
 
-    def rescue(self, backend_id: str, image: Image | None, admin_password: str | None) -> None:
+    def rescue(self, ctx: CallContext, backend_id: str, image: Image | None, admin_password: str | None) -> None:
         self._set(backend_id, ServerState.RESCUED)
 
-    def unrescue(self, backend_id: str) -> None:
+    def unrescue(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
-    def change_password(self, backend_id: str, admin_password: str) -> None:
+    def change_password(self, ctx: CallContext, backend_id: str, admin_password: str) -> None:
         self._touch(backend_id)
 
-    def shelve(self, backend_id: str) -> None:
+    def shelve(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.SHELVED)
 
-    def unshelve(self, backend_id: str) -> None:
+    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
-    def attach_volume(self, backend_id: str, volume_id: str, device: str | None = None) -> VolumeAttachment:
+    def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
+                      device: str | None = None) -> VolumeAttachment:
         with self._lock:
             self._get(backend_id)
             attached = self._volumes.setdefault(backend_id, {})
-            if volume_id not in attached:
+            if volume_id not in attached:  # attaching it again returns its attachment
                 attached[volume_id] = device or f"/dev/vd{chr(ord('b') + len(attached))}"
             return VolumeAttachment(volume_id=volume_id, device=attached[volume_id])
 
-    def detach_volume(self, backend_id: str, volume_id: str) -> None:
+    def detach_volume(self, ctx: CallContext, backend_id: str, volume_id: str) -> None:
         with self._lock:
             self._get(backend_id)
             if self._volumes.get(backend_id, {}).pop(volume_id, None) is None:
                 raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
 
-    def attach_port(self, backend_id: str, port: NetworkAttachment) -> None:
+    def attach_port(self, ctx: CallContext, backend_id: str, port: NetworkAttachment) -> None:
         with self._lock:
             info = self._get(backend_id)
             if all(p.port_id != port.port_id for p in info.networks):
                 self._servers[backend_id] = replace(info, networks=(*info.networks, port))
 
-    def detach_port(self, backend_id: str, port_id: str) -> None:
+    def detach_port(self, ctx: CallContext, backend_id: str, port_id: str) -> None:
         with self._lock:
             info = self._get(backend_id)
             self._servers[backend_id] = replace(
                 info, networks=tuple(p for p in info.networks if p.port_id != port_id))
 
-    def create_server_group(self, group: ServerGroup) -> None:
+    def create_server_group(self, ctx: CallContext, group: ServerGroup) -> None:
         with self._lock:
             self._groups[group.id] = group
 
-    def delete_server_group(self, group_id: str) -> None:
+    def delete_server_group(self, ctx: CallContext, group_id: str) -> None:
         with self._lock:
             self._groups.pop(group_id, None)
 
-    def diagnostics(self, backend_id: str) -> Diagnostics:
+    def diagnostics(self, ctx: CallContext, backend_id: str) -> Diagnostics:
         return Diagnostics(power_state=self._touch(backend_id).power_state)
 
 

@@ -7,11 +7,13 @@ a volume uploads as an empty image. The baseline for the conformance kit and ben
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 from dataclasses import replace
 from typing import Iterator
 
+from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest, NotFound
 from overcast.drivers.volume import (Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState)
@@ -29,7 +31,7 @@ class NoopVolumeDriver(VolumeDriver):
         self._snapshots: dict[str, SnapshotInfo] = {}
         self._by_key: dict[str, str] = {}
 
-    def create(self, request: VolumeRequest) -> str:
+    def create(self, ctx: CallContext, request: VolumeRequest) -> str:
         if request.size_gb < 1:
             raise InvalidRequest(f"noop: volume size must be at least 1 GB, not {request.size_gb}")
         with self._lock:
@@ -48,13 +50,13 @@ class NoopVolumeDriver(VolumeDriver):
             self._by_key[request.idempotency_key] = backend_id
             return backend_id
 
-    def delete(self, backend_id: str) -> None:
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
         with self._lock:
             info = self._volumes.pop(backend_id, None)
             if info is not None and info.idempotency_key:
                 self._by_key.pop(info.idempotency_key, None)
 
-    def get(self, backend_id: str) -> VolumeInfo:
+    def get(self, ctx: CallContext, backend_id: str) -> VolumeInfo:
         with self._lock:
             return self._get(backend_id)
 
@@ -64,18 +66,23 @@ class NoopVolumeDriver(VolumeDriver):
         except KeyError:
             raise NotFound(f"noop: no volume {backend_id}") from None
 
-    def list(self) -> list[VolumeInfo]:
+    def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
         with self._lock:
             return list(self._volumes.values())
 
-    def extend(self, backend_id: str, new_size_gb: int) -> None:
+    def find(self, ctx: CallContext, idempotency_key: str) -> VolumeInfo | None:
+        with self._lock:
+            backend_id = self._by_key.get(idempotency_key)
+            return self._volumes.get(backend_id) if backend_id else None
+
+    def extend(self, ctx: CallContext, backend_id: str, new_size_gb: int) -> None:
         with self._lock:
             info = self._get(backend_id)
             if new_size_gb <= info.size_gb:
                 raise InvalidRequest(f"noop: new size {new_size_gb} is not larger than {info.size_gb}")
             self._volumes[backend_id] = replace(info, size_gb=new_size_gb)
 
-    def create_snapshot(self, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
         with self._lock:
             existing = self._by_key.get(idempotency_key)
             if existing is not None:
@@ -88,27 +95,27 @@ class NoopVolumeDriver(VolumeDriver):
             self._by_key[idempotency_key] = snapshot_id
             return snapshot_id
 
-    def delete_snapshot(self, backend_id: str) -> None:
+    def delete_snapshot(self, ctx: CallContext, backend_id: str) -> None:
         with self._lock:
             info = self._snapshots.pop(backend_id, None)
             if info is not None and info.idempotency_key:
                 self._by_key.pop(info.idempotency_key, None)
 
-    def get_snapshot(self, backend_id: str) -> SnapshotInfo:
+    def get_snapshot(self, ctx: CallContext, backend_id: str) -> SnapshotInfo:
         with self._lock:
             try:
                 return self._snapshots[backend_id]
             except KeyError:
                 raise NotFound(f"noop: no snapshot {backend_id}") from None
 
-    def attach(self, backend_id: str, host: str, mode: str = "rw") -> Connection:
-        self.get(backend_id)
+    def attach(self, ctx: CallContext, backend_id: str, host: str, mode: str = "rw") -> Connection:
+        self.get(ctx, backend_id)
         return Connection("noop", {"volume_id": backend_id, "access_mode": mode})
 
-    def detach(self, backend_id: str, host: str) -> None:
-        self.get(backend_id)
+    def detach(self, ctx: CallContext, backend_id: str, host: str) -> None:
+        self.get(ctx, backend_id)
 
-    def read(self, backend_id: str) -> Iterator[bytes]:
+    def read(self, ctx: CallContext, backend_id: str) -> Iterator[bytes]:
         """No bytes (noop volumes hold no data). :raises NotFound:"""
-        self.get(backend_id)
+        self.get(ctx, backend_id)
         return iter(())

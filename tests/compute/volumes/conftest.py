@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from overcast.app import build_operations
+from overcast.drivers.context import CallContext
 from overcast.ops.engine import OpsSettings
 from overcast.store.compute import Server
 from overcast.store.volume import Volume
@@ -49,5 +50,5 @@ def backend_devices(nova: Nova, server_id: str) -> dict[str, str]:
         server = session.scalars(select(Server).where(Server.id == server_id)).one()
         cloud, backend_id = server.cloud, server.backend_id
         by_backend = {v.backend_id: v.id for v in session.scalars(select(Volume))}
-    attached = core.compute_driver(cloud).volume_attachments(backend_id)
+    attached = core.compute_driver(cloud).volume_attachments(CallContext(), backend_id)
     return {by_backend.get(a.volume_id, a.volume_id): a.device for a in attached}

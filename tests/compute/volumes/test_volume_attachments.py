@@ -225,15 +225,16 @@ def test_reserve_wins_once_for_concurrent_requests(nova, cinder):
     store = nova.cloud.app.compute.store
     with store.session() as stale:
         owner = acting_for(stale.query(Server).filter_by(id=second).one())
-        assert attachments.get_volume(stale, owner, vid).status == "available"  # read before the other commits
+        assert attachments.get_volume(stale, owner, vid, region="RegionOne").status == "available"  # read first
         with store.session() as winner:
-            attachments.reserve(winner, owner, vid, instance_uuid=first)
+            attachments.reserve(winner, owner, vid, region="RegionOne", instance_uuid=first)
         with pytest.raises(Invalid) as refused:
-            attachments.reserve(stale, owner, vid, instance_uuid=second)
+            attachments.reserve(stale, owner, vid, region="RegionOne", instance_uuid=second)
     assert refused.value.message.endswith("but the current status is reserved.")
     assert cinder.req("GET", f"/volumes/{vid}").json["volume"]["status"] == "reserved"
     with store.session() as session:
-        assert [a.instance_uuid for a in attachments.get_volume(session, owner, vid).attachments] == [first]
+        volume = attachments.get_volume(session, owner, vid, region="RegionOne")
+        assert [a.instance_uuid for a in volume.attachments] == [first]
 
 
 def test_force_detach(nova, cinder, admin_cinder, server):

@@ -1,0 +1,248 @@
+"""What the driver contract for remote clouds promises Overcast's core (0025), checked in-process:
+
+- no request asks a backend what it offers: zones, pools, flavors and images come from the
+  region's inventory, refreshed from the drivers at start and by a reconciler task;
+- a region whose backend lists its own flavors only runs those (400 when the API takes the
+  request), shows its own images in that region's image list (marked as such), and a backend that
+  boots only its own images refuses another with Nova's 400;
+- reads a request needs from a backend (console output, diagnostics) answer 503 with Retry-After
+  when the backend is unavailable or its breaker open, never 409 or 500;
+- the polls of many operations reach the backend together (``get_many``);
+- the reconciler confirms with ``get`` before it declares a server lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from overcast.config import CloudSettings
+from overcast.core.image import BACKEND_PROPERTY
+from overcast.core.image.seed import CIRROS_ID
+from overcast.drivers import compute as dc
+from overcast.drivers.context import CallContext
+from overcast.drivers.errors import Unavailable
+from overcast.drivers.local import LocalComputeDriver, create_driver as create_local
+from overcast.drivers.registry import register_driver, unregister_driver
+from overcast.ops.models import Operation
+from overcast.store.compute import Server
+
+PICKY = "picky"
+
+
+class PickyCompute(LocalComputeDriver):
+    """A backend like an upstream cloud: its own flavors and images only (a test double of the
+    contract, on the local cloud's simulation)."""
+
+    boots_overcast_images = False
+    built: list[dc.BuildRequest] = []
+
+    def flavors(self, ctx: CallContext) -> list[dc.Flavor]:
+        return [dc.Flavor(id="2", name="m1.small", vcpus=1, ram_mb=2048, disk_gb=20)]
+
+    def images(self, ctx: CallContext) -> list[dc.Image]:
+        return [dc.Image(id="ami-123", name="backend-linux", backend_id="ami-123", size=4096,
+                         properties={"os_distro": "linux"}, extra={"owner": "provider"})]
+
+    def build(self, ctx: CallContext, request: dc.BuildRequest) -> str:
+        PickyCompute.built.append(request)
+        return super().build(ctx, request)
+
+
+def picky_driver(options: Any, data_dir: Path) -> Any:
+    bundle = create_local({}, data_dir)
+    compute = bundle.compute
+    bundle.compute = PickyCompute(compute.store.path)
+    compute.close()
+    return bundle
+
+
+@pytest.fixture
+def settings(settings):  # noqa: ANN001, ANN201 - RegionOne (local) and a picky second region
+    register_driver("picky-test", picky_driver)
+    yield settings.replace(clouds=(CloudSettings(name="RegionOne"), CloudSettings(name=PICKY, driver="picky-test")))
+    unregister_driver("picky-test")
+
+
+@pytest.fixture
+def ops(compute):  # noqa: ANN001, ANN201
+    from overcast.app import build_operations
+
+    runtime = build_operations(compute.app.compute)
+    runtime.start(reconcile=False)
+    yield runtime
+    runtime.stop()
+
+
+def _server(cloud, token: str, prefix: str = "", **server: Any):  # noqa: ANN001, ANN201
+    body = {"name": "s", "flavorRef": "1", "imageRef": CIRROS_ID, **server}
+    return cloud.request("POST", f"{prefix}/compute/v2.1/servers", token, json={"server": body})
+
+
+def test_requests_never_ask_the_backend_what_it_offers(compute, ops, demo_token, monkeypatch):
+    driver = compute.app.compute.compute_driver("RegionOne")
+    volumes = compute.app.compute.clouds["RegionOne"].volume
+
+    def asked(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a request asked the backend what it offers")
+
+    for target, name in ((driver, "zones"), (driver, "flavors"), (driver, "images"), (volumes, "zones"),
+                         (volumes, "pools")):
+        monkeypatch.setattr(target, name, asked)
+    assert _server(compute, demo_token, availability_zone="nova").status_code == 202
+    assert _server(compute, demo_token, availability_zone="nowhere").status_code == 400
+    project = compute.request("GET", "/identity/v3/auth/tokens", demo_token,
+                              headers={"X-Subject-Token": demo_token}).json["token"]["project"]["id"]
+    volume = compute.request("POST", f"/volume/v3/{project}/volumes", demo_token,
+                             json={"volume": {"size": 1, "availability_zone": "nova"}})
+    assert volume.status_code == 202, volume.text
+    zones = compute.request("GET", f"/volume/v3/{project}/os-availability-zone", demo_token)
+    assert [z["zoneName"] for z in zones.json["availabilityZoneInfo"]] == ["nova"]
+
+
+def test_a_backend_with_its_own_flavors_and_images(compute, ops, demo_token, admin_token):
+    prefix = f"/regions/{PICKY}"
+    # its images are listed in its region only, marked as the backend's
+    listed = compute.request("GET", f"{prefix}/image/v2/images", demo_token).json["images"]
+    backend = [i for i in listed if i["name"] == "backend-linux"]
+    assert len(backend) == 1 and backend[0][BACKEND_PROPERTY] == PICKY and backend[0]["visibility"] == "public"
+    assert "backend-linux" not in {i["name"] for i in compute.request("GET", "/image/v2/images", demo_token)
+                                   .json["images"]}
+    image_id = backend[0]["id"]
+    assert compute.request("GET", f"/image/v2/images/{image_id}", demo_token).status_code == 404
+    # only its own flavors, refused when the API takes the request
+    refused = _server(compute, demo_token, prefix, imageRef=image_id, flavorRef="1")
+    assert refused.status_code == 400 and "Flavor 1 could not be found" in refused.text
+    # only its own images: Overcast's cirros is not one it can boot
+    refused = _server(compute, demo_token, prefix, flavorRef="2")
+    assert refused.status_code == 400 and "unacceptable" in refused.text
+    PickyCompute.built.clear()
+    made = _server(compute, demo_token, prefix, imageRef=image_id, flavorRef="2")
+    assert made.status_code == 202, made.text
+    sid = made.json["server"]["id"]
+    deadline = time.monotonic() + 15
+    while not PickyCompute.built:
+        assert time.monotonic() < deadline, "never built"
+        time.sleep(0.02)
+    assert PickyCompute.built[0].image.backend_id == "ami-123"
+    assert PickyCompute.built[0].project_id is not None
+    # a backend's own image is not Overcast's to delete
+    deleted = compute.request("DELETE", f"{prefix}/image/v2/images/{image_id}", admin_token)
+    assert deleted.status_code == 403
+    # the first region is as it was: Overcast's images, Overcast's flavors
+    assert _server(compute, demo_token).status_code == 202
+    assert compute.request("DELETE", f"{prefix}/compute/v2.1/servers/{sid}", demo_token).status_code == 204
+
+
+def test_backend_images_follow_the_backend(compute):
+    """The inventory refresh adds a backend's new images and drops the ones it no longer has."""
+    from overcast.core import inventory
+
+    core = compute.app.compute
+    cloud = core.clouds[PICKY]
+    original = PickyCompute.images
+    try:
+        PickyCompute.images = lambda self, ctx: [dataclasses.replace(original(self, ctx)[0], backend_id="ami-456",
+                                                                     name="newer")]
+        inventory.refresh(core.store.session, PICKY, cloud)
+    finally:
+        PickyCompute.images = original
+    token = compute.token("demo", "demo")
+    names = {i["name"] for i in compute.request("GET", f"/regions/{PICKY}/image/v2/images", token).json["images"]}
+    assert "newer" in names and "backend-linux" not in names
+
+
+def test_console_output_of_an_unavailable_backend_is_503(compute, ops, demo_token, monkeypatch):
+    from tests.compute.conftest import Nova
+
+    nova = Nova(compute, demo_token)
+    sid = nova.create("console").json["server"]["id"]
+    driver = compute.app.compute.compute_driver("RegionOne")
+    calls = []
+
+    def unavailable(*_: Any, **__: Any) -> str:
+        calls.append(1)
+        raise Unavailable("the provider is down", retry_after=7)
+
+    monkeypatch.setattr(driver, "console_output", unavailable)
+    resp = nova.action(sid, {"os-getConsoleOutput": {"length": 5}})
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "7", resp.text
+    for _ in range(6):  # enough failures to open the region's breaker
+        nova.action(sid, {"os-getConsoleOutput": {"length": 5}})
+    before = len(calls)
+    resp = nova.action(sid, {"os-getConsoleOutput": {}})
+    assert resp.status_code == 503 and int(resp.headers["Retry-After"]) >= 1
+    assert len(calls) == before, "the breaker is open: the backend is not asked"
+    resp = nova.req("GET", f"/servers/{sid}/diagnostics", token=compute.token("admin", "admin"))
+    assert resp.status_code == 503
+
+
+def test_polls_reach_the_backend_together(compute, demo_token, monkeypatch):
+    """Builds that poll a slow backend share ``get_many`` calls (not one ``get`` per server per poll)."""
+    from overcast.app import build_operations
+    from tests.compute.conftest import Nova
+
+    driver = compute.app.compute.compute_driver("RegionOne")
+    monkeypatch.setattr(driver, "build_delay", 1.5)
+    batches: list[int] = []
+    real = driver.get_many
+
+    def counted(ctx: CallContext, ids: Any) -> Any:
+        ids = list(ids)
+        batches.append(len(ids))
+        return real(ctx, ids)
+
+    monkeypatch.setattr(driver, "get_many", counted)
+    monkeypatch.setattr(driver, "get", lambda *a, **k: pytest.fail("a poll asked for one server"))
+    runtime = build_operations(compute.app.compute)
+    runtime.start(reconcile=False)
+    try:
+        nova = Nova(compute, demo_token)
+        ids = [nova.create(f"poll-{i}", wait=None).json["server"]["id"] for i in range(8)]
+        for sid in ids:
+            nova.wait(sid, "ACTIVE", timeout=30)
+    finally:
+        runtime.stop()
+    with compute.app.compute.store.session() as session:
+        polls = sum(op.polls + 1 for op in session.scalars(select(Operation).where(Operation.kind == "server.build")))
+    assert max(batches) > 1, batches
+    assert len(batches) < polls, f"{len(batches)} backend calls for {polls} polls"
+
+
+def test_the_reconciler_confirms_before_declaring_a_server_lost(compute, ops, demo_token, monkeypatch):
+    from overcast.core.compute.operations import ServerHandlers
+    from tests.compute.conftest import Nova
+
+    nova = Nova(compute, demo_token)
+    sid = nova.create("listed-or-not").json["server"]["id"]
+    core = compute.app.compute
+    driver = core.compute_driver("RegionOne")
+    real_list = driver.list
+    monkeypatch.setattr(driver, "list", lambda ctx: [])  # a listing cut short (or eventually consistent)
+    handlers = ServerHandlers(core)
+    handlers.reconcile("RegionOne", _Context(core.store))
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["status"] == "ACTIVE"
+    with core.store.session() as session:
+        backend_id = session.scalar(select(Server.backend_id).where(Server.id == sid))
+    driver.delete(CallContext(), backend_id)  # really gone, behind Overcast's back
+    monkeypatch.setattr(driver, "list", real_list)
+    handlers.reconcile("RegionOne", _Context(core.store))
+    shown = nova.req("GET", f"/servers/{sid}").json["server"]
+    assert shown["status"] == "ERROR" and "no longer exists" in shown["fault"]["message"]
+
+
+class _Context:
+    """What a reconcile function gets from the reconciler: sessions and an abandoned flag."""
+
+    def __init__(self, store: Any):
+        import threading
+
+        self.store, self.abandoned = store, threading.Event()
+
+    def session(self) -> Any:
+        return self.store.session()
