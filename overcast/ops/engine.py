@@ -357,7 +357,7 @@ def wait_for(store: Store, operation_id: str, timeout: float = 30.0, poll: float
     deadline = time.monotonic() + timeout
     while True:
         with store.session() as session:
-            op = session.get(Operation, operation_id)
+            op = session.get(Operation, operation_id, populate_existing=True)  # a request's session may hold it
             if op is None:
                 raise LookupError(f"no operation {operation_id}")
             if op.state in TERMINAL_STATES:

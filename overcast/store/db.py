@@ -42,6 +42,17 @@ class Unit:
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after.append(fn)
 
+    def commit(self) -> None:
+        """Make what the unit did so far final, now (a request that must wait for a worker to act
+        on what it enqueued). What it does afterwards is one transaction again, and reads afresh
+        what others (the worker) changed meanwhile."""
+        for session in self._sessions.values():
+            session.commit()
+            session.expire_all()
+        after, self._after = self._after, []
+        for fn in after:
+            fn()
+
     def rollback(self) -> None:
         for session in self._sessions.values():
             session.rollback()
@@ -173,6 +184,13 @@ class Store:
             fn()
         else:
             unit.after_commit(fn)
+
+    def commit_now(self) -> None:
+        """Commit the current request's work so far (nothing to do outside a request): for a
+        request that waits for what a worker does with its records (an export it enqueued)."""
+        unit = _UNIT.get()
+        if unit is not None:
+            unit.commit()
 
     def upgrade(self, default_region: str | None = None) -> None:
         """Bring the schema to the newest Alembic revision (a no-op costing one query when it is).

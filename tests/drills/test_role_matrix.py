@@ -22,6 +22,7 @@ import pytest
 
 from catalog import ALLOWED, GONE, ORACLE, REFUSED_WITH, WRITE_METHODS, Example, examples, headers_for, rule_for, url
 from overcast.api.routing import MOUNTS, Endpoint
+from overcast.app import build_operations
 from world import PERSONAS, World
 
 REFUSALS = (403, 404)
@@ -90,6 +91,20 @@ def test_role_matrix(world: World, service: str) -> None:
                          "ORACLE:\n" + "\n".join(unknown))
     problems: list[str] = []
     conclusive = 0
+    # Cinder's exports (os-initialize_connection, attachment updates) answer once a worker has run them
+    runtime = build_operations(world.compute).start(reconcile=False) if service == "volume" else None
+    try:
+        conclusive = _judge(world, service, calls, problems)
+    finally:
+        if runtime is not None:
+            runtime.stop()
+    print(f"\n{service}: {len(calls)} write calls x {len(PERSONAS)} personas; "
+          f"{conclusive} with a body an allowed persona got through")
+    assert not problems, f"{len(problems)} wrong answers:\n" + "\n".join(problems)
+
+
+def _judge(world: World, service: str, calls: list[Call], problems: list[str]) -> int:
+    conclusive = 0
     for call in calls:
         allowed = ALLOWED[call.rule]
         statuses: dict[str, int] = {}
@@ -114,9 +129,7 @@ def test_role_matrix(world: World, service: str) -> None:
                         problems.append(f"{call.label} as {persona}: {status} where upstream answers {expected}")
                 elif persona not in allowed and status < 500 and status not in REFUSALS:
                     problems.append(f"{call.label} as {persona}: {status} where upstream refuses with 403")
-    print(f"\n{service}: {len(calls)} write calls x {len(PERSONAS)} personas; "
-          f"{conclusive} with a body an allowed persona got through")
-    assert not problems, f"{len(problems)} wrong answers:\n" + "\n".join(problems)
+    return conclusive
 
 
 def _server_actions() -> set[str]:
