@@ -20,10 +20,13 @@ PYTEST_ARGS ?=
 
 venv: $(STAMP)
 
+# The first install takes a minute or more: say so, and let pip show each package as it goes.
 $(STAMP): pyproject.toml
+	@echo "==> installing Overcast and its test tools into $(VENV) (the first time takes a minute or two)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[test]'
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -e '.[test]'
 	touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 serve: venv
 	$(BIN)/overcast serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)

@@ -6,10 +6,13 @@ Overcast's figures can be read as a ratio against it (machines are noisy; ratios
     granian --interface wsgi --port 8000 benchmarks.bare_app:app
     gunicorn -w 1 benchmarks.bare_app:app
 
-``/`` and any other path answer 200 with the same small body.
+``/`` and any other path answer 200 with the same small body; with ``OVERCAST_BARE_BODY_FILE`` set,
+with that file's bytes instead (the "same bytes" baseline of ``benchmarks/reads.py``).
 """
 
 from __future__ import annotations
+
+import os
 
 import falcon
 
@@ -32,9 +35,23 @@ class Fixed:
     on_head = on_get
 
 
+class Bytes:
+    """The same JSON bytes on every path (read once at start)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        resp.data = self.data
+        resp.content_type = falcon.MEDIA_JSON
+
+    on_head = on_get
+
+
 def create_app() -> falcon.App:
     app = falcon.App()
-    fixed = Fixed()
+    path = os.environ.get("OVERCAST_BARE_BODY_FILE")
+    fixed = Bytes(open(path, "rb").read()) if path else Fixed()
     app.add_route("/", fixed)
     app.add_sink(lambda req, resp, **_: fixed.on_get(req, resp), "/")
     return app

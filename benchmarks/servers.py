@@ -39,14 +39,16 @@ def server_argv(server: str, target: str, port: int, workers: int, threads: int)
 
 
 def bare_wrk(log_dir: Path, *, threads: int, duration: float, connections: int, server: str = "granian-bt8",
-             workers: int = 1, wrk_threads: int = 1) -> WrkResult:
-    """wrk on the bare app's ``GET /``, served by ``server`` (see :func:`server_argv`) for this run only.
+             workers: int = 1, wrk_threads: int = 1, body_file: Path | None = None) -> WrkResult:
+    """wrk on the bare app's ``GET /``, served by ``server`` (see :func:`server_argv`) for this run only;
+    with ``body_file``, the bare app answers that file's bytes (the same bytes Overcast answered).
 
     :raises BenchError: the server did not answer or wrk failed.
     """
     target, path = TARGETS["bare"]
     port = free_port()
-    bare = start("bare", server_argv(server, target, port, workers, threads), port, {}, log_dir)
+    env = {"OVERCAST_BARE_BODY_FILE": str(body_file)} if body_file is not None else {}
+    bare = start("bare", server_argv(server, target, port, workers, threads), port, env, log_dir)
     try:
         bare.wait_ready(path)
         return run_wrk(f"http://{HOST}:{port}{path}", "get.lua", duration=duration, connections=connections,

@@ -63,8 +63,13 @@ def resolve_reference(value: str, environ: Mapping[str, str] = os.environ) -> st
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8780
-    workers: int = 1
+    #: server processes; 0: one per CPU core
+    workers: int = 0
     threads: int = 4
+    #: seconds a stop (Ctrl-C, SIGTERM) waits for requests in flight before the processes end
+    stop_grace: float = 1.5
+    #: keep rendered answers to reads until the database changes (SQLite only; docs/decisions/0038)
+    response_cache: bool = True
     #: The URL clients reach us at; by default http://host:port.
     public_url: str = ""
     #: Largest JSON request body accepted (bytes); larger answers 413.
@@ -155,6 +160,20 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class TestingSettings:
+    """What test suites use Overcast for (docs/decisions/0035 and 0036)."""
+
+    #: serve /_overcast/reset, /_overcast/states and /_overcast/faults to admins (off: those paths 404)
+    admin_api: bool = False
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    #: serve Prometheus metrics at /metrics (no token needed; no secrets in them)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class OpsSettings:
     """``[ops]``: the operations engine (workers, leases, retries, breakers). The defaults suit the
     embedded single-process cloud; see docs/decisions/0007-operations-engine.md."""
@@ -230,6 +249,48 @@ class CloudSettings:
 
 
 @dataclass(frozen=True)
+class CdnProviderSettings:
+    """One CDN provider (``[cdn.providers.NAME]``): a driver name and its options. Flavors list
+    providers by ``name``."""
+
+    name: str
+    driver: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # options may hold credentials: never show them
+        return f"CdnProviderSettings(name={self.name!r}, driver={self.driver!r}, options=<{len(self.options)} keys>)"
+
+
+@dataclass(frozen=True)
+class CdnFlavorSettings:
+    """A flavor made from the configuration (``[cdn.flavors.ID] providers = [...]``)."""
+
+    id: str
+    providers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CdnSettings:
+    """The CDN service (Poppy's API at ``/cdn/v1.0``): see docs/decisions/0031-cdn.md.
+
+    With no ``[cdn.providers.*]`` the embedded default offers one provider: ``varnish`` (a local
+    Varnish edge Overcast runs itself) when ``varnishd`` is on the PATH, else ``mock``; with no
+    ``[cdn.flavors.*]`` a flavor ``default`` deploys to the first provider.
+    """
+
+    #: access URLs are ``<domain>.<operator_domain>``, the CNAME an operator points at the provider
+    operator_domain: str = "cdn.overcast.test"
+    #: services per project unless an admin set another limit (Poppy's default 20)
+    service_limit: int = 20
+    #: the largest ``limit`` of GET /services (Poppy's max_services_per_page)
+    max_services_per_page: int = 20
+    #: seconds a synchronous provider call (health, analytics) may take
+    provider_call_timeout: float = 10.0
+    providers: tuple[CdnProviderSettings, ...] = ()
+    flavors: tuple[CdnFlavorSettings, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".overcast")
     server: ServerSettings = ServerSettings()
@@ -237,8 +298,13 @@ class Settings:
     identity: IdentitySettings = IdentitySettings()
     bootstrap: BootstrapSettings = BootstrapSettings()
     image: ImageSettings = ImageSettings()
+    testing: TestingSettings = TestingSettings()
+    metrics: MetricsSettings = MetricsSettings()
     ops: OpsSettings = OpsSettings()
+    cdn: CdnSettings = CdnSettings()
     clouds: tuple[CloudSettings, ...] = (CloudSettings(name="RegionOne"),)
+    #: ``[[faults]]`` tables: faults injected from the start (see overcast.core.faults)
+    faults: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def database_url(self) -> str:
@@ -274,8 +340,13 @@ _SECTIONS = {
     "identity": IdentitySettings,
     "bootstrap": BootstrapSettings,
     "image": ImageSettings,
+    "testing": TestingSettings,
+    "metrics": MetricsSettings,
     "ops": OpsSettings,
+    "cdn": CdnSettings,
 }
+#: sections holding tables of their own (``[cdn.providers.NAME]``), read apart from the scalar keys
+_TABLES = {"cdn": ("providers", "flavors")}
 
 
 def _coerce(section: str, cls: type, key: str, raw: Any, environ: Mapping[str, str]) -> Any:
@@ -325,6 +396,30 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
+def _cdn_tables(tables: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``[cdn.providers.NAME]`` and ``[cdn.flavors.ID]`` -> typed settings (secrets resolved)."""
+    providers = []
+    for name, body in tables["providers"].items():
+        if not isinstance(body, Mapping) or "driver" not in body:
+            raise ConfigError(f"[cdn.providers.{name}] needs a driver (mock, varnish, cloudfront, fastly, ...)")
+        providers.append(CdnProviderSettings(
+            name=name, driver=str(body["driver"]),
+            options={k: resolve_reference(v, environ) if isinstance(v, str) else v
+                     for k, v in body.items() if k != "driver"}))
+    flavors = []
+    known = {p.name for p in providers}
+    for flavor_id, body in tables["flavors"].items():
+        names = body.get("providers") if isinstance(body, Mapping) else None
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"[cdn.flavors.{flavor_id}] needs providers = [\"name\", ...]")
+        unknown = [n for n in names if known and n not in known]
+        if unknown:
+            raise ConfigError(f"[cdn.flavors.{flavor_id}] names provider(s) {', '.join(unknown)} that no "
+                              f"[cdn.providers.*] section configures")
+        flavors.append(CdnFlavorSettings(id=flavor_id, providers=tuple(names)))
+    return {"providers": tuple(providers), "flavors": tuple(flavors)}
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -345,7 +440,7 @@ def load_settings(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config {path}: {exc}") from None
 
-    unknown = set(raw) - set(_SECTIONS) - {"data_dir", "clouds"}
+    unknown = set(raw) - set(_SECTIONS) - {"data_dir", "clouds", "faults"}
     if unknown:
         raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
 
@@ -354,11 +449,13 @@ def load_settings(
         merged[section].update(values)
     for section, values in section_overrides.items():
         merged[section].update(values)
+    tables = {s: {t: merged[s].pop(t, {}) for t in names} for s, names in _TABLES.items()}
 
     built = {
         section: cls(**{k: _coerce(section, cls, k, v, environ) for k, v in merged[section].items()})
         for section, cls in _SECTIONS.items()
     }
+    built["cdn"] = dataclasses.replace(built["cdn"], **_cdn_tables(tables["cdn"], environ))
     clouds = tuple(
         CloudSettings(
             name=name,
@@ -370,5 +467,8 @@ def load_settings(
         for name, body in raw.get("clouds", {}).items()
     ) or (CloudSettings(name=built["bootstrap"].region),)
 
+    faults = raw.get("faults", [])
+    if not isinstance(faults, list) or not all(isinstance(f, dict) for f in faults):
+        raise ConfigError("faults must be an array of tables ([[faults]])")
     chosen_dir = data_dir or environ.get("OVERCAST_DATA_DIR") or raw.get("data_dir") or ".overcast"
-    return Settings(data_dir=Path(chosen_dir), clouds=clouds, **built)
+    return Settings(data_dir=Path(chosen_dir), clouds=clouds, faults=tuple(dict(f) for f in faults), **built)

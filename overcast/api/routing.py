@@ -86,6 +86,8 @@ class Registry:
     def __init__(self) -> None:
         self._endpoints: dict[str, Endpoint] = {}
         self._resources: dict[str, Any] = {}
+        #: route template -> "service:name", filled by :meth:`mount`
+        self._names: dict[str, str] = {}
 
     def declare(self, service: str, name: str, template: str, methods: Iterable[str],
                 aliases: Iterable[str] = ()) -> Endpoint:
@@ -123,6 +125,10 @@ class Registry:
     def endpoints(self, service: str | None = None) -> list[Endpoint]:
         return [e for e in self._endpoints.values() if service is None or e.service == service]
 
+    def name_of(self, req: falcon.Request) -> str | None:
+        """``service:name`` of the endpoint a routed request matched (None for other paths)."""
+        return self._names.get(req.uri_template) if req.uri_template else None
+
     def is_implemented(self, endpoint: Endpoint) -> bool:
         resource = self._resources.get(f"{endpoint.service}:{endpoint.name}")
         return resource is not None and all(hasattr(resource, f"on_{m.lower()}") for m in endpoint.methods)
@@ -135,6 +141,7 @@ class Registry:
                 if path in by_path:
                     raise RoutingError(f"{path} declared by {by_path[path].name} and {endpoint.name}")
                 by_path[path] = endpoint
+        self._names = {path: f"{endpoint.service}:{endpoint.name}" for path, endpoint in by_path.items()}
         for endpoint in self._endpoints.values():
             stand_in = _NotImplemented(endpoint)
             resource = self._resources.get(f"{endpoint.service}:{endpoint.name}") or stand_in

@@ -66,7 +66,7 @@ PROJECT_READER = role("reader") & OWNER_PROJECT
 PROJECT_MEMBER = role("member") & OWNER_PROJECT
 
 #: The services whose rules :func:`declared` loads: ``overcast.core.<service>.policies.RULES``.
-SERVICES = ("identity", "compute", "image", "volume", "network", "placement")
+SERVICES = ("identity", "compute", "image", "volume", "network", "placement", "cdn")
 
 
 class Policy:

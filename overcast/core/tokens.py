@@ -41,11 +41,19 @@ def _unpack_methods(bits: int) -> tuple[str, ...]:
     return tuple(m for i, m in enumerate(_METHODS) if bits & (1 << i))
 
 
+#: decoded tokens remembered per process (the same few tokens come back on every request)
+DECODED_CACHE = 4096
+
+
 class TokenProvider:
     def __init__(self, keys: KeyRepository, revocations: "RevocationChecker", lifetime: int):
         self.keys = keys
         self.revocations = revocations
         self.lifetime = lifetime
+        # token -> its payload, for the key set that decrypted it (a rotation empties it); expiry
+        # and revocation are still checked on every validation
+        self._decoded: dict[str, AuthContext] = {}
+        self._decoded_with: object = None
 
     def issue(self, *, user_id: str, user_domain_id: str, methods: Iterable[str], roles: Iterable[str],
               project_id: str | None = None, project_domain_id: str | None = None,
@@ -75,9 +83,16 @@ class TokenProvider:
         """Decrypt and unpack, without expiry or revocation checks. :raises TokenError:"""
         if not token or len(token) > 1024:
             raise TokenError("The request you have made requires authentication.")
+        fernet = self.keys.fernet()
+        if fernet is not self._decoded_with:
+            self._decoded = {}
+            self._decoded_with = fernet
+        known = self._decoded.get(token)
+        if known is not None:
+            return known
         padded = token + "=" * (-len(token) % 4)
         try:
-            raw = self.keys.fernet().decrypt(padded.encode())
+            raw = fernet.decrypt(padded.encode())
             (version, user_id, user_domain_id, methods, roles, audit_ids, issued_at, expires_at,
              project_id, project_domain_id, domain_id, system, app_cred_id, trust_id,
              *rest) = msgspec.msgpack.decode(raw)
@@ -86,11 +101,15 @@ class TokenProvider:
             raise TokenError("The request you have made requires authentication.") from None
         if version != PAYLOAD_VERSION or len(rest) > 1:
             raise TokenError("The request you have made requires authentication.")
-        return AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=_unpack_methods(methods),
-                           roles=frozenset(roles), audit_ids=tuple(audit_ids), issued_at=issued_at,
-                           expires_at=expires_at, project_id=project_id, project_domain_id=project_domain_id,
-                           domain_id=domain_id, system=system, app_cred_id=app_cred_id, trust_id=trust_id,
-                           access_token_id=access_token_id)
+        ctx = AuthContext(user_id=user_id, user_domain_id=user_domain_id, methods=_unpack_methods(methods),
+                          roles=frozenset(roles), audit_ids=tuple(audit_ids), issued_at=issued_at,
+                          expires_at=expires_at, project_id=project_id, project_domain_id=project_domain_id,
+                          domain_id=domain_id, system=system, app_cred_id=app_cred_id, trust_id=trust_id,
+                          access_token_id=access_token_id)
+        if len(self._decoded) >= DECODED_CACHE:
+            self._decoded = {}
+        self._decoded[token] = ctx
+        return ctx
 
     def validate(self, token: str) -> AuthContext:
         """The caller a token stands for. :raises TokenError: malformed, tampered, expired or revoked."""

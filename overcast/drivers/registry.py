@@ -11,10 +11,12 @@ The entry point names a *factory*: ``create_driver(options, data_dir) -> CloudDr
 ``data_dir`` is Overcast's data directory, where a driver may keep files of its own. Nothing is
 imported until a driver is loaded (Libcloud's lazy provider map, done with entry points).
 
-A driver package offers one object per resource family: ``compute``, ``volume`` and
-``network`` today; the image and cdn slots are there so a package can grow into them without a
-new discovery mechanism. A family a driver does not offer is ``None`` and the API answers it as
-a cloud without that service.
+A driver package offers one object per resource family: ``compute``, ``volume``, ``network`` and
+``cdn`` today; the image slot is there so a package can grow into it without a new discovery
+mechanism. A family a driver does not offer is ``None`` and the API answers it as a cloud without
+that service. CDN providers are configured apart from clouds (``[cdn.providers.NAME] driver =
+...``, since a CDN flavor lists providers, not regions) and loaded through the same entry points:
+the provider is the bundle's ``cdn`` slot (docs/decisions/0031-cdn.md).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from overcast.drivers import compute as compute_family
+from overcast.drivers.cdn import base as cdn_family
 from overcast.drivers import network as network_family
 from overcast.drivers import volume as volume_family
 from overcast.drivers.compute import ComputeDriver
@@ -38,7 +41,7 @@ DriverFactory = Callable[[Mapping[str, Any], Path], "CloudDriver"]
 FAMILIES = ("compute", "image", "volume", "network", "cdn")
 #: each family's capability enum (the optional operations a driver may state it supports)
 _CAPABILITIES: dict[str, Any] = {"compute": compute_family.Capability, "volume": volume_family.Capability,
-                 "network": network_family.Capability}
+                                 "network": network_family.Capability, "cdn": cdn_family.Capability}
 
 
 class DriverLoadError(Exception):

@@ -8,9 +8,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+import orjson
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from overcast.store import changes
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -124,7 +127,10 @@ def end_unit(unit: Unit, token: contextvars.Token, commit: bool) -> None:
 def make_engine(url: str) -> Engine:
     """An engine tuned for the backend: WAL, foreign keys and a busy timeout on SQLite."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # JSON columns decoded by orjson (what the API parses bodies with, so every stored value is
+        # within what it reads); json.loads was a tenth of a computed server list
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_deserializer=orjson.loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -134,6 +140,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        stamp = changes.stamp_path(url)
+        if stamp is not None:  # committed writes move <file>.changes (cached reads check it)
+            changes.track(engine, stamp)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
@@ -146,6 +155,8 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        #: the change stamp of this database (None: not kept, see overcast.store.changes)
+        self.changes = changes.stamp_path(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager

@@ -13,7 +13,7 @@ from sqlalchemy import MetaData
 #: model modules outside ``overcast.store`` (every module inside it is found by itself)
 OTHER_MODEL_MODULES = ("overcast.ops.models",)
 #: modules of ``overcast.store`` that define no tables
-_NOT_MODELS = frozenset({"db", "schema"})
+_NOT_MODELS = frozenset({"changes", "db", "schema", "snapshot"})
 
 
 def model_modules() -> list[str]:

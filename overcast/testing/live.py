@@ -235,7 +235,8 @@ class LiveServer:
                 self._spawn_and_wait()
                 return self
             except LiveServerError as exc:
-                in_use = "address already in use" in str(exc).lower()
+                text = str(exc).lower()
+                in_use = "address already in use" in text or "address in use" in text
                 self._terminate()
                 if not in_use or attempt == attempts - 1:
                     self._cleanup_dir()

@@ -303,6 +303,21 @@ _rules(_P, {  # placement/policies/*.py: every write is base.ADMIN_OR_SERVICE
     "consumer_allocations": {"PUT": ADMIN, "DELETE": ADMIN},
     "reshaper": {"POST": ADMIN},
 })
+# Poppy has no default policy (its API checked nothing): the CDN's rules are Overcast's own,
+# written down in core/cdn/policies.py and decision 0031 (members write, admins own flavors and /admin)
+_rules("cdn", {
+    "services": {"POST": MEMBER},
+    "service": {"PATCH": MEMBER, "DELETE": MEMBER},
+    "service_assets": {"DELETE": MEMBER},
+    "flavors": {"POST": ADMIN},
+    "flavor": {"DELETE": ADMIN},
+    "ssl_certificates": {"POST": MEMBER},
+    "ssl_certificate": {"DELETE": MEMBER},
+    "admin_service_action": {"POST": ADMIN},
+    "admin_service_status": {"POST": ADMIN},
+    "admin_limit": {"PUT": ADMIN},
+    "admin_certificate": {"PATCH": ADMIN},
+})
 
 #: Where upstream answers a refused persona with another status than 403, before its policy runs:
 #: (service, endpoint, method, persona) -> status. Neutron refuses a create without a project (a

@@ -169,7 +169,7 @@ class _FlavorList(_Base):
                 session, is_admin=ctx.is_admin, project_id=ctx.project_id, is_public=is_public,
                 min_ram=_int_filter(req, "minRam"), min_disk=_int_filter(req, "minDisk"),
                 sort_key=req.get_param("sort_key") or "flavorid", sort_dir=req.get_param("sort_dir") or "asc",
-                limit=limit, marker=marker)
+                limit=limit, marker=marker, extra_specs=self.detailed and at_least(req, "2.61"))
             render = flavor_view if self.detailed else flavor_summary
             body: dict[str, Any] = {"flavors": [render(req, self.links, f) for f in found]}
         links = next_links(req, self.links, "flavors/detail" if self.detailed else "flavors", found, limit,

@@ -159,9 +159,12 @@ class Servers(ServerResource):
         ctx = caller(req)
         v = version(req)
         with self.core.store.session() as session:
-            rows = core_servers.list_servers(session, ctx, query, region=req.context.region)
-            items = [self.views.detail(s, v, ctx, show_groups=False) if detail else self.views.summary(s)
-                     for s in rows]
+            rows = core_servers.list_servers(session, ctx, query, region=req.context.region, related=False)
+            if detail:
+                related = core_servers.list_related(session, [s.id for s in rows])
+                items = [self.views.detail(s, v, ctx, show_groups=False, related=related) for s in rows]
+            else:
+                items = [self.views.summary(s) for s in rows]
         body: dict[str, Any] = {"servers": items}
         if query.limit is not None and rows and len(rows) == query.limit:
             body["servers_links"] = self.views.links.next_page(req, "servers/detail" if detail else "servers",

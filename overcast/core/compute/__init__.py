@@ -69,6 +69,10 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
     clouds = {cloud.name: guard_cloud(load_driver(cloud.driver, cloud.options, driver_data_dir(settings, cloud.name)),
                                       backends, cloud.name)
               for cloud in settings.clouds}
+    from overcast.core import faults
+
+    if faults.enabled(settings):  # faults on demand: every driver call goes through the fault rules first
+        clouds = faults.wrap(clouds, faults.FaultBook(settings, identity.store))
     network = build_network(settings, identity.store, clouds)
     network.device_listeners.append(networking.refresh_network_info)
     return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network,

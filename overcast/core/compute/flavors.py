@@ -6,7 +6,7 @@ import uuid
 from typing import Any, Mapping
 
 from sqlalchemy import false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.store.compute import Flavor, FlavorAccess, FlavorExtraSpec
@@ -45,8 +45,10 @@ def get(session: Session, flavor_id: str, *, is_admin: bool = True, project_id: 
 
 def list_flavors(session: Session, *, is_admin: bool, project_id: str | None, is_public: bool | None = True,
                  min_ram: int | None = None, min_disk: int | None = None, sort_key: str = "flavorid",
-                 sort_dir: str = "asc", limit: int | None = None, marker: str | None = None) -> list[Flavor]:
-    """Nova's flavor listing.
+                 sort_dir: str = "asc", limit: int | None = None, marker: str | None = None,
+                 extra_specs: bool = True) -> list[Flavor]:
+    """Nova's flavor listing. The flavors' access lists are not loaded (visibility is decided in
+    SQL), nor their extra specs unless ``extra_specs`` (a view that shows them).
 
     Administrators filter by ``is_public`` (``None``: both); everyone else sees the enabled
     public flavors and the private ones shared with their project.
@@ -57,7 +59,9 @@ def list_flavors(session: Session, *, is_admin: bool, project_id: str | None, is
         raise Invalid("Invalid sort key")
     if sort_dir not in ("asc", "desc"):
         raise Invalid("Invalid sort direction")
-    query = select(Flavor)
+    query = select(Flavor).options(lazyload(Flavor.projects))
+    if not extra_specs:
+        query = query.options(lazyload(Flavor.extra_specs))
     if is_admin:
         if is_public is not None:
             query = query.where(Flavor.is_public.is_(true() if is_public else false()))

@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import and_, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, not_, or_, select
+from sqlalchemy.orm import Session, lazyload
 
 from overcast.core import inventory
 from overcast.core.compute import block_devices, networking, quotas, server_groups, states
@@ -28,7 +28,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.network import NetworkCore
 from overcast.ops.engine import enqueue
-from overcast.store.compute import Flavor, KeyPair, Server, ServerMetadata, ServerTag
+from overcast.store.compute import BlockDeviceMapping, Flavor, KeyPair, Server, ServerMetadata, ServerTag
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest as DriverInvalidRequest
@@ -388,15 +388,19 @@ def _regex(pattern: str) -> re.Pattern:
         return re.compile(re.escape(pattern))
 
 
-def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> list[Server]:
+def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region: str,
+                 related: bool = True) -> list[Server]:
     """The servers of ``region`` the caller may see that match; sorted and paged. Without
     ``all_tenants`` that is the caller's project whatever ``project_id`` says (Nova ignores
-    ``tenant_id`` then, lp:#1185290).
+    ``tenant_id`` then, lp:#1185290). ``related=False`` leaves metadata, tags and volume mappings
+    unloaded (a list reads them with :func:`list_related` instead).
 
     :raises Invalid: unknown marker ("marker [x] not found").
     """
     f = query.filters
     stmt = select(Server).where(Server.cloud == region)
+    if not related:
+        stmt = stmt.options(lazyload(Server.metadata_items), lazyload(Server.tags), lazyload(Server.volume_mappings))
     if not (ctx.is_admin and query.all_tenants):
         stmt = stmt.where(Server.project_id == ctx.project_id)
     elif f.get("project_id"):
@@ -467,6 +471,45 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region
     if query.limit is not None:
         rows = rows[: query.limit]
     return rows
+
+
+@dataclass(frozen=True)
+class Related:
+    """A list's related rows by server id, only for the servers that have any (absent: none)."""
+
+    metadata: dict[str, dict[str, str]]
+    tags: dict[str, list[str]]
+    #: (volume id, delete_on_termination) in the order the volumes were added
+    volumes: dict[str, list[tuple[str, bool]]]
+
+
+#: server ids per IN (...) of :func:`list_related` (under every database's bound-parameter limit)
+_RELATED_CHUNK = 1000
+_IDS = bindparam("ids", expanding=True)
+#: built once: the statement cache then only expands the id list
+_METADATA_OF = (select(ServerMetadata.server_id, ServerMetadata.key, ServerMetadata.value)
+                .where(ServerMetadata.server_id.in_(_IDS)).order_by(ServerMetadata.key))
+_TAGS_OF = select(ServerTag.server_id, ServerTag.tag).where(ServerTag.server_id.in_(_IDS)).order_by(ServerTag.tag)
+_VOLUMES_OF = (select(BlockDeviceMapping.server_id, BlockDeviceMapping.volume_id,
+                      BlockDeviceMapping.delete_on_termination)
+               .where(BlockDeviceMapping.server_id.in_(_IDS), BlockDeviceMapping.volume_id.is_not(None))
+               .order_by(BlockDeviceMapping.seq))
+
+
+def list_related(session: Session, server_ids: list[str]) -> Related:
+    """Metadata, tags and volumes of ``server_ids``: one query of the needed columns per kind (per
+    thousand servers), instead of an ORM collection loaded for each server, mostly empty
+    (docs/decisions/0038-read-path.md)."""
+    related = Related(metadata={}, tags={}, volumes={})
+    for start in range(0, len(server_ids), _RELATED_CHUNK):
+        ids = {"ids": server_ids[start:start + _RELATED_CHUNK]}
+        for server_id, key, value in session.execute(_METADATA_OF, ids):
+            related.metadata.setdefault(server_id, {})[key] = value
+        for server_id, tag in session.execute(_TAGS_OF, ids):
+            related.tags.setdefault(server_id, []).append(tag)
+        for server_id, volume_id, delete_on_termination in session.execute(_VOLUMES_OF, ids):
+            related.volumes.setdefault(server_id, []).append((volume_id, bool(delete_on_termination)))
+    return related
 
 
 # -- update and delete ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Forbidden, NotFound, Unauthorized
@@ -27,6 +27,8 @@ from overcast.store.models import (ROOT_DOMAIN_ID, ApplicationCredential, Domain
                                    Trust, User, utcnow)
 
 AUTH_FAILED = "The request you have made requires authentication."
+#: a token shows no project tags: do not load them on the login path
+_NO_TAGS = (lazyload(Project.tags),)
 
 
 @dataclass
@@ -127,18 +129,20 @@ class Authenticator:
         if not scope:
             if parent is not None:
                 return None, None, False
-            project = session.get(Project, user.default_project_id) if user.default_project_id else None
+            project = session.get(Project, user.default_project_id, options=_NO_TAGS) if user.default_project_id \
+                else None
             if project is not None and project.enabled and effective_roles(session, user.id, project=project):
                 return project, None, False
             return None, None, False
         if "project" in scope:
             ref = scope["project"]
             if "id" in ref:
-                project = session.get(Project, ref["id"])
+                project = session.get(Project, ref["id"], options=_NO_TAGS)
             else:
                 domain = _find_domain(session, ref.get("domain"))
                 project = None if domain is None else session.scalar(
-                    select(Project).where(Project.domain_id == domain.id, Project.name == ref.get("name")))
+                    select(Project).where(Project.domain_id == domain.id, Project.name == ref.get("name"))
+                    .options(*_NO_TAGS))
             if project is None:
                 raise Unauthorized(f"Could not find project: {ref.get('id') or ref.get('name')}.")
             return project, None, False

@@ -22,10 +22,12 @@ SERVED = (
     ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
     ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
     ("network", "neutron", "/network"),
+    ("cdn", "poppy", "/cdn/v1.0"),
     ("placement", "placement", "/placement"),
 )
-#: Services served once for every region: one Keystone (every other service is per region, 0008).
-GLOBAL = {"identity"}
+#: Services served once for every region: one Keystone, and one CDN (its flavors choose providers,
+#: not regions; 0031). Every other service is per region (0008).
+GLOBAL = {"identity", "cdn"}
 
 
 def service_url(settings: Settings, service_type: str, path: str, region: str) -> str:

@@ -70,7 +70,7 @@ def check_history(settings: IdentitySettings, hasher: PasswordHasher, session: S
     if count <= 0:
         return
     for hashed in _recent_hashes(session, user, count):
-        if hasher.verify(password, hashed):
+        if hasher.verify(password, hashed, remember=False):
             raise Invalid(f"{_PREFIX}The new password cannot be identical to a previous password. The total "
                           f"number which includes the new password must be unique is {count}.")
 
