@@ -11,10 +11,12 @@ from overcast.api import faults, media, testing
 from overcast.api.metrics import Metrics
 from overcast.api.response_cache import ResponseCache
 from overcast.api.root import Root
-from overcast.api.middleware import AuthMiddleware, NoTrailingSlash, RequestContextMiddleware
+from overcast.api.middleware import (AuthMiddleware, NoTrailingSlash, PolicyMiddleware, RequestContextMiddleware,
+                                     TransactionMiddleware)
 from overcast.api.microversions import MicroversionMiddleware
 from overcast.api.routing import Registry
 from overcast.config import Settings
+from overcast.core import policy
 from overcast.core.cdn import CdnCore, build_cdn
 from overcast.core.compute import ComputeCore, build_compute
 from overcast.core import faults as core_faults
@@ -85,6 +87,7 @@ class OvercastApp(falcon.App):
     """The Falcon app, carrying its endpoint registry and cores for tools and tests."""
 
     registry: Registry
+    policy: policy.Policy
     metrics: Metrics | None
     response_cache: ResponseCache | None
     faults: FaultBook | None
@@ -102,7 +105,6 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     """Build the Falcon app serving every service for ``settings``."""
     from overcast.api.cdn import register as register_cdn
     from overcast.api.compute import MICROVERSIONS as COMPUTE_VERSIONS
-    from overcast.core.cdn.policies import register as register_cdn_policies
     from overcast.api.compute import register as register_compute
     from overcast.api.identity import register as register_identity
     from overcast.api.image import register as register_image
@@ -118,13 +120,15 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
     network = compute.network
     volume = build_volume(compute)
     cdn = cdn or build_cdn(settings, identity.store, compute.backends)
-    register_cdn_policies()
+    rules = policy.load()
     registry = Registry()
     book = FaultBook(settings, identity.store) if core_faults.enabled(settings) else None
     metrics = Metrics(identity.store, registry.name_of) if settings.metrics.enabled else None
-    middleware: list[Any] = [RequestContextMiddleware(settings.server.max_body_bytes, settings.regions)]
+    middleware: list[Any] = [RequestContextMiddleware(settings.server.max_body_bytes, settings.regions,
+                                                      settings.server.max_json_depth)]
     if metrics is not None:
         middleware.append(metrics)
+    middleware += [PolicyMiddleware(rules), TransactionMiddleware()]
     middleware += [MicroversionMiddleware({"compute": COMPUTE_VERSIONS, "volume": VOLUME_VERSIONS,
                                             "placement": PLACEMENT_VERSIONS}),
                    AuthMiddleware(identity.tokens)]
@@ -163,6 +167,7 @@ def create_app(settings: Settings, identity: IdentityCore | None = None,
         testing.mount(app, settings, identity.store, book)
     app.add_route("/", Root(settings), compile=True)  # the last route: compile the router now, not on a request
     app.registry = registry
+    app.policy = rules
     app.metrics = metrics
     app.response_cache = cache
     app.faults = book

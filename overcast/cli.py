@@ -14,15 +14,19 @@ import click
 
 from overcast import __version__
 from overcast.config import ConfigError, Settings, load_settings
+from overcast.datadir import make_private
 
 
 def _settings(ctx: click.Context, **server: Any) -> Settings:
+    """The settings of this command; its data directory is made private (0700, files 0600)."""
     opts = ctx.obj
     try:
         overrides = {k: v for k, v in server.items() if v is not None}
-        return load_settings(opts["config"], data_dir=opts["data_dir"], server=overrides)
+        settings = load_settings(opts["config"], data_dir=opts["data_dir"], server=overrides)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    make_private(settings.data_dir)
+    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -74,6 +74,9 @@ class ServerSettings:
     public_url: str = ""
     #: Largest JSON request body accepted (bytes); larger answers 413.
     max_body_bytes: int = 1024 * 1024
+    #: Deepest nesting of arrays and objects a JSON request body may have; deeper answers 400
+    #: naming the field (docs/decisions/0026-request-limits-and-transactions.md).
+    max_json_depth: int = 32
     log_level: str = "INFO"
 
 
@@ -138,8 +141,22 @@ class ImageSettings:
     s3_secret_access_key: Secret | None = None
     #: bytes per multipart part (S3's minimum is 5 MiB)
     s3_part_size: int = 8 * 1024 * 1024
-    #: ports ``web-download`` may fetch from, comma-separated (Glance's allowed_ports); ``*``: any
+    # What ``web-download`` and import tasks may fetch from: Glance's [import_filtering_opts], with
+    # its defaults (comma-separated lists; an allow list, when set, wins over the deny list). An
+    # address that is not globally routable (loopback, private, link-local ...) is refused unless
+    # ``web_download_hosts`` names the host or a network holding it (docs/decisions/0030).
+    #: allowed_schemes
+    web_download_schemes: str = "http,https"
+    #: disallowed_schemes (used when ``web_download_schemes`` is empty)
+    web_download_disallowed_schemes: str = ""
+    #: allowed_hosts: names, addresses or networks (``127.0.0.1``, ``10.0.0.0/8``); empty: any host
+    web_download_hosts: str = ""
+    #: disallowed_hosts (used when ``web_download_hosts`` is empty)
+    web_download_disallowed_hosts: str = ""
+    #: allowed_ports; ``*``: any
     web_download_ports: str = "80,443"
+    #: disallowed_ports (used when ``web_download_ports`` is empty)
+    web_download_disallowed_ports: str = ""
 
 
 @dataclass(frozen=True)

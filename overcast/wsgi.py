@@ -10,6 +10,7 @@ from typing import Any, Callable
 from overcast import logs
 from overcast.app import build_operations, create_app
 from overcast.config import load_settings
+from overcast.datadir import make_private
 from overcast.serving import Drain
 
 
@@ -18,6 +19,7 @@ def application() -> Callable[..., Any]:
     process's operation workers, and the drain that lets a stop signal end the process once its
     requests in flight are answered."""
     settings = load_settings()
+    make_private(settings.data_dir)
     logs.configure(settings.server.log_level)
     app = create_app(settings)
     atexit.register(app.cdn.close)  # atexit runs in reverse: the workers stop first, then the CDN's drivers

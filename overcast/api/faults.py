@@ -33,6 +33,12 @@ _NOVA_NAMES = {
 }
 
 
+UNEXPECTED = "An unexpected error prevented the server from fulfilling your request."
+
+# Cinder's fault names (cinder.api.openstack.wsgi.Fault._fault_names): Nova's without 429.
+_CINDER_NAMES = {code: name for code, name in _NOVA_NAMES.items() if code != 429}
+
+
 class Fault(falcon.HTTPError):
     """An error answered with the service's own body.
 
@@ -122,6 +128,11 @@ def _cdn(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
     return {"message": message}
 
 
+def _cinder(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]:
+    # cinder.api.openstack.wsgi.Fault: Nova's names, less 429; anything else (a 500) is "computeFault"
+    return {_CINDER_NAMES.get(code, "computeFault"): {"code": code, "message": message}}
+
+
 #: webob's explanation of each status, which Placement's error detail starts with
 _WEBOB_EXPLANATIONS = {
     400: "The server could not comply with the request since it is either malformed or otherwise incorrect.",
@@ -162,7 +173,7 @@ def _placement(code: int, message: str, exc: falcon.HTTPError) -> dict[str, Any]
 RENDERERS: dict[str | None, Callable[[int, str, falcon.HTTPError], dict[str, Any]]] = {
     "identity": _identity,
     "compute": _nova,
-    "volume": _nova,
+    "volume": _cinder,
     "network": _neutron,
     "image": _glance,
     "cdn": _cdn,
@@ -190,4 +201,4 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception
     if isinstance(exc, falcon.HTTPError):
         raise exc
     LOG.exception("unexpected error serving %s %s", req.method, req.path)
-    raise Fault(500, "An unexpected error prevented the server from fulfilling your request.")
+    raise Fault(500, UNEXPECTED)

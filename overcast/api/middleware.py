@@ -10,10 +10,13 @@ from typing import Any
 
 import falcon
 
-from overcast.api import faults, urls
+from overcast.api import faults, media, urls
 from overcast.api.routing import MOUNTS
+from overcast.core import policy
 from overcast.core.tokens import TokenError
 from overcast.logs import REQUEST_ID, RequestIdFilter  # noqa: F401 - RequestIdFilter: re-exported
+from overcast.redact import mask
+from overcast.store.db import begin_unit, end_unit, forget_unit
 
 LOG = logging.getLogger("overcast.access")
 
@@ -40,8 +43,9 @@ class RequestContextMiddleware:
     ``/regions/<name>``, a prefix stripped here so one set of routes serves every region.
     """
 
-    def __init__(self, max_body_bytes: int, regions: list[str]):
+    def __init__(self, max_body_bytes: int, regions: list[str], max_json_depth: int = 32):
         self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
         self.regions = regions
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -59,6 +63,7 @@ class RequestContextMiddleware:
         req.context.request_id = request_id
         req.context.token_ref = REQUEST_ID.set(request_id)
         req.context.max_body_bytes = self.max_body_bytes
+        req.context.max_json_depth = self.max_json_depth
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict) -> None:
@@ -78,7 +83,7 @@ class RequestContextMiddleware:
                 resp.set_header("X-Compute-Request-ID", request_id)
         started = getattr(req.context, "started", None)
         if started is not None:
-            LOG.info('%s "%s %s" status: %s time: %.4f', req.remote_addr, req.method, req.relative_uri,
+            LOG.info('%s "%s %s" status: %s time: %.4f', req.remote_addr, req.method, mask(req.relative_uri),
                      resp.status_code, time.perf_counter() - started)
         token_ref = getattr(req.context, "token_ref", None)
         if token_ref is not None:
@@ -86,6 +91,79 @@ class RequestContextMiddleware:
         region_ref = getattr(req.context, "region_ref", None)
         if region_ref is not None:
             urls.reset_region_prefix(region_ref)
+
+
+class PolicyMiddleware:
+    """Makes the app's loaded policy (the rules each service declares, loaded by the app factory)
+    the current one while a request is served (:func:`overcast.core.policy.current`)."""
+
+    def __init__(self, rules: policy.Policy):
+        self.rules = rules
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.policy_token = policy.use(self.rules)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        token = getattr(req.context, "policy_token", None)
+        if token is not None:
+            req.context.policy_token = None
+            policy.done(token)
+
+
+class TransactionMiddleware:
+    """Every request is one transaction: it commits only when the answer is not a 5xx.
+
+    The unit starts before the responder runs (after routing, so resources that stream their
+    body, such as image uploads, can opt out with ``streaming_methods``: they must not hold a
+    transaction open while data flows). Before committing, the response body is rendered: a body
+    that cannot be rendered turns the answer into the service's 500 and nothing is committed, so
+    no request can store what later breaks a list. This runs its ``process_response`` before the
+    access log's, which therefore logs the status the client gets.
+    """
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        forget_unit()
+        req.context.unit = None
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         params: dict) -> None:
+        if req.method in getattr(resource, "streaming_methods", ()):
+            return
+        req.context.unit = begin_unit()
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        started = getattr(req.context, "unit", None)
+        if started is None:
+            return
+        req.context.unit = None
+        unit, token = started
+        commit = resp.status_code < 500
+        if commit and resp.stream is None:
+            try:
+                resp.render_body()
+            except Exception:  # noqa: BLE001 - any failure to render is the server's 500
+                LOG.exception("cannot render the response to %s %s; nothing is committed",
+                              req.method, req.path)
+                commit = False
+                _answer_500(req, resp)
+        try:
+            end_unit(unit, token, commit)
+        except Exception:  # noqa: BLE001 - a failed commit is the server's 500
+            LOG.exception("cannot commit %s %s", req.method, req.path)
+            _answer_500(req, resp)
+
+
+def _answer_500(req: falcon.Request, resp: falcon.Response) -> None:
+    """Replace whatever the responder set with the service's 500 fault."""
+    _, body = faults.render(getattr(req.context, "service", None), faults.Fault(500, faults.UNEXPECTED))
+    resp.status = falcon.HTTP_500
+    resp.text = None
+    resp.media = None
+    resp.stream = None
+    resp.data = media.dumps(body)
+    resp.content_type = falcon.MEDIA_JSON
 
 
 class AuthMiddleware:

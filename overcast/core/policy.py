@@ -1,13 +1,20 @@
 """Who may do what: Keystone's default roles (admin implies member implies reader) as rules.
 
 A rule is a predicate over the caller (:class:`AuthContext`) and the target (a dict naming the
-resource's owner ids). Rules compose with ``|`` and ``&``. They follow Keystone's defaults with
+resource's owner ids). Rules compose with ``|`` and ``&``. They follow the services' defaults with
 ``enforce_scope`` off, as DevStack runs: the admin role on any scope is the cloud administrator.
-:func:`enforce` raises :class:`~overcast.core.errors.Forbidden`.
+
+Each service declares its rules in one place, ``overcast.core.<service>.policies.RULES``; the app
+factory loads them into a :class:`Policy` (:func:`load`) and makes it current for each request.
+:func:`enforce` raises :class:`~overcast.core.errors.Forbidden`
+(docs/decisions/0005-policy.md, 0028-policy-declarations.md).
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import importlib
 from typing import Any, Callable, Mapping
 
 from overcast.core.context import AuthContext
@@ -58,130 +65,71 @@ OWNER_PROJECT = matches("project_id", "project_id")
 PROJECT_READER = role("reader") & OWNER_PROJECT
 PROJECT_MEMBER = role("member") & OWNER_PROJECT
 
-_READ_ANY = ADMIN_OR_SYSTEM_READER | DOMAIN_READER
+#: The services whose rules :func:`declared` loads: ``overcast.core.<service>.policies.RULES``.
+SERVICES = ("identity", "compute", "image", "volume", "network", "placement", "cdn")
 
-RULES: dict[str, Rule] = {
-    # tokens and the auth API
-    "identity:check_token": ADMIN_OR_SYSTEM_READER | matches("user_id", "token_user_id"),
-    "identity:validate_token": ADMIN_OR_SYSTEM_READER | matches("user_id", "token_user_id"),
-    "identity:revoke_token": ADMIN | matches("user_id", "token_user_id"),
-    "identity:get_auth_catalog": ANYONE,
-    "identity:get_auth_projects": ANYONE,
-    "identity:get_auth_domains": ANYONE,
-    "identity:get_auth_system": ANYONE,
-    # domains
-    "identity:get_domain": _READ_ANY | matches("project_domain_id", "domain_id"),
-    "identity:list_domains": ADMIN_OR_SYSTEM_READER,
-    "identity:create_domain": ADMIN,
-    "identity:update_domain": ADMIN,
-    "identity:delete_domain": ADMIN,
-    # projects
-    "identity:get_project": _READ_ANY | OWNER_PROJECT,
-    "identity:list_projects": _READ_ANY,
-    "identity:list_user_projects": _READ_ANY | OWNER_USER,
-    "identity:create_project": ADMIN | DOMAIN_MANAGER,
-    "identity:update_project": ADMIN | DOMAIN_MANAGER,
-    "identity:delete_project": ADMIN | DOMAIN_MANAGER,
-    "identity:list_project_tags": _READ_ANY | OWNER_PROJECT,
-    "identity:get_project_tag": _READ_ANY | OWNER_PROJECT,
-    "identity:update_project_tags": ADMIN | DOMAIN_MANAGER,
-    "identity:create_project_tag": ADMIN | DOMAIN_MANAGER,
-    "identity:delete_project_tag": ADMIN | DOMAIN_MANAGER,
-    "identity:delete_project_tags": ADMIN | DOMAIN_MANAGER,
-    # users
-    "identity:get_user": _READ_ANY | OWNER_USER,
-    "identity:list_users": _READ_ANY,
-    "identity:create_user": ADMIN | DOMAIN_MANAGER,
-    "identity:update_user": ADMIN | DOMAIN_MANAGER,
-    "identity:delete_user": ADMIN | DOMAIN_MANAGER,
-    "identity:change_password": ADMIN | OWNER_USER,
-    # groups
-    "identity:get_group": _READ_ANY,
-    "identity:list_groups": _READ_ANY,
-    "identity:list_groups_for_user": _READ_ANY | OWNER_USER,
-    "identity:create_group": ADMIN | DOMAIN_MANAGER,
-    "identity:update_group": ADMIN | DOMAIN_MANAGER,
-    "identity:delete_group": ADMIN | DOMAIN_MANAGER,
-    "identity:list_users_in_group": _READ_ANY,
-    "identity:remove_user_from_group": ADMIN | DOMAIN_MANAGER,
-    "identity:check_user_in_group": _READ_ANY,
-    "identity:add_user_to_group": ADMIN | DOMAIN_MANAGER,
-    # roles, implied roles, grants, assignments
-    "identity:get_role": _READ_ANY,
-    "identity:list_roles": _READ_ANY,
-    "identity:create_role": ADMIN,
-    "identity:update_role": ADMIN,
-    "identity:delete_role": ADMIN,
-    "identity:get_domain_role": _READ_ANY,
-    "identity:list_domain_roles": _READ_ANY,
-    "identity:create_domain_role": ADMIN,
-    "identity:update_domain_role": ADMIN,
-    "identity:delete_domain_role": ADMIN,
-    "identity:get_implied_role": ADMIN_OR_SYSTEM_READER,
-    "identity:list_implied_roles": ADMIN_OR_SYSTEM_READER,
-    "identity:create_implied_role": ADMIN,
-    "identity:delete_implied_role": ADMIN,
-    "identity:list_role_inference_rules": ADMIN_OR_SYSTEM_READER,
-    "identity:check_implied_role": ADMIN_OR_SYSTEM_READER,
-    "identity:check_grant": _READ_ANY,
-    "identity:list_grants": _READ_ANY,
-    "identity:create_grant": ADMIN | DOMAIN_MANAGER,
-    "identity:revoke_grant": ADMIN | DOMAIN_MANAGER,
-    "identity:list_system_grants_for_user": ADMIN_OR_SYSTEM_READER,
-    "identity:check_system_grant_for_user": ADMIN_OR_SYSTEM_READER,
-    "identity:create_system_grant_for_user": ADMIN,
-    "identity:revoke_system_grant_for_user": ADMIN,
-    "identity:list_system_grants_for_group": ADMIN_OR_SYSTEM_READER,
-    "identity:check_system_grant_for_group": ADMIN_OR_SYSTEM_READER,
-    "identity:create_system_grant_for_group": ADMIN,
-    "identity:revoke_system_grant_for_group": ADMIN,
-    "identity:list_role_assignments": _READ_ANY,
-    "identity:list_role_assignments_for_tree": _READ_ANY | PROJECT_READER,
-    # application credentials and credentials
-    "identity:get_application_credential": ADMIN_OR_SYSTEM_READER | OWNER_USER,
-    "identity:list_application_credentials": ADMIN_OR_SYSTEM_READER | OWNER_USER,
-    "identity:create_application_credential": OWNER_USER,
-    "identity:delete_application_credential": ADMIN | OWNER_USER,
-    "identity:get_credential": ADMIN_OR_SYSTEM_READER | OWNER_USER,
-    "identity:list_credentials": ANYONE,  # non-admins see only their own (filtered in core)
-    "identity:create_credential": ADMIN | OWNER_USER,
-    "identity:update_credential": ADMIN | OWNER_USER,
-    "identity:delete_credential": ADMIN | OWNER_USER,
-    # the catalog
-    "identity:get_region": ANYONE,
-    "identity:list_regions": ANYONE,
-    "identity:create_region": ADMIN,
-    "identity:update_region": ADMIN,
-    "identity:delete_region": ADMIN,
-    "identity:get_service": ADMIN_OR_SYSTEM_READER,
-    "identity:list_services": ADMIN_OR_SYSTEM_READER,
-    "identity:create_service": ADMIN,
-    "identity:update_service": ADMIN,
-    "identity:delete_service": ADMIN,
-    "identity:get_endpoint": ADMIN_OR_SYSTEM_READER,
-    "identity:list_endpoints": ADMIN_OR_SYSTEM_READER,
-    "identity:create_endpoint": ADMIN,
-    "identity:update_endpoint": ADMIN,
-    "identity:delete_endpoint": ADMIN,
-    # policies (the deprecated v3 policy store)
-    "identity:get_policy": ADMIN_OR_SYSTEM_READER,
-    "identity:list_policies": ADMIN_OR_SYSTEM_READER,
-    "identity:create_policy": ADMIN,
-    "identity:update_policy": ADMIN,
-    "identity:delete_policy": ADMIN,
-    # v2.0 admin calls
-    "identity:v2_validate_token": ADMIN,
-    "identity:v2_list_tenants": ANYONE,
-}
+
+class Policy:
+    """A loaded rule table (what oslo.policy calls an enforcer): action name -> :class:`Rule`."""
+
+    def __init__(self, rules: Mapping[str, Rule]):
+        self.rules: dict[str, Rule] = dict(rules)
+
+    def allowed(self, action: str, ctx: AuthContext | None, target: Target | None = None) -> bool:
+        """:raises KeyError: for an action no rule names (a programming error, never a silent allow)."""
+        rule = self.rules[action]
+        return ctx is not None and rule(ctx, target or {})
+
+    def enforce(self, action: str, ctx: AuthContext | None, target: Target | None = None) -> None:
+        """:raises Forbidden: when the caller may not perform ``action`` on ``target``."""
+        if not self.allowed(action, ctx, target):
+            raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
+
+
+def load(services: tuple[str, ...] = SERVICES, overrides: Mapping[str, Rule] | None = None) -> Policy:
+    """The rules each service declares in ``overcast.core.<service>.policies`` (a ``RULES``
+    mapping), merged, then ``overrides``. Called by the app factory; nothing registers rules on
+    import. :raises ValueError: two services declare the same action.
+    """
+    merged: dict[str, Rule] = {}
+    for service in services:
+        module = importlib.import_module(f"overcast.core.{service}.policies")
+        clash = merged.keys() & module.RULES.keys()
+        if clash:
+            raise ValueError(f"policy actions declared twice: {', '.join(sorted(clash))}")
+        merged.update(module.RULES)
+    merged.update(overrides or {})
+    return Policy(merged)
+
+
+_ACTIVE: contextvars.ContextVar[Policy | None] = contextvars.ContextVar("overcast_policy", default=None)
+
+
+@functools.lru_cache(maxsize=1)
+def _declared() -> Policy:
+    return load()
+
+
+def current() -> Policy:
+    """The policy of the app serving this request (set by :func:`use`); outside a request (workers,
+    tools), the declared defaults."""
+    return _ACTIVE.get() or _declared()
+
+
+def use(policy: Policy) -> contextvars.Token:
+    """Make ``policy`` the current one for this context (the app does it for each request)."""
+    return _ACTIVE.set(policy)
+
+
+def done(token: contextvars.Token) -> None:
+    _ACTIVE.reset(token)
 
 
 def allowed(action: str, ctx: AuthContext | None, target: Target | None = None) -> bool:
     """:raises KeyError: for an action no rule names (a programming error, never a silent allow)."""
-    rule = RULES[action]
-    return ctx is not None and rule(ctx, target or {})
+    return current().allowed(action, ctx, target)
 
 
 def enforce(action: str, ctx: AuthContext | None, target: Target | None = None) -> None:
     """:raises Forbidden: when the caller may not perform ``action`` on ``target``."""
-    if not allowed(action, ctx, target):
-        raise Forbidden(f"You are not authorized to perform the requested action: {action}.")
+    current().enforce(action, ctx, target)

@@ -44,7 +44,10 @@ def worker(ctx: click.Context, threads: int | None, poll_interval: float | None,
         settings = load_settings(opts.get("config"), data_dir=opts.get("data_dir"), database=database)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    from overcast.datadir import make_private
     from overcast.logs import configure
+
+    make_private(settings.data_dir)
 
     configure(log_level or settings.server.log_level)
     changes: dict[str, Any] = {k: v for k, v in {"threads": threads, "poll_interval": poll_interval,

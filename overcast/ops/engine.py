@@ -36,7 +36,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, cast
+from typing import Any, Callable, Iterable, Iterator, Mapping, cast
 
 from sqlalchemy import Table, and_, delete, func, insert, select, text, update
 from sqlalchemy.engine import CursorResult, Result
@@ -259,20 +259,26 @@ def enqueue(session: Session, *, kind: str, cloud: str, resource_type: str, reso
             params: Mapping[str, Any] | None = None, action: str = "", request_id: str | None = None,
             user_id: str | None = None, project_id: str | None = None, max_attempts: int | None = None,
             idempotency_key: str | None = None, delay_seconds: float = 0.0,
-            deadline_seconds: float | None = None) -> Operation:
+            deadline_seconds: float | None = None, secret_params: Iterable[str] = ()) -> Operation:
     """Record an operation in the caller's transaction; it commits (or not) with the caller's rows.
 
     Workers in this process are woken when the transaction commits; on PostgreSQL the transaction
     also NOTIFYs ``overcast_ops``, which wakes idle workers of other processes. ``idempotency_key``
     defaults to the operation id. ``max_attempts`` left unset stores 0: the worker applies the
     cloud's configured budget (``[clouds.NAME.ops] attempts``, else ``[ops] max_attempts``) when it
-    claims the operation. Returns the pending :class:`Operation` (its id is set already).
+    claims the operation. ``secret_params`` name params that must not outlive their use (an admin
+    password): they are removed when the operation finishes, whatever its outcome. Returns the
+    pending :class:`Operation` (its id is set already).
     """
     now = utcnow()
     op_id = new_id()
+    params = dict(params or {})
+    secret = sorted(set(secret_params) & params.keys())
+    if secret:
+        params[SECRET_KEY] = secret
     op = Operation(
         id=op_id, kind=kind, cloud=cloud, resource_type=resource_type, resource_id=resource_id,
-        action=action, params=dict(params or {}), idempotency_key=idempotency_key or op_id, state=PENDING,
+        action=action, params=params, idempotency_key=idempotency_key or op_id, state=PENDING,
         attempts=0, max_attempts=max_attempts or 0, polls=0, polling=0,
         next_attempt_at=now + dt.timedelta(seconds=delay_seconds),
         deadline_at=(now + dt.timedelta(seconds=deadline_seconds)) if deadline_seconds is not None else None,
@@ -295,16 +301,38 @@ def enqueue(session: Session, *, kind: str, cloud: str, resource_type: str, reso
     return op
 
 
+#: where an operation's params list the names of its secret params (see :func:`enqueue`)
+SECRET_KEY = "_secret"
+
+
+def without_secrets(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``params`` less the secret ones (None when there were none, so nothing needs writing)."""
+    if not params or SECRET_KEY not in params:
+        return None
+    secret = set(params[SECRET_KEY]) | {SECRET_KEY}
+    return {k: v for k, v in params.items() if k not in secret}
+
+
 def cancel(session: Session, operation_id: str) -> bool:
     """Cancel an operation no worker has started yet (or one waiting between retries).
 
     Returns False when it is running, polling or finished; those cannot be cancelled safely.
     """
     now = utcnow()
+    values: dict[str, Any] = dict(state=CANCELLED, finished_at=now, updated_at=now, lease_owner=None,
+                                  lease_expires_at=None)
+    scrubbed = without_secrets(session.execute(select(OP.c.params).where(OP.c.id == operation_id)).scalar())
+    if scrubbed is not None:
+        values["params"] = scrubbed
     res = session.execute(update(OP).where(OP.c.id == operation_id, OP.c.state == PENDING, OP.c.polling == 0)
-                          .values(state=CANCELLED, finished_at=now, updated_at=now, lease_owner=None,
-                                  lease_expires_at=None))
+                          .values(**values))
     return rowcount(res) == 1
+
+
+def _scrubbed(job: "Job") -> dict[str, Any]:
+    """The ``params`` value of a finishing operation, when it had secret params to drop."""
+    scrubbed = without_secrets(job.params)
+    return {} if scrubbed is None else {"params": scrubbed}
 
 
 def operations_for(session: Session, resource_type: str, resource_id: str) -> list[Operation]:
@@ -329,7 +357,7 @@ def wait_for(store: Store, operation_id: str, timeout: float = 30.0, poll: float
     deadline = time.monotonic() + timeout
     while True:
         with store.session() as session:
-            op = session.get(Operation, operation_id)
+            op = session.get(Operation, operation_id, populate_existing=True)  # a request's session may hold it
             if op is None:
                 raise LookupError(f"no operation {operation_id}")
             if op.state in TERMINAL_STATES:
@@ -842,7 +870,7 @@ class Worker:
             res = session.execute(update(OP).where(self._mine(job)).values(
                 state=SUCCEEDED, result=dict(outcome.result) if outcome.result is not None else None,
                 error=None, error_kind=None, lease_owner=None, lease_expires_at=None, polling=0,
-                finished_at=now, updated_at=now))
+                finished_at=now, updated_at=now, **_scrubbed(job)))
             if rowcount(res) != 1:
                 LOG.warning("operation %s: lease lost before recording success", job.id)
                 return
@@ -934,7 +962,7 @@ class Worker:
         now = utcnow()
         res = session.execute(update(OP).where(self._mine(job)).values(
             state=FAILED, error=message, error_kind=error_kind, lease_owner=None, lease_expires_at=None,
-            finished_at=now, updated_at=now))
+            finished_at=now, updated_at=now, **_scrubbed(job)))
         if rowcount(res) != 1:
             LOG.warning("operation %s: lease lost before recording failure", job.id)
             return

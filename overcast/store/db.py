@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import orjson
 from sqlalchemy import create_engine, event, inspect, text
@@ -17,6 +19,109 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+LOG = logging.getLogger(__name__)
+
+
+class Unit:
+    """One request's transaction (docs/decisions/0026-request-limits-and-transactions.md).
+
+    While a unit is current (:func:`unit_of_work`), every ``Store.session()`` block shares one
+    session per store and nothing commits until the unit finishes: the request's outcome decides.
+    A block that raises rolls back everything the unit has done so far (the request is failing:
+    nothing it made may stay half-made). Work that must wait for the commit (a background import,
+    waking a worker) is queued with :meth:`Store.after_commit`.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[int, Session] = {}
+        self._after: list[Callable[[], None]] = []
+
+    def session_for(self, store: "Store") -> Session:
+        session = self._sessions.get(id(store))
+        if session is None:
+            session = self._sessions[id(store)] = store._sessions()
+        return session
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        self._after.append(fn)
+
+    def commit(self) -> None:
+        """Make what the unit did so far final, now (a request that must wait for a worker to act
+        on what it enqueued). What it does afterwards is one transaction again, and reads afresh
+        what others (the worker) changed meanwhile."""
+        for session in self._sessions.values():
+            session.commit()
+            session.expire_all()
+        after, self._after = self._after, []
+        for fn in after:
+            fn()
+
+    def rollback(self) -> None:
+        for session in self._sessions.values():
+            session.rollback()
+        self._after.clear()
+
+    def finish(self, commit: bool) -> None:
+        """Commit (or roll back) and close every session; then run the after-commit work.
+
+        :raises Exception: whatever the commit raised (everything is rolled back and closed then).
+        """
+        try:
+            if commit:
+                for session in self._sessions.values():
+                    session.commit()
+        except BaseException:
+            self.rollback()
+            raise
+        finally:
+            if not commit:
+                self.rollback()
+            for session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+        for fn in self._after:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - the request has succeeded; the work logs its own failure
+                LOG.exception("after-commit work failed")
+        self._after.clear()
+
+
+_UNIT: contextvars.ContextVar[Unit | None] = contextvars.ContextVar("overcast_unit", default=None)
+
+
+@contextlib.contextmanager
+def unit_of_work() -> Iterator[Unit]:
+    """Make the blocks of this context one transaction, committed when it exits without an
+    exception (see :class:`Unit`; the API's middleware decides by the response status instead)."""
+    unit = Unit()
+    token = _UNIT.set(unit)
+    try:
+        yield unit
+    except BaseException:
+        _UNIT.reset(token)
+        unit.finish(commit=False)
+        raise
+    _UNIT.reset(token)
+    unit.finish(commit=True)
+
+
+def forget_unit() -> None:
+    """No unit is current (a thread serving many requests never inherits a previous one's)."""
+    if _UNIT.get() is not None:
+        _UNIT.set(None)
+
+
+def begin_unit() -> tuple[Unit, contextvars.Token]:
+    """Start a unit for the current context; end it with :func:`end_unit`."""
+    unit = Unit()
+    return unit, _UNIT.set(unit)
+
+
+def end_unit(unit: Unit, token: contextvars.Token, commit: bool) -> None:
+    """:raises Exception: what the commit raised (the unit is rolled back and closed)."""
+    _UNIT.reset(token)
+    unit.finish(commit)
 
 
 def make_engine(url: str) -> Engine:
@@ -56,9 +161,47 @@ class Store:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back if it raises. Inside a
+        request (a :class:`Unit`), the block joins the request's transaction instead: flushed
+        when it ends, and the commit waits for the request to succeed."""
+        unit = _UNIT.get()
+        if unit is not None:
+            session = unit.session_for(self)
+            try:
+                yield session
+                session.flush()
+            except BaseException:
+                unit.rollback()
+                raise
+            return
         with self._sessions() as session:
             with session.begin():
                 yield session
+
+    @contextlib.contextmanager
+    def independent_session(self) -> Iterator[Session]:
+        """A transaction of its own that commits when the block ends, whatever the request it
+        runs in does later (a failed login's counter: the request answers 401, the count stays).
+        On SQLite, never open one after the request has written: it would wait for its own lock."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the current request's transaction has committed (never, if it rolls
+        back); at once outside a request."""
+        unit = _UNIT.get()
+        if unit is None:
+            fn()
+        else:
+            unit.after_commit(fn)
+
+    def commit_now(self) -> None:
+        """Commit the current request's work so far (nothing to do outside a request): for a
+        request that waits for what a worker does with its records (an export it enqueued)."""
+        unit = _UNIT.get()
+        if unit is not None:
+            unit.commit()
 
     def upgrade(self, default_region: str | None = None) -> None:
         """Bring the schema to the newest Alembic revision (a no-op costing one query when it is).

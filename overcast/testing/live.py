@@ -25,8 +25,10 @@ import contextlib
 import copy
 import json
 import os
+import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -285,6 +287,49 @@ class LiveServer:
                 return fh.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def leaked_secrets(self) -> list[str]:
+        """Lines of the server's whole log that carry a secret: a password of its clouds.yaml, one
+        of its Fernet or credential keys, or anything shaped like a token (Fernet tokens start
+        ``gAAAAA``). The drills' log scan, run over every live server's log (tests/live/conftest.py)."""
+        try:
+            text = self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return []
+        secrets: dict[str, str] = {}
+        if self.clouds_yaml.exists():
+            for name, cloud in self.clouds.items():
+                password = cloud.get("auth", {}).get("password")
+                if password:
+                    secrets[f"the password of cloud {name}"] = password
+        for folder in ("fernet-keys", "credential-keys"):
+            for key in sorted((self.data_dir / folder).glob("*")):
+                if key.is_file():
+                    secrets[f"{folder}/{key.name}"] = key.read_text().strip()
+        token = re.compile(r"gAAAAA[A-Za-z0-9_\-]{20,}")
+        found = []
+        for line in text.splitlines():
+            named = [name for name, value in secrets.items() if len(value) >= 8 and value in line]
+            if token.search(line):
+                named.append("a token")
+            if named:
+                found.append(f"{', '.join(named)}: {line[:200]}")
+        return found
+
+    def loose_paths(self) -> list[str]:
+        """What in the data directory others than its owner may read or enter (group or other
+        permission bits): everything the server and its drivers made there must be private
+        (docs/decisions/0029-secrets-at-rest.md). The server's own log, opened by this harness
+        before the server started, is tightened by the server at start like any older file."""
+        loose = []
+        for path in [self.data_dir, *self.data_dir.rglob("*")]:
+            try:
+                info = path.lstat()
+            except OSError:  # removed meanwhile
+                continue
+            if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+                loose.append(f"{oct(stat.S_IMODE(info.st_mode))} {path.relative_to(self.data_dir)}")
+        return loose
 
     def output_tail(self, lines: int = 60) -> str:
         text = self.output().rstrip("\n").splitlines()[-lines:]

@@ -12,17 +12,25 @@ class FileServer:
     from construction until :meth:`stop`; also a context manager that stops it on exit.
 
     ``files`` may be changed while the server runs; ``url`` is ``http://127.0.0.1:PORT``, no trailing slash.
+    ``redirects`` maps a path to the URL a ``302`` sends the client to.
     ``requests`` lists every request received as ``(path, headers)``, oldest first.
     """
 
     def __init__(self, files: dict[str, bytes] | None = None):
         self.files: dict[str, bytes] = {} if files is None else files
+        self.redirects: dict[str, str] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
-        served, seen = self.files, self.requests
+        served, moved, seen = self.files, self.redirects, self.requests
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 seen.append((self.path, dict(self.headers.items())))
+                if self.path in moved:
+                    self.send_response(302)
+                    self.send_header("Location", moved[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 data = served.get(self.path)
                 if data is None:
                     self.send_error(404)

@@ -42,9 +42,11 @@ def web() -> Iterator[FileServer]:
 
 @pytest.fixture
 def allow_any_port(cloud, monkeypatch):  # noqa: ANN001, ANN201
-    """``allow_any_port()`` lets web-download and import tasks fetch from any port (``web``'s too)."""
+    """``allow_any_port()`` lets web-download and import tasks fetch from any port of the loopback
+    address (``web``'s too): both must be allowed explicitly (Glance's filtering, and Overcast's
+    refusal of addresses that are not globally routable)."""
     def allow() -> None:
         settings = cloud.app.images.settings
         monkeypatch.setattr(cloud.app.images, "settings", settings.replace(
-            image=type(settings.image)(web_download_ports="*")))
+            image=type(settings.image)(web_download_ports="*", web_download_hosts="127.0.0.1")))
     return allow

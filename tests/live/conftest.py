@@ -42,6 +42,10 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         server.start()
         server.backend = backend  # type: ignore[attr-defined]
         yield server
+        leaks = server.leaked_secrets()  # the drills' secret scan, over everything the live tests did
+        assert not leaks, "the live server logged secrets:\n" + "\n".join(leaks[:20])
+        loose = server.loose_paths()  # what the server and its drivers made during the live tests
+        assert not loose, "the live server's data directory is not private:\n" + "\n".join(loose[:20])
     finally:
         server.stop()
         if database_url:

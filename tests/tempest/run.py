@@ -109,10 +109,12 @@ SECURITY_COMPLIANCE = {
 
 def server_environment(image_source: ImageSource | None = None) -> dict[str, str]:
     """The ``OVERCAST_*`` settings of the server this script starts; with ``image_source``, web-download
-    may also fetch from that server's port (Glance's allowed_ports: 80 and 443 by default)."""
+    may also fetch from that loopback server (Glance's allowed_ports are 80 and 443 by default, and
+    loopback addresses are refused unless allowed by name)."""
     env = {f"OVERCAST_IDENTITY_{name.upper()}": value for name, (_, value) in SECURITY_COMPLIANCE.items()}
-    if image_source is not None:
+    if image_source is not None:  # a loopback address: allowed by name, as an operator would
         env["OVERCAST_IMAGE_WEB_DOWNLOAD_PORTS"] = f"80,443,{image_source.port}"
+        env["OVERCAST_IMAGE_WEB_DOWNLOAD_HOSTS"] = "127.0.0.1"
     return env
 
 

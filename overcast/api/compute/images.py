@@ -13,6 +13,7 @@ from overcast.api.compute.flavors import limit_marker, next_links
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core import image as image_rules
+from overcast.core.image import writes as image_writes
 from overcast.core.compute import ComputeCore, quotas
 from overcast.core.errors import Forbidden, NotFound
 from overcast.store.image import Image
@@ -68,9 +69,8 @@ class _Base:
             raise faults.NotFound("Image not found.") from None
 
     def _writable(self, req: falcon.Request, image: Image) -> None:
-        ctx = caller(req)
-        if not ctx.is_admin and image.owner != ctx.project_id:
-            raise Forbidden("You are not authorized to change the metadata of this image.")
+        """Glance's rule, as Nova's call to Glance with the caller's token meets it. :raises Forbidden:"""
+        image_writes.require(caller(req), image, "modify_image", "change the metadata of")
 
     def _save(self, req: falcon.Request, session: Any, image: Image, props: dict[str, str]) -> dict[str, str]:
         self._writable(req, image)

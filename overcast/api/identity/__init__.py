@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from overcast.api.identity import (access_rules, app_credentials, assignments, catalog, credentials, domain_config, domains,
-                                   ec2, endpoint_groups, endpoints, groups, inherit, oauth1, policies, projects,
+                                   ec2, endpoint_groups, endpoints, groups, inherit, oauth1, policy_store, projects,
                                    roles, tokens, trusts, users, v2, versions)
 from overcast.api.identity.common import Links
 from overcast.api.routing import Registry
 from overcast.core.identity import IdentityCore
 
 _FAMILIES = (versions, tokens, v2, domains, projects, users, groups, roles, assignments,
-             app_credentials, credentials, catalog, policies, inherit, ec2, endpoint_groups, domain_config,
+             app_credentials, credentials, catalog, policy_store, inherit, ec2, endpoint_groups, domain_config,
              trusts, oauth1, access_rules)
 
 

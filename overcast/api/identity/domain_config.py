@@ -8,17 +8,9 @@ import falcon
 from overcast.api.identity.common import Links, enforce
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
-from overcast.core import policy
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import domain_config as core_config
 
-policy.RULES.update({
-    "identity:create_domain_config": policy.ADMIN,
-    "identity:get_domain_config": policy.ADMIN_OR_SYSTEM_READER,
-    "identity:update_domain_config": policy.ADMIN,
-    "identity:delete_domain_config": policy.ADMIN,
-    "identity:get_domain_config_default": policy.ADMIN_OR_SYSTEM_READER,
-})
 
 #: The body is ``{"config": {...}}``; what ``config`` may hold is checked by the core (Keystone
 #: answers an unsupported group or option with 403, not 400).

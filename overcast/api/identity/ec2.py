@@ -13,18 +13,11 @@ from overcast.api.identity.common import Links, enforce
 from overcast.api.identity.tokens import token_body
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
-from overcast.core import policy
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import ec2 as core_ec2
 from overcast.core.identity.auth import Authenticator
 from overcast.core.identity.ec2 import Ec2Credential
 
-policy.RULES.update({
-    "identity:ec2_get_credential": policy.ADMIN_OR_SYSTEM_READER | policy.OWNER_USER,
-    "identity:ec2_list_credentials": policy.ADMIN_OR_SYSTEM_READER | policy.OWNER_USER,
-    "identity:ec2_create_credential": policy.ADMIN | policy.OWNER_USER,
-    "identity:ec2_delete_credential": policy.ADMIN | policy.OWNER_USER,
-})
 
 CREATE_SCHEMA = {
     "type": "object", "required": ["tenant_id"],
@@ -87,6 +80,10 @@ class Ec2CredentialItem:
         resp.status = falcon.HTTP_204
 
 
+#: what the core reads of an ec2tokens/s3tokens body is checked there; it must be an object
+SIGNED_REQUEST_SCHEMA = {"type": "object"}
+
+
 class SignedRequestTokens:
     """``POST /v3/ec2tokens`` (200, the token also in X-Subject-Token) and ``/v3/s3tokens`` (200)."""
 
@@ -96,7 +93,7 @@ class SignedRequestTokens:
         self.core, self.kind, self.auth = core, kind, Authenticator(core)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        token, facts = core_ec2.authenticate(self.core, self.auth, read_json(req), self.kind)
+        token, facts = core_ec2.authenticate(self.core, self.auth, read_json(req, SIGNED_REQUEST_SCHEMA), self.kind)
         if self.kind == "ec2":
             resp.set_header("X-Subject-Token", token)
         resp.media = token_body(facts)

@@ -12,30 +12,10 @@ from overcast.api.identity.common import Links, enforce
 from overcast.api.identity.views import project_view
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
-from overcast.core import policy
 from overcast.core.identity import IdentityCore
 from overcast.core.identity import endpoint_groups as core_groups
 from overcast.store.models import EndpointGroup
 
-_ADMIN, _READ = policy.ADMIN, policy.ADMIN_OR_SYSTEM_READER
-policy.RULES.update({
-    "identity:create_endpoint_group": _ADMIN,
-    "identity:list_endpoint_groups": _READ,
-    "identity:get_endpoint_group": _READ,
-    "identity:update_endpoint_group": _ADMIN,
-    "identity:delete_endpoint_group": _ADMIN,
-    "identity:list_projects_associated_with_endpoint_group": _READ,
-    "identity:list_endpoints_associated_with_endpoint_group": _READ,
-    "identity:get_endpoint_group_in_project": _READ,
-    "identity:list_endpoint_groups_for_project": _READ,
-    "identity:add_endpoint_group_to_project": _ADMIN,
-    "identity:remove_endpoint_group_from_project": _ADMIN,
-    "identity:add_endpoint_to_project": _ADMIN,
-    "identity:check_endpoint_in_project": _READ,
-    "identity:list_endpoints_for_project": _READ,
-    "identity:list_projects_for_endpoint": _READ,
-    "identity:remove_endpoint_from_project": _ADMIN,
-})
 
 _PROPERTIES = {
     "name": {"type": "string", "minLength": 1, "maxLength": 255},

@@ -32,7 +32,8 @@ _PROPERTIES = {
     "default_project_id": {"type": ["string", "null"], "minLength": 1, "maxLength": 64,
                            "pattern": r"^[a-zA-Z0-9-]+$"},
     "password": {"type": ["string", "null"]}, "options": OPTIONS,
-    "email": {"type": ["string", "null"]},
+    # Keystone keeps email among the extra attributes; here it is a column of 255 characters
+    "email": {"type": ["string", "null"], "maxLength": 255},
 }
 CREATE_SCHEMA = {
     "type": "object", "required": ["user"], "additionalProperties": False,

@@ -186,15 +186,28 @@ DOCUMENTS = {
     "v2_schemas_metadefs_tags": lambda: collection("tags", tag_schema()),
 }
 
+def _namespace_request() -> dict[str, Any]:
+    """The namespace schema Glance publishes, less lenient for what a request may list: each
+    resource type association, object and tag needs its name (Glance's own code reads it, and
+    fails with a 500 where it is missing)."""
+    schema = namespace_schema()
+    schema["properties"] = dict(schema["properties"])
+    for key in ("resource_type_associations", "objects", "tags"):
+        listed = dict(schema["properties"][key])
+        listed["items"] = {**listed["items"], "required": ["name"]}
+        schema["properties"][key] = listed
+    return schema
+
+
 #: the request bodies' schemas, built once
-NAMESPACE_REQUEST = namespace_schema()
+NAMESPACE_REQUEST = _namespace_request()
 OBJECT_REQUEST = object_schema()
 PROPERTY_REQUEST = property_schema()
 PROPERTY_IN_OBJECT = property_schema(require_name=False)
 ASSOCIATION_REQUEST = association_schema()
 TAG_REQUEST = tag_schema()
 TAGS_REQUEST = {"type": "object", "required": ["tags"], "properties": {
-    "tags": {"type": "array", "items": tag_schema()}}}
+    "tags": {"type": "array", "items": {**tag_schema(), "type": "object"}}}}
 
 
 def check(body: Any, schema: Mapping[str, Any], read_only: tuple[str, ...] = ("created_at", "updated_at")

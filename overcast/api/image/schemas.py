@@ -44,8 +44,10 @@ IMAGE_PROPERTIES: dict[str, Any] = {
     "updated_at": _s("string", "Date and time of the last image modification", readOnly=True),
     "tags": _s("array", "List of strings related to the image", items={"type": "string", "maxLength": 255}),
     "direct_url": _s("string", "URL to access the image file kept in external store", readOnly=True),
-    "min_ram": _s("integer", "Amount of ram (in MB) required to boot image."),
-    "min_disk": _s("integer", "Amount of disk space (in GB) required to boot image."),
+    # bounded by Glance's Integer columns (Glance itself answers a 500 beyond them)
+    "min_ram": _s("integer", "Amount of ram (in MB) required to boot image.", minimum=0, maximum=2147483647),
+    "min_disk": _s("integer", "Amount of disk space (in GB) required to boot image.", minimum=0,
+                   maximum=2147483647),
     "self": _s("string", "An image self url", readOnly=True),
     "file": _s("string", "An image file url", readOnly=True),
     "stores": _s("string", "Store in which image data resides.  Only present when the operator has enabled "

@@ -8,15 +8,12 @@ from overcast.api.placement import allocations, catalog, endpoints, providers
 from overcast.api.placement.common import MICROVERSIONS
 from overcast.api.routing import Registry
 from overcast.config import Settings
-from overcast.core import policy
-from overcast.core.placement.policies import RULES
 from overcast.store.db import Store
 
 __all__ = ["MICROVERSIONS", "register"]
 
 
 def register(registry: Registry, store: Store, settings: Settings) -> None:
-    policy.RULES.update(RULES)
     endpoints.declare(registry)
     args = (store, settings.regions[0])
     bind = registry.bind

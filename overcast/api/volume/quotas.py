@@ -22,20 +22,29 @@ LIMIT_NAMES = {"volumes": ("maxTotalVolumes", "totalVolumesUsed"),
                "backup_gigabytes": ("maxTotalBackupGigabytes", "totalBackupGigabytesUsed")}
 
 
+#: Cinder's db.MAX_INT: the largest limit a quota may have
+MAX_INT = 0x7FFFFFFF
+
+
 def _limits(body: Mapping[str, Any]) -> dict[str, int]:
     """The integer limits of a quota (class) set body (its ``id``/``tenant_id`` aside).
 
-    :raises faults.BadRequest: a value that is not an integer.
+    Cinder's ``validate_integer``: the value's text must be an integer (``1.5e308`` and ``true`` are
+    not) no greater than its database's MAX_INT; the lower bound is the core's.
+
+    :raises faults.BadRequest: a value that is not an integer, or one too large, naming the key.
     """
     values: dict[str, int] = {}
     for key, value in body.items():
         if key in ("tenant_id", "id"):
             continue
         try:
-            values[key] = int(value)
-        except (TypeError, ValueError):
-            raise faults.BadRequest(f"Invalid input received: Quota '{key}' must be an integer, "
-                                    f"not '{value}'.") from None
+            number = int(str(value))
+        except ValueError:
+            raise faults.BadRequest(f"Invalid input received: {key} must be an integer.") from None
+        if number > MAX_INT:
+            raise faults.BadRequest(f"Invalid input received: {key} must be <= {MAX_INT}.")
+        values[key] = number
     return values
 
 

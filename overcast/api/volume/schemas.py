@@ -99,7 +99,7 @@ ACCEPT_TRANSFER = wrapped("accept", {"auth_key": {"type": "string", "minLength":
 
 _ENCRYPTION = {"provider": {"type": "string", "minLength": 1, "maxLength": 255},
                "cipher": {"type": ["string", "null"], "maxLength": 255},
-               "key_size": {"type": ["integer", "null"], "minimum": 0},
+               "key_size": {"type": ["integer", "null"], "minimum": 0, "maximum": 2147483647},
                "control_location": {"type": "string", "enum": ["front-end", "back-end"]}}
 CREATE_ENCRYPTION = wrapped("encryption", _ENCRYPTION, ("provider",), additional=False)
 UPDATE_ENCRYPTION = wrapped("encryption", _ENCRYPTION, additional=False)

@@ -1,5 +1,5 @@
 """The CDN's policy rules, declared in one place as ``RULES`` (``overcast.core.<service>.policies.RULES``,
-the declaration the policy loader reads); the app factory adds them to the table (:func:`register`).
+the declaration :func:`overcast.core.policy.load` reads when the app factory loads the table).
 
 Services, purges, analytics and certificates belong to the project of the token: members write,
 readers read. Flavors are read by anyone with a token and managed by admins. Every ``/admin``
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from overcast.core import policy
 from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, Rule
 
 RULES: Mapping[str, Rule] = {
@@ -37,8 +36,3 @@ RULES: Mapping[str, Rule] = {
     "cdn:admin:domains": ADMIN,
     "cdn:admin:certificates": ADMIN,
 }
-
-
-def register() -> None:
-    """Add the CDN's rules to the policy table (idempotent)."""
-    policy.RULES.update(RULES)

@@ -77,10 +77,3 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
     network.device_listeners.append(networking.refresh_network_info)
     return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network,
                        backends=backends)
-
-
-from overcast.core.compute import policies as _policies  # noqa: E402,F401 - registers Nova's rules
-
-
-# Policies for flavors, key pairs, quotas and the administrative resources (registered on import).
-from overcast.core.compute import policies_admin as _policies_admin  # noqa: E402,F401

@@ -30,6 +30,9 @@ from overcast.store.image import Image
 from overcast.store.models import utcnow
 
 ANY = None
+#: params that leave the operation once it has finished (the admin password of rebuild, rescue,
+#: changePassword and create: never at rest longer than it takes to use it)
+SECRET_PARAMS = ("admin_password",)
 
 
 class FeatureNotSupported(OvercastError):
@@ -42,7 +45,10 @@ class FeatureNotSupported(OvercastError):
 
 
 @dataclass(frozen=True)
-class Rule:
+class ActionRule:
+    """What a server action needs (states, a driver capability) and does (task state, event). Who
+    may call it is policy's business (:class:`overcast.core.policy.Rule`)."""
+
     #: Nova's instance-action name (also what the 409 message says)
     name: str
     vm_states: frozenset[str] | None
@@ -54,12 +60,12 @@ class Rule:
 
 
 def _r(name: str, vm: Iterable[str] | None, task: str | None, cap: Capability | None, event: str,
-       tasks: Iterable[str | None] = (None,)) -> Rule:
-    return Rule(name, frozenset(vm) if vm is not None else None, task, cap, event, frozenset(tasks))
+       tasks: Iterable[str | None] = (None,)) -> ActionRule:
+    return ActionRule(name, frozenset(vm) if vm is not None else None, task, cap, event, frozenset(tasks))
 
 
 C = Capability
-RULES: Mapping[str, Rule] = {
+RULES: Mapping[str, ActionRule] = {
     "reboot_soft": _r("reboot", [S.ACTIVE], S.REBOOTING, C.REBOOT, "compute_reboot_instance"),
     "reboot_hard": _r("reboot", [S.ACTIVE, S.STOPPED, S.PAUSED, S.SUSPENDED, S.ERROR], S.REBOOTING_HARD,
                       C.REBOOT, "compute_reboot_instance", (None, S.REBOOTING, S.REBOOTING_HARD)),
@@ -99,7 +105,7 @@ EVENTS = {rule.name: rule.event for rule in RULES.values()}
 EVENTS.update({"create": "compute__do_build_and_run_instance", "delete": "compute_terminate_instance"})
 
 
-def check_state(server: Server, rule: Rule) -> None:
+def check_state(server: Server, rule: ActionRule) -> None:
     """:raises Conflict: Nova's message naming the vm_state or task_state that refuses it."""
     if rule.vm_states is not None and server.vm_state not in rule.vm_states:
         raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in vm_state {server.vm_state}")
@@ -107,12 +113,12 @@ def check_state(server: Server, rule: Rule) -> None:
         raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in task_state {server.task_state}")
 
 
-def check_capability(capabilities: Iterable[Capability], rule: Rule) -> None:
+def check_capability(capabilities: Iterable[Capability], rule: ActionRule) -> None:
     if rule.capability is not None and rule.capability not in set(capabilities):
         raise FeatureNotSupported()
 
 
-def check(server: Server, ctx: AuthContext, rule: Rule, capabilities: Iterable[Capability]) -> Rule:
+def check(server: Server, ctx: AuthContext, rule: ActionRule, capabilities: Iterable[Capability]) -> ActionRule:
     """``rule``, once lock, capability and state allow it (in Nova's order).
 
     :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver lacks it.
@@ -123,7 +129,7 @@ def check(server: Server, ctx: AuthContext, rule: Rule, capabilities: Iterable[C
     return rule
 
 
-def allowed(server: Server, ctx: AuthContext, key: str, capabilities: Iterable[Capability]) -> Rule:
+def allowed(server: Server, ctx: AuthContext, key: str, capabilities: Iterable[Capability]) -> ActionRule:
     """The rule for action ``key``, once lock, capability and state allow it (see :func:`check`)."""
     return check(server, ctx, RULES[key], capabilities)
 
@@ -137,7 +143,7 @@ def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capab
     record(session, ctx, server, allowed(server, ctx, key, capabilities), key, request_id=request_id, params=params)
 
 
-def record(session: Session, ctx: AuthContext, server: Server, rule: Rule, key: str, *, request_id: str | None,
+def record(session: Session, ctx: AuthContext, server: Server, rule: ActionRule, key: str, *, request_id: str | None,
            params: Mapping[str, Any] | None = None) -> None:
     """Set the rule's task_state, move a resize's migration record on and enqueue the
     ``server.action`` that finishes action ``key``."""
@@ -146,7 +152,7 @@ def record(session: Session, ctx: AuthContext, server: Server, rule: Rule, key: 
     migrations.requested(session, ctx, server, key, params or {})
     enqueue(session, kind=ACTION, cloud=server.cloud, resource_type="server", resource_id=server.id,
             params={"action": key, **dict(params or {})}, action=rule.name, request_id=request_id,
-            user_id=ctx.user_id, project_id=server.project_id)
+            user_id=ctx.user_id, project_id=server.project_id, secret_params=SECRET_PARAMS)
 
 
 def migrate(server: Server, ctx: AuthContext) -> None:

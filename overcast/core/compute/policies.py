@@ -1,4 +1,5 @@
-"""Nova's default policy rules for servers and their actions (nova/policies/servers.py and friends).
+"""Nova's default policy rules (nova/policies/*.py): the one place the compute service's rules are
+declared; the app factory loads them (:func:`overcast.core.policy.load`).
 
 Project members act on their own project's servers, readers read them, admins do everything
 (all_tenants, force, reset_state, diagnostics, the extended attributes). ``enforce_scope`` off,
@@ -7,14 +8,18 @@ as DevStack runs. The target of a server rule is ``{"project_id": server.project
 
 from __future__ import annotations
 
-from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, RULES, role
+from typing import Mapping
+
+from overcast.core.policy import ADMIN, ANYONE, OWNER_USER, PROJECT_MEMBER, PROJECT_READER, Rule, role
 
 ADMIN_OR_OWNER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_READER = ADMIN | PROJECT_READER
+PROJECT_READER_OR_ADMIN = ADMIN_OR_READER
+PROJECT_MEMBER_OR_ADMIN = ADMIN_OR_OWNER
 
 _SERVER = "os_compute_api:servers:"
 
-RULES.update({
+RULES: Mapping[str, Rule] = {
     # servers
     _SERVER + "index": ADMIN_OR_READER,
     _SERVER + "detail": ADMIN_OR_READER,
@@ -130,4 +135,56 @@ RULES.update({
     "os_compute_api:os-volumes:snapshots:show": ADMIN_OR_READER,
     "os_compute_api:os-volumes:snapshots:create": ADMIN_OR_OWNER,
     "os_compute_api:os-volumes:snapshots:delete": ADMIN_OR_OWNER,
-})
+    # flavors, key pairs, quotas, limits, zones, usage, server groups, hypervisors, services,
+    # aggregates and the image proxy
+    # flavors: readable by everyone, managed by the administrator
+    "compute:flavors:list": ANYONE,
+    "compute:flavors:show": ANYONE,
+    "compute:flavors:create": ADMIN,
+    "compute:flavors:update": ADMIN,
+    "compute:flavors:delete": ADMIN,
+    "compute:flavor_access:list": ADMIN,
+    "compute:flavor_access:add": ADMIN,
+    "compute:flavor_access:remove": ADMIN,
+    "compute:flavor_extra_specs:index": ANYONE,
+    "compute:flavor_extra_specs:show": ANYONE,
+    "compute:flavor_extra_specs:create": ADMIN,
+    "compute:flavor_extra_specs:update": ADMIN,
+    "compute:flavor_extra_specs:delete": ADMIN,
+    # key pairs belong to a user; the administrator may act for another user (2.10)
+    "compute:keypairs:index": ADMIN | OWNER_USER,
+    "compute:keypairs:show": ADMIN | OWNER_USER,
+    "compute:keypairs:create": ADMIN | OWNER_USER,
+    "compute:keypairs:delete": ADMIN | OWNER_USER,
+    # limits, zones, extensions, the image proxy
+    "compute:limits": ANYONE,
+    "compute:limits:other_project": ADMIN,
+    "compute:availability_zone:list": ANYONE,
+    "compute:availability_zone:detail": ADMIN,
+    "compute:extensions": ANYONE,
+    "compute:images:read": ANYONE,
+    "compute:images:delete": ANYONE,  # the image service's own rules decide
+    # quotas
+    "compute:quota_sets:show": PROJECT_READER_OR_ADMIN,
+    "compute:quota_sets:defaults": ANYONE,
+    "compute:quota_sets:detail": PROJECT_READER_OR_ADMIN,
+    "compute:quota_sets:update": ADMIN,
+    "compute:quota_sets:delete": ADMIN,
+    "compute:quota_class_sets:show": ADMIN,
+    "compute:quota_class_sets:update": ADMIN,
+    # usage
+    "compute:simple_tenant_usage:show": PROJECT_READER_OR_ADMIN,
+    "compute:simple_tenant_usage:list": ADMIN,
+    # server groups
+    "compute:server_groups:create": PROJECT_MEMBER_OR_ADMIN,
+    "compute:server_groups:index": PROJECT_READER_OR_ADMIN,
+    "compute:server_groups:index:all_projects": ADMIN,
+    "compute:server_groups:show": PROJECT_READER_OR_ADMIN,
+    "compute:server_groups:delete": PROJECT_MEMBER_OR_ADMIN,
+    # administration
+    "compute:hypervisors": ADMIN,
+    "compute:services": ADMIN,
+    "compute:hosts": ADMIN,
+    "compute:instance_usage_audit_log": ADMIN,
+    "compute:aggregates": ADMIN,
+}

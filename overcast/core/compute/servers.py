@@ -346,7 +346,8 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
             server_groups.add_member(session, spec.group, server.id, project_id, region=region)
         enqueue(session, kind=BUILD, cloud=region, resource_type="server", resource_id=server.id,
                 params={"admin_password": password}, action="create", request_id=request_id,
-                user_id=ctx.user_id, project_id=project_id, idempotency_key=server.idempotency_key)
+                user_id=ctx.user_id, project_id=project_id, idempotency_key=server.idempotency_key,
+                secret_params=("admin_password",))
         servers.append(server)
     return Created(servers, password, reservation_id)
 

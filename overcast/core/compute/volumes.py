@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.compute import block_devices
 from overcast.core.compute import states as S
-from overcast.core.compute.actions import Rule, check
+from overcast.core.compute.actions import ActionRule, check
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.volume import states as volume_states
@@ -34,14 +34,14 @@ EXTEND = "server.extend_volume"
 
 #: nova.compute.api attach_volume / detach_volume: check_instance_state
 _STATES = (S.ACTIVE, S.PAUSED, S.STOPPED, S.RESIZED, S.SOFT_DELETED, S.SHELVED, S.SHELVED_OFFLOADED)
-ATTACH_RULE = Rule("attach_volume", frozenset(_STATES), None, Capability.VOLUME_ATTACH, "compute_attach_volume")
-DETACH_RULE = Rule("detach_volume", frozenset(_STATES), None, Capability.VOLUME_ATTACH, "compute_detach_volume")
+ATTACH_RULE = ActionRule("attach_volume", frozenset(_STATES), None, Capability.VOLUME_ATTACH, "compute_attach_volume")
+DETACH_RULE = ActionRule("detach_volume", frozenset(_STATES), None, Capability.VOLUME_ATTACH, "compute_detach_volume")
 #: what Nova's compute does on Cinder's ``volume-extended`` event (any state: the guest sees it later)
-EXTEND_RULE = Rule("extend_volume", None, None, None, "compute_extend_volume")
+EXTEND_RULE = ActionRule("extend_volume", None, None, None, "compute_extend_volume")
 _SHELVED = (S.SHELVED, S.SHELVED_OFFLOADED)
 
 
-def _check_shelved(server: Server, rule: Rule, allow_shelved: bool) -> None:
+def _check_shelved(server: Server, rule: ActionRule, allow_shelved: bool) -> None:
     """Shelved servers take volumes from 2.20 (Nova checks this first). :raises Conflict:"""
     if server.vm_state in _SHELVED and not allow_shelved:
         raise Conflict(f"Cannot '{rule.name}' instance {server.id} while it is in vm_state {server.vm_state}")

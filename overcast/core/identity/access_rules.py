@@ -13,15 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core import policy
 from overcast.core.errors import Forbidden, NotFound
 from overcast.store.models import AccessRule, ApplicationCredential, User
 
-policy.RULES.update({
-    "identity:list_access_rules": policy.ADMIN_OR_SYSTEM_READER | policy.OWNER_USER,
-    "identity:get_access_rule": policy.ADMIN_OR_SYSTEM_READER | policy.OWNER_USER,
-    "identity:delete_access_rule": policy.ADMIN | policy.OWNER_USER,
-})
 
 
 def as_dict(rule: AccessRule) -> dict[str, str]:

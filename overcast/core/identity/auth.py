@@ -82,7 +82,8 @@ class Authenticator:
             raise Unauthorized(f"The account is locked for user: {user.id}.")
 
     def _record_failure(self, user_id: str) -> None:
-        with self.core.store.session() as session:
+        # its own transaction: the request answers 401 and the count must stay
+        with self.core.store.independent_session() as session:
             user = session.get(User, user_id)
             if user is not None:
                 user.failed_auth_count = (user.failed_auth_count or 0) + 1

@@ -29,27 +29,12 @@ from oauthlib import oauth1
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core import policy
 from overcast.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from overcast.core.identity import IdentityCore
 from overcast.core.identity.assignments import effective_roles, expand_implied
 from overcast.store.models import (ROOT_DOMAIN_ID, OAuth1AccessToken, OAuth1Consumer, OAuth1RequestToken, Project,
                                    Role, utcnow)
 
-policy.RULES.update({
-    "identity:create_consumer": policy.ADMIN,
-    "identity:get_consumer": policy.ADMIN_OR_SYSTEM_READER,
-    "identity:list_consumers": policy.ADMIN_OR_SYSTEM_READER,
-    "identity:update_consumer": policy.ADMIN,
-    "identity:delete_consumer": policy.ADMIN,
-    "identity:authorize_request_token": policy.ADMIN,
-    "identity:list_access_tokens": policy.ADMIN,
-    "identity:get_access_token": policy.ADMIN,
-    "identity:list_access_token_roles": policy.ADMIN,
-    "identity:get_access_token_role": policy.ADMIN,
-    # Keystone checks ec2_delete_credential here (admin, or the token's own user)
-    "identity:delete_access_token": policy.ADMIN | policy.OWNER_USER,
-})
 
 _KNOWN = ("id", "links", "description", "secret")
 #: Keystone's [oauth1] request_token_duration and access_token_duration (seconds; 0: never expire)

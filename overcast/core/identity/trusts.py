@@ -29,19 +29,7 @@ from overcast.store.models import ROOT_DOMAIN_ID, Project, Role, Trust, User, ut
 #: Keystone's ``[trust] max_redelegation_count`` default.
 MAX_REDELEGATION_COUNT = 3
 
-_TRUSTOR = policy.matches("user_id", "trustor_user_id")
-_TRUSTEE = policy.matches("user_id", "trustee_user_id")
 
-policy.RULES.update({
-    "identity:create_trust": policy.ANYONE,  # the trustor must be the caller: checked in create()
-    "identity:list_trusts": policy.ADMIN_OR_SYSTEM_READER,
-    "identity:list_trusts_for_trustor": policy.ADMIN_OR_SYSTEM_READER | _TRUSTOR,
-    "identity:list_trusts_for_trustee": policy.ADMIN_OR_SYSTEM_READER | _TRUSTEE,
-    "identity:get_trust": policy.ADMIN_OR_SYSTEM_READER | _TRUSTOR | _TRUSTEE,
-    "identity:list_roles_for_trust": policy.ADMIN_OR_SYSTEM_READER | _TRUSTOR | _TRUSTEE,
-    "identity:get_role_for_trust": policy.ADMIN_OR_SYSTEM_READER | _TRUSTOR | _TRUSTEE,
-    "identity:delete_trust": policy.ADMIN | _TRUSTOR,
-})
 
 
 def target(trust: Trust) -> dict[str, Any]:

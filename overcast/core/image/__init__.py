@@ -63,10 +63,12 @@ class ImageCore:
         return self.data
 
     def submit(self, work: Callable[[], None]) -> None:
-        """Run an import in the background (a small pool: imports are I/O-bound)."""
+        """Run an import in the background (a small pool: imports are I/O-bound), once the
+        request that asked for it has committed (the import reads what the request recorded)."""
         if self._imports is None:
             self._imports = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-import")
-        self._imports.submit(work)
+        pool = self._imports
+        self.store.after_commit(lambda: pool.submit(work))
 
     def close(self) -> None:
         if self._imports is not None:
@@ -261,9 +263,10 @@ def delete(session: Session, ctx: AuthContext, image_id: str,
     :raises NotFound: :raises Forbidden: not the owner, the image is protected, or it is one of a
         backend's own images (Overcast lists it, the backend owns it).
     """
+    from overcast.core.image.writes import require
+
     image = get(session, ctx, image_id, region=region)
-    if not ctx.is_admin and image.owner != _owner(ctx):
-        raise Forbidden("You are not permitted to delete this image.")
+    require(ctx, image, "delete_image", "delete")
     if image.protected:
         raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
     if (image.properties or {}).get(BACKEND_PROPERTY):

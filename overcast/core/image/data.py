@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -24,7 +22,8 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Gone, Invalid, OvercastError
 from overcast.core.image import ImageCore, get
-from overcast.core.image.stores import CHUNK, DataNotFound, SizeLimitExceeded, StoreError, Written
+from overcast.core.image.stores import DataNotFound, SizeLimitExceeded, StoreError, Written
+from overcast.core.image.web import ImportFilter, Refused
 from overcast.core.image.writes import writable
 from overcast.store.image import Image, ImageTask
 from overcast.store.models import utcnow
@@ -194,19 +193,14 @@ def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[byt
 
 
 def check_uri(core: ImageCore, uri: Any, purpose: str = "web-download") -> str:
-    """``uri`` if Overcast may fetch image data from it: http or https, a host, an allowed port
-    (``[image] web_download_ports``, Glance's allowed_ports). :raises Invalid:"""
+    """``uri`` if Overcast may fetch image data from it (``[image] web_download_*``, Glance's
+    import filtering; core/image/web.py), checked when the request arrives. :raises Invalid:"""
     if not isinstance(uri, str) or not uri:
         raise Invalid(f"URI for {purpose} does not pass filtering: None")
-    parsed = urllib.parse.urlsplit(uri)
-    allowed = core.settings.image.web_download_ports.replace(" ", "")
     try:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    except ValueError:
-        port = -1
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or (
-            allowed != "*" and str(port) not in allowed.split(",")):
-        raise Invalid(f"URI for {purpose} does not pass filtering: {uri}")
+        ImportFilter(core.settings.image).check_resolved(uri)
+    except Refused:
+        raise Invalid(f"URI for {purpose} does not pass filtering: {uri}") from None
     return uri
 
 
@@ -243,11 +237,13 @@ def start_import(core: ImageCore, ctx: AuthContext, image_id: str, body: Mapping
     return task
 
 
-def fetch(uri: str) -> Iterator[bytes]:
-    """The data at ``uri`` (already passed by :func:`check_uri`) in chunks. :raises OSError: unreachable."""
-    with urllib.request.urlopen(uri, timeout=60) as answer:  # noqa: S310 - scheme checked by check_uri
-        while chunk := answer.read(CHUNK):
-            yield chunk
+def fetch(core: ImageCore, uri: str, purpose: str = "web-download") -> Iterator[bytes]:
+    """The data at ``uri`` in chunks, filtered again where it is fetched: every address and every
+    redirect. :raises OSError: unreachable, or (as a message the task records) refused."""
+    try:
+        yield from ImportFilter(core.settings.image).open(uri)
+    except Refused as exc:
+        raise OSError(f"URI for {purpose} does not pass filtering: {exc}") from None
 
 
 def set_task_status(core: ImageCore, task_id: str, status: str, message: str = "", image_id: str | None = None
@@ -290,7 +286,7 @@ def run_import(core: ImageCore, task_id: str, image_id: str, method: str, source
     """Move the data into the store (worker side); never raises: failure is recorded on the task."""
 
     def prepare() -> tuple[str, Iterable[bytes], str | None]:
-        return image_id, core.staging.get(image_id) if method == "glance-direct" else fetch(uri or ""), disk_format
+        return image_id, core.staging.get(image_id) if method == "glance-direct" else fetch(core, uri or ""), disk_format
 
     def requeue(_: str | None) -> None:
         with core.store.session() as session:

@@ -55,7 +55,7 @@ def add_member(session: Session, ctx: AuthContext, image_id: str, member_id: str
     :raises TooMany: the member quota.
     """
     image = get(session, ctx, image_id, region=region)
-    require_member(ctx)
+    require_member(ctx, "add_member")
     _shared(image)
     if not is_owner(ctx, image):
         raise Forbidden(f"Not allowed to create members for image {image_id}.")
@@ -95,5 +95,5 @@ def remove_member(session: Session, ctx: AuthContext, image_id: str, member_id: 
     image = get(session, ctx, image_id, region=region)
     if not is_owner(ctx, image):
         raise Forbidden(f"Not allowed to delete members for image {image_id}.")
-    require_member(ctx)
+    require_member(ctx, "delete_member")
     session.delete(member)

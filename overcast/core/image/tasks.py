@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core import policy
 from overcast.core.context import AuthContext
 from overcast.core.errors import Forbidden, Invalid, NotFound
 from overcast.core.image import ImageCore, paging
@@ -32,8 +33,8 @@ INPUT_FIELDS = ("import_from", "import_from_format", "image_properties")
 
 
 def require_access(ctx: AuthContext) -> None:
-    """:raises Forbidden: not an admin (Glance's ``tasks_api_access`` default)."""
-    if not ctx.is_admin:
+    """Glance's ``tasks_api_access`` rule. :raises Forbidden: not an admin (its default)."""
+    if not policy.allowed("tasks_api_access", ctx):
         raise Forbidden("You are not authorized to complete tasks_api_access action.")
 
 
@@ -88,7 +89,7 @@ def run_import(core: ImageCore, ctx: AuthContext, task_id: str, uri: str, proper
             image = create_image(session, ctx, properties)
             image_id, disk_format = image.id, image.disk_format
             move(session, image_id, "queued", "saving")
-        return image_id, fetch(uri), disk_format
+        return image_id, fetch(core, uri, "import"), disk_format
 
     def remove(image_id: str | None) -> None:
         if image_id is not None:

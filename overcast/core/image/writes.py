@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
+from overcast.core import policy
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.image import get
@@ -57,18 +58,36 @@ def is_owner(ctx: AuthContext, image: Image) -> bool:
     return ctx.is_admin or (image.owner is not None and image.owner == ctx.project_id)
 
 
-def require_member(ctx: AuthContext) -> None:
-    """Changing images needs the member (or admin) role; a reader only reads. :raises Forbidden:"""
-    if not (ctx.is_admin or ctx.has_role("member")):
+def require_member(ctx: AuthContext, rule: str = "add_image") -> None:
+    """Glance's ``rule`` (core/image/policies.py) in the caller's own project: changing images
+    needs the member (or admin) role; a reader only reads. :raises Forbidden:"""
+    if not policy.allowed(rule, ctx, {"project_id": ctx.project_id}):
         raise Forbidden("You are not authorized to complete this action: the member role is required.")
 
 
-def writable(session: Session, ctx: AuthContext, image_id: str, action: str = "modify", *, region: str) -> Image:
-    """The image if the caller may change it. :raises NotFound: not visible. :raises Forbidden: not owner."""
-    image = get(session, ctx, image_id, region=region)
-    require_member(ctx)
+def require(ctx: AuthContext, image: Image, rule: str, doing: str) -> None:
+    """Glance's ``rule`` on ``image`` (the owner's members and admins).
+
+    :raises Forbidden: another project's image ("not permitted to <doing>"), or a role that may
+        not (a reader).
+    """
+    if policy.allowed(rule, ctx, {"project_id": image.owner}):
+        return
     if not is_owner(ctx, image):
-        raise Forbidden(f"You are not permitted to {action} this image.")
+        raise Forbidden(f"You are not permitted to {doing} this image.")
+    raise Forbidden("You are not authorized to complete this action: the member role is required.")
+
+
+#: what :func:`writable` is asked to do -> Glance's rule for it
+_RULES = {"modify": "modify_image", "deactivate": "deactivate", "reactivate": "reactivate",
+          "upload data to": "upload_image", "stage data for": "upload_image", "import": "modify_image"}
+
+
+def writable(session: Session, ctx: AuthContext, image_id: str, action: str = "modify", *, region: str) -> Image:
+    """The image if the caller may ``action`` it. :raises NotFound: not visible.
+    :raises Forbidden: not the owner, or not a member."""
+    image = get(session, ctx, image_id, region=region)
+    require(ctx, image, _RULES[action], action)
     return image
 
 

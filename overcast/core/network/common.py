@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from overcast.core import policy as rules
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.network.errors import not_found, policy
@@ -63,22 +64,22 @@ def fetch(session: Session, ctx: AuthContext, model: type[R], resource: str, ite
     return record
 
 
-def may_write(ctx: AuthContext, project_id: str | None) -> bool:
-    return ctx.is_admin or ("member" in ctx.roles and project_id is not None and project_id == ctx.project_id)
-
-
 def authorize(ctx: AuthContext, action: str, project_id: str | None) -> None:
-    """:raises Forbidden: PolicyNotAuthorized, the caller may not ``action`` in ``project_id``."""
-    if not may_write(ctx, project_id):
+    """Neutron's rule ``action`` (core/network/policies.py) for a resource of ``project_id``.
+
+    :raises Forbidden: PolicyNotAuthorized.
+    """
+    if not rules.allowed(action, ctx, {"project_id": project_id}):
         raise policy(action)
 
 
 def admin_only(ctx: AuthContext, action: str, given: Any) -> None:
-    """An attribute only admins may set (``shared``, ``router:external``, ``provider:*`` ...).
+    """An attribute only admins may set (``shared``, ``router:external``, ``provider:*`` ...): the
+    rule ``action`` decides when the body gives it.
 
     :raises Forbidden: PolicyNotAuthorized.
     """
-    if given is not None and not ctx.is_admin:
+    if given is not None and not rules.allowed(action, ctx, {}):
         raise policy(action)
 
 

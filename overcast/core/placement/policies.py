@@ -1,6 +1,6 @@
 """Placement's default policies (placement/policies/*.py, enforce_scope off as DevStack runs it):
 the cloud administrator (or a service user) does everything; a project reader may read its own
-project's usages. Declared here, registered by the app factory (:func:`overcast.api.placement.register`)."""
+project's usages. Declared here, loaded by the app factory with the other services' (:func:`overcast.core.policy.load`)."""
 
 from __future__ import annotations
 

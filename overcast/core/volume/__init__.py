@@ -61,6 +61,3 @@ def build_volume(compute: "object") -> VolumeCore:
     return VolumeCore(settings=compute.settings, store=compute.store,  # type: ignore[attr-defined]
                       identity=compute.identity, clouds=compute.clouds,  # type: ignore[attr-defined]
                       compute=compute)
-
-
-from overcast.core.volume import policies as _policies  # noqa: E402,F401 - registers Cinder's rules

@@ -99,6 +99,7 @@ def wait(store: Store, operation_id: str, timeout: float = WAIT_SECONDS) -> dict
     :raises Conflict: the backend refused it in the volume's state. :raises Invalid: it refused the
         arguments. :raises BackendError: any other failure of the backend (Cinder's 500).
     """
+    store.commit_now()  # inside a request, the worker must see the operation before we wait for it
     try:
         op = wait_for(store, operation_id, timeout)
     except TimeoutError:

@@ -1,4 +1,5 @@
-"""Cinder's default policy rules (cinder/policies/*.py) with ``enforce_scope`` off, as DevStack runs.
+"""Cinder's default policy rules (cinder/policies/*.py) with ``enforce_scope`` off, as DevStack runs:
+the one place the block storage service's rules are declared; the app factory loads them.
 
 Project members act on their project's volumes, readers read them, admins do everything
 (all_tenants, reset_status, force_delete, volume and group types, type encryption, QoS specs, quotas of other
@@ -8,12 +9,14 @@ of a volume rule is ``{"project_id": volume.project_id}``.
 
 from __future__ import annotations
 
-from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, RULES
+from typing import Mapping
+
+from overcast.core.policy import ADMIN, ANYONE, PROJECT_MEMBER, PROJECT_READER, Rule
 
 ADMIN_OR_OWNER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_READER = ADMIN | PROJECT_READER
 
-RULES.update({
+RULES: Mapping[str, Rule] = {
     "volume:create": ADMIN_OR_OWNER,
     "volume:get": ADMIN_OR_READER,
     "volume:get_all": ADMIN_OR_READER,
@@ -93,4 +96,4 @@ RULES.update({
     "volume:attachment_get_all": ADMIN_OR_READER,
     "limits_extension:used_limits": ADMIN_OR_READER,
     "volume_extension:availability_zone_list": ANYONE,
-})
+}

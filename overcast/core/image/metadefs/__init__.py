@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core import policy
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, NotFound
 from overcast.store.metadefs import MetadefNamespace, MetadefObject, MetadefProperty, MetadefTag
@@ -31,14 +32,16 @@ def can_read(ctx: AuthContext) -> bool:
 
 
 def require_admin(ctx: AuthContext, action: str) -> None:
-    """:raises Forbidden: not an admin (``action`` is Glance's policy name, e.g. ``add_metadef_tag``)."""
-    if not ctx.is_admin:
+    """Glance's rule ``action`` (e.g. ``add_metadef_tag``; core/image/policies.py).
+
+    :raises Forbidden: not an admin."""
+    if not policy.allowed(action, ctx, {"project_id": ctx.project_id}):
         raise Forbidden(f"You are not authorized to complete {action} action.")
 
 
 def require_reader(ctx: AuthContext, action: str) -> None:
-    """:raises Forbidden: no role that reads the catalog."""
-    if not can_read(ctx):
+    """Glance's rule ``action``. :raises Forbidden: no role that reads the catalog."""
+    if not policy.allowed(action, ctx, {"project_id": ctx.project_id}):
         raise Forbidden(f"You are not authorized to complete {action} action.")
 
 

@@ -10,7 +10,7 @@ from overcast.api.identity.common import Links, enforce, text_filters
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.identity import IdentityCore
-from overcast.core.identity import policies as core_policies
+from overcast.core.identity import policy_store as core_policies
 from overcast.store.models import Policy
 
 _PROPERTIES = {"type": {"type": "string", "minLength": 1, "maxLength": 255}, "blob": {"type": "string"}}

@@ -1,0 +1,41 @@
+"""Neutron's default policy (neutron/conf/policies/*.py, 2023.2+ defaults, ``enforce_scope`` off):
+the one place the network service's rules are declared; the app factory loads them
+(:func:`overcast.core.policy.load`). The target is ``{"project_id": <the resource's project>}``.
+
+A project member changes its project's networks, subnets, ports, routers, floating IPs and
+security groups; a reader only reads them; the admin role does everything, and alone sets what
+wires the cloud itself (shared and external networks, provider segments, port bindings, MAC
+addresses, SNAT and a router's external addresses) and other projects' quotas.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from overcast.core.policy import ADMIN, PROJECT_MEMBER, PROJECT_READER, Rule
+
+ADMIN_OR_PROJECT_MEMBER = ADMIN | PROJECT_MEMBER
+ADMIN_OR_PROJECT_READER = ADMIN | PROJECT_READER
+
+_KINDS = ("network", "subnet", "port", "router", "floatingip", "security_group")
+
+RULES: Mapping[str, Rule] = {
+    **{f"{verb}_{kind}": ADMIN_OR_PROJECT_MEMBER for verb in ("create", "update", "delete") for kind in _KINDS},
+    **{f"update_{kind}:tags": ADMIN_OR_PROJECT_MEMBER for kind in _KINDS},
+    "create_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
+    "delete_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
+    "add_router_interface": ADMIN_OR_PROJECT_MEMBER,
+    "remove_router_interface": ADMIN_OR_PROJECT_MEMBER,
+    # a port with chosen addresses on another project's network
+    "create_port:fixed_ips": ADMIN,
+    **{f"{verb}_network:{attr}": ADMIN for verb in ("create", "update")
+       for attr in ("shared", "router:external", "provider:network_type", "provider:physical_network",
+                    "provider:segmentation_id")},
+    **{f"{verb}_port:{attr}": ADMIN for verb in ("create", "update")
+       for attr in ("binding:host_id", "binding:profile", "mac_address")},
+    **{f"{verb}_router:external_gateway_info:{attr}": ADMIN for verb in ("create", "update")
+       for attr in ("enable_snat", "external_fixed_ips")},
+    "get_quota": ADMIN_OR_PROJECT_READER,
+    "update_quota": ADMIN,
+    "delete_quota": ADMIN,
+}
