@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import NotSupported
+from overcast.drivers.errors import Conflict, NotSupported
 
 
 class Capability(str, enum.Enum):
@@ -366,3 +366,18 @@ def spec_from_dict(data: Mapping[str, Any]) -> ServiceSpec:
                                        rules=tuple(RestrictionRule(**x) for x in r.get("rules") or ()))
                            for r in data.get("restrictions") or ()),
         log_delivery=bool(data.get("log_delivery")), enabled=bool(data.get("enabled", True)))
+
+
+def claim_domains(conn: Any, provider_service_id: str, hosts: tuple[str, ...] | list[str], provider: str) -> None:
+    """Make ``hosts`` the domains of one service in a driver's own SQLite ``domain`` table (the
+    mock's and the Varnish edge's): a domain is served by one service of a provider at most.
+
+    :raises Conflict: a domain already belongs to another service of this provider.
+    """
+    for host in hosts:
+        owner = conn.execute("SELECT provider_service_id FROM domain WHERE domain = ?", (host,)).fetchone()
+        if owner is not None and owner[0] != provider_service_id:
+            raise Conflict(f"The domain {host} is already served by another service of {provider}")
+    conn.execute("DELETE FROM domain WHERE provider_service_id = ?", (provider_service_id,))
+    conn.executemany("INSERT INTO domain (domain, provider_service_id) VALUES (?, ?)",
+                     [(host, provider_service_id) for host in hosts])

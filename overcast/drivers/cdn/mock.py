@@ -25,11 +25,12 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from overcast.drivers.cdn.base import claim_domains
 from overcast.drivers.cdn.base import (AccessUrl, Capability, CdnDriver, CertificateInfo, CertificateRequest,
                                        CertificateState, DeployState, DomainMetrics, ProviderService, PurgeRequest,
                                        ServiceSpec, needed_capabilities, spec_from_dict, spec_to_dict)
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, DriverError, InvalidRequest, NotFound,
+from overcast.drivers.errors import (BuildFailed, DeleteFailed, DriverError, InvalidRequest, NotFound,
                                      NotSupported, Unavailable)
 from overcast.drivers.local.store import LocalStore
 
@@ -184,15 +185,6 @@ class MockCdnDriver(CdnDriver):
             certificates=certificates, message=message,
             extra={"version": row["version"], "enabled": spec.enabled})
 
-    def _claim_domains(self, conn: Any, provider_service_id: str, spec: ServiceSpec) -> None:
-        for host in spec.hosts:
-            owner = conn.execute("SELECT provider_service_id FROM domain WHERE domain = ?", (host,)).fetchone()
-            if owner is not None and owner[0] != provider_service_id:
-                raise Conflict(f"The domain {host} is already served by another service of this provider")
-        conn.execute("DELETE FROM domain WHERE provider_service_id = ?", (provider_service_id,))
-        conn.executemany("INSERT INTO domain (domain, provider_service_id) VALUES (?, ?)",
-                         [(host, provider_service_id) for host in spec.hosts])
-
     def _deploy_fault(self, conn: Any) -> str | None:
         fault = self._fault(conn, "deploy")
         return fault[0] if fault else None
@@ -205,7 +197,7 @@ class MockCdnDriver(CdnDriver):
             row = conn.execute("SELECT * FROM service WHERE service_id = ?", (spec.service_id,)).fetchone()
             if row is None:
                 provider_id = uuid.uuid4().hex
-                self._claim_domains(conn, provider_id, spec)
+                claim_domains(conn, provider_id, spec.hosts, "this provider")
                 conn.execute(
                     "INSERT INTO service (id, service_id, spec, ready_at, failed, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -222,7 +214,7 @@ class MockCdnDriver(CdnDriver):
             if conn.execute("SELECT 1 FROM service WHERE id = ? AND deleting_until IS NULL",
                             (provider_service_id,)).fetchone() is None:
                 raise NotFound(f"No service {provider_service_id}")
-            self._claim_domains(conn, provider_service_id, spec)
+            claim_domains(conn, provider_service_id, spec.hosts, "this provider")
             conn.execute("UPDATE service SET spec = ?, version = version + 1, ready_at = ?, failed = ?, "
                          "updated_at = ? WHERE id = ?",
                          (json.dumps(spec_to_dict(spec)), now + self.deploy_seconds, self._deploy_fault(conn), now,

@@ -46,12 +46,13 @@ import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
+from overcast.drivers.cdn.base import claim_domains
 from overcast.drivers.cdn.base import (AccessUrl, Capability, CdnDriver, DeployState, DomainMetrics, ProviderService,
                                        PurgeRequest, ServiceSpec, needed_capabilities, spec_from_dict, spec_to_dict)
 from overcast.drivers.cdn.varnish.cli import VarnishCli
 from overcast.drivers.cdn.varnish.vcl import Renderer, ban_words
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import Conflict, DriverError, InvalidRequest, NotFound, Unavailable
+from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, Unavailable
 from overcast.drivers.local.store import LocalStore
 
 LOG = logging.getLogger(__name__)
@@ -279,15 +280,6 @@ class VarnishCdnDriver(CdnDriver):
                                access_urls=tuple(AccessUrl(h, self.hostname) for h in spec.hosts),
                                extra={"version": row["version"], "listen": self.listen})
 
-    def _claim(self, conn: Any, provider_id: str, spec: ServiceSpec) -> None:
-        for host in spec.hosts:
-            owner = conn.execute("SELECT provider_service_id FROM domain WHERE domain = ?", (host,)).fetchone()
-            if owner is not None and owner[0] != provider_id:
-                raise Conflict(f"The domain {host} is already served by another service of this Varnish edge")
-        conn.execute("DELETE FROM domain WHERE provider_service_id = ?", (provider_id,))
-        conn.executemany("INSERT INTO domain (domain, provider_service_id) VALUES (?, ?)",
-                         [(h, provider_id) for h in spec.hosts])
-
     def create(self, ctx: CallContext, spec: ServiceSpec) -> ProviderService:
         self._check(spec)
         self._ensure_running()
@@ -296,7 +288,7 @@ class VarnishCdnDriver(CdnDriver):
             row = conn.execute("SELECT * FROM service WHERE service_id = ?", (spec.service_id,)).fetchone()
             if row is None:
                 provider_id = uuid.uuid4().hex
-                self._claim(conn, provider_id, spec)
+                claim_domains(conn, provider_id, spec.hosts, "this Varnish edge")
                 conn.execute("INSERT INTO service (id, service_id, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                              (provider_id, spec.service_id, json.dumps(spec_to_dict(spec)), now, now))
                 self._apply(conn)
@@ -310,7 +302,7 @@ class VarnishCdnDriver(CdnDriver):
         with self.store.write() as conn:
             if conn.execute("SELECT 1 FROM service WHERE id = ?", (provider_service_id,)).fetchone() is None:
                 raise NotFound(f"The Varnish edge has no service {provider_service_id}")
-            self._claim(conn, provider_service_id, spec)
+            claim_domains(conn, provider_service_id, spec.hosts, "this Varnish edge")
             conn.execute("UPDATE service SET spec = ?, version = version + 1, updated_at = ? WHERE id = ?",
                          (json.dumps(spec_to_dict(spec)), time.time(), provider_service_id))
             self._apply(conn)
