@@ -1,4 +1,4 @@
-"""Network drills on PostgreSQL with live ``overcast serve`` processes (issue 16, items 1 and 2).
+"""Network drills on PostgreSQL (and SQLite) with live ``overcast serve`` processes (issue 16, items 1 and 2).
 
 1. Two API processes on one PostgreSQL database (and one data directory: one host's local cloud),
    16 client threads creating ports on one /24 through both: every create answers 201, no address
@@ -11,7 +11,8 @@
    lacks. (Before: the local driver recorded an address in its own file before the main
    transaction committed; after the kill, every new port on that network answered 409.)
 
-Skipped without ``OVERCAST_TEST_POSTGRES_URL``.
+The kill drill also runs on the embedded default's SQLite; the PostgreSQL cases are skipped without
+``OVERCAST_TEST_POSTGRES_URL``.
 """
 
 from __future__ import annotations
@@ -124,10 +125,16 @@ def test_two_api_processes_allocate_concurrently_without_a_failure(tmp_path: Pat
         first.stop()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_kill_dash_nine_mid_burst_leaves_no_address_blocked_and_backend_in_step(
-        tmp_path: Path, database_url: str) -> None:
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     data_dir = tmp_path / "data"
-    server = LiveServer(data_dir, env={"OVERCAST_DATABASE_URL": database_url}, workers=1, stop_timeout=15)
+    if backend == "postgresql":
+        database_url = request.getfixturevalue("database_url")
+        env = {"OVERCAST_DATABASE_URL": database_url}
+    else:  # the embedded default: the data directory's own SQLite file
+        database_url, env = f"sqlite:///{(data_dir / 'overcast.db').resolve()}", {}
+    server = LiveServer(data_dir, env=env, workers=1, stop_timeout=15)
     server.start()
     try:
         _kill_drill(server, data_dir, database_url)
