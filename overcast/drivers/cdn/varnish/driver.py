@@ -213,7 +213,10 @@ class VarnishCdnDriver(CdnDriver):
             args += ["-j", f"unix,user={user}"]
         errors = self.data_dir / "varnishd.err"
         with open(errors, "w") as err:  # as for varnishncsa: no pipes for a daemon
-            result = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT, timeout=60)
+            # umask 022: Overcast runs with 077 (its data directory is private), but varnishd's
+            # unprivileged compiler must write into the working directory varnishd makes
+            result = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT, timeout=60,
+                                    umask=0o022)
         if result.returncode != 0:
             raise Unavailable(f"varnishd did not start: {errors.read_text().strip()}")
         self._started_varnishd = _read_pid(self.pidfile)
