@@ -25,7 +25,7 @@ def _settings(ctx: click.Context, **server: Any) -> Settings:
         settings = load_settings(opts["config"], data_dir=opts["data_dir"], server=overrides)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    make_private(settings.data_dir)
+    make_private(settings.data_dir, create=False)  # those that need one make it (0700 under umask 077)
     return settings
 
 

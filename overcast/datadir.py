@@ -19,11 +19,15 @@ FILE_MODE = 0o600
 _MARKERS = ("overcast.db", "fernet-keys", "credential-keys", "clouds.yaml")
 
 
-def make_private(data_dir: Path) -> None:
-    """Create ``data_dir`` if needed and make it and everything in it private; files created by
-    this process from now on are private as well (umask 077)."""
+def make_private(data_dir: Path, create: bool = True) -> None:
+    """Make ``data_dir`` and everything in it private (created first unless ``create`` is false:
+    a command that may not need one, such as a read-only one, leaves a missing one missing); files
+    created by this process from now on are private as well (umask 077)."""
     os.umask(0o077)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=DIRECTORY_MODE)
+    if create:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=DIRECTORY_MODE)
+    elif not data_dir.is_dir():
+        return
     _tighten(data_dir, DIRECTORY_MODE)
     if not any((data_dir / marker).exists() for marker in _MARKERS):
         return  # an empty directory, or not ours: never walk a directory Overcast did not fill

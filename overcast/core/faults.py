@@ -182,7 +182,10 @@ class FaultBook:
 
     def _load(self) -> list[InjectedFault]:
         with self.store.session() as session:
-            return list(session.scalars(select(InjectedFault).order_by(InjectedFault.id)))
+            rows = list(session.scalars(select(InjectedFault).order_by(InjectedFault.id)))
+            for row in rows:  # kept beyond this session (inside a request: the request's), as plain values
+                session.expunge(row)
+            return rows
 
     def _changed(self) -> None:
         self._rules.invalidate()
