@@ -251,7 +251,8 @@ class FaultBook:
         query = update(InjectedFault).where(InjectedFault.id == rule.id).values(injected=InjectedFault.injected + 1)
         if rule.remaining is not None:
             query = query.where(InjectedFault.remaining > 0).values(remaining=InjectedFault.remaining - 1)
-        with self.store.session() as session:
+        # its own transaction: a use counts even when the request it answers fails (a 5xx commits nothing)
+        with self.store.independent_session() as session:
             used = session.execute(query).rowcount > 0
         if rule.remaining is not None:
             self._changed()
