@@ -356,8 +356,8 @@ def test_overcast_serve_processes_run_workers_unless_serve_workers_is_false(tmp_
     started = []
     real = overcast.app.build_operations
 
-    def spy(compute, ops=None):  # noqa: ANN001, ANN202
-        runtime = real(compute, ops)
+    def spy(compute, ops=None, cdn=None):  # noqa: ANN001, ANN202
+        runtime = real(compute, ops, cdn)
         started.append(runtime)
         runtime.start = lambda **kw: runtime  # not started: only its settings are checked
         return runtime
