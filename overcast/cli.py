@@ -80,9 +80,10 @@ _FRESH_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def _embedded(settings: Settings) -> bool:
-    """The embedded default keeps state in the data directory (a SQLite database or a local cloud):
-    only one server may use it."""
-    return settings.database_url.startswith("sqlite") or any(c.driver == "local" for c in settings.clouds)
+    """The embedded default keeps its database in the data directory (SQLite): only one server may
+    use it. On PostgreSQL several API processes share one data directory (scale-out; the local
+    cloud's own files are safe for several processes)."""
+    return settings.database_url.startswith("sqlite")
 
 
 @main.command()
