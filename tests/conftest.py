@@ -14,6 +14,7 @@ from overcast.config import load_settings
 from overcast.bootstrap import prepare
 from overcast.core.compute import build_compute
 from overcast.core.image import ImageCore
+from overcast.testing.cdn_servers import embedded_edge_settings
 
 
 @dataclasses.dataclass
@@ -63,7 +64,7 @@ def settings(tmp_path, monkeypatch):
     for name in list(__import__("os").environ):
         if name.startswith("OVERCAST_"):
             monkeypatch.delenv(name)
-    settings = load_settings(data_dir=tmp_path / "data", identity={"bcrypt_rounds": 4})
+    settings = load_settings(data_dir=tmp_path / "data", identity={"bcrypt_rounds": 4}, cdn=embedded_edge_settings())
     # server actions finish at once, for speed (the local cloud's default keeps REBOOT, REBUILD,
     # RESIZE visible for a poll: tests/compute/test_transitional_states.py)
     return dataclasses.replace(settings, clouds=tuple(
@@ -79,6 +80,7 @@ def cloud(settings) -> Cloud:
     app = create_app(settings, identity, compute, images)
     yield Cloud(client=falcon.testing.TestClient(app), app=app,
                 passwords={a.username: a.password for a in accounts})
+    app.cdn.close()
     compute.close()
     identity.store.dispose()
 

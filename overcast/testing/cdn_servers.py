@@ -30,6 +30,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def embedded_edge_settings() -> dict[str, Any]:
+    """The ``cdn`` settings an in-process test cloud uses: the embedded default's provider (a
+    managed Varnish edge when ``varnishd`` is installed, else none configured: the mock) on free
+    loopback ports, so the clouds of tests running side by side never meet on 6081/6082."""
+    if not shutil.which("varnishd"):
+        return {}
+    return {"providers": {"varnish": {"driver": "varnish", "manage": True, "listen": f"127.0.0.1:{free_port()}",
+                                      "admin": f"127.0.0.1:{free_port()}"}}}
+
+
 def _wait(check: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not check():

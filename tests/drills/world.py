@@ -31,6 +31,7 @@ from overcast.core.compute import build_compute
 from overcast.core.identity import build_identity
 from overcast.core.image import ImageCore
 from overcast.logs import FORMAT, MaskingFormatter, RequestIdFilter
+from overcast.testing.cdn_servers import embedded_edge_settings
 
 
 PERSONAS = ("reader", "member", "other_admin", "system_reader")
@@ -78,7 +79,7 @@ class World:
         self._old_level = root.level
         root.addHandler(self.recorder)
         root.setLevel(logging.DEBUG)
-        self.settings = load_settings(data_dir=data_dir, identity={"bcrypt_rounds": 4},
+        self.settings = load_settings(data_dir=data_dir, identity={"bcrypt_rounds": 4}, cdn=embedded_edge_settings(),
                                       database={"url": database_url} if database_url else {})
         self.identity = build_identity(self.settings)
         self.compute = build_compute(self.settings, self.identity)
@@ -111,6 +112,7 @@ class World:
     def close(self) -> None:
         logging.getLogger().removeHandler(self.recorder)
         logging.getLogger().setLevel(self._old_level)
+        self.app.cdn.close()
         self.images.close()
         self.compute.close()
         self.identity.store.dispose()

@@ -347,7 +347,10 @@ class ServerHandlers:
         result: dict[str, Any] = {"image": checkpoint["image"]} if checkpoint.get("image") else {}
         called = None
         if not checkpoint.get("called"):
-            if not (checkpoint.get("calling") and self._already_done(job, call, backend_id, key)):
+            landed = self._already_done(job, call, backend_id, key) if checkpoint.get("calling") else False
+            if landed is None:
+                return poll_again(POLL_SECONDS)
+            if not landed:
                 ctx.save_checkpoint({"calling": True, "from": checkpoint.get("from", vm_state)})
                 result.update(self._call(driver, call, backend_id, key, job, rebuild_image, ctx))
                 called = time.monotonic()
@@ -369,11 +372,15 @@ class ServerHandlers:
             self._after(session, server, key, job, result)
         return done(result)
 
-    def _already_done(self, job: Job, call: CallContext, backend_id: str, key: str) -> bool:
+    def _already_done(self, job: Job, call: CallContext, backend_id: str, key: str) -> bool | None:
         """A resumed attempt of an action whose call may have reached the backend before its worker
         died: True when the backend shows it did (the server left the state the action started
-        from for one the action leads to; for an interface, the port is plugged or unplugged)."""
+        from for one the action leads to; for an interface, the port is plugged or unplugged);
+        None while the backend shows the server in transition (BUILDING: an action on a settled
+        server started it, so the answer comes once it settles)."""
         info = self.driver(job.cloud).get(call, backend_id)
+        if info.state is dc.ServerState.BUILDING and key not in ("attach_interface", "detach_interface"):
+            return None
         if key == "attach_interface":
             return any(n.port_id == job.params["port"]["port_id"] for n in info.networks)
         if key == "detach_interface":
