@@ -7,13 +7,23 @@ adds every declared endpoint to the Falcon app, answering the unbound ones with 
 
 from __future__ import annotations
 
+import functools
+import logging
+import random
 import string
+import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import falcon
 
 from overcast.api import faults
+from overcast.store.db import is_transient
+
+LOG = logging.getLogger(__name__)
+
+#: how many times a request runs when the database keeps aborting its transaction (deadlocks)
+TRANSIENT_ATTEMPTS = 4
 
 #: Where each service is mounted under the public URL.
 MOUNTS = {
@@ -149,7 +159,34 @@ class Registry:
                 responder = f"on_{method.lower()}"
                 if not hasattr(resource, responder):
                     setattr(resource, responder, getattr(stand_in, responder))
+                elif not getattr(getattr(resource, responder), "retries_transient", False):
+                    setattr(resource, responder, retrying(getattr(resource, responder)))
             for path in endpoint.paths:
                 app.add_route(path, resource)
         for service, prefix in MOUNTS.items():
             app.add_sink(_Unrouted(service), prefix + r"(/.*)?$")
+
+
+def retrying(responder: Callable[..., Any]) -> Callable[..., Any]:
+    """``responder`` run again, in a fresh transaction, when the database aborted the request's
+    transaction to break a deadlock (PostgreSQL, a request against a worker): the request made
+    nothing yet, so it runs again as Neutron's API does (oslo.db ``wrap_db_retry``), after a short
+    random pause, up to :data:`TRANSIENT_ATTEMPTS` times. Requests without a transaction of their
+    own (streamed uploads) are not run again."""
+    @functools.wraps(responder)
+    def run(req: falcon.Request, resp: falcon.Response, *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return responder(req, resp, *args, **kwargs)
+            except Exception as exc:
+                started = getattr(req.context, "unit", None)
+                if not is_transient(exc) or started is None or attempt == TRANSIENT_ATTEMPTS:
+                    raise
+                started[0].rollback()
+                LOG.info("%s %s: the database aborted the transaction (deadlock); running it again (%d/%d)",
+                         req.method, req.path, attempt + 1, TRANSIENT_ATTEMPTS)
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
+    run.retries_transient = True  # type: ignore[attr-defined]
+    return run

@@ -85,6 +85,15 @@ def _outer(path: str, parts: int = 3) -> str:
     return kept + ("..." if len(steps) > parts else "")
 
 
+def body_bytes(req: falcon.Request, limit: int) -> bytes:
+    """The request's body, up to ``limit + 1`` bytes (more than ``limit``: too large), read once:
+    a request the database made run again (:func:`overcast.api.routing.retrying`) reads it again."""
+    data = getattr(req.context, "raw_body", None)
+    if data is None:
+        data = req.context.raw_body = req.bounded_stream.read(limit + 1)
+    return data
+
+
 def read_json(req: falcon.Request, schema: Mapping[str, Any] | None = None, max_bytes: int | None = None) -> Any:
     """Read, parse and validate a JSON body.
 
@@ -96,7 +105,7 @@ def read_json(req: falcon.Request, schema: Mapping[str, Any] | None = None, max_
     :raises faults.BadRequest: empty or malformed body, one nested too deep, or one the schema rejects.
     """
     limit = max_bytes or req.context.max_body_bytes
-    data = req.bounded_stream.read(limit + 1)
+    data = body_bytes(req, limit)
     if len(data) > limit:
         raise faults.TooLarge()
     if not data.strip():

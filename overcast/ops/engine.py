@@ -51,7 +51,7 @@ from overcast.ops.breaker import Breakers
 from overcast.ops.calls import Backends, RateLimited
 from overcast.ops.models import (CANCELLED, FAILED, PENDING, RUNNING, SUCCEEDED, TERMINAL_STATES,
                                  Operation, OperationEvent)
-from overcast.store.db import Store
+from overcast.store.db import Store, is_transient
 from overcast.store.models import new_id, utcnow
 
 LOG = logging.getLogger(__name__)
@@ -824,6 +824,13 @@ class Worker:
             else:
                 breaker.record_success()
             self._finish_error(job, spec, exc, retryable=exc.retryable)
+            return
+        elif is_transient(exc):
+            # the database aborted the handler's transaction (a deadlock with a request on
+            # PostgreSQL): nothing of it was kept, the next attempt runs it again
+            breaker.release()
+            self._finish_error(job, spec, exc, retryable=True, kind="DBDeadlock",
+                               message="the database aborted the transaction (deadlock); retried")
             return
         else:
             # a bug in a handler fails its operation only; its text (SQL, paths) stays in the log

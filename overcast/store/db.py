@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import orjson
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from overcast.store import changes
@@ -85,6 +86,18 @@ class Unit:
             except Exception:  # noqa: BLE001 - the request has succeeded; the work logs its own failure
                 LOG.exception("after-commit work failed")
         self._after.clear()
+
+
+#: PostgreSQL's SQLSTATEs for a transaction the server aborted to let others go on (deadlock
+#: detected, serialization failure): the transaction did nothing, running it again is the cure
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database aborting a transaction that may simply run again (as
+    oslo.db's ``DBDeadlock``: the caller retries, Neutron's API does the same)."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 _UNIT: contextvars.ContextVar[Unit | None] = contextvars.ContextVar("overcast_unit", default=None)

@@ -409,3 +409,39 @@ def test_a_worker_that_lost_its_lease_cannot_record_a_late_result(store):
     assert not slow._renew(stale)  # noqa: SLF001
     op = wait_for(store, op_id, timeout=1)
     assert (op.state, op.result, op.attempts) == ("succeeded", {"by": "second"}, 2)
+
+
+class _Aborted(Exception):
+    """What psycopg raises for a transaction PostgreSQL aborted: its SQLSTATE on ``sqlstate``."""
+
+    def __init__(self, sqlstate: str):
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def aborted(sqlstate: str = "40P01"):  # noqa: ANN201
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("UPDATE net_port SET status=%(status)s", {}, _Aborted(sqlstate))
+
+
+def test_a_handler_whose_transaction_the_database_aborted_runs_again(store):
+    """A deadlock (or serialization failure) aborts the handler's transaction; nothing of it was
+    kept, so the operation is retried rather than failed; any other database error fails it."""
+    registry = Registry()
+    calls = collections.Counter()
+
+    def handler(job, ctx):  # noqa: ANN001, ANN202
+        calls[job.resource_id] += 1
+        if job.resource_id == "deadlocked" and calls[job.resource_id] < 3:
+            raise aborted("40P01" if calls[job.resource_id] == 1 else "40001")
+        if job.resource_id == "broken":
+            raise aborted("42P01")  # undefined table: a bug, not a transient abort
+        return done()
+
+    registry.register("test.op", handler)
+    with WorkerPool(store, registry, FAST):
+        retried = wait_for(store, add(store, resource_id="deadlocked"), timeout=20)
+        failed = wait_for(store, add(store, resource_id="broken"), timeout=20)
+    assert (retried.state, retried.attempts, calls["deadlocked"]) == ("succeeded", 3, 3)
+    assert (failed.state, failed.error_kind, calls["broken"]) == ("failed", "OperationalError", 1)

@@ -15,6 +15,7 @@ import falcon
 from overcast.api.identity.common import Links, enforce
 from overcast.api.identity.views import role_view, timestamp
 from overcast.api.routing import Registry
+from overcast.api import validation
 from overcast.api.validation import read_json
 from overcast.core.errors import Forbidden, NotFound
 from overcast.core.identity import IdentityCore
@@ -54,7 +55,8 @@ def signed_request(core: IdentityCore, req: falcon.Request) -> core_oauth1.Signe
     public = core.settings.public_url.rstrip("/") + req.path + query
     body = None
     if (req.content_type or "").startswith(_FORM):
-        body = req.bounded_stream.read(req.context.max_body_bytes).decode("utf-8", "replace")
+        body = validation.body_bytes(req, req.context.max_body_bytes)[:req.context.max_body_bytes].decode(
+            "utf-8", "replace")
     return core_oauth1.SignedRequest(uris=tuple(dict.fromkeys((public, req.url))), http_method=req.method,
                                      headers=dict(req.headers), body=body)
 
