@@ -214,6 +214,8 @@ class OpsSettings:
     rate_limit_wait: float = 30.0
     #: how often the reconciler runs (one process at a time)
     reconcile_interval: float = 60.0
+    #: how long a backend's own quotas, read when a create is accepted, are reused (decision 0046)
+    headroom_seconds: float = 5.0
     #: how long stop() waits for handlers in flight before leaving their leases to expire
     stop_grace: float = 10.0
     #: tests only: die right after a handler's driver call returns, before its record

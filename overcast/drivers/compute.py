@@ -37,6 +37,7 @@ from typing import Iterable, Mapping
 from overcast.drivers.batch import get_each
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotSupported
+from overcast.drivers.headroom import Headroom
 
 
 class ServerState(str, enum.Enum):
@@ -356,6 +357,9 @@ class ComputeDriver(abc.ABC):
     #: a block device). False (EC2: an instance boots only from a machine image): Nova's API refuses
     #: such a create with a 400. Only meaningful with :attr:`Capability.VOLUME_ATTACH`.
     boots_from_volume: bool = True
+    #: Whether :meth:`headroom` tells the backend's own quotas (``instances``, ``cores``, ``ram``);
+    #: the core then reads it before it accepts a create in this region (:mod:`overcast.drivers.headroom`).
+    reports_headroom: bool = False
 
     # -- lifecycle ------------------------------------------------------------------------
     @abc.abstractmethod
@@ -402,6 +406,14 @@ class ComputeDriver(abc.ABC):
 
     def close(self) -> None:
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
+
+    def headroom(self, ctx: CallContext) -> Headroom:
+        """The backend's own compute quotas and usage (only with :attr:`reports_headroom`), asked
+        while a create request waits, with the cloud's timeout and breaker.
+
+        :raises NotSupported: the driver does not report headroom (the default).
+        """
+        raise NotSupported(f"{type(self).__name__} does not report the backend's quotas")
 
     # -- what the backend offers (asked periodically, read from records) ---------------
     def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:

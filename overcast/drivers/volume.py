@@ -33,6 +33,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from overcast.drivers.batch import get_each
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotSupported
+from overcast.drivers.headroom import Headroom
 
 
 class VolumeState(str, enum.Enum):
@@ -180,6 +181,9 @@ class VolumeDriver(abc.ABC):
     capabilities: frozenset[Capability] = frozenset()
     #: the backend as Cinder names a volume service's host: ``host@backend``
     host: str = "overcast@default"
+    #: Whether :meth:`headroom` tells the backend's own quotas (``volumes``, ``gigabytes``,
+    #: ``snapshots``); the core then reads it before it accepts a create (:mod:`overcast.drivers.headroom`).
+    reports_headroom: bool = False
 
     @abc.abstractmethod
     def create(self, ctx: CallContext, request: VolumeRequest) -> str:
@@ -234,6 +238,14 @@ class VolumeDriver(abc.ABC):
 
     def close(self) -> None:
         """Release connections and files (default: nothing)."""
+
+    def headroom(self, ctx: CallContext) -> Headroom:
+        """The backend's own block storage quotas and usage (only with :attr:`reports_headroom`),
+        asked while a create request waits, with the cloud's timeout and breaker.
+
+        :raises NotSupported: the driver does not report headroom (the default).
+        """
+        raise self._unsupported("reporting the backend's quotas")
 
     # -- optional -----------------------------------------------------------------------------
     def _unsupported(self, what: str) -> NotSupported:

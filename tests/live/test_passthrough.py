@@ -61,7 +61,9 @@ LAB_CONFIG = "page_size = 2\n\n[clouds.lab.ops]\nbreaker_threshold = 2\nbreaker_
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Passthrough]:
     with Passthrough(tmp_path_factory.mktemp("passthrough-live"), front_extra=LAB_CONFIG,
-                     front_env={"OVERCAST_OPS_RECONCILE_INTERVAL": "2"}) as rig:
+                     front_env={"OVERCAST_OPS_RECONCILE_INTERVAL": "2",
+                                # the upstream's quotas are read afresh for every create (not kept 5 s)
+                                "OVERCAST_OPS_HEADROOM_SECONDS": "0"}) as rig:
         yield rig
 
 
@@ -211,23 +213,44 @@ def test_no_credential_or_upstream_token_reaches_the_client_or_the_log(rig: Pass
     assert f"127.0.0.1:{rig.upstream.port}" not in answers, "the upstream's address reached a client"
 
 
-def test_an_upstream_fault_is_scrubbed_and_kept(rig: Passthrough, cli: RecordingCLI) -> None:
-    """A server the upstream cannot build (its quota of instances is 0 for the service project)
-    goes to ERROR with the upstream's own quota message, scrubbed of the upstream's URLs."""
+def test_an_upstream_quota_refusal_reaches_the_client(rig: Passthrough, cli: RecordingCLI) -> None:
+    """With the upstream project's quotas at 0 (set through the upstream's own admin API), a server
+    create in lab is the upstream Nova's 403 and a volume create its Cinder's 413, on the POST, with
+    the upstream's figures and no upstream address; nothing is made in lab or upstream (decision 0046)."""
     admin = rig.upstream_conn()
+    upstream = rig.service_conn()
+    project = rig.account["project_id"]
     try:
-        admin.set_compute_quotas(rig.account["project_id"], instances=0)
         image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
-        lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none",
-            "pt-quota")
-        shown = wait_status(cli, "server", "pt-quota", "error")
-        message = json.dumps(shown.get("fault") or {})
-        assert "quota" in message.lower(), message
-        assert "http" not in message.lower() and str(rig.upstream.port) not in message, message
-        lab_run(cli, "server", "delete", "--wait", "pt-quota")
+        servers_before = {s.id for s in upstream.compute.servers()}
+        volumes_before = {v.id for v in upstream.block_storage.volumes()}
+        admin.set_compute_quotas(project, instances=0)
+        admin.set_volume_quotas(project, volumes=0)
+
+        proc = cli.run("--os-region-name", "lab", "server", "create", "--flavor", "m1.tiny", "--image", image_id,
+                       "--nic", "none", "pt-quota", check=False)
+        assert proc.returncode != 0
+        assert re.search(r"403\b.*Quota exceeded for instances: Requested 1, but already used \d+ of 0 instances",
+                         proc.stderr), proc.stderr[-2000:]
+        assert f"127.0.0.1:{rig.upstream.port}" not in proc.stderr, "the upstream's address reached the client"
+        proc = cli.run("--os-region-name", "lab", "volume", "create", "--size", "1", "pt-quota-vol", check=False)
+        assert proc.returncode != 0
+        assert re.search(r"413\b.*Maximum number of volumes allowed \(0\) exceeded", proc.stderr), proc.stderr[-2000:]
+
+        # nothing half-made: no record in lab, nothing new upstream
+        assert "pt-quota" not in {s["Name"] for s in lab(cli, "server", "list")}
+        assert "pt-quota-vol" not in {v["Name"] for v in lab(cli, "volume", "list")}
+        assert {s.id for s in upstream.compute.servers()} <= servers_before
+        assert {v.id for v in upstream.block_storage.volumes()} <= volumes_before
     finally:
-        admin.set_compute_quotas(rig.account["project_id"], instances=100)
+        admin.set_compute_quotas(project, instances=100)
+        admin.set_volume_quotas(project, volumes=100)
         admin.close()
+        upstream.close()
+    # the quota back up upstream, lab takes the create again
+    lab(cli, "volume", "create", "--size", "1", "pt-quota-vol")
+    wait_status(cli, "volume", "pt-quota-vol", "available")
+    lab_run(cli, "volume", "delete", "pt-quota-vol")
 
 
 def test_a_server_deleted_upstream_turns_up_in_error(rig: Passthrough, cli: RecordingCLI) -> None:

@@ -184,14 +184,19 @@ class Servers(ServerResource):
         if body["server"].get("block_device_mapping_v2"):
             enforce(req, "os_compute_api:servers:create:attach_volume", {"project_id": ctx.project_id})
         spec = self.build_spec(body)
-        refuse_while_down(self.core.backends, req.context.region, "compute", "compute")
+        region = req.context.region
+        refuse_while_down(self.core.backends, region, "compute", "compute")
+        driver = self.core.compute_driver(region)
+        headroom = self.core.backend_quotas.read(self.core.backends, region, "compute", driver,
+                                                 project_id=ctx.project_id, user_id=ctx.user_id,
+                                                 request_id=req.context.request_id)
         with self.core.store.session() as session:
             check_personality(session, ctx, ctx.project_id, body["server"].get("personality"))
-            created = core_servers.create(session, ctx, spec, network=self.core.network, region=req.context.region,
-                                          driver=self.core.compute_driver(req.context.region),
-                                          request_id=req.context.request_id)
+            created = core_servers.create(session, ctx, spec, network=self.core.network, region=region,
+                                          driver=driver, request_id=req.context.request_id, headroom=headroom)
             first = created.servers[0]
             server_id, groups = first.id, first.security_groups
+        self.core.backend_quotas.taken(region, "compute", created.counted)
         resp.status = falcon.HTTP_202
         if _truthy(body["server"].get("return_reservation_id")):
             resp.media = {"reservation_id": created.reservation_id}

@@ -124,11 +124,18 @@ class Volumes(_Base):
         self.core.volume_driver(region)  # 501 for a region without block storage
         refuse_while_down(self.core.backends, region, "volume", "volume")
         group_id = body.get("group_id") if at_least(req, GROUPS) else None
+        kept = self.core.backend_quotas
+        headroom = kept.read(self.core.backends, region, "volume", self.core.volume_driver(region),
+                             project_id=ctx.project_id, user_id=ctx.user_id,
+                             request_id=req.context.request_id) if kept is not None else None
         with self.core.store.session() as session:
             group = groups.usable(session, ctx, group_id, region) if group_id else None
             volume = core.create(session, ctx, spec, region=region, request_id=req.context.request_id, group=group,
-                                 zones=[group.availability_zone] if group else None)
+                                 zones=[group.availability_zone] if group else None, headroom=headroom)
             resp.media = self.show(req, session, volume, extended=False)
+            size = volume.size
+        if kept is not None:
+            kept.taken(region, "volume", {"volumes": 1, "gigabytes": size})
         resp.status = falcon.HTTP_202
 
 

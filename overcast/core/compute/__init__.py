@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from overcast.config import Settings
 from overcast.core.errors import NotFound
+from overcast.core.headroom import BackendQuotas
 from overcast.core.identity import IdentityCore
 from overcast.core.network import NetworkCore, build_network
 from overcast.drivers.compute import ComputeDriver
@@ -29,6 +30,8 @@ class ComputeCore:
     network: NetworkCore
     #: each cloud's limits and breakers, shared with this process's workers (overcast.ops.calls)
     backends: Backends | None = None
+    #: each region's backend quotas, read when a create is accepted (decision 0046)
+    backend_quotas: BackendQuotas = field(default_factory=BackendQuotas)
 
     @property
     def default_region(self) -> str:
@@ -76,4 +79,4 @@ def build_compute(settings: Settings, identity: IdentityCore) -> ComputeCore:
     network = build_network(settings, identity.store, clouds)
     network.device_listeners.append(networking.refresh_network_info)
     return ComputeCore(settings=settings, store=identity.store, identity=identity, clouds=clouds, network=network,
-                       backends=backends)
+                       backends=backends, backend_quotas=BackendQuotas(settings.ops.headroom_seconds))

@@ -32,6 +32,7 @@ from overcast.store.compute import BlockDeviceMapping, Flavor, KeyPair, Server, 
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest as DriverInvalidRequest
+from overcast.drivers.headroom import Headroom
 from overcast.store.image import Image, ImageLocation
 from overcast.store.models import utcnow
 
@@ -207,6 +208,8 @@ class Created:
     servers: list[Server]
     admin_password: str
     reservation_id: str
+    #: the quota deltas the servers take (instances, cores, ram)
+    counted: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -256,8 +259,11 @@ def _hostname(name: str) -> str:
 
 
 def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: NetworkCore, region: str,
-           driver: dc.ComputeDriver, request_id: str | None) -> Created:
+           driver: dc.ComputeDriver, request_id: str | None, headroom: Headroom | None = None) -> Created:
     """Record ``min_count``..``max_count`` servers and enqueue their builds.
+
+    ``headroom``: what the region's backend still allows (:mod:`overcast.core.headroom`); the
+    servers must fit it as well as the project's own quotas.
 
     :raises Invalid: bad flavor, image, key pair, zone, group, user data, counts or block device
         mappings (a volume that cannot be used: see :func:`block_devices.record`).
@@ -305,16 +311,22 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     networking.check_security_groups(network.at(region), session, ctx, project_id, groups)
     nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
                                      max_count=spec.max_count, region=region)
-    count = spec.max_count
-    deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
-    try:
+    def fit(count: int) -> dict[str, int]:
+        deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
         _quota(session, ctx, project_id, deltas, region=region)
+        over = headroom.over(deltas) if headroom is not None else []
+        if headroom is not None and over:  # the backend's own quota (Nova's message, the backend's figures)
+            raise Forbidden(quotas.exceeded_message(over, deltas, headroom.used, headroom.limits))
+        return deltas
+
+    count = spec.max_count
+    try:
+        counted = fit(count)
     except Forbidden:  # retry with the minimum, as Nova does, then re-raise
         if spec.min_count == count:
             raise
         count = spec.min_count
-        _quota(session, ctx, project_id, {"instances": count, "cores": count * flavor.vcpus,
-                                          "ram": count * flavor.ram}, region=region)
+        counted = fit(count)
     if spec.metadata:
         _quota(session, ctx, project_id, {"metadata_items": len(spec.metadata)}, region=region)
     password = spec.admin_password or generate_password()
@@ -349,7 +361,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
                 user_id=ctx.user_id, project_id=project_id, idempotency_key=server.idempotency_key,
                 secret_params=("admin_password",))
         servers.append(server)
-    return Created(servers, password, reservation_id)
+    return Created(servers, password, reservation_id, counted)
 
 
 # -- list ----------------------------------------------------------------------------------------

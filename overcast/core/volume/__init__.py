@@ -32,6 +32,11 @@ class VolumeCore:
         return getattr(self.compute, "backends", None)
 
     @property
+    def backend_quotas(self) -> Any:
+        """Each region's backend quotas (the compute core's), None without a compute core."""
+        return getattr(self.compute, "backend_quotas", None)
+
+    @property
     def default_region(self) -> str:
         return self.settings.regions[0]
 

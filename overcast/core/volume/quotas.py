@@ -119,6 +119,15 @@ def _check(allowed: Mapping[str, int], used: Mapping[str, int], name: str, amoun
     raise OverLimit(f"Maximum number of snapshots allowed ({limit}) exceeded for quota '{name}'.")
 
 
+def check_headroom(allowed: Mapping[str, int], used: Mapping[str, int], wanted: Mapping[str, int]) -> None:
+    """``wanted`` more must fit a backend's own limits and usage (decision 0046).
+
+    :raises OverLimit: with Cinder's message for the first resource that does not fit.
+    """
+    for name, amount in wanted.items():
+        _check(allowed, {name: used.get(name, 0)}, name, amount)
+
+
 def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: int = 0, gigabytes: int = 0,
             groups: int = 0, volume_size: int | None = None, volume_type: VolumeType | None = None,
             type_only: bool = False, region: str) -> None:

@@ -23,6 +23,7 @@ from overcast.core.volume import metadata, quotas, states
 from overcast.core.volume import types as vtypes
 from overcast.core.volume.listing import Page, paginate
 from overcast.ops.engine import enqueue
+from overcast.drivers.headroom import Headroom
 from overcast.store.compute import BlockDeviceMapping
 from overcast.store.image import Image
 from overcast.store.models import utcnow
@@ -145,9 +146,12 @@ def check_group_type(group: VolumeGroup, vtype: VolumeType) -> None:
 
 
 def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, request_id: str | None,
-           zones: Iterable[str] | None = None, group: VolumeGroup | None = None) -> Volume:
+           zones: Iterable[str] | None = None, group: VolumeGroup | None = None,
+           headroom: Headroom | None = None) -> Volume:
     """Record a volume (in ``group``, when given) and enqueue its creation. ``zones`` the volume may
     be in: by default the zones the region's driver last listed (:mod:`overcast.core.inventory`).
+    ``headroom``: what the region's backend still allows (:mod:`overcast.core.headroom`); the
+    volume must fit it as well as the project's own quotas.
 
     :raises Invalid: bad size, zone or source state, or a type the group does not take (Cinder's
         "Invalid input received: ..." texts).
@@ -200,6 +204,8 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
         check_group_type(group, vtype)
     quotas.reserve(session, project_id, volumes=1, gigabytes=size, volume_size=size, volume_type=vtype,
                    region=region)
+    if headroom is not None:
+        quotas.check_headroom(headroom.limits, headroom.used, {"volumes": 1, "gigabytes": size})
     volume = Volume(
         id=str(uuid.uuid4()), cloud=region, project_id=project_id, user_id=ctx.user_id, name=spec.name,
         description=spec.description, size=size, status=states.CREATING, attach_status=states.DETACHED,

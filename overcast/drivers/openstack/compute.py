@@ -19,8 +19,9 @@ from typing import Any, Iterable
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
                                       ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
+from overcast.drivers.headroom import Headroom
 from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, NotSuspended, Unavailable
-from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, Upstream, key_tag, project_tag, tag_value
+from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, Upstream, as_limit, key_tag, project_tag, tag_value
 
 #: Nova's status -> the driver's state (transitional statuses count as the state they come from)
 _STATES = {
@@ -47,6 +48,7 @@ class OpenStackComputeDriver(ComputeDriver):
                               Capability.RESIZE, Capability.REBUILD, Capability.CONSOLE_OUTPUT,
                               Capability.VOLUME_ATTACH})
     boots_overcast_images = False
+    reports_headroom = True
 
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
@@ -204,6 +206,15 @@ class OpenStackComputeDriver(ComputeDriver):
     def close(self) -> None:
         self.upstream.close()
 
+    def headroom(self, ctx: CallContext) -> Headroom:
+        """The service project's Nova quotas and usage, from the upstream's ``GET /limits``."""
+        absolute = self._call("limits", self._nova.get_limits).absolute
+        return Headroom(
+            limits={"instances": as_limit(absolute.instances), "cores": as_limit(absolute.total_cores),
+                    "ram": as_limit(absolute.total_ram)},
+            used={"instances": int(absolute.instances_used or 0), "cores": int(absolute.total_cores_used or 0),
+                  "ram": int(absolute.total_ram_used or 0)})
+
     # -- what the upstream offers -----------------------------------------------------------
     def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:
         flavors = self._call("flavor list", lambda: list(self._nova.flavors(details=True)))
@@ -315,3 +326,4 @@ class OpenStackComputeDriver(ComputeDriver):
     def _attachments(self, backend_id: str) -> builtins.list[Any]:
         return self._call("volume attachment list",
                           lambda: list(self._nova.volume_attachments(backend_id)))
+

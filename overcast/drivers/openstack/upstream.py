@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, TypeVar
 
 from overcast.drivers.errors import (BuildFailed, Conflict, DriverError, InvalidRequest, NotFound, QuotaExceeded,
                                      Unavailable)
+from overcast.drivers.headroom import UNLIMITED
 from overcast.drivers.registry import DriverConfigError
 
 T = TypeVar("T")
@@ -214,3 +215,12 @@ def tag_value(tags: Any, prefix: str) -> str | None:
         if isinstance(tag, str) and tag.startswith(prefix):
             return tag[len(prefix):]
     return None
+
+
+def as_limit(value: Any) -> int:
+    """An upstream limit as a number; absent or negative: unlimited."""
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        return UNLIMITED
+    return limit if limit >= 0 else UNLIMITED

@@ -14,8 +14,9 @@ import time
 from typing import Any, Iterable
 
 from overcast.drivers.context import CallContext
+from overcast.drivers.headroom import Headroom
 from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, Unavailable
-from overcast.drivers.openstack.upstream import KEY_META, PROJECT_META, Upstream
+from overcast.drivers.openstack.upstream import KEY_META, PROJECT_META, Upstream, as_limit
 from overcast.drivers.volume import (Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState, Zone)
 
@@ -35,6 +36,7 @@ class OpenStackVolumeDriver(VolumeDriver):
 
     capabilities = frozenset({Capability.EXTEND, Capability.SNAPSHOT, Capability.CLONE, Capability.FROM_SNAPSHOT,
                               Capability.ATTACH})
+    reports_headroom = True
 
     def __init__(self, upstream: Upstream, host: str = "upstream@openstack") -> None:
         self.upstream = upstream
@@ -46,6 +48,17 @@ class OpenStackVolumeDriver(VolumeDriver):
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return self.upstream.call(fn, *args, what=what, **kwargs)
+
+    def headroom(self, ctx: CallContext) -> Headroom:
+        """The service project's Cinder quotas and usage, from the upstream's ``GET /limits``."""
+        absolute = self._call("limits", self._cinder.get_limits).absolute
+        return Headroom(
+            limits={"volumes": as_limit(absolute.max_total_volumes),
+                    "gigabytes": as_limit(absolute.max_total_volume_gigabytes),
+                    "snapshots": as_limit(absolute.max_total_snapshots)},
+            used={"volumes": int(absolute.total_volumes_used or 0),
+                  "gigabytes": int(absolute.total_gigabytes_used or 0),
+                  "snapshots": int(absolute.total_snapshots_used or 0)})
 
     def _info(self, volume: Any) -> VolumeInfo:
         status = str(volume.status or "").lower()

@@ -1,0 +1,165 @@
+"""A backend's own quotas are consulted when a create is accepted (decision 0046): in a region whose
+driver reports its headroom, a server that does not fit is Nova's 403 and a volume Cinder's 413 on
+the POST, with nothing recorded; what was accepted since the last read counts against the kept
+headroom; a driver that reports nothing is never asked. The passthrough against a real upstream is
+tests/live/test_passthrough.py::test_an_upstream_quota_refusal_reaches_the_client."""
+
+from __future__ import annotations
+
+import pytest
+
+from overcast.core.headroom import BackendQuotas
+from overcast.drivers.compute import ComputeDriver
+from overcast.drivers.errors import InvalidRequest, NotSupported, Unavailable
+from overcast.drivers.headroom import UNLIMITED, Headroom
+from overcast.drivers.volume import VolumeDriver
+from overcast.ops.calls import BackendUnavailable, Backends
+from overcast.store.compute import Server
+from overcast.store.volume import Volume
+
+IMAGE = "6f3c2b34-3c1d-4d5e-9f0a-000000000001"
+
+
+class Reporting:
+    """Makes a loaded driver report ``headroom`` (and counts the reads)."""
+
+    def __init__(self, driver, headroom: Headroom, monkeypatch) -> None:  # noqa: ANN001
+        self.reads = 0
+        self.headroom = headroom
+        target = getattr(driver, "inner", driver)  # under the fault book's wrapper, when there is one
+
+        def read(ctx):  # noqa: ANN001, ANN202
+            self.reads += 1
+            return self.headroom
+
+        monkeypatch.setattr(target, "reports_headroom", True, raising=False)
+        monkeypatch.setattr(target, "headroom", read, raising=False)
+
+
+@pytest.fixture
+def core(compute):  # noqa: ANN001, ANN201
+    core = compute.app.compute
+    core.backend_quotas.forget()
+    yield core
+    core.backend_quotas.forget()
+
+
+def _project(compute, token: str) -> str:  # noqa: ANN001
+    resp = compute.request("GET", "/identity/v3/auth/tokens", token, headers={"X-Subject-Token": token})
+    return resp.json["token"]["project"]["id"]
+
+
+def _create(compute, token: str, name: str):  # noqa: ANN001, ANN202
+    return compute.request("POST", "/compute/v2.1/servers", token,
+                           json={"server": {"name": name, "flavorRef": "1", "imageRef": IMAGE}})
+
+
+def test_drivers_that_declare_nothing_are_never_asked() -> None:
+    from overcast.drivers.libcloud.compute import LibcloudComputeDriver
+    from overcast.drivers.libcloud.volume import LibcloudVolumeDriver
+    from overcast.drivers.local.driver import LocalComputeDriver
+    from overcast.drivers.local.volume import LocalVolumeDriver
+    from overcast.drivers.noop.driver import NoopComputeDriver
+    from overcast.drivers.noop.volume import NoopVolumeDriver
+    from overcast.drivers.openstack.compute import OpenStackComputeDriver
+    from overcast.drivers.openstack.volume import OpenStackVolumeDriver
+
+    for quiet in (ComputeDriver, VolumeDriver, LocalComputeDriver, LocalVolumeDriver, NoopComputeDriver,
+                  NoopVolumeDriver, LibcloudComputeDriver, LibcloudVolumeDriver):
+        assert not quiet.reports_headroom, quiet
+    assert OpenStackComputeDriver.reports_headroom and OpenStackVolumeDriver.reports_headroom
+
+    class Loud:
+        reports_headroom = False
+
+        def headroom(self, ctx):  # noqa: ANN001, ANN202
+            raise AssertionError("asked")
+
+    assert BackendQuotas().read(None, "r", "compute", Loud(), project_id="p", user_id="u", request_id=None) is None
+
+
+def test_a_server_over_the_backends_quota_is_novas_403_and_nothing_is_made(compute, core, demo_token, monkeypatch):
+    driver = core.compute_driver("RegionOne")
+    spy = Reporting(driver, Headroom(limits={"instances": 2, "cores": UNLIMITED, "ram": UNLIMITED},
+                                     used={"instances": 1, "cores": 1, "ram": 512}), monkeypatch)
+    first = _create(compute, demo_token, "fits")
+    assert first.status_code == 202, first.text
+    # the second is refused on the kept headroom (one read, plus what was accepted since)
+    refused = _create(compute, demo_token, "over")
+    assert refused.status_code == 403, refused.text
+    assert refused.json["forbidden"]["message"] == (
+        "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances")
+    assert spy.reads == 1
+    with core.store.session() as session:
+        assert {s.name for s in session.query(Server)} == {"fits"}
+    # min_count within the backend's headroom, max_count beyond it: Nova's retry with the minimum
+    core.backend_quotas.forget()
+    spy.headroom = Headroom(limits={"instances": 3}, used={"instances": 1})
+    many = compute.request("POST", "/compute/v2.1/servers", demo_token, json={"server": {
+        "name": "many", "flavorRef": "1", "imageRef": IMAGE, "min_count": 1, "max_count": 5}})
+    assert many.status_code == 202, many.text
+    with core.store.session() as session:
+        assert len([s for s in session.query(Server) if s.name.startswith("many")]) == 1
+
+
+def test_a_volume_over_the_backends_quota_is_cinders_413(compute, core, demo_token, monkeypatch):
+    volume_driver = core.clouds["RegionOne"].volume
+    Reporting(volume_driver, Headroom(limits={"volumes": 5, "gigabytes": 10}, used={"volumes": 1, "gigabytes": 9}),
+              monkeypatch)
+    project = _project(compute, demo_token)
+    resp = compute.request("POST", f"/volume/v3/{project}/volumes", demo_token,
+                           json={"volume": {"size": 2, "name": "big"}})
+    assert resp.status_code == 413, resp.text
+    assert "Requested volume or snapshot exceeds allowed gigabytes quota. Requested 2G, quota is 10G and 9G " \
+           "has been consumed." in resp.text
+    core.backend_quotas.forget()
+    Reporting(volume_driver, Headroom(limits={"volumes": 1}, used={"volumes": 1}), monkeypatch)
+    resp = compute.request("POST", f"/volume/v3/{project}/volumes", demo_token,
+                           json={"volume": {"size": 1, "name": "one-more"}})
+    assert resp.status_code == 413, resp.text
+    assert "Maximum number of volumes allowed (1) exceeded for quota 'volumes'." in resp.text
+    with core.store.session() as session:
+        assert session.query(Volume).count() == 0
+
+
+def test_the_read_is_kept_briefly_and_goes_through_the_breaker() -> None:
+    now = [0.0]
+    quotas = BackendQuotas(ttl=5.0, clock=lambda: now[0])
+
+    class Driver:
+        reports_headroom = True
+        answers: list = []
+
+        def headroom(self, ctx):  # noqa: ANN001, ANN202
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    driver = Driver()
+    driver.answers = [Headroom({"instances": 4}, {"instances": 1}), Headroom({"instances": 4}, {"instances": 3}),
+                      Unavailable("down"), InvalidRequest("Policy doesn't allow limits")]
+    backends = Backends()
+    read = lambda: quotas.read(backends, "lab", "compute", driver, project_id="p", user_id="u",  # noqa: E731
+                               request_id=None)
+    assert read().used["instances"] == 1
+    quotas.taken("lab", "compute", {"instances": 2})
+    now[0] = 4.9
+    assert read().used["instances"] == 3 and len(driver.answers) == 3  # kept, with what was taken
+    now[0] = 5.0
+    assert read().used["instances"] == 3 and len(driver.answers) == 2  # asked again
+    now[0] = 10.0
+    with pytest.raises(BackendUnavailable):  # an unreachable backend: the service's 503
+        read()
+    now[0] = 20.0
+    assert read() is None  # the backend answered but will not say: no check, no refusal
+    quotas.forget()
+    assert Headroom({"instances": UNLIMITED}, {"instances": 10}).over({"instances": 1}) == []
+
+    class Silent:
+        reports_headroom = True
+
+        def headroom(self, ctx):  # noqa: ANN001, ANN202
+            raise NotSupported("no")
+
+    assert quotas.read(None, "lab", "compute", Silent(), project_id=None, user_id=None, request_id=None) is None
