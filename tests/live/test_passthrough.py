@@ -146,12 +146,19 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
 
         fip = lab(cli, "floating", "ip", "create", "public")
         [port] = lab(cli, "port", "list", "--server", "pt-server")
-        lab_run(cli, "floating", "ip", "set", "--port", port["ID"], fip["id"])
-        fip_backend = wait_for(lambda: realised("net_floating_ip", fip["id"]), WAIT, description="fip realised")
-        # the address is the upstream's choice, shown once the upstream made it
+        # the address is the upstream's choice, in the create's answer as Neutron gives it
+        fip_backend = backend_id(rig, "net_floating_ip", fip["id"])
+        assert fip_backend, "the floating IP was answered before the upstream made it"
         upstream_address = upstream.network.get_ip(fip_backend).floating_ip_address
-        wait_for(lambda: lab(cli, "floating", "ip", "show", fip["id"])["floating_ip_address"] == upstream_address,
-                 WAIT, description="the upstream's floating address recorded")
+        assert fip["floating_ip_address"] == upstream_address
+        # `floating ip set --port` and `unset --port` (by id)...
+        lab_run(cli, "floating", "ip", "set", "--port", port["ID"], fip["id"])
+        assert lab(cli, "floating", "ip", "show", fip["id"])["port_id"] == port["ID"]
+        lab_run(cli, "floating", "ip", "unset", "--port", fip["id"])
+        assert not lab(cli, "floating", "ip", "show", fip["id"])["port_id"]
+        # ...and `server add floating ip`, which finds the floating IP by its address
+        lab_run(cli, "server", "add", "floating", "ip", "pt-server", fip["floating_ip_address"])
+        assert lab(cli, "floating", "ip", "show", fip["id"])["port_id"] == port["ID"]
         port_backend = backend_id(rig, "net_port", port["ID"])
         wait_for(lambda: upstream.network.get_ip(fip_backend).port_id == port_backend, WAIT,
                  description="upstream floating IP associated")

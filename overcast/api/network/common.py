@@ -324,8 +324,11 @@ class Collection:
                        read_only=self.kind.create_read_only)]
         core = regional(self.core, req)
         with core.session() as session:
-            views = [self.kind.view(req, session, self.kind.rules.create(core, session, caller(req), body))
-                     for body in bodies]
+            records = [self.kind.rules.create(core, session, caller(req), body) for body in bodies]
+            settle = getattr(self.kind.rules, "settle", None)
+            if settle is not None:  # what the backend must make before the answer (a provider's address)
+                settle(core, session, records)
+            views = [self.kind.view(req, session, record) for record in records]
         resp.status = falcon.HTTP_201
         resp.media = {self.kind.collection: views} if bulk else {self.kind.member: views[0]}
 

@@ -3,6 +3,7 @@ port's fixed IP through a router that connects that port's subnet to the externa
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -105,6 +106,34 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     core.realise(session, fip, action="create")
     _devices_changed(core, session, fip.port_id)
     return fip
+
+
+#: how long a floating IP create waits for a provider that picks addresses to make it
+ADDRESS_WAIT_SECONDS = 10.0
+
+
+def settle(core: NetworkCore, session: Session, created: list[FloatingIp],
+           timeout: float = ADDRESS_WAIT_SECONDS) -> None:
+    """Where the provider picks the addresses (an upstream OpenStack), commit the floating IPs
+    just created and wait, at most ``timeout`` seconds, for the backend to make them, so that the
+    create answers with the address as Neutron's does (a client passes it on: ``openstack server
+    add floating ip SERVER ADDRESS`` finds the floating IP by it). One that is not made in time is
+    answered with the address still empty, shown once the backend has made it."""
+    if not core.provider_addresses:
+        return
+    from overcast.ops.engine import wait_for
+
+    queued = session.info.get("network_sync", {})
+    operations = [queued.pop(key).id for key in [("floating_ip", fip.id) for fip in created] if key in queued]
+    if not operations:
+        return
+    core.store.commit_now()  # the worker must see the records and operations before we wait
+    deadline = time.monotonic() + timeout
+    for operation_id in operations:
+        try:
+            wait_for(core.store, operation_id, max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            return
 
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, fip_id: str, changes: dict[str, Any]) -> FloatingIp:
