@@ -211,6 +211,26 @@ def test_an_endpoint_answers_503(testing_cloud):
     assert c.call("GET", "/_overcast/faults").json["faults"] == []
 
 
+def test_a_list_cut_short(testing_cloud):
+    """``truncate``: the matching list keeps its first ``keep`` items and no next-page link, as a
+    backend whose listing was cut short; other endpoints and later requests are untouched."""
+    c = testing_cloud
+    whole = c.call("GET", "/compute/v2.1/flavors?limit=3", "demo").json
+    assert len(whole["flavors"]) == 3 and whole["flavors_links"]
+    for body, field in (({"kind": "truncate", "keep": -1}, "keep"), ({"kind": "truncate", "status": 500}, "status"),
+                        ({"kind": "truncate", "endpoint": "compute:nope"}, "endpoint")):
+        resp = c.call("POST", "/_overcast/faults", json={"fault": body})
+        assert resp.status_code == 400 and field in resp.json["error"]["message"], (body, resp.text)
+    made = c.call("POST", "/_overcast/faults", json={"fault": {
+        "kind": "truncate", "endpoint": "compute:v2_flavors", "keep": 1, "count": 1}})
+    assert made.status_code == 201 and made.json["fault"]["keep"] == 1, made.text
+    assert c.call("GET", "/compute/v2.1/servers", "demo").status_code == 200        # another endpoint
+    cut = c.call("GET", "/compute/v2.1/flavors?limit=3", "demo").json
+    assert cut == {"flavors": whole["flavors"][:1]}
+    assert c.call("GET", "/compute/v2.1/flavors?limit=3", "demo").json == whole      # count used up
+    assert c.call("GET", "/_overcast/faults").json["faults"][0]["injected"] == 1
+
+
 def test_a_reset_clears_api_faults_and_restarts_configured_ones(tmp_path, monkeypatch):
     client, _ = _make(tmp_path, monkeypatch, "sqlite", testing={"admin_api": True})
     settings = client.app.compute.settings.replace(faults=({"kind": "fail", "action": "build", "count": 1},))

@@ -10,6 +10,8 @@ Also :class:`FaultMiddleware`, which answers requests an ``http`` fault rule mat
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import falcon
@@ -121,7 +123,8 @@ class Fault:
 
 class FaultMiddleware:
     """Answers a request with the status an ``http`` fault rule gives it (after authentication,
-    so the body is the service's own error document and the endpoint is known)."""
+    so the body is the service's own error document and the endpoint is known), and cuts a list
+    answer short as a ``truncate`` rule says (its first items only, no next-page link)."""
 
     def __init__(self, book: FaultBook, endpoint_of: Any):
         self.book = book
@@ -136,6 +139,28 @@ class FaultMiddleware:
             status, message = answer
             headers = {"Retry-After": "1"} if status == 503 else None
             raise api_faults.Fault(status, message, headers=headers)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        if not req_succeeded or resource is None or req.method != "GET":
+            return
+        media = resp.media
+        if media is None and resp.data:  # answered from the response cache: already serialized
+            try:
+                media = json.loads(resp.data)
+            except ValueError:
+                return
+        if not isinstance(media, dict) or not any(isinstance(v, list) for v in media.values()):
+            return
+        endpoint = self.endpoint_of(req)
+        if endpoint is None:
+            return
+        keep = self.book.truncation(endpoint, req.method)
+        if keep is None:
+            return
+        resp.data = None
+        resp.media = {key: value[:keep] if isinstance(value, list) else value for key, value in media.items()
+                      if not (key.endswith("_links") or key == "next")}
 
 
 def mount(app: falcon.App, settings: Settings, store: Store, book: FaultBook) -> None:

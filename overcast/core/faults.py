@@ -19,10 +19,14 @@ Kinds of rule:
 ``http``
     A matching API request is answered ``status`` (503) with probability ``probability`` (1), in
     the service's own error format, for the next ``count`` requests (every one, without ``count``).
+``truncate``
+    A matching API list answers only its first ``keep`` (0) items, with no link to a next page, as
+    a backend whose listing is cut short (a truncated page, an eventually consistent index): the
+    next ``count`` lists (every one, without ``count``), with probability ``probability`` (1).
 
 Driver calls are matched by ``region`` and ``family`` (``compute``, ``volume``, ``network``; ``*``
 for any) and ``action``: a driver method (``build``, ``delete``, ``attach_volume``), the start of
-one (``attach`` matches ``attach_volume`` and ``attach_port``) or ``*``. Requests are matched by
+one (``attach`` matches ``attach_volume`` and ``attach_port``) or ``*``. Requests (``http``, ``truncate``) are matched by
 ``endpoint``: a named endpoint (``compute:v2_servers_detail``, see ``overcast coverage``), a whole
 service (``compute:*``) or ``*``, and ``action``, the HTTP method or ``*``.
 
@@ -47,7 +51,9 @@ from overcast.store.testing import InjectedFault
 
 LOG = logging.getLogger("overcast.faults")
 
-KINDS = ("fail", "delay", "unavailable", "http")
+KINDS = ("fail", "delay", "unavailable", "http", "truncate")
+#: the kinds that act on API requests, not driver calls
+REQUEST_KINDS = ("http", "truncate")
 FAMILIES = ("compute", "volume", "network", "image", "cdn")
 ERRORS: dict[str, type[driver_errors.DriverError]] = {
     cls.__name__: cls for cls in (
@@ -62,6 +68,7 @@ _FIELDS = {
     "delay": {"seconds"},
     "unavailable": {"seconds", "message"},
     "http": {"endpoint", "probability", "status", "count", "message"},
+    "truncate": {"endpoint", "probability", "keep", "count"},
 }
 _COMMON = {"kind", "region", "family", "action"}
 
@@ -137,7 +144,10 @@ def validate(body: Any, *, regions: Iterable[str] = (), endpoints: Iterable[str]
             raise Invalid(f"Invalid input for field/attribute endpoint. Value: {row['endpoint']!r}. It must be a "
                           f"named endpoint as `overcast coverage` lists them (service:name), service:* or *.")
         row["probability"] = _number(body, "probability", float, 0, 1) if "probability" in body else 1.0
-        row["status"] = _number(body, "status", int, 400, 599) if "status" in body else 503
+        if kind == "truncate":  # the items a list keeps, in the rule's integer column
+            row["status"] = _number(body, "keep", int, 0) if "keep" in body else 0
+        else:
+            row["status"] = _number(body, "status", int, 400, 599) if "status" in body else 503
     return row
 
 
@@ -154,7 +164,7 @@ def view(rule: InjectedFault) -> dict[str, Any]:
                            "family": rule.family, "action": rule.action, "injected": rule.injected}
     for name in ("endpoint", "error", "message", "seconds", "probability", "status"):
         if getattr(rule, name) is not None:
-            out[name] = getattr(rule, name)
+            out["keep" if name == "status" and rule.kind == "truncate" else name] = getattr(rule, name)
     if rule.remaining is not None:
         out["remaining"] = rule.remaining
     if rule.until is not None:
@@ -261,7 +271,7 @@ class FaultBook:
     def before_call(self, region: str, families: frozenset[str], method: str) -> None:
         """Apply the rules matching a driver call: sleep, or raise the injected error."""
         for rule in self._active():
-            if rule.kind == "http" or rule.region not in ("*", region):
+            if rule.kind in REQUEST_KINDS or rule.region not in ("*", region):
                 continue
             if rule.family != "*" and rule.family not in families:
                 continue
@@ -284,10 +294,10 @@ class FaultBook:
             LOG.warning("injected fault #%d: %s: raised %s: %s", rule.id, where, error.__name__, message)
             raise error(message)
 
-    def for_request(self, endpoint: str | None, method: str) -> tuple[int, str] | None:
-        """(status, message) when a rule answers this request instead of the API, else None."""
+    def _request_rule(self, kind: str, endpoint: str | None, method: str) -> InjectedFault | None:
+        """The first rule of ``kind`` matching a request that applies this time (counted), if any."""
         for rule in self._active():
-            if rule.kind != "http" or rule.action not in ("*", method):
+            if rule.kind != kind or rule.action not in ("*", method):
                 continue
             target = rule.endpoint or "*"
             if not (target == "*" or target == endpoint or (
@@ -297,10 +307,28 @@ class FaultBook:
                 continue
             if not self._consume(rule):
                 continue
-            message = rule.message or f"Injected fault #{rule.id}: service unavailable"
-            LOG.warning("injected fault #%d: %s %s answered %d", rule.id, method, endpoint or "-", rule.status or 503)
-            return rule.status or 503, message
+            return rule
         return None
+
+    def for_request(self, endpoint: str | None, method: str) -> tuple[int, str] | None:
+        """(status, message) when a rule answers this request instead of the API, else None."""
+        rule = self._request_rule("http", endpoint, method)
+        if rule is None:
+            return None
+        message = rule.message or f"Injected fault #{rule.id}: service unavailable"
+        LOG.warning("injected fault #%d: %s %s answered %d", rule.id, method, endpoint or "-", rule.status or 503)
+        return rule.status or 503, message
+
+    def truncation(self, endpoint: str | None, method: str) -> int | None:
+        """How many items this request's list answer keeps when a ``truncate`` rule cuts it, else None."""
+        if not any(r.kind == "truncate" for r in self._active()):
+            return None
+        rule = self._request_rule("truncate", endpoint, method)
+        if rule is None:
+            return None
+        keep = int(rule.status or 0)
+        LOG.warning("injected fault #%d: %s %s list cut to %d items", rule.id, method, endpoint or "-", keep)
+        return keep
 
 
 class FaultyDriver:

@@ -17,7 +17,7 @@ class InjectedFault(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     #: ``api`` (made through /_overcast/faults; a reset removes it) or ``config`` (from [[faults]])
     source: Mapped[str] = mapped_column(String(16), default="api")
-    #: ``fail``, ``delay``, ``unavailable`` (driver calls) or ``http`` (API answers)
+    #: ``fail``, ``delay``, ``unavailable`` (driver calls) or ``http``, ``truncate`` (API answers)
     kind: Mapped[str] = mapped_column(String(16))
     region: Mapped[str] = mapped_column(String(255), default="*")
     family: Mapped[str] = mapped_column(String(32), default="*")
@@ -35,8 +35,9 @@ class InjectedFault(Base):
     seconds: Mapped[float | None] = mapped_column(Float)
     #: ``unavailable``: when it ends (seconds since the epoch)
     until: Mapped[float | None] = mapped_column(Float)
-    #: ``http``: chance of each matching request being answered with ``status``
+    #: ``http``: chance of each matching request being answered with ``status``; ``truncate``: of being cut
     probability: Mapped[float | None] = mapped_column(Float)
+    #: ``http``: the status answered; ``truncate``: how many items the list keeps (shown as ``keep``)
     status: Mapped[int | None] = mapped_column(Integer)
     #: how many times it was applied
     injected: Mapped[int] = mapped_column(Integer, default=0)

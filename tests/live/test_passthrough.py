@@ -60,7 +60,9 @@ LAB_CONFIG = "page_size = 2\n\n[clouds.lab.ops]\nbreaker_threshold = 2\nbreaker_
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Passthrough]:
+    # the upstream serves its testing API (fault rules) to its admin: the truncated-page drill
     with Passthrough(tmp_path_factory.mktemp("passthrough-live"), front_extra=LAB_CONFIG,
+                     upstream_env={"OVERCAST_TESTING_ADMIN_API": "true"},
                      front_env={"OVERCAST_OPS_RECONCILE_INTERVAL": "2",
                                 # the upstream's quotas are read afresh for every create (not kept 5 s)
                                 "OVERCAST_OPS_HEADROOM_SECONDS": "0"}) as rig:
@@ -260,22 +262,44 @@ def test_an_upstream_quota_refusal_reaches_the_client(rig: Passthrough, cli: Rec
     lab_run(cli, "volume", "delete", "pt-quota-vol")
 
 
-def test_a_server_deleted_upstream_turns_up_in_error(rig: Passthrough, cli: RecordingCLI) -> None:
-    """The reconciler finds it gone (confirmed by a get, not only missing from a listing); the
-    servers beside it, listed two to a page, stay ACTIVE."""
+def upstream_faults(rig: Passthrough, method: str, path: str = "", **kwargs: Any) -> Any:
+    """The upstream's own testing API (/_overcast/faults), as its admin."""
+    import requests
+
+    admin = rig.upstream_conn()
+    try:
+        resp = requests.request(method, f"{rig.upstream.base_url}/_overcast/faults{path}",
+                                headers={"X-Auth-Token": admin.auth_token}, timeout=30, **kwargs)
+    finally:
+        admin.close()
+    assert resp.status_code < 300, resp.text
+    return resp.json() if resp.content else None
+
+
+def test_a_server_deleted_upstream_turns_up_in_error_one_missing_from_a_truncated_page_does_not(
+        rig: Passthrough, cli: RecordingCLI) -> None:
+    """The reconciler finds a server deleted upstream gone (confirmed by a get, not only missing
+    from a listing) while the upstream's server lists are cut to their first item with no next
+    page (its fault book's ``truncate``): the servers beside it, missing from those lists, stay ACTIVE."""
     image_id = next(i["ID"] for i in lab(cli, "image", "list", "--property", "overcast_backend_region=lab"))
     names = [f"pt-recon-{n}" for n in range(3)]
     for name in names:
         lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none", "--wait", name)
     victim = lab(cli, "server", "show", names[0])
+    rule = upstream_faults(rig, "POST", json={"fault": {"kind": "truncate", "endpoint": "compute:v2_servers_detail",
+                                                        "keep": 1}})["fault"]
     upstream = rig.service_conn()
     try:
         upstream.compute.delete_server(backend_id(rig, "server", victim["id"]))
         shown = wait_status(cli, "server", names[0], "error", "deleted")
         assert "no longer exists" in json.dumps(shown.get("fault") or {})
+        # the reconciler's lists were cut short: at most one of the lab servers in each
+        [applied] = [r for r in upstream_faults(rig, "GET")["faults"] if r["id"] == rule["id"]]
+        assert applied["injected"] >= 1
         for name in names[1:]:
             assert lab(cli, "server", "show", name)["status"] == "ACTIVE"
     finally:
+        upstream_faults(rig, "DELETE", f"/{rule['id']}")
         upstream.close()
     for name in names:
         lab_run(cli, "server", "delete", "--wait", name)
