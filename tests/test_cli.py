@@ -72,6 +72,26 @@ def test_coverage_of_the_passthrough_region(tmp_path, monkeypatch):
     assert "never-shown" not in out
 
 
+def test_coverage_exits_cleanly(tmp_path):
+    """The command as a process: exit status 0 and nothing on stderr (a library's thread or cleanup
+    dying at interpreter exit would print there, e.g. glibc's "FATAL: exception not rethrown"),
+    with the root region alone and with a passthrough region beside it."""
+    import os
+    import subprocess
+    import sys
+
+    from overcast.testing.passthrough import front_config
+
+    lab = tmp_path / "lab.toml"
+    lab.write_text(front_config("http://127.0.0.1:9/v3"))
+    env = {**os.environ, "OVERCAST_IDENTITY_BCRYPT_ROUNDS": "4", "LAB_PASSWORD": "never-shown"}
+    for extra in ([], ["--config", str(lab)]):
+        proc = subprocess.run([sys.executable, "-m", "overcast", "--data-dir", str(tmp_path / "data"), *extra,
+                               "coverage"], capture_output=True, text=True, env=env, timeout=120, check=False)
+        assert proc.returncode == 0 and proc.stderr == "", (extra, proc.returncode, proc.stderr[-2000:])
+        assert "endpoints implemented" in proc.stdout
+
+
 def test_help_everywhere():
     for args in ([], ["serve"], ["bootstrap"], ["db", "upgrade"], ["keys", "rotate"], ["clouds-yaml"],
                  ["coverage"], ["dashboard"], ["agent"]):
