@@ -59,6 +59,7 @@ from overcast.drivers.compute import (CAPABILITY_METHODS, BlockDevice, BuildRequ
                                       RemoteConsole, ServerGroup, ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import Conflict, DriverError, InvalidRequest, NotFound, NotSupported, NotSuspended
+from overcast.drivers.headroom import Headroom
 
 MISSING_ID = "overcast-conformance-missing-0000"
 
@@ -104,6 +105,21 @@ def compute_driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[C
 
 
 # -- helpers ------------------------------------------------------------------------------------
+def assert_headroom(driver: Any, names: set[str], required: str) -> None:
+    """The headroom check of the compute and volume kits (decision 0046)."""
+    if not driver.driver.reports_headroom:
+        with pytest.raises(NotSupported):
+            driver.headroom()
+        return
+    headroom = driver.headroom()
+    assert isinstance(headroom, Headroom), f"headroom() returned {headroom!r}"
+    assert required in headroom.limits and required in headroom.used, headroom
+    for mapping in (headroom.limits, headroom.used):
+        assert set(mapping) <= names, f"{sorted(set(mapping) - names)} are not quota names of the family"
+        assert all(isinstance(v, int) and not isinstance(v, bool) for v in mapping.values()), mapping
+    assert all(v >= 0 for v in headroom.used.values()) and all(v >= -1 for v in headroom.limits.values())
+
+
 class CheckedDriver:
     """Wraps a driver: every call of an interface method gets :attr:`ctx` (a CallContext, as the
     engine passes one to every call) unless the test gives one; any exception that is not a
@@ -311,6 +327,11 @@ class ComputeDriverConformance:
             for method in CAPABILITY_METHODS[capability]:
                 with pytest.raises(NotSupported):
                     getattr(driver, method)(**self.sample_arguments(method))
+
+    def test_headroom_as_declared(self, driver: CheckedDriver) -> None:
+        """``reports_headroom``: :meth:`headroom` tells the backend's own quotas in Nova's names
+        (decision 0046); a driver that does not declare it raises ``NotSupported``."""
+        assert_headroom(driver, {"instances", "cores", "ram"}, "instances")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def test_build_returns_an_id_and_reaches_active(self, driver: CheckedDriver) -> None:

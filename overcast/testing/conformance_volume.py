@@ -34,7 +34,7 @@ from overcast.drivers.errors import DriverError, InvalidRequest, NotFound, NotSu
 from overcast.drivers.volume import (CAPABILITY_METHODS, Capability, Pool, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState)
 from overcast.testing.conformance import CheckedDriver as _CheckedCompute
-from overcast.testing.conformance import assert_find_is_one_lookup
+from overcast.testing.conformance import assert_find_is_one_lookup, assert_headroom
 
 MISSING_ID = "overcast-conformance-missing-0000"
 
@@ -122,6 +122,11 @@ class VolumeDriverConformance:
                 continue
             with pytest.raises(NotSupported):
                 getattr(driver, methods[0])(MISSING_ID, *([1] if methods[0] == "extend" else []))
+
+    def test_headroom_as_declared(self, driver: CheckedDriver) -> None:
+        """``reports_headroom``: :meth:`headroom` tells the backend's own quotas in Cinder's names
+        (decision 0046); a driver that does not declare it raises ``NotSupported``."""
+        assert_headroom(driver, {"volumes", "gigabytes", "snapshots"}, "volumes")
 
     def test_find_is_one_lookup(self, driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch) -> None:
         request = self.request()
