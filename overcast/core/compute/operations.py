@@ -35,7 +35,7 @@ from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
 from overcast.core.image import BACKEND_DELETE, OWNED, delete_backend_images
-from overcast.core.polling import BatchPoller
+from overcast.core.polling import BatchPoller, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import BuildFailed, Conflict, NotFound
@@ -48,6 +48,8 @@ from overcast.store.models import utcnow
 
 LOG = logging.getLogger(__name__)
 
+#: the longest wait between two polls of a server (the first comes 0.1 s after the call, and each
+#: wait doubles up to this: :func:`~overcast.core.polling.interval`)
 POLL_SECONDS = 1.0
 #: how often a build looks again whether the network backend has wired its ports
 PORT_POLL_SECONDS = 0.1
@@ -137,6 +139,12 @@ def _error_message(session: Session, job: Job) -> str:
     return (op.error if op is not None and op.error else "Unknown error")
 
 
+def _polls_since_call(job: Job) -> int:
+    """How many times the operation has polled since its backend call (the checkpoint's
+    ``polled_from``; waits before the call, for ports or volumes, do not count)."""
+    return max(0, job.polls - int(job.checkpoint.get("polled_from") or 0))
+
+
 def _checkpoint_of(session: Session, job: Job) -> dict[str, Any]:
     """The operation's checkpoint as last saved (a failure hook's job holds the one it was claimed with)."""
     op = session.get(Operation, job.id)
@@ -157,15 +165,24 @@ class ServerHandlers:
         return self.core.compute_driver(cloud)
 
     def _get(self, job: Job, call: CallContext, backend_id: str, not_before: float | None = None) -> dc.ServerInfo:
-        """The server as the backend has it now (batched with the other operations' polls)."""
-        return self.poller.get(job.cloud, call, backend_id, not_before=not_before)
+        """The server as the backend has it now (batched with the other operations' polls; an
+        answer younger than the wait this poll followed, or from after the call just made)."""
+        since = None if not_before is not None else _polls_since_call(job)
+        return self.poller.get(job.cloud, call, backend_id, not_before=not_before,
+                               max_age=max_age(since, POLL_SECONDS) if since is not None else None)
+
+    @staticmethod
+    def _again(job: Job, called: float | None = None) -> Any:
+        """Poll the backend again: 0.1 s after the call, each wait twice the last, at most
+        ``POLL_SECONDS`` (``called``: the call was made in this run)."""
+        return poll_again(interval(0 if called is not None else _polls_since_call(job), POLL_SECONDS))
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
         call = job.call_context()
         if not job.checkpoint.get("backend_id") and not self.volumes.prepare(job, ctx):
-            return poll_again(POLL_SECONDS)  # the volumes it boots with are still being made
+            return self._again(job)  # the volumes it boots with are still being made
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted:
@@ -185,7 +202,7 @@ class ServerHandlers:
         if not backend_id:
             backend_id = driver.build(call, request)
             called = time.monotonic()
-            ctx.save_checkpoint({"backend_id": backend_id})
+            ctx.save_checkpoint({"backend_id": backend_id, "polled_from": job.polls})
         if not recorded:  # also after a crash between the checkpoint and this write
             with ctx.session() as session:
                 server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
@@ -204,7 +221,7 @@ class ServerHandlers:
                 if server is not None and not server.deleted:
                     server.progress = info.progress
                     server.task_state = server.task_state if server.task_state == S.DELETING else S.SPAWNING
-            return poll_again(POLL_SECONDS)
+            return self._again(job, called)
         if info.state is dc.ServerState.ERROR:
             raise BuildFailed(info.fault or "The backend put the server in ERROR while building it.")
         with ctx.session() as session:
@@ -304,7 +321,7 @@ class ServerHandlers:
             try:
                 info = self._get(job, call, backend_id, called)
                 if info.state is not dc.ServerState.DELETED:
-                    return poll_again(POLL_SECONDS)
+                    return self._again(job)  # each run asks again: its waits grow with its polls
             except NotFound:
                 pass
             self.poller.forget(job.cloud, [backend_id])
@@ -349,17 +366,17 @@ class ServerHandlers:
         if not checkpoint.get("called"):
             landed = self._already_done(job, call, backend_id, key) if checkpoint.get("calling") else False
             if landed is None:
-                return poll_again(POLL_SECONDS)
+                return self._again(job)
             if not landed:
                 ctx.save_checkpoint({"calling": True, "from": checkpoint.get("from", vm_state)})
                 result.update(self._call(driver, call, backend_id, key, job, rebuild_image, ctx))
                 called = time.monotonic()
-            ctx.save_checkpoint({"called": True, **result})
+            ctx.save_checkpoint({"called": True, "polled_from": job.polls, **result})
         info = self._get(job, call, backend_id, called)
         if info.state not in EXPECTED[key]:
             if info.state is dc.ServerState.ERROR:
                 raise Conflict(info.fault or f"The backend put the server in ERROR during {key}")
-            return poll_again(POLL_SECONDS)
+            return self._again(job, called)
         self.poller.forget(job.cloud, [backend_id])
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
