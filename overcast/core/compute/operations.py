@@ -174,8 +174,11 @@ class ServerHandlers:
     @staticmethod
     def _again(job: Job, called: float | None = None) -> Any:
         """Poll the backend again: 0.1 s after the call, each wait twice the last, at most
-        ``POLL_SECONDS`` (``called``: the call was made in this run)."""
-        return poll_again(interval(0 if called is not None else _polls_since_call(job), POLL_SECONDS))
+        ``POLL_SECONDS`` (``called``: the :func:`time.monotonic` of a call made in this run, from
+        which the first wait counts)."""
+        if called is not None:
+            return poll_again(max(0.0, interval(0, POLL_SECONDS) - (time.monotonic() - called)))
+        return poll_again(interval(_polls_since_call(job), POLL_SECONDS))
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
@@ -200,6 +203,7 @@ class ServerHandlers:
             return poll_again(PORT_POLL_SECONDS)
         called = None
         if not backend_id:
+            ctx.save_checkpoint({"calling": True})  # a run after this one looks for what it made
             backend_id = driver.build(call, request)
             called = time.monotonic()
             ctx.save_checkpoint({"backend_id": backend_id, "polled_from": job.polls})
@@ -287,7 +291,9 @@ class ServerHandlers:
             availability_zone=server.requested_zone,
             metadata={m.key: m.value for m in server.metadata_items},
             admin_password=job.params.get("admin_password"),
-            block_devices=self.volumes.block_devices(session, server))
+            block_devices=self.volumes.block_devices(session, server),
+            # no earlier run reached the build call (each saves "calling" before it calls)
+            first_attempt=not job.checkpoint.get("calling"))
 
     def build_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
