@@ -173,12 +173,10 @@ class ServerHandlers:
 
     @staticmethod
     def _again(job: Job, called: float | None = None) -> Any:
-        """Poll the backend again: 0.1 s after the call, each wait twice the last, at most
-        ``POLL_SECONDS`` (``called``: the :func:`time.monotonic` of a call made in this run, from
-        which the first wait counts)."""
-        if called is not None:
-            return poll_again(max(0.0, interval(0, POLL_SECONDS) - (time.monotonic() - called)))
-        return poll_again(interval(_polls_since_call(job), POLL_SECONDS))
+        """Poll the backend again: 0.1 s after the call's own poll, each wait twice the last, at
+        most ``POLL_SECONDS`` (``called``: a call was made in this run). A wait is never cut short:
+        the next poll then accepts no answer older than 0.9 of it, and gets a fresh one."""
+        return poll_again(interval(0 if called is not None else _polls_since_call(job), POLL_SECONDS))
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
