@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
+from overcast.testing.live import free_port  # noqa: F401 - also offered from here
 
 HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
@@ -72,12 +72,6 @@ def run_main(run: Callable[[argparse.Namespace], int], args: argparse.Namespace)
     except BenchError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 2
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def probe(port: int, path: str, timeout: float = 1.0) -> int | None:

@@ -10,11 +10,12 @@ import pytest
 
 from overcast.app import create_app
 from overcast.core.identity import build_identity
-from overcast.config import load_settings
+from overcast.config import DatabaseSettings, Secret, load_settings
 from overcast.bootstrap import prepare
 from overcast.core.compute import build_compute
 from overcast.core.image import ImageCore
 from overcast.testing.cdn_servers import embedded_edge_settings
+from overcast.testing.live import create_postgres_database, drop_postgres_database
 
 
 @dataclasses.dataclass
@@ -69,6 +70,25 @@ def settings(tmp_path, monkeypatch):
     # RESIZE visible for a poll: tests/compute/test_transitional_states.py)
     return dataclasses.replace(settings, clouds=tuple(
         dataclasses.replace(c, options={**c.options, "action_delay": 0}) for c in settings.clouds))
+
+
+POSTGRES_ADMIN_URL = __import__("os").environ.get("OVERCAST_TEST_POSTGRES_URL", "")
+
+
+def backend_settings(request: pytest.FixtureRequest, settings, prefix: str):  # noqa: ANN001, ANN201
+    """For a ``settings`` fixture parametrized over ``["sqlite", "postgresql"]``: the shared
+    settings as they are, or on a fresh PostgreSQL database (dropped afterwards; skipped without
+    ``OVERCAST_TEST_POSTGRES_URL``)."""
+    if request.param == "sqlite":
+        yield settings
+        return
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip("OVERCAST_TEST_POSTGRES_URL is not set")
+    url = create_postgres_database(POSTGRES_ADMIN_URL, prefix=prefix)
+    try:
+        yield settings.replace(database=DatabaseSettings(url=Secret(url)))
+    finally:
+        drop_postgres_database(POSTGRES_ADMIN_URL, url)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,15 +18,10 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable
+from overcast.testing.live import free_port  # noqa: F401 - also offered from here
 
 #: where ``.ci/run`` makes mimic's virtual environment (override with OVERCAST_MIMIC_VENV)
 MIMIC_VENV = Path(os.environ.get("OVERCAST_MIMIC_VENV", Path.home() / ".cache" / "overcast" / "mimic-venv"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def embedded_edge_settings() -> dict[str, Any]:

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+from overcast.testing.live import free_port
 
 LOCK_ROOT = Path(os.environ.get("OVERCAST_TEST_LOCK_DIR", "/run/overcast-test"))
 
@@ -190,12 +191,6 @@ def libvirt_missing() -> str | None:
 
 
 # -- RabbitMQ ---------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @dataclass
 class Rabbit:

@@ -7,30 +7,19 @@ from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
-import os
 from collections import Counter
 
 import pytest
 
-from overcast.config import load_settings
-from overcast.testing.live import create_postgres_database, drop_postgres_database
+from tests.conftest import backend_settings
 
-POSTGRES_ADMIN_URL = os.environ.get("OVERCAST_TEST_POSTGRES_URL", "")
 THREADS = 16
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request: pytest.FixtureRequest, settings):  # noqa: ANN001, ANN201
     """The shared settings, on a fresh PostgreSQL database for the ``postgresql`` run."""
-    if request.param == "sqlite":
-        yield settings
-        return
-    if not POSTGRES_ADMIN_URL:
-        pytest.skip("OVERCAST_TEST_POSTGRES_URL is not set")
-    url = create_postgres_database(POSTGRES_ADMIN_URL, prefix="overcast_ipam_test")
-    yield load_settings(data_dir=settings.data_dir, environ={}, identity={"bcrypt_rounds": 4},
-                        database={"url": url})
-    drop_postgres_database(POSTGRES_ADMIN_URL, url)
+    yield from backend_settings(request, settings, "overcast_ipam_test")
 
 
 def _burst(cloud, token: str, network_id: str, count: int) -> list[tuple[int, dict]]:  # noqa: ANN001
