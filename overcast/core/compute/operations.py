@@ -191,7 +191,9 @@ class ServerHandlers:
             deleting = server.task_state == S.DELETING
             recorded = server.backend_id
             backend_id = recorded or job.checkpoint.get("backend_id")
-            request = None if backend_id or deleting else self._build_request(session, server, job)
+            # no earlier run reached the build call if none saved "calling" (each does before it calls)
+            request = None if backend_id or deleting else self._build_request(
+                session, server, job, first_attempt=not job.checkpoint.get("calling"))
             # where the provider picks the addresses, the backend must have made the ports first
             unwired = (request is not None and self.core.network.at(job.cloud).provider_addresses
                        and not self._ports_ready(session, server, job))
@@ -256,7 +258,8 @@ class ServerHandlers:
                               "callback for instance with vm_state building.")
         return ready
 
-    def _build_request(self, session: Session, server: Server, job: Job) -> dc.BuildRequest:
+    def _build_request(self, session: Session, server: Server, job: Job,
+                       first_attempt: bool = False) -> dc.BuildRequest:
         """The driver's request, after the server's ports are made (in this transaction).
 
         :raises BuildFailed: Neutron refused a port (Nova's "Failed to allocate the network(s)").
@@ -290,8 +293,7 @@ class ServerHandlers:
             metadata={m.key: m.value for m in server.metadata_items},
             admin_password=job.params.get("admin_password"),
             block_devices=self.volumes.block_devices(session, server),
-            # no earlier run reached the build call (each saves "calling" before it calls)
-            first_attempt=not job.checkpoint.get("calling"))
+            first_attempt=first_attempt)
 
     def build_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
