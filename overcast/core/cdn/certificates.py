@@ -92,6 +92,10 @@ def create(core: CdnCore, session: Session, caller: Caller, body: dict[str, Any]
     issuers = [p for p in flavor.provider_names if Capability.CERTIFICATES in core.driver(p).capabilities]
     if not issuers:
         raise Invalid(f"flavor_id: no provider of flavor {flavor.id} provisions certificates")
+    for provider in issuers:
+        if body["cert_type"] not in core.driver(provider).certificate_types:
+            raise Invalid(f"cert_type: provider {provider} of flavor {flavor.id} does not issue "
+                          f"{body['cert_type']} certificates")
     owner = session.scalar(select(CdnDomain.project_id).where(CdnDomain.domain == domain))
     if owner is not None and owner != caller.project_id:
         raise Invalid(f"domain_name: Domain {domain} has already been taken")

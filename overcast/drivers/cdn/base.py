@@ -239,6 +239,9 @@ class CdnDriver(abc.ABC):
     """
 
     capabilities: frozenset[Capability] = frozenset()
+    #: with ``CERTIFICATES``: the ``cert_type``s :meth:`create_certificate` issues (another is an
+    #: ``InvalidRequest``; the API refuses it at once)
+    certificate_types: tuple[str, ...] = ("san", "sni", "custom")
     #: a link for the flavor document (Poppy's ``provider_url``)
     provider_url: str = ""
 
