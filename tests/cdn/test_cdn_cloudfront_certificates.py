@@ -1,9 +1,10 @@
 """Poppy's ssl_certificate flow end to end over HTTP on a cloudfront provider (boto3 against
 moto_server, whose ACM keeps a requested certificate PENDING_VALIDATION for 4 s, then ISSUED):
 the certificate is requested in ACM and reported create_in_progress, then deployed with the DNS
-record its owner must create; an https domain is served with it (the distribution's
-ViewerCertificate is its ARN, SNI); deleting it detaches it from the distribution and deletes it
-in ACM. Never a key, an ARN or the AWS secret in an answer or a log line."""
+record its owner must create; a service with an https domain asked before that failed, saying why,
+and is deployed again, served with it (the distribution's ViewerCertificate is its ARN, SNI);
+deleting it detaches it from the distribution and deletes it in ACM, and the service says what it
+lacks. Never a key, an ARN or the AWS secret in an answer or a log line."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def test_a_certificate_is_issued_in_acm_served_on_the_distribution_then_detached
         assert time.monotonic() < deadline, "the certificate was not requested in ACM"
         time.sleep(0.05)
 
-    # a service asking for the certificate before it is issued fails, saying why; a PATCH retries
+    # a service asking for the certificate before it is issued fails, saying why, until it is
     service_id = poppy.create(https_body(unique(), domain))
     service = poppy.get(service_id)
     assert service["status"] == "failed", service
@@ -101,8 +102,7 @@ def test_a_certificate_is_issued_in_acm_served_on_the_distribution_then_detached
     status, rows, _ = admin_poppy("GET", "/admin/certificates", params={"status": "deployed"})
     assert status == 200 and any(r["domain_name"] == domain for r in rows)
 
-    status, _, _ = poppy("PATCH", f"/services/{service_id}", [{"op": "replace", "path": "/name", "value": unique()}])
-    assert status == 202
+    # the certificate's deployment deployed the service again: now served with it
     poppy.settle(service_id)
     service = poppy.get(service_id)
     assert service["status"] == "deployed" and service["errors"] == [], service
@@ -117,6 +117,11 @@ def test_a_certificate_is_issued_in_acm_served_on_the_distribution_then_detached
     assert acm_arns(acm, domain) == []
     viewer = viewer_certificate(cloudfront, service)
     assert viewer.get("ACMCertificateArn") in (None, "") and viewer["CloudFrontDefaultCertificate"] is True
+    # ... and the service, deployed again, says what it lacks now
+    poppy.settle(service_id)
+    service = poppy.get(service_id)
+    assert service["status"] == "failed"
+    assert f"has no certificate for {domain}; ask for one with POST /ssl_certificate" in service["errors"][0]["message"]
     assert SECRET not in caplog.text and "PRIVATE KEY" not in caplog.text
 
     assert poppy("DELETE", f"/services/{service_id}")[0] == 202
