@@ -1,5 +1,5 @@
-"""Poppy's ssl_certificate flow (docs/decisions/0048) end to end over HTTP on a cloudfront provider (boto3 against
-moto_server, whose ACM keeps a requested certificate PENDING_VALIDATION for 4 s, then ISSUED):
+"""Poppy's ssl_certificate flow (docs/decisions/0048) end to end over HTTP on a cloudfront
+provider (boto3 against moto_server, whose ACM keeps a requested certificate PENDING_VALIDATION for 4 s, then ISSUED):
 the certificate is requested in ACM and reported create_in_progress, then deployed with the DNS
 record its owner must create; a service with an https domain asked before that failed, saying why,
 and is deployed again, served with it (the distribution's ViewerCertificate is its ARN, SNI);
