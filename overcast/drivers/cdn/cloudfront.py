@@ -357,7 +357,8 @@ class CloudFrontCdnDriver(CdnDriver):
         """Overcast's ACM certificate for ``domain``: (its ARN, its tags), or None."""
         token: str | None = None
         while True:
-            page = self._on(self.acm, "list_certificates", **({"NextToken": token} if token else {}))
+            arguments: dict[str, Any] = {"NextToken": token} if token else {}
+            page = self._on(self.acm, "list_certificates", DriverError, **arguments)
             for item in page.get("CertificateSummaryList") or []:
                 if item.get("DomainName") != domain:
                     continue
@@ -426,7 +427,8 @@ class CloudFrontCdnDriver(CdnDriver):
         CloudFront's default) instead, so ACM may delete it."""
         marker = ""
         while True:
-            page = self._call("list_distributions", **({"Marker": marker} if marker else {}))["DistributionList"]
+            arguments: dict[str, Any] = {"Marker": marker} if marker else {}
+            page = self._call("list_distributions", DeleteFailed, **arguments)["DistributionList"]
             for item in page.get("Items") or []:
                 if (item.get("ViewerCertificate") or {}).get("ACMCertificateArn") != arn:
                     continue
