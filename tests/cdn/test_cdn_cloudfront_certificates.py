@@ -101,6 +101,12 @@ def test_a_certificate_is_issued_in_acm_served_on_the_distribution_then_detached
 
     status, rows, _ = admin_poppy("GET", "/admin/certificates", params={"status": "deployed"})
     assert status == 200 and any(r["domain_name"] == domain for r in rows)
+    for value in ("failed", "deployed"):  # an operator's correction, and back
+        assert admin_poppy("PATCH", f"/admin/certificates/{domain}",
+                           [{"op": "replace", "path": "status", "value": value}])[0] == 204
+        assert poppy("GET", f"/ssl_certificate/{domain}")[1][0]["status"] == value
+    assert poppy("PATCH", f"/admin/certificates/{domain}",
+                 [{"op": "replace", "path": "status", "value": "failed"}])[0] == 403  # not an admin
 
     # the certificate's deployment deployed the service again: now served with it
     poppy.settle(service_id)
