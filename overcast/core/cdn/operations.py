@@ -247,7 +247,8 @@ class CdnHandlers:
             if cert is None:
                 return done({"skipped": "already deleted"})
             domain = cert.domain_name
-        self.core.driver(provider).delete_certificate(job.call_context(), domain)
+        if not self.core.driver(provider).delete_certificate(job.call_context(), domain):
+            return poll_again(self.poll_seconds)  # the provider is still letting go of it
         with ctx.session() as session:
             cert = certs.locked(session, job.resource_id)
             if cert is not None:

@@ -324,8 +324,10 @@ class CdnDriver(abc.ABC):
         """:raises NotFound: no certificate for this domain."""
         raise self._unsupported("certificates")
 
-    def delete_certificate(self, ctx: CallContext, domain: str) -> None:
-        """Remove the domain's certificate; removing one already gone succeeds."""
+    def delete_certificate(self, ctx: CallContext, domain: str) -> bool:
+        """Remove the domain's certificate. ``True``: the provider no longer has it (also when it
+        never had it, so a retried delete is safe); ``False``: the provider is still letting go of
+        it (a CDN still serving it), call again later."""
         raise self._unsupported("certificates")
 
     def metrics(self, ctx: CallContext, provider_service_id: str, domains: tuple[str, ...],

@@ -23,7 +23,7 @@
   ``acm_certificate_arn`` covers them, and serves ``shared`` domains). Deleting a certificate detaches
   it from the distributions that serve it first (they fall back to the operator's certificate or
   CloudFront's default), then deletes it in ACM (``ResourceInUseException`` while CloudFront still
-  uses it: retried). ``custom`` (the owner's own certificate) would be an ACM import, which
+  uses it: ``delete_certificate`` answers False, to be called again). ``custom`` (the owner's own certificate) would be an ACM import, which
   ``/ssl_certificate`` cannot carry: refused.
 
 Options: ``aws_access_key_id``, ``aws_secret_access_key`` (secrets by ``env:``/``file:`` reference),
@@ -65,7 +65,7 @@ _CONFLICT = {"CNAMEAlreadyExists", "DistributionNotDisabled", "IllegalUpdate", "
              "TooManyDistributionCNAMEs"}
 _QUOTA = {"TooManyDistributions", "TooManyInvalidationsInProgress", "TooManyOrigins", "TooManyCacheBehaviors"}
 _RETRY = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalError", "RequestLimitExceeded",
-          "PreconditionFailed", "ResourceInUseException", "RequestInProgressException"}
+          "PreconditionFailed", "RequestInProgressException"}
 
 
 def translate(exc: Exception, default: type[DriverError] = DriverError) -> DriverError:
@@ -411,16 +411,22 @@ class CloudFrontCdnDriver(CdnDriver):
             raise NotFound(f"No certificate for {domain}")
         return self._certificate_info(domain, *found)
 
-    def delete_certificate(self, ctx: CallContext, domain: str) -> None:
+    def delete_certificate(self, ctx: CallContext, domain: str) -> bool:
         found = self._find_certificate(domain)
         if found is None:
-            return
+            return True
         arn = found[0]
         self._detach(arn)
         try:
-            self._on(self.acm, "delete_certificate", DeleteFailed, CertificateArn=arn)
-        except NotFound:
-            pass
+            self.acm.delete_certificate(CertificateArn=arn)
+        except Exception as exc:  # noqa: BLE001 - translated at the boundary
+            error = translate(exc, DeleteFailed)
+            if isinstance(error, NotFound):
+                return True
+            if str(error).startswith("ResourceInUseException"):
+                return False  # CloudFront has not let go of it yet (the detaching change deploys)
+            raise error from None
+        return True
 
     def _detach(self, arn: str) -> None:
         """Serve the distributions that serve ``arn`` with the operator's certificate (or
