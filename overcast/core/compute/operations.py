@@ -327,7 +327,9 @@ class ServerHandlers:
             try:
                 info = self._get(job, call, backend_id, called)
                 if info.state is not dc.ServerState.DELETED:
-                    return self._again(job)  # each run asks again: its waits grow with its polls
+                    # each run asks for the delete again: polled at the ceiling, not the growing
+                    # schedule, so a slow delete is not asked for five times in its first second
+                    return poll_again(POLL_SECONDS)
             except NotFound:
                 pass
             self.poller.forget(job.cloud, [backend_id])
