@@ -6,6 +6,12 @@ A :class:`BatchPoller` (one per process and resource kind) coalesces them: the f
 round asks the driver's ``get_many`` for every id polled lately, and the polls that follow within
 ``window`` seconds are answered from that answer. A handler that has just changed a resource
 passes ``not_before`` (the time of its call), so it never reads an answer from before its call.
+
+An operation polls soon after its call and then less and less often (:func:`interval`: 0.1 s,
+doubling up to the kind's ceiling), and passes the wait it just did as ``max_age``: an answer is
+reused only while it is younger than that wait, so a lone server's second poll 0.1 s after its
+first asks the backend again instead of reading the first one's answer, while a crowd of
+operations polling at the ceiling still shares one ``get_many`` per round.
 """
 
 from __future__ import annotations
@@ -35,6 +41,22 @@ class _Cloud(Generic[Info]):
     inflight: tuple[frozenset[str], float, threading.Event] | None = None
 
 
+#: the first wait after a backend call: most clouds finish a create or an action within a second
+FIRST_POLL = 0.1
+
+
+def interval(polls: int, ceiling: float, first: float = FIRST_POLL) -> float:
+    """The wait before the next poll of an operation that has polled ``polls`` times already:
+    ``first``, doubling each time, at most ``ceiling``."""
+    return min(ceiling, first * 2 ** min(max(polls, 0), 16))
+
+
+def max_age(polls: int, ceiling: float, first: float = FIRST_POLL) -> float | None:
+    """How old an answer the operation's poll number ``polls`` accepts: a little less than the
+    wait that preceded it (``None`` for the first call, which passes ``not_before`` instead)."""
+    return None if polls <= 0 else 0.9 * interval(polls - 1, ceiling, first)
+
+
 class BatchPoller(Generic[Info]):
     def __init__(self, fetch: Fetch, *, window: float = 0.5, keep: float = 5.0,
                  clock: Callable[[], float] = time.monotonic):
@@ -52,9 +74,10 @@ class BatchPoller(Generic[Info]):
         with self._lock:
             return self._clouds.setdefault(cloud, _Cloud())
 
-    def get(self, cloud: str, ctx: CallContext, backend_id: str, *, not_before: float | None = None) -> Info:
-        """The backend's view of ``backend_id``, fetched at most ``window`` seconds ago (and not
-        before ``not_before``, a :func:`time.monotonic` time).
+    def get(self, cloud: str, ctx: CallContext, backend_id: str, *, not_before: float | None = None,
+            max_age: float | None = None) -> Info:
+        """The backend's view of ``backend_id``, fetched at most ``window`` seconds ago (or
+        ``max_age``, when shorter) and not before ``not_before``, a :func:`time.monotonic` time.
 
         :raises NotFound: the backend does not know it. Whatever ``get_many`` raises (``Unavailable``).
         """
@@ -62,7 +85,7 @@ class BatchPoller(Generic[Info]):
         now = self._clock()
         with state.lock:
             state.wanted[backend_id] = now
-            cached = self._fresh(state, backend_id, now, not_before)
+            cached = self._fresh(state, backend_id, now, not_before, max_age)
             joined = None
             if cached is None and state.inflight is not None:
                 ids_in_flight, started, event = state.inflight
@@ -99,10 +122,11 @@ class BatchPoller(Generic[Info]):
             raise NotFound(f"No {backend_id} on the backend of region {cloud}")
         return info
 
-    def _fresh(self, state: _Cloud[Info], backend_id: str, now: float,
-               not_before: float | None) -> tuple[float, Info | None] | None:
+    def _fresh(self, state: _Cloud[Info], backend_id: str, now: float, not_before: float | None,
+               max_age: float | None) -> tuple[float, Info | None] | None:
         cached = state.known.get(backend_id)
-        if cached is None or now - cached[0] > self.window or (not_before is not None and cached[0] < not_before):
+        window = self.window if max_age is None else min(self.window, max_age)
+        if cached is None or now - cached[0] > window or (not_before is not None and cached[0] < not_before):
             return None
         return cached
 

@@ -235,6 +235,10 @@ class BuildRequest:
     metadata: Mapping[str, str] = field(default_factory=dict)
     admin_password: str | None = None
     block_devices: tuple[BlockDevice, ...] = ()
+    #: True when no earlier run of this build can have reached the backend (the engine's handler
+    #: checkpoints before every build call): a driver that looks for an earlier attempt's server
+    #: before it creates one (``find`` by the key) may skip that lookup. False (the default) looks.
+    first_attempt: bool = False
 
 
 @dataclass(frozen=True)

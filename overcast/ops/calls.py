@@ -277,8 +277,12 @@ def _deadline(seconds: float) -> Iterator[None]:
         _CALL_DEADLINE.reset(token)
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def call_backend(backends: Backends, cloud: str, family: str | None, fn: Callable[[], T],
-                 timeout: float | None = None) -> T:
+                 timeout: float | None = None, label: str | None = None) -> T:
     """Run ``fn()`` (one driver read made while answering a request) with ``cloud``'s timeout and
     its ``family`` breaker; no operation row is written.
 
@@ -291,8 +295,12 @@ def call_backend(backends: Backends, cloud: str, family: str | None, fn: Callabl
     - Any other ``DriverError`` counts as the backend answering and is raised unchanged, for the
       caller to map (``NotFound`` -> 404, ...).
 
+    ``label`` names what ``cloud`` is in the messages (default ``the backend of region CLOUD``;
+    the CDN's ``the CDN provider NAME``).
+
     :raises BackendUnavailable: breaker open, timeout, or ``Unavailable``; ``retry_after`` set.
     """
+    what = label or f"the backend of region {cloud}"
     limits = backends.limits(cloud)
     if limits.timeout is not None:
         seconds = limits.timeout
@@ -303,7 +311,7 @@ def call_backend(backends: Backends, cloud: str, family: str | None, fn: Callabl
     breaker = backends.breakers(cloud, family)
     if not breaker.allow():
         wait = breaker.retry_in()
-        raise BackendUnavailable(f"The backend of region {cloud} is unavailable (circuit breaker open); "
+        raise BackendUnavailable(f"{_capital(what)} is unavailable (circuit breaker open); "
                                  f"retry in {wait:.0f}s.", retry_after=max(1.0, wait))
     box: dict[str, Any] = {}
     finished = threading.Event()
@@ -321,7 +329,7 @@ def call_backend(backends: Backends, cloud: str, family: str | None, fn: Callabl
     threading.Thread(target=context.run, args=(run,), name=f"backend-call-{cloud}", daemon=True).start()
     if not finished.wait(seconds):
         breaker.record_failure()
-        raise BackendUnavailable(f"The backend of region {cloud} did not answer within {seconds:g}s.",
+        raise BackendUnavailable(f"{_capital(what)} did not answer within {seconds:g}s.",
                                  retry_after=max(1.0, breaker.retry_in() or 1.0))
     error = box.get("error")
     if error is None:
@@ -329,12 +337,12 @@ def call_backend(backends: Backends, cloud: str, family: str | None, fn: Callabl
         return box["result"]
     if isinstance(error, RateLimited):
         breaker.release()
-        raise BackendUnavailable(f"The backend of region {cloud} is busy: {error}",
+        raise BackendUnavailable(f"{_capital(what)} is busy: {error}",
                                  retry_after=max(1.0, error.retry_after or 1.0)) from None
     if isinstance(error, DriverError) and error.retryable:
         breaker.record_failure(getattr(error, "retry_after", None))
         after = getattr(error, "retry_after", None) or breaker.retry_in() or 1.0
-        raise BackendUnavailable(f"The backend of region {cloud} is unavailable: {error}",
+        raise BackendUnavailable(f"{_capital(what)} is unavailable: {error}",
                                  retry_after=max(1.0, after)) from None
     if isinstance(error, DriverError):
         breaker.record_success()

@@ -113,7 +113,9 @@ class VarnishServer:
 class MotoServer:
     """``moto_server`` on loopback (CloudFront and the rest of AWS, emulated by moto)."""
 
-    def __init__(self) -> None:
+    def __init__(self, acm_validation_seconds: int = 1) -> None:
+        """``acm_validation_seconds``: how long moto's ACM keeps a requested certificate
+        ``PENDING_VALIDATION`` before it is ``ISSUED`` (moto's MOTO_ACM_VALIDATION_WAIT; 60 by default)."""
         binary = shutil.which("moto_server", path=os.pathsep.join([str(Path(sys.executable).parent),
                                                                     os.environ.get("PATH", "")]))
         if not binary:
@@ -123,7 +125,8 @@ class MotoServer:
         self.root = Path(tempfile.mkdtemp(prefix="overcast-moto-"))
         self.log = open(self.root / "moto.log", "w")
         self.proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(self.port)], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     env={**os.environ, "MOTO_ACM_VALIDATION_WAIT": str(acm_validation_seconds)})
         try:
             _wait(lambda: _http_ok(f"{self.url}/moto-api/"), 60, "moto_server", self.proc)
         except Exception:

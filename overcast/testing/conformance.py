@@ -45,6 +45,8 @@ raises anywhere in the suite is a :class:`~overcast.drivers.errors.DriverError`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import inspect
 import json
 import time
@@ -353,6 +355,14 @@ class ComputeDriverConformance:
         assert other != first
         ids = [s.backend_id for s in driver.list()]
         assert ids.count(first) == 1
+
+    def test_a_retry_finds_what_a_first_attempt_built(self, driver: CheckedDriver) -> None:
+        """``first_attempt`` may spare a lookup; the build it makes is still found by the next attempt."""
+        request = self.request(first_attempt=True)
+        first = driver.build(request)
+        again = driver.build(dataclasses.replace(request, first_attempt=False))
+        assert again == first, "a retried build did not find the server its first attempt made"
+        assert [s.backend_id for s in driver.list()].count(first) == 1
 
     def test_find_by_idempotency_key(self, driver: CheckedDriver) -> None:
         request = self.request()

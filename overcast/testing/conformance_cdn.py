@@ -22,7 +22,10 @@ with ``InvalidRequest`` at create; create reaches DEPLOYED with an access URL pe
 idempotent on the service id; ``find`` and ``get`` agree; update keeps the id and redeploys (a
 missing service is ``NotFound``); a disabled spec deploys; delete is polled until it answers True,
 then ``get`` is ``NotFound`` and ``find`` None, and deleting again (or a missing id) succeeds;
-purges of a path and of everything as capabilities say; certificates and metrics when declared;
+purges of a path and of everything as capabilities say; certificates when declared (issued and
+deleted, idempotent on the domain, undeclared types refused with nothing made, an unknown domain
+``NotFound``, no key material in an answer, an https domain served with its deployed certificate
+and left in place when the certificate goes); metrics when declared;
 and every exception a driver raises is a ``DriverError``.
 """
 
@@ -259,17 +262,85 @@ class CdnDriverConformance:
             driver.purge(self.ctx(), MISSING_ID, PurgeRequest(None))
 
     # -- certificates and figures ---------------------------------------------------------------------
+    def _certificate(self, driver: CheckedDriver, domain: str, cert_type: str | None = None) -> Any:
+        """Ask for a certificate for ``domain`` and wait until it is no longer in progress."""
+        kind = cert_type or driver.certificate_types[0]
+        driver.create_certificate(self.ctx(), CertificateRequest(domain, kind, "conformance"))
+        return self.until(lambda: (lambda c: c if c.state is not CertificateState.CREATE_IN_PROGRESS else None)(
+            driver.get_certificate(self.ctx(), domain)), f"certificate for {domain}")
+
+    def _delete_certificate(self, driver: CheckedDriver, domain: str) -> None:
+        self.until(lambda: driver.delete_certificate(self.ctx(), domain), f"delete of the certificate for {domain}")
+
     def test_certificates(self, driver: CheckedDriver) -> None:
         self.require(driver, Capability.CERTIFICATES)
         domain = f"secure.c{uuid.uuid4().hex[:8]}.example.org"
-        driver.create_certificate(self.ctx(), CertificateRequest(domain, "san", "conformance"))
-        info = self.until(lambda: (lambda c: c if c.state is not CertificateState.CREATE_IN_PROGRESS else None)(
-            driver.get_certificate(self.ctx(), domain)), "certificate")
+        info = self._certificate(driver, domain)
         assert info.state is CertificateState.DEPLOYED and info.domain == domain
-        driver.delete_certificate(self.ctx(), domain)
-        driver.delete_certificate(self.ctx(), domain)
+        assert info.cert_type == driver.certificate_types[0]
+        self._delete_certificate(driver, domain)
+        assert driver.delete_certificate(self.ctx(), domain) is True  # a retried delete
         with pytest.raises(NotFound):
             driver.get_certificate(self.ctx(), domain)
+
+    def test_certificate_types_are_declared_and_others_refused(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.CERTIFICATES)
+        assert driver.certificate_types and set(driver.certificate_types) <= {"san", "sni", "custom"}
+        for kind in {"san", "sni", "custom"} - set(driver.certificate_types):
+            domain = f"refused.c{uuid.uuid4().hex[:8]}.example.org"
+            with pytest.raises(InvalidRequest):
+                driver.create_certificate(self.ctx(), CertificateRequest(domain, kind, "conformance"))
+            with pytest.raises(NotFound):  # nothing half made
+                driver.get_certificate(self.ctx(), domain)
+
+    def test_certificate_creation_is_idempotent_on_the_domain(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.CERTIFICATES)
+        domain = f"again.c{uuid.uuid4().hex[:8]}.example.org"
+        request = CertificateRequest(domain, driver.certificate_types[0], "conformance")
+        try:
+            first = driver.create_certificate(self.ctx(), request)
+            second = driver.create_certificate(self.ctx(), request)
+            assert first.domain == second.domain == domain
+            assert first.state is not CertificateState.FAILED and second.state is not CertificateState.FAILED
+            assert self._certificate(driver, domain).state is CertificateState.DEPLOYED
+        finally:
+            self._delete_certificate(driver, domain)
+
+    def test_certificate_of_an_unknown_domain_is_not_found(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.CERTIFICATES)
+        with pytest.raises(NotFound):
+            driver.get_certificate(self.ctx(), f"none.c{uuid.uuid4().hex[:8]}.example.org")
+
+    def test_certificate_answers_carry_no_key_material(self, driver: CheckedDriver) -> None:
+        self.require(driver, Capability.CERTIFICATES)
+        domain = f"key.c{uuid.uuid4().hex[:8]}.example.org"
+        try:
+            answers = [driver.create_certificate(self.ctx(), CertificateRequest(domain, driver.certificate_types[0],
+                                                                                 "conformance")),
+                       self._certificate(driver, domain)]
+            for info in answers:
+                text = repr(info)
+                assert "-----BEGIN" not in text and "PRIVATE KEY" not in text, text
+        finally:
+            self._delete_certificate(driver, domain)
+
+    def test_an_https_domain_is_served_with_its_certificate(self, driver: CheckedDriver) -> None:
+        """A deployed certificate serves the service's https domain (its status is reported),
+        and deleting the certificate leaves the service in place (detached first)."""
+        self.require(driver, Capability.CERTIFICATES)
+        self.require(driver, Capability.HTTPS)
+        domain = f"tls.c{uuid.uuid4().hex[:8]}.example.org"
+        kind = driver.certificate_types[0]
+        assert self._certificate(driver, domain).state is CertificateState.DEPLOYED
+        try:
+            spec = self.spec(domains=(Domain(domain, "https", kind),))
+            info = self.deployed(driver, driver.create(self.ctx(), spec))
+            assert info.certificates.get(domain) is CertificateState.DEPLOYED, info.certificates
+        finally:
+            self._delete_certificate(driver, domain)
+        with pytest.raises(NotFound):
+            driver.get_certificate(self.ctx(), domain)
+        assert driver.get(self.ctx(), info.provider_service_id).provider_service_id == info.provider_service_id
 
     def test_metrics_answer_one_record_per_domain(self, driver: CheckedDriver) -> None:
         self.require(driver, Capability.ANALYTICS)

@@ -134,3 +134,98 @@ def test_what_cloudfront_cannot_do_is_refused(stubbed):
                      "hostheadervalue": "other.example.net"}]}))
     with pytest.raises(InvalidRequest, match="custom Host header"):
         driver.create(None, custom)
+
+
+# -- certificates (ACM): the rules moto does not enforce ------------------------------------------------
+ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+DOMAIN = "secure.rules.example.org"
+
+
+@pytest.fixture
+def acm_stubbed():
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "y"}
+    client, acm = boto3.client("cloudfront", **keys), boto3.client("acm", **keys)
+    driver = CloudFrontCdnDriver(client=client, acm_client=acm)
+    with Stubber(client) as cloudfront, Stubber(acm) as certificates:
+        yield driver, cloudfront, certificates
+        cloudfront.assert_no_pending_responses()
+        certificates.assert_no_pending_responses()
+
+
+def found_in_acm(stubber):
+    stubber.add_response("list_certificates", {"CertificateSummaryList": [
+        {"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/someone-elses", "DomainName": DOMAIN},
+        {"CertificateArn": ARN, "DomainName": DOMAIN}]}, {})
+    stubber.add_response("list_tags_for_certificate", {"Tags": [{"Key": "team", "Value": "web"}]},
+                         {"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/someone-elses"})
+    stubber.add_response("list_tags_for_certificate", {"Tags": [{"Key": "overcast:cdn-domain", "Value": DOMAIN},
+                                                                {"Key": "overcast:cert-type", "Value": "san"}]},
+                         {"CertificateArn": ARN})
+
+
+@pytest.mark.parametrize("status, reason", [("FAILED", "CAA_ERROR"), ("VALIDATION_TIMED_OUT", None),
+                                            ("REVOKED", None)])
+def test_a_certificate_acm_will_not_issue_is_failed_with_acms_reason(acm_stubbed, status, reason):
+    driver, _, acm = acm_stubbed
+    found_in_acm(acm)  # a certificate of the same domain that is not Overcast's is passed over
+    acm.add_response("describe_certificate", {"Certificate": {
+        "CertificateArn": ARN, "DomainName": DOMAIN, "Status": status, **({"FailureReason": reason} if reason else {})}},
+        {"CertificateArn": ARN})
+    info = driver.get_certificate(None, DOMAIN)
+    assert info.state.value == "failed" and info.cert_type == "san"
+    assert info.message == f"ACM certificate {status}" + (f": {reason}" if reason else "")
+    assert ARN not in repr(info)
+
+
+def test_deleting_a_certificate_detaches_it_from_its_distributions_first(acm_stubbed):
+    """ACM refuses to delete a certificate CloudFront serves (moto does not): the distribution is
+    switched to CloudFront's default certificate (IfMatch) before ACM is asked."""
+    driver, cloudfront, acm = acm_stubbed
+    found_in_acm(acm)
+    served = distribution(True, "Deployed", "E4")
+    config = {**served["Distribution"]["DistributionConfig"],
+              "ViewerCertificate": {"ACMCertificateArn": ARN, "SSLSupportMethod": "sni-only",
+                                    "MinimumProtocolVersion": "TLSv1.2_2021"}}
+    summary = {"Id": "D1", "ARN": "arn:aws:cloudfront::1:distribution/D1", "Status": "Deployed",
+               "LastModifiedTime": "2024-01-01T00:00:00Z", "DomainName": "d1.cloudfront.net",
+               **{k: config[k] for k in ("Aliases", "Origins", "DefaultCacheBehavior", "CacheBehaviors",
+                                         "CustomErrorResponses", "Comment", "PriceClass", "Enabled",
+                                         "ViewerCertificate", "Restrictions", "HttpVersion", "IsIPV6Enabled")},
+               "WebACLId": "", "Staging": False}
+    other = {**summary, "Id": "D2", "ViewerCertificate": {"CloudFrontDefaultCertificate": True}}
+    cloudfront.add_response("list_distributions", {"DistributionList": {
+        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 2, "Items": [summary, other]}}, {})
+    cloudfront.add_response("get_distribution_config", {"DistributionConfig": config, "ETag": "E4"}, {"Id": "D1"})
+    cloudfront.add_response("update_distribution", distribution(True, "InProgress", "E5"), {
+        "Id": "D1", "IfMatch": "E4",
+        "DistributionConfig": {**config, "ViewerCertificate": {"CloudFrontDefaultCertificate": True}}})
+    acm.add_response("delete_certificate", {}, {"CertificateArn": ARN})
+    assert driver.delete_certificate(None, DOMAIN) is True
+
+
+def test_a_certificate_still_in_use_is_deleted_again_later(acm_stubbed):
+    """Until CloudFront lets go of it, ACM refuses: the delete answers False (called again later,
+    not an error counted against the provider's breaker)."""
+    driver, cloudfront, acm = acm_stubbed
+    found_in_acm(acm)
+    cloudfront.add_response("list_distributions", {"DistributionList": {
+        "Marker": "", "MaxItems": 100, "IsTruncated": False, "Quantity": 0}}, {})
+    acm.add_client_error("delete_certificate", "ResourceInUseException", "Certificate is in use", 400,
+                         expected_params={"CertificateArn": ARN})
+    assert driver.delete_certificate(None, DOMAIN) is False
+
+
+def test_a_certificate_not_issued_yet_is_not_attached(acm_stubbed):
+    """CloudFront refuses a ViewerCertificate that ACM has not issued (moto does not): the driver
+    refuses the deployment before asking, naming the domain."""
+    driver, _, acm = acm_stubbed
+    found_in_acm(acm)
+    acm.add_response("describe_certificate", {"Certificate": {"CertificateArn": ARN, "DomainName": DOMAIN,
+                                                              "Status": "PENDING_VALIDATION"}},
+                     {"CertificateArn": ARN})
+    spec = document.to_spec("7c1f6a0e-1111-4222-8333-444455556668", "p", document.validate({
+        "name": "tls", "flavor_id": "cf", "domains": [{"domain": DOMAIN, "protocol": "https", "certificate": "san"}],
+        "origins": [{"origin": "origin.example.net"}]}))
+    with pytest.raises(InvalidRequest, match=r"domains\[0\]: the certificate for secure.rules.example.org is not "
+                                             r"issued yet \(ACM status PENDING_VALIDATION\)"):
+        driver.create(None, spec)

@@ -72,7 +72,7 @@ def test_a_create_that_is_not_idempotent_is_caught(tmp_path):
         class Driver(MockCdnDriver):
             def create(self, ctx, spec):
                 return super().create(ctx, dataclasses.replace(spec, service_id=str(uuid.uuid4())))
-    """, "-k", "idempotent")
+    """, "-k", "create_is_idempotent")
     result.assert_outcomes(failed=1)
 
 
@@ -93,3 +93,28 @@ def test_a_deployment_that_never_finishes_is_caught(tmp_path):
     """, "-k", "reaches_deployed")
     result.assert_outcomes(failed=1)
     result.output_matches("not done within")
+
+
+def test_a_certificate_answer_with_key_material_is_caught(tmp_path):
+    result = run_kit(tmp_path, """
+        import dataclasses
+        class Driver(MockCdnDriver):
+            def get_certificate(self, ctx, domain):
+                info = super().get_certificate(ctx, domain)
+                return dataclasses.replace(info, details={"key": "-----BEGIN PRIVATE KEY-----"})
+    """, "-k", "key_material")
+    result.assert_outcomes(failed=1)
+
+
+def test_a_refused_certificate_type_that_is_half_made_is_caught(tmp_path):
+    result = run_kit(tmp_path, """
+        from overcast.drivers.errors import InvalidRequest
+        class Driver(MockCdnDriver):
+            certificate_types = ("san", "sni")
+            def create_certificate(self, ctx, request):
+                info = super().create_certificate(ctx, request)   # made, then refused
+                if request.cert_type == "custom":
+                    raise InvalidRequest("custom is not issued")
+                return info
+    """, "-k", "types_are_declared")
+    result.assert_outcomes(failed=1)

@@ -194,9 +194,10 @@ def _disarmed(env: Env):
 # -- servers ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["build", "checkpoint", "get_many"])
-def test_server_build(env: Env, method: str) -> None:
-    env.plan.arm("server.build", method)
+#: checkpoint 1 is saved before the build call ("calling"), checkpoint 2 after it (the backend id)
+@pytest.mark.parametrize("method,nth", [("build", 1), ("checkpoint", 1), ("checkpoint", 2), ("get_many", 1)])
+def test_server_build(env: Env, method: str, nth: int) -> None:
+    env.plan.arm("server.build", method, nth)
     sid = env.server(f"build-{method}", wait=None)
     env.crashed_and_resumed(env.operation(sid, "server.build"), "server.build", method)
     env.server_status(sid, "ACTIVE")

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from overcast.core.polling import BatchPoller
+from overcast.core.polling import BatchPoller, interval, max_age
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotFound
 
@@ -78,3 +78,52 @@ def test_concurrent_polls_wait_for_the_fetch_under_way():
     second.join(5)
     assert results == {"first": "B", "second": "B"}
     assert len(calls) == 1, calls
+
+
+def test_waits_start_at_a_tenth_and_double_to_the_ceiling():
+    assert [interval(n, 1.0) for n in range(7)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+    assert interval(3, 0.5) == 0.5 and interval(10_000, 1.0) == 1.0
+    assert max_age(0, 1.0) is None                      # the first poll follows the call: not_before
+    assert max_age(1, 1.0) == pytest.approx(0.09) and max_age(9, 1.0) == pytest.approx(0.9)
+
+
+def test_a_poll_reuses_only_an_answer_younger_than_its_wait():
+    clock, calls = Clock(), []
+    poller = BatchPoller(lambda cloud, ctx, ids: calls.append(list(ids)) or {i: clock.now for i in ids},
+                         window=0.9, clock=clock)
+    poller.get("r", CTX, "a")
+    clock.now += 0.1
+    assert poller.get("r", CTX, "a", max_age=0.09) == clock.now and len(calls) == 2   # a lone server's next poll
+    clock.now += 0.3
+    assert poller.get("r", CTX, "b", max_age=0.9) and len(calls) == 3    # b: not known yet
+    clock.now += 0.2
+    poller.get("r", CTX, "a", max_age=0.36)                           # fetched with b 0.2 s ago: shared
+    assert len(calls) == 3 and calls[-1] == ["a", "b"]
+
+
+def test_a_build_polls_soon_after_its_call_then_less_often(nova, compute, monkeypatch):
+    """A lone build on a backend that takes 1.5 s: its waits are 0.1, 0.2, 0.4 ... s (never more
+    than POLL_SECONDS), and every poll reads the backend afresh (no answer older than its wait)."""
+    from overcast.core.compute import operations
+
+    driver = compute.app.compute.compute_driver("RegionOne")
+    monkeypatch.setattr(driver, "build_delay", 1.5)
+    waits: list[float] = []
+    reads: list[list[str]] = []
+    real_poll_again, real_get_many = operations.poll_again, driver.get_many
+
+    def recording_poll_again(after_seconds, checkpoint=None):  # noqa: ANN001, ANN202
+        waits.append(after_seconds)
+        return real_poll_again(after_seconds, checkpoint)
+
+    def counted_get_many(ctx, ids):  # noqa: ANN001, ANN202
+        reads.append(list(ids))
+        return real_get_many(ctx, ids)
+
+    monkeypatch.setattr(operations, "poll_again", recording_poll_again)
+    monkeypatch.setattr(driver, "get_many", counted_get_many)
+    nova.create("lone", wait="ACTIVE")
+    assert len(waits) >= 2, waits
+    assert waits[:2] == [0.1, 0.2] and waits == sorted(waits), waits
+    assert max(waits) <= operations.POLL_SECONDS, waits
+    assert len(reads) == len(waits) + 1, (reads, waits)  # the poll after the call, then one per wait

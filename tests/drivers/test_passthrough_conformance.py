@@ -4,6 +4,7 @@ The upstream is a real process answering real HTTP: no mock of OpenStack written
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -64,6 +65,32 @@ class TestPassthroughCompute(ComputeDriverConformance):
         bundle = _bundle(rig, tmp_path)
         bundle.compute.flavors(None)  # the inventory's first refresh (flavor names -> ids)
         yield bundle.compute
+        bundle.close()
+
+
+def test_a_first_attempt_build_makes_no_lookup(rig: Passthrough, upstream_image: Image, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decision 0047: a build no earlier run can have reached skips the find by tag (one upstream
+    list call); any other build looks first and finds what the first one made."""
+    from overcast.drivers.compute import BuildRequest
+    from overcast.drivers.context import CallContext
+
+    bundle = _bundle(rig, tmp_path)
+    try:
+        driver = bundle.compute
+        driver.flavors(None)
+        lookups: list[str] = []
+        find = driver.find
+        monkeypatch.setattr(driver, "find", lambda ctx, key: lookups.append(key) or find(ctx, key))
+        request = BuildRequest(name="first-attempt", flavor=TestPassthroughCompute.flavor, image=upstream_image,
+                               idempotency_key="first-attempt-key", project_id="p", first_attempt=True)
+        ctx = CallContext(project_id="p", idempotency_key=request.idempotency_key)
+        made = driver.build(ctx, request)
+        assert lookups == []
+        request = dataclasses.replace(request, first_attempt=False)
+        assert driver.build(ctx, request) == made and lookups == ["first-attempt-key"]
+        driver.delete(ctx, made)
+    finally:
         bundle.close()
 
 

@@ -291,6 +291,22 @@ def test_call_backend_fails_fast_on_timeout_unavailable_and_an_open_breaker():
     assert info.value.retry_after == 42
 
 
+def test_call_backend_names_the_backend_as_the_caller_says():
+    """A region's backend by default; a label (the CDN's "the CDN provider NAME") otherwise, in every
+    message: unavailable, busy, and breaker open."""
+    backends = Backends(OpsSettings(breaker_threshold=1, breaker_reset_seconds=30))
+    with pytest.raises(BackendUnavailable) as info:
+        call_backend(backends, "RegionOne", "compute", lambda: (_ for _ in ()).throw(Unavailable("503")))
+    assert info.value.message == "The backend of region RegionOne is unavailable: 503"
+    with pytest.raises(BackendUnavailable) as info:
+        call_backend(backends, "cf", "cdn", lambda: (_ for _ in ()).throw(Unavailable("503")),
+                     label="the CDN provider cf")
+    assert info.value.message == "The CDN provider cf is unavailable: 503"
+    with pytest.raises(BackendUnavailable) as info:
+        call_backend(backends, "cf", "cdn", lambda: "not called", label="the CDN provider cf")
+    assert info.value.message.startswith("The CDN provider cf is unavailable (circuit breaker open); retry in ")
+
+
 def test_call_backend_uses_the_clouds_timeout():
     backends = Backends(OpsSettings(), {"slow": CloudOpsSettings(timeout=0.2)})
     release = threading.Event()

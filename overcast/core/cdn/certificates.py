@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from overcast.core.cdn import CdnCore
 from overcast.core.cdn.document import is_hostname
-from overcast.core.cdn.services import Caller, get_flavor
+from overcast.core.cdn.services import (DELETE_IN_PROGRESS as SERVICE_DELETE_IN_PROGRESS, Caller, deploy_on,
+                                        get_flavor, locked_service, refresh_status)
 from overcast.core.errors import Invalid, NotFound
 from overcast.drivers.cdn.base import Capability
 from overcast.ops.engine import enqueue
-from overcast.store.cdn import CdnCertificate, CdnDomain
+from overcast.store.cdn import CdnCertificate, CdnDomain, CdnService
 from overcast.store.models import utcnow
 
 CREATE = "cdn.certificate.create"
@@ -92,6 +93,10 @@ def create(core: CdnCore, session: Session, caller: Caller, body: dict[str, Any]
     issuers = [p for p in flavor.provider_names if Capability.CERTIFICATES in core.driver(p).capabilities]
     if not issuers:
         raise Invalid(f"flavor_id: no provider of flavor {flavor.id} provisions certificates")
+    for provider in issuers:
+        if body["cert_type"] not in core.driver(provider).certificate_types:
+            raise Invalid(f"cert_type: provider {provider} of flavor {flavor.id} does not issue "
+                          f"{body['cert_type']} certificates")
     owner = session.scalar(select(CdnDomain.project_id).where(CdnDomain.domain == domain))
     if owner is not None and owner != caller.project_id:
         raise Invalid(f"domain_name: Domain {domain} has already been taken")
@@ -153,6 +158,26 @@ def record(cert: CdnCertificate, provider: str, status: str, message: str | None
         cert.status = ("failed" if "failed" in statuses else "deployed" if statuses == {"deployed"}
                        else "create_in_progress")
     cert.updated_at = utcnow()
+
+
+def redeploy_served(session: Session, caller: Caller, cert: CdnCertificate, provider: str) -> int:
+    """Deploy again, on ``provider``, the project's services that serve the certificate's domain
+    over https with a certificate of their own (not ``shared``): once it is deployed they are
+    served with it, once it is deleted they say what they lack. Returns how many."""
+    ids = session.scalars(select(CdnService.id).join(CdnDomain, CdnDomain.service_id == CdnService.id).where(
+        CdnDomain.domain == cert.domain_name, CdnDomain.project_id == cert.project_id)).all()
+    count = 0
+    for service_id in ids:
+        service = locked_service(session, service_id)
+        if service is None or not any(d["domain"] == cert.domain_name and d.get("protocol") == "https"
+                                      and d.get("certificate") != "shared" for d in service.document["domains"]):
+            continue
+        for detail in service.providers:
+            if detail.provider == provider and detail.status != SERVICE_DELETE_IN_PROGRESS:
+                deploy_on(session, caller, service, detail)
+                count += 1
+        refresh_status(service)
+    return count
 
 
 def forget(session: Session, cert: CdnCertificate, provider: str) -> None:

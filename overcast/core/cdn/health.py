@@ -37,7 +37,8 @@ def _ask(core: CdnCore, provider: str, fn: Callable[[], T]) -> T:
     :raises BackendUnavailable: its breaker is open, it did not answer within ``[cdn]
         provider_call_timeout``, or it said it is unavailable.
     """
-    return call_backend(core.backends, provider, FAMILY, fn, timeout=core.settings.cdn.provider_call_timeout)
+    return call_backend(core.backends, provider, FAMILY, fn, timeout=core.settings.cdn.provider_call_timeout,
+                        label=f"the CDN provider {provider}")
 
 
 def storage_alive(core: CdnCore) -> bool:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.cdn import FAMILY, CdnCore
 from overcast.core.cdn import certificates as certs
-from overcast.core.cdn.services import (DELETE, DELETE_IN_PROGRESS, DEPLOY, DEPLOYED, FAILED, PURGE,
+from overcast.core.cdn.services import (DELETE, DELETE_IN_PROGRESS, DEPLOY, DEPLOYED, FAILED, PURGE, Caller,
                                         locked_service, refresh_status, release_slot, spec_of)
 from overcast.drivers.cdn.base import CertificateRequest, CertificateState, DeployState, ProviderService, PurgeRequest
 from overcast.drivers.errors import BuildFailed, DriverError, NotFound
@@ -55,6 +55,11 @@ class CdnHandlers:
     def __init__(self, core: CdnCore, poll_seconds: float = POLL_SECONDS):
         self.core = core
         self.poll_seconds = poll_seconds
+
+    @staticmethod
+    def _caller(job: Job) -> Caller:
+        """Who asked for ``job``, for the operations it leads to."""
+        return Caller(job.project_id or "", job.user_id, job.request_id)
 
     @staticmethod
     def _waiting(session: Session, job: Job) -> bool:
@@ -224,6 +229,8 @@ class CdnHandlers:
             cert = certs.locked(session, job.resource_id)
             if cert is not None and cert.status != certs.DELETE_IN_PROGRESS:
                 certs.record(cert, provider, info.state.value, info.message, dict(info.details))
+                if info.state is CertificateState.DEPLOYED:
+                    certs.redeploy_served(session, self._caller(job), cert, provider)
         if info.state is CertificateState.FAILED:
             raise BuildFailed(info.message or f"Provider {provider} could not issue the certificate")
         return done({"status": info.state.value})
@@ -240,10 +247,12 @@ class CdnHandlers:
             if cert is None:
                 return done({"skipped": "already deleted"})
             domain = cert.domain_name
-        self.core.driver(provider).delete_certificate(job.call_context(), domain)
+        if not self.core.driver(provider).delete_certificate(job.call_context(), domain):
+            return poll_again(self.poll_seconds)  # the provider is still letting go of it
         with ctx.session() as session:
             cert = certs.locked(session, job.resource_id)
             if cert is not None:
+                certs.redeploy_served(session, self._caller(job), cert, provider)
                 certs.forget(session, cert, provider)
         return done()
 

@@ -383,11 +383,17 @@ def redeploy(session: Session, caller: Caller, service: CdnService, providers: l
             detail = CdnProviderDetail(provider=name, access_urls=[], certificates={})
             service.providers.append(detail)
         detail.position = position
-        detail.status = UPDATE_IN_PROGRESS if detail.provider_service_id else DEPLOY_IN_PROGRESS
-        detail.error_message = detail.error_class = None
-        detail.updated_at = now
-        enqueue_work(session, caller, DEPLOY, service, name, "update")
+        deploy_on(session, caller, service, detail)
     refresh_status(service)
+
+
+def deploy_on(session: Session, caller: Caller, service: CdnService, detail: CdnProviderDetail) -> None:
+    """Deploy the service's current document again on ``detail``'s provider (the caller refreshes
+    the service's status)."""
+    detail.status = UPDATE_IN_PROGRESS if detail.provider_service_id else DEPLOY_IN_PROGRESS
+    detail.error_message = detail.error_class = None
+    detail.updated_at = utcnow()
+    enqueue_work(session, caller, DEPLOY, service, detail.provider, "update")
 
 
 # -- delete and purge --------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
 from overcast.core.image import BACKEND_DELETE, OWNED, delete_backend_images
-from overcast.core.polling import BatchPoller
+from overcast.core.polling import BatchPoller, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import BuildFailed, Conflict, NotFound
@@ -48,6 +48,8 @@ from overcast.store.models import utcnow
 
 LOG = logging.getLogger(__name__)
 
+#: the longest wait between two polls of a server (the first comes 0.1 s after the call, and each
+#: wait doubles up to this: :func:`~overcast.core.polling.interval`)
 POLL_SECONDS = 1.0
 #: how often a build looks again whether the network backend has wired its ports
 PORT_POLL_SECONDS = 0.1
@@ -137,6 +139,12 @@ def _error_message(session: Session, job: Job) -> str:
     return (op.error if op is not None and op.error else "Unknown error")
 
 
+def _polls_since_call(job: Job) -> int:
+    """How many times the operation has polled since its backend call (the checkpoint's
+    ``polled_from``; waits before the call, for ports or volumes, do not count)."""
+    return max(0, job.polls - int(job.checkpoint.get("polled_from") or 0))
+
+
 def _checkpoint_of(session: Session, job: Job) -> dict[str, Any]:
     """The operation's checkpoint as last saved (a failure hook's job holds the one it was claimed with)."""
     op = session.get(Operation, job.id)
@@ -157,15 +165,25 @@ class ServerHandlers:
         return self.core.compute_driver(cloud)
 
     def _get(self, job: Job, call: CallContext, backend_id: str, not_before: float | None = None) -> dc.ServerInfo:
-        """The server as the backend has it now (batched with the other operations' polls)."""
-        return self.poller.get(job.cloud, call, backend_id, not_before=not_before)
+        """The server as the backend has it now (batched with the other operations' polls; an
+        answer younger than the wait this poll followed, or from after the call just made)."""
+        since = None if not_before is not None else _polls_since_call(job)
+        return self.poller.get(job.cloud, call, backend_id, not_before=not_before,
+                               max_age=max_age(since, POLL_SECONDS) if since is not None else None)
+
+    @staticmethod
+    def _again(job: Job, called: float | None = None) -> Any:
+        """Poll the backend again: 0.1 s after the call's own poll, each wait twice the last, at
+        most ``POLL_SECONDS`` (``called``: a call was made in this run). A wait is never cut short:
+        the next poll then accepts no answer older than 0.9 of it, and gets a fresh one."""
+        return poll_again(interval(0 if called is not None else _polls_since_call(job), POLL_SECONDS))
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
         driver = self.driver(job.cloud)
         call = job.call_context()
         if not job.checkpoint.get("backend_id") and not self.volumes.prepare(job, ctx):
-            return poll_again(POLL_SECONDS)  # the volumes it boots with are still being made
+            return self._again(job)  # the volumes it boots with are still being made
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted:
@@ -173,7 +191,9 @@ class ServerHandlers:
             deleting = server.task_state == S.DELETING
             recorded = server.backend_id
             backend_id = recorded or job.checkpoint.get("backend_id")
-            request = None if backend_id or deleting else self._build_request(session, server, job)
+            # no earlier run reached the build call if none saved "calling" (each does before it calls)
+            request = None if backend_id or deleting else self._build_request(
+                session, server, job, first_attempt=not job.checkpoint.get("calling"))
             # where the provider picks the addresses, the backend must have made the ports first
             unwired = (request is not None and self.core.network.at(job.cloud).provider_addresses
                        and not self._ports_ready(session, server, job))
@@ -183,9 +203,10 @@ class ServerHandlers:
             return poll_again(PORT_POLL_SECONDS)
         called = None
         if not backend_id:
+            ctx.save_checkpoint({"calling": True})  # a run after this one looks for what it made
             backend_id = driver.build(call, request)
             called = time.monotonic()
-            ctx.save_checkpoint({"backend_id": backend_id})
+            ctx.save_checkpoint({"backend_id": backend_id, "polled_from": job.polls})
         if not recorded:  # also after a crash between the checkpoint and this write
             with ctx.session() as session:
                 server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
@@ -204,7 +225,7 @@ class ServerHandlers:
                 if server is not None and not server.deleted:
                     server.progress = info.progress
                     server.task_state = server.task_state if server.task_state == S.DELETING else S.SPAWNING
-            return poll_again(POLL_SECONDS)
+            return self._again(job, called)
         if info.state is dc.ServerState.ERROR:
             raise BuildFailed(info.fault or "The backend put the server in ERROR while building it.")
         with ctx.session() as session:
@@ -237,7 +258,8 @@ class ServerHandlers:
                               "callback for instance with vm_state building.")
         return ready
 
-    def _build_request(self, session: Session, server: Server, job: Job) -> dc.BuildRequest:
+    def _build_request(self, session: Session, server: Server, job: Job,
+                       first_attempt: bool = False) -> dc.BuildRequest:
         """The driver's request, after the server's ports are made (in this transaction).
 
         :raises BuildFailed: Neutron refused a port (Nova's "Failed to allocate the network(s)").
@@ -270,7 +292,8 @@ class ServerHandlers:
             availability_zone=server.requested_zone,
             metadata={m.key: m.value for m in server.metadata_items},
             admin_password=job.params.get("admin_password"),
-            block_devices=self.volumes.block_devices(session, server))
+            block_devices=self.volumes.block_devices(session, server),
+            first_attempt=first_attempt)
 
     def build_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
@@ -304,6 +327,8 @@ class ServerHandlers:
             try:
                 info = self._get(job, call, backend_id, called)
                 if info.state is not dc.ServerState.DELETED:
+                    # each run asks for the delete again: polled at the ceiling, not the growing
+                    # schedule, so a slow delete is not asked for five times in its first second
                     return poll_again(POLL_SECONDS)
             except NotFound:
                 pass
@@ -349,17 +374,17 @@ class ServerHandlers:
         if not checkpoint.get("called"):
             landed = self._already_done(job, call, backend_id, key) if checkpoint.get("calling") else False
             if landed is None:
-                return poll_again(POLL_SECONDS)
+                return self._again(job)
             if not landed:
                 ctx.save_checkpoint({"calling": True, "from": checkpoint.get("from", vm_state)})
                 result.update(self._call(driver, call, backend_id, key, job, rebuild_image, ctx))
                 called = time.monotonic()
-            ctx.save_checkpoint({"called": True, **result})
+            ctx.save_checkpoint({"called": True, "polled_from": job.polls, **result})
         info = self._get(job, call, backend_id, called)
         if info.state not in EXPECTED[key]:
             if info.state is dc.ServerState.ERROR:
                 raise Conflict(info.fault or f"The backend put the server in ERROR during {key}")
-            return poll_again(POLL_SECONDS)
+            return self._again(job, called)
         self.poller.forget(job.cloud, [backend_id])
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()

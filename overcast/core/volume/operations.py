@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from overcast.core.compute import external_events
 from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
-from overcast.core.polling import BatchPoller
+from overcast.core.polling import BatchPoller, interval, max_age
 from overcast.core.volume import (VolumeCore, exports, group_snapshots, groups, messages, retype, scheduler,
                                   services, snapshots, states, uploads, volumes)
 from overcast.core.volume.volumes import find_volume
@@ -42,6 +42,8 @@ from overcast.ops.models import Operation
 from overcast.store.models import utcnow
 from overcast.store.volume import GroupSnapshot, Snapshot, Volume, VolumeGroup, VolumeType
 
+#: the longest wait between two polls of a volume or snapshot being made (the first comes 0.1 s after
+#: the call, each wait doubling up to this: :func:`~overcast.core.polling.interval`)
 POLL_SECONDS = 0.5
 
 
@@ -110,9 +112,10 @@ class VolumeHandlers:
                     driver.delete(call, backend_id)
                     return done({"backend_id": backend_id, "skipped": "volume deleted while creating"})
                 volume.backend_id = backend_id
-        info = self.poller.get(job.cloud, call, backend_id, not_before=called)
-        if info.state is dv.VolumeState.CREATING:
-            return poll_again(POLL_SECONDS)
+        info = self.poller.get(job.cloud, call, backend_id, not_before=called,
+                               max_age=None if called is not None else max_age(job.polls, POLL_SECONDS))
+        if info.state is dv.VolumeState.CREATING:  # polled 0.1 s after the call, then less often
+            return poll_again(interval(job.polls, POLL_SECONDS))
         self.poller.forget(job.cloud, [backend_id])
         if info.state is dv.VolumeState.ERROR:
             raise BuildFailed(info.fault or "The backend put the volume in error while creating it.")
@@ -272,7 +275,7 @@ class VolumeHandlers:
         backend_id = driver.create_snapshot(call, volume_backend, name, key)  # idempotent on the key
         info = driver.get_snapshot(call, backend_id)
         if info.state is dv.VolumeState.CREATING:
-            return poll_again(POLL_SECONDS)
+            return poll_again(interval(job.polls, POLL_SECONDS))
         if info.state is dv.VolumeState.ERROR:
             raise BuildFailed(info.fault or "The backend put the snapshot in error while creating it.")
         with ctx.session() as session:

@@ -239,6 +239,9 @@ class CdnDriver(abc.ABC):
     """
 
     capabilities: frozenset[Capability] = frozenset()
+    #: with ``CERTIFICATES``: the ``cert_type``s :meth:`create_certificate` issues (another is an
+    #: ``InvalidRequest``; the API refuses it at once)
+    certificate_types: tuple[str, ...] = ("san", "sni", "custom")
     #: a link for the flavor document (Poppy's ``provider_url``)
     provider_url: str = ""
 
@@ -321,8 +324,10 @@ class CdnDriver(abc.ABC):
         """:raises NotFound: no certificate for this domain."""
         raise self._unsupported("certificates")
 
-    def delete_certificate(self, ctx: CallContext, domain: str) -> None:
-        """Remove the domain's certificate; removing one already gone succeeds."""
+    def delete_certificate(self, ctx: CallContext, domain: str) -> bool:
+        """Remove the domain's certificate. ``True``: the provider no longer has it (also when it
+        never had it, so a retried delete is safe); ``False``: the provider is still letting go of
+        it (a CDN still serving it), call again later."""
         raise self._unsupported("certificates")
 
     def metrics(self, ctx: CallContext, provider_service_id: str, domains: tuple[str, ...],

@@ -12,11 +12,24 @@
   False meanwhile).
 - Purges are invalidations (``/*`` for everything), polled until ``Completed``. CloudFront has no
   soft purge: a soft purge is a hard one.
+- Certificates (``POST /ssl_certificate``, cert_type ``san`` or ``sni``) are requested in ACM
+  (us-east-1, where CloudFront takes them from) with DNS validation, tagged
+  ``overcast:cdn-domain``, one per domain: ``PENDING_VALIDATION`` is ``create_in_progress``,
+  ``ISSUED`` is ``deployed``, ``FAILED``/``VALIDATION_TIMED_OUT``/``REVOKED``/``EXPIRED``/``INACTIVE``
+  are ``failed`` with ACM's reason. The details carry the DNS record the domain's owner must create,
+  never the certificate's ARN (it names the AWS account) nor anything of its key. A service's https
+  domains are served with their issued certificate (``ViewerCertificate`` with its ARN, SNI); a
+  distribution has one certificate, so its https domains must share one (or the operator's
+  ``acm_certificate_arn`` covers them, and serves ``shared`` domains). Deleting a certificate detaches
+  it from the distributions that serve it first (they fall back to the operator's certificate or
+  CloudFront's default), then deletes it in ACM (``ResourceInUseException`` while CloudFront still
+  uses it: ``delete_certificate`` answers False, to be called again). ``custom`` (the owner's own certificate) would be an ACM import, which
+  ``/ssl_certificate`` cannot carry: refused.
 
 Options: ``aws_access_key_id``, ``aws_secret_access_key`` (secrets by ``env:``/``file:`` reference),
 ``region`` (us-east-1), ``endpoint_url`` (an emulator such as moto_server), ``price_class``
 (PriceClass_All), ``acm_certificate_arn`` (with it, https domains are served with that ACM
-certificate), ``connect_timeout``/``read_timeout`` (seconds).
+certificate, and shared domains), ``connect_timeout``/``read_timeout`` (seconds).
 """
 
 from __future__ import annotations
@@ -25,8 +38,9 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-from overcast.drivers.cdn.base import (AccessUrl, Capability, CdnDriver, CertificateState, DeployState, ProviderService,
-                                       PurgeRequest, ServiceSpec, needed_capabilities)
+from overcast.drivers.cdn.base import (AccessUrl, Capability, CdnDriver, CertificateInfo, CertificateRequest,
+                                       CertificateState, DeployState, ProviderService, PurgeRequest, ServiceSpec,
+                                       needed_capabilities)
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, DriverError, InvalidRequest, NotFound,
                                      QuotaExceeded, Unavailable)
@@ -38,12 +52,20 @@ DEFAULTS: dict[str, Any] = {"aws_access_key_id": None, "aws_secret_access_key": 
                             "connect_timeout": 10, "read_timeout": 30}
 COMMENT_PREFIX = "overcast:"
 
-_NOT_FOUND = {"NoSuchDistribution", "NoSuchInvalidation", "NoSuchResource"}
+#: the tag that marks an ACM certificate as Overcast's for one domain (and its Poppy cert_type)
+DOMAIN_TAG = "overcast:cdn-domain"
+TYPE_TAG = "overcast:cert-type"
+#: ACM's certificate status -> Poppy's
+ACM_STATES = {"PENDING_VALIDATION": CertificateState.CREATE_IN_PROGRESS, "ISSUED": CertificateState.DEPLOYED}
+#: ACM serves certificates to CloudFront from this region only
+ACM_REGION = "us-east-1"
+
+_NOT_FOUND = {"NoSuchDistribution", "NoSuchInvalidation", "NoSuchResource", "ResourceNotFoundException"}
 _CONFLICT = {"CNAMEAlreadyExists", "DistributionNotDisabled", "IllegalUpdate", "DistributionAlreadyExists",
              "TooManyDistributionCNAMEs"}
 _QUOTA = {"TooManyDistributions", "TooManyInvalidationsInProgress", "TooManyOrigins", "TooManyCacheBehaviors"}
 _RETRY = {"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalError", "RequestLimitExceeded",
-          "PreconditionFailed"}
+          "PreconditionFailed", "RequestInProgressException"}
 
 
 def translate(exc: Exception, default: type[DriverError] = DriverError) -> DriverError:
@@ -65,7 +87,8 @@ def translate(exc: Exception, default: type[DriverError] = DriverError) -> Drive
             return QuotaExceeded(text)
         if code in _RETRY or status >= 500:
             return Unavailable(text)
-        if code.startswith("Invalid") or code in ("MissingBody", "InconsistentQuantities") or status == 400:
+        if (code.startswith("Invalid") or code in ("MissingBody", "InconsistentQuantities", "ValidationException")
+                or status == 400):
             return InvalidRequest(text)
         return default(text)
     return default(f"{type(exc).__name__}: {exc}")
@@ -79,35 +102,48 @@ class CloudFrontCdnDriver(CdnDriver):
     """See the module docstring."""
 
     provider_url = "https://aws.amazon.com/cloudfront/"
+    certificate_types = ("san", "sni")
 
     def __init__(self, *, aws_access_key_id: str | None = None, aws_secret_access_key: str | None = None,
                  region: str = "us-east-1", endpoint_url: str | None = None, price_class: str = "PriceClass_All",
                  acm_certificate_arn: str | None = None, connect_timeout: float = 10, read_timeout: float = 30,
-                 client: Any = None) -> None:
+                 client: Any = None, acm_client: Any = None) -> None:
         self.price_class = price_class
         self.acm_certificate_arn = acm_certificate_arn
-        self.capabilities = frozenset({Capability.PURGE_URL, Capability.PURGE_ALL, Capability.GEO_RESTRICTIONS}
-                                      | ({Capability.HTTPS} if acm_certificate_arn else set()))
-        if client is None:
+        self.capabilities = frozenset({Capability.PURGE_URL, Capability.PURGE_ALL, Capability.GEO_RESTRICTIONS,
+                                       Capability.HTTPS, Capability.CERTIFICATES})
+        if client is None or acm_client is None:
             import boto3
             from botocore.config import Config
 
-            client = boto3.client(
-                "cloudfront", region_name=region, endpoint_url=endpoint_url, aws_access_key_id=aws_access_key_id,
-                aws_secret_access_key=aws_secret_access_key,
-                config=Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                              retries={"max_attempts": 2, "mode": "standard"}))
+            def make(service: str, region_name: str) -> Any:
+                return boto3.client(
+                    service, region_name=region_name, endpoint_url=endpoint_url,
+                    aws_access_key_id=aws_access_key_id, aws_secret_access_key=aws_secret_access_key,
+                    config=Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                  retries={"max_attempts": 2, "mode": "standard"}))
+
+            client = client if client is not None else make("cloudfront", region)
+            acm_client = acm_client if acm_client is not None else make("acm", ACM_REGION)
         self.client = client
+        self.acm = acm_client
 
     def _call(self, method: str, default: type[DriverError] = DriverError, **kwargs: Any) -> Any:
+        return self._on(self.client, method, default, **kwargs)
+
+    @staticmethod
+    def _on(client: Any, method: str, default: type[DriverError] = DriverError, **kwargs: Any) -> Any:
         try:
-            return getattr(self.client, method)(**kwargs)
+            return getattr(client, method)(**kwargs)
         except Exception as exc:  # noqa: BLE001 - translated at the boundary
             raise translate(exc, default) from None
 
     # -- the distribution config -------------------------------------------------------------------
-    def distribution_config(self, spec: ServiceSpec, caller_reference: str | None = None) -> dict[str, Any]:
-        """The DistributionConfig for ``spec``. :raises InvalidRequest: what CloudFront cannot do."""
+    def distribution_config(self, spec: ServiceSpec, caller_reference: str | None = None,
+                            viewer: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The DistributionConfig for ``spec``, served with the ``viewer`` certificate (default:
+        the operator's ``acm_certificate_arn`` for https domains, else CloudFront's); see
+        :meth:`viewer_certificate`. :raises InvalidRequest: what CloudFront cannot do."""
         lacking = sorted(c.value for c in needed_capabilities(spec) - self.capabilities)
         if lacking:
             raise InvalidRequest(f"The cloudfront provider does not offer {', '.join(lacking)}")
@@ -159,10 +195,9 @@ class CloudFrontCdnDriver(CdnDriver):
                 raise InvalidRequest("CloudFront restricts geography by ISO 3166 country code")
             codes = sorted({rule.value for _, rule in geo})
             restriction = {"RestrictionType": geo[0][0], "Quantity": len(codes), "Items": codes}
-        viewer: dict[str, Any] = {"CloudFrontDefaultCertificate": True}
-        if any(d.protocol == "https" for d in spec.domains) and self.acm_certificate_arn:
-            viewer = {"ACMCertificateArn": self.acm_certificate_arn, "SSLSupportMethod": "sni-only",
-                      "MinimumProtocolVersion": "TLSv1.2_2021"}
+        if viewer is None:
+            https = any(d.protocol == "https" for d in spec.domains)
+            viewer = self._viewer(self.acm_certificate_arn if https else None)
         return {
             "CallerReference": caller_reference or spec.service_id,
             "Aliases": {"Quantity": len(spec.hosts), "Items": list(spec.hosts)},
@@ -175,11 +210,49 @@ class CloudFrontCdnDriver(CdnDriver):
             "Logging": {"Enabled": False, "IncludeCookies": False, "Bucket": "", "Prefix": ""},
             "PriceClass": self.price_class,
             "Enabled": spec.enabled,
-            "ViewerCertificate": viewer,
+            "ViewerCertificate": dict(viewer),
             "Restrictions": {"GeoRestriction": restriction},
             "HttpVersion": "http2",
             "IsIPV6Enabled": True,
         }
+
+    @staticmethod
+    def _viewer(arn: str | None) -> dict[str, Any]:
+        if arn is None:
+            return {"CloudFrontDefaultCertificate": True}
+        return {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"}
+
+    def viewer_certificate(self, spec: ServiceSpec) -> dict[str, Any]:
+        """The ``ViewerCertificate`` serving ``spec``'s https domains: each ``san``/``sni``/``custom``
+        domain's own issued ACM certificate (else the operator's ``acm_certificate_arn``), each
+        ``shared`` one the operator's; all of them one certificate, as a distribution has one.
+
+        :raises InvalidRequest: a domain with no certificate to serve it, one not issued yet, or
+            https domains needing different certificates.
+        """
+        arns: dict[str, str] = {}
+        for i, domain in enumerate(spec.domains):
+            if domain.protocol != "https":
+                continue
+            own = None if domain.certificate == "shared" else self._find_certificate(domain.domain)
+            if own is not None:
+                status = self._describe(own[0]).get("Status")
+                if status != "ISSUED":
+                    raise InvalidRequest(f"domains[{i}]: the certificate for {domain.domain} is not issued yet "
+                                         f"(ACM status {status}); deploy again once it is deployed")
+                arns[domain.domain] = own[0]
+            elif self.acm_certificate_arn:
+                arns[domain.domain] = self.acm_certificate_arn
+            elif domain.certificate == "shared":
+                raise InvalidRequest(f"domains[{i}]: the cloudfront provider has no shared certificate "
+                                     "(its acm_certificate_arn option)")
+            else:
+                raise InvalidRequest(f"domains[{i}]: the cloudfront provider has no certificate for "
+                                     f"{domain.domain}; ask for one with POST /ssl_certificate first")
+        if len(set(arns.values())) > 1:
+            raise InvalidRequest(f"domains: CloudFront serves one certificate per distribution; "
+                                 f"{', '.join(sorted(arns))} have different certificates")
+        return self._viewer(next(iter(arns.values()), None))
 
     def _info(self, distribution: Mapping[str, Any], etag: str | None = None) -> ProviderService:
         config = distribution.get("DistributionConfig") or {}
@@ -196,7 +269,7 @@ class CloudFrontCdnDriver(CdnDriver):
 
     # -- services ----------------------------------------------------------------------------------
     def create(self, ctx: CallContext, spec: ServiceSpec) -> ProviderService:
-        config = self.distribution_config(spec)
+        config = self.distribution_config(spec, viewer=self.viewer_certificate(spec))
         found = self.find(ctx, spec.service_id)
         if found is not None:
             return found
@@ -214,7 +287,8 @@ class CloudFrontCdnDriver(CdnDriver):
     def update(self, ctx: CallContext, provider_service_id: str, spec: ServiceSpec) -> ProviderService:
         for attempt in (1, 2):
             current = self._call("get_distribution_config", Id=provider_service_id)
-            config = self.distribution_config(spec, current["DistributionConfig"]["CallerReference"])
+            config = self.distribution_config(spec, current["DistributionConfig"]["CallerReference"],
+                                              self.viewer_certificate(spec))
             try:
                 answer = self.client.update_distribution(DistributionConfig=config, Id=provider_service_id,
                                                          IfMatch=current["ETag"])
@@ -278,6 +352,101 @@ class CloudFrontCdnDriver(CdnDriver):
         answer = self._call("get_invalidation", DistributionId=provider_service_id, Id=purge_id)
         return answer["Invalidation"].get("Status") == "Completed"
 
+    # -- certificates (ACM) -----------------------------------------------------------------------------
+    def _find_certificate(self, domain: str) -> tuple[str, dict[str, str]] | None:
+        """Overcast's ACM certificate for ``domain``: (its ARN, its tags), or None."""
+        token: str | None = None
+        while True:
+            arguments: dict[str, Any] = {"NextToken": token} if token else {}
+            page = self._on(self.acm, "list_certificates", DriverError, **arguments)
+            for item in page.get("CertificateSummaryList") or []:
+                if item.get("DomainName") != domain:
+                    continue
+                arn = item["CertificateArn"]
+                tags = {t["Key"]: t.get("Value", "") for t in
+                        self._on(self.acm, "list_tags_for_certificate", CertificateArn=arn).get("Tags") or []}
+                if tags.get(DOMAIN_TAG) == domain:
+                    return arn, tags
+            token = page.get("NextToken")
+            if not token:
+                return None
+
+    def _describe(self, arn: str) -> dict[str, Any]:
+        return self._on(self.acm, "describe_certificate", CertificateArn=arn)["Certificate"]
+
+    def _certificate_info(self, domain: str, arn: str, tags: Mapping[str, str]) -> CertificateInfo:
+        cert = self._describe(arn)
+        status = cert.get("Status", "")
+        state = ACM_STATES.get(status, CertificateState.FAILED)
+        message = None
+        if state is CertificateState.FAILED:
+            message = f"ACM certificate {status}" + (f": {cert['FailureReason']}" if cert.get("FailureReason") else "")
+        validation = [{"domain": o.get("DomainName"), "method": o.get("ValidationMethod"),
+                       "status": o.get("ValidationStatus"),
+                       **({"record": {"name": o["ResourceRecord"].get("Name"), "type": o["ResourceRecord"].get("Type"),
+                                      "value": o["ResourceRecord"].get("Value")}} if o.get("ResourceRecord") else {})}
+                      for o in cert.get("DomainValidationOptions") or []]
+        return CertificateInfo(domain=domain, cert_type=tags.get(TYPE_TAG, "sni"), state=state, message=message,
+                               details={"acm_status": status, "validation": validation})
+
+    def create_certificate(self, ctx: CallContext, request: CertificateRequest) -> CertificateInfo:
+        if request.cert_type not in self.certificate_types:
+            raise InvalidRequest(f"cert_type: the cloudfront provider issues {' and '.join(self.certificate_types)} "
+                                 f"certificates (ACM), not {request.cert_type}")
+        found = self._find_certificate(request.domain)
+        if found is None:
+            import hashlib
+
+            tags = {DOMAIN_TAG: request.domain, TYPE_TAG: request.cert_type}
+            arn = self._on(self.acm, "request_certificate", BuildFailed, DomainName=request.domain,
+                           ValidationMethod="DNS",
+                           IdempotencyToken=hashlib.sha256(request.domain.encode()).hexdigest()[:32],
+                           Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["CertificateArn"]
+            found = (arn, tags)
+        return self._certificate_info(request.domain, *found)
+
+    def get_certificate(self, ctx: CallContext, domain: str) -> CertificateInfo:
+        found = self._find_certificate(domain)
+        if found is None:
+            raise NotFound(f"No certificate for {domain}")
+        return self._certificate_info(domain, *found)
+
+    def delete_certificate(self, ctx: CallContext, domain: str) -> bool:
+        found = self._find_certificate(domain)
+        if found is None:
+            return True
+        arn = found[0]
+        self._detach(arn)
+        try:
+            self.acm.delete_certificate(CertificateArn=arn)
+        except Exception as exc:  # noqa: BLE001 - translated at the boundary
+            error = translate(exc, DeleteFailed)
+            if isinstance(error, NotFound):
+                return True
+            if str(error).startswith("ResourceInUseException"):
+                return False  # CloudFront has not let go of it yet (the detaching change deploys)
+            raise error from None
+        return True
+
+    def _detach(self, arn: str) -> None:
+        """Serve the distributions that serve ``arn`` with the operator's certificate (or
+        CloudFront's default) instead, so ACM may delete it."""
+        marker = ""
+        while True:
+            arguments: dict[str, Any] = {"Marker": marker} if marker else {}
+            page = self._call("list_distributions", DeleteFailed, **arguments)["DistributionList"]
+            for item in page.get("Items") or []:
+                if (item.get("ViewerCertificate") or {}).get("ACMCertificateArn") != arn:
+                    continue
+                current = self._call("get_distribution_config", DeleteFailed, Id=item["Id"])
+                fallback = self.acm_certificate_arn if self.acm_certificate_arn != arn else None
+                config = {**current["DistributionConfig"], "ViewerCertificate": self._viewer(fallback)}
+                self._call("update_distribution", DeleteFailed, DistributionConfig=config, Id=item["Id"],
+                           IfMatch=current["ETag"])
+            if not page.get("IsTruncated"):
+                return
+            marker = page.get("NextMarker") or ""
+
     def is_alive(self) -> bool:
         try:
             self.client.list_distributions(MaxItems="1")
@@ -286,9 +455,10 @@ class CloudFrontCdnDriver(CdnDriver):
         return True
 
     def close(self) -> None:
-        closer = getattr(self.client, "close", None)
-        if callable(closer):
-            closer()
+        for client in (self.client, self.acm):
+            closer = getattr(client, "close", None)
+            if callable(closer):
+                closer()
 
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> Any:

@@ -319,10 +319,11 @@ class MockCdnDriver(CdnDriver):
         return CertificateInfo(domain=domain, cert_type=row["cert_type"], state=state,
                                details={"issuer": "Overcast mock CA"})
 
-    def delete_certificate(self, ctx: CallContext, domain: str) -> None:
+    def delete_certificate(self, ctx: CallContext, domain: str) -> bool:
         self._require(Capability.CERTIFICATES)
         with self.store.write() as conn:
             conn.execute("DELETE FROM certificate WHERE domain = ?", (domain,))
+        return True
 
     def metrics(self, ctx: CallContext, provider_service_id: str, domains: tuple[str, ...],
                 start: dt.datetime, end: dt.datetime) -> list[DomainMetrics]:

@@ -112,7 +112,8 @@ class OpenStackComputeDriver(ComputeDriver):
 
     # -- lifecycle --------------------------------------------------------------------------
     def build(self, ctx: CallContext, request: BuildRequest) -> str:
-        found = self.find(ctx, request.idempotency_key)
+        # an earlier attempt may have made it (tagged with the key); a first attempt cannot have
+        found = None if request.first_attempt else self.find(ctx, request.idempotency_key)
         if found is not None:
             return found.backend_id
         if request.image is None and not request.block_devices:
