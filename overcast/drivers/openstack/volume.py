@@ -72,7 +72,9 @@ class OpenStackVolumeDriver(VolumeDriver):
 
     def _volume(self, backend_id: str) -> Any:
         volume = self._call("volume show", self._cinder.get_volume, backend_id)
-        if str(volume.status or "").lower() == "deleted":
+        # a delete the upstream accepted is done for Overcast (core drops the record once delete()
+        # returns, and list() leaves "deleting" volumes out): Cinder deletes in the background
+        if str(volume.status or "").lower() in ("deleted", "deleting"):
             raise NotFound(f"No volume {backend_id} upstream")
         return volume
 
