@@ -41,8 +41,12 @@ class _Cloud(Generic[Info]):
     inflight: tuple[frozenset[str], float, threading.Event] | None = None
 
 
-#: the first wait after a backend call: most clouds finish a create or an action within a second
-FIRST_POLL = 0.1
+#: the first wait after a backend call. 0.1 s (doubling to the ceiling) made passthrough creates
+#: ~3x quicker (decision 0047), but under CI load the libcloud kill -9 drill then saw servers in
+#: ERROR for a while after the restart (tests/live/test_libcloud_faults.py; not yet explained), so
+#: the schedule starts at the ceiling again (a flat 1 s for servers, 0.5 s for volumes) until that is
+#: explained; the max_age rule and BuildRequest.first_attempt stay
+FIRST_POLL = 1.0
 
 
 def interval(polls: int, ceiling: float, first: float = FIRST_POLL) -> float:
