@@ -537,3 +537,68 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         yield url
     finally:
         drop_postgres_database(admin_url, url)
+
+
+class CreateBurst:
+    """Server creates POSTed from many threads while the server is killed with -9 midway (the
+    crash drills): what each answered, the ids of the 202s, and how many were in before the kill."""
+
+    def __init__(self) -> None:
+        import collections
+        import threading
+
+        self.accepted: list[str] = []
+        self.outcomes: collections.Counter[str] = collections.Counter()
+        self.killed_at = 0
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    def run(self, server: "LiveServer", url: str, headers: Mapping[str, str], bodies: list[dict[str, Any]], *,
+            kill_after: int, threads: int, allowance: float) -> "CreateBurst":
+        """POST every body to ``url``/servers from ``threads`` threads; once ``kill_after`` were
+        accepted (within ``allowance`` seconds), kill ``server``'s process group (granian's main
+        process and its workers) with SIGKILL, then let the other requests fail or finish."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        import requests
+
+        enough = threading.Event()
+
+        def create(body: dict[str, Any]) -> None:
+            try:
+                resp = requests.post(f"{url}/servers", json=body, timeout=30, headers=dict(headers))
+            except requests.RequestException as exc:
+                with self._lock:
+                    self.outcomes[type(exc).__name__] += 1
+                return
+            with self._lock:
+                self.outcomes[str(resp.status_code)] += 1
+                if resp.status_code == 202:
+                    self.accepted.append(resp.json()["server"]["id"])
+                    if len(self.accepted) >= kill_after:
+                        enough.set()
+
+        began = time.monotonic()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [pool.submit(create, body) for body in bodies]
+            if not enough.wait(allowance):
+                raise AssertionError(f"fewer than {kill_after} creates were accepted in {allowance:g} s: "
+                                     f"{dict(self.outcomes)}")
+            assert server.process is not None
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(10)
+            self.killed_at = len(self.accepted)
+            for future in futures:
+                future.result(timeout=60)
+        self.seconds = time.monotonic() - began
+        return self
+
+    def check(self, total: int) -> None:
+        """No 5xx during the burst, and the kill came before every create had answered."""
+        assert not any(code.startswith("5") for code in self.outcomes), f"5xx during the burst: {dict(self.outcomes)}"
+        assert len(self.accepted) < total, "the kill came after every create had answered: nothing was tested"
+
+    def __str__(self) -> str:
+        return (f"burst: {dict(self.outcomes)}; 202s before the kill: {self.killed_at}, in all: {len(self.accepted)} "
+                f"({self.seconds:.1f}s)")

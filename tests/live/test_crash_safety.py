@@ -15,20 +15,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import threading
-import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from overcast.testing.live import LiveServer, wait_for
+from overcast.testing.live import CreateBurst, LiveServer, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -110,44 +105,14 @@ def _run(server: LiveServer, data_dir: Path) -> None:
     images = demo.get(f"{image_endpoint.rstrip('/')}/v2/images", params={"name": "cirros"}).json()["images"]
     image_id = images[0]["id"]
 
-    accepted: list[str] = []
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-    half = threading.Event()
-
-    def create(i: int) -> None:
-        body = {"server": {"name": f"crash-{i:03d}", "flavorRef": "1", "imageRef": image_id,
-                           "networks": [{"uuid": network["id"]}]}}
-        try:
-            resp = requests.post(f"{url}/servers", json=body, timeout=30,
-                                 headers={"X-Auth-Token": token, "Content-Type": "application/json"})
-        except requests.RequestException as exc:
-            with lock:
-                outcomes[type(exc).__name__] += 1
-            return
-        with lock:
-            outcomes[str(resp.status_code)] += 1
-            if resp.status_code == 202:
-                accepted.append(resp.json()["server"]["id"])
-                if len(accepted) >= KILL_AFTER:
-                    half.set()
-
-    began = time.monotonic()
-    with ThreadPoolExecutor(max_workers=POOL) as pool:
-        futures = [pool.submit(create, i) for i in range(CREATES)]
-        assert half.wait(120), f"fewer than {KILL_AFTER} creates were accepted in 120 s: {dict(outcomes)}"
-        assert server.process is not None
-        pid = server.process.pid
-        os.killpg(pid, signal.SIGKILL)  # the whole group: granian's main process and its worker
-        server.process.wait(10)
-        killed_at = len(accepted)
-        for future in futures:
-            future.result(timeout=60)
-    print(f"burst: {dict(outcomes)}; 202s before the kill: {killed_at}, in all: {len(accepted)} "
-          f"({time.monotonic() - began:.1f}s)")
+    bodies = [{"server": {"name": f"crash-{i:03d}", "flavorRef": "1", "imageRef": image_id,
+                          "networks": [{"uuid": network["id"]}]}} for i in range(CREATES)]
+    burst = CreateBurst().run(server, url, {"X-Auth-Token": token, "Content-Type": "application/json"}, bodies,
+                              kill_after=KILL_AFTER, threads=POOL, allowance=120)
+    accepted = burst.accepted
+    print(burst)
     assert accepted, "no create was accepted"
-    assert not any(code.startswith("5") for code in outcomes), f"5xx during the burst: {dict(outcomes)}"
-    assert len(accepted) < CREATES, "the kill came after every create had answered: nothing was tested"
+    burst.check(CREATES)
 
     server.restart()
     token = _session(server, "overcast").get_token()
