@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import falcon
@@ -11,7 +12,13 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj, option=_OPTIONS)
+    """:raises TypeError: something JSON cannot carry."""
+    try:
+        return orjson.dumps(obj, option=_OPTIONS)
+    except TypeError:
+        # orjson stops at 64-bit integers; the stdlib writes any integer whole (an IPv6
+        # network's address count: Neutron's network IP availability)
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def loads(data: bytes | str) -> Any:

@@ -1,11 +1,13 @@
-"""Waiting for what the network operations do after a request answered (never a fixed sleep)."""
+"""Waiting for what the network operations do after a request answered (never a fixed sleep), and
+watching what the ORM loads while a request runs."""
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from overcast.core.network import SYNC
 from overcast.ops.models import PENDING, RUNNING, Operation
@@ -47,3 +49,18 @@ def wait_status(net, token: str, path: str, member: str, status: str) -> dict:  
         return body[member] if body[member]["status"] == status else None
 
     return eventually(check, what=f"{path} {status}")
+
+
+@contextlib.contextmanager
+def loaded(model: type) -> Iterator[list]:
+    """The ``model`` records the ORM builds from rows while the block runs."""
+    seen: list = []
+
+    def count(target, context) -> None:  # noqa: ANN001
+        seen.append(target)
+
+    event.listen(model, "load", count)
+    try:
+        yield seen
+    finally:
+        event.remove(model, "load", count)

@@ -13,7 +13,7 @@ from typing import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from netwait import settle
+from netwait import loaded, settle
 from sqlalchemy import event
 
 from overcast.api.network.resources import KINDS, RULES
@@ -31,21 +31,6 @@ PORTS = 500
 def settings(request: pytest.FixtureRequest, settings):  # noqa: ANN001, ANN201
     """The shared settings, on a fresh PostgreSQL database for the ``postgresql`` run."""
     yield from backend_settings(request, settings, "overcast_paging_test")
-
-
-@contextlib.contextmanager
-def loaded(model: type) -> Iterator[list]:
-    """The ``model`` records the ORM builds from rows while the block runs."""
-    seen: list = []
-
-    def count(target, context) -> None:  # noqa: ANN001
-        seen.append(target)
-
-    event.listen(model, "load", count)
-    try:
-        yield seen
-    finally:
-        event.remove(model, "load", count)
 
 
 @contextlib.contextmanager

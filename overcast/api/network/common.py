@@ -82,7 +82,7 @@ def parse_body(body: Any, member: str, properties: Mapping[str, Any], *, require
 
 
 # -- listing ---------------------------------------------------------------------------------------
-def _filters(req: falcon.Request) -> dict[str, list[str]]:
+def attribute_filters(req: falcon.Request) -> dict[str, list[str]]:
     """Attribute filters: every parameter that is not a list control, with its values."""
     return {k: (v if isinstance(v, list) else [v]) for k, v in req.params.items() if k not in CONTROL_PARAMS}
 
@@ -224,7 +224,7 @@ def list_body(req: falcon.Request, base: str, kind: Kind, session: Session, quer
 
     :raises faults.BadRequest: a bad limit, sort key or direction.
     """
-    filters, tags = _filters(req), _tag_params(req)
+    filters, tags = attribute_filters(req), _tag_params(req)
     for name in kind.narrowing.keys() & filters.keys():
         query = kind.narrowing[name](query, filters.pop(name))
     keys = req.get_param_as_list("sort_key") or []

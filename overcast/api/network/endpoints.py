@@ -24,6 +24,8 @@ NETWORK_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("quota", "/v2.0/quotas/{project_id}", ITEM),
     ("quota_default", "/v2.0/quotas/{project_id}/default", R),
     ("quota_details", "/v2.0/quotas/{project_id}/details.json", R),
+    ("network_ip_availabilities", "/v2.0/network-ip-availabilities", R),
+    ("network_ip_availability", "/v2.0/network-ip-availabilities/{network_id}", R),
 )
 
 

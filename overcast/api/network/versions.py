@@ -21,6 +21,8 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
     ("ip-substring-filtering", "IP address substring filtering",
      "Provides IP address substring filtering when listing ports"),
+    ("network-ip-availability", "Network IP Availability",
+     "Provides IP availability data for each network and subnet."),
     ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     ("net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU attribute for a network resource."),
     ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
@@ -54,7 +56,8 @@ ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 #: (resource, collection) listed by GET /v2.0
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
-             ("security_group_rule", "security-group-rules"), ("quota", "quotas"))
+             ("security_group_rule", "security-group-rules"), ("quota", "quotas"),
+             ("network_ip_availability", "network-ip-availabilities"))
 
 
 def _extension(alias: str, name: str, description: str) -> dict:

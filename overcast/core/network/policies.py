@@ -36,6 +36,7 @@ RULES: Mapping[str, Rule] = {
     **{f"{verb}_router:external_gateway_info:{attr}": ADMIN for verb in ("create", "update")
        for attr in ("enable_snat", "external_fixed_ips")},
     "get_quota": ADMIN_OR_PROJECT_READER,
+    "get_network_ip_availability": ADMIN,
     "update_quota": ADMIN,
     "delete_quota": ADMIN,
 }
