@@ -98,3 +98,21 @@ def test_port_binding_profile_and_fixed_ip_filters(admin_conn: Any, demo_conn: A
     for p in (port, other):
         demo_conn.network.delete_port(p.id)
     demo_conn.network.delete_network(network)
+
+
+def test_network_ip_availability(admin_conn: Any, demo_conn: Any):
+    network = demo_conn.network.create_network(name=_name("avail"))
+    subnet = demo_conn.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.62.0.0/29")
+    v6 = demo_conn.network.create_subnet(network_id=network.id, ip_version=6, cidr="fd62::/64")
+    port = demo_conn.network.create_port(network_id=network.id)
+    found = admin_conn.network.get_network_ip_availability(network.id)
+    assert (found.network_id, found.network_name, found.used_ips) == (network.id, network.name, 2)
+    by_subnet = {s["subnet_id"]: s for s in found.subnet_ip_availability}
+    assert (by_subnet[subnet.id]["total_ips"], by_subnet[subnet.id]["used_ips"]) == (5, 1)
+    assert by_subnet[v6.id]["total_ips"] == 2 ** 64 - 2 and found.total_ips == 5 + 2 ** 64 - 2
+    listed = [a.network_id for a in admin_conn.network.network_ip_availabilities(ip_version=4,
+                                                                                   network_name=network.name)]
+    assert listed == [network.id]
+    assert list(demo_conn.network.network_ip_availabilities()) == []
+    demo_conn.network.delete_port(port)
+    demo_conn.network.delete_network(network)
