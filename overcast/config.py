@@ -168,6 +168,16 @@ class TestingSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """Neutron's deployment choices (docs/decisions/0050-auto-allocated-topology.md)."""
+
+    #: the IPv4 CIDR of every auto-allocated topology's subnet (Neutron takes one from its default
+    #: subnet pool; Overcast has no subnet pools yet: each project gets this one, as projects'
+    #: networks may overlap). DevStack's pool would give the demo project the /26 after its private one.
+    auto_allocated_cidr: str = "10.0.0.64/26"
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     #: serve Prometheus metrics at /metrics (no token needed; no secrets in them)
     enabled: bool = True
@@ -302,6 +312,7 @@ class Settings:
     image: ImageSettings = ImageSettings()
     testing: TestingSettings = TestingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    network: NetworkSettings = NetworkSettings()
     ops: OpsSettings = OpsSettings()
     cdn: CdnSettings = CdnSettings()
     clouds: tuple[CloudSettings, ...] = (CloudSettings(name="RegionOne"),)
@@ -344,6 +355,7 @@ _SECTIONS = {
     "image": ImageSettings,
     "testing": TestingSettings,
     "metrics": MetricsSettings,
+    "network": NetworkSettings,
     "ops": OpsSettings,
     "cdn": CdnSettings,
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import orjson
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Table, create_engine, event, false, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -98,6 +98,18 @@ def is_transient(exc: BaseException) -> bool:
     oslo.db's ``DBDeadlock``: the caller retries, Neutron's API does the same)."""
     orig = getattr(exc, "orig", None)
     return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
+def take_write_lock(session: Session, table: Table) -> None:
+    """On SQLite, take the database's write lock for this transaction now, waiting (up to the busy
+    timeout) for a concurrent writer to commit: an update of ``table`` that matches no row. What
+    the transaction reads afterwards includes what that writer committed, so a check made after
+    it ("is it there yet?") holds until this transaction ends; without it, a transaction that read
+    first fails at its first write ("database is locked"). PostgreSQL needs nothing: its writers
+    wait on the rows themselves."""
+    if session.get_bind().dialect.name == "sqlite":
+        column = next(iter(table.primary_key.columns))
+        session.execute(table.update().where(false()).values({column.name: column}))
 
 
 _UNIT: contextvars.ContextVar[Unit | None] = contextvars.ContextVar("overcast_unit", default=None)

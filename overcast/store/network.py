@@ -15,7 +15,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from overcast.store.models import Base, utcnow
@@ -54,6 +54,9 @@ class Network(StandardAttrs, Base):
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     external: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the region's default external network (auto-allocated topologies are routed to it);
+    #: only ever true on an external network
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     port_security_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -185,3 +188,16 @@ class NetworkQuota(Base):
     cloud: Mapped[str] = mapped_column(String(255), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     hard_limit: Mapped[int] = mapped_column(Integer)
+
+
+class AutoAllocatedTopology(Base):
+    """A project's auto-allocated topology in one region (Neutron's ``auto-allocated-topology``):
+    one per project and region, the primary key refusing a second one made concurrently; gone
+    with its network."""
+
+    __tablename__ = "net_auto_allocated_topology"
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cloud: Mapped[str] = mapped_column(String(255), primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id", ondelete="CASCADE"),
+                                            index=True)
+    router_id: Mapped[str | None] = mapped_column(String(36))

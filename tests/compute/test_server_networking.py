@@ -119,13 +119,31 @@ def test_two_networks_to_choose_from_is_ambiguous(nova, net):
     assert set(addresses) == {"second", "private"}
 
 
-def test_a_project_without_networks(compute, ops, cloud):
+def test_a_project_without_networks(compute, ops, cloud, net, admin_token):
     alt = Nova(compute, cloud.token("alt_demo", "alt_demo"))
-    resp = alt.req("POST", "/servers", "2.37", json={"server": {
-        "name": "auto", "flavorRef": "1", "imageRef": IMAGE_ID, "networks": "auto"}})
-    assert _fault(resp, 400).startswith("Unable to automatically allocate a network for project")
     sid = alt.create("legacy").json["server"]["id"]  # before 2.37: no network at all is fine
     assert alt.req("GET", f"/servers/{sid}").json["server"]["addresses"] == {}
+    # without a default external network Neutron cannot auto-allocate: Nova's 400
+    public = _network(net, admin_token, "public")
+    assert net("PUT", f"/networks/{public['id']}", admin_token, {"network": {"is_default": False}})[0] == 200
+    auto = {"server": {"name": "auto", "flavorRef": "1", "imageRef": IMAGE_ID, "networks": "auto"}}
+    resp = alt.req("POST", "/servers", "2.37", json=auto)
+    assert _fault(resp, 400).startswith("Unable to automatically allocate a network for project")
+    assert net("GET", "/networks", alt.token)[1]["networks"] == [public]  # nothing half-made
+    # with one, "auto" (2.37) gets the project's auto-allocated topology; three servers, one network
+    assert net("PUT", f"/networks/{public['id']}", admin_token, {"network": {"is_default": True}})[0] == 200
+    resp = alt.req("POST", "/servers", "2.37", json={"server": {**auto["server"], "min_count": 3}})
+    assert resp.status_code == 202, resp.text
+    servers = [s for s in alt.req("GET", "/servers/detail").json["servers"] if s["name"].startswith("auto")]
+    assert len(servers) == 3
+    for server in servers:
+        alt.wait(server["id"], "ACTIVE")
+        assert list(alt.req("GET", f"/servers/{server['id']}").json["server"]["addresses"]) == [
+            "auto_allocated_network"]
+    topology = net("GET", "/auto-allocated-topology/None", alt.token)[1]["auto_allocated_topology"]
+    owned = [n for n in net("GET", "/networks", alt.token)[1]["networks"] if not n["router:external"]]
+    assert [(n["id"], n["name"], n["admin_state_up"]) for n in owned] == [
+        (topology["id"], "auto_allocated_network", True)]
 
 
 def test_floating_ip_shows_in_the_server_addresses(nova, net):

@@ -120,9 +120,7 @@ def test_admin_only_and_faults(net, admin_token, demo_token, reader_token, topol
         404, "NetworkNotFound", "Network no-such-network could not be found.")
 
 
-def test_listed_as_extension_and_resource(net, demo_token):
+def test_listed_as_extension(net, demo_token):
     aliases = {e["alias"] for e in net("GET", "/extensions", demo_token)[1]["extensions"]}
     assert "network-ip-availability" in aliases
     assert net("GET", "/extensions/network-ip-availability", demo_token)[0] == 200
-    resources = {r["collection"] for r in net("GET", "", demo_token)[1]["resources"]}
-    assert "network-ip-availabilities" in resources

@@ -3,7 +3,7 @@ quotas and tags."""
 
 from __future__ import annotations
 
-from overcast.api.network import actions, availability, endpoints, versions
+from overcast.api.network import actions, availability, endpoints, topology, versions
 from overcast.api.network.common import Collection, Item
 from overcast.api.network.resources import KINDS, RULES
 from overcast.api.routing import Registry
@@ -21,3 +21,4 @@ def register(registry: Registry, core: NetworkCore) -> None:
         registry.bind("network", f"{url}_item", Item(core, kind))
     actions.bind(registry, core)
     availability.bind(registry, core)
+    topology.bind(registry, core)

@@ -209,7 +209,7 @@ def _body(req: falcon.Request, base: str, kind: Kind, page: listing.Page) -> dic
                                                        True)})
     if links:
         body[f"{kind.collection}_links"] = links
-    fields = _fields(req)
+    fields = requested_fields(req)
     body[kind.collection] = [_selected(v, fields) for v in views] if fields else views
     return body
 
@@ -242,7 +242,7 @@ def list_body(req: falcon.Request, base: str, kind: Kind, session: Session, quer
     return _body(req, base, kind, _page(views, _limit(req), marker, reverse))
 
 
-def _fields(req: falcon.Request) -> list[str]:
+def requested_fields(req: falcon.Request) -> list[str]:
     """The attributes ``fields=`` asks for (none: all)."""
     return [f for v in req.get_param_as_list("fields") or [] for f in v.split(",") if f]
 
@@ -252,7 +252,7 @@ def _selected(view: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 
 
 def select_fields(req: falcon.Request, view: dict[str, Any]) -> dict[str, Any]:
-    fields = _fields(req)
+    fields = requested_fields(req)
     return _selected(view, fields) if fields else view
 
 

@@ -26,6 +26,7 @@ NETWORK_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("quota_details", "/v2.0/quotas/{project_id}/details.json", R),
     ("network_ip_availabilities", "/v2.0/network-ip-availabilities", R),
     ("network_ip_availability", "/v2.0/network-ip-availabilities/{network_id}", R),
+    ("auto_allocated_topology", "/v2.0/auto-allocated-topology/{project_id}", ("GET", "DELETE")),
 )
 
 

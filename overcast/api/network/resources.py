@@ -31,6 +31,7 @@ _PROVIDER = {"provider:network_type": {"type": "string", "maxLength": 32},
              "provider:segmentation_id": {"type": ["integer", "null"], "minimum": 0}}
 
 NETWORK_UPDATE: dict[str, Any] = {"name": NAME, "admin_state_up": BOOL, "shared": BOOL, "router:external": BOOL,
+                                  "is_default": BOOL,
                                   "mtu": {"type": "integer", "minimum": 68, "maximum": 65535},
                                   "port_security_enabled": BOOL, **_DESCRIPTION}
 NETWORK_CREATE = {**NETWORK_UPDATE, **_OWNER, **_PROVIDER}

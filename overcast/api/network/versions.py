@@ -11,6 +11,8 @@ from overcast.api.routing import Registry
 #: (alias, name, description) of every extension Overcast implements, nothing more.
 EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
+    ("auto-allocated-topology", "Auto Allocated Topology Services",
+     "Auto Allocated Topology Services."),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
     ("empty-string-filtering", "Empty String Filtering Extension",
      "Allow filtering by attributes with empty string value"),
@@ -56,8 +58,7 @@ ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 #: (resource, collection) listed by GET /v2.0
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
-             ("security_group_rule", "security-group-rules"), ("quota", "quotas"),
-             ("network_ip_availability", "network-ip-availabilities"))
+             ("security_group_rule", "security-group-rules"), ("quota", "quotas"))
 
 
 def _extension(alias: str, name: str, description: str) -> dict:

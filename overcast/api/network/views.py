@@ -41,6 +41,8 @@ def network(req: falcon.Request, session: Session, net: Network) -> dict[str, An
             "shared": net.shared, "router:external": net.external, "mtu": net.mtu,
             "port_security_enabled": net.port_security_enabled, "subnets": [s.id for s in net.subnets],
             **standard(net)}
+    if net.external:  # the auto-allocated-topology extension's flag, on external networks only
+        view["is_default"] = net.is_default
     if _admin(req):
         view.update({"provider:network_type": net.network_type, "provider:physical_network": net.physical_network,
                      "provider:segmentation_id": net.segmentation_id})

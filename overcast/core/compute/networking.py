@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
-from overcast.core.network import NetworkCore
+from overcast.core.network import NetworkCore, auto_allocation
 from overcast.core.network import ports as port_rules
 from overcast.core.network import security_groups as group_rules
 from overcast.core.network.common import lookup, visible
@@ -94,13 +94,30 @@ def _fixed_ip(session: Session, network: Network, text: str) -> str:
     return str(address)
 
 
+def _auto_allocated(network: NetworkCore | None, session: Session, ctx: AuthContext, project_id: str) -> str:
+    """The project's auto-allocated network (made now if it has none).
+
+    :raises Invalid: UnableToAutoAllocateNetwork, Neutron could not make one (no default external
+        network, say), or there is no network core to ask.
+    """
+    unable = Invalid(f"Unable to automatically allocate a network for project {project_id}",
+                     kind="UnableToAutoAllocateNetwork")
+    if network is None:
+        raise unable
+    try:
+        return auto_allocation.get(network, session, ctx, project_id).network_id
+    except Conflict:
+        raise unable from None
+
+
 def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project_id: str,
-                   max_count: int, region: str) -> list[dict[str, Any]]:
+                   max_count: int, region: str, network: NetworkCore | None = None) -> list[dict[str, Any]]:
     """What a create asks for in ``region``, checked as Nova checks it before it answers 202.
 
     ``networks`` is the request's value: ``"none"``, ``"auto"`` (2.37+), a list of
     ``{uuid|port|fixed_ip|tag}``, or ``None`` (before 2.37: like ``auto``, but no network at all
-    is fine).
+    is fine). ``auto`` with no network to choose from gets the project's auto-allocated topology
+    from ``network`` (the region's network core), as Nova asks Neutron for it.
 
     :raises Invalid: a bad uuid or address, an unknown network or port, a port or fixed IP with
         ``max_count`` > 1, ``auto`` with nothing to allocate from.
@@ -115,8 +132,7 @@ def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project
                            kind="NetworkAmbiguous")
         if not available:
             if networks == "auto":
-                raise Invalid(f"Unable to automatically allocate a network for project {project_id}",
-                              kind="UnableToAutoAllocateNetwork")
+                return [{"network_id": _auto_allocated(network, session, ctx, project_id)}]
             return []
         return [{"network_id": _network(session, ctx, available[0].id, region).id}]
     nics: list[dict[str, Any]] = []

@@ -310,7 +310,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     groups = spec.security_groups or ["default"]
     networking.check_security_groups(network.at(region), session, ctx, project_id, groups)
     nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
-                                     max_count=spec.max_count, region=region)
+                                     max_count=spec.max_count, region=region, network=network.at(region))
     def fit(count: int) -> dict[str, int]:
         deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
         _quota(session, ctx, project_id, deltas, region=region)

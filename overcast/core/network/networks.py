@@ -58,6 +58,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     project_id = owner(ctx, body, "create_network")
     admin_only(ctx, "create_network:shared", body.get("shared"))
     admin_only(ctx, "create_network:router:external", body.get("router:external"))
+    admin_only(ctx, "create_network:is_default", body.get("is_default"))
     for attr in ("provider:network_type", "provider:physical_network", "provider:segmentation_id"):
         admin_only(ctx, f"create_network:{attr}", body.get(attr))
     quotas.check(core, session, project_id, "network")
@@ -71,8 +72,33 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
                       tags=[], status="ACTIVE", extra={})
     session.add(network)
     session.flush()
+    _set_default(core, session, network, body.get("is_default"))
     core.realise(session, network, action="create")
     return network
+
+
+def default_external(core: NetworkCore, session: Session) -> Network | None:
+    """The region's default external network (``is_default``), None without one."""
+    return session.scalar(in_region(Network, core.region).where(Network.external.is_(True),
+                                                                 Network.is_default.is_(True))
+                          .order_by(Network.created_at, Network.id).limit(1))
+
+
+def _set_default(core: NetworkCore, session: Session, network: Network, wanted: bool | None) -> None:
+    """``is_default`` as asked (None: unchanged); only an external network keeps it true, as
+    Neutron keeps it with the network's external record.
+
+    :raises Conflict: DefaultExternalNetworkExists, another network of the region is the default.
+    """
+    if wanted and network.external:
+        current = default_external(core, session)
+        if current is not None and current.id != network.id:
+            raise conflict("DefaultExternalNetworkExists",
+                           f"A default external network already exists: {current.id}.")
+    if wanted is not None:
+        network.is_default = bool(wanted)
+    if not network.external:
+        network.is_default = False
 
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: str, changes: dict[str, Any]) -> Network:
@@ -81,10 +107,12 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
     authorize(ctx, "update_network", network.project_id)
     admin_only(ctx, "update_network:shared", changes.get("shared"))
     admin_only(ctx, "update_network:router:external", changes.get("router:external"))
+    admin_only(ctx, "update_network:is_default", changes.get("is_default"))
     update_fields(network, changes, ("name", "description", "admin_state_up", "shared", "mtu",
                                      "port_security_enabled"))
     if "router:external" in changes:
         network.external = bool(changes["router:external"])
+    _set_default(core, session, network, changes.get("is_default"))
     touch(network)
     session.flush()
     core.realise(session, network)

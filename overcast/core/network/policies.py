@@ -29,7 +29,7 @@ RULES: Mapping[str, Rule] = {
     # a port with chosen addresses on another project's network
     "create_port:fixed_ips": ADMIN,
     **{f"{verb}_network:{attr}": ADMIN for verb in ("create", "update")
-       for attr in ("shared", "router:external", "provider:network_type", "provider:physical_network",
+       for attr in ("shared", "router:external", "is_default", "provider:network_type", "provider:physical_network",
                     "provider:segmentation_id")},
     **{f"{verb}_port:{attr}": ADMIN for verb in ("create", "update")
        for attr in ("binding:host_id", "binding:profile", "mac_address")},
@@ -37,6 +37,8 @@ RULES: Mapping[str, Rule] = {
        for attr in ("enable_snat", "external_fixed_ips")},
     "get_quota": ADMIN_OR_PROJECT_READER,
     "get_network_ip_availability": ADMIN,
+    "get_auto_allocated_topology": ADMIN_OR_PROJECT_READER,
+    "delete_auto_allocated_topology": ADMIN_OR_PROJECT_MEMBER,
     "update_quota": ADMIN,
     "delete_quota": ADMIN,
 }

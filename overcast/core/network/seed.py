@@ -16,7 +16,7 @@ from overcast.core.network import NetworkCore, networks, routers, security_group
 from overcast.store.models import DEFAULT_DOMAIN_ID, Project
 from overcast.store.network import Network, Router
 
-PUBLIC = {"name": "public", "router:external": True}
+PUBLIC = {"name": "public", "router:external": True, "is_default": True}
 PUBLIC_SUBNET = {"name": "public-subnet", "ip_version": 4, "cidr": "172.24.4.0/24", "gateway_ip": "172.24.4.1",
                  "allocation_pools": [{"start": "172.24.4.2", "end": "172.24.4.254"}], "enable_dhcp": False}
 PRIVATE_SUBNET = {"name": "private-subnet", "ip_version": 4, "cidr": "10.0.0.0/26"}
