@@ -152,3 +152,16 @@ def test_is_default_on_external_networks(net, admin_token, demo_token):
 def test_listed_as_extension(net, demo_token):
     aliases = {e["alias"] for e in net("GET", "/extensions", demo_token)[1]["extensions"]}
     assert "auto-allocated-topology" in aliases
+
+
+def test_the_subnet_cidr_is_a_setting(cloud, net, admin_token, monkeypatch):
+    from overcast.config import load_settings
+
+    monkeypatch.setenv("OVERCAST_NETWORK_AUTO_ALLOCATED_CIDR", "10.77.0.0/28")
+    wanted = load_settings(data_dir=cloud.app.network.settings.data_dir).network
+    assert wanted.auto_allocated_cidr == "10.77.0.0/28"
+    monkeypatch.setattr(cloud.app.network, "settings", cloud.app.network.settings.replace(network=wanted))
+    topology = net("GET", "/auto-allocated-topology/None", admin_token)[1]["auto_allocated_topology"]
+    subnet_id = net("GET", f"/networks/{topology['id']}", admin_token)[1]["network"]["subnets"][0]
+    assert net("GET", f"/subnets/{subnet_id}", admin_token)[1]["subnet"]["cidr"] == "10.77.0.0/28"
+    settle(cloud)
