@@ -15,8 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('net_network') as batch:
-        batch.add_column(sa.Column('is_default', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('net_network', sa.Column('is_default', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         'net_auto_allocated_topology',
         sa.Column('project_id', sa.String(length=64), primary_key=True),
@@ -31,5 +30,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_net_auto_allocated_topology_network_id', table_name='net_auto_allocated_topology')
     op.drop_table('net_auto_allocated_topology')
-    with op.batch_alter_table('net_network') as batch:
-        batch.drop_column('is_default')
+    # ALTER TABLE ... DROP COLUMN (SQLite has it since 3.35): a batch rebuild of net_network
+    # would cascade to every table referring to it
+    op.execute('ALTER TABLE net_network DROP COLUMN is_default')
