@@ -116,3 +116,19 @@ def test_network_ip_availability(admin_conn: Any, demo_conn: Any):
     assert list(demo_conn.network.network_ip_availabilities()) == []
     demo_conn.network.delete_port(port)
     demo_conn.network.delete_network(network)
+
+
+def test_auto_allocated_topology(demo_conn: Any):
+    conn = demo_conn
+    checked = conn.network.validate_auto_allocated_topology()
+    assert checked.id == "dry-run=pass"
+    topology = conn.network.get_auto_allocated_topology()
+    try:
+        assert conn.network.get_auto_allocated_topology().id == topology.id
+        network = conn.network.get_network(topology.id)
+        assert (network.name, network.is_admin_state_up) == ("auto_allocated_network", True)
+        [subnet] = list(conn.network.subnets(network_id=network.id))
+        assert subnet.name == "auto_allocated_subnet_v4"
+    finally:
+        conn.network.delete_auto_allocated_topology()
+    assert conn.network.find_network(topology.id) is None
