@@ -47,13 +47,18 @@ SUBNET_CREATE = {**SUBNET_UPDATE, **_OWNER, "network_id": UUID, "ip_version": {"
                  "ipv6_ra_mode": {"type": ["string", "null"], "enum": [None, *subnets.IPV6_MODES]},
                  "ipv6_address_mode": {"type": ["string", "null"], "enum": [None, *subnets.IPV6_MODES]}}
 
+_DHCP_OPTIONS = {"type": ["array", "null"], "items": {
+    "type": "object", "required": ["opt_name"], "additionalProperties": False,
+    "properties": {"opt_name": {"type": "string", "minLength": 1, "maxLength": 64},
+                   "opt_value": {"type": ["string", "null"], "maxLength": 255},
+                   "ip_version": {"type": ["integer", "string"], "enum": [4, 6, "4", "6"]}}}}
 PORT_UPDATE: dict[str, Any] = {
     "name": NAME, "admin_state_up": BOOL, "device_id": {"type": "string", "maxLength": 255},
     "device_owner": {"type": "string", "maxLength": 255}, "fixed_ips": _FIXED_IPS,
     "security_groups": {"type": ["array", "null"], "items": UUID}, "allowed_address_pairs": _PAIRS,
     "port_security_enabled": BOOL, "mac_address": {"type": "string", "maxLength": 32},
     "binding:host_id": {"type": ["string", "null"], "maxLength": 255},
-    "binding:profile": {"type": ["object", "null"]}, **_DESCRIPTION}
+    "binding:profile": {"type": ["object", "null"]}, "extra_dhcp_opts": _DHCP_OPTIONS, **_DESCRIPTION}
 PORT_CREATE = {**PORT_UPDATE, **_OWNER, "network_id": UUID,
                "binding:vnic_type": {"type": "string", "enum": ["normal", "direct", "macvtap", "baremetal",
                                                                 "direct-physical", "virtio-forwarder"]}}

@@ -19,6 +19,9 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
     ("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
      "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway"),
+    ("extra_dhcp_opt", "Neutron Extra DHCP options",
+     "Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. "
+     "tftp-server, server-ip-address, bootfile-name)"),
     ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
     ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
     ("ip-substring-filtering", "IP address substring filtering",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from overcast.api.network.common import caller, iso, standard
 from overcast.core.network import BINDING_PROFILE
+from overcast.core.network import ports as port_rules
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
 
 
@@ -63,7 +64,8 @@ def port(req: falcon.Request, session: Session, p: Port) -> dict[str, Any]:
             "device_owner": p.device_owner,
             "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in p.fixed_ips],
             "security_groups": list(p.security_group_ids), "allowed_address_pairs": list(p.allowed_address_pairs),
-            "port_security_enabled": p.port_security_enabled, **standard(p)}
+            "port_security_enabled": p.port_security_enabled, "extra_dhcp_opts": port_rules.dhcp_options(p),
+            **standard(p)}
     if _admin(req):
         view.update({"binding:host_id": p.binding_host_id, "binding:vif_type": p.binding_vif_type,
                      "binding:vif_details": {"port_filter": True} if p.binding_vif_type == "ovs" else {},

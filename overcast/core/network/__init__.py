@@ -38,8 +38,10 @@ RESOURCE_TYPES = {"Network": "network", "Subnet": "subnet", "Port": "port", "Rou
 SYNC_DEADLINE_SECONDS = 600.0
 #: a port's ``binding:profile``, kept in its ``extra`` as given
 BINDING_PROFILE = "binding_profile"
+#: a port's extra DHCP options (``extra_dhcp_opts``), kept in its ``extra``
+EXTRA_DHCP_OPTS = "extra_dhcp_opts"
 #: the keys of a record's ``extra`` Overcast owns (the rest is what its backend last reported)
-OWN_EXTRA = ("requested_fixed_ips", BINDING_PROFILE)
+OWN_EXTRA = ("requested_fixed_ips", BINDING_PROFILE, EXTRA_DHCP_OPTS)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
-from overcast.core.network import BINDING_PROFILE, NetworkCore, ipam, quotas, security_groups
+from overcast.core.network import BINDING_PROFILE, EXTRA_DHCP_OPTS, NetworkCore, ipam, quotas, security_groups
 from overcast.core.network.common import admin_only, authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -231,6 +231,7 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
                                       body.get("security_groups"))
     port.allowed_address_pairs = _pairs(port_security, body.get("allowed_address_pairs"), mac)
     _set_profile(port, body.get("binding:profile"))
+    _set_dhcp_options(port, body.get("extra_dhcp_opts"))
     session.add(port)
     session.flush()
     add_addresses(core, session, port, network, body.get("fixed_ips"))
@@ -268,6 +269,8 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
         port.binding_host_id = changes["binding:host_id"] or ""
     if "binding:profile" in changes:
         _set_profile(port, changes["binding:profile"])
+    if "extra_dhcp_opts" in changes:
+        _set_dhcp_options(port, changes["extra_dhcp_opts"])
     if "fixed_ips" in changes:
         _reallocate(core, session, port, changes["fixed_ips"] or [])
     if "security_groups" in changes or "port_security_enabled" in changes:
@@ -290,6 +293,35 @@ def _set_profile(port: Port, profile: dict[str, Any] | None) -> None:
     most of its keys)."""
     extra = {k: v for k, v in (port.extra or {}).items() if k != BINDING_PROFILE}
     port.extra = {**extra, BINDING_PROFILE: profile} if profile else extra
+
+
+#: the options Neutron keeps with an empty value (``dnsmasq`` then sends none)
+BLANK_DHCP_OPTIONS = ("router", "classless-static-route")
+
+
+def dhcp_options(port: Port) -> list[dict[str, Any]]:
+    """The port's extra DHCP options (``opt_name``, ``opt_value``, ``ip_version``), as set."""
+    return [dict(o) for o in (port.extra or {}).get(EXTRA_DHCP_OPTS) or []]
+
+
+def _set_dhcp_options(port: Port, given: list[dict[str, Any]] | None) -> None:
+    """Apply ``extra_dhcp_opts`` as Neutron does: an option is (name, IP version, 4 when not
+    given); one given with a value sets it (added or changed), one given with a null value (or an
+    empty one, except for :data:`BLANK_DHCP_OPTIONS`) removes it; options not named stay. Kept in
+    the port's ``extra``; the backend is not told (no Overcast driver serves DHCP options)."""
+    options = dhcp_options(port)
+    for option in given or []:
+        name, value, version = option["opt_name"], option.get("opt_value"), int(option.get("ip_version") or 4)
+        found = next((o for o in options if o["opt_name"] == name and o["ip_version"] == version), None)
+        if value is None or (value == "" and name not in BLANK_DHCP_OPTIONS):
+            if found is not None:
+                options.remove(found)
+        elif found is not None:
+            found["opt_value"] = value
+        else:
+            options.append({"opt_name": name, "opt_value": value, "ip_version": version})
+    extra = {k: v for k, v in (port.extra or {}).items() if k != EXTRA_DHCP_OPTS}
+    port.extra = {**extra, EXTRA_DHCP_OPTS: options} if options else extra
 
 
 def _reallocate(core: NetworkCore, session: Session, port: Port, requests: list[dict[str, Any]]) -> None:
