@@ -304,6 +304,8 @@ class VolumeBackup(Base):
     status: Mapped[str] = mapped_column(String(32), default="creating")
     fail_reason: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    #: the volume a restore is writing (Cinder's restore_volume_id)
+    restore_volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
     backend_id: Mapped[str | None] = mapped_column(String(255))
     idempotency_key: Mapped[str] = mapped_column(String(64), default=new_uuid)
     #: when the data was read (the snapshot's creation for a backup of a snapshot)

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column('status', sa.String(length=32), nullable=False),
         sa.Column('fail_reason', sa.Text(), nullable=True),
         sa.Column('metadata', sa.JSON(), nullable=False),
+        sa.Column('restore_volume_id', sa.String(length=36), nullable=True),
         sa.Column('backend_id', sa.String(length=255), nullable=True),
         sa.Column('idempotency_key', sa.String(length=64), nullable=False),
         sa.Column('data_timestamp', sa.DateTime(), nullable=False),
@@ -42,9 +43,11 @@ def upgrade() -> None:
     op.create_index('ix_volume_backup_project_created', 'volume_backup', ['project_id', 'created_at'])
     op.create_index('ix_volume_backup_volume_id', 'volume_backup', ['volume_id'])
     op.create_index('ix_volume_backup_parent_id', 'volume_backup', ['parent_id'])
+    op.create_index('ix_volume_backup_restore_volume_id', 'volume_backup', ['restore_volume_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_volume_backup_restore_volume_id', table_name='volume_backup')
     op.drop_index('ix_volume_backup_parent_id', table_name='volume_backup')
     op.drop_index('ix_volume_backup_volume_id', table_name='volume_backup')
     op.drop_index('ix_volume_backup_project_created', table_name='volume_backup')
