@@ -199,6 +199,9 @@ class VolumeDriver(abc.ABC):
     #: Whether :meth:`headroom` tells the backend's own quotas (``volumes``, ``gigabytes``,
     #: ``snapshots``); the core then reads it before it accepts a create (:mod:`overcast.drivers.headroom`).
     reports_headroom: bool = False
+    #: With :attr:`Capability.BACKUP`: the backup store as Cinder's ``export_record`` names its
+    #: backup driver (``backup_service``); an exported record imports only where the name matches.
+    backup_service: str | None = None
 
     @abc.abstractmethod
     def create(self, ctx: CallContext, request: VolumeRequest) -> str:

@@ -304,6 +304,9 @@ class VolumeBackup(Base):
     status: Mapped[str] = mapped_column(String(32), default="creating")
     fail_reason: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    #: what a restore gives the volume besides its data: metadata, bootable, image metadata (Cinder
+    #: keeps them with the backup's data)
+    volume_info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: the volume a restore is writing (Cinder's restore_volume_id)
     restore_volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
     backend_id: Mapped[str | None] = mapped_column(String(255))

@@ -4,11 +4,17 @@ existing one, the bytes coming back), delete, the admin actions, quotas and the 
 
 from __future__ import annotations
 
+import base64
+import json
+import threading
+import uuid
+
 from cinder_helpers import check
 from sqlalchemy import select
 
 from overcast.core.image.seed import CIRROS_ID
 from overcast.drivers.context import CallContext
+from overcast.drivers.errors import Unavailable
 from overcast.drivers.local.volume import LocalVolumeDriver
 from overcast.drivers.volume import Capability
 from overcast.store.volume import Volume
@@ -183,7 +189,8 @@ def test_update_by_microversion_and_list_filters(cinder):
     assert [b["name"] for b in page["backups"]] == ["two"] and "marker=" in page["backups_links"][0]["href"]
     counted = cinder.req("GET", "/backups/detail?with_count=true", "3.45").json
     assert counted["count"] == 2
-    assert cinder.req("GET", f"/backups?metadata={{'a':'b'}}").status_code == 200
+    filtered = cinder.req("GET", "/backups?metadata={'a':'b'}").json["backups"]
+    assert [b["id"] for b in filtered] == [one["id"]]
 
 
 def test_admin_actions_and_project_attribute(cinder, admin_cinder):
@@ -248,3 +255,96 @@ def test_a_driver_without_backups_is_answered_501(cinder, monkeypatch):
     assert resp.status_code == 501
     assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["status"] == "available"
     assert cinder.req("GET", "/backups").json["backups"] == []
+
+
+def test_export_and_import_a_record(cinder, admin_cinder, cloud):
+    vol = cinder.create(imageRef=CIRROS_ID)
+    backup = _backup(cinder, vol["id"], name="exported")
+    assert cinder.req("GET", f"/backups/{backup['id']}/export_record").status_code == 403
+    record = check(admin_cinder.req("GET", f"/backups/{backup['id']}/export_record"), "export_backup",
+                   "backups")["backup-record"]
+    assert record["backup_service"].startswith("cinder.backup.drivers")
+    body = {"backup-record": record}
+    resp = admin_cinder.req("POST", "/backups/import_record", json=body)
+    assert resp.status_code == 400 and resp.json["badRequest"]["message"] == (
+        "Invalid backup: Backup already exists in database.")
+    decoded = json.loads(base64.b64decode(record["backup_url"]))
+    new_id = str(uuid.uuid4())
+    url = base64.b64encode(json.dumps({**decoded, "id": new_id}).encode()).decode()
+    imported = check(admin_cinder.req("POST", "/backups/import_record",
+                                      json={"backup-record": {**record, "backup_url": url}}),
+                     "import_backup", "backups")["backup"]
+    assert imported["id"] == new_id and imported["name"] == "exported"
+    assert admin_cinder.wait(new_id, "available", "backups")["size"] == 1
+    for bad in ({**record, "backup_url": "bm90IGpzb24="}, {**record, "backup_service": "cinder.backup.drivers.swift"},
+                {"backup_service": record["backup_service"]}):
+        resp = admin_cinder.req("POST", "/backups/import_record", json={"backup-record": bad})
+        assert resp.status_code == 400, bad
+    assert "backup_url" in resp.json["badRequest"]["message"]
+    # the two records share the data: deleting one keeps what the other restores
+    admin_cinder.req("DELETE", f"/backups/{backup['id']}")
+    admin_cinder.wait(backup["id"], "deleted", "backups")
+    restore = admin_cinder.req("POST", f"/backups/{new_id}/restore", json={"restore": {}}).json["restore"]
+    admin_cinder.wait(restore["volume_id"], "available")
+    assert _bytes(cloud, restore["volume_id"]) == _bytes(cloud, vol["id"])
+
+
+def test_a_restored_volume_gets_the_metadata_and_bootable_flag(cinder):
+    vol = cinder.create(imageRef=CIRROS_ID, metadata={"vol-meta1": "value1"})
+    assert vol["bootable"] == "true"
+    backup = _backup(cinder, vol["id"])
+    restore = cinder.req("POST", f"/backups/{backup['id']}/restore", json={"restore": {}}).json["restore"]
+    cinder.wait(backup["id"], "available", "backups")
+    restored = cinder.wait(restore["volume_id"], "available")
+    assert restored["metadata"]["vol-meta1"] == "value1" and restored["bootable"] == "true"
+    assert restored["volume_image_metadata"]["image_id"] == CIRROS_ID
+
+
+def test_a_volume_made_for_a_restore_is_never_available_before_its_data(cinder, monkeypatch):
+    """As Cinder's API answers only once the new volume is made, a client sees it restoring-backup
+    until the data is there: a client that waits for ``available`` then finds the data."""
+    started, release = threading.Event(), threading.Event()
+    restore_backup = LocalVolumeDriver.restore_backup
+
+    def held(self, ctx, backend_id, volume_backend_id):  # noqa: ANN001, ANN202
+        started.set()
+        assert release.wait(30)
+        return restore_backup(self, ctx, backend_id, volume_backend_id)
+
+    monkeypatch.setattr(LocalVolumeDriver, "restore_backup", held)
+    vol = cinder.create()
+    backup = _backup(cinder, vol["id"])
+    restore = cinder.req("POST", f"/backups/{backup['id']}/restore", json={"restore": {}}).json["restore"]
+    assert cinder.req("GET", f"/volumes/{restore['volume_id']}").json["volume"]["status"] in (
+        "creating", "restoring-backup")
+    assert started.wait(30)
+    assert cinder.req("GET", f"/volumes/{restore['volume_id']}").json["volume"]["status"] == "restoring-backup"
+    assert cinder.req("GET", f"/backups/{backup['id']}").json["backup"]["status"] == "restoring"
+    resp = cinder.req("DELETE", f"/backups/{backup['id']}")
+    assert resp.status_code == 400  # restoring
+    release.set()
+    cinder.wait(restore["volume_id"], "available")
+    cinder.wait(backup["id"], "available", "backups")
+
+
+def test_a_create_resumed_after_a_crash_finds_the_backup_the_first_attempt_made(cinder, cloud, monkeypatch):
+    """A worker killed after the driver made the backup but before the record said so: the retry
+    gets the same backup from the driver (idempotent on the backup's key), not a second copy."""
+    calls = []
+    create_backup = LocalVolumeDriver.create_backup
+
+    def crash_once(self, ctx, volume_backend_id, idempotency_key, **kw):  # noqa: ANN001, ANN202
+        info = create_backup(self, ctx, volume_backend_id, idempotency_key, **kw)
+        calls.append(info.backend_id)
+        if len(calls) == 1:
+            raise Unavailable("worker died after the backend call")
+        return info
+
+    monkeypatch.setattr(LocalVolumeDriver, "create_backup", crash_once)
+    vol = cinder.create(imageRef=CIRROS_ID)
+    backup = _backup(cinder, vol["id"])
+    assert len(calls) == 2 and calls[0] == calls[1]
+    driver = cloud.app.volume.volume_driver(cloud.app.volume.default_region)
+    with driver.store.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM volume_backup").fetchone()[0] == 1
+    assert backup["status"] == "available"

@@ -1,5 +1,5 @@
-"""/backups, /backups/detail, /backups/{id}, its restore and its actions (os-reset_status,
-os-force_delete): wire format only (the rules are :mod:`overcast.core.volume.backups`)."""
+"""/backups, /backups/detail, /backups/{id}, its restore, its actions (os-reset_status,
+os-force_delete), export_record and import_record: wire format only (the rules are :mod:`overcast.core.volume.backups`)."""
 
 from __future__ import annotations
 
@@ -129,6 +129,30 @@ class BackupRestore(_Base):
         resp.status = falcon.HTTP_202
 
 
+class BackupExport(_Base):
+    def on_get(self, req: falcon.Request, resp: falcon.Response, backup_id: str, **_: str) -> None:
+        with self.core.store.session() as session:
+            backup = self._backup(req, session, backup_id, "backup:export-import")
+            service = self.core.volume_driver(req.context.region).backup_service
+            resp.media = {"backup-record": core.export_record(backup, service)}
+
+    on_head = on_get
+
+
+class BackupImport(_Base):
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        ctx = enforce(req, "backup:backup-import")
+        record = read_json(req, schemas.IMPORT_BACKUP)["backup-record"]
+        service = self.core.volume_driver(req.context.region).backup_service
+        with self.core.store.session() as session:
+            backup = core.import_record(session, ctx, record["backup_service"], record["backup_url"],
+                                        region=req.context.region, driver_service=service)
+            body = self.views.backup_summary(req, backup)
+            body.pop("metadata", None)  # Cinder's import answer is id, name and links
+            resp.media = {"backup": body}
+        resp.status = falcon.HTTP_201
+
+
 #: action name -> the policy it needs
 ACTIONS: dict[str, str] = {
     "os-reset_status": "volume_extension:backup_admin_actions:reset_status",
@@ -157,3 +181,5 @@ def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:
     registry.bind("volume", "backup", BackupItem(core_, views))
     registry.bind("volume", "backup_restore", BackupRestore(core_, views))
     registry.bind("volume", "backup_action", BackupAction(core_, views))
+    registry.bind("volume", "backup_export", BackupExport(core_, views))
+    registry.bind("volume", "backup_import", BackupImport(core_, views))

@@ -34,6 +34,8 @@ VOLUME_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("backup", "/backups/{backup_id}", ITEM),
     ("backup_restore", "/backups/{backup_id}/restore", ACTION),
     ("backup_action", "/backups/{backup_id}/action", ACTION),
+    ("backup_export", "/backups/{backup_id}/export_record", R),
+    ("backup_import", "/backups/import_record", ACTION),
     ("types", "/types", RW),
     ("types_default", "/types/default", R),
     ("type", "/types/{type_id}", ITEM),

@@ -71,6 +71,9 @@ CREATE_BACKUP = wrapped("backup", {
 UPDATE_BACKUP = wrapped("backup", {"name": NAME, "description": DESCRIPTION, "metadata": METADATA_OR_NULL},
                         additional=False)
 RESTORE_BACKUP = wrapped("restore", {"volume_id": UUID_OR_NULL, "name": NAME}, additional=False)
+IMPORT_BACKUP = wrapped("backup-record", {"backup_service": {"type": "string", "minLength": 1, "maxLength": 255},
+                                          "backup_url": {"type": "string", "minLength": 1}},
+                        ("backup_service", "backup_url"), additional=False)
 RESET_BACKUP_STATUS = {"type": "object", "properties": {"status": {"type": "string", "enum": ["available", "error"]}},
                        "required": ["status"], "additionalProperties": False}
 

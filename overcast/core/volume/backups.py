@@ -16,6 +16,9 @@ copies run in the engine (:mod:`overcast.core.volume.operations`: ``backup.creat
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -84,6 +87,22 @@ def has_dependents(session: Session, backup: VolumeBackup) -> bool:
     return session.scalar(select(VolumeBackup.id).where(VolumeBackup.parent_id == backup.id).limit(1)) is not None
 
 
+def volume_info(volume: Volume) -> dict[str, Any]:
+    """What a restore gives a volume besides its data (Cinder backs up the volume's metadata too)."""
+    return {"metadata": dict(volume.metadata_ or {}), "bootable": bool(volume.bootable),
+            "image_metadata": dict(volume.image_metadata) if volume.image_metadata else None}
+
+
+def apply_volume_info(volume: Volume, info: Mapping[str, Any]) -> None:
+    """The backed-up volume's metadata (merged over the target's), bootable flag and image metadata."""
+    if not info:
+        return
+    volume.metadata_ = {**(volume.metadata_ or {}), **info.get("metadata", {})}
+    volume.bootable = bool(info.get("bootable", volume.bootable))
+    if info.get("image_metadata"):
+        volume.image_metadata = dict(info["image_metadata"])
+
+
 @dataclass(frozen=True)
 class BackupSpec:
     """What the request asks for (the API checked the shapes)."""
@@ -139,6 +158,7 @@ def create(session: Session, ctx: AuthContext, volume: Volume, spec: BackupSpec,
                           parent_id=parent.id if parent else None, name=spec.name, description=spec.description,
                           container=spec.container, availability_zone=volume.availability_zone, size=volume.size,
                           object_count=0, status=CREATING, metadata_={k: str(v) for k, v in spec.metadata.items()},
+                          volume_info=volume_info(volume),
                           data_timestamp=snapshot.created_at if snapshot else now, created_at=now)
     session.add(backup)
     session.flush()
@@ -240,6 +260,62 @@ def restore(session: Session, ctx: AuthContext, backup: VolumeBackup, *, volume:
     return volume
 
 
+#: the fields an exported record carries (Cinder's backup_url is the backup's row, base64-encoded JSON)
+EXPORTED = ("id", "volume_id", "snapshot_id", "parent_id", "name", "description", "container", "availability_zone",
+            "size", "object_count", "backend_id", "volume_info", "project_id", "user_id")
+
+
+def export_record(backup: VolumeBackup, backup_service: str | None) -> dict[str, str]:
+    """``backup_service`` and ``backup_url`` (what :func:`import_record` takes back).
+
+    :raises Invalid: the backup is not available (Cinder's message) or the driver names no backup store.
+    """
+    if backup.status != AVAILABLE:
+        raise Invalid(f"Invalid backup: Backup status must be available and not {backup.status}.")
+    if not backup_service:
+        raise NotImplementedYet(UNSUPPORTED)
+    record = {name: getattr(backup, name) for name in EXPORTED}
+    record["metadata"] = dict(backup.metadata_ or {})
+    record["data_timestamp"] = backup.data_timestamp.isoformat() if backup.data_timestamp else None
+    encoded = base64.b64encode(json.dumps(record, sort_keys=True).encode()).decode()
+    return {"backup_service": backup_service, "backup_url": encoded}
+
+
+def import_record(session: Session, ctx: AuthContext, backup_service: str, backup_url: str, *, region: str,
+                  driver_service: str | None) -> VolumeBackup:
+    """A backup record from an exported one, owned by the caller's project and ``available`` at once
+    (its data is where the export said; a restore reads it).
+
+    :raises Invalid: a service this region does not run, a record that cannot be read, or an id in use.
+    :raises quotas.OverLimit: over the backups or backup_gigabytes quota.
+    """
+    if not driver_service or backup_service != driver_service:
+        raise Invalid(f"Invalid input received: Backup service {backup_service} is not supported in region "
+                      f"{region}.")
+    try:
+        record = json.loads(base64.b64decode(backup_url, validate=True))
+        backup_id, backend_id, size = str(uuid.UUID(record["id"])), str(record["backend_id"]), int(record["size"])
+        volume_id = str(record["volume_id"])
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise Invalid("Invalid input received: Can't parse backup record.") from None
+    if session.get(VolumeBackup, backup_id) is not None:
+        raise Invalid("Invalid backup: Backup already exists in database.")
+    project_id = ctx.project_id or record.get("project_id") or ""
+    quotas.reserve(session, project_id, backups=1, backup_gigabytes=size, region=region)
+    now = utcnow()
+    text = {name: record.get(name) if isinstance(record.get(name), str) else None
+            for name in ("snapshot_id", "parent_id", "name", "description", "container", "availability_zone")}
+    backup = VolumeBackup(id=backup_id, cloud=region, project_id=project_id, user_id=ctx.user_id or "",
+                          volume_id=volume_id, size=size, object_count=int(record.get("object_count") or 0),
+                          status=AVAILABLE, backend_id=backend_id,
+                          metadata_={str(k): str(v) for k, v in (record.get("metadata") or {}).items()},
+                          volume_info=record.get("volume_info") if isinstance(record.get("volume_info"), dict)
+                          else {}, data_timestamp=now, created_at=now, **text)
+    session.add(backup)
+    session.flush()
+    return backup
+
+
 def restoring(session: Session, volume: Volume) -> bool:
     """A backup is being restored onto the volume (a volume made for a restore goes from
     ``creating`` to ``restoring-backup``, never ``available`` in between, as Cinder's clients see it)."""
@@ -333,7 +409,10 @@ class BackupHandlers:
             if backup is None:
                 return done()
             backend_id = backup.backend_id
-        if backend_id is not None:
+            shared = backend_id is not None and session.scalar(
+                select(VolumeBackup.id).where(VolumeBackup.cloud == backup.cloud, VolumeBackup.backend_id == backend_id,
+                                              VolumeBackup.id != backup.id).limit(1)) is not None
+        if backend_id is not None and not shared:  # an imported record may share its data with another
             self.driver(job.cloud).delete_backup(job.call_context(), backend_id)
         with ctx.session() as session:
             backup = find_backup(session, job.resource_id)
@@ -365,10 +444,12 @@ class BackupHandlers:
         self.driver(job.cloud).restore_backup(job.call_context(), *backend_ids)
         with ctx.session() as session:
             volume = find_volume(session, job.params["volume_id"])
+            backup = find_backup(session, job.resource_id)
             if volume is not None and volume.status == RESTORING_BACKUP:
                 volume.status = states.AVAILABLE
+                if backup is not None:
+                    apply_volume_info(volume, backup.volume_info)
                 touch(volume)
-            backup = find_backup(session, job.resource_id)
             if backup is not None and backup.status == RESTORING:
                 backup.status = AVAILABLE
                 backup.restore_volume_id = None

@@ -110,6 +110,8 @@ class LocalVolumeDriver(VolumeDriver):
 
     capabilities = frozenset(Capability)
     host = HOST
+    #: files in a directory, as Cinder's POSIX backup driver keeps them
+    backup_service = "cinder.backup.drivers.posix.PosixBackupDriver"
 
     def __init__(self, path: Path, *, zones: Iterable[str] = ("nova",),
                  clock: Callable[[], float] = time.time) -> None:

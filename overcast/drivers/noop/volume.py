@@ -24,6 +24,7 @@ class NoopVolumeDriver(VolumeDriver):
 
     capabilities = frozenset(Capability)
     host = "noop-host@noop"
+    backup_service = "overcast.backup.noop"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column('status', sa.String(length=32), nullable=False),
         sa.Column('fail_reason', sa.Text(), nullable=True),
         sa.Column('metadata', sa.JSON(), nullable=False),
+        sa.Column('volume_info', sa.JSON(), nullable=False),
         sa.Column('restore_volume_id', sa.String(length=36), nullable=True),
         sa.Column('backend_id', sa.String(length=255), nullable=True),
         sa.Column('idempotency_key', sa.String(length=64), nullable=False),
