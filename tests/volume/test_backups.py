@@ -348,3 +348,28 @@ def test_a_create_resumed_after_a_crash_finds_the_backup_the_first_attempt_made(
     with driver.store.read() as conn:
         assert conn.execute("SELECT COUNT(*) FROM volume_backup").fetchone()[0] == 1
     assert backup["status"] == "available"
+
+
+def test_a_volume_created_from_a_backup_at_3_47(cinder, cloud):
+    source = cinder.create(imageRef=CIRROS_ID)
+    backup = _backup(cinder, source["id"])
+    body = {"volume": {"backup_id": backup["id"], "size": 2, "name": "from-backup"}}
+    resp = cinder.req("POST", "/volumes", "3.47", json=body)
+    assert resp.status_code == 202, resp.text
+    created = check(resp, "create_volume", "volumes")["volume"]
+    assert created["status"] in ("creating", "restoring-backup")
+    volume = cinder.wait(created["id"], "available")
+    assert (volume["size"], volume["name"], volume["bootable"]) == (2, "from-backup", "true")
+    cinder.wait(backup["id"], "available", "backups")
+    assert _bytes(cloud, volume["id"]) == _bytes(cloud, source["id"])
+    small = cinder.req("POST", "/volumes", "3.47", json={"volume": {"backup_id": backup["id"], "size": 1}})
+    assert small.status_code == 202  # the backup's own size is enough
+    cinder.wait(small.json["volume"]["id"], "available")
+    cinder.wait(backup["id"], "available", "backups")
+    big = cinder.create(size=2)
+    big_backup = _backup(cinder, big["id"])
+    resp = cinder.req("POST", "/volumes", "3.47", json={"volume": {"backup_id": big_backup["id"], "size": 1}})
+    assert resp.status_code == 400 and "backup size" in resp.json["badRequest"]["message"]
+    missing = "00000000-0000-0000-0000-000000000000"
+    resp = cinder.req("POST", "/volumes", "3.47", json={"volume": {"backup_id": missing, "size": 1}})
+    assert resp.status_code == 404

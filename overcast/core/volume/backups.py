@@ -20,7 +20,7 @@ import base64
 import binascii
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
@@ -227,9 +227,11 @@ def delete(session: Session, ctx: AuthContext, backup: VolumeBackup, *, request_
 
 
 def restore(session: Session, ctx: AuthContext, backup: VolumeBackup, *, volume: Volume | None, name: str | None,
-            capabilities: frozenset[Capability], request_id: str | None) -> Volume:
-    """Restore onto ``volume`` or, without one, onto a new volume of the backup's size (named
-    ``name``, else ``restore_backup_<id>``, as Cinder names it); returns the target volume.
+            capabilities: frozenset[Capability], request_id: str | None, spec: VolumeSpec | None = None,
+            headroom: Any = None) -> Volume:
+    """Restore onto ``volume`` or, without one, onto a new volume: ``spec``'s (a volume create with
+    ``backup_id``, 3.47) or one of the backup's size named ``name``, else ``restore_backup_<id>``, as
+    Cinder names it. Returns the target volume.
 
     :raises NotImplementedYet: :raises Invalid: the backup is not available, the volume not available
         or too small (Cinder's messages). :raises quotas.OverLimit: a new volume over quota.
@@ -238,9 +240,17 @@ def restore(session: Session, ctx: AuthContext, backup: VolumeBackup, *, volume:
     if backup.status != AVAILABLE:
         raise Invalid("Invalid backup: Backup status must be available")
     if volume is None:  # made for the restore: its create ends in restoring-backup (see restoring())
-        spec = VolumeSpec(size=backup.size, name=name or f"restore_backup_{backup.id}",
-                          availability_zone=backup.availability_zone)
-        volume = create_volume(session, ctx, spec, region=backup.cloud, request_id=request_id)
+        if spec is None:
+            spec = VolumeSpec(size=None, name=name or f"restore_backup_{backup.id}")
+        if spec.snapshot_id or spec.source_volid or spec.image_ref:
+            raise Invalid("Invalid input received: A volume is created from one source: backup_id cannot be given "
+                          "with snapshot_id, source_volid or imageRef.")
+        if spec.size is not None and spec.size < backup.size:
+            raise Invalid(f"Invalid input received: Volume size {spec.size}GB cannot be smaller than the backup size "
+                          f"{backup.size}GB. It must be >= backup size.")
+        spec = replace(spec, size=spec.size or backup.size,
+                       availability_zone=spec.availability_zone or backup.availability_zone)
+        volume = create_volume(session, ctx, spec, region=backup.cloud, request_id=request_id, headroom=headroom)
     else:
         if volume.status != states.AVAILABLE:
             raise Invalid("Invalid volume: Volume to be restored to must be available")
