@@ -244,6 +244,9 @@ def test_a_failed_backup_is_error_and_gives_the_volume_back(cinder, monkeypatch)
     backup = _backup(cinder, vol["id"], wait="error")
     assert "backup store is full" in backup["fail_reason"]
     assert cinder.wait(vol["id"], "available")["status"] == "available"
+    [message] = cinder.req("GET", f"/messages?resource_uuid={backup['id']}", "3.3").json["messages"]
+    assert (message["event_id"], message["resource_type"], message["user_message"]) == (
+        "VOLUME_VOLUME_BACKUP_013_020", "VOLUME_BACKUP", "create backup:Backup driver failed to create backup.")
     assert cinder.req("DELETE", f"/backups/{backup['id']}").status_code == 202
     cinder.wait(backup["id"], "deleted", "backups")
 
@@ -373,3 +376,20 @@ def test_a_volume_created_from_a_backup_at_3_47(cinder, cloud):
     missing = "00000000-0000-0000-0000-000000000000"
     resp = cinder.req("POST", "/volumes", "3.47", json={"volume": {"backup_id": missing, "size": 1}})
     assert resp.status_code == 404
+
+
+def test_a_failed_restore_leaves_the_volume_error_restoring_and_the_backup_available(cinder, monkeypatch):
+    from overcast.drivers.errors import DriverError
+
+    def broken(self, ctx, backend_id, volume_backend_id):  # noqa: ANN001, ANN202
+        raise DriverError("local: the backup file is unreadable")
+
+    vol = cinder.create()
+    backup = _backup(cinder, vol["id"])
+    monkeypatch.setattr(LocalVolumeDriver, "restore_backup", broken)
+    target = cinder.create()
+    cinder.req("POST", f"/backups/{backup['id']}/restore", json={"restore": {"volume_id": target["id"]}})
+    assert cinder.wait(target["id"], "error_restoring")["status"] == "error_restoring"
+    assert cinder.wait(backup["id"], "available", "backups")["status"] == "available"
+    events = [m["event_id"] for m in cinder.req("GET", "/messages", "3.3").json["messages"]]
+    assert "VOLUME_VOLUME_BACKUP_015_026" in events

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound, NotImplementedYet
-from overcast.core.volume import UNSUPPORTED, metadata, quotas, states
+from overcast.core.volume import UNSUPPORTED, messages, metadata, quotas, states
 from overcast.core.volume.listing import Page, paginate
 from overcast.core.volume.volumes import VolumeSpec, find_volume, swap_status, touch
 from overcast.core.volume.volumes import create as create_volume
@@ -411,6 +411,8 @@ class BackupHandlers:
                 backup.status = ERROR
                 backup.fail_reason = _error(session, job)
                 backup.updated_at = utcnow()
+                messages.tell(session, job, messages.BACKUP, messages.BACKUP_CREATE,
+                              messages.BACKUP_CREATE_DRIVER_ERROR)
             _give_back(session, backup, job)
 
     def delete(self, job: Job, ctx: Any) -> Any:
@@ -436,6 +438,7 @@ class BackupHandlers:
             backup.status = ERROR
             backup.fail_reason = _error(session, job)
             backup.updated_at = utcnow()
+            messages.tell(session, job, messages.BACKUP, messages.BACKUP_DELETE, messages.BACKUP_DELETE_DRIVER_ERROR)
 
     def restore(self, job: Job, ctx: Any) -> Any:
         """Wait for a volume made for the restore to be made, then write the backup over it."""
@@ -478,6 +481,7 @@ class BackupHandlers:
             backup.status = AVAILABLE
             backup.restore_volume_id = None
             backup.updated_at = utcnow()
+        messages.tell(session, job, messages.BACKUP, messages.BACKUP_RESTORE, messages.BACKUP_RESTORE_ERROR)
 
     def register(self, runtime: Any) -> None:
         register = runtime.registry.register
