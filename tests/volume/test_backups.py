@@ -80,7 +80,14 @@ def test_restore_over_an_existing_volume(cinder, cloud):
     assert restore["volume_id"] == blank["id"]
     cinder.wait(backup["id"], "available", "backups")
     assert cinder.wait(blank["id"], "available")["size"] == 2
-    assert _bytes(cloud, blank["id"]) == _bytes(cloud, source["id"])
+    data = _bytes(cloud, source["id"])
+    assert _bytes(cloud, blank["id"]) == data
+    # a backup outlives its volume
+    cinder.req("DELETE", f"/volumes/{source['id']}")
+    cinder.wait(source["id"], "deleted")
+    restore = cinder.req("POST", f"/backups/{backup['id']}/restore", json={"restore": {}}).json["restore"]
+    cinder.wait(restore["volume_id"], "available")
+    assert _bytes(cloud, restore["volume_id"]) == data
 
 
 def test_restore_faults(cinder):
