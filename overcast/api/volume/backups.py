@@ -1,5 +1,6 @@
 """/backups, /backups/detail, /backups/{id}, its restore, its actions (os-reset_status,
-os-force_delete), export_record and import_record: wire format only (the rules are :mod:`overcast.core.volume.backups`)."""
+os-force_delete), export_record and import_record: wire format only (the rules are
+:mod:`overcast.core.volume.backups`)."""
 
 from __future__ import annotations
 

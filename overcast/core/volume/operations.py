@@ -1,6 +1,7 @@
 """The block storage operations: ``volume.create``, ``volume.delete``, ``volume.extend``,
 ``volume.retype``, ``snapshot.create`` and ``snapshot.delete`` handlers (``volume.upload_image``'s
-are in :mod:`~overcast.core.volume.uploads`), the group ones that wait
+are in :mod:`~overcast.core.volume.uploads`, the ``backup.*`` ones in
+:mod:`~overcast.core.volume.backups`), the group ones that wait
 for their members (``group.create``/``group.delete``, ``group_snapshot.create``/``.delete``), and
 the reconciler.
 
@@ -30,8 +31,8 @@ from overcast.core.compute import external_events
 from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
 from overcast.core.polling import BatchPoller, interval, max_age
-from overcast.core.volume import (VolumeCore, backups, exports, group_snapshots, groups, messages, retype, scheduler,
-                                  services, snapshots, states, uploads, volumes)
+from overcast.core.volume import (VolumeCore, backups, exports, group_snapshots, groups, messages, retype,
+                                  scheduler, services, snapshots, states, uploads, volumes)
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import volume as dv
 from overcast.drivers.context import CallContext

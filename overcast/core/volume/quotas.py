@@ -139,8 +139,8 @@ def check_headroom(allowed: Mapping[str, int], used: Mapping[str, int], wanted: 
 
 
 def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: int = 0, gigabytes: int = 0,
-            groups: int = 0, backups: int = 0, backup_gigabytes: int = 0, volume_size: int | None = None, volume_type: VolumeType | None = None,
-            type_only: bool = False, region: str) -> None:
+            groups: int = 0, backups: int = 0, backup_gigabytes: int = 0, volume_size: int | None = None,
+            volume_type: VolumeType | None = None, type_only: bool = False, region: str) -> None:
     """Lock the project's quota and check the new records fit (the caller adds them in this transaction).
 
     ``volume_type`` also checks that type's quotas; ``type_only`` checks only those (a retype
