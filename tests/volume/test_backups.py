@@ -163,7 +163,9 @@ def test_backup_of_a_snapshot(cinder, cloud):
     vol = cinder.create(imageRef=CIRROS_ID)
     snap = cinder.req("POST", "/snapshots", json={"snapshot": {"volume_id": vol["id"]}}).json["snapshot"]
     cinder.wait(snap["id"], "available", "snapshots")
-    backup = _backup(cinder, vol["id"], snapshot_id=snap["id"])
+    created = _backup(cinder, vol["id"], wait=None, snapshot_id=snap["id"])
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["status"] == "available"  # the snapshot is read
+    backup = cinder.wait(created["id"], "available", "backups")
     assert backup["snapshot_id"] == snap["id"]
     assert cinder.wait(snap["id"], "available", "snapshots")["status"] == "available"
     other = cinder.create()

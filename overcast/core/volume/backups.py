@@ -8,7 +8,7 @@ backup of the volume to follow; a backup with incremental backups after it canno
 restore needs an available backup and an available volume at least as large. Quotas ``backups``
 and ``backup_gigabytes`` are taken with the record.
 
-While a backup is made the volume is ``backing-up`` (the snapshot too, when it is the source);
+While a backup is made the volume is ``backing-up`` (the snapshot instead, when it is the source);
 while one is restored the backup is ``restoring`` and the target volume ``restoring-backup``. The
 copies run in the engine (:mod:`overcast.core.volume.operations`: ``backup.create``,
 ``backup.delete``, ``backup.restore``) through the region's volume driver's backup capability.
@@ -118,7 +118,8 @@ class BackupSpec:
 
 def create(session: Session, ctx: AuthContext, volume: Volume, spec: BackupSpec, *,
            capabilities: frozenset[Capability], request_id: str | None) -> VolumeBackup:
-    """Record the backup (``creating``), move the volume (and snapshot) to ``backing-up`` and enqueue the copy.
+    """Record the backup (``creating``), move the volume (or the snapshot backed up) to ``backing-up``
+    and enqueue the copy.
 
     :raises NotImplementedYet: the region's driver keeps no backups.
     :raises NotFound: the snapshot is not one of the volume's.
@@ -145,13 +146,14 @@ def create(session: Session, ctx: AuthContext, volume: Volume, spec: BackupSpec,
     if spec.incremental and parent is None:
         raise Invalid("Invalid backup: No backups available to do an incremental backup.")
     quotas.reserve(session, volume.project_id, backups=1, backup_gigabytes=volume.size, region=volume.cloud)
-    if not swap_status(session, volume, previous, BACKING_UP):
-        raise Invalid(f'Invalid volume: Volume to be backed up must be available or in-use, but the current '
-                      f'status is "{volume.status}".')
-    touch(volume)
-    if snapshot is not None:
+    if snapshot is not None:  # as Cinder: the snapshot is read, the volume keeps its status
         snapshot.status = BACKING_UP
         touch(snapshot)
+    elif swap_status(session, volume, previous, BACKING_UP):
+        touch(volume)
+    else:
+        raise Invalid(f'Invalid volume: Volume to be backed up must be available or in-use, but the current '
+                      f'status is "{volume.status}".')
     now = utcnow()
     backup = VolumeBackup(id=str(uuid.uuid4()), cloud=volume.cloud, project_id=volume.project_id,
                           user_id=ctx.user_id, volume_id=volume.id, snapshot_id=snapshot.id if snapshot else None,
