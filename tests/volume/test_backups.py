@@ -46,6 +46,7 @@ def test_backup_restore_to_a_new_volume_gives_the_data_back(cinder, cloud):
     assert (shown["name"], shown["description"], shown["size"], shown["volume_id"]) == ("b1", "first", 1, vol["id"])
     assert shown["is_incremental"] is False and shown["has_dependent_backups"] is False
     assert shown["object_count"] >= 1 and shown["fail_reason"] is None
+    assert shown["container"] is None  # none asked for; the server's directories are not shown
     assert cinder.wait(vol["id"], "available")["status"] == "available"
     listed = check(cinder.req("GET", "/backups"), "list_backups_no_detail", "backups")["backups"]
     assert [b["id"] for b in listed] == [backup["id"]]

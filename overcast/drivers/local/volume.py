@@ -409,7 +409,7 @@ class LocalVolumeDriver(VolumeDriver):
 
     def _backup_info(self, row: sqlite3.Row, container: str | None) -> BackupInfo:
         return BackupInfo(backend_id=row["id"], size_bytes=row["size_bytes"], object_count=1 if row["size_bytes"] else 0,
-                          container=container or str(self.backup_dir))
+                          container=container)  # never the server's own path
 
     def delete_backup(self, ctx: CallContext, backend_id: str) -> None:
         with self.store.write() as conn:
