@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound, NotImplementedYet
-from overcast.core.volume import UNSUPPORTED, messages, metadata, quotas, states
-from overcast.core.volume.listing import Page, paginate
+from overcast.core.volume import UNSUPPORTED, messages, quotas, states
+from overcast.core.volume.listing import OfVolumeQuery, of_volume, paginate
 from overcast.core.volume.volumes import VolumeSpec, find_volume, swap_status, touch
 from overcast.core.volume.volumes import create as create_volume
 from overcast.drivers.errors import BuildFailed
@@ -170,15 +170,7 @@ def create(session: Session, ctx: AuthContext, volume: Volume, spec: BackupSpec,
     return backup
 
 
-@dataclass
-class ListQuery:
-    all_tenants: bool = False
-    project_id: str | None = None
-    name: str | None = None
-    status: str | None = None
-    volume_id: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    page: Page = field(default_factory=Page)
+ListQuery = OfVolumeQuery
 
 
 def list_backups(session: Session, ctx: AuthContext, query: ListQuery, *,
@@ -186,18 +178,7 @@ def list_backups(session: Session, ctx: AuthContext, query: ListQuery, *,
     """``region``'s backups the query selects: the page, whether it is full, how many matched in all.
 
     :raises NotFound: the marker is not among the results."""
-    stmt = select(VolumeBackup).where(VolumeBackup.cloud == region)
-    if not (ctx.is_admin and query.all_tenants):
-        stmt = stmt.where(VolumeBackup.project_id == ctx.project_id)
-    elif query.project_id:
-        stmt = stmt.where(VolumeBackup.project_id == query.project_id)
-    for column, value in ((VolumeBackup.name, query.name), (VolumeBackup.status, query.status),
-                          (VolumeBackup.volume_id, query.volume_id)):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    rows = list(session.scalars(stmt))
-    if query.metadata:
-        rows = [b for b in rows if metadata.matches(b, query.metadata)]
+    rows = of_volume(session, ctx, VolumeBackup, query, region)
     return (*paginate(rows, query.page), len(rows))
 
 
