@@ -1,7 +1,7 @@
 """network: auto-allocated topologies (one per project and region) and networks' is_default
 
 Revision ID: 0024
-Revises: 0022 (the lead renumbers: 0023 when merged after the backups migration)
+Revises: 0023
 Create Date: 2026-12-06 21:10:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0024'
-down_revision = '0022'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
