@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
+from overcast.store.db import take_write_lock
 from overcast.core.network import OWN_EXTRA, RESOURCE_TYPES, SYNC, NetworkCore
 from overcast.core.network import routers as router_rules
 from overcast.drivers import network as dn
@@ -308,7 +309,13 @@ class Realiser:
 
     @staticmethod
     def _record(session: Session, model: type, job: Job, lock: bool = False) -> Any:
-        record = session.get(model, job.resource_id, with_for_update=lock)
+        """The job's record (``lock``: held until the transaction ends, as read after any request
+        that changed it committed: on SQLite the database's write lock is taken first, else a
+        request's change to the record's own ``extra`` keys between this read and the write
+        would be lost)."""
+        if lock:
+            take_write_lock(session, model.__table__)
+        record = session.get(model, job.resource_id, with_for_update=lock, populate_existing=lock)
         return record if record is not None and record.cloud == job.cloud else None
 
     def _remove(self, job: Job, kind: Kind, driver: dn.NetworkDriver, call: CallContext, ref: dn.Ref) -> Any:
