@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from overcast.api.compute.common import Links
-from overcast.api.microversions import Version
+from overcast.api.microversions import Version, reached
 from overcast.core.compute import states
 from overcast.core.compute.servers import Related, host_id
 from overcast.core.context import AuthContext
@@ -21,8 +21,8 @@ from overcast.store.compute import Server
 
 #: statuses for which Nova shows ``progress``
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
-_V = {text: Version.parse(text) for text in (
-    "2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90")}
+#: the microversions that change what a server view shows
+_THRESHOLDS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -35,10 +35,8 @@ def usg(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") if value is not None else None
 
 
-@functools.lru_cache(maxsize=128)
 def _reached(version: Version) -> frozenset[str]:
-    """The thresholds of :data:`_V` this microversion reaches, worked out once per version."""
-    return frozenset(text for text, threshold in _V.items() if version >= threshold)
+    return reached(version, _THRESHOLDS)
 
 
 #: hostId per (project, host): a list repeats the same few pairs
