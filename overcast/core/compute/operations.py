@@ -53,6 +53,8 @@ LOG = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 #: how often a build looks again whether the network backend has wired its ports
 PORT_POLL_SECONDS = 0.1
+#: a server delete is asked for again when the backend still has it this many polls after the call
+DELETE_REASK_POLLS = 15
 
 #: driver state -> vm_state
 VM_STATE = {
@@ -172,11 +174,11 @@ class ServerHandlers:
                                max_age=max_age(since, POLL_SECONDS) if since is not None else None)
 
     @staticmethod
-    def _again(job: Job, called: float | None = None) -> Any:
-        """Poll the backend again: 0.1 s after the call's own poll, each wait twice the last, at
-        most ``POLL_SECONDS`` (``called``: a call was made in this run). A wait is never cut short:
-        the next poll then accepts no answer older than 0.9 of it, and gets a fresh one."""
-        return poll_again(interval(0 if called is not None else _polls_since_call(job), POLL_SECONDS))
+    def _again(job: Job, called: float | None = None, checkpoint: Mapping[str, Any] | None = None) -> Any:
+        """Poll the backend again on the schedule of :func:`overcast.core.polling.interval`, counted
+        from the call (``called``: a call was made in this run). A wait is never cut short: the next
+        poll then accepts no answer older than 0.9 of it, and gets a fresh one."""
+        return poll_again(interval(0 if called is not None else _polls_since_call(job), POLL_SECONDS), checkpoint)
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
@@ -220,11 +222,15 @@ class ServerHandlers:
                 server.task_state = S.SPAWNING
         info = self._get(job, call, backend_id, called)
         if info.state is dc.ServerState.BUILDING:
-            with ctx.session() as session:
-                server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
-                if server is not None and not server.deleted:
-                    server.progress = info.progress
-                    server.task_state = server.task_state if server.task_state == S.DELETING else S.SPAWNING
+            if job.checkpoint.get("progress") != info.progress or called is not None:
+                # a write only when there is news (the first poll after the call, a new progress)
+                with ctx.session() as session:
+                    server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
+                    if server is not None and not server.deleted:
+                        server.progress = info.progress
+                        if server.task_state != S.DELETING:
+                            server.task_state = S.SPAWNING
+                return self._again(job, called, {"progress": info.progress})
             return self._again(job, called)
         if info.state is dc.ServerState.ERROR:
             raise BuildFailed(info.fault or "The backend put the server in ERROR while building it.")
@@ -322,14 +328,18 @@ class ServerHandlers:
             found = driver.find(call, key)  # a build may have made it before recording the id
             backend_id = found.backend_id if found is not None else None
         if backend_id is not None:
-            driver.delete(call, backend_id)
-            called = time.monotonic()
+            called = None
+            # the delete is asked for once (checkpointed, so not again after a restart either), and
+            # again only when the backend still has the server DELETE_REASK_POLLS polls later
+            asked = job.checkpoint.get("delete_called")
+            if not asked or _polls_since_call(job) >= DELETE_REASK_POLLS:
+                driver.delete(call, backend_id)
+                called = time.monotonic()
+                ctx.save_checkpoint({"delete_called": True, "polled_from": job.polls})
             try:
                 info = self._get(job, call, backend_id, called)
                 if info.state is not dc.ServerState.DELETED:
-                    # each run asks for the delete again: polled at the ceiling, not the growing
-                    # schedule, so a slow delete is not asked for five times in its first second
-                    return poll_again(POLL_SECONDS)
+                    return self._again(job, called)
             except NotFound:
                 pass
             self.poller.forget(job.cloud, [backend_id])
