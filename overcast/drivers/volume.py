@@ -55,6 +55,7 @@ class Capability(str, enum.Enum):
     FROM_IMAGE = "from_image"
     ATTACH = "attach"               # export to a host (iSCSI target, cloud attach ...)
     UPLOAD = "upload"               # read the volume's bytes (upload to an image)
+    BACKUP = "backup"               # copy a volume's data to a backup store and back (Cinder backups)
 
 
 #: Which methods each capability brings (the conformance kit checks the two agree).
@@ -63,6 +64,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.SNAPSHOT: ("create_snapshot", "delete_snapshot", "get_snapshot"),
     Capability.ATTACH: ("attach", "detach"),
     Capability.UPLOAD: ("read",),
+    Capability.BACKUP: ("create_backup", "delete_backup", "restore_backup"),
 }
 
 #: Capabilities carried by ``create`` arguments rather than by methods of their own.
@@ -120,6 +122,19 @@ class SnapshotInfo:
     idempotency_key: str | None = None
     fault: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """A backup the backend has made (:meth:`VolumeDriver.create_backup`)."""
+
+    backend_id: str
+    #: bytes of volume data the backup holds (a thin volume's written bytes)
+    size_bytes: int = 0
+    #: how many objects the backup store keeps for it (Cinder's ``object_count``)
+    object_count: int = 0
+    #: where it is kept (Cinder's ``container``)
+    container: str | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +199,9 @@ class VolumeDriver(abc.ABC):
     #: Whether :meth:`headroom` tells the backend's own quotas (``volumes``, ``gigabytes``,
     #: ``snapshots``); the core then reads it before it accepts a create (:mod:`overcast.drivers.headroom`).
     reports_headroom: bool = False
+    #: With :attr:`Capability.BACKUP`: the backup store as Cinder's ``export_record`` names its
+    #: backup driver (``backup_service``); an exported record imports only where the name matches.
+    backup_service: str | None = None
 
     @abc.abstractmethod
     def create(self, ctx: CallContext, request: VolumeRequest) -> str:
@@ -295,3 +313,26 @@ class VolumeDriver(abc.ABC):
         fails half-way.
         """
         raise self._unsupported("read")
+
+    def create_backup(self, ctx: CallContext, volume_backend_id: str, idempotency_key: str, *,
+                      snapshot_backend_id: str | None = None, parent_backend_id: str | None = None,
+                      container: str | None = None) -> BackupInfo:
+        """Copy the volume's data (the snapshot's, when ``snapshot_backend_id``) to the backup store
+        and return once the copy is complete. ``parent_backend_id``: the backup an incremental one
+        follows. Idempotent on the key: a second call returns the first call's backup (and finishes
+        its copy if that call stopped half-way).
+
+        :raises NotFound: no such volume, snapshot or parent backup.
+        """
+        raise self._unsupported("create_backup")
+
+    def delete_backup(self, ctx: CallContext, backend_id: str) -> None:
+        """Delete a backup's data; one already gone succeeds. :raises DeleteFailed:"""
+        raise self._unsupported("delete_backup")
+
+    def restore_backup(self, ctx: CallContext, backend_id: str, volume_backend_id: str) -> None:
+        """Write the backup's data over the volume (whole: doing it twice gives the same volume).
+
+        :raises NotFound: no such backup or volume. :raises InvalidRequest: the volume is too small.
+        """
+        raise self._unsupported("restore_backup")

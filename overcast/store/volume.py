@@ -279,3 +279,39 @@ class VolumeService(Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
     frozen: Mapped[bool] = mapped_column(Boolean, default=False)
     modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VolumeBackup(Base):
+    """A backup of a volume (or of one of its snapshots) in the region's backup store (Cinder's backups)."""
+
+    __tablename__ = "volume_backup"
+    __table_args__ = (Index("ix_volume_backup_project_created", "project_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    cloud: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    #: the backup an incremental one follows (the volume's newest available backup when it was made)
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    container: Mapped[str | None] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    #: GB, the volume's size when it was backed up
+    size: Mapped[int] = mapped_column(Integer)
+    object_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(32), default="creating")
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    #: what a restore gives the volume besides its data: metadata, bootable, image metadata (Cinder
+    #: keeps them with the backup's data)
+    volume_info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: the volume a restore is writing (Cinder's restore_volume_id)
+    restore_volume_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    backend_id: Mapped[str | None] = mapped_column(String(255))
+    idempotency_key: Mapped[str] = mapped_column(String(64), default=new_uuid)
+    #: when the data was read (the snapshot's creation for a backup of a snapshot)
+    data_timestamp: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

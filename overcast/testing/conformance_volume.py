@@ -121,7 +121,8 @@ class VolumeDriverConformance:
             if capability in driver.capabilities:
                 continue
             with pytest.raises(NotSupported):
-                getattr(driver, methods[0])(MISSING_ID, *([1] if methods[0] == "extend" else []))
+                extra = {"extend": [1], "create_backup": ["conformance-key"]}.get(methods[0], [])
+                getattr(driver, methods[0])(MISSING_ID, *extra)
 
     def test_headroom_as_declared(self, driver: CheckedDriver) -> None:
         """``reports_headroom``: :meth:`headroom` tells the backend's own quotas in Cinder's names
@@ -229,6 +230,34 @@ class VolumeDriverConformance:
         driver.detach(backend_id, "host-1")
         with pytest.raises(NotFound):
             driver.attach(MISSING_ID, "host-1", "rw")
+
+    def test_backup_and_restore(self, driver: CheckedDriver) -> None:
+        """A backup is idempotent on its key, restores the bytes the volume held onto another volume
+        (with UPLOAD to read them back; a driver that keeps no data reads none from either), and
+        deleting it twice succeeds."""
+        self.require(driver, Capability.BACKUP)
+        written = b"backup" * 1000
+        if Capability.FROM_IMAGE in driver.capabilities:
+            source = self.available(driver, image_id=str(uuid.uuid4()), image_data=iter([written]))
+        else:
+            source, written = self.available(driver), b""
+        key = str(uuid.uuid4())
+        backup = driver.create_backup(source, key)
+        assert driver.create_backup(source, key).backend_id == backup.backend_id
+        incremental = driver.create_backup(source, str(uuid.uuid4()), parent_backend_id=backup.backend_id)
+        target = self.available(driver)
+        driver.restore_backup(incremental.backend_id, target)
+        if Capability.UPLOAD in driver.capabilities:
+            held = b"".join(driver.read(source))
+            assert held in (written, b"") and b"".join(driver.read(target)) == held
+        with pytest.raises(NotFound):
+            driver.create_backup(MISSING_ID, str(uuid.uuid4()))
+        with pytest.raises(NotFound):
+            driver.restore_backup(MISSING_ID, target)
+        for backend_id in (incremental.backend_id, backup.backend_id, backup.backend_id):
+            driver.delete_backup(backend_id)
+        with pytest.raises(NotFound):
+            driver.restore_backup(backup.backend_id, target)
 
     def test_read(self, driver: CheckedDriver) -> None:
         """A volume reads back as the bytes written into it (``image_bytes`` of them): what an

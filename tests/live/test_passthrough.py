@@ -171,6 +171,14 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
         assert upstream.compute.get_server(server_backend).status == "SHUTOFF"
         lab_run(cli, "server", "start", "pt-server")
         wait_status(cli, "server", "pt-server", "active")
+        # rescue and a password change reach the upstream's Nova (shelve snapshots first: not offered)
+        lab_run(cli, "server", "rescue", "--image", image_id, "pt-server")
+        wait_status(cli, "server", "pt-server", "rescue")
+        assert upstream.compute.get_server(server_backend).status == "RESCUE"
+        lab_run(cli, "server", "unrescue", "pt-server")
+        wait_status(cli, "server", "pt-server", "active")
+        lab_run(cli, "server", "set", "--password", "Pt-secret-1", "pt-server")
+        wait_status(cli, "server", "pt-server", "active")
 
         volume = lab(cli, "volume", "create", "--size", "1", "pt-volume")
         wait_status(cli, "volume", "pt-volume", "available")

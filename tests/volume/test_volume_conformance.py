@@ -121,3 +121,29 @@ def test_local_create_resumed_after_a_crash_writes_the_data(tmp_path):
         assert driver.get(CTX, backend_id).image_bytes == 60
     finally:
         bundle.close()
+
+
+def test_local_backups_are_whole_files(tmp_path):
+    """Decision 0049: a local backup is one file under <data dir>/local-backups, a whole copy of the
+    volume's bytes even when incremental; restoring it alone (its parent deleted) gives them back."""
+    from overcast.drivers.volume import VolumeRequest
+
+    bundle = load_driver("local", {}, tmp_path)
+    driver = bundle.volume
+    try:
+        data = b"overcast" * 4096
+        source = driver.create(CTX, VolumeRequest(name="src", size_gb=1, idempotency_key="s", image_id="img",
+                                             image_data=iter([data])))
+        full = driver.create_backup(CTX, source, "full")
+        incremental = driver.create_backup(CTX, source, "incr", parent_backend_id=full.backend_id)
+        for backup in (full, incremental):
+            path = driver.backup_dir / backup.backend_id
+            assert path.parent == tmp_path / "local-backups" and path.read_bytes() == data
+            assert backup.size_bytes == len(data)
+        driver.delete_backup(CTX, full.backend_id)
+        target = driver.create(CTX, VolumeRequest(name="dst", size_gb=1, idempotency_key="d"))
+        driver.restore_backup(CTX, incremental.backend_id, target)
+        assert b"".join(driver.read(CTX, target)) == data
+        assert driver.backup_service.startswith("cinder.backup.drivers.")
+    finally:
+        bundle.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from overcast.api.routing import Registry
-from overcast.api.volume import (attachments, backends, encryption, endpoints, extensions, group_types, groups,
+from overcast.api.volume import (attachments, backends, backups, encryption, endpoints, extensions, group_types, groups,
                                  messages, qos, quotas, snapshots, transfers, types, versions, volumes)
 from overcast.api.volume.common import MICROVERSIONS, Links
 from overcast.api.volume.views import VolumeViews
@@ -19,6 +19,7 @@ def register(registry: Registry, core: VolumeCore) -> None:
     versions.bind(registry, links)
     volumes.bind(registry, core, views)
     snapshots.bind(registry, core, views)
+    backups.bind(registry, core, views)
     types.bind(registry, core)
     encryption.bind(registry, core)
     qos.bind(registry, core, links)

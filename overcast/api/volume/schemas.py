@@ -62,6 +62,21 @@ UPDATE_SNAPSHOT = wrapped("snapshot", {
     "name": NAME, "description": DESCRIPTION, "display_name": NAME, "display_description": DESCRIPTION,
 }, additional=False)
 
+CREATE_BACKUP = wrapped("backup", {
+    "volume_id": {"type": "string", "format": "uuid"}, "container": {"type": ["string", "null"], "maxLength": 255},
+    "name": NAME, "description": DESCRIPTION, "incremental": BOOLEAN, "force": BOOLEAN,
+    "snapshot_id": UUID_OR_NULL, "metadata": METADATA_OR_NULL,
+    "availability_zone": {"type": ["string", "null"], "maxLength": 255},
+}, ("volume_id",), additional=False)
+UPDATE_BACKUP = wrapped("backup", {"name": NAME, "description": DESCRIPTION, "metadata": METADATA_OR_NULL},
+                        additional=False)
+RESTORE_BACKUP = wrapped("restore", {"volume_id": UUID_OR_NULL, "name": NAME}, additional=False)
+IMPORT_BACKUP = wrapped("backup-record", {"backup_service": {"type": "string", "minLength": 1, "maxLength": 255},
+                                          "backup_url": {"type": "string", "minLength": 1}},
+                        ("backup_service", "backup_url"), additional=False)
+RESET_BACKUP_STATUS = {"type": "object", "properties": {"status": {"type": "string", "enum": ["available", "error"]}},
+                       "required": ["status"], "additionalProperties": False}
+
 TYPE_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?!\s)(?!.*\s$).*$"}
 EXTRA_SPECS = {"type": "object", "patternProperties": {"^[\\w.:/-]{1,255}$": {"type": ["string", "integer",
                                                                                        "boolean", "number"]}},

@@ -18,7 +18,7 @@ import falcon
 from overcast.api.microversions import reached
 from overcast.api.volume.common import Links, at_least, caller, version
 from overcast.core.volume import states
-from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeType
+from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeBackup, VolumeType
 
 #: a stable id for the cinder-volume service of a cloud (3.48 service_uuid)
 _SERVICE_NS = uuid.UUID("6f1c0a51-5c38-4c8a-9a36-0c1f7e6f1a10")
@@ -142,6 +142,33 @@ class VolumeViews:
         if more and items:
             body["snapshots_links"] = self.links.next_page(req, "snapshots/detail" if detail else "snapshots",
                                                            items[-1].id)
+        return body
+
+    # -- backups ------------------------------------------------------------------------------
+    def backup_summary(self, req: falcon.Request, backup: VolumeBackup) -> dict[str, Any]:
+        """What create, update and the plain list show: id, name, links (3.43: metadata)."""
+        body: dict[str, Any] = {"id": backup.id, "name": backup.name,
+                                "links": self.links.pair(backup.project_id, "backups", backup.id)}
+        if at_least(req, "3.43"):
+            body["metadata"] = dict(backup.metadata_ or {})
+        return body
+
+    def backup(self, req: falcon.Request, backup: VolumeBackup, *, dependents: bool,
+               project_attribute: bool) -> dict[str, Any]:
+        """Cinder's detail view; ``project_attribute``: the caller may see the owner (3.18)."""
+        body = self.backup_summary(req, backup)
+        body.update({
+            "status": backup.status, "size": backup.size, "object_count": backup.object_count,
+            "availability_zone": backup.availability_zone, "container": backup.container,
+            "description": backup.description, "fail_reason": backup.fail_reason, "volume_id": backup.volume_id,
+            "snapshot_id": backup.snapshot_id, "is_incremental": backup.parent_id is not None,
+            "has_dependent_backups": dependents, "created_at": timestamp(backup.created_at),
+            "updated_at": timestamp(backup.updated_at), "data_timestamp": timestamp(backup.data_timestamp),
+        })
+        if project_attribute and at_least(req, "3.18"):
+            body["os-backup-project-attr:project_id"] = backup.project_id
+        if at_least(req, "3.56"):
+            body["user_id"] = backup.user_id
         return body
 
     # -- types and attachments ----------------------------------------------------------------

@@ -18,10 +18,13 @@ from overcast.api.volume.common import (all_tenants, at_least, caller, enforce, 
 from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
-from overcast.core.volume import VolumeCore, exports, groups, metadata
+from overcast.core.volume import VolumeCore, backups, exports, groups, metadata
 from overcast.core.volume import volumes as core
 from overcast.core.volume.retype import retype
 from overcast.store.volume import VolumeType
+
+#: the microversion from which a volume may be created from a backup (``backup_id``)
+FROM_BACKUP = "3.47"
 
 #: action name -> the policy it needs (each is served by a method named after it, without "os-")
 ACTIONS: dict[str, str] = {
@@ -128,10 +131,18 @@ class Volumes(_Base):
         headroom = kept.read(self.core.backends, region, "volume", self.core.volume_driver(region),
                              project_id=ctx.project_id, user_id=ctx.user_id,
                              request_id=req.context.request_id) if kept is not None else None
+        backup_id = body.get("backup_id") if at_least(req, FROM_BACKUP) else None
         with self.core.store.session() as session:
             group = groups.usable(session, ctx, group_id, region) if group_id else None
-            volume = core.create(session, ctx, spec, region=region, request_id=req.context.request_id, group=group,
-                                 zones=[group.availability_zone] if group else None, headroom=headroom)
+            if backup_id:
+                backup = backups.get_backup(session, ctx, backup_id, region=region)
+                volume = backups.restore(session, ctx, backup, volume=None, name=None, spec=spec, headroom=headroom,
+                                         capabilities=self.core.volume_driver(region).capabilities,
+                                         request_id=req.context.request_id)
+            else:
+                volume = core.create(session, ctx, spec, region=region, request_id=req.context.request_id,
+                                     group=group, zones=[group.availability_zone] if group else None,
+                                     headroom=headroom)
             resp.media = self.show(req, session, volume, extended=False)
             size = volume.size
         if kept is not None:

@@ -1,4 +1,4 @@
-"""Cinder's rules, framework-free: volumes and their lifecycle, snapshots, types, attachments, quotas,
+"""Cinder's rules, framework-free: volumes and their lifecycle, snapshots, backups, types, attachments, quotas,
 transfers, groups, the scheduler, the volume services and user messages."""
 
 from __future__ import annotations

@@ -6,10 +6,15 @@ that is full gets a link to the next one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
+from overcast.core.volume import metadata
 
 T = TypeVar("T")
 
@@ -123,3 +128,33 @@ def paginate(items: list[T], page: Page, *, attr: Callable[[T, str], Any] = geta
     limit = MAX_LIMIT if page.limit is None else page.limit
     chosen = ordered[page.offset:page.offset + limit]
     return chosen, bool(limit) and len(chosen) == limit
+
+
+@dataclass
+class OfVolumeQuery:
+    """The filters of a list of what belongs to a volume (snapshots, backups)."""
+
+    all_tenants: bool = False
+    project_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    volume_id: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    page: Page = field(default_factory=Page)
+
+
+def of_volume(session: Session, ctx: AuthContext, model: Any, query: OfVolumeQuery, region: str) -> list[Any]:
+    """Every ``model`` row (a snapshot or backup record) of ``region`` the query selects, unpaged:
+    the caller's project's, or with ``all_tenants`` (admins) every project's or ``project_id``'s."""
+    stmt = select(model).where(model.cloud == region)
+    if not (ctx.is_admin and query.all_tenants):
+        stmt = stmt.where(model.project_id == ctx.project_id)
+    elif query.project_id:
+        stmt = stmt.where(model.project_id == query.project_id)
+    for column, value in ((model.name, query.name), (model.status, query.status), (model.volume_id, query.volume_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    rows = list(session.scalars(stmt))
+    if query.metadata:
+        rows = [row for row in rows if metadata.matches(row, query.metadata)]
+    return rows

@@ -26,6 +26,7 @@ from overcast.store.volume import VolumeMessage
 TTL = dt.timedelta(seconds=2592000)
 VOLUME = "VOLUME"
 SNAPSHOT = "VOLUME_SNAPSHOT"
+BACKUP = "VOLUME_BACKUP"
 SORT_KEYS = ("id", "created_at", "event_id", "resource_type", "resource_uuid", "message_level", "request_id")
 
 #: (id, text) of the actions and details messages speak of (Cinder's message_field)
@@ -35,6 +36,9 @@ EXTEND_VOLUME = ("007", "extend volume")
 CREATE_VOLUME_FROM_BACKEND = ("008", "create volume from backend storage")
 SNAPSHOT_CREATE = ("009", "create snapshot")
 SNAPSHOT_DELETE = ("010", "delete snapshot")
+BACKUP_CREATE = ("013", "create backup")
+BACKUP_DELETE = ("014", "delete backup")
+BACKUP_RESTORE = ("015", "restore backup")
 UNKNOWN_ERROR = ("001", "An unknown error occurred.")
 NO_BACKEND_AVAILABLE = ("003", "Could not find any available weighted backend.")
 FAILED_TO_UPLOAD_VOLUME = ("004", "Failed to upload volume to image at backend.")
@@ -42,6 +46,9 @@ DRIVER_FAILED_EXTEND = ("010", "Volume Driver failed to extend volume.")
 DRIVER_FAILED_CREATE = ("012", "Driver failed to create the volume.")
 SNAPSHOT_CREATE_ERROR = ("013", "Snapshot failed to create.")
 SNAPSHOT_DELETE_ERROR = ("016", "Snapshot failed to delete.")
+BACKUP_CREATE_DRIVER_ERROR = ("020", "Backup driver failed to create backup.")
+BACKUP_DELETE_DRIVER_ERROR = ("025", "Backup driver failed to delete backup.")
+BACKUP_RESTORE_ERROR = ("026", "Backup driver failed to restore backup.")
 
 
 def record(session: Session, *, project_id: str, resource_type: str, resource_uuid: str,

@@ -1,6 +1,7 @@
 """The block storage operations: ``volume.create``, ``volume.delete``, ``volume.extend``,
 ``volume.retype``, ``snapshot.create`` and ``snapshot.delete`` handlers (``volume.upload_image``'s
-are in :mod:`~overcast.core.volume.uploads`), the group ones that wait
+are in :mod:`~overcast.core.volume.uploads`, the ``backup.*`` ones in
+:mod:`~overcast.core.volume.backups`), the group ones that wait
 for their members (``group.create``/``group.delete``, ``group_snapshot.create``/``.delete``), and
 the reconciler.
 
@@ -30,8 +31,8 @@ from overcast.core.compute import external_events
 from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
 from overcast.core.polling import BatchPoller, interval, max_age
-from overcast.core.volume import (VolumeCore, exports, group_snapshots, groups, messages, retype, scheduler,
-                                  services, snapshots, states, uploads, volumes)
+from overcast.core.volume import (VolumeCore, backups, exports, group_snapshots, groups, messages, retype,
+                                  scheduler, services, snapshots, states, uploads, volumes)
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import volume as dv
 from overcast.drivers.context import CallContext
@@ -122,7 +123,7 @@ class VolumeHandlers:
         with ctx.session() as session:
             volume = find_volume(session, job.resource_id)
             if volume is not None and volume.status == states.CREATING:
-                volume.status = states.AVAILABLE
+                volume.status = backups.RESTORING_BACKUP if backups.restoring(session, volume) else states.AVAILABLE
                 volume.host = info.host
                 if info.extra:
                     volume.backend_extra = dict(info.extra)
@@ -443,6 +444,7 @@ def setup_for(core: VolumeCore) -> Callable[[Any], None]:
             register(kind, handler, on_failure=functools.partial(handlers.mark, model=model, status=failed),
                      event=kind.replace(".", "_"), timeout=60)
         exports.setup(runtime, handlers.driver)
+        backups.BackupHandlers(handlers.driver).register(runtime)
         upload = uploads.Uploads(core, handlers.images)
         register(uploads.UPLOAD, upload.run, on_failure=upload.failed, event="volume_copy_volume_to_image",
                  timeout=3600)

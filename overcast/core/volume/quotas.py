@@ -7,7 +7,8 @@ set). A project's limit is its own row, else the ``default`` quota class's, else
 configuration default (:data:`DEFAULTS`).
 
 Usage is never stored: it is counted from the volume, snapshot and group records (``gigabytes``
-holds volumes and snapshots, as Cinder counts it; a snapshot counts under its volume's type). :func:`reserve` takes the
+holds volumes and snapshots, as Cinder counts it; a snapshot counts under its volume's type;
+``backups`` and ``backup_gigabytes`` count the backup records). :func:`reserve` takes the
 project's quota lock (the same row the compute quotas lock, see
 :func:`overcast.core.compute.quotas.lock_project`) before checking, so the check and the caller's
 insert are one atomic step.
@@ -25,7 +26,8 @@ from sqlalchemy.orm import Session
 from overcast.core.compute.quotas import lock_project
 from overcast.core.errors import Invalid, OvercastError
 from overcast.store.models import put_row
-from overcast.store.volume import Snapshot, Volume, VolumeGroup, VolumeQuota, VolumeQuotaClass, VolumeType
+from overcast.store.volume import (Snapshot, Volume, VolumeBackup, VolumeGroup, VolumeQuota, VolumeQuotaClass,
+                                   VolumeType)
 
 #: Cinder's default limits (cinder.conf [DEFAULT] quota_*).
 DEFAULTS: dict[str, int] = {
@@ -95,6 +97,9 @@ def usage(session: Session, project_id: str, resources: Iterable[str] | None = N
                                 .group_by(VolumeType.name)).all()
     used["groups"] = int(session.scalar(select(func.count()).select_from(VolumeGroup)
                                         .where(VolumeGroup.project_id == project_id, VolumeGroup.cloud == region)))
+    backups = session.execute(select(func.count(), func.coalesce(func.sum(VolumeBackup.size), 0))
+                              .where(VolumeBackup.project_id == project_id, VolumeBackup.cloud == region)).one()
+    used["backups"], used["backup_gigabytes"] = int(backups[0]), int(backups[1])
     for kind, rows in (("volumes", volumes), ("snapshots", snapshots)):
         for type_name, count, size in rows:
             for prefix, amount in ((kind, int(count)), ("gigabytes", int(size))):
@@ -109,6 +114,11 @@ def _check(allowed: Mapping[str, int], used: Mapping[str, int], name: str, amoun
     limit = allowed.get(name, UNLIMITED)
     if not amount or limit == UNLIMITED or used[name] + amount <= limit:
         return
+    if name == "backup_gigabytes":
+        raise OverLimit(f"Requested backup exceeds allowed Backup gigabytes quota. Requested {amount}G, quota is "
+                        f"{limit}G and {used[name]}G has been consumed.")
+    if name == "backups":
+        raise OverLimit(f"Maximum number of backups allowed ({limit}) exceeded")
     if name.startswith("gigabytes"):
         raise OverLimit(f"Requested volume or snapshot exceeds allowed {name} quota. Requested {amount}G, "
                         f"quota is {limit}G and {used[name]}G has been consumed.")
@@ -129,8 +139,8 @@ def check_headroom(allowed: Mapping[str, int], used: Mapping[str, int], wanted: 
 
 
 def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: int = 0, gigabytes: int = 0,
-            groups: int = 0, volume_size: int | None = None, volume_type: VolumeType | None = None,
-            type_only: bool = False, region: str) -> None:
+            groups: int = 0, backups: int = 0, backup_gigabytes: int = 0, volume_size: int | None = None,
+            volume_type: VolumeType | None = None, type_only: bool = False, region: str) -> None:
     """Lock the project's quota and check the new records fit (the caller adds them in this transaction).
 
     ``volume_type`` also checks that type's quotas; ``type_only`` checks only those (a retype
@@ -144,12 +154,13 @@ def reserve(session: Session, project_id: str, *, volumes: int = 0, snapshots: i
     if volume_size is not None and per_volume != UNLIMITED and volume_size > per_volume:
         raise OverLimit(f"Requested volume size {volume_size}G is larger than maximum allowed limit {per_volume}G.")
     used = usage(session, project_id, allowed, region=region)
-    wanted = {"gigabytes": gigabytes, "volumes": volumes, "snapshots": snapshots, "groups": groups}
+    wanted = {"gigabytes": gigabytes, "volumes": volumes, "snapshots": snapshots, "groups": groups,
+              "backups": backups, "backup_gigabytes": backup_gigabytes}
     names = [] if type_only else list(wanted)
     if volume_type is not None:
         names += [f"{name}_{volume_type.name}" for name in PER_TYPE]
     for name in names:
-        _check(allowed, used, name, wanted[name.split("_", 1)[0]])
+        _check(allowed, used, name, wanted[name if name in wanted else name.split("_", 1)[0]])
 
 
 def detail(session: Session, project_id: str, *, region: str) -> dict[str, dict[str, int]]:

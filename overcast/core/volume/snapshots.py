@@ -4,7 +4,6 @@ admin, in any status) and the status actions (os-reset_status, os-update_snapsho
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from sqlalchemy import select
@@ -12,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
-from overcast.core.volume import metadata, quotas, states
-from overcast.core.volume.listing import Page, paginate
+from overcast.core.volume import quotas, states
+from overcast.core.volume.listing import OfVolumeQuery, of_volume, paginate
 from overcast.core.volume.volumes import touch, volume_type
 from overcast.ops.engine import enqueue
 from overcast.store.models import utcnow
@@ -61,32 +60,13 @@ def create(session: Session, ctx: AuthContext, volume: Volume, *, name: str | No
     return snapshot
 
 
-@dataclass
-class ListQuery:
-    all_tenants: bool = False
-    project_id: str | None = None
-    name: str | None = None
-    status: str | None = None
-    volume_id: str | None = None
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    page: Page = field(default_factory=Page)
+ListQuery = OfVolumeQuery
 
 
 def list_snapshots(session: Session, ctx: AuthContext, query: ListQuery, *,
                    region: str) -> tuple[list[Snapshot], bool]:
     """``region``'s snapshots the query selects. :raises NotFound: the marker is not among the results."""
-    stmt = select(Snapshot).where(Snapshot.cloud == region)
-    if not (ctx.is_admin and query.all_tenants):
-        stmt = stmt.where(Snapshot.project_id == ctx.project_id)
-    elif query.project_id:
-        stmt = stmt.where(Snapshot.project_id == query.project_id)
-    for column, value in ((Snapshot.name, query.name), (Snapshot.status, query.status),
-                          (Snapshot.volume_id, query.volume_id)):
-        if value is not None:
-            stmt = stmt.where(column == value)
-    rows = list(session.scalars(stmt))
-    if query.metadata:
-        rows = [s for s in rows if metadata.matches(s, query.metadata)]
+    rows = of_volume(session, ctx, Snapshot, query, region)
     return paginate(rows, query.page)
 
 

@@ -8,6 +8,10 @@ image) returns exactly those bytes: volumes are thin and their unwritten space i
 materialised, so a volume made from cirros uploads as cirros (same size and checksum) and a blank
 volume as an empty image, whatever its size in GB.
 
+Backups (Cinder's backup service, decision 0049) are files too: ``<database dir>/local-backups/<id>``,
+a whole copy of the bytes the volume (or snapshot) holds, made before :meth:`create_backup`
+returns; an incremental backup names its parent but is kept whole (restoring needs no chain).
+
 Fault injection per volume, through the request's metadata (as the compute driver does):
 
 ``overcast:fail_create = "true"``
@@ -36,7 +40,7 @@ from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, Driver
                                      Unavailable)
 from overcast.drivers.local.driver import LocalComputeDriver, _count, _seconds, _truthy
 from overcast.drivers.local.store import LocalStore
-from overcast.drivers.volume import (Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
+from overcast.drivers.volume import (BackupInfo, Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState, Zone)
 
 FAIL_CREATE = "overcast:fail_create"
@@ -75,6 +79,15 @@ CREATE TABLE IF NOT EXISTS volume_snapshot (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_volume_snapshot_volume ON volume_snapshot (volume_id);
+CREATE TABLE IF NOT EXISTS volume_backup (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT UNIQUE,
+    volume_id TEXT NOT NULL,
+    parent_id TEXT,
+    size_bytes INTEGER NOT NULL DEFAULT 0,
+    complete INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS volume_export (
     volume_id TEXT NOT NULL,
     host TEXT NOT NULL,
@@ -97,12 +110,16 @@ class LocalVolumeDriver(VolumeDriver):
 
     capabilities = frozenset(Capability)
     host = HOST
+    #: files in a directory, as Cinder's POSIX backup driver keeps them
+    backup_service = "cinder.backup.drivers.posix.PosixBackupDriver"
 
     def __init__(self, path: Path, *, zones: Iterable[str] = ("nova",),
                  clock: Callable[[], float] = time.time) -> None:
         self.store = LocalVolumeStore(path)
         self.data_dir = Path(path).parent / "local-volumes"
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.backup_dir = Path(path).parent / "local-backups"
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
         self.zone_names = tuple(zones)
         self._clock = clock
 
@@ -114,13 +131,19 @@ class LocalVolumeDriver(VolumeDriver):
         return self.data_dir / backend_id
 
     def _copy(self, source_id: str, target_id: str) -> int:
-        source = self._file(source_id)
+        return self._copy_file(self._file(source_id), self._file(target_id))
+
+    @staticmethod
+    def _copy_file(source: Path, target: Path) -> int:
+        """Copy through a ``.part`` file (a crash leaves no half-written target); an absent source
+        (a blank thin volume) makes the target absent too."""
         if not source.exists():
+            target.unlink(missing_ok=True)
             return 0
-        tmp = self._file(target_id).with_suffix(".part")
+        tmp = target.with_suffix(".part")
         shutil.copyfile(source, tmp)
-        tmp.replace(self._file(target_id))
-        return self._file(target_id).stat().st_size
+        tmp.replace(target)
+        return target.stat().st_size
 
     def _write(self, target_id: str, chunks: Iterable[bytes]) -> int:
         tmp = self._file(target_id).with_suffix(".part")
@@ -349,3 +372,60 @@ class LocalVolumeDriver(VolumeDriver):
                     yield chunk
         except OSError as exc:
             raise DriverError(f"local: could not read volume {backend_id}: {exc}") from None
+
+    # -- backups (decision 0049) ----------------------------------------------------------------
+    def _backup_file(self, backend_id: str) -> Path:
+        return self.backup_dir / backend_id
+
+    def create_backup(self, ctx: CallContext, volume_backend_id: str, idempotency_key: str, *,
+                      snapshot_backend_id: str | None = None, parent_backend_id: str | None = None,
+                      container: str | None = None) -> BackupInfo:
+        """Copy the volume's (or snapshot's) file whole; a repeated call finishes an unfinished copy."""
+        with self.store.write() as conn:
+            existing = conn.execute("SELECT * FROM volume_backup WHERE idempotency_key = ?",
+                                    (idempotency_key,)).fetchone()
+            if existing is not None and existing["complete"]:
+                return self._backup_info(existing, container)
+            self._row(conn, volume_backend_id)
+            if snapshot_backend_id is not None and conn.execute(
+                    "SELECT 1 FROM volume_snapshot WHERE id = ?", (snapshot_backend_id,)).fetchone() is None:
+                raise NotFound(f"local: no snapshot {snapshot_backend_id}")
+            if parent_backend_id is not None and conn.execute(
+                    "SELECT 1 FROM volume_backup WHERE id = ?", (parent_backend_id,)).fetchone() is None:
+                raise NotFound(f"local: no backup {parent_backend_id}")
+            backend_id = existing["id"] if existing is not None else str(uuid.uuid4())
+            if existing is None:
+                conn.execute("INSERT INTO volume_backup (id, idempotency_key, volume_id, parent_id, created_at)"
+                             " VALUES (?, ?, ?, ?, ?)",
+                             (backend_id, idempotency_key, volume_backend_id, parent_backend_id, self._clock()))
+        try:
+            size = self._copy_file(self._file(snapshot_backend_id or volume_backend_id), self._backup_file(backend_id))
+        except OSError as exc:
+            raise BuildFailed(f"local: could not write backup {backend_id}: {exc}") from None
+        with self.store.write() as conn:
+            conn.execute("UPDATE volume_backup SET size_bytes = ?, complete = 1 WHERE id = ?", (size, backend_id))
+            row = conn.execute("SELECT * FROM volume_backup WHERE id = ?", (backend_id,)).fetchone()
+        return self._backup_info(row, container)
+
+    def _backup_info(self, row: sqlite3.Row, container: str | None) -> BackupInfo:
+        return BackupInfo(backend_id=row["id"], size_bytes=row["size_bytes"], object_count=1 if row["size_bytes"] else 0,
+                          container=container)  # never the server's own path
+
+    def delete_backup(self, ctx: CallContext, backend_id: str) -> None:
+        with self.store.write() as conn:
+            conn.execute("DELETE FROM volume_backup WHERE id = ?", (backend_id,))
+        self._backup_file(backend_id).unlink(missing_ok=True)
+
+    def restore_backup(self, ctx: CallContext, backend_id: str, volume_backend_id: str) -> None:
+        """The volume's bytes become the backup's (a blank backup blanks the volume)."""
+        with self.store.write() as conn:
+            self._row(conn, volume_backend_id)
+            row = conn.execute("SELECT * FROM volume_backup WHERE id = ? AND complete = 1", (backend_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"local: no backup {backend_id}")
+        try:
+            written = self._copy_file(self._backup_file(backend_id), self._file(volume_backend_id))
+        except OSError as exc:
+            raise DriverError(f"local: could not restore backup {backend_id}: {exc}") from None
+        with self.store.write() as conn:
+            conn.execute("UPDATE volume SET image_bytes = ? WHERE id = ?", (written, volume_backend_id))

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest, NotFound
-from overcast.drivers.volume import (Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
+from overcast.drivers.volume import (BackupInfo, Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState)
 
 
@@ -24,12 +24,14 @@ class NoopVolumeDriver(VolumeDriver):
 
     capabilities = frozenset(Capability)
     host = "noop-host@noop"
+    backup_service = "overcast.backup.noop"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._volumes: dict[str, VolumeInfo] = {}
         self._snapshots: dict[str, SnapshotInfo] = {}
         self._by_key: dict[str, str] = {}
+        self._backups: dict[str, str] = {}  # backend id -> idempotency key
 
     def create(self, ctx: CallContext, request: VolumeRequest) -> str:
         if request.size_gb < 1:
@@ -119,3 +121,29 @@ class NoopVolumeDriver(VolumeDriver):
         """No bytes (noop volumes hold no data). :raises NotFound:"""
         self.get(ctx, backend_id)
         return iter(())
+
+    def create_backup(self, ctx: CallContext, volume_backend_id: str, idempotency_key: str, *,
+                      snapshot_backend_id: str | None = None, parent_backend_id: str | None = None,
+                      container: str | None = None) -> BackupInfo:
+        """A backup of nothing (noop volumes hold no data). :raises NotFound:"""
+        with self._lock:
+            self._get(volume_backend_id)
+            for source in (snapshot_backend_id, parent_backend_id):
+                if source is not None and source not in self._snapshots and source not in self._backups:
+                    raise NotFound(f"noop: no snapshot or backup {source}")
+            backend_id = self._by_key.get(idempotency_key) or str(uuid.uuid4())
+            self._by_key[idempotency_key] = backend_id
+            self._backups[backend_id] = idempotency_key
+            return BackupInfo(backend_id=backend_id, container=container)
+
+    def delete_backup(self, ctx: CallContext, backend_id: str) -> None:
+        with self._lock:
+            key = self._backups.pop(backend_id, None)
+            if key is not None:
+                self._by_key.pop(key, None)
+
+    def restore_backup(self, ctx: CallContext, backend_id: str, volume_backend_id: str) -> None:
+        with self._lock:
+            self._get(volume_backend_id)
+            if backend_id not in self._backups:
+                raise NotFound(f"noop: no backup {backend_id}")

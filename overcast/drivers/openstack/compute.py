@@ -46,7 +46,7 @@ class OpenStackComputeDriver(ComputeDriver):
 
     capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.PAUSE, Capability.SUSPEND,
                               Capability.RESIZE, Capability.REBUILD, Capability.CONSOLE_OUTPUT,
-                              Capability.VOLUME_ATTACH})
+                              Capability.VOLUME_ATTACH, Capability.RESCUE, Capability.CHANGE_PASSWORD})
     boots_overcast_images = False
     reports_headroom = True
 
@@ -294,6 +294,18 @@ class OpenStackComputeDriver(ComputeDriver):
         if admin_password:
             kwargs["admin_password"] = admin_password
         self._call("server rebuild", self._nova.rebuild_server, server, **kwargs)
+
+    def rescue(self, ctx: CallContext, backend_id: str, image: Image | None, admin_password: str | None) -> None:
+        if image is not None and not image.backend_id:
+            raise InvalidRequest(f"Image {image.id} is not held by the upstream cloud")
+        self._action("server rescue", self._nova.rescue_server, backend_id, admin_pass=admin_password or None,
+                     image=image.backend_id if image is not None else None)
+
+    def unrescue(self, ctx: CallContext, backend_id: str) -> None:
+        self._action("server unrescue", self._nova.unrescue_server, backend_id)
+
+    def change_password(self, ctx: CallContext, backend_id: str, admin_password: str) -> None:
+        self._action("server change password", self._nova.change_server_password, backend_id, admin_password)
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         self._server(backend_id)
