@@ -1,7 +1,7 @@
 """Issue 15's read goals: each list beside a bare Falcon app answering the very same bytes.
 
     .venv/bin/python -m benchmarks.reads [--duration 5] [--connections 16] [--workers 2] [--threads 8]
-        [--small 100] [--large 10000] [--skip-large] [--uncached]
+        [--small 100] [--large 10000] [--skip-large] [--uncached | --uncached-only] [--only servers ...]
 
 One ``overcast serve`` (the real command, ``--workers``/``--threads`` as given, SQLite, the noop
 driver) with ``--small`` servers (each with a port) and ``--small`` volumes in the demo project. For
@@ -85,7 +85,11 @@ def measure(args: argparse.Namespace, srv: Server, data_dir: Path, work: Path, l
                         ("GET networks", "/network/v2.0/networks"),
                         ("GET images", "/image/v2/images"),
                         ("GET flavors/detail", f"{COMPUTE}/flavors/detail")):
+        if args.only and not any(word in label for word in args.only):
+            continue
         rows.append(_versus_bare(args, srv, path, token, work, log_dir, label))
+    if args.only:
+        return rows
     anonymous = _wrk(args, srv.port, "/identity/v3", "")
     print(f"  GET /identity/v3 (no token): {anonymous.rps:,.0f} req/s", flush=True)
     rows.append(["GET /identity/v3 (no token)", "-", f"{anonymous.rps:,.0f}", f"{anonymous.p50_ms:.2f}", "-", "1",
@@ -131,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"overcast-bench reads: workers={args.workers} threads={args.threads} duration={args.duration}s "
           f"connections={args.connections}; {os.cpu_count()} CPUs; work dir {work}", flush=True)
     headers = ["scenario", "bytes", "req/s", "p50 ms", "bare req/s (same bytes)", "ratio", "sock err/non-2xx"]
-    variants = [("cached (default)", {})] + ([("uncached", {"OVERCAST_SERVER_RESPONSE_CACHE": "false"})]
-                                            if args.uncached else [])
+    variants = ([] if args.uncached_only else [("cached (default)", {})]) + (
+        [("uncached", {"OVERCAST_SERVER_RESPONSE_CACHE": "false"})] if args.uncached or args.uncached_only else [])
     srv = _serve(args, data_dir, env, log_dir, "overcast")
     try:
         network = _populate(args, srv, data_dir, args.small, None)
@@ -180,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", type=int, default=10000)
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--uncached", action="store_true", help="also measure with the response cache off")
+    parser.add_argument("--uncached-only", action="store_true", help="measure with the response cache off only")
+    parser.add_argument("--only", action="append", default=[], metavar="WORD",
+                        help="only the lists whose label contains WORD (servers, volumes, ports...); repeatable")
     return run_main(run, parser.parse_args(argv))
 
 

@@ -16,6 +16,7 @@ The services read the header differently, and clients depend on the difference (
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from functools import total_ordering
@@ -58,6 +59,14 @@ class Version:
 
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}"
+
+
+@functools.lru_cache(maxsize=1024)
+def reached(version: Version, thresholds: tuple[str, ...]) -> frozenset[str]:
+    """The ``thresholds`` (microversions as text, "2.47") that ``version`` reaches, worked out once
+    per (version, thresholds): a view renders every record of a list with one such set and tests
+    membership instead of comparing versions field by field."""
+    return frozenset(text for text in thresholds if version >= Version.parse(text))
 
 
 def _exact_service(header: str, service: str) -> str | None:

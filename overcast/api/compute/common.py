@@ -101,9 +101,11 @@ class Links:
         """The compute URL of the request's region (0008: the first at the root, others under /regions)."""
         return f"{self.public_url}{urls.region_prefix()}/compute"
 
-    def pair(self, collection: str, item_id: str) -> list[dict[str, str]]:
-        return [{"rel": "self", "href": f"{self.base}/v2.1/{collection}/{item_id}"},
-                {"rel": "bookmark", "href": f"{self.base}/{collection}/{item_id}"}]
+    def pair(self, collection: str, item_id: str, base: str | None = None) -> list[dict[str, str]]:
+        """``base``: :attr:`base`, when the caller has it already (a list: once per request)."""
+        base = self.base if base is None else base
+        return [{"rel": "self", "href": f"{base}/v2.1/{collection}/{item_id}"},
+                {"rel": "bookmark", "href": f"{base}/{collection}/{item_id}"}]
 
     def next_page(self, req: falcon.Request, collection: str, marker: str) -> list[dict[str, str]]:
         params = {k: v for k, v in req.params.items() if k != "marker"}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from overcast.api.compute.common import Links
-from overcast.api.microversions import Version
+from overcast.api.microversions import Version, reached
 from overcast.core.compute import states
 from overcast.core.compute.servers import Related, host_id
 from overcast.core.context import AuthContext
@@ -20,8 +21,8 @@ from overcast.store.compute import Server
 
 #: statuses for which Nova shows ``progress``
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
-_V = {text: Version.parse(text) for text in (
-    "2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90")}
+#: the microversions that change what a server view shows
+_THRESHOLDS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -34,59 +35,76 @@ def usg(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") if value is not None else None
 
 
-@functools.lru_cache(maxsize=128)
 def _reached(version: Version) -> frozenset[str]:
-    """The thresholds of :data:`_V` this microversion reaches, worked out once per version."""
-    return frozenset(text for text, threshold in _V.items() if version >= threshold)
+    return reached(version, _THRESHOLDS)
 
 
 #: hostId per (project, host): a list repeats the same few pairs
 _host_id = functools.lru_cache(maxsize=1024)(host_id)
 
 
-def instance_name(server: Server) -> str:
+def instance_name(server: Any) -> str:
     return f"instance-{server.seq:08x}"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a request's server views depend on besides the server, worked out once per request
+    (a list renders every server with one): the microversion thresholds reached, whether the
+    caller is an admin, the compute URL of the request's region."""
+
+    reached: frozenset[str]
+    admin: bool
+    base: str
+
+    @property
+    def embedded_flavor(self) -> bool:
+        """The flavor as it was at boot instead of its id and links (2.47)."""
+        return "2.47" in self.reached
 
 
 class ServerViews:
     def __init__(self, links: Links):
         self.links = links
 
-    def summary(self, server: Server) -> dict[str, Any]:
-        return {"id": server.id, "name": server.name, "links": self.links.pair("servers", server.id)}
+    def shape(self, version: Version, ctx: AuthContext) -> Shape:
+        return Shape(_reached(version), ctx.is_admin, self.links.base)
 
-    def _image(self, server: Server) -> Any:
-        if not server.image_id or (server.block_devices and not server.image_id):
+    def summary(self, server: Any, base: str | None = None) -> dict[str, Any]:
+        return {"id": server.id, "name": server.name, "links": self.links.pair("servers", server.id, base)}
+
+    @staticmethod
+    def _image(server: Any, base: str) -> Any:
+        if not server.image_id:  # booted from a volume
             return ""
-        return {"id": server.image_id,
-                "links": [{"rel": "bookmark", "href": f"{self.links.base}/images/{server.image_id}"}]}
+        return {"id": server.image_id, "links": [{"rel": "bookmark", "href": f"{base}/images/{server.image_id}"}]}
 
-    def _flavor(self, server: Server, reached: frozenset[str]) -> dict[str, Any]:
-        flavor = server.flavor or {}
-        if "2.47" in reached:
+    @staticmethod
+    def _flavor(server: Any, shape: Shape) -> dict[str, Any]:
+        if shape.embedded_flavor:
+            flavor = server.flavor or {}
             out = {"vcpus": int(flavor.get("vcpus", 0)), "ram": int(flavor.get("ram", 0)),
                    "disk": int(flavor.get("disk", 0)), "ephemeral": int(flavor.get("ephemeral") or 0),
                    "swap": int(flavor.get("swap") or 0), "original_name": flavor.get("name", "")}
             out["extra_specs"] = dict(flavor.get("extra_specs") or {})
             return out
         return {"id": server.flavor_id,
-                "links": [{"rel": "bookmark", "href": f"{self.links.base}/flavors/{server.flavor_id}"}]}
+                "links": [{"rel": "bookmark", "href": f"{shape.base}/flavors/{server.flavor_id}"}]}
 
-    def _addresses(self, server: Server, extended: bool) -> dict[str, Any]:
+    @staticmethod
+    def _addresses(server: Any, extended: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for network, addrs in (server.addresses or {}).items():
-            items = []
-            for a in addrs:
-                item = {"version": a["version"], "addr": a["addr"]}
-                if extended:
-                    item["OS-EXT-IPS:type"] = a.get("OS-EXT-IPS:type", "fixed")
-                    item["OS-EXT-IPS-MAC:mac_addr"] = a.get("OS-EXT-IPS-MAC:mac_addr", "")
-                items.append(item)
-            out[network] = items
+            if extended:
+                out[network] = [{"version": a["version"], "addr": a["addr"],
+                                 "OS-EXT-IPS:type": a.get("OS-EXT-IPS:type", "fixed"),
+                                 "OS-EXT-IPS-MAC:mac_addr": a.get("OS-EXT-IPS-MAC:mac_addr", "")} for a in addrs]
+            else:
+                out[network] = [{"version": a["version"], "addr": a["addr"]} for a in addrs]
         return out
 
     @staticmethod
-    def _volumes(server: Server, reached: frozenset[str], related: Related | None) -> list[dict[str, Any]]:
+    def _volumes(server: Any, reached: frozenset[str], related: Related | None) -> list[dict[str, Any]]:
         """os-extended-volumes: the server's volumes (2.3 adds delete_on_termination)."""
         if related is not None:
             pairs = related.volumes.get(server.id, ())
@@ -96,9 +114,9 @@ class ServerViews:
             return [{"id": volume_id, "delete_on_termination": delete} for volume_id, delete in pairs]
         return [{"id": volume_id} for volume_id, _ in pairs]
 
-    def _core(self, server: Server, version: Version, *, extended_addresses: bool,
+    def _core(self, server: Any, shape: Shape, *, extended_addresses: bool,
               related: Related | None = None) -> dict[str, Any]:
-        reached = _reached(version)
+        reached = shape.reached
         status = states.status(server.vm_state, server.task_state)
         if related is not None:
             metadata = dict(related.metadata.get(server.id, ()))
@@ -107,18 +125,19 @@ class ServerViews:
         out: dict[str, Any] = {
             "id": server.id, "name": server.name, "status": status, "tenant_id": server.project_id,
             "user_id": server.user_id, "metadata": metadata,
-            "hostId": _host_id(server.project_id, server.host), "image": self._image(server),
-            "flavor": self._flavor(server, reached), "created": iso(server.created_at),
+            "hostId": _host_id(server.project_id, server.host), "image": self._image(server, shape.base),
+            "flavor": self._flavor(server, shape), "created": iso(server.created_at),
             "updated": iso(server.updated_at), "addresses": self._addresses(server, extended_addresses),
             "accessIPv4": server.access_ipv4 or "", "accessIPv6": server.access_ipv6 or "",
-            "links": self.links.pair("servers", server.id), "OS-DCF:diskConfig": "MANUAL",
+            "links": self.links.pair("servers", server.id, shape.base), "OS-DCF:diskConfig": "MANUAL",
         }
         if status in _PROGRESS:
             out["progress"] = int(server.progress or 0)
         if status in ("ERROR", "DELETED") and server.fault:
-            out["fault"] = {k: server.fault[k] for k in ("code", "message", "created") if k in server.fault}
-            if "details" in server.fault and server.fault["details"]:
-                out["fault"]["details"] = server.fault["details"]
+            fault = server.fault
+            out["fault"] = {k: fault[k] for k in ("code", "message", "created") if k in fault}
+            if fault.get("details"):
+                out["fault"]["details"] = fault["details"]
         if "2.9" in reached:
             out["locked"] = bool(server.locked)
         if "2.19" in reached:
@@ -132,13 +151,20 @@ class ServerViews:
             out["locked_reason"] = server.locked_reason
         return out
 
-    def detail(self, server: Server, version: Version, ctx: AuthContext, *, show_groups: bool = True,
-               related: Related | None = None) -> dict[str, Any]:
-        """``related``: the list's related rows (:func:`overcast.core.compute.servers.list_related`);
-        without it the server's own collections are read."""
-        reached = _reached(version)
-        out = self._core(server, version, extended_addresses=True, related=related)
-        admin = ctx.is_admin
+    def detail(self, server: Any, version: Version, ctx: AuthContext) -> dict[str, Any]:
+        """A server's show (its own collections are read)."""
+        return self.detail_in(server, self.shape(version, ctx))
+
+    def detail_list(self, rows: list[Any], shape: Shape, related: Related) -> list[dict[str, Any]]:
+        """``servers/detail``: rows of :func:`overcast.core.compute.servers.list_servers` and their
+        related rows (:func:`~overcast.core.compute.servers.list_related`), one shape for all."""
+        return [self.detail_in(row, shape, show_groups=False, related=related) for row in rows]
+
+    def detail_in(self, server: Any, shape: Shape, *, show_groups: bool = True,
+                  related: Related | None = None) -> dict[str, Any]:
+        """``related``: a list's related rows; without it the server's own collections are read."""
+        reached = shape.reached
+        out = self._core(server, shape, extended_addresses=True, related=related)
         out.update({
             "key_name": server.key_name,
             "OS-SRV-USG:launched_at": usg(server.launched_at),
@@ -151,7 +177,7 @@ class ServerViews:
         })
         if server.security_groups:  # Nova leaves the key out when the server has none
             out["security_groups"] = [{"name": g.get("name")} for g in server.security_groups]
-        if admin:
+        if shape.admin:
             out["OS-EXT-SRV-ATTR:host"] = server.host
             out["OS-EXT-SRV-ATTR:instance_name"] = instance_name(server)
             out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.host
@@ -166,7 +192,7 @@ class ServerViews:
                 })
         elif "2.90" in reached:
             out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
-        if "2.16" in reached and admin:
+        if "2.16" in reached and shape.admin:
             out["host_status"] = "UP" if server.host else ""
         if "2.71" in reached and show_groups:
             out["server_groups"] = [server.server_group_id] if server.server_group_id else []
@@ -174,9 +200,10 @@ class ServerViews:
 
     def basic(self, server: Server, version: Version, ctx: AuthContext) -> dict[str, Any]:
         """PUT and rebuild before 2.75: the core attributes (2.71 adds server_groups)."""
-        if "2.75" in _reached(version):
-            return self.detail(server, version, ctx)
-        out = self._core(server, version, extended_addresses=False)
-        if "2.71" in _reached(version):
+        shape = self.shape(version, ctx)
+        if "2.75" in shape.reached:
+            return self.detail_in(server, shape)
+        out = self._core(server, shape, extended_addresses=False)
+        if "2.71" in shape.reached:
             out["server_groups"] = [server.server_group_id] if server.server_group_id else []
         return out

@@ -158,14 +158,14 @@ class Servers(ServerResource):
     def render_list(self, req: falcon.Request, resp: falcon.Response, detail: bool) -> None:
         query, _ = self.list_query(req, detail)
         ctx = caller(req)
-        v = version(req)
+        shape = self.views.shape(version(req), ctx)
         with self.core.store.session() as session:
-            rows = core_servers.list_servers(session, ctx, query, region=req.context.region, related=False)
+            rows = core_servers.list_servers(session, ctx, query, region=req.context.region, detail=detail,
+                                             embedded_flavor=detail and shape.embedded_flavor)
             if detail:
-                related = core_servers.list_related(session, [s.id for s in rows])
-                items = [self.views.detail(s, v, ctx, show_groups=False, related=related) for s in rows]
+                items = self.views.detail_list(rows, shape, core_servers.list_related(session, rows))
             else:
-                items = [self.views.summary(s) for s in rows]
+                items = [self.views.summary(s, shape.base) for s in rows]
         body: dict[str, Any] = {"servers": items}
         if query.limit is not None and rows and len(rows) == query.limit:
             body["servers_links"] = self.views.links.next_page(req, "servers/detail" if detail else "servers",

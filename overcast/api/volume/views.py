@@ -9,12 +9,14 @@ migration attributes and ``migration_status``, as Cinder's policy defaults allow
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any, Iterable
 
 import falcon
 
-from overcast.api.volume.common import Links, at_least, caller
+from overcast.api.microversions import reached
+from overcast.api.volume.common import Links, at_least, caller, version
 from overcast.core.volume import states
 from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeBackup, VolumeType
 
@@ -22,10 +24,20 @@ from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeBack
 _SERVICE_NS = uuid.UUID("6f1c0a51-5c38-4c8a-9a36-0c1f7e6f1a10")
 
 
+#: the microversions that change what a volume view shows
+_THRESHOLDS = ("3.13", "3.21", "3.48", "3.61", "3.63", "3.65")
+
+
 def timestamp(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+    """``2026-12-06T10:00:00.000000``, the zone left out (isoformat is C code, strftime is not)."""
+    if not value:
+        return None
+    if value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
 
 
+@functools.lru_cache(maxsize=64)
 def service_uuid(cloud: str) -> str:
     return str(uuid.uuid5(_SERVICE_NS, cloud))
 
@@ -50,6 +62,7 @@ class VolumeViews:
         """Cinder's detail view; ``extended`` adds what its show/list extensions add (tenant, host,
         migration, image metadata), which create and update responses do not carry."""
         admin = caller(req).is_admin and extended
+        flags = reached(version(req), _THRESHOLDS)
         body: dict[str, Any] = {
             **self.summary(volume),
             "status": volume.status,
@@ -78,18 +91,18 @@ class VolumeViews:
         if admin:
             body.update({"migration_status": None, "os-vol-host-attr:host": volume.host,
                          "os-vol-mig-status-attr:migstat": None, "os-vol-mig-status-attr:name_id": None})
-        if at_least(req, "3.13"):
+        if "3.13" in flags:
             body["group_id"] = volume.group_id
-        if at_least(req, "3.21") and admin:
+        if "3.21" in flags and admin:
             body["provider_id"] = None
-        if at_least(req, "3.48"):
+        if "3.48" in flags:
             body["shared_targets"] = False
             body["service_uuid"] = service_uuid(volume.cloud)
-        if at_least(req, "3.61") and admin:
+        if "3.61" in flags and admin:
             body["cluster_name"] = None
-        if at_least(req, "3.63"):
+        if "3.63" in flags:
             body["volume_type_id"] = volume.volume_type_id
-        if at_least(req, "3.65"):
+        if "3.65" in flags:
             body["consumes_quota"] = True
         return body
 
