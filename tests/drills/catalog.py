@@ -234,11 +234,18 @@ _rules(_K, {  # neutron/conf/policies/*.py
     "router_add_interface": {"PUT": MEMBER},
     "router_remove_interface": {"PUT": MEMBER},
     "quota": {"PUT": ADMIN, "DELETE": ADMIN},
+    "auto_allocated_topology": {"DELETE": MEMBER},  # delete_auto_allocated_topology: admin or project member
 })
 
 _rules(_C, {  # cinder/policies/*.py
     "attachments": {"POST": MEMBER},
     "attachment": {"PUT": MEMBER, "DELETE": MEMBER},
+    # backup:create/update/delete/restore admin or project member; backup-import and the admin actions admin
+    "backups": {"POST": MEMBER},
+    "backup": {"PUT": MEMBER, "DELETE": MEMBER},
+    "backup_restore": {"POST": MEMBER},
+    "backup_action": {"POST os-reset_status": ADMIN, "POST os-force_delete": ADMIN},
+    "backup_import": {"POST": ADMIN},
     "attachment_action": {"POST os-complete": MEMBER},
     "group_snapshots": {"POST": MEMBER},
     "group_snapshot": {"DELETE": MEMBER},
@@ -375,7 +382,7 @@ def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
                "application_credential_id": "application_credential", "member_id": "image_member",
                "namespace": "namespace", "attachment_id": "attachment", "group_type_id": "group_type",
                "target_id": "project", "transfer_id": "transfer", "qos_id": "qos", "type_id": "volume_type",
-               "encryption_id": "encryption", "project_id": "project"}
+               "encryption_id": "encryption", "project_id": "project", "backup_id": "backup"}
     key = aliases.get(name)
     if key and key in ids:
         return ids[key]
@@ -602,6 +609,10 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
                                                         "instance_uuid": i["server"]}}, headers=CINDER),
         (_C, "attachment", "PUT"): _e({"attachment": {"connector": {"host": "drill"}}}, headers=CINDER),
         (_C, "attachment_action", "POST"): _actions({"os-complete": {}}, headers=CINDER),
+        (_C, "backups", "POST"): _e({"backup": {"volume_id": i["backup_volume"], "name": new_id}}, headers=CINDER),
+        (_C, "backup", "PUT"): _e({"backup": {"description": "drill"}}, headers=CINDER),
+        (_C, "backup_restore", "POST"): _e({"restore": {"name": new_id}}, headers=CINDER),
+        (_C, "backup_action", "POST"): _actions({"os-reset_status": {"status": "available"}}, headers=CINDER),
         (_C, "group_snapshots", "POST"): _e({"group_snapshot": {"group_id": i["group"]}}, headers=CINDER),
         (_C, "group_snapshot_action", "POST"): _actions({"reset_status": {"status": "available"}},
                                                         headers=CINDER),

@@ -368,6 +368,11 @@ class World:
 
         ids["volume"] = volume("drill-vol")
         ids["attached_volume"] = volume("drill-attached")
+        ids["backup_volume"] = volume("drill-backed-up")
+        ids["backup"] = self.ok("POST", f"{cinder}/backups", member, headers=v, json_body={"backup": {
+            "volume_id": ids["backup_volume"], "name": "drill-backup"}})["backup"]["id"]
+        self.wait("backup available", lambda: self.ok(
+            "GET", f"{cinder}/backups/{ids['backup']}", member, headers=v)["backup"]["status"] == "available")
         ids["snapshot"] = self.ok("POST", f"{cinder}/snapshots", member, headers=v, json_body={"snapshot": {
             "volume_id": ids["volume"], "name": "drill-snap", "metadata": {"drill": "yes"}}})["snapshot"]["id"]
         self.wait("snapshot available", lambda: self.ok(
