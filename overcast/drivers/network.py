@@ -69,6 +69,10 @@ class AddressOwner(str, enum.Enum):
     PROVIDER = "provider"
 
 
+#: Neutron's QoS rule types; a driver lists in :attr:`NetworkDriver.qos_rule_types` the ones its
+#: backend takes on a QoS policy (the rule types ``/v2.0/qos/rule-types`` shows for its region)
+QOS_RULE_TYPES = ("bandwidth_limit", "dscp_marking", "minimum_bandwidth")
+
 #: The kinds of object a network backend holds, as :meth:`NetworkDriver.list_objects` names them.
 KINDS = ("network", "subnet", "port", "router", "floating_ip", "security_group")
 #: The kind each optional capability brings.
@@ -243,6 +247,8 @@ class NetworkDriver(abc.ABC):
     capabilities: frozenset[Capability] = frozenset()
     #: Who decides MACs and addresses.
     addresses: AddressOwner = AddressOwner.OVERCAST
+    #: The QoS rule types (of :data:`QOS_RULE_TYPES`) this backend takes; none by default.
+    qos_rule_types: frozenset[str] = frozenset()
 
     # -- networks, subnets, ports ---------------------------------------------------------
     @abc.abstractmethod

@@ -63,6 +63,8 @@ class Network(StandardAttrs, Base):
     network_type: Mapped[str | None] = mapped_column(String(32))
     physical_network: Mapped[str | None] = mapped_column(String(64))
     segmentation_id: Mapped[int | None] = mapped_column(Integer)
+    #: the QoS policy of the network (its ports without one of their own follow it)
+    qos_policy_id: Mapped[str | None] = mapped_column(String(36), index=True)
     subnets: Mapped[list["Subnet"]] = relationship(lazy="selectin", order_by="Subnet.created_at",
                                                    viewonly=True)
 
@@ -101,6 +103,8 @@ class Port(StandardAttrs, Base):
     binding_host_id: Mapped[str] = mapped_column(String(255), default="")
     binding_vif_type: Mapped[str] = mapped_column(String(64), default="unbound")
     binding_vnic_type: Mapped[str] = mapped_column(String(64), default="normal")
+    #: the port's own QoS policy (it beats its network's)
+    qos_policy_id: Mapped[str | None] = mapped_column(String(36), index=True)
     fixed_ips: Mapped[list["IpAllocation"]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="IpAllocation.position")
 
@@ -201,3 +205,35 @@ class AutoAllocatedTopology(Base):
     network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id", ondelete="CASCADE"),
                                             index=True)
     router_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class QosPolicy(StandardAttrs, Base):
+    """A QoS policy (Neutron's ``qos``): its rules, and whether it is the project's default
+    (``is_default``: one per project and region, refused in core). The backend only records it
+    (docs/decisions/0053-qos-and-rbac.md)."""
+
+    __tablename__ = "net_qos_policy"
+    name: Mapped[str] = mapped_column(String(255), default="", index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    rules: Mapped[list["QosRule"]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                  order_by="QosRule.created_at")
+
+
+class QosRule(Base):
+    """One rule of a QoS policy: one per type and direction (``""`` for DSCP marking, which has
+    none), the unique key refusing a second one made concurrently."""
+
+    __tablename__ = "net_qos_rule"
+    __table_args__ = (UniqueConstraint("qos_policy_id", "type", "direction"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    qos_policy_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_qos_policy.id", ondelete="CASCADE"),
+                                               index=True)
+    #: bandwidth_limit, dscp_marking or minimum_bandwidth
+    type: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(16), default="")
+    max_kbps: Mapped[int | None] = mapped_column(Integer)
+    max_burst_kbps: Mapped[int | None] = mapped_column(Integer)
+    min_kbps: Mapped[int | None] = mapped_column(Integer)
+    dscp_mark: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -35,6 +35,7 @@ NETWORK_UPDATE: dict[str, Any] = {"name": NAME, "admin_state_up": BOOL, "shared"
                                   "mtu": {"type": "integer", "minimum": 68, "maximum": 65535},
                                   "port_security_enabled": BOOL, **_DESCRIPTION}
 NETWORK_CREATE = {**NETWORK_UPDATE, **_OWNER, **_PROVIDER}
+_QOS_POLICY = {"qos_policy_id": {"type": ["string", "null"], "maxLength": 64}}
 
 SUBNET_UPDATE: dict[str, Any] = {
     "name": NAME, "gateway_ip": _NULLABLE_IP, "enable_dhcp": BOOL,
@@ -59,6 +60,9 @@ PORT_UPDATE: dict[str, Any] = {
     "port_security_enabled": BOOL, "mac_address": {"type": "string", "maxLength": 32},
     "binding:host_id": {"type": ["string", "null"], "maxLength": 255},
     "binding:profile": {"type": ["object", "null"]}, "extra_dhcp_opts": _DHCP_OPTIONS, **_DESCRIPTION}
+NETWORK_UPDATE.update(_QOS_POLICY)
+NETWORK_CREATE.update(_QOS_POLICY)
+PORT_UPDATE.update(_QOS_POLICY)
 PORT_CREATE = {**PORT_UPDATE, **_OWNER, "network_id": UUID,
                "binding:vnic_type": {"type": "string", "enum": ["normal", "direct", "macvtap", "baremetal",
                                                                 "direct-physical", "virtio-forwarder"]}}

@@ -36,6 +36,15 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
      "Provides security groups filtering when listing ports"),
     ("project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."),
     ("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
+    ("qos", "Quality of Service", "The Quality of Service extension."),
+    ("qos-bw-limit-direction", "Direction for QoS bandwidth limit rule",
+     "Allow to configure QoS bandwidth limit rule with specific direction: ingress or egress"),
+    ("qos-bw-minimum-ingress", "Ingress direction for QoS minimum bandwidth rule",
+     "Allow to configure QoS minumum bandwidth rule with ingress direction."),
+    ("qos-default", "QoS default policy", "Expose the QoS default policy per project"),
+    ("qos-port-network-policy", "QoS port network policy ID", "Adds a the QoS network ID to the port definition"),
+    ("qos-rule-type-details", "Details of QoS rule types",
+     "Expose details about QoS rule types supported by loaded backend drivers"),
     ("quotas", "Quota management support", "Expose functions for quotas management per project"),
     ("quota-check-limit", "Quota engine limit check", "Support for checking the resource usage before "
      "applying a new quota limit"),
@@ -62,6 +71,7 @@ ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
              ("security_group_rule", "security-group-rules"), ("quota", "quotas"))
+RESOURCES += (("policy", "qos/policies"),)
 
 
 def _extension(alias: str, name: str, description: str) -> dict:

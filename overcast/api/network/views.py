@@ -41,7 +41,7 @@ def network(req: falcon.Request, session: Session, net: Network) -> dict[str, An
     view = {"id": net.id, "name": net.name, "admin_state_up": net.admin_state_up, "status": net.status,
             "shared": net.shared, "router:external": net.external, "mtu": net.mtu,
             "port_security_enabled": net.port_security_enabled, "subnets": [s.id for s in net.subnets],
-            **standard(net)}
+            "qos_policy_id": net.qos_policy_id, **standard(net)}
     if net.external:  # the auto-allocated-topology extension's flag, on external networks only
         view["is_default"] = net.is_default
     if _admin(req):
@@ -65,13 +65,19 @@ def port(req: falcon.Request, session: Session, p: Port) -> dict[str, Any]:
             "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in p.fixed_ips],
             "security_groups": list(p.security_group_ids), "allowed_address_pairs": list(p.allowed_address_pairs),
             "port_security_enabled": p.port_security_enabled, "extra_dhcp_opts": port_rules.dhcp_options(p),
-            **standard(p)}
+            "qos_policy_id": p.qos_policy_id, "qos_network_policy_id": _network_policy(session, p), **standard(p)}
     if _admin(req):
         view.update({"binding:host_id": p.binding_host_id, "binding:vif_type": p.binding_vif_type,
                      "binding:vif_details": {"port_filter": True} if p.binding_vif_type == "ovs" else {},
                      "binding:vnic_type": p.binding_vnic_type,
                      "binding:profile": dict((p.extra or {}).get(BINDING_PROFILE) or {})})
     return view
+
+
+def _network_policy(session: Session, p: Port) -> str | None:
+    """The QoS policy of the port's network (``qos-port-network-policy``)."""
+    network = session.get(Network, p.network_id)  # once per network and request (the identity map)
+    return network.qos_policy_id if network is not None else None
 
 
 def router(req: falcon.Request, session: Session, r: Router) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
-from overcast.core.network import NetworkCore, floating_ips, quotas
+from overcast.core.network import NetworkCore, floating_ips, qos, quotas
 from overcast.core.network.common import admin_only, authorize, fetch, in_region, owner, touch, update_fields
 from overcast.core.network.errors import conflict
 from overcast.core.network.listing import ordered
@@ -70,6 +70,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
                       network_type=network_type, physical_network=physnet, segmentation_id=segment,
                       mtu=body.get("mtu") or (TENANT_MTU if network_type == TENANT_TYPE else FLAT_MTU),
                       tags=[], status="ACTIVE", extra={})
+    network.qos_policy_id = qos.for_new_network(core, session, ctx, project_id, body)
     session.add(network)
     session.flush()
     _set_default(core, session, network, body.get("is_default"))
@@ -112,6 +113,8 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
                                      "port_security_enabled"))
     if "router:external" in changes:
         network.external = bool(changes["router:external"])
+    if "qos_policy_id" in changes:
+        network.qos_policy_id = qos.policy_for(core, session, ctx, changes["qos_policy_id"])
     _set_default(core, session, network, changes.get("is_default"))
     touch(network)
     session.flush()

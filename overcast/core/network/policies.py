@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from overcast.core.policy import ADMIN, PROJECT_MEMBER, PROJECT_READER, Rule
+from overcast.core.policy import ADMIN, ADMIN_OR_SYSTEM_READER, PROJECT_MEMBER, PROJECT_READER, Rule
 
 ADMIN_OR_PROJECT_MEMBER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_PROJECT_READER = ADMIN | PROJECT_READER
@@ -39,6 +39,11 @@ RULES: Mapping[str, Rule] = {
     "get_network_ip_availability": ADMIN,
     "get_auto_allocated_topology": ADMIN_OR_PROJECT_READER,
     "delete_auto_allocated_topology": ADMIN_OR_PROJECT_MEMBER,
+    # QoS (neutron/conf/policies/qos.py): policies and rules are the admin's; rule types too
+    **{f"{verb}_policy": ADMIN for verb in ("create", "update", "delete")},
+    **{f"{verb}_policy_{rule}": ADMIN for verb in ("create", "update", "delete")
+       for rule in ("bandwidth_limit_rule", "dscp_marking_rule", "minimum_bandwidth_rule")},
+    "get_rule_type": ADMIN_OR_SYSTEM_READER,
     "update_quota": ADMIN,
     "delete_quota": ADMIN,
 }

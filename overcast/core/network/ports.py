@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
-from overcast.core.network import BINDING_PROFILE, EXTRA_DHCP_OPTS, NetworkCore, ipam, quotas, security_groups
+from overcast.core.network import BINDING_PROFILE, EXTRA_DHCP_OPTS, NetworkCore, ipam, qos, quotas, security_groups
 from overcast.core.network.common import admin_only, authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -232,6 +232,7 @@ def make(core: NetworkCore, session: Session, ctx: AuthContext, network: Network
     port.allowed_address_pairs = _pairs(port_security, body.get("allowed_address_pairs"), mac)
     _set_profile(port, body.get("binding:profile"))
     _set_dhcp_options(port, body.get("extra_dhcp_opts"))
+    port.qos_policy_id = qos.policy_for(core, session, ctx, body.get("qos_policy_id"))
     session.add(port)
     session.flush()
     add_addresses(core, session, port, network, body.get("fixed_ips"))
@@ -271,6 +272,8 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str, 
         _set_profile(port, changes["binding:profile"])
     if "extra_dhcp_opts" in changes:
         _set_dhcp_options(port, changes["extra_dhcp_opts"])
+    if "qos_policy_id" in changes:
+        port.qos_policy_id = qos.policy_for(core, session, ctx, changes["qos_policy_id"])
     if "fixed_ips" in changes:
         _reallocate(core, session, port, changes["fixed_ips"] or [])
     if "security_groups" in changes or "port_security_enabled" in changes:

@@ -32,7 +32,7 @@ from typing import Any
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import Conflict, InvalidRequest, NotFound
 from overcast.drivers.local.store import LocalStore
-from overcast.drivers.network import (KINDS, AddressOwner, BackendObject, Capability, FixedIp, FloatingIpRealised,
+from overcast.drivers.network import (QOS_RULE_TYPES, KINDS, AddressOwner, BackendObject, Capability, FixedIp, FloatingIpRealised,
                                       FloatingIpSpec, NetworkDriver, NetworkSpec, PortBinding, PortSpec, Realised,
                                       Ref, RouterSpec, SecurityGroupRealised, SecurityGroupSpec, SubnetSpec)
 
@@ -78,6 +78,8 @@ class LocalNetworkDriver(NetworkDriver):
     """Routers, floating IPs and security groups, all recorded; ports wired to ``host``."""
 
     capabilities = frozenset(Capability)
+    #: recorded with their policies, applied to no traffic (docs/decisions/0053-qos-and-rbac.md)
+    qos_rule_types = frozenset(QOS_RULE_TYPES)
 
     def __init__(self, path: Path, host: str = "overcast-local-1",
                  addresses: AddressOwner | str = AddressOwner.OVERCAST) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 from overcast.drivers.context import CallContext
-from overcast.drivers.network import (BackendObject, Capability, FloatingIpRealised, FloatingIpSpec, NetworkDriver,
+from overcast.drivers.network import (QOS_RULE_TYPES, BackendObject, Capability, FloatingIpRealised, FloatingIpSpec, NetworkDriver,
                                       NetworkSpec, PortBinding, PortSpec, Realised, Ref, RouterSpec,
                                       SecurityGroupRealised, SecurityGroupSpec, SubnetSpec)
 
@@ -19,6 +19,8 @@ class NoopNetworkDriver(NetworkDriver):
     """Every capability, none of them doing anything."""
 
     capabilities = frozenset(Capability)
+    #: recorded with their policies, applied to no traffic (docs/decisions/0053-qos-and-rbac.md)
+    qos_rule_types = frozenset(QOS_RULE_TYPES)
 
     def __init__(self, host: str = "noop-host") -> None:
         self._host = host
