@@ -235,6 +235,12 @@ _rules(_K, {  # neutron/conf/policies/*.py
     "router_remove_interface": {"PUT": MEMBER},
     "quota": {"PUT": ADMIN, "DELETE": ADMIN},
     "auto_allocated_topology": {"DELETE": MEMBER},  # delete_auto_allocated_topology: admin or project member
+    # neutron/conf/policies/qos.py: QoS policies and their rules are the admin's
+    "qos_policies": {"POST": ADMIN},
+    "qos_policy": {"PUT": ADMIN, "DELETE": ADMIN},
+    **{f"qos_{rule}_rules": {"POST": ADMIN} for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth")},
+    **{f"qos_{rule}_rule": {"PUT": ADMIN, "DELETE": ADMIN}
+       for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth")},
 })
 
 _rules(_C, {  # cinder/policies/*.py
@@ -338,7 +344,7 @@ REFUSED_WITH = {
 
 _NETWORK_ITEMS = {"floatingips": "floating_ip", "networks": "network", "ports": "port", "routers": "router",
                   "router": "router", "security-group-rules": "security_group_rule",
-                  "security-groups": "security_group", "subnets": "subnet"}
+                  "security-groups": "security_group", "subnets": "subnet", "qos": "qos_policy"}
 
 
 def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
@@ -362,6 +368,8 @@ def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
                 "consumer_uuid": ids["placement_consumer"]}[name]
     if (service, name) in per_service:
         return ids[per_service[(service, name)]]
+    if (service, name) == ("network", "rule_id"):  # a QoS rule: the world's rule of the endpoint's type
+        return ids[ep]
     if name == "item_id":
         return ids[_NETWORK_ITEMS[ep.split("_", 1)[0]]]
     if name == "key":
@@ -602,6 +610,15 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         (_K, "security-group-rules", "POST"): _e({"security_group_rule": {
             "security_group_id": i["security_group"], "direction": "ingress", "protocol": "udp"}}),
         (_K, "quota", "PUT"): _e({"quota": {"network": 50}}),
+        (_K, "qos_policies", "POST"): _e({"policy": {"name": new_id, "project_id": i["project"]}}),
+        (_K, "qos_policy", "PUT"): _e({"policy": {"description": "drill"}}),
+        (_K, "qos_bandwidth_limit_rules", "POST"): _e({"bandwidth_limit_rule": {"max_kbps": 2000,
+                                                                                 "direction": "ingress"}}),
+        (_K, "qos_bandwidth_limit_rule", "PUT"): _e({"bandwidth_limit_rule": {"max_kbps": 3000}}),
+        (_K, "qos_dscp_marking_rule", "PUT"): _e({"dscp_marking_rule": {"dscp_mark": 34}}),
+        (_K, "qos_minimum_bandwidth_rules", "POST"): _e({"minimum_bandwidth_rule": {"min_kbps": 20,
+                                                                                     "direction": "ingress"}}),
+        (_K, "qos_minimum_bandwidth_rule", "PUT"): _e({"minimum_bandwidth_rule": {"min_kbps": 30}}),
         **{(_K, f"{kind}_tags", "PUT"): _e({"tags": ["drill-tag"]})
            for kind in ("networks", "subnets", "ports", "routers", "floatingips", "security-groups")},
         # volume

@@ -287,6 +287,15 @@ class World:
             "security_group_rule": {"security_group_id": ids["security_group"], "direction": "ingress",
                                     "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}}
                                              )["security_group_rule"]["id"]
+        # a QoS policy of the member's project (only admins make them) with one rule of each type
+        qos = f"{net}/qos/policies"
+        ids["qos_policy"] = self.ok("POST", qos, json_body={"policy": {
+            "name": "drill-qos", "project_id": ids["project"]}})["policy"]["id"]
+        for collection, member_name, body in (("bandwidth_limit_rules", "bandwidth_limit_rule", {"max_kbps": 1000}),
+                                              ("dscp_marking_rules", "dscp_marking_rule", {"dscp_mark": 26}),
+                                              ("minimum_bandwidth_rules", "minimum_bandwidth_rule", {"min_kbps": 10})):
+            ids[f"qos_{member_name}"] = self.ok("POST", f"{qos}/{ids['qos_policy']}/{collection}", json_body={
+                member_name: body})[member_name]["id"]
         for kind, key in (("networks", "network"), ("subnets", "subnet"), ("ports", "port"),
                           ("routers", "router"), ("floatingips", "floating_ip"),
                           ("security-groups", "security_group")):
