@@ -237,3 +237,22 @@ class QosRule(Base):
     min_kbps: Mapped[int | None] = mapped_column(Integer)
     dscp_mark: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RbacPolicy(Base):
+    """An RBAC policy (Neutron's ``rbac-policies``): ``object_type``'s object ``object_id`` is
+    shared with ``target_project`` (a project id or ``*``) for ``action``; the unique key refuses
+    a duplicate. Gone with its object."""
+
+    __tablename__ = "net_rbac_policy"
+    __table_args__ = (UniqueConstraint("object_type", "object_id", "action", "target_project"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    cloud: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: network or qos_policy
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(36), index=True)
+    #: access_as_shared or access_as_external
+    action: Mapped[str] = mapped_column(String(32))
+    target_project: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

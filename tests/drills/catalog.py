@@ -236,6 +236,8 @@ _rules(_K, {  # neutron/conf/policies/*.py
     "quota": {"PUT": ADMIN, "DELETE": ADMIN},
     "auto_allocated_topology": {"DELETE": MEMBER},  # delete_auto_allocated_topology: admin or project member
     # neutron/conf/policies/qos.py: QoS policies and their rules are the admin's
+    "rbac_policies": {"POST": MEMBER},  # neutron/conf/policies/rbac.py: admin or project member
+    "rbac_policy": {"PUT": MEMBER, "DELETE": MEMBER},
     "qos_policies": {"POST": ADMIN},
     "qos_policy": {"PUT": ADMIN, "DELETE": ADMIN},
     **{f"qos_{rule}_rules": {"POST": ADMIN} for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth")},
@@ -344,7 +346,8 @@ REFUSED_WITH = {
 
 _NETWORK_ITEMS = {"floatingips": "floating_ip", "networks": "network", "ports": "port", "routers": "router",
                   "router": "router", "security-group-rules": "security_group_rule",
-                  "security-groups": "security_group", "subnets": "subnet", "qos": "qos_policy"}
+                  "security-groups": "security_group", "subnets": "subnet", "qos": "qos_policy",
+                  "rbac": "rbac_policy"}
 
 
 def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
@@ -610,6 +613,9 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         (_K, "security-group-rules", "POST"): _e({"security_group_rule": {
             "security_group_id": i["security_group"], "direction": "ingress", "protocol": "udp"}}),
         (_K, "quota", "PUT"): _e({"quota": {"network": 50}}),
+        (_K, "rbac_policies", "POST"): _e({"rbac_policy": {"object_type": "network", "object_id": i["network"],
+                                                           "action": "access_as_shared", "target_tenant": new_id}}),
+        (_K, "rbac_policy", "PUT"): _e({"rbac_policy": {"target_tenant": new_id}}),
         (_K, "qos_policies", "POST"): _e({"policy": {"name": new_id, "project_id": i["project"]}}),
         (_K, "qos_policy", "PUT"): _e({"policy": {"description": "drill"}}),
         (_K, "qos_bandwidth_limit_rules", "POST"): _e({"bandwidth_limit_rule": {"max_kbps": 2000,

@@ -287,6 +287,9 @@ class World:
             "security_group_rule": {"security_group_id": ids["security_group"], "direction": "ingress",
                                     "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}}
                                              )["security_group_rule"]["id"]
+        ids["rbac_policy"] = self.ok("POST", f"{net}/rbac-policies", member, json_body={"rbac_policy": {
+            "object_type": "network", "object_id": ids["network"], "action": "access_as_shared",
+            "target_tenant": ids["other_project"]}})["rbac_policy"]["id"]
         # a QoS policy of the member's project (only admins make them) with one rule of each type
         qos = f"{net}/qos/policies"
         ids["qos_policy"] = self.ok("POST", qos, json_body={"policy": {

@@ -3,7 +3,7 @@ quotas and tags."""
 
 from __future__ import annotations
 
-from overcast.api.network import actions, availability, endpoints, qos, topology, versions
+from overcast.api.network import actions, availability, endpoints, qos, rbac, topology, versions
 from overcast.api.network.common import Collection, Item
 from overcast.api.network.resources import KINDS, RULES
 from overcast.api.routing import Registry
@@ -15,6 +15,7 @@ __all__ = ["register"]
 def register(registry: Registry, core: NetworkCore) -> None:
     endpoints.declare(registry)
     qos.declare(registry)
+    rbac.declare(registry)
     versions.bind(registry, core.settings.public_url.rstrip("/") + "/network")
     for kind in (*KINDS, RULES):
         url = kind.url or kind.collection
@@ -24,3 +25,4 @@ def register(registry: Registry, core: NetworkCore) -> None:
     availability.bind(registry, core)
     topology.bind(registry, core)
     qos.bind(registry, core)
+    rbac.bind(registry, core)

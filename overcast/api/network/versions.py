@@ -50,6 +50,8 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
      "applying a new quota limit"),
     ("quota_details", "Quota details management support",
      "Expose functions for quotas usage statistics per project"),
+    ("rbac-policies", "RBAC Policies", "Allows creation and modification of policies that control tenant access to "
+     "resources."),
     ("router", "Neutron L3 Router",
      "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via "
      "a NAT gateway."),
@@ -71,7 +73,7 @@ ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
              ("security_group_rule", "security-group-rules"), ("quota", "quotas"))
-RESOURCES += (("policy", "qos/policies"),)
+RESOURCES += (("policy", "qos/policies"), ("rbac_policy", "rbac-policies"))
 
 
 def _extension(alias: str, name: str, description: str) -> dict:

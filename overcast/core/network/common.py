@@ -21,17 +21,37 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.network.errors import not_found, policy
 from overcast.store.models import utcnow
-from overcast.store.network import Network, StandardAttrs
+from overcast.store.network import Network, RbacPolicy, StandardAttrs
 
 R = TypeVar("R", bound=StandardAttrs)
 M = TypeVar("M")
 
 
-def visible(ctx: AuthContext, record: Any) -> bool:
-    """Admins see everything; others their project's records, and shared or external networks."""
+def visible(ctx: AuthContext, record: Any, session: Session | None = None) -> bool:
+    """Admins see everything; others their project's records, shared or external networks, and
+    (given a session) what an RBAC policy shares with their project."""
     if ctx.is_admin or record.project_id == ctx.project_id:
         return True
-    return isinstance(record, Network) and (record.shared or record.external)
+    if isinstance(record, Network) and (record.shared or record.external):
+        return True
+    return session is not None and type(record).__name__ in RBAC_TYPES and session.scalar(
+        shared_with(ctx, type(record), record.cloud).where(RbacPolicy.object_id == record.id).limit(1)) is not None
+
+
+#: the RBAC actions: use the object as one's own (ports on a network, a QoS policy), or attach
+#: routers and floating IPs to the network as an external one
+SHARED, EXTERNAL = "access_as_shared", "access_as_external"
+#: record class name -> the RBAC object type that shares it
+RBAC_TYPES = {"Network": "network", "QosPolicy": "qos_policy"}
+
+
+def shared_with(ctx: AuthContext, model: type, region: str, action: str | None = None) -> Select[tuple[str]]:
+    """The ids of ``model`` records of ``region`` an RBAC policy (for ``action``; None: any)
+    shares with the caller's project or with every project."""
+    query = select(RbacPolicy.object_id).where(RbacPolicy.object_type == RBAC_TYPES[model.__name__],
+                                               RbacPolicy.cloud == region,
+                                               RbacPolicy.target_project.in_([ctx.project_id or "", "*"]))
+    return query if action is None else query.where(RbacPolicy.action == action)
 
 
 def in_region(model: type[M], region: str) -> Select[tuple[M]]:
@@ -59,7 +79,7 @@ def fetch(session: Session, ctx: AuthContext, model: type[R], resource: str, ite
     :raises NotFound: (Neutron's ``<Resource>NotFound``) none, another region's, or not visible.
     """
     record = lookup(session, model, item_id, region)
-    if record is None or not visible(ctx, record):
+    if record is None or not visible(ctx, record, session):
         raise not_found(resource, item_id)
     return record
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
-from overcast.core.network import NetworkCore, floating_ips, qos, quotas
-from overcast.core.network.common import admin_only, authorize, fetch, in_region, owner, touch, update_fields
+from overcast.core.network import NetworkCore, floating_ips, qos, quotas, rbac
+from overcast.core.network.common import admin_only, authorize, fetch, in_region, owner, shared_with, touch, \
+    update_fields
 from overcast.core.network.errors import conflict
 from overcast.core.network.listing import ordered
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -27,7 +28,7 @@ def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple
     if ctx.is_admin:
         return networks
     return networks.where(or_(Network.project_id == ctx.project_id, Network.shared.is_(True),
-                              Network.external.is_(True)))
+                              Network.external.is_(True), Network.id.in_(shared_with(ctx, Network, core.region))))
 
 
 def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[Network]:
@@ -74,6 +75,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     session.add(network)
     session.flush()
     _set_default(core, session, network, body.get("is_default"))
+    rbac.follow_flags(core, session, network)
     core.realise(session, network, action="create")
     return network
 
@@ -118,6 +120,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
     _set_default(core, session, network, changes.get("is_default"))
     touch(network)
     session.flush()
+    rbac.follow_flags(core, session, network)
     core.realise(session, network)
     return network
 
@@ -145,5 +148,6 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
         session.delete(subnet)
     session.flush()
     core.unrealise(session, network)
+    rbac.forget(session, network)
     session.delete(network)
     session.flush()

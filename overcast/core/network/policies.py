@@ -44,6 +44,9 @@ RULES: Mapping[str, Rule] = {
     **{f"{verb}_policy_{rule}": ADMIN for verb in ("create", "update", "delete")
        for rule in ("bandwidth_limit_rule", "dscp_marking_rule", "minimum_bandwidth_rule")},
     "get_rule_type": ADMIN_OR_SYSTEM_READER,
+    # RBAC (neutron/conf/policies/rbac.py); sharing with every project ("*") is the admin's
+    **{f"{verb}_rbac_policy": ADMIN_OR_PROJECT_MEMBER for verb in ("create", "update", "delete")},
+    **{f"{verb}_rbac_policy:target_tenant": ADMIN for verb in ("create", "update")},
     "update_quota": ADMIN,
     "delete_quota": ADMIN,
 }

@@ -23,8 +23,9 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
-from overcast.core.network import NetworkCore
-from overcast.core.network.common import authorize, in_region, lookup, owner, touch, update_fields
+from overcast.core.network import NetworkCore, rbac
+from overcast.core.network.common import authorize, in_region, lookup, owner, shared_with, touch, update_fields, \
+    visible
 from overcast.core.network.errors import bad_attribute, conflict
 from overcast.store.network import Network, Port, QosPolicy, QosRule
 
@@ -102,8 +103,8 @@ def _not_found(policy_id: str) -> NotFound:
     return NotFound(f"QoS policy {policy_id} could not be found.", kind="QosPolicyNotFound")
 
 
-def _visible(ctx: AuthContext, policy: QosPolicy) -> bool:
-    return ctx.is_admin or policy.project_id == ctx.project_id or policy.shared
+def _visible(ctx: AuthContext, policy: QosPolicy, session: Session) -> bool:
+    return policy.shared or visible(ctx, policy, session)
 
 
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[QosPolicy]]:
@@ -111,13 +112,14 @@ def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple
     policies = in_region(QosPolicy, core.region)
     if ctx.is_admin:
         return policies
-    return policies.where(or_(QosPolicy.project_id == ctx.project_id, QosPolicy.shared.is_(True)))
+    return policies.where(or_(QosPolicy.project_id == ctx.project_id, QosPolicy.shared.is_(True),
+                              QosPolicy.id.in_(shared_with(ctx, QosPolicy, core.region))))
 
 
 def get(core: NetworkCore, session: Session, ctx: AuthContext, policy_id: str) -> QosPolicy:
     """:raises NotFound: QosPolicyNotFound (none, another region's, or not visible)."""
     policy = lookup(session, QosPolicy, policy_id, core.region)
-    if policy is None or not _visible(ctx, policy):
+    if policy is None or not _visible(ctx, policy, session):
         raise _not_found(policy_id)
     return policy
 
@@ -150,6 +152,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     session.add(policy)
     _set_default(core, session, policy, body.get("is_default"))
     session.flush()
+    rbac.follow_flags(core, session, policy)
     return policy
 
 
@@ -162,6 +165,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, policy_id: str
     _set_default(core, session, policy, changes.get("is_default"))
     touch(policy)
     session.flush()
+    rbac.follow_flags(core, session, policy)
     return policy
 
 
@@ -173,6 +177,7 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, policy_id: str
         user = session.scalar(select(model.id).where(model.qos_policy_id == policy.id).limit(1))
         if user is not None:
             raise conflict("QosPolicyInUse", f"QoS Policy {policy.id} is used by {object_type} {user}.")
+    rbac.forget(session, policy)
     session.delete(policy)
     session.flush()
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from overcast.core.errors import Invalid
 from overcast.core.network.errors import conflict
 from overcast.store.models import put_row
-from overcast.store.network import (FloatingIp, Network, NetworkQuota, Port, Router, SecurityGroup,
+from overcast.store.network import (FloatingIp, Network, NetworkQuota, Port, RbacPolicy, Router, SecurityGroup,
                                     SecurityGroupRule, Subnet)
 
 if TYPE_CHECKING:
@@ -27,12 +27,14 @@ DEFAULTS: dict[str, int] = {
     "floatingip": 50,
     "security_group": 10,
     "security_group_rule": 100,
+    "rbac_policy": 10,
 }
 
 _MODELS = {
     "network": Network, "subnet": Subnet, "port": Port, "router": Router, "floatingip": FloatingIp,
     "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
 }
+_MODELS["rbac_policy"] = RbacPolicy
 
 
 def limits(core: NetworkCore, session: Session, project_id: str) -> dict[str, int]:

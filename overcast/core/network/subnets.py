@@ -15,9 +15,10 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, ipam, quotas
 from overcast.core.network import ports as port_rules
-from overcast.core.network.common import authorize, fetch, in_region, lookup, owner, touch, update_fields
+from overcast.core.network.common import SHARED, authorize, fetch, in_region, lookup, owner, shared_with, touch, \
+    update_fields
 from overcast.core.network.errors import conflict, invalid_input, policy
-from overcast.store.network import IpAllocation, Network, Port, Subnet
+from overcast.store.network import IpAllocation, Network, Port, RbacPolicy, Subnet
 
 MAX_DNS_NAMESERVERS = 5
 MAX_HOST_ROUTES = 20
@@ -30,7 +31,8 @@ def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple
     if ctx.is_admin:
         return subnets
     shared = select(Network.id).where(Network.shared.is_(True), Network.cloud == core.region)
-    return subnets.where(or_(Subnet.project_id == ctx.project_id, Subnet.network_id.in_(shared)))
+    return subnets.where(or_(Subnet.project_id == ctx.project_id, Subnet.network_id.in_(shared),
+                             Subnet.network_id.in_(shared_with(ctx, Network, core.region, SHARED))))
 
 
 def get(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str) -> Subnet:
@@ -39,7 +41,8 @@ def get(core: NetworkCore, session: Session, ctx: AuthContext, subnet_id: str) -
     subnet = lookup(session, Subnet, subnet_id, core.region)
     if subnet is not None and not ctx.is_admin and subnet.project_id != ctx.project_id:
         network = session.get(Network, subnet.network_id)
-        if network is None or not network.shared:
+        if network is None or not (network.shared or session.scalar(shared_with(
+                ctx, Network, core.region, SHARED).where(RbacPolicy.object_id == network.id).limit(1))):
             subnet = None
     if subnet is None:
         fetch(session, ctx, Subnet, "subnet", subnet_id, core.region)  # raises SubnetNotFound
