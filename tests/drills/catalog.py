@@ -339,7 +339,7 @@ _rules("cdn", {
 #: system-scoped token) with 400 "Running without keystone AuthN requires that tenant_id is specified".
 REFUSED_WITH = {
     **{(_K, name, "POST", "system_reader"): 400
-       for name in ("networks", "routers", "floatingips", "security-groups")},
+       for name in ("networks", "routers", "floatingips", "security-groups", "rbac_policies")},
 }
 
 # --- URLs ---------------------------------------------------------------------------------------
