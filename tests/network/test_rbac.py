@@ -136,7 +136,13 @@ def test_isolation_of_policies_and_bad_input(net, admin_token, demo_token, other
     assert status == 400 and "target_tenant" in body["NeutronError"]["message"]
     status, body = net("PUT", f"/rbac-policies/{entry['id']}", demo_token, {"rbac_policy": {"action": "x"}})
     assert status == 400
-    # retarget: the old target loses it, the new one (here: the admin project) gets it
+    # retargeting onto an existing entry's target: DuplicateRbacPolicy, nothing changed
+    twin = _share(net, demo_token, mine["id"], "twin")[1]["rbac_policy"]
+    status, body = net("PUT", f"/rbac-policies/{twin['id']}", demo_token,
+                       {"rbac_policy": {"target_tenant": other_project}})
+    assert status == 409 and _fault(body) == "DuplicateRbacPolicy"
+    assert net("GET", f"/rbac-policies/{twin['id']}", demo_token)[1]["rbac_policy"]["target_tenant"] == "twin"
+    # retarget: the old target loses it, the new one gets it
     status, body = net("PUT", f"/rbac-policies/{entry['id']}", demo_token,
                        {"rbac_policy": {"target_tenant": "another"}})
     assert status == 200 and body["rbac_policy"]["target_tenant"] == "another"

@@ -98,22 +98,29 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     record = _object(core, session, ctx, object_type, body["object_id"])
     quotas.check(core, session, project_id, "rbac_policy")
     entry = RbacPolicy(cloud=core.region, project_id=project_id, object_type=object_type, object_id=record.id,
-                       action=action, target_project=target)
-    _record(session, entry)
+                       action=action)
+    _record(session, entry, target)
     _flag(core, session, record, entry, True)
     return entry
 
 
-def _record(session: Session, entry: RbacPolicy) -> None:
-    """:raises Conflict: DuplicateRbacPolicy (one made before, or concurrently)."""
+def _record(session: Session, entry: RbacPolicy, target: str) -> None:
+    """Record ``entry`` (new, or retargeted) with ``target``.
+
+    :raises Conflict: DuplicateRbacPolicy (one made before, or concurrently).
+    """
     same = select(RbacPolicy.id).where(RbacPolicy.object_type == entry.object_type,
                                        RbacPolicy.object_id == entry.object_id, RbacPolicy.action == entry.action,
-                                       RbacPolicy.target_project == entry.target_project, RbacPolicy.id != entry.id)
+                                       RbacPolicy.target_project == target)
+    if entry.id is not None:
+        same = same.where(RbacPolicy.id != entry.id)
     duplicate = conflict("DuplicateRbacPolicy", "An RBAC policy already exists with those values.")
-    if session.scalar(same.limit(1)) is not None:
-        raise duplicate
+    with session.no_autoflush:
+        if session.scalar(same.limit(1)) is not None:
+            raise duplicate
     try:
         with session.begin_nested():
+            entry.target_project = target
             session.add(entry)
             session.flush()
     except IntegrityError:
@@ -175,8 +182,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, policy_id: str
     _check_unused(session, entry)
     record = _object_of(session, entry)
     _flag(core, session, record, entry, False)
-    entry.target_project = target
-    _record(session, entry)
+    _record(session, entry, target)
     _flag(core, session, record, entry, True)
     return entry
 
