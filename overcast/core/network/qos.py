@@ -89,7 +89,7 @@ def rule_type(core: NetworkCore, ctx: AuthContext, name: str) -> RuleType:
     for found in rule_types(core, ctx):
         if found.name == name:
             return found
-    raise NotFound(f"Rule type {name} could not be found.", kind="QosRuleTypeNotFound" if name else "NotFound")
+    raise NotFound(f"Rule type {name} could not be found.", kind="QosRuleTypeNotFound")
 
 
 def backend_name(core: NetworkCore) -> str:
