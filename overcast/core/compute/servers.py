@@ -390,8 +390,8 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
             power_state=0, idempotency_key=uuid.uuid4().hex, requested_zone=zone or None,
             availability_zone=zone.partition(":")[0] or None if zone else None,
             config_drive=bool(spec.config_drive), auto_disk_config=auto_disk, user_data=user_data,
-            access_ipv4=spec.access_ipv4 or "",
-            access_ipv6=canonical_ipv6(spec.access_ipv6), security_groups=[{"name": g} for g in groups],
+            access_ipv4=spec.access_ipv4 or "", access_ipv6=canonical_ipv6(spec.access_ipv6),
+            security_groups=[{"name": g} for g in groups],
             requested_networks=nics, addresses={}, block_devices=[dict(b) for b in spec.block_device_mapping_v2],
             reservation_id=reservation_id, launch_index=index, server_group_id=spec.group, created_at=now,
             updated_at=now, locked=False, progress=0, deleted=False)
@@ -456,8 +456,8 @@ _SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _S.addresses)
 _DETAIL_COLUMNS = tuple(_S[name] for name in (
     "project_id", "user_id", "hostname", "description", "flavor_id", "image_id", "key_name", "vm_state",
     "task_state", "power_state", "host", "availability_zone", "config_drive", "auto_disk_config", "user_data",
-    "access_ipv4",    "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault", "reservation_id",
-    "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
+    "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault",
+    "reservation_id", "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
     # which related rows exist, so that list_related reads only for the servers that have some
     select(ServerMetadata.server_id).where(ServerMetadata.server_id == _S.id).exists().label("has_metadata"),
     select(ServerTag.server_id).where(ServerTag.server_id == _S.id).exists().label("has_tags"),
