@@ -103,11 +103,12 @@ class Volumes(_Base):
             bootable=None if bootable is None else parse_bool("bootable", bootable),
             metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
         with self.core.store.session() as session:
-            matched = core.matching(session, ctx, query, region=req.context.region)
-            rows, more = core.page_of(matched, query.page)
-            body = self.views.volume_list(req, rows, type_names(session), detail=self.detail, more=more)
+            listed = core.list_rows(session, ctx, query, region=req.context.region, detail=self.detail)
+            body = self.views.volume_list(
+                req, listed.rows, type_names(session) if self.detail else {}, detail=self.detail, more=listed.more,
+                attachments=core.list_attachments(session, listed.rows) if self.detail else None)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
-                body["count"] = len(matched)
+                body["count"] = listed.count
         resp.media = body
 
     on_head = on_get

@@ -8,11 +8,13 @@ same transaction, so a volume is never recorded without the work that makes it.
 
 from __future__ import annotations
 
+import collections
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
@@ -260,9 +262,10 @@ def page_of(rows: list[Volume], page: Page) -> tuple[list[Volume], bool]:
     return paginate(rows, page, attr=_sort_attr)
 
 
-def matching(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> list[Volume]:
-    """Every volume of ``region`` the list query selects, unsorted and unpaged (for counts and summaries)."""
-    stmt = select(Volume).where(Volume.cloud == region)
+def _where(stmt: Any, ctx: AuthContext, query: ListQuery, region: str) -> Any:
+    """``stmt`` narrowed to the volumes of ``region`` the list query selects (but its metadata):
+    the one filter of both the ORM and the row reads."""
+    stmt = stmt.where(Volume.cloud == region)
     if not (ctx.is_admin and query.all_tenants):
         stmt = stmt.where(Volume.project_id == ctx.project_id)
     elif query.project_id:
@@ -275,10 +278,85 @@ def matching(session: Session, ctx: AuthContext, query: ListQuery, *, region: st
         stmt = stmt.where(Volume.availability_zone == query.availability_zone)
     if query.bootable is not None:
         stmt = stmt.where(Volume.bootable.is_(query.bootable))
-    rows = list(session.scalars(stmt))
+    return stmt
+
+
+def matching(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> list[Volume]:
+    """Every volume of ``region`` the list query selects, unsorted and unpaged (for counts and summaries)."""
+    rows = list(session.scalars(_where(select(Volume), ctx, query, region)))
     if query.metadata:
         rows = [v for v in rows if metadata.matches(v, query.metadata)]
     return rows
+
+
+_V = Volume.__table__.c  # table columns: a cached statement's result map then matches them by identity
+_VA = VolumeAttachment.__table__.c
+#: what every list row carries: the summary view's, the sort keys' and the metadata filter's columns
+_SUMMARY_COLUMNS = (_V.id, _V.name, _V.project_id, _V.size, _V.status, _V.created_at, _V.updated_at,
+                    _V.availability_zone, _V.bootable, _V.volume_type_id, _V.user_id,
+                    _V["metadata"].label("metadata_"))
+#: what a detail row carries besides: the detail view's columns (no ``backend_extra``, ``fault``...)
+#: and whether the volume has an attachment the view shows, so that :func:`list_attachments` reads
+#: only for the volumes that have one
+_DETAIL_COLUMNS = tuple(_V[name] for name in (
+    "cloud", "description", "snapshot_id", "source_volid", "admin_metadata", "multiattach", "image_metadata",
+    "host", "group_id")) + (
+    select(_VA.volume_id).where(_VA.volume_id == _V.id, _VA.attach_status == states.ATTACHED)
+    .exists().label("has_attachments"),)
+
+
+@functools.cache
+def _record_type(names: tuple[str, ...]) -> Any:
+    """The named tuple of a list's rows with these columns (one per column set)."""
+    return collections.namedtuple("ListedVolume", names)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A page of :func:`list_rows`: its rows, whether it is full, and how many volumes matched."""
+
+    rows: list[Any]
+    more: bool
+    count: int
+
+
+def list_rows(session: Session, ctx: AuthContext, query: ListQuery, *, region: str, detail: bool = True) -> Listed:
+    """:func:`list_volumes` as rows rather than ORM objects (docs/decisions/0051-computed-list-path.md):
+    named tuples with the attributes of :class:`Volume` the summary list shows, sorts and filters
+    by, and with ``detail`` those of the detail view and ``has_attachments``.
+
+    :raises NotFound: the marker is not a volume in the result.
+    """
+    result = session.connection().execute(
+        _where(select(*_SUMMARY_COLUMNS, *(_DETAIL_COLUMNS if detail else ())), ctx, query, region))
+    record = _record_type(tuple(result.keys()))
+    rows = [record._make(row) for row in result.all()]
+    if query.metadata:
+        rows = [v for v in rows if metadata.matches(v, query.metadata)]
+    chosen, more = page_of(rows, query.page)
+    return Listed(chosen, more, len(rows))
+
+
+#: volume ids per IN (...) of :func:`list_attachments` (under every database's bound-parameter limit)
+_CHUNK = 1000
+#: built once: the statement cache then only expands the id list
+_ATTACHED_OF = (select(_VA.volume_id, _VA.id, _VA.instance_uuid, _VA.attached_host, _VA.mountpoint,
+                       _VA.attach_time)
+                .where(_VA.volume_id.in_(bindparam("ids", expanding=True)), _VA.attach_status == states.ATTACHED)
+                .order_by(_VA.created_at))
+
+
+def list_attachments(session: Session, rows: list[Any]) -> dict[str, list[Any]]:
+    """The attached attachments (rows with ``id``, ``instance_uuid``, ``attached_host``,
+    ``mountpoint``, ``attach_time``) of the volumes of a detail list (:func:`list_rows` rows), by
+    volume id in the order they were made: one query per thousand volumes, only for the volumes
+    that have one (none: no query)."""
+    ids = [r.id for r in rows if r.has_attachments]
+    found: dict[str, list[Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for row in session.connection().execute(_ATTACHED_OF, {"ids": ids[start:start + _CHUNK]}).all():
+            found.setdefault(row.volume_id, []).append(row)
+    return found
 
 
 # -- update and delete -----------------------------------------------------------------------------
