@@ -6,12 +6,15 @@ what ``volumes/detail`` shows of each volume is, key for key and in the same ord
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from cinder_helpers import Cinder
 from sqlalchemy import event
 
+from overcast.core.volume.listing import Page, _key, paginate
 from overcast.store.volume import Volume, VolumeAttachment
 
 #: a version of each band of the volume view (api/volume/views.py _THRESHOLDS) and the ends
@@ -123,3 +126,18 @@ def test_the_list_reads_only_the_columns_it_shows(cloud, cinder):
         for unused in ("backend_extra", "backend_id", "idempotency_key", "fault", "image_id", "attach_status"):
             assert f"volume.{unused}" not in listing, (unused, listing)
         assert ("volume.admin_metadata" in listing) is (path == "/volumes/detail"), listing
+
+
+def test_the_plain_sort_orders_as_the_none_aware_one_does():
+    """listing.paginate sorts plain tuples when it can; the order is the wrappers' order."""
+    rng = random.Random(15)
+    items = [SimpleNamespace(id=f"{n:03d}", name=rng.choice(["a", "b", "B", None]), size=rng.randint(1, 3),
+                             bootable=rng.random() < 0.5) for n in range(60)]
+    for sort in ((("size", "desc"), ("id", "desc")), (("bootable", "asc"), ("size", "asc"), ("id", "asc")),
+                 (("name", "asc"), ("id", "asc")), (("name", "desc"), ("id", "desc")),
+                 (("size", "asc"), ("name", "desc"), ("id", "asc"))):
+        expected = sorted(items, key=lambda i: _key(i, sort, {}))  # noqa: B023
+        assert paginate(items, Page(sort=sort, limit=1000))[0] == expected, sort
+    plain = [i for i in items if i.name is not None]
+    sort = (("name", "desc"), ("size", "desc"), ("id", "desc"))
+    assert paginate(plain, Page(sort=sort))[0] == sorted(plain, key=lambda i: _key(i, sort, {}))

@@ -239,10 +239,8 @@ class ListQuery:
     page: Page = field(default_factory=Page)
 
 
-def _sort_attr(volume: Volume, key: str) -> Any:
-    if key == "volume_type":
-        return volume.volume_type_id
-    return getattr(volume, key)
+#: sort keys that name another attribute
+_SORT_ALIASES = {"volume_type": "volume_type_id"}
 
 
 def list_volumes(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> tuple[list[Volume], bool]:
@@ -259,31 +257,50 @@ def page_of(rows: list[Volume], page: Page) -> tuple[list[Volume], bool]:
 
     :raises NotFound: the marker is not among them.
     """
-    return paginate(rows, page, attr=_sort_attr)
+    return paginate(rows, page, aliases=_SORT_ALIASES)
 
 
-def _where(stmt: Any, ctx: AuthContext, query: ListQuery, region: str) -> Any:
-    """``stmt`` narrowed to the volumes of ``region`` the list query selects (but its metadata):
-    the one filter of both the ORM and the row reads."""
-    stmt = stmt.where(Volume.cloud == region)
+#: the list filters compared for equality, by their ListQuery field
+_EQUAL_FILTERS = {"name": Volume.name, "status": Volume.status, "availability_zone": Volume.availability_zone}
+
+
+def _where(ctx: AuthContext, query: ListQuery, region: str) -> tuple[tuple, dict[str, Any]]:
+    """The list query's filter of the volumes of ``region`` (but its metadata) as a statement
+    shape for :func:`_statement` and its parameters: the one filter of both the ORM and the row reads."""
+    params: dict[str, Any] = {"region": region}
     if not (ctx.is_admin and query.all_tenants):
-        stmt = stmt.where(Volume.project_id == ctx.project_id)
+        params["project"] = ctx.project_id
     elif query.project_id:
-        stmt = stmt.where(Volume.project_id == query.project_id)
-    if query.name is not None:
-        stmt = stmt.where(Volume.name == query.name)
-    if query.status is not None:
-        stmt = stmt.where(Volume.status == query.status)
-    if query.availability_zone is not None:
-        stmt = stmt.where(Volume.availability_zone == query.availability_zone)
-    if query.bootable is not None:
-        stmt = stmt.where(Volume.bootable.is_(query.bootable))
+        params["project"] = query.project_id
+    for name in _EQUAL_FILTERS:
+        if getattr(query, name) is not None:
+            params[name] = getattr(query, name)
+    return (tuple(params), query.bootable), params
+
+
+@functools.cache
+def _statement(columns: str, shape: tuple) -> Any:
+    """The select of ``columns`` ("orm": :class:`Volume` objects; "summary", "detail": the list
+    rows' columns) filtered as ``shape`` (:func:`_where`) says, with bound parameters: built once
+    per shape, so SQLAlchemy's statement cache finds it without walking a new statement each request."""
+    names, bootable = shape
+    stmt = select(Volume) if columns == "orm" else select(
+        *_SUMMARY_COLUMNS, *(_DETAIL_COLUMNS if columns == "detail" else ()))
+    stmt = stmt.where(Volume.cloud == bindparam("region"))
+    if "project" in names:
+        stmt = stmt.where(Volume.project_id == bindparam("project"))
+    for name, column in _EQUAL_FILTERS.items():
+        if name in names:
+            stmt = stmt.where(column == bindparam(name))
+    if bootable is not None:
+        stmt = stmt.where(Volume.bootable.is_(bootable))
     return stmt
 
 
 def matching(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> list[Volume]:
     """Every volume of ``region`` the list query selects, unsorted and unpaged (for counts and summaries)."""
-    rows = list(session.scalars(_where(select(Volume), ctx, query, region)))
+    shape, params = _where(ctx, query, region)
+    rows = list(session.scalars(_statement("orm", shape), params))
     if query.metadata:
         rows = [v for v in rows if metadata.matches(v, query.metadata)]
     return rows
@@ -327,8 +344,8 @@ def list_rows(session: Session, ctx: AuthContext, query: ListQuery, *, region: s
 
     :raises NotFound: the marker is not a volume in the result.
     """
-    result = session.connection().execute(
-        _where(select(*_SUMMARY_COLUMNS, *(_DETAIL_COLUMNS if detail else ())), ctx, query, region))
+    shape, params = _where(ctx, query, region)
+    result = session.connection().execute(_statement("detail" if detail else "summary", shape), params)
     record = _record_type(tuple(result.keys()))
     rows = [record._make(row) for row in result.all()]
     if query.metadata:
