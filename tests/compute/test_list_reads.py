@@ -11,11 +11,12 @@ import uuid
 
 import pytest
 from schemas import Api
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from compute.conftest import Nova
 from overcast.store.compute import BlockDeviceMapping, Server, ServerTag
 from overcast.store.models import Project
+from tests.conftest import statements_of
 
 
 def _make(compute, token: str, count: int) -> list[str]:  # noqa: ANN001
@@ -83,17 +84,8 @@ def test_the_list_shows_each_server_as_its_show_does(compute, demo_token, admin_
 
 
 def _statements(compute, token: str, path: str = "/servers/detail", version: str = "2.26") -> list[str]:  # noqa: ANN001
-    engine = compute.app.compute.store.engine
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_of(compute.app.compute.store.engine) as seen:
         resp = Nova(compute, token).req("GET", path, version)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert resp.status_code == 200
     return seen
 

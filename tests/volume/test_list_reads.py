@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 from cinder_helpers import Cinder
-from sqlalchemy import event
 
 from overcast.core.volume.listing import Page, _key, paginate
 from overcast.store.volume import Volume, VolumeAttachment
+from tests.conftest import statements_of
 
 #: a version of each band of the volume view (api/volume/views.py _THRESHOLDS) and the ends
 VERSIONS = ("3.0", "3.12", "3.13", "3.21", "3.47", "3.48", "3.61", "3.63", "3.65", "3.70")
@@ -86,17 +86,8 @@ def test_the_summary_list_and_its_paging_are_unchanged(cloud, cinder):
 
 
 def _statements(cloud, cinder: Cinder, path: str = "/volumes/detail") -> list[str]:  # noqa: ANN001
-    engine = cloud.app.volume.store.engine
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_of(cloud.app.volume.store.engine) as seen:
         resp = cinder.req("GET", path, "3.70")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert resp.status_code == 200
     return seen
 
