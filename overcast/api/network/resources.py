@@ -43,7 +43,8 @@ SUBNET_UPDATE: dict[str, Any] = {
     "dns_nameservers": {"type": ["array", "null"], "items": {"type": "string"}}, "host_routes": _ROUTES,
     **_DESCRIPTION}
 SUBNET_CREATE = {**SUBNET_UPDATE, **_OWNER, "network_id": UUID, "ip_version": {"type": "integer", "enum": [4, 6]},
-                 "cidr": {"type": ["string", "null"]}, "subnetpool_id": {"type": "null"},
+                 "cidr": {"type": ["string", "null"]}, "subnetpool_id": {"type": ["string", "null"], "maxLength": 64},
+                 "prefixlen": {"type": "integer", "minimum": 0, "maximum": 128}, "use_default_subnetpool": BOOL,
                  "ipv6_ra_mode": {"type": ["string", "null"], "enum": [None, *subnets.IPV6_MODES]},
                  "ipv6_address_mode": {"type": ["string", "null"], "enum": [None, *subnets.IPV6_MODES]}}
 
@@ -118,7 +119,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("networks", "network", views.network, networks, NETWORK_CREATE, NETWORK_UPDATE,
          columns=_columns(Network, "name", "admin_state_up", "status", "shared", "mtu", "port_security_enabled",
                           **{"router:external": "external"}),
-         options=(selectinload(Network.subnets).load_only(Subnet.id),)),
+         options=(selectinload(Network.subnets).load_only(Subnet.id),), many=views.networks),
     Kind("subnets", "subnet", views.subnet, subnets, SUBNET_CREATE, SUBNET_UPDATE,
          required=("network_id", "ip_version"),
          columns=_columns(Subnet, "name", "network_id", "ip_version", "cidr", "gateway_ip", "enable_dhcp",
