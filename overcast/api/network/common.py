@@ -257,6 +257,10 @@ def select_fields(req: falcon.Request, view: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- generic responders ------------------------------------------------------------------------------
+#: what no update may set, on every resource
+STANDARD_READ_ONLY = ("id", "tenant_id", "project_id", "status", "created_at", "updated_at", "revision_number")
+
+
 @dataclass
 class Kind:
     """One Neutron resource: its names, view, rules and request attributes."""
@@ -279,8 +283,7 @@ class Kind:
     #: views of many records, loading what they refer to at once (default: ``view`` on each)
     many: Callable[[falcon.Request, Session, list[Any]], list[dict[str, Any]]] | None = None
     url: str = ""              # URL segment when it differs from collection ("security-groups")
-    extra_read_only: tuple[str, ...] = field(default=("id", "tenant_id", "project_id", "status",
-                                                      "created_at", "updated_at", "revision_number"))
+    extra_read_only: tuple[str, ...] = field(default=STANDARD_READ_ONLY)
 
     def render(self, req: falcon.Request, session: Session, records: list[Any]) -> list[dict[str, Any]]:
         """The views of ``records``, in their order."""

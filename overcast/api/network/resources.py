@@ -10,7 +10,7 @@ from sqlalchemy.sql import Select
 
 from overcast.api import faults
 from overcast.api.network import views
-from overcast.api.network.common import BOOL, NAME, UUID, Kind
+from overcast.api.network.common import BOOL, NAME, STANDARD_READ_ONLY, UUID, Kind
 from overcast.core.network import floating_ips, networks, ports, routers, security_groups, subnets
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
 
@@ -119,7 +119,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("networks", "network", views.network, networks, NETWORK_CREATE, NETWORK_UPDATE,
          columns=_columns(Network, "name", "admin_state_up", "status", "shared", "mtu", "port_security_enabled",
                           **{"router:external": "external"}),
-         options=(selectinload(Network.subnets).load_only(Subnet.id),), many=views.networks),
+         options=(selectinload(Network.subnets).load_only(Subnet.id),), many=views.networks,
+         extra_read_only=(*STANDARD_READ_ONLY, "ipv4_address_scope", "ipv6_address_scope")),
     Kind("subnets", "subnet", views.subnet, subnets, SUBNET_CREATE, SUBNET_UPDATE,
          required=("network_id", "ip_version"),
          columns=_columns(Subnet, "name", "network_id", "ip_version", "cidr", "gateway_ip", "enable_dhcp",
