@@ -71,12 +71,13 @@ def test_create_faults(net, demo_token):
     assert fault(prefixes=["10.0.0.0/8"], is_default=True)[0] == 403
     assert fault()[0] == 400  # prefixes required
     assert fault(prefixes=["10.0.0.0/8"], bogus=1)[0] == 400
+    assert fault(prefixes=["10.0.0.0/8"], min_prefixlen="eight")[0] == 400
     assert net("GET", "/subnetpools?name=bad", demo_token)[1]["subnetpools"] == []  # nothing half-made
 
 
 def test_subnets_cut_from_a_pool_best_fit(net, demo_token):
     pool = net.make(demo_token, "subnetpools", "subnetpool", name="cut", prefixes=["10.110.0.0/16"],
-                    min_prefixlen=20, default_prefixlen=24, max_prefixlen=28)
+                    min_prefixlen="20", default_prefixlen=24, max_prefixlen=28)
     network = net.make(demo_token, "networks", "network", name="cutnet")
     first = net.make(demo_token, "subnets", "subnet", network_id=network["id"], ip_version=4,
                      subnetpool_id=pool["id"])
@@ -87,7 +88,7 @@ def test_subnets_cut_from_a_pool_best_fit(net, demo_token):
                      subnetpool_id=pool["id"], prefixlen=28)
     assert small["cidr"] == "10.110.1.0/28"  # the smallest free block that holds a /28
     nxt = net.make(demo_token, "subnets", "subnet", network_id=network2["id"], ip_version=4,
-                   subnetpool_id=pool["id"], prefixlen=28)
+                   subnetpool_id=pool["id"], prefixlen="28")  # Neutron converts digits, as the CLI sends them
     assert nxt["cidr"] == "10.110.1.16/28"
     # a CIDR inside the pool that is free
     explicit = net.make(demo_token, "subnets", "subnet", network_id=network2["id"], ip_version=4,

@@ -8,19 +8,19 @@ from typing import Any
 import falcon
 from sqlalchemy.orm import Session
 
-from overcast.api.network.common import BOOL, NAME, UUID, Kind, standard
+from overcast.api.network.common import BOOL, INTEGER, NAME, UUID, Kind, standard
 from overcast.core.network import address_scopes, subnet_pools
 from overcast.store.network import AddressScope, SubnetPool
 
 _OWNER = {"tenant_id": UUID, "project_id": UUID}
 _DESCRIPTION = {"description": {"type": "string", "maxLength": 255}}
-_PREFIXLEN = {"type": "integer", "minimum": 0, "maximum": 128}
+_PREFIXLEN = INTEGER
 _SCOPE_ID = {"type": ["string", "null"], "maxLength": 64}
 
 POOL_UPDATE: dict[str, Any] = {
     "name": NAME, "prefixes": {"type": "array", "items": {"type": "string", "maxLength": 64}},
     "default_prefixlen": _PREFIXLEN, "min_prefixlen": _PREFIXLEN, "max_prefixlen": _PREFIXLEN,
-    "default_quota": {"type": ["integer", "null"], "minimum": 0}, "is_default": BOOL,
+    "default_quota": {**INTEGER, "type": ["integer", "string", "null"]}, "is_default": BOOL,
     "address_scope_id": _SCOPE_ID, **_DESCRIPTION}
 POOL_CREATE = {**POOL_UPDATE, **_OWNER, "shared": BOOL}
 
@@ -48,6 +48,7 @@ def _columns(model: Any, *names: str) -> dict[str, Any]:
 
 KINDS: tuple[Kind, ...] = (
     Kind("subnetpools", "subnetpool", subnet_pool, subnet_pools, POOL_CREATE, POOL_UPDATE, required=("prefixes",),
+         integers=("default_prefixlen", "min_prefixlen", "max_prefixlen", "default_quota"),
          columns=_columns(SubnetPool, "description", "revision_number", "default_prefixlen", "min_prefixlen",
                           "max_prefixlen", "default_quota", "is_default", "address_scope_id")),
     Kind("address_scopes", "address_scope", address_scope, address_scopes, SCOPE_CREATE, SCOPE_UPDATE,
