@@ -124,7 +124,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("subnets", "subnet", views.subnet, subnets, SUBNET_CREATE, SUBNET_UPDATE,
          required=("network_id", "ip_version"), integers=("prefixlen",),
          columns=_columns(Subnet, "name", "network_id", "ip_version", "cidr", "gateway_ip", "enable_dhcp",
-                          "ipv6_ra_mode", "ipv6_address_mode")),
+                          "ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id")),
     Kind("ports", "port", views.port, ports, PORT_CREATE, PORT_UPDATE, required=("network_id",),
          columns=_columns(Port, "name", "network_id", "mac_address", "admin_state_up", "status", "device_id",
                           "device_owner", "port_security_enabled"),
