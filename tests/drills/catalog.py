@@ -90,6 +90,9 @@ _rules(_N, {  # nova/policies/*.py
     "v2_os_security_groups": {"POST": MEMBER},
     "v2_os_security_group": {"PUT": MEMBER, "DELETE": MEMBER},
     "v2_os_server_external_events": {"POST": ADMIN},
+    # nova/policies/assisted_volume_snapshots.py: the service role (admin by the deprecated rule)
+    "v2_os_assisted_volume_snapshots": {"POST": ADMIN},
+    "v2_os_assisted_volume_snapshot": {"DELETE": ADMIN},
     "v2_os_server_groups": {"POST": MEMBER},
     "v2_os_server_group": {"DELETE": MEMBER},
     "v2_os_services_disable": {"PUT": ADMIN},
@@ -235,6 +238,11 @@ _rules(_K, {  # neutron/conf/policies/*.py
     "router_remove_interface": {"PUT": MEMBER},
     "quota": {"PUT": ADMIN, "DELETE": ADMIN},
     "auto_allocated_topology": {"DELETE": MEMBER},  # delete_auto_allocated_topology: admin or project member
+    # subnetpool.py, address_scope.py: create/update/delete (and a pool's tags) admin or project member
+    **{f"{kind}{suffix}": {m: MEMBER for m in methods} for kind in ("subnetpools", "address-scopes")
+       for suffix, methods in (("", ("POST",)), ("_item", ("PUT", "DELETE")))},
+    "subnetpools_tags": {"PUT": MEMBER, "DELETE": MEMBER},
+    "subnetpools_tag": {"PUT": MEMBER, "DELETE": MEMBER},
     # neutron/conf/policies/qos.py: QoS policies and their rules are the admin's
     "rbac_policies": {"POST": MEMBER},  # neutron/conf/policies/rbac.py: admin or project member
     "rbac_policy": {"PUT": MEMBER, "DELETE": MEMBER},
@@ -339,15 +347,17 @@ _rules("cdn", {
 #: system-scoped token) with 400 "Running without keystone AuthN requires that tenant_id is specified".
 REFUSED_WITH = {
     **{(_K, name, "POST", "system_reader"): 400
-       for name in ("networks", "routers", "floatingips", "security-groups", "rbac_policies")},
+       for name in ("networks", "routers", "floatingips", "security-groups", "subnetpools", "address-scopes",
+                    "rbac_policies")},
 }
 
 # --- URLs ---------------------------------------------------------------------------------------
 
 _NETWORK_ITEMS = {"floatingips": "floating_ip", "networks": "network", "ports": "port", "routers": "router",
                   "router": "router", "security-group-rules": "security_group_rule",
-                  "security-groups": "security_group", "subnets": "subnet", "qos": "qos_policy",
-                  "rbac": "rbac_policy"}
+                  "security-groups": "security_group", "subnets": "subnet", "subnetpools": "subnetpool",
+                  "address-scopes": "address_scope",
+                  "qos": "qos_policy", "rbac": "rbac_policy"}
 
 
 def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
@@ -497,6 +507,8 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
                                                   headers=NOVA_OLD),
         (_N, "v2_os_security_group", "PUT"): _e({"security_group": {"name": "drill-sg", "description": "d"}},
                                                 headers=NOVA_OLD),
+        (_N, "v2_os_assisted_volume_snapshots", "POST"): _e({"snapshot": {"volume_id": i["volume"], "create_info": {
+            "snapshot_id": i["volume"], "type": "qcow2", "new_file": "drill.qcow2"}}}),
         (_N, "v2_os_server_external_events", "POST"): _e({"events": [{
             "name": "network-changed", "server_uuid": i["server"]}]}),
         (_N, "v2_os_server_groups", "POST"): _e({"server_group": {"name": new_id, "policy": "anti-affinity"}},
@@ -613,6 +625,11 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         (_K, "security-group-rules", "POST"): _e({"security_group_rule": {
             "security_group_id": i["security_group"], "direction": "ingress", "protocol": "udp"}}),
         (_K, "quota", "PUT"): _e({"quota": {"network": 50}}),
+        (_K, "subnetpools", "POST"): _e({"subnetpool": {"name": new_id, "prefixes": ["10.79.0.0/16"]}}),
+        (_K, "subnetpools_item", "PUT"): _e({"subnetpool": {"description": "drill"}}),
+        (_K, "subnetpools_tags", "PUT"): _e({"tags": ["drill-tag"]}),
+        (_K, "address-scopes", "POST"): _e({"address_scope": {"name": new_id, "ip_version": 4}}),
+        (_K, "address-scopes_item", "PUT"): _e({"address_scope": {"name": "drill"}}),
         (_K, "rbac_policies", "POST"): _e({"rbac_policy": {"object_type": "network", "object_id": i["network"],
                                                            "action": "access_as_shared", "target_tenant": new_id}}),
         (_K, "rbac_policy", "PUT"): _e({"rbac_policy": {"target_tenant": new_id}}),
