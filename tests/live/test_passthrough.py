@@ -265,6 +265,38 @@ def test_snapshot_and_shelve_through_the_lab_region(rig: Passthrough, cli: Recor
         upstream.close()
 
 
+def test_a_volume_from_an_image_the_upstream_holds(rig: Passthrough, cli: RecordingCLI, tmp_path: Any) -> None:
+    """Cinder's ``imageRef`` in lab: an image of the upstream's is written there by the upstream's
+    Cinder (the upstream volume is made from the upstream image); an image only Overcast stores is
+    refused with Cinder's 400 naming imageRef, nothing recorded."""
+    upstream = rig.service_conn()
+    try:
+        image = next(i for i in upstream.image.images() if i.status == "active" and i.name == "cirros")
+        lab_cirros = next(i["ID"] for i in lab(cli, "image", "list") if i["Name"] == "cirros"
+                          and image_backend(rig, i["ID"]) == image.id)
+        volume = lab(cli, "volume", "create", "--size", "1", "--image", lab_cirros, "img-volume")
+        shown = wait_status(cli, "volume", "img-volume", "available")
+        assert shown["bootable"] in (True, "true") and volume["id"] == shown["id"]
+        volume_backend = backend_id(rig, "volume", volume["id"])
+        assert volume_backend
+        made = upstream.block_storage.get_volume(volume_backend)
+        assert made.status == "available" and (made.volume_image_metadata or {}).get("image_id") == image.id
+
+        local = tmp_path / "overcast-only.img"
+        local.write_bytes(b"overcast only" * 64)
+        only = cli("image", "create", "--disk-format", "raw", "--file", str(local), "overcast-only")
+        refused = cli.run("--os-region-name", "lab", "volume", "create", "--size", "1", "--image", only["id"],
+                          "refused-volume", check=False)
+        out = refused.stdout + refused.stderr
+        assert refused.returncode != 0 and re.search(r"\b400\b", out) and "imageRef" in out, out[-2000:]
+        assert "refused-volume" not in {v["Name"] for v in lab(cli, "volume", "list")}
+        lab_run(cli, "volume", "delete", "img-volume")
+        wait_for(lambda: volume_backend not in {v.id for v in upstream.block_storage.volumes()}, WAIT,
+                 description="upstream volume gone")
+    finally:
+        upstream.close()
+
+
 def test_no_credential_or_upstream_token_reaches_the_client_or_the_log(rig: Passthrough, cli: RecordingCLI) -> None:
     """The service account's password, any token the upstream issued and the upstream's address
     appear in no answer the CLI read (``--debug`` prints them all) nor in the front's log."""
