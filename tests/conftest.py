@@ -52,10 +52,13 @@ class Cloud:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The longest tests first (each Tempest run, then the crash test), so pytest-xdist starts them
     at once and its workers finish together instead of one running Tempest alone at the end."""
-    def weight(item: pytest.Item) -> int:
+    tempest_order = ("compute", "volume", "network", "identity", "image")  # longest run first
+
+    def weight(item: pytest.Item) -> tuple[int, int]:
         if item.get_closest_marker("tempest") and "allowlisted" in item.name:
-            return 0
-        return 1 if "crash_safety" in item.nodeid else 2
+            service = getattr(item, "callspec", None) and item.callspec.params.get("service")
+            return 0, tempest_order.index(service) if service in tempest_order else len(tempest_order)
+        return (1 if "crash_safety" in item.nodeid else 2), 0
 
     items.sort(key=weight)
 
