@@ -505,7 +505,8 @@ class ServerHandlers:
             image = session.get(Image, job.params["image_id"])
             if image is None:  # deleted meanwhile: its backend copy is not to be kept
                 driver.delete_image(call, made["backend_id"])
-                result["image"] = {**now, "status": "active"}
+                result["image"] = {**now, "status": "active"}  # nothing left to wait for
+                ctx.save_checkpoint({"image": result["image"]})
                 return True
             if session.get(ImageLocation, (image.id, job.cloud)) is None:
                 session.add(ImageLocation(image_id=image.id, cloud=job.cloud, backend_id=made["backend_id"],
