@@ -357,6 +357,22 @@ def test_an_upstream_quota_refusal_reaches_the_client(rig: Passthrough, cli: Rec
     # the quota back up upstream, lab takes the create again
     lab(cli, "volume", "create", "--size", "1", "pt-quota-vol")
     wait_status(cli, "volume", "pt-quota-vol", "available")
+    # a snapshot is checked against the upstream's snapshots quota the same way: Cinder's 413 on the POST
+    admin, upstream = rig.upstream_conn(), rig.service_conn()
+    try:
+        upstream_snapshots = {s.id for s in upstream.block_storage.snapshots()}
+        admin.set_volume_quotas(project, snapshots=0)
+        proc = cli.run("--os-region-name", "lab", "volume", "snapshot", "create", "--volume", "pt-quota-vol",
+                       "pt-quota-snap", check=False)
+        assert proc.returncode != 0
+        assert re.search(r"413\b.*Maximum number of snapshots allowed \(0\) exceeded", proc.stderr), \
+            proc.stderr[-2000:]
+        assert "pt-quota-snap" not in {v["Name"] for v in lab(cli, "volume", "snapshot", "list")}
+        assert {s.id for s in upstream.block_storage.snapshots()} <= upstream_snapshots
+    finally:
+        admin.set_volume_quotas(project, snapshots=100)
+        admin.close()
+        upstream.close()
     lab_run(cli, "volume", "delete", "pt-quota-vol")
 
 

@@ -68,6 +68,26 @@ def enforce(req: falcon.Request, action: str, target: dict[str, Any] | None = No
     return ctx
 
 
+def backend_headroom(core: Any, req: falcon.Request, ctx: AuthContext) -> Any:
+    """What the request region's volume backend itself still allows (decision 0046): read before the
+    transaction (a backend call), None where the driver reports nothing.
+
+    :raises overcast.ops.calls.BackendUnavailable: the backend did not answer (503).
+    """
+    kept = core.backend_quotas
+    if kept is None:
+        return None
+    region = req.context.region
+    return kept.read(core.backends, region, "volume", core.volume_driver(region), project_id=ctx.project_id,
+                     user_id=ctx.user_id, request_id=req.context.request_id)
+
+
+def backend_taken(core: Any, req: falcon.Request, deltas: dict[str, int]) -> None:
+    """Count what was just accepted into the kept headroom of the request region's volume backend."""
+    if core.backend_quotas is not None:
+        core.backend_quotas.taken(req.context.region, "volume", deltas)
+
+
 def target(record: Any) -> dict[str, Any]:
     return {"project_id": record.project_id}
 

@@ -10,7 +10,8 @@ from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.api.volume import schemas
-from overcast.api.volume.common import all_tenants, caller, enforce, metadata_filter, one, page, parse_bool, target
+from overcast.api.volume.common import (all_tenants, backend_headroom, backend_taken, caller, enforce, metadata_filter,
+                                        one, page, parse_bool, target)
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore
@@ -57,14 +58,19 @@ class Snapshots(_Base):
     def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         body = _renamed(read_json(req, schemas.CREATE_SNAPSHOT)["snapshot"])
         force = parse_bool("force", body.get("force", False))
+        ctx = caller(req)
+        with self.core.store.session() as session:  # 404 or 403 before the backend is asked anything
+            enforce(req, "volume:create_snapshot", target(get_volume(session, ctx, body["volume_id"],
+                                                                     region=req.context.region)))
+        headroom = backend_headroom(self.core, req, ctx)
         with self.core.store.session() as session:
-            ctx = caller(req)
             volume = get_volume(session, ctx, body["volume_id"], region=req.context.region)
-            enforce(req, "volume:create_snapshot", target(volume))
             snapshot = core.create(session, ctx, volume, name=body.get("name"), description=body.get("description"),
                                    metadata=body.get("metadata") or {}, force=force,
-                                   request_id=req.context.request_id)
+                                   request_id=req.context.request_id, headroom=headroom)
             resp.media = {"snapshot": self.views.snapshot(req, snapshot, detail=False)}
+            size = snapshot.size
+        backend_taken(self.core, req, {"snapshots": 1, "gigabytes": size})
         resp.status = falcon.HTTP_202
 
 

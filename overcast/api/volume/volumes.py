@@ -13,8 +13,8 @@ from overcast.api import faults
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.api.volume import schemas, uploads
-from overcast.api.volume.common import (all_tenants, at_least, caller, enforce, metadata_filter, one, page,
-                                        parse_bool, target)
+from overcast.api.volume.common import (all_tenants, at_least, backend_headroom, backend_taken, caller, enforce,
+                                        metadata_filter, one, page, parse_bool, target)
 from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
@@ -127,10 +127,7 @@ class Volumes(_Base):
         self.core.volume_driver(region)  # 501 for a region without block storage
         refuse_while_down(self.core.backends, region, "volume", "volume")
         group_id = body.get("group_id") if at_least(req, GROUPS) else None
-        kept = self.core.backend_quotas
-        headroom = kept.read(self.core.backends, region, "volume", self.core.volume_driver(region),
-                             project_id=ctx.project_id, user_id=ctx.user_id,
-                             request_id=req.context.request_id) if kept is not None else None
+        headroom = backend_headroom(self.core, req, ctx)
         backup_id = body.get("backup_id") if at_least(req, FROM_BACKUP) else None
         with self.core.store.session() as session:
             group = groups.usable(session, ctx, group_id, region) if group_id else None
@@ -146,8 +143,7 @@ class Volumes(_Base):
                                      overcast_images=self.core.volume_driver(region).writes_overcast_images)
             resp.media = self.show(req, session, volume, extended=False)
             size = volume.size
-        if kept is not None:
-            kept.taken(region, "volume", {"volumes": 1, "gigabytes": size})
+        backend_taken(self.core, req, {"volumes": 1, "gigabytes": size})
         resp.status = falcon.HTTP_202
 
 

@@ -14,6 +14,7 @@ from overcast.core.errors import Invalid, NotFound
 from overcast.core.volume import quotas, states
 from overcast.core.volume.listing import OfVolumeQuery, of_volume, paginate
 from overcast.core.volume.volumes import touch, volume_type
+from overcast.drivers.headroom import Headroom
 from overcast.ops.engine import enqueue
 from overcast.store.models import utcnow
 from overcast.store.volume import Snapshot, Volume
@@ -36,8 +37,11 @@ def get_snapshot(session: Session, ctx: AuthContext, snapshot_id: str, *, region
 
 def create(session: Session, ctx: AuthContext, volume: Volume, *, name: str | None, description: str | None,
            metadata: Mapping[str, Any], force: bool, request_id: str | None,
-           group_snapshot_id: str | None = None) -> Snapshot:
+           group_snapshot_id: str | None = None, headroom: Headroom | None = None) -> Snapshot:
     """Record a snapshot (one of a group snapshot's, when ``group_snapshot_id``) and enqueue it.
+
+    ``headroom``: what the region's backend still allows (:mod:`overcast.core.headroom`); the
+    snapshot must fit it too, or Cinder's 413 with the backend's figures and nothing recorded.
 
     :raises Invalid: the volume is not available (or in-use without ``force``), Cinder's message.
     :raises quotas.OverLimit: over the snapshots or gigabytes quota.
@@ -48,6 +52,8 @@ def create(session: Session, ctx: AuthContext, volume: Volume, *, name: str | No
                       f"{volume.status}.")
     quotas.reserve(session, volume.project_id, snapshots=1, gigabytes=volume.size,
                    volume_type=volume_type(session, volume), region=volume.cloud)
+    if headroom is not None:
+        quotas.check_headroom(headroom.limits, headroom.used, {"snapshots": 1, "gigabytes": volume.size})
     snapshot = Snapshot(id=str(uuid.uuid4()), cloud=volume.cloud, project_id=volume.project_id,
                         user_id=ctx.user_id, volume_id=volume.id, name=name, description=description,
                         size=volume.size, status=states.CREATING, group_snapshot_id=group_snapshot_id,
