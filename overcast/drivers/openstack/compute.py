@@ -354,6 +354,8 @@ class OpenStackComputeDriver(ComputeDriver):
         self._server(backend_id)
         image = self._call("server image create", self._nova.create_server_image, backend_id, image_name,
                            metadata={KEY_META: key or "", PROJECT_META: ctx.project_id or ""})
+        if image is None:  # made, but not shown yet: a retry finds it by its key
+            raise Unavailable("The upstream made the image but does not show it yet", retry_after=1)
         return self._image_ref(image)
 
     def get_image(self, ctx: CallContext, backend_image_id: str) -> ImageRef:
