@@ -86,6 +86,9 @@ class Capability(str, enum.Enum):
     DIAGNOSTICS = "diagnostics"
     #: a graphical or serial console a browser can reach (noVNC, SPICE, serial), served by the backend's proxy
     REMOTE_CONSOLE = "remote_console"
+    #: snapshots of an attached volume taken by the hypervisor as qcow2 overlay files (Nova's
+    #: assisted volume snapshots, for volume backends without snapshots of their own: NFS, GlusterFS)
+    VOLUME_SNAPSHOT = "volume_snapshot"
 
 
 #: Which methods each capability brings (the conformance kit checks the two agree).
@@ -106,6 +109,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.SERVER_GROUPS: ("create_server_group", "delete_server_group"),
     Capability.DIAGNOSTICS: ("diagnostics",),
     Capability.REMOTE_CONSOLE: ("remote_console",),
+    Capability.VOLUME_SNAPSHOT: ("volume_snapshot_create", "volume_snapshot_delete"),
 }
 
 MAX_CONFIG_FILES = 5
@@ -590,3 +594,22 @@ class ComputeDriver(abc.ABC):
         :raises Conflict: the server cannot give one now (not running).
         """
         raise self._unsupported("remote_console")
+
+    def volume_snapshot_create(self, ctx: CallContext, backend_id: str, volume_id: str, snapshot_id: str,
+                               new_file: str) -> None:
+        """Snapshot a volume attached to the server through the hypervisor (qcow2): the file the
+        guest writes to is frozen as snapshot ``snapshot_id`` and ``new_file``, an overlay backed
+        by it, becomes the volume's active file. ``volume_id`` is the volume's backend id.
+        Idempotent on ``snapshot_id`` (a second call changes nothing).
+
+        :raises NotFound: no such server, or the volume is not attached to it.
+        """
+        raise self._unsupported("volume_snapshot_create")
+
+    def volume_snapshot_delete(self, ctx: CallContext, backend_id: str, volume_id: str, snapshot_id: str) -> None:
+        """Merge snapshot ``snapshot_id`` out of the attached volume's file chain (its data stays
+        the volume's); a snapshot the chain does not have (any more) succeeds.
+
+        :raises NotFound: no such server, or the volume is not attached to it.
+        """
+        raise self._unsupported("volume_snapshot_delete")

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from overcast.store.models import Base, utcnow
@@ -97,6 +97,9 @@ class Server(Base):
     availability_zone: Mapped[str | None] = mapped_column(String(255))
     requested_zone: Mapped[str | None] = mapped_column(String(255))
     config_drive: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Nova's auto_disk_config: the backend grows the root partition to the flavor's disk
+    #: (``OS-DCF:diskConfig`` AUTO) or leaves the image's partitions as they are (MANUAL)
+    auto_disk_config: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     user_data: Mapped[str | None] = mapped_column(Text)
     access_ipv4: Mapped[str] = mapped_column(String(64), default="")
     access_ipv6: Mapped[str] = mapped_column(String(64), default="")

@@ -272,7 +272,7 @@ class ComputeDriverConformance:
             "group": ServerGroup(id="conformance-group", name="conformance", policy="anti-affinity"),
             "group_id": "conformance-group", "request": self.request(), "idempotency_key": "conformance-none",
             "zone": "nova", "backend_image_id": "conformance-missing-image", "backend_ids": [MISSING_ID],
-            "console_type": "novnc",
+            "console_type": "novnc", "snapshot_id": "conformance-snapshot", "new_file": "conformance.qcow2",
         }
         params = list(inspect.signature(getattr(ComputeDriver, method)).parameters)[2:]  # self, ctx
         return {name: samples[name] for name in params}
@@ -630,6 +630,23 @@ class ComputeDriverConformance:
             driver.detach_volume(backend_id, root_id)
         except (InvalidRequest, Conflict):
             pass
+
+    def test_assisted_volume_overlays(self, driver: CheckedDriver) -> None:
+        """Snapshots of an attached volume: create and delete are idempotent; a volume the server
+        does not have is NotFound."""
+        self.require(driver, Capability.VOLUME_SNAPSHOT)
+        self.require(driver, Capability.VOLUME_ATTACH)
+        backend_id = self.active_server(driver)
+        attached, other = self.attachable_volumes(driver, backend_id, 2)
+        driver.attach_volume(backend_id, attached)
+        snapshot = f"conformance-snapshot-{uuid.uuid4().hex[:8]}"
+        driver.volume_snapshot_create(backend_id, attached, snapshot, "conformance.qcow2")
+        driver.volume_snapshot_create(backend_id, attached, snapshot, "conformance.qcow2")  # again: no change
+        driver.volume_snapshot_delete(backend_id, attached, snapshot)
+        driver.volume_snapshot_delete(backend_id, attached, snapshot)  # gone already: succeeds
+        with pytest.raises(NotFound):
+            driver.volume_snapshot_create(backend_id, other, snapshot, "conformance.qcow2")
+        driver.detach_volume(backend_id, attached)
 
     def test_port_attach_detach(self, driver: CheckedDriver) -> None:
         self.require(driver, Capability.PORT_ATTACH)

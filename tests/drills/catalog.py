@@ -90,6 +90,9 @@ _rules(_N, {  # nova/policies/*.py
     "v2_os_security_groups": {"POST": MEMBER},
     "v2_os_security_group": {"PUT": MEMBER, "DELETE": MEMBER},
     "v2_os_server_external_events": {"POST": ADMIN},
+    # nova/policies/assisted_volume_snapshots.py: the service role (admin by the deprecated rule)
+    "v2_os_assisted_volume_snapshots": {"POST": ADMIN},
+    "v2_os_assisted_volume_snapshot": {"DELETE": ADMIN},
     "v2_os_server_groups": {"POST": MEMBER},
     "v2_os_server_group": {"DELETE": MEMBER},
     "v2_os_services_disable": {"PUT": ADMIN},
@@ -486,6 +489,8 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
                                                   headers=NOVA_OLD),
         (_N, "v2_os_security_group", "PUT"): _e({"security_group": {"name": "drill-sg", "description": "d"}},
                                                 headers=NOVA_OLD),
+        (_N, "v2_os_assisted_volume_snapshots", "POST"): _e({"snapshot": {"volume_id": i["volume"], "create_info": {
+            "snapshot_id": i["volume"], "type": "qcow2", "new_file": "drill.qcow2"}}}),
         (_N, "v2_os_server_external_events", "POST"): _e({"events": [{
             "name": "network-changed", "server_uuid": i["server"]}]}),
         (_N, "v2_os_server_groups", "POST"): _e({"server_group": {"name": new_id, "policy": "anti-affinity"}},

@@ -212,3 +212,17 @@ def test_server_groups(demo_conn: Any, cirros: Any, unique: Callable[[str], str]
     finally:
         c.delete_server_group(group)
     assert c.find_server_group(group.id, ignore_missing=True) is None
+
+
+def test_disk_config(demo_conn: Any, cirros: Any, unique: Callable[[str], str]) -> None:
+    """OS-DCF:diskConfig through the SDK's ``disk_config``: kept from create, changed by an update."""
+    c = demo_conn.compute
+    made = _boot(demo_conn, unique("dcf"), cirros, disk_config="AUTO")
+    try:
+        assert c.get_server(made.id).disk_config == "AUTO"
+        assert c.update_server(made, disk_config="MANUAL").disk_config == "MANUAL"
+        assert c.get_server(made.id).disk_config == "MANUAL"
+        with pytest.raises(exceptions.BadRequestException, match="OS-DCF:diskConfig"):
+            c.update_server(made, disk_config="SOMETIMES")
+    finally:
+        c.delete_server(made, ignore_missing=True)

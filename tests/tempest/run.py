@@ -299,7 +299,7 @@ COMPUTE_FEATURES = {
     "volume_multiattach": "False",
     "ide_bus": "False",
     "unified_limits": "False",
-    "disk_config": "False",
+    "disk_config": "True",
     "hostname_fqdn_sanitization": "False",
     "vtpm_live_migration": "False",
 }

@@ -7,7 +7,7 @@ from overcast.api.compute import (aggregates, availability_zones, extensions, fl
                                   images, interfaces, keypairs, limits, quota_sets, server_groups, services, usage,
                                   usage_audit_log)
 from overcast.api.compute import floating_ips, networks, quota_classes, remote_consoles, security_groups
-from overcast.api.compute import migrations, server_external_events
+from overcast.api.compute import assisted_volume_snapshots, migrations, server_external_events
 from overcast.api.compute import volume_proxies
 from overcast.api.compute.common import MICROVERSIONS, Links
 from overcast.api.routing import Registry
@@ -41,6 +41,7 @@ def register(registry: Registry, core: ComputeCore) -> None:
     remote_consoles.bind(registry, core, links)
     migrations.bind(registry, core, links)
     server_external_events.bind(registry, core, links)
+    assisted_volume_snapshots.bind(registry, core)
     volume_proxies.bind(registry, core)
     from overcast.api.compute import actions as server_actions
     from overcast.api.compute import diagnostics, server_subresources, servers, volume_attachments

@@ -12,7 +12,7 @@ from overcast.api.compute import remote_consoles
 from overcast.api.compute import server_schemas as schemas
 from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
-from overcast.api.compute.servers import ServerResource, check_personality, target, vt
+from overcast.api.compute.servers import ServerResource, check_personality, disk_config, target, vt
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
@@ -91,7 +91,8 @@ class ServerAction(ServerResource):
         body = validate(body, schemas.RESIZE)
         enforce(req, "os_compute_api:servers:resize", target(server))
         core_actions.resize(session, caller(req), server, str(body["resize"]["flavorRef"]),
-                            driver=self.core.compute_driver(server.cloud), **self._kw(req, server))
+                            driver=self.core.compute_driver(server.cloud), disk_config=disk_config(body["resize"]),
+                            **self._kw(req, server))
 
     def _rebuild(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         body = validate(body, schemas.rebuild(vt(req)))
@@ -99,7 +100,8 @@ class ServerAction(ServerResource):
         ctx = caller(req)
         check_personality(session, ctx, server.project_id, body["rebuild"].get("personality"))
         password = core_actions.rebuild(session, ctx, server, body["rebuild"],
-                                        driver=self.core.compute_driver(server.cloud), **self._kw(req, server))
+                                        driver=self.core.compute_driver(server.cloud),
+                                        disk_config=disk_config(body["rebuild"]), **self._kw(req, server))
         session.flush()
         view = self.views.basic(server, version(req), ctx)
         if at_least(req, "2.54"):

@@ -89,6 +89,8 @@ COMPUTE_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v2_os_aggregate_action", "/os-aggregates/{aggregate_id}/action", ("POST",)),
     ("v2_os_migrations", "/os-migrations", R),
     ("v2_os_server_external_events", "/os-server-external-events", ("POST",)),
+    ("v2_os_assisted_volume_snapshots", "/os-assisted-volume-snapshots", ("POST",)),
+    ("v2_os_assisted_volume_snapshot", "/os-assisted-volume-snapshots/{snapshot_id}", ("DELETE",)),
     # Nova's network proxies (served below 2.36)
     ("v2_os_networks", "/os-networks", RW),
     ("v2_os_network", "/os-networks/{network_id}", ("GET", "HEAD", "DELETE")),

@@ -32,6 +32,7 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("os-admin-actions", "AdminActions", "Enable admin-only server actions."),
     ("os-admin-password", "AdminPassword", "Admin password management support."),
     ("os-aggregates", "Aggregates", "Admin-only aggregate administration."),
+    ("os-assisted-volume-snapshots", "AssistedVolumeSnapshots", "Assisted volume snapshots."),
     ("os-attach-interfaces", "AttachInterfaces", "Attach interface support."),
     ("os-availability-zone", "AvailabilityZone", "1. Add availability_zone to the Create Server API.\n"
                                                   "2. Add availability zones describing.\n"),

@@ -15,6 +15,7 @@ from overcast.api.validation import read_json
 from overcast.core import image as image_rules
 from overcast.core.image import writes as image_writes
 from overcast.core.compute import ComputeCore, quotas
+from overcast.core.compute import servers as core_servers
 from overcast.core.errors import Forbidden, NotFound
 from overcast.store.image import Image
 
@@ -53,8 +54,9 @@ def image_view(links: Links, image: Image) -> dict[str, Any]:
     }
     if "instance_uuid" in props:
         view["server"] = {"id": props["instance_uuid"], "links": links.pair("servers", props["instance_uuid"])}
-    if "auto_disk_config" in props:
-        view["OS-DCF:diskConfig"] = "AUTO" if props["auto_disk_config"].lower() == "true" else "MANUAL"
+    shown = core_servers.image_disk_config(image)
+    if shown is not None:  # Nova shows it only for an image with the property
+        view["OS-DCF:diskConfig"] = shown.value
     return view
 
 

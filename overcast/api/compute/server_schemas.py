@@ -20,6 +20,8 @@ TAGS = {"type": "array", "items": TAG, "maxItems": 50}
 COUNT = {"type": ["integer", "string"], "pattern": r"^[0-9]*$", "minimum": 1, "minLength": 1}
 IPV4 = {"type": "string", "format": "ipv4"}
 IPV6 = {"type": "string", "format": "ipv6"}
+#: OS-DCF:diskConfig (create, rebuild, resize, update)
+DISK_CONFIG = {"type": "string", "enum": ["AUTO", "MANUAL"]}
 ADMIN_PASS = {"type": "string"}
 REF = {"type": ["string", "integer"], "minLength": 1, "maxLength": 255}
 
@@ -83,7 +85,7 @@ def create(version: tuple[int, int]) -> dict[str, Any]:
         "min_count": COUNT, "max_count": COUNT, "return_reservation_id": {"type": ["boolean", "string"]},
         "block_device_mapping_v2": {"type": "array", "items": BDM},
         "block_device_mapping": {"type": "array"},
-        "accessIPv4": IPV4, "accessIPv6": IPV6, "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
+        "accessIPv4": IPV4, "accessIPv6": IPV6, "OS-DCF:diskConfig": DISK_CONFIG,
     }
     required = ["name", "flavorRef"]
     if not _v(version, "2.57"):
@@ -116,7 +118,7 @@ def create(version: tuple[int, int]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=None)
 def update(version: tuple[int, int]) -> dict[str, Any]:
     props: dict[str, Any] = {"name": NAME, "accessIPv4": IPV4, "accessIPv6": IPV6,
-                             "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}}
+                             "OS-DCF:diskConfig": DISK_CONFIG}
     if _v(version, "2.19"):
         props["description"] = DESCRIPTION
     if _v(version, "2.90"):
@@ -134,7 +136,7 @@ def _action(name: str, body: dict[str, Any] | None) -> dict[str, Any]:
 REBOOT = _action("reboot", {"type": "object", "properties": {"type": {"enum": [
     "HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}}, "required": ["type"], "additionalProperties": False})
 RESIZE = _action("resize", {"type": "object", "properties": {
-    "flavorRef": REF, "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}},
+    "flavorRef": REF, "OS-DCF:diskConfig": DISK_CONFIG},
     "required": ["flavorRef"], "additionalProperties": False})
 CREATE_IMAGE = _action("createImage", {"type": "object", "properties": {"name": NAME, "metadata": METADATA},
                                        "required": ["name"], "additionalProperties": False})
@@ -162,7 +164,7 @@ def rebuild(version: tuple[int, int]) -> dict[str, Any]:
     props: dict[str, Any] = {"imageRef": {"type": "string", "minLength": 1}, "name": NAME,
                              "adminPass": ADMIN_PASS, "metadata": METADATA, "preserve_ephemeral": {"type": "boolean"},
                              "accessIPv4": IPV4, "accessIPv6": IPV6,
-                             "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}}
+                             "OS-DCF:diskConfig": DISK_CONFIG}
     if not _v(version, "2.57"):
         props["personality"] = PERSONALITY
     if _v(version, "2.19"):

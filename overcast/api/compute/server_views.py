@@ -43,6 +43,11 @@ def _reached(version: Version) -> frozenset[str]:
 _host_id = functools.lru_cache(maxsize=1024)(host_id)
 
 
+def disk_config_shown(auto: bool | None) -> str:
+    """``OS-DCF:diskConfig`` of a server: AUTO or MANUAL."""
+    return "AUTO" if auto else "MANUAL"
+
+
 def instance_name(server: Any) -> str:
     return f"instance-{server.seq:08x}"
 
@@ -129,7 +134,8 @@ class ServerViews:
             "flavor": self._flavor(server, shape), "created": iso(server.created_at),
             "updated": iso(server.updated_at), "addresses": self._addresses(server, extended_addresses),
             "accessIPv4": server.access_ipv4 or "", "accessIPv6": server.access_ipv6 or "",
-            "links": self.links.pair("servers", server.id, shape.base), "OS-DCF:diskConfig": "MANUAL",
+            "links": self.links.pair("servers", server.id, shape.base),
+            "OS-DCF:diskConfig": disk_config_shown(server.auto_disk_config),
         }
         if status in _PROGRESS:
             out["progress"] = int(server.progress or 0)

@@ -13,7 +13,7 @@ from overcast.core.availability import refuse_while_down
 from overcast.api import faults
 from overcast.api.compute import server_schemas
 from overcast.api.compute.common import MAX_LIMIT, Links, at_least, caller, enforce, version
-from overcast.api.compute.server_views import ServerViews
+from overcast.api.compute.server_views import ServerViews, disk_config_shown
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
@@ -195,7 +195,7 @@ class Servers(ServerResource):
             created = core_servers.create(session, ctx, spec, network=self.core.network, region=region,
                                           driver=driver, request_id=req.context.request_id, headroom=headroom)
             first = created.servers[0]
-            server_id, groups = first.id, first.security_groups
+            server_id, groups, auto_disk = first.id, first.security_groups, first.auto_disk_config
         self.core.backend_quotas.taken(region, "compute", created.counted)
         resp.status = falcon.HTTP_202
         if _truthy(body["server"].get("return_reservation_id")):
@@ -203,7 +203,7 @@ class Servers(ServerResource):
             return
         resp.set_header("Location", self.views.links.pair("servers", server_id)[0]["href"])
         resp.media = {"server": {"id": server_id, "links": self.views.links.pair("servers", server_id),
-                                 "OS-DCF:diskConfig": body["server"].get("OS-DCF:diskConfig", "MANUAL"),
+                                 "OS-DCF:diskConfig": disk_config_shown(auto_disk),
                                  "security_groups": [{"name": g["name"]} for g in groups],
                                  "adminPass": created.admin_password}}
 
@@ -234,7 +234,14 @@ class Servers(ServerResource):
             config_drive=_truthy(s.get("config_drive")), availability_zone=s.get("availability_zone"),
             min_count=min_count, max_count=max_count, group=hints.get("group"), tags=list(s.get("tags") or []),
             description=s.get("description"), hostname=s.get("hostname"), admin_password=s.get("adminPass"),
-            access_ipv4=s.get("accessIPv4", ""), access_ipv6=s.get("accessIPv6", ""))
+            access_ipv4=s.get("accessIPv4", ""), access_ipv6=s.get("accessIPv6", ""), disk_config=disk_config(s))
+
+
+def disk_config(body: dict[str, Any]) -> core_servers.DiskConfig | None:
+    """``OS-DCF:diskConfig`` of a create, rebuild, resize or update body (the schema checked it;
+    None: not given)."""
+    value = body.get("OS-DCF:diskConfig")
+    return None if value is None else core_servers.DiskConfig(value)
 
 
 def check_personality(session: Any, ctx: Any, project_id: str, personality: list[dict[str, str]] | None) -> None:
@@ -286,7 +293,7 @@ class Server(ServerResource):
         with self.core.store.session() as session:
             server = core_servers.get_server(session, ctx, server_id, region=req.context.region)
             enforce(req, "os_compute_api:servers:update", target(server))
-            core_servers.update(session, ctx, server, body["server"])
+            core_servers.update(session, ctx, server, body["server"], disk_config=disk_config(body["server"]))
             session.flush()
             resp.media = {"server": self.views.basic(server, version(req), ctx)}
 

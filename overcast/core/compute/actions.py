@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from overcast.core.compute import migrations, networking
 from overcast.core.compute import states as S
-from overcast.core.compute.servers import (ACTION, _quota, canonical_ipv6, check_flavor_usable, check_image_usable,
-                                           check_lock, check_metadata, find_flavor, find_image, flavor_record,
-                                           generate_password)
+from overcast.core.compute.servers import (ACTION, DiskConfig, _quota, auto_disk_config, canonical_ipv6,
+                                           check_flavor_usable, check_image_usable, check_lock, check_metadata,
+                                           find_flavor, find_image, flavor_record, generate_password)
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, OvercastError
 from overcast.drivers.compute import Capability, ComputeDriver
@@ -178,14 +178,22 @@ def reboot(session: Session, ctx: AuthContext, server: Server, hard: bool, **kw:
 
 
 def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, *,
-           capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver) -> None:
-    """:raises Invalid: unknown flavor, the same flavor, or one the region cannot run.
+           capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver,
+           disk_config: DiskConfig | None = None) -> None:
+    """``disk_config`` (None: unchanged) is the server's from the request on, as in Nova (a revert
+    keeps it).
+
+    :raises Invalid: unknown flavor, the same flavor, one the region cannot run, or AUTO with an
+        image that disables it.
     :raises Forbidden: over quota."""
     rule = allowed(server, ctx, "resize", capabilities)
     flavor = find_flavor(session, flavor_ref, ctx)
     if flavor.id == server.flavor_id:
         raise Invalid("When resizing, instances must change flavor!")
     check_flavor_usable(session, ctx, flavor, region=server.cloud, driver=driver)
+    if disk_config is not None:
+        booted = session.get(Image, server.image_id) if server.image_id else None
+        server.auto_disk_config = bool(auto_disk_config(booted, disk_config))
     old = server.flavor or {}
     deltas = {"cores": flavor.vcpus - int(old.get("vcpus", 0)), "ram": flavor.ram - int(old.get("ram", 0))}
     deltas = {k: v for k, v in deltas.items() if v > 0}
@@ -197,13 +205,16 @@ def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, 
 
 
 def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], *,
-            capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver) -> str:
-    """Rebuild with a new image (and optionally name, metadata, description). Returns the password.
+            capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver,
+            disk_config: DiskConfig | None = None) -> str:
+    """Rebuild with a new image (and optionally name, metadata, description, disk config: None
+    keeps the server's, as Nova does). Returns the password.
 
-    :raises Invalid: an image the region cannot boot."""
+    :raises Invalid: an image the region cannot boot, or AUTO with an image that disables it."""
     rule = allowed(server, ctx, "rebuild", capabilities)
     image = find_image(session, body["imageRef"], ctx, region=server.cloud)
     check_image_usable(session, image, region=server.cloud, driver=driver)
+    auto_disk = auto_disk_config(image, disk_config) if disk_config is not None else None
     password = body.get("adminPass") or generate_password()
     if "name" in body:
         server.name = body["name"]
@@ -218,6 +229,8 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
     if "accessIPv6" in body:
         server.access_ipv6 = canonical_ipv6(body["accessIPv6"])
     server.image_id = image.id
+    if auto_disk is not None:
+        server.auto_disk_config = auto_disk
     record(session, ctx, server, rule, "rebuild", params={"image_id": image.id, "admin_password": password},
            request_id=request_id)
     return password

@@ -68,6 +68,8 @@ RULES: Mapping[str, Rule] = {
     "os_compute_api:os-migrations:index": ADMIN,
     # Nova's default is the service role; admins keep the deprecated rule's access
     "os_compute_api:os-server-external-events:create": ADMIN | role("service"),
+    "os_compute_api:os-assisted-volume-snapshots:create": ADMIN | role("service"),
+    "os_compute_api:os-assisted-volume-snapshots:delete": ADMIN | role("service"),
     "os_compute_api:os-security-groups:add": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:remove": ADMIN_OR_OWNER,
     "os_compute_api:os-security-groups:list": ADMIN_OR_READER,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import collections
 import datetime as dt
+import enum
 import functools
 import ipaddress
 import re
@@ -174,6 +175,45 @@ def check_image_usable(session: Session, image: Image, *, region: str, driver: d
     raise Invalid(f"Image {image.id} is unacceptable: the backend of region {region} does not hold it.")
 
 
+class DiskConfig(str, enum.Enum):
+    """How the backend lays out the root disk (Nova's auto_disk_config): AUTO grows the root
+    partition to the flavor's disk, MANUAL leaves the image's partitions as they are."""
+
+    AUTO = "AUTO"
+    MANUAL = "MANUAL"
+
+
+def image_disk_config(image: Image | None) -> DiskConfig | None:
+    """What an image's ``auto_disk_config`` property asks (None: the property is not set): a
+    true value (oslo's bool_from_string) is AUTO; anything else, ``disabled`` too, MANUAL."""
+    value = (image.properties or {}).get("auto_disk_config") if image is not None else None
+    if value is None:
+        return None
+    return DiskConfig.AUTO if str(value).strip().lower() in _TRUE_STRINGS else DiskConfig.MANUAL
+
+
+def auto_disk_config(image: Image | None, requested: DiskConfig | None) -> bool | None:
+    """Nova's rule for a server's disk config against its image: an image whose
+    ``auto_disk_config`` property is ``disabled`` refuses AUTO; without a request the image's
+    property decides (MANUAL when it has none) when there is an image, and None (keep what the
+    server has) when there is none.
+
+    :raises Invalid: AUTO asked of an image that disables it (Nova's AutoDiskConfigDisabledByImage).
+    """
+    prop = (image.properties or {}).get("auto_disk_config") if image is not None else None
+    if requested is DiskConfig.AUTO and prop is not None and str(prop).strip().lower() == "disabled":
+        raise Invalid(f"Requested image {image.id} has automatic disk resize disabled.")
+    if requested is not None:
+        return requested is DiskConfig.AUTO
+    if image is None:
+        return None
+    return image_disk_config(image) is DiskConfig.AUTO
+
+
+#: oslo's bool_from_string, as Nova reads the image property
+_TRUE_STRINGS = frozenset({"1", "t", "true", "on", "y", "yes"})
+
+
 def _check_image_fits(image: Image, flavor: Flavor, *, volume_root: bool = False) -> None:
     """:raises Invalid: the flavor's memory (or, for a local root disk, its disk) is too small."""
     if image.min_ram and flavor.ram < image.min_ram:
@@ -238,6 +278,8 @@ class BuildSpec:
     admin_password: str | None = None
     access_ipv4: str = ""
     access_ipv6: str = ""
+    #: None: the image's ``auto_disk_config`` property decides (MANUAL without one)
+    disk_config: DiskConfig | None = None
 
 
 def _user_data(text: str | None) -> str | None:
@@ -287,6 +329,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
         check_image_usable(session, image, region=region, driver=driver)
     if image is not None:
         _check_image_fits(image, flavor, volume_root=boot.volume_root)
+    auto_disk = bool(auto_disk_config(image, spec.disk_config))
     local_image = None if boot.volume_root else image  # a volume-backed server shows no image
     key = None
     if spec.key_name is not None:
@@ -346,8 +389,9 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
             key_data=key.public_key if key else None, vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=0, idempotency_key=uuid.uuid4().hex, requested_zone=zone or None,
             availability_zone=zone.partition(":")[0] or None if zone else None,
-            config_drive=bool(spec.config_drive), user_data=user_data, access_ipv4=spec.access_ipv4 or "",
-            access_ipv6=canonical_ipv6(spec.access_ipv6), security_groups=[{"name": g} for g in groups],
+            config_drive=bool(spec.config_drive), auto_disk_config=auto_disk, user_data=user_data,
+            access_ipv4=spec.access_ipv4 or "", access_ipv6=canonical_ipv6(spec.access_ipv6),
+            security_groups=[{"name": g} for g in groups],
             requested_networks=nics, addresses={}, block_devices=[dict(b) for b in spec.block_device_mapping_v2],
             reservation_id=reservation_id, launch_index=index, server_group_id=spec.group, created_at=now,
             updated_at=now, locked=False, progress=0, deleted=False)
@@ -411,9 +455,9 @@ _SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _S.addresses)
 #: ``backend_extra``, ``requested_networks``, ``block_devices``... whose JSON a list never shows)
 _DETAIL_COLUMNS = tuple(_S[name] for name in (
     "project_id", "user_id", "hostname", "description", "flavor_id", "image_id", "key_name", "vm_state",
-    "task_state", "power_state", "host", "availability_zone", "config_drive", "user_data", "access_ipv4",
-    "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault", "reservation_id",
-    "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
+    "task_state", "power_state", "host", "availability_zone", "config_drive", "auto_disk_config", "user_data",
+    "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault",
+    "reservation_id", "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
     # which related rows exist, so that list_related reads only for the servers that have some
     select(ServerMetadata.server_id).where(ServerMetadata.server_id == _S.id).exists().label("has_metadata"),
     select(ServerTag.server_id).where(ServerTag.server_id == _S.id).exists().label("has_tags"),
@@ -572,8 +616,12 @@ def check_lock(server: Server, ctx: AuthContext) -> None:
         raise Conflict(f"Instance {server.id} is locked")
 
 
-def update(session: Session, ctx: AuthContext, server: Server, changes: Mapping[str, Any]) -> Server:
-    """name, description (2.19), hostname (2.90), accessIPv4/6."""
+def update(session: Session, ctx: AuthContext, server: Server, changes: Mapping[str, Any], *,
+           disk_config: DiskConfig | None = None) -> Server:
+    """name, description (2.19), hostname (2.90), accessIPv4/6; ``disk_config`` (None: unchanged;
+    Nova does not check it against the image here)."""
+    if disk_config is not None:
+        server.auto_disk_config = disk_config is DiskConfig.AUTO
     if "name" in changes:
         server.name = changes["name"]
     if "description" in changes:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from overcast.core.compute import ComputeCore, volumes
+from overcast.core.compute import ComputeCore, assisted_snapshots, volumes
 from overcast.core.compute import states as S
 from overcast.core.compute.block_devices import reserve
 from overcast.core.compute.networking import acting_for
@@ -325,5 +325,6 @@ def setup_for(core: ComputeCore) -> Callable[[Any], None]:
                                   event=volumes.DETACH_RULE.event, timeout=120, family="compute")
         runtime.registry.register(volumes.EXTEND, handlers.extended, event=volumes.EXTEND_RULE.event, timeout=60,
                                   family="compute")
+        assisted_snapshots.register(runtime, core)
 
     return setup

@@ -700,6 +700,38 @@ class LocalComputeDriver(ComputeDriver):
                 raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
         self._act(backend_id, "detach_volume", change)
 
+    @staticmethod
+    def _check_attached(conn: sqlite3.Connection, backend_id: str, volume_id: str) -> None:
+        if conn.execute("SELECT 1 FROM volume_attachment WHERE server_id = ? AND volume_id = ?",
+                        (backend_id, volume_id)).fetchone() is None:
+            raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
+
+    def volume_snapshot_create(self, ctx: CallContext, backend_id: str, volume_id: str, snapshot_id: str,
+                               new_file: str) -> None:
+        """The overlay ``new_file`` goes on top of the volume's chain (the file below it is the snapshot)."""
+        def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
+            self._check_attached(conn, backend_id, volume_id)
+            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM volume_snapshot_file WHERE volume_id = ?",
+                               (volume_id,)).fetchone()[0]
+            conn.execute("INSERT OR IGNORE INTO volume_snapshot_file (volume_id, snapshot_id, file, seq) "
+                         "VALUES (?, ?, ?, ?)", (volume_id, snapshot_id, new_file, seq))
+        self._act(backend_id, "volume_snapshot_create", change)
+
+    def volume_snapshot_delete(self, ctx: CallContext, backend_id: str, volume_id: str, snapshot_id: str) -> None:
+        """The snapshot's overlay is merged into the file below it: it leaves the chain."""
+        def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
+            self._check_attached(conn, backend_id, volume_id)
+            conn.execute("DELETE FROM volume_snapshot_file WHERE volume_id = ? AND snapshot_id = ?",
+                         (volume_id, snapshot_id))
+        self._act(backend_id, "volume_snapshot_delete", change)
+
+    def volume_chain(self, volume_id: str) -> builtins.list[tuple[str, str]]:
+        """(snapshot id, overlay file) of a volume's assisted snapshots, oldest first; the last
+        file is the one the guest writes to (local-only helper for tests)."""
+        with self.store.read() as conn:
+            return [(r["snapshot_id"], r["file"]) for r in conn.execute(
+                "SELECT snapshot_id, file FROM volume_snapshot_file WHERE volume_id = ? ORDER BY seq", (volume_id,))]
+
     def volume_attachments(self, ctx: CallContext, backend_id: str) -> builtins.list[VolumeAttachment]:
         """The volumes attached to a server (local-only helper for tests and diagnostics)."""
         with self.store.read() as conn:

@@ -54,6 +54,15 @@ CREATE TABLE IF NOT EXISTS volume_attachment (
     device TEXT NOT NULL,
     PRIMARY KEY (server_id, volume_id)
 );
+-- assisted volume snapshots: the qcow2 overlay files of a volume, oldest first; the volume's own
+-- file is the base of the chain and the newest overlay is the file the guest writes to
+CREATE TABLE IF NOT EXISTS volume_snapshot_file (
+    volume_id TEXT NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (volume_id, snapshot_id)
+);
 CREATE TABLE IF NOT EXISTS server_group (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,

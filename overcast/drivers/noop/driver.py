@@ -222,6 +222,19 @@ class NoopComputeDriver(ComputeDriver):
     def diagnostics(self, ctx: CallContext, backend_id: str) -> Diagnostics:
         return Diagnostics(power_state=self._touch(backend_id).power_state)
 
+    def _attached(self, backend_id: str, volume_id: str) -> None:
+        with self._lock:
+            self._get(backend_id)
+            if volume_id not in self._volumes.get(backend_id, {}):
+                raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
+
+    def volume_snapshot_create(self, ctx: CallContext, backend_id: str, volume_id: str, snapshot_id: str,
+                               new_file: str) -> None:
+        self._attached(backend_id, volume_id)
+
+    def volume_snapshot_delete(self, ctx: CallContext, backend_id: str, volume_id: str, snapshot_id: str) -> None:
+        self._attached(backend_id, volume_id)
+
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
     """Entry point ``noop``: options are accepted and ignored (except ``host``, the host name it reports)."""
