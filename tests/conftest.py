@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 
 import falcon.testing
 import pytest
+from sqlalchemy import event
 
 from overcast.app import create_app
 from overcast.core.identity import build_identity
@@ -116,6 +118,21 @@ def admin_token(cloud) -> str:
 @pytest.fixture
 def demo_token(cloud) -> str:
     return cloud.token("demo", "demo")
+
+
+@contextlib.contextmanager
+def statements_of(engine):  # noqa: ANN001, ANN201
+    """The SQL statements ``engine`` sends while the block runs, into the list it yields."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def body(resp) -> dict:  # noqa: ANN001

@@ -82,6 +82,8 @@ class Subnet(StandardAttrs, Base):
     host_routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     ipv6_ra_mode: Mapped[str | None] = mapped_column(String(16))
     ipv6_address_mode: Mapped[str | None] = mapped_column(String(16))
+    #: the subnet pool it was cut from (no foreign key: the pool's delete checks it under its lock)
+    subnetpool_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class Port(StandardAttrs, Base):
@@ -201,3 +203,32 @@ class AutoAllocatedTopology(Base):
     network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id", ondelete="CASCADE"),
                                             index=True)
     router_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class AddressScope(StandardAttrs, Base):
+    """Neutron's address scope (``address-scope``): the subnet pools in one never overlap. Not
+    realised on a backend (only Overcast's IPAM knows it)."""
+
+    __tablename__ = "net_address_scope"
+    name: Mapped[str] = mapped_column(String(255), default="", index=True)
+    ip_version: Mapped[int] = mapped_column(Integer)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SubnetPool(StandardAttrs, Base):
+    """Neutron's subnet pool (``subnet_allocation``): prefixes subnets are cut from. A subnet made
+    from it records ``Subnet.subnetpool_id``; the pool's row is what concurrent allocations
+    queue on. Not realised on a backend."""
+
+    __tablename__ = "net_subnet_pool"
+    name: Mapped[str] = mapped_column(String(255), default="", index=True)
+    ip_version: Mapped[int] = mapped_column(Integer)
+    #: the compacted prefixes, as CIDR strings in address order
+    prefixes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    default_prefixlen: Mapped[int] = mapped_column(Integer)
+    min_prefixlen: Mapped[int] = mapped_column(Integer)
+    max_prefixlen: Mapped[int] = mapped_column(Integer)
+    default_quota: Mapped[int | None] = mapped_column(Integer)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    address_scope_id: Mapped[str | None] = mapped_column(String(36), index=True)

@@ -10,10 +10,13 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import event
+from schemas import Api
+from sqlalchemy import select
 
 from compute.conftest import Nova
 from overcast.store.compute import BlockDeviceMapping, Server, ServerTag
+from overcast.store.models import Project
+from tests.conftest import statements_of
 
 
 def _make(compute, token: str, count: int) -> list[str]:  # noqa: ANN001
@@ -81,17 +84,8 @@ def test_the_list_shows_each_server_as_its_show_does(compute, demo_token, admin_
 
 
 def _statements(compute, token: str, path: str = "/servers/detail", version: str = "2.26") -> list[str]:  # noqa: ANN001
-    engine = compute.app.compute.store.engine
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_of(compute.app.compute.store.engine) as seen:
         resp = Nova(compute, token).req("GET", path, version)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert resp.status_code == 200
     return seen
 
@@ -145,3 +139,28 @@ def test_a_flavor_list_reads_extra_specs_only_to_show_them(compute, admin_token)
         assert not [s for s in seen if "flavor_extra_specs" in s or "flavor_access" in s], seen
     detail = nova.req("GET", "/flavors/detail", "2.61").json["flavors"]
     assert {f["id"]: f["extra_specs"] for f in detail}["1"] == {"hw:cpu_policy": "dedicated"}
+
+
+def test_the_prepared_flavor_list_binds_each_callers_project_and_minimums(seeded, admin, demo, demo_project):
+    """The flavor list statement is built once per shape (0051): each caller's project and the
+    minimums are parameters, never the first caller's values baked in."""
+    alt = Api(seeded, seeded.token("alt_demo", "alt_demo"))
+    for fid, ram in (("for-demo", 128), ("for-alt", 256)):
+        body = {"flavor": {"name": fid, "ram": ram, "vcpus": 1, "disk": 0, "id": fid,
+                           "os-flavor-access:is_public": False}}
+        assert admin("POST", "/flavors", json=body).status_code == 200
+    with seeded.app.compute.store.session() as session:
+        alt_project = session.scalar(select(Project.id).where(Project.name == "alt_demo"))
+    for fid, project in (("for-demo", demo_project), ("for-alt", alt_project)):
+        assert admin("POST", f"/flavors/{fid}/action", json={"addTenantAccess": {"tenant": project}}).status_code == 200
+    for _ in range(2):  # the second round runs the statements the first built
+        for client, mine, theirs in ((demo, "for-demo", "for-alt"), (alt, "for-alt", "for-demo")):
+            listed = [f["id"] for f in client("GET", "/flavors/detail").json["flavors"]]
+            assert mine in listed and theirs not in listed, listed
+            low = [f["id"] for f in client("GET", "/flavors/detail", params={"minRam": "200"}).json["flavors"]]
+            assert ("for-alt" in low) is (mine == "for-alt") and "for-demo" not in low and "1" in low, low
+            small = [f["id"] for f in client("GET", "/flavors", params={"minRam": "100", "minDisk": "1"}).json[
+                "flavors"]]
+            assert mine not in small and "1" in small, small  # disk 0 is under minDisk
+        assert [f["id"] for f in admin("GET", "/flavors", params={"is_public": "false"}).json["flavors"]] == [
+            "for-alt", "for-demo"]

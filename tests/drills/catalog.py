@@ -238,6 +238,11 @@ _rules(_K, {  # neutron/conf/policies/*.py
     "router_remove_interface": {"PUT": MEMBER},
     "quota": {"PUT": ADMIN, "DELETE": ADMIN},
     "auto_allocated_topology": {"DELETE": MEMBER},  # delete_auto_allocated_topology: admin or project member
+    # subnetpool.py, address_scope.py: create/update/delete (and a pool's tags) admin or project member
+    **{f"{kind}{suffix}": {m: MEMBER for m in methods} for kind in ("subnetpools", "address-scopes")
+       for suffix, methods in (("", ("POST",)), ("_item", ("PUT", "DELETE")))},
+    "subnetpools_tags": {"PUT": MEMBER, "DELETE": MEMBER},
+    "subnetpools_tag": {"PUT": MEMBER, "DELETE": MEMBER},
 })
 
 _rules(_C, {  # cinder/policies/*.py
@@ -334,14 +339,15 @@ _rules("cdn", {
 #: system-scoped token) with 400 "Running without keystone AuthN requires that tenant_id is specified".
 REFUSED_WITH = {
     **{(_K, name, "POST", "system_reader"): 400
-       for name in ("networks", "routers", "floatingips", "security-groups")},
+       for name in ("networks", "routers", "floatingips", "security-groups", "subnetpools", "address-scopes")},
 }
 
 # --- URLs ---------------------------------------------------------------------------------------
 
 _NETWORK_ITEMS = {"floatingips": "floating_ip", "networks": "network", "ports": "port", "routers": "router",
                   "router": "router", "security-group-rules": "security_group_rule",
-                  "security-groups": "security_group", "subnets": "subnet"}
+                  "security-groups": "security_group", "subnets": "subnet", "subnetpools": "subnetpool",
+                  "address-scopes": "address_scope"}
 
 
 def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
@@ -607,6 +613,11 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         (_K, "security-group-rules", "POST"): _e({"security_group_rule": {
             "security_group_id": i["security_group"], "direction": "ingress", "protocol": "udp"}}),
         (_K, "quota", "PUT"): _e({"quota": {"network": 50}}),
+        (_K, "subnetpools", "POST"): _e({"subnetpool": {"name": new_id, "prefixes": ["10.79.0.0/16"]}}),
+        (_K, "subnetpools_item", "PUT"): _e({"subnetpool": {"description": "drill"}}),
+        (_K, "subnetpools_tags", "PUT"): _e({"tags": ["drill-tag"]}),
+        (_K, "address-scopes", "POST"): _e({"address_scope": {"name": new_id, "ip_version": 4}}),
+        (_K, "address-scopes_item", "PUT"): _e({"address_scope": {"name": "drill"}}),
         **{(_K, f"{kind}_tags", "PUT"): _e({"tags": ["drill-tag"]})
            for kind in ("networks", "subnets", "ports", "routers", "floatingips", "security-groups")},
         # volume

@@ -287,9 +287,13 @@ class World:
             "security_group_rule": {"security_group_id": ids["security_group"], "direction": "ingress",
                                     "protocol": "tcp", "port_range_min": 22, "port_range_max": 22}}
                                              )["security_group_rule"]["id"]
+        ids["subnetpool"] = self.ok("POST", f"{net}/subnetpools", member, json_body={"subnetpool": {
+            "name": "drill-pool", "prefixes": ["10.76.0.0/16"]}})["subnetpool"]["id"]
+        ids["address_scope"] = self.ok("POST", f"{net}/address-scopes", member, json_body={"address_scope": {
+            "name": "drill-scope", "ip_version": 4}})["address_scope"]["id"]
         for kind, key in (("networks", "network"), ("subnets", "subnet"), ("ports", "port"),
                           ("routers", "router"), ("floatingips", "floating_ip"),
-                          ("security-groups", "security_group")):
+                          ("security-groups", "security_group"), ("subnetpools", "subnetpool")):
             self.ok("PUT", f"{net}/{kind}/{ids[key]}/tags/drill-tag", member)
 
     def _compute(self) -> None:

@@ -100,3 +100,24 @@ def test_reader_and_other_projects(cli: OpenStackCLI, alt_cli: OpenStackCLI, uni
     network = cli("network", "create", name)
     assert alt_cli.fails("network", "show", network["id"]).returncode != 0
     cli.run("network", "delete", network["id"])
+
+
+def test_subnet_pools_and_address_scopes(cli: OpenStackCLI, unique):
+    """Issue 17: ``openstack address scope``/``subnet pool`` and ``subnet create --subnet-pool``."""
+    scope = cli("address", "scope", "create", unique("scope"), "--ip-version", "4")
+    pool = cli("subnet", "pool", "create", unique("pool"), "--pool-prefix", "10.190.0.0/16",
+               "--default-prefix-length", "26", "--address-scope", scope["id"])
+    assert pool["address_scope_id"] == scope["id"] and pool["prefixes"] == ["10.190.0.0/16"]
+    network = cli("network", "create", unique("net"))
+    first = cli("subnet", "create", unique("sub"), "--network", network["id"], "--subnet-pool", pool["id"])
+    second = cli("subnet", "create", unique("sub"), "--network", network["id"], "--subnet-pool", pool["id"],
+                 "--prefix-length", "28")
+    assert (first["cidr"], second["cidr"]) == ("10.190.0.0/26", "10.190.0.64/28")
+    assert cli("network", "show", network["id"])["ipv4_address_scope"] == scope["id"]
+    failure = cli.fails("subnet", "pool", "delete", pool["id"])
+    assert "existing allocations" in failure.stderr
+    for subnet in (first, second):
+        cli.run("subnet", "delete", subnet["id"])
+    cli.run("subnet", "pool", "delete", pool["id"])
+    cli.run("address", "scope", "delete", scope["id"])
+    cli.run("network", "delete", network["id"])

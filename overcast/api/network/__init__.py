@@ -3,7 +3,7 @@ quotas and tags."""
 
 from __future__ import annotations
 
-from overcast.api.network import actions, availability, endpoints, topology, versions
+from overcast.api.network import actions, availability, endpoints, subnet_pools, topology, versions
 from overcast.api.network.common import Collection, Item
 from overcast.api.network.resources import KINDS, RULES
 from overcast.api.routing import Registry
@@ -15,7 +15,7 @@ __all__ = ["register"]
 def register(registry: Registry, core: NetworkCore) -> None:
     endpoints.declare(registry)
     versions.bind(registry, core.settings.public_url.rstrip("/") + "/network")
-    for kind in (*KINDS, RULES):
+    for kind in (*KINDS, RULES, *subnet_pools.KINDS):
         url = kind.url or kind.collection
         registry.bind("network", url, Collection(core, kind))
         registry.bind("network", f"{url}_item", Item(core, kind))

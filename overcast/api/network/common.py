@@ -25,6 +25,8 @@ TAGS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength"
 NAME = {"type": "string", "maxLength": 255}
 UUID = {"type": "string", "minLength": 1, "maxLength": 64}
 BOOL = {"type": "boolean"}
+#: an attribute Neutron converts to an integer: a number or its digits (see :func:`to_integers`)
+INTEGER = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0}
 
 
 def caller(req: falcon.Request) -> AuthContext:
@@ -79,6 +81,11 @@ def parse_body(body: Any, member: str, properties: Mapping[str, Any], *, require
                                 kind="HTTPBadRequest")
     schema = {"type": "object", "properties": {member: {"type": "object", "properties": dict(properties)}}}
     return validate(body, schema)[member]
+
+
+def to_integers(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """``body`` with the digits given for ``names`` (validated by :data:`INTEGER`) as integers."""
+    return {k: int(v) if k in names and isinstance(v, str) else v for k, v in body.items()}
 
 
 # -- listing ---------------------------------------------------------------------------------------
@@ -257,6 +264,10 @@ def select_fields(req: falcon.Request, view: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- generic responders ------------------------------------------------------------------------------
+#: what no update may set, on every resource
+STANDARD_READ_ONLY = ("id", "tenant_id", "project_id", "status", "created_at", "updated_at", "revision_number")
+
+
 @dataclass
 class Kind:
     """One Neutron resource: its names, view, rules and request attributes."""
@@ -279,8 +290,10 @@ class Kind:
     #: views of many records, loading what they refer to at once (default: ``view`` on each)
     many: Callable[[falcon.Request, Session, list[Any]], list[dict[str, Any]]] | None = None
     url: str = ""              # URL segment when it differs from collection ("security-groups")
-    extra_read_only: tuple[str, ...] = field(default=("id", "tenant_id", "project_id", "status",
-                                                      "created_at", "updated_at", "revision_number"))
+    extra_read_only: tuple[str, ...] = field(default=STANDARD_READ_ONLY)
+    #: attributes Neutron converts to integers (``convert_to_int``): given as a number or as its
+    #: digits (the CLI sends ``"28"``), schema :data:`INTEGER`
+    integers: tuple[str, ...] = ()
 
     def render(self, req: falcon.Request, session: Session, records: list[Any]) -> list[dict[str, Any]]:
         """The views of ``records``, in their order."""
@@ -324,7 +337,8 @@ class Collection:
                        read_only=self.kind.create_read_only)]
         core = regional(self.core, req)
         with core.session() as session:
-            records = [self.kind.rules.create(core, session, caller(req), body) for body in bodies]
+            records = [self.kind.rules.create(core, session, caller(req), to_integers(body, self.kind.integers))
+                       for body in bodies]
             settle = getattr(self.kind.rules, "settle", None)
             if settle is not None:  # what the backend must make before the answer (a provider's address)
                 settle(core, session, records)
@@ -346,7 +360,8 @@ class Item:
     def on_put(self, req: falcon.Request, resp: falcon.Response, item_id: str) -> None:
         if not self.kind.update_properties:
             raise faults.Fault(405, f"{self.kind.member} cannot be updated.", kind="HTTPMethodNotAllowed")
-        changes = read_body(req, self.kind.member, self.kind.update_properties, read_only=self.kind.read_only)
+        changes = to_integers(read_body(req, self.kind.member, self.kind.update_properties,
+                                        read_only=self.kind.read_only), self.kind.integers)
         core = regional(self.core, req)
         with core.session() as session:
             record = self.kind.rules.update(core, session, caller(req), item_id, changes)

@@ -10,8 +10,8 @@ ITEM = ("GET", "PUT", "DELETE")
 
 #: collections with the standard item and tag endpoints (URL segment)
 COLLECTIONS = ("networks", "subnets", "ports", "routers", "floatingips", "security-groups",
-               "security-group-rules")
-TAGGABLE = ("networks", "subnets", "ports", "routers", "floatingips", "security-groups")
+               "security-group-rules", "subnetpools", "address-scopes")
+TAGGABLE = ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools")
 
 NETWORK_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("versions", "", R),

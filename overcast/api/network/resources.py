@@ -10,7 +10,7 @@ from sqlalchemy.sql import Select
 
 from overcast.api import faults
 from overcast.api.network import views
-from overcast.api.network.common import BOOL, NAME, UUID, Kind
+from overcast.api.network.common import BOOL, INTEGER, NAME, STANDARD_READ_ONLY, UUID, Kind
 from overcast.core.network import floating_ips, networks, ports, routers, security_groups, subnets
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
 
@@ -43,7 +43,8 @@ SUBNET_UPDATE: dict[str, Any] = {
     "dns_nameservers": {"type": ["array", "null"], "items": {"type": "string"}}, "host_routes": _ROUTES,
     **_DESCRIPTION}
 SUBNET_CREATE = {**SUBNET_UPDATE, **_OWNER, "network_id": UUID, "ip_version": {"type": "integer", "enum": [4, 6]},
-                 "cidr": {"type": ["string", "null"]}, "subnetpool_id": {"type": "null"},
+                 "cidr": {"type": ["string", "null"]}, "subnetpool_id": {"type": ["string", "null"], "maxLength": 64},
+                 "prefixlen": INTEGER, "use_default_subnetpool": BOOL,
                  "ipv6_ra_mode": {"type": ["string", "null"], "enum": [None, *subnets.IPV6_MODES]},
                  "ipv6_address_mode": {"type": ["string", "null"], "enum": [None, *subnets.IPV6_MODES]}}
 
@@ -118,11 +119,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("networks", "network", views.network, networks, NETWORK_CREATE, NETWORK_UPDATE,
          columns=_columns(Network, "name", "admin_state_up", "status", "shared", "mtu", "port_security_enabled",
                           **{"router:external": "external"}),
-         options=(selectinload(Network.subnets).load_only(Subnet.id),)),
+         options=(selectinload(Network.subnets).load_only(Subnet.id),), many=views.networks,
+         extra_read_only=(*STANDARD_READ_ONLY, "ipv4_address_scope", "ipv6_address_scope")),
     Kind("subnets", "subnet", views.subnet, subnets, SUBNET_CREATE, SUBNET_UPDATE,
-         required=("network_id", "ip_version"),
+         required=("network_id", "ip_version"), integers=("prefixlen",),
          columns=_columns(Subnet, "name", "network_id", "ip_version", "cidr", "gateway_ip", "enable_dhcp",
-                          "ipv6_ra_mode", "ipv6_address_mode")),
+                          "ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id")),
     Kind("ports", "port", views.port, ports, PORT_CREATE, PORT_UPDATE, required=("network_id",),
          columns=_columns(Port, "name", "network_id", "mac_address", "admin_state_up", "status", "device_id",
                           "device_owner", "port_security_enabled"),

@@ -10,10 +10,12 @@ from overcast.api.routing import Registry
 
 #: (alias, name, description) of every extension Overcast implements, nothing more.
 EXTENSIONS: tuple[tuple[str, str, str], ...] = (
+    ("address-scope", "Address scope", "Address scopes extension."),
     ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
     ("auto-allocated-topology", "Auto Allocated Topology Services",
      "Auto Allocated Topology Services."),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
+    ("default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),
     ("empty-string-filtering", "Empty String Filtering Extension",
      "Allow filtering by attributes with empty string value"),
     ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
@@ -56,12 +58,14 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron "
      "resources that have Neutron standard attributes."),
     ("stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"),
+    ("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
 )
 ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 #: (resource, collection) listed by GET /v2.0
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
-             ("security_group_rule", "security-group-rules"), ("quota", "quotas"))
+             ("security_group_rule", "security-group-rules"), ("quota", "quotas"), ("subnetpool", "subnetpools"),
+             ("address_scope", "address-scopes"))
 
 
 def _extension(alias: str, name: str, description: str) -> dict:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from overcast.api.network.common import caller, iso, standard
 from overcast.core.network import BINDING_PROFILE
+from overcast.core.network import address_scopes
 from overcast.core.network import ports as port_rules
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
 
@@ -38,9 +39,20 @@ def _admin(req: falcon.Request) -> bool:
 
 
 def network(req: falcon.Request, session: Session, net: Network) -> dict[str, Any]:
+    return _network(req, net, address_scopes.of_networks(session, [net.id]))
+
+
+def networks(req: falcon.Request, session: Session, records: list[Network]) -> list[dict[str, Any]]:
+    """Views of many networks, their address scopes read at once."""
+    scopes = address_scopes.of_networks(session, [n.id for n in records])
+    return [_network(req, n, scopes) for n in records]
+
+
+def _network(req: falcon.Request, net: Network, scopes: dict[tuple[str, int], str]) -> dict[str, Any]:
     view = {"id": net.id, "name": net.name, "admin_state_up": net.admin_state_up, "status": net.status,
             "shared": net.shared, "router:external": net.external, "mtu": net.mtu,
             "port_security_enabled": net.port_security_enabled, "subnets": [s.id for s in net.subnets],
+            "ipv4_address_scope": scopes.get((net.id, 4)), "ipv6_address_scope": scopes.get((net.id, 6)),
             **standard(net)}
     if net.external:  # the auto-allocated-topology extension's flag, on external networks only
         view["is_default"] = net.is_default
@@ -55,7 +67,7 @@ def subnet(req: falcon.Request, session: Session, sub: Subnet) -> dict[str, Any]
             "cidr": sub.cidr, "gateway_ip": sub.gateway_ip, "enable_dhcp": sub.enable_dhcp,
             "allocation_pools": list(sub.allocation_pools), "dns_nameservers": list(sub.dns_nameservers),
             "host_routes": list(sub.host_routes), "ipv6_ra_mode": sub.ipv6_ra_mode,
-            "ipv6_address_mode": sub.ipv6_address_mode, "subnetpool_id": None, **standard(sub)}
+            "ipv6_address_mode": sub.ipv6_address_mode, "subnetpool_id": sub.subnetpool_id, **standard(sub)}
 
 
 def port(req: falcon.Request, session: Session, p: Port) -> dict[str, Any]:

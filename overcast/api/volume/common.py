@@ -46,8 +46,13 @@ class Links:
         return f"{self.public_url}{urls.region_prefix()}/volume"
 
     def pair(self, project_id: str, collection: str, item_id: str) -> list[dict[str, str]]:
-        return [{"rel": "self", "href": f"{self.base}/v3/{project_id}/{collection}/{item_id}"},
-                {"rel": "bookmark", "href": f"{self.base}/{project_id}/{collection}/{item_id}"}]
+        return self.pair_at(self.base, project_id, collection, item_id)
+
+    @staticmethod
+    def pair_at(base: str, project_id: str, collection: str, item_id: str) -> list[dict[str, str]]:
+        """:meth:`pair` under ``base`` (a list works the region's base out once)."""
+        return [{"rel": "self", "href": f"{base}/v3/{project_id}/{collection}/{item_id}"},
+                {"rel": "bookmark", "href": f"{base}/{project_id}/{collection}/{item_id}"}]
 
     def next_page(self, req: falcon.Request, collection: str, marker: str) -> list[dict[str, str]]:
         params = [(k, v) for k, values in req.params.items() if k != "marker"

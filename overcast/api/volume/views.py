@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import falcon
@@ -42,6 +43,20 @@ def service_uuid(cloud: str) -> str:
     return str(uuid.uuid5(_SERVICE_NS, cloud))
 
 
+@dataclass(frozen=True)
+class VolumeShape:
+    """What a request's volume views depend on besides each volume (:meth:`VolumeViews.shape`)."""
+
+    #: the thresholds of :data:`_THRESHOLDS` the request's microversion reaches
+    flags: frozenset[str]
+    #: the admin-only fields shown (an admin's show or list)
+    admin: bool
+    #: the show/list extensions' fields shown (not in create and update answers)
+    extended: bool
+    #: the block storage URL of the request's region, for the links
+    base: str
+
+
 class VolumeViews:
     def __init__(self, links: Links):
         self.links = links
@@ -57,21 +72,33 @@ class VolumeViews:
                 "attached_at": timestamp(attachment.attach_time), "host_name": attachment.attached_host,
                 "volume_id": volume.id, "device": attachment.mountpoint, "id": volume.id}
 
+    def shape(self, req: falcon.Request, *, extended: bool = True) -> VolumeShape:
+        """What a volume view of this request depends on besides the volume, worked out once per
+        request (docs/decisions/0051-computed-list-path.md)."""
+        return VolumeShape(flags=reached(version(req), _THRESHOLDS), admin=caller(req).is_admin and extended,
+                           extended=extended, base=self.links.base)
+
     def volume(self, req: falcon.Request, volume: Volume, type_names: dict[str, str], *,
                extended: bool = True) -> dict[str, Any]:
         """Cinder's detail view; ``extended`` adds what its show/list extensions add (tenant, host,
         migration, image metadata), which create and update responses do not carry."""
-        admin = caller(req).is_admin and extended
-        flags = reached(version(req), _THRESHOLDS)
+        attached = [a for a in volume.attachments if a.attach_status == states.ATTACHED]
+        return self.detail_in(self.shape(req, extended=extended), volume, attached, type_names)
+
+    def detail_in(self, shape: VolumeShape, volume: Any, attached: Iterable[Any],
+                  type_names: dict[str, str]) -> dict[str, Any]:
+        """The detail view of ``volume`` (a :class:`Volume` or a list row with its attributes) with
+        its ``attached`` attachments, in ``shape``."""
+        flags, admin, vid, project = shape.flags, shape.admin, volume.id, volume.project_id
         body: dict[str, Any] = {
-            **self.summary(volume),
+            "id": vid, "name": volume.name,
+            "links": self.links.pair_at(shape.base, project, "volumes", vid),
             "status": volume.status,
             "size": volume.size,
             "availability_zone": volume.availability_zone,
             "created_at": timestamp(volume.created_at),
             "updated_at": timestamp(volume.updated_at),
-            "attachments": [self.attachment_summary(volume, a) for a in volume.attachments
-                            if a.attach_status == states.ATTACHED],
+            "attachments": [self.attachment_summary(volume, a) for a in attached],
             "description": volume.description,
             "volume_type": type_names.get(volume.volume_type_id or ""),
             "snapshot_id": volume.snapshot_id,
@@ -84,8 +111,8 @@ class VolumeViews:
             "consistencygroup_id": None,
             "multiattach": volume.multiattach,
         }
-        if extended:
-            body["os-vol-tenant-attr:tenant_id"] = volume.project_id
+        if shape.extended:
+            body["os-vol-tenant-attr:tenant_id"] = project
             if volume.image_metadata:
                 body["volume_image_metadata"] = dict(volume.image_metadata)
         if admin:
@@ -106,14 +133,19 @@ class VolumeViews:
             body["consumes_quota"] = True
         return body
 
-    def volume_list(self, req: falcon.Request, volumes: Iterable[Volume], type_names: dict[str, str], *,
-                    detail: bool, more: bool) -> dict[str, Any]:
-        items = list(volumes)
-        body: dict[str, Any] = {"volumes": [self.volume(req, v, type_names) if detail else self.summary(v)
-                                            for v in items]}
-        if more and items:
+    def volume_list(self, req: falcon.Request, volumes: list[Any], type_names: dict[str, str], *,
+                    detail: bool, more: bool, attachments: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+        """A list of volumes (:func:`overcast.core.volume.volumes.list_rows` rows); for a detail
+        list, ``attachments`` are their attached attachments by volume id (absent: none)."""
+        if detail:
+            shape, attached = self.shape(req), attachments or {}
+            shown = [self.detail_in(shape, v, attached.get(v.id, ()), type_names) for v in volumes]
+        else:
+            shown = [self.summary(v) for v in volumes]
+        body: dict[str, Any] = {"volumes": shown}
+        if more and volumes:
             body["volumes_links"] = self.links.next_page(req, "volumes/detail" if detail else "volumes",
-                                                         items[-1].id)
+                                                         volumes[-1].id)
         return body
 
     # -- snapshots ----------------------------------------------------------------------------

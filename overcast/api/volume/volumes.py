@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import falcon
-from sqlalchemy import select
 
 from overcast.core.availability import refuse_while_down
 from overcast.api import faults
@@ -19,9 +18,9 @@ from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore, backups, exports, groups, metadata
+from overcast.core.volume import types as vtypes
 from overcast.core.volume import volumes as core
 from overcast.core.volume.retype import retype
-from overcast.store.volume import VolumeType
 
 #: the microversion from which a volume may be created from a backup (``backup_id``)
 FROM_BACKUP = "3.47"
@@ -66,7 +65,7 @@ EXTEND_SCHEMA = {"type": "object", "properties": {"new_size": schemas.SIZE}, "re
 
 
 def type_names(session: Any) -> dict[str, str]:
-    return dict(session.execute(select(VolumeType.id, VolumeType.name)).all())
+    return vtypes.names(session)
 
 
 def size_of(value: Any, field: str) -> int | None:
@@ -103,11 +102,12 @@ class Volumes(_Base):
             bootable=None if bootable is None else parse_bool("bootable", bootable),
             metadata=metadata_filter(req), page=page(req, core.SORT_KEYS))
         with self.core.store.session() as session:
-            matched = core.matching(session, ctx, query, region=req.context.region)
-            rows, more = core.page_of(matched, query.page)
-            body = self.views.volume_list(req, rows, type_names(session), detail=self.detail, more=more)
+            listed = core.list_rows(session, ctx, query, region=req.context.region, detail=self.detail)
+            body = self.views.volume_list(
+                req, listed.rows, type_names(session) if self.detail else {}, detail=self.detail, more=listed.more,
+                attachments=core.list_attachments(session, listed.rows) if self.detail else None)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
-                body["count"] = len(matched)
+                body["count"] = listed.count
         resp.media = body
 
     on_head = on_get

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, Mapping
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import bindparam, false, or_, select, true
 from sqlalchemy.orm import Session, lazyload
 
 from overcast.core.errors import Conflict, Invalid, NotFound
@@ -29,9 +30,9 @@ SORT_KEYS = {
 }
 
 
-def _visible(query: Any, project_id: str | None) -> Any:
-    return query.where(or_(Flavor.is_public.is_(True),
-                           Flavor.projects.any(FlavorAccess.project_id == (project_id or ""))))
+def _visible(query: Any, project_id: Any) -> Any:
+    """``query`` narrowed to the public flavors and those shared with ``project_id`` (an id or a bound parameter)."""
+    return query.where(or_(Flavor.is_public.is_(True), Flavor.projects.any(FlavorAccess.project_id == project_id)))
 
 
 def get(session: Session, flavor_id: str, *, is_admin: bool = True, project_id: str | None = None) -> Flavor:
@@ -41,6 +42,32 @@ def get(session: Session, flavor_id: str, *, is_admin: bool = True, project_id: 
                           and all(p.project_id != project_id for p in flavor.projects)):
         raise NotFound(f"Flavor {flavor_id} could not be found.")
     return flavor
+
+
+@functools.cache
+def _list_statement(is_admin: bool, is_public: bool | None, min_ram: bool, min_disk: bool, sort_key: str,
+                    sort_dir: str, extra_specs: bool) -> Any:
+    """:func:`list_flavors`' statement for one shape of its arguments, with the project and the
+    minimums as bound parameters: built once, so SQLAlchemy's statement cache finds it without
+    building and walking a new statement (its options and EXISTS) on every request
+    (docs/decisions/0051-computed-list-path.md)."""
+    query = select(Flavor).options(lazyload(Flavor.projects))
+    if not extra_specs:
+        query = query.options(lazyload(Flavor.extra_specs))
+    if is_admin:
+        if is_public is not None:
+            query = query.where(Flavor.is_public.is_(true() if is_public else false()))
+    else:
+        query = _visible(query.where(Flavor.disabled.is_(False)), bindparam("project"))
+    if min_ram:
+        query = query.where(Flavor.ram >= bindparam("min_ram"))
+    if min_disk:
+        query = query.where(Flavor.disk >= bindparam("min_disk"))
+    column = SORT_KEYS[sort_key]
+    order = [column.asc() if sort_dir == "asc" else column.desc()]
+    if column is not Flavor.id:
+        order.append(Flavor.id.asc() if sort_dir == "asc" else Flavor.id.desc())
+    return query.order_by(*order)
 
 
 def list_flavors(session: Session, *, is_admin: bool, project_id: str | None, is_public: bool | None = True,
@@ -59,23 +86,11 @@ def list_flavors(session: Session, *, is_admin: bool, project_id: str | None, is
         raise Invalid("Invalid sort key")
     if sort_dir not in ("asc", "desc"):
         raise Invalid("Invalid sort direction")
-    query = select(Flavor).options(lazyload(Flavor.projects))
-    if not extra_specs:
-        query = query.options(lazyload(Flavor.extra_specs))
-    if is_admin:
-        if is_public is not None:
-            query = query.where(Flavor.is_public.is_(true() if is_public else false()))
-    else:
-        query = _visible(query.where(Flavor.disabled.is_(False)), project_id)
-    if min_ram is not None:
-        query = query.where(Flavor.ram >= min_ram)
-    if min_disk is not None:
-        query = query.where(Flavor.disk >= min_disk)
-    column = SORT_KEYS[sort_key]
-    order = [column.asc() if sort_dir == "asc" else column.desc()]
-    if column is not Flavor.id:
-        order.append(Flavor.id.asc() if sort_dir == "asc" else Flavor.id.desc())
-    flavors = list(session.scalars(query.order_by(*order)))
+    statement = _list_statement(is_admin, is_public if is_admin else None, min_ram is not None, min_disk is not None,
+                                sort_key, sort_dir, extra_specs)
+    params = {name: value for name, value in (("project", None if is_admin else project_id or ""),
+                                              ("min_ram", min_ram), ("min_disk", min_disk)) if value is not None}
+    flavors = list(session.scalars(statement, params))
     if marker is not None:
         ids = [f.id for f in flavors]
         if marker not in ids:

@@ -41,4 +41,10 @@ RULES: Mapping[str, Rule] = {
     "delete_auto_allocated_topology": ADMIN_OR_PROJECT_MEMBER,
     "update_quota": ADMIN,
     "delete_quota": ADMIN,
+    # subnet pools and address scopes (neutron/conf/policies/subnetpool.py, address_scope.py)
+    **{f"{verb}_{kind}": ADMIN_OR_PROJECT_MEMBER for verb in ("create", "update", "delete")
+       for kind in ("subnetpool", "address_scope")},
+    "update_subnetpool:tags": ADMIN_OR_PROJECT_MEMBER,
+    **{f"{verb}_subnetpool:{attr}": ADMIN for verb in ("create", "update") for attr in ("shared", "is_default")},
+    **{f"{verb}_address_scope:shared": ADMIN for verb in ("create", "update")},
 }

@@ -13,7 +13,7 @@ from overcast.core.errors import Invalid
 from overcast.core.network.errors import conflict
 from overcast.store.models import put_row
 from overcast.store.network import (FloatingIp, Network, NetworkQuota, Port, Router, SecurityGroup,
-                                    SecurityGroupRule, Subnet)
+                                    SecurityGroupRule, Subnet, SubnetPool)
 
 if TYPE_CHECKING:
     from overcast.core.network import NetworkCore
@@ -27,11 +27,13 @@ DEFAULTS: dict[str, int] = {
     "floatingip": 50,
     "security_group": 10,
     "security_group_rule": 100,
+    "subnetpool": -1,
 }
 
 _MODELS = {
     "network": Network, "subnet": Subnet, "port": Port, "router": Router, "floatingip": FloatingIp,
     "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
+    "subnetpool": SubnetPool,
 }
 
 

@@ -13,10 +13,10 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
-from overcast.core.network import NetworkCore, ipam, quotas
+from overcast.core.network import NetworkCore, ipam, quotas, subnet_pools
 from overcast.core.network import ports as port_rules
 from overcast.core.network.common import authorize, fetch, in_region, lookup, owner, touch, update_fields
-from overcast.core.network.errors import conflict, invalid_input, policy
+from overcast.core.network.errors import bad_request, conflict, invalid_input, policy
 from overcast.store.network import IpAllocation, Network, Port, Subnet
 
 MAX_DNS_NAMESERVERS = 5
@@ -95,6 +95,32 @@ def _check_overlap(session: Session, network_id: str, net: ipam.IPNetwork, cidr:
                                 "overlaps with another subnet")
 
 
+def _cidr(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any],
+          project_id: str) -> tuple[ipam.IPNetwork, str | None]:
+    """The new subnet's CIDR and the pool it is cut from (None: given outright).
+
+    :raises Invalid: no CIDR and no pool, a CIDR and a prefixlen, allocation pools with a pool
+        but no CIDR, a bad CIDR, a length outside the pool's bounds.
+    :raises Conflict: SubnetAllocationError, SubnetPoolQuotaExceeded.
+    """
+    if body.get("cidr") is not None and body.get("prefixlen") is not None:
+        raise bad_request("subnets", "cidr and prefixlen must not be supplied together")
+    pool = subnet_pools.pool_for(core, session, ctx, body)
+    if pool is None:
+        if body.get("cidr") is None:
+            raise Invalid("Bad subnet request: a cidr must be specified in the absence of a subnet pool.",
+                          kind="BadRequest")
+        return ipam.parse_cidr(body["cidr"], body["ip_version"]), None
+    if body.get("cidr") is None and body.get("allocation_pools"):
+        raise bad_request("subnets", "allocation_pools allowed only for specific subnet requests.")
+    if pool.ip_version != body["ip_version"]:
+        raise bad_request("subnets", f"Cannot allocate IPv{body['ip_version']} subnet from IPv{pool.ip_version} "
+                                     "subnet pool")
+    cidr = ipam.parse_cidr(body["cidr"], body["ip_version"]) if body.get("cidr") is not None else None
+    pool, net = subnet_pools.allocate(session, pool, project_id, cidr, body.get("prefixlen"))
+    return net, pool.id
+
+
 def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> Subnet:
     """:raises NotFound: the network. :raises Forbidden: not the network's owner (or admin).
     :raises Invalid: CIDR, version, gateway, pools, DNS, routes, overlap within the network.
@@ -103,11 +129,8 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     project_id = owner(ctx, body, "create_subnet")
     if network.project_id != project_id and not ctx.is_admin:
         raise policy("create_subnet")
-    if body.get("cidr") is None:
-        raise Invalid("Bad subnet request: a cidr must be specified in the absence of a subnet pool.",
-                      kind="BadRequest")
     ip_version = body["ip_version"]
-    net = ipam.parse_cidr(body["cidr"], ip_version)
+    net, pool_id = _cidr(core, session, ctx, body, project_id)
     cidr = str(net)
     ra_mode, address_mode = body.get("ipv6_ra_mode"), body.get("ipv6_address_mode")
     if ip_version == 4 and (ra_mode or address_mode):
@@ -127,7 +150,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
                     gateway_ip=str(gateway) if gateway is not None else None,
                     enable_dhcp=body.get("enable_dhcp", True), allocation_pools=pools, dns_nameservers=dns,
                     host_routes=routes, ipv6_ra_mode=body.get("ipv6_ra_mode"),
-                    ipv6_address_mode=body.get("ipv6_address_mode"), tags=[], extra={})
+                    ipv6_address_mode=body.get("ipv6_address_mode"), subnetpool_id=pool_id, tags=[], extra={})
     session.add(subnet)
     touch(network)
     session.flush()

@@ -6,8 +6,9 @@ that is full gets a link to the next one."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Mapping, Sequence, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -81,10 +82,10 @@ def parse_offset(raw: str | None) -> int:
     return 0 if raw is None else _non_negative(raw, "offset")
 
 
-def _key(item: Any, sort: tuple[tuple[str, str], ...], attr: Callable[[Any, str], Any]) -> tuple:
+def _key(item: Any, sort: tuple[tuple[str, str], ...], aliases: Mapping[str, str]) -> tuple:
     out = []
     for key, direction in sort:
-        value = attr(item, key)
+        value = getattr(item, aliases.get(key, key))
         # None sorts first ascending, as in Cinder's SQL; invert for descending by wrapping
         out.append(_Ordered(value, direction == "desc"))
     return tuple(out)
@@ -110,16 +111,30 @@ class _Ordered:
         return isinstance(other, _Ordered) and self.value == other.value
 
 
-def paginate(items: list[T], page: Page, *, attr: Callable[[T, str], Any] = getattr,
+def _sorted(items: list[T], sort: tuple[tuple[str, str], ...], aliases: Mapping[str, str]) -> list[T]:
+    """``items`` in ``sort``'s order: plain value tuples when every key goes one way and no value
+    is None (the common case, a C-level comparison), else :class:`_Ordered` wrappers. The same
+    order either way: ``reverse`` keeps equal items in their order, as the wrappers do."""
+    directions = {direction for _, direction in sort}
+    if len(directions) == 1:
+        values = operator.attrgetter(*(aliases.get(key, key) for key, _ in sort))
+        keys = [values(i) for i in items] if len(sort) > 1 else [(values(i),) for i in items]
+        if not any(None in k for k in keys):
+            order = sorted(range(len(items)), key=keys.__getitem__, reverse=directions == {"desc"})
+            return [items[n] for n in order]
+    return sorted(items, key=lambda i: _key(i, sort, aliases))
+
+
+def paginate(items: list[T], page: Page, *, aliases: Mapping[str, str] | None = None,
              missing_marker: str = "Marker {marker} could not be found.") -> tuple[list[T], bool]:
     """Sort ``items``, start after ``page.marker`` (and ``page.offset`` more) and cut at the limit;
     returns (page, full): ``full`` when the page holds as many items as the limit allows.
 
     :raises NotFound: the marker is not among the items.
     """
-    ordered = sorted(items, key=lambda i: _key(i, page.sort, attr))
+    ordered = _sorted(items, page.sort, aliases or {})
     if page.marker is not None:
-        ids = [attr(i, "id") for i in ordered]
+        ids = [getattr(i, "id") for i in ordered]  # noqa: B009 (T is any record with an id)
         try:
             start = ids.index(page.marker) + 1
         except ValueError:

@@ -8,11 +8,13 @@ same transaction, so a volume is never recorded without the work that makes it.
 
 from __future__ import annotations
 
+import collections
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy import update as update_rows  # this module has its own update()
 from sqlalchemy.orm import Session
 
@@ -241,10 +243,8 @@ class ListQuery:
     page: Page = field(default_factory=Page)
 
 
-def _sort_attr(volume: Volume, key: str) -> Any:
-    if key == "volume_type":
-        return volume.volume_type_id
-    return getattr(volume, key)
+#: sort keys that name another attribute
+_SORT_ALIASES = {"volume_type": "volume_type_id"}
 
 
 def list_volumes(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> tuple[list[Volume], bool]:
@@ -261,28 +261,123 @@ def page_of(rows: list[Volume], page: Page) -> tuple[list[Volume], bool]:
 
     :raises NotFound: the marker is not among them.
     """
-    return paginate(rows, page, attr=_sort_attr)
+    return paginate(rows, page, aliases=_SORT_ALIASES)
+
+
+#: the list filters compared for equality, by their ListQuery field
+_EQUAL_FILTERS = {"name": Volume.name, "status": Volume.status, "availability_zone": Volume.availability_zone}
+
+
+def _where(ctx: AuthContext, query: ListQuery, region: str) -> tuple[tuple, dict[str, Any]]:
+    """The list query's filter of the volumes of ``region`` (but its metadata) as a statement
+    shape for :func:`_statement` and its parameters: the one filter of both the ORM and the row reads."""
+    params: dict[str, Any] = {"region": region}
+    if not (ctx.is_admin and query.all_tenants):
+        params["project"] = ctx.project_id
+    elif query.project_id:
+        params["project"] = query.project_id
+    for name in _EQUAL_FILTERS:
+        if getattr(query, name) is not None:
+            params[name] = getattr(query, name)
+    return (tuple(params), query.bootable), params
+
+
+@functools.cache
+def _statement(columns: str, shape: tuple) -> Any:
+    """The select of ``columns`` ("orm": :class:`Volume` objects; "summary", "detail": the list
+    rows' columns) filtered as ``shape`` (:func:`_where`) says, with bound parameters: built once
+    per shape, so SQLAlchemy's statement cache finds it without walking a new statement each request."""
+    names, bootable = shape
+    stmt = select(Volume) if columns == "orm" else select(
+        *_SUMMARY_COLUMNS, *(_DETAIL_COLUMNS if columns == "detail" else ()))
+    stmt = stmt.where(Volume.cloud == bindparam("region"))
+    if "project" in names:
+        stmt = stmt.where(Volume.project_id == bindparam("project"))
+    for name, column in _EQUAL_FILTERS.items():
+        if name in names:
+            stmt = stmt.where(column == bindparam(name))
+    if bootable is not None:
+        stmt = stmt.where(Volume.bootable.is_(bootable))
+    return stmt
 
 
 def matching(session: Session, ctx: AuthContext, query: ListQuery, *, region: str) -> list[Volume]:
     """Every volume of ``region`` the list query selects, unsorted and unpaged (for counts and summaries)."""
-    stmt = select(Volume).where(Volume.cloud == region)
-    if not (ctx.is_admin and query.all_tenants):
-        stmt = stmt.where(Volume.project_id == ctx.project_id)
-    elif query.project_id:
-        stmt = stmt.where(Volume.project_id == query.project_id)
-    if query.name is not None:
-        stmt = stmt.where(Volume.name == query.name)
-    if query.status is not None:
-        stmt = stmt.where(Volume.status == query.status)
-    if query.availability_zone is not None:
-        stmt = stmt.where(Volume.availability_zone == query.availability_zone)
-    if query.bootable is not None:
-        stmt = stmt.where(Volume.bootable.is_(query.bootable))
-    rows = list(session.scalars(stmt))
+    shape, params = _where(ctx, query, region)
+    rows = list(session.scalars(_statement("orm", shape), params))
     if query.metadata:
         rows = [v for v in rows if metadata.matches(v, query.metadata)]
     return rows
+
+
+_V = Volume.__table__.c  # table columns: a cached statement's result map then matches them by identity
+_VA = VolumeAttachment.__table__.c
+#: what every list row carries: the summary view's, the sort keys' and the metadata filter's columns
+_SUMMARY_COLUMNS = (_V.id, _V.name, _V.project_id, _V.size, _V.status, _V.created_at, _V.updated_at,
+                    _V.availability_zone, _V.bootable, _V.volume_type_id, _V.user_id,
+                    _V["metadata"].label("metadata_"))
+#: what a detail row carries besides: the detail view's columns (no ``backend_extra``, ``fault``...)
+#: and whether the volume has an attachment the view shows, so that :func:`list_attachments` reads
+#: only for the volumes that have one
+_DETAIL_COLUMNS = tuple(_V[name] for name in (
+    "cloud", "description", "snapshot_id", "source_volid", "admin_metadata", "multiattach", "image_metadata",
+    "host", "group_id")) + (
+    select(_VA.volume_id).where(_VA.volume_id == _V.id, _VA.attach_status == states.ATTACHED)
+    .exists().label("has_attachments"),)
+
+
+@functools.cache
+def _record_type(names: tuple[str, ...]) -> Any:
+    """The named tuple of a list's rows with these columns (one per column set)."""
+    return collections.namedtuple("ListedVolume", names)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A page of :func:`list_rows`: its rows, whether it is full, and how many volumes matched."""
+
+    rows: list[Any]
+    more: bool
+    count: int
+
+
+def list_rows(session: Session, ctx: AuthContext, query: ListQuery, *, region: str, detail: bool = True) -> Listed:
+    """:func:`list_volumes` as rows rather than ORM objects (docs/decisions/0051-computed-list-path.md):
+    named tuples with the attributes of :class:`Volume` the summary list shows, sorts and filters
+    by, and with ``detail`` those of the detail view and ``has_attachments``.
+
+    :raises NotFound: the marker is not a volume in the result.
+    """
+    shape, params = _where(ctx, query, region)
+    result = session.connection().execute(_statement("detail" if detail else "summary", shape), params)
+    record = _record_type(tuple(result.keys()))
+    rows = [record._make(row) for row in result.all()]
+    if query.metadata:
+        rows = [v for v in rows if metadata.matches(v, query.metadata)]
+    chosen, more = page_of(rows, query.page)
+    return Listed(chosen, more, len(rows))
+
+
+#: volume ids per IN (...) of :func:`list_attachments` (under every database's bound-parameter limit)
+_CHUNK = 1000
+#: built once: the statement cache then only expands the id list
+_ATTACHED_OF = (select(_VA.volume_id, _VA.id, _VA.instance_uuid, _VA.attached_host, _VA.mountpoint,
+                       _VA.attach_time)
+                .where(_VA.volume_id.in_(bindparam("ids", expanding=True)), _VA.attach_status == states.ATTACHED)
+                .order_by(_VA.created_at))
+
+
+def list_attachments(session: Session, rows: list[Any]) -> dict[str, list[Any]]:
+    """The attached attachments (rows with ``id``, ``instance_uuid``, ``attached_host``,
+    ``mountpoint``, ``attach_time``) of the volumes of a detail list (:func:`list_rows` rows), by
+    volume id in the order they were made: one query per thousand volumes, only for the volumes
+    that have one (none: no query)."""
+    ids = [r.id for r in rows if r.has_attachments]
+    found: dict[str, list[Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for row in session.connection().execute(_ATTACHED_OF, {"ids": ids[start:start + _CHUNK]}).all():
+            found.setdefault(row.volume_id, []).append(row)
+    return found
 
 
 # -- update and delete -----------------------------------------------------------------------------

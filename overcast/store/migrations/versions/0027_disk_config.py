@@ -1,7 +1,7 @@
 """compute: a server's disk config (Nova's auto_disk_config, OS-DCF:diskConfig AUTO or MANUAL)
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 00:45:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0027'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
