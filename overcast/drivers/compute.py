@@ -164,6 +164,10 @@ class ImageRef:
     checksum: str | None = None
     os_hash_value: str | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    #: Glance's word for the image: ``active`` once the backend has it whole; ``queued`` or
+    #: ``saving`` while the backend still works on it (the operation then polls
+    #: :meth:`ComputeDriver.get_image` until it is active); ``killed``/``deleted``: it failed
+    status: str = "active"
 
 
 @dataclass(frozen=True)
@@ -518,6 +522,14 @@ class ComputeDriver(abc.ABC):
     def delete_image(self, ctx: CallContext, backend_image_id: str) -> None:
         """Delete an image the backend made (:meth:`snapshot`); one already gone succeeds."""
         raise self._unsupported("delete_image")
+
+    def get_image(self, ctx: CallContext, backend_image_id: str) -> ImageRef:
+        """An image :meth:`snapshot` made, as the backend has it now: needed only by a driver whose
+        snapshot returns an image that is not yet ``active`` (the backend saves it asynchronously).
+
+        :raises NotFound:
+        """
+        raise self._unsupported("get_image")
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         """The last ``length`` lines of the console log. :raises NotFound:"""

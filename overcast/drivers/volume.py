@@ -89,6 +89,8 @@ class VolumeRequest:
     #: the image to write onto the volume; ``image_data`` streams its bytes when Overcast has them
     image_id: str | None = None
     image_data: Iterable[bytes] | None = field(default=None, compare=False, repr=False)
+    #: the image's id on the backend, when the backend holds it (its location in the region)
+    image_backend_id: str | None = None
     #: the pool the scheduler chose (a name from :meth:`VolumeDriver.pools`)
     pool: str | None = None
 
@@ -199,6 +201,10 @@ class VolumeDriver(abc.ABC):
     #: Whether :meth:`headroom` tells the backend's own quotas (``volumes``, ``gigabytes``,
     #: ``snapshots``); the core then reads it before it accepts a create (:mod:`overcast.drivers.headroom`).
     reports_headroom: bool = False
+    #: Whether the backend can write an image Overcast stores onto a volume (``image_data``); when
+    #: False, a volume is made from an image only when the backend holds it (``image_backend_id``:
+    #: one of the region's own images, or a snapshot the backend made), else Cinder's 400.
+    writes_overcast_images: bool = True
     #: With :attr:`Capability.BACKUP`: the backup store as Cinder's ``export_record`` names its
     #: backup driver (``backup_service``); an exported record imports only where the name matches.
     backup_service: str | None = None

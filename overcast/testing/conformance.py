@@ -534,6 +534,7 @@ class ComputeDriverConformance:
         assert isinstance(ref, ImageRef) and ref.backend_id, f"snapshot() returned {ref!r}, not an ImageRef"
         assert isinstance(ref.extra, Mapping)
         assert driver.snapshot(call, backend_id, "conformance-snapshot").backend_id == ref.backend_id
+        self.wait_image_active(driver, ref)
         self.wait_for(driver, backend_id, ServerState.ACTIVE)
         images = driver.images()
         assert ref.backend_id in {i.backend_id for i in images}, "images() does not list the snapshot"
@@ -541,6 +542,22 @@ class ComputeDriverConformance:
         driver.delete_image(ref.backend_id)
         driver.delete_image(ref.backend_id)
         assert ref.backend_id not in {i.backend_id for i in driver.images()}
+
+    def wait_image_active(self, driver: CheckedDriver, ref: ImageRef) -> ImageRef:
+        """A snapshot that is not yet ``active`` (``queued``/``saving``: the backend saves it
+        asynchronously) becomes active through ``get_image``, as the operation that made it polls."""
+        deadline = time.monotonic() + self.action_timeout
+        seen = [ref.status]
+        while ref.status != "active":
+            assert ref.status in ("queued", "saving", "uploading", "importing"), f"snapshot went {ref.status}"
+            if time.monotonic() > deadline:
+                pytest.fail(f"snapshot {ref.backend_id} not active (statuses seen: {seen})")
+            time.sleep(self.poll_interval)
+            ref = driver.get_image(ref.backend_id)
+            assert isinstance(ref, ImageRef), f"get_image() returned {ref!r}, not an ImageRef"
+            if ref.status != seen[-1]:
+                seen.append(ref.status)
+        return ref
 
     def test_console_output(self, driver: CheckedDriver) -> None:
         self.require(driver, Capability.CONSOLE_OUTPUT)

@@ -275,3 +275,70 @@ def test_create_backup_keeps_the_newest_rotation(nova, active):
     assert bad.status_code == 400
     missing = nova.action(active, {"createBackup": {"name": "bk", "rotation": 1}})
     assert missing.status_code == 400
+
+
+def test_create_image_a_backend_saves_asynchronously(nova, active, compute, monkeypatch):
+    """Decision 0056: a snapshot the backend returns ``saving`` (an upstream Glance) is polled
+    through ``get_image`` by the operation; the image shows ``saving`` meanwhile, its location is
+    recorded at once, and it goes active only when the backend says so. A shelve waits for it
+    before the backend is asked to shelve."""
+    import dataclasses
+    import threading
+
+    driver = compute.app.compute.compute_driver("RegionOne")
+    saved = threading.Event()
+    shelved: list[str] = []
+    snapshot, shelve = driver.snapshot, driver.shelve
+
+    def saving(ctx, backend_id, image_name):
+        return dataclasses.replace(snapshot(ctx, backend_id, image_name), status="saving")
+
+    def get_image(ctx, backend_image_id):
+        made = next(i for i in driver.images(ctx) if i.backend_id == backend_image_id)
+        return ImageRef(backend_id=made.backend_id, size=made.size, status="active" if saved.is_set() else "saving")
+
+    def recorded_shelve(ctx, backend_id):
+        shelved.append(backend_id)
+        shelve(ctx, backend_id)
+
+    from overcast.drivers.compute import ImageRef
+
+    monkeypatch.setattr(driver, "snapshot", saving)
+    monkeypatch.setattr(driver, "get_image", get_image)
+    monkeypatch.setattr(driver, "shelve", recorded_shelve)
+    resp = nova.action(active, {"createImage": {"name": "slow"}}, "2.45")
+    image_id = resp.json["image_id"]
+
+    def image() -> tuple[str, str | None]:
+        with compute.app.compute.store.session() as session:
+            location = session.get(ImageLocation, (image_id, "RegionOne"))
+            return session.get(Image, image_id).status, location.backend_id if location else None
+
+    deadline = time.monotonic() + 20
+    while image()[0] != "saving":
+        assert time.monotonic() < deadline, f"the image never showed saving: {image()}"
+        time.sleep(0.02)
+    assert image()[1], "the location is recorded while the backend saves"
+    server = nova.req("GET", f"/servers/{active}").json["server"]
+    assert server["OS-EXT-STS:task_state"] is not None  # the operation still runs
+    saved.set()
+    nova.wait(active, "ACTIVE")
+    deadline = time.monotonic() + 20
+    while image()[0] != "active":
+        assert time.monotonic() < deadline, f"the image never went active: {image()}"
+        time.sleep(0.02)
+
+    saved.clear()
+    assert nova.action(active, {"shelve": None}).status_code == 202
+    deadline = time.monotonic() + 20
+    shelved_image = None
+    while shelved_image is None:
+        assert time.monotonic() < deadline, "no shelved image"
+        with compute.app.compute.store.session() as session:
+            shelved_image = next((i.id for i in session.query(Image).filter(Image.name == "act-shelved",
+                                                                             Image.status == "saving")), None)
+        time.sleep(0.02)
+    assert shelved == []  # the backend is not asked to shelve while it still saves the snapshot
+    saved.set()
+    nova.wait(active, "SHELVED_OFFLOADED")
+    assert len(shelved) == 1

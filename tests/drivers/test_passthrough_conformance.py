@@ -94,6 +94,43 @@ def test_a_first_attempt_build_makes_no_lookup(rig: Passthrough, upstream_image:
         bundle.close()
 
 
+def test_shelve_passes_through_and_the_upstream_s_own_snapshot_is_no_region_image(
+        rig: Passthrough, upstream_image: Image, tmp_path: Path) -> None:
+    """Decision 0056: shelve is the upstream's own (the same upstream server goes SHELVED_OFFLOADED and
+    comes back under the same id: not deleted and booted anew), and the ``<name>-shelved`` snapshot
+    the upstream's Nova keeps meanwhile is not offered by ``images()`` as one of the region's images."""
+    from overcast.drivers.compute import BuildRequest, ServerState
+    from overcast.drivers.context import CallContext
+    from overcast.testing.live import wait_for
+
+    bundle = _bundle(rig, tmp_path)
+    conn = rig.service_conn()
+    try:
+        driver = bundle.compute
+        driver.flavors(None)
+        ctx = CallContext(project_id="p", idempotency_key="shelve-0056")
+        made = driver.build(ctx, BuildRequest(name="shelve-0056", flavor=TestPassthroughCompute.flavor,
+                                              image=upstream_image, idempotency_key="shelve-0056", project_id="p"))
+
+        def state(*states: ServerState) -> bool:
+            return driver.get(ctx, made).state in states
+
+        wait_for(lambda: state(ServerState.ACTIVE), 60, description="built")
+        driver.shelve(ctx, made)
+        wait_for(lambda: state(ServerState.SHELVED), 60, description="shelved")
+        assert conn.compute.get_server(made).status == "SHELVED_OFFLOADED"
+        own = [i for i in conn.image.images() if i.instance_uuid == made and i.status == "active"]
+        assert own, "the upstream's Nova keeps no snapshot of the shelved server"
+        assert not {i.id for i in own} & {i.backend_id for i in driver.images(ctx)}
+        driver.unshelve(ctx, made)
+        wait_for(lambda: state(ServerState.ACTIVE), 60, description="unshelved")
+        assert conn.compute.get_server(made).status == "ACTIVE"
+        driver.delete(ctx, made)
+    finally:
+        conn.close()
+        bundle.close()
+
+
 class TestPassthroughVolume(VolumeDriverConformance):
     @pytest.fixture
     def volume_driver(self, rig: Passthrough, tmp_path: Path) -> Iterator[Any]:

@@ -171,7 +171,7 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
         assert upstream.compute.get_server(server_backend).status == "SHUTOFF"
         lab_run(cli, "server", "start", "pt-server")
         wait_status(cli, "server", "pt-server", "active")
-        # rescue and a password change reach the upstream's Nova (shelve snapshots first: not offered)
+        # rescue and a password change reach the upstream's Nova
         lab_run(cli, "server", "rescue", "--image", image_id, "pt-server")
         wait_status(cli, "server", "pt-server", "rescue")
         assert upstream.compute.get_server(server_backend).status == "RESCUE"
@@ -203,6 +203,96 @@ def test_the_cli_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> 
                  description="upstream volume gone")
         # the root region is untouched by all of it, and sees nothing of lab
         assert "pt-net" not in {n["Name"] for n in cli("network", "list")}
+    finally:
+        upstream.close()
+
+
+def image_backend(rig: Passthrough, image_id: str) -> str | None:
+    assert rig.front is not None
+    with sqlite3.connect(rig.front.data_dir / "overcast.db") as db:
+        row = db.execute("SELECT backend_id FROM image_location WHERE image_id = ? AND cloud = 'lab'",
+                         (image_id,)).fetchone()
+    return row[0] if row else None
+
+
+def test_snapshot_and_shelve_through_the_lab_region(rig: Passthrough, cli: RecordingCLI) -> None:
+    """``server image create --wait`` makes the image upstream (createImage there), the lab image
+    shows it queued/saving then active, and deleting it deletes the upstream copy; shelve and
+    unshelve pass through to the upstream's Nova (decision 0056), the ``<name>-shelved`` image
+    appearing in lab while shelved and the upstream's own shelve snapshot never listed in lab."""
+    upstream = rig.service_conn()
+    try:
+        image = next(i for i in upstream.image.images() if i.status == "active" and i.name == "cirros")
+        lab_cirros = next(i["ID"] for i in lab(cli, "image", "list") if i["Name"] == "cirros"
+                          and image_backend(rig, i["ID"]) == image.id)
+        lab_run(cli, "server", "create", "--flavor", "m1.tiny", "--image", lab_cirros, "--nic", "none",
+                "--wait", "snap-server")
+        server = lab(cli, "server", "show", "snap-server")
+        server_backend = backend_id(rig, "server", server["id"])
+        assert server_backend
+
+        before = len(cli.outputs)
+        snap = lab(cli, "server", "image", "create", "--wait", "--name", "snap-1", "snap-server")
+        snap = lab(cli, "image", "show", snap["id"])
+        assert snap["status"] == "active" and snap["name"] == "snap-1"
+        seen = set(re.findall(r'"status": "(\w+)"', "".join(cli.outputs[before:])))
+        assert "active" in seen and seen <= {"queued", "saving", "active", "ACTIVE"}, seen
+        snap_backend = image_backend(rig, snap["id"])
+        assert snap_backend and snap_backend != snap["id"]
+        upstream_image = upstream.image.get_image(snap_backend)
+        assert upstream_image.status == "active" and upstream_image.name == "snap-1"
+        assert upstream_image.instance_uuid == server_backend
+        # the upstream's copy is the lab image, not a second (public) image of the region
+        assert [i["Name"] for i in lab(cli, "image", "list") if i["Name"] == "snap-1"] == ["snap-1"]
+        lab_run(cli, "image", "delete", "snap-1")
+        wait_for(lambda: snap_backend not in {i.id for i in upstream.image.images()}, WAIT,
+                 description="upstream snapshot deleted")
+
+        lab_run(cli, "server", "shelve", "snap-server")
+        wait_status(cli, "server", "snap-server", "shelved_offloaded")
+        assert upstream.compute.get_server(server_backend).status == "SHELVED_OFFLOADED"
+        [shelved] = [i for i in lab(cli, "image", "list") if i["Name"] == "snap-server-shelved"]
+        shelved_backend = image_backend(rig, shelved["ID"])
+        assert shelved_backend and upstream.image.get_image(shelved_backend).status == "active"
+        lab_run(cli, "server", "unshelve", "snap-server")
+        wait_status(cli, "server", "snap-server", "active")
+        assert upstream.compute.get_server(server_backend).status == "ACTIVE"
+        wait_for(lambda: shelved_backend not in {i.id for i in upstream.image.images()}, WAIT,
+                 description="upstream copy of the shelved image deleted")
+        assert "snap-server-shelved" not in {i["Name"] for i in lab(cli, "image", "list")}
+        lab_run(cli, "server", "delete", "--wait", "snap-server")
+    finally:
+        upstream.close()
+
+
+def test_a_volume_from_an_image_the_upstream_holds(rig: Passthrough, cli: RecordingCLI, tmp_path: Any) -> None:
+    """Cinder's ``imageRef`` in lab: an image of the upstream's is written there by the upstream's
+    Cinder (the upstream volume is made from the upstream image); an image only Overcast stores is
+    refused with Cinder's 400 naming imageRef, nothing recorded."""
+    upstream = rig.service_conn()
+    try:
+        image = next(i for i in upstream.image.images() if i.status == "active" and i.name == "cirros")
+        lab_cirros = next(i["ID"] for i in lab(cli, "image", "list") if i["Name"] == "cirros"
+                          and image_backend(rig, i["ID"]) == image.id)
+        volume = lab(cli, "volume", "create", "--size", "1", "--image", lab_cirros, "img-volume")
+        shown = wait_status(cli, "volume", "img-volume", "available")
+        assert shown["bootable"] in (True, "true") and volume["id"] == shown["id"]
+        volume_backend = backend_id(rig, "volume", volume["id"])
+        assert volume_backend
+        made = upstream.block_storage.get_volume(volume_backend)
+        assert made.status == "available" and (made.volume_image_metadata or {}).get("image_id") == image.id
+
+        local = tmp_path / "overcast-only.img"
+        local.write_bytes(b"overcast only" * 64)
+        only = cli("image", "create", "--disk-format", "raw", "--file", str(local), "overcast-only")
+        refused = cli.run("--os-region-name", "lab", "volume", "create", "--size", "1", "--image", only["id"],
+                          "refused-volume", check=False)
+        out = refused.stdout + refused.stderr
+        assert refused.returncode != 0 and re.search(r"\b400\b", out) and "imageRef" in out, out[-2000:]
+        assert "refused-volume" not in {v["Name"] for v in lab(cli, "volume", "list")}
+        lab_run(cli, "volume", "delete", "img-volume")
+        wait_for(lambda: volume_backend not in {v.id for v in upstream.block_storage.volumes()}, WAIT,
+                 description="upstream volume gone")
     finally:
         upstream.close()
 

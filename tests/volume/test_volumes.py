@@ -189,3 +189,24 @@ def test_paths_ending_in_a_slash_are_not_found(cloud, cinder):
         assert cinder.req(method, "/volumes/", json={"volume": {"name": "x"}}).status_code == 404, method
     assert cinder.req("GET", f"/volumes/{vol['id']}/").status_code == 404
     assert cloud.request("GET", "/volume/v3/").status_code == 200
+
+
+def test_from_image_on_a_backend_that_cannot_write_overcast_images(cloud, cinder, monkeypatch):
+    """A region whose volume backend cannot write Overcast's images (the passthrough): an image it
+    does not hold is Cinder's 400 naming imageRef with nothing recorded; one it holds (a location in
+    the region) reaches the driver by its backend id."""
+    from overcast.store.image import ImageLocation
+    from overcast.store.volume import Volume
+
+    driver = cloud.app.volume.volume_driver("RegionOne")
+    monkeypatch.setattr(driver, "writes_overcast_images", False)
+    resp = cinder.req("POST", "/volumes", json={"volume": {"size": 1, "imageRef": CIRROS_ID, "name": "nope"}})
+    assert resp.status_code == 400 and "imageRef" in resp.json["badRequest"]["message"], resp.text
+    with cloud.app.volume.store.session() as session:
+        assert session.query(Volume).filter(Volume.name == "nope").count() == 0
+        session.add(ImageLocation(image_id=CIRROS_ID, cloud="RegionOne", backend_id="backend-cirros", extra={}))
+    asked = []
+    create = driver.create
+    monkeypatch.setattr(driver, "create", lambda ctx, request: asked.append(request) or create(ctx, request))
+    vol = cinder.create(imageRef=CIRROS_ID, name="held")
+    assert vol["bootable"] == "true" and [r.image_backend_id for r in asked] == ["backend-cirros"]

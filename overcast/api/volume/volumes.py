@@ -139,7 +139,8 @@ class Volumes(_Base):
             else:
                 volume = core.create(session, ctx, spec, region=region, request_id=req.context.request_id,
                                      group=group, zones=[group.availability_zone] if group else None,
-                                     headroom=headroom)
+                                     headroom=headroom,
+                                     overcast_images=self.core.volume_driver(region).writes_overcast_images)
             resp.media = self.show(req, session, volume, extended=False)
             size = volume.size
         backend_taken(self.core, req, {"volumes": 1, "gigabytes": size})

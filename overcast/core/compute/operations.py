@@ -129,10 +129,14 @@ def _activate(session: Session, image_id: str, made: Mapping[str, Any], cloud: s
                                   extra={**dict(made.get("extra") or {}), OWNED: True}))
 
 
+#: Glance's statuses of an image its backend is still making
+SAVING = frozenset({"queued", "saving", "uploading", "importing"})
+
+
 def _image_ref(ref: dc.ImageRef) -> dict[str, Any]:
     return {"backend_id": ref.backend_id, "size": ref.size, "disk_format": ref.disk_format,
             "container_format": ref.container_format, "checksum": ref.checksum,
-            "os_hash_value": ref.os_hash_value, "extra": dict(ref.extra)}
+            "os_hash_value": ref.os_hash_value, "extra": dict(ref.extra), "status": ref.status}
 
 
 def _error_message(session: Session, job: Job) -> str:
@@ -390,6 +394,15 @@ class ServerHandlers:
                 result.update(self._call(driver, call, backend_id, key, job, rebuild_image, ctx))
                 called = time.monotonic()
             ctx.save_checkpoint({"called": True, "polled_from": job.polls, **result})
+        if result.get("image") and not self._image_saved(driver, call, job, ctx, result):
+            return self._again(job, called)
+        if result.pop("shelve_after_image", None) or checkpoint.get("shelve_after_image"):
+            # the snapshot is whole: the backend, busy saving it until then, may shelve once it settles
+            if self._get(job, call, backend_id, called).state is dc.ServerState.BUILDING:
+                return self._again(job, called)
+            driver.shelve(call, backend_id)
+            called = time.monotonic()
+            ctx.save_checkpoint({"shelve_after_image": False, "polled_from": job.polls})
         info = self._get(job, call, backend_id, called)
         if info.state not in EXPECTED[key]:
             if info.state is dc.ServerState.ERROR:
@@ -443,7 +456,10 @@ class ServerHandlers:
         elif key == "shelve":
             if p.get("image_id"):
                 made = self._snapshot(driver, call, backend_id, job, ctx)
-            driver.shelve(call, backend_id)
+            if made and made["image"].get("status", "active") != "active":
+                made["shelve_after_image"] = True  # a backend saving the image asynchronously is busy
+            else:
+                driver.shelve(call, backend_id)
         elif key == "changePassword":
             driver.change_password(call, backend_id, p["admin_password"])
         elif key == "rescue":
@@ -471,6 +487,36 @@ class ServerHandlers:
         made = _image_ref(driver.snapshot(call, backend_id, job.params["image_name"]))
         ctx.save_checkpoint({"image": made})
         return {"image": made}
+
+    def _image_saved(self, driver: dc.ComputeDriver, call: CallContext, job: Job, ctx: Any,
+                     result: dict[str, Any]) -> bool:
+        """True once the snapshot's image is whole on the backend. One the backend still saves
+        (``queued``/``saving``: an upstream Glance) is asked for again on each poll; meanwhile the
+        Overcast image shows ``saving``, and its location in the region is recorded at once, so
+        neither the inventory takes the backend's image for one of the region's own nor an image
+        deleted meanwhile leaves its backend copy behind (the location's BACKEND_DELETE removes it)."""
+        made = result["image"]
+        if made.get("status", "active") == "active":
+            return True
+        now = _image_ref(driver.get_image(call, made["backend_id"]))
+        if now["status"] not in SAVING and now["status"] != "active":
+            raise Conflict(f"The backend's image went {now['status']} while it was being saved")
+        with ctx.session() as session:
+            image = session.get(Image, job.params["image_id"])
+            if image is None:  # deleted meanwhile: its backend copy is not to be kept
+                driver.delete_image(call, made["backend_id"])
+                result["image"] = {**now, "status": "active"}  # nothing left to wait for
+                ctx.save_checkpoint({"image": result["image"]})
+                return True
+            if session.get(ImageLocation, (image.id, job.cloud)) is None:
+                session.add(ImageLocation(image_id=image.id, cloud=job.cloud, backend_id=made["backend_id"],
+                                          extra={**dict(made.get("extra") or {}), OWNED: True}))
+            image.status = "saving"
+        if now["status"] != "active":
+            return False
+        result["image"] = now
+        ctx.save_checkpoint({"image": now})
+        return True
 
     def _after(self, session: Session, server: Server, key: str, job: Job, result: dict[str, Any]) -> None:
         migrations.finished(session, server, key)

@@ -40,6 +40,7 @@ from overcast.drivers.errors import BuildFailed, DeleteFailed
 from overcast.drivers.errors import NotFound as BackendNotFound
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
+from overcast.store.image import ImageLocation
 from overcast.store.models import utcnow
 from overcast.store.volume import GroupSnapshot, Snapshot, Volume, VolumeGroup, VolumeType
 
@@ -144,6 +145,7 @@ class VolumeHandlers:
         snapshot = _snapshot(session, volume.snapshot_id) if volume.snapshot_id else None
         source = find_volume(session, volume.source_volid) if volume.source_volid else None
         data = None
+        location = session.get(ImageLocation, (volume.image_id, volume.cloud)) if volume.image_id else None
         if volume.image_id and self.images.data.exists(volume.image_id):
             data = self.images.data.get(volume.image_id)
         return dv.VolumeRequest(
@@ -151,7 +153,7 @@ class VolumeHandlers:
             volume_type=vtype.name if vtype else None, availability_zone=volume.availability_zone,
             metadata=dict(volume.metadata_ or {}), snapshot_id=snapshot.backend_id if snapshot else None,
             source_volume_id=source.backend_id if source else None, image_id=volume.image_id, image_data=data,
-            pool=pool.name)
+            image_backend_id=location.backend_id if location is not None else None, pool=pool.name)
 
     def create_failed(self, job: Job, session: Session) -> None:
         volume = find_volume(session, job.resource_id)

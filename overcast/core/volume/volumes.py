@@ -27,7 +27,7 @@ from overcast.core.volume.listing import Page, paginate
 from overcast.ops.engine import enqueue
 from overcast.drivers.headroom import Headroom
 from overcast.store.compute import BlockDeviceMapping
-from overcast.store.image import Image
+from overcast.store.image import Image, ImageLocation
 from overcast.store.models import utcnow
 from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeGroup, VolumeType
 
@@ -149,11 +149,12 @@ def check_group_type(group: VolumeGroup, vtype: VolumeType) -> None:
 
 def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str, request_id: str | None,
            zones: Iterable[str] | None = None, group: VolumeGroup | None = None,
-           headroom: Headroom | None = None) -> Volume:
+           headroom: Headroom | None = None, overcast_images: bool = True) -> Volume:
     """Record a volume (in ``group``, when given) and enqueue its creation. ``zones`` the volume may
     be in: by default the zones the region's driver last listed (:mod:`overcast.core.inventory`).
     ``headroom``: what the region's backend still allows (:mod:`overcast.core.headroom`); the
-    volume must fit it as well as the project's own quotas.
+    volume must fit it as well as the project's own quotas. ``overcast_images``: the region's backend
+    can write Overcast's images (False: only an image the backend holds, a location in the region).
 
     :raises Invalid: bad size, zone or source state, or a type the group does not take (Cinder's
         "Invalid input received: ..." texts).
@@ -195,6 +196,9 @@ def create(session: Session, ctx: AuthContext, spec: VolumeSpec, *, region: str,
         vtype = vtype or volume_type(session, source)
     if spec.image_ref:
         image = _image(session, ctx, spec.image_ref, region)
+        if not overcast_images and session.get(ImageLocation, (image.id, region)) is None:
+            raise Invalid(f"Invalid image identifier or unable to access requested image: imageRef {image.id} is "
+                          f"not held by the backend of region {region}.")
         bootable = True
         if size is not None:
             check_image_fits(image, size)

@@ -16,12 +16,13 @@ import threading
 import time
 from typing import Any, Iterable
 
-from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
+from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, ImageRef, PowerState,
                                       ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
 from overcast.drivers.headroom import Headroom
 from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, NotSuspended, Unavailable
-from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, Upstream, as_limit, key_tag, project_tag, tag_value
+from overcast.drivers.openstack.upstream import (KEY_META, KEY_TAG, PREFIX, PROJECT_META, Upstream, as_limit, key_tag,
+                                                project_tag, tag_value)
 
 #: Nova's status -> the driver's state (transitional statuses count as the state they come from)
 _STATES = {
@@ -35,6 +36,13 @@ _STATES = {
     "RESIZE": ServerState.BUILDING, "REVERT_RESIZE": ServerState.BUILDING, "MIGRATING": ServerState.BUILDING,
     "PASSWORD": ServerState.ACTIVE,
 }
+#: Nova's task states of a server whose action has not finished (its status still shows the old state)
+_BUSY_TASKS = frozenset({"rebooting", "reboot_started", "rebooting_hard", "reboot_started_hard",
+                         "image_snapshot", "image_snapshot_pending", "image_pending_upload", "image_uploading",
+                         "shelving", "shelving_image_pending_upload", "shelving_image_uploading",
+                         "shelving_offloading", "unshelving"})
+#: Glance's statuses of an image that is gone or will never be active
+_GONE = frozenset({"deleted", "pending_delete", "killed"})
 _POWER = {ServerState.ACTIVE: PowerState.RUNNING, ServerState.RESCUED: PowerState.RUNNING,
           ServerState.RESIZED: PowerState.RUNNING, ServerState.STOPPED: PowerState.SHUTDOWN,
           ServerState.SHELVED: PowerState.SHUTDOWN, ServerState.PAUSED: PowerState.PAUSED,
@@ -46,7 +54,8 @@ class OpenStackComputeDriver(ComputeDriver):
 
     capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.PAUSE, Capability.SUSPEND,
                               Capability.RESIZE, Capability.REBUILD, Capability.CONSOLE_OUTPUT,
-                              Capability.VOLUME_ATTACH, Capability.RESCUE, Capability.CHANGE_PASSWORD})
+                              Capability.VOLUME_ATTACH, Capability.RESCUE, Capability.CHANGE_PASSWORD,
+                              Capability.SNAPSHOT, Capability.SHELVE})
     boots_overcast_images = False
     reports_headroom = True
 
@@ -68,8 +77,8 @@ class OpenStackComputeDriver(ComputeDriver):
     def _info(self, server: Any) -> ServerInfo:
         status = str(server.status or "").upper()
         state = _STATES.get(status, ServerState.BUILDING)
-        if state is ServerState.ACTIVE and (server.task_state or "") in ("rebooting", "reboot_started",
-                                                                        "rebooting_hard", "reboot_started_hard"):
+        if state in (ServerState.ACTIVE, ServerState.STOPPED, ServerState.SHELVED) and (
+                (server.task_state or "") in _BUSY_TASKS):
             state = ServerState.BUILDING
         power = server.power_state
         try:
@@ -227,7 +236,14 @@ class OpenStackComputeDriver(ComputeDriver):
         return out
 
     def images(self, ctx: CallContext) -> builtins.list[Image]:
+        """The upstream's active images, but not the ones its Nova made of Overcast's servers
+        without being asked by Overcast (a shelve upstream keeps its ``<name>-shelved`` snapshot in
+        the service project: it is no image of the region; decision 0056)."""
         images = self._call("image list", lambda: list(self.upstream.conn.image.images(status="active")))
+        made_of = {i.instance_uuid for i in images if i.instance_uuid and KEY_META not in (i.properties or {})}
+        if made_of:
+            ours = {s.id for s in self._tagged()} & made_of
+            images = [i for i in images if i.instance_uuid not in ours or KEY_META in (i.properties or {})]
         return [Image(id=str(i.id), name=i.name or "", min_disk_gb=int(i.min_disk or 0),
                       min_ram_mb=int(i.min_ram or 0), disk_format=i.disk_format or "qcow2",
                       container_format=i.container_format or "bare", backend_id=str(i.id),
@@ -306,6 +322,64 @@ class OpenStackComputeDriver(ComputeDriver):
 
     def change_password(self, ctx: CallContext, backend_id: str, admin_password: str) -> None:
         self._action("server change password", self._nova.change_server_password, backend_id, admin_password)
+
+    def shelve(self, ctx: CallContext, backend_id: str) -> None:
+        """Shelve upstream (the upstream keeps the disk; decision 0056); asked again of a server
+        already shelving or shelved (a resumed operation), nothing more is asked."""
+        server = self._server(backend_id)
+        if str(server.status or "").upper() in ("SHELVED", "SHELVED_OFFLOADED") or (
+                (server.task_state or "").startswith("shelving")):
+            return
+        self._call("server shelve", self._nova.shelve_server, backend_id)
+
+    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
+        """Unshelve upstream (it boots from the snapshot it made); nothing more is asked of a
+        server already unshelving (a resumed operation)."""
+        if (self._server(backend_id).task_state or "") == "unshelving":
+            return
+        self._call("server unshelve", self._nova.unshelve_server, backend_id)
+
+    # -- snapshots ----------------------------------------------------------------------------
+    def snapshot(self, ctx: CallContext, backend_id: str, image_name: str) -> ImageRef:
+        """``createImage`` upstream, the image's properties carrying the operation's key and the
+        Overcast project; returns at once with the image as Glance has it (``queued``/``saving``):
+        the operation polls :meth:`get_image` until it is active. A second call with the same key
+        returns the image the first one made (found by name and key: one filtered list)."""
+        key = ctx.idempotency_key
+        if key:
+            made = [i for i in self._call("image list", lambda: list(self._glance.images(name=image_name)))
+                    if (i.properties or {}).get(KEY_META) == key and str(i.status or "") not in _GONE]
+            if made:
+                return self._image_ref(made[0])
+        self._server(backend_id)
+        image = self._call("server image create", self._nova.create_server_image, backend_id, image_name,
+                           metadata={KEY_META: key or "", PROJECT_META: ctx.project_id or ""})
+        if image is None:  # made, but not shown yet: a retry finds it by its key
+            raise Unavailable("The upstream made the image but does not show it yet", retry_after=1)
+        return self._image_ref(image)
+
+    def get_image(self, ctx: CallContext, backend_image_id: str) -> ImageRef:
+        image = self._call("image show", self._glance.get_image, backend_image_id)
+        if str(image.status or "") in _GONE:
+            raise NotFound(f"No image {backend_image_id} upstream")
+        return self._image_ref(image)
+
+    def delete_image(self, ctx: CallContext, backend_image_id: str) -> None:
+        try:
+            self._call("image delete", self._glance.delete_image, backend_image_id)
+        except NotFound:
+            return
+
+    @property
+    def _glance(self) -> Any:
+        return self.upstream.conn.image
+
+    @staticmethod
+    def _image_ref(image: Any) -> ImageRef:
+        return ImageRef(backend_id=str(image.id), size=image.size, disk_format=image.disk_format or "qcow2",
+                        container_format=image.container_format or "bare", checksum=image.checksum or None,
+                        os_hash_value=image.hash_value or None, status=str(image.status or "queued"),
+                        extra={"upstream_status": str(image.status or "")})
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         self._server(backend_id)

@@ -34,6 +34,7 @@ _STATES = {"creating": VolumeState.CREATING, "downloading": VolumeState.CREATING
 class OpenStackVolumeDriver(VolumeDriver):
     """Volumes and snapshots of an upstream Cinder."""
 
+    writes_overcast_images = False
     capabilities = frozenset({Capability.EXTEND, Capability.SNAPSHOT, Capability.CLONE, Capability.FROM_SNAPSHOT,
                               Capability.ATTACH})
     reports_headroom = True
@@ -82,7 +83,7 @@ class OpenStackVolumeDriver(VolumeDriver):
         found = self.find(ctx, request.idempotency_key)
         if found is not None:
             return found.backend_id
-        if request.image_id is not None or request.image_data is not None:
+        if request.image_id is not None and not request.image_backend_id:
             raise InvalidRequest("The upstream cloud cannot write Overcast's images onto a volume")
         args: dict[str, Any] = {
             "name": request.name, "size": request.size_gb,
@@ -94,6 +95,8 @@ class OpenStackVolumeDriver(VolumeDriver):
         if request.snapshot_id:
             self.get_snapshot(ctx, request.snapshot_id)  # NotFound, not the upstream's 400 for a bad id
             args["snapshot_id"] = request.snapshot_id
+        if request.image_backend_id:  # an image the upstream holds (its own, or a snapshot made there)
+            args["image_id"] = request.image_backend_id
         if request.source_volume_id:
             self._volume(request.source_volume_id)
             args["source_volid"] = request.source_volume_id
