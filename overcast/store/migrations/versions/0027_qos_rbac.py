@@ -1,7 +1,7 @@
 """network: QoS policies and rules, qos_policy_id on networks and ports, RBAC policies
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-07 00:45:00
 """
 import datetime
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0028'
-down_revision = '0027'
+revision = '0027'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 

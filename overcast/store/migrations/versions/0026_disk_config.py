@@ -1,6 +1,6 @@
 """compute: a server's disk config (Nova's auto_disk_config, OS-DCF:diskConfig AUTO or MANUAL)
 
-Revision ID: 0027
+Revision ID: 0026
 Revises: 0025
 Create Date: 2026-12-07 00:45:00
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0027'
+revision = '0026'
 down_revision = '0025'
 branch_labels = None
 depends_on = None
