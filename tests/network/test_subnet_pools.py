@@ -72,6 +72,10 @@ def test_create_faults(net, demo_token):
     assert fault()[0] == 400  # prefixes required
     assert fault(prefixes=["10.0.0.0/8"], bogus=1)[0] == 400
     assert fault(prefixes=["10.0.0.0/8"], min_prefixlen="eight")[0] == 400
+    # beyond Neutron's integer columns, as a number or as digits: a 400 naming the field, never a 500
+    for huge in (2 ** 64, 1.5e308, str(2 ** 64)):
+        status, (kind, message) = fault(prefixes=["10.0.0.0/8"], default_quota=huge)
+        assert status == 400 and "default_quota" in message, (huge, kind, message)
     assert net("GET", "/subnetpools?name=bad", demo_token)[1]["subnetpools"] == []  # nothing half-made
 
 

@@ -25,8 +25,10 @@ TAGS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength"
 NAME = {"type": "string", "maxLength": 255}
 UUID = {"type": "string", "minLength": 1, "maxLength": 64}
 BOOL = {"type": "boolean"}
+#: the largest value of Neutron's integer columns (32-bit signed)
+INT_MAX = 2 ** 31 - 1
 #: an attribute Neutron converts to an integer: a number or its digits (see :func:`to_integers`)
-INTEGER = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0}
+INTEGER = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0, "maximum": INT_MAX}
 
 
 def caller(req: falcon.Request) -> AuthContext:
@@ -84,8 +86,19 @@ def parse_body(body: Any, member: str, properties: Mapping[str, Any], *, require
 
 
 def to_integers(body: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """``body`` with the digits given for ``names`` (validated by :data:`INTEGER`) as integers."""
-    return {k: int(v) if k in names and isinstance(v, str) else v for k, v in body.items()}
+    """``body`` with the digits given for ``names`` (validated by :data:`INTEGER`) as integers.
+
+    :raises faults.BadRequest: digits beyond :data:`INT_MAX` (the schema bounds only numbers).
+    """
+    out = {}
+    for key, value in body.items():
+        if key in names and isinstance(value, str):
+            value = int(value)
+            if value > INT_MAX:
+                raise faults.BadRequest(f"Invalid input for {key}. Reason: '{value}' is too large - must be no "
+                                        f"larger than '{INT_MAX}'.", kind="HTTPBadRequest")
+        out[key] = value
+    return out
 
 
 # -- listing ---------------------------------------------------------------------------------------
