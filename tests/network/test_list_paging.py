@@ -6,19 +6,16 @@ collation and null ordering differ) when ``OVERCAST_TEST_POSTGRES_URL`` names an
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import uuid
-from typing import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from netwait import loaded, settle
-from sqlalchemy import event
 
 from overcast.api.network.resources import KINDS, RULES
 from overcast.store.network import IpAllocation, Port, SecurityGroupRule
-from tests.conftest import backend_settings
+from tests.conftest import backend_settings, statements_of
 
 
 #: a tag filter every record passes: only the rendered-view path can do it
@@ -33,19 +30,7 @@ def settings(request: pytest.FixtureRequest, settings):  # noqa: ANN001, ANN201
     yield from backend_settings(request, settings, "overcast_paging_test")
 
 
-@contextlib.contextmanager
-def statements(engine) -> Iterator[list[str]]:  # noqa: ANN001
-    """The SQL statements run while the block runs."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+statements = statements_of  # the SQL statements the engine sends while the block runs
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
-from overcast.core.network.common import admin_only, authorize, in_region, lookup, owner, touch, update_fields
+from overcast.core.network.common import (admin_only, authorize, lookup, own_or_shared, owner,
+                                          sees_own_or_shared, touch, update_fields)
 from overcast.core.network.errors import conflict
 from overcast.store.network import AddressScope, Subnet, SubnetPool
 
@@ -28,22 +29,15 @@ def not_found(scope_id: str) -> NotFound:
     return NotFound(f"Address scope {scope_id} could not be found.", kind="AddressScopeNotFound")
 
 
-def _visible(ctx: AuthContext, scope: AddressScope) -> bool:
-    return ctx.is_admin or scope.project_id == ctx.project_id or scope.shared
-
-
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[AddressScope]]:
     """The scopes of the region ``ctx`` may list (its project's and shared ones), in no order."""
-    scopes = in_region(AddressScope, core.region)
-    if ctx.is_admin:
-        return scopes
-    return scopes.where(or_(AddressScope.project_id == ctx.project_id, AddressScope.shared.is_(True)))
+    return own_or_shared(ctx, AddressScope, core.region)
 
 
 def get(core: NetworkCore, session: Session, ctx: AuthContext, scope_id: str) -> AddressScope:
     """:raises NotFound: AddressScopeNotFound (also another project's unshared scope)."""
     scope = lookup(session, AddressScope, scope_id, core.region)
-    if scope is None or not _visible(ctx, scope):
+    if scope is None or not sees_own_or_shared(ctx, scope):
         raise not_found(scope_id)
     return scope
 
@@ -99,7 +93,7 @@ def check_pool(core: NetworkCore, session: Session, ctx: AuthContext, pool: Subn
     if not pool.address_scope_id:
         return
     scope = lookup(session, AddressScope, pool.address_scope_id, core.region)
-    if scope is None or not _visible(ctx, scope):
+    if scope is None or not sees_own_or_shared(ctx, scope):
         raise Invalid(f"Illegal subnetpool association: subnetpool {pool.id} cannot be associated with address "
                       f"scope {pool.address_scope_id}.", kind="IllegalSubnetPoolAssociationToAddressScope")
     if scope.ip_version != pool.ip_version:

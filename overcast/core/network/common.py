@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -63,6 +63,20 @@ def owned(ctx: AuthContext, model: type[M], region: str) -> Select[tuple[M]]:
     """The ``model`` records of ``region`` ``ctx`` may list: all for admins, else its project's."""
     query = in_region(model, region)
     return query if ctx.is_admin else query.where(model.project_id == ctx.project_id)
+
+
+def own_or_shared(ctx: AuthContext, model: type[M], region: str) -> Select[tuple[M]]:
+    """The ``model`` records of ``region`` (a model with ``shared``) ``ctx`` may list: all for admins,
+    else its project's and the shared ones, in no order."""
+    query = in_region(model, region)
+    if ctx.is_admin:
+        return query
+    return query.where(or_(model.project_id == ctx.project_id, model.shared.is_(True)))
+
+
+def sees_own_or_shared(ctx: AuthContext, record: Any) -> bool:
+    """Whether ``ctx`` may see ``record`` (a record with ``shared``): admin, its project's, or shared."""
+    return ctx.is_admin or record.project_id == ctx.project_id or bool(record.shared)
 
 
 def lookup(session: Session, model: type[M], item_id: str | None, region: str) -> M | None:

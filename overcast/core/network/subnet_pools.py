@@ -15,14 +15,15 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.network import NetworkCore, address_scopes, quotas
-from overcast.core.network.common import admin_only, authorize, in_region, lookup, owner, touch, update_fields
+from overcast.core.network.common import (admin_only, authorize, in_region, lookup, own_or_shared, owner,
+                                          sees_own_or_shared, touch, update_fields)
 from overcast.core.network.errors import bad_attribute, bad_request, conflict, invalid_input
 from overcast.store.db import take_write_lock
 from overcast.store.network import Subnet, SubnetPool
@@ -40,22 +41,15 @@ def not_found(pool_id: str) -> NotFound:
     return NotFound(f"Subnet pool {pool_id} could not be found.", kind="SubnetPoolNotFound")
 
 
-def _visible(ctx: AuthContext, pool: SubnetPool) -> bool:
-    return ctx.is_admin or pool.project_id == ctx.project_id or pool.shared
-
-
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[SubnetPool]]:
     """The pools of the region ``ctx`` may list (its project's and shared ones), in no order."""
-    pools = in_region(SubnetPool, core.region)
-    if ctx.is_admin:
-        return pools
-    return pools.where(or_(SubnetPool.project_id == ctx.project_id, SubnetPool.shared.is_(True)))
+    return own_or_shared(ctx, SubnetPool, core.region)
 
 
 def get(core: NetworkCore, session: Session, ctx: AuthContext, pool_id: str) -> SubnetPool:
     """:raises NotFound: SubnetPoolNotFound (also another project's unshared pool)."""
     pool = lookup(session, SubnetPool, pool_id, core.region)
-    if pool is None or not _visible(ctx, pool):
+    if pool is None or not sees_own_or_shared(ctx, pool):
         raise not_found(pool_id)
     return pool
 
