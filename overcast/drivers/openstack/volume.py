@@ -108,6 +108,14 @@ class OpenStackVolumeDriver(VolumeDriver):
             self._call("volume delete", self._cinder.delete_volume, backend_id)
         except NotFound:
             return
+        except InvalidRequest:
+            # Cinder refuses a second delete while the first runs ("status must be available or
+            # error"): a delete the upstream already accepted is done (the contract's delete is idempotent)
+            try:
+                self._volume(backend_id)
+            except NotFound:
+                return
+            raise
 
     def get(self, ctx: CallContext, backend_id: str) -> VolumeInfo:
         return self._info(self._volume(backend_id))
@@ -178,6 +186,8 @@ class OpenStackVolumeDriver(VolumeDriver):
                 state = self.get_snapshot(ctx, backend_id).state
             except NotFound:
                 return
+            if state is VolumeState.DELETED:
+                return  # "deleting": a delete the upstream accepted (Cinder refuses a second one)
             if state is not VolumeState.CREATING:
                 break
             if time.monotonic() > deadline:
