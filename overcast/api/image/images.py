@@ -9,7 +9,7 @@ import falcon
 
 from overcast.api import faults
 from overcast.api.image.schemas import IMAGE_REQUEST
-from overcast.api.image.views import image_view
+from overcast.api.image.views import image_list_views, image_view
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core import image as rules
@@ -91,10 +91,10 @@ class Images:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.auth
         with self.core.store.session() as session:
-            page, next_marker = rules.list_images(session, ctx, _filters(req), region=req.context.region,
-                                                  limit=limit_param(req),
-                                                  marker=req.get_param("marker"), sort=_sort(req))
-            body: dict[str, Any] = {"images": [image_view(i) for i in page]}
+            page, tags, next_marker = rules.list_image_rows(session, ctx, _filters(req), region=req.context.region,
+                                                            limit=limit_param(req), marker=req.get_param("marker"),
+                                                            sort=_sort(req))
+            body: dict[str, Any] = {"images": image_list_views(page, tags)}
         body.update(page_links(req, "/v2/images", "/v2/schemas/images", next_marker))
         resp.media = body
 

@@ -17,10 +17,23 @@ STORE_IDS = {"file": "file", "s3": "s3"}
 
 
 def isotime(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+    """``2026-12-07T04:15:00Z`` (stored times are naive UTC; isoformat is C code, strftime is not)."""
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value.tzinfo else value.isoformat(timespec="seconds") + "Z"
 
 
 def image_view(image: Image) -> dict[str, Any]:
+    return _view(image, [t.value for t in image.tags])
+
+
+def image_list_views(rows: list[Any], tags: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The images of a list (``core.image.list_image_rows``' rows and tags), each as its show renders it."""
+    return [_view(row, tags.get(row.id, [])) for row in rows]
+
+
+def _view(image: Any, tags: list[str]) -> dict[str, Any]:
+    """``image`` (an :class:`Image` or a list row with its attributes) with ``tags``."""
     view: dict[str, Any] = {k: v for k, v in (image.properties or {}).items() if k not in BASE}
     view.update({
         "id": image.id, "name": image.name, "status": image.status, "visibility": image.visibility,
@@ -29,7 +42,7 @@ def image_view(image: Image) -> dict[str, Any]:
         "size": image.size, "virtual_size": image.virtual_size, "min_ram": image.min_ram or 0,
         "min_disk": image.min_disk or 0, "disk_format": image.disk_format,
         "container_format": image.container_format, "created_at": isotime(image.created_at),
-        "updated_at": isotime(image.updated_at), "tags": [t.value for t in image.tags],
+        "updated_at": isotime(image.updated_at), "tags": tags,
         "self": f"/v2/images/{image.id}", "file": f"/v2/images/{image.id}/file", "schema": "/v2/schemas/image",
     })
     store = STORE_IDS.get((image.location or "").partition("://")[0])

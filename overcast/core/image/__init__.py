@@ -6,13 +6,15 @@ The write side lives beside this module: ``writes`` (create, JSON Patch, tags, a
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.config import Settings
@@ -79,8 +81,9 @@ def _owner(ctx: AuthContext) -> str | None:
     return ctx.project_id
 
 
-def _member_of(project_id: str | None, statuses: Sequence[str] | None = None) -> Any:
-    cond = [ImageMember.image_id == Image.id, ImageMember.member == (project_id or "")]
+def _member_of(project: Any, statuses: Sequence[str] | None = None) -> Any:
+    """A member of the image is ``project`` (a value or a bound parameter), in one of ``statuses`` (None: any)."""
+    cond = [ImageMember.image_id == Image.id, ImageMember.member == project]
     if statuses:
         cond.append(ImageMember.status.in_(statuses))
     return exists().where(and_(*cond))
@@ -97,7 +100,7 @@ def can_see(session: Session, ctx: AuthContext, image: Image) -> bool:
     return False
 
 
-def in_region(region: str) -> Any:
+def in_region(region: Any) -> Any:
     """Images shown in ``region``: Overcast's own (``cloud`` None: every region) and the ones only
     that region's backend holds (0025)."""
     return or_(Image.cloud.is_(None), Image.cloud == region)
@@ -190,45 +193,50 @@ def _time_filter(column: Any, name: str, value: str) -> Any:
             "eq": and_(column >= start, column < end), "neq": or_(column < start, column >= end)}[op]
 
 
-def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, region: str,
-                limit: int | None = None, marker: str | None = None,
-                sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)) -> tuple[list[Image], str | None]:
-    """Images of ``region`` (:func:`in_region`) the caller may see matching ``filters``; returns
-    (page, next marker or None).
+_REGION, _PROJECT = bindparam("region"), bindparam("project")
 
-    Filters: name, status, visibility, owner, id, disk_format, container_format (each takes
-    ``in:``), tag, size, size_min, size_max, protected, os_hidden, member_status, created_at and
-    updated_at (``gt:``/``gte:``/``lt:``/``lte:``/``eq:``/``neq:`` a time); anything else is an
-    additional property. :raises Invalid: bad filter, sort, limit or marker.
-    """
+
+@functools.cache
+def _seen(is_admin: bool, visibility: str | None, statuses: tuple[str, ...] | None, hidden: bool) -> tuple[Any, ...]:
+    """The conditions of the images of a region (``region``) a caller (``project``: the caller's
+    project or "") sees with this visibility filter and these member statuses (None: any), built
+    once per shape with those two as bound parameters (docs/decisions/0051-computed-list-path.md)."""
+    found = [Image.status.not_in(("deleted", "pending_delete")), in_region(_REGION)]
+    if visibility in (None, "all"):
+        if not is_admin:
+            visible = [Image.visibility == "public", Image.owner == _PROJECT,
+                       and_(Image.visibility == "shared", _member_of(_PROJECT, statuses))]
+            if visibility == "all":
+                visible.append(Image.visibility == "community")
+            found.append(or_(*visible))
+        elif visibility is None:
+            found.append(or_(Image.visibility != "community", Image.owner == _PROJECT))
+    else:
+        found.append(Image.visibility == visibility)
+        if not is_admin:
+            if visibility == "private":
+                found.append(Image.owner == _PROJECT)
+            elif visibility == "shared":
+                found.append(or_(Image.owner == _PROJECT, _member_of(_PROJECT, statuses)))
+    found.append(Image.os_hidden.is_(hidden))
+    return tuple(found)
+
+
+def _matching(query: Select[Any], ctx: AuthContext, filters: dict[str, str]
+              ) -> tuple[Select[Any], Callable[[Any], bool] | None]:
+    """``query`` (of images or of their columns) narrowed to the images the caller may see that
+    match ``filters`` (see :func:`list_images`), and the test of what SQL cannot check (additional
+    properties: free-form JSON) or None. :raises Invalid: a bad filter value."""
     filters = dict(filters)
-    query = select(Image).where(Image.status.not_in(("deleted", "pending_delete")), in_region(region))
     visibility = filters.pop("visibility", None)
     member_status = filters.pop("member_status", "accepted")
     if member_status not in ("accepted", "pending", "rejected", "all"):
         raise Invalid(f"Invalid status value: {member_status}")
     if visibility is not None and visibility not in (*VISIBILITIES, "all"):
         raise Invalid(f"Invalid visibility value: {visibility}")
-    project = _owner(ctx)
-    statuses = None if member_status == "all" else [member_status]
-    if visibility in (None, "all"):
-        if not ctx.is_admin:
-            visible = [Image.visibility == "public", Image.owner == (project or ""),
-                       and_(Image.visibility == "shared", _member_of(project, statuses))]
-            if visibility == "all":
-                visible.append(Image.visibility == "community")
-            query = query.where(or_(*visible))
-        elif visibility is None:
-            query = query.where(or_(Image.visibility != "community", Image.owner == (project or "")))
-    else:
-        query = query.where(Image.visibility == visibility)
-        if not ctx.is_admin:
-            if visibility == "private":
-                query = query.where(Image.owner == (project or ""))
-            elif visibility == "shared":
-                query = query.where(or_(Image.owner == (project or ""), _member_of(project, statuses)))
     hidden = filters.pop("os_hidden", None)
-    query = query.where(Image.os_hidden.is_(_bool("os_hidden", hidden) if hidden is not None else False))
+    query = query.where(*_seen(ctx.is_admin, visibility, None if member_status == "all" else (member_status,),
+                               _bool("os_hidden", hidden) if hidden is not None else False))
     for name in ("name", "status", "owner", "id", "disk_format", "container_format"):
         if name in filters:
             query = query.where(_match(getattr(Image, name), filters.pop(name)))
@@ -248,8 +256,71 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
             query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.value == tag))
     # what is left: additional properties, matched in Python (they are free-form JSON)
     keep = (lambda i: all(str((i.properties or {}).get(k)) == v for k, v in filters.items())) if filters else None
+    return query, keep
+
+
+def _missing(marker: str) -> Invalid:
+    return Invalid(f"Invalid marker. Image {marker} could not be found.")
+
+
+def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, region: str,
+                limit: int | None = None, marker: str | None = None,
+                sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)) -> tuple[list[Image], str | None]:
+    """Images of ``region`` (:func:`in_region`) the caller may see matching ``filters``; returns
+    (page, next marker or None).
+
+    Filters: name, status, visibility, owner, id, disk_format, container_format (each takes
+    ``in:``), tag, size, size_min, size_max, protected, os_hidden, member_status, created_at and
+    updated_at (``gt:``/``gte:``/``lt:``/``lte:``/``eq:``/``neq:`` a time); anything else is an
+    additional property. :raises Invalid: bad filter, sort, limit or marker.
+    """
+    query, keep = _matching(select(Image), ctx, filters)
     return paging.page(session, query, Image, sort=sort, sort_keys=SORT_KEYS, limit=limit, marker=marker,
-                       missing=lambda m: Invalid(f"Invalid marker. Image {m} could not be found."), keep=keep)
+                       missing=_missing, keep=keep, params={"region": region, "project": _owner(ctx) or ""})
+
+
+_I = Image.__table__.c  # table columns: a cached statement's result map then matches them by identity
+#: what a row of the Glance list carries: the columns the image view reads, and whether it has tags
+_ROW_COLUMNS = tuple(_I[name] for name in (
+    "id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo", "os_hash_value",
+    "owner", "size", "virtual_size", "min_ram", "min_disk", "disk_format", "container_format", "location",
+    "properties", "created_at", "updated_at")) + (
+    select(ImageTag.image_id).where(ImageTag.image_id == _I.id).exists().label("has_tags"),)
+ListedImage = collections.namedtuple("ListedImage", [c.name for c in _ROW_COLUMNS])
+#: built once: the statement cache then only expands the id list
+_TAGS_OF = (select(ImageTag.image_id, ImageTag.value).where(ImageTag.image_id.in_(bindparam("ids", expanding=True)))
+            .order_by(ImageTag.value))
+
+
+@functools.cache
+def _rows_statement(is_admin: bool, sort: tuple[tuple[str, str], ...]) -> Select[Any]:
+    """The list of rows sorted by ``sort``, before any filter (one per shape)."""
+    return select(*_ROW_COLUMNS).order_by(*paging.order_by(_I, sort, SORT_KEYS))
+
+
+def list_image_rows(session: Session, ctx: AuthContext, filters: dict[str, str], *, region: str,
+                    limit: int | None = None, marker: str | None = None,
+                    sort: Iterable[tuple[str, str]] = (("created_at", "desc"),)
+                    ) -> tuple[list[Any], dict[str, list[str]], str | None]:
+    """:func:`list_images` as rows, not ORM objects (docs/decisions/0051-computed-list-path.md):
+    the same images in the same order and page; returns (rows, tags by image id, next marker or
+    None). Each row (:data:`ListedImage`) has the attributes of :class:`Image` the image view
+    reads; the tags are read by one statement for the rows of the page that have any (none when
+    no row has one). :raises Invalid: as :func:`list_images`."""
+    sort = tuple(sort)
+    paging.order_by(_I, sort, SORT_KEYS)  # the fault of a bad sort before the filters', as list_images
+    query, keep = _matching(_rows_statement(ctx.is_admin, sort), ctx, filters)
+    result = session.connection().execute(query, {"region": region, "project": _owner(ctx) or ""})
+    rows = [ListedImage._make(row) for row in result.all()]  # a named tuple's attributes read faster than a Row's
+    if keep is not None:
+        rows = [row for row in rows if keep(row)]
+    page, next_marker = paging.cut(rows, limit=limit, marker=marker, missing=_missing)
+    tags: dict[str, list[str]] = {}
+    with_tags = [row.id for row in page if row.has_tags]
+    for start in range(0, len(with_tags), paging.MAX_LIMIT):
+        for image_id, value in session.connection().execute(_TAGS_OF, {"ids": with_tags[start:start + paging.MAX_LIMIT]}):
+            tags.setdefault(image_id, []).append(value)
+    return page, tags, next_marker
 
 
 def delete(session: Session, ctx: AuthContext, image_id: str,
