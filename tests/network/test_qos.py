@@ -193,3 +193,26 @@ def test_extensions_listed(net, admin_token):
     aliases = {e["alias"] for e in body["extensions"]}
     assert {"qos", "qos-default", "qos-bw-limit-direction", "qos-rule-type-details",
             "qos-port-network-policy"} <= aliases
+
+
+def test_a_port_list_reads_the_networks_policies_at_once(cloud, net, admin_token, demo_token):
+    """docs/decisions/0051-computed-list-path.md: a port list reads its networks' QoS policies with
+    one statement, not a network per port; each port shows what its show does."""
+    from netwait import settle
+
+    from tests.conftest import statements_of
+
+    policy = _policy(net, admin_token, name="net-wide", shared=True)
+    with_policy = net.make(demo_token, "networks", "network", name="q1", qos_policy_id=policy["id"])
+    without = net.make(demo_token, "networks", "network", name="q2")
+    made = [net.make(demo_token, "ports", "port", network_id=n["id"]) for n in (with_policy, without) * 3]
+    settle(cloud)  # the workers realising them share the engine: count only the list's statements
+    with statements_of(cloud.app.network.store.engine) as sql:
+        status, body = net("GET", "/ports", demo_token)
+    assert status == 200
+    assert len([s for s in sql if "FROM net_network" in s]) == 1, sql
+    listed = {p["id"]: p for p in body["ports"]}
+    for port in made:
+        shown = net("GET", f"/ports/{port['id']}", demo_token)[1]["port"]
+        assert listed[port["id"]] == shown
+        assert shown["qos_network_policy_id"] == (policy["id"] if port["network_id"] == with_policy["id"] else None)

@@ -132,7 +132,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("ports", "port", views.port, ports, PORT_CREATE, PORT_UPDATE, required=("network_id",),
          columns=_columns(Port, "name", "network_id", "mac_address", "admin_state_up", "status", "device_id",
                           "device_owner", "port_security_enabled"),
-         narrowing={"fixed_ips": _fixed_ips}),
+         narrowing={"fixed_ips": _fixed_ips}, many=views.ports),
     Kind("routers", "router", views.router, routers, ROUTER_CREATE, ROUTER_UPDATE,
          columns=_columns(Router, "name", "admin_state_up", "status"), many=views.routers),
     Kind("floatingips", "floatingip", views.floating_ip, floating_ips, FIP_CREATE, FIP_UPDATE,

@@ -71,25 +71,30 @@ def subnet(req: falcon.Request, session: Session, sub: Subnet) -> dict[str, Any]
 
 
 def port(req: falcon.Request, session: Session, p: Port) -> dict[str, Any]:
+    return _port(req, p, port_rules.network_policies(session, [p.network_id]))
+
+
+def ports(req: falcon.Request, session: Session, records: list[Port]) -> list[dict[str, Any]]:
+    """Views of many ports, their networks' QoS policies read at once."""
+    policies = port_rules.network_policies(session, {p.network_id for p in records})
+    return [_port(req, p, policies) for p in records]
+
+
+def _port(req: falcon.Request, p: Port, network_policies: dict[str, str | None]) -> dict[str, Any]:
+    """``p``'s view; ``network_policies``: the QoS policy of its network (``qos-port-network-policy``) by network id."""
     view = {"id": p.id, "name": p.name, "network_id": p.network_id, "mac_address": p.mac_address,
             "admin_state_up": p.admin_state_up, "status": p.status, "device_id": p.device_id,
             "device_owner": p.device_owner,
             "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in p.fixed_ips],
             "security_groups": list(p.security_group_ids), "allowed_address_pairs": list(p.allowed_address_pairs),
             "port_security_enabled": p.port_security_enabled, "extra_dhcp_opts": port_rules.dhcp_options(p),
-            "qos_policy_id": p.qos_policy_id, "qos_network_policy_id": _network_policy(session, p), **standard(p)}
+            "qos_policy_id": p.qos_policy_id, "qos_network_policy_id": network_policies.get(p.network_id), **standard(p)}
     if _admin(req):
         view.update({"binding:host_id": p.binding_host_id, "binding:vif_type": p.binding_vif_type,
                      "binding:vif_details": {"port_filter": True} if p.binding_vif_type == "ovs" else {},
                      "binding:vnic_type": p.binding_vnic_type,
                      "binding:profile": dict((p.extra or {}).get(BINDING_PROFILE) or {})})
     return view
-
-
-def _network_policy(session: Session, p: Port) -> str | None:
-    """The QoS policy of the port's network (``qos-port-network-policy``)."""
-    network = session.get(Network, p.network_id)  # once per network and request (the identity map)
-    return network.qos_policy_id if network is not None else None
 
 
 def router(req: falcon.Request, session: Session, r: Router) -> dict[str, Any]:

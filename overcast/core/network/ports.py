@@ -13,9 +13,9 @@ import ipaddress
 import random
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -63,6 +63,20 @@ class FixedIpFilter:
     subnet_ids: tuple[str, ...] = ()
     #: parts of an address (the ``ip-substring-filtering`` extension)
     substrings: tuple[str, ...] = ()
+
+
+def network_policies(session: Session, network_ids: Iterable[str]) -> dict[str, str | None]:
+    """The QoS policy of each of these networks that exists (``qos_network_policy_id`` of their
+    ports), by network id: one statement per thousand networks, not one network loaded per port."""
+    wanted = sorted(set(network_ids))
+    found: dict[str, str | None] = {}
+    for start in range(0, len(wanted), 1000):
+        found.update(session.connection().execute(_NETWORK_POLICIES, {"ids": wanted[start:start + 1000]}).all())
+    return found
+
+
+#: built once: the statement cache then only expands the id list
+_NETWORK_POLICIES = select(Network.id, Network.qos_policy_id).where(Network.id.in_(bindparam("ids", expanding=True)))
 
 
 def with_fixed_ips(query: Select[tuple[Port]], wanted: FixedIpFilter) -> Select[tuple[Port]]:
