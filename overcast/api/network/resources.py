@@ -123,7 +123,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("networks", "network", views.network, networks, NETWORK_CREATE, NETWORK_UPDATE,
          columns=_columns(Network, "name", "admin_state_up", "status", "shared", "mtu", "port_security_enabled",
                           **{"router:external": "external"}),
-         options=(selectinload(Network.subnets).load_only(Subnet.id),), many=views.networks,
+         options=(selectinload(Network.subnets).load_only(Subnet.id, Subnet.subnetpool_id),), many=views.networks,
          extra_read_only=(*STANDARD_READ_ONLY, "ipv4_address_scope", "ipv6_address_scope")),
     Kind("subnets", "subnet", views.subnet, subnets, SUBNET_CREATE, SUBNET_UPDATE,
          required=("network_id", "ip_version"), integers=("prefixlen",),

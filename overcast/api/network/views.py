@@ -39,12 +39,12 @@ def _admin(req: falcon.Request) -> bool:
 
 
 def network(req: falcon.Request, session: Session, net: Network) -> dict[str, Any]:
-    return _network(req, net, address_scopes.of_networks(session, [net.id]))
+    return _network(req, net, address_scopes.of_networks(session, [net]))
 
 
 def networks(req: falcon.Request, session: Session, records: list[Network]) -> list[dict[str, Any]]:
     """Views of many networks, their address scopes read at once."""
-    scopes = address_scopes.of_networks(session, [n.id for n in records])
+    scopes = address_scopes.of_networks(session, records)
     return [_network(req, n, scopes) for n in records]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -109,15 +109,19 @@ def check_pool(core: NetworkCore, session: Session, ctx: AuthContext, pool: Subn
                                                          "address scope must have unique prefixes.")
 
 
-def of_networks(session: Session, network_ids: Iterable[str]) -> dict[tuple[str, int], str]:
+def of_networks(session: Session, networks: Iterable[Any]) -> dict[tuple[str, int], str]:
     """(network id, IP version) -> the address scope of the pools its subnets of that version were
-    cut from, for the networks that have one, in one query."""
-    ids = sorted(set(network_ids))
+    cut from, for ``networks`` (records with their ``subnets``) that have one: one statement per
+    :data:`BATCH` networks with a subnet cut from a pool, none when no subnet was."""
+    ids = sorted({n.id for n in networks if any(s.subnetpool_id for s in n.subnets)})
     found: dict[tuple[str, int], str] = {}
     for start in range(0, len(ids), BATCH):
-        rows = session.execute(select(Subnet.network_id, SubnetPool.ip_version, SubnetPool.address_scope_id)
-                               .join(SubnetPool, SubnetPool.id == Subnet.subnetpool_id)
-                               .where(Subnet.network_id.in_(ids[start:start + BATCH]),
-                                      SubnetPool.address_scope_id.is_not(None)))
+        rows = session.connection().execute(_SCOPES_OF, {"ids": ids[start:start + BATCH]})
         found.update(((network_id, version), scope_id) for network_id, version, scope_id in rows)
     return found
+
+
+#: built once: the statement cache then only expands the id list
+_SCOPES_OF = (select(Subnet.network_id, SubnetPool.ip_version, SubnetPool.address_scope_id)
+              .join(SubnetPool, SubnetPool.id == Subnet.subnetpool_id)
+              .where(Subnet.network_id.in_(bindparam("ids", expanding=True)), SubnetPool.address_scope_id.is_not(None)))
