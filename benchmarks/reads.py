@@ -4,7 +4,8 @@
         [--small 100] [--large 10000] [--skip-large] [--uncached | --uncached-only] [--only servers ...]
 
 One ``overcast serve`` (the real command, ``--workers``/``--threads`` as given, SQLite, the noop
-driver) with ``--small`` servers (each with a port) and ``--small`` volumes in the demo project. For
+driver) with ``--small`` servers (each with a port), ``--small`` volumes and ``--small`` images
+(records, every tenth tagged; ``images`` shows Glance's default page of 25) in the demo project. For
 each of ``servers/detail``, ``volumes/detail``, ``ports``, ``networks``, ``images`` and
 ``flavors/detail``: fetch the answer once, start ``benchmarks/bare_app.py`` on granian with the same
 workers and threads answering those bytes (``OVERCAST_BARE_BODY_FILE``), wrk both, one after the
@@ -104,6 +105,17 @@ def measure(args: argparse.Namespace, srv: Server, data_dir: Path, work: Path, l
     return rows
 
 
+def _create_images(port: int, token: str, count: int) -> None:
+    """``count`` images (records without data; every tenth with tags) in the demo project, so that
+    ``images`` lists more than the seeded one."""
+    for i in range(count):
+        body = {"name": f"bench-{i}", "disk_format": "qcow2", "container_format": "bare", "os_distro": "cirros",
+                **({"tags": ["bench", f"n{i}"]} if i % 10 == 0 else {})}
+        status, answer = _call(port, token, "POST", "/image/v2/images", body)
+        if status != 201:
+            raise BenchError(f"image create answered {status}: {answer!r}")
+
+
 def _populate(args: argparse.Namespace, srv: Server, data_dir: Path, count: int, network: str | None) -> str:
     admin_token, _ = _token(srv.port, data_dir, "overcast-admin")
     token, project = _token(srv.port, data_dir, "overcast")
@@ -111,6 +123,7 @@ def _populate(args: argparse.Namespace, srv: Server, data_dir: Path, count: int,
         network = _make_room(srv.port, admin_token, token, project, args.large + 100)
         _raise_quota(srv.port, admin_token, project, args.small + 10)
         _create(srv.port, token, project, args.small)
+        _create_images(srv.port, token, args.small)
         deadline = time.monotonic() + 300
         while _available(data_dir, project) < args.small:
             if time.monotonic() > deadline:

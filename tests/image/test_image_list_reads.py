@@ -87,3 +87,8 @@ def test_filters_sort_and_marker_over_rows(api, demo_token):
     assert [i["id"] for i in rest["images"]] == ids[2:] and "next" not in rest
     assert api("GET", "/images?sort_key=nope", demo_token).status_code == 400
     assert api("GET", "/images?marker=nope", demo_token).status_code == 400
+
+
+def test_a_bad_filter_is_refused_before_a_bad_sort_as_before(api, demo_token):
+    resp = api("GET", "/images?visibility=nope&sort_key=nope", demo_token)
+    assert resp.status_code == 400 and "Invalid visibility value: nope" in resp.text

@@ -222,11 +222,10 @@ def _seen(is_admin: bool, visibility: str | None, statuses: tuple[str, ...] | No
     return tuple(found)
 
 
-def _matching(query: Select[Any], ctx: AuthContext, filters: dict[str, str]
-              ) -> tuple[Select[Any], Callable[[Any], bool] | None]:
-    """``query`` (of images or of their columns) narrowed to the images the caller may see that
-    match ``filters`` (see :func:`list_images`), and the test of what SQL cannot check (additional
-    properties: free-form JSON) or None. :raises Invalid: a bad filter value."""
+def _matching(ctx: AuthContext, filters: dict[str, str]) -> tuple[list[Any], Callable[[Any], bool] | None]:
+    """The conditions of the images the caller may see that match ``filters`` (see
+    :func:`list_images`), and the test of what SQL cannot check (additional properties: free-form
+    JSON) or None. :raises Invalid: a bad filter value."""
     filters = dict(filters)
     visibility = filters.pop("visibility", None)
     member_status = filters.pop("member_status", "accepted")
@@ -235,28 +234,28 @@ def _matching(query: Select[Any], ctx: AuthContext, filters: dict[str, str]
     if visibility is not None and visibility not in (*VISIBILITIES, "all"):
         raise Invalid(f"Invalid visibility value: {visibility}")
     hidden = filters.pop("os_hidden", None)
-    query = query.where(*_seen(ctx.is_admin, visibility, None if member_status == "all" else (member_status,),
-                               _bool("os_hidden", hidden) if hidden is not None else False))
+    found = [*_seen(ctx.is_admin, visibility, None if member_status == "all" else (member_status,),
+                    _bool("os_hidden", hidden) if hidden is not None else False)]
     for name in ("name", "status", "owner", "id", "disk_format", "container_format"):
         if name in filters:
-            query = query.where(_match(getattr(Image, name), filters.pop(name)))
+            found.append(_match(getattr(Image, name), filters.pop(name)))
     if "protected" in filters:
-        query = query.where(Image.protected.is_(_bool("protected", filters.pop("protected"))))
+        found.append(Image.protected.is_(_bool("protected", filters.pop("protected"))))
     if "size" in filters:
-        query = query.where(Image.size == _int("size", filters.pop("size")))
+        found.append(Image.size == _int("size", filters.pop("size")))
     if "size_min" in filters:
-        query = query.where(Image.size >= _int("size_min", filters.pop("size_min")))
+        found.append(Image.size >= _int("size_min", filters.pop("size_min")))
     if "size_max" in filters:
-        query = query.where(Image.size <= _int("size_max", filters.pop("size_max")))
+        found.append(Image.size <= _int("size_max", filters.pop("size_max")))
     for name in ("created_at", "updated_at"):
         if name in filters:
-            query = query.where(_time_filter(getattr(Image, name), name, filters.pop(name)))
+            found.append(_time_filter(getattr(Image, name), name, filters.pop(name)))
     if "tag" in filters:
         for tag in filters.pop("tag").split("\x00"):
-            query = query.where(exists().where(ImageTag.image_id == Image.id, ImageTag.value == tag))
+            found.append(exists().where(ImageTag.image_id == Image.id, ImageTag.value == tag))
     # what is left: additional properties, matched in Python (they are free-form JSON)
     keep = (lambda i: all(str((i.properties or {}).get(k)) == v for k, v in filters.items())) if filters else None
-    return query, keep
+    return found, keep
 
 
 def _missing(marker: str) -> Invalid:
@@ -274,8 +273,8 @@ def list_images(session: Session, ctx: AuthContext, filters: dict[str, str], *, 
     updated_at (``gt:``/``gte:``/``lt:``/``lte:``/``eq:``/``neq:`` a time); anything else is an
     additional property. :raises Invalid: bad filter, sort, limit or marker.
     """
-    query, keep = _matching(select(Image), ctx, filters)
-    return paging.page(session, query, Image, sort=sort, sort_keys=SORT_KEYS, limit=limit, marker=marker,
+    found, keep = _matching(ctx, filters)
+    return paging.page(session, select(Image).where(*found), Image, sort=sort, sort_keys=SORT_KEYS, limit=limit, marker=marker,
                        missing=_missing, keep=keep, params={"region": region, "project": _owner(ctx) or ""})
 
 
@@ -292,7 +291,7 @@ _TAGS_OF = (select(ImageTag.image_id, ImageTag.value).where(ImageTag.image_id.in
             .order_by(ImageTag.value))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # a sort may repeat its keys: no unbounded cache
 def _rows_statement(is_admin: bool, sort: tuple[tuple[str, str], ...]) -> Select[Any]:
     """The list of rows sorted by ``sort``, before any filter (one per shape)."""
     return select(*_ROW_COLUMNS).order_by(*paging.order_by(_I, sort, SORT_KEYS))
@@ -307,9 +306,8 @@ def list_image_rows(session: Session, ctx: AuthContext, filters: dict[str, str],
     None). Each row (:data:`ListedImage`) has the attributes of :class:`Image` the image view
     reads; the tags are read by one statement for the rows of the page that have any (none when
     no row has one). :raises Invalid: as :func:`list_images`."""
-    sort = tuple(sort)
-    paging.order_by(_I, sort, SORT_KEYS)  # the fault of a bad sort before the filters', as list_images
-    query, keep = _matching(_rows_statement(ctx.is_admin, sort), ctx, filters)
+    found, keep = _matching(ctx, filters)  # a bad filter's fault before a bad sort's, as list_images
+    query = _rows_statement(ctx.is_admin, tuple(sort)).where(*found)
     result = session.connection().execute(query, {"region": region, "project": _owner(ctx) or ""})
     rows = [ListedImage._make(row) for row in result.all()]  # a named tuple's attributes read faster than a Row's
     if keep is not None:
