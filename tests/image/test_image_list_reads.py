@@ -1,13 +1,20 @@
 """The Glance image list's computed path (docs/decisions/0051-computed-list-path.md): rows of the
 columns the view shows, visibility conditions built once per shape with the caller's project and
 the region bound per request, tags read only for the images of the page that have some; each
-image shows in the list what its show answers."""
+image shows in the list what its show answers. Each test runs on SQLite, and on PostgreSQL when
+``OVERCAST_TEST_POSTGRES_URL`` names an admin URL."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import statements_of
+from tests.conftest import backend_settings, statements_of
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, settings):  # noqa: ANN001, ANN201
+    """The shared settings, on a fresh PostgreSQL database for the ``postgresql`` run."""
+    yield from backend_settings(request, settings, "overcast_image_list_test")
 
 
 def _create(api, token: str, **body) -> dict:  # noqa: ANN001, ANN003
