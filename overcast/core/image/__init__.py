@@ -308,6 +308,9 @@ def list_image_rows(session: Session, ctx: AuthContext, filters: dict[str, str],
     no row has one). :raises Invalid: as :func:`list_images`."""
     found, keep = _matching(ctx, filters)  # a bad filter's fault before a bad sort's, as list_images
     query = _rows_statement(ctx.is_admin, tuple(sort)).where(*found)
+    size = paging.page_size(limit)
+    if marker is None and keep is None and size is not None:  # the first page, all in SQL: only its rows
+        query = query.limit(size)
     result = session.connection().execute(query, {"region": region, "project": _owner(ctx) or ""})
     rows = [ListedImage._make(row) for row in result.all()]  # a named tuple's attributes read faster than a Row's
     if keep is not None:

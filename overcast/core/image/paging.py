@@ -68,6 +68,14 @@ def order_by(model: Any, sort: Iterable[tuple[str, str]], sort_keys: Sequence[st
     return order
 
 
+def page_size(limit: int | None, default_limit: int | None = DEFAULT_LIMIT,
+              max_limit: int | None = MAX_LIMIT) -> int | None:
+    """How many rows a page holds: ``default_limit`` without ``limit``, else ``limit`` up to ``max_limit`` (None: all)."""
+    if limit is None:
+        return default_limit
+    return limit if max_limit is None else min(limit, max_limit)
+
+
 def cut(rows: list[Any], *, limit: int | None, marker: str | None, marker_attr: str = "id",
         missing: Callable[[str], Exception] | None = None, default_limit: int | None = DEFAULT_LIMIT,
         max_limit: int | None = MAX_LIMIT) -> tuple[list[Any], str | None]:
@@ -80,10 +88,7 @@ def cut(rows: list[Any], *, limit: int | None, marker: str | None, marker_attr: 
             raise missing(marker)
         else:
             rows = []
-    if limit is None:
-        limit = default_limit
-    elif max_limit is not None:
-        limit = min(limit, max_limit)
+    limit = page_size(limit, default_limit, max_limit)
     if limit is None:
         return rows, None
     found = rows[:limit]
