@@ -36,15 +36,12 @@ dashboard: venv
 	OVERCAST_SERVER_HOST=$(HOST) OVERCAST_SERVER_PORT=$(PORT) $(BIN)/overcast --data-dir $(DATA_DIR) dashboard \
 		--port $(DASHBOARD_PORT)
 
-# --dist loadgroup: the tests of a module that starts its own servers run on one worker (tests/conftest.py)
-XDIST    := -n auto --dist loadgroup --no-loadscope-reorder
-
 test: venv
-	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # Everything except the live-server and Tempest tests.
 test-fast: venv
-	$(BIN)/python -m pytest $(XDIST) -m 'not live and not tempest' $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto -m 'not live and not tempest' $(PYTEST_ARGS)
 
 # The hypervisor-host tests alone (root, libvirtd, RabbitMQ, real TCG guests: tests/hosts).
 test-hosts: venv

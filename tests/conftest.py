@@ -52,38 +52,17 @@ class Cloud:
         return self.client.simulate_request(method, path, headers=headers, **kwargs)
 
 
-def _uses_module_fixture(item: pytest.Item) -> bool:
-    """Whether ``item`` uses a module-scoped fixture (in the suite: a server, emulator or rig)."""
-    info = getattr(item, "_fixtureinfo", None)
-    return bool(info) and any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest tests first (each Tempest run, then the crash test, then the modules that start
-    servers of their own), so pytest-xdist starts them at once and its workers finish together
-    instead of one running Tempest alone at the end.
-
-    The tests of a module with a module-scoped fixture (its own live servers, emulators, rigs) get
-    one ``xdist_group``: under ``--dist loadgroup`` (``make test``) they run on one worker, which
-    starts the module's servers once, instead of being dealt out one by one to every worker and each
-    worker starting them again. Every other test is its own unit, dealt out as under ``--dist load``;
-    ``--no-loadscope-reorder`` keeps this order (xdist would otherwise put the biggest groups first
-    and Tempest last)."""
+    """The longest tests first (each Tempest run, then the crash test), so pytest-xdist starts them
+    at once and its workers finish together instead of one running Tempest alone at the end."""
     tempest_order = ("compute", "volume", "network", "identity", "image")  # longest run first
-    grouped = {item.nodeid.split("::", 1)[0] for item in items if _uses_module_fixture(item)}
 
     def weight(item: pytest.Item) -> tuple[int, int]:
         if item.get_closest_marker("tempest") and "allowlisted" in item.name:
             service = getattr(item, "callspec", None) and item.callspec.params.get("service")
             return 0, tempest_order.index(service) if service in tempest_order else len(tempest_order)
-        if "crash_safety" in item.nodeid:
-            return 1, 0
-        return (2 if item.nodeid.split("::", 1)[0] in grouped else 3), 0
+        return (1 if "crash_safety" in item.nodeid else 2), 0
 
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        if module in grouped and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(module))
     items.sort(key=weight)
 
 
