@@ -25,7 +25,7 @@ from overcast.core.network import NetworkCore, address_scopes, quotas
 from overcast.core.network.common import (admin_only, authorize, in_region, lookup, own_or_shared, owner,
                                           sees_own_or_shared, touch, update_fields)
 from overcast.core.network.errors import bad_attribute, bad_request, conflict, invalid_input
-from overcast.store.db import take_write_lock
+from overcast.store.db import lock_row
 from overcast.store.network import Subnet, SubnetPool
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -172,8 +172,7 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, pool_id: str) 
 def _locked(session: Session, pool: SubnetPool) -> SubnetPool:
     """The pool re-read under its lock, held to the end of the transaction: a concurrent
     allocation, update or delete of the same pool waits for this one to commit."""
-    take_write_lock(session, SubnetPool.__table__)
-    locked = session.get(SubnetPool, pool.id, with_for_update=True, populate_existing=True)
+    locked = lock_row(session, SubnetPool, pool.id)
     if locked is None:  # deleted meanwhile
         raise not_found(pool.id)
     return locked

@@ -1,0 +1,49 @@
+"""network: metering labels and their rules
+
+Revision ID: 0028
+Revises: 0027
+Create Date: 2026-12-07 04:20:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0028'
+down_revision = '0027'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'net_metering_label',
+        sa.Column('id', sa.String(length=36), primary_key=True),
+        sa.Column('cloud', sa.String(length=255), nullable=False),
+        sa.Column('project_id', sa.String(length=64), nullable=False),
+        sa.Column('name', sa.String(length=255), nullable=False),
+        sa.Column('description', sa.String(length=1024), nullable=False),
+        sa.Column('shared', sa.Boolean(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+    )
+    op.create_index('ix_net_metering_label_cloud', 'net_metering_label', ['cloud'])
+    op.create_index('ix_net_metering_label_project_id', 'net_metering_label', ['project_id'])
+    op.create_table(
+        'net_metering_label_rule',
+        sa.Column('id', sa.String(length=36), primary_key=True),
+        sa.Column('metering_label_id', sa.String(length=36),
+                  sa.ForeignKey('net_metering_label.id', ondelete='CASCADE'), nullable=False),
+        sa.Column('direction', sa.String(length=8), nullable=False),
+        sa.Column('remote_ip_prefix', sa.String(length=64), nullable=False),
+        sa.Column('excluded', sa.Boolean(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+    )
+    op.create_index('ix_net_metering_label_rule_metering_label_id', 'net_metering_label_rule',
+                    ['metering_label_id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_net_metering_label_rule_metering_label_id', table_name='net_metering_label_rule')
+    op.drop_table('net_metering_label_rule')
+    op.drop_index('ix_net_metering_label_project_id', table_name='net_metering_label')
+    op.drop_index('ix_net_metering_label_cloud', table_name='net_metering_label')
+    op.drop_table('net_metering_label')
