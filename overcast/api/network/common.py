@@ -140,6 +140,13 @@ def _kept(view: dict[str, Any], filters: dict[str, list[str]], tags: dict[str, s
                 or ("not-tags-any" in tags and tags["not-tags-any"] & have))
 
 
+def matching(req: falcon.Request, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``views`` every attribute and tag filter of the request keeps (a resource listed
+    without the store: service providers)."""
+    filters, tags = attribute_filters(req), _tag_params(req)
+    return [v for v in views if _kept(v, filters, tags)]
+
+
 def _sort(req: falcon.Request, known: Callable[[str], bool]) -> list[tuple[str, bool]]:
     """(key, descending) for each ``sort_key`` (a missing ``sort_dir`` is ascending).
 
