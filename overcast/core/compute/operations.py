@@ -53,7 +53,8 @@ LOG = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 #: how often a build looks again whether the network backend has wired its ports
 PORT_POLL_SECONDS = 0.1
-#: how a build waits in its own run for the backend's first poll (:meth:`ServerHandlers._settle`)
+#: how often a build asks the backend during the first wait, spent in its own run (:meth:`ServerHandlers._settle`)
+SETTLE_STEP = 0.05
 _pause = time.sleep
 #: a server delete is asked for again when the backend still has it this many polls after the call
 DELETE_REASK_POLLS = 15
@@ -188,12 +189,19 @@ class ServerHandlers:
 
     def _settle(self, job: Job, call: CallContext, backend_id: str) -> dc.ServerInfo:
         """A build the backend still has BUILDING right after its call: the schedule's first wait
-        (:data:`overcast.core.polling.FIRST_POLL`) is spent in this run and the backend asked once
-        more, instead of handing the operation back to the engine for it (a write, a wake-up, a
-        claim and a new run: most of a quick backend's create time, decision 0047). The backend id
-        is checkpointed before, so a crash during the wait resumes as before."""
-        _pause(FIRST_POLL)
-        return self.poller.get(job.cloud, call, backend_id, not_before=time.monotonic() - 0.9 * FIRST_POLL)
+        (:data:`overcast.core.polling.FIRST_POLL`, 0.1 s) is spent in this run, asking the backend
+        every :data:`SETTLE_STEP` seconds, instead of handing the operation back to the engine for
+        it (a write, a wake-up, a claim and a new run: on a quick backend most of the create's
+        time, decision 0047). The backend id is checkpointed before, so a crash during the wait
+        resumes as before. Returns the last answer (BUILDING: the schedule goes on from its second wait)."""
+        info: dc.ServerInfo | None = None
+        for _ in range(max(1, round(FIRST_POLL / SETTLE_STEP))):
+            _pause(SETTLE_STEP)
+            info = self.poller.get(job.cloud, call, backend_id, not_before=time.monotonic() - 0.9 * SETTLE_STEP)
+            if info.state is not dc.ServerState.BUILDING:
+                break
+        assert info is not None
+        return info
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
