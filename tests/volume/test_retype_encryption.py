@@ -85,3 +85,24 @@ def test_encryption_types(cinder, admin_cinder):
     cinder.wait(vol["id"], "deleted")
     check(admin_cinder.req("DELETE", item), "delete_encryption_type", "encryption_types")
     assert admin_cinder.req("GET", base).json == {}
+
+
+def test_a_volume_of_an_encrypted_type_is_encrypted(cinder, admin_cinder):
+    """Cinder's ``encrypted``: true for a volume of a type with an encryption spec, in the create
+    answer, show, the detail list and the admin's view; false for the others and at any microversion."""
+    vtype = _type(admin_cinder, "sealed")
+    check(admin_cinder.req("POST", f"/types/{vtype['id']}/encryption", json={"encryption": ENCRYPTION}),
+          "create_encryption_type", "encryption_types")
+    resp = cinder.req("POST", "/volumes", json={"volume": {"size": 1, "volume_type": "sealed"}})
+    assert resp.status_code == 202 and resp.json["volume"]["encrypted"] is True
+    sealed = cinder.wait(resp.json["volume"]["id"], "available")
+    plain = cinder.create()
+    assert (sealed["encrypted"], plain["encrypted"]) == (True, False)
+    for version, schemas in (("3.0", None), ("3.65", "v3_65")):
+        shown = check(cinder.req("GET", f"/volumes/{sealed['id']}", version), "show_volume", "volumes", schemas)
+        assert shown["volume"]["encrypted"] is True
+        listed = check(cinder.req("GET", "/volumes/detail", version), "list_volumes_with_detail", "volumes",
+                       schemas)
+        assert {v["id"]: v["encrypted"] for v in listed["volumes"]} == {sealed["id"]: True, plain["id"]: False}
+    admin = admin_cinder.req("GET", f"/volumes/{sealed['id']}").json["volume"]
+    assert admin["encrypted"] is True
