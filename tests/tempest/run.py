@@ -270,7 +270,7 @@ def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (
 
 #: What the embedded local cloud can and cannot do, as Tempest's [compute-feature-enabled] names it.
 COMPUTE_FEATURES = {
-    "change_password": "False",
+    "change_password": "True",
     "console_output": "True",
     "resize": "True",
     "pause": "True",
@@ -288,7 +288,7 @@ COMPUTE_FEATURES = {
     "spice_console": "False",
     "serial_console": "False",
     "rescue": "True",
-    "stable_rescue": "False",
+    "stable_rescue": "True",
     "enable_instance_password": "True",
     "interface_attach": "True",
     "snapshot": "True",
@@ -356,6 +356,9 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
         "ready_wait": "0",
         "min_compute_nodes": "1",
         "shelved_offload_time": "0",
+        # the demo project's network the seed makes, as DevStack's "private" (Tempest still boots on
+        # the isolated networks it creates; this names a network known to exist for the os-networks tests)
+        "fixed_network_name": "private",
     }
     conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
     conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL",
