@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from cinder_helpers import check
 
 ENCRYPTION = {"provider": "LuksEncryptor", "key_size": 256, "cipher": "aes-xts-plain64",
@@ -106,3 +108,30 @@ def test_a_volume_of_an_encrypted_type_is_encrypted(cinder, admin_cinder):
         assert {v["id"]: v["encrypted"] for v in listed["volumes"]} == {sealed["id"]: True, plain["id"]: False}
     admin = admin_cinder.req("GET", f"/volumes/{sealed['id']}").json["volume"]
     assert admin["encrypted"] is True
+
+
+def test_a_volume_of_a_multiattach_type_is_multiattach(cinder, admin_cinder):
+    """Cinder's rule: a type with ``multiattach="<is> True"`` makes multiattach volumes (reservable
+    again while in-use); any other value of the spec does not."""
+    _type(admin_cinder, "shared", multiattach="<is> True")
+    _type(admin_cinder, "notquite", multiattach="True")
+    shared = check(cinder.req("POST", "/volumes", json={"volume": {"size": 1, "volume_type": "shared"}}),
+                   "create_volume")["volume"]
+    assert shared["multiattach"] is True
+    assert cinder.wait(shared["id"], "available")["multiattach"] is True
+    assert cinder.create(volume_type="notquite")["multiattach"] is False
+    assert cinder.create()["multiattach"] is False
+    for _ in range(2):  # in use by one server, it may be reserved for another
+        resp = cinder.req("POST", "/attachments", "3.44", json={"attachment": {
+            "volume_uuid": shared["id"], "instance_uuid": str(uuid.uuid4())}})
+        assert resp.status_code == 200, resp.text
+        done = cinder.req("POST", f"/attachments/{resp.json['attachment']['id']}/action", "3.44",
+                          json={"os-complete": {}})
+        assert done.status_code == 204, done.text
+        assert cinder.req("GET", f"/volumes/{shared['id']}").json["volume"]["status"] == "in-use"
+    plain = cinder.create()
+    body = {"attachment": {"volume_uuid": plain["id"], "instance_uuid": str(uuid.uuid4())}}
+    attachment = cinder.req("POST", "/attachments", "3.44", json=body).json["attachment"]
+    cinder.req("POST", f"/attachments/{attachment['id']}/action", "3.44", json={"os-complete": {}})
+    body["attachment"]["instance_uuid"] = str(uuid.uuid4())
+    assert cinder.req("POST", "/attachments", "3.44", json=body).status_code == 400

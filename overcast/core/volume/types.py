@@ -32,6 +32,15 @@ def names(session: Session) -> dict[str, str]:
     return dict(session.connection().execute(_NAMES).all())
 
 
+#: the extra spec that makes a type's volumes attachable to several servers, and its one true value
+MULTIATTACH_SPEC, MULTIATTACH_TRUE = "multiattach", "<is> True"
+
+
+def multiattach(vtype: VolumeType) -> bool:
+    """Whether volumes of ``vtype`` are multiattach: Cinder's extra spec ``multiattach="<is> True"``."""
+    return (vtype.extra_specs or {}).get(MULTIATTACH_SPEC) == MULTIATTACH_TRUE
+
+
 @dataclass(frozen=True)
 class Catalog:
     """What a volume's view shows of its type: the name (``volume_type``) and whether the type asks
