@@ -135,3 +135,14 @@ def test_a_volume_of_a_multiattach_type_is_multiattach(cinder, admin_cinder):
     cinder.req("POST", f"/attachments/{attachment['id']}/action", "3.44", json={"os-complete": {}})
     body["attachment"]["instance_uuid"] = str(uuid.uuid4())
     assert cinder.req("POST", "/attachments", "3.44", json=body).status_code == 400
+
+
+def test_retype_to_and_from_a_multiattach_type(cinder, admin_cinder):
+    """A retype gives the volume its new type's multiattach (Tempest's VolumeRetypeMultiattachTest)."""
+    _type(admin_cinder, "many", multiattach="<is> True")
+    vol = cinder.create()
+    for new_type, expected in (("many", True), ("lvmdriver-1", False)):
+        check(cinder.action(vol["id"], {"os-retype": {"new_type": new_type, "migration_policy": "never"}}),
+              "retype_volume")
+        shown = cinder.wait(vol["id"], "available")
+        assert (shown["volume_type"], shown["multiattach"]) == (new_type, expected)
