@@ -26,6 +26,8 @@ def test_chain_is_numbered_and_linear():
         down = re.search(r"^down_revision = (?:['\"](\w+)['\"]|None)", text, re.M).group(1)
         assert revision == path.name.split("_", 1)[0]
         assert down == previous
+        # numbered without a gap: a gap is a branch merged without renumbering (0024 -> 0027 once passed)
+        assert int(revision) == (int(previous) + 1 if previous else 1), f"{path.name} does not follow {previous}"
         previous = revision
     assert newest_revision() == previous
 

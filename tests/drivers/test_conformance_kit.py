@@ -163,7 +163,7 @@ def test_a_snapshot_that_returns_bytes_is_caught(tmp_path):
             def snapshot(self, ctx, backend_id, image_name):
                 self.get(ctx, backend_id)
                 return b"qcow2..."
-    """, "-k", "snapshot")
+    """, "-k", "test_snapshot_returns_a_reference_to_a_backend_image")
     result.assert_outcomes(failed=1)
     result.output_matches("not an ImageRef")
 
