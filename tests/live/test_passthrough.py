@@ -17,8 +17,9 @@ from typing import Any, Iterator
 import pytest
 from cryptography.fernet import InvalidToken
 
-from overcast.testing.live import OpenStackCLI, wait_for
+from overcast.testing.live import wait_for
 from overcast.testing.passthrough import Passthrough
+from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
 
