@@ -134,6 +134,8 @@ def _activate(session: Session, image_id: str, made: Mapping[str, Any], cloud: s
 
 #: Glance's statuses of an image its backend is still making
 SAVING = frozenset({"queued", "saving", "uploading", "importing"})
+#: the actions whose ``image_id`` parameter is the image the driver boots (rebuild's, rescue's given one)
+_WITH_IMAGE = frozenset({"rebuild", "rescue"})
 
 
 def _image_ref(ref: dc.ImageRef) -> dict[str, Any]:
@@ -405,7 +407,10 @@ class ServerHandlers:
                 return done({"skipped": "server deleted"})
             backend_id, vm_state = server.backend_id, server.vm_state
             migrations.running(session, server.id, key)
-            image = session.get(Image, job.params["image_id"]) if key == "rebuild" else None
+            image = session.get(Image, job.params["image_id"]) if key in _WITH_IMAGE and job.params.get(
+                "image_id") else None
+            if key == "rescue" and job.params.get("image_id") and image is None:  # Nova's compute fails alike
+                raise Conflict(f"Image {job.params['image_id']} could not be found.")
             rebuild_image = _driver_image(session, image, job.cloud)
         if backend_id is None:
             raise Conflict(f"Instance {job.resource_id} has no backend server")
@@ -490,7 +495,7 @@ class ServerHandlers:
         elif key == "changePassword":
             driver.change_password(call, backend_id, p["admin_password"])
         elif key == "rescue":
-            driver.rescue(call, backend_id, None, p.get("admin_password"))
+            driver.rescue(call, backend_id, image, p.get("admin_password"))
         elif key == "attach_interface":
             port = dc.NetworkAttachment(**{**p["port"], "fixed_ips": tuple(p["port"]["fixed_ips"])})
             driver.attach_port(call, backend_id, port)
