@@ -159,6 +159,27 @@ def test_console_password_rescue(nova, active):
     nova.wait(active, "ACTIVE")
 
 
+def test_rescue_boots_the_rescue_image_given(nova, active):
+    """``rescue_image_ref`` reaches the driver (the local cloud's console names the image it booted);
+    an image that does not exist fails the rescue in the operation, as Nova's compute does."""
+    resp = nova.action(active, {"rescue": {"rescue_image_ref": OTHER_IMAGE_ID}})
+    assert resp.status_code == 200, resp.text
+    nova.wait(active, "RESCUE")
+    output = nova.action(active, {"os-getConsoleOutput": {}}).json["output"]
+    assert "booting rescue image cirros-2" in output
+    assert nova.action(active, {"unrescue": None}).status_code == 202
+    nova.wait(active, "ACTIVE")
+    missing = new_uuid()
+    assert nova.action(active, {"rescue": {"rescue_image_ref": missing}}).status_code == 200
+    deadline = time.monotonic() + 15
+    while (shown := nova.req("GET", f"/servers/{active}").json["server"])["OS-EXT-STS:task_state"] is not None:
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.02)
+    assert shown["status"] == "ACTIVE"
+    actions = nova.req("GET", f"/servers/{active}/os-instance-actions").json["instanceActions"]
+    assert actions[0]["action"] == "rescue"
+
+
 def test_shelve_unshelve(nova, active):
     """Shelve saves the server to the image ``<name>-shelved``; unshelve deletes it (Nova's way)."""
     name = nova.req("GET", f"/servers/{active}").json["server"]["name"]

@@ -270,7 +270,7 @@ def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (
 
 #: What the embedded local cloud can and cannot do, as Tempest's [compute-feature-enabled] names it.
 COMPUTE_FEATURES = {
-    "change_password": "False",
+    "change_password": "True",
     "console_output": "True",
     "resize": "True",
     "pause": "True",
@@ -288,7 +288,7 @@ COMPUTE_FEATURES = {
     "spice_console": "False",
     "serial_console": "False",
     "rescue": "True",
-    "stable_rescue": "False",
+    "stable_rescue": "True",
     "enable_instance_password": "True",
     "interface_attach": "True",
     "snapshot": "True",
@@ -296,7 +296,7 @@ COMPUTE_FEATURES = {
     "attach_encrypted_volume": "False",
     "config_drive": "True",
     "swap_volume": "False",
-    "volume_multiattach": "False",
+    "volume_multiattach": "True",
     "ide_bus": "False",
     "unified_limits": "False",
     "disk_config": "True",
@@ -309,6 +309,17 @@ FLAVOR_REF, FLAVOR_REF_ALT = "1", "2"
 SEEDED_IMAGE = "cirros"
 
 
+def admin_session(target: Target, timeout: float = 30.0) -> Any:
+    """A keystoneauth session of ``target``'s admin (project-scoped)."""
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import v3
+
+    plugin = v3.Password(auth_url=f"{target.auth_url}/v3", username=target.admin_username,
+                         password=target.admin_password, user_domain_name=target.admin_domain_name,
+                         project_name=target.admin_project_name, project_domain_name=target.admin_domain_name)
+    return ks_session.Session(auth=plugin, timeout=timeout)
+
+
 def lookup_compute_refs(target: Target, timeout: float = 30.0) -> dict[str, str]:
     """``image_ref``/``image_ref_alt`` (the seeded cirros image) and the flavor refs for ``target``.
 
@@ -317,13 +328,7 @@ def lookup_compute_refs(target: Target, timeout: float = 30.0) -> dict[str, str]
 
     :raises RuntimeError: no image endpoint, or no cirros image.
     """
-    from keystoneauth1 import session as ks_session
-    from keystoneauth1.identity import v3
-
-    plugin = v3.Password(auth_url=f"{target.auth_url}/v3", username=target.admin_username,
-                         password=target.admin_password, user_domain_name=target.admin_domain_name,
-                         project_name=target.admin_project_name, project_domain_name=target.admin_domain_name)
-    session = ks_session.Session(auth=plugin, timeout=timeout)
+    session = admin_session(target, timeout)
     try:
         endpoint = session.get_endpoint(service_type="image", interface="public", region_name=target.region)
     except Exception as exc:  # noqa: BLE001 - keystoneauth has many kinds; one message is enough
@@ -356,6 +361,9 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
         "ready_wait": "0",
         "min_compute_nodes": "1",
         "shelved_offload_time": "0",
+        # the demo project's network the seed makes, as DevStack's "private" (Tempest still boots on
+        # the isolated networks it creates; this names a network known to exist for the os-networks tests)
+        "fixed_network_name": "private",
     }
     conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
     conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL",
@@ -367,7 +375,10 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
     conf["auth"]["create_isolated_networks"] = "True"
     conf["network"]["project_networks_reachable"] = "False"
     conf["volume"] = {"catalog_type": "volumev3", "region": target.region, "endpoint_type": "publicURL",
-                      "build_timeout": "60", "build_interval": "1", "volume_size": "1"}
+                      "build_timeout": "60", "build_interval": "1", "volume_size": "1", "min_microversion": "3.0",
+                      "max_microversion": "3.70"}
+    if refs.get("volume_type_multiattach"):
+        conf["volume"]["volume_type_multiattach"] = refs["volume_type_multiattach"]
     conf["volume-feature-enabled"] = {"backup": "False", "multi_backend": "False", "api_v3": "True"}
     conf["service_available"]["nova"] = "True"
     conf["service_available"]["glance"] = "True"
@@ -390,19 +401,34 @@ def lookup_public_network(target: Target, timeout: float = 30.0) -> dict[str, st
 
     :raises RuntimeError: no network endpoint, or no external network.
     """
-    from keystoneauth1 import session as ks_session
-    from keystoneauth1.identity import v3
-
-    plugin = v3.Password(auth_url=f"{target.auth_url}/v3", username=target.admin_username,
-                         password=target.admin_password, user_domain_name=target.admin_domain_name,
-                         project_name=target.admin_project_name, project_domain_name=target.admin_domain_name)
-    session = ks_session.Session(auth=plugin, timeout=timeout)
+    session = admin_session(target, timeout)
     endpoint = session.get_endpoint(service_type="network", interface="public", region_name=target.region)
     resp = session.get(f"{endpoint.rstrip('/')}/v2.0/networks", params={"router:external": "True"}, raise_exc=False)
     networks = resp.json().get("networks", []) if resp.status_code == 200 else []
     if not networks:
         raise RuntimeError(f"no external network at {endpoint}: {resp.status_code} {resp.text[:300]}")
     return {"public_network_id": networks[0]["id"]}
+
+
+#: the volume type DevStack makes for Tempest's multiattach tests ([volume] volume_type_multiattach)
+MULTIATTACH_TYPE = "multiattach"
+
+
+def ensure_multiattach_type(target: Target, timeout: float = 30.0) -> dict[str, str]:
+    """DevStack's ``multiattach`` volume type (extra spec ``multiattach="<is> True"``), made with the admin
+    token at the target's block storage endpoint unless it exists. :raises RuntimeError: it cannot be made."""
+    session = admin_session(target, timeout)
+    endpoint = session.get_endpoint(service_type="block-storage", interface="public",
+                                    region_name=target.region).rstrip("/")
+    found = session.get(f"{endpoint}/types/{MULTIATTACH_TYPE}", raise_exc=False)
+    if found.status_code == 404:
+        made = session.post(f"{endpoint}/types", raise_exc=False, json={"volume_type": {
+            "name": MULTIATTACH_TYPE, "extra_specs": {"multiattach": "<is> True"}}})
+        if made.status_code != 200:
+            raise RuntimeError(f"POST {endpoint}/types answered {made.status_code}: {made.text[:300]}")
+    elif found.status_code != 200:
+        raise RuntimeError(f"GET {endpoint}/types/{MULTIATTACH_TYPE} answered {found.status_code}")
+    return {"volume_type_multiattach": MULTIATTACH_TYPE}
 
 
 def _network_sections(conf: configparser.ConfigParser, target: Target, refs: dict[str, str]) -> None:
@@ -428,6 +454,8 @@ def _volume_sections(conf: configparser.ConfigParser, target: Target, refs: dict
                       "build_timeout": "60", "build_interval": "1", "min_microversion": "3.0",
                       "max_microversion": "3.70", "volume_size": "1", "volume_type": "lvmdriver-1",
                       "storage_protocol": "iSCSI", "vendor_name": "Open Source", "backend_names": "lvmdriver-1"}
+    if refs.get("volume_type_multiattach"):
+        conf["volume"]["volume_type_multiattach"] = refs["volume_type_multiattach"]
     conf["volume-feature-enabled"] = {"backup": "True", "multi_backend": "False", "snapshot": "True",
                                       "clone": "True", "extend_attached_volume": "True", "manage_volume": "False",
                                       "manage_snapshot": "False", "api_v3": "True", "api_extensions": "all",
@@ -448,6 +476,7 @@ def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = 
         compute_refs = {"image_ref": "00000000-0000-0000-0000-000000000000"} if offline else lookup_compute_refs(target)
         if not offline:
             compute_refs.update(lookup_public_network(target))
+            compute_refs.update(ensure_multiattach_type(target))
     if service == "network" and compute_refs is None:
         compute_refs = {} if offline else lookup_public_network(target)
     workspace.mkdir(parents=True, exist_ok=True)

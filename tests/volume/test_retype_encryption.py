@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from cinder_helpers import check
 
 ENCRYPTION = {"provider": "LuksEncryptor", "key_size": 256, "cipher": "aes-xts-plain64",
@@ -85,3 +87,62 @@ def test_encryption_types(cinder, admin_cinder):
     cinder.wait(vol["id"], "deleted")
     check(admin_cinder.req("DELETE", item), "delete_encryption_type", "encryption_types")
     assert admin_cinder.req("GET", base).json == {}
+
+
+def test_a_volume_of_an_encrypted_type_is_encrypted(cinder, admin_cinder):
+    """Cinder's ``encrypted``: true for a volume of a type with an encryption spec, in the create
+    answer, show, the detail list and the admin's view; false for the others and at any microversion."""
+    vtype = _type(admin_cinder, "sealed")
+    check(admin_cinder.req("POST", f"/types/{vtype['id']}/encryption", json={"encryption": ENCRYPTION}),
+          "create_encryption_type", "encryption_types")
+    resp = cinder.req("POST", "/volumes", json={"volume": {"size": 1, "volume_type": "sealed"}})
+    assert resp.status_code == 202 and resp.json["volume"]["encrypted"] is True
+    sealed = cinder.wait(resp.json["volume"]["id"], "available")
+    plain = cinder.create()
+    assert (sealed["encrypted"], plain["encrypted"]) == (True, False)
+    for version, schemas in (("3.0", None), ("3.65", "v3_65")):
+        shown = check(cinder.req("GET", f"/volumes/{sealed['id']}", version), "show_volume", "volumes", schemas)
+        assert shown["volume"]["encrypted"] is True
+        listed = check(cinder.req("GET", "/volumes/detail", version), "list_volumes_with_detail", "volumes",
+                       schemas)
+        assert {v["id"]: v["encrypted"] for v in listed["volumes"]} == {sealed["id"]: True, plain["id"]: False}
+    admin = admin_cinder.req("GET", f"/volumes/{sealed['id']}").json["volume"]
+    assert admin["encrypted"] is True
+
+
+def test_a_volume_of_a_multiattach_type_is_multiattach(cinder, admin_cinder):
+    """Cinder's rule: a type with ``multiattach="<is> True"`` makes multiattach volumes (reservable
+    again while in-use); any other value of the spec does not."""
+    _type(admin_cinder, "shared", multiattach="<is> True")
+    _type(admin_cinder, "notquite", multiattach="True")
+    shared = check(cinder.req("POST", "/volumes", json={"volume": {"size": 1, "volume_type": "shared"}}),
+                   "create_volume")["volume"]
+    assert shared["multiattach"] is True
+    assert cinder.wait(shared["id"], "available")["multiattach"] is True
+    assert cinder.create(volume_type="notquite")["multiattach"] is False
+    assert cinder.create()["multiattach"] is False
+    for _ in range(2):  # in use by one server, it may be reserved for another
+        resp = cinder.req("POST", "/attachments", "3.44", json={"attachment": {
+            "volume_uuid": shared["id"], "instance_uuid": str(uuid.uuid4())}})
+        assert resp.status_code == 200, resp.text
+        done = cinder.req("POST", f"/attachments/{resp.json['attachment']['id']}/action", "3.44",
+                          json={"os-complete": {}})
+        assert done.status_code == 204, done.text
+        assert cinder.req("GET", f"/volumes/{shared['id']}").json["volume"]["status"] == "in-use"
+    plain = cinder.create()
+    body = {"attachment": {"volume_uuid": plain["id"], "instance_uuid": str(uuid.uuid4())}}
+    attachment = cinder.req("POST", "/attachments", "3.44", json=body).json["attachment"]
+    cinder.req("POST", f"/attachments/{attachment['id']}/action", "3.44", json={"os-complete": {}})
+    body["attachment"]["instance_uuid"] = str(uuid.uuid4())
+    assert cinder.req("POST", "/attachments", "3.44", json=body).status_code == 400
+
+
+def test_retype_to_and_from_a_multiattach_type(cinder, admin_cinder):
+    """A retype gives the volume its new type's multiattach (Tempest's VolumeRetypeMultiattachTest)."""
+    _type(admin_cinder, "many", multiattach="<is> True")
+    vol = cinder.create()
+    for new_type, expected in (("many", True), ("lvmdriver-1", False)):
+        check(cinder.action(vol["id"], {"os-retype": {"new_type": new_type, "migration_policy": "never"}}),
+              "retype_volume")
+        shown = cinder.wait(vol["id"], "available")
+        assert (shown["volume_type"], shown["multiattach"]) == (new_type, expected)

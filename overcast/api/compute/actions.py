@@ -38,6 +38,9 @@ SIMPLE: dict[str, tuple[str, str]] = {
     "unshelve": ("os_compute_api:os-shelve:unshelve", "unshelve"),
 }
 
+#: from this microversion a volume-backed server may be rescued (Nova's stable device rescue)
+STABLE_RESCUE = "2.87"
+
 
 class ServerAction(ServerResource):
     def on_post(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
@@ -145,9 +148,11 @@ class ServerAction(ServerResource):
     def _rescue(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         body = validate(body, schemas.RESCUE)
         enforce(req, "os_compute_api:os-rescue", target(server))
-        password = (body["rescue"] or {}).get("adminPass") or core_servers.generate_password()
-        core_actions.begin(session, caller(req), server, "rescue", params={"admin_password": password},
-                           **self._kw(req, server))
+        asked = body["rescue"] or {}
+        password = asked.get("adminPass") or core_servers.generate_password()
+        core_actions.rescue(session, caller(req), server, admin_password=password,
+                            rescue_image=asked.get("rescue_image_ref"),
+                            allow_volume_backed=at_least(req, STABLE_RESCUE), **self._kw(req, server))
         resp.status = falcon.HTTP_200
         return {"adminPass": password}
 

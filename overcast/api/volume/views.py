@@ -19,6 +19,7 @@ import falcon
 from overcast.api.microversions import reached
 from overcast.api.volume.common import Links, at_least, caller, version
 from overcast.core.volume import states
+from overcast.core.volume.types import Catalog
 from overcast.store.volume import Snapshot, Volume, VolumeAttachment, VolumeBackup, VolumeType
 
 #: a stable id for the cinder-volume service of a cloud (3.48 service_uuid)
@@ -78,18 +79,19 @@ class VolumeViews:
         return VolumeShape(flags=reached(version(req), _THRESHOLDS), admin=caller(req).is_admin and extended,
                            extended=extended, base=self.links.base)
 
-    def volume(self, req: falcon.Request, volume: Volume, type_names: dict[str, str], *,
+    def volume(self, req: falcon.Request, volume: Volume, types: Catalog, *,
                extended: bool = True) -> dict[str, Any]:
         """Cinder's detail view; ``extended`` adds what its show/list extensions add (tenant, host,
         migration, image metadata), which create and update responses do not carry."""
         attached = [a for a in volume.attachments if a.attach_status == states.ATTACHED]
-        return self.detail_in(self.shape(req, extended=extended), volume, attached, type_names)
+        return self.detail_in(self.shape(req, extended=extended), volume, attached, types)
 
     def detail_in(self, shape: VolumeShape, volume: Any, attached: Iterable[Any],
-                  type_names: dict[str, str]) -> dict[str, Any]:
+                  types: Catalog) -> dict[str, Any]:
         """The detail view of ``volume`` (a :class:`Volume` or a list row with its attributes) with
         its ``attached`` attachments, in ``shape``."""
-        flags, admin, vid, project = shape.flags, shape.admin, volume.id, volume.project_id
+        flags, admin, vid, project, type_id = shape.flags, shape.admin, volume.id, volume.project_id, \
+            volume.volume_type_id
         body: dict[str, Any] = {
             "id": vid, "name": volume.name,
             "links": self.links.pair_at(shape.base, project, "volumes", vid),
@@ -100,13 +102,13 @@ class VolumeViews:
             "updated_at": timestamp(volume.updated_at),
             "attachments": [self.attachment_summary(volume, a) for a in attached],
             "description": volume.description,
-            "volume_type": type_names.get(volume.volume_type_id or ""),
+            "volume_type": types.names.get(type_id or ""),
             "snapshot_id": volume.snapshot_id,
             "source_volid": volume.source_volid,
             "metadata": {**(volume.metadata_ or {}), **(volume.admin_metadata or {})},
             "user_id": volume.user_id,
             "bootable": "true" if volume.bootable else "false",
-            "encrypted": False,
+            "encrypted": type_id in types.encrypted,
             "replication_status": None,
             "consistencygroup_id": None,
             "multiattach": volume.multiattach,
@@ -128,18 +130,18 @@ class VolumeViews:
         if "3.61" in flags and admin:
             body["cluster_name"] = None
         if "3.63" in flags:
-            body["volume_type_id"] = volume.volume_type_id
+            body["volume_type_id"] = type_id
         if "3.65" in flags:
             body["consumes_quota"] = True
         return body
 
-    def volume_list(self, req: falcon.Request, volumes: list[Any], type_names: dict[str, str], *,
+    def volume_list(self, req: falcon.Request, volumes: list[Any], types: Catalog, *,
                     detail: bool, more: bool, attachments: dict[str, list[Any]] | None = None) -> dict[str, Any]:
         """A list of volumes (:func:`overcast.core.volume.volumes.list_rows` rows); for a detail
         list, ``attachments`` are their attached attachments by volume id (absent: none)."""
         if detail:
             shape, attached = self.shape(req), attachments or {}
-            shown = [self.detail_in(shape, v, attached.get(v.id, ()), type_names) for v in volumes]
+            shown = [self.detail_in(shape, v, attached.get(v.id, ()), types) for v in volumes]
         else:
             shown = [self.summary(v) for v in volumes]
         body: dict[str, Any] = {"volumes": shown}

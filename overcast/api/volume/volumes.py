@@ -84,7 +84,7 @@ class _Base:
         self.views = views
 
     def show(self, req: falcon.Request, session: Any, volume: Any, extended: bool = True) -> dict[str, Any]:
-        return {"volume": self.views.volume(req, volume, type_names(session), extended=extended)}
+        return {"volume": self.views.volume(req, volume, vtypes.catalog(session), extended=extended)}
 
 
 class Volumes(_Base):
@@ -104,7 +104,8 @@ class Volumes(_Base):
         with self.core.store.session() as session:
             listed = core.list_rows(session, ctx, query, region=req.context.region, detail=self.detail)
             body = self.views.volume_list(
-                req, listed.rows, type_names(session) if self.detail else {}, detail=self.detail, more=listed.more,
+                req, listed.rows, vtypes.catalog(session) if self.detail else vtypes.Catalog(), detail=self.detail,
+                more=listed.more,
                 attachments=core.list_attachments(session, listed.rows) if self.detail else None)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
                 body["count"] = listed.count

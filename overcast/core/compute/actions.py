@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.compute import migrations, networking
@@ -25,7 +26,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, OvercastError
 from overcast.drivers.compute import Capability, ComputeDriver
 from overcast.ops.engine import enqueue
-from overcast.store.compute import Server, ServerMetadata
+from overcast.store.compute import BlockDeviceMapping, Server, ServerMetadata
 from overcast.store.image import Image
 from overcast.store.models import utcnow
 
@@ -141,6 +142,32 @@ def begin(session: Session, ctx: AuthContext, server: Server, key: str, *, capab
     :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver lacks it.
     """
     record(session, ctx, server, allowed(server, ctx, key, capabilities), key, request_id=request_id, params=params)
+
+
+def volume_backed(session: Session, server: Server) -> bool:
+    """Nova's is_volume_backed_instance: no image, or a volume at boot index 0."""
+    if not server.image_id:
+        return True
+    return session.scalar(select(BlockDeviceMapping.id).where(
+        BlockDeviceMapping.server_id == server.id, BlockDeviceMapping.boot_index == 0,
+        BlockDeviceMapping.volume_id.is_not(None))) is not None
+
+
+def rescue(session: Session, ctx: AuthContext, server: Server, *, admin_password: str, rescue_image: str | None,
+           allow_volume_backed: bool, capabilities: Iterable[Capability], request_id: str | None) -> None:
+    """Rescue ``server`` (from the ``rescue_image`` given, else its own image). A volume-backed server
+    is rescued only where Nova's stable device rescue allows it (``allow_volume_backed``: 2.87 on).
+
+    :raises Conflict: locked or wrong state (checked first, as Nova's decorator does).
+    :raises Invalid: a volume-backed server without ``allow_volume_backed`` (Nova's InstanceNotRescuable).
+    """
+    rule = allowed(server, ctx, "rescue", capabilities)
+    if not allow_volume_backed and volume_backed(session, server):
+        raise Invalid(f"Instance {server.id} cannot be rescued: Cannot rescue a volume-backed instance")
+    params = {"admin_password": admin_password}
+    if rescue_image:
+        params["image_id"] = rescue_image
+    record(session, ctx, server, rule, "rescue", request_id=request_id, params=params)
 
 
 def record(session: Session, ctx: AuthContext, server: Server, rule: ActionRule, key: str, *, request_id: str | None,

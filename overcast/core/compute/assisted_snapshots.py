@@ -4,10 +4,17 @@ qcow2 overlay files. Nova's rules over Overcast's records: the volume's one bloc
 finds the server, which must have a host and no task; the work is the region's compute driver's
 (:attr:`~overcast.drivers.compute.Capability.VOLUME_SNAPSHOT`), done by an operation, as Nova
 casts it to the compute host. Nova records no instance action for these.
+
+When its part is done, Nova's compute tells Cinder (os-update_snapshot_status, progress ``90%``: "Nova
+is done with its part"): ``creating`` after a create, ``deleting`` after a delete, ``error`` or
+``error_deleting`` when the hypervisor failed. Overcast does the same to the Cinder snapshot of that id
+in the region, so the snapshot's status and progress follow the work as Cinder shows them; an id Cinder
+does not know (Tempest's random one) or a status Cinder's map refuses is only logged, as Nova does.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -17,14 +24,24 @@ from sqlalchemy.orm import Session
 from overcast.core.compute.actions import FeatureNotSupported
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
+from overcast.core.volume import snapshots as volume_snapshots
+from overcast.core.volume import states as volume_states
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers.compute import Capability
-from overcast.drivers.errors import Conflict, NotFound
+from overcast.drivers.errors import Conflict, DriverError, NotFound
 from overcast.ops.engine import Job, done, enqueue
 from overcast.store.compute import BlockDeviceMapping, Server
+from overcast.store.volume import Snapshot as VolumeSnapshot
+
+LOG = logging.getLogger(__name__)
 
 CREATE = "server.volume_snapshot_create"
 DELETE = "server.volume_snapshot_delete"
+#: what Nova's compute reports to Cinder as the progress of a snapshot whose hypervisor part is done
+NOVA_DONE = "90%"
+#: operation kind -> (the status reported when the hypervisor's part succeeded, when it failed)
+REPORTS = {CREATE: (volume_states.CREATING, volume_states.ERROR),
+           DELETE: (volume_states.DELETING, volume_states.ERROR_DELETING)}
 
 
 @dataclass(frozen=True)
@@ -105,11 +122,35 @@ class Handlers:
         found = self._backend_ids(ctx, job)
         if found is None:
             return done({"skipped": "the server or the volume is gone"})
+        succeeded, failed = REPORTS[job.kind]
         try:
             call(job.call_context(), found[0], found[1], *args)
         except NotFound as exc:  # detached meanwhile: Nova's compute fails the same way
+            self._report(job, ctx, failed)
             raise Conflict(str(exc)) from None
+        except DriverError as exc:
+            if not exc.retryable:  # a retryable failure is run again: its outcome is reported then
+                self._report(job, ctx, failed)
+            raise
+        self._report(job, ctx, succeeded)
         return done({"volume_id": job.params["volume_id"], "snapshot_id": job.params["snapshot_id"]})
+
+    @staticmethod
+    def _report(job: Job, ctx: Any, status: str) -> None:
+        """Nova's os-update_snapshot_status call to Cinder: ``status`` with progress :data:`NOVA_DONE`
+        on the region's snapshot of that id; an unknown id or a refused status is logged, not raised."""
+        snapshot_id = job.params["snapshot_id"]
+        with ctx.session() as session:
+            snapshot = session.scalars(select(VolumeSnapshot).where(
+                VolumeSnapshot.id == snapshot_id, VolumeSnapshot.cloud == job.cloud)).first()
+            if snapshot is None:
+                LOG.info("assisted snapshot %s: Cinder has no such snapshot; status %s not reported",
+                         snapshot_id, status)
+                return
+            try:
+                volume_snapshots.update_status(snapshot, status, NOVA_DONE)
+            except Invalid as exc:
+                LOG.warning("assisted snapshot %s: Cinder refused status %s: %s", snapshot_id, status, exc)
 
     def create(self, job: Job, ctx: Any) -> Any:
         driver = self.core.compute_driver(job.cloud)

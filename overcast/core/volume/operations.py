@@ -32,7 +32,7 @@ from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
 from overcast.core.polling import BatchPoller, interval, max_age
 from overcast.core.volume import (VolumeCore, backups, exports, group_snapshots, groups, messages, retype,
-                                  scheduler, services, snapshots, states, uploads, volumes)
+                                  scheduler, services, snapshots, states, types, uploads, volumes)
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import volume as dv
 from overcast.drivers.context import CallContext
@@ -252,6 +252,8 @@ class VolumeHandlers:
             volume = find_volume(session, job.resource_id)
             if volume is not None and volume.status == states.RETYPING:
                 volume.volume_type_id = job.params["new_type_id"]
+                if (new_type := session.get(VolumeType, job.params["new_type_id"])) is not None:
+                    volume.multiattach = types.multiattach(new_type)  # Cinder's retype: the new type decides
                 volume.status = job.params["previous_status"]
                 volume.updated_at = utcnow()
         return done({"volume_type_id": job.params["new_type_id"]})

@@ -4,6 +4,7 @@ A type's per-type quota limits follow it when it is renamed and go when it is de
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
 from sqlalchemy import or_, select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.volume import quotas
-from overcast.store.volume import GroupType, Volume, VolumeType, VolumeTypeAccess
+from overcast.store.volume import GroupType, Volume, VolumeType, VolumeTypeAccess, VolumeTypeEncryption
 
 #: Cinder's built-in type (since Train) and DevStack's LVM backend type, which DevStack makes the default.
 BUILTIN_TYPE = "__DEFAULT__"
@@ -29,6 +30,38 @@ _NAMES = select(VolumeType.__table__.c.id, VolumeType.__table__.c.name)
 def names(session: Session) -> dict[str, str]:
     """Every volume type's name by id (what volume views show as ``volume_type``)."""
     return dict(session.connection().execute(_NAMES).all())
+
+
+#: the extra spec that makes a type's volumes attachable to several servers, and its one true value
+MULTIATTACH_SPEC, MULTIATTACH_TRUE = "multiattach", "<is> True"
+
+
+def multiattach(vtype: VolumeType) -> bool:
+    """Whether volumes of ``vtype`` are multiattach: Cinder's extra spec ``multiattach="<is> True"``."""
+    return (vtype.extra_specs or {}).get(MULTIATTACH_SPEC) == MULTIATTACH_TRUE
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a volume's view shows of its type: the name (``volume_type``) and whether the type asks
+    for encryption (``encrypted``: Cinder gives a volume of such a type an encryption key when it makes
+    it, and a type's encryption cannot change while volumes use it, so the type decides)."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    encrypted: frozenset[str] = frozenset()
+
+
+_types, _encryption = VolumeType.__table__, VolumeTypeEncryption.__table__
+#: built once, as :data:`_NAMES`: every type with its encryption's type id (None: not encrypted)
+_CATALOG = select(_types.c.id, _types.c.name, _encryption.c.volume_type_id).select_from(
+    _types.outerjoin(_encryption, _encryption.c.volume_type_id == _types.c.id))
+
+
+def catalog(session: Session) -> Catalog:
+    """Every volume type's :class:`Catalog` entry, in one query."""
+    rows = session.connection().execute(_CATALOG).all()
+    return Catalog(names={tid: name for tid, name, _ in rows},
+                   encrypted=frozenset(tid for tid, _, enc in rows if enc is not None))
 
 
 def seed(session: Session) -> None:

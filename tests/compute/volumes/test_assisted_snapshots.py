@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from overcast.drivers.compute import Capability
+from overcast.drivers.errors import DriverError
 from overcast.store.volume import Volume
 from tests.compute.conftest import new_uuid
 from tests.compute.volumes.conftest import fault
@@ -116,3 +117,68 @@ def test_without_the_capability_it_is_nova_not_implemented(admin_nova, attached,
                         frozenset(driver.capabilities - {Capability.VOLUME_SNAPSHOT}))
     assert "cannot snapshot attached volumes" in fault(create(admin_nova, volume, new_uuid()), 501)
     assert fault(delete(admin_nova, volume, new_uuid()), 501)
+
+
+def _cinder_snapshot(cinder, admin_cinder, volume: str, status: str) -> str:  # noqa: ANN001
+    """A Cinder snapshot of ``volume`` put in ``status`` (what Cinder's file-based driver holds while
+    it asks Nova to do the work)."""
+    resp = cinder.req("POST", "/snapshots", json={"snapshot": {"volume_id": volume, "force": True}})
+    assert resp.status_code == 202, resp.text
+    snapshot = resp.json["snapshot"]["id"]
+    cinder.wait(snapshot, "available", "snapshots")
+    resp = admin_cinder.req("POST", f"/snapshots/{snapshot}/action", json={"os-reset_status": {"status": status}})
+    assert resp.status_code == 202, resp.text
+    return snapshot
+
+
+def _wait_progress(cinder, snapshot: str, status: str, progress: str, timeout: float = 15.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = cinder.req("GET", f"/snapshots/{snapshot}").json["snapshot"]
+        if (shown["status"], shown["os-extended-snapshot-attributes:progress"]) == (status, progress):
+            return
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.02)
+
+
+def test_the_cinder_snapshot_follows_the_work(admin_nova, cinder, admin_cinder, attached):
+    """Nova's compute reports its part to Cinder (os-update_snapshot_status, progress 90%): creating
+    after the create, deleting after the delete."""
+    _, volume = attached
+    snapshot = _cinder_snapshot(cinder, admin_cinder, volume, "creating")
+    assert create(admin_nova, volume, snapshot).status_code == 200
+    wait_chain(admin_nova, volume, [(snapshot, "volume.snap")])
+    _wait_progress(cinder, snapshot, "creating", "90%")
+    resp = admin_cinder.req("POST", f"/snapshots/{snapshot}/action", json={"os-reset_status": {"status": "deleting"}})
+    assert resp.status_code == 202
+    resp = admin_cinder.req("POST", f"/snapshots/{snapshot}/action", json={"os-update_snapshot_status": {
+        "status": "deleting", "progress": "50%"}})
+    assert resp.status_code == 202, resp.text
+    assert delete(admin_nova, volume, snapshot).status_code == 204
+    wait_chain(admin_nova, volume, [])
+    _wait_progress(cinder, snapshot, "deleting", "90%")
+
+
+def test_a_hypervisor_failure_is_the_snapshot_error(admin_nova, cinder, admin_cinder, attached, compute,
+                                                     monkeypatch):
+    _, volume = attached
+    driver = compute.app.compute.compute_driver("RegionOne")
+
+    def fails(*_args: object) -> None:
+        raise DriverError("qemu-img: could not open the overlay")
+
+    monkeypatch.setattr(driver, "volume_snapshot_create", fails)
+    monkeypatch.setattr(driver, "volume_snapshot_delete", fails)
+    made = _cinder_snapshot(cinder, admin_cinder, volume, "creating")
+    assert create(admin_nova, volume, made).status_code == 200
+    _wait_progress(cinder, made, "error", "90%")
+    gone = _cinder_snapshot(cinder, admin_cinder, volume, "deleting")
+    assert delete(admin_nova, volume, gone).status_code == 204
+    _wait_progress(cinder, gone, "error_deleting", "90%")
+    # an available snapshot is not Nova's to change (Cinder refuses the status): it stays as it was
+    kept = _cinder_snapshot(cinder, admin_cinder, volume, "available")
+    monkeypatch.undo()
+    assert create(admin_nova, volume, kept).status_code == 200
+    wait_chain(admin_nova, volume, [(kept, "volume.snap")])
+    shown = cinder.req("GET", f"/snapshots/{kept}").json["snapshot"]
+    assert shown["status"] == "available" and shown["os-extended-snapshot-attributes:progress"] == "100%"

@@ -182,3 +182,20 @@ def test_build_fails_cleanly_when_the_volume_cannot_be_made(nova, admin_nova, ci
     assert cinder.req("GET", "/volumes").json["volumes"] == []
     assert nova.req("DELETE", f"/servers/{sid}").status_code == 204
     nova.wait(sid, "GONE")
+
+
+def test_rescue_of_a_volume_backed_server_from_2_87(nova):
+    """Nova's stable device rescue: a volume-backed server is refused rescue before 2.87 (400
+    InstanceNotRescuable, the server untouched) and rescued from it, with the rescue image given."""
+    resp = boot(nova, from_image(delete_on_termination=True))
+    assert resp.status_code == 202, resp.text
+    server = resp.json["server"]["id"]
+    message = fault(nova.action(server, {"rescue": {"rescue_image_ref": IMAGE_ID}}, "2.86"), 400)
+    assert message == f"Instance {server} cannot be rescued: Cannot rescue a volume-backed instance"
+    shown = nova.req("GET", f"/servers/{server}").json["server"]
+    assert (shown["status"], shown["OS-EXT-STS:task_state"]) == ("ACTIVE", None)
+    resp = nova.action(server, {"rescue": {"rescue_image_ref": IMAGE_ID}}, "2.87")
+    assert resp.status_code == 200, resp.text
+    nova.wait(server, "RESCUE")
+    assert nova.action(server, {"unrescue": None}, "2.87").status_code == 202
+    nova.wait(server, "ACTIVE")
