@@ -221,7 +221,7 @@ class HostsCompute(ComputeDriver):
         return out
 
     def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
-        out = []
+        out: builtins.list[ServerInfo] = []
         for host in self.hosts.hosts():
             if not host.up:
                 raise errors.Unavailable(f"host {host.name} is down; the listing would be incomplete",
