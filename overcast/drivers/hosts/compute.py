@@ -188,7 +188,10 @@ class HostsCompute(ComputeDriver):
                 raise
 
     def delete(self, ctx: CallContext, backend_id: str) -> None:
-        host, uid = split_id(backend_id)
+        try:
+            host, uid = split_id(backend_id)
+        except errors.NotFound:
+            return                      # not an id this region gave: nothing to delete
         if self.hosts.directory.get(host) is None:
             return                      # a host this region never had: nothing there
         self.hosts.require_up(host)
@@ -279,6 +282,11 @@ class HostsCompute(ComputeDriver):
         self._call(backend_id, "suspend", timeout=300)
 
     def resume(self, ctx: CallContext, backend_id: str) -> None:
+        # the host resumes a running guest as a no-op (a command delivered again); the contract
+        # asks for NotSuspended when the server is not suspended
+        state = self.get(ctx, backend_id).state
+        if state is not ServerState.SUSPENDED:
+            raise errors.NotSuspended(f"server {backend_id} is {state.value}, not suspended")
         self._call(backend_id, "resume", timeout=300)
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
