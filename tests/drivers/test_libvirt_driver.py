@@ -62,3 +62,48 @@ def test_an_image_is_a_root_disk_and_or_a_direct_kernel_boot() -> None:
     with pytest.raises(InvalidRequest, match="no kernel_id"):
         HostsCompute._images_for(request(Image(id="x", name="x", disk_format="raw", size=10,
                                                properties={"ramdisk_id": "r"})))
+
+
+class RecordingService:
+    """Stands in for a HostService: records what DirectHosts runs and when the model is re-read."""
+
+    def __init__(self, log: list[str], lock_path: Path) -> None:
+        self.log = log
+        self.lock_path = lock_path
+        self.hv = type("Hv", (), {"host": "h1", "close": lambda self: None})()
+        self.net = type("Net", (), {"reload": lambda net: log.append("reload")})()
+
+    @staticmethod
+    def ordered(method: str) -> bool:
+        from overcast.drivers.hosts.service import HostService
+
+        return HostService.ordered(method)
+
+    def handle(self, method: str, args: dict) -> str:
+        import fcntl
+
+        # the lock file is held while a host-changing command runs (another process would block)
+        with open(self.lock_path, "a") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = False
+                fcntl.flock(other, fcntl.LOCK_UN)
+            except BlockingIOError:
+                held = True
+        self.log.append(f"{method}{' locked' if held else ''}")
+        return method
+
+    def describe(self) -> dict:
+        return {"host": "h1", "zone": "nova", "info": {}, "usage": {}, "guests": []}
+
+
+def test_direct_hosts_run_host_changes_one_at_a_time_after_re_reading_the_model(tmp_path: Path) -> None:
+    from overcast.drivers.hosts.transport import DirectHosts
+
+    log: list[str] = []
+    lock = tmp_path / "host.lock"
+    hosts = DirectHosts(RecordingService(log, lock), lock_path=str(lock))
+    for method in ("set_network", "spawn", "network_objects", "get", "console", "destroy"):
+        hosts.call("h1", method, {})
+    assert log == ["reload", "set_network locked", "reload", "spawn locked", "reload", "network_objects locked",
+                   "get", "console", "reload", "destroy locked"]

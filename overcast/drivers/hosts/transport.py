@@ -69,6 +69,8 @@ class DirectHosts(Hosts):
 
     #: commands that change what the host has, run one at a time (besides the network-model ones)
     SERIAL = frozenset({"spawn", "destroy"})
+    #: commands that read the network model (re-read first, under the lock)
+    READS_MODEL = frozenset({"network_objects"})
 
     def __init__(self, service: Any, *, lock_path: str | None = None, refresh_seconds: float = 2.0) -> None:
         self.service = service
@@ -118,7 +120,7 @@ class DirectHosts(Hosts):
              key: str | None = None) -> Any:
         if host != self.name:
             raise errors.NotFound(f"no host {host} behind this libvirt connection (it is {self.name})")
-        if not (self.service.ordered(method) or method in self.SERIAL):
+        if not (self.service.ordered(method) or method in self.SERIAL or method in self.READS_MODEL):
             return self.service.handle(method, dict(args or {}))
         with self._one_at_a_time():
             result = self.service.handle(method, dict(args or {}))
