@@ -11,12 +11,10 @@ from typing import Any, Iterable, Iterator
 import pytest
 
 from overcast.drivers.compute import BuildRequest, Flavor, Image
-from overcast.drivers.hosts.hostnet import HostNetwork
-from overcast.drivers.hosts.hypervisor import Hypervisor
 from overcast.drivers.registry import load_driver
 from overcast.testing.conformance import ComputeDriverConformance
 
-from .conftest import unique_host
+from .conftest import clean_host, unique_host
 
 pytestmark = pytest.mark.hosts
 
@@ -47,18 +45,7 @@ class TestLibvirtConformance(ComputeDriverConformance):
             yield bundle.compute
         finally:
             bundle.close()
-            hv = Hypervisor(libvirtd, host, str(state / "pool"), domain_type="qemu")
-            for info in hv.list():
-                hv.destroy(info.uuid)
-            try:
-                pool = hv.pool()
-                for vol in pool.listAllVolumes(0):
-                    vol.delete(0)
-                pool.destroy()
-                pool.undefine()
-            finally:
-                hv.close()
-            HostNetwork(host, str(state / "net")).teardown()
+            clean_host(libvirtd, host, state)
 
     def request(self, **changes: Any) -> BuildRequest:
         files = self.files

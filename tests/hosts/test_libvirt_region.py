@@ -17,10 +17,9 @@ from typing import Any, Iterator
 import pytest
 
 from overcast.drivers.hosts.hostnet import HostNetwork
-from overcast.drivers.hosts.hypervisor import Hypervisor
 from overcast.testing.live import LiveServer, OpenStackCLI, wait_for
 
-from .conftest import BOOT_TIMEOUT, unique_host
+from .conftest import BOOT_TIMEOUT, clean_host, unique_host
 
 pytestmark = pytest.mark.hosts
 
@@ -56,19 +55,7 @@ clean_shutdown_timeout = 20
                "admin": OpenStackCLI(server.clouds_yaml, "overcast-admin", timeout=120)}
     finally:
         server.stop()
-        # whatever the region made on this machine goes too (a failed test leaves nothing running)
-        hv = Hypervisor(libvirtd, host, str(state / "pool"), domain_type="qemu")
-        for info in hv.list():
-            hv.destroy(info.uuid)
-        try:
-            pool = hv.pool()
-            for vol in pool.listAllVolumes(0):
-                vol.delete(0)
-            pool.destroy()
-            pool.undefine()
-        finally:
-            hv.close()
-        HostNetwork(host, str(state / "net")).teardown()
+        clean_host(libvirtd, host, state)
 
 
 def status(cli: OpenStackCLI, name: str, wanted: str, timeout: float) -> dict[str, Any]:
