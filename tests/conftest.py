@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import uuid
 
 import falcon.testing
 import pytest
@@ -89,10 +90,49 @@ def backend_settings(request: pytest.FixtureRequest, settings, prefix: str):  # 
         return
     if not POSTGRES_ADMIN_URL:
         pytest.skip("OVERCAST_TEST_POSTGRES_URL is not set")
-    url = create_postgres_database(POSTGRES_ADMIN_URL, prefix=prefix)
+    if __import__("os").environ.get("OVERCAST_TEST_PG_TEMPLATE", "1") == "0":  # each test migrates its own
+        url = create_postgres_database(POSTGRES_ADMIN_URL, prefix=prefix)
+    else:
+        url = request.getfixturevalue("postgres_migrated")(settings.regions[0], prefix)
     try:
         yield settings.replace(database=DatabaseSettings(url=Secret(url)))
     finally:
+        drop_postgres_database(POSTGRES_ADMIN_URL, url)
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated():  # noqa: ANN201
+    """``postgres_migrated(region, prefix)`` -> the URL of a fresh PostgreSQL database already at the
+    newest schema: ``CREATE DATABASE ... TEMPLATE`` of one database per worker and default region that
+    the migrations ran on once (running them costs seconds on PostgreSQL for every test otherwise).
+    The migrations themselves on PostgreSQL stay tested in tests/test_migrations.py and by every live
+    server, which starts on an empty database."""
+    import psycopg
+    from psycopg import sql
+
+    from overcast.store.db import Store
+    from overcast.testing.live import _pg_connect_url, _with_database
+
+    templates: dict[str, str] = {}
+
+    def make(region: str, prefix: str) -> str:
+        if region not in templates:
+            url = create_postgres_database(POSTGRES_ADMIN_URL, prefix="overcast_tmpl")
+            templates[region] = url
+            store = Store(url)
+            try:
+                store.upgrade(region)
+            finally:
+                store.dispose()
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        template = templates[region].rsplit("/", 1)[1]
+        with psycopg.connect(_pg_connect_url(POSTGRES_ADMIN_URL), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
+                                                                       sql.Identifier(template)))
+        return _with_database(POSTGRES_ADMIN_URL, name)
+
+    yield make
+    for url in templates.values():
         drop_postgres_database(POSTGRES_ADMIN_URL, url)
 
 

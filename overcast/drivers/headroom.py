@@ -10,7 +10,8 @@ in that region and answers the service's own quota fault when the new resources 
 (docs/decisions/0046-backend-quota-headroom.md). Drivers that declare nothing cost nothing.
 
 Resource names are the service's quota names: compute ``instances``, ``cores``, ``ram`` (MiB);
-volume ``volumes``, ``gigabytes``, ``snapshots``.
+volume ``volumes``, ``gigabytes``, ``snapshots``; network ``network``, ``subnet``, ``port``, ``router``,
+``floatingip``, ``security_group``, ``security_group_rule``.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from typing import Any, Mapping
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotSupported
+from overcast.drivers.headroom import Headroom
 
 
 class Capability(str, enum.Enum):
@@ -249,6 +250,10 @@ class NetworkDriver(abc.ABC):
     addresses: AddressOwner = AddressOwner.OVERCAST
     #: The QoS rule types (of :data:`QOS_RULE_TYPES`) this backend takes; none by default.
     qos_rule_types: frozenset[str] = frozenset()
+    #: Whether :meth:`headroom` tells the backend's own quotas (in Neutron's names: ``network``,
+    #: ``subnet``, ``port``, ``router``, ``floatingip``, ``security_group``, ``security_group_rule``);
+    #: the core then reads it before it accepts a create in this region (:mod:`overcast.drivers.headroom`).
+    reports_headroom: bool = False
 
     # -- networks, subnets, ports ---------------------------------------------------------
     @abc.abstractmethod
@@ -290,6 +295,14 @@ class NetworkDriver(abc.ABC):
 
     def close(self) -> None:
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
+
+    def headroom(self, ctx: CallContext) -> Headroom:
+        """The backend's own network quotas and usage (only with :attr:`reports_headroom`), asked
+        while a create request waits, with the cloud's timeout and breaker.
+
+        :raises NotSupported: the driver does not report headroom (the default).
+        """
+        raise NotSupported(f"{type(self).__name__} does not report the backend's quotas")
 
     # -- optional families (see capabilities) ---------------------------------------------
     def _unsupported(self, what: str) -> NotSupported:

@@ -6,7 +6,7 @@ import contextlib
 import contextvars
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
 import orjson
 from sqlalchemy import Table, create_engine, event, false, inspect, text
@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from overcast.store import changes
+
+_M = TypeVar("_M")
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -110,6 +112,14 @@ def take_write_lock(session: Session, table: Table) -> None:
     if session.get_bind().dialect.name == "sqlite":
         column = next(iter(table.primary_key.columns))
         session.execute(table.update().where(false()).values({column.name: column}))
+
+
+def lock_row(session: Session, model: type[_M], row_id: str) -> _M | None:
+    """The row of ``model`` with this id re-read under its lock, held to the end of the
+    transaction (the write lock on SQLite, FOR UPDATE on PostgreSQL), None if it is gone: a
+    concurrent change of the same row waits for this transaction to commit."""
+    take_write_lock(session, model.__table__)  # type: ignore[attr-defined]
+    return session.get(model, row_id, with_for_update=True, populate_existing=True)
 
 
 _UNIT: contextvars.ContextVar[Unit | None] = contextvars.ContextVar("overcast_unit", default=None)

@@ -287,3 +287,33 @@ class SubnetPool(StandardAttrs, Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     address_scope_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class MeteringLabel(Base):
+    """Neutron's metering label (``metering``): a named set of rules counting a router's traffic;
+    ``shared`` applies it to every project's routers. Recorded only: no backend meters traffic
+    (docs/decisions/0057-service-providers-and-metering.md)."""
+
+    __tablename__ = "net_metering_label"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    cloud: Mapped[str] = mapped_column(String(255), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MeteringLabelRule(Base):
+    """One rule of a metering label: traffic to or from ``remote_ip_prefix`` in one direction,
+    counted or (``excluded``) left out. Gone with its label."""
+
+    __tablename__ = "net_metering_label_rule"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    metering_label_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("net_metering_label.id", ondelete="CASCADE"), index=True)
+    #: ingress or egress
+    direction: Mapped[str] = mapped_column(String(8))
+    remote_ip_prefix: Mapped[str] = mapped_column(String(64))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -107,13 +107,14 @@ def compute_driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[C
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def assert_headroom(driver: Any, names: set[str], required: str) -> None:
-    """The headroom check of the compute and volume kits (decision 0046)."""
-    if not driver.driver.reports_headroom:
+def assert_headroom(declared: bool, read: Callable[[], Any], names: set[str], required: str) -> None:
+    """The headroom check of the compute, volume and network kits (decision 0046): ``read`` asks
+    the driver for its headroom, which it answers only when it ``declared`` ``reports_headroom``."""
+    if not declared:
         with pytest.raises(NotSupported):
-            driver.headroom()
+            read()
         return
-    headroom = driver.headroom()
+    headroom = read()
     assert isinstance(headroom, Headroom), f"headroom() returned {headroom!r}"
     assert required in headroom.limits and required in headroom.used, headroom
     for mapping in (headroom.limits, headroom.used):
@@ -333,7 +334,7 @@ class ComputeDriverConformance:
     def test_headroom_as_declared(self, driver: CheckedDriver) -> None:
         """``reports_headroom``: :meth:`headroom` tells the backend's own quotas in Nova's names
         (decision 0046); a driver that does not declare it raises ``NotSupported``."""
-        assert_headroom(driver, {"instances", "cores", "ram"}, "instances")
+        assert_headroom(driver.driver.reports_headroom, driver.headroom, {"instances", "cores", "ram"}, "instances")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def test_build_returns_an_id_and_reaches_active(self, driver: CheckedDriver) -> None:

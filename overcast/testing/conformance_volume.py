@@ -127,7 +127,8 @@ class VolumeDriverConformance:
     def test_headroom_as_declared(self, driver: CheckedDriver) -> None:
         """``reports_headroom``: :meth:`headroom` tells the backend's own quotas in Cinder's names
         (decision 0046); a driver that does not declare it raises ``NotSupported``."""
-        assert_headroom(driver, {"volumes", "gigabytes", "snapshots"}, "volumes")
+        assert_headroom(driver.driver.reports_headroom, driver.headroom, {"volumes", "gigabytes", "snapshots"},
+                        "volumes")
 
     def test_find_is_one_lookup(self, driver: CheckedDriver, monkeypatch: pytest.MonkeyPatch) -> None:
         request = self.request()

@@ -33,10 +33,15 @@ from overcast.drivers.errors import DriverError, NotSupported
 from overcast.drivers.network import (CAPABILITY_KINDS, CAPABILITY_METHODS, KINDS, AddressOwner, Capability, FixedIp,
                                       FloatingIpSpec, NetworkDriver, NetworkSpec, PortBinding, PortSpec, Realised, Ref,
                                       RouterSpec, SecurityGroupRuleSpec, SecurityGroupSpec, SubnetSpec)
+from overcast.testing.conformance import assert_headroom
 
 
 def _id() -> str:
     return str(uuid.uuid4())
+
+
+#: Neutron's quota names a network driver's headroom may tell
+NEUTRON_QUOTAS = {"network", "subnet", "port", "router", "floatingip", "security_group", "security_group_rule"}
 
 
 def _ctx(item_id: str | None = None) -> CallContext:
@@ -91,6 +96,21 @@ class NetworkDriverConformance:
             if capability not in network_driver.capabilities:
                 with pytest.raises(NotSupported):
                     getattr(network_driver, methods[1])(_ctx(), Ref(_id()))
+
+    def test_headroom_as_declared(self, network_driver: NetworkDriver) -> None:
+        """``reports_headroom``: :meth:`headroom` tells the backend's own quotas in Neutron's names,
+        and a network made counts in its usage (decision 0046); every other driver raises NotSupported."""
+        assert_headroom(network_driver.reports_headroom, lambda: network_driver.headroom(_ctx()), NEUTRON_QUOTAS,
+                        "network")
+        if not network_driver.reports_headroom:
+            return
+        before = network_driver.headroom(_ctx()).used["network"]
+        network = NetworkSpec(id=_id(), name="conformance-headroom", mtu=1450, project_id="p")
+        made = network_driver.apply_network(_ctx(network.id), network)
+        try:
+            assert network_driver.headroom(_ctx()).used["network"] >= before + 1
+        finally:
+            network_driver.remove_network(_ctx(network.id), Ref(network.id, made.backend_id))
 
     def test_creates_get_backend_ids_and_are_idempotent(self, network_driver: NetworkDriver) -> None:
         network, subnet = self._topology(network_driver)

@@ -102,8 +102,9 @@ def test_a_poll_reuses_only_an_answer_younger_than_its_wait():
 
 
 def test_a_build_polls_soon_after_its_call_then_less_often(nova, compute, monkeypatch):
-    """A lone build on a backend that takes 1.5 s: its waits are 0.1, 0.2, 0.4 ... s (never more
-    than POLL_SECONDS), and every poll reads the backend afresh (no answer older than its wait)."""
+    """A lone build on a backend that takes 1.5 s: its waits are 0.1 (in the build's own run), 0.2,
+    0.4 ... s (never more than POLL_SECONDS), and every poll reads the backend afresh (no answer
+    older than its wait)."""
     from overcast.core.compute import operations
 
     driver = compute.app.compute.compute_driver("RegionOne")
@@ -122,8 +123,15 @@ def test_a_build_polls_soon_after_its_call_then_less_often(nova, compute, monkey
 
     monkeypatch.setattr(operations, "poll_again", recording_poll_again)
     monkeypatch.setattr(driver, "get_many", counted_get_many)
+    settled: list[float] = []
+    real_pause = operations._pause
+    monkeypatch.setattr(operations, "_pause", lambda seconds: settled.append(seconds) or real_pause(seconds))
     nova.create("lone", wait="ACTIVE")
+    # the first wait (0.1 s) is spent in the build's own run, asking every 0.05 s; the rest is
+    # handed back to the engine
+    assert settled == [operations.SETTLE_STEP] * 2 and sum(settled) == interval(0, operations.POLL_SECONDS)
     assert len(waits) >= 2, waits
-    assert waits == [interval(n, operations.POLL_SECONDS) for n in range(len(waits))], waits  # the schedule
+    assert waits == [interval(n, operations.POLL_SECONDS) for n in range(1, len(waits) + 1)], waits  # the schedule
     assert max(waits) <= operations.POLL_SECONDS, waits
-    assert len(reads) == len(waits) + 1, (reads, waits)  # the poll after the call, then one per wait
+    # the poll after the call, the two in the first wait, then one per wait
+    assert len(reads) == len(waits) + 3, (reads, waits)

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 from conftest import WAIT, Browser, Dashboard, poll
+from forked_cli import OpenStackCLI
 
-from overcast.testing.live import OpenStackCLI
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 #: the instance every demo test may rely on (made through the API, not the browser)

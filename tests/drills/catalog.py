@@ -251,6 +251,9 @@ _rules(_K, {  # neutron/conf/policies/*.py
     **{f"qos_{rule}_rules": {"POST": ADMIN} for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth")},
     **{f"qos_{rule}_rule": {"PUT": ADMIN, "DELETE": ADMIN}
        for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth")},
+    # neutron/conf/policies/metering.py: labels and their rules are the admin's
+    **{f"{kind}{suffix}": {m: ADMIN for m in methods} for kind in ("metering-labels", "metering-label-rules")
+       for suffix, methods in (("", ("POST",)), ("_item", ("DELETE",)))},
 })
 
 _rules(_C, {  # cinder/policies/*.py
@@ -348,7 +351,7 @@ _rules("cdn", {
 REFUSED_WITH = {
     **{(_K, name, "POST", "system_reader"): 400
        for name in ("networks", "routers", "floatingips", "security-groups", "subnetpools", "address-scopes",
-                    "rbac_policies")},
+                    "rbac_policies", "metering-labels")},
 }
 
 # --- URLs ---------------------------------------------------------------------------------------
@@ -357,7 +360,8 @@ _NETWORK_ITEMS = {"floatingips": "floating_ip", "networks": "network", "ports": 
                   "router": "router", "security-group-rules": "security_group_rule",
                   "security-groups": "security_group", "subnets": "subnet", "subnetpools": "subnetpool",
                   "address-scopes": "address_scope",
-                  "qos": "qos_policy", "rbac": "rbac_policy"}
+                  "qos": "qos_policy", "rbac": "rbac_policy", "metering-labels": "metering_label",
+                  "metering-label-rules": "metering_label_rule"}
 
 
 def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
@@ -633,6 +637,9 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         (_K, "rbac_policies", "POST"): _e({"rbac_policy": {"object_type": "network", "object_id": i["network"],
                                                            "action": "access_as_shared", "target_tenant": new_id}}),
         (_K, "rbac_policy", "PUT"): _e({"rbac_policy": {"target_tenant": new_id}}),
+        (_K, "metering-labels", "POST"): _e({"metering_label": {"name": new_id}}),
+        (_K, "metering-label-rules", "POST"): _e({"metering_label_rule": {
+            "metering_label_id": i["metering_label"], "remote_ip_prefix": "10.81.0.0/24"}}),
         (_K, "qos_policies", "POST"): _e({"policy": {"name": new_id, "project_id": i["project"]}}),
         (_K, "qos_policy", "PUT"): _e({"policy": {"description": "drill"}}),
         (_K, "qos_bandwidth_limit_rules", "POST"): _e({"bandwidth_limit_rule": {"max_kbps": 2000,

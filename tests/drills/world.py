@@ -303,6 +303,12 @@ class World:
                                               ("minimum_bandwidth_rules", "minimum_bandwidth_rule", {"min_kbps": 10})):
             ids[f"qos_{member_name}"] = self.ok("POST", f"{qos}/{ids['qos_policy']}/{collection}", json_body={
                 member_name: body})[member_name]["id"]
+        # a metering label of the member's project (only admins make and see them) with one rule
+        ids["metering_label"] = self.ok("POST", f"{net}/metering/metering-labels", json_body={"metering_label": {
+            "name": "drill-metering", "project_id": ids["project"]}})["metering_label"]["id"]
+        ids["metering_label_rule"] = self.ok("POST", f"{net}/metering/metering-label-rules", json_body={
+            "metering_label_rule": {"metering_label_id": ids["metering_label"],
+                                    "remote_ip_prefix": "10.80.0.0/24"}})["metering_label_rule"]["id"]
         for kind, key in (("networks", "network"), ("subnets", "subnet"), ("ports", "port"),
                           ("routers", "router"), ("floatingips", "floating_ip"),
                           ("security-groups", "security_group"), ("subnetpools", "subnetpool")):

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from overcast.testing.live import (LiveServer, OpenStackCLI, create_postgres_database, drop_postgres_database,
-                                   sdk_connect)
+from overcast.testing.live import LiveServer, create_postgres_database, drop_postgres_database, sdk_connect
+from forked_cli import OpenStackCLI
 
 POSTGRES_ADMIN_URL = os.environ.get("OVERCAST_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_ADMIN_URL else [])

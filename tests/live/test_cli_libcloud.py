@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from overcast.testing.emulators import MotoServer
-from overcast.testing.live import LiveServer, OpenStackCLI, wait_for
+from overcast.testing.live import LiveServer, wait_for
+from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
 

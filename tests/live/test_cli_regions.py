@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from overcast.testing.live import LiveServer, OpenStackCLI, wait_for
+from overcast.testing.live import LiveServer, wait_for
+from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
 

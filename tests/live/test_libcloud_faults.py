@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from overcast.testing.emulators import MotoServer
-from overcast.testing.live import LiveServer, OpenStackCLI, wait_for
+from overcast.testing.live import LiveServer, wait_for
+from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
 

@@ -17,8 +17,9 @@ from typing import Any, Iterator
 import pytest
 from cryptography.fernet import InvalidToken
 
-from overcast.testing.live import OpenStackCLI, wait_for
+from overcast.testing.live import wait_for
 from overcast.testing.passthrough import Passthrough
+from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
 
@@ -374,6 +375,79 @@ def test_an_upstream_quota_refusal_reaches_the_client(rig: Passthrough, cli: Rec
         admin.close()
         upstream.close()
     lab_run(cli, "volume", "delete", "pt-quota-vol")
+
+
+def unrealised(rig: Passthrough) -> list[str]:
+    """lab's networks, subnets, routers, floating IPs and security groups the upstream holds nothing for yet."""
+    assert rig.front is not None
+    with sqlite3.connect(rig.front.data_dir / "overcast.db") as db:
+        return [f"{table} {row[0]}" for table in ("net_network", "net_subnet", "net_router", "net_floating_ip",
+                                                  "net_security_group")
+                for row in db.execute(f"SELECT id FROM {table} WHERE cloud = 'lab' AND backend_id IS NULL")]  # noqa: S608
+
+
+#: Neutron's quota name -> the CLI's ``network quota`` figures attribute (openstacksdk QuotaDetails)
+NEUTRON_QUOTAS = {"network": "networks", "subnet": "subnets", "port": "ports", "router": "routers",
+                  "floatingip": "floating_ips", "security_group": "security_groups",
+                  "security_group_rule": "security_group_rules"}
+
+
+def test_an_upstream_network_quota_refusal_is_neutrons_409_on_the_post(rig: Passthrough, cli: RecordingCLI) -> None:
+    """With the upstream project's Neutron quotas at what it already uses (set through the upstream's
+    own admin API), every Neutron create in lab is refused on the POST with Neutron's 409 OverQuota
+    naming the resource, and nothing is recorded in lab or made upstream (decision 0046)."""
+    lab(cli, "network", "create", "ptq-net")
+    lab(cli, "subnet", "create", "--network", "ptq-net", "--subnet-range", "10.77.0.0/24", "ptq-subnet")
+    lab(cli, "security", "group", "create", "ptq-sg")
+    # everything lab holds is upstream (the upstream's usage counts it) before the quotas are lowered
+    wait_for(lambda: not unrealised(rig), WAIT, interval=0.2, max_interval=1.0, description="lab realised upstream",
+             on_timeout=lambda: f": {unrealised(rig)}")
+    admin = rig.upstream_conn()
+    upstream = rig.service_conn()
+    project = rig.account["project_id"]
+    kinds = ("networks", "subnets", "ports", "routers", "ips", "security_groups", "security_group_rules")
+    try:
+        held = {kind: {o.id for o in getattr(upstream.network, kind)()} for kind in kinds}
+        details = admin.network.get_quota(project, details=True)
+        used = {name: int(getattr(details, attr)["used"]) for name, attr in NEUTRON_QUOTAS.items()}
+        admin.set_network_quotas(project, **used)
+        creates = {
+            "network": ("network", "create", "ptq-net-2"),
+            "subnet": ("subnet", "create", "--network", "ptq-net", "--subnet-range", "10.77.1.0/24", "ptq-subnet-2"),
+            "port": ("port", "create", "--network", "ptq-net", "ptq-port"),
+            "router": ("router", "create", "ptq-router"),
+            "floatingip": ("floating", "ip", "create", "public"),
+            "security_group": ("security", "group", "create", "ptq-sg-2"),
+            "security_group_rule": ("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
+                                    "ptq-sg"),
+        }
+        for resource, args in creates.items():
+            proc = cli.run("--os-region-name", "lab", *args, check=False)
+            assert proc.returncode != 0, f"{resource}: {proc.stdout}"
+            assert re.search(rf"409\b.*Quota exceeded for resources: \['{resource}'\]", proc.stderr), \
+                (resource, proc.stderr[-2000:])
+            assert f"127.0.0.1:{rig.upstream.port}" not in proc.stderr, "the upstream's address reached the client"
+
+        # nothing half-made: no record in lab, nothing new upstream
+        assert not {"ptq-net-2"} & {n["Name"] for n in lab(cli, "network", "list")}
+        assert not {"ptq-subnet-2"} & {n["Name"] for n in lab(cli, "subnet", "list")}
+        assert not lab(cli, "port", "list", "--name", "ptq-port")
+        assert not lab(cli, "router", "list", "--name", "ptq-router")
+        assert not {"ptq-sg-2"} & {g["Name"] for g in lab(cli, "security", "group", "list")}
+        assert len(lab(cli, "security", "group", "rule", "list", "ptq-sg")) == 2  # Neutron's two egress rules
+        for kind in kinds:
+            assert {o.id for o in getattr(upstream.network, kind)()} <= held[kind], kind
+    finally:
+        admin.set_network_quotas(project, network=1000, subnet=1000, port=5000, router=100, floatingip=500,
+                                 security_group=1000, security_group_rule=10000)
+        admin.close()
+        upstream.close()
+    # the quotas back up upstream, lab takes the creates again
+    lab(cli, "router", "create", "ptq-router")
+    lab_run(cli, "router", "delete", "ptq-router")
+    lab_run(cli, "security", "group", "delete", "ptq-sg")
+    lab_run(cli, "subnet", "delete", "ptq-subnet")
+    lab_run(cli, "network", "delete", "ptq-net")
 
 
 def upstream_faults(rig: Passthrough, method: str, path: str = "", **kwargs: Any) -> Any:

@@ -39,3 +39,18 @@ def reader_token(cloud, admin_token) -> str:  # noqa: ANN001
                admin_token).status_code == 204
     cloud.passwords["netreader"] = "secret-pass"
     return cloud.token("netreader", "demo")
+
+
+@pytest.fixture
+def other(cloud, admin_token) -> tuple[str, str]:  # noqa: ANN001
+    """(token, project id) of a member of a second project, "other"."""
+    req = cloud.request
+    project = json.loads(req("POST", "/identity/v3/projects", admin_token, json={"project": {
+        "name": "other", "domain_id": "default"}}).text)["project"]
+    role = json.loads(req("GET", "/identity/v3/roles?name=member", admin_token).text)["roles"][0]
+    user = json.loads(req("POST", "/identity/v3/users", admin_token, json={"user": {
+        "name": "otheruser", "password": "other-pass", "domain_id": "default"}}).text)["user"]
+    assert req("PUT", f"/identity/v3/projects/{project['id']}/users/{user['id']}/roles/{role['id']}",
+               admin_token).status_code == 204
+    cloud.passwords["otheruser"] = "other-pass"
+    return cloud.token("otheruser", "other"), project["id"]

@@ -9,7 +9,8 @@ from typing import Iterator
 
 import pytest
 
-from overcast.testing.live import CLIError, LiveServer, OpenStackCLI
+from overcast.testing.live import CLIError, LiveServer
+from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
 

@@ -3,7 +3,8 @@ quotas and tags."""
 
 from __future__ import annotations
 
-from overcast.api.network import actions, availability, endpoints, qos, rbac, subnet_pools, topology, versions
+from overcast.api.network import (actions, availability, endpoints, metering, qos, rbac, service_providers,
+                                  subnet_pools, topology, versions)
 from overcast.api.network.common import Collection, Item
 from overcast.api.network.resources import KINDS, RULES
 from overcast.api.routing import Registry
@@ -16,6 +17,8 @@ def register(registry: Registry, core: NetworkCore) -> None:
     endpoints.declare(registry)
     qos.declare(registry)
     rbac.declare(registry)
+    metering.declare(registry)
+    service_providers.declare(registry)
     versions.bind(registry, core.settings.public_url.rstrip("/") + "/network")
     for kind in (*KINDS, RULES, *subnet_pools.KINDS):
         url = kind.url or kind.collection
@@ -26,3 +29,5 @@ def register(registry: Registry, core: NetworkCore) -> None:
     topology.bind(registry, core)
     qos.bind(registry, core)
     rbac.bind(registry, core)
+    metering.bind(registry, core)
+    service_providers.bind(registry, core)

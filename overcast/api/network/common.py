@@ -140,6 +140,13 @@ def _kept(view: dict[str, Any], filters: dict[str, list[str]], tags: dict[str, s
                 or ("not-tags-any" in tags and tags["not-tags-any"] & have))
 
 
+def matching(req: falcon.Request, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``views`` every attribute and tag filter of the request keeps (a resource listed
+    without the store: service providers)."""
+    filters, tags = attribute_filters(req), _tag_params(req)
+    return [v for v in views if _kept(v, filters, tags)]
+
+
 def _sort(req: falcon.Request, known: Callable[[str], bool]) -> list[tuple[str, bool]]:
     """(key, descending) for each ``sort_key`` (a missing ``sort_dir`` is ascending).
 
@@ -348,7 +355,8 @@ class Collection:
                   ({self.kind.member: i} for i in items)] if bulk else [
             parse_body(raw, self.kind.member, self.kind.create_properties, required=self.kind.required,
                        read_only=self.kind.create_read_only)]
-        core = regional(self.core, req)
+        # what the region's backend itself still allows, read before the transaction (decision 0046)
+        core = regional(self.core, req).with_headroom(caller(req).project_id)
         with core.session() as session:
             records = [self.kind.rules.create(core, session, caller(req), to_integers(body, self.kind.integers))
                        for body in bodies]
@@ -356,6 +364,7 @@ class Collection:
             if settle is not None:  # what the backend must make before the answer (a provider's address)
                 settle(core, session, records)
             views = [self.kind.view(req, session, record) for record in records]
+        core.headroom_spent()
         resp.status = falcon.HTTP_201
         resp.media = {self.kind.collection: views} if bulk else {self.kind.member: views[0]}
 

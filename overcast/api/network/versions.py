@@ -28,6 +28,7 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP resource"),
     ("ip-substring-filtering", "IP address substring filtering",
      "Provides IP address substring filtering when listing ports"),
+    ("metering", "Neutron Metering", "Neutron Metering extension."),
     ("network-ip-availability", "Network IP Availability",
      "Provides IP availability data for each network and subnet."),
     ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
@@ -58,6 +59,8 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
      "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via "
      "a NAT gateway."),
     ("security-group", "security-group", "The security groups extension."),
+    ("service-type", "Neutron Service Type Management", "API for retrieving service providers for Neutron "
+     "advanced services"),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     ("standard-attr-description", "standard-attr-description",
      "Extension to add descriptions to standard attributes"),
@@ -70,6 +73,8 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
      "resources that have Neutron standard attributes."),
     ("stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"),
     ("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
+    # the first tag API, for networks (TagsTest asks for it); standard-attr-tag extends it
+    ("tag", "Tag support", "Enables to set tag on resources."),
 )
 ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 #: (resource, collection) listed by GET /v2.0
@@ -77,7 +82,9 @@ RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), 
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
              ("security_group_rule", "security-group-rules"), ("quota", "quotas"), ("subnetpool", "subnetpools"),
              ("address_scope", "address-scopes"))
-RESOURCES += (("policy", "qos/policies"), ("rbac_policy", "rbac-policies"))
+RESOURCES += (("policy", "qos/policies"), ("rbac_policy", "rbac-policies"),
+              ("metering_label", "metering/metering-labels"), ("metering_label_rule", "metering/metering-label-rules"),
+              ("service_provider", "service-providers"))
 
 
 def _extension(alias: str, name: str, description: str) -> dict:

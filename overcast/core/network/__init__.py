@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 
 from overcast.config import Settings
 from overcast.core.errors import NotFound, ServiceUnavailable
+from overcast.core.headroom import BackendQuotas
+from overcast.core.network.errors import conflict
+from overcast.drivers.headroom import Headroom
 from overcast.drivers.network import AddressOwner, NetworkDriver
 from overcast.drivers.registry import CloudDriver
 from overcast.store.db import Store
@@ -64,6 +67,15 @@ class NetworkCore:
     #: region -> seconds until its network backend may be called again (0: now); set by the
     #: operations setup from the circuit breakers, None without an operations runtime
     backend_wait: Callable[[str], float] | None = None
+    #: the process's backends (timeouts, breakers) for reads made from a request; set by the
+    #: operations setup, None without an operations runtime
+    backends: Any = None
+    #: each region's network backend headroom, kept a few seconds (decision 0046); one per process
+    backend_quotas: BackendQuotas = field(default_factory=BackendQuotas)
+    #: for one request (:meth:`with_headroom`): what the region's backend still allows, and what
+    #: this request's creates have taken of it so far
+    headroom: Headroom | None = None
+    headroom_taken: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -76,7 +88,38 @@ class NetworkCore:
         """
         if region not in self.clouds and region not in self.settings.regions:
             raise NotFound(f"Region {region} is not configured.")
-        return dataclasses.replace(self, region=region, request_id=request_id, user_id=user_id)
+        return dataclasses.replace(self, region=region, request_id=request_id, user_id=user_id, headroom=None,
+                                   headroom_taken={})
+
+    # -- the backend's own quotas (decision 0046) ----------------------------------------------
+    def with_headroom(self, project_id: str | None) -> "NetworkCore":
+        """This core knowing what the region's network backend itself still allows: read now,
+        before the request's transaction opens (a backend call, with the cloud's timeout and
+        breaker). A driver that reports nothing costs nothing and is not checked.
+
+        :raises overcast.ops.calls.BackendUnavailable: the backend did not answer (503).
+        """
+        headroom = self.backend_quotas.read(self.backends, self.region, "network", self.driver,
+                                            project_id=project_id, user_id=self.user_id, request_id=self.request_id)
+        return dataclasses.replace(self, headroom=headroom, headroom_taken={})
+
+    def check_headroom(self, resource: str, count: int = 1) -> None:
+        """``count`` more ``resource`` (a Neutron quota name) must fit the backend's headroom,
+        counting what this request already took.
+
+        :raises Conflict: OverQuota naming the resource, as the upstream Neutron would answer.
+        """
+        if self.headroom is None:
+            return
+        wanted = self.headroom_taken.get(resource, 0) + count
+        if self.headroom.over({resource: wanted}):
+            raise conflict("OverQuota", f"Quota exceeded for resources: ['{resource}'].")
+        self.headroom_taken[resource] = wanted
+
+    def headroom_spent(self) -> None:
+        """The request committed: count what it took into the kept headroom of the region."""
+        if self.headroom is not None and self.headroom_taken:
+            self.backend_quotas.taken(self.region, "network", self.headroom_taken)
 
     @property
     def driver(self) -> NetworkDriver | None:
@@ -137,4 +180,5 @@ class NetworkCore:
 
 
 def build_network(settings: Settings, store: Store, clouds: Mapping[str, CloudDriver]) -> NetworkCore:
-    return NetworkCore(settings=settings, store=store, clouds=clouds)
+    return NetworkCore(settings=settings, store=store, clouds=clouds,
+                       backend_quotas=BackendQuotas(settings.ops.headroom_seconds))

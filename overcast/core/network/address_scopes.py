@@ -15,6 +15,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.network.common import (admin_only, authorize, lookup, own_or_shared, owner,
                                           sees_own_or_shared, touch, update_fields)
+from overcast.core.network import errors, rbac
 from overcast.core.network.errors import conflict
 from overcast.store.network import AddressScope, Subnet, SubnetPool
 
@@ -26,7 +27,7 @@ BATCH = 500
 
 
 def not_found(scope_id: str) -> NotFound:
-    return NotFound(f"Address scope {scope_id} could not be found.", kind="AddressScopeNotFound")
+    return errors.not_found("address_scope", scope_id)
 
 
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[AddressScope]]:
@@ -37,7 +38,7 @@ def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple
 def get(core: NetworkCore, session: Session, ctx: AuthContext, scope_id: str) -> AddressScope:
     """:raises NotFound: AddressScopeNotFound (also another project's unshared scope)."""
     scope = lookup(session, AddressScope, scope_id, core.region)
-    if scope is None or not sees_own_or_shared(ctx, scope):
+    if scope is None or not sees_own_or_shared(ctx, scope, session):
         raise not_found(scope_id)
     return scope
 
@@ -51,6 +52,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
                          shared=bool(body.get("shared")), tags=[], extra={})
     session.add(scope)
     session.flush()
+    rbac.follow_flags(core, session, scope)
     return scope
 
 
@@ -68,6 +70,7 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, scope_id: str,
     update_fields(scope, changes, ("name", "description", "shared"))
     touch(scope)
     session.flush()
+    rbac.follow_flags(core, session, scope)
     return scope
 
 
@@ -78,6 +81,7 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, scope_id: str)
     if session.scalar(select(SubnetPool.id).where(SubnetPool.address_scope_id == scope.id).limit(1)) is not None:
         raise conflict("AddressScopeInUse", f"Unable to complete operation on address scope {scope.id}. There are "
                                             "one or more subnet pools in use on the address scope.")
+    rbac.forget(session, scope)
     session.delete(scope)
     session.flush()
 
@@ -93,7 +97,7 @@ def check_pool(core: NetworkCore, session: Session, ctx: AuthContext, pool: Subn
     if not pool.address_scope_id:
         return
     scope = lookup(session, AddressScope, pool.address_scope_id, core.region)
-    if scope is None or not sees_own_or_shared(ctx, scope):
+    if scope is None or not sees_own_or_shared(ctx, scope, session):
         raise Invalid(f"Illegal subnetpool association: subnetpool {pool.id} cannot be associated with address "
                       f"scope {pool.address_scope_id}.", kind="IllegalSubnetPoolAssociationToAddressScope")
     if scope.ip_version != pool.ip_version:

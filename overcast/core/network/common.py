@@ -42,7 +42,8 @@ def visible(ctx: AuthContext, record: Any, session: Session | None = None) -> bo
 #: routers and floating IPs to the network as an external one
 SHARED, EXTERNAL = "access_as_shared", "access_as_external"
 #: record class name -> the RBAC object type that shares it
-RBAC_TYPES = {"Network": "network", "QosPolicy": "qos_policy"}
+RBAC_TYPES = {"Network": "network", "QosPolicy": "qos_policy", "SubnetPool": "subnetpool",
+              "AddressScope": "address_scope", "SecurityGroup": "security_group"}
 
 
 def shared_with(ctx: AuthContext, model: type, region: str, action: str | None = None) -> Select[tuple[str]]:
@@ -65,18 +66,25 @@ def owned(ctx: AuthContext, model: type[M], region: str) -> Select[tuple[M]]:
     return query if ctx.is_admin else query.where(model.project_id == ctx.project_id)
 
 
-def own_or_shared(ctx: AuthContext, model: type[M], region: str) -> Select[tuple[M]]:
-    """The ``model`` records of ``region`` (a model with ``shared``) ``ctx`` may list: all for admins,
-    else its project's and the shared ones, in no order."""
+def own_or_granted(ctx: AuthContext, model: type[M], region: str, *also: Any) -> Select[tuple[M]]:
+    """The ``model`` records of ``region`` ``ctx`` may list: all for admins, else its project's,
+    those an RBAC policy shares with its project, and those matching any of ``also``, in no order."""
     query = in_region(model, region)
     if ctx.is_admin:
         return query
-    return query.where(or_(model.project_id == ctx.project_id, model.shared.is_(True)))
+    return query.where(or_(model.project_id == ctx.project_id,  # type: ignore[attr-defined]
+                           model.id.in_(shared_with(ctx, model, region)), *also))  # type: ignore[attr-defined]
 
 
-def sees_own_or_shared(ctx: AuthContext, record: Any) -> bool:
-    """Whether ``ctx`` may see ``record`` (a record with ``shared``): admin, its project's, or shared."""
-    return ctx.is_admin or record.project_id == ctx.project_id or bool(record.shared)
+def own_or_shared(ctx: AuthContext, model: type[M], region: str) -> Select[tuple[M]]:
+    """:func:`own_or_granted` and the shared ones, for a model with ``shared``."""
+    return own_or_granted(ctx, model, region, model.shared.is_(True))  # type: ignore[attr-defined]
+
+
+def sees_own_or_shared(ctx: AuthContext, record: Any, session: Session) -> bool:
+    """Whether ``ctx`` may see ``record`` (a record with ``shared``): admin, its project's, shared,
+    or shared with its project by an RBAC policy."""
+    return bool(record.shared) or visible(ctx, record, session)
 
 
 def lookup(session: Session, model: type[M], item_id: str | None, region: str) -> M | None:

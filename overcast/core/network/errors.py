@@ -22,6 +22,9 @@ _NOT_FOUND = {
     "floatingip": ("FloatingIPNotFound", "Floating IP %s could not be found"),
     "security_group": ("SecurityGroupNotFound", "Security group %s does not exist"),
     "security_group_rule": ("SecurityGroupRuleNotFound", "Security group rule %s does not exist"),
+    "subnetpool": ("SubnetPoolNotFound", "Subnet pool %s could not be found."),
+    "address_scope": ("AddressScopeNotFound", "Address scope %s could not be found."),
+    "qos_policy": ("QosPolicyNotFound", "QoS policy %s could not be found."),
 }
 
 

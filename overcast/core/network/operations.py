@@ -402,5 +402,7 @@ def setup_for(core: NetworkCore) -> Callable[[Any], None]:
         runtime.reconciler.register("network.objects", realiser.reconcile)
         # creates answer 503 while this process has found the region's backend down
         core.backend_wait = lambda region: runtime.breakers(region, "network").retry_in()
+        # reads from a request (the backend's headroom) share the workers' breakers and limits
+        core.backends = runtime.backends
 
     return setup

@@ -55,4 +55,9 @@ RULES: Mapping[str, Rule] = {
     "update_subnetpool:tags": ADMIN_OR_PROJECT_MEMBER,
     **{f"{verb}_subnetpool:{attr}": ADMIN for verb in ("create", "update") for attr in ("shared", "is_default")},
     **{f"{verb}_address_scope:shared": ADMIN for verb in ("create", "update")},
+    # neutron/conf/policies/metering.py: labels and their rules are the admin's, reading them too
+    **{f"{verb}_{kind}": ADMIN for verb in ("create", "get", "delete")
+       for kind in ("metering_label", "metering_label_rule")},
+    # neutron/conf/policies/service_type.py
+    "get_service_provider": ADMIN_OR_PROJECT_READER,
 }

@@ -26,6 +26,7 @@ from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.core.network import NetworkCore, rbac
 from overcast.core.network.common import authorize, in_region, lookup, owner, shared_with, touch, update_fields, \
     visible
+from overcast.core.network import errors
 from overcast.core.network.errors import bad_attribute, conflict
 from overcast.store.network import Network, Port, QosPolicy, QosRule
 
@@ -100,7 +101,7 @@ def backend_name(core: NetworkCore) -> str:
 
 # -- policies --------------------------------------------------------------------------------
 def _not_found(policy_id: str) -> NotFound:
-    return NotFound(f"QoS policy {policy_id} could not be found.", kind="QosPolicyNotFound")
+    return errors.not_found("qos_policy", policy_id)
 
 
 def _visible(ctx: AuthContext, policy: QosPolicy, session: Session) -> bool:

@@ -86,9 +86,14 @@ def reset(core: NetworkCore, session: Session, project_id: str) -> None:
 
 
 def check(core: NetworkCore, session: Session, project_id: str, resource: str, count: int = 1) -> None:
-    """:raises Conflict: OverQuota, creating ``count`` more would pass the project's limit in the region."""
-    if not project_id:
-        return
+    """:raises Conflict: OverQuota, creating ``count`` more would pass the project's limit in the region,
+    or (after it) what the region's backend itself still allows (:meth:`NetworkCore.check_headroom`)."""
+    if project_id:
+        _check_own(core, session, project_id, resource, count)
+    core.check_headroom(resource, count)
+
+
+def _check_own(core: NetworkCore, session: Session, project_id: str, resource: str, count: int) -> None:
     limit = limits(core, session, project_id)[resource]
     if limit < 0:
         return

@@ -1,6 +1,6 @@
 """RBAC policies (Neutron's ``rbac-policies``): share a network (``access_as_shared``,
-``access_as_external``) or a QoS policy (``access_as_shared``) with one project or, for admins
-only, with every project (``*``).
+``access_as_external``), a QoS policy, a subnet pool, an address scope or a security group
+(``access_as_shared``) with one project or, for admins only, with every project (``*``).
 
 What a policy grants is read where records are listed and fetched
 (:func:`overcast.core.network.common.shared_with`): a network shared with a project is visible to
@@ -9,8 +9,9 @@ it and takes its ports; its subnets are visible to it. The ``*`` entries are wha
 making or removing a ``*`` entry sets the flag, as Neutron derives it.
 
 A project sees the policies it owns and those that target it. Removing a policy (or retargeting
-it) while the project it shares with still has ports on the network, or networks and ports using
-the QoS policy, that no other policy covers is refused (409 RbacPolicyInUse).
+it) while the project it shares with still has ports on the network, networks and ports using
+the QoS policy, subnets cut from the pool, pools in the address scope or ports in the security
+group, that no other policy covers is refused (409 RbacPolicyInUse).
 """
 
 from __future__ import annotations
@@ -26,18 +27,24 @@ from sqlalchemy.sql import Select
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid, NotFound
 from overcast.core.network import NetworkCore, quotas
-from overcast.core.network.common import EXTERNAL, SHARED, authorize, in_region, lookup, owner, touch, visible
+from overcast.core.network.common import (EXTERNAL, RBAC_TYPES, SHARED, authorize, in_region, lookup, owner, touch,
+                                          visible)
 from overcast.core.network.errors import bad_attribute, conflict, not_found, policy
-from overcast.store.network import Network, Port, QosPolicy, RbacPolicy
+from overcast.store.network import AddressScope, Network, Port, QosPolicy, RbacPolicy, SecurityGroup, Subnet, \
+    SubnetPool
 
 WILDCARD = "*"
 #: object type -> (its model, the actions it takes)
 OBJECT_TYPES: dict[str, tuple[type, tuple[str, ...]]] = {
     "network": (Network, (SHARED, EXTERNAL)),
     "qos_policy": (QosPolicy, (SHARED,)),
+    "subnetpool": (SubnetPool, (SHARED,)),
+    "address_scope": (AddressScope, (SHARED,)),
+    "security_group": (SecurityGroup, (SHARED,)),
 }
-#: (object type, action) -> the attribute a ``*`` entry stands for
-FLAGS = {("network", SHARED): "shared", ("network", EXTERNAL): "external", ("qos_policy", SHARED): "shared"}
+#: (object type, action) -> the attribute a ``*`` entry stands for (security groups have none)
+FLAGS = {("network", SHARED): "shared", ("network", EXTERNAL): "external", ("qos_policy", SHARED): "shared",
+         ("subnetpool", SHARED): "shared", ("address_scope", SHARED): "shared"}
 
 
 def _not_found(policy_id: str) -> NotFound:
@@ -67,10 +74,8 @@ def _object(core: NetworkCore, session: Session, ctx: AuthContext, object_type: 
     """
     model = OBJECT_TYPES[object_type][0]
     record = lookup(session, model, object_id, core.region)
-    if record is None or not visible(ctx, record, session):
-        if object_type == "network":
-            raise not_found("network", object_id)
-        raise NotFound(f"QoS policy {object_id} could not be found.", kind="QosPolicyNotFound")
+    if record is None or not (visible(ctx, record, session) or getattr(record, "shared", False)):
+        raise not_found(object_type, object_id)
     if not ctx.is_admin and record.project_id != ctx.project_id:
         raise policy("create_rbac_policy")
     return record
@@ -154,20 +159,32 @@ def _check_unused(session: Session, entry: RbacPolicy) -> None:
         RbacPolicy.action == entry.action, RbacPolicy.id != entry.id)))
     if WILDCARD in others:
         return
-    users: list[tuple[str, str]] = []
-    if entry.object_type == "network":
-        users = [(p.id, p.project_id) for p in session.execute(
-            select(Port.id, Port.project_id).where(Port.network_id == record.id))]
-    else:
-        for model in (Network, Port):
-            users += [(r.id, r.project_id) for r in session.execute(
-                select(model.id, model.project_id).where(model.qos_policy_id == record.id))]
-    for user_id, project_id in users:
+    for user_id, project_id in _users(session, entry.object_type, record):
         if project_id in ("", record.project_id) or project_id in others:
             continue
         if entry.target_project in (WILDCARD, project_id):
             raise conflict("RbacPolicyInUse", f"RBAC policy on object {record.id} cannot be removed because other "
                                               f"objects depend on it.\nDetails: {user_id} of project {project_id}")
+
+
+def _users(session: Session, object_type: str, record: Any) -> list[tuple[str, str]]:
+    """(id, project) of what uses ``record``: ports on a network; networks and ports under a QoS
+    policy; subnets cut from a pool; pools in an address scope; ports in a security group."""
+    if object_type == "network":
+        return [(r.id, r.project_id) for r in session.execute(
+            select(Port.id, Port.project_id).where(Port.network_id == record.id))]
+    if object_type == "qos_policy":
+        return [(r.id, r.project_id) for model in (Network, Port) for r in session.execute(
+            select(model.id, model.project_id).where(model.qos_policy_id == record.id))]
+    if object_type == "subnetpool":
+        return [(r.id, r.project_id) for r in session.execute(
+            select(Subnet.id, Subnet.project_id).where(Subnet.subnetpool_id == record.id))]
+    if object_type == "address_scope":
+        return [(r.id, r.project_id) for r in session.execute(
+            select(SubnetPool.id, SubnetPool.project_id).where(SubnetPool.address_scope_id == record.id))]
+    return [(r.id, r.project_id) for r in session.execute(  # a security group (a JSON list on ports)
+        select(Port.id, Port.project_id, Port.security_group_ids).where(Port.cloud == record.cloud))
+        if record.id in (r.security_group_ids or [])]
 
 
 def update(core: NetworkCore, session: Session, ctx: AuthContext, policy_id: str,
@@ -201,12 +218,12 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, policy_id: str
 
 # -- what the flags of networks and QoS policies mean ------------------------------------------
 def follow_flags(core: NetworkCore, session: Session, record: Any) -> None:
-    """After a create or update of a network or QoS policy: each flag a ``*`` entry stands for
+    """After a create or update of a network, QoS policy, subnet pool or address scope: each flag a ``*`` entry stands for
     (``shared``, ``router:external``) has its entry, made by the record's owner, or none.
 
     :raises Conflict: RbacPolicyInUse, a flag turned off while other projects use the object.
     """
-    object_type = "network" if isinstance(record, Network) else "qos_policy"
+    object_type = RBAC_TYPES[type(record).__name__]
     for (kind, action), attr in FLAGS.items():
         if kind != object_type:
             continue

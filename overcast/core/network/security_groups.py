@@ -14,8 +14,9 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
-from overcast.core.network import NetworkCore, quotas
-from overcast.core.network.common import authorize, fetch, lookup, owned, owner, touch, update_fields
+from overcast.core.network import NetworkCore, quotas, rbac
+from overcast.core.network.common import (authorize, fetch, lookup, own_or_granted, owned, owner, touch,
+                                          update_fields, visible)
 from overcast.core.network.errors import bad_attribute, conflict, not_found
 from overcast.core.network.listing import ordered
 from overcast.store.network import DefaultSecurityGroup, Port, SecurityGroup, SecurityGroupRule
@@ -65,7 +66,7 @@ def ensure_default(core: NetworkCore, session: Session, project_id: str | None) 
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[SecurityGroup]]:
     """The groups of the region ``ctx`` may list, in no order (its project's default group is made first)."""
     ensure_default(core, session, ctx.project_id)
-    return owned(ctx, SecurityGroup, core.region)
+    return own_or_granted(ctx, SecurityGroup, core.region)
 
 
 def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[SecurityGroup]:
@@ -130,6 +131,7 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, group_id: str)
         if group.id in (groups or []):
             raise conflict("SecurityGroupInUse", f"Security Group {group.id} in use.")
     core.unrealise(session, group)
+    rbac.forget(session, group)
     session.delete(group)
     session.flush()
 
@@ -277,7 +279,7 @@ def resolve(core: NetworkCore, session: Session, ctx: AuthContext, project_id: s
         if group is None:
             group = session.scalar(select(SecurityGroup).where(SecurityGroup.name == ref, SecurityGroup.cloud == core.region,
                                                                SecurityGroup.project_id == project_id))
-        if group is None or not (ctx.is_admin or group.project_id in (ctx.project_id, project_id)):
+        if group is None or not (group.project_id == project_id or visible(ctx, group, session)):
             raise not_found("security_group", ref)
         ids.append(group.id)
     return ids

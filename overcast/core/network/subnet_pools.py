@@ -21,11 +21,12 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Invalid, NotFound
-from overcast.core.network import NetworkCore, address_scopes, quotas
+from overcast.core.network import NetworkCore, address_scopes, quotas, rbac
 from overcast.core.network.common import (admin_only, authorize, in_region, lookup, own_or_shared, owner,
                                           sees_own_or_shared, touch, update_fields)
+from overcast.core.network import errors
 from overcast.core.network.errors import bad_attribute, bad_request, conflict, invalid_input
-from overcast.store.db import take_write_lock
+from overcast.store.db import lock_row
 from overcast.store.network import Subnet, SubnetPool
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -38,7 +39,7 @@ QUOTA_UNIT = {4: 32, 6: 64}
 
 
 def not_found(pool_id: str) -> NotFound:
-    return NotFound(f"Subnet pool {pool_id} could not be found.", kind="SubnetPoolNotFound")
+    return errors.not_found("subnetpool", pool_id)
 
 
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[SubnetPool]]:
@@ -49,7 +50,7 @@ def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple
 def get(core: NetworkCore, session: Session, ctx: AuthContext, pool_id: str) -> SubnetPool:
     """:raises NotFound: SubnetPoolNotFound (also another project's unshared pool)."""
     pool = lookup(session, SubnetPool, pool_id, core.region)
-    if pool is None or not sees_own_or_shared(ctx, pool):
+    if pool is None or not sees_own_or_shared(ctx, pool, session):
         raise not_found(pool_id)
     return pool
 
@@ -125,6 +126,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     session.flush()  # the id, which the address scope's faults name
     address_scopes.check_pool(core, session, ctx, pool)
     quotas.check(core, session, project_id, "subnetpool")
+    rbac.follow_flags(core, session, pool)
     return pool
 
 
@@ -165,6 +167,7 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, pool_id: str) 
     if session.scalar(select(Subnet.id).where(Subnet.subnetpool_id == pool.id).limit(1)) is not None:
         raise Invalid("Unable to delete subnet pool: Subnet pool has existing allocations.",
                       kind="SubnetPoolDeleteError")
+    rbac.forget(session, pool)
     session.delete(pool)
     session.flush()
 
@@ -172,8 +175,7 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, pool_id: str) 
 def _locked(session: Session, pool: SubnetPool) -> SubnetPool:
     """The pool re-read under its lock, held to the end of the transaction: a concurrent
     allocation, update or delete of the same pool waits for this one to commit."""
-    take_write_lock(session, SubnetPool.__table__)
-    locked = session.get(SubnetPool, pool.id, with_for_update=True, populate_existing=True)
+    locked = lock_row(session, SubnetPool, pool.id)
     if locked is None:  # deleted meanwhile
         raise not_found(pool.id)
     return locked

@@ -16,16 +16,21 @@ from typing import Any, Callable
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest, NotFound
+from overcast.drivers.headroom import Headroom
 from overcast.drivers.network import (KINDS, AddressOwner, BackendObject, Capability, FixedIp, FloatingIpRealised,
                                       FloatingIpSpec, NetworkDriver, NetworkSpec, PortBinding, PortSpec, Realised,
                                       Ref, RouterSpec, SecurityGroupRealised, SecurityGroupRuleSpec,
                                       SecurityGroupSpec, SubnetSpec)
-from overcast.drivers.openstack.upstream import KEY_TAG, PROJECT_TAG, Upstream
+from overcast.drivers.openstack.upstream import KEY_TAG, PROJECT_TAG, Upstream, as_limit
 
 #: the backend id of an upstream external network's subnet the service account cannot see
 EXTERNAL = "upstream-external-subnet:"
 _LISTS = {"network": "networks", "subnet": "subnets", "port": "ports", "router": "routers",
           "floating_ip": "ips", "security_group": "security_groups"}
+#: Neutron's quota name -> the attribute of openstacksdk's ``QuotaDetails`` that carries it
+_QUOTAS = {"network": "networks", "subnet": "subnets", "port": "ports", "router": "routers",
+           "floatingip": "floating_ips", "security_group": "security_groups",
+           "security_group_rule": "security_group_rules"}
 
 
 def description(object_id: str, project_id: str) -> str:
@@ -43,6 +48,7 @@ class OpenStackNetworkDriver(NetworkDriver):
 
     capabilities = frozenset(Capability)
     addresses = AddressOwner.PROVIDER
+    reports_headroom = True
 
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
@@ -81,6 +87,18 @@ class OpenStackNetworkDriver(NetworkDriver):
             self._call(f"{kind} delete", deleter, target, ignore_missing=True)
         except NotFound:
             return
+
+    def headroom(self, ctx: CallContext) -> Headroom:
+        """The service project's Neutron quotas and usage, from the upstream's quota details
+        (``GET /v2.0/quotas/{project}/details``); what Neutron holds reserved counts as used."""
+        conn = self.upstream.conn
+        details = self._call("quota details", conn.network.get_quota, conn.current_project_id, details=True)
+        limits, used = {}, {}
+        for name, attribute in _QUOTAS.items():
+            figures = getattr(details, attribute, None) or {}
+            limits[name] = as_limit(figures.get("limit"))
+            used[name] = int(figures.get("used") or 0) + int(figures.get("reserved") or 0)
+        return Headroom(limits=limits, used=used)
 
     @staticmethod
     def _backend(ref: Ref, what: str) -> str:
