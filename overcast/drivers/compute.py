@@ -32,7 +32,7 @@ import abc
 import builtins
 import enum
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from overcast.drivers.batch import get_each
 from overcast.drivers.context import CallContext
@@ -247,6 +247,12 @@ class BuildRequest:
     #: checkpoints before every build call): a driver that looks for an earlier attempt's server
     #: before it creates one (``find`` by the key) may skip that lookup. False (the default) looks.
     first_attempt: bool = False
+    #: the bytes of an image Overcast's image store holds, by its Overcast id: the boot image, or
+    #: one its ``kernel_id``/``ramdisk_id`` properties name (a driver with
+    #: :attr:`ComputeDriver.boots_overcast_images` copies them to its backend). The core gives only
+    #: images the server's project may use; another raises
+    #: :class:`~overcast.drivers.errors.InvalidRequest`. None: no image store at hand.
+    read_image: Callable[[str], Iterable[bytes]] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,26 @@ def host_dir() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def clean_host(libvirt_uri: str, host: str, state: Path) -> None:
+    """Remove what a host ``host`` with state directory ``state`` made on this machine: its guests,
+    its storage pool and its networking (a failed test leaves nothing running)."""
+    from overcast.drivers.hosts.hostnet import HostNetwork
+    from overcast.drivers.hosts.hypervisor import Hypervisor
+
+    hv = Hypervisor(libvirt_uri, host, str(state / "pool"), domain_type="qemu")
+    for info in hv.list():
+        hv.destroy(info.uuid)
+    try:
+        pool = hv.pool()
+        for vol in pool.listAllVolumes(0):
+            vol.delete(0)
+        pool.destroy()
+        pool.undefine()
+    finally:
+        hv.close()
+    HostNetwork(host, str(state / "net")).teardown()
+
+
 def unique_host() -> str:
     return f"t{uuid.uuid4().hex[:6]}"
 

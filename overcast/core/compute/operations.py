@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,11 +34,11 @@ from overcast.core.compute import states as S
 from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
-from overcast.core.image import BACKEND_DELETE, OWNED, delete_backend_images
+from overcast.core.image import BACKEND_DELETE, OWNED, ImageCore, delete_backend_images, project_sees
 from overcast.core.polling import FIRST_POLL, BatchPoller, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import BuildFailed, Conflict, NotFound
+from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.compute import Server, ServerGroup
@@ -167,6 +167,8 @@ class ServerHandlers:
         self.core = core
         #: the volumes servers boot with and lose when they go
         self.volumes = ServerVolumes(core)
+        #: where the drivers that boot Overcast's images read them (BuildRequest.read_image)
+        self.images = ImageCore(settings=core.settings, store=core.store)
         #: every server operation's polls, asked of each region's backend together
         self.poller: BatchPoller[dc.ServerInfo] = BatchPoller(
             lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
@@ -332,7 +334,23 @@ class ServerHandlers:
             metadata={m.key: m.value for m in server.metadata_items},
             admin_password=job.params.get("admin_password"),
             block_devices=self.volumes.block_devices(session, server),
-            first_attempt=first_attempt)
+            first_attempt=first_attempt, read_image=self._image_reader(server))
+
+    def _image_reader(self, server: Server) -> Callable[[str], Iterable[bytes]]:
+        """How the driver reads an image's bytes from Overcast's store: the server's image, or one
+        its project may use in the server's region (a ``kernel_id`` or ``ramdisk_id`` it names)."""
+        project_id, boot_image, cloud = server.project_id, server.image_id, server.cloud
+
+        def read(image_id: str) -> Iterable[bytes]:
+            with self.core.store.session() as session:
+                image = session.get(Image, image_id)
+                usable = image is not None and image.status == "active" and image.cloud in (None, cloud) and (
+                    image_id == boot_image or project_sees(session, project_id, image))
+                if not usable or image is None:
+                    raise InvalidRequest(f"Image {image_id} could not be found.")
+                store = self.images.store_for(image)
+            return store.get(image_id)
+        return read
 
     def build_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()

@@ -91,12 +91,18 @@ def _member_of(project: Any, statuses: Sequence[str] | None = None) -> Any:
 
 def can_see(session: Session, ctx: AuthContext, image: Image) -> bool:
     """Glance's is_image_visible: admin, public, community, own, or a member of a shared image."""
-    if ctx.is_admin or image.visibility in ("public", "community"):
+    return ctx.is_admin or project_sees(session, _owner(ctx), image)
+
+
+def project_sees(session: Session, project_id: str | None, image: Image) -> bool:
+    """Whether a project (not an admin) sees ``image``: public, community, its own, or a member of a
+    shared image (the rule of :func:`can_see` without the caller's roles)."""
+    if image.visibility in ("public", "community"):
         return True
-    if image.owner is not None and image.owner == _owner(ctx):
+    if image.owner is not None and image.owner == project_id:
         return True
-    if image.visibility == "shared" and ctx.project_id:
-        return session.get(ImageMember, (image.id, ctx.project_id)) is not None
+    if image.visibility == "shared" and project_id:
+        return session.get(ImageMember, (image.id, project_id)) is not None
     return False
 
 

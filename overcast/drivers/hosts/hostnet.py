@@ -225,6 +225,14 @@ class HostNetwork:
     def _save(self) -> None:
         self.runner.write_file(self._model_path(), self.model.to_json())
 
+    def reload(self) -> None:
+        """Read the model again from the state directory (another process driving this host, e.g.
+        another Overcast worker over direct connect, may have changed it)."""
+        with self._lock:
+            self.model = self._load()
+            if self.tunnel is not None:
+                self.model.endpoints[self.host] = self.tunnel
+
     def local_ports(self) -> list[Port]:
         return [p for p in self.model.ports.values() if p.host == self.host]
 

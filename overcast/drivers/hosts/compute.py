@@ -1,0 +1,311 @@
+"""The compute driver of a region of hypervisor hosts (``agent`` and ``libvirt`` share it).
+
+A server is a libvirt guest on one host; its backend id is ``<host>/<guest uuid>``, and the
+guest UUID is derived from the build's idempotency key, so a retried or redelivered build finds
+the guest the first one made (:meth:`HostsCompute.find` is one lookup per host at most).
+
+A build schedules (:mod:`overcast.drivers.hosts.scheduler`), claims, sends the images the host
+lacks (kernel, ramdisk and root disk: Glance's ``kernel_id``/``ramdisk_id`` properties give a
+direct kernel boot, as Nova's libvirt driver does), then asks the host to spawn; a host that
+refuses (its own claim failed) is skipped and the next one tried, as Nova's retries do. Nothing
+fits: the build fails with Nova's "No valid host was found".
+
+Images come from Overcast's image store (``BuildRequest.read_image``) and are sent to the host
+once (cached there per image id). Volumes, snapshots and resize are not offered yet (the host
+side has them; their driver paths are untested, so the capabilities are not declared).
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import logging
+import uuid as uuidlib
+from typing import Any, Iterable, Iterator
+
+from overcast.drivers import errors
+from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, PowerState, ServerGroup,
+                                      ServerInfo, ServerState, Zone)
+from overcast.drivers.context import CallContext
+from overcast.drivers.hosts.hypervisor import DEFAULT_CMDLINE, GuestInfo, GuestSpec, guest_uuid
+from overcast.drivers.hosts.scheduler import NoValidHost, Request, schedule
+from overcast.drivers.hosts.transport import Hosts
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+#: guest state -> (server state, power state)
+STATES = {
+    "running": (ServerState.ACTIVE, PowerState.RUNNING), "blocked": (ServerState.ACTIVE, PowerState.RUNNING),
+    "paused": (ServerState.PAUSED, PowerState.PAUSED), "shutoff": (ServerState.STOPPED, PowerState.SHUTDOWN),
+    "shutdown": (ServerState.STOPPED, PowerState.SHUTDOWN), "suspended": (ServerState.SUSPENDED, PowerState.SUSPENDED),
+    "pmsuspended": (ServerState.SUSPENDED, PowerState.SUSPENDED), "crashed": (ServerState.ERROR, PowerState.CRASHED),
+    "nostate": (ServerState.BUILDING, PowerState.NOSTATE),
+}
+#: Glance disk formats a guest's root disk is made from (an overlay on the image): the host's format
+ROOT_FORMATS = {"qcow2": "qcow2", "raw": "raw", "ami": "raw"}
+GROUP_POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+
+
+def split_id(backend_id: str) -> tuple[str, str]:
+    host, sep, uid = backend_id.partition("/")
+    if not sep or not host or not uid:
+        raise errors.NotFound(f"no server {backend_id}")
+    return host, uid
+
+
+class HostsCompute(ComputeDriver):
+    capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.PAUSE, Capability.SUSPEND,
+                              Capability.CONSOLE_OUTPUT, Capability.SERVER_GROUPS})
+    boots_overcast_images = True
+    boots_from_volume = False
+
+    def __init__(self, hosts: Hosts, *, spawn_timeout: float = 300.0, clean_shutdown_timeout: float = 60.0) -> None:
+        self.hosts = hosts
+        self.spawn_timeout = spawn_timeout
+        self.clean_shutdown_timeout = clean_shutdown_timeout
+
+    def close(self) -> None:
+        self.hosts.close()
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _info(self, host: str, guest: GuestInfo | dict[str, Any]) -> ServerInfo:
+        g = GuestInfo.from_dict(guest) if isinstance(guest, dict) else guest
+        state, power = STATES.get(g.state, (ServerState.ERROR, PowerState.NOSTATE))
+        if g.meta.get("resize_from") and state in (ServerState.ACTIVE, ServerState.STOPPED):
+            state = ServerState.RESIZED
+        zone = None
+        host_state = self.hosts.directory.get(host)
+        if host_state is not None:
+            zone = host_state.zone
+        return ServerInfo(backend_id=f"{host}/{g.uuid}", name=g.name, state=state, power_state=power, host=host,
+                          availability_zone=zone, idempotency_key=g.meta.get("idempotency_key"),
+                          fault="the guest crashed" if g.state == "crashed" else None,
+                          flavor_id=g.meta.get("flavor_id"),
+                          extra={"domain_uuid": g.uuid, "guest_state": g.state})
+
+    def _call(self, backend_id: str, method: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:
+        host, uid = split_id(backend_id)
+        self.hosts.require_up(host)
+        return self.hosts.call(host, method, {"uuid": uid, **(args or {})}, **kw)
+
+    def _send_image(self, host: str, key: str, fmt: str, data: Iterable[bytes]) -> None:
+        """Send an image's bytes to ``host`` in chunks (the host keeps it as a base, once)."""
+        upload = uuidlib.uuid4().hex[:12]
+        offset = 0
+        pending: bytes | None = None
+        for chunk in _rechunk(data):
+            if pending is not None:
+                self.hosts.call(host, "upload_chunk", {"key": key, "upload": upload, "offset": offset,
+                                                       "data": base64.b64encode(pending).decode()})
+                offset += len(pending)
+            pending = chunk
+        self.hosts.call(host, "upload_chunk", {"key": key, "upload": upload, "offset": offset, "format": fmt,
+                                               "data": base64.b64encode(pending or b"").decode(), "last": True},
+                        timeout=max(60.0, self.spawn_timeout / 2))
+
+    @staticmethod
+    def _images_for(request: BuildRequest) -> tuple[dict[str, str], dict[str, Any]]:
+        """The images a guest needs on its host (Overcast image id -> the host's format for it) and
+        the spec's image fields: a root disk from a ``raw``/``qcow2``/``ami`` image with data, a
+        direct kernel boot from its ``kernel_id`` and ``ramdisk_id`` (as Nova's libvirt driver)."""
+        image = request.image
+        assert image is not None
+        needed: dict[str, str] = {}
+        fields: dict[str, Any] = {"cmdline": image.properties.get("os_command_line") or DEFAULT_CMDLINE}
+        for prop, field in (("kernel_id", "kernel"), ("ramdisk_id", "initrd")):
+            ref = image.properties.get(prop)
+            if ref:
+                needed[ref] = "raw"
+                fields[field] = ref
+        if fields.get("initrd") and not fields.get("kernel"):
+            raise errors.InvalidRequest(f"image {image.id} has a ramdisk_id but no kernel_id")
+        if image.disk_format in ROOT_FORMATS and (image.size or 0) > 0:
+            fmt = ROOT_FORMATS[image.disk_format]
+            needed[image.id] = fmt
+            fields.update(root=image.id, root_format=fmt)
+        if "kernel" not in fields and "root" not in fields:
+            raise errors.InvalidRequest(f"image {image.id} has nothing to boot: its disk format is "
+                                        f"{image.disk_format} and it names no kernel_id")
+        return needed, fields
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def build(self, ctx: CallContext, request: BuildRequest) -> str:
+        key = request.idempotency_key
+        found = self.find(ctx, key)
+        if found is not None:
+            return found.backend_id
+        if request.image is None:
+            raise errors.InvalidRequest("servers on hypervisor hosts boot from an image (boot from volume is not "
+                                        "supported on this region)")
+        flavor: Flavor = request.flavor
+        images, fields = self._images_for(request)
+        group = request.server_group
+        zone = request.availability_zone or None
+        force = None
+        if zone and ":" in zone:            # Nova's "zone:host" (admins)
+            zone, _, force = zone.partition(":")
+            zone = zone or None
+        uid = guest_uuid(key)
+        meta = {"idempotency_key": key, "project_id": request.project_id or ctx.project_id,
+                "flavor_id": flavor.id, "image_id": request.image.id,
+                "group_id": group.id if group else None, "group_policy": group.policy if group else None}
+        spec = GuestSpec(uuid=uid, name=request.name, vcpus=flavor.vcpus, memory_mb=flavor.ram_mb,
+                         disk_gb=flavor.disk_gb, meta=meta, **fields)
+        ports = [{"port_id": n.port_id, "network_id": n.network_id, "mac": n.mac_address,
+                  "ips": list(n.fixed_ips)} for n in request.networks]
+        tried: set[str] = set()
+        last_refusal = ""
+        while True:
+            try:
+                candidates = schedule(self.hosts.hosts(), Request(
+                    vcpus=flavor.vcpus, memory_mb=flavor.ram_mb, disk_gb=flavor.disk_gb, zone=zone,
+                    group=group.id if group else None, policy=group.policy if group else None,
+                    exclude=frozenset(tried), force_host=force))
+            except NoValidHost as exc:
+                raise errors.BuildFailed(str(exc) + (f" Last refusal: {last_refusal}" if last_refusal else "")) from None
+            host = candidates[0].name
+            tried.add(host)
+            self.hosts.directory.claim(host, key, flavor.vcpus, flavor.ram_mb, flavor.disk_gb,
+                                       group.id if group else None)
+            try:
+                missing = self.hosts.call(host, "missing_images", {"keys": list(images)})
+                if missing and request.read_image is None:
+                    raise errors.InvalidRequest("this region boots Overcast's images, and no image store was given")
+                for image_key in missing:
+                    assert request.read_image is not None
+                    self._send_image(host, image_key, images[image_key], request.read_image(image_key))
+                self.hosts.call(host, "spawn", {"spec": spec.to_dict(), "ports": ports},
+                                timeout=self.spawn_timeout, key=f"spawn:{key}")
+                return f"{host}/{uid}"
+            except errors.QuotaExceeded as exc:   # the host's own claim failed: try the next one
+                self.hosts.directory.release(host, key)
+                last_refusal = str(exc)
+                continue
+            except errors.Unavailable:
+                # the spawn may still happen (the command waits in the host's queue): keep the
+                # claim, and let the engine retry; find() then sees the guest
+                raise
+
+    def delete(self, ctx: CallContext, backend_id: str) -> None:
+        try:
+            host, uid = split_id(backend_id)
+        except errors.NotFound:
+            return                      # not an id this region gave: nothing to delete
+        if self.hosts.directory.get(host) is None:
+            return                      # a host this region never had: nothing there
+        self.hosts.require_up(host)
+        self.hosts.call(host, "destroy", {"uuid": uid}, timeout=max(60.0, self.clean_shutdown_timeout))
+        self.hosts.directory.release(host, "")
+
+    def get(self, ctx: CallContext, backend_id: str) -> ServerInfo:
+        host, uid = split_id(backend_id)
+        if self.hosts.directory.get(host) is None:
+            raise errors.NotFound(f"no server {backend_id}: no host {host}")
+        self.hosts.require_up(host)
+        return self._info(host, self.hosts.call(host, "get", {"uuid": uid}))
+
+    def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, ServerInfo]:
+        by_host: dict[str, list[str]] = {}
+        for backend_id in backend_ids:
+            try:
+                host, uid = split_id(backend_id)
+            except errors.NotFound:
+                continue
+            by_host.setdefault(host, []).append(uid)
+        out: dict[str, ServerInfo] = {}
+        for host, uids in by_host.items():
+            if self.hosts.directory.get(host) is None:
+                continue
+            self.hosts.require_up(host)
+            for guest in self.hosts.call(host, "get_many", {"uuids": uids}):
+                info = self._info(host, guest)
+                out[info.backend_id] = info
+        return out
+
+    def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
+        out: builtins.list[ServerInfo] = []
+        for host in self.hosts.hosts():
+            if not host.up:
+                raise errors.Unavailable(f"host {host.name} is down; the listing would be incomplete",
+                                         retry_after=host.interval)
+            out.extend(self._info(host.name, g) for g in self.hosts.call(host.name, "list"))
+        return out
+
+    def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
+        uid = guest_uuid(idempotency_key)
+        known = self.hosts.directory.find_key(idempotency_key)
+        candidates = [known] if known else [h.name for h in self.hosts.hosts() if h.up]
+        for host in candidates:
+            try:
+                return self._info(host, self.hosts.call(host, "get", {"uuid": uid}))
+            except errors.NotFound:
+                continue
+        return None
+
+    # -- what the backend offers ------------------------------------------------------------
+    def zones(self, ctx: CallContext) -> builtins.list[Zone]:
+        zones: dict[str, list[Any]] = {}
+        for host in self.hosts.hosts():
+            zones.setdefault(host.zone, []).append(host)
+        if not zones:
+            return [Zone("nova")]
+        return [Zone(name, available=any(h.up for h in hosts), hosts=tuple(sorted(h.name for h in hosts)))
+                for name, hosts in sorted(zones.items())]
+
+    def validate_zone(self, ctx: CallContext, zone: str) -> None:
+        """From the hosts already known (never a call to a host: a request waits)."""
+        name = zone.partition(":")[0] if ":" in zone else zone
+        known = {h.zone for h in self.hosts.directory.hosts()} or {"nova"}
+        if name and name not in known:
+            raise errors.InvalidRequest(f"The requested availability zone is not available: {zone}")
+
+    # -- actions --------------------------------------------------------------------------------
+    def reboot(self, ctx: CallContext, backend_id: str, hard: bool = False) -> None:
+        self._call(backend_id, "reboot", {"hard": hard, "clean_timeout": self.clean_shutdown_timeout},
+                   timeout=self.clean_shutdown_timeout + 60)
+
+    def start(self, ctx: CallContext, backend_id: str) -> None:
+        self._call(backend_id, "power_on")
+
+    def stop(self, ctx: CallContext, backend_id: str) -> None:
+        self._call(backend_id, "power_off", {"clean_timeout": self.clean_shutdown_timeout},
+                   timeout=self.clean_shutdown_timeout + 60)
+
+    def pause(self, ctx: CallContext, backend_id: str) -> None:
+        self._call(backend_id, "pause")
+
+    def unpause(self, ctx: CallContext, backend_id: str) -> None:
+        self._call(backend_id, "unpause")
+
+    def suspend(self, ctx: CallContext, backend_id: str) -> None:
+        self._call(backend_id, "suspend", timeout=300)
+
+    def resume(self, ctx: CallContext, backend_id: str) -> None:
+        # the host resumes a running guest as a no-op (a command delivered again); the contract
+        # asks for NotSuspended when the server is not suspended
+        state = self.get(ctx, backend_id).state
+        if state is not ServerState.SUSPENDED:
+            raise errors.NotSuspended(f"server {backend_id} is {state.value}, not suspended")
+        self._call(backend_id, "resume", timeout=300)
+
+    def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
+        return str(self._call(backend_id, "console", {"length": length}))
+
+    def create_server_group(self, ctx: CallContext, group: ServerGroup) -> None:
+        if group.policy not in GROUP_POLICIES:
+            raise errors.InvalidRequest(f"unsupported server group policy {group.policy}")
+
+    def delete_server_group(self, ctx: CallContext, group_id: str) -> None:
+        return None
+
+
+def _rechunk(chunks: Iterable[bytes], size: int = CHUNK) -> Iterator[bytes]:
+    buf = bytearray()
+    for chunk in chunks:
+        buf += chunk
+        while len(buf) >= size:
+            yield bytes(buf[:size])
+            del buf[:size]
+    if buf:
+        yield bytes(buf)
