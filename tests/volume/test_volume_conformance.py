@@ -147,3 +147,20 @@ def test_local_backups_are_whole_files(tmp_path):
         assert driver.backup_service.startswith("cinder.backup.drivers.")
     finally:
         bundle.close()
+
+
+def test_the_reconciler_passes_over_a_cloud_without_block_storage(tmp_path):
+    """A region whose driver offers no volumes (a libvirt host, say) is not an error every round."""
+    from overcast.core.volume import VolumeCore
+    from overcast.core.volume.operations import VolumeHandlers
+    from overcast.drivers.registry import CloudDriver
+
+    bundle = load_driver("noop", {}, tmp_path)
+    core = VolumeCore(settings=None, store=None, identity=None,  # type: ignore[arg-type]
+                      clouds={"hosts": CloudDriver(name="bare", compute=bundle.compute), "noop": bundle})
+    handlers = VolumeHandlers.__new__(VolumeHandlers)
+    handlers.core = core
+    handlers.reconcile("hosts", ctx=None)  # returns at once: nothing asked of a session or a driver
+    with pytest.raises(AttributeError):  # a cloud with block storage is reconciled (here: no session to use)
+        handlers.reconcile("noop", ctx=None)
+    bundle.close()

@@ -396,7 +396,10 @@ class VolumeHandlers:
 
     def reconcile(self, cloud: str, ctx: Any) -> None:
         """Volumes gone from the backend behind our back go to ``error``; one missing from
-        :meth:`list` is confirmed gone by its own ``get`` first (a listing may lag or be cut short)."""
+        :meth:`list` is confirmed gone by its own ``get`` first (a listing may lag or be cut short).
+        A cloud without block storage has nothing to reconcile (not an error to log every round)."""
+        if cloud in self.core.clouds and self.core.clouds[cloud].volume is None:
+            return
         driver = self.driver(cloud)
         call = CallContext()
         backend = {v.backend_id for v in driver.list(call)}
