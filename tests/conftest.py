@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import uuid
 
 import falcon.testing
@@ -90,7 +91,7 @@ def backend_settings(request: pytest.FixtureRequest, settings, prefix: str):  # 
         return
     if not POSTGRES_ADMIN_URL:
         pytest.skip("OVERCAST_TEST_POSTGRES_URL is not set")
-    if __import__("os").environ.get("OVERCAST_TEST_PG_TEMPLATE", "1") == "0":  # each test migrates its own
+    if os.environ.get("OVERCAST_TEST_PG_TEMPLATE", "1") == "0":  # each test migrates its own
         url = create_postgres_database(POSTGRES_ADMIN_URL, prefix=prefix)
     else:
         url = request.getfixturevalue("postgres_migrated")(settings.regions[0], prefix)
