@@ -17,23 +17,9 @@ from overcast.ops.calls import BackendUnavailable, Backends
 from overcast.store.compute import Server
 from overcast.store.volume import Volume
 
+from tests.headroom_helpers import Reporting
+
 IMAGE = "6f3c2b34-3c1d-4d5e-9f0a-000000000001"
-
-
-class Reporting:
-    """Makes a loaded driver report ``headroom`` (and counts the reads)."""
-
-    def __init__(self, driver, headroom: Headroom, monkeypatch) -> None:  # noqa: ANN001
-        self.reads = 0
-        self.headroom = headroom
-        target = getattr(driver, "inner", driver)  # under the fault book's wrapper, when there is one
-
-        def read(ctx):  # noqa: ANN001, ANN202
-            self.reads += 1
-            return self.headroom
-
-        monkeypatch.setattr(target, "reports_headroom", True, raising=False)
-        monkeypatch.setattr(target, "headroom", read, raising=False)
 
 
 @pytest.fixture

@@ -17,26 +17,9 @@ from overcast.drivers.network import NetworkDriver
 from overcast.ops.models import Operation
 from overcast.store.network import Network, SecurityGroupRule
 
+from tests.headroom_helpers import Reporting
+
 OVER = ("OverQuota", "Quota exceeded for resources: ['{}'].")
-
-
-class Reporting:
-    """Makes the region's network driver report ``headroom`` (and counts the reads)."""
-
-    def __init__(self, driver: NetworkDriver, headroom: Headroom, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.reads = 0
-        self.headroom = headroom
-        self.fail: Exception | None = None
-        target = getattr(driver, "inner", driver)
-
-        def read(ctx):  # noqa: ANN001, ANN202
-            self.reads += 1
-            if self.fail is not None:
-                raise self.fail
-            return self.headroom
-
-        monkeypatch.setattr(target, "reports_headroom", True, raising=False)
-        monkeypatch.setattr(target, "headroom", read, raising=False)
 
 
 @pytest.fixture
