@@ -146,3 +146,29 @@ def test_retype_to_and_from_a_multiattach_type(cinder, admin_cinder):
               "retype_volume")
         shown = cinder.wait(vol["id"], "available")
         assert (shown["volume_type"], shown["multiattach"]) == (new_type, expected)
+
+
+def test_multiattach_changes_only_on_an_available_volume(cinder, admin_cinder):
+    """Cinder refuses a retype that changes multiattach while the volume is attached (400, the volume
+    keeps its type), and a retype to a type both multiattach and encrypted."""
+    _type(admin_cinder, "many2", multiattach="<is> True")
+    vol = cinder.create()
+    attachment = cinder.req("POST", "/attachments", "3.44", json={"attachment": {
+        "volume_uuid": vol["id"], "instance_uuid": str(uuid.uuid4())}}).json["attachment"]
+    cinder.req("POST", f"/attachments/{attachment['id']}/action", "3.44", json={"os-complete": {}})
+    assert cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["status"] == "in-use"
+    resp = cinder.action(vol["id"], {"os-retype": {"new_type": "many2", "migration_policy": "never"}})
+    assert resp.status_code == 400, resp.text
+    assert "retypes affecting multiattach are only allowed on available volumes" in resp.json["badRequest"]["message"]
+    shown = cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]
+    assert (shown["status"], shown["volume_type"], shown["multiattach"]) == ("in-use", "lvmdriver-1", False)
+    # a type both multiattach and encrypted is no retype target
+    for name, specs in (("sealed2", {}), ("sealed-many", {"multiattach": "<is> True"})):
+        vtype = _type(admin_cinder, name, **specs)
+        admin_cinder.req("POST", f"/types/{vtype['id']}/encryption", json={"encryption": ENCRYPTION})
+    sealed = cinder.create(volume_type="sealed2")
+    resp = cinder.action(sealed["id"], {"os-retype": {"new_type": "sealed-many"}})
+    assert resp.status_code == 400, resp.text
+    assert resp.json["badRequest"]["message"] == ("Invalid input received: Retype requested both encryption and "
+                                                  "multi-attach, which is not supported.")
+    assert cinder.req("GET", f"/volumes/{sealed['id']}").json["volume"]["volume_type"] == "sealed2"

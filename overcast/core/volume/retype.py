@@ -30,7 +30,8 @@ def retype(session: Session, ctx: AuthContext, volume: Volume, new_type: str, *,
     """Start retyping ``volume`` to the type named or identified by ``new_type``.
 
     :raises Invalid: the volume is not available or in-use or is in a group, an unknown policy or
-        type, the same type, or a change of encryption (Cinder's messages).
+        type, the same type, a change of multiattach while in use, a multiattach type with
+        encryption, or a change of encryption (Cinder's messages).
     :raises quotas.OverLimit: the volume does not fit the new type's quota.
     """
     if volume.status not in (states.AVAILABLE, states.IN_USE):
@@ -46,6 +47,15 @@ def retype(session: Session, ctx: AuthContext, volume: Volume, new_type: str, *,
         raise Invalid(f"Invalid input received: Invalid volume_type passed: {new_type}.")
     if target.id == volume.volume_type_id:
         raise Invalid(f"Invalid input received: New volume_type same as original: {new_type}.")
+    to_multiattach = vtypes.multiattach(target)
+    if bool(volume.multiattach) != to_multiattach and volume.status != states.AVAILABLE:
+        # Cinder: the hypervisor attached the volume as it was; multiattach cannot change under it
+        raise Invalid("Invalid input received: Invalid volume_type passed, retypes affecting multiattach are only "
+                      "allowed on available volumes, the specified volume however currently has a status of: "
+                      f"{volume.status}.")
+    if to_multiattach and target.encryption is not None:
+        raise Invalid("Invalid input received: Retype requested both encryption and multi-attach, which is not "
+                      "supported.")
     if not encryption.same(volume_type(session, volume), target):
         raise Invalid("Invalid input received: Retype cannot change encryption requirements.")
     quotas.reserve(session, volume.project_id, volumes=1, gigabytes=volume.size, volume_type=target,
