@@ -1,8 +1,79 @@
-"""Phase 1 of hypervisor hosts: ``overcast agent`` on each host, reached over RabbitMQ.
+"""The ``agent`` driver: a region of hypervisor hosts, each running ``overcast agent``, reached
+over RabbitMQ (phase 1 of hypervisor hosts; decisions 0039 and 0040).
 
 - :mod:`~overcast.drivers.agent.bus`: the RPC over RabbitMQ (kombu; decision 0039);
 - :mod:`~overcast.drivers.agent.process`: the agent process (``overcast agent``);
 - :mod:`~overcast.drivers.agent.transport`: the Overcast side, hosts known from their heartbeats.
 
-The ``agent`` region driver (servers through the Nova API on these hosts) is not here yet.
+```toml
+[clouds.lab]
+driver = "agent"
+region = "lab"                      # the agents' --region (their exchanges on the broker); use the
+                                    # section's name, so `overcast agent --config` finds `bus` here
+bus = "env:OVERCAST_LAB_BUS"        # or file:/etc/overcast/lab-bus; the broker URL, by reference
+# call_timeout = 60                 # seconds a command waits for its host's answer
+# down_after = 15                   # seconds without a heartbeat before a host is down
+#                                   # (default: three of the host's heartbeat intervals)
+# clean_shutdown_timeout = 60       # a stop waits this long for the guest to power off, then pulls it
+# spawn_timeout = 300
+```
+
+Each host runs ``overcast agent --region lab --host NAME --bus env:...``; the hosts are whatever
+agents heartbeat on the region's exchanges. The broker URL is resolved at load and never logged
+or shown (:func:`~overcast.drivers.agent.bus.redact` in ``info``); a URL written in the config
+with its password in it is refused: the password goes in the environment or a file. Loading the
+driver checks its options and starts listening for the hosts' reports in the background; it does
+not wait for the broker (a broker that cannot be reached makes calls fail as ``Unavailable``).
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from overcast.drivers.hosts.region import COMPUTE_DEFAULTS, hosts_driver, seconds
+from overcast.drivers.registry import CloudDriver, DriverConfigError, check_options
+
+DEFAULTS: dict[str, Any] = {"region": None, "bus": None, "call_timeout": 60.0, "down_after": None, **COMPUTE_DEFAULTS}
+SCHEMES = ("amqp", "amqps", "pyamqp")
+
+
+def bus_url(value: Any) -> str:
+    """The broker URL from the ``bus`` option (``env:NAME``, ``file:PATH``, or a URL without a
+    password). :raises DriverConfigError: never quoting the password."""
+    from overcast.config import ConfigError, resolve_reference
+
+    if not value or not isinstance(value, str):
+        raise DriverConfigError("agent: `bus` is required: the broker URL by reference (env:NAME or file:PATH)")
+    referenced = value.startswith(("env:", "file:"))
+    if not referenced and urlsplit(value).password:
+        raise DriverConfigError("agent: `bus` has a password in the config; give the URL by reference "
+                                "(env:NAME or file:PATH)")
+    try:
+        url = resolve_reference(value)
+    except ConfigError as exc:
+        raise DriverConfigError(f"agent: bus: {exc}") from None
+    scheme = url.partition("://")[0]
+    if "://" not in url or scheme not in SCHEMES:
+        raise DriverConfigError(f"agent: bus must be an AMQP URL ({', '.join(s + '://' for s in SCHEMES)}); "
+                                f"{value} gives a {scheme if '://' in url else 'non-URL'} value")
+    return url
+
+
+def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
+    """Entry point ``agent``."""
+    from overcast.drivers.agent.bus import redact
+    from overcast.drivers.agent.transport import BusHosts
+
+    opts = check_options("agent", options, DEFAULTS)
+    url = bus_url(opts["bus"])
+    region = opts["region"]
+    if not region or not isinstance(region, str):
+        raise DriverConfigError("agent: `region` is required: the name the hosts' agents run with (--region)")
+    call_timeout = seconds("agent", "call_timeout", opts["call_timeout"])
+    down_after = None if opts["down_after"] is None else seconds("agent", "down_after", opts["down_after"])
+    for name in COMPUTE_DEFAULTS:
+        seconds("agent", name, opts[name])         # all options checked before anything is started
+    hosts = BusHosts(url, region, call_timeout=call_timeout, down_after=down_after)
+    return hosts_driver("agent", hosts, opts, {"bus": redact(url), "region": region})

@@ -27,29 +27,17 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from overcast.drivers.hosts.region import COMPUTE_DEFAULTS, hosts_driver, seconds
 from overcast.drivers.registry import CloudDriver, DriverConfigError, check_options
 
 DEFAULTS: dict[str, Any] = {"uri": None, "host": None, "state_dir": None, "domain_type": "auto", "zone": "nova",
-                            "tunnel_ip": None, "tunnel_port": 4789, "clean_shutdown_timeout": 60.0,
-                            "spawn_timeout": 300.0, "reserved_memory_mb": 512}
-
-
-def _seconds(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise DriverConfigError(f"libvirt: {name} must be a number of seconds, not {value!r}") from None
-    if number <= 0:
-        raise DriverConfigError(f"libvirt: {name} must be positive")
-    return number
+                            "tunnel_ip": None, "tunnel_port": 4789, "reserved_memory_mb": 512, **COMPUTE_DEFAULTS}
 
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
     """Entry point ``libvirt``."""
-    from overcast.drivers.hosts.compute import HostsCompute
     from overcast.drivers.hosts.hostnet import Endpoint, HostNetwork, LocalRunner, SshRunner
     from overcast.drivers.hosts.hypervisor import Hypervisor
-    from overcast.drivers.hosts.network import HostsNetwork
     from overcast.drivers.hosts.service import HostService
     from overcast.drivers.hosts.transport import DirectHosts
 
@@ -65,7 +53,7 @@ def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
                        port=parts.port) if parts.hostname and "+ssh" in parts.scheme else LocalRunner()
     state_dir = str(opts["state_dir"] or f"/var/lib/overcast-libvirt/{name}")
     tunnel = Endpoint(name, str(opts["tunnel_ip"]), int(opts["tunnel_port"])) if opts["tunnel_ip"] else None
-    clean_timeout = _seconds("clean_shutdown_timeout", opts["clean_shutdown_timeout"])
+    clean_timeout = seconds("libvirt", "clean_shutdown_timeout", opts["clean_shutdown_timeout"])
     try:
         reserved = int(opts["reserved_memory_mb"])
     except (TypeError, ValueError):
@@ -76,7 +64,4 @@ def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
                           clean_shutdown_timeout=clean_timeout)
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     hosts = DirectHosts(service, lock_path=str(Path(data_dir) / f"libvirt-{name}.lock"))
-    compute = HostsCompute(hosts, spawn_timeout=_seconds("spawn_timeout", opts["spawn_timeout"]),
-                           clean_shutdown_timeout=clean_timeout)
-    return CloudDriver(name="libvirt", compute=compute, network=HostsNetwork(hosts),
-                       info={"uri": str(uri), "host": name, "state_dir": state_dir})
+    return hosts_driver("libvirt", hosts, opts, {"uri": str(uri), "host": name, "state_dir": state_dir})
