@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -116,3 +117,31 @@ def netns_http(namespace: str, url: str, timeout: float = 3.0) -> str | None:
     proc = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", code, url],
                           capture_output=True, text=True, timeout=timeout + 30)
     return proc.stdout if proc.returncode == 0 else None
+
+
+OVERCAST = str(Path(sys.executable).with_name("overcast"))
+
+
+class AgentProcess:
+    """One ``overcast agent`` subprocess; stopped by its PID."""
+
+    def __init__(self, region: str, host: str, state_dir: Path, bus_env: dict[str, str], log: Path) -> None:
+        self.argv = [OVERCAST, "agent", "--region", region, "--host", host, "--bus", "env:OVERCAST_TEST_AGENT_BUS",
+                     "--domain-type", "qemu", "--heartbeat", "1", "--state-dir", str(state_dir)]
+        self.env = {**os.environ, **bus_env}
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "AgentProcess":
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)

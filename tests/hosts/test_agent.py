@@ -8,7 +8,6 @@ import base64
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -20,37 +19,11 @@ from overcast.drivers.hosts.hostnet import HostNetwork
 from overcast.drivers.hosts.hypervisor import GuestSpec, Hypervisor, guest_uuid
 from overcast.drivers.hosts.scheduler import NoValidHost, Request, schedule
 
-from .conftest import BOOT_TIMEOUT, netns_http, unique_host, wait_for
+from .conftest import BOOT_TIMEOUT, AgentProcess, netns_http, unique_host, wait_for
 
 pytestmark = pytest.mark.hosts
 
-OVERCAST = str(Path(sys.executable).with_name("overcast"))
 DOWN_AFTER = 4.0
-
-
-class AgentProcess:
-    """One ``overcast agent`` subprocess; stopped by its PID."""
-
-    def __init__(self, region: str, host: str, state_dir: Path, bus_env: dict[str, str], log: Path) -> None:
-        self.argv = [OVERCAST, "agent", "--region", region, "--host", host, "--bus", "env:OVERCAST_TEST_AGENT_BUS",
-                     "--domain-type", "qemu", "--heartbeat", "1", "--state-dir", str(state_dir)]
-        self.env = {**os.environ, **bus_env}
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> "AgentProcess":
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        return self
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
 
 
 @pytest.fixture
