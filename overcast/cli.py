@@ -277,8 +277,8 @@ def worker(ctx: click.Context, config_: Path | None, data_dir_: Path | None, thr
 @main.command()
 @click.option("--region", required=True, help="The region (a [clouds.NAME] with driver = \"agent\") this host serves.")
 @click.option("--host", "host_name", required=True, help="This host's name (unique in the region).")
-@click.option("--bus", help="Broker URL, or a reference (env:NAME, file:PATH); default: the region's `bus` option "
-                            "in --config, else $OVERCAST_AGENT_BUS.")
+@click.option("--bus", help="Broker URL, or a reference (env:NAME, file:PATH); default: the `bus` option of the "
+                            "agent region with this --region in --config, else $OVERCAST_AGENT_BUS.")
 @click.option("--libvirt-uri", default="qemu:///system", show_default=True)
 @click.option("--state-dir", type=click.Path(file_okay=False), help="Images, disks, consoles, network state "
               "(default /var/lib/overcast-agent/<host>); QEMU must be able to read it.")
@@ -306,8 +306,8 @@ def agent(ctx: click.Context, region: str, host_name: str, bus: str | None, libv
     url = bus
     if url is None and ctx.obj.get("config"):
         settings = _settings(ctx)
-        for cloud in settings.clouds:
-            if cloud.name == region:
+        for cloud in settings.clouds:   # the agent region whose agents run with this --region
+            if cloud.driver == "agent" and (cloud.options.get("region") or cloud.name) == region:
                 url = cloud.options.get("bus")
     url = url or os.environ.get("OVERCAST_AGENT_BUS")
     if not url:

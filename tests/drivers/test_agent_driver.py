@@ -1,7 +1,7 @@
 """The ``agent`` driver's configuration, without a broker: options are checked when the region
-loads, the broker URL is given by reference (a password written in the config is refused) and
-appears in no message, ``info`` or log line; loading waits for no broker. With real agents,
-RabbitMQ and guests: tests/hosts/test_agent_region.py."""
+loads, the broker URL is given by reference (``env:``/``file:``) and appears in no message,
+``info`` or log line; loading waits for no broker. With real agents, RabbitMQ and guests:
+tests/hosts/test_agent_region.py."""
 
 from __future__ import annotations
 
@@ -37,15 +37,31 @@ def test_registered_by_entry_point_and_options_checked(tmp_path: Path, monkeypat
         load_driver("agent", {**good, "nonsense": 1}, tmp_path)
 
 
-def test_a_password_in_the_config_is_refused_and_never_quoted(tmp_path: Path) -> None:
-    with pytest.raises(DriverConfigError, match="by reference") as raised:
-        load_driver("agent", {"region": "lab", "bus": f"amqp://overcast:{PASSWORD}@127.0.0.1:5672/"}, tmp_path)
-    assert PASSWORD not in str(raised.value)
-    secret = tmp_path / "bus"
-    secret.write_text(f"http://overcast:{PASSWORD}@127.0.0.1/\n")
-    with pytest.raises(DriverConfigError, match="AMQP URL") as raised:
-        load_driver("agent", {"region": "lab", "bus": f"file:{secret}"}, tmp_path)
-    assert PASSWORD not in str(raised.value)
+def test_a_bad_bus_is_refused_without_quoting_its_password(tmp_path: Path) -> None:
+    for url in (f"http://overcast:{PASSWORD}@127.0.0.1/", f"overcast:{PASSWORD}@127.0.0.1"):
+        with pytest.raises(DriverConfigError, match="AMQP URL") as raised:
+            load_driver("agent", {"region": "lab", "bus": url}, tmp_path)
+        assert PASSWORD not in str(raised.value)
+        secret = tmp_path / "bus"
+        secret.write_text(url + "\n")
+        with pytest.raises(DriverConfigError, match="AMQP URL") as raised:
+            load_driver("agent", {"region": "lab", "bus": f"file:{secret}"}, tmp_path)
+        assert PASSWORD not in str(raised.value)
+
+
+def test_the_config_file_gives_the_bus_by_reference(tmp_path: Path) -> None:
+    from overcast.config import load_settings
+
+    config = tmp_path / "overcast.toml"
+    config.write_text('[clouds.lab]\ndriver = "agent"\nregion = "lab"\nbus = "env:LAB_BUS"\n')
+    url = f"amqp://overcast:{PASSWORD}@127.0.0.1:1/"
+    settings = load_settings(config, environ={"LAB_BUS": url})
+    cloud = load_driver("agent", settings.clouds[0].options, tmp_path)
+    try:
+        assert cloud.compute.hosts.bus.url == url
+        assert PASSWORD not in repr(cloud.info)
+    finally:
+        cloud.close()
 
 
 def test_loading_waits_for_no_broker_and_logs_no_password(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -20,8 +20,8 @@ bus = "env:OVERCAST_LAB_BUS"        # or file:/etc/overcast/lab-bus; the broker 
 
 Each host runs ``overcast agent --region lab --host NAME --bus env:...``; the hosts are whatever
 agents heartbeat on the region's exchanges. The broker URL is resolved at load and never logged
-or shown (:func:`~overcast.drivers.agent.bus.redact` in ``info``); a URL written in the config
-with its password in it is refused: the password goes in the environment or a file. Loading the
+or shown (:func:`~overcast.drivers.agent.bus.redact` in ``info``); a URL with a password
+belongs in the environment or a file (``env:``/``file:``, resolved with the config). Loading the
 driver checks its options and starts listening for the hosts' reports in the background; it does
 not wait for the broker (a broker that cannot be reached makes calls fail as ``Unavailable``).
 """
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
 
 from overcast.drivers.hosts.region import COMPUTE_DEFAULTS, hosts_driver, seconds
 from overcast.drivers.registry import CloudDriver, DriverConfigError, check_options
@@ -40,24 +39,22 @@ SCHEMES = ("amqp", "amqps", "pyamqp")
 
 
 def bus_url(value: Any) -> str:
-    """The broker URL from the ``bus`` option (``env:NAME``, ``file:PATH``, or a URL without a
-    password). :raises DriverConfigError: never quoting the password."""
+    """The broker URL from the ``bus`` option (``env:NAME`` or ``file:PATH``, as the config file
+    resolves every region option, or the URL). :raises DriverConfigError: never quoting a password."""
     from overcast.config import ConfigError, resolve_reference
+    from overcast.drivers.agent.bus import redact
 
     if not value or not isinstance(value, str):
         raise DriverConfigError("agent: `bus` is required: the broker URL by reference (env:NAME or file:PATH)")
-    referenced = value.startswith(("env:", "file:"))
-    if not referenced and urlsplit(value).password:
-        raise DriverConfigError("agent: `bus` has a password in the config; give the URL by reference "
-                                "(env:NAME or file:PATH)")
     try:
         url = resolve_reference(value)
     except ConfigError as exc:
         raise DriverConfigError(f"agent: bus: {exc}") from None
-    scheme = url.partition("://")[0]
-    if "://" not in url or scheme not in SCHEMES:
-        raise DriverConfigError(f"agent: bus must be an AMQP URL ({', '.join(s + '://' for s in SCHEMES)}); "
-                                f"{value} gives a {scheme if '://' in url else 'non-URL'} value")
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme not in SCHEMES:
+        shown = redact(url) if sep else "not a URL"
+        raise DriverConfigError(f"agent: bus must be an AMQP URL ({', '.join(s + '://' for s in SCHEMES)}), "
+                                f"not {shown}")
     return url
 
 
