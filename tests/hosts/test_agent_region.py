@@ -72,10 +72,11 @@ def test_two_agents_are_two_hosts_and_a_server_boots_on_one(agent_region: dict[s
         rows = [s for s in admin("compute", "service", "list") if s["Binary"] == "nova-compute"]
         return rows if {r["Host"] for r in rows} >= {a, b} else None
     rows = wait_for(computes, 120, interval=1.0, description="both agents' hosts in compute service list")
-    assert {r["Host"] for r in rows if r["Host"] in (a, b)} == {a, b}
-    assert all(r["State"] == "up" and r["Status"] == "enabled" for r in rows if r["Host"] in (a, b)), rows
-    hypervisors = {h["Hypervisor Hostname"] for h in admin("hypervisor", "list")}
-    assert {a, b} <= hypervisors, hypervisors
+    assert sorted(r["Host"] for r in rows) == [a, b], rows       # the agents' hosts, and no other
+    assert all(r["State"] == "up" and r["Status"] == "enabled" for r in rows), rows
+    hypervisors = admin("hypervisor", "list")
+    assert sorted(h["Hypervisor Hostname"] for h in hypervisors) == [a, b], hypervisors
+    assert all(h["State"] == "up" and h["Hypervisor Type"] == "QEMU" for h in hypervisors), hypervisors
 
     admin("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "1", "guest.small")
     kernel = cli("image", "create", "--disk-format", "aki", "--container-format", "aki",
