@@ -17,6 +17,9 @@ from overcast.core.compute import keypairs as rules
 from overcast.store.compute import KeyPair
 
 _SAFE_NAME = re.compile(r"^[a-zA-Z0-9 _-]+$")
+#: 2.92: names may also hold ``@`` and ``.``, and the key must be imported (Nova no longer generates one)
+_SAFE_NAME_292 = re.compile(r"^[a-zA-Z0-9 @._-]+$")
+IMPORT_ONLY = "2.92"
 
 
 def create_schema(req: falcon.Request) -> dict[str, Any]:
@@ -26,8 +29,9 @@ def create_schema(req: falcon.Request) -> dict[str, Any]:
         props["type"] = {"type": "string", "enum": list(rules.TYPES)}
     if at_least(req, "2.10"):
         props["user_id"] = {"type": "string", "minLength": 1, "maxLength": 255}
+    required = ["name", "public_key"] if at_least(req, IMPORT_ONLY) else ["name"]
     return {"type": "object", "required": ["keypair"], "additionalProperties": False,
-            "properties": {"keypair": {"type": "object", "required": ["name"], "properties": props,
+            "properties": {"keypair": {"type": "object", "required": required, "properties": props,
                                        "additionalProperties": False}}}
 
 
@@ -78,7 +82,7 @@ class KeyPairs:
         user_id = _target_user(req, ref.get("user_id"))
         ctx = enforce(req, "compute:keypairs:create", {"user_id": user_id})
         name = ref["name"]
-        if not _SAFE_NAME.match(name):
+        if not (_SAFE_NAME_292 if at_least(req, IMPORT_ONLY) else _SAFE_NAME).match(name):
             raise faults.BadRequest("Keypair data is invalid: Keypair name contains unsafe characters")
         with self.core.store.session() as session:
             keypair, private_key = rules.create(

@@ -8,8 +8,17 @@ from typing import Any
 #: no leading or trailing whitespace, 1-255 characters (Nova's name rule)
 NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S([\s\S]*\S)?$"}
 DESCRIPTION = {"type": ["string", "null"], "maxLength": 255}
-HOSTNAME = {"type": "string", "minLength": 1, "maxLength": 255,
-            "pattern": r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"}
+#: 2.90's ``hostname``: a short name (Nova's parameter_types.hostname: no dots, 2 to 63 characters)
+HOSTNAME = {"type": "string", "minLength": 2, "maxLength": 63,
+            "pattern": r"^[a-zA-Z0-9][a-zA-Z0-9-_]{0,61}[a-zA-Z0-9]$"}
+#: 2.94's ``hostname``: a fully qualified name (Nova's parameter_types.fqdn)
+FQDN = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[a-zA-Z0-9-._]*$"}
+FQDN_HOSTNAME = "2.94"
+
+
+def _hostname(version: tuple[int, int]) -> dict[str, Any]:
+    """The ``hostname`` of create, update and rebuild: from 2.90, an FQDN from 2.94."""
+    return FQDN if _v(version, FQDN_HOSTNAME) else HOSTNAME
 UUID = {"type": "string",
         "pattern": r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"}
 METADATA = {"type": "object",
@@ -102,7 +111,7 @@ def create(version: tuple[int, int]) -> dict[str, Any]:
         props["host"] = {"type": "string"}
         props["hypervisor_hostname"] = {"type": "string"}
     if _v(version, "2.90"):
-        props["hostname"] = HOSTNAME
+        props["hostname"] = _hostname(version)
     return {
         "type": "object",
         "properties": {
@@ -122,7 +131,7 @@ def update(version: tuple[int, int]) -> dict[str, Any]:
     if _v(version, "2.19"):
         props["description"] = DESCRIPTION
     if _v(version, "2.90"):
-        props["hostname"] = HOSTNAME
+        props["hostname"] = _hostname(version)
     return {"type": "object",
             "properties": {"server": {"type": "object", "properties": props, "additionalProperties": False}},
             "required": ["server"], "additionalProperties": False}
@@ -176,7 +185,7 @@ def rebuild(version: tuple[int, int]) -> dict[str, Any]:
     if _v(version, "2.63"):
         props["trusted_image_certificates"] = {"type": ["array", "null"]}
     if _v(version, "2.90"):
-        props["hostname"] = HOSTNAME
+        props["hostname"] = _hostname(version)
     return _action("rebuild", {"type": "object", "properties": props, "required": ["imageRef"],
                                "additionalProperties": False})
 

@@ -22,7 +22,7 @@ from overcast.store.compute import Server
 #: statuses for which Nova shows ``progress``
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
 #: the microversions that change what a server view shows
-_THRESHOLDS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90")
+_THRESHOLDS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90", "2.96")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -200,6 +200,8 @@ class ServerViews:
             out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
         if "2.16" in reached and shape.admin:
             out["host_status"] = "UP" if server.host else ""
+        if "2.96" in reached:  # the zone asked for at create ("az:host" names it first), else null
+            out["pinned_availability_zone"] = (server.requested_zone or "").partition(":")[0] or None
         if "2.71" in reached and show_groups:
             out["server_groups"] = [server.server_group_id] if server.server_group_id else []
         return out

@@ -255,6 +255,8 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
         server.access_ipv4 = body["accessIPv4"] or ""
     if "accessIPv6" in body:
         server.access_ipv6 = canonical_ipv6(body["accessIPv6"])
+    if "hostname" in body:  # 2.90 (a short name), 2.94 (an FQDN)
+        server.hostname = body["hostname"]
     server.image_id = image.id
     if auto_disk is not None:
         server.auto_disk_config = auto_disk

@@ -455,8 +455,8 @@ _SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _S.addresses)
 #: ``backend_extra``, ``requested_networks``, ``block_devices``... whose JSON a list never shows)
 _DETAIL_COLUMNS = tuple(_S[name] for name in (
     "project_id", "user_id", "hostname", "description", "flavor_id", "image_id", "key_name", "vm_state",
-    "task_state", "power_state", "host", "availability_zone", "config_drive", "auto_disk_config", "user_data",
-    "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault",
+    "task_state", "power_state", "host", "availability_zone", "requested_zone", "config_drive", "auto_disk_config",
+    "user_data", "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault",
     "reservation_id", "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
     # which related rows exist, so that list_related reads only for the servers that have some
     select(ServerMetadata.server_id).where(ServerMetadata.server_id == _S.id).exists().label("has_metadata"),

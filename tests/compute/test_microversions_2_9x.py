@@ -1,0 +1,100 @@
+"""Nova's microversions past 2.90 that are implemented (issue 17): 2.92 key pairs, 2.94 FQDN
+hostnames, 2.96 ``pinned_availability_zone``.
+
+Overcast still advertises 2.90 (2.91 unshelve-to-host and 2.93 volume-backed rebuild are not done,
+and the advertised maximum only rises to the highest version fully done): the fixture below lets
+these tests ask for the versions already implemented; ``test_advertised_maximum`` holds the promise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from overcast.api import compute as compute_api
+from overcast.api.microversions import Version
+from overcast.core.compute import keypairs as rules
+from tests.compute.conftest import IMAGE_ID, OTHER_IMAGE_ID, check, tempest_schema
+
+#: the highest microversion these tests exercise (implemented, not yet advertised)
+AHEAD = Version(2, 96)
+FQDN = "x" * 52 + "-guest-test.domaintest.com"  # Tempest's ServersV294TestFqdnHostnames: 78 characters
+
+
+@pytest.fixture(autouse=True)
+def ahead(monkeypatch):  # noqa: ANN001, ANN201
+    """The app built for these tests negotiates up to AHEAD (autouse: before the app is built)."""
+    monkeypatch.setattr(compute_api, "MICROVERSIONS", dataclasses.replace(compute_api.MICROVERSIONS, maximum=AHEAD))
+
+
+def test_advertised_maximum(demo):
+    """The unpatched policy still stops at 2.90 until 2.91 and 2.93 are done."""
+    from overcast.api.compute.common import MICROVERSIONS
+
+    assert MICROVERSIONS.maximum == Version(2, 90)
+    assert demo("GET", "/servers", "2.97").status_code == 406  # the test app itself stops at AHEAD
+
+
+def test_keypairs_2_92_import_only_and_wider_names(demo):
+    _, public = rules.generate("ssh", "u")
+    generated = demo("POST", "/os-keypairs", "2.92", json={"keypair": {"name": "gen"}})
+    assert generated.status_code == 400 and "public_key" in generated.json["badRequest"]["message"]
+    assert demo("GET", "/os-keypairs/gen", "2.92").status_code == 404  # nothing half-made
+    name = "me@host.example"
+    created = demo("POST", "/os-keypairs", "2.92", json={"keypair": {"name": name, "public_key": public}})
+    assert created.status_code == 201, created.text
+    assert "private_key" not in created.json["keypair"] and created.json["keypair"]["name"] == name
+    assert demo("GET", f"/os-keypairs/{name}", "2.92").status_code == 200
+    before = demo("POST", "/os-keypairs", "2.91", json={"keypair": {"name": "a@b", "public_key": public}})
+    assert before.status_code == 400 and "unsafe characters" in before.json["badRequest"]["message"]
+    assert demo("POST", "/os-keypairs", "2.91", json={"keypair": {"name": "gen291"}}).status_code == 201
+    bad = demo("POST", "/os-keypairs", "2.92", json={"keypair": {"name": "a/b", "public_key": public}})
+    assert bad.status_code == 400
+
+
+def test_hostname_2_90_short_2_94_fqdn(nova, admin_nova):
+    def post(hostname, version):  # noqa: ANN001, ANN202
+        return nova.req("POST", "/servers", version, json={"server": {
+            "name": "h", "flavorRef": "1", "imageRef": IMAGE_ID, "networks": "auto", "hostname": hostname}})
+
+    for version in ("2.90", "2.93"):
+        short_only = post(FQDN, version)
+        assert short_only.status_code == 400 and "hostname" in short_only.json["badRequest"]["message"]
+        assert post("a" * 64, version).status_code == 400
+    assert post("a" * 256, "2.94").status_code == 400
+    assert post("bad/host", "2.94").status_code == 400
+    sid = nova.create("f", version="2.94", hostname=FQDN).json["server"]["id"]
+    assert nova.req("GET", f"/servers/{sid}", "2.94").json["server"]["OS-EXT-SRV-ATTR:hostname"] == FQDN
+    other = "other.example.org"
+    resp = nova.req("PUT", f"/servers/{sid}", "2.94", json={"server": {"hostname": other}})
+    assert resp.status_code == 200 and resp.json["server"]["OS-EXT-SRV-ATTR:hostname"] == other
+    assert nova.req("PUT", f"/servers/{sid}", "2.90", json={"server": {"hostname": other}}).status_code == 400
+    rebuilt = nova.action(sid, {"rebuild": {"imageRef": OTHER_IMAGE_ID, "hostname": "third.example.net"}}, "2.94")
+    assert rebuilt.status_code == 202, rebuilt.text
+    assert rebuilt.json["server"]["OS-EXT-SRV-ATTR:hostname"] == "third.example.net"
+    nova.wait(sid, "ACTIVE")
+    shown = admin_nova.req("GET", f"/servers/{sid}", "2.94").json["server"]
+    assert shown["OS-EXT-SRV-ATTR:hostname"] == "third.example.net"
+
+
+def test_pinned_availability_zone_2_96(nova):
+    version = "2.96"
+    schema = tempest_schema(version)
+    unpinned = nova.create("u", version=version).json["server"]["id"]
+    pinned = nova.create("p", version=version, availability_zone="nova").json["server"]["id"]
+    shown = nova.req("GET", f"/servers/{pinned}", version)
+    check(shown, "get_server", version, schema)
+    assert shown.json["server"]["pinned_availability_zone"] == "nova"
+    assert nova.req("GET", f"/servers/{unpinned}", version).json["server"]["pinned_availability_zone"] is None
+    listed = nova.req("GET", "/servers/detail", version)
+    check(listed, "list_servers_detail", version, schema)
+    assert {s["id"]: s["pinned_availability_zone"] for s in listed.json["servers"]} == {
+        pinned: "nova", unpinned: None}
+    updated = nova.req("PUT", f"/servers/{pinned}", version, json={"server": {"name": "renamed"}})
+    check(updated, "update_server", version, schema)
+    assert updated.json["server"]["pinned_availability_zone"] == "nova"
+    rebuilt = nova.action(pinned, {"rebuild": {"imageRef": OTHER_IMAGE_ID}}, version)
+    check(rebuilt, "rebuild_server_with_admin_pass", version, schema)
+    nova.wait(pinned, "ACTIVE")
+    assert "pinned_availability_zone" not in nova.req("GET", f"/servers/{pinned}", "2.95").json["server"]
