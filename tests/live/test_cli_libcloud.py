@@ -39,6 +39,9 @@ def aws_region(moto: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> It
     root = tmp_path_factory.mktemp("libcloud-aws")
     # the region's VPC (decision 0063): it holds the seeded private-subnet's range (10.0.0.0/26)
     vpc = moto.ec2().create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    # and a subnet of the provider's own, made before Overcast starts: shown as a network of the region
+    moto.ec2().create_subnet(VpcId=vpc, CidrBlock="10.0.200.0/24", TagSpecifications=[
+        {"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "lab-subnet"}]}])
     config = root / "overcast.toml"
     config.write_text(f"""
 [clouds.RegionOne]
@@ -186,6 +189,29 @@ def test_networks_security_groups_and_floating_ips_through_the_cli(aws_region: L
                            ["Subnets"], WAIT, description="private-subnet in moto")
     assert ec2_private[0]["VpcId"] == vpc
     assert {"Key": "overcast:key", "Value": private_subnet["id"]} in ec2_private[0]["Tags"]
+
+    # the provider's own subnet is a shared network of the region with the provider's range; a port
+    # on it is an ENI in that subnet with the address EC2 chose
+    [lab] = [n for n in run("network", "list") if n["Name"] == "lab-subnet"]
+    lab_subnet = run("subnet", "show", "lab-subnet")
+    assert (lab_subnet["cidr"], lab_subnet["network_id"]) == ("10.0.200.0/24", lab["ID"])
+    assert run("network", "show", "lab-subnet")["shared"] is True
+    [ec2_lab] = ec2.describe_subnets(Filters=[{"Name": "cidr-block", "Values": ["10.0.200.0/24"]}])["Subnets"]
+    port = run("port", "create", "--network", "lab-subnet", f"lab-port-{uuid.uuid4().hex[:6]}")
+
+    def port_address() -> str | None:
+        fixed = run("port", "show", port["id"])["fixed_ips"]
+        return fixed[0]["ip_address"] if fixed and fixed[0].get("ip_address") else None
+
+    wait_for(lambda: port_address() and run("port", "show", port["id"])["status"] == "ACTIVE", WAIT,
+             description="the port on the provider's subnet bound")
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "tag:overcast:key", "Values": [port["id"]]}])
+    [eni] = enis["NetworkInterfaces"]
+    assert (eni["SubnetId"], eni["PrivateIpAddress"]) == (ec2_lab["SubnetId"], port_address())
+    cli.run("--os-region-name", REGION, "port", "delete", port["id"])
+    wait_for(lambda: not ec2.describe_network_interfaces(
+        Filters=[{"Name": "tag:overcast:key", "Values": [port["id"]]}])["NetworkInterfaces"], WAIT,
+        description="the port's ENI removed from moto")
 
     # network create / subnet create make an EC2 subnet; subnet delete removes it
     suffix = uuid.uuid4().hex[:6]

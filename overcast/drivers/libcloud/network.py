@@ -27,6 +27,7 @@ See ``docs/decisions/0063-libcloud-network-family.md``.
 from __future__ import annotations
 
 import builtins
+import ipaddress
 import threading
 from typing import Any, Iterable
 
@@ -36,8 +37,8 @@ from overcast.drivers.libcloud.compute import TAG_KEY, TAG_PROJECT
 from overcast.drivers.libcloud.errors import translated
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
 from overcast.drivers.network import (AddressOwner, BackendObject, Capability, FixedIp, FloatingIpRealised,
-                                      FloatingIpSpec, NetworkDriver, NetworkSpec, PortBinding, PortSpec, Realised,
-                                      Ref, SecurityGroupRealised, SecurityGroupRuleSpec, SecurityGroupSpec,
+                                      FloatingIpSpec, NetworkDriver, NetworkSpec, PortBinding, PortSpec,
+                                      ProviderSubnet, Realised, Ref, SecurityGroupRealised, SecurityGroupRuleSpec, SecurityGroupSpec,
                                       SubnetSpec)
 
 #: the backend id of an external network: the provider's Elastic IP pool
@@ -208,6 +209,24 @@ class LibcloudEc2NetworkDriver(NetworkDriver):
             return Realised(backend_id=PUBLIC, extra={"provider_external": True})
         with self._call("network apply"):
             return Realised(backend_id=self.vpc(), extra={"vpc": True})
+
+    def provider_subnets(self, ctx: CallContext) -> builtins.list[ProviderSubnet]:
+        """The VPC's subnets Overcast did not make, with AWS's addressing: the VPC router at the
+        network's first address, the first four and the last address reserved."""
+        with self._call("provider subnets"):
+            vpc = self.vpc()
+            found = self._describe("subnet", {"vpc-id": vpc})
+        out = []
+        for item in found:
+            if self._tag_of(item, TAG_KEY) is not None:
+                continue
+            cidr = ipaddress.ip_network(str(self._text(item, "cidrBlock")))
+            backend_id = str(self._text(item, "subnetId"))
+            out.append(ProviderSubnet(backend_id=backend_id, network_backend_id=vpc,
+                                      name=self._tag_of(item, "Name") or backend_id, cidr=str(cidr),
+                                      gateway_ip=str(cidr[1]),
+                                      allocation_pools=((str(cidr[4]), str(cidr[-2])),)))
+        return out
 
     def remove_network(self, ctx: CallContext, network: Ref) -> None:
         """Nothing to remove: the VPC is configured, not made (its subnets go with their records)."""
