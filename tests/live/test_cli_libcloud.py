@@ -203,10 +203,10 @@ def test_networks_security_groups_and_floating_ips_through_the_cli(aws_region: L
         fixed = run("port", "show", port["id"])["fixed_ips"]
         return fixed[0]["ip_address"] if fixed and fixed[0].get("ip_address") else None
 
-    wait_for(lambda: port_address() and run("port", "show", port["id"])["status"] == "ACTIVE", WAIT,
-             description="the port on the provider's subnet bound")
-    enis = ec2.describe_network_interfaces(Filters=[{"Name": "tag:overcast:key", "Values": [port["id"]]}])
-    [eni] = enis["NetworkInterfaces"]
+    [eni] = wait_for(lambda: ec2.describe_network_interfaces(
+        Filters=[{"Name": "tag:overcast:key", "Values": [port["id"]]}])["NetworkInterfaces"], WAIT,
+        description="the port's ENI in moto")
+    wait_for(port_address, WAIT, description="the address EC2 chose recorded on the port")
     assert (eni["SubnetId"], eni["PrivateIpAddress"]) == (ec2_lab["SubnetId"], port_address())
     cli.run("--os-region-name", REGION, "port", "delete", port["id"])
     wait_for(lambda: not ec2.describe_network_interfaces(
