@@ -321,9 +321,9 @@ class LibcloudEc2NetworkDriver(NetworkDriver):
     def list_objects(self, ctx: CallContext, kind: str) -> builtins.list[BackendObject]:
         if kind == "network":  # the networks that have a subnet in the VPC (a network is no EC2 object)
             with self._call("network list"):
-                subnets = self._describe("subnet", {"tag-key": TAG_NETWORK})
-            seen = {self._tag_of(s, TAG_NETWORK) for s in subnets} - {None}
-            return [BackendObject(kind="network", id=str(n), backend_id=self.vpc()) for n in sorted(seen)]
+                subnets, vpc = self._describe("subnet", {"tag-key": TAG_NETWORK}), self.vpc()
+            seen = sorted({str(n) for n in (self._tag_of(s, TAG_NETWORK) for s in subnets) if n is not None})
+            return [BackendObject(kind="network", id=n, backend_id=vpc) for n in seen]
         if kind not in _KINDS:
             raise InvalidRequest(f"No kind {kind!r} on EC2 (routers are the VPC's own)")
         with self._call(f"{kind} list"):
