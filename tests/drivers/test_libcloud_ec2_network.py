@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from typing import Any, Iterator
 
 import pytest
 
@@ -15,13 +14,7 @@ from overcast.drivers.network import AddressOwner, Capability, NetworkSpec, Ref,
 from overcast.drivers.registry import load_driver
 from overcast.testing.emulators import MotoServer
 from overcast.testing.network_conformance import NetworkDriverConformance
-from tests.drivers.test_libcloud_ec2 import ec2_options
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
+from tests.drivers.test_libcloud_ec2 import ec2_options, moto  # noqa: F401 - moto: the module's moto_server
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +142,3 @@ def test_a_cidr_outside_the_vpc_is_the_subnets_fault(moto: MotoServer, vpc: str,
         driver.apply_subnet(_ctx(), SubnetSpec(id=str(uuid.uuid4()), network=Ref("n", net_backend),
                                                cidr="192.168.5.0/24", ip_version=4, gateway_ip=None))
     assert "InvalidSubnet" in str(caught.value)
-
-
-def _unused(_: Any) -> None:  # pragma: no cover - keeps Any imported for the fixtures' annotations
-    return None
