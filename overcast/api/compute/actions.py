@@ -35,7 +35,6 @@ SIMPLE: dict[str, tuple[str, str]] = {
     "confirmResize": ("os_compute_api:servers:confirm_resize", "confirmResize"),
     "revertResize": ("os_compute_api:servers:revert_resize", "revertResize"),
     "unrescue": ("os_compute_api:os-unrescue", "unrescue"),
-    "unshelve": ("os_compute_api:os-shelve:unshelve", "unshelve"),
 }
 
 #: from this microversion a volume-backed server may be rescued (Nova's stable device rescue)
@@ -75,6 +74,18 @@ class ServerAction(ServerResource):
         validate(body, schemas.no_body(name)) if body[name] is not None else None
         enforce(req, "os_compute_api:os-shelve:shelve", target(server))
         core_actions.shelve(session, caller(req), server, **self._kw(req, server))
+
+    def _unshelve(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        """Nova's unshelve: into a zone from 2.77, onto a host (admin) or unpinned (a null zone) from 2.91."""
+        asked = validate(body, schemas.unshelve(vt(req)))[name] or {}
+        if not at_least(req, "2.77"):  # before 2.77 Nova reads no body
+            asked = {}
+        enforce(req, "os_compute_api:os-shelve:unshelve", target(server))
+        if asked.get("host"):
+            enforce(req, "os_compute_api:os-shelve:unshelve_to_host", target(server))
+        zone = asked["availability_zone"] if "availability_zone" in asked else core_actions.ZONE_KEPT
+        core_actions.unshelve(session, caller(req), server, zone=zone, host=asked.get("host"),
+                              **self._kw(req, server))
 
     def _simple(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         validate(body, schemas.no_body(name)) if body[name] is not None else None

@@ -206,6 +206,21 @@ def migrate(version: tuple[int, int]) -> dict[str, Any]:
     return _action("migrate", None)
 
 
+@functools.lru_cache(maxsize=None)
+def unshelve(version: tuple[int, int]) -> dict[str, Any]:
+    """Nova's unshelve body: nothing before 2.77; ``{"availability_zone": <name>}`` (required in
+    the object) from 2.77; from 2.91 a ``host`` too, and a null zone (unpin)."""
+    if _v(version, "2.91"):
+        return _action("unshelve", {"oneOf": [
+            {"type": "object", "properties": {"availability_zone": {"type": ["string", "null"]},
+                                              "host": {"type": "string"}}, "additionalProperties": False},
+            {"type": "null"}]})
+    if _v(version, "2.77"):
+        return _action("unshelve", {"type": ["object", "null"], "properties": {"availability_zone": NAME},
+                                    "required": ["availability_zone"], "additionalProperties": False})
+    return _action("unshelve", None)
+
+
 def no_body(name: str) -> dict[str, Any]:
     return _action(name, None)
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.compute import migrations, networking
+from overcast.core.compute import zones as zone_rules
 from overcast.core.compute import states as S
 from overcast.core.compute.servers import (ACTION, DiskConfig, _quota, auto_disk_config, canonical_ipv6,
                                            check_flavor_usable, check_image_usable, check_lock, check_metadata,
@@ -28,6 +29,7 @@ from overcast.drivers.compute import Capability, ComputeDriver
 from overcast.ops.engine import enqueue
 from overcast.store.compute import BlockDeviceMapping, Server, ServerMetadata
 from overcast.store.image import Image
+from overcast.store.volume import Volume
 from overcast.store.models import utcnow
 
 ANY = None
@@ -153,6 +155,16 @@ def volume_backed(session: Session, server: Server) -> bool:
         BlockDeviceMapping.volume_id.is_not(None))) is not None
 
 
+def root_volume_image(session: Session, server: Server) -> str | None:
+    """The image a volume-backed server's root volume was made from (Nova reads it from the
+    volume's ``volume_image_metadata``), None if it has none."""
+    volume = session.scalar(select(Volume).join(BlockDeviceMapping, BlockDeviceMapping.volume_id == Volume.id).where(
+        BlockDeviceMapping.server_id == server.id, BlockDeviceMapping.boot_index == 0))
+    if volume is None:
+        return None
+    return (volume.image_metadata or {}).get("image_id") or volume.image_id
+
+
 def rescue(session: Session, ctx: AuthContext, server: Server, *, admin_password: str, rescue_image: str | None,
            allow_volume_backed: bool, capabilities: Iterable[Capability], request_id: str | None) -> None:
     """Rescue ``server`` (from the ``rescue_image`` given, else its own image). A volume-backed server
@@ -240,6 +252,10 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
     :raises Invalid: an image the region cannot boot, or AUTO with an image that disables it."""
     rule = allowed(server, ctx, "rebuild", capabilities)
     image = find_image(session, body["imageRef"], ctx, region=server.cloud)
+    from_volume = volume_backed(session, server)
+    if from_volume and image.id != root_volume_image(session, server):
+        raise Invalid(f"Image {image.id} is unacceptable: Unable to rebuild with a different image for a "
+                      "volume-backed server.")
     check_image_usable(session, image, region=server.cloud, driver=driver)
     auto_disk = auto_disk_config(image, disk_config) if disk_config is not None else None
     password = body.get("adminPass") or generate_password()
@@ -257,7 +273,8 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
         server.access_ipv6 = canonical_ipv6(body["accessIPv6"])
     if "hostname" in body:  # 2.90 (a short name), 2.94 (an FQDN)
         server.hostname = body["hostname"]
-    server.image_id = image.id
+    if not from_volume:  # a volume-backed server keeps showing no image, as in Nova
+        server.image_id = image.id
     if auto_disk is not None:
         server.auto_disk_config = auto_disk
     record(session, ctx, server, rule, "rebuild", params={"image_id": image.id, "admin_password": password},
@@ -320,6 +337,43 @@ def shelve(session: Session, ctx: AuthContext, server: Server, *, capabilities: 
         server.shelved_image_id = image.id
         params = {"image_id": image.id, "image_name": image.name}
     record(session, ctx, server, rule, "shelve", params=params, request_id=request_id)
+
+
+#: unshelve's ``zone`` when the request names none: the server stays pinned as it is
+ZONE_KEPT = "<kept>"
+
+
+def unshelve(session: Session, ctx: AuthContext, server: Server, *, zone: str | None = ZONE_KEPT,
+             host: str | None = None, capabilities: Iterable[Capability], request_id: str | None) -> None:
+    """``unshelve``, into ``zone`` (2.77; None unpins the server, 2.91) or onto ``host`` (2.91), as
+    Nova's compute API checks them: the new zone becomes the server's pinned zone
+    (``requested_zone``); a host without a zone must lie in the zone the server is pinned to.
+
+    :raises Conflict: locked or wrong state; a zone or host for a server not SHELVED_OFFLOADED;
+        a host outside the zone. :raises Invalid: an unknown or unavailable zone, an unknown host.
+    :raises FeatureNotSupported: see :func:`allowed`.
+    """
+    rule = allowed(server, ctx, "unshelve", capabilities)
+    zone_given = zone != ZONE_KEPT
+    if not (zone_given or host):
+        record(session, ctx, server, rule, "unshelve", request_id=request_id)
+        return
+    if server.vm_state != S.SHELVED_OFFLOADED:
+        raise Conflict(f'Specifying an availability zone or a host when unshelving server "{server.id}" with '
+                       f'status "{server.vm_state}" is not supported. The server status must be SHELVED_OFFLOADED.')
+    zones = {z.name: z for z in zone_rules.list_zones(session, region=server.cloud)}
+    if host and not any(host in z.hosts for z in zones.values()):
+        raise Invalid(f"Compute host {host} could not be found.")
+    if zone_given and zone and (zone not in zones or not zones[zone].available):
+        raise Invalid("The requested availability zone is not available")
+    pinned = zone if zone_given else (server.requested_zone or "").partition(":")[0] or None
+    if host and pinned and host not in zones.get(pinned, zone_rules.ZoneInfo(pinned, False)).hosts:
+        raise Conflict(f'Host "{host}" is not in the availability zone "{pinned}".')
+    if zone_given:
+        server.requested_zone = zone
+    placement = f"{pinned or ''}:{host}" if host else pinned
+    record(session, ctx, server, rule, "unshelve", request_id=request_id,
+           params={"availability_zone": placement} if placement else None)
 
 
 def lock(server: Server, ctx: AuthContext, reason: str | None) -> None:

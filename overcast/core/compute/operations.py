@@ -522,10 +522,11 @@ class ServerHandlers:
                 driver.detach_port(call, backend_id, p["port_id"])
             except NotFound:
                 pass  # never plugged (its attach failed) or already gone: the port is off either way
+        elif key == "unshelve":
+            driver.unshelve(call, backend_id, p.get("availability_zone"))
         else:
             getattr(driver, {"start": "start", "stop": "stop", "pause": "pause", "unpause": "unpause",
-                             "suspend": "suspend", "resume": "resume", "unrescue": "unrescue",
-                             "unshelve": "unshelve"}[key])(call, backend_id)
+                             "suspend": "suspend", "resume": "resume", "unrescue": "unrescue"}[key])(call, backend_id)
         return made
 
     @staticmethod
