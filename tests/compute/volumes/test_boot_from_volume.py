@@ -199,3 +199,21 @@ def test_rescue_of_a_volume_backed_server_from_2_87(nova):
     nova.wait(server, "RESCUE")
     assert nova.action(server, {"unrescue": None}, "2.87").status_code == 202
     nova.wait(server, "ACTIVE")
+
+
+def test_rebuild_of_a_volume_backed_server_before_2_93(nova, cinder):
+    """Nova before 2.93: a volume-backed server rebuilds only with the image its root volume was
+    made from (the volume's ``volume_image_metadata``); another image is a 400, nothing changed."""
+    from tests.compute.conftest import OTHER_IMAGE_ID
+
+    sid = boot(nova, from_image()).json["server"]["id"]
+    for version in ("2.1", "2.92"):
+        other = nova.action(sid, {"rebuild": {"imageRef": OTHER_IMAGE_ID}}, version)
+        assert fault(other, 400) == (f"Image {OTHER_IMAGE_ID} is unacceptable: Unable to rebuild with a different "
+                                     "image for a volume-backed server.")
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["status"] == "ACTIVE"
+    same = nova.action(sid, {"rebuild": {"imageRef": IMAGE_ID}}, "2.92")
+    assert same.status_code == 202, same.text
+    assert same.json["server"]["image"] == ""  # still volume-backed: no image shown
+    nova.wait(sid, "ACTIVE")
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["image"] == ""
