@@ -1,9 +1,9 @@
 """Nova's microversions past 2.90 that are implemented (issue 17): 2.91 unshelve to a host
-(tests/compute/test_unshelve_placement.py), 2.92 key pairs, 2.94 FQDN hostnames, 2.96
-``pinned_availability_zone``.
+(tests/compute/test_unshelve_placement.py), 2.92 key pairs, 2.93 rebuild of a volume-backed server
+(tests/compute/volumes/test_boot_from_volume.py), 2.94 FQDN hostnames, 2.96 ``pinned_availability_zone``.
 
-Overcast advertises 2.92 (2.93 volume-backed rebuild is not done, and the advertised maximum only
-rises to the highest version fully done): the fixture below lets these tests ask for the versions
+Overcast advertises 2.94 (2.95 is not done, and the advertised maximum only rises to the highest
+version whose whole list below it is done): the fixture below lets these tests ask for the versions
 already implemented past it; ``test_advertised_maximum`` holds the promise.
 """
 
@@ -30,10 +30,10 @@ def ahead(monkeypatch):  # noqa: ANN001, ANN201
 
 
 def test_advertised_maximum(demo):
-    """The unpatched policy stops at 2.92 until 2.93 is done."""
+    """The unpatched policy stops at 2.94 until 2.95 is done."""
     from overcast.api.compute.common import MICROVERSIONS
 
-    assert MICROVERSIONS.maximum == Version(2, 92)
+    assert MICROVERSIONS.maximum == Version(2, 94)
     assert demo("GET", "/servers", "2.97").status_code == 406  # the test app itself stops at AHEAD
 
 

@@ -20,6 +20,8 @@ from overcast.core.compute import actions as core_actions
 from overcast.core.compute import floating_ips as core_floating_ips
 from overcast.core.compute import networking
 from overcast.core.compute import servers as core_servers
+from overcast.core.volume import build_volume
+from overcast.core.volume import reimage as volume_reimage
 from overcast.ops.calls import call_backend
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
@@ -37,6 +39,8 @@ SIMPLE: dict[str, tuple[str, str]] = {
     "unrescue": ("os_compute_api:os-unrescue", "unrescue"),
 }
 
+#: from this microversion a rebuild of a volume-backed server reimages its root volume
+REIMAGE_VOLUME = "2.93"
 #: from this microversion a volume-backed server may be rescued (Nova's stable device rescue)
 STABLE_RESCUE = "2.87"
 
@@ -113,8 +117,12 @@ class ServerAction(ServerResource):
         enforce(req, "os_compute_api:servers:rebuild", target(server))
         ctx = caller(req)
         check_personality(session, ctx, server.project_id, body["rebuild"].get("personality"))
+        reimage: bool | None = at_least(req, REIMAGE_VOLUME)
+        if reimage and core_actions.volume_backed(session, server) and not volume_reimage.supported(
+                build_volume(self.core), server.cloud):
+            reimage = None  # the region's volume driver cannot reimage
         password = core_actions.rebuild(session, ctx, server, body["rebuild"],
-                                        driver=self.core.compute_driver(server.cloud),
+                                        driver=self.core.compute_driver(server.cloud), reimage_volume=reimage,
                                         disk_config=disk_config(body["rebuild"]), **self._kw(req, server))
         session.flush()
         view = self.views.basic(server, version(req), ctx)

@@ -29,7 +29,7 @@ from overcast.drivers.compute import Capability, ComputeDriver
 from overcast.ops.engine import enqueue
 from overcast.store.compute import BlockDeviceMapping, Server, ServerMetadata
 from overcast.store.image import Image
-from overcast.store.volume import Volume
+from overcast.core.volume.volumes import find_volume
 from overcast.store.models import utcnow
 
 ANY = None
@@ -155,11 +155,18 @@ def volume_backed(session: Session, server: Server) -> bool:
         BlockDeviceMapping.volume_id.is_not(None))) is not None
 
 
+def root_volume_id(session: Session, server: Server) -> str | None:
+    """The volume at boot index 0 of a volume-backed server."""
+    return session.scalar(select(BlockDeviceMapping.volume_id).where(
+        BlockDeviceMapping.server_id == server.id, BlockDeviceMapping.boot_index == 0,
+        BlockDeviceMapping.volume_id.is_not(None)))
+
+
 def root_volume_image(session: Session, server: Server) -> str | None:
     """The image a volume-backed server's root volume was made from (Nova reads it from the
     volume's ``volume_image_metadata``), None if it has none."""
-    volume = session.scalar(select(Volume).join(BlockDeviceMapping, BlockDeviceMapping.volume_id == Volume.id).where(
-        BlockDeviceMapping.server_id == server.id, BlockDeviceMapping.boot_index == 0))
+    volume_id = root_volume_id(session, server)
+    volume = find_volume(session, volume_id)
     if volume is None:
         return None
     return (volume.image_metadata or {}).get("image_id") or volume.image_id
@@ -245,17 +252,26 @@ def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, 
 
 def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], *,
             capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver,
-            disk_config: DiskConfig | None = None) -> str:
+            disk_config: DiskConfig | None = None, reimage_volume: bool | None = None) -> str:
     """Rebuild with a new image (and optionally name, metadata, description, disk config: None
     keeps the server's, as Nova does). Returns the password.
 
-    :raises Invalid: an image the region cannot boot, or AUTO with an image that disables it."""
+    A volume-backed server: without ``reimage_volume`` (Nova before 2.93) only with the image of
+    its root volume, and the volume is left alone; with it (2.93: None means the region's volume
+    driver cannot reimage) the operation has the root volume reimaged with the image first.
+
+    :raises Invalid: an image the region cannot boot, AUTO with an image that disables it, another
+        image for a volume-backed server before 2.93.
+    :raises FeatureNotSupported: 2.93 on a region whose volume driver cannot reimage."""
     rule = allowed(server, ctx, "rebuild", capabilities)
     image = find_image(session, body["imageRef"], ctx, region=server.cloud)
     from_volume = volume_backed(session, server)
-    if from_volume and image.id != root_volume_image(session, server):
+    root_volume = root_volume_id(session, server) if from_volume else None
+    if from_volume and reimage_volume is False and image.id != root_volume_image(session, server):
         raise Invalid(f"Image {image.id} is unacceptable: Unable to rebuild with a different image for a "
                       "volume-backed server.")
+    if from_volume and reimage_volume is None:
+        raise FeatureNotSupported()
     check_image_usable(session, image, region=server.cloud, driver=driver)
     auto_disk = auto_disk_config(image, disk_config) if disk_config is not None else None
     password = body.get("adminPass") or generate_password()
@@ -277,8 +293,10 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
         server.image_id = image.id
     if auto_disk is not None:
         server.auto_disk_config = auto_disk
-    record(session, ctx, server, rule, "rebuild", params={"image_id": image.id, "admin_password": password},
-           request_id=request_id)
+    params = {"image_id": image.id, "admin_password": password}
+    if from_volume and reimage_volume and root_volume:
+        params["root_volume_id"] = root_volume
+    record(session, ctx, server, rule, "rebuild", params=params, request_id=request_id)
     return password
 
 
