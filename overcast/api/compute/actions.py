@@ -251,6 +251,11 @@ class ServerAction(ServerResource):
         enforce(req, "os_compute_api:os-migrate-server:migrate", target(server))
         core_actions.migrate(server, caller(req))
 
+    def _evacuate(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        spec = validate(body, schemas.evacuate(vt(req)))[name]
+        enforce(req, "os_compute_api:os-evacuate", target(server))
+        core_actions.evacuate(session, server, spec.get("host"))
+
     def _restore(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         validate(body, schemas.no_body(name))
         enforce(req, "os_compute_api:os-deferred-delete:restore", target(server))

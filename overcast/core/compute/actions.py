@@ -24,10 +24,10 @@ from overcast.core.compute.servers import (ACTION, DiskConfig, _quota, auto_disk
                                            check_flavor_usable, check_image_usable, check_lock, check_metadata,
                                            find_flavor, find_image, flavor_record, generate_password)
 from overcast.core.context import AuthContext
-from overcast.core.errors import Conflict, Forbidden, Invalid, OvercastError
+from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound, OvercastError
 from overcast.drivers.compute import Capability, ComputeDriver
 from overcast.ops.engine import enqueue
-from overcast.store.compute import BlockDeviceMapping, Server, ServerMetadata
+from overcast.store.compute import BlockDeviceMapping, ComputeService, Server, ServerMetadata
 from overcast.store.image import Image
 from overcast.core.volume.volumes import find_volume
 from overcast.store.models import utcnow
@@ -101,6 +101,7 @@ RULES: Mapping[str, ActionRule] = {
     "os-getConsoleOutput": _r("getConsoleOutput", ANY, None, C.CONSOLE_OUTPUT, "", tasks=()),
     "migrate": _r("migrate", [S.ACTIVE, S.STOPPED], S.RESIZE_PREP, None, "compute_prep_resize"),
     "restore": _r("restore", [S.SOFT_DELETED], None, None, "compute_restore_instance"),
+    "evacuate": _r("evacuate", [S.ACTIVE, S.STOPPED, S.ERROR], S.REBUILDING, None, "compute_rebuild_instance"),
 }
 
 #: instance-action names -> Nova event names (for the os-instance-actions view)
@@ -209,6 +210,28 @@ def migrate(server: Server, ctx: AuthContext) -> None:
     """
     check_lock(server, ctx)
     check_state(server, RULES["migrate"])
+    raise FeatureNotSupported()
+
+
+def evacuate(session: Session, server: Server, host: str | None) -> None:
+    """Evacuation (rebuild elsewhere of a server whose host is down): no driver can rebuild a
+    server on another host, so after Nova's checks this is Nova's answer for a virt driver without
+    it, as for :func:`migrate` (decision 0060: 2.95's "stopped at the destination" changes nothing
+    a client can see).
+
+    :raises NotFound: an unknown target host. :raises Conflict: wrong state. :raises Invalid: the
+        server's host is up (Nova's ComputeServiceInUse). :raises FeatureNotSupported: past those checks.
+    """
+    services = {s.host: s for s in session.scalars(select(ComputeService).where(
+        ComputeService.cloud == server.cloud, ComputeService.binary == "nova-compute"))}
+    if host and host not in services:
+        raise NotFound(f"Compute host {host} not found.")
+    if host and host == server.host:
+        raise Invalid("The target host can't be the same one.")
+    check_state(server, RULES["evacuate"])
+    source = services.get(server.host or "")
+    if source is not None and not source.forced_down:
+        raise Invalid(f"Compute service of {server.host} is still in use.")
     raise FeatureNotSupported()
 
 
