@@ -380,11 +380,15 @@ def shelve(session: Session, ctx: AuthContext, server: Server, *, capabilities: 
     record(session, ctx, server, rule, "shelve", params=params, request_id=request_id)
 
 
+class _Kept:
+    """The type of :data:`ZONE_KEPT`."""
+
+
 #: unshelve's ``zone`` when the request names none: the server stays pinned as it is
-ZONE_KEPT = "<kept>"
+ZONE_KEPT = _Kept()
 
 
-def unshelve(session: Session, ctx: AuthContext, server: Server, *, zone: str | None = ZONE_KEPT,
+def unshelve(session: Session, ctx: AuthContext, server: Server, *, zone: str | None | _Kept = ZONE_KEPT,
              host: str | None = None, capabilities: Iterable[Capability], request_id: str | None) -> None:
     """``unshelve``, into ``zone`` (2.77; None unpins the server, 2.91) or onto ``host`` (2.91), as
     Nova's compute API checks them: the new zone becomes the server's pinned zone
@@ -395,7 +399,7 @@ def unshelve(session: Session, ctx: AuthContext, server: Server, *, zone: str | 
     :raises FeatureNotSupported: see :func:`allowed`.
     """
     rule = allowed(server, ctx, "unshelve", capabilities)
-    zone_given = zone != ZONE_KEPT
+    zone_given = not isinstance(zone, _Kept)
     if not (zone_given or host):
         record(session, ctx, server, rule, "unshelve", request_id=request_id)
         return

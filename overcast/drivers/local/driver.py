@@ -678,7 +678,7 @@ class LocalComputeDriver(ComputeDriver):
         zone, forced_host = self._parse_zone(ctx, availability_zone)
 
         def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
-            placed: dict[str, str] = {}
+            placed: dict[str, Any] = {}
             if zone or forced_host:
                 host = forced_host or self._least_loaded(conn, [h for h in self.hosts if self.host_zone[h] == zone])
                 placed = {"host": host, "zone": self.host_zone[host]}
