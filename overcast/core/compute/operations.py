@@ -173,6 +173,8 @@ class ServerHandlers:
         self.poller: BatchPoller[dc.ServerInfo] = BatchPoller(
             lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
             keep=POLL_SECONDS * 5)
+        #: (region, backend id) of the backend servers Overcast does not know, already logged
+        self.strays: set[tuple[str, str]] = set()
 
     def driver(self, cloud: str) -> dc.ComputeDriver:
         return self.core.compute_driver(cloud)
@@ -650,7 +652,9 @@ class ServerHandlers:
 
         A server missing from :meth:`list` is asked for with :meth:`get` before it is declared
         lost: a listing may be eventually consistent (EC2) or cut short, and only ``NotFound`` from
-        the server's own ``get`` says it is gone.
+        the server's own ``get`` says it is gone. A backend server that no Overcast server has (by
+        backend id or build key) is logged once and left alone, as nova-compute does with a guest
+        it does not know.
         """
         driver = self.driver(cloud)
         call = CallContext()
@@ -684,6 +688,21 @@ class ServerHandlers:
                     server.vm_state = vm_state or server.vm_state
                     server.power_state = int(info.power_state)
                     server.updated_at = utcnow()
+            self.log_strays(session, cloud, backend)
+
+    def log_strays(self, session: Session, cloud: str, backend: Mapping[str, dc.ServerInfo]) -> None:
+        """Log (once each) the backend's servers that no Overcast server has; they are left alone."""
+        known = session.execute(select(Server.backend_id, Server.idempotency_key).where(
+            Server.cloud == cloud, Server.deleted.is_(False))).all()
+        ids = {b for b, _ in known if b}
+        keys = {k for _, k in known if k}
+        strays = sorted(b for b, info in backend.items() if b not in ids and info.idempotency_key not in keys
+                        and (cloud, b) not in self.strays)
+        for backend_id in strays:
+            self.strays.add((cloud, backend_id))
+            info = backend[backend_id]
+            LOG.warning("region %s: server %s (%s, on host %s) is on the backend but not in Overcast; left alone",
+                        cloud, backend_id, info.name, info.host or "-")
 
 
 def setup_for(core: ComputeCore) -> Callable[[Any], None]:

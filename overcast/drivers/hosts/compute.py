@@ -59,6 +59,7 @@ class HostsCompute(ComputeDriver):
                               Capability.CONSOLE_OUTPUT, Capability.SERVER_GROUPS})
     boots_overcast_images = True
     boots_from_volume = False
+    names_hosts = True
 
     def __init__(self, hosts: Hosts, *, spawn_timeout: float = 300.0, clean_shutdown_timeout: float = 60.0) -> None:
         self.hosts = hosts
@@ -249,8 +250,9 @@ class HostsCompute(ComputeDriver):
         for host in self.hosts.hosts():
             zones.setdefault(host.zone, []).append(host)
         if not zones:
-            return [Zone("nova")]
-        return [Zone(name, available=any(h.up for h in hosts), hosts=tuple(sorted(h.name for h in hosts)))
+            return []                   # no host has reported yet: no zone, no compute service
+        return [Zone(name, available=any(h.up for h in hosts), hosts=tuple(sorted(h.name for h in hosts)),
+                     down_hosts=tuple(sorted(h.name for h in hosts if not h.up)))
                 for name, hosts in sorted(zones.items())]
 
     def validate_zone(self, ctx: CallContext, zone: str) -> None:
