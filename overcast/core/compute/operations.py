@@ -38,7 +38,7 @@ from overcast.core.image import BACKEND_DELETE, OWNED, ImageCore, delete_backend
 from overcast.core.polling import FIRST_POLL, BatchPoller, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound
+from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound, Unavailable
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.compute import Server, ServerGroup
@@ -652,7 +652,8 @@ class ServerHandlers:
 
         A server missing from :meth:`list` is asked for with :meth:`get` before it is declared
         lost: a listing may be eventually consistent (EC2) or cut short, and only ``NotFound`` from
-        the server's own ``get`` says it is gone. A backend server that no Overcast server has (by
+        the server's own ``get`` says it is gone (``Unavailable``, its host down: it is left as it
+        is, as Nova leaves the instances of a compute that stopped reporting). A backend server that no Overcast server has (by
         backend id or build key) is logged once and left alone, as nova-compute does with a guest
         it does not know.
         """
@@ -672,6 +673,8 @@ class ServerHandlers:
                         info = driver.get(call, server.backend_id)
                     except NotFound:
                         info = None
+                    except Unavailable:     # its host cannot be asked now (down): left as it is
+                        continue
                 if info is None or info.state is dc.ServerState.DELETED:
                     if server.vm_state != S.ERROR:
                         now = utcnow()

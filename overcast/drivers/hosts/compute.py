@@ -225,12 +225,16 @@ class HostsCompute(ComputeDriver):
         return out
 
     def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
+        """The guests of the hosts that are up. A host that is down is left out: the reconciler
+        asks for its servers one by one (``get``: ``Unavailable``) and leaves them as they are, as
+        Nova leaves the instances of a compute that stopped reporting. A host asked is given a few
+        of its heartbeat intervals to answer (one that just died must not hold the round for the
+        whole ``call_timeout``)."""
         out: builtins.list[ServerInfo] = []
         for host in self.hosts.hosts():
-            if not host.up:
-                raise errors.Unavailable(f"host {host.name} is down; the listing would be incomplete",
-                                         retry_after=host.interval)
-            out.extend(self._info(host.name, g) for g in self.hosts.call(host.name, "list"))
+            if host.up:
+                out.extend(self._info(host.name, g)
+                           for g in self.hosts.call(host.name, "list", timeout=max(10.0, 5 * host.interval)))
         return out
 
     def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
