@@ -190,7 +190,6 @@ def test_two_agents_are_two_hosts_and_a_server_boots_on_one(agent_region: dict[s
     assert [line for line in server.log_path.read_text("utf-8", "replace").splitlines()
             if stray_uuid in line and "left alone" in line], "the stray guest is logged as left alone"
     assert sorted(domains(f"overcast-{host}-")) == sorted([vm1_domain, f"overcast-{host}-{stray_uuid}"])
-    assert {s["Name"] for s in cli("server", "list")} == {"vm1", "vm2"}
 
     cli.run("server", "delete", "--wait", "vm1", "vm2")
     assert domains(f"overcast-{host}-") == [f"overcast-{host}-{stray_uuid}"]   # the stray, left alone
