@@ -112,6 +112,8 @@ def test_a_host_without_heartbeats_is_down_and_up_again_when_it_reports(store: S
         h2 = admin.find_service_by_host(session, "h2", "nova-compute", region=REGION)
         admin.set_service(h2, disabled=True, reason="maintenance")
         assert admin.host_statuses(session, region=REGION)["h2"] == "MAINTENANCE"
+        zone = {z.name: z for z in list_zones(session, region=REGION)}["nova"]
+        assert zone.hosts["h2"]["nova-compute"][:2] == (True, False)     # up, not active (disabled)
         admin.set_service(h2, forced_down=True)
         assert admin.host_statuses(session, region=REGION)["h2"] == "DOWN"
     hosts.beat("h1")                                              # it is back
