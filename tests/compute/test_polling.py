@@ -129,8 +129,8 @@ def test_a_build_polls_soon_after_its_call_then_less_often(nova, compute, monkey
     monkeypatch.setattr(operations, "_pause", lambda seconds: settled.append(seconds) or real_pause(seconds))
     nova.create("lone", wait="ACTIVE")
     # a backend whose build time is not known yet: the first wait (0.1 s) is spent in the build's
-    # own run, asking every 0.05 s; the rest is handed back to the engine
-    assert 1 <= len(settled) <= 2 and all(0 < s <= operations.SETTLE_STEP for s in settled), settled
+    # own run, asking every 0.05 s (fewer times when an answer is slow); the rest is handed back
+    assert len(settled) <= 2 and all(0 < s <= operations.SETTLE_STEP for s in settled), settled
     assert len(waits) >= 2, waits
     assert waits == [interval(n, operations.POLL_SECONDS) for n in range(1, len(waits) + 1)], waits  # the schedule
     assert max(waits) <= operations.POLL_SECONDS, waits
