@@ -62,6 +62,35 @@ def max_age(polls: int, ceiling: float, first: float = FIRST_POLL) -> float | No
     return None if polls <= 0 else 0.9 * interval(polls - 1, ceiling, first)
 
 
+class ReadyTimes:
+    """How long each region's backend takes to finish what it was asked (a build), learned from
+    the operations this process polled (decision 0047): a weighted mean of the moment, counted
+    from the call's return, between the last poll that still saw it unfinished and the first that
+    saw it done. An operation times its first poll to that instead of a fixed cadence: a quick
+    backend is asked about when it is ready (no poll wasted right after the call), a slow one
+    (a provider taking 40 s to boot) is not asked 30 times on its way. The midpoint corrects
+    itself: a first poll that always finds the work done pulls the figure down, one that finds it
+    unfinished pushes it up. Per process, in memory (nothing is written)."""
+
+    def __init__(self, weight: float = 0.3) -> None:
+        self.weight = weight
+        self._lock = threading.Lock()
+        self._mean: dict[tuple[str, str], float] = {}
+
+    def expected(self, cloud: str, kind: str) -> float | None:
+        """Seconds after its call that work of ``kind`` on ``cloud`` is usually done (None: not known yet)."""
+        with self._lock:
+            return self._mean.get((cloud, kind))
+
+    def observe(self, cloud: str, kind: str, unfinished: float, finished: float) -> None:
+        """An operation of ``kind`` on ``cloud`` was still unfinished ``unfinished`` seconds after
+        its call (0: not asked before) and was done when asked at ``finished`` seconds."""
+        sample = max(0.0, (max(0.0, unfinished) + max(0.0, finished)) / 2)
+        with self._lock:
+            last = self._mean.get((cloud, kind))
+            self._mean[(cloud, kind)] = sample if last is None else last + self.weight * (sample - last)
+
+
 class BatchPoller(Generic[Info]):
     def __init__(self, fetch: Fetch, *, window: float = 0.5, keep: float = 5.0,
                  clock: Callable[[], float] = time.monotonic):

@@ -490,19 +490,23 @@ class HandlerContext:
         with self.store.session() as session:
             yield session
 
-    def save_checkpoint(self, data: Mapping[str, Any]) -> None:
-        """Merge ``data`` into the operation's checkpoint now, so a re-run after a crash sees it.
+    def save_checkpoint(self, data: Mapping[str, Any], session: Session | None = None) -> None:
+        """Merge ``data`` into the operation's checkpoint now, so a re-run after a crash sees it;
+        with ``session`` (one of :meth:`session`), in that transaction: saved when it commits.
 
         :raises LeaseLost: the operation is no longer ours.
         """
-        with self.store.session() as session:
-            row = session.execute(select(OP.c.checkpoint).where(
-                OP.c.id == self._job.id, OP.c.lease_owner == self._owner, OP.c.state == RUNNING)).first()
-            if row is None:
-                raise LeaseLost(self._job.id)
-            merged = {**(row.checkpoint or {}), **dict(data)}
-            session.execute(update(OP).where(OP.c.id == self._job.id, OP.c.lease_owner == self._owner)
-                            .values(checkpoint=merged, updated_at=utcnow()))
+        if session is None:
+            with self.store.session() as own:
+                self.save_checkpoint(data, own)
+            return
+        row = session.execute(select(OP.c.checkpoint).where(
+            OP.c.id == self._job.id, OP.c.lease_owner == self._owner, OP.c.state == RUNNING)).first()
+        if row is None:
+            raise LeaseLost(self._job.id)
+        merged = {**(row.checkpoint or {}), **dict(data)}
+        session.execute(update(OP).where(OP.c.id == self._job.id, OP.c.lease_owner == self._owner)
+                        .values(checkpoint=merged, updated_at=utcnow()))
 
 
 def _one_line(exc: BaseException, limit: int = 1000) -> str:

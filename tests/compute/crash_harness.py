@@ -23,6 +23,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from sqlalchemy import event as sa_event
+
 from overcast.ops.engine import LeaseLost
 
 #: the kind of the handler running on this thread (set by the wrappers)
@@ -86,9 +88,14 @@ class _Checkpointing:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
 
-    def save_checkpoint(self, data: Any) -> None:
-        self._ctx.save_checkpoint(data)
-        self._plan.after_call("checkpoint")
+    def save_checkpoint(self, data: Any, session: Any = None) -> None:
+        if session is None:
+            self._ctx.save_checkpoint(data)
+            self._plan.after_call("checkpoint")
+            return
+        # saved with the handler's transaction: the crash point is its commit
+        self._ctx.save_checkpoint(data, session=session)
+        sa_event.listen(session, "after_commit", lambda _: self._plan.after_call("checkpoint"), once=True)
 
 
 class _Registry:

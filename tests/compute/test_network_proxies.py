@@ -545,3 +545,29 @@ def test_rule_parent_duplicates_and_quota(demo, admin, neutron, seeded):
     assert fault(rule({"security_group_rule": {"parent_group_id": group, "ip_protocol": "udp", "from_port": 53,
                                                "to_port": 53}}), 403, "forbidden") == \
         "Quota exceeded for resources: ['security_group_rule']."
+
+
+def test_an_allocation_past_the_network_backends_headroom_is_novas_403(demo, neutron, seeded, monkeypatch):
+    """os-floating-ips makes its floating IP through Neutron's rules, not Neutron's create endpoint:
+    the region's network backend's own headroom is read for it too (decision 0046), and a floating
+    IP it has no room for is Nova's 403, with nothing made."""
+    from overcast.drivers.headroom import Headroom
+    from overcast.store.network import FloatingIp
+
+    from tests.headroom_helpers import Reporting
+
+    network = seeded.app.compute.network
+    network.backend_quotas.forget()
+    backend = Reporting(network.at("RegionOne").driver, Headroom(limits={"floatingip": 1}, used={"floatingip": 0}),
+                        monkeypatch)
+    try:
+        assert demo("POST", "/os-floating-ips", json={"pool": "public"}).status_code == 200  # fits
+        with network.session() as session:
+            before = session.query(FloatingIp).count()
+        refused = demo("POST", "/os-floating-ips", json={"pool": "public"})
+        assert fault(refused, 403, "forbidden") == "IP allocation over quota in pool public."
+        with network.session() as session:
+            assert session.query(FloatingIp).count() == before
+        assert backend.reads == 1  # the kept read, plus the one this process took since
+    finally:
+        network.backend_quotas.forget()

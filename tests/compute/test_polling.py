@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from overcast.core.polling import BatchPoller, interval, max_age
+from overcast.core.polling import BatchPoller, ReadyTimes, interval, max_age
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotFound
 
@@ -127,11 +128,60 @@ def test_a_build_polls_soon_after_its_call_then_less_often(nova, compute, monkey
     real_pause = operations._pause
     monkeypatch.setattr(operations, "_pause", lambda seconds: settled.append(seconds) or real_pause(seconds))
     nova.create("lone", wait="ACTIVE")
-    # the first wait (0.1 s) is spent in the build's own run, asking every 0.05 s; the rest is
-    # handed back to the engine
-    assert settled == [operations.SETTLE_STEP] * 2 and sum(settled) == interval(0, operations.POLL_SECONDS)
+    # a backend whose build time is not known yet: the first wait (0.1 s) is spent in the build's
+    # own run, asking every 0.05 s (fewer times when an answer is slow); the rest is handed back
+    assert len(settled) <= 2 and all(0 < s <= operations.SETTLE_STEP for s in settled), settled
     assert len(waits) >= 2, waits
     assert waits == [interval(n, operations.POLL_SECONDS) for n in range(1, len(waits) + 1)], waits  # the schedule
     assert max(waits) <= operations.POLL_SECONDS, waits
-    # the poll after the call, the two in the first wait, then one per wait
-    assert len(reads) == len(waits) + 3, (reads, waits)
+    # the poll after the call, one after each pause of the first wait, then one per wait
+    assert len(reads) == len(waits) + 1 + len(settled), (reads, waits, settled)
+
+
+def test_a_backends_build_time_is_learned_from_the_polls_around_it():
+    ready = ReadyTimes(weight=0.5)
+    assert ready.expected("r", "server.build") is None
+    ready.observe("r", "server.build", 0.2, 0.3)            # building at 0.2 s, done at 0.3 s: 0.25
+    assert ready.expected("r", "server.build") == pytest.approx(0.25)
+    ready.observe("r", "server.build", 0.0, 0.25)           # done at the first poll: the figure drops
+    assert ready.expected("r", "server.build") == pytest.approx(0.1875)
+    ready.observe("r", "server.build", 0.19, 0.25)          # still building at the first poll: it rises
+    assert ready.expected("r", "server.build") == pytest.approx(0.20375)
+    assert ready.expected("other", "server.build") is None and ready.expected("r", "volume.create") is None
+
+
+def test_a_builds_first_poll_is_timed_to_the_backends_build_time(nova, compute, ops, monkeypatch):
+    """Where the backend is known to take about 0.25 s, a build asks it once, 0.25 s after its
+    call (not at once and then every 0.05 s), finds the server done and learns from it."""
+    from overcast.core.compute import operations
+    from overcast.core.compute.servers import BUILD
+
+    handlers = ops.registry.get(BUILD).handler.__self__
+    handlers.ready.observe("RegionOne", BUILD, 0.2, 0.3)
+    driver = compute.app.compute.compute_driver("RegionOne")
+    monkeypatch.setattr(driver, "build_delay", 0.2)
+    called: list[float] = []
+    reads: list[float] = []
+    real_build, real_get_many = driver.build, driver.get_many
+
+    def timed_build(ctx, request):  # noqa: ANN001, ANN202
+        backend_id = real_build(ctx, request)
+        called.append(time.monotonic())
+        return backend_id
+
+    def timed_get_many(ctx, ids):  # noqa: ANN001, ANN202
+        reads.append(time.monotonic())
+        return real_get_many(ctx, ids)
+
+    monkeypatch.setattr(driver, "build", timed_build)
+    monkeypatch.setattr(driver, "get_many", timed_get_many)
+    waits: list[float] = []
+    real_poll_again = operations.poll_again
+    monkeypatch.setattr(operations, "poll_again", lambda after, checkpoint=None: waits.append(after) or
+                        real_poll_again(after, checkpoint))
+    nova.create("timed", version="2.37", networks="none", wait="ACTIVE")
+    assert len(called) == 1 and len(reads) == 1, (called, reads)
+    assert reads[0] - called[0] >= 0.25 - 0.01       # not before the backend usually has it done
+    assert waits == []                               # done in the build's own run
+    learned = handlers.ready.expected("RegionOne", BUILD)
+    assert learned is not None and learned < 0.25    # found done at its first poll: the figure drops

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 from cryptography.fernet import InvalidToken
 
-from overcast.testing.live import wait_for
+from overcast.testing.live import sdk_connect, wait_for
 from overcast.testing.passthrough import Passthrough
 from forked_cli import OpenStackCLI
 
@@ -395,7 +395,8 @@ NEUTRON_QUOTAS = {"network": "networks", "subnet": "subnets", "port": "ports", "
 def test_an_upstream_network_quota_refusal_is_neutrons_409_on_the_post(rig: Passthrough, cli: RecordingCLI) -> None:
     """With the upstream project's Neutron quotas at what it already uses (set through the upstream's
     own admin API), every Neutron create in lab is refused on the POST with Neutron's 409 OverQuota
-    naming the resource, and nothing is recorded in lab or made upstream (decision 0046)."""
+    naming the resource (a floating IP through Nova's os-floating-ips: Nova's 403), and nothing is
+    recorded in lab or made upstream (decision 0046)."""
     lab(cli, "network", "create", "ptq-net")
     lab(cli, "subnet", "create", "--network", "ptq-net", "--subnet-range", "10.77.0.0/24", "ptq-subnet")
     lab(cli, "security", "group", "create", "ptq-sg")
@@ -427,6 +428,15 @@ def test_an_upstream_network_quota_refusal_is_neutrons_409_on_the_post(rig: Pass
             assert re.search(rf"409\b.*Quota exceeded for resources: \['{resource}'\]", proc.stderr), \
                 (resource, proc.stderr[-2000:])
             assert f"127.0.0.1:{rig.upstream.port}" not in proc.stderr, "the upstream's address reached the client"
+        # a floating IP through Nova's os-floating-ips (not Neutron's create endpoint): Nova's 403
+        assert rig.front is not None
+        front = sdk_connect(rig.front.clouds_yaml, "overcast", region_name="lab")
+        try:
+            resp = front.compute.post("/os-floating-ips", json={"pool": "public"}, microversion="2.35",
+                                      raise_exc=False)
+        finally:
+            front.close()
+        assert resp.status_code == 403 and "IP allocation over quota in pool public." in resp.text, resp.text
 
         # nothing half-made: no record in lab, nothing new upstream
         assert not {"ptq-net-2"} & {n["Name"] for n in lab(cli, "network", "list")}

@@ -61,9 +61,13 @@ class FloatingIps(_Base):
         served(req, last=PROXY_MAX)
         ctx = enforce(req, "os_compute_api:os-floating-ips:create", {"project_id": caller(req).project_id})
         body = read_json(req, CREATE) if req.content_length else None
+        # what the region's network backend itself still allows, read before the transaction (decision 0046)
+        network = self.core.network.at(req.context.region, request_id=req.context.request_id,
+                                       user_id=ctx.user_id).with_headroom(ctx.project_id)
         with self.core.network.session() as session:
-            fip = rules.allocate(self.core.network.at(req.context.region), session, ctx, (body or {}).get("pool"))
+            fip = rules.allocate(network, session, ctx, (body or {}).get("pool"))
             resp.media = {"floating_ip": _views(session, [fip])[0]}
+        network.headroom_spent()
 
 
 class FloatingIpItem(_Base):

@@ -36,7 +36,7 @@ from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
 from overcast.core.image import BACKEND_DELETE, OWNED, ImageCore, delete_backend_images, project_sees
 from overcast.core.volume import reimage as volume_reimage
-from overcast.core.polling import FIRST_POLL, BatchPoller, interval, max_age
+from overcast.core.polling import FIRST_POLL, BatchPoller, ReadyTimes, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound, Unavailable
@@ -54,8 +54,11 @@ LOG = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 #: how often a build looks again whether the network backend has wired its ports
 PORT_POLL_SECONDS = 0.1
-#: how often a build asks the backend during the first wait, spent in its own run (:meth:`ServerHandlers._settle`)
+#: how often a build asks the backend during its first polls, made in its own run (:meth:`ServerHandlers._settle`)
 SETTLE_STEP = 0.05
+#: the longest a build waits for its backend in its own run (its first poll is timed to the backend's
+#: build time when that is at most half of this)
+SETTLE_MAX = 0.5
 _pause = time.sleep
 #: a server delete is asked for again when the backend still has it this many polls after the call
 DELETE_REASK_POLLS = 15
@@ -176,6 +179,8 @@ class ServerHandlers:
             keep=POLL_SECONDS * 5)
         #: (region, backend id) of the backend servers Overcast does not know, already logged
         self.strays: set[tuple[str, str]] = set()
+        #: how long each region's backend takes to build a server (when a build's first poll is made)
+        self.ready = ReadyTimes()
 
     def driver(self, cloud: str) -> dc.ComputeDriver:
         return self.core.compute_driver(cloud)
@@ -194,66 +199,102 @@ class ServerHandlers:
         poll then accepts no answer older than 0.9 of it, and gets a fresh one."""
         return poll_again(interval(0 if called is not None else _polls_since_call(job), POLL_SECONDS), checkpoint)
 
-    def _settle(self, job: Job, call: CallContext, backend_id: str) -> dc.ServerInfo:
-        """A build the backend still has BUILDING right after its call: the schedule's first wait
-        (:data:`overcast.core.polling.FIRST_POLL`, 0.1 s) is spent in this run, asking the backend
-        every :data:`SETTLE_STEP` seconds, instead of handing the operation back to the engine for
-        it (a write, a wake-up, a claim and a new run: on a quick backend most of the create's
-        time, decision 0047). The backend id is checkpointed before, so a crash during the wait
-        resumes as before. Returns the last answer (BUILDING: the schedule goes on from its second wait)."""
-        info: dc.ServerInfo | None = None
-        for _ in range(max(1, round(FIRST_POLL / SETTLE_STEP))):
-            _pause(SETTLE_STEP)
-            info = self.poller.get(job.cloud, call, backend_id, not_before=time.monotonic() - 0.9 * SETTLE_STEP)
+    def _settle(self, job: Job, call: CallContext, backend_id: str, called: float) -> tuple[dc.ServerInfo, float]:
+        """The first polls of a build, in its own run (decision 0047): instead of handing the
+        operation back to the engine for each (a write, a wake-up, a claim and a new run: on a
+        quick backend most of the create's time), the build asks the backend every
+        :data:`SETTLE_STEP` seconds for a short while. The first poll is timed to the backend's own
+        build time as this process has seen it (:class:`~overcast.core.polling.ReadyTimes`), not
+        made right after the call, when the backend cannot have finished; a backend not known yet,
+        or one too slow to wait for in a run, is asked at once and then for
+        :data:`~overcast.core.polling.FIRST_POLL` seconds, as before. The backend id is
+        checkpointed before, so a crash during the wait resumes as before.
+
+        Returns the last answer (BUILDING: the schedule goes on from its second wait) and how long
+        after the call the backend was last seen still building (0: not seen so).
+        """
+        expected = self.ready.expected(job.cloud, BUILD)
+        first = expected if expected is not None and expected <= SETTLE_MAX / 2 else 0.0
+        until = called + min(SETTLE_MAX, max(FIRST_POLL, 2 * first))
+        at, answered, unfinished = called + first, called, 0.0
+        while True:
+            wait = at - time.monotonic()
+            if wait > 0:
+                _pause(wait)
+            asked = time.monotonic()
+            # an answer fetched after the last one (maybe for another build's poll too)
+            info = self.poller.get(job.cloud, call, backend_id, not_before=answered)
+            answered = time.monotonic()
             if info.state is not dc.ServerState.BUILDING:
-                break
-        assert info is not None
-        return info
+                if info.state is not dc.ServerState.ERROR:
+                    self.ready.observe(job.cloud, BUILD, unfinished, asked - called)
+                return info, unfinished
+            unfinished = asked - called
+            at = max(at + SETTLE_STEP, answered + SETTLE_STEP / 2)  # a slow answer does not bring on the next at once
+            if at > until + 1e-6:
+                return info, unfinished
+
+    def _learn(self, job: Job, info: dc.ServerInfo, asked: float) -> None:
+        """A build's poll in a later run found it done: how long the backend took (the poll
+        before this one, a wait earlier, still found it building)."""
+        called_at = job.checkpoint.get("called_at")
+        since = _polls_since_call(job)
+        if info.state in (dc.ServerState.BUILDING, dc.ServerState.ERROR) or not called_at or since < 1:
+            return
+        finished = asked - float(called_at)
+        self.ready.observe(job.cloud, BUILD, finished - interval(since - 1, POLL_SECONDS), finished)
 
     # -- build ----------------------------------------------------------------------------------
     def build(self, job: Job, ctx: Any) -> Any:
+        return self._build(job, ctx, volumes_ready=bool(job.checkpoint.get("backend_id")))
+
+    def _build(self, job: Job, ctx: Any, volumes_ready: bool) -> Any:
         driver = self.driver(job.cloud)
         call = job.call_context()
-        if not job.checkpoint.get("backend_id") and not self.volumes.prepare(job, ctx):
-            return self._again(job)  # the volumes it boots with are still being made
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if server is None or server.deleted:
                 return done({"skipped": "server deleted"})
+            boots_from_volumes = not volumes_ready and bool(server.volume_mappings)
             deleting = server.task_state == S.DELETING
             recorded = server.backend_id
             backend_id = recorded or job.checkpoint.get("backend_id")
             # no earlier run reached the build call if none saved "calling" (each does before it calls)
-            request = None if backend_id or deleting else self._build_request(
+            request = None if backend_id or deleting or boots_from_volumes else self._build_request(
                 session, server, job, first_attempt=not job.checkpoint.get("calling"))
             # where the provider picks the addresses, the backend must have made the ports first
             unwired = (request is not None and self.core.network.at(job.cloud).provider_addresses
                        and not self._ports_ready(session, server, job))
+            if request is not None and not unwired:
+                # a run after this one looks for what it made (saved with this read: one transaction)
+                ctx.save_checkpoint({"calling": True}, session=session)
+        if boots_from_volumes:
+            if not self.volumes.prepare(job, ctx):
+                return self._again(job)  # the volumes it boots with are still being made
+            return self._build(job, ctx, volumes_ready=True)
         if deleting:
             return done({"skipped": "server is being deleted"})
         if unwired:
             return poll_again(PORT_POLL_SECONDS)
         called = None
         if not backend_id:
-            ctx.save_checkpoint({"calling": True})  # a run after this one looks for what it made
+            assert request is not None
             backend_id = driver.build(call, request)
             called = time.monotonic()
-            # the in-run poll below counts as the first of the schedule (see _settle)
-            ctx.save_checkpoint({"backend_id": backend_id, "polled_from": job.polls - 1})
-        info = self._get(job, call, backend_id, called)
-        if called is not None and info.state is dc.ServerState.BUILDING:
-            info = self._settle(job, call, backend_id)
-        if not recorded:  # also after a crash between the checkpoint and this write
+            # the in-run polls below count as the first of the schedule (see _settle)
+            ctx.save_checkpoint({"backend_id": backend_id, "polled_from": job.polls - 1, "called_at": time.time()})
+            info, _ = self._settle(job, call, backend_id, called)
+        else:
+            asked = time.time()
+            info = self._get(job, call, backend_id)
+            self._learn(job, info, asked)
+        done_now = info.state not in (dc.ServerState.BUILDING, dc.ServerState.ERROR)
+        if not recorded and not done_now:  # also after a crash between the checkpoint and this write
             with ctx.session() as session:
                 server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
-                gone = server is None or server.deleted
-                if not gone:
-                    server.backend_id = backend_id
-                if gone or server.task_state == S.DELETING:
-                    if gone:  # its delete already ran: remove what this build made, leave no orphan
-                        driver.delete(call, backend_id)
-                    return done({"backend_id": backend_id, "skipped": "server deleted while building"})
-                server.task_state = S.SPAWNING
+                skipped = self._adopt(server, backend_id, driver, call)
+                if skipped is not None:
+                    return skipped
                 if info.state is dc.ServerState.BUILDING:
                     server.progress = info.progress
         if info.state is dc.ServerState.BUILDING:
@@ -274,6 +315,10 @@ class ServerHandlers:
             raise BuildFailed(info.fault or "The backend put the server in ERROR while building it.")
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
+            if not recorded:  # the backend id is written with the outcome (one write, not two)
+                skipped = self._adopt(server, backend_id, driver, call)
+                if skipped is not None:
+                    return skipped
             if server is None or server.deleted:
                 return done({"backend_id": backend_id})
             if not self._ports_ready(session, server, job):  # ACTIVE once its ports are wired, as Nova
@@ -286,6 +331,20 @@ class ServerHandlers:
             server.launched_at = utcnow()
         self.poller.forget(job.cloud, [backend_id])
         return done({"backend_id": backend_id})
+
+    @staticmethod
+    def _adopt(server: Server | None, backend_id: str, driver: dc.ComputeDriver, call: CallContext) -> Any:
+        """Record the backend id on the server (in the caller's transaction), spawning; or, for a
+        server deleted meanwhile, the build's outcome (``done``)."""
+        gone = server is None or server.deleted
+        if server is not None and not gone:
+            server.backend_id = backend_id
+        if server is None or gone or server.task_state == S.DELETING:
+            if gone:  # its delete already ran: remove what this build made, leave no orphan
+                driver.delete(call, backend_id)
+            return done({"backend_id": backend_id, "skipped": "server deleted while building"})
+        server.task_state = S.SPAWNING
+        return None
 
     def _ports_ready(self, session: Session, server: Server, job: Job) -> bool:
         """Whether the network backend has wired the server's ports (Nova's vif-plugged events).
