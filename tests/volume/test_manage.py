@@ -14,6 +14,7 @@ from sqlalchemy import select
 from overcast.core.image.seed import CIRROS_ID
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest
+from overcast.drivers.errors import NotFound as BackendNotFound
 from overcast.drivers.libcloud.volume import LibcloudVolumeDriver
 from overcast.drivers.local.volume import LocalVolumeDriver
 from overcast.drivers.noop.volume import NoopVolumeDriver
@@ -87,7 +88,7 @@ def test_unmanage_then_manage_by_name_gives_the_volume_back_under_a_new_id(admin
     assert admin_cinder.wait(again["id"], "available")["size"] == 2
     assert admin_cinder.req("DELETE", f"/volumes/{again['id']}").status_code == 202
     admin_cinder.wait(again["id"], "deleted")
-    with pytest.raises(Exception):
+    with pytest.raises(BackendNotFound):
         driver.get(CallContext(), backend_id)  # deleting a managed volume deletes the backend's
 
 
