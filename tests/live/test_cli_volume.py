@@ -111,3 +111,38 @@ def test_quota_show_and_set(admin_cli: OpenStackCLI, cli: OpenStackCLI, unique) 
     after = json.dumps(admin_cli("quota", "show", "--volume", project))
     assert "70" in after and "7" in after
     admin_cli.run("project", "delete", project)
+
+
+def test_volume_and_snapshot_unmanage_then_manage(admin_cli: OpenStackCLI, unique) -> None:
+    """``openstack volume delete --remote`` unmanages (the backend keeps the volume), ``volume create
+    --remote-source source-name=volume-<id> --host H`` adopts it again under a new id; the same
+    for a snapshot (``_snapshot-<id>``). Decision 0065."""
+    name = unique("vol")
+    made = admin_cli("volume", "create", "--size", "1", name)
+    shown = wait_volume(admin_cli, made["id"], "available")
+    host = shown["os-vol-host-attr:host"]
+    snap = admin_cli("volume", "snapshot", "create", "--volume", made["id"], unique("snap"))
+    wait_volume(admin_cli, snap["id"], "available", kind="snapshot")
+    admin_cli.run("volume", "snapshot", "delete", "--remote", snap["id"])
+    wait_for(lambda: admin_cli.run("volume", "snapshot", "show", snap["id"], check=False).returncode != 0 or None,
+             WAIT, interval=0.1, max_interval=1.0, description=f"snapshot {snap['id']} unmanaged")
+    adopted_snap = admin_cli("volume", "snapshot", "create", "--volume", made["id"], "--remote-source",
+                             f"source-name=_snapshot-{snap['id']}", unique("snap"))
+    assert adopted_snap["id"] != snap["id"]
+    wait_volume(admin_cli, adopted_snap["id"], "available", kind="snapshot")
+    admin_cli.run("volume", "snapshot", "delete", "--remote", adopted_snap["id"])  # unmanaged: the volume can go
+    wait_for(lambda: admin_cli.run("volume", "snapshot", "show", adopted_snap["id"],
+                                   check=False).returncode != 0 or None,
+             WAIT, interval=0.1, max_interval=1.0, description="adopted snapshot unmanaged")
+
+    admin_cli.run("volume", "delete", "--remote", made["id"])
+    wait_for(lambda: admin_cli.run("volume", "show", made["id"], check=False).returncode != 0 or None, WAIT,
+             interval=0.1, max_interval=1.0, description=f"volume {made['id']} unmanaged")
+    assert made["id"] not in {v["ID"] for v in admin_cli("volume", "list", "--all-projects")}
+    adopted = admin_cli("volume", "create", "--remote-source", f"source-name=volume-{made['id']}", "--host", host,
+                        "--type", shown["type"], "--availability-zone", shown["availability_zone"], name + "-adopted")
+    assert adopted["id"] != made["id"]
+    shown = wait_volume(admin_cli, adopted["id"], "available")
+    assert shown["size"] == 1 and shown["os-vol-host-attr:host"] == host and shown["name"] == name + "-adopted"
+    with pytest.raises(CLIError):
+        admin_cli.run("volume", "create", "--remote-source", "source-name=volume-x", "--host", "nowhere@lvm", name)
