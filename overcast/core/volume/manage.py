@@ -304,14 +304,13 @@ class ManageHandlers:
             volume = volume_rules.find_volume(session, job.resource_id)
             if volume is None or volume.status != states.CREATING:
                 return done({"skipped": "volume no longer being managed"})
-            backend_id = volume.backend_id  # claimed by an earlier attempt
+            backend_id, key = volume.backend_id, volume.idempotency_key  # backend_id: claimed by an earlier attempt
         if backend_id is None:
             info = self._resolve(job, ctx, Volume, lambda ref: driver.resolve_volume(call, ref))
             if info is None:
                 return done({"skipped": "volume no longer being managed"})
             backend_id = info.backend_id
-        adopted = driver.manage_volume(call, backend_id, volume_backend_name(job.resource_id),
-                                       volume.idempotency_key)
+        adopted = driver.manage_volume(call, backend_id, volume_backend_name(job.resource_id), key)
         with ctx.session() as session:
             volume = volume_rules.find_volume(session, job.resource_id)
             if volume is not None and volume.status == states.CREATING:
