@@ -51,12 +51,26 @@ def _entries(req: falcon.Request, rows: list[manage.Entry], *, detail: bool, sna
     return out[start:] if count is None else out[start:start + count]
 
 
-class VolumeManage:
-    """POST: adopt a volume; GET: the backend's volumes (/os-volume-manage from 3.0, /manageable_volumes from 3.8)."""
+class _Manage:
+    """POST adopts; GET lists what the backend has (/os-*-manage from 3.0, /manageable_* from 3.8)."""
+
+    #: the list's key, its policy, and whether it lists snapshots
+    listed: str = "manageable-volumes"
+    list_policy: str = "volume_extension:list_manageable"
+    snapshots: bool = False
 
     def __init__(self, core_: VolumeCore, views: VolumeViews, *, path_from: str | None, detail: bool = False):
         self.core, self.views, self.path_from, self.detail = core_, views, path_from, detail
 
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
+        _not_yet(req, self.path_from)
+        resp.media = {self.listed: listing(self.core, req, self.list_policy, detail=self.detail,
+                                           snapshots=self.snapshots)}
+
+    on_head = on_get
+
+
+class VolumeManage(_Manage):
     def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         _not_yet(req, self.path_from)
         ctx = enforce(req, "volume_extension:volume_manage")
@@ -78,19 +92,11 @@ class VolumeManage:
             resp.media = {"volume": self.views.volume(req, volume, vtypes.catalog(session), extended=False)}
         resp.status = falcon.HTTP_202
 
-    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
-        _not_yet(req, self.path_from)
-        resp.media = {"manageable-volumes": listing(self.core, req, "volume_extension:list_manageable",
-                                                    detail=self.detail, snapshots=False)}
 
-    on_head = on_get
-
-
-class SnapshotManage:
-    """POST: adopt a snapshot; GET: the backend's snapshots (from 3.8 on /manageable_snapshots)."""
-
-    def __init__(self, core_: VolumeCore, views: VolumeViews, *, path_from: str | None, detail: bool = False):
-        self.core, self.views, self.path_from, self.detail = core_, views, path_from, detail
+class SnapshotManage(_Manage):
+    listed = "manageable-snapshots"
+    list_policy = "snapshot_extension:list_manageable"
+    snapshots = True
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         _not_yet(req, self.path_from)
@@ -105,13 +111,6 @@ class SnapshotManage:
                                               request_id=req.context.request_id)
             resp.media = {"snapshot": self.views.snapshot(req, snapshot, detail=False)}
         resp.status = falcon.HTTP_202
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
-        _not_yet(req, self.path_from)
-        resp.media = {"manageable-snapshots": listing(self.core, req, "snapshot_extension:list_manageable",
-                                                      detail=self.detail, snapshots=True)}
-
-    on_head = on_get
 
 
 def listing(core_: VolumeCore, req: falcon.Request, policy: str, *, detail: bool, snapshots: bool) -> list[dict]:

@@ -298,28 +298,39 @@ class ManageHandlers:
             raise _invalid_reference(ref, problem)
         return info
 
+    def _adopt(self, job: Job, ctx: Any, model: type, resolve: Callable[[Mapping[str, Any]], Any],
+               adopt: Callable[[str, str, str], Any], backend_name: str, finish: Callable[[Any, Any], None]) -> Any:
+        """Resolve (unless an earlier attempt claimed the object), adopt, and make the record available."""
+        with ctx.session() as session:
+            record = session.scalar(select(model).where(model.id == job.resource_id))
+            if record is None or record.status != states.CREATING:
+                return done({"skipped": "no longer being managed"})
+            backend_id, key = record.backend_id, record.idempotency_key  # backend_id: claimed by an earlier attempt
+        if backend_id is None:
+            info = self._resolve(job, ctx, model, resolve)
+            if info is None:
+                return done({"skipped": "no longer being managed"})
+            backend_id = info.backend_id
+        adopted = adopt(backend_id, backend_name, key)
+        with ctx.session() as session:
+            record = session.scalar(select(model).where(model.id == job.resource_id))
+            if record is not None and record.status == states.CREATING:
+                record.status = states.AVAILABLE
+                finish(record, adopted)
+                if adopted.extra:
+                    record.backend_extra = dict(adopted.extra)
+                record.updated_at = utcnow()
+        return done({"backend_id": backend_id})
+
     def manage(self, job: Job, ctx: Any) -> Any:
         driver, call = self.driver(job.cloud), job.call_context()
-        with ctx.session() as session:
-            volume = volume_rules.find_volume(session, job.resource_id)
-            if volume is None or volume.status != states.CREATING:
-                return done({"skipped": "volume no longer being managed"})
-            backend_id, key = volume.backend_id, volume.idempotency_key  # backend_id: claimed by an earlier attempt
-        if backend_id is None:
-            info = self._resolve(job, ctx, Volume, lambda ref: driver.resolve_volume(call, ref))
-            if info is None:
-                return done({"skipped": "volume no longer being managed"})
-            backend_id = info.backend_id
-        adopted = driver.manage_volume(call, backend_id, volume_backend_name(job.resource_id), key)
-        with ctx.session() as session:
-            volume = volume_rules.find_volume(session, job.resource_id)
-            if volume is not None and volume.status == states.CREATING:
-                volume.status = states.AVAILABLE
-                volume.host = adopted.host or volume.host
-                if adopted.extra:
-                    volume.backend_extra = dict(adopted.extra)
-                volume_rules.touch(volume)
-        return done({"backend_id": backend_id})
+
+        def finish(volume: Volume, adopted: Any) -> None:
+            volume.host = adopted.host or volume.host
+
+        return self._adopt(job, ctx, Volume, lambda ref: driver.resolve_volume(call, ref),
+                           lambda *args: driver.manage_volume(call, *args), volume_backend_name(job.resource_id),
+                           finish)
 
     @staticmethod
     def _fail(session: Session, job: Job, model: type, status: str) -> None:
@@ -336,25 +347,13 @@ class ManageHandlers:
 
     def manage_snapshot(self, job: Job, ctx: Any) -> Any:
         driver, call = self.driver(job.cloud), job.call_context()
-        with ctx.session() as session:
-            snapshot = session.scalar(select(Snapshot).where(Snapshot.id == job.resource_id))
-            if snapshot is None or snapshot.status != states.CREATING:
-                return done({"skipped": "snapshot no longer being managed"})
-            backend_id, key = snapshot.backend_id, snapshot.idempotency_key
-        if backend_id is None:
-            info = self._resolve(job, ctx, Snapshot, lambda ref: driver.resolve_snapshot(call, ref))
-            if info is None:
-                return done({"skipped": "snapshot no longer being managed"})
-            backend_id = info.backend_id
-        adopted = driver.manage_snapshot(call, backend_id, snapshot_backend_name(job.resource_id), key)
-        with ctx.session() as session:
-            snapshot = session.scalar(select(Snapshot).where(Snapshot.id == job.resource_id))
-            if snapshot is not None and snapshot.status == states.CREATING:
-                snapshot.status, snapshot.progress = states.AVAILABLE, "100%"
-                if adopted.extra:
-                    snapshot.backend_extra = dict(adopted.extra)
-                snapshot.updated_at = utcnow()
-        return done({"backend_id": backend_id})
+
+        def finish(snapshot: Snapshot, adopted: Any) -> None:
+            snapshot.progress = "100%"
+
+        return self._adopt(job, ctx, Snapshot, lambda ref: driver.resolve_snapshot(call, ref),
+                           lambda *args: driver.manage_snapshot(call, *args), snapshot_backend_name(job.resource_id),
+                           finish)
 
     def manage_snapshot_failed(self, job: Job, session: Session) -> None:
         self._fail(session, job, Snapshot, states.ERROR)
