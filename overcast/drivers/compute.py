@@ -557,8 +557,11 @@ class ComputeDriver(abc.ABC):
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("shelve")
 
-    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
-        """:raises NotFound: :raises Conflict:"""
+    def unshelve(self, ctx: CallContext, backend_id: str, availability_zone: str | None = None) -> None:
+        """Boot a shelved server again; ``availability_zone`` (``zone``, ``zone:host`` or ``:host``,
+        as in :class:`BuildRequest`) places a shelved-offloaded one, None leaves it to the backend.
+
+        :raises NotFound: :raises Conflict: :raises InvalidRequest: an unknown zone or host."""
         raise self._unsupported("unshelve")
 
     def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,

@@ -35,6 +35,7 @@ from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
 from overcast.core.image import BACKEND_DELETE, OWNED, ImageCore, delete_backend_images, project_sees
+from overcast.core.volume import reimage as volume_reimage
 from overcast.core.polling import FIRST_POLL, BatchPoller, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
@@ -500,6 +501,8 @@ class ServerHandlers:
         elif key == "revertResize":
             driver.revert_resize(call, backend_id)
         elif key == "rebuild":
+            if p.get("root_volume_id"):  # 2.93: the root volume is reimaged first (Cinder's os-reimage)
+                volume_reimage.reimage(self.volumes.volume_core, call, p["root_volume_id"], p["image_id"])
             driver.rebuild(call, backend_id, image, p.get("admin_password"))
         elif key in ("createImage", "createBackup"):
             made = self._snapshot(driver, call, backend_id, job, ctx)
@@ -522,10 +525,11 @@ class ServerHandlers:
                 driver.detach_port(call, backend_id, p["port_id"])
             except NotFound:
                 pass  # never plugged (its attach failed) or already gone: the port is off either way
+        elif key == "unshelve":
+            driver.unshelve(call, backend_id, p.get("availability_zone"))
         else:
             getattr(driver, {"start": "start", "stop": "stop", "pause": "pause", "unpause": "unpause",
-                             "suspend": "suspend", "resume": "resume", "unrescue": "unrescue",
-                             "unshelve": "unshelve"}[key])(call, backend_id)
+                             "suspend": "suspend", "resume": "resume", "unrescue": "unrescue"}[key])(call, backend_id)
         return made
 
     @staticmethod
