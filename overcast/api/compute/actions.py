@@ -12,7 +12,8 @@ from overcast.api.compute import remote_consoles
 from overcast.api.compute import server_schemas as schemas
 from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
-from overcast.api.compute.servers import ServerResource, check_personality, disk_config, target, vt
+from overcast.api.compute.servers import (ServerResource, check_personality, disk_config, host_states, target,
+                                          vt)
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
@@ -125,7 +126,7 @@ class ServerAction(ServerResource):
                                         driver=self.core.compute_driver(server.cloud), reimage_volume=reimage,
                                         disk_config=disk_config(body["rebuild"]), **self._kw(req, server))
         session.flush()
-        view = self.views.basic(server, version(req), ctx)
+        view = self.views.basic(server, version(req), ctx, host_states(session, req, ctx))
         if at_least(req, "2.54"):
             view["key_name"] = server.key_name
         if at_least(req, "2.57"):

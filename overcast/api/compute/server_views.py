@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from overcast.api.compute.common import Links
 from overcast.api.microversions import Version, reached
@@ -61,6 +61,8 @@ class Shape:
     reached: frozenset[str]
     admin: bool
     base: str
+    #: host -> ``host_status`` (2.16, admins: :func:`overcast.core.compute.admin.host_statuses`)
+    host_states: Mapping[str, str] | None = None
 
     @property
     def embedded_flavor(self) -> bool:
@@ -72,8 +74,8 @@ class ServerViews:
     def __init__(self, links: Links):
         self.links = links
 
-    def shape(self, version: Version, ctx: AuthContext) -> Shape:
-        return Shape(_reached(version), ctx.is_admin, self.links.base)
+    def shape(self, version: Version, ctx: AuthContext, host_states: Mapping[str, str] | None = None) -> Shape:
+        return Shape(_reached(version), ctx.is_admin, self.links.base, host_states)
 
     def summary(self, server: Any, base: str | None = None) -> dict[str, Any]:
         return {"id": server.id, "name": server.name, "links": self.links.pair("servers", server.id, base)}
@@ -157,9 +159,10 @@ class ServerViews:
             out["locked_reason"] = server.locked_reason
         return out
 
-    def detail(self, server: Any, version: Version, ctx: AuthContext) -> dict[str, Any]:
+    def detail(self, server: Any, version: Version, ctx: AuthContext,
+               host_states: Mapping[str, str] | None = None) -> dict[str, Any]:
         """A server's show (its own collections are read)."""
-        return self.detail_in(server, self.shape(version, ctx))
+        return self.detail_in(server, self.shape(version, ctx, host_states))
 
     def detail_list(self, rows: list[Any], shape: Shape, related: Related) -> list[dict[str, Any]]:
         """``servers/detail``: rows of :func:`overcast.core.compute.servers.list_servers` and their
@@ -199,16 +202,17 @@ class ServerViews:
         elif "2.90" in reached:
             out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
         if "2.16" in reached and shape.admin:
-            out["host_status"] = "UP" if server.host else ""
+            out["host_status"] = (shape.host_states or {}).get(server.host, "UP") if server.host else ""
         if "2.96" in reached:  # the zone asked for at create ("az:host" names it first), else null
             out["pinned_availability_zone"] = (server.requested_zone or "").partition(":")[0] or None
         if "2.71" in reached and show_groups:
             out["server_groups"] = [server.server_group_id] if server.server_group_id else []
         return out
 
-    def basic(self, server: Server, version: Version, ctx: AuthContext) -> dict[str, Any]:
+    def basic(self, server: Server, version: Version, ctx: AuthContext,
+              host_states: Mapping[str, str] | None = None) -> dict[str, Any]:
         """PUT and rebuild before 2.75: the core attributes (2.71 adds server_groups)."""
-        shape = self.shape(version, ctx)
+        shape = self.shape(version, ctx, host_states)
         if "2.75" in shape.reached:
             return self.detail_in(server, shape)
         out = self._core(server, shape, extended_addresses=False)

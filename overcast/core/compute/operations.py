@@ -39,7 +39,7 @@ from overcast.core.volume import reimage as volume_reimage
 from overcast.core.polling import FIRST_POLL, BatchPoller, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound
+from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound, Unavailable
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.compute import Server, ServerGroup
@@ -174,6 +174,8 @@ class ServerHandlers:
         self.poller: BatchPoller[dc.ServerInfo] = BatchPoller(
             lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
             keep=POLL_SECONDS * 5)
+        #: (region, backend id) of the backend servers Overcast does not know, already logged
+        self.strays: set[tuple[str, str]] = set()
 
     def driver(self, cloud: str) -> dc.ComputeDriver:
         return self.core.compute_driver(cloud)
@@ -654,7 +656,10 @@ class ServerHandlers:
 
         A server missing from :meth:`list` is asked for with :meth:`get` before it is declared
         lost: a listing may be eventually consistent (EC2) or cut short, and only ``NotFound`` from
-        the server's own ``get`` says it is gone.
+        the server's own ``get`` says it is gone (``Unavailable``, its host down: it is left as it
+        is, as Nova leaves the instances of a compute that stopped reporting). A backend server that no Overcast server has (by
+        backend id or build key) is logged once and left alone, as nova-compute does with a guest
+        it does not know.
         """
         driver = self.driver(cloud)
         call = CallContext()
@@ -672,6 +677,8 @@ class ServerHandlers:
                         info = driver.get(call, server.backend_id)
                     except NotFound:
                         info = None
+                    except Unavailable:     # its host cannot be asked now (down): left as it is
+                        continue
                 if info is None or info.state is dc.ServerState.DELETED:
                     if server.vm_state != S.ERROR:
                         now = utcnow()
@@ -688,6 +695,21 @@ class ServerHandlers:
                     server.vm_state = vm_state or server.vm_state
                     server.power_state = int(info.power_state)
                     server.updated_at = utcnow()
+            self.log_strays(session, cloud, backend)
+
+    def log_strays(self, session: Session, cloud: str, backend: Mapping[str, dc.ServerInfo]) -> None:
+        """Log (once each) the backend's servers that no Overcast server has; they are left alone."""
+        known = session.execute(select(Server.backend_id, Server.idempotency_key).where(
+            Server.cloud == cloud, Server.deleted.is_(False))).all()
+        ids = {b for b, _ in known if b}
+        keys = {k for _, k in known if k}
+        strays = sorted(b for b, info in backend.items() if b not in ids and info.idempotency_key not in keys
+                        and (cloud, b) not in self.strays)
+        for backend_id in strays:
+            self.strays.add((cloud, backend_id))
+            info = backend[backend_id]
+            LOG.warning("region %s: server %s (%s, on host %s) is on the backend but not in Overcast; left alone",
+                        cloud, backend_id, info.name, info.host or "-")
 
 
 def setup_for(core: ComputeCore) -> Callable[[Any], None]:
