@@ -56,6 +56,7 @@ class Capability(str, enum.Enum):
     ATTACH = "attach"               # export to a host (iSCSI target, cloud attach ...)
     UPLOAD = "upload"               # read the volume's bytes (upload to an image)
     BACKUP = "backup"               # copy a volume's data to a backup store and back (Cinder backups)
+    MANAGE = "manage"               # adopt the backend's volumes and snapshots, and forget them (manage/unmanage)
     REIMAGE = "reimage"             # write an image over an existing volume (Cinder's os-reimage, 3.68)
 
 
@@ -66,6 +67,8 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.ATTACH: ("attach", "detach"),
     Capability.UPLOAD: ("read",),
     Capability.BACKUP: ("create_backup", "delete_backup", "restore_backup"),
+    Capability.MANAGE: ("unmanage_volume", "manageable_volumes", "resolve_volume", "manage_volume",
+                        "unmanage_snapshot", "manageable_snapshots", "resolve_snapshot", "manage_snapshot"),
     Capability.REIMAGE: ("reimage",),
 }
 
@@ -95,6 +98,9 @@ class VolumeRequest:
     image_backend_id: str | None = None
     #: the pool the scheduler chose (a name from :meth:`VolumeDriver.pools`)
     pool: str | None = None
+    #: the name the backend gives the volume, as Cinder's ``volume_name_template`` makes it
+    #: (``volume-<Overcast id>``): what a manage reference's ``source-name`` names
+    backend_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,26 @@ class BackupInfo:
     object_count: int = 0
     #: where it is kept (Cinder's ``container``)
     container: str | None = None
+
+
+@dataclass(frozen=True)
+class Manageable:
+    """One volume or snapshot the backend has, as Cinder's manageable lists show it
+    (:meth:`VolumeDriver.manageable_volumes`, :meth:`VolumeDriver.manageable_snapshots`).
+
+    Whether Overcast already manages it is Overcast's record, not the backend's: the core decides
+    ``safe_to_manage`` from its own records and from ``reason_not_safe`` here (the backend's reason,
+    such as "volume in use").
+    """
+
+    backend_id: str
+    #: what a manage request's ``ref`` names it by: ``{"source-name": ...}`` (``source-id`` also works)
+    reference: Mapping[str, str]
+    size_gb: int
+    reason_not_safe: str | None = None
+    #: a snapshot's volume, as that volume's reference
+    source_reference: Mapping[str, str] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -291,8 +317,11 @@ class VolumeDriver(abc.ABC):
         """
         raise self._unsupported("reimage")
 
-    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str, *,
+                        backend_name: str | None = None) -> str:
         """Snapshot a volume; returns the snapshot's backend id (idempotent on the key).
+        ``backend_name``: the name the backend gives it (Cinder's ``snapshot_name_template``,
+        ``_snapshot-<Overcast id>``), what a manage reference's ``source-name`` names.
 
         :raises NotFound: no such volume.
         """
@@ -354,3 +383,52 @@ class VolumeDriver(abc.ABC):
         :raises NotFound: no such backup or volume. :raises InvalidRequest: the volume is too small.
         """
         raise self._unsupported("restore_backup")
+
+    # -- manage and unmanage (Capability.MANAGE, decision 0065) ----------------------------------
+    def unmanage_volume(self, ctx: CallContext, backend_id: str) -> None:
+        """Overcast forgets the volume; the backend keeps it, its data and its name (Cinder's
+        ``unmanage``). Forgetting one already forgotten succeeds. :raises NotFound: no such volume."""
+        raise self._unsupported("unmanaging volumes")
+
+    def manageable_volumes(self, ctx: CallContext) -> builtins.list[Manageable]:
+        """Every volume the backend has, as a manage request could name it (Cinder's
+        ``get_manageable_volumes``)."""
+        raise self._unsupported("listing manageable volumes")
+
+    def resolve_volume(self, ctx: CallContext, reference: Mapping[str, Any]) -> VolumeInfo:
+        """The volume a manage reference names: ``{"source-name": <backend name>}`` or
+        ``{"source-id": <backend id>}``.
+
+        :raises InvalidRequest: the reference has neither key, or names no volume (Cinder's
+            ManageExistingInvalidReference).
+        """
+        raise self._unsupported("managing volumes")
+
+    def manage_volume(self, ctx: CallContext, backend_id: str, backend_name: str, idempotency_key: str) -> VolumeInfo:
+        """Adopt a volume: the backend renames it ``backend_name`` (Cinder's ``manage_existing``
+        renames it after the new id) and finds it by ``idempotency_key`` from then on. Doing it
+        twice is the same adoption. :raises NotFound: no such volume."""
+        raise self._unsupported("managing volumes")
+
+    def unmanage_snapshot(self, ctx: CallContext, backend_id: str) -> None:
+        """As :meth:`unmanage_volume`, for a snapshot. :raises NotFound: no such snapshot."""
+        raise self._unsupported("unmanaging snapshots")
+
+    def manageable_snapshots(self, ctx: CallContext) -> builtins.list[Manageable]:
+        """Every snapshot the backend has, with its volume's reference (``source_reference``)."""
+        raise self._unsupported("listing manageable snapshots")
+
+    def resolve_snapshot(self, ctx: CallContext, reference: Mapping[str, Any]) -> SnapshotInfo:
+        """The snapshot a manage reference names (``source-name`` or ``source-id``).
+
+        :raises InvalidRequest: the reference has neither key, or names no snapshot.
+        """
+        raise self._unsupported("managing snapshots")
+
+    def manage_snapshot(self, ctx: CallContext, backend_id: str, backend_name: str,
+                        idempotency_key: str) -> SnapshotInfo:
+        """Adopt a snapshot under ``backend_name`` and ``idempotency_key`` (as :meth:`manage_volume`).
+
+        :raises NotFound: no such snapshot.
+        """
+        raise self._unsupported("managing snapshots")

@@ -260,6 +260,51 @@ class VolumeDriverConformance:
         with pytest.raises(NotFound):
             driver.restore_backup(backup.backend_id, target)
 
+    def test_manage_and_unmanage(self, driver: CheckedDriver) -> None:
+        """A volume made with a ``backend_name`` is found by that name (``source-name``) and by
+        its id (``source-id``), listed as manageable under it, adopted under a new name and key
+        (``find`` then finds it by the new key), forgotten and still there; a reference that names
+        nothing, or has neither key, is ``InvalidRequest``. Snapshots the same (with SNAPSHOT)."""
+        self.require(driver, Capability.MANAGE)
+        name = f"volume-{uuid.uuid4()}"
+        backend_id = self.available(driver, backend_name=name)
+        assert driver.resolve_volume({"source-name": name}).backend_id == backend_id
+        assert driver.resolve_volume({"source-id": backend_id}).backend_id == backend_id
+        listed = {m.backend_id: m for m in driver.manageable_volumes()}
+        assert listed[backend_id].reference == {"source-name": name} and listed[backend_id].size_gb == 1
+        for reference in ({"source-name": f"volume-{uuid.uuid4()}"}, {"source-id": MISSING_ID}, {"other": "x"}):
+            with pytest.raises(InvalidRequest):
+                driver.resolve_volume(reference)
+        driver.unmanage_volume(backend_id)
+        driver.unmanage_volume(backend_id)
+        assert driver.get(backend_id).state is VolumeState.AVAILABLE, "unmanage must keep the volume"
+        new_name, key = f"volume-{uuid.uuid4()}", str(uuid.uuid4())
+        adopted = driver.manage_volume(backend_id, new_name, key)
+        assert adopted.backend_id == backend_id and driver.manage_volume(backend_id, new_name, key) == adopted
+        assert driver.find(key).backend_id == backend_id
+        assert driver.resolve_volume({"source-name": new_name}).backend_id == backend_id
+        with pytest.raises(InvalidRequest):
+            driver.resolve_volume({"source-name": name})
+        with pytest.raises(NotFound):
+            driver.unmanage_volume(MISSING_ID)
+        if Capability.SNAPSHOT not in driver.capabilities:
+            return
+        snap_name = f"_snapshot-{uuid.uuid4()}"
+        snapshot_id = driver.create_snapshot(backend_id, "snap", str(uuid.uuid4()), backend_name=snap_name)
+        assert driver.resolve_snapshot({"source-name": snap_name}).backend_id == snapshot_id
+        assert driver.resolve_snapshot({"source-id": snapshot_id}).volume_id == backend_id
+        listed = {m.backend_id: m for m in driver.manageable_snapshots()}
+        assert listed[snapshot_id].reference == {"source-name": snap_name}
+        assert listed[snapshot_id].source_reference == {"source-name": new_name}
+        driver.unmanage_snapshot(snapshot_id)
+        assert driver.get_snapshot(snapshot_id).backend_id == snapshot_id, "unmanage must keep the snapshot"
+        renamed = f"_snapshot-{uuid.uuid4()}"
+        assert driver.manage_snapshot(snapshot_id, renamed, str(uuid.uuid4())).backend_id == snapshot_id
+        assert driver.resolve_snapshot({"source-name": renamed}).backend_id == snapshot_id
+        with pytest.raises(InvalidRequest):
+            driver.resolve_snapshot({"source-name": snap_name})
+        driver.delete_snapshot(snapshot_id)
+
     def test_reimage(self, driver: CheckedDriver) -> None:
         """Reimaging writes the image's bytes over the volume (read back with UPLOAD; a driver that
         keeps no data reads none), again gives the same volume, and a missing volume is NotFound."""

@@ -164,3 +164,37 @@ def test_the_reconciler_passes_over_a_cloud_without_block_storage(tmp_path):
     with pytest.raises(AttributeError):  # a cloud with block storage is reconciled (here: no session to use)
         handlers.reconcile("noop", ctx=None)
     bundle.close()
+
+
+def test_a_local_data_directory_from_before_manage_keeps_working(tmp_path):
+    """Decision 0065: a local cloud's SQLite file made before volumes kept their LVM names gains the
+    ``ref_name`` columns when it opens; its volumes and snapshots are named by their backend ids."""
+    import sqlite3
+
+    from overcast.drivers.local.volume import SCHEMA, LocalVolumeDriver
+
+    path = tmp_path / "local.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)  # the tables as they were, without ref_name
+    assert "ref_name" not in {row[1] for row in conn.execute("PRAGMA table_info(volume)")}
+    conn.execute("INSERT INTO volume (id, idempotency_key, name, size_gb, zone, ready_at, created_at)"
+                 " VALUES ('old-vol', 'k1', 'old', 2, 'nova', 0, 0)")
+    conn.execute("INSERT INTO volume_snapshot (id, idempotency_key, volume_id, name, size_gb, created_at)"
+                 " VALUES ('old-snap', 'k2', 'old-vol', 's', 2, 0)")
+    conn.commit()
+    conn.close()
+    driver = LocalVolumeDriver(path)
+    try:
+        assert driver.get(CTX, "old-vol").size_gb == 2
+        assert driver.resolve_volume(CTX, {"source-name": "old-vol"}).backend_id == "old-vol"
+        assert [m.reference for m in driver.manageable_volumes(CTX)] == [{"source-name": "old-vol"}]
+        assert driver.resolve_snapshot(CTX, {"source-id": "old-snap"}).volume_id == "old-vol"
+        driver.manage_volume(CTX, "old-vol", "volume-new", "k3")
+        assert driver.resolve_volume(CTX, {"source-name": "volume-new"}).backend_id == "old-vol"
+    finally:
+        driver.close()
+    reopened = LocalVolumeDriver(path)  # the column is there already: opening again changes nothing
+    try:
+        assert reopened.find(CTX, "k3").backend_id == "old-vol"
+    finally:
+        reopened.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from overcast.api.routing import Registry
 from overcast.api.volume import (attachments, backends, backups, encryption, endpoints, extensions, group_types, groups,
-                                 messages, qos, quotas, snapshots, transfers, types, versions, volumes)
+                                 manage, messages, qos, quotas, snapshots, transfers, types, versions, volumes)
 from overcast.api.volume.common import MICROVERSIONS, Links
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore
@@ -20,6 +20,7 @@ def register(registry: Registry, core: VolumeCore) -> None:
     volumes.bind(registry, core, views)
     snapshots.bind(registry, core, views)
     backups.bind(registry, core, views)
+    manage.bind(registry, core, views)
     types.bind(registry, core)
     encryption.bind(registry, core)
     qos.bind(registry, core, links)

@@ -162,3 +162,17 @@ RESET_STATUS = wrapped("reset_status", {"status": {"type": "string", "minLength"
 CREATE_GROUP_SNAPSHOT = wrapped("group_snapshot", {
     "name": NAME, "description": DESCRIPTION, "group_id": {"type": "string", "format": "uuid"},
 }, ("group_id",), additional=False)
+
+#: a manage request's backend reference (Cinder's ``ref``: ``source-name``, ``source-id``, or a driver's own keys)
+MANAGE_REF = {"type": "object", "minProperties": 1}
+MANAGE_VOLUME = wrapped("volume", {
+    "host": {"type": ["string", "null"], "maxLength": 255}, "cluster": {"type": ["string", "null"], "maxLength": 255},
+    "ref": MANAGE_REF, "name": NAME, "description": DESCRIPTION,
+    "volume_type": {"type": ["string", "null"], "maxLength": 255},
+    "availability_zone": {"type": ["string", "null"], "maxLength": 255}, "bootable": BOOLEAN,
+    "metadata": METADATA_OR_NULL,
+}, ("ref",))
+MANAGE_SNAPSHOT = wrapped("snapshot", {
+    "volume_id": {"type": "string", "format": "uuid"}, "ref": MANAGE_REF, "name": NAME, "description": DESCRIPTION,
+    "metadata": METADATA_OR_NULL,
+}, ("volume_id", "ref"))

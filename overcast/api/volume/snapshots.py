@@ -14,7 +14,7 @@ from overcast.api.volume.common import (all_tenants, backend_headroom, backend_t
                                         one, page, parse_bool, target)
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
-from overcast.core.volume import VolumeCore
+from overcast.core.volume import VolumeCore, manage
 from overcast.core.volume import snapshots as core
 from overcast.core.volume.volumes import get_volume
 
@@ -104,6 +104,7 @@ ACTIONS: dict[str, str] = {
     "os-reset_status": "volume_extension:snapshot_admin_actions:reset_status",
     "os-update_snapshot_status": "snapshot_extension:snapshot_actions:update_snapshot_status",
     "os-force_delete": "volume_extension:snapshot_admin_actions:force_delete",
+    "os-unmanage": "snapshot_extension:snapshot_unmanage",
 }
 
 
@@ -131,6 +132,12 @@ class SnapshotAction(_Base):
 
     def _force_delete(self, req: falcon.Request, session: Any, snapshot: Any, args: dict[str, Any]) -> None:
         core.delete(session, caller(req), snapshot, request_id=req.context.request_id, force=True)
+
+
+    def _unmanage(self, req: falcon.Request, session: Any, snapshot: Any, args: dict[str, Any]) -> None:
+        manage.unmanage_snapshot(session, caller(req), snapshot,
+                                 capabilities=self.core.volume_driver(snapshot.cloud).capabilities,
+                                 request_id=req.context.request_id)
 
 
 def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:

@@ -17,7 +17,7 @@ from overcast.api.volume.common import (all_tenants, at_least, backend_headroom,
 from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
-from overcast.core.volume import VolumeCore, backups, exports, groups, metadata
+from overcast.core.volume import VolumeCore, backups, exports, groups, manage, metadata
 from overcast.core.volume import types as vtypes
 from overcast.core.volume import volumes as core
 from overcast.core.volume.retype import retype
@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
     "os-unset_image_metadata": "volume_extension:volume_image_metadata:remove",
     "os-show_image_metadata": "volume_extension:volume_image_metadata:show",
     "os-volume_upload_image": "volume_extension:volume_actions:upload_image",
+    "os-unmanage": "volume_extension:volume_unmanage",
 }
 
 
@@ -318,6 +319,10 @@ class VolumeAction(_Base):
 
     def _show_image_metadata(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
         return {"metadata": dict(volume.image_metadata or {})}
+
+    def _unmanage(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
+        manage.unmanage_volume(session, caller(req), volume, capabilities=self.core.volume_driver(volume.cloud).capabilities,
+                               request_id=req.context.request_id)
 
     def _volume_upload_image(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> dict:
         return Accepted(uploads.upload_image(req, session, self.core, volume, args))

@@ -91,8 +91,10 @@ def unexport(session: Session, volume: Volume, host: str, *, request_id: str | N
             params={"host": host, "backend_id": volume.backend_id})
 
 
-def wait(store: Store, operation_id: str, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
-    """The export's result (``{"driver_volume_type", "data"}``) once its operation finished.
+def wait(store: Store, operation_id: str, timeout: float = WAIT_SECONDS, *,
+         what: str = "export the volume") -> dict[str, Any]:
+    """The export's result (``{"driver_volume_type", "data"}``) once its operation finished (or
+    that of another operation a request waits for, as ``what`` the backend did not do in time).
 
     :raises ServiceUnavailable: the backend is unavailable, its breaker open, or the export did not
         finish in time (503 with ``Retry-After``). :raises NotFound: the backend has no such volume.
@@ -103,7 +105,7 @@ def wait(store: Store, operation_id: str, timeout: float = WAIT_SECONDS) -> dict
     try:
         op = wait_for(store, operation_id, timeout)
     except TimeoutError:
-        raise ServiceUnavailable("The volume backend did not export the volume in time; try again.",
+        raise ServiceUnavailable(f"The volume backend did not {what} in time; try again.",
                                  retry_after=5) from None
     if op.state != FAILED:
         return dict(op.result or {})

@@ -31,7 +31,7 @@ from overcast.core.compute import external_events
 from overcast.core.errors import NotFound
 from overcast.core.image import ImageCore
 from overcast.core.polling import BatchPoller, interval, max_age
-from overcast.core.volume import (VolumeCore, backups, exports, group_snapshots, groups, messages, retype,
+from overcast.core.volume import (VolumeCore, backups, exports, group_snapshots, groups, manage, messages, retype,
                                   scheduler, services, snapshots, states, types, uploads, volumes)
 from overcast.core.volume.volumes import find_volume
 from overcast.drivers import volume as dv
@@ -153,7 +153,8 @@ class VolumeHandlers:
             volume_type=vtype.name if vtype else None, availability_zone=volume.availability_zone,
             metadata=dict(volume.metadata_ or {}), snapshot_id=snapshot.backend_id if snapshot else None,
             source_volume_id=source.backend_id if source else None, image_id=volume.image_id, image_data=data,
-            image_backend_id=location.backend_id if location is not None else None, pool=pool.name)
+            image_backend_id=location.backend_id if location is not None else None, pool=pool.name,
+            backend_name=manage.volume_backend_name(volume.id))
 
     def create_failed(self, job: Job, session: Session) -> None:
         volume = find_volume(session, job.resource_id)
@@ -277,7 +278,8 @@ class VolumeHandlers:
             name, key = snapshot.name or "", snapshot.idempotency_key
         if volume_backend is None:
             raise BuildFailed(f"Volume of snapshot {job.resource_id} has no backend volume")
-        backend_id = driver.create_snapshot(call, volume_backend, name, key)  # idempotent on the key
+        backend_id = driver.create_snapshot(call, volume_backend, name, key,  # idempotent on the key
+                                            backend_name=manage.snapshot_backend_name(job.resource_id))
         info = driver.get_snapshot(call, backend_id)
         if info.state is dv.VolumeState.CREATING:
             return poll_again(interval(job.polls, POLL_SECONDS))
@@ -452,6 +454,7 @@ def setup_for(core: VolumeCore) -> Callable[[Any], None]:
                      event=kind.replace(".", "_"), timeout=60)
         exports.setup(runtime, handlers.driver)
         backups.BackupHandlers(handlers.driver).register(runtime)
+        manage.ManageHandlers(handlers.driver).register(runtime)
         upload = uploads.Uploads(core, handlers.images)
         register(uploads.UPLOAD, upload.run, on_failure=upload.failed, event="volume_copy_volume_to_image",
                  timeout=3600)

@@ -91,16 +91,24 @@ def mark_deleting(session: Session, ctx: AuthContext, snapshot: Snapshot, *, req
             action="delete", request_id=request_id, user_id=ctx.user_id, project_id=snapshot.project_id)
 
 
+def check_removable(snapshot: Snapshot, *, force: bool = False) -> None:
+    """What Cinder checks before it deletes (or unmanages) a snapshot.
+
+    :raises Invalid: part of a group snapshot, or not available or error unless ``force`` (Cinder's message).
+    """
+    if snapshot.group_snapshot_id or (
+            not force and snapshot.status not in (states.AVAILABLE, states.ERROR, states.ERROR_DELETING)):
+        raise Invalid("Invalid snapshot: Snapshot status must be available or error and must not be part of a "
+                      "group.")
+
+
 def delete(session: Session, ctx: AuthContext, snapshot: Snapshot, *, request_id: str | None,
            force: bool = False) -> None:
     """Mark the snapshot deleting and enqueue its deletion; ``force`` (os-force_delete) in any status.
 
     :raises Invalid: part of a group snapshot, or not available or error unless forced (Cinder's message).
     """
-    if snapshot.group_snapshot_id or (
-            not force and snapshot.status not in (states.AVAILABLE, states.ERROR, states.ERROR_DELETING)):
-        raise Invalid("Invalid snapshot: Snapshot status must be available or error and must not be part of a "
-                      "group.")
+    check_removable(snapshot, force=force)
     mark_deleting(session, ctx, snapshot, request_id=request_id)
 
 

@@ -394,6 +394,22 @@ def update(volume: Volume, changes: Mapping[str, Any]) -> Volume:
     return volume
 
 
+def check_removable(session: Session, volume: Volume, *, force: bool = False, cascade: bool = False,
+                    with_group: bool = False) -> list[Snapshot]:
+    """What Cinder checks before it deletes (or unmanages) a volume; returns the volume's snapshots.
+
+    :raises Invalid: attached, in a group (unless ``with_group``), has snapshots (unless
+        ``cascade``), or a status that forbids it (unless ``force``): Cinder's message.
+    """
+    snapshots = list(session.scalars(select(Snapshot).where(Snapshot.volume_id == volume.id)))
+    if (volume.attach_status == states.ATTACHED or volume.attachments
+            or (volume.group_id and not with_group)
+            or (not force and volume.status not in states.DELETABLE)
+            or (snapshots and not cascade)):
+        raise Invalid(DELETE_REFUSED)
+    return snapshots
+
+
 def delete(session: Session, ctx: AuthContext, volume: Volume, *, force: bool = False, cascade: bool = False,
            request_id: str | None = None, with_group: bool = False) -> None:
     """Mark the volume deleting and enqueue its deletion.
@@ -402,12 +418,7 @@ def delete(session: Session, ctx: AuthContext, volume: Volume, *, force: bool = 
         snapshots (unless ``cascade``), or a status that forbids it (unless ``force``), with
         Cinder's message.
     """
-    snapshots = list(session.scalars(select(Snapshot).where(Snapshot.volume_id == volume.id)))
-    if (volume.attach_status == states.ATTACHED or volume.attachments
-            or (volume.group_id and not with_group)
-            or (not force and volume.status not in states.DELETABLE)
-            or (snapshots and not cascade)):
-        raise Invalid(DELETE_REFUSED)
+    snapshots = check_removable(session, volume, force=force, cascade=cascade, with_group=with_group)
     if cascade and any(s.status not in (states.AVAILABLE, states.ERROR) for s in snapshots):
         raise Invalid("Invalid volume: Snapshot of volume not in a state that allows deletion.")
     from overcast.core.volume import snapshots as snapshot_rules  # imported here: snapshots imports this module

@@ -184,7 +184,8 @@ class LibcloudVolumeDriver(VolumeDriver):
                      multiattach=False)]
 
     # -- snapshots --------------------------------------------------------------------------------
-    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str, *,
+                        backend_name: str | None = None) -> str:
         with self._call("snapshot create"):
             existing = self._snapshots({f"tag:{TAG_KEY}": client_token(idempotency_key)})
             if existing:  # EC2 has no client token for snapshots: the tag, made in the same call, is it

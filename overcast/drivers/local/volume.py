@@ -12,6 +12,12 @@ Backups (Cinder's backup service, decision 0049) are files too: ``<database dir>
 a whole copy of the bytes the volume (or snapshot) holds, made before :meth:`create_backup`
 returns; an incremental backup names its parent but is kept whole (restoring needs no chain).
 
+Manage and unmanage (decision 0065): the backend names a volume ``volume-<Overcast id>`` and a snapshot
+``_snapshot-<Overcast id>`` as DevStack's LVM backend does (the ``backend_name`` the core passes), a
+manage reference names one by that name (``source-name``) or by its backend id (``source-id``), and an
+adoption renames it after the new id. A volume or snapshot made before names were kept (a data
+directory from an older Overcast) is named by its backend id.
+
 Fault injection per volume, through the request's metadata (as the compute driver does):
 
 ``overcast:fail_create = "true"``
@@ -33,15 +39,15 @@ import sqlite3
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, DriverError, InvalidRequest, NotFound,
                                      Unavailable)
 from overcast.drivers.local.driver import LocalComputeDriver, _count, _seconds, _truthy
 from overcast.drivers.local.store import LocalStore
-from overcast.drivers.volume import (BackupInfo, Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
-                                     VolumeRequest, VolumeState, Zone)
+from overcast.drivers.volume import (BackupInfo, Capability, Connection, Manageable, Pool, SnapshotInfo, VolumeDriver,
+                                     VolumeInfo, VolumeRequest, VolumeState, Zone)
 
 FAIL_CREATE = "overcast:fail_create"
 CREATE_SECONDS = "overcast:create_seconds"
@@ -97,12 +103,24 @@ CREATE TABLE IF NOT EXISTS volume_export (
 """
 
 
+#: columns added after the tables were first made: (table, column, type); a data directory made
+#: before them gains them when the store opens (NULL in the rows it had)
+ADDED_COLUMNS = (("volume", "ref_name", "TEXT"), ("volume_snapshot", "ref_name", "TEXT"))
+
+
 class LocalVolumeStore(LocalStore):
     """The local cloud's store with the block storage tables added."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        self._connect().executescript(SCHEMA)
+        conn = self._connect()
+        conn.executescript(SCHEMA)
+        for table, column, kind in ADDED_COLUMNS:
+            if column not in {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}:
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError:  # another process added it first
+                    pass
 
 
 class LocalVolumeDriver(VolumeDriver):
@@ -214,11 +232,12 @@ class LocalVolumeDriver(VolumeDriver):
                 if outcome is None:
                     conn.execute(
                         "INSERT INTO volume (id, idempotency_key, name, size_gb, zone, volume_type, source, ready_at,"
-                        " fail_create, fail_deletes_left, unavailable_n, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " fail_create, fail_deletes_left, unavailable_n, created_at, ref_name)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (backend_id, request.idempotency_key, request.name, request.size_gb, zone,
                          request.volume_type, request.snapshot_id or request.source_volume_id or request.image_id,
-                         now + delay, int(fail), _count(metadata, FAIL_DELETE), unavailable, now))
+                         now + delay, int(fail), _count(metadata, FAIL_DELETE), unavailable, now,
+                         request.backend_name))
         if outcome is not None:
             raise outcome
         written = self._fill(backend_id, request)
@@ -313,7 +332,8 @@ class LocalVolumeDriver(VolumeDriver):
                 raise InvalidRequest(f"local: new size {new_size_gb} is not larger than {row['size_gb']}")
             conn.execute("UPDATE volume SET size_gb = ? WHERE id = ?", (new_size_gb, backend_id))
 
-    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str, *,
+                        backend_name: str | None = None) -> str:
         with self.store.write() as conn:
             existing = conn.execute("SELECT id FROM volume_snapshot WHERE idempotency_key = ?",
                                     (idempotency_key,)).fetchone()
@@ -323,9 +343,10 @@ class LocalVolumeDriver(VolumeDriver):
                 return existing["id"]
             row = self._row(conn, volume_backend_id)
             snapshot_id = str(uuid.uuid4())
-            conn.execute("INSERT INTO volume_snapshot (id, idempotency_key, volume_id, name, size_gb, created_at)"
-                         " VALUES (?, ?, ?, ?, ?, ?)",
-                         (snapshot_id, idempotency_key, volume_backend_id, name, row["size_gb"], self._clock()))
+            conn.execute("INSERT INTO volume_snapshot (id, idempotency_key, volume_id, name, size_gb, created_at,"
+                         " ref_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (snapshot_id, idempotency_key, volume_backend_id, name, row["size_gb"], self._clock(),
+                          backend_name))
         self._copy(volume_backend_id, snapshot_id)
         return snapshot_id
 
@@ -339,6 +360,10 @@ class LocalVolumeDriver(VolumeDriver):
             row = conn.execute("SELECT * FROM volume_snapshot WHERE id = ?", (backend_id,)).fetchone()
         if row is None:
             raise NotFound(f"local: no snapshot {backend_id}")
+        return self._snapshot_info(row)
+
+    @staticmethod
+    def _snapshot_info(row: sqlite3.Row) -> SnapshotInfo:
         return SnapshotInfo(backend_id=row["id"], volume_id=row["volume_id"], name=row["name"],
                             size_gb=row["size_gb"], state=VolumeState.AVAILABLE,
                             idempotency_key=row["idempotency_key"])
@@ -442,3 +467,80 @@ class LocalVolumeDriver(VolumeDriver):
             raise DriverError(f"local: could not restore backup {backend_id}: {exc}") from None
         with self.store.write() as conn:
             conn.execute("UPDATE volume SET image_bytes = ? WHERE id = ?", (written, volume_backend_id))
+
+    # -- manage and unmanage (decision 0065) ----------------------------------------------------
+    @staticmethod
+    def _reference(row: sqlite3.Row) -> dict[str, str]:
+        return {"source-name": row["ref_name"] or row["id"]}
+
+    @staticmethod
+    def _resolve(conn: sqlite3.Connection, table: str, reference: Mapping[str, Any]) -> sqlite3.Row:
+        """The row a manage reference names. :raises InvalidRequest: no source-name/source-id, or no such row."""
+        what = "volume" if table == "volume" else "snapshot"
+        if reference.get("source-id"):
+            row = conn.execute(f"SELECT * FROM {table} WHERE id = ?", (str(reference["source-id"]),)).fetchone()
+        elif reference.get("source-name"):
+            name = str(reference["source-name"])
+            row = conn.execute(f"SELECT * FROM {table} WHERE ref_name = ? OR (ref_name IS NULL AND id = ?)",
+                               (name, name)).fetchone()
+        else:
+            raise InvalidRequest("local: a reference must give source-name or source-id")
+        if row is None:
+            raise InvalidRequest(f"local: no {what} is named by this reference")
+        return row
+
+    @staticmethod
+    def _forget(conn: sqlite3.Connection, table: str, backend_id: str) -> None:
+        if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (backend_id,)).fetchone() is None:
+            raise NotFound(f"local: no {'volume' if table == 'volume' else 'snapshot'} {backend_id}")
+        conn.execute(f"UPDATE {table} SET idempotency_key = NULL WHERE id = ?", (backend_id,))
+
+    @staticmethod
+    def _adopt(conn: sqlite3.Connection, table: str, backend_id: str, backend_name: str, key: str) -> sqlite3.Row:
+        if conn.execute(f"UPDATE {table} SET ref_name = ?, idempotency_key = ? WHERE id = ?",
+                        (backend_name, key, backend_id)).rowcount != 1:
+            raise NotFound(f"local: no {'volume' if table == 'volume' else 'snapshot'} {backend_id}")
+        return conn.execute(f"SELECT * FROM {table} WHERE id = ?", (backend_id,)).fetchone()
+
+    def unmanage_volume(self, ctx: CallContext, backend_id: str) -> None:
+        """The volume stays, with its data and name; no Overcast key finds it any more."""
+        with self.store.write() as conn:
+            self._forget(conn, "volume", backend_id)
+
+    def manageable_volumes(self, ctx: CallContext) -> builtins.list[Manageable]:
+        with self.store.read() as conn:
+            exported = {r["volume_id"] for r in conn.execute("SELECT DISTINCT volume_id FROM volume_export")}
+            rows = conn.execute("SELECT * FROM volume ORDER BY created_at").fetchall()
+        return [Manageable(backend_id=row["id"], reference=self._reference(row), size_gb=row["size_gb"],
+                           reason_not_safe="volume in use" if row["id"] in exported else None) for row in rows]
+
+    def resolve_volume(self, ctx: CallContext, reference: Mapping[str, Any]) -> VolumeInfo:
+        with self.store.read() as conn:
+            row = self._resolve(conn, "volume", reference)
+        return self._info(row, self._clock())
+
+    def manage_volume(self, ctx: CallContext, backend_id: str, backend_name: str, idempotency_key: str) -> VolumeInfo:
+        with self.store.write() as conn:
+            row = self._adopt(conn, "volume", backend_id, backend_name, idempotency_key)
+        return self._info(row, self._clock())
+
+    def unmanage_snapshot(self, ctx: CallContext, backend_id: str) -> None:
+        with self.store.write() as conn:
+            self._forget(conn, "volume_snapshot", backend_id)
+
+    def manageable_snapshots(self, ctx: CallContext) -> builtins.list[Manageable]:
+        with self.store.read() as conn:
+            rows = conn.execute("SELECT s.*, v.ref_name AS volume_ref_name FROM volume_snapshot s"
+                                " LEFT JOIN volume v ON v.id = s.volume_id ORDER BY s.created_at").fetchall()
+        return [Manageable(backend_id=row["id"], reference=self._reference(row), size_gb=row["size_gb"],
+                           source_reference={"source-name": row["volume_ref_name"] or row["volume_id"]})
+                for row in rows]
+
+    def resolve_snapshot(self, ctx: CallContext, reference: Mapping[str, Any]) -> SnapshotInfo:
+        with self.store.read() as conn:
+            return self._snapshot_info(self._resolve(conn, "volume_snapshot", reference))
+
+    def manage_snapshot(self, ctx: CallContext, backend_id: str, backend_name: str,
+                        idempotency_key: str) -> SnapshotInfo:
+        with self.store.write() as conn:
+            return self._snapshot_info(self._adopt(conn, "volume_snapshot", backend_id, backend_name, idempotency_key))

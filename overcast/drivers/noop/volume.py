@@ -20,9 +20,9 @@ from overcast.drivers.volume import (BackupInfo, Capability, Connection, Snapsho
 
 
 class NoopVolumeDriver(VolumeDriver):
-    """Accepts everything; every capability, none of them doing anything."""
+    """Accepts everything; every capability but manage (it keeps nothing to adopt), none of them doing anything."""
 
-    capabilities = frozenset(Capability)
+    capabilities = frozenset(Capability) - {Capability.MANAGE}
     host = "noop-host@noop"
     backup_service = "overcast.backup.noop"
 
@@ -84,7 +84,8 @@ class NoopVolumeDriver(VolumeDriver):
                 raise InvalidRequest(f"noop: new size {new_size_gb} is not larger than {info.size_gb}")
             self._volumes[backend_id] = replace(info, size_gb=new_size_gb)
 
-    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str, *,
+                        backend_name: str | None = None) -> str:
         with self._lock:
             existing = self._by_key.get(idempotency_key)
             if existing is not None:

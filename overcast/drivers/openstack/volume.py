@@ -167,7 +167,8 @@ class OpenStackVolumeDriver(VolumeDriver):
         if str(volume.status or "").lower().startswith("error"):
             raise DriverError(f"The upstream could not extend volume {backend_id}")
 
-    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
+    def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str, *,
+                        backend_name: str | None = None) -> str:
         self._volume(volume_backend_id)
         snaps = self._call("snapshot list",
                            lambda: list(self._cinder.snapshots(details=True, volume_id=volume_backend_id)))
