@@ -317,3 +317,37 @@ class MeteringLabelRule(Base):
     remote_ip_prefix: Mapped[str] = mapped_column(String(64))
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NetworkAgent(Base):
+    """One of the agents a region's network backend stands for (Neutron's ``agent`` extension),
+    as Neutron's ``agents`` table holds a row per (type, host) that reported in. Made when first
+    listed from what the region's driver serves (:mod:`overcast.core.network.agents`); the admin
+    may change ``admin_state_up`` and ``description``, or delete the row (it comes back, with a new
+    id, as a live Neutron agent's does at its next report).
+    (docs/decisions/0064-network-agents.md)"""
+
+    __tablename__ = "net_agent"
+    __table_args__ = (UniqueConstraint("cloud", "agent_type", "host", name="uq_net_agent_type_host"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    cloud: Mapped[str] = mapped_column(String(255), index=True)
+    agent_type: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DhcpAgentNetwork(Base):
+    """Which DHCP agent serves which network (``dhcp_agent_scheduler``): scheduled when the network
+    gets its first DHCP-enabled subnet, or set by the admin."""
+
+    __tablename__ = "net_dhcp_agent_network"
+    agent_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_agent.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)

@@ -11,11 +11,13 @@ from overcast.api.routing import Registry
 #: (alias, name, description) of every extension Overcast implements, nothing more.
 EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("address-scope", "Address scope", "Address scopes extension."),
+    ("agent", "agent", "The agent management extension."),
     ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
     ("auto-allocated-topology", "Auto Allocated Topology Services",
      "Auto Allocated Topology Services."),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
     ("default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),
+    ("dhcp_agent_scheduler", "DHCP Agent Scheduler", "Schedule networks among dhcp agents"),
     ("empty-string-filtering", "Empty String Filtering Extension",
      "Allow filtering by attributes with empty string value"),
     ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
@@ -81,7 +83,7 @@ ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
              ("security_group_rule", "security-group-rules"), ("quota", "quotas"), ("subnetpool", "subnetpools"),
-             ("address_scope", "address-scopes"))
+             ("address_scope", "address-scopes"), ("agent", "agents"))
 RESOURCES += (("policy", "qos/policies"), ("rbac_policy", "rbac-policies"),
               ("metering_label", "metering/metering-labels"), ("metering_label_rule", "metering/metering-label-rules"),
               ("service_provider", "service-providers"))

@@ -60,4 +60,9 @@ RULES: Mapping[str, Rule] = {
        for kind in ("metering_label", "metering_label_rule")},
     # neutron/conf/policies/service_type.py
     "get_service_provider": ADMIN_OR_PROJECT_READER,
+    # neutron/conf/policies/agent.py and network.py (the DHCP scheduler): the admin's alone
+    **{f"{verb}_agent": ADMIN for verb in ("get", "update", "delete")},
+    **{f"{verb}_dhcp-network": ADMIN for verb in ("create", "delete")},
+    "get_dhcp-networks": ADMIN,
+    "get_dhcp-agents": ADMIN,
 }
