@@ -351,3 +351,30 @@ class DhcpAgentNetwork(Base):
                                           primary_key=True)
     network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id", ondelete="CASCADE"),
                                             primary_key=True, index=True)
+
+
+class Trunk(StandardAttrs, Base):
+    """Neutron's trunk (``trunk``): a parent port carrying other ports (its subports) tagged by a
+    segmentation id; the parent port is in at most one trunk."""
+
+    __tablename__ = "net_trunk"
+    name: Mapped[str] = mapped_column(String(255), default="")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    port_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_port.id"), unique=True)
+    sub_ports: Mapped[list["SubPort"]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                      order_by="SubPort.position")
+
+
+class SubPort(Base):
+    """One subport of a trunk: a port (in no other trunk, as parent or subport) and its tag, which
+    no other subport of the trunk has."""
+
+    __tablename__ = "net_trunk_subport"
+    __table_args__ = (UniqueConstraint("trunk_id", "segmentation_type", "segmentation_id",
+                                       name="uq_net_trunk_subport_segmentation"),)
+    port_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_port.id"), primary_key=True)
+    trunk_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_trunk.id", ondelete="CASCADE"), index=True)
+    segmentation_type: Mapped[str] = mapped_column(String(32))
+    segmentation_id: Mapped[int] = mapped_column(Integer)
+    #: the order the subports were added in
+    position: Mapped[int] = mapped_column(Integer, default=0)

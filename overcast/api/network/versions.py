@@ -77,13 +77,14 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     # the first tag API, for networks (TagsTest asks for it); standard-attr-tag extends it
     ("tag", "Tag support", "Enables to set tag on resources."),
+    ("trunk", "Trunk Extension", "Provides support for trunk ports"),
 )
 ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 #: (resource, collection) listed by GET /v2.0
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
              ("security_group_rule", "security-group-rules"), ("quota", "quotas"), ("subnetpool", "subnetpools"),
-             ("address_scope", "address-scopes"), ("agent", "agents"))
+             ("address_scope", "address-scopes"), ("agent", "agents"), ("trunk", "trunks"))
 RESOURCES += (("policy", "qos/policies"), ("rbac_policy", "rbac-policies"),
               ("metering_label", "metering/metering-labels"), ("metering_label_rule", "metering/metering-label-rules"),
               ("service_provider", "service-providers"))

@@ -17,7 +17,7 @@ from overcast.core.policy import ADMIN, ADMIN_OR_SYSTEM_READER, PROJECT_MEMBER, 
 ADMIN_OR_PROJECT_MEMBER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_PROJECT_READER = ADMIN | PROJECT_READER
 
-_KINDS = ("network", "subnet", "port", "router", "floatingip", "security_group")
+_KINDS = ("network", "subnet", "port", "router", "floatingip", "security_group", "trunk")
 
 RULES: Mapping[str, Rule] = {
     **{f"{verb}_{kind}": ADMIN_OR_PROJECT_MEMBER for verb in ("create", "update", "delete") for kind in _KINDS},
@@ -25,6 +25,9 @@ RULES: Mapping[str, Rule] = {
     "create_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
     "delete_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
     "add_router_interface": ADMIN_OR_PROJECT_MEMBER,
+    # neutron/conf/policies/trunk.py
+    "add_subports": ADMIN_OR_PROJECT_MEMBER,
+    "remove_subports": ADMIN_OR_PROJECT_MEMBER,
     "remove_router_interface": ADMIN_OR_PROJECT_MEMBER,
     # a port with chosen addresses on another project's network
     "create_port:fixed_ips": ADMIN,

@@ -1,4 +1,4 @@
-"""network: the agents of each region's network backend and the DHCP agent of each network
+"""network: the agents of each region's network backend, the DHCP agent of each network; trunks and subports
 
 Revision ID: 0029
 Revises: 0028
@@ -39,9 +39,44 @@ def upgrade() -> None:
                   primary_key=True),
     )
     op.create_index('ix_net_dhcp_agent_network_network_id', 'net_dhcp_agent_network', ['network_id'])
+    op.create_table(
+        'net_trunk',
+        sa.Column('id', sa.String(length=36), primary_key=True),
+        sa.Column('cloud', sa.String(length=255), nullable=False),
+        sa.Column('backend_id', sa.String(length=255), nullable=True),
+        sa.Column('extra', sa.JSON(), nullable=False),
+        sa.Column('project_id', sa.String(length=64), nullable=False),
+        sa.Column('description', sa.String(length=255), nullable=False),
+        sa.Column('tags', sa.JSON(), nullable=False),
+        sa.Column('revision_number', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(), nullable=False),
+        sa.Column('name', sa.String(length=255), nullable=False),
+        sa.Column('admin_state_up', sa.Boolean(), nullable=False),
+        sa.Column('port_id', sa.String(length=36), sa.ForeignKey('net_port.id'), nullable=False, unique=True),
+    )
+    op.create_index('ix_net_trunk_cloud', 'net_trunk', ['cloud'])
+    op.create_index('ix_net_trunk_project_id', 'net_trunk', ['project_id'])
+    op.create_table(
+        'net_trunk_subport',
+        sa.Column('port_id', sa.String(length=36), sa.ForeignKey('net_port.id'), primary_key=True),
+        sa.Column('trunk_id', sa.String(length=36), sa.ForeignKey('net_trunk.id', ondelete='CASCADE'),
+                  nullable=False),
+        sa.Column('segmentation_type', sa.String(length=32), nullable=False),
+        sa.Column('segmentation_id', sa.Integer(), nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.UniqueConstraint('trunk_id', 'segmentation_type', 'segmentation_id',
+                            name='uq_net_trunk_subport_segmentation'),
+    )
+    op.create_index('ix_net_trunk_subport_trunk_id', 'net_trunk_subport', ['trunk_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_net_trunk_subport_trunk_id', table_name='net_trunk_subport')
+    op.drop_table('net_trunk_subport')
+    op.drop_index('ix_net_trunk_project_id', table_name='net_trunk')
+    op.drop_index('ix_net_trunk_cloud', table_name='net_trunk')
+    op.drop_table('net_trunk')
     op.drop_index('ix_net_dhcp_agent_network_network_id', table_name='net_dhcp_agent_network')
     op.drop_table('net_dhcp_agent_network')
     op.drop_index('ix_net_agent_cloud', table_name='net_agent')
