@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from netwait import wait_status
+
 
 def _ports(net, token, network_id, count):  # noqa: ANN001
     return [net.make(token, "ports", "port", network_id=network_id)["id"] for _ in range(count)]
@@ -114,3 +116,21 @@ def test_inherit_takes_the_networks_segment_and_quota_key(net, admin_token, demo
     assert status == 409 and body["NeutronError"]["type"] == "OverQuota"
     status, body = net("GET", "/extensions/trunk", demo_token)
     assert status == 200 and body["extension"]["alias"] == "trunk"
+
+
+def test_status_follows_the_parent_ports_binding_and_a_bound_trunk_stays(net, demo_token):
+    network = _network(net, demo_token, "10.44.0.0/24")
+    parent, = _ports(net, demo_token, network["id"], 1)
+    trunk = net.make(demo_token, "trunks", "trunk", port_id=parent)
+    assert trunk["status"] == "DOWN"
+    # a server takes the parent port: once the backend has bound it, the trunk is ACTIVE
+    assert net("PUT", f"/ports/{parent}", demo_token, {"port": {
+        "device_owner": "compute:nova", "device_id": "a-server"}})[0] == 200
+    wait_status(net, demo_token, f"/ports/{parent}", "port", "ACTIVE")
+    assert net("GET", f"/trunks/{trunk['id']}", demo_token)[1]["trunk"]["status"] == "ACTIVE"
+    status, body = net("DELETE", f"/trunks/{trunk['id']}", demo_token)
+    assert status == 409 and body["NeutronError"]["type"] == "TrunkInUse"
+    assert net("PUT", f"/ports/{parent}", demo_token, {"port": {"device_owner": "", "device_id": ""}})[0] == 200
+    wait_status(net, demo_token, f"/ports/{parent}", "port", "DOWN")
+    assert net("GET", f"/trunks/{trunk['id']}", demo_token)[1]["trunk"]["status"] == "DOWN"
+    assert net("DELETE", f"/trunks/{trunk['id']}", demo_token)[0] == 204

@@ -97,6 +97,8 @@ class DhcpNetworks:
         with core.session() as session:
             agents.add_network(core, session, caller(req), item_id, network_id)
         resp.status = falcon.HTTP_201
+        resp.content_type = falcon.MEDIA_JSON
+        resp.text = "null"  # Neutron's body: the scheduler answers None
 
 
 class DhcpNetwork:
