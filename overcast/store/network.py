@@ -325,7 +325,7 @@ class NetworkAgent(Base):
     listed from what the region's driver serves (:mod:`overcast.core.network.agents`); the admin
     may change ``admin_state_up`` and ``description``, or delete the row (it comes back, with a new
     id, as a live Neutron agent's does at its next report).
-    (docs/decisions/0064-network-agents.md)"""
+    (docs/decisions/0064-network-agents-and-trunks.md)"""
 
     __tablename__ = "net_agent"
     __table_args__ = (UniqueConstraint("cloud", "agent_type", "host", name="uq_net_agent_type_host"),)

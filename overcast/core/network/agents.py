@@ -13,7 +13,7 @@ next read, as a live Neutron agent re-registers at its next report. ``alive`` is
 region's backend may be called now (its circuit breaker is closed).
 
 Everything here is the admin's (neutron/conf/policies/agent.py, network.py): anyone else lists
-none and finds none (404). docs/decisions/0064-network-agents.md.
+none and finds none (404). docs/decisions/0064-network-agents-and-trunks.md.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ subport change (409 ``TrunkDisabled``); a trunk whose parent port is bound canno
 ``PortInUseAsTrunkParent`` / ``PortInUseAsSubPort``). ``status`` follows the parent port: ACTIVE
 once the backend has bound it (the port is ACTIVE), DOWN before. A subport is owned by its trunk
 (``device_owner`` ``trunk:subport``, ``device_id`` the trunk's id) while it is one.
-docs/decisions/0064-network-agents.md (the trunk part).
+docs/decisions/0064-network-agents-and-trunks.md (the trunk part).
 """
 
 from __future__ import annotations
