@@ -131,6 +131,8 @@ class Router(StandardAttrs, Base):
     gw_port_id: Mapped[str | None] = mapped_column(String(36))
     external_network_id: Mapped[str | None] = mapped_column(String(36))
     enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Neutron's ``dvr`` attribute (admin's): recorded, no backend distributes routing (decision 0064)
+    distributed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: [{"destination": ..., "nexthop": ...}]
     routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 

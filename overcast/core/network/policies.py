@@ -25,6 +25,8 @@ RULES: Mapping[str, Rule] = {
     "create_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
     "delete_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
     "add_router_interface": ADMIN_OR_PROJECT_MEMBER,
+    # neutron/conf/policies/router.py: DVR is the admin's, reading the attribute too
+    **{f"{verb}_router:distributed": ADMIN for verb in ("create", "update", "get")},
     # neutron/conf/policies/trunk.py
     "add_subports": ADMIN_OR_PROJECT_MEMBER,
     "remove_subports": ADMIN_OR_PROJECT_MEMBER,

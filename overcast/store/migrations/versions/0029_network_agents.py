@@ -1,4 +1,4 @@
-"""network: the agents of each region's network backend, the DHCP agent of each network; trunks and subports
+"""network: the agents of each region's network backend, the DHCP agent of each network; trunks and subports; routers' distributed
 
 Revision ID: 0029
 Revises: 0028
@@ -69,9 +69,13 @@ def upgrade() -> None:
                             name='uq_net_trunk_subport_segmentation'),
     )
     op.create_index('ix_net_trunk_subport_trunk_id', 'net_trunk_subport', ['trunk_id'])
+    with op.batch_alter_table('net_router') as batch:
+        batch.add_column(sa.Column('distributed', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('net_router') as batch:
+        batch.drop_column('distributed')
     op.drop_index('ix_net_trunk_subport_trunk_id', table_name='net_trunk_subport')
     op.drop_table('net_trunk_subport')
     op.drop_index('ix_net_trunk_project_id', table_name='net_trunk')
