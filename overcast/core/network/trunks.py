@@ -167,13 +167,18 @@ def remove_subports(core: NetworkCore, session: Session, ctx: AuthContext, trunk
             raise NotFound(f"SubPort on trunk {trunk.id} with parent port {given['port_id']} could not be found.",
                            kind="SubPortNotFound")
         trunk.sub_ports.remove(sub)
-        port = session.get(Port, sub.port_id)
-        if port is not None and port.device_owner == SUBPORT_OWNER:
-            port.device_owner, port.device_id = "", ""
-            touch(port)
+        _release(session, sub)
     touch(trunk)
     session.flush()
     return trunk
+
+
+def _release(session: Session, sub: SubPort) -> None:
+    """The subport's port is its trunk's no more: no owner, no device."""
+    port = session.get(Port, sub.port_id)
+    if port is not None and port.device_owner == SUBPORT_OWNER:
+        port.device_owner, port.device_id = "", ""
+        touch(port)
 
 
 def delete(core: NetworkCore, session: Session, ctx: AuthContext, trunk_id: str) -> None:
@@ -183,10 +188,7 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, trunk_id: str)
     if status(session, trunk) == ACTIVE:
         raise conflict("TrunkInUse", f"Trunk {trunk.id} is currently in use.")
     for sub in list(trunk.sub_ports):
-        port = session.get(Port, sub.port_id)
-        if port is not None and port.device_owner == SUBPORT_OWNER:
-            port.device_owner, port.device_id = "", ""
-            touch(port)
+        _release(session, sub)
     session.delete(trunk)
     session.flush()
 
