@@ -131,6 +131,8 @@ class Router(StandardAttrs, Base):
     gw_port_id: Mapped[str | None] = mapped_column(String(36))
     external_network_id: Mapped[str | None] = mapped_column(String(36))
     enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Neutron's ``dvr`` attribute (admin's): recorded, no backend distributes routing (decision 0064)
+    distributed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: [{"destination": ..., "nexthop": ...}]
     routes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
@@ -317,3 +319,64 @@ class MeteringLabelRule(Base):
     remote_ip_prefix: Mapped[str] = mapped_column(String(64))
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NetworkAgent(Base):
+    """One of the agents a region's network backend stands for (Neutron's ``agent`` extension),
+    as Neutron's ``agents`` table holds a row per (type, host) that reported in. Made when first
+    listed from what the region's driver serves (:mod:`overcast.core.network.agents`); the admin
+    may change ``admin_state_up`` and ``description``, or delete the row (it comes back, with a new
+    id, as a live Neutron agent's does at its next report).
+    (docs/decisions/0064-network-agents-and-trunks.md)"""
+
+    __tablename__ = "net_agent"
+    __table_args__ = (UniqueConstraint("cloud", "agent_type", "host", name="uq_net_agent_type_host"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    cloud: Mapped[str] = mapped_column(String(255), index=True)
+    agent_type: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DhcpAgentNetwork(Base):
+    """Which DHCP agent serves which network (``dhcp_agent_scheduler``): scheduled when the network
+    gets its first DHCP-enabled subnet, or set by the admin."""
+
+    __tablename__ = "net_dhcp_agent_network"
+    agent_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_agent.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_network.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+
+
+class Trunk(StandardAttrs, Base):
+    """Neutron's trunk (``trunk``): a parent port carrying other ports (its subports) tagged by a
+    segmentation id; the parent port is in at most one trunk."""
+
+    __tablename__ = "net_trunk"
+    name: Mapped[str] = mapped_column(String(255), default="")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    port_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_port.id"), unique=True)
+    sub_ports: Mapped[list["SubPort"]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                      order_by="SubPort.position")
+
+
+class SubPort(Base):
+    """One subport of a trunk: a port (in no other trunk, as parent or subport) and its tag, which
+    no other subport of the trunk has."""
+
+    __tablename__ = "net_trunk_subport"
+    __table_args__ = (UniqueConstraint("trunk_id", "segmentation_type", "segmentation_id",
+                                       name="uq_net_trunk_subport_segmentation"),)
+    port_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_port.id"), primary_key=True)
+    trunk_id: Mapped[str] = mapped_column(String(36), ForeignKey("net_trunk.id", ondelete="CASCADE"), index=True)
+    segmentation_type: Mapped[str] = mapped_column(String(32))
+    segmentation_id: Mapped[int] = mapped_column(Integer)
+    #: the order the subports were added in
+    position: Mapped[int] = mapped_column(Integer, default=0)

@@ -254,6 +254,15 @@ _rules(_K, {  # neutron/conf/policies/*.py
     # neutron/conf/policies/metering.py: labels and their rules are the admin's
     **{f"{kind}{suffix}": {m: ADMIN for m in methods} for kind in ("metering-labels", "metering-label-rules")
        for suffix, methods in (("", ("POST",)), ("_item", ("DELETE",)))},
+    # neutron/conf/policies/trunk.py: admin or project member
+    "trunks": {"POST": MEMBER},
+    **{f"trunks{suffix}": {"PUT": MEMBER, "DELETE": MEMBER} for suffix in ("_item", "_tags", "_tag")},
+    "trunk_add_subports": {"PUT": MEMBER},
+    "trunk_remove_subports": {"PUT": MEMBER},
+    # neutron/conf/policies/agent.py, network.py (the DHCP scheduler): the admin's
+    "agents_item": {"PUT": ADMIN, "DELETE": ADMIN},
+    "agent_dhcp_networks": {"POST": ADMIN},
+    "agent_dhcp_network": {"DELETE": ADMIN},
 })
 
 _rules(_C, {  # cinder/policies/*.py
@@ -351,7 +360,7 @@ _rules("cdn", {
 REFUSED_WITH = {
     **{(_K, name, "POST", "system_reader"): 400
        for name in ("networks", "routers", "floatingips", "security-groups", "subnetpools", "address-scopes",
-                    "rbac_policies", "metering-labels")},
+                    "rbac_policies", "metering-labels", "trunks")},
 }
 
 # --- URLs ---------------------------------------------------------------------------------------
@@ -361,7 +370,8 @@ _NETWORK_ITEMS = {"floatingips": "floating_ip", "networks": "network", "ports": 
                   "security-groups": "security_group", "subnets": "subnet", "subnetpools": "subnetpool",
                   "address-scopes": "address_scope",
                   "qos": "qos_policy", "rbac": "rbac_policy", "metering-labels": "metering_label",
-                  "metering-label-rules": "metering_label_rule"}
+                  "metering-label-rules": "metering_label_rule", "trunks": "trunk", "trunk": "trunk",
+                  "agents": "l3_agent", "agent": "dhcp_agent", "network": "network"}
 
 
 def param(ids: dict[str, str], endpoint: Endpoint, name: str) -> str:
@@ -637,6 +647,14 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         (_K, "rbac_policies", "POST"): _e({"rbac_policy": {"object_type": "network", "object_id": i["network"],
                                                            "action": "access_as_shared", "target_tenant": new_id}}),
         (_K, "rbac_policy", "PUT"): _e({"rbac_policy": {"target_tenant": new_id}}),
+        (_K, "trunks", "POST"): _e({"trunk": {"port_id": i["trunk_spare_port"]}}),
+        (_K, "trunks_item", "PUT"): _e({"trunk": {"description": "drill"}}),
+        (_K, "trunks_tags", "PUT"): _e({"tags": ["drill-tag"]}),
+        (_K, "trunk_add_subports", "PUT"): _e({"sub_ports": [{"port_id": i["trunk_spare_port"],
+                                                              "segmentation_type": "vlan", "segmentation_id": 11}]}),
+        (_K, "trunk_remove_subports", "PUT"): _e({"sub_ports": [{"port_id": i["trunk_subport"]}]}),
+        (_K, "agents_item", "PUT"): _e({"agent": {"description": "drill"}}),
+        (_K, "agent_dhcp_networks", "POST"): _e({"network_id": i["dhcp_network"]}),
         (_K, "metering-labels", "POST"): _e({"metering_label": {"name": new_id}}),
         (_K, "metering-label-rules", "POST"): _e({"metering_label_rule": {
             "metering_label_id": i["metering_label"], "remote_ip_prefix": "10.81.0.0/24"}}),

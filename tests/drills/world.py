@@ -309,9 +309,22 @@ class World:
         ids["metering_label_rule"] = self.ok("POST", f"{net}/metering/metering-label-rules", json_body={
             "metering_label_rule": {"metering_label_id": ids["metering_label"],
                                     "remote_ip_prefix": "10.80.0.0/24"}})["metering_label_rule"]["id"]
+        # a trunk of the member's (one subport; another port free to add), the agents (only admins see them)
+        # and a network without a subnet that no DHCP agent serves yet
+        parent, sub, spare = (self.ok("POST", f"{net}/ports", member, json_body={"port": {
+            "network_id": ids["network"], "name": f"drill-{name}"}})["port"]["id"] for name in ("parent", "sub", "spare"))
+        ids["trunk"] = self.ok("POST", f"{net}/trunks", member, json_body={"trunk": {
+            "port_id": parent, "name": "drill-trunk", "sub_ports": [
+                {"port_id": sub, "segmentation_type": "vlan", "segmentation_id": 10}]}})["trunk"]["id"]
+        ids["trunk_subport"], ids["trunk_spare_port"] = sub, spare
+        agents = self.ok("GET", f"{net}/agents")["agents"]
+        ids["dhcp_agent"] = next(a["id"] for a in agents if a["agent_type"] == "DHCP agent")
+        ids["l3_agent"] = next(a["id"] for a in agents if a["agent_type"] == "L3 agent")
+        ids["dhcp_network"] = self.ok("POST", f"{net}/networks", member, json_body={"network": {
+            "name": "drill-dhcp-net"}})["network"]["id"]
         for kind, key in (("networks", "network"), ("subnets", "subnet"), ("ports", "port"),
                           ("routers", "router"), ("floatingips", "floating_ip"),
-                          ("security-groups", "security_group"), ("subnetpools", "subnetpool")):
+                          ("security-groups", "security_group"), ("subnetpools", "subnetpool"), ("trunks", "trunk")):
             self.ok("PUT", f"{net}/{kind}/{ids[key]}/tags/drill-tag", member)
 
     def _compute(self) -> None:

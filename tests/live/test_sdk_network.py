@@ -132,3 +132,35 @@ def test_auto_allocated_topology(demo_conn: Any):
     finally:
         conn.network.delete_auto_allocated_topology()
     assert conn.network.find_network(topology.id) is None
+
+
+def test_trunks_and_agents(admin_conn: Any, demo_conn: Any):
+    conn = demo_conn
+    network = conn.network.create_network(name=_name("trunked"))
+    conn.network.create_subnet(network_id=network.id, ip_version=4, cidr="10.63.0.0/24")
+    parent, sub, other = (conn.network.create_port(network_id=network.id) for _ in range(3))
+    trunk = conn.network.create_trunk(port_id=parent.id, name=_name("trunk"), sub_ports=[
+        {"port_id": sub.id, "segmentation_type": "vlan", "segmentation_id": 10}])
+    assert (trunk.status, trunk.is_admin_state_up) == ("DOWN", True)
+    conn.network.add_trunk_subports(trunk, [{"port_id": other.id, "segmentation_type": "vlan",
+                                             "segmentation_id": 11}])
+    assert sorted(s["segmentation_id"] for s in conn.network.get_trunk_subports(trunk)["sub_ports"]) == [10, 11]
+    with pytest.raises(exceptions.ConflictException):
+        conn.network.create_trunk(port_id=sub.id)
+    with pytest.raises(exceptions.ConflictException):
+        conn.network.delete_port(parent)
+    conn.network.delete_trunk_subports(trunk, [{"port_id": other.id}])
+    assert [t.id for t in conn.network.trunks(port_id=parent.id)] == [trunk.id]
+    conn.network.delete_trunk(trunk)
+    for port in (parent, sub, other):
+        conn.network.delete_port(port)
+    # agents: the admin's; the DHCP agent serves the network with a DHCP-enabled subnet
+    assert list(conn.network.agents()) == []
+    dhcp = [a for a in admin_conn.network.agents() if a.agent_type == "DHCP agent"]
+    assert len(dhcp) == 1 and dhcp[0].is_alive
+    assert network.id in [n.id for n in admin_conn.network.dhcp_agent_hosting_networks(dhcp[0])]
+    admin_conn.network.remove_dhcp_agent_from_network(dhcp[0], network)
+    assert network.id not in [n.id for n in admin_conn.network.dhcp_agent_hosting_networks(dhcp[0])]
+    admin_conn.network.add_dhcp_agent_to_network(dhcp[0], network)
+    assert [a.id for a in admin_conn.network.network_hosting_dhcp_agents(network)] == [dhcp[0].id]
+    conn.network.delete_network(network)

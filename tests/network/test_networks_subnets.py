@@ -21,7 +21,7 @@ def test_versions_root_and_extensions(cloud, net, demo_token):
     aliases = {e["alias"] for e in body["extensions"]}
     assert {"router", "external-net", "security-group", "quotas", "standard-attr-tag", "pagination"} <= aliases
     assert net("GET", "/extensions/router", demo_token)[0] == 200
-    assert net("GET", "/extensions/dvr", demo_token)[0] == 404
+    assert net("GET", "/extensions/l3-ha", demo_token)[0] == 404
 
 
 def test_default_topology_is_seeded(net, demo_token):

@@ -112,7 +112,7 @@ def test_extensions_listed_are_honoured(net, demo_token):
         assert alias in ALIASES
         status, body = net("GET", f"/extensions/{alias}", demo_token)
         assert status == 200 and body["extension"]["alias"] == alias
-    for absent in ("filter-validation", "trunk"):
+    for absent in ("filter-validation", "l3-ha"):
         assert absent not in ALIASES
     network, _ = _network(net, demo_token)
     plain = net.make(demo_token, "ports", "port", network_id=network["id"])

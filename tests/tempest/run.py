@@ -27,8 +27,9 @@ temporary data directory). Examples::
 starts then has two regions of the local driver, ``RegionOne`` and NAME (:func:`regions_config`),
 so Tempest runs against a region served under ``/regions/NAME`` (a given server must have it).
 
-For compute, ``image_ref``/``image_ref_alt`` are the id of the seeded ``cirros`` image (looked
-up with the admin token at ``<image endpoint>/v2/images?name=cirros``) and ``flavor_ref``/
+For compute, ``image_ref`` is the id of the seeded ``cirros`` image (looked up with the admin token
+at ``<image endpoint>/v2/images?name=cirros``), ``image_ref_alt`` that of ``cirros-alt``, a copy this
+script uploads unless it exists (:func:`ensure_alt_image`), and ``flavor_ref``/
 ``flavor_ref_alt`` are the seeded ``m1.tiny``/``m1.small`` ("1"/"2"). For image, the server this
 script starts may web-download from a loopback server it also starts (:class:`ImageSource`), and
 ``http_qcow2_image`` points there.
@@ -257,6 +258,9 @@ def tempest_config(target: Target, workspace: Path, overrides: Iterable[str] = (
         _image_sections(conf, target)
     if service == "network":
         _network_sections(conf, target, dict(compute_refs or {}))
+        # Nova is there too (the same Overcast): the port binding tests bind to its hypervisor's host
+        conf["compute"] = {"catalog_type": "compute", "region": target.region, "endpoint_type": "publicURL"}
+        conf["service_available"]["nova"] = "True"
     if service == "volume":
         _volume_sections(conf, target, dict(compute_refs or {}))
     for item in overrides:
@@ -345,6 +349,37 @@ def lookup_compute_refs(target: Target, timeout: float = 30.0) -> dict[str, str]
     image_id = images[0]["id"]
     return {"image_ref": image_id, "image_ref_alt": image_id, "flavor_ref": FLAVOR_REF,
             "flavor_ref_alt": FLAVOR_REF_ALT}
+
+
+#: the second image Tempest rebuilds to (``image_ref_alt``): a public copy of the seeded cirros
+ALT_IMAGE = "cirros-alt"
+
+
+def ensure_alt_image(target: Target, image_ref: str, timeout: float = 30.0) -> dict[str, str]:
+    """``image_ref_alt``: the id of a public image named :data:`ALT_IMAGE`, uploaded (as a copy of
+    ``image_ref``'s data and formats) with the admin token unless it exists, so the tests that rebuild
+    to another image, or filter servers by image, run. :raises RuntimeError: it cannot be made."""
+    session = admin_session(target, timeout)
+    endpoint = session.get_endpoint(service_type="image", interface="public",
+                                    region_name=target.region).rstrip("/")
+    found = session.get(f"{endpoint}/v2/images", params={"name": ALT_IMAGE}, raise_exc=False)
+    if found.status_code == 200 and found.json().get("images"):
+        return {"image_ref_alt": found.json()["images"][0]["id"]}
+    source = session.get(f"{endpoint}/v2/images/{image_ref}", raise_exc=False)
+    data = session.get(f"{endpoint}/v2/images/{image_ref}/file", raise_exc=False)
+    if source.status_code != 200 or data.status_code != 200:
+        raise RuntimeError(f"image {image_ref} cannot be copied: {source.status_code}/{data.status_code}")
+    made = session.post(f"{endpoint}/v2/images", raise_exc=False, json={
+        "name": ALT_IMAGE, "visibility": "public", "disk_format": source.json()["disk_format"],
+        "container_format": source.json()["container_format"]})
+    if made.status_code != 201:
+        raise RuntimeError(f"POST {endpoint}/v2/images answered {made.status_code}: {made.text[:300]}")
+    image_id = made.json()["id"]
+    put = session.put(f"{endpoint}/v2/images/{image_id}/file", data=data.content, raise_exc=False,
+                      headers={"Content-Type": "application/octet-stream"})
+    if put.status_code != 204:
+        raise RuntimeError(f"PUT {endpoint}/v2/images/{image_id}/file answered {put.status_code}: {put.text[:300]}")
+    return {"image_ref_alt": image_id}
 
 
 def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dict[str, str]) -> None:
@@ -481,6 +516,7 @@ def write_workspace(target: Target, workspace: Path, overrides: Iterable[str] = 
         if not offline:
             compute_refs.update(lookup_public_network(target))
             compute_refs.update(ensure_multiattach_type(target))
+            compute_refs.update(ensure_alt_image(target, compute_refs["image_ref"]))
     if service == "network" and compute_refs is None:
         compute_refs = {} if offline else lookup_public_network(target)
     workspace.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,8 @@ quotas and tags."""
 
 from __future__ import annotations
 
-from overcast.api.network import (actions, availability, endpoints, metering, qos, rbac, service_providers,
-                                  subnet_pools, topology, versions)
+from overcast.api.network import (actions, agents, availability, endpoints, metering, qos, rbac, service_providers,
+                                  subnet_pools, topology, trunks, versions)
 from overcast.api.network.common import Collection, Item
 from overcast.api.network.resources import KINDS, RULES
 from overcast.api.routing import Registry
@@ -19,6 +19,8 @@ def register(registry: Registry, core: NetworkCore) -> None:
     rbac.declare(registry)
     metering.declare(registry)
     service_providers.declare(registry)
+    agents.declare(registry)
+    trunks.declare(registry)
     versions.bind(registry, core.settings.public_url.rstrip("/") + "/network")
     for kind in (*KINDS, RULES, *subnet_pools.KINDS):
         url = kind.url or kind.collection
@@ -31,3 +33,5 @@ def register(registry: Registry, core: NetworkCore) -> None:
     rbac.bind(registry, core)
     metering.bind(registry, core)
     service_providers.bind(registry, core)
+    agents.bind(registry, core)
+    trunks.bind(registry, core)

@@ -12,7 +12,7 @@ from overcast.api.network.endpoints import TAGGABLE
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.network import (NetworkCore, floating_ips, networks, ports, quotas, routers, security_groups,
-                                   subnet_pools, subnets)
+                                   subnet_pools, subnets, trunks)
 from overcast.core.network import common as rules
 from overcast.core.network.errors import policy
 
@@ -109,6 +109,7 @@ _TAGGED: dict[str, tuple[str, Any]] = {
     "networks": ("network", networks), "subnets": ("subnet", subnets), "ports": ("port", ports),
     "routers": ("router", routers), "floatingips": ("floatingip", floating_ips),
     "security-groups": ("security_group", security_groups), "subnetpools": ("subnetpool", subnet_pools),
+    "trunks": ("trunk", trunks),
 }
 
 

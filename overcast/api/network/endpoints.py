@@ -11,7 +11,7 @@ ITEM = ("GET", "PUT", "DELETE")
 #: collections with the standard item and tag endpoints (URL segment)
 COLLECTIONS = ("networks", "subnets", "ports", "routers", "floatingips", "security-groups",
                "security-group-rules", "subnetpools", "address-scopes")
-TAGGABLE = ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools")
+TAGGABLE = ("networks", "subnets", "ports", "routers", "floatingips", "security-groups", "subnetpools", "trunks")
 
 NETWORK_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("versions", "", R),

@@ -71,6 +71,7 @@ PORT_CREATE = {**PORT_UPDATE, **_OWNER, "network_id": UUID,
 _GATEWAY = {"type": ["object", "null"], "additionalProperties": False, "properties": {
     "network_id": UUID, "enable_snat": BOOL, "external_fixed_ips": _FIXED_IPS}}
 ROUTER_UPDATE: dict[str, Any] = {"name": NAME, "admin_state_up": BOOL, "external_gateway_info": _GATEWAY,
+                                 "distributed": BOOL,
                                  "routes": _ROUTES, **_DESCRIPTION}
 ROUTER_CREATE = {k: v for k, v in {**ROUTER_UPDATE, **_OWNER}.items() if k != "routes"}
 

@@ -11,11 +11,14 @@ from overcast.api.routing import Registry
 #: (alias, name, description) of every extension Overcast implements, nothing more.
 EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("address-scope", "Address scope", "Address scopes extension."),
+    ("agent", "agent", "The agent management extension."),
     ("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
     ("auto-allocated-topology", "Auto Allocated Topology Services",
      "Auto Allocated Topology Services."),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
     ("default-subnetpools", "Default Subnetpools", "Provides ability to mark and use a subnetpool as the default."),
+    ("dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual Routers."),
+    ("dhcp_agent_scheduler", "DHCP Agent Scheduler", "Schedule networks among dhcp agents"),
     ("empty-string-filtering", "Empty String Filtering Extension",
      "Allow filtering by attributes with empty string value"),
     ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
@@ -75,13 +78,14 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     # the first tag API, for networks (TagsTest asks for it); standard-attr-tag extends it
     ("tag", "Tag support", "Enables to set tag on resources."),
+    ("trunk", "Trunk Extension", "Provides support for trunk ports"),
 )
 ALIASES = tuple(alias for alias, _, _ in EXTENSIONS)
 #: (resource, collection) listed by GET /v2.0
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"), ("router", "routers"),
              ("floatingip", "floatingips"), ("security_group", "security-groups"),
              ("security_group_rule", "security-group-rules"), ("quota", "quotas"), ("subnetpool", "subnetpools"),
-             ("address_scope", "address-scopes"))
+             ("address_scope", "address-scopes"), ("agent", "agents"), ("trunk", "trunks"))
 RESOURCES += (("policy", "qos/policies"), ("rbac_policy", "rbac-policies"),
               ("metering_label", "metering/metering-labels"), ("metering_label_rule", "metering/metering-label-rules"),
               ("service_provider", "service-providers"))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from overcast.api.network.common import caller, iso, standard
+from overcast.core import policy
 from overcast.core.network import BINDING_PROFILE
 from overcast.core.network import address_scopes
 from overcast.core.network import ports as port_rules
@@ -98,22 +99,31 @@ def _port(req: falcon.Request, p: Port, network_policies: dict[str, str | None])
 
 
 def router(req: falcon.Request, session: Session, r: Router) -> dict[str, Any]:
-    return _router(r, session.get(Port, r.gw_port_id) if r.gw_port_id else None)
+    return _router(r, session.get(Port, r.gw_port_id) if r.gw_port_id else None, _sees_distributed(req))
 
 
 def routers(req: falcon.Request, session: Session, records: list[Router]) -> list[dict[str, Any]]:
     gateways = _ports(session, (r.gw_port_id for r in records))
-    return [_router(r, gateways.get(r.gw_port_id or "")) for r in records]
+    distributed = _sees_distributed(req)
+    return [_router(r, gateways.get(r.gw_port_id or ""), distributed) for r in records]
 
 
-def _router(r: Router, gw_port: Port | None) -> dict[str, Any]:
+def _sees_distributed(req: falcon.Request) -> bool:
+    """``get_router:distributed``: only the admin sees the attribute."""
+    return policy.allowed("get_router:distributed", caller(req), {})
+
+
+def _router(r: Router, gw_port: Port | None, distributed: bool = False) -> dict[str, Any]:
     gateway = None
     if r.external_network_id:
         gateway = {"network_id": r.external_network_id, "enable_snat": r.enable_snat,
                    "external_fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address}
                                           for a in (gw_port.fixed_ips if gw_port else [])]}
-    return {"id": r.id, "name": r.name, "admin_state_up": r.admin_state_up, "status": r.status,
+    view = {"id": r.id, "name": r.name, "admin_state_up": r.admin_state_up, "status": r.status,
             "external_gateway_info": gateway, "routes": list(r.routes), **standard(r)}
+    if distributed:
+        view["distributed"] = r.distributed
+    return view
 
 
 def floating_ip(req: falcon.Request, session: Session, fip: FloatingIp) -> dict[str, Any]:

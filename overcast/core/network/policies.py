@@ -17,7 +17,7 @@ from overcast.core.policy import ADMIN, ADMIN_OR_SYSTEM_READER, PROJECT_MEMBER, 
 ADMIN_OR_PROJECT_MEMBER = ADMIN | PROJECT_MEMBER
 ADMIN_OR_PROJECT_READER = ADMIN | PROJECT_READER
 
-_KINDS = ("network", "subnet", "port", "router", "floatingip", "security_group")
+_KINDS = ("network", "subnet", "port", "router", "floatingip", "security_group", "trunk")
 
 RULES: Mapping[str, Rule] = {
     **{f"{verb}_{kind}": ADMIN_OR_PROJECT_MEMBER for verb in ("create", "update", "delete") for kind in _KINDS},
@@ -25,6 +25,11 @@ RULES: Mapping[str, Rule] = {
     "create_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
     "delete_security_group_rule": ADMIN_OR_PROJECT_MEMBER,
     "add_router_interface": ADMIN_OR_PROJECT_MEMBER,
+    # neutron/conf/policies/router.py: DVR is the admin's, reading the attribute too
+    **{f"{verb}_router:distributed": ADMIN for verb in ("create", "update", "get")},
+    # neutron/conf/policies/trunk.py
+    "add_subports": ADMIN_OR_PROJECT_MEMBER,
+    "remove_subports": ADMIN_OR_PROJECT_MEMBER,
     "remove_router_interface": ADMIN_OR_PROJECT_MEMBER,
     # a port with chosen addresses on another project's network
     "create_port:fixed_ips": ADMIN,
@@ -60,4 +65,9 @@ RULES: Mapping[str, Rule] = {
        for kind in ("metering_label", "metering_label_rule")},
     # neutron/conf/policies/service_type.py
     "get_service_provider": ADMIN_OR_PROJECT_READER,
+    # neutron/conf/policies/agent.py and network.py (the DHCP scheduler): the admin's alone
+    **{f"{verb}_agent": ADMIN for verb in ("get", "update", "delete")},
+    **{f"{verb}_dhcp-network": ADMIN for verb in ("create", "delete")},
+    "get_dhcp-networks": ADMIN,
+    "get_dhcp-agents": ADMIN,
 }

@@ -22,7 +22,8 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
-from overcast.core.network import BINDING_PROFILE, EXTRA_DHCP_OPTS, NetworkCore, ipam, qos, quotas, security_groups
+from overcast.core.network import BINDING_PROFILE, EXTRA_DHCP_OPTS, NetworkCore, ipam, qos, quotas, security_groups, \
+    trunks
 from overcast.core.network.common import admin_only, authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -437,4 +438,5 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) 
     if port.device_owner in SERVICE_OWNERS and not ctx.is_admin:
         raise conflict("ServicePortInUse", f"Port {port.id} cannot be deleted directly via the port API: has "
                                            f"device owner {port.device_owner}.")
+    trunks.check_port_deletable(session, port)
     release(core, session, port)

@@ -13,7 +13,7 @@ from overcast.core.errors import Invalid
 from overcast.core.network.errors import conflict
 from overcast.store.models import put_row
 from overcast.store.network import (FloatingIp, Network, NetworkQuota, Port, RbacPolicy, Router, SecurityGroup,
-                                    SecurityGroupRule, Subnet, SubnetPool)
+                                    SecurityGroupRule, Subnet, SubnetPool, Trunk)
 
 if TYPE_CHECKING:
     from overcast.core.network import NetworkCore
@@ -29,12 +29,13 @@ DEFAULTS: dict[str, int] = {
     "security_group_rule": 100,
     "subnetpool": -1,
     "rbac_policy": 10,
+    "trunk": -1,
 }
 
 _MODELS = {
     "network": Network, "subnet": Subnet, "port": Port, "router": Router, "floatingip": FloatingIp,
     "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule,
-    "subnetpool": SubnetPool, "rbac_policy": RbacPolicy,
+    "subnetpool": SubnetPool, "rbac_policy": RbacPolicy, "trunk": Trunk,
 }
 
 

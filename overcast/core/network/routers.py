@@ -90,10 +90,11 @@ def _check_no_floating_ips(session: Session, router: Router, network_id: str | N
 def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str, Any]) -> Router:
     """:raises Forbidden: :raises NotFound: :raises Invalid: :raises Conflict: OverQuota, addresses."""
     project_id = owner(ctx, body, "create_router")
+    admin_only(ctx, "create_router:distributed", body.get("distributed"))
     quotas.check(core, session, project_id, "router")
     router = Router(cloud=core.region, project_id=project_id, name=body.get("name", ""),
                     description=body.get("description", ""), admin_state_up=body.get("admin_state_up", True),
-                    tags=[], routes=[], status="ACTIVE", extra={})
+                    distributed=bool(body.get("distributed")), tags=[], routes=[], status="ACTIVE", extra={})
     session.add(router)
     session.flush()
     _set_gateway(core, session, ctx, router, body.get("external_gateway_info"), "create_router")
@@ -134,6 +135,12 @@ def update(core: NetworkCore, session: Session, ctx: AuthContext, router_id: str
     """:raises NotFound: :raises Forbidden: :raises Invalid: :raises Conflict:"""
     router = get(core, session, ctx, router_id)
     authorize(ctx, "update_router", router.project_id)
+    admin_only(ctx, "update_router:distributed", changes.get("distributed"))
+    if changes.get("distributed") is not None and changes["distributed"] != router.distributed:
+        if changes.get("admin_state_up", router.admin_state_up):
+            raise Invalid("Cannot upgrade active router to distributed. Please set router admin_state_up to "
+                          "False prior to upgrade", kind="BadRequest")
+        router.distributed = changes["distributed"]
     update_fields(router, changes, ("name", "description", "admin_state_up"))
     if "external_gateway_info" in changes:
         _set_gateway(core, session, ctx, router, changes["external_gateway_info"] or None, "update_router")

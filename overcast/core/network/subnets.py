@@ -13,7 +13,7 @@ from sqlalchemy.sql import Select
 
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
-from overcast.core.network import NetworkCore, ipam, quotas, subnet_pools
+from overcast.core.network import NetworkCore, agents, ipam, quotas, subnet_pools
 from overcast.core.network import ports as port_rules
 from overcast.core.network.common import SHARED, authorize, fetch, in_region, lookup, owner, shared_with, touch, \
     update_fields
@@ -158,6 +158,7 @@ def create(core: NetworkCore, session: Session, ctx: AuthContext, body: dict[str
     touch(network)
     session.flush()
     core.realise(session, subnet, action="create")
+    agents.schedule(core, session, subnet)
     if ipam.is_automatic(subnet) and not core.provider_addresses:
         _add_slaac_addresses(core, session, subnet)
     return subnet
