@@ -14,6 +14,7 @@ import datetime as dt
 import enum
 import functools
 import ipaddress
+import json
 import re
 import secrets
 import string
@@ -21,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import and_, bindparam, not_, or_, select
+from sqlalchemy import Text, and_, bindparam, cast, not_, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.core import inventory
@@ -449,15 +450,20 @@ def _regex(pattern: str) -> re.Pattern:
 
 
 _S = Server.__table__.c  # table columns: a cached statement's result map then matches them by identity
+#: the JSON columns a list row carries as their stored text (hashable: the row is the key of its
+#: rendered view, docs/decisions/0061-rendered-views-per-record.md; decoded only to render it)
+JSON_TEXT = ("addresses", "security_groups", "fault", "flavor")
+_AS_TEXT = {name: cast(_S[name], Text).label(name) for name in JSON_TEXT}  # built once, like the columns
 #: what every list row carries (the summary list, ``name`` and ``ip`` filters, paging)
-_SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _S.addresses)
+_SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _AS_TEXT["addresses"])
 #: what a detail list row carries besides: the columns the detail view reads, nothing else (no
 #: ``backend_extra``, ``requested_networks``, ``block_devices``... whose JSON a list never shows)
 _DETAIL_COLUMNS = tuple(_S[name] for name in (
     "project_id", "user_id", "hostname", "description", "flavor_id", "image_id", "key_name", "vm_state",
     "task_state", "power_state", "host", "availability_zone", "requested_zone", "config_drive", "auto_disk_config",
-    "user_data", "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault",
-    "reservation_id", "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
+    "user_data", "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "reservation_id",
+    "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
+    _AS_TEXT["security_groups"], _AS_TEXT["fault"],
     # which related rows exist, so that list_related reads only for the servers that have some
     select(ServerMetadata.server_id).where(ServerMetadata.server_id == _S.id).exists().label("has_metadata"),
     select(ServerTag.server_id).where(ServerTag.server_id == _S.id).exists().label("has_tags"),
@@ -472,6 +478,16 @@ def _record_type(names: tuple[str, ...]) -> Any:
     return collections.namedtuple("ListedServer", names)
 
 
+def _addresses_of(row: Any) -> dict[str, Any]:
+    return (json.loads(row.addresses) if row.addresses else None) or {}
+
+
+def decoded(row: Any) -> Any:
+    """A :func:`list_servers` row with its JSON columns decoded (what a view reads)."""
+    return row._replace(**{name: None if getattr(row, name) is None else json.loads(getattr(row, name))
+                           for name in JSON_TEXT if name in row._fields})
+
+
 def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region: str, detail: bool = True,
                  embedded_flavor: bool = False) -> list[Any]:
     """The servers of ``region`` the caller may see that match; sorted and paged. Without
@@ -481,11 +497,13 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region
     Rows, not ORM objects (docs/decisions/0051-computed-list-path.md): each has the attributes of
     :class:`Server` a list shows (``seq``, ``id``, ``name``, ``addresses``; with ``detail`` the
     detail view's columns and ``has_metadata``/``has_tags``/``has_volumes`` for
-    :func:`list_related`; with ``embedded_flavor`` too the flavor as it was at boot).
+    :func:`list_related`; with ``embedded_flavor`` too the flavor as it was at boot). The JSON
+    columns (:data:`JSON_TEXT`) are their stored text: :func:`decoded` reads them.
 
     :raises Invalid: unknown marker ("marker [x] not found").
     """
-    columns = _SUMMARY_COLUMNS + (_DETAIL_COLUMNS if detail else ()) + ((_S.flavor,) if embedded_flavor else ())
+    columns = _SUMMARY_COLUMNS + (_DETAIL_COLUMNS if detail else ()) + (
+        (_AS_TEXT["flavor"],) if embedded_flavor else ())
     f = query.filters
     stmt = select(*columns).where(Server.cloud == region)
     if not (ctx.is_admin and query.all_tenants):
@@ -546,11 +564,11 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region
         rows = [s for s in rows if rx.search(s.name)]
     if f.get("ip"):
         rx = _regex(f["ip"])
-        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in (s.addresses or {}).values()
+        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in _addresses_of(s).values()
                                        for a in addrs if a.get("version") == 4)]
     if f.get("ip6"):
         rx = _regex(f["ip6"])
-        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in (s.addresses or {}).values()
+        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in _addresses_of(s).values()
                                        for a in addrs if a.get("version") == 6)]
     if query.marker is not None:
         index = next((i for i, s in enumerate(rows) if s.id == query.marker), None)
