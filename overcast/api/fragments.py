@@ -77,6 +77,11 @@ class Fragments:
             self.size = 0
 
 
+def frozen(row: tuple) -> tuple:
+    """``row`` as a key: its JSON values (dicts, lists: unhashable) as their serialized bytes."""
+    return tuple(dumps(value) if isinstance(value, (dict, list)) else value for value in row)
+
+
 def json_list(name: str, fragments: Iterable[bytes], extra: dict[str, Any] | None = None) -> bytes:
     """``{"<name>": [fragment, ...], **extra}`` as JSON bytes, the fragments joined as they are."""
     body = b'{"' + name.encode() + b'":[' + b",".join(fragments) + b"]"
