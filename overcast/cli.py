@@ -298,6 +298,7 @@ def agent(ctx: click.Context, region: str, host_name: str, bus: str | None, libv
 
     from overcast import logs
     from overcast.config import resolve_reference
+    from overcast.drivers.agent import region_bus
     from overcast.drivers.agent.bus import redact
     from overcast.drivers.agent.process import Agent
     from overcast.drivers.hosts.hostnet import Endpoint
@@ -305,10 +306,7 @@ def agent(ctx: click.Context, region: str, host_name: str, bus: str | None, libv
     logs.configure("INFO")
     url = bus
     if url is None and ctx.obj.get("config"):
-        settings = _settings(ctx)
-        for cloud in settings.clouds:   # the agent region whose agents run with this --region
-            if cloud.driver == "agent" and (cloud.options.get("region") or cloud.name) == region:
-                url = cloud.options.get("bus")
+        url = region_bus(_settings(ctx).clouds, region)
     url = url or os.environ.get("OVERCAST_AGENT_BUS")
     if not url:
         raise click.ClickException("no message bus: give --bus, the region's `bus` option, or OVERCAST_AGENT_BUS")

@@ -106,3 +106,53 @@ def test_agent_needs_a_bus_and_resolves_its_reference(monkeypatch):
     monkeypatch.delenv("OVERCAST_TEST_UNSET_BUS", raising=False)
     result = CliRunner().invoke(main, ["agent", "--region", "lab", "--host", "h1", "--bus", "env:OVERCAST_TEST_UNSET_BUS"])
     assert result.exit_code == 1 and "OVERCAST_TEST_UNSET_BUS" in result.output and "Traceback" not in result.output
+
+
+def test_agent_finds_the_bus_of_its_region_in_the_config(tmp_path, monkeypatch):
+    """``overcast agent --config FILE --region R``: the ``bus`` of the agent region R (by its
+    ``region`` option, else its section's name), its reference resolved; no such region: refused."""
+    from overcast.drivers.agent import process
+
+    class Started(Exception):
+        pass
+
+    seen = []
+
+    class Agent:                              # stands in for the agent: records what it was given
+        def __init__(self, **kw):
+            seen.append(kw)
+
+        def start(self):
+            raise Started
+
+    monkeypatch.setattr(process, "Agent", Agent)
+    monkeypatch.delenv("OVERCAST_AGENT_BUS", raising=False)
+    monkeypatch.setenv("OVERCAST_TEST_LAB_BUS", "amqp://lab:pw1@127.0.0.1:5999/")
+    config = tmp_path / "overcast.toml"
+    config.write_text("""
+[clouds.RegionOne]
+driver = "local"
+
+[clouds.lab]
+driver = "agent"
+bus = "env:OVERCAST_TEST_LAB_BUS"
+
+[clouds.far]
+driver = "agent"
+region = "edge"
+bus = "amqp://edge:pw2@127.0.0.2:5672/"
+""")
+
+    def agent(region):
+        return CliRunner().invoke(main, ["--config", str(config), "--data-dir", str(tmp_path / "data"), "agent",
+                                         "--region", region, "--host", "h1", "--state-dir", str(tmp_path / "h1")])
+
+    result = agent("lab")                     # by the section's name, the env: reference resolved
+    assert isinstance(result.exception, Started), result.output
+    assert seen[-1]["bus_url"] == "amqp://lab:pw1@127.0.0.1:5999/" and seen[-1]["region"] == "lab"
+    result = agent("edge")                    # by the region option
+    assert isinstance(result.exception, Started), result.output
+    assert seen[-1]["bus_url"] == "amqp://edge:pw2@127.0.0.2:5672/"
+    count = len(seen)
+    result = agent("far")                     # a section whose region option names another: not it
+    assert result.exit_code == 1 and "no message bus" in result.output and len(seen) == count

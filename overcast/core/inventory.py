@@ -69,7 +69,8 @@ def compute_zones(session: Session, region: str) -> list[dc.Zone]:
     items = _items(session, region, COMPUTE_ZONES)
     if not items:
         return [dc.Zone(DEFAULT_ZONE)]
-    return [dc.Zone(i["name"], bool(i.get("available", True)), tuple(i.get("hosts") or ())) for i in items]
+    return [dc.Zone(i["name"], bool(i.get("available", True)), tuple(i.get("hosts") or ()),
+                    tuple(i.get("down_hosts") or ())) for i in items]
 
 
 def volume_zones(session: Session, region: str) -> list[dv.Zone]:
@@ -107,24 +108,41 @@ def _put(session: Session, region: str, kind: str, items: Iterable[Any]) -> None
             refreshed_at=utcnow())
 
 
-def _ensure_service(session: Session, cloud: str, host: str, binary: str, zone: str) -> None:
+def _ensure_service(session: Session, cloud: str, host: str, binary: str, zone: str,
+                    seen: bool = False) -> None:
     row = session.scalar(select(ComputeService).where(ComputeService.cloud == cloud, ComputeService.host == host,
                                                       ComputeService.binary == binary))
     if row is None:
         session.add(ComputeService(cloud=cloud, host=host, binary=binary, zone=zone))
-    elif row.zone != zone:
+        return
+    if row.zone != zone:
         row.zone = zone
+    if seen:
+        row.updated_at = utcnow()       # Nova's updated_at: the service's last report
 
 
-def record_compute_zones(session: Session, region: str, zones: list[dc.Zone]) -> None:
-    """Keep the zones and a nova-compute service per host (plus the region's control services)."""
-    zones = zones or [dc.Zone(DEFAULT_ZONE)]
+def record_compute_zones(session: Session, region: str, zones: list[dc.Zone], *, names_hosts: bool = False) -> None:
+    """Keep the zones and a nova-compute service per host (plus the region's control services).
+
+    ``names_hosts`` (:attr:`~overcast.drivers.compute.ComputeDriver.names_hosts`): the zones name
+    the backend's real hosts, so a zone without hosts has no compute service, no zone at all is
+    kept as such (no host has reported yet), and the services of the hosts that are up are
+    marked as just seen. Otherwise a backend that names no host has one ``nova-compute`` named
+    after the region, in the default zone when it named none."""
+    if not names_hosts:
+        zones = zones or [dc.Zone(DEFAULT_ZONE)]
     _put(session, region, COMPUTE_ZONES, zones)
     for zone in zones:
-        for host in zone.hosts or (region.lower(),):
-            _ensure_service(session, region, host, "nova-compute", zone.name)
+        for host in zone.hosts or (() if names_hosts else (region.lower(),)):
+            _ensure_service(session, region, host, "nova-compute", zone.name,
+                            seen=names_hosts and host not in zone.down_hosts)
     for binary in CONTROL_BINARIES:
         _ensure_service(session, region, controller_host(region), binary, INTERNAL_ZONE)
+
+
+def down_hosts(session: Session, region: str) -> frozenset[str]:
+    """The region's hosts its compute driver last said are down (missed their heartbeats)."""
+    return frozenset(h for i in _items(session, region, COMPUTE_ZONES) or [] for h in i.get("down_hosts") or ())
 
 
 def refresh(session_factory: Any, region: str, cloud: CloudDriver, *, ctx: CallContext | None = None,
@@ -140,6 +158,7 @@ def refresh(session_factory: Any, region: str, cloud: CloudDriver, *, ctx: CallC
     if cloud.volume is not None:
         asks += [(VOLUME_ZONES, cloud.volume.zones), (VOLUME_POOLS, cloud.volume.pools)]
     answers: dict[str, list[Any]] = {}
+    names_hosts = bool(cloud.compute is not None and cloud.compute.names_hosts)
     for kind, ask in asks:
         if abandoned is not None and abandoned.is_set():
             break
@@ -151,11 +170,12 @@ def refresh(session_factory: Any, region: str, cloud: CloudDriver, *, ctx: CallC
     with session_factory() as session:
         for kind, items in answers.items():
             if kind == COMPUTE_ZONES:
-                record_compute_zones(session, region, items)
+                record_compute_zones(session, region, items, names_hosts=names_hosts)
             else:
                 _put(session, region, kind, items)
             if kind == COMPUTE_IMAGES:
                 sync_backend_images(session, region, items)
         if cloud.compute is not None and COMPUTE_ZONES not in answers and _row(session, region, COMPUTE_ZONES) is None:
-            record_compute_zones(session, region, [])  # a first start without an answer: the default zone
+            # a first start without an answer: the default zone (no host, for a region of real hosts)
+            record_compute_zones(session, region, [], names_hosts=names_hosts)
     return failed

@@ -352,6 +352,9 @@ class Zone:
     name: str
     available: bool = True
     hosts: tuple[str, ...] = ()
+    #: the hosts (of ``hosts``) that are down now (missed their heartbeats): their compute
+    #: services show ``down`` and their servers ``host_status: UNKNOWN``, as Nova's do
+    down_hosts: tuple[str, ...] = ()
 
 
 class ComputeDriver(abc.ABC):
@@ -378,6 +381,11 @@ class ComputeDriver(abc.ABC):
     #: Whether :meth:`headroom` tells the backend's own quotas (``instances``, ``cores``, ``ram``);
     #: the core then reads it before it accepts a create in this region (:mod:`overcast.drivers.headroom`).
     reports_headroom: bool = False
+    #: Whether :meth:`zones` names the backend's real hosts (hypervisor hosts): a zone without
+    #: hosts then has no compute service, and a region with no host known yet has none (no
+    #: ``nova-compute`` named after the region stands in for the hosts, as it does for a cloud
+    #: whose hosts are hidden).
+    names_hosts: bool = False
 
     # -- lifecycle ------------------------------------------------------------------------
     @abc.abstractmethod
@@ -557,8 +565,11 @@ class ComputeDriver(abc.ABC):
         """:raises NotFound: :raises Conflict:"""
         raise self._unsupported("shelve")
 
-    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
-        """:raises NotFound: :raises Conflict:"""
+    def unshelve(self, ctx: CallContext, backend_id: str, availability_zone: str | None = None) -> None:
+        """Boot a shelved server again; ``availability_zone`` (``zone``, ``zone:host`` or ``:host``,
+        as in :class:`BuildRequest`) places a shelved-offloaded one, None leaves it to the backend.
+
+        :raises NotFound: :raises Conflict: :raises InvalidRequest: an unknown zone or host."""
         raise self._unsupported("unshelve")
 
     def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,

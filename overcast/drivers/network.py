@@ -232,6 +232,21 @@ class SecurityGroupRealised(Realised):
 
 
 @dataclass(frozen=True)
+class ProviderSubnet:
+    """A subnet the provider holds that Overcast did not make (an EC2 subnet of the region's VPC):
+    shown as a shared network of the region with the provider's addressing."""
+
+    backend_id: str
+    #: the backend id of the network it is on (EC2: the VPC)
+    network_backend_id: str
+    name: str
+    cidr: str
+    ip_version: int = 4
+    gateway_ip: str | None = None
+    allocation_pools: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class BackendObject:
     """One object the backend holds for Overcast."""
 
@@ -295,6 +310,11 @@ class NetworkDriver(abc.ABC):
 
     def close(self) -> None:
         """Release connections and files; the driver is not used afterwards (default: nothing)."""
+
+    def provider_subnets(self, ctx: CallContext) -> list[ProviderSubnet]:
+        """The provider's own subnets (not made by Overcast) to show as networks of the region
+        (default: none; a backend whose networks are all Overcast's has nothing to show)."""
+        return []
 
     def headroom(self, ctx: CallContext) -> Headroom:
         """The backend's own network quotas and usage (only with :attr:`reports_headroom`), asked

@@ -56,6 +56,7 @@ class Capability(str, enum.Enum):
     ATTACH = "attach"               # export to a host (iSCSI target, cloud attach ...)
     UPLOAD = "upload"               # read the volume's bytes (upload to an image)
     BACKUP = "backup"               # copy a volume's data to a backup store and back (Cinder backups)
+    REIMAGE = "reimage"             # write an image over an existing volume (Cinder's os-reimage, 3.68)
 
 
 #: Which methods each capability brings (the conformance kit checks the two agree).
@@ -65,6 +66,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.ATTACH: ("attach", "detach"),
     Capability.UPLOAD: ("read",),
     Capability.BACKUP: ("create_backup", "delete_backup", "restore_backup"),
+    Capability.REIMAGE: ("reimage",),
 }
 
 #: Capabilities carried by ``create`` arguments rather than by methods of their own.
@@ -278,6 +280,16 @@ class VolumeDriver(abc.ABC):
     def extend(self, ctx: CallContext, backend_id: str, new_size_gb: int) -> None:
         """Grow a volume. :raises NotFound: :raises InvalidRequest: not larger than now."""
         raise self._unsupported("extend")
+
+    def reimage(self, ctx: CallContext, backend_id: str, image_id: str, image_data: Iterable[bytes] | None = None,
+                image_backend_id: str | None = None) -> None:
+        """Write image ``image_id`` over the volume's bytes (its size is kept), from ``image_data``
+        when Overcast has them or from the backend's own copy ``image_backend_id``; writing it again
+        gives the same volume (a resumed operation calls it twice).
+
+        :raises NotFound: no such volume. :raises InvalidRequest: neither bytes nor a backend copy to write.
+        """
+        raise self._unsupported("reimage")
 
     def create_snapshot(self, ctx: CallContext, volume_backend_id: str, name: str, idempotency_key: str) -> str:
         """Snapshot a volume; returns the snapshot's backend id (idempotent on the key).

@@ -121,7 +121,7 @@ class VolumeDriverConformance:
             if capability in driver.capabilities:
                 continue
             with pytest.raises(NotSupported):
-                extra = {"extend": [1], "create_backup": ["conformance-key"]}.get(methods[0], [])
+                extra = {"extend": [1], "create_backup": ["conformance-key"], "reimage": ["image-id"]}.get(methods[0], [])
                 getattr(driver, methods[0])(MISSING_ID, *extra)
 
     def test_headroom_as_declared(self, driver: CheckedDriver) -> None:
@@ -259,6 +259,19 @@ class VolumeDriverConformance:
             driver.delete_backup(backend_id)
         with pytest.raises(NotFound):
             driver.restore_backup(backup.backend_id, target)
+
+    def test_reimage(self, driver: CheckedDriver) -> None:
+        """Reimaging writes the image's bytes over the volume (read back with UPLOAD; a driver that
+        keeps no data reads none), again gives the same volume, and a missing volume is NotFound."""
+        self.require(driver, Capability.REIMAGE)
+        backend_id, image_id, written = self.available(driver), str(uuid.uuid4()), b"reimaged" * 100
+        for _ in range(2):
+            driver.reimage(backend_id, image_id, iter([written[:8], written[8:]]))
+        if Capability.UPLOAD in driver.capabilities:
+            assert b"".join(driver.read(backend_id)) in (written, b"")
+        assert driver.get(backend_id).state is VolumeState.AVAILABLE
+        with pytest.raises(NotFound):
+            driver.reimage(MISSING_ID, image_id, iter([written]))
 
     def test_read(self, driver: CheckedDriver) -> None:
         """A volume reads back as the bytes written into it (``image_bytes`` of them): what an

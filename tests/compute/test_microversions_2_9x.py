@@ -1,39 +1,27 @@
-"""Nova's microversions past 2.90 that are implemented (issue 17): 2.92 key pairs, 2.94 FQDN
-hostnames, 2.96 ``pinned_availability_zone``.
+"""Nova's microversions past 2.90 (issue 17): 2.91 unshelve to a host
+(tests/compute/test_unshelve_placement.py), 2.92 key pairs, 2.93 rebuild of a volume-backed server
+(tests/compute/volumes/test_boot_from_volume.py), 2.94 FQDN hostnames, 2.95 evacuate (decision 0060),
+2.96 ``pinned_availability_zone``.
 
-Overcast still advertises 2.90 (2.91 unshelve-to-host and 2.93 volume-backed rebuild are not done,
-and the advertised maximum only rises to the highest version fully done): the fixture below lets
-these tests ask for the versions already implemented; ``test_advertised_maximum`` holds the promise.
+Overcast advertises 2.96: the maximum only rises to the highest version whose whole list below it
+is done (2.97, Manila share attachments, is not); ``test_advertised_maximum`` holds the promise.
 """
 
 from __future__ import annotations
-
-import dataclasses
-
-import pytest
 
 from overcast.api import compute as compute_api
 from overcast.api.microversions import Version
 from overcast.core.compute import keypairs as rules
 from tests.compute.conftest import IMAGE_ID, OTHER_IMAGE_ID, check, tempest_schema
 
-#: the highest microversion these tests exercise (implemented, not yet advertised)
-AHEAD = Version(2, 96)
 FQDN = "x" * 52 + "-guest-test.domaintest.com"  # Tempest's ServersV294TestFqdnHostnames: 78 characters
 
 
-@pytest.fixture(autouse=True)
-def ahead(monkeypatch):  # noqa: ANN001, ANN201
-    """The app built for these tests negotiates up to AHEAD (autouse: before the app is built)."""
-    monkeypatch.setattr(compute_api, "MICROVERSIONS", dataclasses.replace(compute_api.MICROVERSIONS, maximum=AHEAD))
-
-
 def test_advertised_maximum(demo):
-    """The unpatched policy still stops at 2.90 until 2.91 and 2.93 are done."""
-    from overcast.api.compute.common import MICROVERSIONS
-
-    assert MICROVERSIONS.maximum == Version(2, 90)
-    assert demo("GET", "/servers", "2.97").status_code == 406  # the test app itself stops at AHEAD
+    """2.96 until 2.97 is done."""
+    assert compute_api.MICROVERSIONS.maximum == Version(2, 96)
+    assert demo("GET", "/servers", "2.97").status_code == 406
+    assert demo("GET", "/servers", "2.96").status_code == 200
 
 
 def test_keypairs_2_92_import_only_and_wider_names(demo):
@@ -98,3 +86,28 @@ def test_pinned_availability_zone_2_96(nova):
     check(rebuilt, "rebuild_server_with_admin_pass", version, schema)
     nova.wait(pinned, "ACTIVE")
     assert "pinned_availability_zone" not in nova.req("GET", f"/servers/{pinned}", "2.95").json["server"]
+
+
+def test_evacuate_checks_then_not_supported_2_95(nova, admin_nova):
+    """Decision 0060: evacuate is served with Nova's checks (admin, target host, state, the
+    server's host down), then 501 as no driver rebuilds a server on another host; so 2.95's
+    "stopped at the destination" changes nothing a client sees, at 2.94 as at 2.95."""
+    sid = nova.create("e").json["server"]["id"]
+    host = admin_nova.req("GET", f"/servers/{sid}", "2.95").json["server"]["OS-EXT-SRV-ATTR:host"]
+    assert nova.action(sid, {"evacuate": {}}, "2.95").status_code == 403
+    assert admin_nova.action(sid, {"evacuate": {}}, "2.13").status_code == 400  # onSharedStorage before 2.14
+    assert admin_nova.action(sid, {"evacuate": {"force": True}}, "2.95").status_code == 400  # force to 2.67
+    missing = admin_nova.action(sid, {"evacuate": {"host": "nowhere"}}, "2.95")
+    assert missing.status_code == 404 and missing.json["itemNotFound"]["message"] == "Compute host nowhere not found."
+    same = admin_nova.action(sid, {"evacuate": {"host": host}}, "2.95")
+    assert same.status_code == 400 and same.json["badRequest"]["message"] == "The target host can't be the same one."
+    assert admin_nova.action(sid, {"evacuate": None}, "2.95").status_code == 400  # an object, as in Nova
+    up = admin_nova.action(sid, {"evacuate": {}}, "2.95")
+    assert up.status_code == 400 and up.json["badRequest"]["message"] == f"Compute service of {host} is still in use."
+    [service] = admin_nova.req("GET", f"/os-services?binary=nova-compute&host={host}", "2.53").json["services"]
+    down = admin_nova.req("PUT", f"/os-services/{service['id']}", "2.53", json={"forced_down": True})
+    assert down.status_code == 200, down.text
+    for version in ("2.94", "2.95"):
+        refused = admin_nova.action(sid, {"evacuate": {}}, version)
+        assert refused.status_code == 501, refused.text
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["status"] == "ACTIVE"

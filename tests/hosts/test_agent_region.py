@@ -1,8 +1,17 @@
 """A region of ``driver = "agent"`` behind ``overcast serve``: two ``overcast agent`` processes as
 two hosts on a real RabbitMQ and libvirtd, the broker URL given to both sides by reference. With
-the unmodified ``openstack`` CLI, ``compute service list`` and ``hypervisor list`` show both
-hosts (from their heartbeats), and a server boots to ACTIVE as a real (TCG) guest on one of them,
-its DHCP address on its serial console; delete leaves no domain behind.
+the unmodified ``openstack`` CLI, ``compute service list``, ``hypervisor list`` and ``availability
+zone list --long`` show both hosts (from their heartbeats, and no other), and a server boots to
+ACTIVE as a real (TCG) guest on one of them, its DHCP address on its serial console.
+
+Then that host's agent is killed (``SIGKILL``): the host goes ``down`` in ``compute service list``
+and ``hypervisor list``, its server shows ``host_status: UNKNOWN`` (2.16) and stays ACTIVE (Nova
+keeps the vm_state of a server whose host it cannot reach), and a new server goes to the other
+host. While it is down its guest is destroyed behind Overcast's back (``virsh destroy``) and a
+guest Overcast never made appears on it. The agent restarted with the same ``--host``: the host
+is ``up``, the server whose guest stopped is SHUTOFF (decision 0040, as Nova's power-state sync
+stops it), the stray guest is logged by the reconciler and left alone, and no guest is doubled.
+Delete leaves no domain behind.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ import json
 import re
 import signal
 import subprocess
+import time
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +34,8 @@ from .conftest import BOOT_TIMEOUT, AgentProcess, clean_host, unique_host
 pytestmark = pytest.mark.hosts
 
 BUS_ENV = "OVERCAST_TEST_AGENT_BUS"
+#: seconds without a heartbeat (the agents beat every second) before a host is down
+DOWN_AFTER = 4
 
 
 def domains(prefix: str) -> list[str]:
@@ -45,6 +58,7 @@ driver = "agent"
 region = "{bus_region}"
 bus = "env:{BUS_ENV}"
 clean_shutdown_timeout = 20
+down_after = {DOWN_AFTER}
 """)
     agents = {h: AgentProcess(bus_region, h, d, env, host_dir / f"{h}.log").start() for h, d in hosts.items()}
     server = LiveServer(host_dir / "data", config=config, env=env, startup_timeout=180)
@@ -66,6 +80,11 @@ def test_two_agents_are_two_hosts_and_a_server_boots_on_one(agent_region: dict[s
     admin: OpenStackCLI = agent_region["admin"]
     guest = agent_region["guest"]
     a, b = agent_region["hosts"]
+    started = time.monotonic()
+    phases: list[str] = []
+
+    def phase(name: str) -> None:
+        phases.append(f"{name} {time.monotonic() - started:.1f}")
 
     # both hosts, as Nova shows its computes: from the agents' heartbeats (the inventory round)
     def computes() -> list[dict[str, Any]] | None:
@@ -90,6 +109,7 @@ def test_two_agents_are_two_hosts_and_a_server_boots_on_one(agent_region: dict[s
     cli("network", "create", "guests")
     cli("subnet", "create", "--network", "guests", "--subnet-range", "10.233.9.0/24", "guests-v4")
 
+    phase("set-up")
     made = cli("server", "create", "--flavor", "guest.small", "--image", "guest", "--network", "guests",
                "--wait", "vm1")
     assert made["status"] == "ACTIVE", made
@@ -106,9 +126,74 @@ def test_two_agents_are_two_hosts_and_a_server_boots_on_one(agent_region: dict[s
              description="the guest's console showing its DHCP address",
              on_timeout=lambda: agent_region["server"].output_tail(40))
 
+    phase("vm1 answering")
     # an administrator finds it by its host
     listed = admin("server", "list", "--all-projects", "--host", host)
     assert [s["ID"] for s in listed] == [made["id"]], listed
 
-    cli.run("server", "delete", "--wait", "vm1")
-    assert not domains(f"overcast-{host}-")
+    # the zones show the real hosts and their nova-compute services, up and enabled
+    zones = admin("availability", "zone", "list", "--long", "--compute")
+    computes_by_zone = {(z["Zone Name"], z["Host Name"]) for z in zones if z["Service Name"] == "nova-compute"}
+    assert computes_by_zone == {("nova", a), ("nova", b)}, zones
+    assert all(z["Service Status"].startswith("enabled :-)") for z in zones if z["Service Name"]), zones
+
+    # -- the server's host stops heartbeating ----------------------------------------------------
+    other = b if host == a else a
+    killed_at = time.monotonic()
+    agent_region["agents"][host].kill(signal.SIGKILL)
+
+    def service_state(name: str) -> str:
+        return next(s["State"] for s in admin("compute", "service", "list") if s["Host"] == name)
+    wait_for(lambda: service_state(host) == "down", 90, interval=1.0, description=f"{host} down")
+    down_in = time.monotonic() - killed_at
+    phase("host down")
+    assert service_state(other) == "up"
+    states = {h["Hypervisor Hostname"]: h["State"] for h in admin("hypervisor", "list")}
+    assert states == {host: "down", other: "up"}, states
+    shown = admin("--os-compute-api-version", "2.16", "server", "show", made["id"])
+    assert shown["host_status"] == "UNKNOWN" and shown["status"] == "ACTIVE", shown
+    zones = admin("availability", "zone", "list", "--long", "--compute")
+    status = {z["Host Name"]: z["Service Status"] for z in zones if z["Service Name"] == "nova-compute"}
+    assert status[host].startswith("enabled XXX") and status[other].startswith("enabled :-)"), zones
+
+    # behind Overcast's back, while the agent is away: the guest stops, a stray guest appears
+    (vm1_domain,) = domains(f"overcast-{host}-")
+    subprocess.run(["virsh", "-c", "qemu:///system", "destroy", vm1_domain], check=True, capture_output=True)
+    stray_uuid = str(uuid.uuid4())
+    stray = agent_region["dir"] / "stray.xml"
+    stray.write_text(f"<domain type='qemu'><name>overcast-{host}-{stray_uuid}</name><uuid>{stray_uuid}</uuid>"
+                     "<memory unit='MiB'>32</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>")
+    subprocess.run(["virsh", "-c", "qemu:///system", "define", str(stray)], check=True, capture_output=True)
+
+    # nothing new goes to the down host
+    second = cli("server", "create", "--flavor", "guest.small", "--image", "guest", "--network", "guests",
+                 "--wait", "vm2")
+    assert second["status"] == "ACTIVE", second
+    assert admin("server", "show", second["id"])["OS-EXT-SRV-ATTR:host"] == other
+    assert len(domains(f"overcast-{other}-")) == 1
+
+    phase("vm2 ACTIVE")
+    # -- it comes back: the same --host ---------------------------------------------------------
+    agent_region["agents"][host].start()
+    wait_for(lambda: service_state(host) == "up", 90, interval=1.0, description=f"{host} up again")
+    assert admin("--os-compute-api-version", "2.16", "server", "show", made["id"])["host_status"] == "UP"
+    assert {h["State"] for h in admin("hypervisor", "list")} == {"up"}
+
+    def vm1_status() -> str | None:
+        status = cli("server", "show", made["id"])["status"]
+        return status if status != "ACTIVE" else None
+    assert wait_for(vm1_status, 60, interval=1.0, description="vm1 reconciled") == "SHUTOFF"
+    phase("reconciled")
+    server: LiveServer = agent_region["server"]
+    wait_for(lambda: stray_uuid in server.log_path.read_text("utf-8", "replace"), 30, interval=1.0,
+             description="the stray guest logged")
+    assert [line for line in server.log_path.read_text("utf-8", "replace").splitlines()
+            if stray_uuid in line and "left alone" in line], "the stray guest is logged as left alone"
+    assert sorted(domains(f"overcast-{host}-")) == sorted([vm1_domain, f"overcast-{host}-{stray_uuid}"])
+
+    cli.run("server", "delete", "--wait", "vm1", "vm2")
+    assert domains(f"overcast-{host}-") == [f"overcast-{host}-{stray_uuid}"]   # the stray, left alone
+    assert not domains(f"overcast-{other}-")
+    phase("deleted")
+    print(f"\nhost down in compute service list {down_in:.1f} s after SIGKILL (down_after {DOWN_AFTER} s); "
+          f"seconds from the test's start: {', '.join(phases)}")

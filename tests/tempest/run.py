@@ -56,6 +56,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from overcast.api.compute.common import MICROVERSIONS as COMPUTE_MICROVERSIONS
+
 HERE = Path(__file__).resolve().parent
 SERVICES = ("identity", "compute", "image", "network", "volume")
 DEFAULT_SERVICE = "identity"
@@ -355,7 +357,7 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
         "region": target.region,
         "endpoint_type": "publicURL",
         "min_microversion": "2.1",
-        "max_microversion": "2.90",
+        "max_microversion": str(COMPUTE_MICROVERSIONS.maximum),
         "build_timeout": "60",
         "build_interval": "1",
         "ready_wait": "0",

@@ -12,7 +12,8 @@ from overcast.api.compute import remote_consoles
 from overcast.api.compute import server_schemas as schemas
 from overcast.api.compute.common import at_least, caller, enforce, served, version
 from overcast.api.compute.server_views import ServerViews
-from overcast.api.compute.servers import ServerResource, check_personality, disk_config, target, vt
+from overcast.api.compute.servers import (ServerResource, check_personality, disk_config, host_states, target,
+                                          vt)
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
@@ -20,6 +21,8 @@ from overcast.core.compute import actions as core_actions
 from overcast.core.compute import floating_ips as core_floating_ips
 from overcast.core.compute import networking
 from overcast.core.compute import servers as core_servers
+from overcast.core.volume import build_volume
+from overcast.core.volume import reimage as volume_reimage
 from overcast.ops.calls import call_backend
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import DriverError
@@ -35,9 +38,10 @@ SIMPLE: dict[str, tuple[str, str]] = {
     "confirmResize": ("os_compute_api:servers:confirm_resize", "confirmResize"),
     "revertResize": ("os_compute_api:servers:revert_resize", "revertResize"),
     "unrescue": ("os_compute_api:os-unrescue", "unrescue"),
-    "unshelve": ("os_compute_api:os-shelve:unshelve", "unshelve"),
 }
 
+#: from this microversion a rebuild of a volume-backed server reimages its root volume
+REIMAGE_VOLUME = "2.93"
 #: from this microversion a volume-backed server may be rescued (Nova's stable device rescue)
 STABLE_RESCUE = "2.87"
 
@@ -76,6 +80,18 @@ class ServerAction(ServerResource):
         enforce(req, "os_compute_api:os-shelve:shelve", target(server))
         core_actions.shelve(session, caller(req), server, **self._kw(req, server))
 
+    def _unshelve(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        """Nova's unshelve: into a zone from 2.77, onto a host (admin) or unpinned (a null zone) from 2.91."""
+        asked = validate(body, schemas.unshelve(vt(req)))[name] or {}
+        if not at_least(req, "2.77"):  # before 2.77 Nova reads no body
+            asked = {}
+        enforce(req, "os_compute_api:os-shelve:unshelve", target(server))
+        if asked.get("host"):
+            enforce(req, "os_compute_api:os-shelve:unshelve_to_host", target(server))
+        zone = asked["availability_zone"] if "availability_zone" in asked else core_actions.ZONE_KEPT
+        core_actions.unshelve(session, caller(req), server, zone=zone, host=asked.get("host"),
+                              **self._kw(req, server))
+
     def _simple(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         validate(body, schemas.no_body(name)) if body[name] is not None else None
         policy, key = SIMPLE[name]
@@ -102,11 +118,15 @@ class ServerAction(ServerResource):
         enforce(req, "os_compute_api:servers:rebuild", target(server))
         ctx = caller(req)
         check_personality(session, ctx, server.project_id, body["rebuild"].get("personality"))
+        reimage: bool | None = at_least(req, REIMAGE_VOLUME)
+        if reimage and core_actions.volume_backed(session, server) and not volume_reimage.supported(
+                build_volume(self.core), server.cloud):
+            reimage = None  # the region's volume driver cannot reimage
         password = core_actions.rebuild(session, ctx, server, body["rebuild"],
-                                        driver=self.core.compute_driver(server.cloud),
+                                        driver=self.core.compute_driver(server.cloud), reimage_volume=reimage,
                                         disk_config=disk_config(body["rebuild"]), **self._kw(req, server))
         session.flush()
-        view = self.views.basic(server, version(req), ctx)
+        view = self.views.basic(server, version(req), ctx, host_states(session, req, ctx))
         if at_least(req, "2.54"):
             view["key_name"] = server.key_name
         if at_least(req, "2.57"):
@@ -231,6 +251,11 @@ class ServerAction(ServerResource):
         validate(body, schemas.migrate(vt(req)))
         enforce(req, "os_compute_api:os-migrate-server:migrate", target(server))
         core_actions.migrate(server, caller(req))
+
+    def _evacuate(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
+        spec = validate(body, schemas.evacuate(vt(req)))[name]
+        enforce(req, "os_compute_api:os-evacuate", target(server))
+        core_actions.evacuate(session, server, spec.get("host"))
 
     def _restore(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         validate(body, schemas.no_body(name))

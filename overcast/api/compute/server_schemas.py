@@ -206,6 +206,35 @@ def migrate(version: tuple[int, int]) -> dict[str, Any]:
     return _action("migrate", None)
 
 
+@functools.lru_cache(maxsize=None)
+def unshelve(version: tuple[int, int]) -> dict[str, Any]:
+    """Nova's unshelve body: nothing before 2.77; ``{"availability_zone": <name>}`` (required in
+    the object) from 2.77; from 2.91 a ``host`` too, and a null zone (unpin)."""
+    if _v(version, "2.91"):
+        return _action("unshelve", {"oneOf": [
+            {"type": "object", "properties": {"availability_zone": {"type": ["string", "null"]},
+                                              "host": {"type": "string"}}, "additionalProperties": False},
+            {"type": "null"}]})
+    if _v(version, "2.77"):
+        return _action("unshelve", {"type": ["object", "null"], "properties": {"availability_zone": NAME},
+                                    "required": ["availability_zone"], "additionalProperties": False})
+    return _action("unshelve", None)
+
+
+@functools.lru_cache(maxsize=None)
+def evacuate(version: tuple[int, int]) -> dict[str, Any]:
+    """Nova's evacuate body: ``onSharedStorage`` required before 2.14, ``force`` from 2.29 to 2.67."""
+    props: dict[str, Any] = {"host": HOSTNAME_OR_NULL, "adminPass": ADMIN_PASS}
+    required: list[str] = []
+    if not _v(version, "2.14"):
+        props["onSharedStorage"] = {"type": ["boolean", "string"]}
+        required = ["onSharedStorage"]
+    elif _v(version, "2.29") and not _v(version, "2.68"):
+        props["force"] = {"type": ["boolean", "string"]}
+    return _action("evacuate", {"type": "object", "properties": props, "required": required,
+                                "additionalProperties": False})
+
+
 def no_body(name: str) -> dict[str, Any]:
     return _action(name, None)
 

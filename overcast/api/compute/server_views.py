@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from overcast.api.compute.common import Links
 from overcast.api.fragments import Fragments
@@ -62,6 +62,8 @@ class Shape:
     reached: frozenset[str]
     admin: bool
     base: str
+    #: host -> ``host_status`` (2.16, admins: :func:`overcast.core.compute.admin.host_statuses`)
+    host_states: Mapping[str, str] | None = None
 
     @property
     def embedded_flavor(self) -> bool:
@@ -75,8 +77,8 @@ class ServerViews:
         #: rendered detail views of list rows (docs/decisions/0061-rendered-views-per-record.md)
         self.fragments = fragments if fragments is not None else Fragments()
 
-    def shape(self, version: Version, ctx: AuthContext) -> Shape:
-        return Shape(_reached(version), ctx.is_admin, self.links.base)
+    def shape(self, version: Version, ctx: AuthContext, host_states: Mapping[str, str] | None = None) -> Shape:
+        return Shape(_reached(version), ctx.is_admin, self.links.base, host_states)
 
     def summary(self, server: Any, base: str | None = None) -> dict[str, Any]:
         return {"id": server.id, "name": server.name, "links": self.links.pair("servers", server.id, base)}
@@ -160,9 +162,10 @@ class ServerViews:
             out["locked_reason"] = server.locked_reason
         return out
 
-    def detail(self, server: Any, version: Version, ctx: AuthContext) -> dict[str, Any]:
+    def detail(self, server: Any, version: Version, ctx: AuthContext,
+               host_states: Mapping[str, str] | None = None) -> dict[str, Any]:
         """A server's show (its own collections are read)."""
-        return self.detail_in(server, self.shape(version, ctx))
+        return self.detail_in(server, self.shape(version, ctx, host_states))
 
     def detail_list(self, rows: list[Any], shape: Shape, related: Related) -> list[bytes]:
         """``servers/detail``: each row of :func:`overcast.core.compute.servers.list_servers` with
@@ -210,16 +213,17 @@ class ServerViews:
         elif "2.90" in reached:
             out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
         if "2.16" in reached and shape.admin:
-            out["host_status"] = "UP" if server.host else ""
+            out["host_status"] = (shape.host_states or {}).get(server.host, "UP") if server.host else ""
         if "2.96" in reached:  # the zone asked for at create ("az:host" names it first), else null
             out["pinned_availability_zone"] = (server.requested_zone or "").partition(":")[0] or None
         if "2.71" in reached and show_groups:
             out["server_groups"] = [server.server_group_id] if server.server_group_id else []
         return out
 
-    def basic(self, server: Server, version: Version, ctx: AuthContext) -> dict[str, Any]:
+    def basic(self, server: Server, version: Version, ctx: AuthContext,
+              host_states: Mapping[str, str] | None = None) -> dict[str, Any]:
         """PUT and rebuild before 2.75: the core attributes (2.71 adds server_groups)."""
-        shape = self.shape(version, ctx)
+        shape = self.shape(version, ctx, host_states)
         if "2.75" in shape.reached:
             return self.detail_in(server, shape)
         out = self._core(server, shape, extended_addresses=False)

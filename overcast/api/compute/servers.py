@@ -18,6 +18,7 @@ from overcast.api.fragments import json_list
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
+from overcast.core.compute import admin as admin_rules
 from overcast.core.compute import quotas
 from overcast.core.compute import servers as core_servers
 from overcast.core.errors import Forbidden
@@ -81,6 +82,13 @@ def parse_limit(req: falcon.Request) -> int | None:
     if limit < 0:
         raise faults.BadRequest("limit param must be positive")
     return min(limit, MAX_LIMIT)
+
+
+def host_states(session: Any, req: falcon.Request, ctx: Any) -> dict[str, str] | None:
+    """Each host's ``host_status`` when the view shows it (2.16, admins), else None (not read)."""
+    if ctx.is_admin and at_least(req, "2.16"):
+        return admin_rules.host_statuses(session, region=req.context.region)
+    return None
 
 
 class ServerResource:
@@ -159,8 +167,8 @@ class Servers(ServerResource):
     def render_list(self, req: falcon.Request, resp: falcon.Response, detail: bool) -> None:
         query, _ = self.list_query(req, detail)
         ctx = caller(req)
-        shape = self.views.shape(version(req), ctx)
         with self.core.store.session() as session:
+            shape = self.views.shape(version(req), ctx, host_states(session, req, ctx))
             rows = core_servers.list_servers(session, ctx, query, region=req.context.region, detail=detail,
                                              embedded_flavor=detail and shape.embedded_flavor)
             if detail:
@@ -288,7 +296,7 @@ class Server(ServerResource):
         with self.core.store.session() as session:
             server = core_servers.get_server(session, ctx, server_id, region=req.context.region)
             enforce(req, "os_compute_api:servers:show", target(server))
-            resp.media = {"server": self.views.detail(server, version(req), ctx)}
+            resp.media = {"server": self.views.detail(server, version(req), ctx, host_states(session, req, ctx))}
 
     on_head = on_get
 
@@ -300,7 +308,7 @@ class Server(ServerResource):
             enforce(req, "os_compute_api:servers:update", target(server))
             core_servers.update(session, ctx, server, body["server"], disk_config=disk_config(body["server"]))
             session.flush()
-            resp.media = {"server": self.views.basic(server, version(req), ctx)}
+            resp.media = {"server": self.views.basic(server, version(req), ctx, host_states(session, req, ctx))}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         ctx = caller(req)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Collection
 
 import falcon
 
@@ -35,11 +35,12 @@ def _time(service: ComputeService) -> str:
     return service.updated_at.isoformat(timespec="microseconds")
 
 
-def service_view(req: falcon.Request, service: ComputeService) -> dict[str, Any]:
+def service_view(req: falcon.Request, service: ComputeService, down: Collection[str]) -> dict[str, Any]:
+    """``down``: the region's hosts that missed their heartbeats (:func:`rules.down_hosts`)."""
     view: dict[str, Any] = {
         "id": service.uuid if at_least(req, "2.53") else service.id, "binary": service.binary,
         "host": service.host, "zone": service.zone, "status": "disabled" if service.disabled else "enabled",
-        "state": "down" if service.forced_down else "up", "updated_at": _time(service),
+        "state": "up" if rules.service_is_up(service, down) else "down", "updated_at": _time(service),
         "disabled_reason": service.disabled_reason,
     }
     if at_least(req, "2.11"):
@@ -58,7 +59,8 @@ class Services(_Base):
         with self.core.store.session() as session:
             found = rules.list_services(session, region=req.context.region, host=req.get_param("host"),
                                         binary=req.get_param("binary"))
-            resp.media = {"services": [service_view(req, s) for s in found]}
+            down = rules.down_hosts(session, region=req.context.region)
+            resp.media = {"services": [service_view(req, s, down) for s in found]}
 
     on_head = on_get
 
@@ -114,7 +116,7 @@ class ServiceItem(_Base):
                                   reason=body.get("disabled_reason"))
             if "forced_down" in body:
                 rules.set_service(service, forced_down=body["forced_down"])
-            resp.media = {"service": service_view(req, service)}
+            resp.media = {"service": service_view(req, service, rules.down_hosts(session, region=req.context.region))}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, service_id: str, **_: str) -> None:
         enforce(req, "compute:services")

@@ -18,16 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from overcast.core.compute import migrations, networking
+from overcast.core.compute import zones as zone_rules
 from overcast.core.compute import states as S
 from overcast.core.compute.servers import (ACTION, DiskConfig, _quota, auto_disk_config, canonical_ipv6,
                                            check_flavor_usable, check_image_usable, check_lock, check_metadata,
                                            find_flavor, find_image, flavor_record, generate_password)
 from overcast.core.context import AuthContext
-from overcast.core.errors import Conflict, Forbidden, Invalid, OvercastError
+from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound, OvercastError
 from overcast.drivers.compute import Capability, ComputeDriver
 from overcast.ops.engine import enqueue
-from overcast.store.compute import BlockDeviceMapping, Server, ServerMetadata
+from overcast.store.compute import BlockDeviceMapping, ComputeService, Server, ServerMetadata
 from overcast.store.image import Image
+from overcast.core.volume.volumes import find_volume
 from overcast.store.models import utcnow
 
 ANY = None
@@ -99,6 +101,7 @@ RULES: Mapping[str, ActionRule] = {
     "os-getConsoleOutput": _r("getConsoleOutput", ANY, None, C.CONSOLE_OUTPUT, "", tasks=()),
     "migrate": _r("migrate", [S.ACTIVE, S.STOPPED], S.RESIZE_PREP, None, "compute_prep_resize"),
     "restore": _r("restore", [S.SOFT_DELETED], None, None, "compute_restore_instance"),
+    "evacuate": _r("evacuate", [S.ACTIVE, S.STOPPED, S.ERROR], S.REBUILDING, None, "compute_rebuild_instance"),
 }
 
 #: instance-action names -> Nova event names (for the os-instance-actions view)
@@ -153,6 +156,23 @@ def volume_backed(session: Session, server: Server) -> bool:
         BlockDeviceMapping.volume_id.is_not(None))) is not None
 
 
+def root_volume_id(session: Session, server: Server) -> str | None:
+    """The volume at boot index 0 of a volume-backed server."""
+    return session.scalar(select(BlockDeviceMapping.volume_id).where(
+        BlockDeviceMapping.server_id == server.id, BlockDeviceMapping.boot_index == 0,
+        BlockDeviceMapping.volume_id.is_not(None)))
+
+
+def root_volume_image(session: Session, server: Server) -> str | None:
+    """The image a volume-backed server's root volume was made from (Nova reads it from the
+    volume's ``volume_image_metadata``), None if it has none."""
+    volume_id = root_volume_id(session, server)
+    volume = find_volume(session, volume_id)
+    if volume is None:
+        return None
+    return (volume.image_metadata or {}).get("image_id") or volume.image_id
+
+
 def rescue(session: Session, ctx: AuthContext, server: Server, *, admin_password: str, rescue_image: str | None,
            allow_volume_backed: bool, capabilities: Iterable[Capability], request_id: str | None) -> None:
     """Rescue ``server`` (from the ``rescue_image`` given, else its own image). A volume-backed server
@@ -190,6 +210,28 @@ def migrate(server: Server, ctx: AuthContext) -> None:
     """
     check_lock(server, ctx)
     check_state(server, RULES["migrate"])
+    raise FeatureNotSupported()
+
+
+def evacuate(session: Session, server: Server, host: str | None) -> None:
+    """Evacuation (rebuild elsewhere of a server whose host is down): no driver can rebuild a
+    server on another host, so after Nova's checks this is Nova's answer for a virt driver without
+    it, as for :func:`migrate` (decision 0060: 2.95's "stopped at the destination" changes nothing
+    a client can see).
+
+    :raises NotFound: an unknown target host. :raises Conflict: wrong state. :raises Invalid: the
+        server's host is up (Nova's ComputeServiceInUse). :raises FeatureNotSupported: past those checks.
+    """
+    services = {s.host: s for s in session.scalars(select(ComputeService).where(
+        ComputeService.cloud == server.cloud, ComputeService.binary == "nova-compute"))}
+    if host and host not in services:
+        raise NotFound(f"Compute host {host} not found.")
+    if host and host == server.host:
+        raise Invalid("The target host can't be the same one.")
+    check_state(server, RULES["evacuate"])
+    source = services.get(server.host or "")
+    if source is not None and not source.forced_down:
+        raise Invalid(f"Compute service of {server.host} is still in use.")
     raise FeatureNotSupported()
 
 
@@ -233,13 +275,26 @@ def resize(session: Session, ctx: AuthContext, server: Server, flavor_ref: str, 
 
 def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[str, Any], *,
             capabilities: Iterable[Capability], request_id: str | None, driver: ComputeDriver,
-            disk_config: DiskConfig | None = None) -> str:
+            disk_config: DiskConfig | None = None, reimage_volume: bool | None = None) -> str:
     """Rebuild with a new image (and optionally name, metadata, description, disk config: None
     keeps the server's, as Nova does). Returns the password.
 
-    :raises Invalid: an image the region cannot boot, or AUTO with an image that disables it."""
+    A volume-backed server: without ``reimage_volume`` (Nova before 2.93) only with the image of
+    its root volume, and the volume is left alone; with it (2.93: None means the region's volume
+    driver cannot reimage) the operation has the root volume reimaged with the image first.
+
+    :raises Invalid: an image the region cannot boot, AUTO with an image that disables it, another
+        image for a volume-backed server before 2.93.
+    :raises FeatureNotSupported: 2.93 on a region whose volume driver cannot reimage."""
     rule = allowed(server, ctx, "rebuild", capabilities)
     image = find_image(session, body["imageRef"], ctx, region=server.cloud)
+    from_volume = volume_backed(session, server)
+    root_volume = root_volume_id(session, server) if from_volume else None
+    if from_volume and reimage_volume is False and image.id != root_volume_image(session, server):
+        raise Invalid(f"Image {image.id} is unacceptable: Unable to rebuild with a different image for a "
+                      "volume-backed server.")
+    if from_volume and reimage_volume is None:
+        raise FeatureNotSupported()
     check_image_usable(session, image, region=server.cloud, driver=driver)
     auto_disk = auto_disk_config(image, disk_config) if disk_config is not None else None
     password = body.get("adminPass") or generate_password()
@@ -257,11 +312,14 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
         server.access_ipv6 = canonical_ipv6(body["accessIPv6"])
     if "hostname" in body:  # 2.90 (a short name), 2.94 (an FQDN)
         server.hostname = body["hostname"]
-    server.image_id = image.id
+    if not from_volume:  # a volume-backed server keeps showing no image, as in Nova
+        server.image_id = image.id
     if auto_disk is not None:
         server.auto_disk_config = auto_disk
-    record(session, ctx, server, rule, "rebuild", params={"image_id": image.id, "admin_password": password},
-           request_id=request_id)
+    params = {"image_id": image.id, "admin_password": password}
+    if from_volume and reimage_volume and root_volume:
+        params["root_volume_id"] = root_volume
+    record(session, ctx, server, rule, "rebuild", params=params, request_id=request_id)
     return password
 
 
@@ -320,6 +378,47 @@ def shelve(session: Session, ctx: AuthContext, server: Server, *, capabilities: 
         server.shelved_image_id = image.id
         params = {"image_id": image.id, "image_name": image.name}
     record(session, ctx, server, rule, "shelve", params=params, request_id=request_id)
+
+
+class _Kept:
+    """The type of :data:`ZONE_KEPT`."""
+
+
+#: unshelve's ``zone`` when the request names none: the server stays pinned as it is
+ZONE_KEPT = _Kept()
+
+
+def unshelve(session: Session, ctx: AuthContext, server: Server, *, zone: str | None | _Kept = ZONE_KEPT,
+             host: str | None = None, capabilities: Iterable[Capability], request_id: str | None) -> None:
+    """``unshelve``, into ``zone`` (2.77; None unpins the server, 2.91) or onto ``host`` (2.91), as
+    Nova's compute API checks them: the new zone becomes the server's pinned zone
+    (``requested_zone``); a host without a zone must lie in the zone the server is pinned to.
+
+    :raises Conflict: locked or wrong state; a zone or host for a server not SHELVED_OFFLOADED;
+        a host outside the zone. :raises Invalid: an unknown or unavailable zone, an unknown host.
+    :raises FeatureNotSupported: see :func:`allowed`.
+    """
+    rule = allowed(server, ctx, "unshelve", capabilities)
+    zone_given = not isinstance(zone, _Kept)
+    if not (zone_given or host):
+        record(session, ctx, server, rule, "unshelve", request_id=request_id)
+        return
+    if server.vm_state != S.SHELVED_OFFLOADED:
+        raise Conflict(f'Specifying an availability zone or a host when unshelving server "{server.id}" with '
+                       f'status "{server.vm_state}" is not supported. The server status must be SHELVED_OFFLOADED.')
+    zones = {z.name: z for z in zone_rules.list_zones(session, region=server.cloud)}
+    if host and not any(host in z.hosts for z in zones.values()):
+        raise Invalid(f"Compute host {host} could not be found.")
+    if zone_given and zone and (zone not in zones or not zones[zone].available):
+        raise Invalid("The requested availability zone is not available")
+    pinned = zone if zone_given else (server.requested_zone or "").partition(":")[0] or None
+    if host and pinned and host not in zones.get(pinned, zone_rules.ZoneInfo(pinned, False)).hosts:
+        raise Conflict(f'Host "{host}" is not in the availability zone "{pinned}".')
+    if zone_given:
+        server.requested_zone = zone
+    placement = f"{pinned or ''}:{host}" if host else pinned
+    record(session, ctx, server, rule, "unshelve", request_id=request_id,
+           params={"availability_zone": placement} if placement else None)
 
 
 def lock(server: Server, ctx: AuthContext, reason: str | None) -> None:

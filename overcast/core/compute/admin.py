@@ -11,11 +11,12 @@ import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from overcast.core import inventory
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.store.compute import Aggregate, ComputeService, Server
 from overcast.store.models import utcnow
@@ -61,6 +62,28 @@ def find_service_by_host(session: Session, host: str, binary: str, *, region: st
     return row
 
 
+def down_hosts(session: Session, *, region: str) -> frozenset[str]:
+    """The region's hosts that missed their heartbeats (as its driver last said)."""
+    return inventory.down_hosts(session, region)
+
+
+def service_is_up(service: ComputeService, down: Collection[str]) -> bool:
+    """Nova's servicegroup check: not forced down, and (a compute service) its host has not
+    missed its heartbeats (``down``: :func:`down_hosts`)."""
+    return not service.forced_down and not (service.binary == "nova-compute" and service.host in down)
+
+
+def host_statuses(session: Session, *, region: str) -> dict[str, str]:
+    """Host -> a server's ``host_status`` (2.16) on it, as Nova gives it: ``DOWN`` forced down,
+    ``MAINTENANCE`` disabled, ``UP`` or, its host having missed its heartbeats, ``UNKNOWN``."""
+    down = down_hosts(session, region=region)
+    out: dict[str, str] = {}
+    for service in list_services(session, region=region, binary="nova-compute"):
+        out[service.host] = ("DOWN" if service.forced_down else "MAINTENANCE" if service.disabled
+                             else "UP" if service_is_up(service, down) else "UNKNOWN")
+    return out
+
+
 def set_service(service: ComputeService, *, disabled: bool | None = None, reason: str | None = None,
                 forced_down: bool | None = None) -> ComputeService:
     if disabled is not None:
@@ -93,6 +116,8 @@ class Hypervisor:
     local_gb_used: int = 0
     running_vms: int = 0
     servers: list[tuple[str, str]] = field(default_factory=list)  # (uuid, name)
+    #: its service is up (:func:`service_is_up`)
+    up: bool = True
 
     @property
     def id(self) -> int:
@@ -104,7 +129,7 @@ class Hypervisor:
 
     @property
     def state(self) -> str:
-        return "down" if self.service.forced_down else "up"
+        return "up" if self.up else "down"
 
     @property
     def status(self) -> str:
@@ -116,7 +141,8 @@ def hypervisors(session: Session, *, region: str, hostname_pattern: str | None =
     query = select(ComputeService).where(ComputeService.cloud == region,
                                          ComputeService.binary == "nova-compute").order_by(ComputeService.id)
     rows = [s for s in session.scalars(query) if hostname_pattern is None or hostname_pattern in s.host]
-    found = {(s.cloud, s.host): Hypervisor(s) for s in rows}
+    down = down_hosts(session, region=region)
+    found = {(s.cloud, s.host): Hypervisor(s, up=service_is_up(s, down)) for s in rows}
     if not found:
         return []
     servers = session.execute(select(Server.cloud, Server.host, Server.id, Server.name, Server.flavor,

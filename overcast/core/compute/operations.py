@@ -35,10 +35,11 @@ from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
 from overcast.core.image import BACKEND_DELETE, OWNED, ImageCore, delete_backend_images, project_sees
+from overcast.core.volume import reimage as volume_reimage
 from overcast.core.polling import FIRST_POLL, BatchPoller, interval, max_age
 from overcast.drivers import compute as dc
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound
+from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound, Unavailable
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
 from overcast.store.compute import Server, ServerGroup
@@ -173,6 +174,8 @@ class ServerHandlers:
         self.poller: BatchPoller[dc.ServerInfo] = BatchPoller(
             lambda cloud, call, ids: self.driver(cloud).get_many(call, ids), window=POLL_SECONDS * 0.9,
             keep=POLL_SECONDS * 5)
+        #: (region, backend id) of the backend servers Overcast does not know, already logged
+        self.strays: set[tuple[str, str]] = set()
 
     def driver(self, cloud: str) -> dc.ComputeDriver:
         return self.core.compute_driver(cloud)
@@ -500,6 +503,8 @@ class ServerHandlers:
         elif key == "revertResize":
             driver.revert_resize(call, backend_id)
         elif key == "rebuild":
+            if p.get("root_volume_id"):  # 2.93: the root volume is reimaged first (Cinder's os-reimage)
+                volume_reimage.reimage(self.volumes.volume_core, call, p["root_volume_id"], p["image_id"])
             driver.rebuild(call, backend_id, image, p.get("admin_password"))
         elif key in ("createImage", "createBackup"):
             made = self._snapshot(driver, call, backend_id, job, ctx)
@@ -522,10 +527,11 @@ class ServerHandlers:
                 driver.detach_port(call, backend_id, p["port_id"])
             except NotFound:
                 pass  # never plugged (its attach failed) or already gone: the port is off either way
+        elif key == "unshelve":
+            driver.unshelve(call, backend_id, p.get("availability_zone"))
         else:
             getattr(driver, {"start": "start", "stop": "stop", "pause": "pause", "unpause": "unpause",
-                             "suspend": "suspend", "resume": "resume", "unrescue": "unrescue",
-                             "unshelve": "unshelve"}[key])(call, backend_id)
+                             "suspend": "suspend", "resume": "resume", "unrescue": "unrescue"}[key])(call, backend_id)
         return made
 
     @staticmethod
@@ -650,7 +656,10 @@ class ServerHandlers:
 
         A server missing from :meth:`list` is asked for with :meth:`get` before it is declared
         lost: a listing may be eventually consistent (EC2) or cut short, and only ``NotFound`` from
-        the server's own ``get`` says it is gone.
+        the server's own ``get`` says it is gone (``Unavailable``, its host down: it is left as it
+        is, as Nova leaves the instances of a compute that stopped reporting). A backend server that no Overcast server has (by
+        backend id or build key) is logged once and left alone, as nova-compute does with a guest
+        it does not know.
         """
         driver = self.driver(cloud)
         call = CallContext()
@@ -668,6 +677,8 @@ class ServerHandlers:
                         info = driver.get(call, server.backend_id)
                     except NotFound:
                         info = None
+                    except Unavailable:     # its host cannot be asked now (down): left as it is
+                        continue
                 if info is None or info.state is dc.ServerState.DELETED:
                     if server.vm_state != S.ERROR:
                         now = utcnow()
@@ -684,6 +695,21 @@ class ServerHandlers:
                     server.vm_state = vm_state or server.vm_state
                     server.power_state = int(info.power_state)
                     server.updated_at = utcnow()
+            self.log_strays(session, cloud, backend)
+
+    def log_strays(self, session: Session, cloud: str, backend: Mapping[str, dc.ServerInfo]) -> None:
+        """Log (once each) the backend's servers that no Overcast server has; they are left alone."""
+        known = session.execute(select(Server.backend_id, Server.idempotency_key).where(
+            Server.cloud == cloud, Server.deleted.is_(False))).all()
+        ids = {b for b, _ in known if b}
+        keys = {k for _, k in known if k}
+        strays = sorted(b for b, info in backend.items() if b not in ids and info.idempotency_key not in keys
+                        and (cloud, b) not in self.strays)
+        for backend_id in strays:
+            self.strays.add((cloud, backend_id))
+            info = backend[backend_id]
+            LOG.warning("region %s: server %s (%s, on host %s) is on the backend but not in Overcast; left alone",
+                        cloud, backend_id, info.name, info.host or "-")
 
 
 def setup_for(core: ComputeCore) -> Callable[[Any], None]:

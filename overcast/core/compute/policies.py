@@ -55,6 +55,8 @@ RULES: Mapping[str, Rule] = {
     "os_compute_api:os-shelve:shelve": ADMIN_OR_OWNER,
     "os_compute_api:os-shelve:shelve_offload": ADMIN,
     "os_compute_api:os-shelve:unshelve": ADMIN_OR_OWNER,
+    "os_compute_api:os-shelve:unshelve_to_host": ADMIN,
+    "os_compute_api:os-evacuate": ADMIN,
     "os_compute_api:os-lock-server:lock": ADMIN_OR_OWNER,
     "os_compute_api:os-lock-server:unlock": ADMIN_OR_OWNER,
     "os_compute_api:os-lock-server:unlock:unlock_override": ADMIN,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from overcast.core.compute.admin import down_hosts, service_is_up
 from overcast.core.inventory import INTERNAL_ZONE
 from overcast.store.compute import Aggregate, ComputeService
 
@@ -16,7 +17,7 @@ from overcast.store.compute import Aggregate, ComputeService
 class ZoneInfo:
     name: str
     available: bool
-    #: host -> binary -> (available, active, updated_at)
+    #: host -> binary -> (available: up, active: enabled, updated_at)
     hosts: dict[str, dict[str, tuple[bool, bool, dt.datetime]]] = field(default_factory=dict)
 
 
@@ -38,8 +39,11 @@ def zone_of(service: ComputeService, overrides: dict[str, str]) -> str:
 def list_zones(session: Session, *, region: str, internal: bool = False) -> list[ZoneInfo]:
     """``region``'s zones with a compute service; a zone whose services are all disabled is
     unavailable. The services follow the zones the region's driver last listed (the inventory
-    refresh keeps them), so this never asks the backend."""
+    refresh keeps them, with the hosts that missed their heartbeats), so this never asks the
+    backend. Per host and service, as Nova's: ``available`` the service is up, ``active`` it is
+    enabled."""
     overrides = host_zones(session)
+    down = down_hosts(session, region=region)
     zones: dict[str, ZoneInfo] = {}
     for service in session.scalars(select(ComputeService).where(ComputeService.cloud == region)
                                    .order_by(ComputeService.id)):
@@ -47,8 +51,7 @@ def list_zones(session: Session, *, region: str, internal: bool = False) -> list
         if name == INTERNAL_ZONE and not internal:
             continue
         zone = zones.setdefault(name, ZoneInfo(name, False))
-        up = not service.disabled and not service.forced_down
-        zone.available = zone.available or up or name == INTERNAL_ZONE
-        zone.hosts.setdefault(service.host, {})[service.binary] = (not service.disabled, not service.forced_down,
-                                                                   service.updated_at)
+        zone.available = zone.available or not service.disabled or name == INTERNAL_ZONE
+        zone.hosts.setdefault(service.host, {})[service.binary] = (service_is_up(service, down),
+                                                                   not service.disabled, service.updated_at)
     return sorted(zones.values(), key=lambda z: (z.name == INTERNAL_ZONE, z.name))

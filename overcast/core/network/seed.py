@@ -2,10 +2,12 @@
 project, 172.24.4.0/24, pool .2-.254, gateway .1) and, for the demo project, a ``private``
 network with ``private-subnet`` (10.0.0.0/26) and ``router1`` with its gateway on ``public`` and
 an interface on ``private-subnet``, in every region that has a network backend (each region is
-a Neutron of its own). Idempotent: what exists already is left alone."""
+a Neutron of its own); and the provider's own subnets where the backend has some (an EC2 VPC's).
+Idempotent: what exists already is left alone."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlalchemy import select
@@ -14,7 +16,11 @@ from sqlalchemy.orm import Session
 from overcast.core.context import AuthContext
 from overcast.core.network import NetworkCore, networks, routers, security_groups, subnets
 from overcast.store.models import DEFAULT_DOMAIN_ID, Project
-from overcast.store.network import Network, Router
+from overcast.drivers.context import CallContext
+from overcast.drivers.errors import DriverError
+from overcast.store.network import Network, Router, Subnet
+
+LOG = logging.getLogger(__name__)
 
 PUBLIC = {"name": "public", "router:external": True, "is_default": True}
 PUBLIC_SUBNET = {"name": "public-subnet", "ip_version": 4, "cidr": "172.24.4.0/24", "gateway_ip": "172.24.4.1",
@@ -38,6 +44,33 @@ def _named(core: NetworkCore, session: Session, model: type, project_id: str, na
                                               model.name == name).limit(1))
 
 
+def provider_subnets(core: NetworkCore, session: Session, ctx: AuthContext) -> None:
+    """The provider's own subnets (an EC2 VPC's), each a shared network of the admin project with
+    one subnet of the provider's range, recorded with the provider's ids (so nothing is made for
+    them, and deleting them in Overcast leaves the provider's alone: decision 0063). A provider
+    that cannot be asked now is skipped (logged); what is recorded already is left alone."""
+    driver = core.driver
+    if driver is None:
+        return
+    try:
+        found = driver.provider_subnets(CallContext(project_id=ctx.project_id, request_id="seed"))
+    except DriverError as exc:
+        LOG.warning("region %s: the provider's own networks were not listed (%s)", core.region, exc)
+        return
+    known = set(session.scalars(select(Subnet.backend_id).where(Subnet.cloud == core.region,
+                                                                Subnet.backend_id.is_not(None))))
+    for item in found:
+        if item.backend_id in known:
+            continue
+        network = networks.create(core, session, ctx, {"name": item.name, "shared": True})
+        network.backend_id = item.network_backend_id
+        subnet = subnets.create(core, session, ctx, {
+            "name": item.name, "network_id": network.id, "cidr": item.cidr, "ip_version": item.ip_version,
+            "gateway_ip": item.gateway_ip,
+            "allocation_pools": [{"start": a, "end": b} for a, b in item.allocation_pools]})
+        subnet.backend_id = item.backend_id
+
+
 def seed(core: NetworkCore) -> None:
     """Make whatever part of the default topology is missing in each region with a network
     backend (needs identity bootstrapped)."""
@@ -59,6 +92,7 @@ def seed_region(core: NetworkCore) -> None:
         if public is None:
             public = networks.create(core, session, ctx, dict(PUBLIC))
             subnets.create(core, session, ctx, {**PUBLIC_SUBNET, "network_id": public.id})
+        provider_subnets(core, session, ctx)
         if demo_project is None or _named(core, session, Network, demo_project, "private") is not None:
             return
         private = networks.create(core, session, ctx, {"name": "private", "project_id": demo_project})

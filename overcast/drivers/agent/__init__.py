@@ -29,7 +29,7 @@ not wait for the broker (a broker that cannot be reached makes calls fail as ``U
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from overcast.drivers.hosts.region import COMPUTE_DEFAULTS, hosts_driver, seconds
 from overcast.drivers.registry import CloudDriver, DriverConfigError, check_options
@@ -56,6 +56,17 @@ def bus_url(value: Any) -> str:
         raise DriverConfigError(f"agent: bus must be an AMQP URL ({', '.join(s + '://' for s in SCHEMES)}), "
                                 f"not {shown}")
     return url
+
+
+def region_bus(clouds: Iterable[Any], region: str) -> str | None:
+    """The ``bus`` option of the ``agent`` region whose agents run with ``--region region`` (its
+    ``region`` option, or failing that its section's name), from the configured clouds
+    (:class:`~overcast.config.CloudSettings`); None: no such region."""
+    for cloud in clouds:
+        if cloud.driver == "agent" and (cloud.options.get("region") or cloud.name) == region:
+            bus = cloud.options.get("bus")
+            return str(bus) if bus else None
+    return None
 
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:

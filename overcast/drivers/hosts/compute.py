@@ -59,6 +59,7 @@ class HostsCompute(ComputeDriver):
                               Capability.CONSOLE_OUTPUT, Capability.SERVER_GROUPS})
     boots_overcast_images = True
     boots_from_volume = False
+    names_hosts = True
 
     def __init__(self, hosts: Hosts, *, spawn_timeout: float = 300.0, clean_shutdown_timeout: float = 60.0) -> None:
         self.hosts = hosts
@@ -224,12 +225,16 @@ class HostsCompute(ComputeDriver):
         return out
 
     def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
+        """The guests of the hosts that are up. A host that is down is left out: the reconciler
+        asks for its servers one by one (``get``: ``Unavailable``) and leaves them as they are, as
+        Nova leaves the instances of a compute that stopped reporting. A host asked is given a few
+        of its heartbeat intervals to answer (one that just died must not hold the round for the
+        whole ``call_timeout``)."""
         out: builtins.list[ServerInfo] = []
         for host in self.hosts.hosts():
-            if not host.up:
-                raise errors.Unavailable(f"host {host.name} is down; the listing would be incomplete",
-                                         retry_after=host.interval)
-            out.extend(self._info(host.name, g) for g in self.hosts.call(host.name, "list"))
+            if host.up:
+                out.extend(self._info(host.name, g)
+                           for g in self.hosts.call(host.name, "list", timeout=max(10.0, 5 * host.interval)))
         return out
 
     def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
@@ -249,8 +254,9 @@ class HostsCompute(ComputeDriver):
         for host in self.hosts.hosts():
             zones.setdefault(host.zone, []).append(host)
         if not zones:
-            return [Zone("nova")]
-        return [Zone(name, available=any(h.up for h in hosts), hosts=tuple(sorted(h.name for h in hosts)))
+            return []                   # no host has reported yet: no zone, no compute service
+        return [Zone(name, available=any(h.up for h in hosts), hosts=tuple(sorted(h.name for h in hosts)),
+                     down_hosts=tuple(sorted(h.name for h in hosts if not h.up)))
                 for name, hosts in sorted(zones.items())]
 
     def validate_zone(self, ctx: CallContext, zone: str) -> None:

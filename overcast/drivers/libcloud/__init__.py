@@ -18,6 +18,7 @@ Configured the same way for every provider (``[clouds.NAME]`` with ``driver = "l
     region = "us-east-1"
     endpoint = "http://127.0.0.1:5000"
     emulator = "moto"                        # the documented adapter for moto's differences
+    vpc = "vpc-0123456789abcdef0"            # EC2: the VPC whose subnets are the region's (default VPC if unset)
 
     [clouds.lab-via-libcloud]
     driver = "libcloud"
@@ -40,15 +41,18 @@ from overcast.drivers.registry import CloudDriver
 
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
-    """Entry point ``libcloud``: the compute family of the configured provider (libcloud is
+    """Entry point ``libcloud``: the compute, volume and network (EC2) families of the configured provider (libcloud is
     imported only now, when a cloud uses it)."""
     from overcast.drivers.libcloud.compute import LibcloudComputeDriver
+    from overcast.drivers.libcloud.network import LibcloudEc2NetworkDriver
     from overcast.drivers.libcloud.providers import parse_options
     from overcast.drivers.libcloud.volume import LibcloudVolumeDriver
 
     settings = parse_options(options)
     compute = LibcloudComputeDriver(settings)
-    volume = LibcloudVolumeDriver(settings, compute.pool) if settings.provider == "ec2" else None
-    return CloudDriver(name="libcloud", compute=compute, volume=volume,
+    ec2 = settings.provider == "ec2"
+    volume = LibcloudVolumeDriver(settings, compute.pool) if ec2 else None
+    network = LibcloudEc2NetworkDriver(settings, compute.pool) if ec2 else None
+    return CloudDriver(name="libcloud", compute=compute, volume=volume, network=network,
                        info={"provider": settings.provider, "region": settings.region or "",
                              "endpoint": settings.endpoint or "", "emulator": settings.emulator or ""})

@@ -9,6 +9,7 @@ how to find a build by its idempotency key, how a provider's node states read) i
 
 from __future__ import annotations
 
+import base64
 import builtins
 import fnmatch
 import hashlib
@@ -121,6 +122,9 @@ class Ec2Dialect:
             if existing:
                 return str(existing[0].id)
         tags = {TAG_KEY: token, **({TAG_PROJECT: request.project_id} if request.project_id else {})}
+        interfaces = [n.backend_id for n in request.networks if n.backend_id]
+        if interfaces:
+            return self._run_on_interfaces(driver, request, size, image, key_name, token, tags, interfaces)
         kwargs: dict[str, Any] = {"ex_clienttoken": token, "ex_metadata": tags}
         if key_name:
             kwargs["ex_keyname"] = key_name
@@ -128,6 +132,27 @@ class Ec2Dialect:
             kwargs["ex_userdata"] = request.user_data.decode("utf-8", "replace")
         node = driver.create_node(name=request.name, size=size, image=image, location=location, **kwargs)
         return str(node.id)
+
+    @staticmethod
+    def _run_on_interfaces(driver: Any, request: BuildRequest, size: Any, image: Any, key_name: str | None,
+                           token: str, tags: dict[str, str], interfaces: builtins.list[str]) -> str:
+        """``RunInstances`` on the network interfaces the network family made (the ports), device
+        0 first: the instance's subnet, zone, addresses and security groups are theirs (libcloud's
+        ``create_node`` cannot attach existing interfaces)."""
+        params: dict[str, Any] = {"Action": "RunInstances", "ImageId": image.id, "InstanceType": size.id,
+                                  "MinCount": "1", "MaxCount": "1", "ClientToken": token,
+                                  "TagSpecification.1.ResourceType": "instance"}
+        for n, (key, value) in enumerate({"Name": request.name, **tags}.items(), start=1):
+            params[f"TagSpecification.1.Tag.{n}.Key"], params[f"TagSpecification.1.Tag.{n}.Value"] = key, value
+        for index, interface in enumerate(interfaces):
+            params[f"NetworkInterface.{index + 1}.NetworkInterfaceId"] = interface
+            params[f"NetworkInterface.{index + 1}.DeviceIndex"] = str(index)
+        if key_name:
+            params["KeyName"] = key_name
+        if request.user_data:
+            params["UserData"] = base64.b64encode(request.user_data).decode("ascii")
+        answer = driver.connection.request(driver.path, params=params).object
+        return str(driver._to_nodes(answer, "instancesSet/item")[0].id)
 
     def location(self, driver: Any, zone: str) -> Any:
         from libcloud.compute.drivers.ec2 import EC2NodeLocation, ExEC2AvailabilityZone

@@ -12,7 +12,9 @@ from overcast.drivers import errors
 _NOT_FOUND = ("NotFound", "InvalidInstanceID.Malformed", "InvalidVolume.Malformed", "InvalidID",
               "InvalidParameterValue: Invalid id", "does not exist", "could not be found")
 _CONFLICT = ("IncorrectInstanceState", "IncorrectState", "InvalidState", "VolumeInUse", "DependencyViolation",
-             "InvalidGroup.InUse", "Conflict", "409")
+             "InvalidGroup.InUse", "InUse", "Conflict", "409")
+#: refusals of the request itself whose code would read as a conflict (an overlapping CIDR)
+_REFUSED = ("InvalidSubnet.Conflict", "InvalidSubnet.Range", "InvalidParameterValue")
 _INVALID = ("InvalidParameter", "InvalidAMIID", "InvalidKeyPair", "Unsupported", "InvalidInstanceType",
             "InvalidAvailabilityZone", "InvalidSubnet", "InvalidGroup.NotFound", "InvalidBlockDeviceMapping",
             "IdempotentParameterMismatch", "MissingParameter", "400")
@@ -61,6 +63,8 @@ def translated(what: str, secrets: tuple[str, ...] = ()) -> Iterator[None]:
             raise errors.NotFound(scrub(text)) from None
         if any(w in text for w in _QUOTA):
             raise errors.QuotaExceeded(scrub(text)) from None
+        if any(w in text for w in _REFUSED):
+            raise errors.InvalidRequest(scrub(text)) from None
         if code == 409 or any(w in text for w in _CONFLICT):
             raise errors.Conflict(scrub(text)) from None
         if code in (401, 403):

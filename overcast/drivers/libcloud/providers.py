@@ -27,7 +27,7 @@ EMULATORS = ("moto",)
 _KNOWN: dict[str, Any] = {
     "provider": None, "key": None, "secret": None, "region": None, "endpoint": None, "emulator": None,
     "images": None, "sizes": None, "auth_url": None, "project": None, "domain": "Default",
-    "timeout": 30.0, "page_size": 1000,
+    "timeout": 30.0, "page_size": 1000, "vpc": None,
 }
 
 
@@ -52,6 +52,8 @@ class LibcloudSettings:
     timeout: float = 30.0
     #: how many items a list asks for per page (EC2's MaxResults: 5..1000)
     page_size: int = 1000
+    #: EC2: the VPC whose subnets are the region's (None: the account's default VPC)
+    vpc: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def secrets(self) -> tuple[str, ...]:
@@ -108,7 +110,8 @@ def parse_options(options: Mapping[str, Any]) -> LibcloudSettings:
         secret=Secret(_text(merged, "secret", required=True) or ""), region=_text(merged, "region"),
         endpoint=endpoint, emulator=emulator, image_owners=tuple(str(o) for o in owners),
         image_name=images.get("name"), sizes=tuple(str(s) for s in sizes), auth_url=_text(merged, "auth_url"),
-        project=_text(merged, "project"), domain=str(merged["domain"]), timeout=timeout, page_size=page_size)
+        project=_text(merged, "project"), domain=str(merged["domain"]), timeout=timeout, page_size=page_size,
+        vpc=_text(merged, "vpc"))
 
 
 def _endpoint_kwargs(endpoint: str | None) -> dict[str, Any]:

@@ -328,13 +328,17 @@ class LocalComputeDriver(ComputeDriver):
                 candidates = [h for h in candidates if members.get(h, 0) == fewest]
         if not candidates:
             return "", BuildFailed(NO_VALID_HOST)
+        return self._least_loaded(conn, candidates), None
+
+    def _least_loaded(self, conn: sqlite3.Connection, candidates: builtins.list[str]) -> str:
+        """The candidate host with the fewest servers (the first listed on a tie)."""
         if len(candidates) == 1:
-            return candidates[0], None
+            return candidates[0]
         load = {h: 0 for h in self.hosts}
         for row in conn.execute("SELECT host, COUNT(*) AS n FROM server GROUP BY host"):
             if row["host"] in load:
                 load[row["host"]] = row["n"]
-        return min(candidates, key=lambda h: (load[h], self.hosts.index(h))), None
+        return min(candidates, key=lambda h: (load[h], self.hosts.index(h)))
 
     def _insert(self, conn: sqlite3.Connection, backend_id: str, request: BuildRequest, *, host: str,
                 zone: str, now: float, ready_at: float, fail_build: bool, fail_deletes: int,
@@ -669,8 +673,17 @@ class LocalComputeDriver(ComputeDriver):
             self._update(conn, backend_id, state=S.SHELVED.value, console=text)
         self._act(backend_id, "shelve", change)
 
-    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
-        self._act(backend_id, "unshelve", lambda conn, row, state: self._power_cycle(conn, row, state))
+    def unshelve(self, ctx: CallContext, backend_id: str, availability_zone: str | None = None) -> None:
+        """Boot again; a zone or host asked moves the server there (the least loaded host of the zone)."""
+        zone, forced_host = self._parse_zone(ctx, availability_zone)
+
+        def change(conn: sqlite3.Connection, row: sqlite3.Row, state: ServerState) -> None:
+            placed: dict[str, Any] = {}
+            if zone or forced_host:
+                host = forced_host or self._least_loaded(conn, [h for h in self.hosts if self.host_zone[h] == zone])
+                placed = {"host": host, "zone": self.host_zone[host]}
+            self._power_cycle(conn, row, state, **placed)
+        self._act(backend_id, "unshelve", change)
 
     def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
                       device: str | None = None) -> VolumeAttachment:

@@ -416,6 +416,19 @@ class LocalVolumeDriver(VolumeDriver):
             conn.execute("DELETE FROM volume_backup WHERE id = ?", (backend_id,))
         self._backup_file(backend_id).unlink(missing_ok=True)
 
+    def reimage(self, ctx: CallContext, backend_id: str, image_id: str, image_data: Iterable[bytes] | None = None,
+                image_backend_id: str | None = None) -> None:
+        """The volume's bytes become the image's (this cloud holds no images of its own: the bytes
+        are given; an image without bytes blanks the volume, as :meth:`create` from it would)."""
+        with self.store.read() as conn:
+            self._row(conn, backend_id)
+        try:
+            written = self._write(backend_id, image_data if image_data is not None else ())
+        except OSError as exc:
+            raise DriverError(f"local: could not write image {image_id} onto volume {backend_id}: {exc}") from None
+        with self.store.write() as conn:
+            conn.execute("UPDATE volume SET image_bytes = ? WHERE id = ?", (written, backend_id))
+
     def restore_backup(self, ctx: CallContext, backend_id: str, volume_backend_id: str) -> None:
         """The volume's bytes become the backup's (a blank backup blanks the volume)."""
         with self.store.write() as conn:

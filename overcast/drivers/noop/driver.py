@@ -181,7 +181,7 @@ class NoopComputeDriver(ComputeDriver):
     def shelve(self, ctx: CallContext, backend_id: str) -> None:
         self._set(backend_id, ServerState.SHELVED)
 
-    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
+    def unshelve(self, ctx: CallContext, backend_id: str, availability_zone: str | None = None) -> None:
         self._set(backend_id, ServerState.ACTIVE)
 
     def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,

@@ -11,7 +11,7 @@ import builtins
 import threading
 import uuid
 from dataclasses import replace
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest, NotFound
@@ -141,6 +141,14 @@ class NoopVolumeDriver(VolumeDriver):
             key = self._backups.pop(backend_id, None)
             if key is not None:
                 self._by_key.pop(key, None)
+
+    def reimage(self, ctx: CallContext, backend_id: str, image_id: str, image_data: Iterable[bytes] | None = None,
+                image_backend_id: str | None = None) -> None:
+        """Nothing is stored: the volume must exist and something must be given to write."""
+        with self._lock:
+            self._get(backend_id)
+        if image_data is None and image_backend_id is None:
+            raise InvalidRequest(f"noop: nothing to write for image {image_id}")
 
     def restore_backup(self, ctx: CallContext, backend_id: str, volume_backend_id: str) -> None:
         with self._lock:

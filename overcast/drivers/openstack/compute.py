@@ -332,12 +332,19 @@ class OpenStackComputeDriver(ComputeDriver):
             return
         self._call("server shelve", self._nova.shelve_server, backend_id)
 
-    def unshelve(self, ctx: CallContext, backend_id: str) -> None:
-        """Unshelve upstream (it boots from the snapshot it made); nothing more is asked of a
-        server already unshelving (a resumed operation)."""
+    def unshelve(self, ctx: CallContext, backend_id: str, availability_zone: str | None = None) -> None:
+        """Unshelve upstream (it boots from the snapshot it made), into the zone and onto the host
+        asked (the upstream's 2.77 and 2.91); nothing more is asked of a server already unshelving
+        (a resumed operation)."""
         if (self._server(backend_id).task_state or "") == "unshelving":
             return
-        self._call("server unshelve", self._nova.unshelve_server, backend_id)
+        zone, _, host = (availability_zone or "").partition(":")
+        placement: dict[str, str] = {}
+        if zone:
+            placement["availability_zone"] = zone
+        if host:
+            placement["host"] = host
+        self._call("server unshelve", self._nova.unshelve_server, backend_id, **placement)
 
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot(self, ctx: CallContext, backend_id: str, image_name: str) -> ImageRef:

@@ -9,6 +9,8 @@ import uuid
 import pytest
 
 from overcast.core.compute.block_devices import BOOT_SEQUENCE
+from overcast.drivers.context import CallContext
+from overcast.drivers.volume import Capability as VolumeCapability
 from overcast.store.image import Image
 from tests.compute.conftest import IMAGE_ID, check
 from tests.compute.volumes.conftest import backend_devices, fault
@@ -199,3 +201,51 @@ def test_rescue_of_a_volume_backed_server_from_2_87(nova):
     nova.wait(server, "RESCUE")
     assert nova.action(server, {"unrescue": None}, "2.87").status_code == 202
     nova.wait(server, "ACTIVE")
+
+
+def test_rebuild_of_a_volume_backed_server_before_2_93(nova, cinder):
+    """Nova before 2.93: a volume-backed server rebuilds only with the image its root volume was
+    made from (the volume's ``volume_image_metadata``); another image is a 400, nothing changed."""
+    from tests.compute.conftest import OTHER_IMAGE_ID
+
+    sid = boot(nova, from_image()).json["server"]["id"]
+    for version in ("2.1", "2.92"):
+        other = nova.action(sid, {"rebuild": {"imageRef": OTHER_IMAGE_ID}}, version)
+        assert fault(other, 400) == (f"Image {OTHER_IMAGE_ID} is unacceptable: Unable to rebuild with a different "
+                                     "image for a volume-backed server.")
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["status"] == "ACTIVE"
+    same = nova.action(sid, {"rebuild": {"imageRef": IMAGE_ID}}, "2.92")
+    assert same.status_code == 202, same.text
+    assert same.json["server"]["image"] == ""  # still volume-backed: no image shown
+    nova.wait(sid, "ACTIVE")
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["image"] == ""
+
+
+def test_rebuild_of_a_volume_backed_server_reimages_its_root_volume_2_93(nova, cinder, monkeypatch):
+    """2.93: the root volume is reimaged with the new image through Cinder's reimage (its
+    ``volume_image_metadata`` then names it; the bytes are the image's); the server stays volume-backed."""
+    from overcast.core.image import ImageCore
+    from overcast.core.volume.volumes import find_volume
+    from tests.compute.conftest import OTHER_IMAGE_ID
+
+    compute = nova.cloud.app.compute
+    data = b"other image bytes"
+    ImageCore(settings=compute.settings, store=compute.store).data.put(OTHER_IMAGE_ID, [data])
+    sid = boot(nova, from_image()).json["server"]["id"]
+    volume_id = root_volume(nova, sid)["volumeId"]
+    rebuilt = nova.action(sid, {"rebuild": {"imageRef": OTHER_IMAGE_ID}}, "2.93")
+    assert rebuilt.status_code == 202, rebuilt.text
+    assert rebuilt.json["server"]["image"] == ""
+    server = nova.wait(sid, "ACTIVE")
+    assert server["image"] == "" and server["os-extended-volumes:volumes_attached"] == [{"id": volume_id}]
+    volume = cinder.req("GET", f"/volumes/{volume_id}").json["volume"]
+    assert volume["status"] == "in-use" and volume["volume_image_metadata"]["image_id"] == OTHER_IMAGE_ID
+    with compute.store.session() as session:
+        backend_id = find_volume(session, volume_id).backend_id
+    assert b"".join(compute.clouds["RegionOne"].volume.read(CallContext(), backend_id)) == data
+    actions = nova.req("GET", f"/servers/{sid}/os-instance-actions").json["instanceActions"]
+    assert actions[0]["action"] == "rebuild"
+    driver = compute.clouds["RegionOne"].volume
+    monkeypatch.setattr(type(driver), "capabilities", driver.capabilities - {VolumeCapability.REIMAGE})
+    assert fault(nova.action(sid, {"rebuild": {"imageRef": IMAGE_ID}}, "2.93"), 501)  # no reimage in the region
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["status"] == "ACTIVE"
