@@ -173,8 +173,10 @@ class ServerViews:
         one shape for all; kept per (shape, row, related rows): a row that changed in any column the
         view reads, or in its metadata, tags or volumes, is another key."""
         out = []
+        # the shape as a key: the host states (a mapping) as sorted pairs: a host's state is in the view
+        shaped = (shape.reached, shape.admin, shape.base, tuple(sorted((shape.host_states or {}).items())))
         for row in rows:
-            key = (shape, row, tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
+            key = (shaped, row, tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
                    tuple(related.tags.get(row.id, ())), tuple(related.volumes.get(row.id, ())))
             out.append(self.fragments.render(
                 key, lambda row=row: self.detail_in(decoded(row), shape, show_groups=False, related=related)))
