@@ -164,3 +164,109 @@ def test_the_prepared_flavor_list_binds_each_callers_project_and_minimums(seeded
             assert mine not in small and "1" in small, small  # disk 0 is under minDisk
         assert [f["id"] for f in admin("GET", "/flavors", params={"is_public": "false"}).json["flavors"]] == [
             "for-alt", "for-demo"]
+
+
+# -- rendered views kept per record (docs/decisions/0061-rendered-views-per-record.md) ---------------
+
+#: a new value for every column a detail list row reads (written with a Core UPDATE, as the operations
+#: engine, a driver sync or another process may write), and whether the latest admin view shows it
+_NEW_VALUES = {
+    "progress": 77, "name": "renamed", "description": "described", "hostname": "new-hostname", "key_name": "other-key",
+    "vm_state": "stopped", "task_state": "powering-on", "power_state": 4, "host": "compute-9",
+    "availability_zone": "zone-b", "config_drive": True, "auto_disk_config": True,
+    "user_data": "dXNlcg==", "access_ipv4": "10.9.9.9", "access_ipv6": "fd00::9", "locked": True,
+    "locked_reason": "why not", "reservation_id": "r-changed", "launch_index": 3,
+    "user_id": "someone-else", "image_id": None,
+    "created_at": dt.datetime(2026, 1, 2, 3, 4, 5), "updated_at": dt.datetime(2026, 2, 3, 4, 5, 6),
+    "launched_at": dt.datetime(2026, 3, 4, 5, 6, 7, 89), "terminated_at": dt.datetime(2026, 4, 5, 6, 7, 8),
+    "addresses": {"net-b": [{"version": 4, "addr": "10.1.2.3", "OS-EXT-IPS:type": "fixed",
+                             "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01"}]},
+    "security_groups": [{"name": "web"}],
+    "flavor": {"vcpus": 8, "ram": 1024, "disk": 3, "ephemeral": 0, "swap": 0, "name": "resized", "extra_specs": {}},
+}
+#: columns a list row reads that the latest admin view of a server does not show
+#: (the embedded flavor from 2.47; groups in a show only; the pinned zone from 2.96, after the latest served)
+_NOT_SHOWN_AT_LATEST = {"flavor_id", "server_group_id", "requested_zone"}
+
+
+def test_every_write_to_a_listed_server_shows_in_the_next_list(compute, admin_token, monkeypatch):
+    """Lists keep each server's rendered view per (shape, row, related rows): the second list of an
+    unchanged page renders nothing, and a change to any column the view reads, a fault, metadata,
+    a tag or a volume attached makes the next list show it, exactly as the show does."""
+    from overcast.api.compute.server_views import ServerViews
+    from overcast.core.compute.servers import _DETAIL_COLUMNS, JSON_TEXT
+    from sqlalchemy import update
+
+    rendered: list[str] = []
+    real = ServerViews.detail_in
+
+    def counting(self, server, shape, **kw):  # noqa: ANN001, ANN202
+        if kw.get("related") is not None:
+            rendered.append(server.id)
+        return real(self, server, shape, **kw)
+
+    monkeypatch.setattr(ServerViews, "detail_in", counting)
+    nova = Nova(compute, admin_token)
+    sid, other = (nova.create(f"vm{i}", wait=None).json["server"]["id"] for i in range(2))
+
+    def listed() -> dict:
+        servers = {s["id"]: s for s in nova.req("GET", "/servers/detail?all_tenants=1", "latest").json["servers"]}
+        shown = nova.req("GET", f"/servers/{sid}", "latest").json["server"]
+        shown.pop("server_groups", None)
+        assert servers[sid] == shown
+        return servers[sid]
+
+    before = listed()
+    rendered.clear()
+    assert listed() == before and rendered == []  # nothing changed: both views are the kept bytes
+
+    def write(**values) -> None:  # noqa: ANN003
+        with compute.app.compute.store.session() as session:
+            session.execute(update(Server).where(Server.id == sid).values(**values))
+
+    columns = {c.name for c in _DETAIL_COLUMNS if c.name not in ("has_metadata", "has_tags", "has_volumes")}
+    columns |= set(JSON_TEXT) | {"name"}
+    assert columns - {"project_id", "fault"} - _NOT_SHOWN_AT_LATEST == set(_NEW_VALUES)  # a new column needs a case
+    for name, value in _NEW_VALUES.items():
+        previous = listed()
+        rendered.clear()
+        write(**{name: value})
+        now = listed()
+        assert now != previous, name
+        assert rendered == [sid], (name, rendered)  # only the changed server is rendered again
+    previous = listed()
+    write(vm_state="error", task_state=None, fault={"code": 500, "message": "it broke", "created": "2026-12-07"})
+    assert listed()["fault"]["message"] == "it broke"
+    for name, value in (("flavor_id", "2"), ("server_group_id", str(uuid.uuid4())), ("requested_zone", "z:h")):
+        write(**{name: value})
+        assert listed() is not None  # still the show's view
+    write(vm_state="active", task_state=None, locked=False, fault=None)
+    assert listed()["status"] == "ACTIVE"
+    assert nova.req("PUT", f"/servers/{sid}/metadata/colour", "latest",
+                    json={"meta": {"colour": "red"}}).status_code == 200
+    assert listed()["metadata"] == {"colour": "red"}
+    assert nova.req("PUT", f"/servers/{sid}/tags/blue", "latest").status_code == 201
+    assert listed()["tags"] == ["blue"]
+    with compute.app.compute.store.session() as session:
+        session.add(BlockDeviceMapping(server_id=sid, volume_id=str(uuid.uuid4()), source_type="volume",
+                                       device_name="/dev/vdb", delete_on_termination=True))
+    assert len(listed()["os-extended-volumes:volumes_attached"]) == 1
+    assert nova.req("DELETE", f"/servers/{sid}/tags/blue", "latest").status_code == 204
+    assert listed()["tags"] == []
+    rendered.clear()
+    nova.req("GET", "/servers/detail?all_tenants=1", "2.1")  # another microversion: another shape
+    assert sorted(rendered) == sorted([sid, other])
+
+
+def test_rendered_views_are_bounded_by_their_bytes():
+    from overcast.api.fragments import Fragments, json_list
+
+    fragments = Fragments(budget=64 * 1024)
+    for i in range(2000):
+        assert fragments.render(("shape", i, "x" * 100), lambda i=i: {"id": i}) == b'{"id":%d}' % i
+    assert 0 < fragments.size <= fragments.budget and len(fragments) < 2000
+    assert fragments.render(("shape", 1999, "x" * 100), lambda: {"id": "not rendered"}) == b'{"id":1999}'
+    huge = fragments.render(("huge",), lambda: {"data": "y" * 64 * 1024})
+    assert huge.startswith(b'{"data":"yyy') and ("huge",) not in fragments._items  # never kept: too big
+    assert json_list("servers", [b'{"id":1}', b'{"id":2}'], {"servers_links": [{"rel": "next"}]}) == (
+        b'{"servers":[{"id":1},{"id":2}],"servers_links":[{"rel":"next"}]}')

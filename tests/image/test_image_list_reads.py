@@ -99,3 +99,58 @@ def test_filters_sort_and_marker_over_rows(api, demo_token):
 def test_a_bad_filter_is_refused_before_a_bad_sort_as_before(api, demo_token):
     resp = api("GET", "/images?visibility=nope&sort_key=nope", demo_token)
     assert resp.status_code == 400 and "Invalid visibility value: nope" in resp.text
+
+
+#: a new value for each column an image list row reads (docs/decisions/0061-rendered-views-per-record.md)
+_NEW_VALUES = {
+    "name": "renamed", "status": "active", "visibility": "public", "protected": True,
+    "checksum": "c" * 32, "os_hash_algo": "sha512", "os_hash_value": "d" * 128, "owner": "someone",
+    "size": 77, "virtual_size": 88, "min_ram": 5, "min_disk": 6, "disk_format": "qcow2", "container_format": "ovf",
+    "location": "file:///x", "properties": {"hw_disk_bus": "virtio"},
+    "created_at": __import__("datetime").datetime(2026, 1, 2, 3, 4, 5),
+    "updated_at": __import__("datetime").datetime(2026, 2, 3, 4, 5, 6),
+    "os_hidden": True,  # last: listed with ?os_hidden=true from then on
+}
+
+
+def test_every_write_to_a_listed_image_shows_in_the_next_list(api, cloud, admin_token, monkeypatch):
+    """Image lists keep each image's rendered view per (row, tags): a Core UPDATE of any column the
+    row reads, or a tag, makes the next list show it as the show does; only that image is rendered anew."""
+    from sqlalchemy import update
+
+    from overcast.api.image import views
+    from overcast.core.image import _ROW_COLUMNS
+    from overcast.store.image import Image, ImageTag
+
+    rendered: list[str] = []
+    real = views._view
+
+    def counting(image, tags):  # noqa: ANN001, ANN202
+        rendered.append(image.id)
+        return real(image, tags)
+
+    monkeypatch.setattr(views, "_view", counting)
+    iid = _create(api, admin_token, name="one")["id"]
+    _create(api, admin_token, name="two")
+    assert {c.name for c in _ROW_COLUMNS} - {"id", "has_tags"} == set(_NEW_VALUES)  # a new column needs a case
+
+    def listed() -> dict:
+        hidden = "?os_hidden=true" if hidden_now else ""
+        (image,) = [i for i in _list(api, admin_token, hidden)["images"] if i["id"] == iid]
+        resp = api("GET", f"/images/{iid}", admin_token)
+        assert resp.status_code == 200 and list(image.items()) == list(resp.json.items())
+        return image
+
+    table = Image.__table__
+    hidden_now = False
+    for name, value in _NEW_VALUES.items():
+        previous = listed()
+        hidden_now = name == "os_hidden"
+        with cloud.app.images.store.session() as session:
+            session.execute(update(table).where(table.c.id == iid).values(**{name: value}))
+        rendered.clear()
+        assert listed() != previous, name
+        assert rendered == [iid, iid], name  # the list renders the changed image only, then the show
+    with cloud.app.images.store.session() as session:
+        session.add(ImageTag(image_id=iid, value="fresh"))
+    assert listed()["tags"] == ["fresh"]

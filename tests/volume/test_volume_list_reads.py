@@ -132,3 +132,59 @@ def test_the_plain_sort_orders_as_the_none_aware_one_does():
     plain = [i for i in items if i.name is not None]
     sort = (("name", "desc"), ("size", "desc"), ("id", "desc"))
     assert paginate(plain, Page(sort=sort))[0] == sorted(plain, key=lambda i: _key(i, sort, {}))
+
+
+#: a new value for each column a detail list row reads that the 3.70 admin view shows
+#: (docs/decisions/0061-rendered-views-per-record.md), written with a Core UPDATE
+_NEW_VALUES = {
+    "name": "renamed", "size": 7, "status": "error", "created_at": dt.datetime(2026, 1, 2, 3, 4, 5),
+    "updated_at": dt.datetime(2026, 2, 3, 4, 5, 6), "availability_zone": "zone-b", "bootable": True,
+    "volume_type_id": None, "user_id": "someone-else", "metadata": {"colour": "red"},
+    "description": "described", "snapshot_id": str(uuid.uuid4()), "source_volid": str(uuid.uuid4()),
+    "admin_metadata": {"readonly": "True"}, "multiattach": True, "image_metadata": {"image_name": "x"},
+    "host": "cinder@lvm#other", "group_id": str(uuid.uuid4()),
+}
+
+
+def test_every_write_to_a_listed_volume_shows_in_the_next_list(cloud, admin_cinder, monkeypatch):
+    """volumes/detail keeps each volume's rendered view per (shape, row, attachments, type): a
+    change to any column the row reads or an attachment makes the next list show it, as the show
+    does, and only the changed volume is rendered anew."""
+    from sqlalchemy import update
+
+    from overcast.api.volume.views import VolumeViews
+    from overcast.core.volume.volumes import _DETAIL_COLUMNS, _SUMMARY_COLUMNS
+
+    rendered: list[str] = []
+    real = VolumeViews.detail_in
+
+    def counting(self, shape, volume, attached, types):  # noqa: ANN001, ANN202
+        rendered.append(volume.id)
+        return real(self, shape, volume, attached, types)
+
+    monkeypatch.setattr(VolumeViews, "detail_in", counting)
+    vid, other = (admin_cinder.create(name=f"v{i}")["id"] for i in range(2))
+
+    def listed() -> dict:
+        (volume,) = [v for v in admin_cinder.req("GET", "/volumes/detail?all_tenants=1", "3.70").json["volumes"]
+                     if v["id"] == vid]
+        shown = admin_cinder.req("GET", f"/volumes/{vid}", "3.70").json["volume"]
+        assert list(volume.items()) == list(shown.items())
+        return volume
+
+    before = listed()
+    rendered.clear()
+    assert listed() == before
+    names = {c.name for c in _SUMMARY_COLUMNS + _DETAIL_COLUMNS} - {"id", "has_attachments", "cloud", "project_id"}
+    assert names - {"metadata_"} | {"metadata"} == set(_NEW_VALUES)  # a new column in the row needs a case here
+    for name, value in _NEW_VALUES.items():
+        previous = listed()
+        with cloud.app.volume.store.session() as session:
+            session.execute(update(Volume.__table__).where(Volume.__table__.c.id == vid).values(**{name: value}))
+        rendered.clear()
+        assert listed() != previous, name
+        assert rendered == [vid, vid], name  # the list renders the changed volume only (not `other`), the show
+    with cloud.app.volume.store.session() as session:
+        session.add(VolumeAttachment(volume_id=vid, instance_uuid=str(uuid.uuid4()), attach_status="attached",
+                                     attached_host="host9", mountpoint="/dev/vdb"))
+    assert [a["host_name"] for a in listed()["attachments"]] == ["host9"]

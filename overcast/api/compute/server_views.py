@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from overcast.api.compute.common import Links
+from overcast.api.fragments import Fragments
 from overcast.api.microversions import Version, reached
 from overcast.core.compute import states
-from overcast.core.compute.servers import Related, host_id
+from overcast.core.compute.servers import Related, decoded, host_id
 from overcast.core.context import AuthContext
 from overcast.store.compute import Server
 
@@ -71,8 +72,10 @@ class Shape:
 
 
 class ServerViews:
-    def __init__(self, links: Links):
+    def __init__(self, links: Links, fragments: Fragments | None = None):
         self.links = links
+        #: rendered detail views of list rows (docs/decisions/0061-rendered-views-per-record.md)
+        self.fragments = fragments if fragments is not None else Fragments()
 
     def shape(self, version: Version, ctx: AuthContext, host_states: Mapping[str, str] | None = None) -> Shape:
         return Shape(_reached(version), ctx.is_admin, self.links.base, host_states)
@@ -164,10 +167,20 @@ class ServerViews:
         """A server's show (its own collections are read)."""
         return self.detail_in(server, self.shape(version, ctx, host_states))
 
-    def detail_list(self, rows: list[Any], shape: Shape, related: Related) -> list[dict[str, Any]]:
-        """``servers/detail``: rows of :func:`overcast.core.compute.servers.list_servers` and their
-        related rows (:func:`~overcast.core.compute.servers.list_related`), one shape for all."""
-        return [self.detail_in(row, shape, show_groups=False, related=related) for row in rows]
+    def detail_list(self, rows: list[Any], shape: Shape, related: Related) -> list[bytes]:
+        """``servers/detail``: each row of :func:`overcast.core.compute.servers.list_servers` with
+        its related rows (:func:`~overcast.core.compute.servers.list_related`) rendered as JSON,
+        one shape for all; kept per (shape, row, related rows): a row that changed in any column the
+        view reads, or in its metadata, tags or volumes, is another key."""
+        out = []
+        # the shape as a key: the host states (a mapping) as sorted pairs: a host's state is in the view
+        shaped = (shape.reached, shape.admin, shape.base, tuple(sorted((shape.host_states or {}).items())))
+        for row in rows:
+            key = (shaped, row, tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
+                   tuple(related.tags.get(row.id, ())), tuple(related.volumes.get(row.id, ())))
+            out.append(self.fragments.render(
+                key, lambda row=row: self.detail_in(decoded(row), shape, show_groups=False, related=related)))
+        return out
 
     def detail_in(self, server: Any, shape: Shape, *, show_groups: bool = True,
                   related: Related | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from overcast.api import faults
 from overcast.api.compute import server_schemas
 from overcast.api.compute.common import MAX_LIMIT, Links, at_least, caller, enforce, version
 from overcast.api.compute.server_views import ServerViews, disk_config_shown
+from overcast.api.fragments import json_list
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
@@ -171,14 +172,18 @@ class Servers(ServerResource):
             rows = core_servers.list_servers(session, ctx, query, region=req.context.region, detail=detail,
                                              embedded_flavor=detail and shape.embedded_flavor)
             if detail:
-                items = self.views.detail_list(rows, shape, core_servers.list_related(session, rows))
+                rendered = self.views.detail_list(rows, shape, core_servers.list_related(session, rows))
             else:
                 items = [self.views.summary(s, shape.base) for s in rows]
-        body: dict[str, Any] = {"servers": items}
+        extra: dict[str, Any] = {}
         if query.limit is not None and rows and len(rows) == query.limit:
-            body["servers_links"] = self.views.links.next_page(req, "servers/detail" if detail else "servers",
-                                                                rows[-1].id)
-        resp.media = body
+            extra["servers_links"] = self.views.links.next_page(req, "servers/detail" if detail else "servers",
+                                                                 rows[-1].id)
+        if detail:  # the rendered views joined as they are (docs/decisions/0061-rendered-views-per-record.md)
+            resp.data = json_list("servers", rendered, extra)
+            resp.content_type = falcon.MEDIA_JSON
+        else:
+            resp.media = {"servers": items, **extra}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         self.render_list(req, resp, detail=False)

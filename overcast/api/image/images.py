@@ -9,6 +9,7 @@ import falcon
 
 from overcast.api import faults
 from overcast.api.image.schemas import IMAGE_REQUEST
+from overcast.api.fragments import Fragments, json_list
 from overcast.api.image.views import image_list_views, image_view
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
@@ -87,6 +88,8 @@ def _one_property(value: dict[str, Any]) -> None:
 class Images:
     def __init__(self, core: ImageCore):
         self.core = core
+        #: rendered images of lists (docs/decisions/0061-rendered-views-per-record.md)
+        self.fragments = Fragments()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = req.context.auth
@@ -94,9 +97,9 @@ class Images:
             page, tags, next_marker = rules.list_image_rows(session, ctx, _filters(req), region=req.context.region,
                                                             limit=limit_param(req), marker=req.get_param("marker"),
                                                             sort=_sort(req))
-            body: dict[str, Any] = {"images": image_list_views(page, tags)}
-        body.update(page_links(req, "/v2/images", "/v2/schemas/images", next_marker))
-        resp.media = body
+            rendered = image_list_views(page, tags, self.fragments)
+        resp.data = json_list("images", rendered, page_links(req, "/v2/images", "/v2/schemas/images", next_marker))
+        resp.content_type = falcon.MEDIA_JSON
 
     on_head = on_get
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from overcast.api.fragments import Fragments, frozen
 from overcast.store.image import Image, ImageMember, ImageTask
 
 #: Glance's base attributes; additional properties may not shadow them.
@@ -27,9 +28,11 @@ def image_view(image: Image) -> dict[str, Any]:
     return _view(image, [t.value for t in image.tags])
 
 
-def image_list_views(rows: list[Any], tags: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """The images of a list (``core.image.list_image_rows``' rows and tags), each as its show renders it."""
-    return [_view(row, tags.get(row.id, [])) for row in rows]
+def image_list_views(rows: list[Any], tags: dict[str, list[str]], fragments: Fragments) -> list[bytes]:
+    """The images of a list (``core.image.list_image_rows``' rows and tags), each as its show renders
+    it, as JSON kept per (row, tags) (docs/decisions/0061-rendered-views-per-record.md)."""
+    return [fragments.render((frozen(row), tuple(tags.get(row.id, ()))),
+                             lambda row=row: _view(row, tags.get(row.id, []))) for row in rows]
 
 
 def _view(image: Any, tags: list[str]) -> dict[str, Any]:

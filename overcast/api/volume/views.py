@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 import falcon
 
+from overcast.api.fragments import Fragments, frozen
 from overcast.api.microversions import reached
 from overcast.api.volume.common import Links, at_least, caller, version
 from overcast.core.volume import states
@@ -59,8 +60,10 @@ class VolumeShape:
 
 
 class VolumeViews:
-    def __init__(self, links: Links):
+    def __init__(self, links: Links, fragments: Fragments | None = None):
         self.links = links
+        #: rendered detail views of list rows (docs/decisions/0061-rendered-views-per-record.md)
+        self.fragments = fragments if fragments is not None else Fragments()
 
     # -- volumes ------------------------------------------------------------------------------
     def summary(self, volume: Volume) -> dict[str, Any]:
@@ -138,10 +141,15 @@ class VolumeViews:
     def volume_list(self, req: falcon.Request, volumes: list[Any], types: Catalog, *,
                     detail: bool, more: bool, attachments: dict[str, list[Any]] | None = None) -> dict[str, Any]:
         """A list of volumes (:func:`overcast.core.volume.volumes.list_rows` rows); for a detail
-        list, ``attachments`` are their attached attachments by volume id (absent: none)."""
+        list, ``attachments`` are their attached attachments by volume id (absent: none), and
+        ``volumes`` their rendered views (JSON bytes, kept per shape, row, attachments and type:
+        docs/decisions/0061-rendered-views-per-record.md)."""
         if detail:
             shape, attached = self.shape(req), attachments or {}
-            shown = [self.detail_in(shape, v, attached.get(v.id, ()), types) for v in volumes]
+            shown = [self.fragments.render(
+                (shape, frozen(v), tuple(attached.get(v.id, ())), types.names.get(v.volume_type_id or ""),
+                 v.volume_type_id in types.encrypted),
+                lambda v=v: self.detail_in(shape, v, attached.get(v.id, ()), types)) for v in volumes]
         else:
             shown = [self.summary(v) for v in volumes]
         body: dict[str, Any] = {"volumes": shown}

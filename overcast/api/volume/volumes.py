@@ -9,6 +9,7 @@ import falcon
 
 from overcast.core.availability import refuse_while_down
 from overcast.api import faults
+from overcast.api.fragments import json_list
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.api.volume import schemas, uploads
@@ -110,7 +111,11 @@ class Volumes(_Base):
                 attachments=core.list_attachments(session, listed.rows) if self.detail else None)
             if at_least(req, "3.45") and one(req, "with_count") and parse_bool("with_count", one(req, "with_count")):
                 body["count"] = listed.count
-        resp.media = body
+        if self.detail:  # rendered views joined as they are (docs/decisions/0061-rendered-views-per-record.md)
+            resp.data = json_list("volumes", body.pop("volumes"), body)
+            resp.content_type = falcon.MEDIA_JSON
+        else:
+            resp.media = body
 
     on_head = on_get
 

@@ -14,6 +14,7 @@ import datetime as dt
 import enum
 import functools
 import ipaddress
+import json
 import re
 import secrets
 import string
@@ -21,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import and_, bindparam, not_, or_, select
+from sqlalchemy import Text, and_, bindparam, cast, not_, or_, select
 from sqlalchemy.orm import Session
 
 from overcast.core import inventory
@@ -449,15 +450,20 @@ def _regex(pattern: str) -> re.Pattern:
 
 
 _S = Server.__table__.c  # table columns: a cached statement's result map then matches them by identity
+#: the JSON columns a list row carries as their stored text (hashable: the row is the key of its
+#: rendered view, docs/decisions/0061-rendered-views-per-record.md; decoded only to render it)
+JSON_TEXT = ("addresses", "security_groups", "fault", "flavor")
+_AS_TEXT = {name: cast(_S[name], Text).label(name) for name in JSON_TEXT}  # built once, like the columns
 #: what every list row carries (the summary list, ``name`` and ``ip`` filters, paging)
-_SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _S.addresses)
+_SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _AS_TEXT["addresses"])
 #: what a detail list row carries besides: the columns the detail view reads, nothing else (no
 #: ``backend_extra``, ``requested_networks``, ``block_devices``... whose JSON a list never shows)
 _DETAIL_COLUMNS = tuple(_S[name] for name in (
     "project_id", "user_id", "hostname", "description", "flavor_id", "image_id", "key_name", "vm_state",
     "task_state", "power_state", "host", "availability_zone", "requested_zone", "config_drive", "auto_disk_config",
-    "user_data", "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "security_groups", "fault",
-    "reservation_id", "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
+    "user_data", "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "reservation_id",
+    "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
+    _AS_TEXT["security_groups"], _AS_TEXT["fault"],
     # which related rows exist, so that list_related reads only for the servers that have some
     select(ServerMetadata.server_id).where(ServerMetadata.server_id == _S.id).exists().label("has_metadata"),
     select(ServerTag.server_id).where(ServerTag.server_id == _S.id).exists().label("has_tags"),
@@ -472,6 +478,65 @@ def _record_type(names: tuple[str, ...]) -> Any:
     return collections.namedtuple("ListedServer", names)
 
 
+def _addresses_of(row: Any) -> dict[str, Any]:
+    return (json.loads(row.addresses) if row.addresses else None) or {}
+
+
+def decoded(row: Any) -> Any:
+    """A :func:`list_servers` row as a named tuple with its JSON columns decoded (what a view reads)."""
+    record = _record_type(row._fields)._make(row)
+    return record._replace(**{name: None if getattr(row, name) is None else json.loads(getattr(row, name))
+                              for name in JSON_TEXT if name in row._fields})
+
+
+#: equality filters (filter name -> column)
+_SIMPLE_FILTERS = {"flavor": _S.flavor_id, "image": _S.image_id, "user_id": _S.user_id,
+                   "reservation_id": _S.reservation_id, "availability_zone": _S.availability_zone,
+                   "host": _S.host, "key_name": _S.key_name}
+#: tag filters: (all of them / any of them, negated)
+_TAG_FILTERS = {"tags": (False, False), "tags-any": (True, False), "not-tags": (False, True),
+                "not-tags-any": (True, True)}
+
+
+@functools.lru_cache(maxsize=256)
+def _list_statement(detail: bool, embedded_flavor: bool, scope: str, deleted: bool | str, status: bool,
+                    simple: tuple[str, ...], locked: bool | None, changes: tuple[str, ...],
+                    tag_counts: tuple[int, ...], sort: tuple[tuple[str, str], ...], limited: bool) -> Any:
+    """The list statement of one shape of request, values as bound parameters (``region``,
+    ``project``, ``vm_states``, each simple filter's name, ``changes-since``/``-before``,
+    ``<tag filter>-<n>``, ``limit``): built once per shape, so a list does not walk a new statement
+    on every request (docs/decisions/0061-rendered-views-per-record.md)."""
+    columns = _SUMMARY_COLUMNS + (_DETAIL_COLUMNS if detail else ()) + (
+        (_AS_TEXT["flavor"],) if embedded_flavor else ())
+    stmt = select(*columns).where(_S.cloud == bindparam("region"))
+    if scope == "project":
+        stmt = stmt.where(_S.project_id == bindparam("project"))
+    if deleted != "any":
+        stmt = stmt.where(_S.deleted.is_(deleted))
+    if status:
+        stmt = stmt.where(_S.vm_state.in_(bindparam("vm_states", expanding=True)))
+    for key in simple:
+        stmt = stmt.where(_SIMPLE_FILTERS[key] == bindparam(key))
+    if locked is not None:
+        stmt = stmt.where(_S.locked.is_(locked))
+    if "changes-since" in changes:
+        stmt = stmt.where(_S.updated_at >= bindparam("changes-since"))
+    if "changes-before" in changes:
+        stmt = stmt.where(_S.updated_at <= bindparam("changes-before"))
+    for (tag_filter, (any_of, negate)), count in zip(_TAG_FILTERS.items(), tag_counts):
+        if not count:
+            continue
+        has = [_S.id.in_(select(ServerTag.server_id).where(ServerTag.tag == bindparam(f"{tag_filter}-{i}")))
+               for i in range(count)]
+        cond = or_(*has) if any_of else and_(*has)
+        stmt = stmt.where(not_(cond) if negate else cond)
+    order = [(SORT_KEYS[key].asc() if direction == "asc" else SORT_KEYS[key].desc()) for key, direction in sort]
+    last_dir = sort[-1][1] if sort else "desc"
+    order.append(_S.seq.asc() if last_dir == "asc" else _S.seq.desc())
+    stmt = stmt.order_by(*order)
+    return stmt.limit(bindparam("limit")) if limited else stmt
+
+
 def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region: str, detail: bool = True,
                  embedded_flavor: bool = False) -> list[Any]:
     """The servers of ``region`` the caller may see that match; sorted and paged. Without
@@ -481,76 +546,68 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region
     Rows, not ORM objects (docs/decisions/0051-computed-list-path.md): each has the attributes of
     :class:`Server` a list shows (``seq``, ``id``, ``name``, ``addresses``; with ``detail`` the
     detail view's columns and ``has_metadata``/``has_tags``/``has_volumes`` for
-    :func:`list_related`; with ``embedded_flavor`` too the flavor as it was at boot).
+    :func:`list_related`; with ``embedded_flavor`` too the flavor as it was at boot). The JSON
+    columns (:data:`JSON_TEXT`) are their stored text: :func:`decoded` reads them.
 
     :raises Invalid: unknown marker ("marker [x] not found").
     """
-    columns = _SUMMARY_COLUMNS + (_DETAIL_COLUMNS if detail else ()) + ((_S.flavor,) if embedded_flavor else ())
     f = query.filters
-    stmt = select(*columns).where(Server.cloud == region)
+    params: dict[str, Any] = {"region": region}
     if not (ctx.is_admin and query.all_tenants):
-        stmt = stmt.where(Server.project_id == ctx.project_id)
+        scope, params["project"] = "project", ctx.project_id
     elif f.get("project_id"):
-        stmt = stmt.where(Server.project_id == f["project_id"])
+        scope, params["project"] = "project", f["project_id"]
+    else:
+        scope = "all"
     deleted = f.get("deleted")
     if deleted is None:
-        if "changes-since" not in f and "changes-before" not in f:
-            stmt = stmt.where(Server.deleted.is_(False))
+        deleted_mode = "any" if "changes-since" in f or "changes-before" in f else False
     else:
-        stmt = stmt.where(Server.deleted.is_(bool(deleted)))
+        deleted_mode = bool(deleted)
     if "status" in f:
         wanted: set[str] = set()
         for status in f["status"]:
             wanted |= states.vm_states_for(status)
         if "DELETED" in {s.upper() for s in f["status"]} and deleted is None:
-            stmt = stmt.where(or_(Server.deleted.is_(True), Server.deleted.is_(False)))
+            deleted_mode = "any"
         if not wanted:
             return []
-        stmt = stmt.where(Server.vm_state.in_(wanted))
-    simple = {"flavor": Server.flavor_id, "image": Server.image_id, "user_id": Server.user_id,
-              "reservation_id": Server.reservation_id, "availability_zone": Server.availability_zone,
-              "host": Server.host, "key_name": Server.key_name}
-    for key, column in simple.items():
+        params["vm_states"] = sorted(wanted)
+    simple = []
+    for key in _SIMPLE_FILTERS:
         if f.get(key) is not None:
-            value = ref_id(f[key]) if key in ("flavor", "image") else f[key]
-            stmt = stmt.where(column == value)
-    if f.get("locked") is not None:
-        stmt = stmt.where(Server.locked.is_(bool(f["locked"])))
-    if f.get("changes-since") is not None:
-        stmt = stmt.where(Server.updated_at >= f["changes-since"])
-    if f.get("changes-before") is not None:
-        stmt = stmt.where(Server.updated_at <= f["changes-before"])
-    for tag_filter, any_of, negate in (("tags", False, False), ("tags-any", True, False),
-                                       ("not-tags", False, True), ("not-tags-any", True, True)):
-        tags = f.get(tag_filter)
-        if not tags:
-            continue
-        has = [Server.id.in_(select(ServerTag.server_id).where(ServerTag.tag == t)) for t in tags]
-        cond = or_(*has) if any_of else and_(*has)
-        stmt = stmt.where(not_(cond) if negate else cond)
-    order = []
-    for key, direction in zip(query.sort_keys, query.sort_dirs):
-        column = SORT_KEYS[key]
-        order.append(column.asc() if direction == "asc" else column.desc())
-    last_dir = query.sort_dirs[-1] if query.sort_dirs else "desc"
-    order.append(Server.seq.asc() if last_dir == "asc" else Server.seq.desc())
-    stmt = stmt.order_by(*order)
+            simple.append(key)
+            params[key] = ref_id(f[key]) if key in ("flavor", "image") else f[key]
+    locked = None if f.get("locked") is None else bool(f["locked"])
+    for key in ("changes-since", "changes-before"):
+        if f.get(key) is not None:
+            params[key] = f[key]
+    tag_counts = []
+    for tag_filter in _TAG_FILTERS:
+        tags = f.get(tag_filter) or ()
+        tag_counts.append(len(tags))
+        params.update({f"{tag_filter}-{i}": tag for i, tag in enumerate(tags)})
     in_python = query.marker is not None or any(f.get(k) for k in ("name", "ip", "ip6"))
-    if query.limit is not None and not in_python:  # the first page of a plain listing: only what is shown
-        stmt = stmt.limit(query.limit)
-    result = session.connection().execute(stmt)  # Core: no ORM loading layer for plain columns
-    record = _record_type(tuple(result.keys()))
-    rows = [record._make(row) for row in result.all()]  # a named tuple's attributes read 10x faster than a Row's
+    limited = query.limit is not None and not in_python  # the first page of a plain listing: only what is shown
+    if limited:
+        params["limit"] = query.limit
+    stmt = _list_statement(detail, embedded_flavor, scope, deleted_mode, "vm_states" in params, tuple(simple),
+                           locked, tuple(k for k in ("changes-since", "changes-before") if k in params),
+                           tuple(tag_counts), tuple(zip(query.sort_keys, query.sort_dirs)), limited)
+    result = session.connection().execute(stmt, params)  # Core: no ORM loading layer for plain columns
+    # the Rows as they come (hashable: a rendered view's key); :func:`decoded` makes the named tuple
+    # a view reads (its attributes read 10x faster than a Row's) only for a view rendered anew
+    rows = result.all()
     if f.get("name"):
         rx = _regex(f["name"])
         rows = [s for s in rows if rx.search(s.name)]
     if f.get("ip"):
         rx = _regex(f["ip"])
-        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in (s.addresses or {}).values()
+        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in _addresses_of(s).values()
                                        for a in addrs if a.get("version") == 4)]
     if f.get("ip6"):
         rx = _regex(f["ip6"])
-        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in (s.addresses or {}).values()
+        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in _addresses_of(s).values()
                                        for a in addrs if a.get("version") == 6)]
     if query.marker is not None:
         index = next((i for i, s in enumerate(rows) if s.id == query.marker), None)
