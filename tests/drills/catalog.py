@@ -302,7 +302,13 @@ _rules(_C, {  # cinder/policies/*.py
     "snapshots": {"POST": MEMBER},
     "snapshot": {"PUT": MEMBER, "DELETE": MEMBER},
     "snapshot_action": {"POST os-reset_status": ADMIN, "POST os-force_delete": ADMIN,
-                        "POST os-update_snapshot_status": ADMIN},
+                        "POST os-update_snapshot_status": ADMIN, "POST os-unmanage": ADMIN},
+    # cinder/policies/manageable_volumes.py, manageable_snapshots.py: volume_extension:volume_manage and
+    # snapshot_extension:snapshot_manage are rule:admin_api
+    "volume_manage": {"POST": ADMIN},
+    "manageable_volumes": {"POST": ADMIN},
+    "snapshot_manage": {"POST": ADMIN},
+    "manageable_snapshots": {"POST": ADMIN},
     "snapshot_metadata": {"POST": MEMBER, "PUT": MEMBER},
     "snapshot_metadata_key": {"PUT": MEMBER, "DELETE": MEMBER},
     "types": {"POST": ADMIN},
