@@ -12,6 +12,7 @@ from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
 from overcast.core.compute import server_groups as rules
+from overcast.drivers.context import CallContext
 from overcast.store.compute import ServerGroup
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?! )[^\x00-\x1f\x7f]+(?<! )$"}
@@ -97,6 +98,9 @@ class ServerGroupItem:
             group = rules.find(session, group_id, self._scope(req), region=req.context.region)
             enforce(req, "compute:server_groups:delete", {"project_id": group.project_id})
             rules.delete(session, group.id, region=req.context.region)
+        rules.delete_backend(self.core.compute_driver(req.context.region), self.core.backends, req.context.region,
+                             group_id, call=CallContext(project_id=caller(req).project_id, user_id=caller(req).user_id,
+                                                        request_id=req.context.request_id))
         resp.status = falcon.HTTP_204
 
 

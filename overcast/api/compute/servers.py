@@ -203,13 +203,20 @@ class Servers(ServerResource):
         headroom = self.core.backend_quotas.read(self.core.backends, region, "compute", driver,
                                                  project_id=ctx.project_id, user_id=ctx.user_id,
                                                  request_id=req.context.request_id)
+        # the ports the builds will make must fit the region's network backend too (decision 0069)
+        network = self.core.network.at(region, request_id=req.context.request_id, user_id=ctx.user_id)
+        if body["server"].get("networks") != "none":
+            network = network.with_headroom(ctx.project_id)
         with self.core.store.session() as session:
             check_personality(session, ctx, ctx.project_id, body["server"].get("personality"))
             created = core_servers.create(session, ctx, spec, network=self.core.network, region=region,
-                                          driver=driver, request_id=req.context.request_id, headroom=headroom)
+                                          driver=driver, request_id=req.context.request_id, headroom=headroom,
+                                          network_headroom=network.headroom)
             first = created.servers[0]
             server_id, groups, auto_disk = first.id, first.security_groups, first.auto_disk_config
         self.core.backend_quotas.taken(region, "compute", created.counted)
+        if network.headroom is not None and created.network_counted:
+            network.backend_quotas.taken(region, "network", created.network_counted)
         resp.status = falcon.HTTP_202
         if _truthy(body["server"].get("return_reservation_id")):
             resp.media = {"reservation_id": created.reservation_id}

@@ -34,7 +34,9 @@ def create(server: Server, console_type: str, driver: ComputeDriver, *, backends
     :raises NotFound: the backend no longer has the server.
     :raises BackendUnavailable: the backend did not answer, or its breaker is open (503).
     """
-    if not server.host or not server.backend_id:
+    # a backend that does not say which host runs the server (an upstream Nova hides it from a
+    # non-admin service account) has it ready once it is active there
+    if not server.backend_id or (not server.host and server.vm_state != "active"):
         raise Conflict(f"Instance {server.id} is not ready")
     unavailable = Invalid(f"Unavailable console type {console_type}.")
     if Capability.REMOTE_CONSOLE not in driver.capabilities:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
 
 from sqlalchemy import select
@@ -9,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from overcast.core.compute import quotas
 from overcast.core.errors import Forbidden, Invalid, NotFound
+from overcast.drivers import errors as driver_errors
+from overcast.drivers.compute import Capability, ComputeDriver
+from overcast.drivers.context import CallContext
+from overcast.ops.calls import BackendUnavailable, call_backend
 from overcast.store.compute import Server, ServerGroup, ServerGroupMember
+
+LOG = logging.getLogger(__name__)
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 #: The policies before 2.15 added the soft ones.
@@ -136,3 +143,20 @@ def remove_member(session: Session, server_id: str) -> None:
     """Take a server out of whatever group it is in (on delete); no group is fine."""
     for member in session.scalars(select(ServerGroupMember).where(ServerGroupMember.server_id == server_id)):
         session.delete(member)
+
+
+def delete_backend(driver: ComputeDriver, backends: Any, region: str, group_id: str, *,
+                   call: CallContext) -> None:
+    """After a group's delete committed: a driver that keeps groups of its own (an upstream Nova's
+    group, made at the first build into it: decision 0069) deletes its copy, with the region's
+    timeout and breaker. Best effort: the record is gone either way; a backend that cannot be
+    reached keeps its (empty) group, and the failure is logged."""
+    if Capability.SERVER_GROUPS not in driver.capabilities:
+        return
+    try:
+        if backends is None:
+            driver.delete_server_group(call, group_id)
+        else:
+            call_backend(backends, region, "compute", lambda: driver.delete_server_group(call, group_id))
+    except (driver_errors.DriverError, BackendUnavailable) as exc:
+        LOG.warning("region %s kept its copy of server group %s: %s", region, group_id, exc)

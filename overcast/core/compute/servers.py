@@ -39,6 +39,7 @@ from overcast.drivers.errors import InvalidRequest as DriverInvalidRequest
 from overcast.drivers.headroom import Headroom
 from overcast.store.image import Image, ImageLocation
 from overcast.store.models import utcnow
+from overcast.store.network import DefaultSecurityGroup
 
 BUILD = "server.build"
 DELETE = "server.delete"
@@ -253,6 +254,8 @@ class Created:
     reservation_id: str
     #: the quota deltas the servers take (instances, cores, ram)
     counted: dict[str, int] = field(default_factory=dict)
+    #: what the builds take of the region's network backend headroom (ports, a default group)
+    network_counted: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -304,11 +307,16 @@ def _hostname(name: str) -> str:
 
 
 def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: NetworkCore, region: str,
-           driver: dc.ComputeDriver, request_id: str | None, headroom: Headroom | None = None) -> Created:
+           driver: dc.ComputeDriver, request_id: str | None, headroom: Headroom | None = None,
+           network_headroom: Headroom | None = None) -> Created:
     """Record ``min_count``..``max_count`` servers and enqueue their builds.
 
     ``headroom``: what the region's backend still allows (:mod:`overcast.core.headroom`); the
-    servers must fit it as well as the project's own quotas.
+    servers must fit it as well as the project's own quotas. ``network_headroom``: what the
+    region's network backend still allows: the ports the builds will make (and the project's
+    ``default`` security group, when the region has none for it yet) must fit it, as Nova checks
+    Neutron's port quota before it answers (decision 0069); ``Created.network_counted`` is what
+    they take of it.
 
     :raises Invalid: bad flavor, image, key pair, zone, group, user data, counts or block device
         mappings (a volume that cannot be used: see :func:`block_devices.record`).
@@ -357,12 +365,16 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     networking.check_security_groups(network.at(region), session, ctx, project_id, groups)
     nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
                                      max_count=spec.max_count, region=region, network=network.at(region))
+    network_needs = _network_needs(session, nics, groups, project_id, region) if network_headroom else {}
+
     def fit(count: int) -> dict[str, int]:
         deltas = {"instances": count, "cores": count * flavor.vcpus, "ram": count * flavor.ram}
         _quota(session, ctx, project_id, deltas, region=region)
         over = headroom.over(deltas) if headroom is not None else []
         if headroom is not None and over:  # the backend's own quota (Nova's message, the backend's figures)
             raise Forbidden(quotas.exceeded_message(over, deltas, headroom.used, headroom.limits))
+        if network_headroom is not None and network_needs:
+            _check_network_headroom(network_headroom, network_needs, count)
         return deltas
 
     count = spec.max_count
@@ -408,7 +420,34 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
                 user_id=ctx.user_id, project_id=project_id, idempotency_key=server.idempotency_key,
                 secret_params=("admin_password",))
         servers.append(server)
-    return Created(servers, password, reservation_id, counted)
+    network_counted = {k: v * (count if k == "port" else 1) for k, v in network_needs.items()}
+    return Created(servers, password, reservation_id, counted, network_counted)
+
+
+def _network_needs(session: Session, nics: list[dict[str, Any]], groups: list[str], project_id: str,
+                   region: str) -> dict[str, int]:
+    """What one more server's build makes on the region's network backend: a port per NIC that
+    names a network (not an existing port), and, once for the whole request, the project's
+    ``default`` security group with its four rules when its ports will use it and the region has
+    none for the project yet (Neutron's first use)."""
+    ports = sum(1 for n in nics if not n.get("port_id"))
+    needs = {"port": ports} if ports else {}
+    if ports and "default" in groups and session.get(DefaultSecurityGroup, (project_id, region)) is None:
+        needs.update(security_group=1, security_group_rule=4)
+    return needs
+
+
+def _check_network_headroom(headroom: Headroom, needs: Mapping[str, int], count: int) -> None:
+    """:raises Forbidden: Nova's ``PortLimitExceeded`` ("Maximum number of ports exceeded"), or its
+    ``SecurityGroupLimitExceeded`` for the default group the ports would need."""
+    wanted = {k: v * (count if k == "port" else 1) for k, v in needs.items()}
+    over = headroom.over(wanted)
+    if "port" in over:
+        raise Forbidden("Maximum number of ports exceeded", kind="PortLimitExceeded")
+    if "security_group" in over:
+        raise Forbidden("Quota exceeded, too many security groups.", kind="SecurityGroupLimitExceeded")
+    if "security_group_rule" in over:
+        raise Forbidden("Quota exceeded, too many security group rules.", kind="SecurityGroupLimitExceeded")
 
 
 # -- list ----------------------------------------------------------------------------------------

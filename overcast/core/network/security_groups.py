@@ -42,6 +42,11 @@ def ensure_default(core: NetworkCore, session: Session, project_id: str | None) 
     link = session.get(DefaultSecurityGroup, key)
     if link is not None:
         return session.get(SecurityGroup, link.security_group_id)
+    # a request that read the region's network backend headroom (a create) checks the group and
+    # its four rules against it first: an upstream that could not hold them would otherwise leave
+    # the group unrealised and every port using it unbound (decision 0069)
+    core.check_headroom("security_group")
+    core.check_headroom("security_group_rule", 4)
     group = SecurityGroup(cloud=core.region, project_id=project_id, name=DEFAULT_NAME,
                           description="Default security group", tags=[], rules=[], extra={})
     try:

@@ -16,11 +16,13 @@ import threading
 import time
 from typing import Any, Iterable
 
-from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, ImageRef, PowerState,
-                                      ServerInfo, ServerState, VolumeAttachment, Zone)
+from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, ImageRef,
+                                      NetworkAttachment, PowerState, RemoteConsole, ServerGroup, ServerInfo,
+                                      ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
 from overcast.drivers.headroom import Headroom
-from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, NotSuspended, Unavailable
+from overcast.drivers.errors import (Conflict, InvalidRequest, NotFound, NotSupported, NotSuspended,
+                                    Unavailable)
 from overcast.drivers.openstack.upstream import (KEY_META, KEY_TAG, PREFIX, PROJECT_META, Upstream, as_limit, key_tag,
                                                 project_tag, tag_value)
 
@@ -41,6 +43,11 @@ _BUSY_TASKS = frozenset({"rebooting", "reboot_started", "rebooting_hard", "reboo
                          "image_snapshot", "image_snapshot_pending", "image_pending_upload", "image_uploading",
                          "shelving", "shelving_image_pending_upload", "shelving_image_uploading",
                          "shelving_offloading", "unshelving"})
+#: Nova's remote console type -> the protocol its ``remote-consoles`` API (2.6+) takes with it
+_CONSOLE_PROTOCOLS = {"novnc": "vnc", "xvpvnc": "vnc", "spice-html5": "spice", "rdp-html5": "rdp",
+                      "serial": "serial", "webmks": "mks"}
+#: the name of the upstream server group made for an Overcast group (the service project holds them all)
+GROUP_PREFIX = "overcast-group-"
 #: Glance's statuses of an image that is gone or will never be active
 _GONE = frozenset({"deleted", "pending_delete", "killed"})
 _POWER = {ServerState.ACTIVE: PowerState.RUNNING, ServerState.RESCUED: PowerState.RUNNING,
@@ -55,7 +62,8 @@ class OpenStackComputeDriver(ComputeDriver):
     capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.PAUSE, Capability.SUSPEND,
                               Capability.RESIZE, Capability.REBUILD, Capability.CONSOLE_OUTPUT,
                               Capability.VOLUME_ATTACH, Capability.RESCUE, Capability.CHANGE_PASSWORD,
-                              Capability.SNAPSHOT, Capability.SHELVE})
+                              Capability.SNAPSHOT, Capability.SHELVE, Capability.PORT_ATTACH,
+                              Capability.SERVER_GROUPS, Capability.REMOTE_CONSOLE})
     boots_overcast_images = False
     reports_headroom = True
 
@@ -149,6 +157,8 @@ class OpenStackComputeDriver(ComputeDriver):
                                               request.key_pair.type)
         if request.availability_zone:
             args["availability_zone"] = request.availability_zone
+        if request.server_group is not None:  # the upstream's scheduler applies the group's policy
+            args["scheduler_hints"] = {"group": self._server_group(request.server_group)}
         if request.user_data:
             import base64
 
@@ -421,3 +431,104 @@ class OpenStackComputeDriver(ComputeDriver):
         return self._call("volume attachment list",
                           lambda: list(self._nova.volume_attachments(backend_id)))
 
+    # -- ports plugged after the build (os-interface upstream) --------------------------------
+    def _upstream_port(self, ctx: CallContext, port_id: str, backend_id: str | None) -> Any | None:
+        """The upstream Neutron port made for Overcast's port ``port_id``: by its backend id, else
+        by the description the network driver wrote (``overcast-key:ID overcast-project:P``)."""
+        from overcast.drivers.openstack.network import described_id, description
+
+        neutron = self.upstream.conn.network
+        if backend_id:
+            try:
+                return self._call("port show", neutron.get_port, backend_id)
+            except NotFound:
+                pass
+        if ctx.project_id:  # the server's project: one filtered list
+            found = self._call("port list", lambda: list(neutron.ports(description=description(
+                port_id, ctx.project_id or ""))))
+            if found:
+                return found[0]
+        found = self._call("port list", lambda: list(neutron.ports(**self.upstream.paged())))
+        return next((p for p in found if described_id(p.description) == port_id), None)
+
+    def _interfaces(self, backend_id: str) -> set[str]:
+        return {i.port_id for i in self._call("server interface list",
+                                              lambda: list(self._nova.server_interfaces(backend_id)))}
+
+    def attach_port(self, ctx: CallContext, backend_id: str, port: NetworkAttachment) -> None:
+        """Plug the upstream port Overcast's network driver made for ``port`` into the upstream
+        server (Nova's os-interface upstream) and wait until the upstream shows it plugged. A port
+        the upstream does not hold yet (its realisation is still queued) is retried later
+        (``Unavailable``); a port already plugged is not plugged again (a resumed operation)."""
+        self._server(backend_id)
+        upstream_port = self._upstream_port(ctx, port.port_id, port.backend_id)
+        if upstream_port is None:
+            raise Unavailable(f"The upstream holds no port for {port.port_id} yet", retry_after=1)
+        if upstream_port.id not in self._interfaces(backend_id):
+            self._call("server interface create", self._nova.create_server_interface, backend_id,
+                       port_id=upstream_port.id)
+        self._settle_interface(ctx, backend_id, upstream_port.id, plugged=True)
+
+    def detach_port(self, ctx: CallContext, backend_id: str, port_id: str) -> None:
+        self._server(backend_id)
+        upstream_port = self._upstream_port(ctx, port_id, None)
+        if upstream_port is None or upstream_port.id not in self._interfaces(backend_id):
+            raise NotFound(f"Port {port_id} is not attached to server {backend_id}")
+        self._call("server interface delete", self._nova.delete_server_interface, upstream_port.id,
+                   server=backend_id, ignore_missing=True)
+        self._settle_interface(ctx, backend_id, upstream_port.id, plugged=False)
+
+    def _settle_interface(self, ctx: CallContext, backend_id: str, upstream_port_id: str, *, plugged: bool) -> None:
+        """Nova plugs and unplugs asynchronously; the contract's call returns once it is done."""
+        deadline = time.monotonic() + min(self.upstream.settings.timeout, ctx.seconds_left() or 1e9)
+        while (upstream_port_id in self._interfaces(backend_id)) != plugged:
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The upstream is still {'plugging' if plugged else 'unplugging'} port "
+                                  f"{upstream_port_id}", retry_after=5)
+            time.sleep(0.1)
+
+    # -- server groups: the upstream's own, its scheduler applies the policy ------------------
+    def _upstream_groups(self, group_id: str) -> builtins.list[Any]:
+        name = f"{GROUP_PREFIX}{group_id}"
+        return [g for g in self._call("server group list", lambda: list(self._nova.server_groups()))
+                if g.name == name]
+
+    def _server_group(self, group: ServerGroup) -> str:
+        """The upstream group for Overcast's ``group`` (named after its id), made on first use."""
+        found = self._upstream_groups(group.id)
+        if found:
+            return str(found[0].id)
+        made = self._call("server group create", self._nova.create_server_group,
+                          name=f"{GROUP_PREFIX}{group.id}", policy=group.policy)
+        return str(made.id)
+
+    def create_server_group(self, ctx: CallContext, group: ServerGroup) -> None:
+        if group.policy not in ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"):
+            raise InvalidRequest(f"Invalid input for field/attribute policy. Value: {group.policy}.")
+        self._server_group(group)
+
+    def delete_server_group(self, ctx: CallContext, group_id: str) -> None:
+        for found in self._upstream_groups(group_id):
+            try:
+                self._call("server group delete", self._nova.delete_server_group, found.id)
+            except NotFound:
+                pass
+
+    # -- remote consoles: the upstream's console proxy ------------------------------------------
+    def remote_console(self, ctx: CallContext, backend_id: str, console_type: str) -> RemoteConsole:
+        """The upstream's console of that type (its ``remote-consoles``, 2.6+): the URL is the
+        upstream's console proxy with its one-time console token, as a Nova API hands out its
+        novncproxy's (decision 0069). A type the upstream does not offer is ``NotSupported``."""
+        self._server(backend_id)
+        protocol = _CONSOLE_PROTOCOLS.get(console_type)
+        if protocol is None:
+            raise NotSupported(f"Unavailable console type {console_type}.")
+        try:
+            made = self._call("remote console", self._nova.create_console, backend_id, console_type,
+                              console_protocol=protocol)
+        except InvalidRequest as exc:  # the upstream's ConsoleTypeUnavailable / not enabled
+            raise NotSupported(str(exc)) from None
+        url = str((made or {}).get("url") or "")
+        if not url:
+            raise NotSupported(f"Unavailable console type {console_type}.")
+        return RemoteConsole(console_type=console_type, url=url)
