@@ -5,6 +5,7 @@ The upstream is a real process answering real HTTP: no mock of OpenStack written
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -59,6 +60,39 @@ class TestPassthroughCompute(ComputeDriverConformance):
             return [v.id for v in ready]
         finally:
             conn.close()
+
+    def sample_arguments(self, method: str) -> dict[str, Any]:
+        """The port ``attach_port`` plugs is a real upstream port (an upstream Nova refuses a port
+        id its Neutron does not know), described as the network driver describes the port it made
+        for an Overcast port (decision 0069: the compute driver finds it by that description)."""
+        args = super().sample_arguments(method)
+        if method == "attach_port":
+            from overcast.drivers.openstack.network import description
+
+            conn = self.rig.service_conn()
+            try:
+                net = conn.network.create_network(name="conformance-plug")
+                conn.network.create_subnet(network_id=net.id, cidr="10.99.0.0/24", ip_version=4)
+                overcast_id = f"conformance-port-{uuid.uuid4().hex[:8]}"
+                port = conn.network.create_port(network_id=net.id, description=description(overcast_id, ""))
+            finally:
+                conn.close()
+            args["port"] = dataclasses.replace(args["port"], port_id=overcast_id, network_id=net.id,
+                                               mac_address=port.mac_address, backend_id=port.id)
+        return args
+
+    def test_remote_console(self, driver: Any) -> None:  # type: ignore[override]
+        """This upstream (Overcast's local driver) offers no console: every type is the upstream's
+        "Unavailable console type" as ``NotSupported``; a missing server is ``NotFound``. (The kit's
+        own case, which wants one type offered, needs an upstream with a console proxy.)"""
+        from overcast.drivers.errors import NotFound, NotSupported
+
+        backend_id = self.active_server(driver)
+        for console_type in ("novnc", "xvpvnc", "spice-html5", "rdp-html5", "serial", "webmks"):
+            with pytest.raises(NotSupported):
+                driver.remote_console(backend_id, console_type)
+        with pytest.raises(NotFound):
+            driver.remote_console("00000000-0000-0000-0000-000000000000", "novnc")
 
     @pytest.fixture
     def compute_driver(self, rig: Passthrough, tmp_path: Path) -> Iterator[Any]:

@@ -245,3 +245,30 @@ def test_console_url_is_the_upstreams_answer_and_declared(rig: Passthrough, cli:
     compute = next(line for line in out.stdout.splitlines() if re.match(r"\s+lab\s+\S+\s+compute\s", line))
     for capability in ("remote_console", "port_attach", "server_groups"):
         assert capability not in compute, compute
+
+
+def test_a_router_interface_at_the_upstreams_port_quota(rig: Passthrough, cli: RecordingCLI, net: str) -> None:
+    """A router interface's port is made by the upstream's Neutron itself (``add_router_interface``
+    by subnet), which, like Neutron, does not count it against the port quota: with the upstream's
+    port quota at what it uses, ``router add subnet`` in lab is taken and the interface is made
+    upstream. Overcast therefore does not refuse it either (decision 0069)."""
+    router = lab(cli, "router", "create", "ptf-router")
+    wait_for(lambda: backend_id(rig, "net_router", router["id"]), WAIT, description="router realised")
+    set_network_quotas(rig, port=used_network_quotas(rig)["port"])
+    try:
+        lab_run(cli, "router", "add", "subnet", "ptf-router", "ptf-subnet")
+        router_backend = backend_id(rig, "net_router", router["id"])
+        conn = rig.service_conn()
+        try:
+            def plugged() -> bool:
+                return bool(list(conn.network.ports(device_id=router_backend,
+                                                    device_owner="network:router_interface")))
+
+            wait_for(plugged, WAIT, interval=0.2, description="interface made upstream")
+        finally:
+            conn.close()
+        assert not unrealised(rig)
+    finally:
+        set_network_quotas(rig, **RESTORE)
+    lab_run(cli, "router", "remove", "subnet", "ptf-router", "ptf-subnet")
+    lab_run(cli, "router", "delete", "ptf-router")
