@@ -149,3 +149,57 @@ def test_the_read_is_kept_briefly_and_goes_through_the_breaker() -> None:
             raise NotSupported("no")
 
     assert quotas.read(None, "lab", "compute", Silent(), project_id=None, user_id=None, request_id=None) is None
+
+
+def test_a_server_whose_ports_the_network_backend_cannot_hold_is_novas_403(compute, core, demo_token, monkeypatch):
+    """Decision 0069: the ports the builds would make count against the region's network backend's
+    headroom (Nova's PortLimitExceeded, 403), and a project's first default group too; ``--nic none``
+    makes no port and is not checked; ``min_count`` is retried as for the instances quota."""
+    from overcast.store.network import Port, SecurityGroup
+
+    network = compute.app.network
+    network.backend_quotas.forget()
+    net = compute.request("POST", "/network/v2.0/networks", demo_token, json={"network": {"name": "n"}}).json
+    compute.request("POST", "/network/v2.0/subnets", demo_token, json={"subnet": {
+        "network_id": net["network"]["id"], "cidr": "10.5.0.0/24", "ip_version": 4}})
+    nic = [{"uuid": net["network"]["id"]}]
+    spy = Reporting(network.clouds["RegionOne"].network, Headroom(
+        limits={"port": 3, "security_group": 1, "security_group_rule": UNLIMITED},
+        used={"port": 3, "security_group": 0, "security_group_rule": 0}), monkeypatch)
+    with core.store.session() as session:
+        ports, groups = session.query(Port).count(), session.query(SecurityGroup).count()
+
+    def create(name: str, token: str = demo_token, **server):  # noqa: ANN003, ANN202
+        return compute.request("POST", "/compute/v2.1/servers", token, json={"server": {
+            "name": name, "flavorRef": "1", "imageRef": IMAGE, **server}},
+            headers={"OpenStack-API-Version": "compute 2.37"})
+
+    refused = create("portless", networks=nic)
+    assert refused.status_code == 403, refused.text
+    assert refused.json["forbidden"]["message"] == "Maximum number of ports exceeded"
+    assert spy.reads == 1
+    assert create("no-port", networks="none").status_code == 202
+    assert spy.reads == 1  # --nic none: not asked
+    # room for one port: max_count 3 is retried with min_count 1
+    network.backend_quotas.forget()
+    spy.headroom = Headroom(limits={"port": 4, "security_group": 5}, used={"port": 3, "security_group": 0})
+    many = create("many", networks=nic, min_count=1, max_count=3)
+    assert many.status_code == 202, many.text
+    # the kept read counts the port taken: the next is refused without a read
+    again = create("again", networks=nic)
+    assert again.status_code == 403 and spy.reads == 2
+    # alt_demo's first default group (it has none yet; demo's is seeded) must fit too
+    alt_token = compute.token("alt_demo", "alt_demo")
+    alt_net = compute.request("POST", "/network/v2.0/networks", alt_token, json={"network": {"name": "a"}}).json
+    compute.request("POST", "/network/v2.0/subnets", alt_token, json={"subnet": {
+        "network_id": alt_net["network"]["id"], "cidr": "10.6.0.0/24", "ip_version": 4}})
+    with core.store.session() as session:
+        groups = session.query(SecurityGroup).count()
+    network.backend_quotas.forget()
+    spy.headroom = Headroom(limits={"port": 10, "security_group": 1}, used={"port": 0, "security_group": 1})
+    sg = create("no-group", alt_token, networks=[{"uuid": alt_net["network"]["id"]}])
+    assert sg.status_code == 403, sg.text
+    assert sg.json["forbidden"]["message"] == "Quota exceeded, too many security groups."
+    with core.store.session() as session:
+        assert {s.name for s in session.query(Server)} == {"no-port", "many"}
+        assert session.query(Port).count() == ports and session.query(SecurityGroup).count() == groups

@@ -98,3 +98,30 @@ def test_network_drivers_that_declare_nothing_are_never_asked() -> None:
             raise AssertionError("asked")
 
     assert BackendQuotas().read(None, "r", "network", Loud(), project_id="p", user_id=None, request_id=None) is None
+
+
+def test_a_projects_first_default_group_must_fit_the_backends_headroom(net, cloud, core, monkeypatch):  # noqa: ANN001
+    """Decision 0069: a create that makes the project's ``default`` security group (Neutron's first
+    use: here a port) checks the group and its four rules against the backend's headroom: Neutron's
+    409 OverQuota naming the resource, with neither the group nor the port recorded."""
+    from overcast.store.network import Port, SecurityGroup
+
+    alt_token = cloud.token("alt_demo", "alt_demo")  # a project that has no default group yet (demo's is seeded)
+    demo_token = alt_token
+    backend = Reporting(core.driver, Headroom(limits={"security_group": 2, "security_group_rule": 10},
+                                              used={"security_group": 2, "security_group_rule": 0}), monkeypatch)
+    network = net.make(demo_token, "networks", "network", name="first")  # makes no default group
+    groups, ports = _count(core, SecurityGroup), _count(core, Port)
+    status, body = net("POST", "/ports", demo_token, {"port": {"network_id": network["id"]}})
+    assert status == 409 and _error(body) == (OVER[0], OVER[1].format("security_group")), body
+    assert (_count(core, SecurityGroup), _count(core, Port)) == (groups, ports)
+    core.backend_quotas.forget()
+    backend.headroom = Headroom(limits={"security_group": 5, "security_group_rule": 3},
+                                used={"security_group": 0, "security_group_rule": 0})
+    status, body = net("POST", "/ports", demo_token, {"port": {"network_id": network["id"]}})
+    assert status == 409 and _error(body) == (OVER[0], OVER[1].format("security_group_rule")), body
+    core.backend_quotas.forget()
+    backend.headroom = Headroom(limits={"security_group": 5, "security_group_rule": 4},
+                                used={"security_group": 0, "security_group_rule": 0})
+    net.make(demo_token, "ports", "port", network_id=network["id"])
+    assert _count(core, SecurityGroup) == groups + 1
