@@ -544,7 +544,9 @@ class ServerHandlers:
         if key == "attach_interface":
             return any(n.port_id == job.params["port"]["port_id"] for n in info.networks)
         if key == "detach_interface":
-            return all(n.port_id != job.params["port_id"] for n in info.networks)
+            # a backend that shows no ports at all (the passthrough reports none) cannot tell: the
+            # detach is asked again, and a port no longer plugged is NotFound, taken as unplugged
+            return bool(info.networks) and all(n.port_id != job.params["port_id"] for n in info.networks)
         started = job.checkpoint.get("from")
         return info.state in EXPECTED[key] and VM_STATE.get(info.state) != started
 
