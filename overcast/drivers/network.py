@@ -316,6 +316,14 @@ class NetworkDriver(abc.ABC):
         (default: none; a backend whose networks are all Overcast's has nothing to show)."""
         return []
 
+    def takes_range(self, ctx: CallContext, cidr: str) -> bool:
+        """Whether the backend can make a subnet of ``cidr`` at all (a provider whose networks
+        live in fixed address blocks, an EC2 VPC, refuses ranges outside them). Asked by the
+        network seed before it makes the default ``private`` network (default: True).
+
+        :raises DriverError: the backend cannot be asked now."""
+        return True
+
     def headroom(self, ctx: CallContext) -> Headroom:
         """The backend's own network quotas and usage (only with :attr:`reports_headroom`), asked
         while a create request waits, with the cloud's timeout and breaker.
