@@ -244,6 +244,8 @@ class ProviderSubnet:
     ip_version: int = 4
     gateway_ip: str | None = None
     allocation_pools: tuple[tuple[str, str], ...] = ()
+    #: the zone the provider placed it in (an EC2 subnet lives in one), None: not zoned
+    availability_zone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -70,3 +70,23 @@ def test_no_private_network_in_the_default_vpc_and_subnets_made_later_are_import
     name, status, _, extra = _networks(cloud)[later["SubnetId"]]
     assert (name, status, extra.get(PROVIDER_GONE)) == ("made-later", "ERROR", True)
     assert all(v[1] == "ACTIVE" for k, v in _networks(cloud).items() if k in own)
+
+
+def test_a_server_in_another_zone_than_its_networks_subnet_is_refused(cloud, moto) -> None:  # noqa: ANN001
+    """0070: the subnet's zone is recorded (EC2 runs an instance in its interface's subnet's
+    zone): a create naming another zone is Nova's 400 at once, not EC2's refusal later."""
+    from overcast.core.compute.networking import check_zone
+    from overcast.core.errors import Invalid
+
+    ec2 = moto.ec2()
+    [default_vpc] = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    made = ec2.create_subnet(VpcId=default_vpc["VpcId"], CidrBlock="172.31.210.0/24",
+                             AvailabilityZone="us-east-1c")["Subnet"]
+    refresh_provider_subnets(cloud.app.compute.network.at(AWS))
+    with cloud.app.compute.store.session() as session:
+        subnet = session.scalar(select(Subnet).where(Subnet.backend_id == made["SubnetId"]))
+        assert subnet.extra["availability_zone"] == "us-east-1c"
+        check_zone(session, [{"network_id": subnet.network_id}], "us-east-1c")
+        with pytest.raises(Invalid, match="us-east-1a is not the zone of network"):
+            check_zone(session, [{"network_id": subnet.network_id}], "us-east-1a")
+        check_zone(session, [{"network_id": "no-such-network"}], "us-east-1a")  # nothing known: no objection

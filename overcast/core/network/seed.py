@@ -83,7 +83,8 @@ def provider_subnets(core: NetworkCore, session: Session, ctx: AuthContext) -> N
             "gateway_ip": item.gateway_ip,
             "allocation_pools": [{"start": a, "end": b} for a, b in item.allocation_pools]})
         subnet.backend_id = item.backend_id
-        subnet.extra = {**(subnet.extra or {}), PROVIDER_OWNED: True}
+        subnet.extra = {**(subnet.extra or {}), PROVIDER_OWNED: True,
+                        **({"availability_zone": item.availability_zone} if item.availability_zone else {})}
         LOG.info("region %s: the provider's subnet %s (%s) imported as network %s", core.region,
                  item.backend_id, item.cidr, network.id)
     for backend_id, subnet in recorded.items():

@@ -225,7 +225,8 @@ class LibcloudEc2NetworkDriver(NetworkDriver):
             out.append(ProviderSubnet(backend_id=backend_id, network_backend_id=vpc,
                                       name=self._tag_of(item, "Name") or backend_id, cidr=str(cidr),
                                       gateway_ip=str(cidr[1]),
-                                      allocation_pools=((str(cidr[4]), str(cidr[-2])),)))
+                                      allocation_pools=((str(cidr[4]), str(cidr[-2])),),
+                                      availability_zone=self._text(item, "availabilityZone")))
         return out
 
     def takes_range(self, ctx: CallContext, cidr: str) -> bool:
