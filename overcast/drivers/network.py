@@ -244,6 +244,8 @@ class ProviderSubnet:
     ip_version: int = 4
     gateway_ip: str | None = None
     allocation_pools: tuple[tuple[str, str], ...] = ()
+    #: the zone the provider placed it in (an EC2 subnet lives in one), None: not zoned
+    availability_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,14 @@ class NetworkDriver(abc.ABC):
         """The provider's own subnets (not made by Overcast) to show as networks of the region
         (default: none; a backend whose networks are all Overcast's has nothing to show)."""
         return []
+
+    def takes_range(self, ctx: CallContext, cidr: str) -> bool:
+        """Whether the backend can make a subnet of ``cidr`` at all (a provider whose networks
+        live in fixed address blocks, an EC2 VPC, refuses ranges outside them). Asked by the
+        network seed before it makes the default ``private`` network (default: True).
+
+        :raises DriverError: the backend cannot be asked now."""
+        return True
 
     def headroom(self, ctx: CallContext) -> Headroom:
         """The backend's own network quotas and usage (only with :attr:`reports_headroom`), asked

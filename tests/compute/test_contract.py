@@ -267,3 +267,28 @@ def test_a_backend_that_cannot_boot_from_volumes_refuses_them_when_taking_the_re
                       block_device_mapping_v2=[{"boot_index": 0, "uuid": CIRROS_ID, "source_type": "image",
                                                 "destination_type": "volume", "volume_size": 1}])
     assert refused.status_code == 400 and "cannot boot from a volume" in refused.text, refused.text
+
+
+def test_an_accepted_build_waits_for_the_breaker_instead_of_failing(compute, demo_token):
+    """0043: a create accepted while the region's breaker was closed, whose build then finds the
+    breaker open (breakers are per process: another server process accepted it, or the cloud
+    failed again just after it came back), waits for the breaker's trial and becomes ACTIVE; it
+    does not fail at once to ERROR (CI: the libcloud fault drill's create after moto came back)."""
+    from overcast.app import build_operations
+    from tests.compute.conftest import Nova
+
+    runtime = build_operations(compute.app.compute)  # not started yet: the create is only recorded
+    nova = Nova(compute, demo_token)
+    sid = nova.create("after-the-outage", wait=None).json["server"]["id"]
+    breaker = runtime.breakers("RegionOne", "compute")
+    breaker.reset_seconds = 1.0
+    for _ in range(breaker.threshold):
+        breaker.record_failure()
+    assert breaker.state == "open"
+    runtime.start(reconcile=False)
+    try:
+        shown = nova.wait(sid, "ACTIVE", timeout=30)
+    finally:
+        runtime.stop()
+    assert shown["status"] == "ACTIVE"
+    assert breaker.state == "closed"

@@ -142,3 +142,20 @@ def test_a_cidr_outside_the_vpc_is_the_subnets_fault(moto: MotoServer, vpc: str,
         driver.apply_subnet(_ctx(), SubnetSpec(id=str(uuid.uuid4()), network=Ref("n", net_backend),
                                                cidr="192.168.5.0/24", ip_version=4, gateway_ip=None))
     assert "InvalidSubnet" in str(caught.value)
+
+
+def test_takes_range_answers_from_the_vpcs_blocks(moto: MotoServer, vpc: str, tmp_path) -> None:  # noqa: ANN001
+    """0070: the seed asks whether the VPC can hold its private-subnet (10.0.0.0/26): a configured
+    VPC answers from its blocks (a second associated block too); the default VPC (172.31.0.0/16)
+    has no room for it."""
+    configured = load_driver("libcloud", ec2_options(moto, vpc=vpc), tmp_path / "configured")
+    default = load_driver("libcloud", ec2_options(moto), tmp_path / "default")
+    try:
+        assert configured.network.takes_range(_ctx(), "10.250.3.0/24")
+        assert configured.network.takes_range(_ctx(), "10.251.7.0/24")
+        assert not configured.network.takes_range(_ctx(), "10.0.0.0/26")
+        assert default.network.takes_range(_ctx(), "172.31.200.0/24")
+        assert not default.network.takes_range(_ctx(), "10.0.0.0/26")
+    finally:
+        configured.close()
+        default.close()

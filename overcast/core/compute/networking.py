@@ -161,6 +161,30 @@ def requested_nics(session: Session, ctx: AuthContext, networks: Any, *, project
     return nics
 
 
+def check_zone(session: Session, nics: Iterable[dict[str, Any]], zone: str) -> None:
+    """A server asked for in ``zone`` on a port (or a network) whose subnets the backend placed in
+    other zones (an EC2 subnet lives in one zone, and an instance runs in its interface's): Nova's
+    400 when the API takes the request, not the provider's refusal later (decision 0070). Subnets
+    whose zone the backend did not report (``extra["availability_zone"]``) are no objection.
+
+    :raises Invalid: every subnet of a port or network with a known zone is in another zone."""
+    for nic in nics:
+        if nic.get("port_id"):
+            ids = list(session.scalars(select(IpAllocation.subnet_id).where(IpAllocation.port_id == nic["port_id"])))
+            subnets = list(session.scalars(select(Subnet).where(Subnet.id.in_(ids)))) if ids else []
+            what = f"port {nic['port_id']}"
+        elif nic.get("network_id"):
+            subnets = list(session.scalars(select(Subnet).where(Subnet.network_id == nic["network_id"])))
+            what = f"network {nic['network_id']}"
+        else:
+            continue
+        zones = {str((s.extra or {}).get("availability_zone")) for s in subnets
+                 if (s.extra or {}).get("availability_zone")}
+        if zones and zone not in zones:
+            raise Invalid(f"The requested availability zone {zone} is not the zone of {what} "
+                          f"({', '.join(sorted(zones))}): the server would run in its subnet's zone.")
+
+
 def check_security_groups(network: NetworkCore, session: Session, ctx: AuthContext, project_id: str,
                           names: Iterable[str]) -> None:
     """:raises Invalid: a group that is neither the project's (by name or id, in ``network``'s

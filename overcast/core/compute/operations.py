@@ -778,8 +778,13 @@ def setup_for(core: ComputeCore) -> Callable[[Any], None]:
     handlers = ServerHandlers(core)
 
     def setup(runtime: Any) -> None:
+        # a build was accepted (the API refuses creates while the breaker it sees is open): while
+        # the breaker of the worker that runs it is open (breakers are per process; or the cloud
+        # failed again just after it came back) it waits for the breaker's trial instead of
+        # failing the server to ERROR; each call it makes still counts against its attempts
         runtime.registry.register(BUILD, handlers.build, on_failure=handlers.build_failed,
-                                  event="compute__do_build_and_run_instance", timeout=120, family="compute")
+                                  event="compute__do_build_and_run_instance", timeout=120, when_open="defer",
+                                  family="compute")
         runtime.registry.register(DELETE, handlers.delete, on_failure=handlers.delete_failed,
                                   event="compute_terminate_instance", timeout=120, when_open="defer",
                                   family="compute")

@@ -365,6 +365,8 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
     networking.check_security_groups(network.at(region), session, ctx, project_id, groups)
     nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
                                      max_count=spec.max_count, region=region, network=network.at(region))
+    if zone and zone.partition(":")[0]:
+        networking.check_zone(session, nics, zone.partition(":")[0])
     network_needs = _network_needs(session, nics, groups, project_id, region) if network_headroom else {}
 
     def fit(count: int) -> dict[str, int]:

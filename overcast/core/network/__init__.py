@@ -43,8 +43,12 @@ SYNC_DEADLINE_SECONDS = 600.0
 BINDING_PROFILE = "binding_profile"
 #: a port's extra DHCP options (``extra_dhcp_opts``), kept in its ``extra``
 EXTRA_DHCP_OPTS = "extra_dhcp_opts"
+#: a network or subnet imported from the provider's own subnets (decision 0070), and one whose
+#: provider subnet is no longer listed
+PROVIDER_OWNED = "provider_owned"
+PROVIDER_GONE = "provider_gone"
 #: the keys of a record's ``extra`` Overcast owns (the rest is what its backend last reported)
-OWN_EXTRA = ("requested_fixed_ips", BINDING_PROFILE, EXTRA_DHCP_OPTS)
+OWN_EXTRA = ("requested_fixed_ips", BINDING_PROFILE, EXTRA_DHCP_OPTS, PROVIDER_OWNED, PROVIDER_GONE)
 
 
 @dataclass

@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from overcast.store.db import take_write_lock
-from overcast.core.network import OWN_EXTRA, RESOURCE_TYPES, SYNC, NetworkCore
+from overcast.core.network import OWN_EXTRA, PROVIDER_OWNED, RESOURCE_TYPES, SYNC, NetworkCore
 from overcast.core.network import routers as router_rules
+from overcast.core.network.seed import refresh_provider_subnets
 from overcast.drivers import network as dn
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import Conflict, NotFound
@@ -376,8 +377,11 @@ def _lacking(session: Session, model: type, cloud: str, held: dict[str, dn.Backe
     ids = [row.id for row in session.execute(select(*columns).where(model.cloud == cloud))
            if row.id not in busy and (row.id not in held or row.backend_id is None)
            and not (model is Port and row.device_owner.startswith("network:") and row.backend_id is None)]
+    # the provider's own subnets (and their networks) are not Overcast's to make again: the
+    # provider-subnet round marks them when the provider no longer lists them (decision 0070)
     return [r for start in range(0, len(ids), 500)
-            for r in session.scalars(select(model).where(model.id.in_(ids[start:start + 500])))]
+            for r in session.scalars(select(model).where(model.id.in_(ids[start:start + 500])))
+            if not (getattr(r, "extra", None) or {}).get(PROVIDER_OWNED)]
 
 
 def _busy(session: Session, kind: str) -> set[str]:
@@ -403,6 +407,9 @@ def setup_for(core: NetworkCore) -> Callable[[Any], None]:
         runtime.registry.register(SYNC, realiser.sync, on_failure=realiser.failed, event="network_sync",
                                   timeout=60, when_open="defer", family="network")
         runtime.reconciler.register("network.objects", realiser.reconcile)
+        # the provider's own subnets made (or removed) after the bootstrap (decision 0070)
+        runtime.reconciler.register("network.provider_subnets",
+                                    lambda cloud, ctx: refresh_provider_subnets(core.at(cloud)), family="network")
         # creates answer 503 while this process has found the region's backend down
         core.backend_wait = lambda region: runtime.breakers(region, "network").retry_in()
         # reads from a request (the backend's headroom) share the workers' breakers and limits

@@ -433,8 +433,9 @@ def setup_for(core: VolumeCore) -> Callable[[Any], None]:
 
     def setup(runtime: Any) -> None:
         register = functools.partial(runtime.registry.register, family="volume")
+        # accepted creates wait for an open breaker (as server builds do: docs/decisions/0043)
         register(volumes.CREATE, handlers.create, on_failure=handlers.create_failed,
-                 event="volume_create_volume", timeout=600)
+                 event="volume_create_volume", timeout=600, when_open="defer")
         register(volumes.DELETE, handlers.delete, on_failure=handlers.delete_failed,
                  event="volume_delete_volume", timeout=300, when_open="defer")
         register(volumes.EXTEND, handlers.extend, on_failure=handlers.extend_failed,

@@ -225,8 +225,30 @@ class LibcloudEc2NetworkDriver(NetworkDriver):
             out.append(ProviderSubnet(backend_id=backend_id, network_backend_id=vpc,
                                       name=self._tag_of(item, "Name") or backend_id, cidr=str(cidr),
                                       gateway_ip=str(cidr[1]),
-                                      allocation_pools=((str(cidr[4]), str(cidr[-2])),)))
+                                      allocation_pools=((str(cidr[4]), str(cidr[-2])),),
+                                      availability_zone=self._text(item, "availabilityZone")))
         return out
+
+    def takes_range(self, ctx: CallContext, cidr: str) -> bool:
+        """Whether ``cidr`` lies inside one of the VPC's IPv4 blocks (EC2 refuses a subnet
+        outside them: the default VPC is 172.31.0.0/16, so the seed's 10.0.0.0/26 is not made there)."""
+        from libcloud.compute.drivers.ec2 import NAMESPACE
+        from libcloud.utils.xml import findall
+
+        wanted = ipaddress.ip_network(cidr, strict=False)
+        with self._call("vpc blocks"):
+            answer = self._request({"Action": "DescribeVpcs", "VpcId.1": self.vpc()})
+        blocks: set[str] = set()
+        for vpc in findall(element=answer, xpath="vpcSet/item", namespace=NAMESPACE):
+            blocks.add(str(self._text(vpc, "cidrBlock") or ""))
+            for item in findall(element=vpc, xpath="cidrBlockAssociationSet/item", namespace=NAMESPACE):
+                if self._text(item, "cidrBlockState/state") in (None, "associated"):
+                    blocks.add(str(self._text(item, "cidrBlock") or ""))
+        for block in filter(None, blocks):
+            network = ipaddress.ip_network(block, strict=False)
+            if network.version == wanted.version and wanted.subnet_of(network):  # type: ignore[arg-type]
+                return True
+        return False
 
     def remove_network(self, ctx: CallContext, network: Ref) -> None:
         """Nothing to remove: the VPC is configured, not made (its subnets go with their records)."""
