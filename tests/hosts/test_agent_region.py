@@ -12,6 +12,13 @@ guest Overcast never made appears on it. The agent restarted with the same ``--h
 is ``up``, the server whose guest stopped is SHUTOFF (decision 0040, as Nova's power-state sync
 stops it), the stray guest is logged by the reconciler and left alone, and no guest is doubled.
 Delete leaves no domain behind.
+
+Then, both hosts up, scheduling across them (decision 0068): a host whose ``nova-compute`` an
+administrator disabled and one forced down (2.11) get nothing (a build with only those: Nova's
+"No valid host"); anti-affinity puts two servers on the two hosts and a third fails with Nova's
+fault; affinity keeps two together; a resize that fits no host fails with Nova's fault in the
+action's events and leaves the server ACTIVE, and one that fits gives the real guest its new
+size (``virsh dominfo``), VERIFY_RESIZE until confirmed.
 """
 
 from __future__ import annotations
@@ -195,5 +202,85 @@ def test_two_agents_are_two_hosts_and_a_server_boots_on_one(agent_region: dict[s
     assert domains(f"overcast-{host}-") == [f"overcast-{host}-{stray_uuid}"]   # the stray, left alone
     assert not domains(f"overcast-{other}-")
     phase("deleted")
+    scheduling_across_hosts(agent_region, phase)
     print(f"\nhost down in compute service list {down_in:.1f} s after SIGKILL (down_after {DOWN_AFTER} s); "
           f"seconds from the test's start: {', '.join(phases)}")
+
+
+def scheduling_across_hosts(agent_region: dict[str, Any], phase: Any) -> None:
+    cli: OpenStackCLI = agent_region["cli"]
+    admin: OpenStackCLI = agent_region["admin"]
+    a, b = agent_region["hosts"]
+    before = set(domains("overcast-"))
+
+    def boot(name: str, *extra: str) -> dict[str, Any]:
+        made = cli("server", "create", "--flavor", "guest.small", "--image", "guest", "--network", "guests",
+                   *extra, "--wait", name)
+        assert made["status"] == "ACTIVE", made
+        return made
+
+    def no_valid_host(name: str, *extra: str) -> None:
+        cli.run("server", "create", "--flavor", "guest.small", "--image", "guest", "--network", "guests",
+                *extra, "--wait", name, check=False)
+        shown = cli("server", "show", name)
+        assert shown["status"] == "ERROR" and "No valid host was found" in json.dumps(shown.get("fault")), shown
+        cli.run("server", "delete", "--wait", name)
+
+    def host_of(server: dict[str, Any]) -> str:
+        return str(admin("server", "show", server["id"])["OS-EXT-SRV-ATTR:host"])
+
+    # an administrator's marks are read by the scheduler: a disabled host and a forced-down one
+    admin.run("compute", "service", "set", "--disable", "--disable-reason", "maintenance", a, "nova-compute")
+    admin.run("--os-compute-api-version", "2.11", "compute", "service", "set", "--down", b, "nova-compute")
+    no_valid_host("nowhere")        # either mark unread and it would have landed on that host
+    admin.run("compute", "service", "set", "--enable", a, "nova-compute")
+    admin.run("--os-compute-api-version", "2.11", "compute", "service", "set", "--up", b, "nova-compute")
+    phase("service marks")
+
+    # anti-affinity across the two hosts; a third member has nowhere to go
+    anti = cli("server", "group", "create", "--policy", "anti-affinity", "apart")
+    s1 = boot("apart1", "--hint", f"group={anti['id']}")
+    s2 = boot("apart2", "--hint", f"group={anti['id']}")
+    assert {host_of(s1), host_of(s2)} == {a, b}
+    no_valid_host("apart3", "--hint", f"group={anti['id']}")
+    cli.run("server", "delete", "--wait", "apart1", "apart2")
+    phase("anti-affinity")
+
+    # affinity keeps them together
+    together = cli("server", "group", "create", "--policy", "affinity", "together")
+    s4 = boot("together1", "--hint", f"group={together['id']}")
+    (s4_domain,) = set(domains("overcast-")) - before
+    s5 = boot("together2", "--hint", f"group={together['id']}")
+    assert host_of(s4) == host_of(s5)
+    phase("affinity")
+
+    # a resize that fits no host: Nova's fault in the action's events, the server left ACTIVE
+    admin("flavor", "create", "--vcpus", "1", "--ram", "256", "--disk", "100000", "guest.huge")
+    admin("flavor", "create", "--vcpus", "2", "--ram", "384", "--disk", "1", "guest.medium")
+    cli.run("server", "resize", "--flavor", "guest.huge", "together1")
+
+    def refused() -> str | None:
+        actions = [e for e in admin("server", "event", "list", s4["id"]) if e["Action"] == "resize"]
+        if not actions:
+            return None
+        text = json.dumps(admin("server", "event", "show", s4["id"], actions[0]["Request ID"]))
+        return text if "No valid host was found" in text else None
+    wait_for(refused, 120, interval=1.0, description="the resize refused with Nova's fault")
+    shown = cli("server", "show", s4["id"])
+    assert shown["status"] == "ACTIVE" and "guest.small" in json.dumps(shown["flavor"]), shown
+
+    # one that fits: the real guest gets its new size
+    cli.run("server", "resize", "--flavor", "guest.medium", "--wait", "together1")
+    assert cli("server", "show", s4["id"])["status"] == "VERIFY_RESIZE"
+    info = subprocess.run(["virsh", "-c", "qemu:///system", "dominfo", s4_domain], capture_output=True,
+                          text=True, check=True).stdout
+    assert re.search(r"CPU\(s\):\s+2\n", info) and re.search(r"Max memory:\s+393216 KiB", info), info
+    assert re.search(r"State:\s+running", info), info
+    cli.run("server", "resize", "confirm", "together1")
+    wait_for(lambda: cli("server", "show", s4["id"])["status"] == "ACTIVE", 60, interval=1.0,
+             description="resize confirmed")
+    assert "guest.medium" in json.dumps(cli("server", "show", s4["id"])["flavor"])
+    phase("resize")
+
+    cli.run("server", "delete", "--wait", "together1", "together2")
+    assert set(domains("overcast-")) == before
