@@ -179,3 +179,29 @@ def test_the_listing_names_the_hosts_it_could_not_ask() -> None:
     assert sorted(s.backend_id for s in everything) == ["h1/h1-guest", "h2/h2-guest", "h3/h3-guest"]
     assert unreached_hosts(everything) == frozenset()
     assert unreached_hosts([]) == frozenset()                     # a plain list: every host was asked
+
+
+def test_a_build_just_after_a_start_waits_for_the_hosts_first_heartbeats() -> None:
+    """A process that has just started (a restart resuming builds) has heard from no host yet:
+    within its warm-up it waits for a host that fits instead of failing with "No valid host"."""
+    import threading
+
+    from overcast.drivers.hosts.scheduler import NoValidHost, Request
+
+    class JustStarted(Heartbeats):
+        left = 5.0
+
+        def warm_up_left(self) -> float:
+            return self.left
+
+    hosts = JustStarted(Clock())
+    compute = HostsCompute(hosts)
+    timer = threading.Timer(0.3, hosts.beat, ["h1"])
+    timer.start()
+    try:
+        assert [h.name for h in compute._schedule(Request(1, 256, 1))] == ["h1"]
+    finally:
+        timer.join()
+    hosts.left = 0.0                                  # past the warm-up: none fits, Nova's fault at once
+    with pytest.raises(NoValidHost):
+        compute._schedule(Request(1, 10**9, 1))

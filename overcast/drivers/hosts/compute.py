@@ -161,7 +161,7 @@ class HostsCompute(ComputeDriver):
         last_refusal = ""
         while True:
             try:
-                candidates = schedule(self.hosts.hosts(), Request(
+                candidates = self._schedule(Request(
                     vcpus=flavor.vcpus, memory_mb=flavor.ram_mb, disk_gb=flavor.disk_gb, zone=zone,
                     group=group.id if group else None, policy=group.policy if group else None,
                     exclude=frozenset(tried), force_host=force, out_of_service=request.excluded_hosts))
@@ -189,6 +189,25 @@ class HostsCompute(ComputeDriver):
                 # the spawn may still happen (the command waits in the host's queue): keep the
                 # claim, and let the engine retry; find() then sees the guest
                 raise
+
+    def _schedule(self, request: Request) -> builtins.list[Any]:
+        """:func:`schedule`, but a process that has just started (a restart resuming builds) first
+        waits for the hosts it has not heard from yet, up to its warm-up: "no valid host" then
+        means none, not "no heartbeat received yet"."""
+        try:
+            return schedule(self.hosts.hosts(), request)
+        except NoValidHost:
+            left = self.hosts.warm_up_left()
+            if left <= 0:
+                raise
+
+        def fits(hosts: builtins.list[Any]) -> bool:
+            try:
+                return bool(schedule(hosts, request))
+            except NoValidHost:
+                return False
+        self.hosts.directory.wait_for(fits, left)
+        return schedule(self.hosts.hosts(), request)
 
     def delete(self, ctx: CallContext, backend_id: str) -> None:
         try:
