@@ -253,6 +253,10 @@ class BuildRequest:
     #: images the server's project may use; another raises
     #: :class:`~overcast.drivers.errors.InvalidRequest`. None: no image store at hand.
     read_image: Callable[[str], Iterable[bytes]] | None = field(default=None, compare=False, repr=False)
+    #: hosts an administrator took out of scheduling: their ``nova-compute`` service disabled or
+    #: forced down (Nova's ComputeFilter skips them). A driver that places servers on hosts
+    #: (:attr:`ComputeDriver.names_hosts`) puts nothing new there; others ignore it.
+    excluded_hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -347,6 +351,22 @@ class Diagnostics:
     disks: tuple[DiskStats, ...] = ()
 
 
+class ServerListing(builtins.list[ServerInfo]):
+    """What :meth:`ComputeDriver.list` returns when it could not ask all of its backend: the
+    servers it could list, and ``unreached``, the hosts it could not ask (down, or no answer in
+    time). A server on one of those hosts that is missing from the listing says nothing about that
+    server: it is neither gone nor stopped, only not asked. A plain list means every host was asked."""
+
+    def __init__(self, servers: Iterable[ServerInfo] = (), unreached: Iterable[str] = ()) -> None:
+        super().__init__(servers)
+        self.unreached: frozenset[str] = frozenset(unreached)
+
+
+def unreached_hosts(listing: Iterable[ServerInfo]) -> frozenset[str]:
+    """The hosts a :meth:`ComputeDriver.list` answer could not ask (none for a plain list)."""
+    return listing.unreached if isinstance(listing, ServerListing) else frozenset()
+
+
 @dataclass(frozen=True)
 class Zone:
     name: str
@@ -423,7 +443,13 @@ class ComputeDriver(abc.ABC):
 
     @abc.abstractmethod
     def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
-        """Every server the backend has for this cloud, every page of it (for the reconciler)."""
+        """Every server the backend has for this cloud, every page of it (for the reconciler).
+
+        A backend of several hosts that could not ask some of them (down, or silent past their
+        deadline) returns a :class:`ServerListing` naming them in ``unreached``, rather than
+        failing or passing the partial list off as whole: a caller must not take a server on an
+        unreached host, missing from the listing, for one that is gone (:func:`unreached_hosts`).
+        """
 
     @abc.abstractmethod
     def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:

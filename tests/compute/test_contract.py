@@ -236,6 +236,25 @@ def test_the_reconciler_confirms_before_declaring_a_server_lost(compute, ops, de
     assert shown["status"] == "ERROR" and "no longer exists" in shown["fault"]["message"]
 
 
+def test_the_reconciler_leaves_the_servers_of_hosts_the_listing_could_not_ask(compute, ops, demo_token, monkeypatch):
+    """A listing that names unreached hosts (a host down) says nothing of their servers: the
+    reconciler leaves them as they are, without asking each one (0068)."""
+    from overcast.core.compute.operations import ServerHandlers
+    from tests.compute.conftest import Nova
+
+    nova = Nova(compute, demo_token)
+    sid = nova.create("on-an-unreached-host").json["server"]["id"]
+    core = compute.app.compute
+    driver = core.compute_driver("RegionOne")
+    with core.store.session() as session:
+        host = session.scalar(select(Server.host).where(Server.id == sid))
+    assert host
+    monkeypatch.setattr(driver, "list", lambda ctx: dc.ServerListing([], unreached=[host]))
+    monkeypatch.setattr(driver, "get", lambda *a, **k: pytest.fail("a server of an unreached host was asked"))
+    ServerHandlers(core).reconcile("RegionOne", _Context(core.store))
+    assert nova.req("GET", f"/servers/{sid}").json["server"]["status"] == "ACTIVE"
+
+
 class _Context:
     """What a reconcile function gets from the reconciler: sessions and an abandoned flag."""
 

@@ -12,22 +12,33 @@ guest Overcast never made appears on it. The agent restarted with the same ``--h
 is ``up``, the server whose guest stopped is SHUTOFF (decision 0040, as Nova's power-state sync
 stops it), the stray guest is logged by the reconciler and left alone, and no guest is doubled.
 Delete leaves no domain behind.
+
+Then, both hosts up, scheduling across them (decision 0068): a host whose ``nova-compute`` an
+administrator disabled and one forced down (2.11) get nothing (a build with only those: Nova's
+"No valid host"); anti-affinity puts two servers on the two hosts and a third fails with Nova's
+fault; affinity keeps two together; a resize that fits no host fails with Nova's fault in the
+action's events and leaves the server ACTIVE, and one that fits gives the real guest its new
+size (``virsh dominfo``), VERIFY_RESIZE until confirmed. Last, ``overcast serve`` is killed
+(``SIGKILL``) while 10 builds run: after its restart all 10 are ACTIVE and the hosts hold exactly 10
+guests.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from overcast.testing.live import LiveServer, OpenStackCLI, wait_for
+from overcast.testing.live import LiveServer, OpenStackCLI, sdk_connect, wait_for
 
 from .conftest import BOOT_TIMEOUT, AgentProcess, clean_host, unique_host
 
@@ -195,5 +206,154 @@ def test_two_agents_are_two_hosts_and_a_server_boots_on_one(agent_region: dict[s
     assert domains(f"overcast-{host}-") == [f"overcast-{host}-{stray_uuid}"]   # the stray, left alone
     assert not domains(f"overcast-{other}-")
     phase("deleted")
+    scheduling_across_hosts(agent_region, phase)
+    creates_survive_a_kill(agent_region, phase)
     print(f"\nhost down in compute service list {down_in:.1f} s after SIGKILL (down_after {DOWN_AFTER} s); "
           f"seconds from the test's start: {', '.join(phases)}")
+
+
+def scheduling_across_hosts(agent_region: dict[str, Any], phase: Any) -> None:
+    """Through openstacksdk (one process: the CLI's start-up and 5 s ``--wait`` polls would double
+    the module's run time), but for the administrator's two service marks, set with the CLI."""
+    server: LiveServer = agent_region["server"]
+    admin_cli: OpenStackCLI = agent_region["admin"]
+    conn = sdk_connect(server.clouds_yaml, "overcast")
+    admin = sdk_connect(server.clouds_yaml, "overcast-admin")
+    a, b = agent_region["hosts"]
+    before = set(domains("overcast-"))
+    image = conn.image.find_image("guest", ignore_missing=False)
+    network = conn.network.find_network("guests", ignore_missing=False)
+    small = conn.compute.find_flavor("guest.small", ignore_missing=False)
+
+    def create(name: str, group: str | None = None) -> Any:
+        hints = {"scheduler_hints": {"group": group}} if group else {}
+        return conn.compute.create_server(name=name, flavor_id=small.id, image_id=image.id,
+                                          networks=[{"uuid": network.id}], **hints)
+
+    def boot(name: str, group: str | None = None) -> Any:
+        made = conn.compute.wait_for_server(create(name, group), status="ACTIVE", failures=["ERROR"],
+                                            interval=1, wait=BOOT_TIMEOUT)
+        return admin.compute.get_server(made.id)
+
+    def delete(*servers: Any) -> None:
+        for made in servers:
+            conn.compute.delete_server(made)
+        for made in servers:
+            conn.compute.wait_for_delete(made, interval=1, wait=120)
+
+    def no_valid_host(name: str, group: str | None = None) -> None:
+        made = conn.compute.wait_for_server(create(name, group), status="ERROR", failures=["ACTIVE"],
+                                            interval=1, wait=120)
+        assert "No valid host was found" in json.dumps(made.fault), made.fault
+        delete(made)
+
+    # an administrator's marks are read by the scheduler: a disabled host and a forced-down one
+    admin_cli.run("compute", "service", "set", "--disable", "--disable-reason", "maintenance", a, "nova-compute")
+    admin_cli.run("--os-compute-api-version", "2.11", "compute", "service", "set", "--down", b, "nova-compute")
+    no_valid_host("nowhere")        # either mark unread and it would have landed on that host
+    admin.compute.enable_service(None, host=a, binary="nova-compute")
+    admin.compute.update_service_forced_down(None, host=b, binary="nova-compute", forced=False)
+    phase("service marks")
+
+    # anti-affinity across the two hosts; a third member has nowhere to go
+    anti = conn.compute.create_server_group(name="apart", policy="anti-affinity")
+    s1, s2 = boot("apart1", anti.id), boot("apart2", anti.id)
+    assert {s1.compute_host, s2.compute_host} == {a, b}
+    no_valid_host("apart3", anti.id)
+    delete(s1, s2)
+    phase("anti-affinity")
+
+    # affinity keeps them together
+    together = conn.compute.create_server_group(name="together", policy="affinity")
+    s4 = boot("together1", together.id)
+    (s4_domain,) = set(domains("overcast-")) - before
+    s5 = boot("together2", together.id)
+    assert s4.compute_host == s5.compute_host
+    phase("affinity")
+
+    # a resize that fits no host: Nova's fault in the action's events, the server left ACTIVE
+    huge = admin.compute.create_flavor(name="guest.huge", vcpus=1, ram=256, disk=100000)
+    medium = admin.compute.create_flavor(name="guest.medium", vcpus=2, ram=384, disk=1)
+    conn.compute.resize_server(s4, huge.id)
+
+    def refused() -> str | None:
+        actions = [x for x in admin.compute.server_actions(s4) if x.action == "resize"]
+        if not actions:
+            return None
+        text = json.dumps(admin.compute.get_server_action(actions[0].request_id, s4).events)
+        return text if "No valid host was found" in text else None
+    wait_for(refused, 120, interval=1.0, description="the resize refused with Nova's fault")
+    shown = conn.compute.wait_for_server(conn.compute.get_server(s4.id), status="ACTIVE", interval=1, wait=60)
+    assert shown.status == "ACTIVE" and shown.flavor.original_name == "guest.small", shown
+
+    # one that fits: the real guest gets its new size, VERIFY_RESIZE until confirmed
+    conn.compute.resize_server(s4, medium.id)
+    conn.compute.wait_for_server(s4, status="VERIFY_RESIZE", failures=["ERROR"], interval=1, wait=120)
+    info = subprocess.run(["virsh", "-c", "qemu:///system", "dominfo", s4_domain], capture_output=True,
+                          text=True, check=True).stdout
+    assert re.search(r"CPU\(s\):\s+2\n", info) and re.search(r"Max memory:\s+393216 KiB", info), info
+    assert re.search(r"State:\s+running", info), info
+    conn.compute.confirm_server_resize(s4)
+    shown = conn.compute.wait_for_server(s4, status="ACTIVE", failures=["ERROR"], interval=1, wait=60)
+    assert shown.flavor.original_name == "guest.medium", shown
+    phase("resize")
+
+    delete(s4, s5)
+    assert set(domains("overcast-")) == before
+
+
+#: servers created at once while ``overcast serve`` is killed (the issue's drill)
+CRASH_CREATES = 10
+
+
+def creates_survive_a_kill(agent_region: dict[str, Any], phase: Any) -> None:
+    """``kill -9`` of ``overcast serve`` while 10 builds run (created at once with openstacksdk, one
+    connection per thread, all accepted): after the restart all 10 are ACTIVE and the hosts hold
+    exactly 10 guests, no stray and no double (a build resumed after the kill finds the guest its
+    first run made by its idempotency key). The guests boot from a blank disk (SeaBIOS finds
+    nothing to boot and waits: no kernel's CPU on a loaded machine)."""
+    server: LiveServer = agent_region["server"]
+    cli: OpenStackCLI = agent_region["cli"]
+    before = set(domains("overcast-"))
+    blank = agent_region["dir"] / "blank.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(blank), "16M"], check=True)
+    image = cli("image", "create", "--disk-format", "qcow2", "--container-format", "bare", "--file", str(blank),
+                "blank")
+    conn = sdk_connect(server.clouds_yaml, "overcast")
+    network = conn.network.find_network("guests", ignore_missing=False)
+    small = conn.compute.find_flavor("guest.small", ignore_missing=False)
+
+    def create(i: int) -> str:
+        made = sdk_connect(server.clouds_yaml, "overcast").compute.create_server(
+            name=f"crash-{i:02d}", flavor_id=small.id, image_id=image["id"], networks=[{"uuid": network.id}])
+        return str(made.id)
+
+    # all 10 accepted (202), then the kill while their builds run (images sent, guests spawned)
+    with ThreadPoolExecutor(max_workers=CRASH_CREATES) as pool:
+        accepted = list(pool.map(create, range(CRASH_CREATES)))
+    assert server.process is not None
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait(10)
+    at_kill = len(set(domains("overcast-")) - before)
+    phase(f"killed with {at_kill} of {CRASH_CREATES} guests made")
+    server.restart()
+    conn = sdk_connect(server.clouds_yaml, "overcast")
+    last: dict[str, str] = {}
+
+    def settled() -> bool:
+        nonlocal last
+        last = {s.id: s.status for s in conn.compute.servers() if s.name.startswith("crash-")}
+        return set(accepted) == set(last) and all(status in ("ACTIVE", "ERROR") for status in last.values())
+    wait_for(settled, BOOT_TIMEOUT, interval=2.0, description="every create ACTIVE or ERROR after the restart",
+             on_timeout=lambda: f"{last}\n{server.output_tail(40)}")
+    guests = set(domains("overcast-")) - before
+    active = [sid for sid, status in last.items() if status == "ACTIVE"]
+    faults = {s.id: s.fault for s in conn.compute.servers() if s.name.startswith("crash-") and s.status == "ERROR"}
+    assert len(active) == CRASH_CREATES and len(guests) == CRASH_CREATES, (len(guests), faults)
+    phase(f"{len(active)} ACTIVE, {len(last) - len(active)} ERROR after the restart")
+    crashed = [conn.compute.get_server(sid) for sid in last]
+    for made_server in crashed:
+        conn.compute.delete_server(made_server)
+    for made_server in crashed:
+        conn.compute.wait_for_delete(made_server, interval=1, wait=120)
+    assert set(domains("overcast-")) == before

@@ -15,6 +15,7 @@ from overcast.core import inventory
 from overcast.core.compute import admin
 from overcast.core.compute.zones import list_zones
 from overcast.drivers import errors
+from overcast.drivers.context import CallContext
 from overcast.drivers.hosts.compute import HostsCompute
 from overcast.drivers.hosts.scheduler import HostDirectory
 from overcast.drivers.hosts.transport import Hosts
@@ -136,3 +137,71 @@ def test_the_scheduler_skips_the_down_host(region: Any) -> None:
     clock.now += 10
     with pytest.raises(NoValidHost, match="No valid host was found.*ComputeFilter refused 2"):
         schedule(hosts.hosts(), Request(1, 256, 1))
+
+
+class Answering(Heartbeats):
+    """Hosts that answer ``list`` (each with one guest), but for those named ``silent``."""
+
+    def __init__(self, clock: Clock, silent: set[str]) -> None:
+        super().__init__(clock)
+        self.silent = silent
+        self.asked: list[str] = []
+
+    def call(self, host: str, method: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
+             key: str | None = None) -> Any:
+        self.asked.append(host)
+        if method != "list" or host in self.silent:
+            raise errors.Unavailable(f"no answer from {host}")
+        return [{"uuid": f"{host}-guest", "name": "vm", "state": "running", "vcpus": 1, "memory_mb": 256,
+                 "disk_gb": 1, "meta": {}}]
+
+
+def test_the_listing_names_the_hosts_it_could_not_ask() -> None:
+    """``list()`` is partial when hosts are down or silent, and says so (``unreached``), so that no
+    caller takes a server missing from it for one that is gone."""
+    from overcast.drivers.compute import ServerListing, unreached_hosts
+
+    clock = Clock()
+    hosts = Answering(clock, silent={"h3"})
+    for name in ("h1", "h2", "h3"):
+        hosts.beat(name)
+    clock.now += 10
+    hosts.beat("h2")
+    hosts.beat("h3")                                               # h1 is down, h3 up but silent
+    listing = HostsCompute(hosts).list(CallContext())
+    assert isinstance(listing, ServerListing)
+    assert [s.backend_id for s in listing] == ["h2/h2-guest"]
+    assert unreached_hosts(listing) == {"h1", "h3"}
+    assert "h1" not in hosts.asked                                 # a down host is not asked at all
+    hosts.silent.clear()
+    hosts.beat("h1")
+    everything = HostsCompute(hosts).list(CallContext())
+    assert sorted(s.backend_id for s in everything) == ["h1/h1-guest", "h2/h2-guest", "h3/h3-guest"]
+    assert unreached_hosts(everything) == frozenset()
+    assert unreached_hosts([]) == frozenset()                     # a plain list: every host was asked
+
+
+def test_a_build_just_after_a_start_waits_for_the_hosts_first_heartbeats() -> None:
+    """A process that has just started (a restart resuming builds) has heard from no host yet:
+    within its warm-up it waits for a host that fits instead of failing with "No valid host"."""
+    import threading
+
+    from overcast.drivers.hosts.scheduler import NoValidHost, Request
+
+    class JustStarted(Heartbeats):
+        left = 5.0
+
+        def warm_up_left(self) -> float:
+            return self.left
+
+    hosts = JustStarted(Clock())
+    compute = HostsCompute(hosts)
+    timer = threading.Timer(0.3, hosts.beat, ["h1"])
+    timer.start()
+    try:
+        assert [h.name for h in compute._schedule(Request(1, 256, 1))] == ["h1"]
+    finally:
+        timer.join()
+    hosts.left = 0.0                                  # past the warm-up: none fits, Nova's fault at once
+    with pytest.raises(NoValidHost):
+        compute._schedule(Request(1, 10**9, 1))

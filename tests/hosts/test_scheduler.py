@@ -100,3 +100,13 @@ def test_excluded_and_disabled_hosts():
     assert [h.name for h in schedule(d.hosts(), Request(1, 512, 1))] == ["b"]
     with pytest.raises(NoValidHost, match="RetryFilter"):
         schedule(d.hosts(), Request(1, 512, 1, exclude=frozenset({"b"})))
+
+
+def test_hosts_an_administrator_took_out_get_nothing():
+    """Services disabled or forced down (Overcast's records, given as ``out_of_service``): ComputeFilter."""
+    d = HostDirectory(clock=Clock())
+    beat(d, "a")
+    beat(d, "b")
+    assert [h.name for h in schedule(d.hosts(), Request(1, 512, 1, out_of_service=frozenset({"a"})))] == ["b"]
+    with pytest.raises(NoValidHost, match="ComputeFilter refused 2"):
+        schedule(d.hosts(), Request(1, 512, 1, out_of_service=frozenset({"a", "b"})))

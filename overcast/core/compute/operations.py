@@ -25,7 +25,7 @@ import logging
 import time
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from overcast.core import inventory
@@ -42,7 +42,7 @@ from overcast.drivers.context import CallContext
 from overcast.drivers.errors import BuildFailed, Conflict, InvalidRequest, NotFound, Unavailable
 from overcast.ops.engine import Job, done, poll_again
 from overcast.ops.models import Operation
-from overcast.store.compute import Server, ServerGroup
+from overcast.store.compute import ComputeService, Server, ServerGroup
 from overcast.store.image import Image, ImageLocation
 from overcast.store.network import Port
 from overcast.store.models import utcnow
@@ -152,6 +152,14 @@ def _error_message(session: Session, job: Job) -> str:
     op = session.get(Operation, job.id)
     session.refresh(op)
     return (op.error if op is not None and op.error else "Unknown error")
+
+
+def _out_of_service(session: Session, cloud: str) -> frozenset[str]:
+    """The region's hosts whose ``nova-compute`` an administrator disabled or forced down: Nova's
+    ComputeFilter places nothing new there (os-services' ``disable`` and 2.11's ``force-down``)."""
+    return frozenset(session.scalars(select(ComputeService.host).where(
+        ComputeService.cloud == cloud, ComputeService.binary == "nova-compute",
+        or_(ComputeService.disabled.is_(True), ComputeService.forced_down.is_(True)))))
 
 
 def _polls_since_call(job: Job) -> int:
@@ -396,7 +404,8 @@ class ServerHandlers:
             metadata={m.key: m.value for m in server.metadata_items},
             admin_password=job.params.get("admin_password"),
             block_devices=self.volumes.block_devices(session, server),
-            first_attempt=first_attempt, read_image=self._image_reader(server))
+            first_attempt=first_attempt, read_image=self._image_reader(server),
+            excluded_hosts=_out_of_service(session, server.cloud))
 
     def _image_reader(self, server: Server) -> Callable[[str], Iterable[bytes]]:
         """How the driver reads an image's bytes from Overcast's store: the server's image, or one
@@ -718,13 +727,17 @@ class ServerHandlers:
         A server missing from :meth:`list` is asked for with :meth:`get` before it is declared
         lost: a listing may be eventually consistent (EC2) or cut short, and only ``NotFound`` from
         the server's own ``get`` says it is gone (``Unavailable``, its host down: it is left as it
-        is, as Nova leaves the instances of a compute that stopped reporting). A backend server that no Overcast server has (by
+        is, as Nova leaves the instances of a compute that stopped reporting). A server on a host
+        the listing names as unreached (:class:`~overcast.drivers.compute.ServerListing`) is left
+        as it is without asking. A backend server that no Overcast server has (by
         backend id or build key) is logged once and left alone, as nova-compute does with a guest
         it does not know.
         """
         driver = self.driver(cloud)
         call = CallContext()
-        backend = {s.backend_id: s for s in driver.list(call)}
+        listing = driver.list(call)
+        unreached = dc.unreached_hosts(listing)    # hosts the listing could not ask: no news of them
+        backend = {s.backend_id: s for s in listing}
         with ctx.session() as session:
             rows = session.scalars(select(Server).where(
                 Server.cloud == cloud, Server.deleted.is_(False), Server.backend_id.is_not(None),
@@ -733,6 +746,8 @@ class ServerHandlers:
                 if ctx.abandoned.is_set():
                     return
                 info = backend.get(server.backend_id)
+                if info is None and server.host and server.host in unreached:
+                    continue                # its host was not asked (down): left as it is
                 if info is None:
                     try:
                         info = driver.get(call, server.backend_id)

@@ -11,7 +11,9 @@ refuses (its own claim failed) is skipped and the next one tried, as Nova's retr
 fits: the build fails with Nova's "No valid host was found".
 
 Images come from Overcast's image store (``BuildRequest.read_image``) and are sent to the host
-once (cached there per image id). Volumes, snapshots and resize are not offered yet (the host
+once (cached there per image id). A resize stays on the server's host (Nova with
+``allow_resize_to_same_host``; no guest moves between hosts yet): one that does not fit there
+fails with Nova's "No valid host was found". Volumes and snapshots are not offered yet (the host
 side has them; their driver paths are untested, so the capabilities are not declared).
 """
 
@@ -25,10 +27,10 @@ from typing import Any, Iterable, Iterator
 
 from overcast.drivers import errors
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, PowerState, ServerGroup,
-                                      ServerInfo, ServerState, Zone)
+                                      ServerInfo, ServerListing, ServerState, Zone)
 from overcast.drivers.context import CallContext
 from overcast.drivers.hosts.hypervisor import DEFAULT_CMDLINE, GuestInfo, GuestSpec, guest_uuid
-from overcast.drivers.hosts.scheduler import NoValidHost, Request, schedule
+from overcast.drivers.hosts.scheduler import NO_VALID_HOST, NoValidHost, Request, schedule
 from overcast.drivers.hosts.transport import Hosts
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ def split_id(backend_id: str) -> tuple[str, str]:
 
 class HostsCompute(ComputeDriver):
     capabilities = frozenset({Capability.REBOOT, Capability.START_STOP, Capability.PAUSE, Capability.SUSPEND,
-                              Capability.CONSOLE_OUTPUT, Capability.SERVER_GROUPS})
+                              Capability.CONSOLE_OUTPUT, Capability.SERVER_GROUPS, Capability.RESIZE})
     boots_overcast_images = True
     boots_from_volume = False
     names_hosts = True
@@ -159,10 +161,10 @@ class HostsCompute(ComputeDriver):
         last_refusal = ""
         while True:
             try:
-                candidates = schedule(self.hosts.hosts(), Request(
+                candidates = self._schedule(Request(
                     vcpus=flavor.vcpus, memory_mb=flavor.ram_mb, disk_gb=flavor.disk_gb, zone=zone,
                     group=group.id if group else None, policy=group.policy if group else None,
-                    exclude=frozenset(tried), force_host=force))
+                    exclude=frozenset(tried), force_host=force, out_of_service=request.excluded_hosts))
             except NoValidHost as exc:
                 raise errors.BuildFailed(str(exc) + (f" Last refusal: {last_refusal}" if last_refusal else "")) from None
             host = candidates[0].name
@@ -187,6 +189,25 @@ class HostsCompute(ComputeDriver):
                 # the spawn may still happen (the command waits in the host's queue): keep the
                 # claim, and let the engine retry; find() then sees the guest
                 raise
+
+    def _schedule(self, request: Request) -> builtins.list[Any]:
+        """:func:`schedule`, but a process that has just started (a restart resuming builds) first
+        waits for the hosts it has not heard from yet, up to its warm-up: "no valid host" then
+        means none, not "no heartbeat received yet"."""
+        try:
+            return schedule(self.hosts.hosts(), request)
+        except NoValidHost:
+            left = self.hosts.warm_up_left()
+            if left <= 0:
+                raise
+
+        def fits(hosts: builtins.list[Any]) -> bool:
+            try:
+                return bool(schedule(hosts, request))
+            except NoValidHost:
+                return False
+        self.hosts.directory.wait_for(fits, left)
+        return schedule(self.hosts.hosts(), request)
 
     def delete(self, ctx: CallContext, backend_id: str) -> None:
         try:
@@ -225,17 +246,26 @@ class HostsCompute(ComputeDriver):
         return out
 
     def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
-        """The guests of the hosts that are up. A host that is down is left out: the reconciler
-        asks for its servers one by one (``get``: ``Unavailable``) and leaves them as they are, as
-        Nova leaves the instances of a compute that stopped reporting. A host asked is given a few
-        of its heartbeat intervals to answer (one that just died must not hold the round for the
-        whole ``call_timeout``)."""
+        """The guests of the hosts that answered, as a :class:`ServerListing` whose ``unreached``
+        names the others: a host that is down is not asked, and one that is up is given a few of
+        its heartbeat intervals to answer (one that just died must not hold the reconciler's round
+        for the whole ``call_timeout``); one that does not answer in time is unreached too. The
+        reconciler leaves the servers of unreached hosts as they are, as Nova leaves the instances
+        of a compute that stopped reporting."""
         out: builtins.list[ServerInfo] = []
+        unreached: builtins.list[str] = []
         for host in self.hosts.hosts():
-            if host.up:
-                out.extend(self._info(host.name, g)
-                           for g in self.hosts.call(host.name, "list", timeout=max(10.0, 5 * host.interval)))
-        return out
+            if not host.up:
+                unreached.append(host.name)
+                continue
+            try:
+                guests = self.hosts.call(host.name, "list", timeout=max(10.0, 5 * host.interval))
+            except errors.Unavailable as exc:
+                log.warning("host %s did not answer the listing: %s", host.name, exc)
+                unreached.append(host.name)
+                continue
+            out.extend(self._info(host.name, g) for g in guests)
+        return ServerListing(out, unreached=unreached)
 
     def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
         uid = guest_uuid(idempotency_key)
@@ -294,6 +324,35 @@ class HostsCompute(ComputeDriver):
         if state is not ServerState.SUSPENDED:
             raise errors.NotSuspended(f"server {backend_id} is {state.value}, not suspended")
         self._call(backend_id, "resume", timeout=300)
+
+    def resize(self, ctx: CallContext, backend_id: str, flavor: Flavor) -> None:
+        """On the server's own host (its guest stopped, redefined, its disk grown, started again if
+        it ran), if the new flavor fits there with the guest's old size given back, as Nova's
+        filters count it. :raises InvalidRequest: Nova's "No valid host was found" (it does not fit,
+        or the host refused it under its own claim)."""
+        host, uid = split_id(backend_id)
+        state = self.hosts.require_up(host)
+        old = next((g for g in state.guests if g.get("uuid") == uid), None)
+        cpu, ram, disk = state.free()
+        if old is not None:
+            cpu, ram, disk = (cpu + int(old.get("vcpus") or 0), ram + int(old.get("memory_mb") or 0),
+                              disk + int(old.get("disk_gb") or 0))
+        short = [name for name, want, have in (("RamFilter", flavor.ram_mb, ram), ("CoreFilter", flavor.vcpus, cpu),
+                                               ("DiskFilter", flavor.disk_gb, disk)) if want > have]
+        if short:
+            raise errors.InvalidRequest(f"{NO_VALID_HOST} ({', '.join(short)} refused {host})")
+        try:
+            self._call(backend_id, "resize", {"vcpus": flavor.vcpus, "memory_mb": flavor.ram_mb,
+                                              "disk_gb": flavor.disk_gb, "flavor_id": flavor.id},
+                       timeout=self.clean_shutdown_timeout + 120)
+        except errors.QuotaExceeded as exc:     # the host's own claim: the same answer
+            raise errors.InvalidRequest(f"{NO_VALID_HOST} ({exc})") from None
+
+    def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
+        self._call(backend_id, "confirm_resize")
+
+    def revert_resize(self, ctx: CallContext, backend_id: str) -> None:
+        self._call(backend_id, "revert_resize", timeout=self.clean_shutdown_timeout + 120)
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         return str(self._call(backend_id, "console", {"length": length}))

@@ -3,7 +3,8 @@
 Hosts are known from their agents' heartbeats (:class:`HostDirectory`): what each offers (vCPUs,
 memory, disk, read from libvirt), what its guests take, its allocation ratios, its zone and its
 guests' server groups. :func:`schedule` filters them as Nova's default filters do —
-ComputeFilter (up and enabled), AvailabilityZoneFilter, RAM/Core/Disk with allocation ratios,
+ComputeFilter (up, and its service neither disabled nor forced down by an administrator: the
+request's ``out_of_service``, read from Overcast's services), AvailabilityZoneFilter, RAM/Core/Disk with allocation ratios,
 ServerGroupAffinityFilter and ServerGroupAntiAffinityFilter — and weighs what is left by free RAM
 (spreading, Nova's RAMWeigher), with soft-(anti-)affinity as weighers. The chosen host checks
 again when it gets the build (its own claim, under a lock); a host that refuses is skipped and
@@ -96,6 +97,8 @@ class Request:
     exclude: frozenset[str] = frozenset()
     #: a host the request must go to (admin's ``host`` / zone ``az:host``)
     force_host: str | None = None
+    #: hosts an administrator took out (service disabled or forced down): ComputeFilter refuses them
+    out_of_service: frozenset[str] = frozenset()
 
 
 def schedule(hosts: Iterable[HostState], request: Request) -> list[HostState]:
@@ -109,7 +112,7 @@ def schedule(hosts: Iterable[HostState], request: Request) -> list[HostState]:
     all_hosts = list(hosts)
     group_hosts = {h.name for h in all_hosts if request.group and h.group_members(request.group)}
     for host in all_hosts:
-        if not host.up or host.disabled:
+        if not host.up or host.disabled or host.name in request.out_of_service:
             refuse("ComputeFilter")
             continue
         if host.name in request.exclude:

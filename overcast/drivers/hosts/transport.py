@@ -49,6 +49,11 @@ class Hosts(abc.ABC):
                                      retry_after=max(1.0, state.interval))
         return state
 
+    def warm_up_left(self) -> float:
+        """Seconds this process may still be hearing from hosts for the first time (just started:
+        a host not known yet may only not have reported). Default: none."""
+        return 0.0
+
     def close(self) -> None:
         """Release connections (default: nothing)."""
 
