@@ -32,6 +32,9 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("ip-substring-filtering", "IP address substring filtering",
      "Provides IP address substring filtering when listing ports"),
     ("metering", "Neutron Metering", "Neutron Metering extension."),
+    ("metering_source_and_destination_fields", "Neutron Metering with source and destination filtering",
+     "Neutron Metering extension that enables the use of source and destination IP prefixes to create metering "
+     "label rules."),
     ("network-ip-availability", "Network IP Availability",
      "Provides IP availability data for each network and subnet."),
     ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
