@@ -307,8 +307,9 @@ class MeteringLabel(Base):
 
 
 class MeteringLabelRule(Base):
-    """One rule of a metering label: traffic to or from ``remote_ip_prefix`` in one direction,
-    counted or (``excluded``) left out. Gone with its label."""
+    """One rule of a metering label: traffic to or from ``remote_ip_prefix`` (deprecated), or
+    from ``source_ip_prefix`` and/or to ``destination_ip_prefix``, in one direction, counted or
+    (``excluded``) left out. Gone with its label."""
 
     __tablename__ = "net_metering_label_rule"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -316,7 +317,9 @@ class MeteringLabelRule(Base):
         String(36), ForeignKey("net_metering_label.id", ondelete="CASCADE"), index=True)
     #: ingress or egress
     direction: Mapped[str] = mapped_column(String(8))
-    remote_ip_prefix: Mapped[str] = mapped_column(String(64))
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64))
+    source_ip_prefix: Mapped[str | None] = mapped_column(String(64))
+    destination_ip_prefix: Mapped[str | None] = mapped_column(String(64))
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

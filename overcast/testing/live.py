@@ -55,6 +55,11 @@ __all__ = [
 
 LOOPBACK = "127.0.0.1"
 T = TypeVar("T")
+#: how long :meth:`LiveServer.start` waits, by default, for the server to answer: generous, since a
+#: loaded 2-core CI machine took more than 30 s (the old default) to start one twice. The wait is a
+#: condition (polled every 20 ms at first), so a server that answers sooner is not waited for any
+#: longer, and one that exits fails the start at once, whatever the deadline.
+STARTUP_TIMEOUT = 180.0
 
 
 class LiveServerError(RuntimeError):
@@ -109,7 +114,8 @@ class LiveServer:
     :param workers: ``--workers``.
     :param bcrypt_rounds: set as ``OVERCAST_IDENTITY_BCRYPT_ROUNDS`` unless ``env`` sets it
         (4 keeps tests fast; ``None`` leaves the server's default).
-    :param startup_timeout: seconds to wait for ``/identity`` to answer.
+    :param startup_timeout: seconds to wait at most for ``/identity`` to answer (and its
+        clouds.yaml to be written); :data:`STARTUP_TIMEOUT` by default.
     """
 
     def __init__(
@@ -122,7 +128,7 @@ class LiveServer:
         host: str = LOOPBACK,
         port: int | None = None,
         bcrypt_rounds: int | None = 4,
-        startup_timeout: float = 30.0,
+        startup_timeout: float = STARTUP_TIMEOUT,
         stop_timeout: float = 10.0,
         python: str = sys.executable,
         extra_args: tuple[str, ...] = (),
@@ -262,8 +268,9 @@ class LiveServer:
                  on_timeout=lambda: self.output_tail())
         self.startup_seconds = time.monotonic() - began
         self._clouds = None
-        wait_for(self.clouds_yaml.exists, 5.0, description=f"{self.clouds_yaml}",
-                 on_timeout=lambda: self.output_tail())
+        # the same deadline (at least 5 s more), not a short one of its own
+        wait_for(self.clouds_yaml.exists, max(5.0, self.startup_timeout - self.startup_seconds),
+                 description=f"{self.clouds_yaml}", on_timeout=lambda: self.output_tail())
 
     def _answers(self) -> bool:
         assert self.process is not None

@@ -189,6 +189,37 @@ def test_security_groups_must_exist_and_apply_to_the_ports(nova, net):
     assert port["security_groups"] == [web["id"]]
 
 
+def test_a_group_shared_with_the_project_is_found_by_name(nova, net, cloud):
+    """A security group another project shares with this one (RBAC ``access_as_shared``) is
+    found by its name, as Nova finds it (its own and the shared groups, the
+    ``security-groups-shared-filtering`` way): on create and in ``addSecurityGroup``."""
+    alt = Nova(cloud, cloud.token("alt_demo", "alt_demo"))
+    own_net = net.make(alt.token, "networks", "network", name="alt-net")  # where its servers get ports
+    net.make(alt.token, "subnets", "subnet", network_id=own_net["id"], ip_version=4, cidr="10.77.0.0/24")
+    alt_project = own_net["project_id"]
+    shared = net.make(nova.token, "security-groups", "security_group", name="shared-web")
+    resp = alt.req("POST", "/servers", json={"server": {"name": "sg", "flavorRef": "1", "imageRef": IMAGE_ID,
+                                                        "security_groups": [{"name": "shared-web"}]}})
+    assert _fault(resp, 400) == "Security group shared-web not found."  # not shared yet
+    status, body = net("POST", "/rbac-policies", nova.token, {"rbac_policy": {
+        "object_type": "security_group", "object_id": shared["id"], "action": "access_as_shared",
+        "target_tenant": alt_project}})
+    assert status == 201, body
+    sid = alt.create("sg", security_groups=[{"name": "shared-web"}]).json["server"]["id"]
+    [port] = _ports(net, alt.token, sid)
+    assert port["security_groups"] == [shared["id"]]
+    assert alt.req("GET", f"/servers/{sid}").json["server"]["security_groups"] == [{"name": "shared-web"}]
+    other = alt.create("plain").json["server"]["id"]
+    assert alt.action(other, {"addSecurityGroup": {"name": "shared-web"}}).status_code == 202
+    [port] = _ports(net, alt.token, other)
+    assert shared["id"] in port["security_groups"]
+    # the project's own group of that name comes first
+    own = net.make(alt.token, "security-groups", "security_group", name="shared-web")
+    mine = alt.create("own", security_groups=[{"name": "shared-web"}]).json["server"]["id"]
+    [port] = _ports(net, alt.token, mine)
+    assert port["security_groups"] == [own["id"]]
+
+
 def test_another_projects_network_is_not_found(nova, net, cloud):
     alt = cloud.token("alt_demo", "alt_demo")
     theirs = net.make(alt, "networks", "network", name="theirs")

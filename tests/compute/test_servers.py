@@ -339,3 +339,33 @@ def test_personality_accepted_up_to_2_56_refused_from_2_57(nova, admin_nova):
     assert resp.status_code == 400 and "personality" in resp.json["badRequest"]["message"]
     resp = nova.action(sid, {"rebuild": {"imageRef": IMAGE_ID, "personality": _files(7)}})
     assert resp.status_code == 403 and resp.json["forbidden"]["message"] == "Personality file limit exceeded"
+
+
+def test_ip_filters_decode_each_rows_addresses_once(nova, monkeypatch):
+    """``?ip=``/``?ip6=`` decode a row's addresses (its stored JSON text) once: for both filters and
+    for its detail view rendered anew (the review found three decodes of one row)."""
+    import collections
+    import json
+
+    from overcast.core.compute import servers as core_servers
+
+    ids = [nova.create(f"ipf-{i}").json["server"]["id"] for i in range(3)]
+    decoded: collections.Counter[str] = collections.Counter()
+
+    class Counting:
+        @staticmethod
+        def loads(text, *args, **kwargs):  # noqa: ANN001, ANN205
+            if isinstance(text, str) and '"addr"' in text:
+                decoded[text] += 1
+            return json.loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(core_servers, "json", Counting)
+    resp = nova.req("GET", "/servers/detail?ip=10.&ip6=.*", "2.1")
+    assert resp.status_code == 200, resp.text
+    assert resp.json["servers"] == []  # no IPv6 address on the local network: both filters ran
+    assert len(decoded) == 3 and set(decoded.values()) == {1}, decoded
+    decoded.clear()
+    resp = nova.req("GET", "/servers/detail?ip=10.&name=ipf-", "2.1")
+    assert sorted(s["id"] for s in resp.json["servers"]) == sorted(ids)
+    assert all(s["addresses"] for s in resp.json["servers"])
+    assert len(decoded) == 3 and set(decoded.values()) == {1}, decoded

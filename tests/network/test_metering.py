@@ -6,7 +6,8 @@ filters, and rules gone with their label."""
 from __future__ import annotations
 
 LABEL_KEYS = {"id", "name", "description", "shared", "tenant_id", "project_id"}
-RULE_KEYS = {"id", "metering_label_id", "direction", "remote_ip_prefix", "excluded"}
+RULE_KEYS = {"id", "metering_label_id", "direction", "remote_ip_prefix", "source_ip_prefix", "destination_ip_prefix",
+             "excluded"}
 LABELS, RULES = "/metering/metering-labels", "/metering/metering-label-rules"
 
 
@@ -70,6 +71,7 @@ def test_rules_validation_overlap_and_isolation(net, admin_token, demo_token):
     assert set(rule) == RULE_KEYS
     assert (rule["metering_label_id"], rule["direction"], rule["remote_ip_prefix"], rule["excluded"]) == (
         label["id"], "ingress", "10.0.0.0/24", False)
+    assert (rule["source_ip_prefix"], rule["destination_ip_prefix"]) == (None, None)
     six = net.make(admin_token, "metering/metering-label-rules", "metering_label_rule", metering_label_id=label["id"],
                    remote_ip_prefix="fd02::/64", direction="egress", excluded=True)
     assert (six["direction"], six["excluded"]) == ("egress", True)
@@ -82,7 +84,8 @@ def test_rules_validation_overlap_and_isolation(net, admin_token, demo_token):
             "metering_label_id": label["id"], "remote_ip_prefix": "10.9.0.0/24", **attrs}})
         assert status == 400 and field in _fault(body)[1], (attrs, body)
     status, body = net("POST", RULES, admin_token, {"metering_label_rule": {"metering_label_id": label["id"]}})
-    assert status == 400 and "remote_ip_prefix" in _fault(body)[1]
+    assert status == 400 and _fault(body) == ("Invalid", "You must define at least one of the following parameters "
+                                              "'remote_ip_prefix', or 'source_ip_prefix' or 'destination_ip_prefix'.")
     # an overlap within one label, direction and exclusion is a 409; elsewhere it is fine
     status, body = net("POST", RULES, admin_token, {"metering_label_rule": {
         "metering_label_id": label["id"], "remote_ip_prefix": "10.0.0.128/25"}})
@@ -113,6 +116,48 @@ def test_rules_validation_overlap_and_isolation(net, admin_token, demo_token):
     assert net("GET", RULES, admin_token)[1]["metering_label_rules"] == []
 
 
+def test_source_and_destination_prefixes(net, admin_token):
+    """``metering_source_and_destination_fields``: a rule by source and/or destination prefix
+    (an address or a prefix, kept as given), never with the deprecated ``remote_ip_prefix``; each
+    field named when it is wrong; shown, fetched and filtered as Neutron does."""
+    label = net.make(admin_token, "metering/metering-labels", "metering_label", name="sd")
+    both = net.make(admin_token, "metering/metering-label-rules", "metering_label_rule", metering_label_id=label["id"],
+                    source_ip_prefix="10.0.0.0/24", destination_ip_prefix="192.168.1.7/16")
+    assert set(both) == RULE_KEYS
+    assert (both["remote_ip_prefix"], both["source_ip_prefix"], both["destination_ip_prefix"], both["direction"]) == (
+        None, "10.0.0.0/24", "192.168.1.7/16", "ingress")
+    source = net.make(admin_token, "metering/metering-label-rules", "metering_label_rule",
+                      metering_label_id=label["id"], source_ip_prefix="fd00::1", direction="egress")
+    assert (source["source_ip_prefix"], source["destination_ip_prefix"]) == ("fd00::1", None)
+    # Neutron checks overlaps of remote prefixes only: the same source prefix twice is taken
+    again = net.make(admin_token, "metering/metering-label-rules", "metering_label_rule",
+                     metering_label_id=label["id"], source_ip_prefix="10.0.0.0/24")
+    assert net("GET", f"{RULES}/{both['id']}", admin_token)[1]["metering_label_rule"] == both
+    listed = net("GET", f"{RULES}?source_ip_prefix=10.0.0.0/24", admin_token)[1]["metering_label_rules"]
+    assert {r["id"] for r in listed} == {both["id"], again["id"]}
+    listed = net("GET", f"{RULES}?destination_ip_prefix=192.168.1.7/16&fields=id&fields=destination_ip_prefix",
+                 admin_token)[1]["metering_label_rules"]
+    assert listed == [{"id": both["id"], "destination_ip_prefix": "192.168.1.7/16"}]
+    for attrs, fault in (
+            ({"remote_ip_prefix": "10.1.0.0/24", "source_ip_prefix": "10.2.0.0/24"},
+             "Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'."),
+            ({"remote_ip_prefix": "10.1.0.0/24", "destination_ip_prefix": "10.2.0.0/24"},
+             "Cannot use 'remote-ip-prefix' in conjunction with 'source-ip-prefix' or 'destination-ip-prefix'."),
+            ({"source_ip_prefix": None, "destination_ip_prefix": None}, "You must define at least one"),
+            ({"source_ip_prefix": "10.0.0.300/24"}, "source_ip_prefix: 10.0.0.300/24 is invalid ["),
+            ({"destination_ip_prefix": "nowhere"}, "destination_ip_prefix: nowhere is invalid [")):
+        status, body = net("POST", RULES, admin_token, {"metering_label_rule": {"metering_label_id": label["id"],
+                                                                                **attrs}})
+        assert status == 400 and _fault(body)[0] == "Invalid" and _fault(body)[1].startswith(fault), (attrs, body)
+    status, body = net("POST", RULES, admin_token, {"metering_label_rule": {"metering_label_id": label["id"],
+                                                                            "source_ip_prefix": 10}})
+    assert status == 400 and "source_ip_prefix" in _fault(body)[1]
+    assert {r["id"] for r in net("GET", f"{RULES}?metering_label_id={label['id']}", admin_token)[1][
+        "metering_label_rules"]} == {both["id"], source["id"], again["id"]}, "a refused rule is not made"
+
+
 def test_metering_is_listed(net, demo_token):
     status, body = net("GET", "/extensions/metering", demo_token)
     assert status == 200 and body["extension"]["alias"] == "metering"
+    status, body = net("GET", "/extensions/metering_source_and_destination_fields", demo_token)
+    assert status == 200 and body["extension"]["alias"] == "metering_source_and_destination_fields"

@@ -16,7 +16,7 @@ from overcast.api.compute.common import Links
 from overcast.api.fragments import Fragments
 from overcast.api.microversions import Version, reached
 from overcast.core.compute import states
-from overcast.core.compute.servers import Related, decoded, host_id
+from overcast.core.compute.servers import Related, ServerRows, decoded, host_id
 from overcast.core.context import AuthContext
 from overcast.store.compute import Server
 
@@ -175,11 +175,13 @@ class ServerViews:
         out = []
         # the shape as a key: the host states (a mapping) as sorted pairs: a host's state is in the view
         shaped = (shape.reached, shape.admin, shape.base, tuple(sorted((shape.host_states or {}).items())))
+        known = rows.addresses if isinstance(rows, ServerRows) else {}  # decoded by a filter already
         for row in rows:
             key = (shaped, row, tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
                    tuple(related.tags.get(row.id, ())), tuple(related.volumes.get(row.id, ())))
             out.append(self.fragments.render(
-                key, lambda row=row: self.detail_in(decoded(row), shape, show_groups=False, related=related)))
+                key, lambda row=row: self.detail_in(decoded(row, known[row.id]) if row.id in known else decoded(row),
+                                                    shape, show_groups=False, related=related)))
         return out
 
     def detail_in(self, server: Any, shape: Shape, *, show_groups: bool = True,

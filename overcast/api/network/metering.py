@@ -19,8 +19,9 @@ _OWNER = {"tenant_id": UUID, "project_id": UUID}
 LABEL_CREATE: dict[str, Any] = {"name": NAME, "description": {"type": "string", "maxLength": 1024},
                                 "shared": BOOL, **_OWNER}
 #: the owner given for a rule is taken and ignored, as Neutron does: a rule is its label's
-RULE_CREATE: dict[str, Any] = {"metering_label_id": UUID, "remote_ip_prefix": {"type": "string", "maxLength": 64},
-                               "direction": {"type": "string", "maxLength": 16}, "excluded": BOOL, **_OWNER}
+_PREFIX = {"type": ["string", "null"], "maxLength": 64}
+RULE_CREATE: dict[str, Any] = {"metering_label_id": UUID, "remote_ip_prefix": _PREFIX, "source_ip_prefix": _PREFIX,
+                               "destination_ip_prefix": _PREFIX, "direction": {"type": "string", "maxLength": 16}, "excluded": BOOL, **_OWNER}
 
 
 def label(req: falcon.Request, session: Session, record: MeteringLabel) -> dict[str, Any]:
@@ -30,7 +31,8 @@ def label(req: falcon.Request, session: Session, record: MeteringLabel) -> dict[
 
 def rule(req: falcon.Request, session: Session, record: MeteringLabelRule) -> dict[str, Any]:
     return {"id": record.id, "metering_label_id": record.metering_label_id, "direction": record.direction,
-            "remote_ip_prefix": record.remote_ip_prefix, "excluded": record.excluded}
+            "remote_ip_prefix": record.remote_ip_prefix, "source_ip_prefix": record.source_ip_prefix,
+            "destination_ip_prefix": record.destination_ip_prefix, "excluded": record.excluded}
 
 
 LABELS = Kind("metering_labels", "metering_label", label, metering, LABEL_CREATE, {},
@@ -39,10 +41,12 @@ LABELS = Kind("metering_labels", "metering_label", label, metering, LABEL_CREATE
                        "shared": MeteringLabel.shared, "project_id": MeteringLabel.project_id,
                        "tenant_id": MeteringLabel.project_id})
 RULES = Kind("metering_label_rules", "metering_label_rule", rule, metering_rules, RULE_CREATE, {},
-             url="metering/metering-label-rules", required=("metering_label_id", "remote_ip_prefix"),
+             url="metering/metering-label-rules", required=("metering_label_id",),
              columns={"id": MeteringLabelRule.id, "metering_label_id": MeteringLabelRule.metering_label_id,
                       "direction": MeteringLabelRule.direction,
                       "remote_ip_prefix": MeteringLabelRule.remote_ip_prefix,
+                      "source_ip_prefix": MeteringLabelRule.source_ip_prefix,
+                      "destination_ip_prefix": MeteringLabelRule.destination_ip_prefix,
                       "excluded": MeteringLabelRule.excluded})
 
 #: endpoint name -> (URL, kind); rules first, so deletes of rules come before their labels'

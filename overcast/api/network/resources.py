@@ -141,7 +141,7 @@ KINDS: tuple[Kind, ...] = (
          columns=_columns(FloatingIp, "floating_network_id", "floating_ip_address", "router_id", "port_id",
                           "fixed_ip_address", "status"), many=views.floating_ips),
     Kind("security_groups", "security_group", views.security_group, security_groups, SG_CREATE, SG_UPDATE,
-         url="security-groups", columns=_columns(SecurityGroup, "name", "stateful")),
+         url="security-groups", columns=_columns(SecurityGroup, "name", "stateful"), many=views.security_groups),
 )
 
 

@@ -32,6 +32,9 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("ip-substring-filtering", "IP address substring filtering",
      "Provides IP address substring filtering when listing ports"),
     ("metering", "Neutron Metering", "Neutron Metering extension."),
+    ("metering_source_and_destination_fields", "Neutron Metering with source and destination filtering",
+     "Neutron Metering extension that enables the use of source and destination IP prefixes to create metering "
+     "label rules."),
     ("network-ip-availability", "Network IP Availability",
      "Provides IP availability data for each network and subnet."),
     ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
@@ -58,10 +61,13 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
      "Expose functions for quotas usage statistics per project"),
     ("rbac-policies", "RBAC Policies", "Allows creation and modification of policies that control tenant access to "
      "resources."),
+    ("rbac-security-groups", "Add security_group type to network RBAC", "Add security_group type to network RBAC"),
     ("router", "Neutron L3 Router",
      "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via "
      "a NAT gateway."),
     ("security-group", "security-group", "The security groups extension."),
+    ("security-groups-shared-filtering", "Security group filtering on the shared field",
+     "Support filtering security groups on the shared field"),
     ("service-type", "Neutron Service Type Management", "API for retrieving service providers for Neutron "
      "advanced services"),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),

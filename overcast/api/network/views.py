@@ -15,6 +15,7 @@ from overcast.core import policy
 from overcast.core.network import BINDING_PROFILE
 from overcast.core.network import address_scopes
 from overcast.core.network import ports as port_rules
+from overcast.core.network import security_groups as group_rules
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
 
 
@@ -156,6 +157,16 @@ def security_group_rule(req: falcon.Request, session: Session | None, rule: Secu
             "updated_at": iso(rule.updated_at), "revision_number": rule.revision_number}
 
 
-def security_group(req: falcon.Request, session: Session, group: SecurityGroup) -> dict[str, Any]:
-    return {"id": group.id, "name": group.name, "stateful": group.stateful,
+def security_group(req: falcon.Request, session: Session, group: SecurityGroup,
+                   shared: bool | None = None) -> dict[str, Any]:
+    """``shared``: whether an RBAC policy shares it with the caller's project (read when not given)."""
+    if shared is None:
+        shared = bool(group_rules.shared_ids(session, caller(req), [group]))
+    return {"id": group.id, "name": group.name, "stateful": group.stateful, "shared": shared,
             "security_group_rules": [security_group_rule(req, session, r) for r in group.rules], **standard(group)}
+
+
+def security_groups(req: falcon.Request, session: Session, groups: list[SecurityGroup]) -> list[dict[str, Any]]:
+    """Views of many groups: which are shared with the caller read at once."""
+    shared = group_rules.shared_ids(session, caller(req), groups)
+    return [security_group(req, session, g, g.id in shared) for g in groups]

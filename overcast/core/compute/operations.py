@@ -62,6 +62,8 @@ SETTLE_MAX = 0.5
 _pause = time.sleep
 #: a server delete is asked for again when the backend still has it this many polls after the call
 DELETE_REASK_POLLS = 15
+#: backend ids per query when the reconciler looks for the backend's servers Overcast does not know
+_STRAY_CHUNK = 500
 
 #: driver state -> vm_state
 VM_STATE = {
@@ -573,6 +575,8 @@ class ServerHandlers:
         elif key == "revertResize":
             driver.revert_resize(call, backend_id)
         elif key == "rebuild":
+            if image is None:  # deleted since the API took the rebuild: Nova's compute fails alike
+                raise Conflict(f"Image {p.get('image_id')} could not be found.")
             if p.get("root_volume_id"):  # 2.93: the root volume is reimaged first (Cinder's os-reimage)
                 volume_reimage.reimage(self.volumes.volume_core, call, p["root_volume_id"], p["image_id"])
             driver.rebuild(call, backend_id, image, p.get("admin_password"))
@@ -683,7 +687,7 @@ class ServerHandlers:
 
     def action_failed(self, job: Job, session: Session) -> None:
         server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
-        key = job.params.get("action")
+        key = str(job.params.get("action") or "")
         if key in ("createImage", "createBackup", "shelve") and job.params.get("image_id"):
             image = session.get(Image, job.params["image_id"])
             made = (_checkpoint_of(session, job).get("image") or {}).get("backend_id")
@@ -774,13 +778,29 @@ class ServerHandlers:
             self.log_strays(session, cloud, backend)
 
     def log_strays(self, session: Session, cloud: str, backend: Mapping[str, dc.ServerInfo]) -> None:
-        """Log (once each) the backend's servers that no Overcast server has; they are left alone."""
-        known = session.execute(select(Server.backend_id, Server.idempotency_key).where(
-            Server.cloud == cloud, Server.deleted.is_(False))).all()
-        ids = {b for b, _ in known if b}
-        keys = {k for _, k in known if k}
-        strays = sorted(b for b, info in backend.items() if b not in ids and info.idempotency_key not in keys
-                        and (cloud, b) not in self.strays)
+        """Log (once each) the backend's servers that no Overcast server has; they are left alone.
+
+        A server Overcast has deleted counts as known: the backend may list it a while after (a
+        delete still running there, an EC2 instance shown ``terminated``, a listing taken before
+        the delete finished), and it is not a stranger. So does a backend server in state DELETED.
+        """
+        candidates = {b: info for b, info in backend.items()
+                      if (cloud, b) not in self.strays and info.state is not dc.ServerState.DELETED}
+        if not candidates:
+            return
+        ids: set[str] = set()
+        known_keys: set[str] = set()
+        names = sorted(candidates)
+        for start in range(0, len(names), _STRAY_CHUNK):  # under every database's bound-parameter limit
+            chunk = names[start:start + _STRAY_CHUNK]
+            keys = [k for k in (candidates[b].idempotency_key for b in chunk) if k]
+            for backend_id, key in session.execute(select(Server.backend_id, Server.idempotency_key).where(
+                    Server.cloud == cloud, or_(Server.backend_id.in_(chunk), Server.idempotency_key.in_(keys)))):
+                if backend_id:
+                    ids.add(backend_id)
+                if key:
+                    known_keys.add(key)
+        strays = sorted(b for b, info in candidates.items() if b not in ids and info.idempotency_key not in known_keys)
         for backend_id in strays:
             self.strays.add((cloud, backend_id))
             info = backend[backend_id]

@@ -20,7 +20,7 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from sqlalchemy import Text, and_, bindparam, cast, not_, or_, select
 from sqlalchemy.orm import Session
@@ -519,14 +519,29 @@ def _record_type(names: tuple[str, ...]) -> Any:
     return collections.namedtuple("ListedServer", names)
 
 
-def _addresses_of(row: Any) -> dict[str, Any]:
-    return (json.loads(row.addresses) if row.addresses else None) or {}
+def _addresses_of(row: Any) -> Any:
+    return json.loads(row.addresses) if row.addresses else None
 
 
-def decoded(row: Any) -> Any:
-    """A :func:`list_servers` row as a named tuple with its JSON columns decoded (what a view reads)."""
+class ServerRows(list):
+    """The rows :func:`list_servers` returns, with the ``addresses`` it decoded to filter them
+    (server id -> the decoded column), so that a view rendered anew does not decode them again."""
+
+    def __init__(self, rows: Iterable[Any] = (), addresses: dict[str, Any] | None = None) -> None:
+        super().__init__(rows)
+        self.addresses: dict[str, Any] = addresses or {}
+
+
+_UNKNOWN = object()
+
+
+def decoded(row: Any, addresses: Any = _UNKNOWN) -> Any:
+    """A :func:`list_servers` row as a named tuple with its JSON columns decoded (what a view
+    reads); ``addresses``: the row's addresses already decoded (:attr:`ServerRows.addresses`)."""
     record = _record_type(row._fields)._make(row)
-    return record._replace(**{name: None if getattr(row, name) is None else json.loads(getattr(row, name))
+    return record._replace(**{name: None if getattr(row, name) is None
+                              else addresses if name == "addresses" and addresses is not _UNKNOWN
+                              else json.loads(getattr(row, name))
                               for name in JSON_TEXT if name in row._fields})
 
 
@@ -579,7 +594,7 @@ def _list_statement(detail: bool, embedded_flavor: bool, scope: str, deleted: bo
 
 
 def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region: str, detail: bool = True,
-                 embedded_flavor: bool = False) -> list[Any]:
+                 embedded_flavor: bool = False) -> ServerRows:
     """The servers of ``region`` the caller may see that match; sorted and paged. Without
     ``all_tenants`` that is the caller's project whatever ``project_id`` says (Nova ignores
     ``tenant_id`` then, lp:#1185290).
@@ -612,7 +627,7 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region
         if "DELETED" in {s.upper() for s in f["status"]} and deleted is None:
             deleted_mode = "any"
         if not wanted:
-            return []
+            return ServerRows()
         params["vm_states"] = sorted(wanted)
     simple = []
     for key in _SIMPLE_FILTERS:
@@ -642,14 +657,15 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region
     if f.get("name"):
         rx = _regex(f["name"])
         rows = [s for s in rows if rx.search(s.name)]
-    if f.get("ip"):
-        rx = _regex(f["ip"])
-        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in _addresses_of(s).values()
-                                       for a in addrs if a.get("version") == 4)]
-    if f.get("ip6"):
-        rx = _regex(f["ip6"])
-        rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in _addresses_of(s).values()
-                                       for a in addrs if a.get("version") == 6)]
+    addresses: dict[str, Any] = {}  # each row's addresses decoded once, for both filters and its view
+    for key, ip_version in (("ip", 4), ("ip6", 6)):
+        if f.get(key):
+            rx = _regex(f[key])
+            for s in rows:
+                if s.id not in addresses:
+                    addresses[s.id] = _addresses_of(s)
+            rows = [s for s in rows if any(rx.search(a.get("addr", "")) for addrs in (addresses[s.id] or {}).values()
+                                           for a in addrs if a.get("version") == ip_version)]
     if query.marker is not None:
         index = next((i for i, s in enumerate(rows) if s.id == query.marker), None)
         if index is None:
@@ -657,7 +673,7 @@ def list_servers(session: Session, ctx: AuthContext, query: ListQuery, *, region
         rows = rows[index + 1:]
     if query.limit is not None:
         rows = rows[: query.limit]
-    return rows
+    return ServerRows(rows, addresses)
 
 
 @dataclass(frozen=True)

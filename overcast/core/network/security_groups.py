@@ -4,6 +4,7 @@ remote prefix, remote group), duplicates refused, groups in use kept."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from typing import Any
 
@@ -15,11 +16,11 @@ from sqlalchemy.sql import Select
 from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import NetworkCore, quotas, rbac
-from overcast.core.network.common import (authorize, fetch, lookup, own_or_granted, owned, owner, touch,
-                                          update_fields, visible)
+from overcast.core.network.common import (SHARED, authorize, fetch, lookup, own_or_granted, owned, owner,
+                                          shared_with, touch, update_fields, visible)
 from overcast.core.network.errors import bad_attribute, conflict, not_found
 from overcast.core.network.listing import ordered
-from overcast.store.network import DefaultSecurityGroup, Port, SecurityGroup, SecurityGroupRule
+from overcast.store.network import DefaultSecurityGroup, Port, RbacPolicy, SecurityGroup, SecurityGroupRule
 
 DEFAULT_NAME = "default"
 #: neutron-lib's protocol names and their IANA numbers
@@ -77,6 +78,20 @@ def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple
 def listing(core: NetworkCore, session: Session, ctx: AuthContext) -> list[SecurityGroup]:
     """The groups ``ctx`` may list, oldest first."""
     return list(session.scalars(ordered(query(core, session, ctx))))
+
+
+def shared_ids(session: Session, ctx: AuthContext, groups: list[SecurityGroup]) -> set[str]:
+    """The ids of ``groups`` an RBAC policy shares with the caller's project (or with every
+    project): what Neutron's ``shared`` of a security group says to the caller
+    (``security-groups-shared-filtering``); a project's own group is not shared with it unless a
+    ``*`` entry shares it with everyone. One query for all of them."""
+    if not groups:
+        return set()
+    found: set[str] = set()
+    for region in {g.cloud for g in groups}:
+        ids = [g.id for g in groups if g.cloud == region]
+        found.update(session.scalars(shared_with(ctx, SecurityGroup, region).where(RbacPolicy.object_id.in_(ids))))
+    return found
 
 
 def get(core: NetworkCore, session: Session, ctx: AuthContext, group_id: str) -> SecurityGroup:
@@ -284,8 +299,19 @@ def resolve(core: NetworkCore, session: Session, ctx: AuthContext, project_id: s
         if group is None:
             group = session.scalar(select(SecurityGroup).where(SecurityGroup.name == ref, SecurityGroup.cloud == core.region,
                                                                SecurityGroup.project_id == project_id))
+        if group is None:  # a group an RBAC policy shares with the project, by name (as Nova looks them up)
+            group = session.scalar(ordered(select(SecurityGroup).where(
+                SecurityGroup.name == ref, SecurityGroup.cloud == core.region,
+                SecurityGroup.id.in_(shared_with(_project_ctx(ctx, project_id), SecurityGroup, core.region,
+                                                 SHARED)))).limit(1))
         if group is None or not (group.project_id == project_id or visible(ctx, group, session)):
             raise not_found("security_group", ref)
         ids.append(group.id)
     return ids
+
+
+def _project_ctx(ctx: AuthContext, project_id: str) -> AuthContext:
+    """``ctx`` as seen from ``project_id`` (the port's or server's project, which an admin may
+    name): whose RBAC grants count."""
+    return ctx if ctx.project_id == project_id else dataclasses.replace(ctx, project_id=project_id)
 
