@@ -1,15 +1,15 @@
 """network: metering label rules' source_ip_prefix and destination_ip_prefix; remote_ip_prefix may be null
 
-Revision ID: 0035
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-07 12:10:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0035'
-down_revision = '0029'
+revision = '0031'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
