@@ -43,10 +43,13 @@ def ordered(query: Select[Any]) -> Select[Any]:
 
 
 def page(session: Session, query: Select[Any], columns: Columns, *, filters: Mapping[str, Sequence[str]],
-         sort: Sequence[tuple[str, bool]], limit: int | None, marker: str | None, reverse: bool) -> Page:
+         sort: Sequence[tuple[str, bool]], limit: int | None, marker: str | None, reverse: bool,
+         only: Sequence[Any] = ()) -> Page:
     """The records of ``query`` matching every filter (wire name -> the values any of which
     matches), sorted by ``sort`` ((wire name, descending) pairs), and, with a ``limit`` (0: no
-    limit), the page after ``marker`` (before it with ``reverse``).
+    limit), the page after ``marker`` (before it with ``reverse``). With ``only`` (Core columns),
+    the page is rows of those columns read on the session's connection, not records
+    (docs/decisions/0067-kept-neutron-and-flavor-views.md).
 
     :raises KeyError: a filter or sort key ``columns`` does not name (callers check first).
     """
@@ -54,8 +57,14 @@ def page(session: Session, query: Select[Any], columns: Columns, *, filters: Map
     dialect = session.get_bind().dialect.name
     keys = [_Key(columns[name], descending, dialect) for name, descending in sort]
     keys += [_Key(column, False, dialect) for column in _tie_breakers(query)]
+
+    def fetch(statement: Select[Any]) -> list[Any]:
+        if only:
+            return list(session.connection().execute(statement.with_only_columns(*only)).all())
+        return list(session.scalars(statement))
+
     if limit is None:
-        return Page(list(session.scalars(query.order_by(*(k.term(False) for k in keys)))))
+        return Page(fetch(query.order_by(*(k.term(False) for k in keys))))
     anchor = None
     if marker is not None:
         values = query.with_only_columns(*(k.column.label(f"k{i}") for i, k in enumerate(keys)))
@@ -63,7 +72,7 @@ def page(session: Session, query: Select[Any], columns: Columns, *, filters: Map
     if anchor is not None:
         query = query.where(_beyond(keys, tuple(anchor), reverse))
     query = query.order_by(*(k.term(reverse) for k in keys))
-    rows = list(session.scalars(query.limit(limit + 1) if limit else query))
+    rows = fetch(query.limit(limit + 1) if limit else query)
     more = bool(limit) and len(rows) > limit
     if more:
         rows = rows[:limit]

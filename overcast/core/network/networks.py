@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Iterable
 
-from sqlalchemy import func, or_, select
+import orjson
+from sqlalchemy import Text, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -151,3 +154,43 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, network_id: st
     rbac.forget(session, network)
     session.delete(network)
     session.flush()
+
+
+# -- the list's rows (docs/decisions/0067-kept-neutron-and-flavor-views.md) -------------------------------
+_NETWORKS = Network.__table__.c
+#: every column a network's view reads, as a list row reads them (``tags`` as its JSON text: a row
+#: is a hashable key; :func:`decoded`)
+LIST_COLUMNS: tuple[Any, ...] = tuple(
+    cast(_NETWORKS[name], Text).label(name) if name == "tags" else _NETWORKS[name]
+    for name in ("id", "name", "admin_state_up", "status", "shared", "external", "is_default", "mtu",
+                 "port_security_enabled", "network_type", "physical_network", "segmentation_id", "qos_policy_id",
+                 "description", "project_id", "created_at", "updated_at", "revision_number", "tags"))
+#: built once: the statement cache then only expands the id list
+_SUBNETS_OF = (select(Subnet.network_id, Subnet.id, Subnet.subnetpool_id)
+               .where(Subnet.network_id.in_(bindparam("ids", expanding=True)))
+               .order_by(Subnet.network_id, Subnet.created_at))
+
+
+@dataclass(frozen=True)
+class ListedSubnet:
+    id: str
+    subnetpool_id: str | None
+
+
+def subnets_of(session: Session, network_ids: Iterable[str]) -> dict[str, tuple[ListedSubnet, ...]]:
+    """The subnets of these networks (id, pool) by network id, in the order a network shows them:
+    one statement per thousand networks."""
+    wanted = sorted(set(network_ids))
+    found: dict[str, list[ListedSubnet]] = {}
+    for start in range(0, len(wanted), 1000):
+        for network_id, subnet_id, pool in session.connection().execute(_SUBNETS_OF,
+                                                                         {"ids": wanted[start:start + 1000]}):
+            found.setdefault(network_id, []).append(ListedSubnet(subnet_id, pool))
+    return {network_id: tuple(subnets) for network_id, subnets in found.items()}
+
+
+def decoded(row: Any, subnets: tuple[ListedSubnet, ...]) -> SimpleNamespace:
+    """A list row as a network's view reads it: tags decoded, its subnets attached."""
+    values = row._asdict()
+    values["tags"] = orjson.loads(values["tags"]) if values["tags"] is not None else None
+    return SimpleNamespace(**values, subnets=subnets)

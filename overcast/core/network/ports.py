@@ -13,9 +13,11 @@ import ipaddress
 import random
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, or_, select
+import orjson
+from sqlalchemy import Text, bindparam, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -440,3 +442,47 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) 
                                            f"device owner {port.device_owner}.")
     trunks.check_port_deletable(session, port)
     release(core, session, port)
+
+
+# -- the list's rows (docs/decisions/0067-kept-neutron-and-flavor-views.md) -------------------------------
+_PORTS = Port.__table__.c
+#: the JSON columns a port's view reads, read as their stored text so that a row is a hashable key
+JSON_COLUMNS = ("security_group_ids", "allowed_address_pairs", "extra", "tags")
+#: every column a port's view reads, as a list row reads them (JSON as text: :func:`decoded`)
+LIST_COLUMNS: tuple[Any, ...] = tuple(
+    cast(_PORTS[name], Text).label(name) if name in JSON_COLUMNS else _PORTS[name]
+    for name in ("id", "name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner",
+                 "port_security_enabled", "security_group_ids", "allowed_address_pairs", "extra", "qos_policy_id",
+                 "binding_host_id", "binding_vif_type", "binding_vnic_type", "description", "project_id",
+                 "created_at", "updated_at", "revision_number", "tags"))
+#: built once: the statement cache then only expands the id list
+_FIXED_IPS_OF = (select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address)
+                 .where(IpAllocation.port_id.in_(bindparam("ids", expanding=True)))
+                 .order_by(IpAllocation.port_id, IpAllocation.position))
+
+
+@dataclass(frozen=True)
+class FixedIp:
+    subnet_id: str
+    ip_address: str
+
+
+def fixed_ips_of(session: Session, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:
+    """The addresses of these ports by port id, in the order a port shows them: one statement per
+    thousand ports."""
+    wanted = sorted(set(port_ids))
+    found: dict[str, list[FixedIp]] = {}
+    for start in range(0, len(wanted), 1000):
+        for port_id, subnet_id, address in session.connection().execute(_FIXED_IPS_OF,
+                                                                         {"ids": wanted[start:start + 1000]}):
+            found.setdefault(port_id, []).append(FixedIp(subnet_id, address))
+    return {port_id: tuple(addresses) for port_id, addresses in found.items()}
+
+
+def decoded(row: Any, fixed_ips: tuple[FixedIp, ...]) -> SimpleNamespace:
+    """A list row as a port's view reads it: JSON columns decoded, its addresses attached."""
+    values = row._asdict()
+    for name in JSON_COLUMNS:
+        text = values[name]
+        values[name] = orjson.loads(text) if text is not None else None
+    return SimpleNamespace(**values, fixed_ips=fixed_ips)
