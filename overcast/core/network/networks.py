@@ -25,8 +25,24 @@ TENANT_TYPE, TENANT_MTU = "geneve", 1442
 FLAT_MTU = 1500
 
 
+#: the list statement per (region, admin, project), built once: building it and its RBAC
+#: subquery was a third of a network list's time (docs/decisions/0067-kept-neutron-and-flavor-views.md)
+_LISTABLE: dict[tuple[str, bool, str | None], Select[tuple[Network]]] = {}
+
+
 def query(core: NetworkCore, session: Session, ctx: AuthContext) -> Select[tuple[Network]]:
     """The networks of the region ``ctx`` may list (its project's, shared and external ones), in no order."""
+    key = (core.region, ctx.is_admin, None if ctx.is_admin else ctx.project_id)
+    found = _LISTABLE.get(key)
+    if found is None:
+        found = _listable(core, ctx)
+        if len(_LISTABLE) >= 4096:  # bounded: many projects' statements are dropped together
+            _LISTABLE.clear()
+        _LISTABLE[key] = found
+    return found
+
+
+def _listable(core: NetworkCore, ctx: AuthContext) -> Select[tuple[Network]]:
     networks = in_region(Network, core.region)
     if ctx.is_admin:
         return networks
