@@ -206,3 +206,16 @@ def test_every_write_to_a_listed_network_shows_in_the_next_list(cloud, net, admi
     rendered.clear()
     assert len(_listed(net, admin_token, "networks", "network", nid)["subnets"]) == 2
     assert rendered == [nid, nid]
+
+
+def test_an_admins_kept_view_is_never_a_members(cloud, net, demo_token, admin_token):
+    """The admin flag is in the key: one process lists for an admin and a member in either order."""
+    network = net.make(demo_token, "networks", "network", name="n1")
+    pid = net.make(demo_token, "ports", "port", network_id=network["id"], name="p")["id"]
+    settle(cloud)
+    for token in (admin_token, demo_token, admin_token):
+        admin = token == admin_token
+        ports = {p["id"]: p for p in net("GET", "/ports", token)[1]["ports"]}
+        networks = {n["id"]: n for n in net("GET", "/networks", token)[1]["networks"]}
+        assert ("binding:host_id" in ports[pid]) is admin
+        assert ("provider:network_type" in networks[network["id"]]) is admin
