@@ -136,7 +136,7 @@ def flavor_list_views(req: falcon.Request, links: Links, session: Session, rows:
     shown = at_least(req, "2.61")
     specs = rules.extra_specs_of(session, [row.id for row in rows]) if shown else {}
     shape = (at_least(req, "2.55"), shown, at_least(req, "2.75"), links.base)
-    return [fragments.render((shape, row, specs.get(row.id, ())),
+    return [fragments.render((shape, tuple(row), specs.get(row.id, ())),
                              lambda row=row: flavor_view(req, links, row, specs.get(row.id, ()) if shown else None))
             for row in rows]
 

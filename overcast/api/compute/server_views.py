@@ -176,7 +176,7 @@ class ServerViews:
         # the shape as a key: the host states (a mapping) as sorted pairs: a host's state is in the view
         shaped = (shape.reached, shape.admin, shape.base, tuple(sorted((shape.host_states or {}).items())))
         for row in rows:
-            key = (shaped, row, tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
+            key = (shaped, tuple(row), tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
                    tuple(related.tags.get(row.id, ())), tuple(related.volumes.get(row.id, ())))
             out.append(self.fragments.render(
                 key, lambda row=row: self.detail_in(decoded(row), shape, show_groups=False, related=related)))

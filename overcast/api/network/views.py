@@ -77,7 +77,7 @@ def network_rows(req: falcon.Request, session: Session, rows: list[Any], fragmen
     out = []
     for row in rows:
         own = subnets.get(row.id, ())
-        key = ("network", admin, row, own, scopes.get((row.id, 4)), scopes.get((row.id, 6)))
+        key = ("network", admin, tuple(row), own, scopes.get((row.id, 4)), scopes.get((row.id, 6)))
         out.append(fragments.render(
             key, lambda row=row, own=own: _network(req, network_rules.decoded(row, own), scopes)))  # type: ignore[misc]
     return out
@@ -111,7 +111,7 @@ def port_rows(req: falcon.Request, session: Session, rows: list[Any], fragments:
     out = []
     for row in rows:
         own = addresses.get(row.id, ())
-        key = ("port", admin, row, own, policies.get(row.network_id))
+        key = ("port", admin, tuple(row), own, policies.get(row.network_id))
         out.append(fragments.render(
             key, lambda row=row, own=own: _port(req, port_rules.decoded(row, own), policies)))  # type: ignore[misc]
     return out
