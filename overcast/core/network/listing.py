@@ -16,7 +16,7 @@ API does with anything these columns cannot express):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Boolean, Integer, String, and_, false, literal, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -35,6 +35,19 @@ class Page:
     rows: list[Any]
     more_before: bool = False
     more_after: bool = False
+
+
+def grouped(session: Session, statement: Select[Any], ids: Iterable[str], make: Callable[..., Any]
+            ) -> dict[str, tuple[Any, ...]]:
+    """The rows of ``statement`` (its first column an owner's id, the owners bound as the expanding
+    ``ids``) by owner, in the statement's order, each the rest of its columns made into ``make(...)``:
+    one statement per thousand owners (a list's related rows, 0067)."""
+    wanted = sorted(set(ids))
+    found: dict[str, list[Any]] = {}
+    for start in range(0, len(wanted), 1000):
+        for owner, *rest in session.connection().execute(statement, {"ids": wanted[start:start + 1000]}):
+            found.setdefault(owner, []).append(make(*rest))
+    return {owner: tuple(items) for owner, items in found.items()}
 
 
 def ordered(query: Select[Any]) -> Select[Any]:

@@ -17,7 +17,7 @@ from overcast.core.network import NetworkCore, floating_ips, qos, quotas, rbac
 from overcast.core.network.common import admin_only, authorize, fetch, in_region, owner, shared_with, touch, \
     update_fields
 from overcast.core.network.errors import conflict
-from overcast.core.network.listing import ordered
+from overcast.core.network.listing import grouped, ordered
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
 
 #: DevStack with OVN: project networks are Geneve (MTU 1442), the public one flat on "public".
@@ -196,13 +196,7 @@ class ListedSubnet:
 def subnets_of(session: Session, network_ids: Iterable[str]) -> dict[str, tuple[ListedSubnet, ...]]:
     """The subnets of these networks (id, pool) by network id, in the order a network shows them:
     one statement per thousand networks."""
-    wanted = sorted(set(network_ids))
-    found: dict[str, list[ListedSubnet]] = {}
-    for start in range(0, len(wanted), 1000):
-        for network_id, subnet_id, pool in session.connection().execute(_SUBNETS_OF,
-                                                                         {"ids": wanted[start:start + 1000]}):
-            found.setdefault(network_id, []).append(ListedSubnet(subnet_id, pool))
-    return {network_id: tuple(subnets) for network_id, subnets in found.items()}
+    return grouped(session, _SUBNETS_OF, network_ids, ListedSubnet)
 
 
 def decoded(row: Any, subnets: tuple[ListedSubnet, ...]) -> SimpleNamespace:

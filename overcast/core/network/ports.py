@@ -26,6 +26,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import BINDING_PROFILE, EXTRA_DHCP_OPTS, NetworkCore, ipam, qos, quotas, security_groups, \
     trunks
+from overcast.core.network import listing
 from overcast.core.network.common import admin_only, authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -470,13 +471,7 @@ class FixedIp:
 def fixed_ips_of(session: Session, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:
     """The addresses of these ports by port id, in the order a port shows them: one statement per
     thousand ports."""
-    wanted = sorted(set(port_ids))
-    found: dict[str, list[FixedIp]] = {}
-    for start in range(0, len(wanted), 1000):
-        for port_id, subnet_id, address in session.connection().execute(_FIXED_IPS_OF,
-                                                                         {"ids": wanted[start:start + 1000]}):
-            found.setdefault(port_id, []).append(FixedIp(subnet_id, address))
-    return {port_id: tuple(addresses) for port_id, addresses in found.items()}
+    return listing.grouped(session, _FIXED_IPS_OF, port_ids, FixedIp)
 
 
 def decoded(row: Any, fixed_ips: tuple[FixedIp, ...]) -> SimpleNamespace:
