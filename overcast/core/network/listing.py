@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Boolean, Integer, String, and_, false, literal, or_
+from sqlalchemy import Boolean, Integer, String, and_, bindparam, false, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -35,6 +35,12 @@ class Page:
     rows: list[Any]
     more_before: bool = False
     more_after: bool = False
+
+
+def related(owner: Any, *columns: Any, order: Any) -> Select[Any]:
+    """``owner`` and ``columns`` of the rows whose ``owner`` is one of the expanding ``ids``, by owner
+    then ``order``: the statement :func:`grouped` runs (built once by its caller)."""
+    return select(owner, *columns).where(owner.in_(bindparam("ids", expanding=True))).order_by(owner, order)
 
 
 def grouped(session: Session, statement: Select[Any], ids: Iterable[str], make: Callable[..., Any]

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any, Iterable
 
 import orjson
-from sqlalchemy import Text, bindparam, cast, func, or_, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -17,7 +17,7 @@ from overcast.core.network import NetworkCore, floating_ips, qos, quotas, rbac
 from overcast.core.network.common import admin_only, authorize, fetch, in_region, owner, shared_with, touch, \
     update_fields
 from overcast.core.network.errors import conflict
-from overcast.core.network.listing import grouped, ordered
+from overcast.core.network.listing import grouped, ordered, related
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
 
 #: DevStack with OVN: project networks are Geneve (MTU 1442), the public one flat on "public".
@@ -181,10 +181,7 @@ LIST_COLUMNS: tuple[Any, ...] = tuple(
     for name in ("id", "name", "admin_state_up", "status", "shared", "external", "is_default", "mtu",
                  "port_security_enabled", "network_type", "physical_network", "segmentation_id", "qos_policy_id",
                  "description", "project_id", "created_at", "updated_at", "revision_number", "tags"))
-#: built once: the statement cache then only expands the id list
-_SUBNETS_OF = (select(Subnet.network_id, Subnet.id, Subnet.subnetpool_id)
-               .where(Subnet.network_id.in_(bindparam("ids", expanding=True)))
-               .order_by(Subnet.network_id, Subnet.created_at))
+_SUBNETS_OF = related(Subnet.network_id, Subnet.id, Subnet.subnetpool_id, order=Subnet.created_at)
 
 
 @dataclass(frozen=True)

@@ -456,10 +456,8 @@ LIST_COLUMNS: tuple[Any, ...] = tuple(
                  "port_security_enabled", "security_group_ids", "allowed_address_pairs", "extra", "qos_policy_id",
                  "binding_host_id", "binding_vif_type", "binding_vnic_type", "description", "project_id",
                  "created_at", "updated_at", "revision_number", "tags"))
-#: built once: the statement cache then only expands the id list
-_FIXED_IPS_OF = (select(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address)
-                 .where(IpAllocation.port_id.in_(bindparam("ids", expanding=True)))
-                 .order_by(IpAllocation.port_id, IpAllocation.position))
+_FIXED_IPS_OF = listing.related(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address,
+                                order=IpAllocation.position)
 
 
 @dataclass(frozen=True)
