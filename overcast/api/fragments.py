@@ -84,7 +84,8 @@ def frozen(row: tuple) -> tuple:
 
 def json_list(name: str, fragments: Iterable[bytes], extra: dict[str, Any] | None = None) -> bytes:
     """``{"<name>": [fragment, ...], **extra}`` as JSON bytes, the fragments joined as they are."""
-    body = b'{"' + name.encode() + b'":[' + b",".join(fragments) + b"]"
+    parts = [b'{"' + name.encode() + b'":[', b",".join(fragments), b"]"]
     for key, value in (extra or {}).items():
-        body += b"," + dumps(key) + b":" + dumps(value)
-    return body + b"}"
+        parts += (b",", dumps(key), b":", dumps(value))
+    parts.append(b"}")
+    return b"".join(parts)  # one copy of a large body, not one per extra key

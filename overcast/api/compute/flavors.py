@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import falcon
+from sqlalchemy.orm import Session
 
 from overcast.api import faults
 from overcast.api.compute.common import MAX_LIMIT, Links, at_least, caller, enforce
+from overcast.api.fragments import Fragments, json_list
 from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.core.compute import ComputeCore
@@ -100,14 +102,16 @@ def parse_bool(value: Any, field: str) -> bool:
 
 # -- views ------------------------------------------------------------------------------------------
 
-def flavor_summary(req: falcon.Request, links: Links, flavor: Flavor) -> dict[str, Any]:
+def flavor_summary(req: falcon.Request, links: Links, flavor: Any) -> dict[str, Any]:
     view: dict[str, Any] = {"id": flavor.id, "name": flavor.name, "links": links.pair("flavors", flavor.id)}
     if at_least(req, "2.55"):
         view["description"] = flavor.description
     return view
 
 
-def flavor_view(req: falcon.Request, links: Links, flavor: Flavor) -> dict[str, Any]:
+def flavor_view(req: falcon.Request, links: Links, flavor: Any,
+                specs: tuple[tuple[str, str], ...] | None = None) -> dict[str, Any]:
+    """A flavor's view: a record (a show) or a list row with its extra specs ``specs``."""
     swap: Any = flavor.swap
     if not flavor.swap and not at_least(req, "2.75"):
         swap = ""
@@ -120,8 +124,21 @@ def flavor_view(req: falcon.Request, links: Links, flavor: Flavor) -> dict[str, 
     if at_least(req, "2.55"):
         view["description"] = flavor.description
     if at_least(req, "2.61"):
-        view["extra_specs"] = rules.extra_specs(flavor)
+        view["extra_specs"] = dict(specs) if specs is not None else rules.extra_specs(flavor)
     return view
+
+
+def flavor_list_views(req: falcon.Request, links: Links, session: Session, rows: list[Any],
+                      fragments: Fragments) -> list[bytes]:
+    """``flavors/detail``'s kept views (docs/decisions/0067-kept-neutron-and-flavor-views.md): each
+    flavor's JSON kept under (the microversion thresholds its view depends on, the region's compute
+    URL, its row, its extra specs when shown); only a flavor whose key is new is rendered."""
+    shown = at_least(req, "2.61")
+    specs = rules.extra_specs_of(session, [row.id for row in rows]) if shown else {}
+    shape = (at_least(req, "2.55"), shown, at_least(req, "2.75"), links.base)
+    return [fragments.render((shape, tuple(row), specs.get(row.id, ())),
+                             lambda row=row: flavor_view(req, links, row, specs.get(row.id, ()) if shown else None))
+            for row in rows]
 
 
 def _access_view(flavor_id: str, projects: list[str]) -> dict[str, Any]:
@@ -160,6 +177,11 @@ class _Base:
 class _FlavorList(_Base):
     detailed = False
 
+    def __init__(self, core: ComputeCore, links: Links):
+        super().__init__(core, links)
+        #: rendered detail views, one per process (docs/decisions/0067-kept-neutron-and-flavor-views.md)
+        self.fragments = Fragments()
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, **_: str) -> None:
         ctx = enforce(req, "compute:flavors:list")
         limit, marker = limit_marker(req)
@@ -169,14 +191,19 @@ class _FlavorList(_Base):
                 session, is_admin=ctx.is_admin, project_id=ctx.project_id, is_public=is_public,
                 min_ram=_int_filter(req, "minRam"), min_disk=_int_filter(req, "minDisk"),
                 sort_key=req.get_param("sort_key") or "flavorid", sort_dir=req.get_param("sort_dir") or "asc",
-                limit=limit, marker=marker, extra_specs=self.detailed and at_least(req, "2.61"))
-            render = flavor_view if self.detailed else flavor_summary
-            body: dict[str, Any] = {"flavors": [render(req, self.links, f) for f in found]}
+                limit=limit, marker=marker)
+            if self.detailed:
+                rendered = flavor_list_views(req, self.links, session, found, self.fragments)
+            else:
+                items = [flavor_summary(req, self.links, f) for f in found]
         links = next_links(req, self.links, "flavors/detail" if self.detailed else "flavors", found, limit,
                            lambda f: f.id)
-        if links:
-            body["flavors_links"] = links
-        resp.media = body
+        extra = {"flavors_links": links} if links else {}
+        if self.detailed:  # the kept views joined as they are
+            resp.data = json_list("flavors", rendered, extra)
+            resp.content_type = falcon.MEDIA_JSON
+        else:
+            resp.media = {"flavors": items, **extra}
 
     on_head = on_get
 

@@ -177,7 +177,7 @@ class ServerViews:
         shaped = (shape.reached, shape.admin, shape.base, tuple(sorted((shape.host_states or {}).items())))
         known = rows.addresses if isinstance(rows, ServerRows) else {}  # decoded by a filter already
         for row in rows:
-            key = (shaped, row, tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
+            key = (shaped, tuple(row), tuple(related.metadata[row.id].items()) if row.id in related.metadata else (),
                    tuple(related.tags.get(row.id, ())), tuple(related.volumes.get(row.id, ())))
             out.append(self.fragments.render(
                 key, lambda row=row: self.detail_in(decoded(row, known[row.id]) if row.id in known else decoded(row),

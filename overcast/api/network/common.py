@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from overcast.api import faults
+from overcast.api.fragments import Fragments, json_list
 from overcast.api.validation import read_json, validate
 from overcast.core.context import AuthContext
 from overcast.core.network import NetworkCore, listing
@@ -43,7 +44,13 @@ def regional(core: NetworkCore, req: falcon.Request) -> NetworkCore:
 
 
 def iso(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+    """``2026-12-07T10:00:00Z``; a naive (UTC) time with ``isoformat``, C code (``strftime`` was a
+    tenth of a port list's time)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat(timespec="seconds") + "Z"
 
 
 def standard(record: Any, tags: bool = True) -> dict[str, Any]:
@@ -224,30 +231,44 @@ def _link(req: falcon.Request, base: str, url: str, marker: str, reverse: bool) 
     return f"{base}/v2.0/{url}?{urlencode(params)}"
 
 
+def _links(req: falcon.Request, base: str, kind: Kind, page: listing.Page, ids: list[str]) -> dict[str, Any]:
+    """``{"<collection>_links": [next, previous]}`` of a page whose records have ``ids``; {} when none."""
+    links = []
+    if ids and page.more_after:
+        links.append({"rel": "next", "href": _link(req, base, kind.url or kind.collection, ids[-1], False)})
+    if ids and page.more_before:
+        links.append({"rel": "previous", "href": _link(req, base, kind.url or kind.collection, ids[0], True)})
+    return {f"{kind.collection}_links": links} if links else {}
+
+
 def _body(req: falcon.Request, base: str, kind: Kind, page: listing.Page) -> dict[str, Any]:
     """``{collection: [...]}`` with ``<collection>_links`` (next, previous) and ``fields=`` applied."""
     views: list[dict[str, Any]] = page.rows
-    body: dict[str, Any] = {}
-    links = []
-    if views and page.more_after:
-        links.append({"rel": "next", "href": _link(req, base, kind.url or kind.collection, views[-1]["id"], False)})
-    if views and page.more_before:
-        links.append({"rel": "previous", "href": _link(req, base, kind.url or kind.collection, views[0]["id"],
-                                                       True)})
-    if links:
-        body[f"{kind.collection}_links"] = links
+    body = _links(req, base, kind, page, [v["id"] for v in views])
     fields = requested_fields(req)
     body[kind.collection] = [_selected(v, fields) for v in views] if fields else views
     return body
 
 
 def list_body(req: falcon.Request, base: str, kind: Kind, session: Session, query: Select[Any]) -> dict[str, Any]:
+    """The records of ``query`` filtered, sorted, paged and field-selected as Neutron lists are
+    (:func:`list_answer` without kept views)."""
+    body = list_answer(req, base, kind, session, query, None)
+    assert isinstance(body, dict)
+    return body
+
+
+def list_answer(req: falcon.Request, base: str, kind: Kind, session: Session, query: Select[Any],
+                fragments: Fragments | None) -> dict[str, Any] | bytes:
     """The records of ``query`` filtered, sorted, paged and field-selected as Neutron lists are.
 
     When every filter and sort key is one of ``kind.columns`` and no tag filter is asked, the
     database does it all and only the page is loaded (:func:`listing.page`); otherwise every
     record is rendered and the views are filtered (on any attribute, tags too), sorted and paged.
-    Both give the same answer for any query the first can take.
+    Both give the same answer for any query the first can take. On the first path, a kind with
+    kept views (``kind.kept``, given ``fragments``) and no ``fields=`` reads the page as rows of
+    ``kind.rows`` and answers the JSON bytes of its kept views
+    (docs/decisions/0067-kept-neutron-and-flavor-views.md).
 
     :raises faults.BadRequest: a bad limit, sort key or direction.
     """
@@ -256,12 +277,17 @@ def list_body(req: falcon.Request, base: str, kind: Kind, session: Session, quer
         query = kind.narrowing[name](query, filters.pop(name))
     keys = req.get_param_as_list("sort_key") or []
     marker, reverse = req.get_param("marker"), (req.get_param("page_reverse") or "").lower() == "true"
-    query = query.options(*kind.options)
     if not tags and kind.columns.keys() >= {*filters, *keys}:
         sort = _sort(req, kind.columns.__contains__)
-        page = listing.page(session, query, kind.columns, filters=filters, sort=sort, limit=_limit(req),
-                            marker=marker, reverse=reverse)
+        if kind.kept is not None and fragments is not None and not requested_fields(req):
+            page = listing.page(session, query, kind.columns, filters=filters, sort=sort, limit=_limit(req),
+                                marker=marker, reverse=reverse, only=kind.rows)
+            return json_list(kind.collection, kind.kept(req, session, page.rows, fragments),
+                             _links(req, base, kind, page, [row.id for row in page.rows]))
+        page = listing.page(session, query.options(*kind.options), kind.columns, filters=filters, sort=sort,
+                            limit=_limit(req), marker=marker, reverse=reverse)
         return _body(req, base, kind, replace(page, rows=kind.render(req, session, page.rows)))
+    query = query.options(*kind.options)
     views = [v for v in kind.render(req, session, list(session.scalars(listing.ordered(query))))
              if _kept(v, filters, tags)]
     known = set(views[0]) if views else None
@@ -309,6 +335,11 @@ class Kind:
     options: tuple[Any, ...] = ()
     #: views of many records, loading what they refer to at once (default: ``view`` on each)
     many: Callable[[falcon.Request, Session, list[Any]], list[dict[str, Any]]] | None = None
+    #: kept views of list rows (docs/decisions/0067-kept-neutron-and-flavor-views.md): the rows of
+    #: :attr:`rows` (every column the view reads) -> their views' JSON, kept in the fragments given
+    kept: Callable[[falcon.Request, Session, list[Any], Fragments], list[bytes]] | None = None
+    #: the Core columns a kept list reads (the kind's ``LIST_COLUMNS``)
+    rows: tuple[Any, ...] = ()
     url: str = ""              # URL segment when it differs from collection ("security-groups")
     extra_read_only: tuple[str, ...] = field(default=STANDARD_READ_ONLY)
     #: attributes Neutron converts to integers (``convert_to_int``): given as a number or as its
@@ -336,13 +367,20 @@ class Collection:
     def __init__(self, core: NetworkCore, kind: Kind):
         self.core, self.kind = core, kind
         self.base = core.settings.public_url.rstrip("/") + "/network"
+        #: the list's rendered views, one per process (docs/decisions/0067-kept-neutron-and-flavor-views.md)
+        self.fragments = Fragments() if kind.kept is not None else None
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The list. :raises faults.BadRequest: a bad limit, sort key or direction."""
         core = regional(self.core, req)
         with core.session() as session:
             query = self.kind.rules.query(core, session, caller(req))
-            resp.media = list_body(req, self.base, self.kind, session, query)
+            body = list_answer(req, self.base, self.kind, session, query, self.fragments)
+        if isinstance(body, bytes):  # kept views joined as they are
+            resp.data = body
+            resp.content_type = falcon.MEDIA_JSON
+        else:
+            resp.media = body
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """One resource (``{member: {...}}``) or Neutron's bulk form (``{collection: [...]}``),

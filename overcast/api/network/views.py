@@ -4,16 +4,19 @@ query (:func:`routers`, :func:`floating_ips`), not one per record."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Iterable
 
 import falcon
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
+from overcast.api.fragments import Fragments
 from overcast.api.network.common import caller, iso, standard
 from overcast.core import policy
 from overcast.core.network import BINDING_PROFILE
 from overcast.core.network import address_scopes
+from overcast.core.network import networks as network_rules
 from overcast.core.network import ports as port_rules
 from overcast.core.network import security_groups as group_rules
 from overcast.store.network import FloatingIp, Network, Port, Router, SecurityGroup, SecurityGroupRule, Subnet
@@ -64,6 +67,23 @@ def _network(req: falcon.Request, net: Network, scopes: dict[tuple[str, int], st
     return view
 
 
+def network_rows(req: falcon.Request, session: Session, rows: list[Any], fragments: Fragments) -> list[bytes]:
+    """A network list's kept views (docs/decisions/0067-kept-neutron-and-flavor-views.md): each row
+    (every column the view reads) with its subnets and their address scopes and the caller's admin
+    flag is the key; only a network whose key is new is rendered."""
+    subnets = network_rules.subnets_of(session, (row.id for row in rows))
+    scopes = address_scopes.of_networks(session, [SimpleNamespace(id=row.id, subnets=subnets.get(row.id, ()))
+                                                  for row in rows])
+    admin = _admin(req)
+    out = []
+    for row in rows:
+        own = subnets.get(row.id, ())
+        key = ("network", admin, tuple(row), own, scopes.get((row.id, 4)), scopes.get((row.id, 6)))
+        out.append(fragments.render(
+            key, lambda row=row, own=own: _network(req, network_rules.decoded(row, own), scopes)))  # type: ignore[misc]
+    return out
+
+
 def subnet(req: falcon.Request, session: Session, sub: Subnet) -> dict[str, Any]:
     return {"id": sub.id, "name": sub.name, "network_id": sub.network_id, "ip_version": sub.ip_version,
             "cidr": sub.cidr, "gateway_ip": sub.gateway_ip, "enable_dhcp": sub.enable_dhcp,
@@ -80,6 +100,22 @@ def ports(req: falcon.Request, session: Session, records: list[Port]) -> list[di
     """Views of many ports, their networks' QoS policies read at once."""
     policies = port_rules.network_policies(session, {p.network_id for p in records})
     return [_port(req, p, policies) for p in records]
+
+
+def port_rows(req: falcon.Request, session: Session, rows: list[Any], fragments: Fragments) -> list[bytes]:
+    """A port list's kept views (docs/decisions/0067-kept-neutron-and-flavor-views.md): each row
+    (every column the view reads) with its addresses, its network's QoS policy and the caller's
+    admin flag is the key; only a port whose key is new is rendered."""
+    addresses = port_rules.fixed_ips_of(session, (row.id for row in rows))
+    policies = port_rules.network_policies(session, {row.network_id for row in rows})
+    admin = _admin(req)
+    out = []
+    for row in rows:
+        own = addresses.get(row.id, ())
+        key = ("port", admin, tuple(row), own, policies.get(row.network_id))
+        out.append(fragments.render(
+            key, lambda row=row, own=own: _port(req, port_rules.decoded(row, own), policies)))  # type: ignore[misc]
+    return out
 
 
 def _port(req: falcon.Request, p: Port, network_policies: dict[str, str | None]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any, Mapping
 
 from sqlalchemy import bindparam, false, or_, select, true
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from overcast.core.errors import Conflict, Invalid, NotFound
 from overcast.store.compute import Flavor, FlavorAccess, FlavorExtraSpec
@@ -44,16 +44,20 @@ def get(session: Session, flavor_id: str, *, is_admin: bool = True, project_id: 
     return flavor
 
 
+#: the columns a flavor's view reads: a list reads these rows, not records, and keeps each flavor's
+#: rendered view under its row (docs/decisions/0067-kept-neutron-and-flavor-views.md)
+LIST_COLUMNS: tuple[Any, ...] = tuple(Flavor.__table__.c[name] for name in (
+    "id", "name", "vcpus", "ram", "disk", "ephemeral", "swap", "rxtx_factor", "is_public", "disabled", "description"))
+
+
 @functools.cache
 def _list_statement(is_admin: bool, is_public: bool | None, min_ram: bool, min_disk: bool, sort_key: str,
-                    sort_dir: str, extra_specs: bool) -> Any:
+                    sort_dir: str) -> Any:
     """:func:`list_flavors`' statement for one shape of its arguments, with the project and the
     minimums as bound parameters: built once, so SQLAlchemy's statement cache finds it without
-    building and walking a new statement (its options and EXISTS) on every request
-    (docs/decisions/0051-computed-list-path.md)."""
-    query = select(Flavor).options(lazyload(Flavor.projects))
-    if not extra_specs:
-        query = query.options(lazyload(Flavor.extra_specs))
+    building and walking a new statement (its EXISTS) on every request
+    (docs/decisions/0051-computed-list-path.md). It reads :data:`LIST_COLUMNS`, not records."""
+    query = select(*LIST_COLUMNS)
     if is_admin:
         if is_public is not None:
             query = query.where(Flavor.is_public.is_(true() if is_public else false()))
@@ -72,10 +76,9 @@ def _list_statement(is_admin: bool, is_public: bool | None, min_ram: bool, min_d
 
 def list_flavors(session: Session, *, is_admin: bool, project_id: str | None, is_public: bool | None = True,
                  min_ram: int | None = None, min_disk: int | None = None, sort_key: str = "flavorid",
-                 sort_dir: str = "asc", limit: int | None = None, marker: str | None = None,
-                 extra_specs: bool = True) -> list[Flavor]:
-    """Nova's flavor listing. The flavors' access lists are not loaded (visibility is decided in
-    SQL), nor their extra specs unless ``extra_specs`` (a view that shows them).
+                 sort_dir: str = "asc", limit: int | None = None, marker: str | None = None) -> list[Any]:
+    """Nova's flavor listing: rows of :data:`LIST_COLUMNS` (the access lists are not read: visibility
+    is decided in SQL; extra specs: :func:`extra_specs_of`).
 
     Administrators filter by ``is_public`` (``None``: both); everyone else sees the enabled
     public flavors and the private ones shared with their project.
@@ -87,10 +90,10 @@ def list_flavors(session: Session, *, is_admin: bool, project_id: str | None, is
     if sort_dir not in ("asc", "desc"):
         raise Invalid("Invalid sort direction")
     statement = _list_statement(is_admin, is_public if is_admin else None, min_ram is not None, min_disk is not None,
-                                sort_key, sort_dir, extra_specs)
+                                sort_key, sort_dir)
     params = {name: value for name, value in (("project", None if is_admin else project_id or ""),
                                               ("min_ram", min_ram), ("min_disk", min_disk)) if value is not None}
-    flavors = list(session.scalars(statement, params))
+    flavors = list(session.connection().execute(statement, params).all())
     if marker is not None:
         ids = [f.id for f in flavors]
         if marker not in ids:
@@ -99,6 +102,22 @@ def list_flavors(session: Session, *, is_admin: bool, project_id: str | None, is
     if limit is not None:
         flavors = flavors[:limit]
     return flavors
+
+
+#: built once: the statement cache then only expands the id list
+_EXTRA_SPECS_OF = (select(FlavorExtraSpec.flavor_id, FlavorExtraSpec.key, FlavorExtraSpec.value)
+                   .where(FlavorExtraSpec.flavor_id.in_(bindparam("ids", expanding=True))))
+
+
+def extra_specs_of(session: Session, flavor_ids: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The extra specs of these flavors ((key, value) sorted by key) by flavor id, for those that
+    have some: one statement per thousand flavors."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for start in range(0, len(flavor_ids), 1000):
+        for flavor_id, key, value in session.connection().execute(_EXTRA_SPECS_OF,
+                                                                  {"ids": flavor_ids[start:start + 1000]}):
+            found.setdefault(flavor_id, []).append((key, value))
+    return {flavor_id: tuple(sorted(specs)) for flavor_id, specs in found.items()}  # as extra_specs() sorts
 
 
 def create(session: Session, values: Mapping[str, Any]) -> Flavor:

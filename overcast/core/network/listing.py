@@ -16,9 +16,9 @@ API does with anything these columns cannot express):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import Boolean, Integer, String, and_, false, literal, or_
+from sqlalchemy import Boolean, Integer, String, and_, bindparam, false, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -37,16 +37,38 @@ class Page:
     more_after: bool = False
 
 
+def related(owner: Any, *columns: Any, order: Any) -> Select[Any]:
+    """``owner`` and ``columns`` of the rows whose ``owner`` is one of the expanding ``ids``, by owner
+    then ``order``: the statement :func:`grouped` runs (built once by its caller)."""
+    return select(owner, *columns).where(owner.in_(bindparam("ids", expanding=True))).order_by(owner, order)
+
+
+def grouped(session: Session, statement: Select[Any], ids: Iterable[str], make: Callable[..., Any]
+            ) -> dict[str, tuple[Any, ...]]:
+    """The rows of ``statement`` (its first column an owner's id, the owners bound as the expanding
+    ``ids``) by owner, in the statement's order, each the rest of its columns made into ``make(...)``:
+    one statement per thousand owners (a list's related rows, 0067)."""
+    wanted = sorted(set(ids))
+    found: dict[str, list[Any]] = {}
+    for start in range(0, len(wanted), 1000):
+        for owner, *rest in session.connection().execute(statement, {"ids": wanted[start:start + 1000]}):
+            found.setdefault(owner, []).append(make(*rest))
+    return {owner: tuple(items) for owner, items in found.items()}
+
+
 def ordered(query: Select[Any]) -> Select[Any]:
     """``query`` in the order of a list without sort keys: creation time, then id."""
     return query.order_by(*_tie_breakers(query))
 
 
 def page(session: Session, query: Select[Any], columns: Columns, *, filters: Mapping[str, Sequence[str]],
-         sort: Sequence[tuple[str, bool]], limit: int | None, marker: str | None, reverse: bool) -> Page:
+         sort: Sequence[tuple[str, bool]], limit: int | None, marker: str | None, reverse: bool,
+         only: Sequence[Any] = ()) -> Page:
     """The records of ``query`` matching every filter (wire name -> the values any of which
     matches), sorted by ``sort`` ((wire name, descending) pairs), and, with a ``limit`` (0: no
-    limit), the page after ``marker`` (before it with ``reverse``).
+    limit), the page after ``marker`` (before it with ``reverse``). With ``only`` (Core columns),
+    the page is rows of those columns read on the session's connection, not records
+    (docs/decisions/0067-kept-neutron-and-flavor-views.md).
 
     :raises KeyError: a filter or sort key ``columns`` does not name (callers check first).
     """
@@ -54,8 +76,14 @@ def page(session: Session, query: Select[Any], columns: Columns, *, filters: Map
     dialect = session.get_bind().dialect.name
     keys = [_Key(columns[name], descending, dialect) for name, descending in sort]
     keys += [_Key(column, False, dialect) for column in _tie_breakers(query)]
+
+    def fetch(statement: Select[Any]) -> list[Any]:
+        if only:
+            return list(session.connection().execute(statement.with_only_columns(*only)).all())
+        return list(session.scalars(statement))
+
     if limit is None:
-        return Page(list(session.scalars(query.order_by(*(k.term(False) for k in keys)))))
+        return Page(fetch(query.order_by(*(k.term(False) for k in keys))))
     anchor = None
     if marker is not None:
         values = query.with_only_columns(*(k.column.label(f"k{i}") for i, k in enumerate(keys)))
@@ -63,7 +91,7 @@ def page(session: Session, query: Select[Any], columns: Columns, *, filters: Map
     if anchor is not None:
         query = query.where(_beyond(keys, tuple(anchor), reverse))
     query = query.order_by(*(k.term(reverse) for k in keys))
-    rows = list(session.scalars(query.limit(limit + 1) if limit else query))
+    rows = fetch(query.limit(limit + 1) if limit else query)
     more = bool(limit) and len(rows) > limit
     if more:
         rows = rows[:limit]

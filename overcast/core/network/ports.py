@@ -13,9 +13,11 @@ import ipaddress
 import random
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Iterable
 
-from sqlalchemy import bindparam, or_, select
+import orjson
+from sqlalchemy import Text, bindparam, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -24,6 +26,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Invalid
 from overcast.core.network import BINDING_PROFILE, EXTRA_DHCP_OPTS, NetworkCore, ipam, qos, quotas, security_groups, \
     trunks
+from overcast.core.network import listing
 from overcast.core.network.common import admin_only, authorize, fetch, lookup, owned, owner, touch, update_fields
 from overcast.core.network.errors import conflict, invalid_input, not_found, policy
 from overcast.store.network import FloatingIp, IpAllocation, Network, Port, Subnet
@@ -440,3 +443,39 @@ def delete(core: NetworkCore, session: Session, ctx: AuthContext, port_id: str) 
                                            f"device owner {port.device_owner}.")
     trunks.check_port_deletable(session, port)
     release(core, session, port)
+
+
+# -- the list's rows (docs/decisions/0067-kept-neutron-and-flavor-views.md) -------------------------------
+_PORTS = Port.__table__.c
+#: the JSON columns a port's view reads, read as their stored text so that a row is a hashable key
+JSON_COLUMNS = ("security_group_ids", "allowed_address_pairs", "extra", "tags")
+#: every column a port's view reads, as a list row reads them (JSON as text: :func:`decoded`)
+LIST_COLUMNS: tuple[Any, ...] = tuple(
+    cast(_PORTS[name], Text).label(name) if name in JSON_COLUMNS else _PORTS[name]
+    for name in ("id", "name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner",
+                 "port_security_enabled", "security_group_ids", "allowed_address_pairs", "extra", "qos_policy_id",
+                 "binding_host_id", "binding_vif_type", "binding_vnic_type", "description", "project_id",
+                 "created_at", "updated_at", "revision_number", "tags"))
+_FIXED_IPS_OF = listing.related(IpAllocation.port_id, IpAllocation.subnet_id, IpAllocation.ip_address,
+                                order=IpAllocation.position)
+
+
+@dataclass(frozen=True)
+class FixedIp:
+    subnet_id: str
+    ip_address: str
+
+
+def fixed_ips_of(session: Session, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:
+    """The addresses of these ports by port id, in the order a port shows them: one statement per
+    thousand ports."""
+    return listing.grouped(session, _FIXED_IPS_OF, port_ids, FixedIp)
+
+
+def decoded(row: Any, fixed_ips: tuple[FixedIp, ...]) -> SimpleNamespace:
+    """A list row as a port's view reads it: JSON columns decoded, its addresses attached."""
+    values = row._asdict()
+    for name in JSON_COLUMNS:
+        text = values[name]
+        values[name] = orjson.loads(text) if text is not None else None
+    return SimpleNamespace(**values, fixed_ips=fixed_ips)
