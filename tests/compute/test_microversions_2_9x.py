@@ -127,6 +127,7 @@ def test_shares_2_97_none_attached(nova, admin_nova):
     listed = nova.req("GET", f"/servers/{sid}/shares", version)
     check(listed, "list_share_attachments", version, schema)
     assert listed.json == {"shares": []}
+    assert nova.req("HEAD", f"/servers/{sid}/shares", version).status_code == 200
     assert nova.req("GET", f"/servers/{new_uuid()}/shares", version).status_code == 404
     bad = nova.req("POST", f"/servers/{sid}/shares", version, json={"share": {"tag": "x"}})
     assert bad.status_code == 400 and "share_id" in bad.json["badRequest"]["message"]

@@ -43,6 +43,8 @@ class Shares(_Base):
             server = self._server(req, session, server_id, "index")
             resp.media = {"shares": core.listed(server)}
 
+    on_head = on_get
+
     def on_post(self, req: falcon.Request, resp: falcon.Response, server_id: str, **_: str) -> None:
         served(req, first=FIRST)
         body = read_json(req, CREATE)  # Nova's schema is checked before the server is looked up
@@ -54,6 +56,8 @@ class Share(_Base):
     def on_get(self, req: falcon.Request, resp: falcon.Response, server_id: str, share_id: str, **_: str) -> None:
         with self.core.store.session() as session:
             core.show(self._server(req, session, server_id, "show"), share_id)
+
+    on_head = on_get
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, server_id: str, share_id: str,
                   **_: str) -> None:
