@@ -108,7 +108,7 @@ def test_root_document(cloud):
     services = {s["type"]: s for s in resp.json["overcast"]["services"]}
     assert set(services) == {"identity", "compute", "image", "volumev3", "network", "placement"}  # every SERVED type
     assert services["placement"]["versions"][0]["version"] == "1.39"
-    assert services["compute"]["versions"][0]["version"] == "2.96"
+    assert services["compute"]["versions"][0]["version"] == "2.100"
     assert services["identity"]["versions"][0]["url"].endswith("/identity/v3")
     assert resp.json["overcast"]["auth_url"].endswith("/identity")
 

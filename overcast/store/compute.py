@@ -121,6 +121,11 @@ class Server(Base):
     reservation_id: Mapped[str] = mapped_column(String(32), default="")
     launch_index: Mapped[int] = mapped_column(Integer, default=0)
     server_group_id: Mapped[str | None] = mapped_column(String(36))
+    #: the image's properties as they were at boot or the last rebuild, as strings (Nova's ``image_*``
+    #: system metadata; shown under ``image.properties`` from 2.98); None: no image, or made before
+    image_properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the scheduler hints the create asked with (Nova's request spec; shown from 2.100)
+    scheduler_hints: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: the snapshot a shelve saved the server to, deleted again by unshelve (Nova's shelved_image_id)
     shelved_image_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -32,7 +32,7 @@ def test_the_version_nova_reads(nova, headers, version):
 @pytest.mark.parametrize("header,status,message", [
     ("compute 2.1 2.2", 400, "API Version String 2.1 2.2 is of invalid format. Must be of format MajorNum.MinorNum."),
     ("compute 2.01", 400, "API Version String 2.01 is of invalid format. Must be of format MajorNum.MinorNum."),
-    ("compute 3.0", 406, "Version 3.0 is not supported by the API. Minimum is 2.1 and maximum is 2.96."),
+    ("compute 3.0", 406, "Version 3.0 is not supported by the API. Minimum is 2.1 and maximum is 2.100."),
 ])
 def test_bad_versions(nova, header, status, message):
     resp = _get(nova, {"OpenStack-API-Version": header})

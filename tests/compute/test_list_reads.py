@@ -176,13 +176,16 @@ _NEW_VALUES = {
     "availability_zone": "zone-b", "config_drive": True, "auto_disk_config": True,
     "user_data": "dXNlcg==", "access_ipv4": "10.9.9.9", "access_ipv6": "fd00::9", "locked": True,
     "locked_reason": "why not", "reservation_id": "r-changed", "launch_index": 3,
-    "user_id": "someone-else", "image_id": None,
+    "user_id": "someone-else",
+    "image_properties": {"hw_rng_model": "virtio", "min_disk": "1"},  # image.properties from 2.98 (before no image)
+    "image_id": None,
     "created_at": dt.datetime(2026, 1, 2, 3, 4, 5), "updated_at": dt.datetime(2026, 2, 3, 4, 5, 6),
     "launched_at": dt.datetime(2026, 3, 4, 5, 6, 7, 89), "terminated_at": dt.datetime(2026, 4, 5, 6, 7, 8),
     "addresses": {"net-b": [{"version": 4, "addr": "10.1.2.3", "OS-EXT-IPS:type": "fixed",
                              "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01"}]},
     "security_groups": [{"name": "web"}],
     "flavor": {"vcpus": 8, "ram": 1024, "disk": 3, "ephemeral": 0, "swap": 0, "name": "resized", "extra_specs": {}},
+    "scheduler_hints": {"same_host": ["5c8b3e2a-0000-4000-8000-000000000000"]},  # from 2.100
 }
 #: columns a list row reads that the latest admin view of a server does not show
 #: (the embedded flavor from 2.47; groups in a show only; the pinned zone from 2.96, after the latest served)

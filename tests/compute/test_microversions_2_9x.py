@@ -1,27 +1,31 @@
 """Nova's microversions past 2.90 (issue 17): 2.91 unshelve to a host
 (tests/compute/test_unshelve_placement.py), 2.92 key pairs, 2.93 rebuild of a volume-backed server
 (tests/compute/volumes/test_boot_from_volume.py), 2.94 FQDN hostnames, 2.95 evacuate (decision 0060),
-2.96 ``pinned_availability_zone``.
+2.96 ``pinned_availability_zone``, 2.97 share attachments (no shared file system service: none
+is ever attached), 2.98 the image's properties in the server, 2.99 the ``spice-direct`` console
+type (tests/compute/test_remote_consoles.py), 2.100 ``scheduler_hints`` (decision 0066).
 
-Overcast advertises 2.96: the maximum only rises to the highest version whose whole list below it
-is done (2.97, Manila share attachments, is not); ``test_advertised_maximum`` holds the promise.
+Overcast advertises 2.100: the maximum only rises to the highest version whose whole list below it
+is done; ``test_advertised_maximum`` holds the promise.
 """
 
 from __future__ import annotations
 
+import json
+
 from overcast.api import compute as compute_api
 from overcast.api.microversions import Version
 from overcast.core.compute import keypairs as rules
-from tests.compute.conftest import IMAGE_ID, OTHER_IMAGE_ID, check, tempest_schema
+from tests.compute.conftest import IMAGE_ID, OTHER_IMAGE_ID, check, new_uuid, tempest_schema
 
 FQDN = "x" * 52 + "-guest-test.domaintest.com"  # Tempest's ServersV294TestFqdnHostnames: 78 characters
 
 
 def test_advertised_maximum(demo):
-    """2.96 until 2.97 is done."""
-    assert compute_api.MICROVERSIONS.maximum == Version(2, 96)
-    assert demo("GET", "/servers", "2.97").status_code == 406
-    assert demo("GET", "/servers", "2.96").status_code == 200
+    """2.100 until 2.101 is done."""
+    assert compute_api.MICROVERSIONS.maximum == Version(2, 100)
+    assert demo("GET", "/servers", "2.101").status_code == 406
+    assert demo("GET", "/servers", "2.100").status_code == 200
 
 
 def test_keypairs_2_92_import_only_and_wider_names(demo):
@@ -111,3 +115,89 @@ def test_evacuate_checks_then_not_supported_2_95(nova, admin_nova):
         refused = admin_nova.action(sid, {"evacuate": {}}, version)
         assert refused.status_code == 501, refused.text
     assert nova.req("GET", f"/servers/{sid}").json["server"]["status"] == "ACTIVE"
+
+
+def test_shares_2_97_none_attached(nova, admin_nova):
+    """Nova's share attachments, answered as a cloud without any share: an empty list, a share to
+    attach, show or detach not found, after Nova's own checks (version, body, server state)."""
+    version, schema = "2.97", tempest_schema("2.97")
+    sid = nova.create("s", version=version).json["server"]["id"]
+    share = "3bcd5a0e-55f4-4d1a-9d2b-0f0f5c1e2a77"
+    assert nova.req("GET", f"/servers/{sid}/shares", "2.96").status_code == 404
+    listed = nova.req("GET", f"/servers/{sid}/shares", version)
+    check(listed, "list_share_attachments", version, schema)
+    assert listed.json == {"shares": []}
+    assert nova.req("HEAD", f"/servers/{sid}/shares", version).status_code == 200
+    assert nova.req("GET", f"/servers/{new_uuid()}/shares", version).status_code == 404
+    bad = nova.req("POST", f"/servers/{sid}/shares", version, json={"share": {"tag": "x"}})
+    assert bad.status_code == 400 and "share_id" in bad.json["badRequest"]["message"]
+    running = nova.req("POST", f"/servers/{sid}/shares", version, json={"share": {"share_id": share}})
+    assert running.status_code == 409, running.text
+    assert running.json["conflictingRequest"]["message"] == (
+        f"Cannot 'create share' instance {sid} while it is in vm_state active")
+    nova.action(sid, {"os-stop": None})
+    nova.wait(sid, "SHUTOFF")
+    missing = nova.req("POST", f"/servers/{sid}/shares", version, json={"share": {"share_id": share, "tag": "t"}})
+    assert missing.status_code == 404 and missing.json["itemNotFound"]["message"] == (
+        f"Share {share} could not be found.")
+    assert nova.req("GET", f"/servers/{sid}/shares/{share}", version).status_code == 404
+    assert nova.req("DELETE", f"/servers/{sid}/shares/{share}", version).status_code == 404
+    assert nova.req("GET", f"/servers/{sid}/shares", "2.100").json == {"shares": []}
+
+
+def test_image_properties_2_98(nova, admin_nova):
+    """From 2.98 ``image`` carries ``properties``: the image's as they were at boot (then at the
+    last rebuild), with Nova's inherited attributes, every value a string; a volume-backed server
+    still shows ``""``."""
+    version, schema = "2.98", tempest_schema("2.98")
+    sid = nova.create("i", version=version).json["server"]["id"]
+    shown = nova.req("GET", f"/servers/{sid}", version)
+    check(shown, "get_server", version, schema)
+    props = shown.json["server"]["image"]["properties"]
+    assert props["disk_format"] and props["container_format"] and props["min_disk"] == "0"
+    assert all(v is None or isinstance(v, str) for v in props.values())
+    assert "properties" not in nova.req("GET", f"/servers/{sid}", "2.97").json["server"]["image"]
+    listed = nova.req("GET", "/servers/detail", version)
+    check(listed, "list_servers_detail", version, schema)
+    assert [s["image"]["properties"] for s in listed.json["servers"] if s["id"] == sid] == [props]
+    updated = nova.req("PUT", f"/servers/{sid}", version, json={"server": {"name": "renamed"}})
+    check(updated, "update_server", version, schema)
+    with_prop = admin_nova.cloud.request(
+        "PATCH", f"/image/v2/images/{OTHER_IMAGE_ID}", admin_nova.token,
+        headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
+        body=json.dumps([{"op": "add", "path": "/hw_rng_model", "value": "virtio"}]))
+    assert with_prop.status_code == 200, with_prop.text
+    rebuilt = nova.action(sid, {"rebuild": {"imageRef": OTHER_IMAGE_ID}}, version)
+    check(rebuilt, "rebuild_server_with_admin_pass", version, schema)
+    assert rebuilt.json["server"]["image"]["properties"]["hw_rng_model"] == "virtio"
+    nova.wait(sid, "ACTIVE")
+    assert nova.req("GET", f"/servers/{sid}", version).json["server"]["image"]["properties"]["hw_rng_model"] == (
+        "virtio")
+
+
+def test_scheduler_hints_2_100(nova):
+    """From 2.100 a server shows the scheduler hints its create asked with ({} for none), in show,
+    list detail, update and rebuild."""
+    version, schema = "2.100", tempest_schema("2.100")
+    plain = nova.create("p", version=version).json["server"]["id"]
+    hints = {"same_host": [plain], "query": '["=", "$free_ram_mb", 1024]', "custom": "x"}
+    resp = nova.req("POST", "/servers", version, json={
+        "server": {"name": "h", "flavorRef": "1", "imageRef": IMAGE_ID, "networks": "auto"},
+        "os:scheduler_hints": hints})
+    assert resp.status_code == 202, resp.text
+    hinted = resp.json["server"]["id"]
+    nova.wait(hinted, "ACTIVE")
+    shown = nova.req("GET", f"/servers/{hinted}", version)
+    check(shown, "get_server", version, schema)
+    assert shown.json["server"]["scheduler_hints"] == hints
+    assert nova.req("GET", f"/servers/{plain}", version).json["server"]["scheduler_hints"] == {}
+    assert "scheduler_hints" not in nova.req("GET", f"/servers/{plain}", "2.99").json["server"]
+    listed = nova.req("GET", "/servers/detail", version)
+    check(listed, "list_servers_detail", version, schema)
+    assert {s["id"]: s["scheduler_hints"] for s in listed.json["servers"]} == {plain: {}, hinted: hints}
+    updated = nova.req("PUT", f"/servers/{hinted}", version, json={"server": {"name": "renamed"}})
+    check(updated, "update_server", version, schema)
+    assert updated.json["server"]["scheduler_hints"] == hints
+    rebuilt = nova.action(hinted, {"rebuild": {"imageRef": OTHER_IMAGE_ID}}, version)
+    check(rebuilt, "rebuild_server_with_admin_pass", version, schema)
+    assert rebuilt.json["server"]["scheduler_hints"] == hints

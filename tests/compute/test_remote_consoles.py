@@ -97,7 +97,8 @@ def test_legacy_console_action_checks(demo, seeded):
 
 @pytest.mark.parametrize("version,protocol,kind", [("2.6", "vnc", "novnc"), ("2.6", "vnc", "xvpvnc"),
                                                    ("2.6", "spice", "spice-html5"), ("2.7", "serial", "serial"),
-                                                   ("2.8", "mks", "webmks"), ("2.90", "vnc", "novnc")])
+                                                   ("2.8", "mks", "webmks"), ("2.90", "vnc", "novnc"),
+                                                   ("2.99", "spice", "spice-direct")])
 def test_unavailable_console_type(demo, seeded, version, protocol, kind):
     server = _server(seeded)
     resp = demo("POST", f"/servers/{server}/remote-consoles", version, json=_console(protocol, kind))
@@ -112,6 +113,7 @@ def test_checks_before_the_answer(demo, seeded):
     assert missing.status_code == 404 and missing.json["itemNotFound"]["message"] == "The resource could not be found."
     for version, body in (("2.6", _console("mks", "webmks")), ("2.6", _console("rdp", "rdp-html5")),
                           ("2.8", _console("vnc", "html5")), ("2.6", {"remote_console": {"protocol": "vnc"}}),
+                          ("2.98", _console("spice", "spice-direct")),
                           ("2.6", {"console": {}})):
         assert demo("POST", path, version, json=body).status_code == 400, (version, body)
     unknown = demo("POST", "/servers/5c8b3e2a-0000-4000-8000-000000000000/remote-consoles", "2.6",

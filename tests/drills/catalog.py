@@ -115,6 +115,8 @@ _rules(_N, {  # nova/policies/*.py
     # swapping a volume is for the service (and admins)
     "v2_os_volume_attachments_detail": {"PUT": ADMIN, "DELETE": MEMBER},
     "v2_server_remote_consoles": {"POST": MEMBER},
+    "v2_server_shares": {"POST": MEMBER},
+    "v2_server_share": {"DELETE": MEMBER},
     "v2_server_tags": {"PUT": MEMBER, "DELETE": MEMBER},
     "v2_server_tag": {"PUT": MEMBER, "DELETE": MEMBER},
     "v2_server_action": {f"POST {a}": MEMBER for a in (
@@ -325,7 +327,8 @@ _rules(_C, {  # cinder/policies/*.py
         "os-begin_detaching", "os-roll_detaching", "os-initialize_connection", "os-terminate_connection",
         "os-attach", "os-detach", "os-retype", "os-set_image_metadata", "os-unset_image_metadata",
         "os-volume_upload_image", "revert")} | {"POST os-show_image_metadata": READER} | {f"POST {a}": ADMIN for a in (
-        "os-reset_status", "os-force_delete", "os-force_detach", "os-migrate_volume", "os-unmanage")},
+        "os-reset_status", "os-force_delete", "os-force_detach", "os-migrate_volume", "os-unmanage",
+        "os-extend_volume_completion")},
     "volume_metadata": {"POST": MEMBER, "PUT": MEMBER},
     "volume_metadata_key": {"PUT": MEMBER, "DELETE": MEMBER},
 })
@@ -460,7 +463,8 @@ def _actions(bodies: dict[str, Any], **kw: Any) -> list[Example]:
 
 NOVA = {"OpenStack-API-Version": "compute 2.90", "X-OpenStack-Nova-API-Version": "2.90"}
 NOVA_OLD = {"OpenStack-API-Version": "compute 2.1"}
-CINDER = {"OpenStack-API-Version": "volume 3.70"}
+NOVA_SHARES = {"OpenStack-API-Version": "compute 2.97"}  # /servers/{id}/shares came with 2.97
+CINDER = {"OpenStack-API-Version": "volume 3.71"}
 PLACEMENT = {"OpenStack-API-Version": "placement 1.39"}
 PATCH_GLANCE = "application/openstack-images-v2.1-json-patch"
 
@@ -493,6 +497,7 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         "os-set_image_metadata": {"metadata": {"drill": "yes"}}, "os-unset_image_metadata": {"key": "drill"},
         "os-show_image_metadata": {}, "os-volume_upload_image": {"image_name": "drill-upload",
                                                                  "disk_format": "raw"},
+        "os-extend_volume_completion": {"error": False},
     }
     return {
         # compute
@@ -558,6 +563,9 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
                                                            headers=NOVA),
         (_N, "v2_server_remote_consoles", "POST"): _e({"remote_console": {"protocol": "vnc", "type": "novnc"}},
                                                       headers=NOVA),
+        (_N, "v2_server_shares", "POST"): _e({"share": {"share_id": "3bcd5a0e-55f4-4d1a-9d2b-0f0f5c1e2a77"}},
+                                             headers=NOVA_SHARES),
+        (_N, "v2_server_share", "DELETE"): _e(None, headers=NOVA_SHARES),
         (_N, "v2_server_tags", "PUT"): _e({"tags": ["drill-tag"]}, headers=NOVA),
         (_N, "v2_server_tag", "PUT"): _e(None, headers=NOVA),
         # identity

@@ -116,11 +116,10 @@ def test_quota_show_and_set(admin_cli: OpenStackCLI, cli: OpenStackCLI, unique) 
 def test_volume_and_snapshot_unmanage_then_manage(admin_cli: OpenStackCLI, unique) -> None:
     """``openstack volume delete --remote`` unmanages a volume (the backend keeps it), ``volume
     snapshot delete --remote`` a snapshot, and ``volume snapshot create --remote-source
-    source-name=_snapshot-<id>`` adopts the snapshot again under a new id. Decision 0065.
-
-    ``volume create --remote-source`` cannot be used: openstacksdk posts the manage request at
-    microversion 3.71 whatever the server offers, and Overcast serves up to 3.70 (406, asserted
-    below so this test tells when that changes); tests/volume/test_manage.py adopts volumes over HTTP."""
+    source-name=_snapshot-<id>`` adopts the snapshot again under a new id; ``volume create
+    --remote-source source-name=volume-<id> --host ...`` adopts the volume (openstacksdk posts that
+    manage at microversion 3.71, served since decision 0066; it was a 406 before; as against Cinder,
+    it needs ``--bootable`` or ``--non-bootable``). Decision 0065."""
     name = unique("vol")
     made = admin_cli("volume", "create", "--size", "1", name)
     shown = wait_volume(admin_cli, made["id"], "available")
@@ -144,7 +143,18 @@ def test_volume_and_snapshot_unmanage_then_manage(admin_cli: OpenStackCLI, uniqu
     wait_for(lambda: admin_cli.run("volume", "show", made["id"], check=False).returncode != 0 or None, WAIT,
              interval=0.1, max_interval=1.0, description=f"volume {made['id']} unmanaged")
     assert made["id"] not in {v["ID"] for v in admin_cli("volume", "list", "--all-projects")}
+    # without --bootable/--non-bootable openstacksdk sends "bootable": null, which Cinder's schema
+    # refuses (400) as Overcast does: asserted, then the command as it works against Cinder
     with pytest.raises(CLIError) as caught:
         admin_cli.run("volume", "create", "--remote-source", f"source-name=volume-{made['id']}", "--host", host,
                       name + "-adopted")
-    assert "Version 3.71 is not supported" in caught.value.stderr
+    assert "400" in caught.value.stderr and "bootable" in caught.value.stderr
+    adopted = admin_cli("volume", "create", "--remote-source", f"source-name=volume-{made['id']}", "--host", host,
+                        "--non-bootable", "--description", "adopted", name + "-adopted")
+    assert adopted["id"] != made["id"] and adopted["name"] == name + "-adopted"
+    shown_adopted = wait_volume(admin_cli, adopted["id"], "available")
+    assert shown_adopted["size"] == 1 and shown_adopted["description"] == "adopted"
+    assert shown_adopted["os-vol-host-attr:host"] == host
+    # unmanaged again (its backend volume still has the unmanaged snapshot: an LVM origin cannot go)
+    admin_cli.run("volume", "delete", "--remote", adopted["id"])
+    wait_gone(admin_cli, adopted["id"])

@@ -413,7 +413,7 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
     conf["network"]["project_networks_reachable"] = "False"
     conf["volume"] = {"catalog_type": "volumev3", "region": target.region, "endpoint_type": "publicURL",
                       "build_timeout": "60", "build_interval": "1", "volume_size": "1", "min_microversion": "3.0",
-                      "max_microversion": "3.70"}
+                      "max_microversion": "3.71"}
     if refs.get("volume_type_multiattach"):
         conf["volume"]["volume_type_multiattach"] = refs["volume_type_multiattach"]
     conf["volume-feature-enabled"] = {"backup": "False", "multi_backend": "False", "api_v3": "True"}
@@ -484,12 +484,12 @@ def _network_sections(conf: configparser.ConfigParser, target: Target, refs: dic
 
 
 def _volume_sections(conf: configparser.ConfigParser, target: Target, refs: dict[str, str]) -> None:
-    """Cinder v3, microversions 3.0-3.70, backups (the local cloud's), manage/unmanage, with Glance (volumes from images) and Nova
+    """Cinder v3, microversions 3.0-3.71, backups (the local cloud's), manage/unmanage, with Glance (volumes from images) and Nova
     and Neutron as for compute (the attach, extend-attached and snapshot-in-use tests boot servers)."""
     _compute_sections(conf, target, refs)
     conf["volume"] = {"catalog_type": "volumev3", "region": target.region, "endpoint_type": "publicURL",
                       "build_timeout": "60", "build_interval": "1", "min_microversion": "3.0",
-                      "max_microversion": "3.70", "volume_size": "1", "volume_type": "lvmdriver-1",
+                      "max_microversion": "3.71", "volume_size": "1", "volume_type": "lvmdriver-1",
                       "storage_protocol": "iSCSI", "vendor_name": "Open Source", "backend_names": "lvmdriver-1",
                       # the local cloud names volumes and snapshots as DevStack's LVM backend (decision 0065)
                       "manage_volume_ref": "source-name,volume-%s", "manage_snapshot_ref": "source-name,_snapshot-%s"}

@@ -95,4 +95,8 @@ def test_extensions_name_what_is_served(cinder):
     extensions = check(cinder.req("GET", "/extensions"), "list_extensions", "extensions")["extensions"]
     names = {e["alias"]: e["name"] for e in extensions}
     assert names["os-hosts"] == "Hosts" and names["os-volume-transfer"] == "VolumeTransfer"
+    assert {alias: names.get(alias) for alias in ("os-volume-manage", "os-volume-unmanage", "os-snapshot-manage",
+                                                  "os-snapshot-unmanage")} == {
+        "os-volume-manage": "VolumeManage", "os-volume-unmanage": "VolumeUnmanage",
+        "os-snapshot-manage": "SnapshotManage", "os-snapshot-unmanage": "SnapshotUnmanage"}  # decision 0065
     assert "backups" not in names

@@ -5,6 +5,7 @@ lists (3.8); the faults. Bodies checked against Tempest's schemas where Tempest 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -225,3 +226,38 @@ def test_drivers_that_cannot_manage_are_answered_501(admin_cinder, monkeypatch):
         assert resp.status_code == 501, resp.text
     assert admin_cinder.req("GET", f"/volumes/{vol['id']}").json["volume"]["status"] == "available"
     assert len(admin_cinder.req("GET", "/volumes").json["volumes"]) == 1
+
+
+def test_manageable_lists_sort_marker_offset_limit(admin_cinder):
+    """Cinder's paging of a manageable list (``paginate_entries_list``): by ``reference`` desc by
+    default, ``sort=size:asc`` (only ``reference`` and ``size``), ``marker`` the JSON reference of
+    the last entry seen (400 when it names none or is not JSON), ``offset`` after the marker,
+    ``limit``; the bad ones answered before the backend is asked."""
+    made = [admin_cinder.create(size=size)["id"] for size in (2, 1, 3)]
+    host = "overcast-local@lvmdriver-1"
+    path = f"/manageable_volumes?host={host}"
+
+    def names(query: str = "") -> list[str]:  # noqa: ANN202
+        resp = admin_cinder.req("GET", path + query, "3.8")
+        assert resp.status_code == 200, resp.text
+        return [e["reference"]["source-name"] for e in resp.json["manageable-volumes"]]
+
+    ours = {f"volume-{vid}" for vid in made}
+    default = [n for n in names() if n in ours]
+    assert default == sorted(ours, reverse=True)
+    assert [n for n in names("&sort=reference:asc") if n in ours] == sorted(ours)
+    by_size = [n for n in names("&sort=size:asc,reference:asc") if n in ours]
+    assert by_size == [f"volume-{made[1]}", f"volume-{made[0]}", f"volume-{made[2]}"]
+    every = names("&sort=reference:asc")
+    marker = json.dumps({"source-name": every[0]})
+    assert names(f"&sort=reference:asc&marker={marker}") == every[1:]
+    assert names(f"&sort=reference:asc&marker={marker}&offset=1&limit=1") == every[2:3]
+    assert names("&sort=reference:asc&limit=0") == []
+    for query, text in (("&sort=name", "Invalid sort keys passed: name"),
+                        ("&sort=size:up", "Invalid sort dirs passed: up"),
+                        ("&marker=volume-x", "can not be analysed"),
+                        ('&marker={"source-name": "volume-none"}', "marker not found"),
+                        ("&limit=x", "limit param must be an integer"),
+                        ("&offset=-1", "offset param must be positive")):
+        resp = admin_cinder.req("GET", path + query, "3.8")
+        assert resp.status_code == 400 and text in resp.json["badRequest"]["message"], (query, resp.text)

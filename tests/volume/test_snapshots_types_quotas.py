@@ -98,8 +98,8 @@ def test_zones_services_versions(cloud, cinder, admin_cinder):
     assert root.status_code == 300
     check(root, "list_versions", "versions")
     doc = cloud.request("GET", "/volume/v3/").json["versions"][0]
-    assert (doc["id"], doc["min_version"], doc["version"], doc["status"]) == ("v3.0", "3.0", "3.70", "CURRENT")
-    bad = cinder.req("GET", "/volumes", "3.71")
+    assert (doc["id"], doc["min_version"], doc["version"], doc["status"]) == ("v3.0", "3.0", "3.71", "CURRENT")
+    bad = cinder.req("GET", "/volumes", "3.72")
     assert bad.status_code == 406
 
 

@@ -19,6 +19,35 @@ def test_extend(cinder):
     assert "new_size" in cinder.action(vol["id"], {"os-extend": {"new_size": "x"}}).json["badRequest"]["message"]
 
 
+def test_extend_in_use_and_extend_volume_completion_3_71(cinder, admin_cinder):
+    """3.71 (Cinder's ``os-extend_volume_completion``): an attached volume extends at 3.71 as from
+    3.42 and goes back to in-use with the new size by itself (no Overcast backend waits for Nova to
+    finish an extend), so the completion action, admin only, finds no volume waiting for it: 400, the
+    volume untouched. Below 3.71 the action does not exist (404, as Cinder's unversioned method)."""
+    vid, server = cinder.create()["id"], "11111111-2222-3333-4444-555555555555"
+    cinder.action(vid, {"os-reserve": None})
+    cinder.action(vid, {"os-initialize_connection": {"connector": CONNECTOR}})
+    cinder.action(vid, {"os-attach": {"instance_uuid": server, "mountpoint": "/dev/vdb"}})
+    cinder.wait(vid, "in-use")
+    assert cinder.action(vid, {"os-extend": {"new_size": 2}}, "3.41").status_code == 400  # in-use from 3.42
+    check(cinder.action(vid, {"os-extend": {"new_size": 2}}, "3.71"), "extend_volume")
+    shown = cinder.wait(vid, "in-use", version="3.71")
+    assert shown["size"] == 2 and shown["attachments"][0]["server_id"] == server
+    completion = {"os-extend_volume_completion": {"error": False}}
+    assert cinder.action(vid, completion, "3.71").status_code == 403  # admin_api
+    resp = admin_cinder.action(vid, completion, "3.71")
+    assert resp.status_code == 400, resp.text
+    assert resp.json["badRequest"]["message"].startswith(f"Invalid volume: Volume {vid} is not waiting")
+    assert admin_cinder.action(vid, {"os-extend_volume_completion": {"error": True}}, "3.71").status_code == 400
+    bad = admin_cinder.action(vid, {"os-extend_volume_completion": {"error": "maybe"}}, "3.71")
+    assert bad.status_code == 400 and "error" in bad.json["badRequest"]["message"]
+    assert admin_cinder.action(vid, completion, "3.70").status_code == 404
+    after = cinder.req("GET", f"/volumes/{vid}", "3.71").json["volume"]
+    assert (after["status"], after["size"]) == ("in-use", 2)
+    versions = cinder.cloud.request("GET", "/volume/", None).json["versions"]
+    assert [v["version"] for v in versions if v["id"] == "v3.0"] == ["3.71"]
+
+
 def test_bootable_readonly_and_reset_status(cinder, admin_cinder):
     vol = cinder.create()
     resp = cinder.action(vol["id"], {"os-set_bootable": {"bootable": True}})

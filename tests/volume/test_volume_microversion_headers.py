@@ -14,7 +14,7 @@ def _get(cinder, header: str):  # noqa: ANN001, ANN202
 @pytest.mark.parametrize("header,echoed", [
     ("volume 3.27", "volume 3.27"),
     ("volumev3 3.27", "volume 3.27"),
-    ("volumev3 latest", "volume 3.70"),
+    ("volumev3 latest", "volume 3.71"),
     ("compute 2.60, volume 3.44", "volume 3.44"),
     ("volume 3.10, volume 3.20", "volume 3.10"),     # Cinder stops at the first entry
 ])
@@ -39,6 +39,6 @@ def test_a_header_without_a_volume_entry_is_cinders_404(cinder, header):
     assert resp.json == {"itemNotFound": {"code": 404, "message": "The resource could not be found."}}
 
 
-@pytest.mark.parametrize("header,status", [("volume 3.71", 406), ("volume 3.x", 400), ("volume 3.27 3.28", 400)])
+@pytest.mark.parametrize("header,status", [("volume 3.72", 406), ("volume 3.x", 400), ("volume 3.27 3.28", 400)])
 def test_bad_versions(cinder, header, status):
     assert _get(cinder, header).status_code == status

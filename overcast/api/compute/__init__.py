@@ -8,7 +8,7 @@ from overcast.api.compute import (aggregates, availability_zones, extensions, fl
                                   usage_audit_log)
 from overcast.api.compute import floating_ips, networks, quota_classes, remote_consoles, security_groups
 from overcast.api.compute import assisted_volume_snapshots, migrations, server_external_events
-from overcast.api.compute import volume_proxies
+from overcast.api.compute import server_shares, volume_proxies
 from overcast.api.compute.common import MICROVERSIONS, Links
 from overcast.api.routing import Registry
 from overcast.core.compute import ComputeCore
@@ -43,6 +43,7 @@ def register(registry: Registry, core: ComputeCore) -> None:
     server_external_events.bind(registry, core, links)
     assisted_volume_snapshots.bind(registry, core)
     volume_proxies.bind(registry, core)
+    server_shares.bind(registry, core)
     from overcast.api.compute import actions as server_actions
     from overcast.api.compute import diagnostics, server_subresources, servers, volume_attachments
     server_views = servers.bind(registry, core, links)

@@ -11,9 +11,9 @@ from overcast.api.microversions import MicroversionPolicy, Version
 from overcast.core import policy
 from overcast.core.context import AuthContext
 
-#: Nova's microversions served: 2.1 to 2.96 (views render each version's fields; issue 17: the maximum
+#: Nova's microversions served: 2.1 to 2.100 (views render each version's fields; issue 17: the maximum
 #: is the highest version whose whole list below it is done).
-MICROVERSIONS = MicroversionPolicy("compute", Version(2, 1), Version(2, 96), "X-OpenStack-Nova-API-Version")
+MICROVERSIONS = MicroversionPolicy("compute", Version(2, 1), Version(2, 100), "X-OpenStack-Nova-API-Version")
 
 
 def version(req: falcon.Request) -> Version:

@@ -39,6 +39,8 @@ COMPUTE_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v2_server_diagnostics", "/servers/{server_id}/diagnostics", R),
     ("v2_server_password", "/servers/{server_id}/os-server-password", ("GET", "HEAD", "DELETE")),
     ("v2_server_remote_consoles", "/servers/{server_id}/remote-consoles", ("POST",)),
+    ("v2_server_shares", "/servers/{server_id}/shares", RW),
+    ("v2_server_share", "/servers/{server_id}/shares/{share_id}", ("GET", "HEAD", "DELETE")),
     # flavors
     ("v2_flavors", "/flavors", RW),
     ("v2_flavors_detail", "/flavors/detail", R),

@@ -1,4 +1,6 @@
-"""Consoles: ``POST /servers/{id}/remote-consoles`` (2.6+; 2.8 adds the MKS console) and, up to 2.5,
+"""Consoles: ``POST /servers/{id}/remote-consoles`` (2.6+; 2.8 adds the MKS console, 2.99 the
+``spice-direct`` type: like any type the region's driver has not, it is answered "Unavailable
+console type spice-direct." as a Nova without it enabled answers) and, up to 2.5,
 the server actions ``os-getVNCConsole``, ``os-getSPICEConsole``, ``os-getRDPConsole`` and
 ``os-getSerialConsole``. Bodies are checked as Nova checks them, then the core asks the region's
 driver (:mod:`overcast.core.compute.remote_consoles`)."""
@@ -33,6 +35,8 @@ def create_schema(req: falcon.Request) -> dict[str, Any]:
     protocols, types = ["vnc", "spice", "serial"], ["novnc", "xvpvnc", "spice-html5", "serial"]
     if at_least(req, "2.8"):
         protocols, types = protocols + ["mks"], types + ["webmks"]
+    if at_least(req, "2.99"):  # SPICE straight to the hypervisor, for a native client
+        types = types + ["spice-direct"]
     console = {"type": "object", "required": ["protocol", "type"], "additionalProperties": False,
                "properties": {"protocol": {"type": "string", "enum": protocols},
                               "type": {"type": "string", "enum": types}}}

@@ -23,7 +23,8 @@ from overcast.store.compute import Server
 #: statuses for which Nova shows ``progress``
 _PROGRESS = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
 #: the microversions that change what a server view shows
-_THRESHOLDS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90", "2.96")
+_THRESHOLDS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73", "2.75", "2.90", "2.96",
+               "2.98", "2.100")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -84,10 +85,13 @@ class ServerViews:
         return {"id": server.id, "name": server.name, "links": self.links.pair("servers", server.id, base)}
 
     @staticmethod
-    def _image(server: Any, base: str) -> Any:
+    def _image(server: Any, shape: "Shape") -> Any:
         if not server.image_id:  # booted from a volume
             return ""
-        return {"id": server.image_id, "links": [{"rel": "bookmark", "href": f"{base}/images/{server.image_id}"}]}
+        out = {"id": server.image_id, "links": [{"rel": "bookmark", "href": f"{shape.base}/images/{server.image_id}"}]}
+        if "2.98" in shape.reached:  # the image's properties as they were at boot or the last rebuild
+            out["properties"] = dict(server.image_properties or {})
+        return out
 
     @staticmethod
     def _flavor(server: Any, shape: Shape) -> dict[str, Any]:
@@ -135,7 +139,7 @@ class ServerViews:
         out: dict[str, Any] = {
             "id": server.id, "name": server.name, "status": status, "tenant_id": server.project_id,
             "user_id": server.user_id, "metadata": metadata,
-            "hostId": _host_id(server.project_id, server.host), "image": self._image(server, shape.base),
+            "hostId": _host_id(server.project_id, server.host), "image": self._image(server, shape),
             "flavor": self._flavor(server, shape), "created": iso(server.created_at),
             "updated": iso(server.updated_at), "addresses": self._addresses(server, extended_addresses),
             "accessIPv4": server.access_ipv4 or "", "accessIPv6": server.access_ipv6 or "",
@@ -222,6 +226,8 @@ class ServerViews:
             out["pinned_availability_zone"] = (server.requested_zone or "").partition(":")[0] or None
         if "2.71" in reached and show_groups:
             out["server_groups"] = [server.server_group_id] if server.server_group_id else []
+        if "2.100" in reached:  # the hints the create asked with ({} for none)
+            out["scheduler_hints"] = dict(server.scheduler_hints or {})
         return out
 
     def basic(self, server: Server, version: Version, ctx: AuthContext,

@@ -254,7 +254,8 @@ class Servers(ServerResource):
             config_drive=_truthy(s.get("config_drive")), availability_zone=s.get("availability_zone"),
             min_count=min_count, max_count=max_count, group=hints.get("group"), tags=list(s.get("tags") or []),
             description=s.get("description"), hostname=s.get("hostname"), admin_password=s.get("adminPass"),
-            access_ipv4=s.get("accessIPv4", ""), access_ipv6=s.get("accessIPv6", ""), disk_config=disk_config(s))
+            access_ipv4=s.get("accessIPv4", ""), access_ipv6=s.get("accessIPv6", ""), disk_config=disk_config(s),
+            scheduler_hints=dict(hints))
 
 
 def disk_config(body: dict[str, Any]) -> core_servers.DiskConfig | None:

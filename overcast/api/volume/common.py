@@ -13,8 +13,8 @@ from overcast.core import policy
 from overcast.core.context import AuthContext
 from overcast.core.volume.listing import Page, parse_limit, parse_offset, parse_sort
 
-#: Cinder's microversions served: 3.0 to 3.70 (views render each version's fields).
-MICROVERSIONS = MicroversionPolicy("volume", Version(3, 0), Version(3, 70), service_within_entry=True)
+#: Cinder's microversions served: 3.0 to 3.71 (views render each version's fields).
+MICROVERSIONS = MicroversionPolicy("volume", Version(3, 0), Version(3, 71), service_within_entry=True)
 
 _TRUE = {"1", "t", "true", "on", "y", "yes"}
 _FALSE = {"0", "f", "false", "off", "n", "no"}

@@ -22,6 +22,9 @@ EXTENSIONS = (
     ("scheduler-stats", "Scheduler_stats", "Scheduler stats support.", "2014-09-07T00:00:00+00:00"),
     ("os-services", "Services", "Services support.", "2012-10-28T00:00:00-00:00"),
     ("os-snapshot-actions", "SnapshotActions", "Enable snapshot manager actions.", "2013-07-16T00:00:00+00:00"),
+    ("os-snapshot-manage", "SnapshotManage", "Allows existing backend storage to be 'managed' by Cinder.",
+     "2014-12-31T00:00:00+00:00"),
+    ("os-snapshot-unmanage", "SnapshotUnmanage", "Enable volume unmanage operation.", "2014-12-31T00:00:00+00:00"),
     ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support.", "2011-08-24T00:00:00+00:00"),
     ("os-types-manage", "TypesManage", "Types manage support.", "2011-08-24T00:00:00+00:00"),
     ("os-used-limits", "UsedLimits", "Provide data on limited resources that are being used.",
@@ -31,6 +34,8 @@ EXTENSIONS = (
      "2011-11-03T00:00:00+00:00"),
     ("os-vol-image-meta", "VolumeImageMetadata", "Show image metadata associated with the volume.",
      "2012-12-07T00:00:00+00:00"),
+    ("os-volume-manage", "VolumeManage", "Allows existing backend storage to be 'managed' by Cinder.",
+     "2014-02-10T00:00:00+00:00"),
     ("os-vol-mig-status-attr", "VolumeMigStatusAttribute", "Expose migration_status as an attribute of a volume.",
      "2013-08-08T00:00:00+00:00"),
     ("os-vol-tenant-attr", "VolumeTenantAttribute", "Expose the internal project_id as an attribute of a volume.",
@@ -38,6 +43,7 @@ EXTENSIONS = (
     ("os-volume-transfer", "VolumeTransfer", "Volume transfer management support.", "2013-05-29T00:00:00+00:00"),
     ("os-volume-type-access", "VolumeTypeAccess", "Volume type access support.", "2014-06-26T00:00:00Z"),
     ("encryption", "VolumeTypeEncryption", "Encryption support for volume types.", "2013-07-01T00:00:00+00:00"),
+    ("os-volume-unmanage", "VolumeUnmanage", "Enable volume unmanage operation.", "2012-05-31T00:00:00+00:00"),
 )
 
 

@@ -4,6 +4,7 @@ an action of /volumes/{id}/action and /snapshots/{id}/action (:mod:`.volumes`, :
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import falcon
@@ -16,6 +17,7 @@ from overcast.api.volume.common import at_least, enforce, one, parse_bool
 from overcast.api.volume.views import VolumeViews
 from overcast.core.volume import VolumeCore, manage
 from overcast.core.volume import types as vtypes
+from overcast.core.volume.listing import parse_limit, parse_offset
 
 #: the microversion from which the manageable lists (and /manageable_* paths) are served
 MANAGEABLE = "3.8"
@@ -27,9 +29,57 @@ def _not_yet(req: falcon.Request, path_from: str | None) -> None:
         raise faults.NotFound("The resource could not be found.")
 
 
-def _entries(req: falcon.Request, rows: list[manage.Entry], *, detail: bool, snapshots: bool) -> list[dict]:
-    """Cinder's manageable-volumes/-snapshots rows (the summary's keys, the detail's besides); paged
-    with ``offset`` and ``limit``."""
+#: Cinder's osapi_max_limit: a manageable list's page when no ``limit`` is given, and the most
+MAX_LIMIT = 1000
+
+
+def _sort(req: falcon.Request) -> tuple[tuple[str, str], ...]:
+    """Cinder's get_sort_params with ``reference`` as default key, ``desc`` as default direction:
+    ``sort=size:asc,reference`` or the older ``sort_key``/``sort_dir``. :raises faults.BadRequest:"""
+    sort, sort_key, sort_dir = one(req, "sort"), one(req, "sort_key"), one(req, "sort_dir")
+    if sort and (sort_key or sort_dir):
+        raise faults.BadRequest("Invalid input received: The 'sort_key' and 'sort_dir' parameters are deprecated "
+                                "and cannot be used with the 'sort' parameter.")
+    if sort:
+        pairs = [(key.strip(), (direction or "desc").strip().lower())
+                 for key, _, direction in (part.partition(":") for part in sort.split(","))]
+    else:
+        pairs = [(key.strip(), (sort_dir or "desc").strip().lower()) for key in (sort_key or "reference").split(",")]
+    bad_keys = sorted({key for key, _ in pairs} - set(manage.MANAGEABLE_SORT_KEYS))
+    if bad_keys:
+        raise faults.BadRequest(f"Invalid sort keys passed: {', '.join(bad_keys)}")
+    bad_dirs = sorted({direction for _, direction in pairs} - {"asc", "desc"})
+    if bad_dirs:
+        raise faults.BadRequest(f"Invalid sort dirs passed: {', '.join(bad_dirs)}")
+    return tuple(pairs)
+
+
+def _marker(req: falcon.Request) -> dict[str, Any] | None:
+    """A manageable list's marker: the reference of the last entry seen, as JSON."""
+    raw = one(req, "marker")
+    if not raw:
+        return None
+    try:
+        marker = json.loads(raw)
+    except ValueError:
+        marker = None
+    if not isinstance(marker, dict):
+        raise faults.BadRequest(f"Invalid input received: marker {raw} can not be analysed, please use json like "
+                                "format")
+    return marker
+
+
+def _paging(req: falcon.Request) -> dict[str, Any]:
+    """Cinder's paging of a manageable list, read before the backend is asked: ``sort``
+    (``reference`` or ``size``, desc by default), ``marker`` (a reference as JSON), ``offset``,
+    ``limit`` (at most 1000). :raises faults.BadRequest: :raises Invalid:"""
+    limit = parse_limit(one(req, "limit"))
+    return {"sort": _sort(req), "marker": _marker(req), "offset": parse_offset(one(req, "offset")),
+            "limit": MAX_LIMIT if limit is None else min(limit, MAX_LIMIT)}
+
+
+def _entries(rows: list[manage.Entry], *, detail: bool, snapshots: bool) -> list[dict]:
+    """Cinder's manageable-volumes/-snapshots rows (the summary's keys, the detail's besides)."""
     out = []
     for row in rows:
         item: dict[str, Any] = {"reference": dict(row.reference), "size": row.size,
@@ -40,15 +90,7 @@ def _entries(req: falcon.Request, rows: list[manage.Entry], *, detail: bool, sna
             item.update({"reason_not_safe": row.reason_not_safe, "cinder_id": row.cinder_id,
                          "extra_info": dict(row.extra_info) if row.extra_info else None})
         out.append(item)
-    offset, limit = one(req, "offset"), one(req, "limit")
-    try:
-        start = int(offset) if offset is not None else 0
-        count = int(limit) if limit is not None else None
-    except ValueError:
-        raise faults.BadRequest("Invalid input received: offset and limit must be integers.") from None
-    if start < 0 or (count is not None and count < 0):
-        raise faults.BadRequest("Invalid input received: offset and limit must not be negative.")
-    return out[start:] if count is None else out[start:start + count]
+    return out
 
 
 class _Manage:
@@ -119,13 +161,14 @@ def listing(core_: VolumeCore, req: falcon.Request, policy: str, *, detail: bool
     host = one(req, "host")
     if not host:
         raise faults.BadRequest("Invalid input received: host must be specified.")
+    paging = _paging(req)
     region = req.context.region
     driver = core_.volume_driver(region)
     with core_.store.session() as session:
         op_id = manage.request_manageable(session, ctx, host=host, region=region, driver=driver,
                                           snapshots=snapshots, request_id=req.context.request_id)
-    rows = manage.manageable(core_.store, op_id, region=region, snapshots=snapshots)
-    return _entries(req, rows, detail=detail, snapshots=snapshots)
+    rows = manage.page_manageable(manage.manageable(core_.store, op_id, region=region, snapshots=snapshots), **paging)
+    return _entries(rows, detail=detail, snapshots=snapshots)
 
 
 def bind(registry: Registry, core_: VolumeCore, views: VolumeViews) -> None:

@@ -14,7 +14,7 @@ from overcast.api.routing import Registry
 from overcast.api.validation import read_json, validate
 from overcast.api.volume import schemas, uploads
 from overcast.api.volume.common import (all_tenants, at_least, backend_headroom, backend_taken, caller, enforce,
-                                        metadata_filter, one, page, parse_bool, target)
+                                        metadata_filter, one, page, parse_bool, require, target)
 from overcast.api.volume.groups import GROUPS
 from overcast.api.volume.metadata import Metadata, MetadataItem
 from overcast.api.volume.views import VolumeViews
@@ -48,7 +48,11 @@ ACTIONS: dict[str, str] = {
     "os-show_image_metadata": "volume_extension:volume_image_metadata:show",
     "os-volume_upload_image": "volume_extension:volume_actions:upload_image",
     "os-unmanage": "volume_extension:volume_unmanage",
+    "os-extend_volume_completion": "volume_extension:volume_admin_actions:extend_volume_completion",
 }
+
+#: action -> the microversion that brought it (below it Cinder finds no method for the action: 404)
+ACTION_SINCE: dict[str, str] = {"os-extend_volume_completion": "3.71"}
 
 
 class Accepted(dict):
@@ -64,6 +68,10 @@ class Exporting:
 
 
 EXTEND_SCHEMA = {"type": "object", "properties": {"new_size": schemas.SIZE}, "required": ["new_size"]}
+
+#: Cinder's body for os-extend_volume_completion (3.71): only ``error``, a boolean or null
+EXTEND_COMPLETION_SCHEMA = {"type": "object", "properties": {"error": {"type": ["boolean", "null"]}},
+                            "additionalProperties": False}
 
 
 def type_names(session: Any) -> dict[str, str]:
@@ -217,6 +225,8 @@ class VolumeAction(_Base):
         name, args = next(iter(body.items()))
         if name not in ACTIONS:
             raise faults.BadRequest(f"There is no such action: {name}")
+        if name in ACTION_SINCE:
+            require(req, ACTION_SINCE[name])
         args = args if isinstance(args, dict) else {}
         with self.core.store.session() as session:
             ctx = caller(req)
@@ -235,6 +245,11 @@ class VolumeAction(_Base):
         new_size = size_of(validate(args, EXTEND_SCHEMA)["new_size"], "new_size")
         core.extend(session, caller(req), volume, new_size, allow_in_use=at_least(req, "3.42"),
                     request_id=req.context.request_id)
+
+    def _extend_volume_completion(self, req: falcon.Request, session: Any, volume: Any,
+                                  args: dict[str, Any]) -> None:
+        error = validate(args, EXTEND_COMPLETION_SCHEMA).get("error")
+        core.extend_volume_completion(volume, error=bool(error))
 
     def _reset_status(self, req: falcon.Request, session: Any, volume: Any, args: dict[str, Any]) -> None:
         if not any(k in args for k in ("status", "attach_status", "migration_status")):

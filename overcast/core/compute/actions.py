@@ -22,7 +22,8 @@ from overcast.core.compute import zones as zone_rules
 from overcast.core.compute import states as S
 from overcast.core.compute.servers import (ACTION, DiskConfig, _quota, auto_disk_config, canonical_ipv6,
                                            check_flavor_usable, check_image_usable, check_lock, check_metadata,
-                                           find_flavor, find_image, flavor_record, generate_password)
+                                           find_flavor, find_image, flavor_record, generate_password,
+                                           image_properties)
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound, OvercastError
 from overcast.drivers.compute import Capability, ComputeDriver
@@ -314,6 +315,7 @@ def rebuild(session: Session, ctx: AuthContext, server: Server, body: Mapping[st
         server.hostname = body["hostname"]
     if not from_volume:  # a volume-backed server keeps showing no image, as in Nova
         server.image_id = image.id
+        server.image_properties = image_properties(image)
     if auto_disk is not None:
         server.auto_disk_config = auto_disk
     params = {"image_id": image.id, "admin_password": password}

@@ -109,6 +109,10 @@ RULES: Mapping[str, Rule] = {
     "os_compute_api:os-volumes-attachments:swap": ADMIN,
     "os_compute_api:os-volumes-attachments:delete": ADMIN_OR_OWNER,
     "os_compute_api:os-remote-consoles": ADMIN_OR_OWNER,
+    "os_compute_api:os-server-shares:index": PROJECT_READER_OR_ADMIN,
+    "os_compute_api:os-server-shares:create": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-server-shares:show": PROJECT_READER_OR_ADMIN,
+    "os_compute_api:os-server-shares:delete": PROJECT_MEMBER_OR_ADMIN,
     # the network proxies (below 2.36) and the floating IP actions (below 2.44)
     "os_compute_api:os-networks:list": ADMIN_OR_READER,
     "os_compute_api:os-networks:show": ADMIN_OR_READER,

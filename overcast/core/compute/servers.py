@@ -284,6 +284,26 @@ class BuildSpec:
     access_ipv6: str = ""
     #: None: the image's ``auto_disk_config`` property decides (MANUAL without one)
     disk_config: DiskConfig | None = None
+    #: every scheduler hint as given (``group`` is acted on; all are kept for the 2.100 view)
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+
+
+#: the image attributes Nova copies into a server's system metadata beside the image's own properties
+_INHERITED = ("min_ram", "min_disk", "disk_format", "container_format")
+
+
+def image_properties(image: Image | None) -> dict[str, str] | None:
+    """What Nova keeps of an image at boot and rebuild (its ``image_<key>`` system metadata,
+    ``utils.get_system_metadata_from_image``): every property and the inherited attributes, each a
+    string cut to 255 characters (a None stays None); None without an image (booted from a volume)."""
+    if image is None:
+        return None
+    out: dict[str, str] = {}
+    for key, value in {**(image.properties or {}), **{k: getattr(image, k, None) for k in _INHERITED}}.items():
+        if key in ("mappings", "block_device_mapping") or key.startswith("img_signature"):
+            continue
+        out[key] = None if value is None else str(value)[:255]
+    return out
 
 
 def _user_data(text: str | None) -> str | None:
@@ -408,7 +428,8 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
             access_ipv4=spec.access_ipv4 or "", access_ipv6=canonical_ipv6(spec.access_ipv6),
             security_groups=[{"name": g} for g in groups],
             requested_networks=nics, addresses={}, block_devices=[dict(b) for b in spec.block_device_mapping_v2],
-            reservation_id=reservation_id, launch_index=index, server_group_id=spec.group, created_at=now,
+            reservation_id=reservation_id, launch_index=index, server_group_id=spec.group,
+            image_properties=image_properties(local_image), scheduler_hints=dict(spec.scheduler_hints), created_at=now,
             updated_at=now, locked=False, progress=0, deleted=False)
         server.metadata_items = [ServerMetadata(key=k, value=str(v)) for k, v in spec.metadata.items()]
         server.tags = [ServerTag(tag=t) for t in dict.fromkeys(spec.tags)]
@@ -493,7 +514,7 @@ def _regex(pattern: str) -> re.Pattern:
 _S = Server.__table__.c  # table columns: a cached statement's result map then matches them by identity
 #: the JSON columns a list row carries as their stored text (hashable: the row is the key of its
 #: rendered view, docs/decisions/0061-rendered-views-per-record.md; decoded only to render it)
-JSON_TEXT = ("addresses", "security_groups", "fault", "flavor")
+JSON_TEXT = ("addresses", "security_groups", "fault", "flavor", "image_properties", "scheduler_hints")
 _AS_TEXT = {name: cast(_S[name], Text).label(name) for name in JSON_TEXT}  # built once, like the columns
 #: what every list row carries (the summary list, ``name`` and ``ip`` filters, paging)
 _SUMMARY_COLUMNS = (_S.seq, _S.id, _S.name, _AS_TEXT["addresses"])
@@ -504,7 +525,7 @@ _DETAIL_COLUMNS = tuple(_S[name] for name in (
     "task_state", "power_state", "host", "availability_zone", "requested_zone", "config_drive", "auto_disk_config",
     "user_data", "access_ipv4", "access_ipv6", "locked", "locked_reason", "progress", "reservation_id",
     "launch_index", "server_group_id", "created_at", "updated_at", "launched_at", "terminated_at")) + (
-    _AS_TEXT["security_groups"], _AS_TEXT["fault"],
+    _AS_TEXT["security_groups"], _AS_TEXT["fault"], _AS_TEXT["image_properties"], _AS_TEXT["scheduler_hints"],
     # which related rows exist, so that list_related reads only for the servers that have some
     select(ServerMetadata.server_id).where(ServerMetadata.server_id == _S.id).exists().label("has_metadata"),
     select(ServerTag.server_id).where(ServerTag.server_id == _S.id).exists().label("has_tags"),

@@ -197,6 +197,39 @@ class Entry:
     source_reference: Mapping[str, str] | None = None
 
 
+#: what a manageable list sorts by (Cinder's ManageResource.VALID_SORT_KEYS)
+MANAGEABLE_SORT_KEYS = ("reference", "size")
+
+
+def _sort_value(entry: Entry, key: str) -> Any:
+    """A reference (a mapping) sorts by its smallest value, as Cinder's paginate_entries_list."""
+    value = entry.reference if key == "reference" else entry.size
+    return sorted(value.values())[0] if isinstance(value, Mapping) and value else value
+
+
+def page_manageable(entries: list[Entry], *, sort: tuple[tuple[str, str], ...], marker: Mapping[str, Any] | None,
+                    limit: int, offset: int) -> list[Entry]:
+    """Cinder's paging of a manageable list (``paginate_entries_list``): sorted by ``sort`` (keys of
+    :data:`MANAGEABLE_SORT_KEYS`), from after the entry whose reference is ``marker``, ``offset``
+    entries skipped, at most ``limit``. :raises Invalid: the marker names no entry."""
+    def compare(left: Entry, right: Entry) -> int:
+        for key, direction in sort:
+            a, b = _sort_value(left, key), _sort_value(right, key)
+            if a == b:
+                continue
+            return (-1 if a < b else 1) if direction == "asc" else (-1 if a > b else 1)
+        return 0
+
+    ordered = sorted(entries, key=functools.cmp_to_key(compare))
+    start = 0
+    if marker is not None:
+        found = [i for i, entry in enumerate(ordered) if dict(entry.reference) == dict(marker)]
+        if not found:
+            raise Invalid(f"Invalid input received: marker not found: {dict(marker)}")
+        start = found[0] + 1
+    return ordered[start + offset:start + limit + offset]
+
+
 def request_manageable(session: Session, ctx: AuthContext, *, host: str, region: str, driver: VolumeDriver,
                        snapshots: bool, request_id: str | None) -> str:
     """Enqueue the listing of the backend's volumes (or snapshots); returns the operation id for

@@ -31,6 +31,7 @@ RULES: Mapping[str, Rule] = {
     "volume_extension:volume_admin_actions:reset_status": ADMIN,
     "volume_extension:volume_admin_actions:force_delete": ADMIN,
     "volume_extension:volume_admin_actions:force_detach": ADMIN,
+    "volume_extension:volume_admin_actions:extend_volume_completion": ADMIN,
     "volume:retype": ADMIN_OR_OWNER,
     "volume_extension:volume_image_metadata:show": ADMIN_OR_READER,
     "volume_extension:volume_image_metadata:set": ADMIN_OR_OWNER,

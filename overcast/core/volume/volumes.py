@@ -455,6 +455,18 @@ def extend(session: Session, ctx: AuthContext, volume: Volume, new_size: int, *,
             user_id=ctx.user_id, project_id=volume.project_id)
 
 
+def extend_volume_completion(volume: Volume, *, error: bool) -> None:
+    """os-extend_volume_completion (Cinder 3.71): Nova's answer to a ``volume-extended`` event for a
+    volume whose backend waits for the hypervisor to finish an extend (Cinder keeps such a volume
+    ``extending`` with ``extend_new_size`` in its admin metadata). No Overcast volume driver extends
+    that way: every extend completes in the volume operation itself, so no volume ever waits and
+    the action is refused as Cinder refuses it for a volume it is not waiting for (400).
+    ``error`` (Nova's failure, a rollback in Cinder) has nothing to act on for the same reason.
+    :raises Invalid: always: the volume is not waiting for a completion."""
+    raise Invalid(f"Invalid volume: Volume {volume.id} is not waiting for an extend completion (status: "
+                  f"{volume.status}).")
+
+
 def reset_status(volume: Volume, status: Any, attach_status: Any) -> None:
     """os-reset_status (None leaves a field). :raises Invalid: an unknown status (anything but
     one of the status names)."""
