@@ -235,3 +235,40 @@ def test_root_disk_overlay_suspend_resize_and_snapshot(host, host_dir):
     assert hv.snapshots() == []
     hv.destroy(spec.uuid)
     assert not [v for v in hv.pool().listVolumes() if v.startswith("disk-")]
+
+
+def test_a_build_looking_for_an_image_waits_for_another_images_clone(libvirtd, host_dir):
+    """Builds on one host run together: while one clones a volume in the pool (an uploaded image
+    stored under its final name, an overlay, a snapshot), another looks for its own image, which
+    needs a pool refresh. libvirt refuses a refresh while the clone runs ("pool ... has
+    asynchronous jobs running"); the lookup must wait for it, not fail the build (CI saw one of
+    ten builds go to ERROR this way)."""
+    import libvirt
+
+    hv = Hypervisor(libvirtd, unique_host(), str(host_dir / "pool"), domain_type="qemu")
+    pool = hv.pool()
+    src = pool.createXML("<volume><name>src</name><capacity unit='M'>1024</capacity>"
+                         "<allocation unit='M'>0</allocation><target><format type='raw'/></target></volume>", 0)
+    clone_xml = ("<volume><name>dst</name><capacity unit='M'>1024</capacity>"
+                 "<target><format type='raw'/></target></volume>")
+
+    def refused() -> bool:
+        try:
+            pool.refresh(0)
+        except libvirt.libvirtError as exc:
+            return "asynchronous jobs" in exc.get_error_message()
+        return False
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as workers:
+            clone = workers.submit(pool.createXMLFrom, clone_xml, src, 0)
+            wait_for(refused, 30, "the clone to be running", interval=0.01)
+            assert hv.has_image("other") is False   # waited for the clone instead of failing
+            assert clone.done()
+            clone.result()
+    finally:
+        for vol in pool.listAllVolumes(0):
+            vol.delete(0)
+        pool.destroy()
+        pool.undefine()
+        hv.close()

@@ -181,6 +181,9 @@ class Hypervisor:
     ``qemu`` (TCG) or ``auto`` (KVM where the host offers it).
     """
 
+    #: how long a pool refresh waits for the pool's running jobs (an image upload) to end
+    REFRESH_WAIT = 120.0
+
     def __init__(self, uri: str, host: str, state_dir: str, *, domain_type: str = "auto",
                  prefix: str | None = None, machine: str = "pc") -> None:
         self.uri = uri
@@ -250,13 +253,34 @@ class Hypervisor:
                     raise _translate(exc, "start storage pool") from exc
         return pool
 
+    def _refresh(self, pool: Any) -> None:
+        """Re-read the pool's directory, waiting while the pool has jobs running.
+
+        libvirt refuses a refresh while a volume of the pool is being uploaded or cloned ("pool
+        ... has asynchronous jobs running"): with several builds on one host, another build's
+        image upload is exactly that. The refresh waits for those jobs (bounded by
+        ``REFRESH_WAIT`` seconds) instead of failing a build that has nothing wrong with it."""
+        libvirt = _libvirt()
+        deadline = time.monotonic() + self.REFRESH_WAIT
+        delay = 0.05
+        while True:
+            try:
+                pool.refresh(0)
+                return
+            except libvirt.libvirtError as exc:
+                busy = "asynchronous jobs" in (exc.get_error_message() or "")
+                if not busy or time.monotonic() >= deadline:
+                    raise _translate(exc, f"refresh storage pool {self.pool_name}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
     def _volume(self, name: str) -> Any | None:
         libvirt = _libvirt()
         pool = self.pool()
         try:
             return pool.storageVolLookupByName(name)
         except libvirt.libvirtError:
-            pool.refresh(0)
+            self._refresh(pool)
             try:
                 return pool.storageVolLookupByName(name)
             except libvirt.libvirtError:
@@ -345,7 +369,7 @@ class Hypervisor:
 
     def images(self) -> list[str]:
         pool = self.pool()
-        pool.refresh(0)
+        self._refresh(pool)
         return sorted(n.removeprefix("base-") for n in pool.listVolumes() if n.startswith("base-"))
 
     def delete_image(self, key: str) -> None:
@@ -862,7 +886,7 @@ class Hypervisor:
 
     def snapshots(self) -> builtins.list[str]:
         pool = self.pool()
-        pool.refresh(0)
+        self._refresh(pool)
         return sorted(n for n in pool.listVolumes() if n.startswith("snap-") and ".part-" not in n)
 
     def delete_snapshot(self, name: str) -> None:
