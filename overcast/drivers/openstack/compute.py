@@ -227,13 +227,16 @@ class OpenStackComputeDriver(ComputeDriver):
         self.upstream.close()
 
     def headroom(self, ctx: CallContext) -> Headroom:
-        """The service project's Nova quotas and usage, from the upstream's ``GET /limits``."""
+        """The service project's Nova quotas and usage, from the upstream's ``GET /limits``
+        (``server_groups``: every Overcast group of every project is a group of the service project
+        upstream, decision 0069)."""
         absolute = self._call("limits", self._nova.get_limits).absolute
         return Headroom(
             limits={"instances": as_limit(absolute.instances), "cores": as_limit(absolute.total_cores),
-                    "ram": as_limit(absolute.total_ram)},
+                    "ram": as_limit(absolute.total_ram), "server_groups": as_limit(absolute.server_groups)},
             used={"instances": int(absolute.instances_used or 0), "cores": int(absolute.total_cores_used or 0),
-                  "ram": int(absolute.total_ram_used or 0)})
+                  "ram": int(absolute.total_ram_used or 0),
+                  "server_groups": int(absolute.server_groups_used or 0)})
 
     # -- what the upstream offers -----------------------------------------------------------
     def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:
@@ -498,8 +501,10 @@ class OpenStackComputeDriver(ComputeDriver):
         found = self._upstream_groups(group.id)
         if found:
             return str(found[0].id)
-        made = self._call("server group create", self._nova.create_server_group,
-                          name=f"{GROUP_PREFIX}{group.id}", policy=group.policy)
+        args: dict[str, Any] = {"name": f"{GROUP_PREFIX}{group.id}", "policy": group.policy}
+        if group.rules:  # 2.64: the upstream's scheduler applies max_server_per_host too
+            args["rules"] = dict(group.rules)
+        made = self._call("server group create", self._nova.create_server_group, **args)
         return str(made.id)
 
     def create_server_group(self, ctx: CallContext, group: ServerGroup) -> None:
