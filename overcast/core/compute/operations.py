@@ -323,6 +323,9 @@ class ServerHandlers:
             return self._again(job, called)
         if info.state is dc.ServerState.ERROR:
             raise BuildFailed(info.fault or "The backend put the server in ERROR while building it.")
+        # polled no more from now: a build that starts before this one's write commits (the client
+        # saw ACTIVE and asked for the next) must not find this id still wanted, and batch it
+        self.poller.forget(job.cloud, [backend_id])
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if not recorded:  # the backend id is written with the outcome (one write, not two)
@@ -339,7 +342,6 @@ class ServerHandlers:
                 server.task_state = None
             server.progress = 0
             server.launched_at = utcnow()
-        self.poller.forget(job.cloud, [backend_id])
         return done({"backend_id": backend_id})
 
     @staticmethod
