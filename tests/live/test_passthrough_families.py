@@ -4,7 +4,8 @@ the front with ``--os-region-name lab``, and the upstream is asked directly what
 
 - a server create whose ports the upstream's port quota cannot hold is Nova's 403 on the POST, and
   a project's first ``default`` security group the upstream cannot hold is Neutron's 409 on the
-  port create (Nova's 403 on a server create), with nothing recorded in lab or made upstream;
+  port create (Nova's 403 on a server create), with nothing recorded in lab or made upstream; an
+  auto-allocated topology (``--nic auto``) the upstream cannot hold is Nova's 400 on the POST;
 - ``server add port`` / ``server remove port`` plug and unplug the port upstream;
 - a server group's policy (and 2.64 rules) is the upstream's: the upstream's group is made and the server
   booted into it; a group the upstream's quota cannot hold is Nova's 403 on the POST; the upstream's copy
@@ -164,6 +165,38 @@ def test_a_projects_first_default_group_the_upstream_cannot_hold_is_refused_at_o
                      project_id)
     assert group and group[0][0]
     cli.run(*as_user, "port", "delete", "ptf-own-port", cloud=alt)
+
+
+def test_an_auto_topology_the_upstream_cannot_hold_is_refused_at_once(rig: Passthrough, cli: RecordingCLI,
+                                                                       image_id: str) -> None:
+    """``server create --nic auto`` (2.37) for a project with no network in lab makes its
+    auto-allocated topology (network, subnet, router) in the request; with the upstream's router
+    quota at what it uses, it is Nova's 400 "Unable to automatically allocate a network" on the POST
+    (old code: 202, the topology recorded in lab and never made upstream, the server in ERROR);
+    nothing recorded in lab, nothing made upstream (decision 0076)."""
+    admin = "overcast-admin"
+    cli("project", "create", "--domain", "default", "ptf-auto", cloud=admin)
+    cli("user", "create", "--domain", "default", "--project", "ptf-auto", "--password", "ptf-auto-pass",
+        "ptf-auto-user", cloud=admin)
+    cli.run("role", "add", "--project", "ptf-auto", "--user", "ptf-auto-user", "member", cloud=admin)
+    as_user = ("--os-region-name", "lab", "--os-compute-api-version", "2.37", "--os-project-name", "ptf-auto",
+               "--os-username", "ptf-auto-user", "--os-password", "ptf-auto-pass")
+    project_id = cli("project", "show", "ptf-auto", cloud=admin)["id"]
+    before = upstream_held(rig)
+    set_network_quotas(rig, router=used_network_quotas(rig)["router"])
+    try:
+        proc = cli.run(*as_user, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "auto",
+                       "ptf-auto-server", check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert re.search(r"400\b.*Unable to automatically allocate a network for project", proc.stderr), \
+            proc.stderr[-2000:]
+        for table in ("net_network", "net_subnet", "net_router", "net_port", "server"):
+            assert not lab_rows(rig, f"SELECT id FROM {table} WHERE project_id = ?", project_id), table  # noqa: S608
+        after = upstream_held(rig)
+        for kind in before:
+            assert after[kind] <= before[kind], kind
+    finally:
+        set_network_quotas(rig, **RESTORE)
 
 
 def upstream_interfaces(rig: Passthrough, server_backend: str) -> set[str]:
