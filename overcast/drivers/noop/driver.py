@@ -13,7 +13,7 @@ import builtins
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Iterable, Mapping, MutableMapping
 
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Diagnostics, Flavor, Image,
                                       ImageRef, NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
@@ -45,6 +45,7 @@ class NoopComputeDriver(ComputeDriver):
         #: in this object, or shared by the processes of a data directory (overcast.drivers.noop.shared)
         self._state = state if state is not None else shared.Memory()
         self._lock = self._state.lock()
+        self._read = self._state.reader()
         self._servers: MutableMapping[str, ServerInfo] = self._state.table("server")
         self._by_key: MutableMapping[str, str] = self._state.table("server_key")
         self._volumes: MutableMapping[str, dict[str, str]] = self._state.table("server_volumes")
@@ -79,15 +80,20 @@ class NoopComputeDriver(ComputeDriver):
                 self._by_key.pop(info.idempotency_key, None)
 
     def get(self, ctx: CallContext, backend_id: str) -> ServerInfo:
-        with self._lock:
+        with self._read:
             return self._get(backend_id)
 
+    def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, ServerInfo]:
+        with self._read:  # one snapshot for the batch
+            found = {backend_id: self._servers.get(backend_id) for backend_id in backend_ids}
+        return {backend_id: info for backend_id, info in found.items() if info is not None}
+
     def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
-        with self._lock:
+        with self._read:
             return list(self._servers.values())
 
     def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
-        with self._lock:
+        with self._read:
             backend_id = self._by_key.get(idempotency_key)
             return self._servers.get(backend_id) if backend_id else None
 

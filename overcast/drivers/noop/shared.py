@@ -10,9 +10,10 @@ processes. So the noop drivers made by the ``noop`` entry point keep their state
 ``<data_dir>/noop-cloud.db`` (SQLite, WAL), and every process sees one backend, as with a real
 cloud. Drivers made directly (``NoopComputeDriver()``, the conformance kit) keep it in memory.
 
-:class:`Memory` and :class:`SharedFile` offer the same two things: ``lock()`` (a context manager:
-a ``threading.RLock``, or a ``BEGIN IMMEDIATE`` transaction, re-entrant within a thread) under which
-a read-check-write is atomic, and ``table(name)``, a mapping of id -> value. A value read from a
+:class:`Memory` and :class:`SharedFile` offer the same three things: ``lock()`` (a context
+manager: a ``threading.RLock``, or a ``BEGIN IMMEDIATE`` transaction, re-entrant within a thread)
+under which a read-check-write is atomic; ``reader()`` (the same lock, or a ``BEGIN`` snapshot that
+takes no write lock) for reads; and ``table(name)``, a mapping of id -> value. A value read from a
 shared table is a copy: a change to it is kept only by assigning it back.
 
 The file is as trusted as the rest of the data directory (it holds the Fernet keys): its values
@@ -49,6 +50,9 @@ class Memory:
     def lock(self) -> ContextManager[Any]:
         return self._lock
 
+    def reader(self) -> ContextManager[Any]:
+        return self._lock
+
     def table(self, name: str) -> MutableMapping[str, Any]:
         return self._tables.setdefault(name, {})
 
@@ -76,7 +80,11 @@ class SharedFile:
         return conn
 
     def lock(self) -> ContextManager[Any]:
-        return _Transaction(self)
+        return _Transaction(self, "BEGIN IMMEDIATE")
+
+    def reader(self) -> ContextManager[Any]:
+        """A snapshot for reads (``BEGIN``: no write lock, so reads of several processes do not queue)."""
+        return _Transaction(self, "BEGIN")
 
     def table(self, name: str) -> MutableMapping[str, Any]:
         return _Table(self, name)
@@ -86,14 +94,15 @@ class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` on the thread's connection; re-entrant within a thread,
     reusable (a driver keeps one as its ``_lock``)."""
 
-    def __init__(self, state: SharedFile) -> None:
+    def __init__(self, state: SharedFile, begin: str) -> None:
         self._state = state
+        self._begin = begin
 
     def __enter__(self) -> None:
         conn = self._state._conn()
         local = self._state._local
         if local.depth == 0:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(self._begin)
         local.depth += 1
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:

@@ -31,6 +31,7 @@ class NoopVolumeDriver(VolumeDriver):
         #: in this object, or shared by the processes of a data directory (overcast.drivers.noop.shared)
         self._state = state if state is not None else shared.Memory()
         self._lock = self._state.lock()
+        self._read = self._state.reader()
         self._volumes: MutableMapping[str, VolumeInfo] = self._state.table("volume")
         self._snapshots: MutableMapping[str, SnapshotInfo] = self._state.table("snapshot")
         self._by_key: MutableMapping[str, str] = self._state.table("volume_key")
@@ -62,7 +63,7 @@ class NoopVolumeDriver(VolumeDriver):
                 self._by_key.pop(info.idempotency_key, None)
 
     def get(self, ctx: CallContext, backend_id: str) -> VolumeInfo:
-        with self._lock:
+        with self._read:
             return self._get(backend_id)
 
     def _get(self, backend_id: str) -> VolumeInfo:
@@ -72,11 +73,11 @@ class NoopVolumeDriver(VolumeDriver):
             raise NotFound(f"noop: no volume {backend_id}") from None
 
     def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
-        with self._lock:
+        with self._read:
             return list(self._volumes.values())
 
     def find(self, ctx: CallContext, idempotency_key: str) -> VolumeInfo | None:
-        with self._lock:
+        with self._read:
             backend_id = self._by_key.get(idempotency_key)
             return self._volumes.get(backend_id) if backend_id else None
 
