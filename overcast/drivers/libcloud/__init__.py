@@ -41,8 +41,9 @@ from overcast.drivers.registry import CloudDriver
 
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
-    """Entry point ``libcloud``: the compute, volume and network (EC2) families of the configured provider (libcloud is
-    imported only now, when a cloud uses it)."""
+    """Entry point ``libcloud``: the compute family of the configured provider, and its volume and network
+    families where they are written (EC2; OpenStack: compute only, decision 0075) (libcloud is imported only
+    now, when a cloud uses it)."""
     from overcast.drivers.libcloud.compute import LibcloudComputeDriver
     from overcast.drivers.libcloud.network import LibcloudEc2NetworkDriver
     from overcast.drivers.libcloud.providers import parse_options

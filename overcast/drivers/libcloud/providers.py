@@ -21,7 +21,7 @@ from overcast.drivers.registry import DriverConfigError, check_options
 
 PROVIDERS = ("ec2", "openstack")
 #: the providers whose compute calls (paging, find by key, states) are written (compute.py)
-DIALECTS = ("ec2",)
+DIALECTS = ("ec2", "openstack")
 EMULATORS = ("moto",)
 
 _KNOWN: dict[str, Any] = {
@@ -95,10 +95,13 @@ def parse_options(options: Mapping[str, Any]) -> LibcloudSettings:
     if isinstance(owners, str) or isinstance(sizes, str):
         raise DriverConfigError("Driver 'libcloud' options images.owners and sizes are lists")
     if provider == "openstack":
-        _text(merged, "auth_url", required=True)
-        if provider not in DIALECTS:
-            raise DriverConfigError("Driver 'libcloud': provider 'openstack' is mapped (auth_url, project, domain) "
-                                    "but has no compute dialect yet; use driver = 'openstack' meanwhile")
+        auth_url = _text(merged, "auth_url", required=True) or ""
+        if urlsplit(auth_url).scheme not in ("http", "https"):
+            raise DriverConfigError("Driver 'libcloud' option 'auth_url' must be an http(s) URL")
+        _text(merged, "project", required=True)
+        if emulator is not None or endpoint is not None:
+            raise DriverConfigError("Driver 'libcloud' (openstack): the endpoints come from the catalog at 'auth_url'; "
+                                    "'endpoint' and 'emulator' are not taken")
     try:
         timeout, page_size = float(merged["timeout"]), int(merged["page_size"])
     except (TypeError, ValueError):
@@ -139,17 +142,29 @@ def _ec2(settings: LibcloudSettings) -> Any:
         raise DriverConfigError(f"Driver 'libcloud' (ec2): {exc}") from None
 
 
+def keystone_root(auth_url: str) -> str:
+    """The URL libcloud's Keystone v3 connection takes: it appends ``/v3/auth/tokens`` to the
+    URL's path, so the ``/v3`` users write (as in clouds.yaml) is taken off."""
+    url = auth_url.rstrip("/")
+    return url[:-3] if url.endswith("/v3") else url
+
+
 def _openstack(settings: LibcloudSettings) -> Any:
-    """OpenStack: Keystone v3 password auth at ``auth_url``, ``project`` in ``domain``; ``region``
-    picks the catalog's region."""
+    """OpenStack: Keystone v3 password auth at ``auth_url`` (``/v3`` or not), user ``key`` and
+    project ``project`` in ``domain``; ``region`` picks the catalog's region (RegionOne if unset:
+    libcloud's default). Endpoints are the catalog's public ones, chosen by service type only
+    (libcloud would also match the service *name*, ``nova``/``glance``/``cinderv3``/``neutron``,
+    which a catalog need not use)."""
     from libcloud.compute.providers import get_driver
     from libcloud.compute.types import Provider
 
     cls = get_driver(Provider.OPENSTACK)
     kwargs: dict[str, Any] = {
-        "ex_force_auth_url": settings.auth_url, "ex_force_auth_version": "3.x_password",
-        "ex_tenant_name": settings.project, "ex_domain_name": settings.domain, "timeout": settings.timeout,
-        "secure": urlsplit(settings.auth_url or "").scheme == "https",
+        "api_version": "2.2", "ex_force_auth_url": keystone_root(settings.auth_url or ""),
+        "ex_force_auth_version": "3.x_password",
+        "ex_tenant_name": settings.project, "ex_domain_name": settings.domain,
+        "ex_tenant_domain_id": settings.domain.lower() if settings.domain == "Default" else settings.domain,
+        "timeout": settings.timeout, "secure": urlsplit(settings.auth_url or "").scheme == "https",
     }
     if settings.region:
         kwargs["ex_force_service_region"] = settings.region
