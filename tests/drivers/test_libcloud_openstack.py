@@ -15,6 +15,7 @@ from overcast.drivers.compute import BuildRequest, Flavor, Image
 from overcast.drivers.context import CallContext
 from overcast.drivers.registry import DriverConfigError
 from overcast.testing.conformance import ComputeDriverConformance
+from overcast.testing.conformance_volume import VolumeDriverConformance
 from overcast.testing.passthrough import SERVICE_PROJECT, SERVICE_USER, Passthrough
 
 pytestmark = pytest.mark.live
@@ -124,3 +125,30 @@ def test_the_auth_url_is_taken_with_or_without_v3() -> None:
     assert keystone_root("http://k:5000/v3") == keystone_root("http://k:5000/v3/") == "http://k:5000"
     assert keystone_root("https://k/identity/v3") == "https://k/identity"
     assert keystone_root("https://k/identity") == "https://k/identity"
+
+
+class TestLibcloudOpenStackVolume(VolumeDriverConformance):
+    @pytest.fixture
+    def volume_driver(self, rig: Passthrough, tmp_path: Path) -> Iterator[Any]:
+        bundle = load_driver("libcloud", options(rig, page_size=5), tmp_path)
+        yield bundle.volume
+        bundle.close()
+
+
+def test_a_volume_is_the_provider_s_own_and_a_repeated_create_makes_no_second(rig: Passthrough,
+                                                                               tmp_path: Path) -> None:
+    from overcast.drivers.volume import VolumeRequest
+
+    driver = load_driver("libcloud", options(rig), tmp_path).volume
+    key = f"vol-{uuid.uuid4().hex}"
+    request = VolumeRequest(name="lc-vol", size_gb=1, idempotency_key=key)
+    ctx = CallContext(project_id="p")
+    made = driver.create(ctx, request)
+    assert driver.create(ctx, request) == made
+    conn = rig.service_conn()
+    try:
+        theirs = [v for v in conn.block_storage.volumes(details=True) if v.name == "lc-vol"]
+        assert [v.id for v in theirs] == [made] and theirs[0].metadata["overcast_key"] == key
+    finally:
+        conn.close()
+    driver.delete(ctx, made)
