@@ -16,6 +16,7 @@ from overcast.drivers.context import CallContext
 from overcast.drivers.registry import DriverConfigError
 from overcast.testing.conformance import ComputeDriverConformance
 from overcast.testing.conformance_volume import VolumeDriverConformance
+from overcast.testing.network_conformance import NetworkDriverConformance
 from overcast.testing.passthrough import SERVICE_PROJECT, SERVICE_USER, Passthrough
 
 pytestmark = pytest.mark.live
@@ -119,6 +120,21 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
         load_driver("libcloud", {**base, "auth_url": "http://127.0.0.1:9/v3", "emulator": "moto"}, tmp_path)
 
 
+def test_loading_calls_nothing_and_an_unreachable_provider_is_unavailable(tmp_path: Path) -> None:
+    """The region loads with its three families without a call (the token is asked for at the
+    first call); a provider that does not answer is ``Unavailable`` (the breaker's business)."""
+    from overcast.drivers.errors import Unavailable
+    from overcast.testing.live import free_port
+
+    bundle = load_driver("libcloud", {"provider": "openstack", "key": "svc", "secret": "s3cret-value",
+                                      "auth_url": f"http://127.0.0.1:{free_port()}/identity/v3", "project": "p",
+                                      "timeout": 2}, tmp_path)
+    assert bundle.compute is not None and bundle.volume is not None and bundle.network is not None
+    with pytest.raises(Unavailable) as failed:
+        bundle.compute.list(CallContext())
+    assert "s3cret-value" not in str(failed.value)
+
+
 def test_the_auth_url_is_taken_with_or_without_v3() -> None:
     from overcast.drivers.libcloud.providers import keystone_root
 
@@ -152,3 +168,13 @@ def test_a_volume_is_the_provider_s_own_and_a_repeated_create_makes_no_second(ri
     finally:
         conn.close()
     driver.delete(ctx, made)
+
+
+class TestLibcloudOpenStackNetwork(NetworkDriverConformance):
+    many = 30
+
+    @pytest.fixture
+    def network_driver(self, rig: Passthrough, tmp_path: Path) -> Iterator[Any]:
+        bundle = load_driver("libcloud", options(rig, page_size=5), tmp_path)
+        yield bundle.network
+        bundle.close()

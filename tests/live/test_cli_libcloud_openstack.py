@@ -165,26 +165,76 @@ def test_server_lifecycle_through_the_cli(front: LiveServer, rig: Passthrough, c
     wait_for(lambda: not upstream_servers(rig, name), WAIT, description="the server gone from the provider")
 
 
-def test_what_the_provider_lacks_is_declared(front: LiveServer, rig: Passthrough, cli: OpenStackCLI) -> None:
-    """``overcast coverage --region`` shows what this provider's families lack: no network family
-    is written for it (decision 0075), so the region's networks are Overcast's own records (as for
-    every region without one) and nothing is made in the provider; the compute actions the driver
-    does not declare (pause, ...) are listed."""
-    name = f"lcn-{uuid.uuid4().hex[:6]}"
-    cli("--os-region-name", REGION, "network", "create", name)
+def test_networks_security_groups_and_floating_ips_through_the_cli(rig: Passthrough, cli: OpenStackCLI) -> None:
+    """The network family is the provider's Neutron through libcloud's connection: a network,
+    subnet, router (gateway on the provider's ``public``) and security group are made there; a
+    server on the network has the address the provider chose and the group asked for; a floating
+    IP is the provider's, associated with the server's port."""
+    run = in_lab(cli)
+    suffix = uuid.uuid4().hex[:6]
+    image = backend_image_id(REGION, upstream_image(rig).id)
+    net = run("network", "create", f"lcn-{suffix}")
+    run("subnet", "create", f"lcs-{suffix}", "--network", f"lcn-{suffix}", "--subnet-range", "10.78.0.0/24")
+    run("router", "create", f"lcr-{suffix}")
+    cli.run("--os-region-name", REGION, "router", "add", "subnet", f"lcr-{suffix}", f"lcs-{suffix}")
+    cli.run("--os-region-name", REGION, "router", "set", "--external-gateway", "public", f"lcr-{suffix}")
+    run("security", "group", "create", f"lcg-{suffix}")
+    run("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22",
+        "--remote-ip", "198.51.100.0/24", f"lcg-{suffix}")
     conn = rig.service_conn()
     try:
-        assert name not in {n.name for n in conn.network.networks()}
+        theirs = wait_for(lambda: [n for n in conn.network.networks(name=f"lcn-{suffix}")], WAIT,
+                          description="the network in the provider")
+        assert f"overcast-key:{net['id']}" in theirs[0].description
+        wait_for(lambda: [s for s in conn.network.subnets(network_id=theirs[0].id) if s.cidr == "10.78.0.0/24"],
+                 WAIT, description="the subnet in the provider")
+
+        def group_rule() -> Any:
+            groups = list(conn.network.security_groups(name=f"overcast-lcg-{suffix}"))
+            rules = [r for g in groups for r in conn.network.security_group_rules(security_group_id=g.id)
+                     if r.port_range_min == 22 and r.remote_ip_prefix == "198.51.100.0/24"]
+            return (groups[0], rules[0]) if rules else None
+
+        group, _rule = wait_for(group_rule, WAIT, description="the security group and its rule in the provider")
+
+        name = f"lcnet-{suffix}"
+        made = run("server", "create", "--flavor", "m1.tiny", "--image", image, "--network", f"lcn-{suffix}",
+                   "--security-group", f"lcg-{suffix}", "--wait", name)
+        assert made["status"] == "ACTIVE"
+        [server] = upstream_servers(rig, name)
+        addresses = [a["addr"] for values in server.addresses.values() for a in values]
+        assert addresses and addresses[0].startswith("10.78.0."), server.addresses
+        assert addresses[0] in json.dumps(run("server", "show", name)["addresses"])
+        [port] = list(conn.network.ports(device_id=server.id))
+        assert group.id in port.security_group_ids
+
+        fip = run("floating", "ip", "create", "public")
+        address = fip["floating_ip_address"]
+        assert [i for i in conn.network.ips(floating_ip_address=address)], "the floating IP is not the provider's"
+        cli.run("--os-region-name", REGION, "server", "add", "floating", "ip", name, address)
+        wait_for(lambda: [i for i in conn.network.ips(floating_ip_address=address) if i.port_id == port.id], WAIT,
+                 description="the floating IP associated in the provider")
+        cli.run("--os-region-name", REGION, "server", "remove", "floating", "ip", name, address)
+        wait_for(lambda: [i for i in conn.network.ips(floating_ip_address=address) if not i.port_id], WAIT,
+                 description="the floating IP disassociated in the provider")
+        cli.run("--os-region-name", REGION, "floating", "ip", "delete", address)
+        wait_for(lambda: not list(conn.network.ips(floating_ip_address=address)), WAIT,
+                 description="the floating IP released in the provider")
+        cli.run("--os-region-name", REGION, "server", "delete", "--wait", name)
+        wait_for(lambda: not upstream_servers(rig, name), WAIT, description="the server gone from the provider")
     finally:
         conn.close()
-    cli.run("--os-region-name", REGION, "network", "delete", name)
+
+
+def test_coverage_shows_what_the_region_offers(front: LiveServer) -> None:
+    """``overcast coverage --region`` lists the region's three families with what each lacks (the
+    compute actions the driver does not declare: pause, ...)."""
     out = subprocess.run([front.python, "-m", "overcast", "--config", str(front.config),
                           "coverage", "--region", REGION], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = [line.split() for line in out.stdout.splitlines() if line.strip().startswith(REGION)]
     offered = {line[2]: " ".join(line[3:]) for line in lines}
-    assert offered["network"] == "not offered", out.stdout
-    assert "not offered" not in offered["compute"] and "not offered" not in offered["volume"]
+    assert all("not offered" not in offered[family] for family in ("compute", "volume", "network")), out.stdout
     assert "pause" in offered["compute"].partition("lacks")[2], out.stdout
 
 
