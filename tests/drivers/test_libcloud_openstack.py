@@ -178,3 +178,29 @@ class TestLibcloudOpenStackNetwork(NetworkDriverConformance):
         bundle = load_driver("libcloud", options(rig, page_size=5), tmp_path)
         yield bundle.network
         bundle.close()
+
+
+def test_images_are_the_provider_s_active_ones_filtered_by_the_config(rig: Passthrough, upstream_image: Image,
+                                                                      tmp_path: Path) -> None:
+    """``images.name`` (a glob) and ``images.owners`` (project ids) choose which of the provider's
+    images the region shows; each keeps its Glance formats."""
+    conn = rig.service_conn()
+    try:
+        theirs = conn.image.get_image(upstream_image.backend_id)
+    finally:
+        conn.close()
+    ctx = CallContext()
+
+    def shown(**images: Any) -> dict[str, Image]:
+        driver = load_driver("libcloud", options(rig, images=images), tmp_path).compute
+        return {i.backend_id: i for i in driver.images(ctx)}
+
+    everything = shown()
+    assert theirs.id in everything
+    assert (everything[theirs.id].disk_format, everything[theirs.id].container_format) == (
+        theirs.disk_format, theirs.container_format)
+    assert theirs.id in shown(name=f"{theirs.name[:3]}*")
+    assert theirs.id not in shown(name="no-such-image-*")
+    assert theirs.id not in shown(owners=["no-such-project"])
+    if theirs.owner_id:
+        assert theirs.id in shown(owners=[theirs.owner_id])

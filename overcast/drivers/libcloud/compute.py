@@ -447,16 +447,22 @@ class OpenStackDialect:
         return str(image.extra.get("disk_format") or "raw"), str(image.extra.get("container_format") or "bare")
 
     def images(self, driver: Any) -> builtins.list[Any]:
-        """Glance's active images (every page: libcloud follows ``next``), filtered by ``images.name``
-        (a glob) and ``images.owners`` (project ids)."""
+        """Glance's active images, every page (libcloud follows ``next``), filtered by ``images.name``
+        (a glob) and ``images.owners`` (project ids); read raw, as libcloud's image keeps neither the
+        owner nor the formats."""
         out = []
-        for image in driver.list_images():
-            if self.settings.image_name and not fnmatch.fnmatchcase(str(image.name), self.settings.image_name):
+        for raw in driver._paginated_request_next(path="/v2/images", request_method=driver.image_connection.request,
+                                                  response_key="images"):
+            if raw.get("status") != "active":
                 continue
-            if self.settings.image_owners and image.extra.get("owner") not in self.settings.image_owners:
+            if self.settings.image_name and not fnmatch.fnmatchcase(str(raw.get("name") or ""),
+                                                                     self.settings.image_name):
                 continue
-            if image.extra.get("status") == "active":
-                out.append(image)
+            if self.settings.image_owners and raw.get("owner") not in self.settings.image_owners:
+                continue
+            image = driver._to_image(raw)
+            image.extra.update({k: raw.get(k) for k in ("owner", "disk_format", "container_format")})
+            out.append(image)
         return out
 
     def sizes(self, driver: Any) -> builtins.list[Any]:

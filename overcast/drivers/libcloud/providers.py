@@ -3,7 +3,7 @@ constructor (argument names, endpoints, regions, signature versions differ; user
 
 The keys are the same for every provider (``provider``, ``key``, ``secret``, ``region``,
 ``endpoint``, ``emulator``, ``images``, ``sizes``, ``auth_url``, ``project``, ``domain``,
-``timeout``, ``page_size``). Credentials arrive resolved (``env:``/``file:`` references are
+``project_domain_id``, ``timeout``, ``page_size``, ``vpc``). Credentials arrive resolved (``env:``/``file:`` references are
 resolved by the config loader) and are kept in :class:`~overcast.config.Secret`, whose repr never
 shows them; they are revealed only into the libcloud constructor.
 """
@@ -27,7 +27,7 @@ EMULATORS = ("moto",)
 _KNOWN: dict[str, Any] = {
     "provider": None, "key": None, "secret": None, "region": None, "endpoint": None, "emulator": None,
     "images": None, "sizes": None, "auth_url": None, "project": None, "domain": "Default",
-    "timeout": 30.0, "page_size": 1000, "vpc": None,
+    "timeout": 30.0, "page_size": 1000, "vpc": None, "project_domain_id": None,
 }
 
 
@@ -49,6 +49,9 @@ class LibcloudSettings:
     auth_url: str | None = None
     project: str | None = None
     domain: str = "Default"
+    #: OpenStack: the id of the project's domain (libcloud's Keystone v3 scope takes an id);
+    #: None: ``default`` for the Default domain, else the ``domain`` value itself
+    project_domain_id: str | None = None
     timeout: float = 30.0
     #: how many items a list asks for per page (EC2's MaxResults: 5..1000)
     page_size: int = 1000
@@ -114,7 +117,7 @@ def parse_options(options: Mapping[str, Any]) -> LibcloudSettings:
         endpoint=endpoint, emulator=emulator, image_owners=tuple(str(o) for o in owners),
         image_name=images.get("name"), sizes=tuple(str(s) for s in sizes), auth_url=_text(merged, "auth_url"),
         project=_text(merged, "project"), domain=str(merged["domain"]), timeout=timeout, page_size=page_size,
-        vpc=_text(merged, "vpc"))
+        vpc=_text(merged, "vpc"), project_domain_id=_text(merged, "project_domain_id"))
 
 
 def _endpoint_kwargs(endpoint: str | None) -> dict[str, Any]:
@@ -163,7 +166,8 @@ def _openstack(settings: LibcloudSettings) -> Any:
         "api_version": "2.2", "ex_force_auth_url": keystone_root(settings.auth_url or ""),
         "ex_force_auth_version": "3.x_password",
         "ex_tenant_name": settings.project, "ex_domain_name": settings.domain,
-        "ex_tenant_domain_id": settings.domain.lower() if settings.domain == "Default" else settings.domain,
+        "ex_tenant_domain_id": settings.project_domain_id or ("default" if settings.domain == "Default"
+                                                              else settings.domain),
         "timeout": settings.timeout, "secure": urlsplit(settings.auth_url or "").scheme == "https",
     }
     if settings.region:
