@@ -24,6 +24,7 @@ from overcast.drivers.context import CallContext
 from overcast.drivers.errors import Conflict, InvalidRequest, NotFound
 from overcast.drivers.libcloud.emulators import is_emulator
 from overcast.drivers.libcloud.errors import translated
+from overcast.drivers.libcloud.paging import every_page
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
 from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, key_tag, project_tag, tag_value
 
@@ -306,24 +307,10 @@ class OpenStackDialect:
 
     def describe(self, driver: Any, params: dict[str, Any], *, paged: bool = True) -> builtins.list[Any]:
         """``GET /servers/detail`` with ``params``, every page (the ``next`` link's marker)."""
-        from urllib.parse import parse_qs, urlsplit
-
-        params = dict(params)
-        if paged:
-            params["limit"] = str(self.settings.page_size)
-        objects: builtins.list[dict[str, Any]] = []
-        for _ in range(100_000):
-            answer = driver.connection.request("/servers/detail", params=params,
-                                               headers=_nova(_TAG_FILTER_VERSION)).object
-            objects += answer.get("servers") or []
-            following = [link["href"] for link in answer.get("servers_links") or () if link.get("rel") == "next"]
-            if not paged or not following:
-                break
-            marker = parse_qs(urlsplit(following[0]).query).get("marker")
-            if not marker or marker[0] == params.get("marker"):
-                break
-            params["marker"] = marker[0]
-        return self._nodes(driver, objects)
+        return self._nodes(driver, every_page(
+            lambda page: driver.connection.request("/servers/detail", params=page,
+                                                   headers=_nova(_TAG_FILTER_VERSION)).object,
+            "servers", params, self.settings.page_size if paged else None))
 
     def one(self, driver: Any, backend_id: str) -> Any:
         """:raises NotFound: (libcloud's 404)"""

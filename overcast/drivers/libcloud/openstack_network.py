@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import builtins
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest, NotFound
 from overcast.drivers.libcloud.errors import translated
+from overcast.drivers.libcloud.paging import every_page
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
 from overcast.drivers.network import (KINDS, AddressOwner, BackendObject, Capability, FixedIp, FloatingIpRealised,
                                       FloatingIpSpec, NetworkDriver, NetworkSpec, PortBinding, PortSpec, Realised,
@@ -53,17 +54,8 @@ class LibcloudOpenStackNetworkDriver(NetworkDriver):
 
     def _list(self, kind: str, **filters: Any) -> builtins.list[dict[str, Any]]:
         path, key, _ = _PATHS[kind]
-        params = {**filters, "limit": str(self.settings.page_size)}
-        out: builtins.list[dict[str, Any]] = []
-        for _ in range(100_000):
-            answer = self._request(f"{kind} list", path, params=params)
-            out += answer.get(key) or []
-            following = [link["href"] for link in answer.get(f"{key}_links") or () if link.get("rel") == "next"]
-            marker = parse_qs(urlsplit(following[0]).query).get("marker") if following else None
-            if not marker or marker[0] == params.get("marker"):
-                break
-            params["marker"] = marker[0]
-        return out
+        return every_page(lambda page: self._request(f"{kind} list", path, params=page), key, filters,
+                          self.settings.page_size)
 
     def _show(self, kind: str, backend_id: str) -> dict[str, Any]:
         path, _, one = _PATHS[kind]

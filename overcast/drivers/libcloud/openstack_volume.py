@@ -14,11 +14,12 @@ from __future__ import annotations
 import builtins
 import json
 from typing import Any, Iterable
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotFound
 from overcast.drivers.libcloud.errors import translated
+from overcast.drivers.libcloud.paging import every_page
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
 from overcast.drivers.openstack.upstream import KEY_META, PROJECT_META
 from overcast.drivers.volume import (Capability, Connection, Pool, SnapshotInfo, VolumeDriver, VolumeInfo,
@@ -49,18 +50,8 @@ class LibcloudOpenStackVolumeDriver(VolumeDriver):
         return self._pool.get().volumev3_connection
 
     def _pages(self, path: str, key: str, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        """Every page of ``GET path`` (Cinder's ``<key>_links`` next marker)."""
-        params = {**params, "limit": str(self.settings.page_size)}
-        out: builtins.list[dict[str, Any]] = []
-        for _ in range(100_000):
-            answer = self._cinder().request(path, params=params).object
-            out += answer.get(key) or []
-            following = [link["href"] for link in answer.get(f"{key}_links") or () if link.get("rel") == "next"]
-            marker = parse_qs(urlsplit(following[0]).query).get("marker") if following else None
-            if not marker or marker[0] == params.get("marker"):
-                break
-            params["marker"] = marker[0]
-        return out
+        return every_page(lambda page: self._cinder().request(path, params=page).object, key, params,
+                          self.settings.page_size)
 
     def _ours(self, **metadata: str) -> builtins.list[dict[str, Any]]:
         params = {"metadata": json.dumps(metadata)} if metadata else {}
