@@ -102,8 +102,10 @@ class LibcloudOpenStackVolumeDriver(VolumeDriver):
         return str(answer["volume"]["id"])
 
     def delete(self, ctx: CallContext, backend_id: str) -> None:
+        """Gone or going already is done (Cinder answers 400 to a DELETE of a volume it is deleting)."""
         try:
             with self._call("volume delete"):
+                self._volume(backend_id)
                 self._cinder().request(f"/volumes/{quote(backend_id, safe='')}", method="DELETE")
         except NotFound:
             return
