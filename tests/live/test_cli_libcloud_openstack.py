@@ -41,6 +41,9 @@ def front(rig: Passthrough) -> Iterator[LiveServer]:
     secret.chmod(0o600)
     config = root / "overcast.toml"
     config.write_text(f"""
+[ops]
+reconcile_interval = 1
+
 [clouds.RegionOne]
 driver = "local"
 
@@ -247,3 +250,62 @@ def test_no_secret_in_any_log_line(front: LiveServer, rig: Passthrough, cli: Ope
     assert "X-Auth-Token: ***" in debug or "x-auth-token: ***" in debug.lower()
     out = subprocess.run(["grep", "-rl", rig.password, str(front.data_dir)], capture_output=True, text=True)
     assert out.stdout == "", f"the secret was written to {out.stdout}"
+
+
+def _create(cli: OpenStackCLI, image: str, name: str, *more: str) -> Any:
+    return cli.run("--os-region-name", REGION, "server", "create", "--flavor", "m1.tiny", "--image", image,
+                   "--nic", "none", *more, name, check=False)
+
+
+def _status(cli: OpenStackCLI, name: str) -> str:
+    shown = cli.run("--os-region-name", REGION, "server", "show", "-f", "value", "-c", "status", name, check=False)
+    return shown.stdout.strip() if shown.returncode == 0 else "GONE"
+
+
+def test_a_server_deleted_in_the_provider_shows_after_reconciliation(rig: Passthrough, cli: OpenStackCLI) -> None:
+    image = backend_image_id(REGION, upstream_image(rig).id)
+    name = f"victim-{uuid.uuid4().hex[:6]}"
+    assert _create(cli, image, name, "--wait").returncode == 0
+    conn = rig.service_conn()
+    try:
+        [theirs] = [s for s in conn.compute.servers(details=True) if s.name == name]
+        conn.compute.delete_server(theirs.id)
+    finally:
+        conn.close()
+    wait_for(lambda: _status(cli, name) in ("ERROR", "DELETED", "GONE"), WAIT, interval=0.5,
+             description="the server marked lost after reconciliation")
+
+
+def test_provider_down_fails_fast_other_regions_keep_working_and_it_heals(rig: Passthrough,
+                                                                          cli: OpenStackCLI) -> None:
+    """The provider stopped: creates in the region answer 503 (its breaker open), its reads are
+    served from records and RegionOne works; the provider back (same port and data): a create is
+    accepted and reaches ACTIVE with no restart of Overcast. Last in the module: it stops the
+    module's upstream."""
+    image = backend_image_id(REGION, upstream_image(rig).id)
+    before = f"up-{uuid.uuid4().hex[:6]}"
+    assert _create(cli, image, before, "--wait").returncode == 0
+    rig.upstream.stop()
+    try:
+        def refused() -> bool:
+            answer = _create(cli, image, f"down-{uuid.uuid4().hex[:6]}")
+            if answer.returncode == 0:
+                return False
+            assert "503" in answer.stderr or "unavailable" in answer.stderr.lower(), answer.stderr
+            return True
+
+        wait_for(refused, WAIT, interval=0.5, description=f"a create in {REGION} answered 503 (breaker open)")
+        assert before in {s["Name"] for s in in_lab(cli)("server", "list")}
+        # RegionOne (this front holds no image of its own: a volume there is the proof)
+        other = f"other-{uuid.uuid4().hex[:6]}"
+        made = cli("--os-region-name", "RegionOne", "volume", "create", "--size", "1", other)
+        wait_for(lambda: cli("--os-region-name", "RegionOne", "volume", "show", other)["status"] == "available",
+                 WAIT, description="a RegionOne volume available")
+        cli.run("--os-region-name", "RegionOne", "volume", "delete", made["id"])
+    finally:
+        rig.upstream.restart()
+    healed = f"healed-{uuid.uuid4().hex[:6]}"
+    wait_for(lambda: _create(cli, image, healed).returncode == 0, WAIT, interval=0.5,
+             description=f"a create in {REGION} accepted again")
+    wait_for(lambda: _status(cli, healed) == "ACTIVE", WAIT, interval=0.5, description="the new server ACTIVE")
+    assert len(upstream_servers(rig, healed)) == 1
