@@ -325,7 +325,7 @@ class OpenStackDialect:
         found = []
         for backend_id in ids:
             try:
-                with translated("get"):
+                with translated("get", self.settings.secrets()):
                     found.append(self.one(driver, backend_id))
             except NotFound:
                 continue
