@@ -14,6 +14,7 @@ import builtins
 import fnmatch
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -21,7 +22,7 @@ from urllib.parse import quote
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
                                       ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import Conflict, InvalidRequest, NotFound
+from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from overcast.drivers.libcloud.emulators import is_emulator
 from overcast.drivers.libcloud.errors import translated
 from overcast.drivers.libcloud.paging import every_page
@@ -421,8 +422,29 @@ class OpenStackDialect:
                                 device=str((answer.get("volumeAttachment") or {}).get("device") or device or ""))
 
     def detach(self, driver: Any, node: Any, volume_id: str) -> None:
-        driver.connection.request(f"/servers/{node.id}/os-volume_attachments/{quote(volume_id, safe='')}",
-                                  method="DELETE")
+        """Nova detaches asynchronously, and refuses (400) while the attach is still under way: retry
+        that refusal, then wait for the attachment to go (both bounded by the call's timeout), so the
+        contract's detach returns with the volume detached.
+
+        :raises NotFound: the volume is not attached to the server"""
+        from libcloud.common.exceptions import BaseHTTPError
+
+        if volume_id not in self.attached(driver, node):
+            raise NotFound(f"Volume {volume_id} is not attached to server {node.id}")
+        deadline = time.monotonic() + self.settings.timeout
+        while True:
+            try:
+                driver.connection.request(f"/servers/{node.id}/os-volume_attachments/{quote(volume_id, safe='')}",
+                                          method="DELETE")
+                break
+            except BaseHTTPError as exc:
+                if int(getattr(exc, "code", 0) or 0) != 400 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        while volume_id in self.attached(driver, node):
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The provider is still detaching volume {volume_id}", retry_after=5)
+            time.sleep(0.1)
 
     # -- what the provider offers ---------------------------------------------------------------
     def zones(self, driver: Any) -> builtins.list[Zone]:

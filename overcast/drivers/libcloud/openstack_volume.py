@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import builtins
 import json
-from typing import Any, Iterable
+import time
+from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import NotFound
+from overcast.drivers.errors import NotFound, Unavailable
 from overcast.drivers.libcloud.errors import translated
 from overcast.drivers.libcloud.paging import every_page
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
@@ -101,11 +102,28 @@ class LibcloudOpenStackVolumeDriver(VolumeDriver):
             answer = self._cinder().request("/volumes", method="POST", data={"volume": body}).object
         return str(answer["volume"]["id"])
 
+    def _settled(self, ctx: CallContext, state: Callable[[], VolumeState], what: str) -> bool:
+        """Wait (bounded by the call's timeout) while the provider is still making it: Cinder refuses
+        to delete a volume or snapshot that is creating, or one it is already deleting. False: it
+        is gone or going already (a deleted one reads as NotFound)."""
+        deadline = time.monotonic() + min(self.settings.timeout, ctx.seconds_left() or 1e9)
+        while True:
+            try:
+                current = state()
+            except NotFound:
+                return False
+            if current is not VolumeState.CREATING:
+                return True
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The provider is still making {what}", retry_after=5)
+            time.sleep(0.1)
+
     def delete(self, ctx: CallContext, backend_id: str) -> None:
         """Gone or going already is done (Cinder answers 400 to a DELETE of a volume it is deleting)."""
+        if not self._settled(ctx, lambda: self.get(ctx, backend_id).state, f"volume {backend_id}"):
+            return
         try:
             with self._call("volume delete"):
-                self._volume(backend_id)
                 self._cinder().request(f"/volumes/{quote(backend_id, safe='')}", method="DELETE")
         except NotFound:
             return
@@ -155,6 +173,8 @@ class LibcloudOpenStackVolumeDriver(VolumeDriver):
         return str(answer["snapshot"]["id"])
 
     def delete_snapshot(self, ctx: CallContext, backend_id: str) -> None:
+        if not self._settled(ctx, lambda: self.get_snapshot(ctx, backend_id).state, f"snapshot {backend_id}"):
+            return
         try:
             with self._call("snapshot delete"):
                 self._cinder().request(f"/snapshots/{quote(backend_id, safe='')}", method="DELETE")
