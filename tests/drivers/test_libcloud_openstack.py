@@ -36,11 +36,7 @@ def options(rig: Passthrough, **more: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def upstream_image(rig: Passthrough) -> Image:
-    conn = rig.service_conn()
-    try:
-        image = next(i for i in conn.image.images() if i.status == "active")
-    finally:
-        conn.close()
+    image = rig.active_image()
     return Image(id=image.id, name=image.name, backend_id=image.id)
 
 

@@ -101,17 +101,9 @@ def status(run: Callable[..., Any], name: str, wanted: str) -> dict[str, Any]:
     return wait_for(reached, WAIT, interval=0.2, max_interval=1.0, description=f"server {name} {wanted}")
 
 
-def upstream_image(rig: Passthrough) -> Any:
-    conn = rig.service_conn()
-    try:
-        return next(i for i in conn.image.images() if i.status == "active")
-    finally:
-        conn.close()
-
-
 def test_server_lifecycle_through_the_cli(front: LiveServer, rig: Passthrough, cli: OpenStackCLI) -> None:
     run = in_lab(cli)
-    image = upstream_image(rig)
+    image = rig.active_image()
     ours = backend_image_id(REGION, image.id)  # the region's image for the provider's (decision 0025)
     assert wait_for(lambda: [i for i in run("image", "list") if i["ID"] == ours], WAIT,
                     description="the provider's image in the region's image list")
@@ -175,7 +167,7 @@ def test_networks_security_groups_and_floating_ips_through_the_cli(rig: Passthro
     IP is the provider's, associated with the server's port."""
     run = in_lab(cli)
     suffix = uuid.uuid4().hex[:6]
-    image = backend_image_id(REGION, upstream_image(rig).id)
+    image = backend_image_id(REGION, rig.active_image().id)
     net = run("network", "create", f"lcn-{suffix}")
     run("subnet", "create", f"lcs-{suffix}", "--network", f"lcn-{suffix}", "--subnet-range", "10.78.0.0/24")
     run("router", "create", f"lcr-{suffix}")
@@ -263,7 +255,7 @@ def _status(cli: OpenStackCLI, name: str) -> str:
 
 
 def test_a_server_deleted_in_the_provider_shows_after_reconciliation(rig: Passthrough, cli: OpenStackCLI) -> None:
-    image = backend_image_id(REGION, upstream_image(rig).id)
+    image = backend_image_id(REGION, rig.active_image().id)
     name = f"victim-{uuid.uuid4().hex[:6]}"
     assert _create(cli, image, name, "--wait").returncode == 0
     conn = rig.service_conn()
@@ -282,7 +274,7 @@ def test_provider_down_fails_fast_other_regions_keep_working_and_it_heals(rig: P
     served from records and RegionOne works; the provider back (same port and data): a create is
     accepted and reaches ACTIVE with no restart of Overcast. Last in the module: it stops the
     module's upstream."""
-    image = backend_image_id(REGION, upstream_image(rig).id)
+    image = backend_image_id(REGION, rig.active_image().id)
     before = f"up-{uuid.uuid4().hex[:6]}"
     assert _create(cli, image, before, "--wait").returncode == 0
     rig.upstream.stop()
