@@ -88,29 +88,35 @@ def _prepare(server: LiveServer) -> tuple[Any, Any]:
     return conn, image
 
 
+def create_and_delete(conn: Any, image_id: str, flavor_id: str, count: int) -> tuple[float, float]:
+    """Seconds for ``count`` servers created (openstacksdk, ``networks="none"``) to all ACTIVE, and
+    for their deletes to all gone (shared with ``benchmarks.libcloud_openstack``)."""
+    started = time.perf_counter()
+    servers = [conn.compute.create_server(name=f"bench-{n}", flavor_id=flavor_id, image_id=image_id,
+                                          networks="none") for n in range(count)]
+    ids = {s.id for s in servers}
+
+    def all_active() -> bool:
+        states = {s.id: s.status for s in conn.compute.servers() if s.id in ids}
+        if "ERROR" in states.values():
+            raise RuntimeError("a server went to ERROR")
+        return len(states) == count and set(states.values()) == {"ACTIVE"}
+
+    wait_for(all_active, 900, interval=0.2, max_interval=0.5, description="servers ACTIVE")
+    created = time.perf_counter() - started
+    started = time.perf_counter()
+    for server_id in ids:
+        conn.compute.delete_server(server_id)
+    wait_for(lambda: not ids & {s.id for s in conn.compute.servers()}, 900, interval=0.2, max_interval=0.5,
+             description="servers gone")
+    return created, time.perf_counter() - started
+
+
 def through_overcast(moto: MotoServer, count: int) -> tuple[float, float]:
     root, config = _region(moto)
     with LiveServer(root / "data", config=config, startup_timeout=180) as server:
         conn, image = _prepare(server)
-        started = time.perf_counter()
-        servers = [conn.compute.create_server(name=f"bench-{n}", flavor_id="t2.micro", image_id=image.id,
-                                              networks="none") for n in range(count)]
-        ids = {s.id for s in servers}
-
-        def all_active() -> bool:
-            states = {s.id: s.status for s in conn.compute.servers() if s.id in ids}
-            if "ERROR" in states.values():
-                raise RuntimeError("a server went to ERROR")
-            return len(states) == count and set(states.values()) == {"ACTIVE"}
-
-        wait_for(all_active, 900, interval=0.2, max_interval=0.5, description="servers ACTIVE")
-        created = time.perf_counter() - started
-        started = time.perf_counter()
-        for server_id in ids:
-            conn.compute.delete_server(server_id)
-        wait_for(lambda: not ids & {s.id for s in conn.compute.servers()}, 900, interval=0.2, max_interval=0.5,
-                 description="servers gone")
-        return created, time.perf_counter() - started
+        return create_and_delete(conn, image.id, "t2.micro", count)
 
 
 def listing(moto: MotoServer, count: int, rounds: int = 20) -> tuple[float, float]:

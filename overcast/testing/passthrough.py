@@ -88,6 +88,14 @@ class Passthrough:
                                 identity_api_version="3")
         return openstack.connection.Connection(config=region)
 
+    def active_image(self) -> Any:
+        """The first active image the upstream offers the service account (openstacksdk's Image)."""
+        conn = self.service_conn()
+        try:
+            return next(i for i in conn.image.images() if i.status == "active")
+        finally:
+            conn.close()
+
     def service_options_auth(self) -> dict[str, str]:
         o = self.service_options
         return {k: o[k] for k in ("auth_url", "username", "password", "project_name", "user_domain_name",

@@ -137,12 +137,6 @@ def test_volumes_are_ebs_volumes_in_moto(moto: MotoServer, tmp_path) -> None:  #
     driver.delete(CallContext(), first)
 
 
-def test_openstack_provider_is_refused_until_it_has_a_dialect(tmp_path) -> None:  # noqa: ANN001
-    with pytest.raises(DriverConfigError, match="no compute dialect"):
-        load_driver("libcloud", {"provider": "openstack", "key": "svc", "secret": "s3cret",
-                                 "auth_url": "http://127.0.0.1:1/identity", "project": "p"}, tmp_path)
-
-
 def test_debug_log_is_redacted(moto: MotoServer, tmp_path) -> None:  # noqa: ANN001
     """libcloud's own debug log (enable_debug) gets every request, and neither the key nor the
     secret nor a signature reaches the file."""

@@ -29,11 +29,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Passthrough]:
 
 @pytest.fixture(scope="module")
 def upstream_image(rig: Passthrough) -> Image:
-    conn = rig.service_conn()
-    try:
-        image = next(i for i in conn.image.images() if i.status == "active")
-    finally:
-        conn.close()
+    image = rig.active_image()
     return Image(id=image.id, name=image.name, backend_id=image.id)
 
 

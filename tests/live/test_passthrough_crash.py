@@ -26,7 +26,7 @@ import requests
 
 from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, tag_value
 from overcast.testing.live import CreateBurst, sdk_connect, wait_for
-from overcast.testing.passthrough import Passthrough
+from overcast.testing.passthrough import SERVICE_PROJECT, SERVICE_USER, Passthrough
 
 pytestmark = pytest.mark.live
 
@@ -55,24 +55,42 @@ def _lab_statuses(url: str, token: str) -> dict[str, str]:
 def test_kill_dash_nine_during_passthrough_creates(tmp_path: Path) -> None:
     # leases expire quickly so the restarted front resumes what the dead one held
     with Passthrough(tmp_path, front_env={"OVERCAST_OPS_LEASE_SECONDS": "3"}) as rig:
-        try:
-            _run(rig)
-        except BaseException:
-            if rig.front is not None:
-                print(rig.front.output_tail(80))
-            raise
+        _reported(rig, "lab")
 
 
-def _run(rig: Passthrough) -> None:
+def test_kill_dash_nine_during_creates_in_a_libcloud_openstack_region(tmp_path: Path) -> None:
+    """The same drill for issue 11's ``[clouds.lab-via-libcloud]``: the front reaches the same
+    upstream through libcloud's OpenStack driver (decision 0075), whose builds carry the same tags."""
+    with Passthrough(tmp_path, front_env={"OVERCAST_OPS_LEASE_SECONDS": "3"}, start_front=False) as rig:
+        # the upstream's URL is known once it runs
+        rig.front_extra = (f'\n[clouds.lab-via-libcloud]\ndriver = "libcloud"\nprovider = "openstack"\n'
+                           f'key = "{SERVICE_USER}"\nsecret = "env:LAB_PASSWORD"\n'
+                           f'auth_url = "{rig.upstream.auth_url}/v3"\nproject = "{SERVICE_PROJECT}"\n')
+        rig.start_front_server()
+        _reported(rig, "lab-via-libcloud")
+
+
+def _reported(rig: Passthrough, region: str) -> None:
+    try:
+        _run(rig, region)
+    except BaseException:
+        if rig.front is not None:
+            print(rig.front.output_tail(80))
+        raise
+
+
+def _run(rig: Passthrough, region: str) -> None:
     front = rig.front
     assert front is not None
-    admin = sdk_connect(front.clouds_yaml, "overcast-admin", region_name="lab")
-    demo = sdk_connect(front.clouds_yaml, "overcast", region_name="lab")
+    admin = sdk_connect(front.clouds_yaml, "overcast-admin", region_name=region)
+    demo = sdk_connect(front.clouds_yaml, "overcast", region_name=region)
     project = demo.current_project_id
     admin.set_compute_quotas(project, instances=-1, cores=-1, ram=-1)
     admin.close()
-    image_id = next(i.id for i in demo.image.images() if (i.properties or {}).get("overcast_backend_region"))
-    url = demo.session.get_endpoint(service_type="compute", interface="public", region_name="lab").rstrip("/")
+    image_id = wait_for(lambda: next((i.id for i in demo.image.images()
+                                      if (i.properties or {}).get("overcast_backend_region") == region), None),
+                        60, description=f"the upstream's image in {region}'s image list")
+    url = demo.session.get_endpoint(service_type="compute", interface="public", region_name=region).rstrip("/")
     token = demo.session.get_token()
     demo.close()
 
@@ -90,7 +108,7 @@ def _run(rig: Passthrough) -> None:
     burst.check(CREATES)
 
     front.restart()
-    demo = sdk_connect(front.clouds_yaml, "overcast", region_name="lab")
+    demo = sdk_connect(front.clouds_yaml, "overcast", region_name=region)
     token = demo.session.get_token()
     demo.close()
 
@@ -117,7 +135,7 @@ def _run(rig: Passthrough) -> None:
     # record, committed, and be built: it is a record like the others)
     records = {row[0]: row for row in _sql(
         overcast_db, "SELECT id, idempotency_key, backend_id, vm_state FROM server "
-                     "WHERE cloud = 'lab' AND deleted = 0")}
+                     "WHERE cloud = ? AND deleted = 0", (region,))}
     assert set(accepted) <= set(records), f"202 answered but no record: {set(accepted) - set(records)}"
     assert all(row[3] == "active" and row[2] for row in records.values()), \
         f"records not active with a backend id: {[r for r in records.values() if r[3] != 'active' or not r[2]][:5]}"

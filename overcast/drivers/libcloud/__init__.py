@@ -41,18 +41,23 @@ from overcast.drivers.registry import CloudDriver
 
 
 def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
-    """Entry point ``libcloud``: the compute, volume and network (EC2) families of the configured provider (libcloud is
-    imported only now, when a cloud uses it)."""
+    """Entry point ``libcloud``: the compute family of the configured provider, and its volume and network
+    families where they are written (EC2 and OpenStack: all three, decisions 0043/0063/0075) (libcloud is imported only
+    now, when a cloud uses it)."""
     from overcast.drivers.libcloud.compute import LibcloudComputeDriver
     from overcast.drivers.libcloud.network import LibcloudEc2NetworkDriver
+    from overcast.drivers.libcloud.openstack_network import LibcloudOpenStackNetworkDriver
+    from overcast.drivers.libcloud.openstack_volume import LibcloudOpenStackVolumeDriver
     from overcast.drivers.libcloud.providers import parse_options
     from overcast.drivers.libcloud.volume import LibcloudVolumeDriver
 
     settings = parse_options(options)
     compute = LibcloudComputeDriver(settings)
     ec2 = settings.provider == "ec2"
-    volume = LibcloudVolumeDriver(settings, compute.pool) if ec2 else None
-    network = LibcloudEc2NetworkDriver(settings, compute.pool) if ec2 else None
+    volume = (LibcloudVolumeDriver(settings, compute.pool) if ec2
+              else LibcloudOpenStackVolumeDriver(settings, compute.pool))
+    network = (LibcloudEc2NetworkDriver(settings, compute.pool) if ec2
+               else LibcloudOpenStackNetworkDriver(settings, compute.pool))
     return CloudDriver(name="libcloud", compute=compute, volume=volume, network=network,
                        info={"provider": settings.provider, "region": settings.region or "",
                              "endpoint": settings.endpoint or "", "emulator": settings.emulator or ""})

@@ -14,16 +14,20 @@ import builtins
 import fnmatch
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
+from urllib.parse import quote
 
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Flavor, Image, PowerState,
                                       ServerInfo, ServerState, VolumeAttachment, Zone)
 from overcast.drivers.context import CallContext
-from overcast.drivers.errors import Conflict, InvalidRequest, NotFound
+from overcast.drivers.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from overcast.drivers.libcloud.emulators import is_emulator
 from overcast.drivers.libcloud.errors import translated
+from overcast.drivers.libcloud.paging import every_page
 from overcast.drivers.libcloud.providers import DriverPool, LibcloudSettings
+from overcast.drivers.openstack.upstream import KEY_TAG, PREFIX, key_tag, project_tag, tag_value
 
 #: the tags (EC2) or metadata keys (OpenStack) Overcast puts on what it makes
 TAG_KEY = "overcast:key"
@@ -43,7 +47,7 @@ _RAW_STATES: dict[str, tuple[ServerState, PowerState]] = {
     "error": (ServerState.ERROR, PowerState.NOSTATE),
 }
 #: raw states meaning the node is gone (an instance being or already terminated)
-_GONE = frozenset({"shutting-down", "terminated", "deleted"})
+_GONE = frozenset({"shutting-down", "terminated", "deleted", "soft_deleted"})
 
 
 def client_token(idempotency_key: str) -> str:
@@ -66,6 +70,8 @@ class _Ref:
 class Ec2Dialect:
     """EC2: DescribeInstances by filter (unknown ids are no error), every page by NextToken,
     idempotent launches by ClientToken plus a tag carrying the token."""
+
+    states = _RAW_STATES
 
     def __init__(self, settings: LibcloudSettings) -> None:
         self.settings = settings
@@ -183,7 +189,7 @@ class Ec2Dialect:
                     raise
         return remote
 
-    def attached(self, node: Any) -> dict[str, str]:
+    def attached(self, driver: Any, node: Any) -> dict[str, str]:
         """Volume id -> device of the EBS volumes attached to the instance (its root included)."""
         out = {}
         for mapping in node.extra.get("block_device_mapping") or ():
@@ -203,6 +209,40 @@ class Ec2Dialect:
                 return f"/dev/sd{letter}"
         raise Conflict("every EC2 data device name (/dev/sdf..sdp) is taken")
 
+    def attach(self, driver: Any, node: Any, volume_id: str, device: str | None) -> VolumeAttachment:
+        attached = self.attached(driver, node)
+        if volume_id in attached:
+            return VolumeAttachment(volume_id=volume_id, device=attached[volume_id])
+        chosen = self.device(device, set(attached.values()))
+        driver.attach_volume(node, _Ref(volume_id), chosen)
+        return VolumeAttachment(volume_id=volume_id, device=chosen)
+
+    def detach(self, driver: Any, node: Any, volume_id: str) -> None:
+        if volume_id not in self.attached(driver, node):
+            raise NotFound(f"Volume {volume_id} is not attached to server {node.id}")
+        driver.connection.request(driver.path, params={"Action": "DetachVolume", "VolumeId": volume_id,
+                                                       "InstanceId": str(node.id)})
+
+    def zones(self, driver: Any) -> builtins.list[Zone]:
+        zones = []
+        for location in driver.list_locations():
+            az = getattr(location, "availability_zone", None)
+            name = str(getattr(az, "name", None) or location.name)
+            zones.append(Zone(name=name, available=getattr(az, "zone_state", "available") == "available"))
+        return zones
+
+    def image_formats(self, image: Any) -> tuple[str, str]:
+        return "ami", "ami"
+
+    def sizes(self, driver: Any) -> builtins.list[Any]:
+        return builtins.list(driver.list_sizes())
+
+    def reboot(self, driver: Any, node: Any, hard: bool) -> None:
+        driver.reboot_node(node)
+
+    def fault(self, node: Any) -> str | None:
+        return None
+
     def images(self, driver: Any) -> builtins.list[Any]:
         filters = {"name": self.settings.image_name} if self.settings.image_name else None
         owners = self.settings.image_owners or ("self",)
@@ -211,6 +251,237 @@ class Ec2Dialect:
             for image in driver.list_images(ex_owner=owner, ex_filters=filters):
                 seen.setdefault(image.id, image)
         return list(seen.values())
+
+
+#: Nova's statuses (lower case) -> (state, power state); DELETED/SOFT_DELETED are gone
+_NOVA_STATES: dict[str, tuple[ServerState, PowerState]] = {
+    "active": (ServerState.ACTIVE, PowerState.RUNNING),
+    "build": (ServerState.BUILDING, PowerState.NOSTATE),
+    "rebuild": (ServerState.BUILDING, PowerState.NOSTATE),
+    "shutoff": (ServerState.STOPPED, PowerState.SHUTDOWN),
+    "reboot": (ServerState.ACTIVE, PowerState.RUNNING),
+    "hard_reboot": (ServerState.ACTIVE, PowerState.RUNNING),
+    "password": (ServerState.ACTIVE, PowerState.RUNNING),
+    "migrating": (ServerState.ACTIVE, PowerState.RUNNING),
+    "resize": (ServerState.ACTIVE, PowerState.RUNNING),
+    "verify_resize": (ServerState.RESIZED, PowerState.RUNNING),
+    "revert_resize": (ServerState.RESIZED, PowerState.RUNNING),
+    "rescue": (ServerState.RESCUED, PowerState.RUNNING),
+    "paused": (ServerState.PAUSED, PowerState.PAUSED),
+    "suspended": (ServerState.SUSPENDED, PowerState.SUSPENDED),
+    "shelved": (ServerState.SHELVED, PowerState.SHUTDOWN),
+    "shelved_offloaded": (ServerState.SHELVED, PowerState.SHUTDOWN),
+    "error": (ServerState.ERROR, PowerState.NOSTATE),
+}
+#: the Nova microversions the dialect asks for: tag filters (2.26), tags at create (2.52)
+_TAG_FILTER_VERSION = "2.26"
+_TAG_CREATE_VERSION = "2.52"
+#: how many single GETs ``get_many`` makes before it lists the region's servers instead
+_FEW = 8
+
+
+def _nova(version: str) -> dict[str, str]:
+    return {"X-OpenStack-Nova-API-Version": version, "OpenStack-API-Version": f"compute {version}"}
+
+
+class OpenStackDialect:
+    """OpenStack through libcloud's OpenStack driver (its own HTTP code, Keystone v3 token, the
+    catalog's compute endpoint). Builds carry the tags the passthrough driver uses (``overcast``,
+    ``overcast-key:KEY``, ``overcast-project:ID``; decision 0041) and the metadata key
+    ``overcast:key``; ``find`` is one list filtered by the key's tag; lists follow every page
+    (``servers_links``). Nova has no client token: a build that may have run before looks first."""
+
+    states = _NOVA_STATES
+
+    def __init__(self, settings: LibcloudSettings) -> None:
+        self.settings = settings
+
+    # -- reading ------------------------------------------------------------------------------
+    def _nodes(self, driver: Any, objects: Iterable[dict[str, Any]]) -> builtins.list[Any]:
+        nodes = []
+        for obj in objects:
+            node = driver._to_node(obj)
+            node.extra["status"] = str(obj.get("status") or "")
+            node.extra["tags"] = builtins.list(obj.get("tags") or ())
+            nodes.append(node)
+        return nodes
+
+    def describe(self, driver: Any, params: dict[str, Any], *, paged: bool = True) -> builtins.list[Any]:
+        """``GET /servers/detail`` with ``params``, every page (the ``next`` link's marker)."""
+        return self._nodes(driver, every_page(
+            lambda page: driver.connection.request("/servers/detail", params=page,
+                                                   headers=_nova(_TAG_FILTER_VERSION)).object,
+            "servers", params, self.settings.page_size if paged else None))
+
+    def one(self, driver: Any, backend_id: str) -> Any:
+        """:raises NotFound: (libcloud's 404)"""
+        answer = driver.connection.request(f"/servers/{quote(backend_id, safe='')}",
+                                           headers=_nova(_TAG_FILTER_VERSION)).object
+        return self._nodes(driver, [answer["server"]])[0]
+
+    def by_ids(self, driver: Any, ids: builtins.list[str]) -> builtins.list[Any]:
+        if len(ids) > _FEW:
+            wanted = set(ids)
+            return [n for n in self.mine(driver) if str(n.id) in wanted]
+        found = []
+        for backend_id in ids:
+            try:
+                with translated("get", self.settings.secrets()):
+                    found.append(self.one(driver, backend_id))
+            except NotFound:
+                continue
+        return found
+
+    def mine(self, driver: Any) -> builtins.list[Any]:
+        return self.describe(driver, {"tags": PREFIX})
+
+    def by_key(self, driver: Any, key: str) -> builtins.list[Any]:
+        return self.describe(driver, {"tags": key_tag(key)}, paged=False)
+
+    def raw_state(self, node: Any) -> str:
+        return str(node.extra.get("status") or node.state).lower()
+
+    def zone(self, node: Any) -> str | None:
+        return node.extra.get("availability_zone")
+
+    def key_of(self, node: Any) -> str | None:
+        return tag_value(node.extra.get("tags"), KEY_TAG) or (node.extra.get("metadata") or {}).get(TAG_KEY)
+
+    def flavor_of(self, node: Any) -> str | None:
+        return node.extra.get("flavorId")
+
+    def fault(self, node: Any) -> str | None:
+        fault = node.extra.get("fault")
+        return str(fault.get("message") or "") or None if isinstance(fault, dict) else None
+
+    # -- building -----------------------------------------------------------------------------
+    def create(self, driver: Any, ctx: CallContext, request: BuildRequest, size: Any, image: Any,
+               location: Any, key_name: str | None) -> str:
+        if not request.first_attempt:
+            existing = [n for n in self.by_key(driver, request.idempotency_key) if self.raw_state(n) not in _GONE]
+            if existing:
+                return str(existing[0].id)
+        ports = [{"port": n.backend_id} for n in request.networks if n.backend_id]
+        server: dict[str, Any] = {
+            "name": request.name, "imageRef": image.id, "flavorRef": size.id, "networks": ports or "none",
+            "tags": [PREFIX, project_tag(request.project_id), key_tag(request.idempotency_key)],
+            "metadata": {**dict(request.metadata), TAG_KEY: request.idempotency_key,
+                         **({TAG_PROJECT: request.project_id} if request.project_id else {})},
+        }
+        if key_name:
+            server["key_name"] = key_name
+        if request.user_data:
+            server["user_data"] = base64.b64encode(request.user_data).decode("ascii")
+        if location:
+            server["availability_zone"] = location
+        if request.admin_password:
+            server["adminPass"] = request.admin_password
+        answer = driver.connection.request("/servers", method="POST", data={"server": server},
+                                           headers=_nova(_TAG_CREATE_VERSION)).object
+        return str(answer["server"]["id"])
+
+    def location(self, driver: Any, zone: str) -> Any:
+        return zone
+
+    def key_pair(self, driver: Any, name: str, public_key: str) -> str:
+        """The provider's key pair for this public key, imported the first time (named by fingerprint)."""
+        from libcloud.common.exceptions import BaseHTTPError
+        from libcloud.compute.types import KeyPairDoesNotExistError
+
+        remote = f"overcast-{hashlib.md5(public_key.strip().encode(), usedforsecurity=False).hexdigest()}"
+        try:
+            driver.get_key_pair(remote)
+            return remote
+        except KeyPairDoesNotExistError:
+            pass
+        except BaseHTTPError as exc:
+            if int(getattr(exc, "code", 0) or 0) != 404:
+                raise
+        try:
+            driver.import_key_pair_from_string(remote, public_key)
+        except BaseHTTPError as exc:  # imported meanwhile by another worker
+            if int(getattr(exc, "code", 0) or 0) != 409:
+                raise
+        return remote
+
+    # -- volumes --------------------------------------------------------------------------------
+    def attached(self, driver: Any, node: Any) -> dict[str, str]:
+        answer = driver.connection.request(f"/servers/{node.id}/os-volume_attachments").object
+        return {str(a["volumeId"]): str(a.get("device") or "") for a in answer.get("volumeAttachments") or ()}
+
+    def attach(self, driver: Any, node: Any, volume_id: str, device: str | None) -> VolumeAttachment:
+        attached = self.attached(driver, node)
+        if volume_id in attached:
+            return VolumeAttachment(volume_id=volume_id, device=attached[volume_id])
+        body: dict[str, Any] = {"volumeId": volume_id}
+        if device:
+            body["device"] = device
+        answer = driver.connection.request(f"/servers/{node.id}/os-volume_attachments", method="POST",
+                                           data={"volumeAttachment": body}).object
+        return VolumeAttachment(volume_id=volume_id,
+                                device=str((answer.get("volumeAttachment") or {}).get("device") or device or ""))
+
+    def detach(self, driver: Any, node: Any, volume_id: str) -> None:
+        """Nova detaches asynchronously, and refuses (400) while the attach is still under way: retry
+        that refusal, then wait for the attachment to go (both bounded by the call's timeout), so the
+        contract's detach returns with the volume detached.
+
+        :raises NotFound: the volume is not attached to the server"""
+        from libcloud.common.exceptions import BaseHTTPError
+
+        if volume_id not in self.attached(driver, node):
+            raise NotFound(f"Volume {volume_id} is not attached to server {node.id}")
+        deadline = time.monotonic() + self.settings.timeout
+        while True:
+            try:
+                driver.connection.request(f"/servers/{node.id}/os-volume_attachments/{quote(volume_id, safe='')}",
+                                          method="DELETE")
+                break
+            except BaseHTTPError as exc:
+                if int(getattr(exc, "code", 0) or 0) != 400 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        while volume_id in self.attached(driver, node):
+            if time.monotonic() > deadline:
+                raise Unavailable(f"The provider is still detaching volume {volume_id}", retry_after=5)
+            time.sleep(0.1)
+
+    # -- what the provider offers ---------------------------------------------------------------
+    def zones(self, driver: Any) -> builtins.list[Zone]:
+        answer = driver.connection.request("/os-availability-zone").object
+        return [Zone(name=str(z["zoneName"]), available=bool((z.get("zoneState") or {}).get("available", True)))
+                for z in answer.get("availabilityZoneInfo") or ()]
+
+    def image_formats(self, image: Any) -> tuple[str, str]:
+        return str(image.extra.get("disk_format") or "raw"), str(image.extra.get("container_format") or "bare")
+
+    def images(self, driver: Any) -> builtins.list[Any]:
+        """Glance's active images, every page (libcloud follows ``next``), filtered by ``images.name``
+        (a glob) and ``images.owners`` (project ids); read raw, as libcloud's image keeps neither the
+        owner nor the formats."""
+        out = []
+        for raw in driver._paginated_request_next(path="/v2/images", request_method=driver.image_connection.request,
+                                                  response_key="images"):
+            if raw.get("status") != "active":
+                continue
+            if self.settings.image_name and not fnmatch.fnmatchcase(str(raw.get("name") or ""),
+                                                                     self.settings.image_name):
+                continue
+            if self.settings.image_owners and raw.get("owner") not in self.settings.image_owners:
+                continue
+            image = driver._to_image(raw)
+            image.extra.update({k: raw.get(k) for k in ("owner", "disk_format", "container_format")})
+            out.append(image)
+        return out
+
+    def sizes(self, driver: Any) -> builtins.list[Any]:
+        """Every flavour (libcloud's ``list_sizes`` reads one page)."""
+        return driver._to_sizes(driver._paginated_request("/flavors/detail", "flavors", driver.connection,
+                                                          params={"limit": str(self.settings.page_size)}))
+
+    def reboot(self, driver: Any, node: Any, hard: bool) -> None:
+        driver.connection.request(f"/servers/{node.id}/action", method="POST",
+                                  data={"reboot": {"type": "HARD" if hard else "SOFT"}})
 
 
 class LibcloudComputeDriver(ComputeDriver):
@@ -225,7 +496,8 @@ class LibcloudComputeDriver(ComputeDriver):
     def __init__(self, settings: LibcloudSettings) -> None:
         self.settings = settings
         self._pool = self.pool = DriverPool(settings)
-        self._dialect = Ec2Dialect(settings)
+        self._dialect: Ec2Dialect | OpenStackDialect = (OpenStackDialect(settings) if settings.provider == "openstack"
+                                                         else Ec2Dialect(settings))
         self._lock = threading.Lock()
         #: the zones the provider last listed (validate_zone answers from them, never asking)
         self._zones: frozenset[str] | None = None
@@ -238,17 +510,18 @@ class LibcloudComputeDriver(ComputeDriver):
 
     def _info(self, node: Any) -> ServerInfo:
         raw = self._dialect.raw_state(node)
-        state, power = _RAW_STATES.get(raw, (ServerState.BUILDING, PowerState.NOSTATE))
+        state, power = self._dialect.states.get(raw, (ServerState.BUILDING, PowerState.NOSTATE))
         if raw in _GONE:
             state, power = ServerState.DELETED, PowerState.NOSTATE
         extra = {"provider": self.settings.provider, "provider_state": raw,
                  "public_ips": list(node.public_ips or ()), "private_ips": list(node.private_ips or ())}
-        for key in ("image_id", "instance_type", "key_name", "vpc_id", "subnet_id", "launch_time"):
+        for key in ("image_id", "instance_type", "key_name", "vpc_id", "subnet_id", "launch_time", "imageId",
+                    "flavorId", "created"):
             if node.extra.get(key) is not None:
                 extra[key] = str(node.extra[key])
         return ServerInfo(backend_id=str(node.id), name=str(node.name), state=state, power_state=power,
                           host=None, availability_zone=self._dialect.zone(node),
-                          idempotency_key=self._dialect.key_of(node),
+                          idempotency_key=self._dialect.key_of(node), fault=self._dialect.fault(node),
                           progress=100 if state is ServerState.ACTIVE else 0,
                           flavor_id=self._dialect.flavor_of(node), extra=extra)
 
@@ -311,7 +584,7 @@ class LibcloudComputeDriver(ComputeDriver):
     # -- what the provider offers -------------------------------------------------------------
     def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:
         with self._call("flavors"):
-            sizes = self._pool.get().list_sizes()
+            sizes = self._dialect.sizes(self._pool.get())
         wanted = self.settings.sizes
         out = []
         for size in sizes:
@@ -328,8 +601,8 @@ class LibcloudComputeDriver(ComputeDriver):
     def images(self, ctx: CallContext) -> builtins.list[Image]:
         with self._call("images"):
             images = self._dialect.images(self._pool.get())
-        return [Image(id=str(i.id), name=str(i.name or i.id), backend_id=str(i.id), disk_format="ami",
-                      container_format="ami",
+        return [Image(id=str(i.id), name=str(i.name or i.id), backend_id=str(i.id),
+                      disk_format=self._dialect.image_formats(i)[0], container_format=self._dialect.image_formats(i)[1],
                       extra={k: str(v) for k, v in (i.extra or {}).items()
                              if k in ("architecture", "owner_id", "platform", "root_device_type",
                                       "virtualization_type", "state") and v is not None})
@@ -337,12 +610,7 @@ class LibcloudComputeDriver(ComputeDriver):
 
     def zones(self, ctx: CallContext) -> builtins.list[Zone]:
         with self._call("zones"):
-            locations = self._pool.get().list_locations()
-        zones = []
-        for location in locations:
-            az = getattr(location, "availability_zone", None)
-            name = str(getattr(az, "name", None) or location.name)
-            zones.append(Zone(name=name, available=getattr(az, "zone_state", "available") == "available"))
+            zones = self._dialect.zones(self._pool.get())
         with self._lock:
             self._zones = frozenset(z.name for z in zones)
         return zones or [Zone("nova")]
@@ -362,7 +630,7 @@ class LibcloudComputeDriver(ComputeDriver):
     # -- actions -------------------------------------------------------------------------------
     def reboot(self, ctx: CallContext, backend_id: str, hard: bool = False) -> None:
         with self._call("reboot"):
-            self._pool.get().reboot_node(self._node(backend_id))
+            self._dialect.reboot(self._pool.get(), self._node(backend_id), hard)
 
     def start(self, ctx: CallContext, backend_id: str) -> None:
         with self._call("start"):
@@ -375,22 +643,11 @@ class LibcloudComputeDriver(ComputeDriver):
     def attach_volume(self, ctx: CallContext, backend_id: str, volume_id: str,
                       device: str | None = None) -> VolumeAttachment:
         with self._call("attach_volume"):
-            node = self._node(backend_id)
-            attached = self._dialect.attached(node)
-            if volume_id in attached:
-                return VolumeAttachment(volume_id=volume_id, device=attached[volume_id])
-            chosen = self._dialect.device(device, set(attached.values()))
-            self._pool.get().attach_volume(node, _Ref(volume_id), chosen)
-            return VolumeAttachment(volume_id=volume_id, device=chosen)
+            return self._dialect.attach(self._pool.get(), self._node(backend_id), volume_id, device)
 
     def detach_volume(self, ctx: CallContext, backend_id: str, volume_id: str) -> None:
         with self._call("detach_volume"):
-            node = self._node(backend_id)
-            if volume_id not in self._dialect.attached(node):
-                raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
-            driver = self._pool.get()
-            driver.connection.request(driver.path, params={"Action": "DetachVolume", "VolumeId": volume_id,
-                                                           "InstanceId": backend_id})
+            self._dialect.detach(self._pool.get(), self._node(backend_id), volume_id)
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         with self._call("console_output"):

@@ -3,7 +3,7 @@ constructor (argument names, endpoints, regions, signature versions differ; user
 
 The keys are the same for every provider (``provider``, ``key``, ``secret``, ``region``,
 ``endpoint``, ``emulator``, ``images``, ``sizes``, ``auth_url``, ``project``, ``domain``,
-``timeout``, ``page_size``). Credentials arrive resolved (``env:``/``file:`` references are
+``project_domain_id``, ``timeout``, ``page_size``, ``vpc``). Credentials arrive resolved (``env:``/``file:`` references are
 resolved by the config loader) and are kept in :class:`~overcast.config.Secret`, whose repr never
 shows them; they are revealed only into the libcloud constructor.
 """
@@ -21,13 +21,13 @@ from overcast.drivers.registry import DriverConfigError, check_options
 
 PROVIDERS = ("ec2", "openstack")
 #: the providers whose compute calls (paging, find by key, states) are written (compute.py)
-DIALECTS = ("ec2",)
+DIALECTS = ("ec2", "openstack")
 EMULATORS = ("moto",)
 
 _KNOWN: dict[str, Any] = {
     "provider": None, "key": None, "secret": None, "region": None, "endpoint": None, "emulator": None,
     "images": None, "sizes": None, "auth_url": None, "project": None, "domain": "Default",
-    "timeout": 30.0, "page_size": 1000, "vpc": None,
+    "timeout": 30.0, "page_size": 1000, "vpc": None, "project_domain_id": None,
 }
 
 
@@ -49,6 +49,9 @@ class LibcloudSettings:
     auth_url: str | None = None
     project: str | None = None
     domain: str = "Default"
+    #: OpenStack: the id of the project's domain (libcloud's Keystone v3 scope takes an id);
+    #: None: ``default`` for the Default domain, else the ``domain`` value itself
+    project_domain_id: str | None = None
     timeout: float = 30.0
     #: how many items a list asks for per page (EC2's MaxResults: 5..1000)
     page_size: int = 1000
@@ -95,10 +98,13 @@ def parse_options(options: Mapping[str, Any]) -> LibcloudSettings:
     if isinstance(owners, str) or isinstance(sizes, str):
         raise DriverConfigError("Driver 'libcloud' options images.owners and sizes are lists")
     if provider == "openstack":
-        _text(merged, "auth_url", required=True)
-        if provider not in DIALECTS:
-            raise DriverConfigError("Driver 'libcloud': provider 'openstack' is mapped (auth_url, project, domain) "
-                                    "but has no compute dialect yet; use driver = 'openstack' meanwhile")
+        auth_url = _text(merged, "auth_url", required=True) or ""
+        if urlsplit(auth_url).scheme not in ("http", "https"):
+            raise DriverConfigError("Driver 'libcloud' option 'auth_url' must be an http(s) URL")
+        _text(merged, "project", required=True)
+        if emulator is not None or endpoint is not None:
+            raise DriverConfigError("Driver 'libcloud' (openstack): the endpoints come from the catalog at 'auth_url'; "
+                                    "'endpoint' and 'emulator' are not taken")
     try:
         timeout, page_size = float(merged["timeout"]), int(merged["page_size"])
     except (TypeError, ValueError):
@@ -111,7 +117,7 @@ def parse_options(options: Mapping[str, Any]) -> LibcloudSettings:
         endpoint=endpoint, emulator=emulator, image_owners=tuple(str(o) for o in owners),
         image_name=images.get("name"), sizes=tuple(str(s) for s in sizes), auth_url=_text(merged, "auth_url"),
         project=_text(merged, "project"), domain=str(merged["domain"]), timeout=timeout, page_size=page_size,
-        vpc=_text(merged, "vpc"))
+        vpc=_text(merged, "vpc"), project_domain_id=_text(merged, "project_domain_id"))
 
 
 def _endpoint_kwargs(endpoint: str | None) -> dict[str, Any]:
@@ -139,17 +145,30 @@ def _ec2(settings: LibcloudSettings) -> Any:
         raise DriverConfigError(f"Driver 'libcloud' (ec2): {exc}") from None
 
 
+def keystone_root(auth_url: str) -> str:
+    """The URL libcloud's Keystone v3 connection takes: it appends ``/v3/auth/tokens`` to the
+    URL's path, so the ``/v3`` users write (as in clouds.yaml) is taken off."""
+    url = auth_url.rstrip("/")
+    return url[:-3] if url.endswith("/v3") else url
+
+
 def _openstack(settings: LibcloudSettings) -> Any:
-    """OpenStack: Keystone v3 password auth at ``auth_url``, ``project`` in ``domain``; ``region``
-    picks the catalog's region."""
+    """OpenStack: Keystone v3 password auth at ``auth_url`` (``/v3`` or not), user ``key`` and
+    project ``project`` in ``domain``; ``region`` picks the catalog's region (RegionOne if unset:
+    libcloud's default). Endpoints are the catalog's public ones, chosen by service type only
+    (libcloud would also match the service *name*, ``nova``/``glance``/``cinderv3``/``neutron``,
+    which a catalog need not use)."""
     from libcloud.compute.providers import get_driver
     from libcloud.compute.types import Provider
 
     cls = get_driver(Provider.OPENSTACK)
     kwargs: dict[str, Any] = {
-        "ex_force_auth_url": settings.auth_url, "ex_force_auth_version": "3.x_password",
-        "ex_tenant_name": settings.project, "ex_domain_name": settings.domain, "timeout": settings.timeout,
-        "secure": urlsplit(settings.auth_url or "").scheme == "https",
+        "api_version": "2.2", "ex_force_auth_url": keystone_root(settings.auth_url or ""),
+        "ex_force_auth_version": "3.x_password",
+        "ex_tenant_name": settings.project, "ex_domain_name": settings.domain,
+        "ex_tenant_domain_id": settings.project_domain_id or ("default" if settings.domain == "Default"
+                                                              else settings.domain),
+        "timeout": settings.timeout, "secure": urlsplit(settings.auth_url or "").scheme == "https",
     }
     if settings.region:
         kwargs["ex_force_service_region"] = settings.region
