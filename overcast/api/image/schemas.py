@@ -55,7 +55,17 @@ IMAGE_PROPERTIES: dict[str, Any] = {
     "schema": _s("string", "An image schema url", readOnly=True),
     "locations": _s("array", "A set of URLs to access the image file kept in external store", items={
         "type": "object", "required": ["url", "metadata"],
-        "properties": {"url": {"type": "string", "maxLength": 255}, "metadata": {"type": "object"}}}),
+        "properties": {
+            "url": {"type": "string", "maxLength": 255}, "metadata": {"type": "object"},
+            "validation_data": {
+                "description": "Values to be used to populate the corresponding image properties. If the image "
+                               "status is not 'queued', values must exactly match those already contained in "
+                               "the image properties.",
+                "type": "object", "writeOnly": True, "additionalProperties": False,
+                "properties": {"checksum": {"type": "string", "minLength": 32, "maxLength": 32},
+                               "os_hash_algo": {"type": "string", "maxLength": 64},
+                               "os_hash_value": {"type": "string", "maxLength": 128}},
+                "required": ["os_hash_algo", "os_hash_value"]}}}),
 }
 
 MEMBER_PROPERTIES: dict[str, Any] = {

@@ -23,6 +23,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Gone, Invalid, OvercastError
 from overcast.core.image import ImageCore, get
 from overcast.core.image.stores import DataNotFound, SizeLimitExceeded, StoreError, Written
+from overcast.core.image.locations import external_url
 from overcast.core.image.web import ImportFilter, Refused
 from overcast.core.image.writes import writable
 from overcast.store.image import Image, ImageTask
@@ -159,6 +160,9 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) 
             raise Forbidden("The requested image has been deactivated. Image data download is forbidden.")
         if image.status not in ("active", "deactivated") or image.size is None:
             return None
+        url = external_url(image)  # data only at a location a client added (0074)
+        if url is not None:
+            return Data(image.size, image.checksum, lambda offset=0, length=None: _read_url(core, url, offset, length))
         if image.cloud is not None and image.location is None:  # its data is the backend's (0025)
             return None
         store, size, checksum = core.store_for(image), image.size, image.checksum
@@ -170,6 +174,37 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) 
             raise StoreUnavailable(f"The data of image {image_id} is missing from its store.") from None
 
     return Data(size, checksum, read)
+
+
+def _read_url(core: ImageCore, url: str, offset: int, length: int | None) -> Iterator[bytes]:
+    """Bytes ``offset`` to ``offset + length`` of the data at ``url`` (Glance's http store reads a
+    location's data as it streams it), fetched through the web-download filter.
+    :raises StoreUnavailable: the URL is refused, unreachable or answers an error."""
+    def chunks() -> Iterator[bytes]:
+        skip, left = offset, length
+        for chunk in ImportFilter(core.settings.image).open(url):
+            if skip:
+                cut = min(skip, len(chunk))
+                chunk, skip = chunk[cut:], skip - cut
+            if left is not None:
+                chunk, left = chunk[:left], left - min(left, len(chunk))
+            if chunk:
+                yield chunk
+            if left == 0:
+                return
+
+    stream = chunks()
+    try:
+        first = next(stream, b"")
+    except (Refused, OSError) as exc:
+        raise StoreUnavailable(f"The data of this image cannot be read from its location: {exc}") from None
+
+    def rest() -> Iterator[bytes]:
+        if first:
+            yield first
+        yield from stream
+
+    return rest()
 
 
 def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes], *, region: str) -> None:
