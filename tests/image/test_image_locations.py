@@ -9,6 +9,7 @@ in glance/api/v2/images.py, ``_validate_validation_data``) as Tempest's ImageLoc
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -163,3 +164,80 @@ def test_remove_needs_admin_and_keeps_the_last(cloud, api, demo_token, admin_tok
     assert api("GET", f"/images/{image['id']}/file", demo_token).content == DATA
     last = _patch(api, admin_token, image["id"], remove)
     assert last.status_code == 403 and "last location" in last.json["message"]
+
+
+# --- the add location API (2.17) -------------------------------------------------------------------
+
+
+def _tasks(api, token, image_id, status):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        tasks = api("GET", f"/images/{image_id}/tasks", token).json["tasks"]
+        if tasks and all(t["status"] == status for t in tasks):
+            return tasks
+        time.sleep(0.1)
+    raise AssertionError(f"tasks of {image_id} never all {status}: {tasks}")
+
+
+def test_versions_list_2_17(cloud, demo_token):  # noqa: ANN001
+    versions = cloud.request("GET", "/image/versions", demo_token).json["versions"]
+    assert [v["id"] for v in versions if v["status"] == "CURRENT"] == ["v2.17"]
+
+
+@pytest.mark.parametrize("validation", [
+    {"os_hash_algo": "sha512", "os_hash_value": "dbc9e0f80d131e64b94913a7b40bb5"},  # too short
+    {"os_hash_value": hashlib.sha512(DATA).hexdigest()},  # no algorithm
+    {"os_hash_algo": "sha123", "os_hash_value": hashlib.sha512(DATA).hexdigest()},
+    {"os_hash_algo": "sha512", "os_hash_value": hashlib.sha256(DATA).hexdigest()},  # another size
+])
+def test_add_location_api_refuses_bad_validation_data(api, demo_token, shown, validation):  # noqa: ANN001
+    image = _create(api, demo_token)
+    resp = api("POST", f"/images/{image['id']}/locations", demo_token,
+               json={"url": f"{shown.url}/disk.img", "validation_data": validation})
+    assert resp.status_code == 400, resp.text
+    assert api("GET", f"/images/{image['id']}", demo_token).json["status"] == "queued"
+
+
+def test_add_location_api_hashes_the_data(api, demo_token, shown):  # noqa: ANN001
+    image = _create(api, demo_token)
+    url = f"{shown.url}/disk.img"
+    given = {"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(DATA).hexdigest()}
+    resp = api("POST", f"/images/{image['id']}/locations", demo_token, json={"url": url, "validation_data": given})
+    assert resp.status_code == 202, resp.text
+    (task,) = _tasks(api, demo_token, image["id"], "success")
+    assert task["type"] == "location_import"
+    got = api("GET", f"/images/{image['id']}", demo_token).json
+    assert got["status"] == "active" and got["size"] == len(DATA)
+    assert (got["os_hash_algo"], got["os_hash_value"]) == ("sha256", given["os_hash_value"])
+    assert got["checksum"] == hashlib.md5(DATA).hexdigest()
+    assert got["locations"] == [{"url": url, "metadata": {}}]
+    assert api("GET", f"/images/{image['id']}/file", demo_token).content == DATA
+    again = api("POST", f"/images/{image['id']}/locations", demo_token, json={"url": url + "#2"})
+    assert again.status_code == 409  # only a queued image takes a location this way
+    # without validation data: Glance's hashing algorithm
+    plain = _create(api, demo_token)
+    assert api("POST", f"/images/{plain['id']}/locations", demo_token, json={"url": url}).status_code == 202
+    _tasks(api, demo_token, plain["id"], "success")
+    got = api("GET", f"/images/{plain['id']}", demo_token).json
+    assert (got["os_hash_algo"], got["os_hash_value"]) == ("sha512", hashlib.sha512(DATA).hexdigest())
+
+
+def test_add_location_api_wrong_hash_fails_the_task(api, demo_token, shown):  # noqa: ANN001
+    image = _create(api, demo_token)
+    resp = api("POST", f"/images/{image['id']}/locations", demo_token, json={
+        "url": f"{shown.url}/disk.img", "validation_data": {"os_hash_algo": "sha512", "os_hash_value": "beefdead" * 16}})
+    assert resp.status_code == 202
+    (task,) = _tasks(api, demo_token, image["id"], "failure")
+    assert "verification failed" in task["message"]
+    got = api("GET", f"/images/{image['id']}", demo_token).json
+    assert got["status"] == "queued" and got["checksum"] is None and got["os_hash_value"] is None
+
+
+def test_add_location_api_filter_and_policy(api, demo_token, alt_token, shown, cloud, monkeypatch):  # noqa: ANN001
+    image = _create(api, demo_token)
+    for url in ("gopher://x/y", "http://10.0.0.1/disk.img"):
+        assert api("POST", f"/images/{image['id']}/locations", demo_token, json={"url": url}).status_code == 400
+    other = api("POST", f"/images/{image['id']}/locations", alt_token, json={"url": f"{shown.url}/disk.img"})
+    assert other.status_code == 404  # a private image of another project
+    # GET is for services (fetch_image_location: role:service)
+    assert api("GET", f"/images/{image['id']}/locations", demo_token).status_code == 403

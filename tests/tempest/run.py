@@ -432,6 +432,7 @@ def _image_sections(conf: configparser.ConfigParser, target: Target) -> None:
                      "build_timeout": "60", "build_interval": "1", "image_caching_enabled": "False"}
     conf["image-feature-enabled"] = {"api_v2": "True", "api_v1": "False", "import_image": "True",
                                      "os_glance_reserved": "True", "manage_locations": "True",
+                                     "do_secure_hash": "True", "http_store_enabled": "True",
                                      "image_format_enforcement": "False"}
     conf["service_available"]["glance"] = "True"
 

@@ -80,7 +80,8 @@ MEMBER_PROPERTIES: dict[str, Any] = {
 
 TASK_PROPERTIES: dict[str, Any] = {
     "id": _s("string", "An identifier for the task", pattern=_UUID_PATTERN),
-    "type": _s("string", "The type of task represented by this content", enum=["import", "api_image_import"]),
+    "type": _s("string", "The type of task represented by this content", enum=["import", "api_image_import",
+                                                                                "location_import"]),
     "status": _s("string", "The current status of this task", enum=["pending", "processing", "success",
                                                                      "failure"]),
     "input": _s(["null", "object"], "The parameters required by task, JSON blob"),
@@ -141,6 +142,14 @@ IMAGE_REQUEST = {"type": "object", "properties": {k: {x: y for x, y in v.items()
                                                                                             "description")}
                                                   for k, v in IMAGE_PROPERTIES.items()},
                  "additionalProperties": {"type": "string"}}
+
+
+#: ``POST /v2/images/{id}/locations`` (2.17)
+ADD_LOCATION = {"type": "object", "required": ["url"], "additionalProperties": False, "properties": {
+    "url": {"type": "string", "maxLength": 255},
+    "validation_data": {"type": "object", "additionalProperties": False, "properties": {
+        "os_hash_algo": {"type": "string", "maxLength": 64},
+        "os_hash_value": {"type": "string", "maxLength": 128}}}}}
 
 
 class Schema:

@@ -17,8 +17,12 @@ import copy
 import hashlib
 from typing import Any, Callable, Sequence
 
+from sqlalchemy.orm import Session
+
+from overcast.core import policy
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid
+from overcast.core.image import get
 from overcast.core.image.web import ImportFilter, Refused
 from overcast.store.image import Image
 from overcast.store.models import utcnow
@@ -184,3 +188,12 @@ def _hex_of_size(value: str, name: str, size: int, algo: str) -> None:
         raise Conflict(f"{name} ({value}) is not a valid hexadecimal value") from None
     if len(raw) != size:
         raise Conflict(f"{name} ({value}) is not the correct size for {algo} (should be {size} bytes)")
+
+
+def listed(session: Session, ctx: AuthContext, image_id: str, *, region: str) -> list[dict[str, Any]]:
+    """``GET /v2/images/{id}/locations`` (2.17): an image's locations, for services (Glance's
+    fetch_image_location: the service role). :raises NotFound: :raises Forbidden:"""
+    image = get(session, ctx, image_id, region=region)
+    if not policy.allowed("fetch_image_location", ctx, {"project_id": image.owner}):
+        raise Forbidden("You are not authorized to complete fetch_image_location action.")
+    return shown(image)
