@@ -90,7 +90,8 @@ def test_replace_changes_metadata_only(api, demo_token, shown):  # noqa: ANN001
     assert api("GET", f"/images/{image['id']}", demo_token).json["locations"] == changed
 
 
-@pytest.mark.parametrize("url", ["gopher://info.cern.ch", "file:///etc/passwd", "/missing"])
+@pytest.mark.parametrize("url", ["gopher://info.cern.ch", "file:///etc/passwd", "/missing",
+                                 "http://10.0.0.1/disk.img", "http://169.254.169.254/latest"])
 def test_add_refuses_urls_it_cannot_read(api, demo_token, shown, url):  # noqa: ANN001
     image = _create(api, demo_token)
     if url.startswith("/"):
