@@ -24,7 +24,7 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Gone, Invalid, OvercastError
 from overcast.core.image import ImageCore, get
 from overcast.core.image.stores import DataNotFound, SizeLimitExceeded, StoreError, Written
-from overcast.core.image.locations import EXTERNAL_SCHEMES, HASHING_ALGORITHM, external_url
+from overcast.core.image.locations import EXTERNAL_SCHEMES, HASHING_ALGORITHM, external_url, hex_of_size
 from overcast.core.image.web import ImportFilter, Refused
 from overcast.core.image.writes import require, writable
 from overcast.store.image import Image, ImageTask
@@ -360,13 +360,7 @@ def _hash_request(validation: Mapping[str, Any]) -> tuple[str, str | None]:
         raise Invalid(f"os_hash_algo {algo} is not supported")
     if value is None:
         raise Invalid("os_hash_value must be given with os_hash_algo")
-    size = hashlib.new(algo).digest_size
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        raise Invalid(f"os_hash_value ({value}) is not a valid hexadecimal value") from None
-    if len(raw) != size:
-        raise Invalid(f"os_hash_value ({value}) is not the correct size for {algo} (should be {size} bytes)")
+    hex_of_size(value, "os_hash_value", hashlib.new(algo).digest_size, algo, Invalid)
     return algo, value.lower()
 
 

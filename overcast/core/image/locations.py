@@ -173,21 +173,22 @@ def validation_data(image: Image, locations: Sequence[dict[str, Any]]) -> dict[s
     if image.status != "queued":
         raise Conflict(f"New value(s) for {', '.join(new)} may only be provided when image status is 'queued'")
     if "checksum" in new:
-        _hex_of_size(new["checksum"], "checksum", 16, "md5")
+        hex_of_size(new["checksum"], "checksum", 16, "md5")
     algo = new.get("os_hash_algo")
     if algo != HASHING_ALGORITHM:
         raise Conflict(f"os_hash_algo must be {HASHING_ALGORITHM}, not {algo}")
-    _hex_of_size(new.get("os_hash_value", ""), "os_hash_value", hashlib.new(algo).digest_size, algo)
+    hex_of_size(new.get("os_hash_value", ""), "os_hash_value", hashlib.new(algo).digest_size, algo)
     return new
 
 
-def _hex_of_size(value: str, name: str, size: int, algo: str) -> None:
+def hex_of_size(value: str, name: str, size: int, algo: str, fault: type[Exception] = Conflict) -> None:
+    """:raises fault: ``value`` is not the hex of ``size`` bytes (a digest of ``algo``)."""
     try:
         raw = bytes.fromhex(value)
     except ValueError:
-        raise Conflict(f"{name} ({value}) is not a valid hexadecimal value") from None
+        raise fault(f"{name} ({value}) is not a valid hexadecimal value") from None
     if len(raw) != size:
-        raise Conflict(f"{name} ({value}) is not the correct size for {algo} (should be {size} bytes)")
+        raise fault(f"{name} ({value}) is not the correct size for {algo} (should be {size} bytes)")
 
 
 def listed(session: Session, ctx: AuthContext, image_id: str, *, region: str) -> list[dict[str, Any]]:
