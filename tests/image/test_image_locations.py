@@ -63,6 +63,7 @@ def test_add_location_activates_and_serves_data(api, demo_token, shown):  # noqa
     assert ranged.status_code == 206 and ranged.content == DATA[3:10]
     listed = api("GET", "/images", demo_token).json["images"]
     assert [i["locations"] for i in listed if i["id"] == image["id"]] == [got["locations"]]
+    assert api("DELETE", f"/images/{image['id']}", demo_token).status_code == 204  # no copy of ours to remove
 
 
 def test_upload_shows_the_store_location(api, demo_token, shown):  # noqa: ANN001
