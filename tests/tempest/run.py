@@ -115,9 +115,10 @@ def server_environment(image_source: ImageSource | None = None) -> dict[str, str
     may also fetch from that loopback server (Glance's allowed_ports are 80 and 443 by default, and
     loopback addresses are refused unless allowed by name)."""
     env = {f"OVERCAST_IDENTITY_{name.upper()}": value for name, (_, value) in SECURITY_COMPLIANCE.items()}
+    # Glance's show_multiple_locations, as the image run's manage_locations says (0074); on for every
+    # service's server alike (test_tempest.py gives every one an image source)
+    env["OVERCAST_IMAGE_SHOW_MULTIPLE_LOCATIONS"] = "true"
     if image_source is not None:  # a loopback address: allowed by name, as an operator would
-        # Glance's show_multiple_locations, as the image run's manage_locations says (0074)
-        env["OVERCAST_IMAGE_SHOW_MULTIPLE_LOCATIONS"] = "true"
         env["OVERCAST_IMAGE_WEB_DOWNLOAD_PORTS"] = f"80,443,{image_source.port}"
         env["OVERCAST_IMAGE_WEB_DOWNLOAD_HOSTS"] = "127.0.0.1"
     return env
