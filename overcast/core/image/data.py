@@ -177,6 +177,16 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) 
     return Data(size, checksum, read)
 
 
+def image_bytes(core: ImageCore, image: Image) -> Callable[[], Iterator[bytes]]:
+    """How to read all of ``image``'s data (a compute driver's reader), decided from the record now and
+    called once its session is done: from our store, or from its http location when that is the only
+    place it is (0074). The call raises DataNotFound or StoreUnavailable."""
+    url, store, image_id = external_url(image), core.store_for(image), image.id
+    if url is not None:
+        return lambda: _read_url(core, url, 0, None)
+    return lambda: store.get(image_id)
+
+
 def _read_url(core: ImageCore, url: str, offset: int, length: int | None) -> Iterator[bytes]:
     """Bytes ``offset`` to ``offset + length`` of the data at ``url`` (Glance's http store reads a
     location's data as it streams it), fetched through the web-download filter.
