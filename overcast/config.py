@@ -157,6 +157,9 @@ class ImageSettings:
     web_download_ports: str = "80,443"
     #: disallowed_ports (used when ``web_download_ports`` is empty)
     web_download_disallowed_ports: str = ""
+    #: Glance's ``show_multiple_locations``: images show ``locations`` and PATCH may add, replace
+    #: and remove them (http/https URLs, fetched through the filter above; docs/decisions/0074)
+    show_multiple_locations: bool = False
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ class Image(Base):
     min_ram: Mapped[int] = mapped_column(Integer, default=0)
     #: where the data is, for the image store that holds it
     location: Mapped[str | None] = mapped_column(String(1024))
+    #: Glance's ``locations`` (``[{"url", "metadata"}]``, in order) once a client set them (PATCH
+    #: ``/locations``, docs/decisions/0074); None: only ``location`` (the store's), if any
+    locations: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     #: None: an image of Overcast's own (its data in Overcast's store, or none yet), shown in every
     #: region; a region's name: an image only that region's backend holds (a snapshot it made, or
     #: one of its own images), shown only there (0025)

@@ -8,7 +8,7 @@ from typing import Self
 
 
 class FileServer:
-    """Serves ``GET path`` with ``files[path]`` (404 for any other path) on 127.0.0.1 at a free port,
+    """Serves ``GET path`` (and ``HEAD path``) with ``files[path]`` (404 for any other path) on 127.0.0.1 at a free port,
     from construction until :meth:`stop`; also a context manager that stops it on exit.
 
     ``files`` may be changed while the server runs; ``url`` is ``http://127.0.0.1:PORT``, no trailing slash.
@@ -24,6 +24,12 @@ class FileServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                self._answer(body=True)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._answer(body=False)
+
+            def _answer(self, body: bool) -> None:
                 seen.append((self.path, dict(self.headers.items())))
                 if self.path in moved:
                     self.send_response(302)
@@ -38,7 +44,8 @@ class FileServer:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if body:
+                    self.wfile.write(data)
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -39,3 +39,26 @@ def test_read_image_gives_the_projects_images_and_refuses_anothers(compute, demo
         session.get(Image, mine).status = "deactivated"
     with pytest.raises(InvalidRequest):
         read(mine)                                                # not active
+
+
+def test_read_image_at_an_http_location(compute, demo_token, monkeypatch):  # noqa: ANN001
+    """An image whose data is only at an http location (0074) is read from there, as Nova's download
+    from Glance's http store would be."""
+    from overcast.testing.web import FileServer
+
+    nova = Nova(compute, demo_token)
+    sid = nova.create("reader", wait=None).json["server"]["id"]
+    core = compute.app.compute
+    handlers = ServerHandlers(core)
+    settings = handlers.images.settings
+    monkeypatch.setattr(handlers.images, "settings", settings.replace(image=type(settings.image)(
+        web_download_ports="*", web_download_hosts="127.0.0.1")))
+    located = new_uuid()
+    with FileServer({"/disk.img": b"remote disk"}) as web, core.store.session() as session:
+        server = session.scalars(select(Server).where(Server.id == sid)).one()
+        session.add(Image(id=located, name=located, status="active", visibility="private", owner=server.project_id,
+                          disk_format="raw", container_format="bare", size=11,
+                          locations=[{"url": f"{web.url}/disk.img", "metadata": {}}]))
+        session.flush()
+        session.commit()
+        assert b"".join(handlers._image_reader(server)(located)) == b"remote disk"

@@ -210,6 +210,8 @@ _rules(_G, {  # glance/policies/{image,metadef,tasks}.py; tasks_api_access is ro
     "v2_image_reactivate": {"POST": MEMBER},
     "v2_image_file": {"PUT": MEMBER},
     "v2_image_import": {"POST": MEMBER},
+    # add_image_location (2.17): services and the owner's members
+    "v2_image_locations": {"POST": MEMBER},
     "v2_image_members": {"POST": MEMBER},
     # the member's status is the member project's to set (project Q: only its admin here)
     "v2_image_member": {"PUT": ADMIN, "DELETE": MEMBER},
@@ -618,6 +620,8 @@ def examples(i: dict[str, str]) -> dict[tuple[str, str, str], list[Example]]:
         # loopback: refused by the import filter, so the drills never start a background import
         (_G, "v2_image_import", "POST"): _e({"method": {"name": "web-download",
                                                         "uri": "http://127.0.0.1/image.raw"}}),
+        # loopback again: refused by the filter, so no background location read starts
+        (_G, "v2_image_locations", "POST"): _e({"url": "http://127.0.0.1/image.raw"}),
         (_G, "v2_image_members", "POST"): _e({"member": i["other_project"]}),
         (_G, "v2_image_member", "PUT"): _e({"status": "accepted"}),
         (_G, "v2_image_file", "PUT"): _e(b"drill", content_type="application/octet-stream"),

@@ -6,6 +6,8 @@ image shows in the list what its show answers. Each test runs on SQLite, and on 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.conftest import backend_settings, statements_of
@@ -106,7 +108,8 @@ _NEW_VALUES = {
     "name": "renamed", "status": "active", "visibility": "public", "protected": True,
     "checksum": "c" * 32, "os_hash_algo": "sha512", "os_hash_value": "d" * 128, "owner": "someone",
     "size": 77, "virtual_size": 88, "min_ram": 5, "min_disk": 6, "disk_format": "qcow2", "container_format": "ovf",
-    "location": "file:///x", "properties": {"hw_disk_bus": "virtio"},
+    "location": "file:///x", "locations": [{"url": "http://x/y", "metadata": {}}],
+    "properties": {"hw_disk_bus": "virtio"},
     "created_at": __import__("datetime").datetime(2026, 1, 2, 3, 4, 5),
     "updated_at": __import__("datetime").datetime(2026, 2, 3, 4, 5, 6),
     "os_hidden": True,  # last: listed with ?os_hidden=true from then on
@@ -125,11 +128,14 @@ def test_every_write_to_a_listed_image_shows_in_the_next_list(api, cloud, admin_
     rendered: list[str] = []
     real = views._view
 
-    def counting(image, tags):  # noqa: ANN001, ANN202
+    def counting(image, tags, locations=False):  # noqa: ANN001, ANN202
         rendered.append(image.id)
-        return real(image, tags)
+        return real(image, tags, locations)
 
     monkeypatch.setattr(views, "_view", counting)
+    settings = cloud.app.images.settings  # locations shown: every column the row reads is seen
+    monkeypatch.setattr(cloud.app.images, "settings", settings.replace(
+        image=dataclasses.replace(settings.image, show_multiple_locations=True)))
     iid = _create(api, admin_token, name="one")["id"]
     _create(api, admin_token, name="two")
     assert {c.name for c in _ROW_COLUMNS} - {"id", "has_tags"} == set(_NEW_VALUES)  # a new column needs a case

@@ -36,7 +36,7 @@ def test_version_discovery(glance):
     cloud, _ = glance
     resp = cloud.request("GET", "/image")
     assert resp.status_code == 300
-    assert resp.json["versions"][0] == {"id": "v2.16", "status": "CURRENT",
+    assert resp.json["versions"][0] == {"id": "v2.17", "status": "CURRENT",
                                         "links": [{"rel": "self", "href": "http://localhost:8080/image/v2/"}]} or \
         resp.json["versions"][0]["status"] == "CURRENT"
     assert cloud.request("GET", "/image/versions").status_code == 200

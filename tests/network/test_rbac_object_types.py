@@ -54,8 +54,10 @@ def test_a_subnet_pool_shared_with_one_project(net, demo_token, other):
     assert status == 400 and _fault(body) == "InvalidActionForType"
 
 
-def test_extensions_of_shared_security_groups_are_listed(net, demo_token):
-    for alias in ("rbac-security-groups", "security-groups-shared-filtering"):
+def test_extensions_of_rbac_object_types_are_listed(net, demo_token):
+    # the object types above (subnet pools, address scopes) and shared security groups
+    for alias in ("rbac-security-groups", "security-groups-shared-filtering", "rbac-subnetpool",
+                  "rbac-address-scope"):
         status, body = net("GET", f"/extensions/{alias}", demo_token)
         assert status == 200 and body["extension"]["alias"] == alias
 

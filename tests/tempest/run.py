@@ -115,6 +115,9 @@ def server_environment(image_source: ImageSource | None = None) -> dict[str, str
     may also fetch from that loopback server (Glance's allowed_ports are 80 and 443 by default, and
     loopback addresses are refused unless allowed by name)."""
     env = {f"OVERCAST_IDENTITY_{name.upper()}": value for name, (_, value) in SECURITY_COMPLIANCE.items()}
+    # Glance's show_multiple_locations, as the image run's manage_locations says (0074); on for every
+    # service's server alike (test_tempest.py gives every one an image source)
+    env["OVERCAST_IMAGE_SHOW_MULTIPLE_LOCATIONS"] = "true"
     if image_source is not None:  # a loopback address: allowed by name, as an operator would
         env["OVERCAST_IMAGE_WEB_DOWNLOAD_PORTS"] = f"80,443,{image_source.port}"
         env["OVERCAST_IMAGE_WEB_DOWNLOAD_HOSTS"] = "127.0.0.1"
@@ -141,7 +144,7 @@ class ImageSource:
 
     def overrides(self) -> list[str]:
         """``--set`` options for tempest.conf."""
-        return [f"image.http_qcow2_image={self.url}"]
+        return [f"image.http_qcow2_image={self.url}", f"image.http_image={self.url}"]
 
     def stop(self) -> None:
         self._server.stop()
@@ -424,11 +427,13 @@ def _compute_sections(conf: configparser.ConfigParser, target: Target, refs: dic
 
 def _image_sections(conf: configparser.ConfigParser, target: Target) -> None:
     """Glance alone: v2 with the interoperable import (glance-direct, and web-download of
-    ``http_qcow2_image``: the loopback :class:`ImageSource` when this script starts the server)."""
+    ``http_qcow2_image``: the loopback :class:`ImageSource` when this script starts the server), and
+    locations shown and managed (show_multiple_locations; ``http_image`` is the same loopback file)."""
     conf["image"] = {"catalog_type": "image", "region": target.region, "endpoint_type": "publicURL",
                      "build_timeout": "60", "build_interval": "1", "image_caching_enabled": "False"}
     conf["image-feature-enabled"] = {"api_v2": "True", "api_v1": "False", "import_image": "True",
-                                     "os_glance_reserved": "True", "manage_locations": "False",
+                                     "os_glance_reserved": "True", "manage_locations": "True",
+                                     "do_secure_hash": "True", "http_store_enabled": "True",
                                      "image_format_enforcement": "False"}
     conf["service_available"]["glance"] = "True"
 

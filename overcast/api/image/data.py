@@ -16,8 +16,9 @@ from sqlalchemy import select
 from overcast.api import faults
 from overcast.api.image.views import task_view
 from overcast.api.routing import Registry
-from overcast.api.validation import read_json
-from overcast.core.image import ImageCore, data, get
+from overcast.api.image.schemas import ADD_LOCATION
+from overcast.api.validation import read_json, validate
+from overcast.core.image import ImageCore, data, get, locations
 from overcast.core.image.stores import CHUNK
 from overcast.store.image import ImageTask
 
@@ -114,6 +115,26 @@ class Import:
         resp.status = falcon.HTTP_202
 
 
+class Locations:
+    """``/v2/images/{id}/locations`` (2.17): add a location to a queued image (202, a ``location_import``
+    task reads it), or list an image's locations (services only)."""
+
+    def __init__(self, core: ImageCore):
+        self.core = core
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        with self.core.store.session() as session:
+            resp.media = locations.listed(session, req.context.auth, image_id, region=req.context.region)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
+        body = read_json(req)
+        validate(body, ADD_LOCATION)
+        data.start_location_import(self.core, req.context.auth, image_id, body["url"],
+                                   body.get("validation_data") or {}, req.context.request_id,
+                                   region=req.context.region)
+        resp.status = falcon.HTTP_202
+
+
 class Tasks:
     def __init__(self, core: ImageCore):
         self.core = core
@@ -143,6 +164,7 @@ def bind(registry: Registry, core: ImageCore) -> None:
     registry.bind("image", "v2_image_stage", Stage(core))
     registry.bind("image", "v2_image_import", Import(core))
     registry.bind("image", "v2_image_tasks", Tasks(core))
+    registry.bind("image", "v2_image_locations", Locations(core))
     registry.bind("image", "v2_info_import", Info({"import-methods": {
         "description": "Import methods available.", "type": "array", "value": list(data.IMPORT_METHODS)}}))
     registry.bind("image", "v2_info_stores", Info({"stores": [

@@ -18,6 +18,7 @@ IMAGE_ENDPOINTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("v2_image_stage", "/v2/images/{image_id}/stage", ("PUT",)),
     ("v2_image_import", "/v2/images/{image_id}/import", ("POST",)),
     ("v2_image_tasks", "/v2/images/{image_id}/tasks", R),
+    ("v2_image_locations", "/v2/images/{image_id}/locations", ("GET", "POST")),
     ("v2_image_deactivate", "/v2/images/{image_id}/actions/deactivate", ("POST",)),
     ("v2_image_reactivate", "/v2/images/{image_id}/actions/reactivate", ("POST",)),
     ("v2_image_tag", "/v2/images/{image_id}/tags/{tag}", ("PUT", "DELETE")),

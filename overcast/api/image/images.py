@@ -16,6 +16,9 @@ from overcast.api.validation import read_json, validate
 from overcast.core import image as rules
 from overcast.core.image import ImageCore, writes
 from overcast.core.image.data import IMPORT_METHODS, discard
+from overcast.core.image.locations import Locations
+from overcast.core.image.web import ImportFilter
+from overcast.store.image import Image
 
 _RESERVED = {"limit", "marker", "sort_key", "sort_dir", "sort"}
 
@@ -81,6 +84,22 @@ def _filters(req: falcon.Request) -> dict[str, str]:
     return found
 
 
+def shows_locations(core: ImageCore) -> bool:
+    """Glance's ``show_multiple_locations`` (``[image] show_multiple_locations``)."""
+    return core.settings.image.show_multiple_locations
+
+
+def location_rules(core: ImageCore) -> Locations | None:
+    """The rules of ``/locations`` changes when locations are shown (None: such changes are refused)."""
+    if not shows_locations(core):
+        return None
+    def drop(image: Image) -> None:  # the store's copy goes once the change commits
+        store, image_id = core.store_for(image), image.id
+        core.store.after_commit(lambda: store.delete(image_id))
+
+    return Locations(lambda: ImportFilter(core.settings.image), drop)
+
+
 def _one_property(value: dict[str, Any]) -> None:
     validate(value, IMAGE_REQUEST)
 
@@ -97,7 +116,7 @@ class Images:
             page, tags, next_marker = rules.list_image_rows(session, ctx, _filters(req), region=req.context.region,
                                                             limit=limit_param(req), marker=req.get_param("marker"),
                                                             sort=_sort(req))
-            rendered = image_list_views(page, tags, self.fragments)
+            rendered = image_list_views(page, tags, self.fragments, shows_locations(self.core))
         resp.data = json_list("images", rendered, page_links(req, "/v2/images", "/v2/schemas/images", next_marker))
         resp.content_type = falcon.MEDIA_JSON
 
@@ -111,7 +130,7 @@ class Images:
         validate(body, IMAGE_REQUEST)
         with self.core.store.session() as session:
             image = writes.create(session, req.context.auth, body)
-            resp.media = image_view(image)
+            resp.media = image_view(image, shows_locations(self.core))
         resp.status = falcon.HTTP_201
         resp.location = f"/v2/images/{resp.media['id']}"
         resp.set_header("OpenStack-image-import-methods", ",".join(IMPORT_METHODS))
@@ -123,7 +142,8 @@ class ImageItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:
-            resp.media = image_view(rules.get(session, req.context.auth, image_id, region=req.context.region))
+            resp.media = image_view(rules.get(session, req.context.auth, image_id, region=req.context.region),
+                                    shows_locations(self.core))
 
     on_head = on_get
 
@@ -136,8 +156,8 @@ class ImageItem:
         changes = writes.parse_patch(read_json(req), draft)
         with self.core.store.session() as session:
             image = writes.apply_patch(session, req.context.auth, image_id, changes, _one_property,
-                                       region=req.context.region)
-            resp.media = image_view(image)
+                                       region=req.context.region, locations=location_rules(self.core))
+            resp.media = image_view(image, shows_locations(self.core))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, image_id: str) -> None:
         with self.core.store.session() as session:

@@ -55,7 +55,17 @@ IMAGE_PROPERTIES: dict[str, Any] = {
     "schema": _s("string", "An image schema url", readOnly=True),
     "locations": _s("array", "A set of URLs to access the image file kept in external store", items={
         "type": "object", "required": ["url", "metadata"],
-        "properties": {"url": {"type": "string", "maxLength": 255}, "metadata": {"type": "object"}}}),
+        "properties": {
+            "url": {"type": "string", "maxLength": 255}, "metadata": {"type": "object"},
+            "validation_data": {
+                "description": "Values to be used to populate the corresponding image properties. If the image "
+                               "status is not 'queued', values must exactly match those already contained in "
+                               "the image properties.",
+                "type": "object", "writeOnly": True, "additionalProperties": False,
+                "properties": {"checksum": {"type": "string", "minLength": 32, "maxLength": 32},
+                               "os_hash_algo": {"type": "string", "maxLength": 64},
+                               "os_hash_value": {"type": "string", "maxLength": 128}},
+                "required": ["os_hash_algo", "os_hash_value"]}}}),
 }
 
 MEMBER_PROPERTIES: dict[str, Any] = {
@@ -70,7 +80,8 @@ MEMBER_PROPERTIES: dict[str, Any] = {
 
 TASK_PROPERTIES: dict[str, Any] = {
     "id": _s("string", "An identifier for the task", pattern=_UUID_PATTERN),
-    "type": _s("string", "The type of task represented by this content", enum=["import", "api_image_import"]),
+    "type": _s("string", "The type of task represented by this content", enum=["import", "api_image_import",
+                                                                                "location_import"]),
     "status": _s("string", "The current status of this task", enum=["pending", "processing", "success",
                                                                      "failure"]),
     "input": _s(["null", "object"], "The parameters required by task, JSON blob"),
@@ -131,6 +142,14 @@ IMAGE_REQUEST = {"type": "object", "properties": {k: {x: y for x, y in v.items()
                                                                                             "description")}
                                                   for k, v in IMAGE_PROPERTIES.items()},
                  "additionalProperties": {"type": "string"}}
+
+
+#: ``POST /v2/images/{id}/locations`` (2.17)
+ADD_LOCATION = {"type": "object", "required": ["url"], "additionalProperties": False, "properties": {
+    "url": {"type": "string", "maxLength": 255},
+    "validation_data": {"type": "object", "additionalProperties": False, "properties": {
+        "os_hash_algo": {"type": "string", "maxLength": 64},
+        "os_hash_value": {"type": "string", "maxLength": 128}}}}}
 
 
 class Schema:

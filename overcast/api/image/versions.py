@@ -9,9 +9,9 @@ import falcon
 from overcast.api import urls
 from overcast.api.routing import Registry
 
-#: Glance's v2 minor versions, newest first (2.16 is Glance 2023.2's CURRENT).
-CURRENT = "2.16"
-VERSIONS = ("2.16", "2.15", "2.14", "2.13", "2.12", "2.11", "2.10", "2.9", "2.8", "2.7", "2.6", "2.5", "2.4",
+#: Glance's v2 minor versions, newest first (2.17, the add/get location API, is Glance 2024.2's CURRENT).
+CURRENT = "2.17"
+VERSIONS = ("2.17", "2.16", "2.15", "2.14", "2.13", "2.12", "2.11", "2.10", "2.9", "2.8", "2.7", "2.6", "2.5", "2.4",
             "2.3", "2.2", "2.1", "2.0")
 
 

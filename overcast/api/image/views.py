@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from overcast.api.fragments import Fragments, frozen
+from overcast.core.image.locations import shown
 from overcast.store.image import Image, ImageMember, ImageTask
 
 #: Glance's base attributes; additional properties may not shadow them.
@@ -24,18 +25,20 @@ def isotime(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value.tzinfo else value.isoformat(timespec="seconds") + "Z"
 
 
-def image_view(image: Image) -> dict[str, Any]:
-    return _view(image, [t.value for t in image.tags])
+def image_view(image: Image, locations: bool = False) -> dict[str, Any]:
+    """``image`` as Glance shows it; with its ``locations`` when they are shown (show_multiple_locations)."""
+    return _view(image, [t.value for t in image.tags], locations)
 
 
-def image_list_views(rows: list[Any], tags: dict[str, list[str]], fragments: Fragments) -> list[bytes]:
+def image_list_views(rows: list[Any], tags: dict[str, list[str]], fragments: Fragments,
+                     locations: bool = False) -> list[bytes]:
     """The images of a list (``core.image.list_image_rows``' rows and tags), each as its show renders
     it, as JSON kept per (row, tags) (docs/decisions/0061-rendered-views-per-record.md)."""
-    return [fragments.render((frozen(row), tuple(tags.get(row.id, ()))),
-                             lambda row=row: _view(row, tags.get(row.id, []))) for row in rows]
+    return [fragments.render((frozen(row), tuple(tags.get(row.id, ())), locations),
+                             lambda row=row: _view(row, tags.get(row.id, []), locations)) for row in rows]
 
 
-def _view(image: Any, tags: list[str]) -> dict[str, Any]:
+def _view(image: Any, tags: list[str], locations: bool = False) -> dict[str, Any]:
     """``image`` (an :class:`Image` or a list row with its attributes) with ``tags``."""
     view: dict[str, Any] = {k: v for k, v in (image.properties or {}).items() if k not in BASE}
     view.update({
@@ -48,6 +51,8 @@ def _view(image: Any, tags: list[str]) -> dict[str, Any]:
         "updated_at": isotime(image.updated_at), "tags": tags,
         "self": f"/v2/images/{image.id}", "file": f"/v2/images/{image.id}/file", "schema": "/v2/schemas/image",
     })
+    if locations:
+        view["locations"] = shown(image)
     store = STORE_IDS.get((image.location or "").partition("://")[0])
     if store is not None and image.status in ("active", "deactivated"):
         view["stores"] = store

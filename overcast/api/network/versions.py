@@ -61,7 +61,9 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
      "Expose functions for quotas usage statistics per project"),
     ("rbac-policies", "RBAC Policies", "Allows creation and modification of policies that control tenant access to "
      "resources."),
+    ("rbac-address-scope", "Add address_scope type to RBAC", "Add address_scope type to RBAC"),
     ("rbac-security-groups", "Add security_group type to network RBAC", "Add security_group type to network RBAC"),
+    ("rbac-subnetpool", "Add subnetpool type to RBAC", "Add subnetpool type to RBAC"),
     ("router", "Neutron L3 Router",
      "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via "
      "a NAT gateway."),

@@ -35,6 +35,7 @@ from overcast.core.compute.servers import ACTION, BUILD, DELETE, mark_deleted
 from overcast.core.compute.volume_operations import ServerVolumes
 from overcast.core.errors import OvercastError
 from overcast.core.image import BACKEND_DELETE, OWNED, ImageCore, delete_backend_images, project_sees
+from overcast.core.image.data import image_bytes
 from overcast.core.volume import reimage as volume_reimage
 from overcast.core.polling import FIRST_POLL, BatchPoller, ReadyTimes, interval, max_age
 from overcast.drivers import compute as dc
@@ -423,8 +424,8 @@ class ServerHandlers:
                     image_id == boot_image or project_sees(session, project_id, image))
                 if not usable or image is None:
                     raise InvalidRequest(f"Image {image_id} could not be found.")
-                store = self.images.store_for(image)
-            return store.get(image_id)
+                chunks = image_bytes(self.images, image)  # the store's copy, or its http location (0074)
+            return chunks()
         return read
 
     def build_failed(self, job: Job, session: Session) -> None:

@@ -289,7 +289,7 @@ _I = Image.__table__.c  # table columns: a cached statement's result map then ma
 _ROW_COLUMNS = tuple(_I[name] for name in (
     "id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo", "os_hash_value",
     "owner", "size", "virtual_size", "min_ram", "min_disk", "disk_format", "container_format", "location",
-    "properties", "created_at", "updated_at")) + (
+    "locations", "properties", "created_at", "updated_at")) + (
     select(ImageTag.image_id).where(ImageTag.image_id == _I.id).exists().label("has_tags"),)
 ListedImage = collections.namedtuple("ListedImage", [c.name for c in _ROW_COLUMNS])
 #: built once: the statement cache then only expands the id list

@@ -11,6 +11,7 @@ the image store one chunk at a time.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import struct
 import uuid
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Gone, Invalid, OvercastError
 from overcast.core.image import ImageCore, get
 from overcast.core.image.stores import DataNotFound, SizeLimitExceeded, StoreError, Written
+from overcast.core.image.locations import EXTERNAL_SCHEMES, HASHING_ALGORITHM, external_url, hex_of_size
 from overcast.core.image.web import ImportFilter, Refused
-from overcast.core.image.writes import writable
+from overcast.core.image.writes import require, writable
 from overcast.store.image import Image, ImageTask
 from overcast.store.models import utcnow
 
@@ -159,6 +161,9 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) 
             raise Forbidden("The requested image has been deactivated. Image data download is forbidden.")
         if image.status not in ("active", "deactivated") or image.size is None:
             return None
+        url = external_url(image)  # data only at a location a client added (0074)
+        if url is not None:
+            return Data(image.size, image.checksum, lambda offset=0, length=None: _read_url(core, url, offset, length))
         if image.cloud is not None and image.location is None:  # its data is the backend's (0025)
             return None
         store, size, checksum = core.store_for(image), image.size, image.checksum
@@ -170,6 +175,47 @@ def open_data(core: ImageCore, ctx: AuthContext, image_id: str, *, region: str) 
             raise StoreUnavailable(f"The data of image {image_id} is missing from its store.") from None
 
     return Data(size, checksum, read)
+
+
+def image_bytes(core: ImageCore, image: Image) -> Callable[[], Iterator[bytes]]:
+    """How to read all of ``image``'s data (a compute driver's reader), decided from the record now and
+    called once its session is done: from our store, or from its http location when that is the only
+    place it is (0074). The call raises DataNotFound or StoreUnavailable."""
+    url, store, image_id = external_url(image), core.store_for(image), image.id
+    if url is not None:
+        return lambda: _read_url(core, url, 0, None)
+    return lambda: store.get(image_id)
+
+
+def _read_url(core: ImageCore, url: str, offset: int, length: int | None) -> Iterator[bytes]:
+    """Bytes ``offset`` to ``offset + length`` of the data at ``url`` (Glance's http store reads a
+    location's data as it streams it), fetched through the web-download filter.
+    :raises StoreUnavailable: the URL is refused, unreachable or answers an error."""
+    def chunks() -> Iterator[bytes]:
+        skip, left = offset, length
+        for chunk in ImportFilter(core.settings.image).open(url):
+            if skip:
+                cut = min(skip, len(chunk))
+                chunk, skip = chunk[cut:], skip - cut
+            if left is not None:
+                chunk, left = chunk[:left], left - min(left, len(chunk))
+            if chunk:
+                yield chunk
+            if left == 0:
+                return
+
+    stream = chunks()
+    try:
+        first = next(stream, b"")
+    except (Refused, OSError) as exc:
+        raise StoreUnavailable(f"The data of this image cannot be read from its location: {exc}") from None
+
+    def rest() -> Iterator[bytes]:
+        if first:
+            yield first
+        yield from stream
+
+    return rest()
 
 
 def stage(core: ImageCore, ctx: AuthContext, image_id: str, chunks: Iterable[bytes], *, region: str) -> None:
@@ -306,3 +352,82 @@ def discard(core: ImageCore, image: Image) -> None:
     """Remove a deleted image's data and anything staged for it."""
     core.store_for(image).delete(image.id)
     core.staging.delete(image.id)
+
+
+# --- the add location API (Glance 2.17, docs/decisions/0074-image-locations.md) ----------------------
+
+
+def _hash_request(validation: Mapping[str, Any]) -> tuple[str, str | None]:
+    """(algorithm, expected hex value or None) from ``validation_data``: Glance's ``hashing_algorithm``
+    when none is given. :raises Invalid: a value without an algorithm, an unknown algorithm, or a value
+    that is not the hex digest size of its algorithm."""
+    algo, value = validation.get("os_hash_algo"), validation.get("os_hash_value")
+    if value is not None and algo is None:
+        raise Invalid("os_hash_algo must be given with os_hash_value")
+    if algo is None:
+        return HASHING_ALGORITHM, None
+    if algo not in hashlib.algorithms_available:
+        raise Invalid(f"os_hash_algo {algo} is not supported")
+    if value is None:
+        raise Invalid("os_hash_value must be given with os_hash_algo")
+    hex_of_size(value, "os_hash_value", hashlib.new(algo).digest_size, algo, Invalid)
+    return algo, value.lower()
+
+
+def start_location_import(core: ImageCore, ctx: AuthContext, image_id: str, url: str,
+                          validation: Mapping[str, Any], request_id: str | None, *, region: str) -> ImageTask:
+    """``POST /v2/images/{id}/locations``: check the request, mark the queued image ``importing`` and
+    read the location's data in the background (a ``location_import`` task) to record its size,
+    checksum and hash; a hash that differs from ``validation``'s fails the task and the image is
+    queued again. :raises NotFound: :raises Forbidden: :raises Invalid: URL or validation data.
+    :raises Conflict: not queued."""
+    algo, expected = _hash_request(validation)
+    if url.partition("://")[0].lower() not in EXTERNAL_SCHEMES:
+        raise Invalid("Invalid location")
+    check_uri(core, url, "location")
+    with core.store.session() as session:
+        image = get(session, ctx, image_id, region=region)
+        require(ctx, image, "add_image_location", "add a location to")
+        if image.status != "queued":
+            raise Conflict(f"It's not allowed to add locations if image status is {image.status}.")
+        if not move(session, image_id, "queued", "importing"):
+            raise _transition_error(image.status, "importing")
+        task = ImageTask(id=str(uuid.uuid4()), image_id=image_id, type="location_import", status="pending",
+                         owner=image.owner, user_id=ctx.user_id, request_id=request_id,
+                         input={"image_id": image_id, "loc_url": url, "validation_data": dict(validation)},
+                         message="")
+        session.add(task)
+        session.flush()
+        task_id = task.id
+    core.submit(lambda: run_location_import(core, task_id, image_id, url, algo, expected))
+    return task
+
+
+def run_location_import(core: ImageCore, task_id: str, image_id: str, url: str, algo: str,
+                        expected: str | None) -> None:
+    """Read the location's data once (worker side) for its size, MD5 and ``algo`` hash; never raises."""
+    set_task_status(core, task_id, "processing")
+    md5, digest, size = hashlib.md5(usedforsecurity=False), hashlib.new(algo), 0
+    try:
+        for chunk in fetch(core, url, "location"):
+            size += len(chunk)
+            if size > core.settings.image.size_cap:
+                raise Invalid(f"Image exceeds the storage quota: more than {core.settings.image.size_cap} bytes")
+            md5.update(chunk)
+            digest.update(chunk)
+        if expected is not None and digest.hexdigest() != expected:
+            raise Invalid(f"Image hash verification failed for {url}: {algo} is {digest.hexdigest()}, "
+                          f"not {expected}")
+    except (OvercastError, OSError) as exc:
+        with core.store.session() as session:
+            move(session, image_id, "importing", "queued")
+        set_task_status(core, task_id, "failure", getattr(exc, "message", None) or str(exc))
+        return
+    with core.store.session() as session:
+        done = move(session, image_id, "importing", "active", size=size, checksum=md5.hexdigest(),
+                    os_hash_algo=algo, os_hash_value=digest.hexdigest(),
+                    locations=[{"url": url, "metadata": {}}])
+    if done:
+        set_task_status(core, task_id, "success")
+    else:
+        set_task_status(core, task_id, "failure", f"Image {image_id} was deleted while its location was read.")

@@ -25,6 +25,9 @@ RULES: Mapping[str, Rule] = {
         "communitize_image", "set_image_location", "add_member", "delete_member", "modify_member")},
     "publicize_image": ADMIN,
     "delete_image_location": ADMIN,
+    # the add/get location API (2.17): services, and the owner's members to add one
+    "add_image_location": ADMIN_OR_PROJECT_MEMBER | role("service"),
+    "fetch_image_location": role("service"),
     "copy_image": ADMIN,
     # the metadata definitions catalog
     "get_metadef_namespaces": ADMIN_OR_READER,

@@ -160,6 +160,26 @@ class ImportFilter:
     def open(self, uri: str, timeout: float = 60.0) -> Iterator[bytes]:
         """The data at ``uri`` in chunks, following redirects, each hop filtered and connected to
         an address that passed. :raises Refused: :raises OSError: unreachable or an HTTP error."""
+        answer, conn = self._answer("GET", uri, timeout)
+        try:
+            while chunk := answer.read(CHUNK):
+                yield chunk
+        finally:
+            conn.close()
+
+    def size(self, uri: str, timeout: float = 30.0) -> int | None:
+        """The ``Content-Length`` a HEAD of ``uri`` answers (redirects followed and filtered as
+        :meth:`open`'s), None when it gives none. :raises Refused: :raises OSError:"""
+        answer, conn = self._answer("HEAD", uri, timeout)
+        try:
+            length = answer.getheader("Content-Length")
+            return int(length) if length is not None and length.strip().isdigit() else None
+        finally:
+            conn.close()
+
+    def _answer(self, method: str, uri: str, timeout: float
+                ) -> tuple[http.client.HTTPResponse, http.client.HTTPConnection]:
+        """The 200 answer to ``method uri`` and its open connection (the caller closes it)."""
         for _ in range(MAX_REDIRECTS + 1):
             parsed = self.check(uri)
             https = parsed.scheme.lower() == "https"
@@ -168,7 +188,7 @@ class ImportFilter:
             conn = _connection(parsed.hostname or "", port, https, addresses, timeout)
             path = urllib.parse.urlunsplit(("", "", parsed.path or "/", parsed.query, ""))
             try:
-                conn.request("GET", path, headers={"User-Agent": "overcast-image-import"})
+                conn.request(method, path, headers={"User-Agent": "overcast-image-import"})
                 answer = conn.getresponse()
                 if answer.status in (301, 302, 303, 307, 308):
                     location = answer.getheader("Location")
@@ -176,14 +196,14 @@ class ImportFilter:
                     if not location:
                         raise OSError(f"{answer.status} without a Location from {uri}")
                     uri = urllib.parse.urljoin(uri, location)
+                    conn.close()
                     continue
                 if answer.status != 200:
                     raise OSError(f"HTTP {answer.status} from {uri}")
-                while chunk := answer.read(CHUNK):
-                    yield chunk
-                return
-            finally:
+                return answer, conn
+            except BaseException:
                 conn.close()
+                raise
         raise OSError(f"more than {MAX_REDIRECTS} redirects from {uri}")
 
 

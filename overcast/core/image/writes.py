@@ -17,6 +17,7 @@ from overcast.core import policy
 from overcast.core.context import AuthContext
 from overcast.core.errors import Conflict, Forbidden, Invalid, NotFound
 from overcast.core.image import get
+from overcast.core.image.locations import Locations
 from overcast.store.image import Image, ImageTag
 from overcast.store.models import utcnow
 
@@ -207,9 +208,13 @@ def parse_patch(body: Any, draft: int) -> list[dict[str, Any]]:
             op = found[0]
             pointer = raw[op]
         path = _pointer(pointer)
-        if len(path) != 1:
+        # a location's position (add, remove) is the one pointer of two tokens Glance takes
+        at_location = path[0] == "locations" and op != "replace"
+        if len(path) != (2 if at_location else 1):
             raise Invalid(f"Invalid JSON pointer for this resource: '/{'/'.join(path)}'")
         change: dict[str, Any] = {"op": op, "path": path[0], "draft": draft}
+        if at_location:
+            change["position"] = path[1]
         if op != "remove":
             if "value" not in raw:
                 raise Invalid(f'Operation "{op}" requires a member named "value".')
@@ -239,10 +244,12 @@ def _set_base(session: Session, ctx: AuthContext, image: Image, key: str, value:
 
 
 def apply_patch(session: Session, ctx: AuthContext, image_id: str, changes: Sequence[Mapping[str, Any]],
-                validate: Any = None, *, region: str) -> Image:
+                validate: Any = None, *, region: str, locations: Locations | None = None) -> Image:
     """Apply parsed changes in order (all or nothing: the caller's transaction).
 
     ``validate(partial_body)`` checks a value against the image schema (raises Invalid).
+    ``locations``: the location rules when locations are shown (Glance's show_multiple_locations);
+    None: a change of ``/locations`` is refused.
     :raises NotFound: :raises Forbidden: :raises Conflict: :raises Invalid:
     """
     image = writable(session, ctx, image_id, region=region)
@@ -250,7 +257,10 @@ def apply_patch(session: Session, ctx: AuthContext, image_id: str, changes: Sequ
     for change in changes:
         op, key = change["op"], change["path"]
         if key == "locations":
-            raise Forbidden("It's not allowed to update locations if locations are invisible.")
+            if locations is None:
+                raise Forbidden("It's not allowed to update locations if locations are invisible.")
+            _change_locations(ctx, image, change, locations, validate)
+            continue
         if op != "remove" and validate is not None:
             validate({key: change["value"]})
         if op == "remove":
@@ -275,6 +285,25 @@ def apply_patch(session: Session, ctx: AuthContext, image_id: str, changes: Sequ
     image.updated_at = utcnow()
     session.flush()
     return image
+
+
+def _change_locations(ctx: AuthContext, image: Image, change: Mapping[str, Any], locations: Locations,
+                      validate: Any) -> None:
+    """One change of ``/locations``, with Glance's rule for it (set_image_location, or
+    delete_image_location to remove one). :raises Forbidden: :raises Conflict: :raises Invalid:"""
+    op = change["op"]
+    if op == "remove":
+        require(ctx, image, "delete_image_location", "remove locations of")
+        locations.remove(ctx, image, change["position"])
+        return
+    require(ctx, image, "set_image_location", "set locations of")
+    value = change["value"]
+    if validate is not None:
+        validate({"locations": value if op == "replace" else [value]})
+    if op == "replace":
+        locations.replace(ctx, image, value)
+    else:
+        locations.add(ctx, image, change["position"], value)
 
 
 # --- tags, actions ------------------------------------------------------------------------------------
