@@ -1,6 +1,6 @@
 """image: Glance's ``locations`` (url and metadata, in order) once a client set them
 
-Revision ID: 0034
+Revision ID: 0032
 Revises: 0031
 Create Date: 2026-12-07 15:50:00
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0034'
+revision = '0032'
 down_revision = '0031'
 branch_labels = None
 depends_on = None
