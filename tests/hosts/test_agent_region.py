@@ -286,6 +286,23 @@ def scheduling_across_hosts(agent_region: dict[str, Any], phase: Any) -> None:
     shown = conn.compute.wait_for_server(conn.compute.get_server(s4.id), status="ACTIVE", interval=1, wait=60)
     assert shown.status == "ACTIVE" and shown.flavor.original_name == "guest.small", shown
 
+    # one that would fit, but the server's host is disabled: Nova's scheduler drops it (ComputeFilter)
+    # and this region resizes only in place, so Nova's fault (decision 0072); the server stays ACTIVE
+    host4 = admin.compute.get_server(s4.id).compute_host
+    admin_cli.run("compute", "service", "set", "--disable", host4, "nova-compute")
+    conn.compute.resize_server(s4, medium.id)
+
+    def refused_on_disabled() -> str | None:
+        for act in admin.compute.server_actions(s4):
+            text = json.dumps(admin.compute.get_server_action(act.request_id, s4).events)
+            if act.action == "resize" and f"ComputeFilter refused {host4}" in text:
+                return text
+        return None
+    wait_for(refused_on_disabled, 120, interval=1.0, description="the resize on a disabled host refused")
+    shown = conn.compute.wait_for_server(conn.compute.get_server(s4.id), status="ACTIVE", interval=1, wait=60)
+    assert shown.flavor.original_name == "guest.small", shown
+    admin.compute.enable_service(None, host=host4, binary="nova-compute")
+
     # one that fits: the real guest gets its new size, VERIFY_RESIZE until confirmed
     conn.compute.resize_server(s4, medium.id)
     conn.compute.wait_for_server(s4, status="VERIFY_RESIZE", failures=["ERROR"], interval=1, wait=120)
@@ -298,8 +315,139 @@ def scheduling_across_hosts(agent_region: dict[str, Any], phase: Any) -> None:
     assert shown.flavor.original_name == "guest.medium", shown
     phase("resize")
 
-    delete(s4, s5)
+    volumes_on_hosts(agent_region, s4, s4_domain, s5)
+    phase("volumes")
+    conn.compute.wait_for_delete(s4, interval=1, wait=120)      # deleted with its volume attached
+    cold_migration(agent_region, s5)
+    phase("cold migration")
+    delete(s5)
     assert set(domains("overcast-")) == before
+
+
+def cold_migration(agent_region: dict[str, Any], server: Any) -> None:
+    """Decision 0072, with the ``openstack`` CLI: ``server migrate --host`` (2.56) moves the guest
+    to the other host (defined and running there, gone from the old one), VERIFY_RESIZE; ``resize
+    revert`` brings it back; ``server migrate`` without a host (the scheduler picks the other one)
+    and ``resize confirm`` leave it on the new host, the old host's disk removed."""
+    cli: OpenStackCLI = agent_region["cli"]
+    admin: OpenStackCLI = agent_region["admin"]
+    a, b = agent_region["hosts"]
+    here = server.compute_host
+    there = b if here == a else a
+    (domain,) = domains(f"overcast-{here}-")
+    uid = domain.removeprefix(f"overcast-{here}-")
+
+    def mine() -> list[str]:
+        return [d for d in domains("overcast-") if d.endswith(uid)]
+
+    def state(name: str) -> str:
+        return subprocess.run(["virsh", "-c", "qemu:///system", "domstate", name], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    def moved_to(host: str) -> dict[str, Any]:
+        shown = wait_for(lambda: (s if (s := admin("server", "show", server.id))["status"] == "VERIFY_RESIZE"
+                                  else None), 180, interval=1.0, description="VERIFY_RESIZE after the move")
+        assert shown["OS-EXT-SRV-ATTR:host"] == host, shown
+        assert mine() == [f"overcast-{host}-{uid}"] and state(f"overcast-{host}-{uid}") == "running"
+        return shown
+
+    refused = admin.run("--os-compute-api-version", "2.56", "server", "migrate", "--host", here, server.id,
+                        check=False)
+    assert refused.returncode != 0 and "400" in refused.stderr, refused.stderr
+    admin.run("--os-compute-api-version", "2.56", "server", "migrate", "--host", there, server.id)
+    moved_to(there)
+    # the guest boots on its new host (its console there shows the kernel)
+    wait_for(lambda: "Linux version" in cli.run("console", "log", "show", server.id).stdout, 120, interval=2.0,
+             description="the moved guest's kernel on its console")
+    migrations = admin("--os-compute-api-version", "2.23", "server", "migration", "list", "--server", server.id)
+    assert [(m["Source Compute"], m["Dest Compute"], m["Type"]) for m in migrations] == [(here, there, "migration")]
+
+    cli.run("server", "resize", "revert", server.id)
+    wait_for(lambda: admin("server", "show", server.id)["status"] == "ACTIVE", 120, interval=1.0,
+             description="ACTIVE after the revert")
+    assert admin("server", "show", server.id)["OS-EXT-SRV-ATTR:host"] == here
+    assert mine() == [domain] and state(domain) == "running"
+
+    admin.run("server", "migrate", server.id)               # the scheduler's choice: the other host
+    moved_to(there)
+    cli.run("server", "resize", "confirm", server.id)
+    wait_for(lambda: admin("server", "show", server.id)["status"] == "ACTIVE", 120, interval=1.0,
+             description="ACTIVE after the confirm")
+    assert admin("server", "show", server.id)["OS-EXT-SRV-ATTR:host"] == there
+    assert not list(agent_region["dir"].joinpath(here).rglob(f"disk-{uid}")), "the old host's disk removed"
+    assert list(agent_region["dir"].joinpath(there).rglob(f"disk-{uid}")), "the disk on the new host"
+
+
+def volumes_on_hosts(agent_region: dict[str, Any], server: Any, domain: str, neighbour: Any) -> None:
+    """Decision 0072, with the ``openstack`` CLI: a volume's bytes live on one host (a volume type's
+    ``pool_name`` picks it). One on the server's host is hot-plugged (the domain's XML has it, the
+    guest's kernel reports the new disk on its console), removed, attached again; one on the other
+    host is refused with a 400 before anything is attached. ``server`` is deleted with its volume
+    attached: the volume is ``available`` again, its bytes still on the host."""
+    cli: OpenStackCLI = agent_region["cli"]
+    admin: OpenStackCLI = agent_region["admin"]
+    a, b = agent_region["hosts"]
+    here = server.compute_host
+    there = b if here == a else a
+    for host in (here, there):
+        admin("volume", "type", "create", "--property", f"pool_name={host}", f"on-{host}")
+
+    def available(name: str) -> dict[str, Any]:
+        return wait_for(lambda: (v if (v := admin("volume", "show", name))["status"] == "available" else None),
+                        120, interval=1.0, description=f"volume {name} available")
+    near = cli("volume", "create", "--size", "1", "--type", f"on-{here}", "near")
+    far = cli("volume", "create", "--size", "1", "--type", f"on-{there}", "far")
+    near_id, far_id = near["id"], far["id"]
+    assert available(near_id)["os-vol-host-attr:host"].endswith(f"#{here}")
+    assert available(far_id)["os-vol-host-attr:host"].endswith(f"#{there}")
+
+    # the volume on the other host: Nova's 400, nothing attached, the volume still available
+    refused = cli.run("server", "add", "volume", server.id, "far", check=False)
+    assert refused.returncode != 0 and "not on the same host" in refused.stderr, refused.stderr
+    assert "400" in refused.stderr, refused.stderr
+    assert admin("volume", "show", far_id)["status"] == "available"
+    assert "vol-" not in subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", domain], capture_output=True,
+                                        text=True, check=True).stdout
+
+    def xml() -> str:
+        return subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", domain], capture_output=True, text=True,
+                              check=True).stdout
+
+    def console_disks() -> int:
+        return cli.run("console", "log", "show", server.id).stdout.count("[vdb]")
+    seen = console_disks()
+    cli.run("server", "add", "volume", server.id, "near")
+    wait_for(lambda: admin("volume", "show", near_id)["status"] == "in-use", 120, interval=1.0,
+             description="near in-use")
+    attached = admin("volume", "show", near_id)["attachments"]
+    assert json.dumps(attached).count(server.id) == 1 and "/dev/vdb" in json.dumps(attached), attached
+    text = xml()
+    assert re.search(r"<source file='[^']*/vol-[0-9a-f-]+'/>\s*<target dev='vdb' bus='virtio'/>", text), text
+    # the guest's kernel sees a new virtio disk (its console: "virtio_blk virtioN: [vdb] ... logical blocks")
+    wait_for(lambda: console_disks() > seen, 120, interval=2.0, description="the guest's kernel finds vdb")
+    assert near_id not in text      # the host names the volume by its backend id, not Overcast's
+
+    cli.run("server", "remove", "volume", server.id, "near")
+    available(near_id)
+    wait_for(lambda: "vol-" not in xml(), 60, interval=1.0, description="the disk gone from the domain")
+
+    # attached again, then the server deleted with it: the volume is available, its bytes kept
+    cli.run("server", "add", "volume", server.id, "near")
+    wait_for(lambda: admin("volume", "show", near_id)["status"] == "in-use", 120, interval=1.0,
+             description="near in-use again")
+    assert "<target dev='vdb'" in xml()
+    cli.run("server", "delete", server.id)
+    assert available(near_id)["attachments"] == []
+    # on the neighbour (same host) the kept volume attaches again: its bytes are still there
+    cli.run("server", "add", "volume", neighbour.id, "near")
+    wait_for(lambda: admin("volume", "show", near_id)["status"] == "in-use", 120, interval=1.0,
+             description="near in-use on the neighbour")
+    cli.run("server", "remove", "volume", neighbour.id, "near")
+    available(near_id)
+    cli.run("volume", "delete", "near", "far")
+    wait_for(lambda: not [v for v in cli("volume", "list") if v["Name"] in ("near", "far")], 60, interval=1.0,
+             description="volumes deleted")
+    assert not list(agent_region["dir"].rglob("vol-*")), "the volumes' files removed from the hosts"
 
 
 #: servers created at once while ``overcast serve`` is killed (the issue's drill)
