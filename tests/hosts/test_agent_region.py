@@ -422,7 +422,8 @@ def volumes_on_hosts(agent_region: dict[str, Any], server: Any, domain: str, nei
     attached = admin("volume", "show", near_id)["attachments"]
     assert json.dumps(attached).count(server.id) == 1 and "/dev/vdb" in json.dumps(attached), attached
     text = xml()
-    assert re.search(r"<source file='[^']*/vol-[0-9a-f-]+'/>\s*<target dev='vdb' bus='virtio'/>", text), text
+    assert re.search(r"<disk type='file' device='disk'>(?:(?!</disk>).)*<source file='[^']*/vol-[0-9a-f-]+'"
+                     r"(?:(?!</disk>).)*<target dev='vdb' bus='virtio'/>", text, re.S), text
     # the guest's kernel sees a new virtio disk (its console: "virtio_blk virtioN: [vdb] ... logical blocks")
     wait_for(lambda: console_disks() > seen, 120, interval=2.0, description="the guest's kernel finds vdb")
     assert near_id not in text      # the host names the volume by its backend id, not Overcast's

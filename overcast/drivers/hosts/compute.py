@@ -460,6 +460,9 @@ class HostsCompute(ComputeDriver):
             return                      # moved already (a resumed attempt)
         if host == src:
             raise errors.InvalidRequest(f"{NO_VALID_HOST} (the server is on {src} already)")
+        if guest.volumes:
+            raise errors.InvalidRequest(f"server {uid} has volumes attached on host {src}, and a volume of this "
+                                        "region stays on its host: detach them before the server moves")
         group = guest.meta.get("group_id")
         source = self.hosts.directory.get(src)
         try:
