@@ -344,9 +344,15 @@ def cold_migration(agent_region: dict[str, Any], server: Any) -> None:
         return subprocess.run(["virsh", "-c", "qemu:///system", "domstate", name], capture_output=True, text=True,
                               check=True).stdout.strip()
 
+    def settled() -> dict[str, Any] | None:     # VERIFY_RESIZE, or the move failed (ACTIVE, no task)
+        shown = admin("server", "show", server.id)
+        return shown if shown["status"] == "VERIFY_RESIZE" or shown["OS-EXT-STS:task_state"] is None else None
+
     def moved_to(host: str) -> dict[str, Any]:
-        shown = wait_for(lambda: (s if (s := admin("server", "show", server.id))["status"] == "VERIFY_RESIZE"
-                                  else None), 180, interval=1.0, description="VERIFY_RESIZE after the move")
+        shown = wait_for(settled, 180, interval=1.0, description="VERIFY_RESIZE after the move")
+        events = [admin.run("server", "event", "show", server.id, e["Request ID"]).stdout
+                  for e in admin("server", "event", "list", server.id) if e["Action"] == "migrate"]
+        assert shown["status"] == "VERIFY_RESIZE", (shown, events)
         assert shown["OS-EXT-SRV-ATTR:host"] == host, shown
         assert mine() == [f"overcast-{host}-{uid}"] and state(f"overcast-{host}-{uid}") == "running"
         return shown

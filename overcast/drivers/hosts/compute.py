@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import dataclasses
 import logging
 import uuid as uuidlib
 from typing import Any, Iterable, Iterator
@@ -101,7 +102,7 @@ class HostsCompute(ComputeDriver):
         host, uid = split_id(backend_id)
         seen = self._moved.get(uid)
         heard = [h.name for h in self.hosts.hosts() if h.up and any(g.get("uuid") == uid for g in h.guests)]
-        order = list(dict.fromkeys([*([seen] if seen else []), host, *heard,
+        order = list(dict.fromkeys([*([seen] if seen else []), *heard, host,
                                     *(h.name for h in self.hosts.up_hosts())]))
         for name in order:
             if self.hosts.directory.get(name) is None:
@@ -124,7 +125,7 @@ class HostsCompute(ComputeDriver):
 
     def _call(self, backend_id: str, method: str, args: dict[str, Any] | None = None, **kw: Any) -> Any:
         host, uid = split_id(backend_id)
-        if host in self._moved.values() or uid in self._moved or not self._on(host, uid):
+        if uid in self._moved or not self._on(host, uid):
             host, uid = self._locate(backend_id)
         self.hosts.require_up(host)
         return self.hosts.call(host, method, {"uuid": uid, **(args or {})}, **kw)
@@ -465,8 +466,11 @@ class HostsCompute(ComputeDriver):
                                         "region stays on its host: detach them before the server moves")
         group = guest.meta.get("group_id")
         source = self.hosts.directory.get(src)
+        # the server's group as Nova counts it for a move: its other members (not the server itself)
+        hosts = [dataclasses.replace(h, groups={g: v for g, v in h.groups.items() if g != uid})
+                 for h in self.hosts.hosts()]
         try:
-            target = self._schedule(Request(
+            target = schedule(hosts, Request(
                 vcpus=guest.vcpus, memory_mb=guest.memory_mb, disk_gb=guest.disk_gb,
                 zone=source.zone if source is not None else None, group=group,
                 policy=guest.meta.get("group_policy"), exclude=frozenset({src}), force_host=host,
@@ -518,7 +522,13 @@ class HostsCompute(ComputeDriver):
         if where != host:
             raise errors.InvalidRequest(f"volume {vid} is on host {where}, server {uid} on host {host}: a volume "
                                         "of this region attaches only to servers on its own host")
-        dev = (device or "/dev/vdb").removeprefix("/dev/")
+        guest = GuestInfo.from_dict(self._call(backend_id, "get"))
+        for disk in guest.volumes:
+            if disk.volume_id == vid:       # attached already: its attachment
+                return VolumeAttachment(volume_id=volume_id, device=f"/dev/{disk.device}")
+        taken = {d.device for d in guest.volumes} | {"vda"}
+        dev = device.removeprefix("/dev/") if device else next(
+            f"vd{c}" for c in "bcdefghijklmnopqrstuvwxyz" if f"vd{c}" not in taken)
         self._call(backend_id, "attach_volume", {"volume": vid, "device": dev})
         return VolumeAttachment(volume_id=volume_id, device=f"/dev/{dev}")
 
