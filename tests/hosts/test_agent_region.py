@@ -18,7 +18,12 @@ administrator disabled and one forced down (2.11) get nothing (a build with only
 "No valid host"); anti-affinity puts two servers on the two hosts and a third fails with Nova's
 fault; affinity keeps two together; a resize that fits no host fails with Nova's fault in the
 action's events and leaves the server ACTIVE, and one that fits gives the real guest its new
-size (``virsh dominfo``), VERIFY_RESIZE until confirmed. Last, ``overcast serve`` is killed
+size (``virsh dominfo``), VERIFY_RESIZE until confirmed; one on a disabled host fails with Nova's
+fault. Volumes (decision 0072, the CLI): a volume on the server's host is hot-plugged (domain XML,
+the guest's console) and removed, one on the other host is refused with a 400, a server deleted
+with a volume attached leaves it available. Cold migration: ``server migrate --host`` (2.56) to
+the other host, ``resize revert`` back, ``server migrate`` and ``resize confirm``: the guest
+defined and running on the new host, gone from the old. Last, ``overcast serve`` is killed
 (``SIGKILL``) while 10 builds run: after its restart all 10 are ACTIVE and the hosts hold exactly 10
 guests.
 """

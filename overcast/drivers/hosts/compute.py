@@ -291,18 +291,8 @@ class HostsCompute(ComputeDriver):
             return self._info(host, self.hosts.call(host, "get", {"uuid": uid}))
 
     def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, ServerInfo]:
-        by_host: dict[str, list[str]] = {}
-        for backend_id in backend_ids:
-            try:
-                host, uid = split_id(backend_id)
-            except errors.NotFound:
-                continue
-            by_host.setdefault(host, []).append(uid)
         out: dict[str, ServerInfo] = {}
-        for host, uids in by_host.items():
-            if self.hosts.directory.get(host) is None:
-                continue
-            self.hosts.require_up(host)
+        for host, uids in self.hosts.by_host(backend_ids).items():
             for guest in self.hosts.call(host, "get_many", {"uuids": uids}):
                 info = self._info(host, guest)
                 out[info.backend_id] = info

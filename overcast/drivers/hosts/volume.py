@@ -120,18 +120,8 @@ class HostsVolume(VolumeDriver):
         return self._info(host, vid, int(volumes[vid]["size_gb"]))
 
     def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, VolumeInfo]:
-        by_host: dict[str, list[str]] = {}
-        for backend_id in backend_ids:
-            try:
-                host, vid = split_volume_id(backend_id)
-            except errors.NotFound:
-                continue
-            by_host.setdefault(host, []).append(vid)
         out: dict[str, VolumeInfo] = {}
-        for host, vids in by_host.items():
-            if self.hosts.directory.get(host) is None:
-                continue
-            self.hosts.require_up(host)
+        for host, vids in self.hosts.by_host(backend_ids).items():
             volumes = self.hosts.call(host, "volumes", {})
             for vid in vids:
                 if vid in volumes:
