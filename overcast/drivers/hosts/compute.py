@@ -469,8 +469,8 @@ class HostsCompute(ComputeDriver):
             raise errors.InvalidRequest(str(exc)) from None
         key = str(guest.meta.get("idempotency_key") or uid)
         self.hosts.directory.claim(target, key, guest.vcpus, guest.memory_mb, guest.disk_gb, group)
+        out = self.hosts.call(src, "move_out", {"uuid": uid}, timeout=self.clean_shutdown_timeout + 300)
         try:
-            out = self.hosts.call(src, "move_out", {"uuid": uid}, timeout=self.clean_shutdown_timeout + 300)
             spec = dict(out["spec"])
             wanted = {k: "raw" for k in (spec.get("kernel"), spec.get("initrd")) if k}
             for image_key in self.hosts.call(target, "missing_images", {"keys": list(wanted)}):
@@ -480,11 +480,21 @@ class HostsCompute(ComputeDriver):
             spec["meta"] = dict(spec.get("meta") or {}, backend_id=backend_id,
                                 migrated_from={"host": src, "saved": out["saved"], "running": out["running"]})
             ports = [p for p in out["ports"] if p.get("network_id")]
+            # a command key of its own per move: the same server may move to this host again later
             self.hosts.call(target, "spawn", {"spec": spec, "ports": ports, "start": out["running"]},
-                            timeout=self.spawn_timeout, key=f"move:{key}:{target}")
-        except errors.QuotaExceeded as exc:       # the new host's own claim refused it
+                            timeout=self.spawn_timeout, key=f"move:{key}:{uuidlib.uuid4().hex}")
+        except errors.DriverError as exc:
+            # the guest goes back where it was, as it was; what reached the new host is removed
             self.hosts.directory.release(target, key)
-            raise errors.InvalidRequest(f"{NO_VALID_HOST} ({exc})") from None
+            try:
+                self.hosts.call(target, "destroy", {"uuid": uid}, timeout=max(60.0, self.clean_shutdown_timeout))
+            except errors.DriverError:
+                log.warning("the failed move of %s left its copy on %s", uid, target)
+            self.hosts.call(src, "move_back", {"uuid": uid, "saved": out["saved"], "running": out["running"]},
+                            timeout=120)
+            if isinstance(exc, errors.QuotaExceeded):   # the new host's own claim refused it
+                raise errors.InvalidRequest(f"{NO_VALID_HOST} ({exc})") from None
+            raise
         self._moved[uid] = target
 
     def _copy(self, src: str, volume: str, dst: str, key: str, fmt: str, name: str | None = None) -> None:
