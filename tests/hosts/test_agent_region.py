@@ -336,6 +336,7 @@ def cold_migration(agent_region: dict[str, Any], server: Any) -> None:
     and ``resize confirm`` leave it on the new host, the old host's disk removed."""
     cli: OpenStackCLI = agent_region["cli"]
     admin: OpenStackCLI = agent_region["admin"]
+    sdk = sdk_connect(agent_region["server"].clouds_yaml, "overcast-admin")   # polls: no CLI start-up each
     a, b = agent_region["hosts"]
     here = server.compute_host
     there = b if here == a else a
@@ -349,16 +350,20 @@ def cold_migration(agent_region: dict[str, Any], server: Any) -> None:
         return subprocess.run(["virsh", "-c", "qemu:///system", "domstate", name], capture_output=True, text=True,
                               check=True).stdout.strip()
 
-    def settled() -> dict[str, Any] | None:     # VERIFY_RESIZE, or the move failed (ACTIVE, no task)
-        shown = admin("server", "show", server.id)
-        return shown if shown["status"] == "VERIFY_RESIZE" or shown["OS-EXT-STS:task_state"] is None else None
+    def settled() -> Any:     # VERIFY_RESIZE, or the move failed (ACTIVE, no task)
+        shown = sdk.compute.get_server(server.id)
+        return shown if shown.status == "VERIFY_RESIZE" or shown.task_state is None else None
 
-    def moved_to(host: str) -> dict[str, Any]:
+    def shown_status(status: str) -> Any:
+        return wait_for(lambda: (x if (x := sdk.compute.get_server(server.id)).status == status else None), 120,
+                        interval=1.0, description=status)
+
+    def moved_to(host: str) -> Any:
         shown = wait_for(settled, 180, interval=1.0, description="VERIFY_RESIZE after the move")
-        events = [admin.run("server", "event", "show", server.id, e["Request ID"]).stdout
-                  for e in admin("server", "event", "list", server.id) if e["Action"] == "migrate"]
-        assert shown["status"] == "VERIFY_RESIZE", (shown, events)
-        assert shown["OS-EXT-SRV-ATTR:host"] == host, shown
+        events = [sdk.compute.get_server_action(act.request_id, server.id).events
+                  for act in sdk.compute.server_actions(server.id) if act.action == "migrate"]
+        assert shown.status == "VERIFY_RESIZE", (shown, events)
+        assert shown.compute_host == host, shown
         assert mine() == [f"overcast-{host}-{uid}"] and state(f"overcast-{host}-{uid}") == "running"
         return shown
 
@@ -368,97 +373,92 @@ def cold_migration(agent_region: dict[str, Any], server: Any) -> None:
     admin.run("--os-compute-api-version", "2.56", "server", "migrate", "--host", there, server.id)
     moved_to(there)
     # the guest boots on its new host (its console there shows the kernel)
-    wait_for(lambda: "Linux version" in cli.run("console", "log", "show", server.id).stdout, 120, interval=2.0,
-             description="the moved guest's kernel on its console")
+    wait_for(lambda: "Linux version" in str(sdk.compute.get_server_console_output(server.id)["output"]), 120,
+             interval=2.0, description="the moved guest's kernel on its console")
     migrations = admin("--os-compute-api-version", "2.23", "server", "migration", "list", "--server", server.id)
     assert [(m["Source Compute"], m["Dest Compute"], m["Type"]) for m in migrations] == [(here, there, "migration")]
 
     cli.run("server", "resize", "revert", server.id)
-    wait_for(lambda: admin("server", "show", server.id)["status"] == "ACTIVE", 120, interval=1.0,
-             description="ACTIVE after the revert")
-    assert admin("server", "show", server.id)["OS-EXT-SRV-ATTR:host"] == here
+    assert shown_status("ACTIVE").compute_host == here
     assert mine() == [domain] and state(domain) == "running"
 
     admin.run("server", "migrate", server.id)               # the scheduler's choice: the other host
     moved_to(there)
     cli.run("server", "resize", "confirm", server.id)
-    wait_for(lambda: admin("server", "show", server.id)["status"] == "ACTIVE", 120, interval=1.0,
-             description="ACTIVE after the confirm")
-    assert admin("server", "show", server.id)["OS-EXT-SRV-ATTR:host"] == there
+    assert shown_status("ACTIVE").compute_host == there
     assert not list(agent_region["dir"].joinpath(here).rglob(f"disk-{uid}")), "the old host's disk removed"
     assert list(agent_region["dir"].joinpath(there).rglob(f"disk-{uid}")), "the disk on the new host"
 
 
 def volumes_on_hosts(agent_region: dict[str, Any], server: Any, domain: str, neighbour: Any) -> None:
-    """Decision 0072, with the ``openstack`` CLI: a volume's bytes live on one host (a volume type's
-    ``pool_name`` picks it). One on the server's host is hot-plugged (the domain's XML has it, the
-    guest's kernel reports the new disk on its console), removed, attached again; one on the other
-    host is refused with a 400 before anything is attached. ``server`` is deleted with its volume
-    attached: the volume is ``available`` again, its bytes still on the host."""
+    """Decision 0072: a volume's bytes live on one host (a volume type's ``pool_name`` picks it).
+    With the ``openstack`` CLI: one on the other host is refused with a 400 before anything is
+    attached; one on the server's host is hot-plugged (the domain's XML has it, the guest's kernel
+    reports the new disk on its console) and removed. Then (openstacksdk, one process: the CLI's
+    start-up would double the phase) attached again and ``server`` deleted with it attached: the
+    volume is ``available``, its bytes still on the host (it attaches to a neighbour there)."""
     cli: OpenStackCLI = agent_region["cli"]
-    admin: OpenStackCLI = agent_region["admin"]
+    sdk = sdk_connect(agent_region["server"].clouds_yaml, "overcast")
+    admin = sdk_connect(agent_region["server"].clouds_yaml, "overcast-admin")
     a, b = agent_region["hosts"]
     here = server.compute_host
     there = b if here == a else a
     for host in (here, there):
-        admin("volume", "type", "create", "--property", f"pool_name={host}", f"on-{host}")
+        admin.block_storage.create_type(name=f"on-{host}", extra_specs={"pool_name": host})
+    near = sdk.block_storage.create_volume(size=1, volume_type=f"on-{here}", name="near")
+    far = sdk.block_storage.create_volume(size=1, volume_type=f"on-{there}", name="far")
 
-    def available(name: str) -> dict[str, Any]:
-        return wait_for(lambda: (v if (v := admin("volume", "show", name))["status"] == "available" else None),
-                        120, interval=1.0, description=f"volume {name} available")
-    near = cli("volume", "create", "--size", "1", "--type", f"on-{here}", "near")
-    far = cli("volume", "create", "--size", "1", "--type", f"on-{there}", "far")
-    near_id, far_id = near["id"], far["id"]
-    assert available(near_id)["os-vol-host-attr:host"].endswith(f"#{here}")
-    assert available(far_id)["os-vol-host-attr:host"].endswith(f"#{there}")
+    def available(volume: Any) -> Any:
+        sdk.block_storage.wait_for_status(volume, "available", failures=["error"], interval=1, wait=120)
+        return admin.block_storage.get_volume(volume.id)
 
-    # the volume on the other host: Nova's 400, nothing attached, the volume still available
-    refused = cli.run("server", "add", "volume", server.id, "far", check=False)
-    assert refused.returncode != 0 and "not on the same host" in refused.stderr, refused.stderr
-    assert "400" in refused.stderr, refused.stderr
-    assert admin("volume", "show", far_id)["status"] == "available"
-    assert "vol-" not in subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", domain], capture_output=True,
-                                        text=True, check=True).stdout
+    def in_use(volume: Any) -> Any:
+        sdk.block_storage.wait_for_status(volume, "in-use", failures=["error"], interval=1, wait=120)
+        return admin.block_storage.get_volume(volume.id)
+    assert available(near).host.endswith(f"#{here}") and available(far).host.endswith(f"#{there}")
 
     def xml() -> str:
         return subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", domain], capture_output=True, text=True,
                               check=True).stdout
 
+    # the volume on the other host: Nova's 400, nothing attached, the volume still available
+    refused = cli.run("server", "add", "volume", server.id, "far", check=False)
+    assert refused.returncode != 0 and "not on the same host" in refused.stderr, refused.stderr
+    assert "400" in refused.stderr, refused.stderr
+    assert admin.block_storage.get_volume(far.id).status == "available" and "vol-" not in xml()
+
     def console_disks() -> int:
-        return cli.run("console", "log", "show", server.id).stdout.count("[vdb]")
+        return str(sdk.compute.get_server_console_output(server.id)["output"]).count("[vdb]")
     seen = console_disks()
     cli.run("server", "add", "volume", server.id, "near")
-    wait_for(lambda: admin("volume", "show", near_id)["status"] == "in-use", 120, interval=1.0,
-             description="near in-use")
-    attached = admin("volume", "show", near_id)["attachments"]
-    assert json.dumps(attached).count(server.id) == 1 and "/dev/vdb" in json.dumps(attached), attached
+    attached = in_use(near).attachments
+    assert [(x["server_id"], x["device"]) for x in attached] == [(server.id, "/dev/vdb")], attached
     text = xml()
     assert re.search(r"<disk type='file' device='disk'>(?:(?!</disk>).)*<source file='[^']*/vol-[0-9a-f-]+'"
                      r"(?:(?!</disk>).)*<target dev='vdb' bus='virtio'/>", text, re.S), text
+    assert near.id not in text      # the host names the volume by its backend id, not Overcast's
     # the guest's kernel sees a new virtio disk (its console: "virtio_blk virtioN: [vdb] ... logical blocks")
     wait_for(lambda: console_disks() > seen, 120, interval=2.0, description="the guest's kernel finds vdb")
-    assert near_id not in text      # the host names the volume by its backend id, not Overcast's
 
     cli.run("server", "remove", "volume", server.id, "near")
-    available(near_id)
+    available(near)
     wait_for(lambda: "vol-" not in xml(), 60, interval=1.0, description="the disk gone from the domain")
 
     # attached again, then the server deleted with it: the volume is available, its bytes kept
-    cli.run("server", "add", "volume", server.id, "near")
-    wait_for(lambda: admin("volume", "show", near_id)["status"] == "in-use", 120, interval=1.0,
-             description="near in-use again")
+    sdk.compute.create_volume_attachment(server.id, near.id)
+    in_use(near)
     assert "<target dev='vdb'" in xml()
-    cli.run("server", "delete", server.id)
-    assert available(near_id)["attachments"] == []
+    sdk.compute.delete_server(server.id)
+    assert available(near).attachments == []
     # on the neighbour (same host) the kept volume attaches again: its bytes are still there
-    cli.run("server", "add", "volume", neighbour.id, "near")
-    wait_for(lambda: admin("volume", "show", near_id)["status"] == "in-use", 120, interval=1.0,
-             description="near in-use on the neighbour")
-    cli.run("server", "remove", "volume", neighbour.id, "near")
-    available(near_id)
-    cli.run("volume", "delete", "near", "far")
-    wait_for(lambda: not [v for v in cli("volume", "list") if v["Name"] in ("near", "far")], 60, interval=1.0,
-             description="volumes deleted")
+    sdk.compute.create_volume_attachment(neighbour.id, near.id)
+    in_use(near)
+    sdk.compute.delete_volume_attachment(neighbour.id, near.id)
+    available(near)
+    for volume in (near, far):
+        sdk.block_storage.delete_volume(volume)
+    for volume in (near, far):
+        sdk.block_storage.wait_for_delete(volume, interval=1, wait=60)
     assert not list(agent_region["dir"].rglob("vol-*")), "the volumes' files removed from the hosts"
 
 
