@@ -3,9 +3,11 @@
 A second ``overcast serve`` (local driver) is the upstream; the front's region ``lab`` reaches it
 through the ``openstack`` driver (``overcast.testing.passthrough``). Measured with openstacksdk:
 
-1. **create -> ACTIVE**: ``--servers`` servers one after another (POST, then ``GET`` every 50 ms
-   until ACTIVE) through the front's ``lab`` and straight to the upstream as the service account;
-   the ratio is the gateway's overhead on a create.
+1. **create -> ACTIVE**: ``--servers`` pairs, back to back: one server through the front's ``lab``
+   and one straight to the upstream as the service account (POST, then ``GET`` every 50 ms until
+   ACTIVE), the order alternating from pair to pair so a drift in the machine's load falls on both
+   sides alike; the p50 of each side, the overhead of their ratio and the median of the per-pair
+   ratios, and the POST's own p50 on each side (the rest is the build and the polls).
 2. **list**: ``GET servers/detail`` (``--lists`` times, with those servers present) through ``lab``
    (served from Overcast's records) and straight to the upstream; p50 of each, and their ratio.
 3. **latency**: the front restarted with every upstream call going through an HTTP proxy that
@@ -13,6 +15,7 @@ through the ``openstack`` driver (``overcast.testing.passthrough``). Measured wi
    front's local region ``RegionOne`` (same number of servers in each).
 
     .venv/bin/python -m benchmarks.passthrough --servers 10 --lists 50 --delay 0.2
+    .venv/bin/python -m benchmarks.passthrough --servers 20 --lists 20 --no-latency  # 1 and 2 only
 
 Prints one line per figure. Loopback only; both servers are stopped at the end.
 """
@@ -84,9 +87,12 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _forward
 
 
-def create_to_active(conn: Any, image_id: str, name: str) -> float:
+def create_to_active(conn: Any, image_id: str, name: str, posts: list[float] | None = None) -> float:
+    """Seconds from the POST to the first GET that shows ACTIVE (the POST's own in ``posts``)."""
     began = time.perf_counter()
     server = conn.compute.create_server(name=name, flavor_id="1", image_id=image_id, networks="none")
+    if posts is not None:
+        posts.append(time.perf_counter() - began)
     while True:
         status = conn.compute.get_server(server.id).status
         if status == "ACTIVE":
@@ -116,6 +122,7 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=10)
     parser.add_argument("--lists", type=int, default=50)
     parser.add_argument("--delay", type=float, default=0.2)
+    parser.add_argument("--no-latency", action="store_true", help="skip the added-latency part (3)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="overcast-passthrough-bench-"))
     proxy = DelayingProxy(args.delay)
@@ -132,15 +139,29 @@ def main() -> None:
         lab_image = next(i.id for i in front.image.images() if (i.properties or {}).get("overcast_backend_region"))
         for conn, image in ((front, lab_image), (upstream, image_id)):  # warm both (tokens, catalogs)
             create_to_active(conn, image, "warm")
-        via = [create_to_active(front, lab_image, f"via-{n}") for n in range(args.servers)]
-        direct = [create_to_active(upstream, image_id, f"direct-{n}") for n in range(args.servers)]
+        via: list[float] = []
+        direct: list[float] = []
+        via_posts: list[float] = []
+        direct_posts: list[float] = []
+        for n in range(args.servers):  # pairs back to back, the order alternating
+            sides = [(via, front, lab_image, f"via-{n}", via_posts),
+                     (direct, upstream, image_id, f"direct-{n}", direct_posts)]
+            for spent, conn, image, name, posts in (sides if n % 2 == 0 else sides[::-1]):
+                spent.append(create_to_active(conn, image, name, posts))
         p_via, p_direct = statistics.median(via), statistics.median(direct)
-        print(f"create->ACTIVE p50 (n={args.servers}): passthrough {p_via * 1000:.0f} ms, "
-              f"upstream direct {p_direct * 1000:.0f} ms, overhead {(p_via / p_direct - 1) * 100:+.0f}%")
+        pair_ratio = statistics.median(v / d for v, d in zip(via, direct))
+        print(f"create->ACTIVE p50 (n={args.servers} pairs): passthrough {p_via * 1000:.0f} ms, "
+              f"upstream direct {p_direct * 1000:.0f} ms, overhead {(p_via / p_direct - 1) * 100:+.0f}% "
+              f"(median of pair ratios {(pair_ratio - 1) * 100:+.0f}%); POST p50 passthrough "
+              f"{statistics.median(via_posts) * 1000:.0f} ms, direct {statistics.median(direct_posts) * 1000:.0f} ms",
+              flush=True)
         l_via, l_direct = list_p50(front, args.lists), list_p50(upstream, args.lists)
         print(f"servers/detail p50 ({args.servers + 1} lab servers, {args.lists} lists): passthrough "
               f"{l_via * 1000:.1f} ms, upstream direct {l_direct * 1000:.1f} ms, ratio {l_via / l_direct:.2f}")
         front.close()
+        if args.no_latency:
+            upstream.close()
+            return
         # the same front, every upstream call now held `delay` seconds by the proxy
         rig.front.env.update({"HTTP_PROXY": proxy.url, "http_proxy": proxy.url, "NO_PROXY": "", "no_proxy": ""})
         rig.front.restart()

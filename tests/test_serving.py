@@ -56,5 +56,5 @@ def test_drain_gives_up_after_its_grace():
     assert entered.wait(5)
     began = time.monotonic()
     drain.stop(exit_process=False)
-    assert stopped == [0.2] and 0.25 < time.monotonic() - began < 2
+    assert stopped == [0.2] and 0.25 < time.monotonic() - began < 10  # the grace, not the app's 10 s
     never.set()

@@ -50,6 +50,10 @@ class Metrics:
                               "1 half-open, 2 open", ["region", "family"], registry=target,
                               multiprocess_mode="max")
         self._breaker_source: Any = None
+        #: (endpoint, method, status) -> the request counter's and latency histogram's children
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._validations = {True: self.token_validations.labels("valid"),
+                             False: self.token_validations.labels("invalid")}
         if self.multiprocess:
             from prometheus_client import multiprocess
 
@@ -64,13 +68,19 @@ class Metrics:
             return
         endpoint = self.endpoint_of(req) or "-"
         status = resp.status_code
-        self.requests.labels(endpoint, req.method, str(status)).inc()
-        self.latency.labels(endpoint, req.method).observe(time.perf_counter() - started)
+        key = (endpoint, req.method, status)
+        children = self._children.get(key)
+        if children is None:  # prometheus_client's labels() validates and hashes on every call
+            children = (self.requests.labels(endpoint, req.method, str(status)),
+                        self.latency.labels(endpoint, req.method))
+            if len(self._children) < 10_000:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
         if (endpoint, req.method) in TOKEN_ISSUE:
             self.token_issues.labels("issued" if status < 300 else "refused").inc()
         elif req.get_header("X-Auth-Token") and req.method not in getattr(resource, "public_methods", ()):
-            self.token_validations.labels("valid" if getattr(req.context, "auth", None) is not None
-                                          else "invalid").inc()
+            self._validations[getattr(req.context, "auth", None) is not None].inc()
 
     # -- breakers -------------------------------------------------------------------------------
     def watch_breakers(self, breakers: Any, interval: float = 1.0) -> None:

@@ -8,7 +8,7 @@ the data directory changes). Nodes on other machines see a revocation within ``c
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -25,6 +25,9 @@ _FIELDS = ("user_id", "project_id", "domain_id", "audit_id", "audit_chain_id", "
 #: Rules functions return them so the caller records them after its own change has committed.
 Revocations = list[dict[str, str | None]]
 
+#: verdicts kept per copy of the events (the token decoder keeps as many contexts)
+_VERDICTS = 4096
+
 
 @dataclass(frozen=True)
 class _Events:
@@ -32,6 +35,8 @@ class _Events:
     single: dict[str, dict[str, float]]
     #: events naming several fields, kept whole
     compound: list[tuple[dict[str, str], float]]
+    #: id(token context) -> (the context, revoked?), for this copy of the events only
+    verdicts: dict[int, tuple[AuthContext, bool]] = field(default_factory=dict, compare=False)
 
 
 class RevocationChecker:
@@ -57,6 +62,21 @@ class RevocationChecker:
 
     def is_revoked(self, ctx: AuthContext) -> bool:
         events = self._events.get()
+        # the verdict is a function of the events and the token alone: kept with this copy of the
+        # events (a reload, after any revocation on this machine, starts afresh). The token decoder
+        # hands out one AuthContext per token, so a token presented again is one dict lookup.
+        verdicts = events.verdicts
+        verdict = verdicts.get(id(ctx))
+        if verdict is not None and verdict[0] is ctx:
+            return verdict[1]
+        revoked = self._revoked(events, ctx)
+        if len(verdicts) >= _VERDICTS:
+            verdicts.clear()
+        verdicts[id(ctx)] = (ctx, revoked)
+        return revoked
+
+    @staticmethod
+    def _revoked(events: _Events, ctx: AuthContext) -> bool:
         values = {
             "user_id": ctx.user_id,
             "project_id": ctx.project_id,

@@ -206,6 +206,8 @@ class ServerGroup:
     id: str
     name: str
     policy: str  # affinity, anti-affinity, soft-affinity, soft-anti-affinity
+    #: Nova 2.64's rules (``max_server_per_host`` for anti-affinity); empty: none
+    rules: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

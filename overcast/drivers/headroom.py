@@ -9,7 +9,8 @@ the core reads it (with the cloud's timeout and breaker, briefly cached) when it
 in that region and answers the service's own quota fault when the new resources do not fit
 (docs/decisions/0046-backend-quota-headroom.md). Drivers that declare nothing cost nothing.
 
-Resource names are the service's quota names: compute ``instances``, ``cores``, ``ram`` (MiB);
+Resource names are the service's quota names: compute ``instances``, ``cores``, ``ram`` (MiB),
+``server_groups`` (a backend that keeps Overcast's server groups as its own);
 volume ``volumes``, ``gigabytes``, ``snapshots``; network ``network``, ``subnet``, ``port``, ``router``,
 ``floatingip``, ``security_group``, ``security_group_rule``.
 """

@@ -335,7 +335,8 @@ class ComputeDriverConformance:
     def test_headroom_as_declared(self, driver: CheckedDriver) -> None:
         """``reports_headroom``: :meth:`headroom` tells the backend's own quotas in Nova's names
         (decision 0046); a driver that does not declare it raises ``NotSupported``."""
-        assert_headroom(driver.driver.reports_headroom, driver.headroom, {"instances", "cores", "ram"}, "instances")
+        assert_headroom(driver.driver.reports_headroom, driver.headroom,
+                        {"instances", "cores", "ram", "server_groups"}, "instances")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def test_build_returns_an_id_and_reaches_active(self, driver: CheckedDriver) -> None:

@@ -203,3 +203,44 @@ def test_a_server_whose_ports_the_network_backend_cannot_hold_is_novas_403(compu
     with core.store.session() as session:
         assert {s.name for s in session.query(Server)} == {"no-port", "many"}
         assert session.query(Port).count() == ports and session.query(SecurityGroup).count() == groups
+
+
+def test_an_auto_allocated_topology_must_fit_the_network_backends_headroom(compute, core, demo_token, monkeypatch):
+    """Decision 0076: ``networks: "auto"`` (2.37) for a project with no network makes its
+    auto-allocated topology (a network, a subnet, a router) in the request; in a region whose
+    network backend reports its headroom those must fit it too, else Nova's 400
+    UnableToAutoAllocateNetwork with nothing recorded (before: 202, and the topology recorded but
+    never made upstream). What the topology took is counted into the kept read with the port."""
+    from overcast.store.network import Network, Router, Subnet
+
+    network = compute.app.network
+    network.backend_quotas.forget()
+    alt_token = compute.token("alt_demo", "alt_demo")
+    spy = Reporting(network.clouds["RegionOne"].network, Headroom(
+        limits={"network": 5, "subnet": 5, "router": 1, "port": 5, "security_group": 5},
+        used={"network": 0, "subnet": 0, "router": 1, "port": 0, "security_group": 0}), monkeypatch)
+    with core.store.session() as session:
+        before = (session.query(Network).count(), session.query(Subnet).count(), session.query(Router).count())
+
+    def create(name: str):  # noqa: ANN202
+        return compute.request("POST", "/compute/v2.1/servers", alt_token, json={"server": {
+            "name": name, "flavorRef": "1", "imageRef": IMAGE, "networks": "auto"}},
+            headers={"OpenStack-API-Version": "compute 2.37"})
+
+    refused = create("no-router")
+    assert refused.status_code == 400, refused.text
+    assert refused.json["badRequest"]["message"].startswith("Unable to automatically allocate a network for project")
+    with core.store.session() as session:
+        assert (session.query(Network).count(), session.query(Subnet).count(),
+                session.query(Router).count()) == before
+        assert not session.query(Server).filter(Server.name == "no-router").count()
+    network.backend_quotas.forget()
+    spy.headroom = Headroom(limits={"network": 5, "subnet": 5, "router": 2, "port": 5, "security_group": 5},
+                            used={"network": 0, "subnet": 0, "router": 1, "port": 0, "security_group": 0})
+    made = create("routed")
+    assert made.status_code == 202, made.text
+    kept = network.backend_quotas.read(None, "RegionOne", "network", network.clouds["RegionOne"].network,
+                                       project_id=None, user_id=None, request_id=None)
+    assert kept is not None and spy.reads == 2  # the kept read, with what the request took
+    assert {k: kept.used[k] for k in ("network", "subnet", "router", "port")} == {
+        "network": 1, "subnet": 1, "router": 2, "port": 1}

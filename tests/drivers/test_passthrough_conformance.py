@@ -128,6 +128,36 @@ def test_a_first_attempt_build_makes_no_lookup(rig: Passthrough, upstream_image:
         bundle.close()
 
 
+def test_a_few_polled_servers_are_asked_one_by_one(rig: Passthrough, upstream_image: Image, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decision 0076: ``get_many`` of up to ``FEW`` servers asks each (``GET /servers/{id}``), not a
+    list of every overcast-tagged server upstream (whose cost grows with the region); more are
+    one list. An id the upstream does not know is left out either way."""
+    from overcast.drivers.compute import BuildRequest
+    from overcast.drivers.context import CallContext
+    from overcast.drivers.openstack.compute import FEW
+
+    bundle = _bundle(rig, tmp_path)
+    try:
+        driver = bundle.compute
+        driver.flavors(None)
+        ctx = CallContext(project_id="p")
+        made = [driver.build(ctx, BuildRequest(name=f"few-{n}", flavor=TestPassthroughCompute.flavor,
+                                               image=upstream_image, idempotency_key=f"few-key-{n}", project_id="p",
+                                               first_attempt=True)) for n in range(FEW + 1)]
+        listed: list[int] = []
+        tagged = driver._tagged
+        monkeypatch.setattr(driver, "_tagged", lambda **kw: listed.append(1) or tagged(**kw))
+        unknown = "00000000-0000-4000-8000-000000000000"
+        few = driver.get_many(ctx, [*made[:FEW - 1], unknown])
+        assert set(few) == set(made[:FEW - 1]) and listed == []
+        assert set(driver.get_many(ctx, made)) == set(made) and listed == [1]
+        for backend_id in made:
+            driver.delete(ctx, backend_id)
+    finally:
+        bundle.close()
+
+
 def test_shelve_passes_through_and_the_upstream_s_own_snapshot_is_no_region_image(
         rig: Passthrough, upstream_image: Image, tmp_path: Path) -> None:
     """Decision 0056: shelve is the upstream's own (the same upstream server goes SHELVED_OFFLOADED and

@@ -4,9 +4,12 @@ the front with ``--os-region-name lab``, and the upstream is asked directly what
 
 - a server create whose ports the upstream's port quota cannot hold is Nova's 403 on the POST, and
   a project's first ``default`` security group the upstream cannot hold is Neutron's 409 on the
-  port create (Nova's 403 on a server create), with nothing recorded in lab or made upstream;
+  port create (Nova's 403 on a server create), with nothing recorded in lab or made upstream; an
+  auto-allocated topology (``--nic auto``) the upstream cannot hold is Nova's 400 on the POST;
 - ``server add port`` / ``server remove port`` plug and unplug the port upstream;
-- a server group's policy is the upstream's: the upstream's group is made and the server booted into it;
+- a server group's policy (and 2.64 rules) is the upstream's: the upstream's group is made and the server
+  booted into it; a group the upstream's quota cannot hold is Nova's 403 on the POST; the upstream's copy
+  of a deleted group goes by an operation, so an upstream down at the time loses it once back;
 - ``console url show`` answers what the upstream answers (its consoles), and ``overcast coverage
   --region lab`` declares it.
 """
@@ -164,6 +167,38 @@ def test_a_projects_first_default_group_the_upstream_cannot_hold_is_refused_at_o
     cli.run(*as_user, "port", "delete", "ptf-own-port", cloud=alt)
 
 
+def test_an_auto_topology_the_upstream_cannot_hold_is_refused_at_once(rig: Passthrough, cli: RecordingCLI,
+                                                                       image_id: str) -> None:
+    """``server create --nic auto`` (2.37) for a project with no network in lab makes its
+    auto-allocated topology (network, subnet, router) in the request; with the upstream's router
+    quota at what it uses, it is Nova's 400 "Unable to automatically allocate a network" on the POST
+    (old code: 202, the topology recorded in lab and never made upstream, the server in ERROR);
+    nothing recorded in lab, nothing made upstream (decision 0076)."""
+    admin = "overcast-admin"
+    cli("project", "create", "--domain", "default", "ptf-auto", cloud=admin)
+    cli("user", "create", "--domain", "default", "--project", "ptf-auto", "--password", "ptf-auto-pass",
+        "ptf-auto-user", cloud=admin)
+    cli.run("role", "add", "--project", "ptf-auto", "--user", "ptf-auto-user", "member", cloud=admin)
+    as_user = ("--os-region-name", "lab", "--os-compute-api-version", "2.37", "--os-project-name", "ptf-auto",
+               "--os-username", "ptf-auto-user", "--os-password", "ptf-auto-pass")
+    project_id = cli("project", "show", "ptf-auto", cloud=admin)["id"]
+    before = upstream_held(rig)
+    set_network_quotas(rig, router=used_network_quotas(rig)["router"])
+    try:
+        proc = cli.run(*as_user, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "auto",
+                       "ptf-auto-server", check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert re.search(r"400\b.*Unable to automatically allocate a network for project", proc.stderr), \
+            proc.stderr[-2000:]
+        for table in ("net_network", "net_subnet", "net_router", "net_port", "server"):
+            assert not lab_rows(rig, f"SELECT id FROM {table} WHERE project_id = ?", project_id), table  # noqa: S608
+        after = upstream_held(rig)
+        for kind in before:
+            assert after[kind] <= before[kind], kind
+    finally:
+        set_network_quotas(rig, **RESTORE)
+
+
 def upstream_interfaces(rig: Passthrough, server_backend: str) -> set[str]:
     conn = rig.service_conn()
     try:
@@ -199,9 +234,11 @@ def test_server_add_and_remove_port_plug_it_upstream(rig: Passthrough, cli: Reco
 
 def test_a_server_group_is_the_upstreams(rig: Passthrough, cli: RecordingCLI, image_id: str) -> None:
     """A server booted into a lab group (``--hint group=``) is booted upstream into the upstream's
-    group of the same policy, made for it (old code: booted upstream into no group, the policy
-    lost); deleting the lab group deletes the upstream's."""
-    group = lab(cli, "server", "group", "create", "--policy", "anti-affinity", "ptf-group")
+    group of the same policy and 2.64 rules, made for it (old code: booted upstream into no group,
+    the policy lost; before decision 0076 the group upstream had no rules); deleting the lab group
+    deletes the upstream's."""
+    group = lab(cli, "--os-compute-api-version", "2.64", "server", "group", "create", "--policy", "anti-affinity",
+                "--rule", "max_server_per_host=2", "ptf-group")
     server = lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none",
                  "--hint", f"group={group['id']}", "--wait", "ptf-grouped")
     server_backend = backend_id(rig, "server", server["id"])
@@ -210,6 +247,7 @@ def test_a_server_group_is_the_upstreams(rig: Passthrough, cli: RecordingCLI, im
         upstream = [g for g in conn.compute.server_groups() if g.name == f"overcast-group-{group['id']}"]
         assert len(upstream) == 1, [g.name for g in conn.compute.server_groups()]
         assert (upstream[0].policy or (upstream[0].policies or [None])[0]) == "anti-affinity"
+        assert upstream[0].rules == {"max_server_per_host": 2}
         assert server_backend in (upstream[0].member_ids or [])
     finally:
         conn.close()
@@ -222,6 +260,67 @@ def test_a_server_group_is_the_upstreams(rig: Passthrough, cli: RecordingCLI, im
         assert not [g for g in conn.compute.server_groups() if g.name == f"overcast-group-{group['id']}"]
     finally:
         conn.close()
+
+
+def upstream_groups(rig: Passthrough) -> dict[str, str]:
+    conn = rig.service_conn()
+    try:
+        return {g.name: g.id for g in conn.compute.server_groups()}
+    finally:
+        conn.close()
+
+
+def test_a_server_group_the_upstream_cannot_hold_is_novas_403(rig: Passthrough, cli: RecordingCLI) -> None:
+    """Every lab group is a group of the service project upstream: with the upstream's
+    ``server_groups`` quota at what it uses, ``server group create`` in lab is Nova's 403 "Quota
+    exceeded, too many server groups." on the POST, nothing recorded (old code: 200, and the first
+    build into the group refused upstream, the server in ERROR). Taken again once there is room."""
+    admin = rig.upstream_conn()
+    service = rig.service_conn()
+    project = rig.account["project_id"]
+    try:
+        used = int(service.compute.get_limits().absolute.server_groups_used or 0)
+        admin.set_compute_quotas(project, server_groups=used)
+        proc = cli.run("--os-region-name", "lab", "server", "group", "create", "--policy", "affinity",
+                       "ptf-no-room", check=False)
+        assert proc.returncode != 0, proc.stdout
+        assert re.search(r"403\b.*Quota exceeded, too many server groups", proc.stderr), proc.stderr[-2000:]
+        assert not lab_rows(rig, "SELECT id FROM server_group WHERE name = 'ptf-no-room'")
+        admin.set_compute_quotas(project, server_groups=used + 1)
+        made = lab(cli, "server", "group", "create", "--policy", "affinity", "ptf-room")
+        assert made["name"] == "ptf-room"
+    finally:
+        admin.set_compute_quotas(project, server_groups=1000)
+        admin.close()
+        service.close()
+    lab_run(cli, "server", "group", "delete", "ptf-room")
+
+
+def test_a_group_deleted_while_the_upstream_is_down_goes_upstream_when_it_is_back(
+        rig: Passthrough, cli: RecordingCLI, image_id: str) -> None:
+    """The upstream copy of a deleted lab group is deleted by an operation (the engine's retries
+    and breaker, decision 0076): with the upstream stopped, ``server group delete`` in lab answers
+    204 and the upstream group goes once the upstream is back (old code: one best-effort call in
+    the request, and the upstream kept the group for good)."""
+    group = lab(cli, "server", "group", "create", "--policy", "soft-affinity", "ptf-down-group")
+    lab(cli, "server", "create", "--flavor", "m1.tiny", "--image", image_id, "--nic", "none",
+        "--hint", f"group={group['id']}", "--wait", "ptf-down-member")
+    name = f"overcast-group-{group['id']}"
+    assert name in upstream_groups(rig)
+    lab_run(cli, "server", "delete", "--wait", "ptf-down-member")
+    rig.upstream.stop()
+    try:
+        lab_run(cli, "server", "group", "delete", "ptf-down-group")
+        assert lab_rows(rig, "SELECT state FROM operation WHERE kind = 'server_group.delete_backend' "
+                             "AND resource_id = ?", group["id"])
+        assert not lab_rows(rig, "SELECT id FROM server_group WHERE id = ?", group["id"])
+    finally:
+        rig.upstream.restart()
+    wait_for(lambda: name not in upstream_groups(rig), WAIT, interval=0.5, max_interval=2.0,
+             description="the upstream group deleted once the upstream is back")
+    wait_for(lambda: lab_rows(rig, "SELECT state FROM operation WHERE kind = 'server_group.delete_backend' "
+                                   "AND resource_id = ?", group["id"])[0][0] == "succeeded", WAIT,
+             description="the operation done")
 
 
 def test_console_url_is_the_upstreams_answer_and_declared(rig: Passthrough, cli: RecordingCLI,

@@ -57,7 +57,8 @@ def test_stop_is_quick_with_connections_left_open(tmp_path, sig, whole_group):
         for conn in opened:
             conn.close()
     assert server.process is None
-    assert took < 2.0, f"stopping took {took:.2f} s"
+    # idle connections held a stop up for 30 s and more; a loose bound, as CI machines are loaded
+    assert took < 10.0, f"stopping took {took:.2f} s"
 
 
 def test_second_server_on_the_same_port_or_data_directory_fails(tmp_path):

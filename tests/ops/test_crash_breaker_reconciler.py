@@ -299,7 +299,7 @@ def test_reconcile_function_that_hangs_is_abandoned(store):
     try:
         started = time.monotonic()
         assert rec.run_once() is True
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 15  # abandoned: not the function's 30 s
     finally:
         release.set()
 

@@ -12,7 +12,7 @@ from overcast.api.routing import Registry
 from overcast.api.validation import read_json
 from overcast.core.compute import ComputeCore
 from overcast.core.compute import server_groups as rules
-from overcast.drivers.context import CallContext
+from overcast.drivers.compute import Capability
 from overcast.store.compute import ServerGroup
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?! )[^\x00-\x1f\x7f]+(?<! )$"}
@@ -70,11 +70,21 @@ class ServerGroups:
         ctx = enforce(req, "compute:server_groups:create", {"project_id": caller(req).project_id})
         ref = read_json(req, create_schema(req))["server_group"]
         policy = ref["policy"] if at_least(req, "2.64") else ref["policies"][0]
+        region = req.context.region
+        driver = self.core.compute_driver(region)
+        headroom = None
+        if Capability.SERVER_GROUPS in driver.capabilities:
+            # the backend holds a copy of every group of the region: its own quota counts (decision 0076)
+            headroom = self.core.backend_quotas.read(self.core.backends, region, "compute", driver,
+                                                     project_id=ctx.project_id, user_id=ctx.user_id,
+                                                     request_id=req.context.request_id)
         with self.core.store.session() as session:
             group = rules.create(session, name=ref["name"], policy=policy, rules=ref.get("rules"),
                                  project_id=ctx.project_id or "", user_id=ctx.user_id,
-                                 cloud=req.context.region)
+                                 cloud=region, headroom=headroom)
             resp.media = {"server_group": group_view(req, group, [])}
+        if headroom is not None:
+            self.core.backend_quotas.taken(region, "compute", {"server_groups": 1})
 
 
 class ServerGroupItem:
@@ -97,10 +107,9 @@ class ServerGroupItem:
         with self.core.store.session() as session:
             group = rules.find(session, group_id, self._scope(req), region=req.context.region)
             enforce(req, "compute:server_groups:delete", {"project_id": group.project_id})
-            rules.delete(session, group.id, region=req.context.region)
-        rules.delete_backend(self.core.compute_driver(req.context.region), self.core.backends, req.context.region,
-                             group_id, call=CallContext(project_id=caller(req).project_id, user_id=caller(req).user_id,
-                                                        request_id=req.context.request_id))
+            rules.delete(session, group.id, region=req.context.region,
+                         driver=self.core.compute_driver(req.context.region), request_id=req.context.request_id,
+                         user_id=caller(req).user_id)
         resp.status = falcon.HTTP_204
 
 

@@ -209,9 +209,8 @@ class Servers(ServerResource):
             network = network.with_headroom(ctx.project_id)
         with self.core.store.session() as session:
             check_personality(session, ctx, ctx.project_id, body["server"].get("personality"))
-            created = core_servers.create(session, ctx, spec, network=self.core.network, region=region,
-                                          driver=driver, request_id=req.context.request_id, headroom=headroom,
-                                          network_headroom=network.headroom)
+            created = core_servers.create(session, ctx, spec, network=network, region=region,
+                                          driver=driver, request_id=req.context.request_id, headroom=headroom)
             first = created.servers[0]
             server_id, groups, auto_disk = first.id, first.security_groups, first.auto_disk_config
         self.core.backend_quotas.taken(region, "compute", created.counted)

@@ -1,6 +1,6 @@
-"""The compute operations: ``server.build``, ``server.delete``, ``server.action`` and
-``image.delete_backend`` handlers, and the reconciler that keeps server records in step with each
-region's backend.
+"""The compute operations: ``server.build``, ``server.delete``, ``server.action``,
+``image.delete_backend`` and ``server_group.delete_backend`` handlers, and the reconciler that
+keeps server records in step with each region's backend.
 
 Handlers run in workers (never in a request). Each reads the server record, calls the region's
 driver with the operation's :class:`~overcast.drivers.context.CallContext`, polls the backend
@@ -323,6 +323,9 @@ class ServerHandlers:
             return self._again(job, called)
         if info.state is dc.ServerState.ERROR:
             raise BuildFailed(info.fault or "The backend put the server in ERROR while building it.")
+        # polled no more from now: a build that starts before this one's write commits (the client
+        # saw ACTIVE and asked for the next) must not find this id still wanted, and batch it
+        self.poller.forget(job.cloud, [backend_id])
         with ctx.session() as session:
             server = session.scalars(select(Server).where(Server.id == job.resource_id)).first()
             if not recorded:  # the backend id is written with the outcome (one write, not two)
@@ -339,7 +342,6 @@ class ServerHandlers:
                 server.task_state = None
             server.progress = 0
             server.launched_at = utcnow()
-        self.poller.forget(job.cloud, [backend_id])
         return done({"backend_id": backend_id})
 
     @staticmethod
@@ -394,7 +396,7 @@ class ServerHandlers:
         if server.server_group_id:
             row = session.get(ServerGroup, server.server_group_id)
             if row is not None:
-                group = dc.ServerGroup(id=row.id, name=row.name, policy=row.policy)
+                group = dc.ServerGroup(id=row.id, name=row.name, policy=row.policy, rules=dict(row.rules or {}))
         user_data = base64.b64decode(server.user_data) if server.user_data else None
         return dc.BuildRequest(
             name=server.name, flavor=_driver_flavor(server.flavor), image=image,
@@ -732,6 +734,12 @@ class ServerHandlers:
         self.driver(job.cloud).delete_image(job.call_context(), job.params["backend_id"])
         return done()
 
+    def delete_backend_group(self, job: Job, ctx: Any) -> Any:
+        """Delete the region backend's copy of a deleted server group (an unknown group is fine:
+        the contract's ``delete_server_group`` succeeds for it)."""
+        self.driver(job.cloud).delete_server_group(job.call_context(), job.params["group_id"])
+        return done()
+
     # -- reconciler -----------------------------------------------------------------------------
     def refresh_inventory(self, cloud: str, ctx: Any) -> None:
         """What the region's backend offers (zones, flavors, images, pools), asked now and recorded."""
@@ -841,6 +849,8 @@ def setup_for(core: ComputeCore) -> Callable[[Any], None]:
                                   family="compute")
         runtime.registry.register(BACKEND_DELETE, handlers.delete_backend_image, event="image_delete_backend",
                                   timeout=120, when_open="defer", family="compute")
+        runtime.registry.register(server_groups.BACKEND_DELETE, handlers.delete_backend_group, timeout=120,
+                                  when_open="defer", family="compute")
         runtime.reconciler.register("compute.servers", handlers.reconcile)
         runtime.reconciler.register("inventory", handlers.refresh_inventory)
 

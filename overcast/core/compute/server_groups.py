@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Mapping
 
 from sqlalchemy import select
@@ -10,13 +9,13 @@ from sqlalchemy.orm import Session
 
 from overcast.core.compute import quotas
 from overcast.core.errors import Forbidden, Invalid, NotFound
-from overcast.drivers import errors as driver_errors
 from overcast.drivers.compute import Capability, ComputeDriver
-from overcast.drivers.context import CallContext
-from overcast.ops.calls import BackendUnavailable, call_backend
+from overcast.drivers.headroom import Headroom
+from overcast.ops.engine import enqueue
 from overcast.store.compute import Server, ServerGroup, ServerGroupMember
 
-LOG = logging.getLogger(__name__)
+#: the operation deleting a backend's copy of a deleted group (decision 0076)
+BACKEND_DELETE = "server_group.delete_backend"
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 #: The policies before 2.15 added the soft ones.
@@ -89,11 +88,13 @@ def validate_rules(policy: str, rules: Mapping[str, Any] | None) -> dict[str, An
 
 
 def create(session: Session, *, name: str, policy: str, project_id: str, user_id: str, cloud: str,
-           rules: Mapping[str, Any] | None = None) -> ServerGroup:
-    """A new group, within the project's server_groups quota.
+           rules: Mapping[str, Any] | None = None, headroom: Headroom | None = None) -> ServerGroup:
+    """A new group, within the project's server_groups quota and, when the region's backend keeps
+    groups of its own and reports its headroom (``headroom``: an upstream Nova, whose service
+    project holds every Overcast group of the region), within the backend's (decision 0076).
 
     :raises Invalid: unknown policy or bad rules.
-    :raises Forbidden: over the server_groups quota.
+    :raises Forbidden: over the server_groups quota (the project's or the backend's).
     """
     checked = validate_rules(policy, rules)
     quotas.lock_project(session, project_id)
@@ -101,6 +102,8 @@ def create(session: Session, *, name: str, policy: str, project_id: str, user_id
         quotas.check(session, project_id, user_id, {"server_groups": 1}, region=cloud)
     except Forbidden:
         raise Forbidden("Quota exceeded, too many server groups.") from None
+    if headroom is not None and headroom.over({"server_groups": 1}):
+        raise Forbidden("Quota exceeded, too many server groups.")
     group = ServerGroup(name=name, policy=policy, rules=checked, project_id=project_id, user_id=user_id,
                         cloud=cloud)
     session.add(group)
@@ -108,11 +111,21 @@ def create(session: Session, *, name: str, policy: str, project_id: str, user_id
     return group
 
 
-def delete(session: Session, group_id: str, project_id: str | None = None, *, region: str) -> None:
-    """:raises NotFound:"""
+def delete(session: Session, group_id: str, project_id: str | None = None, *, region: str,
+           driver: ComputeDriver | None = None, request_id: str | None = None, user_id: str | None = None) -> None:
+    """Delete the group's record; when the region's ``driver`` keeps groups of its own
+    (``SERVER_GROUPS``: an upstream Nova's group, made at the first build into it, decision 0069),
+    its copy goes by a :data:`BACKEND_DELETE` operation enqueued in this transaction (the engine's
+    timeout, retries and breaker, as every other backend write; decision 0076).
+
+    :raises NotFound:"""
     group = find(session, group_id, project_id, region=region)
     for member in session.scalars(select(ServerGroupMember).where(ServerGroupMember.group_id == group.id)):
         session.delete(member)
+    if driver is not None and Capability.SERVER_GROUPS in driver.capabilities:
+        enqueue(session, kind=BACKEND_DELETE, cloud=region, resource_type="server_group", resource_id=group.id,
+                params={"group_id": group.id}, action="delete", request_id=request_id, user_id=user_id,
+                project_id=group.project_id)
     session.delete(group)
 
 
@@ -143,20 +156,3 @@ def remove_member(session: Session, server_id: str) -> None:
     """Take a server out of whatever group it is in (on delete); no group is fine."""
     for member in session.scalars(select(ServerGroupMember).where(ServerGroupMember.server_id == server_id)):
         session.delete(member)
-
-
-def delete_backend(driver: ComputeDriver, backends: Any, region: str, group_id: str, *,
-                   call: CallContext) -> None:
-    """After a group's delete committed: a driver that keeps groups of its own (an upstream Nova's
-    group, made at the first build into it: decision 0069) deletes its copy, with the region's
-    timeout and breaker. Best effort: the record is gone either way; a backend that cannot be
-    reached keeps its (empty) group, and the failure is logged."""
-    if Capability.SERVER_GROUPS not in driver.capabilities:
-        return
-    try:
-        if backends is None:
-            driver.delete_server_group(call, group_id)
-        else:
-            call_backend(backends, region, "compute", lambda: driver.delete_server_group(call, group_id))
-    except (driver_errors.DriverError, BackendUnavailable) as exc:
-        LOG.warning("region %s kept its copy of server group %s: %s", region, group_id, exc)

@@ -327,16 +327,17 @@ def _hostname(name: str) -> str:
 
 
 def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: NetworkCore, region: str,
-           driver: dc.ComputeDriver, request_id: str | None, headroom: Headroom | None = None,
-           network_headroom: Headroom | None = None) -> Created:
+           driver: dc.ComputeDriver, request_id: str | None, headroom: Headroom | None = None) -> Created:
     """Record ``min_count``..``max_count`` servers and enqueue their builds.
 
     ``headroom``: what the region's backend still allows (:mod:`overcast.core.headroom`); the
-    servers must fit it as well as the project's own quotas. ``network_headroom``: what the
-    region's network backend still allows: the ports the builds will make (and the project's
-    ``default`` security group, when the region has none for it yet) must fit it, as Nova checks
-    Neutron's port quota before it answers (decision 0069); ``Created.network_counted`` is what
-    they take of it.
+    servers must fit it as well as the project's own quotas. ``network``: the network core; when
+    it is ``region``'s with the network backend's headroom read (:meth:`NetworkCore.with_headroom`),
+    the ports the builds will make (and the project's ``default`` security group, when the region
+    has none for it yet) must fit that headroom, as Nova checks Neutron's port quota before it
+    answers (decision 0069), and so must the topology ``networks: "auto"`` makes for a project
+    that has none (network, subnet, router: Nova's 400 UnableToAutoAllocateNetwork, decision
+    0076); ``Created.network_counted`` is what they take of it.
 
     :raises Invalid: bad flavor, image, key pair, zone, group, user data, counts or block device
         mappings (a volume that cannot be used: see :func:`block_devices.record`).
@@ -383,8 +384,11 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
                           f"'{spec.group}' is not a 'uuid'") from None
     groups = spec.security_groups or ["default"]
     networking.check_security_groups(network.at(region), session, ctx, project_id, groups)
+    network_headroom = network.headroom if network.region == region else None
+    # an auto-allocated topology made now is checked against (and counted into) the headroom
+    allocating = network if network_headroom is not None else network.at(region)
     nics = networking.requested_nics(session, ctx, spec.networks, project_id=project_id,
-                                     max_count=spec.max_count, region=region, network=network.at(region))
+                                     max_count=spec.max_count, region=region, network=allocating)
     if zone and zone.partition(":")[0]:
         networking.check_zone(session, nics, zone.partition(":")[0])
     network_needs = _network_needs(session, nics, groups, project_id, region) if network_headroom else {}
@@ -396,7 +400,7 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
         if headroom is not None and over:  # the backend's own quota (Nova's message, the backend's figures)
             raise Forbidden(quotas.exceeded_message(over, deltas, headroom.used, headroom.limits))
         if network_headroom is not None and network_needs:
-            _check_network_headroom(network_headroom, network_needs, count)
+            _check_network_headroom(network_headroom.plus(allocating.headroom_taken), network_needs, count)
         return deltas
 
     count = spec.max_count
@@ -443,7 +447,9 @@ def create(session: Session, ctx: AuthContext, spec: BuildSpec, *, network: Netw
                 user_id=ctx.user_id, project_id=project_id, idempotency_key=server.idempotency_key,
                 secret_params=("admin_password",))
         servers.append(server)
-    network_counted = {k: v * (count if k == "port" else 1) for k, v in network_needs.items()}
+    network_counted = dict(allocating.headroom_taken) if network_headroom is not None else {}
+    for name, taken in _network_taken(network_needs, count).items():
+        network_counted[name] = network_counted.get(name, 0) + taken
     return Created(servers, password, reservation_id, counted, network_counted)
 
 
@@ -460,11 +466,16 @@ def _network_needs(session: Session, nics: list[dict[str, Any]], groups: list[st
     return needs
 
 
+def _network_taken(needs: Mapping[str, int], count: int) -> dict[str, int]:
+    """What ``count`` servers take of the network backend: ``needs`` is one server's, but the
+    default group (and its rules) is made once for the whole request, so only ports multiply."""
+    return {k: v * count if k == "port" else v for k, v in needs.items()}
+
+
 def _check_network_headroom(headroom: Headroom, needs: Mapping[str, int], count: int) -> None:
     """:raises Forbidden: Nova's ``PortLimitExceeded`` ("Maximum number of ports exceeded"), or its
     ``SecurityGroupLimitExceeded`` for the default group the ports would need."""
-    wanted = {k: v * (count if k == "port" else 1) for k, v in needs.items()}
-    over = headroom.over(wanted)
+    over = headroom.over(_network_taken(needs, count))
     if "port" in over:
         raise Forbidden("Maximum number of ports exceeded", kind="PortLimitExceeded")
     if "security_group" in over:

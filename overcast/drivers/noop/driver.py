@@ -10,17 +10,17 @@ benchmarks: whatever time a request takes with ``noop`` is Overcast's own.
 from __future__ import annotations
 
 import builtins
-import threading
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, MutableMapping
 
 from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, Diagnostics, Flavor, Image,
                                       ImageRef, NetworkAttachment, PowerState, ServerGroup, ServerInfo, ServerState,
                                       VolumeAttachment)
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import NotFound, NotSuspended
+from overcast.drivers.noop import shared
 from overcast.drivers.registry import CloudDriver
 
 _POWER = {
@@ -41,16 +41,19 @@ class NoopComputeDriver(ComputeDriver):
     #: one host: no cold migration (nowhere to move)
     capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE, Capability.MIGRATE}
 
-    def __init__(self, host: str = "noop-host") -> None:
+    def __init__(self, host: str = "noop-host", state: shared.State | None = None) -> None:
         self._host = host
-        self._lock = threading.Lock()
-        self._servers: dict[str, ServerInfo] = {}
-        self._by_key: dict[str, str] = {}
-        self._volumes: dict[str, dict[str, str]] = {}
-        self._groups: dict[str, ServerGroup] = {}
-        self._old_flavor: dict[str, str | None] = {}
+        #: in this object, or shared by the processes of a data directory (overcast.drivers.noop.shared)
+        self._state = state if state is not None else shared.Memory()
+        self._lock = self._state.lock()
+        self._read = self._state.reader()
+        self._servers: MutableMapping[str, ServerInfo] = self._state.table("server")
+        self._by_key: MutableMapping[str, str] = self._state.table("server_key")
+        self._volumes: MutableMapping[str, dict[str, str]] = self._state.table("server_volumes")
+        self._groups: MutableMapping[str, ServerGroup] = self._state.table("server_group")
+        self._old_flavor: MutableMapping[str, str | None] = self._state.table("old_flavor")
         #: snapshot idempotency key -> image id
-        self._images: dict[str, str] = {}
+        self._images: MutableMapping[str, str] = self._state.table("server_snapshot")
 
     # -- lifecycle ------------------------------------------------------------------------
     def build(self, ctx: CallContext, request: BuildRequest) -> str:
@@ -78,15 +81,20 @@ class NoopComputeDriver(ComputeDriver):
                 self._by_key.pop(info.idempotency_key, None)
 
     def get(self, ctx: CallContext, backend_id: str) -> ServerInfo:
-        with self._lock:
+        with self._read:
             return self._get(backend_id)
 
+    def get_many(self, ctx: CallContext, backend_ids: Iterable[str]) -> dict[str, ServerInfo]:
+        with self._read:  # one snapshot for the batch
+            found = {backend_id: self._servers.get(backend_id) for backend_id in backend_ids}
+        return {backend_id: info for backend_id, info in found.items() if info is not None}
+
     def list(self, ctx: CallContext) -> builtins.list[ServerInfo]:
-        with self._lock:
+        with self._read:
             return list(self._servers.values())
 
     def find(self, ctx: CallContext, idempotency_key: str) -> ServerInfo | None:
-        with self._lock:
+        with self._read:
             backend_id = self._by_key.get(idempotency_key)
             return self._servers.get(backend_id) if backend_id else None
 
@@ -137,8 +145,9 @@ class NoopComputeDriver(ComputeDriver):
         self._set(backend_id, ServerState.RESIZED, flavor_id=flavor.id)
 
     def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
-        self._set(backend_id, ServerState.ACTIVE)
-        self._old_flavor.pop(backend_id, None)
+        with self._lock:
+            self._set(backend_id, ServerState.ACTIVE)
+            self._old_flavor.pop(backend_id, None)
 
     def revert_resize(self, ctx: CallContext, backend_id: str) -> None:
         with self._lock:
@@ -154,7 +163,9 @@ class NoopComputeDriver(ComputeDriver):
         self._touch(backend_id)
         with self._lock:
             key = ctx.idempotency_key or str(uuid.uuid4())
-            image_id = self._images.setdefault(key, str(uuid.uuid4()))
+            image_id = self._images.get(key)
+            if image_id is None:
+                image_id = self._images[key] = str(uuid.uuid4())
         return ImageRef(backend_id=image_id, size=0)
 
     def images(self, ctx: CallContext) -> builtins.list[Image]:
@@ -164,7 +175,8 @@ class NoopComputeDriver(ComputeDriver):
 
     def delete_image(self, ctx: CallContext, backend_image_id: str) -> None:
         with self._lock:
-            self._images = {k: v for k, v in self._images.items() if v != backend_image_id}
+            for key in [k for k, v in self._images.items() if v == backend_image_id]:
+                del self._images[key]
 
     def console_output(self, ctx: CallContext, backend_id: str, length: int | None = None) -> str:
         self._touch(backend_id)
@@ -189,16 +201,19 @@ class NoopComputeDriver(ComputeDriver):
                       device: str | None = None) -> VolumeAttachment:
         with self._lock:
             self._get(backend_id)
-            attached = self._volumes.setdefault(backend_id, {})
+            attached = self._volumes.get(backend_id, {})
             if volume_id not in attached:  # attaching it again returns its attachment
                 attached[volume_id] = device or f"/dev/vd{chr(ord('b') + len(attached))}"
+                self._volumes[backend_id] = attached  # a shared table's value is a copy
             return VolumeAttachment(volume_id=volume_id, device=attached[volume_id])
 
     def detach_volume(self, ctx: CallContext, backend_id: str, volume_id: str) -> None:
         with self._lock:
             self._get(backend_id)
-            if self._volumes.get(backend_id, {}).pop(volume_id, None) is None:
+            attached = self._volumes.get(backend_id, {})
+            if attached.pop(volume_id, None) is None:
                 raise NotFound(f"Volume {volume_id} is not attached to server {backend_id}")
+            self._volumes[backend_id] = attached
 
     def attach_port(self, ctx: CallContext, backend_id: str, port: NetworkAttachment) -> None:
         with self._lock:
@@ -237,7 +252,8 @@ class NoopComputeDriver(ComputeDriver):
         self._attached(backend_id, volume_id)
 
 
-def create_driver(options: Mapping[str, Any], data_dir: Path) -> CloudDriver:
+def create_driver(options: Mapping[str, Any], data_dir: Path, state: shared.State | None = None) -> CloudDriver:
     """Entry point ``noop``: options are accepted and ignored (except ``host``, the host name it reports)."""
-    return CloudDriver(name="noop", compute=NoopComputeDriver(host=str(options.get("host", "noop-host"))),
-                       info={"persistent": False})
+    state = state if state is not None else shared.for_data_dir(data_dir)
+    return CloudDriver(name="noop", compute=NoopComputeDriver(host=str(options.get("host", "noop-host")), state=state),
+                       info={"persistent": isinstance(state, shared.SharedFile)})

@@ -1,4 +1,5 @@
-"""The noop network driver: accepts everything at once and remembers what it made in memory only.
+"""The noop network driver: accepts everything at once and remembers what it made in memory,
+or in the data directory's ``noop-cloud.db`` that every process shares (``overcast.drivers.noop.shared``).
 
 The baseline for the conformance kit and benchmarks: whatever a network request costs with
 ``noop`` is Overcast's own time. Ports bind ACTIVE on ``noop-host``; backend ids are the Overcast
@@ -7,12 +8,13 @@ ids with a ``noop-`` prefix (so a retried create finds the same object).
 
 from __future__ import annotations
 
-import threading
+from typing import MutableMapping
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.network import (QOS_RULE_TYPES, BackendObject, Capability, FloatingIpRealised, FloatingIpSpec, NetworkDriver,
                                       NetworkSpec, PortBinding, PortSpec, Realised, Ref, RouterSpec,
                                       SecurityGroupRealised, SecurityGroupSpec, SubnetSpec)
+from overcast.drivers.noop import shared
 
 
 class NoopNetworkDriver(NetworkDriver):
@@ -22,23 +24,23 @@ class NoopNetworkDriver(NetworkDriver):
     #: recorded with their policies, applied to no traffic (docs/decisions/0053-qos-and-rbac.md)
     qos_rule_types = frozenset(QOS_RULE_TYPES)
 
-    def __init__(self, host: str = "noop-host") -> None:
+    def __init__(self, host: str = "noop-host", state: shared.State | None = None) -> None:
         self._host = host
-        self._lock = threading.Lock()
-        self._ids: dict[str, set[str]] = {}
+        #: in this object, or shared by the processes of a data directory (overcast.drivers.noop.shared)
+        self._state = state if state is not None else shared.Memory()
+
+    def _ids(self, kind: str) -> MutableMapping[str, bool]:
+        return self._state.table(f"network_{kind}")
 
     def _add(self, kind: str, item_id: str) -> str:
-        with self._lock:
-            self._ids.setdefault(kind, set()).add(item_id)
+        self._ids(kind)[item_id] = True
         return f"noop-{item_id}"
 
     def _drop(self, kind: str, ref: Ref) -> None:
-        with self._lock:
-            self._ids.get(kind, set()).discard(ref.id)
+        self._ids(kind).pop(ref.id, None)
 
     def list_objects(self, ctx: CallContext, kind: str) -> list[BackendObject]:
-        with self._lock:
-            ids = sorted(self._ids.get(kind, ()))
+        ids = sorted(self._ids(kind))
         return [BackendObject(kind=kind, id=i, backend_id=f"noop-{i}") for i in ids]
 
     def apply_network(self, ctx: CallContext, network: NetworkSpec) -> Realised:

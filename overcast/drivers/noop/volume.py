@@ -1,4 +1,5 @@
-"""The noop volume driver: every call succeeds at once and state lives in this object only.
+"""The noop volume driver: every call succeeds at once and state lives in this object, or in
+the data directory's ``noop-cloud.db`` that every process shares (``overcast.drivers.noop.shared``).
 
 Volumes are AVAILABLE when :meth:`create` returns; nothing is validated beyond the contract
 (``NotFound`` for an unknown id or source). Volumes hold no data: :meth:`read` yields nothing, so
@@ -8,13 +9,13 @@ a volume uploads as an empty image. The baseline for the conformance kit and ben
 from __future__ import annotations
 
 import builtins
-import threading
 import uuid
 from dataclasses import replace
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, MutableMapping
 
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import InvalidRequest, NotFound
+from overcast.drivers.noop import shared
 from overcast.drivers.volume import (BackupInfo, Capability, Connection, SnapshotInfo, VolumeDriver, VolumeInfo,
                                      VolumeRequest, VolumeState)
 
@@ -26,12 +27,15 @@ class NoopVolumeDriver(VolumeDriver):
     host = "noop-host@noop"
     backup_service = "overcast.backup.noop"
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._volumes: dict[str, VolumeInfo] = {}
-        self._snapshots: dict[str, SnapshotInfo] = {}
-        self._by_key: dict[str, str] = {}
-        self._backups: dict[str, str] = {}  # backend id -> idempotency key
+    def __init__(self, state: shared.State | None = None) -> None:
+        #: in this object, or shared by the processes of a data directory (overcast.drivers.noop.shared)
+        self._state = state if state is not None else shared.Memory()
+        self._lock = self._state.lock()
+        self._read = self._state.reader()
+        self._volumes: MutableMapping[str, VolumeInfo] = self._state.table("volume")
+        self._snapshots: MutableMapping[str, SnapshotInfo] = self._state.table("snapshot")
+        self._by_key: MutableMapping[str, str] = self._state.table("volume_key")
+        self._backups: MutableMapping[str, str] = self._state.table("backup")  # backend id -> idempotency key
 
     def create(self, ctx: CallContext, request: VolumeRequest) -> str:
         if request.size_gb < 1:
@@ -59,7 +63,7 @@ class NoopVolumeDriver(VolumeDriver):
                 self._by_key.pop(info.idempotency_key, None)
 
     def get(self, ctx: CallContext, backend_id: str) -> VolumeInfo:
-        with self._lock:
+        with self._read:
             return self._get(backend_id)
 
     def _get(self, backend_id: str) -> VolumeInfo:
@@ -69,11 +73,11 @@ class NoopVolumeDriver(VolumeDriver):
             raise NotFound(f"noop: no volume {backend_id}") from None
 
     def list(self, ctx: CallContext) -> builtins.list[VolumeInfo]:
-        with self._lock:
+        with self._read:
             return list(self._volumes.values())
 
     def find(self, ctx: CallContext, idempotency_key: str) -> VolumeInfo | None:
-        with self._lock:
+        with self._read:
             backend_id = self._by_key.get(idempotency_key)
             return self._volumes.get(backend_id) if backend_id else None
 

@@ -46,6 +46,10 @@ _BUSY_TASKS = frozenset({"rebooting", "reboot_started", "rebooting_hard", "reboo
 #: Nova's remote console type -> the protocol its ``remote-consoles`` API (2.6+) takes with it
 _CONSOLE_PROTOCOLS = {"novnc": "vnc", "xvpvnc": "vnc", "spice-html5": "spice", "rdp-html5": "rdp",
                       "serial": "serial", "webmks": "mks"}
+#: up to this many servers polled at once are asked for one by one (``GET /servers/{id}``, ~one
+#: upstream request's time each); more are read from one list of the ``overcast``-tagged servers,
+#: whose cost grows with every server Overcast keeps upstream (decision 0076)
+FEW = 3
 #: the name of the upstream server group made for an Overcast group (the service project holds them all)
 GROUP_PREFIX = "overcast-group-"
 #: Glance's statuses of an image that is gone or will never be active
@@ -208,7 +212,7 @@ class OpenStackComputeDriver(ComputeDriver):
         wanted = set(backend_ids)
         if not wanted:
             return {}
-        if len(wanted) == 1:
+        if len(wanted) <= FEW:  # a GET each is cheaper than listing every server Overcast has upstream
             return super().get_many(ctx, wanted)
         return {s.id: self._info(s) for s in self._tagged()
                 if s.id in wanted and str(s.status or "").upper() not in ("DELETED", "SOFT_DELETED")}
@@ -227,13 +231,16 @@ class OpenStackComputeDriver(ComputeDriver):
         self.upstream.close()
 
     def headroom(self, ctx: CallContext) -> Headroom:
-        """The service project's Nova quotas and usage, from the upstream's ``GET /limits``."""
+        """The service project's Nova quotas and usage, from the upstream's ``GET /limits``
+        (``server_groups``: every Overcast group of every project is a group of the service project
+        upstream, decision 0069)."""
         absolute = self._call("limits", self._nova.get_limits).absolute
         return Headroom(
             limits={"instances": as_limit(absolute.instances), "cores": as_limit(absolute.total_cores),
-                    "ram": as_limit(absolute.total_ram)},
+                    "ram": as_limit(absolute.total_ram), "server_groups": as_limit(absolute.server_groups)},
             used={"instances": int(absolute.instances_used or 0), "cores": int(absolute.total_cores_used or 0),
-                  "ram": int(absolute.total_ram_used or 0)})
+                  "ram": int(absolute.total_ram_used or 0),
+                  "server_groups": int(absolute.server_groups_used or 0)})
 
     # -- what the upstream offers -----------------------------------------------------------
     def flavors(self, ctx: CallContext) -> builtins.list[Flavor]:
@@ -498,8 +505,10 @@ class OpenStackComputeDriver(ComputeDriver):
         found = self._upstream_groups(group.id)
         if found:
             return str(found[0].id)
-        made = self._call("server group create", self._nova.create_server_group,
-                          name=f"{GROUP_PREFIX}{group.id}", policy=group.policy)
+        args: dict[str, Any] = {"name": f"{GROUP_PREFIX}{group.id}", "policy": group.policy}
+        if group.rules:  # 2.64: the upstream's scheduler applies max_server_per_host too
+            args["rules"] = dict(group.rules)
+        made = self._call("server group create", self._nova.create_server_group, **args)
         return str(made.id)
 
     def create_server_group(self, ctx: CallContext, group: ServerGroup) -> None:
