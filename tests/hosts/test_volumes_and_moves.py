@@ -102,3 +102,13 @@ def test_a_guest_that_moved_is_found_under_its_first_id(hosts: FakeHosts) -> Non
     assert info.backend_id == "a/u1" and info.host == "b"
     with pytest.raises(errors.NotFound):
         HostsCompute(hosts).get(CTX, "a/u2")
+
+
+def test_a_server_with_volumes_attached_is_not_moved(hosts: FakeHosts) -> None:
+    """Its volumes stay on their host: the move is refused before the guest is touched."""
+    hosts.guests["a"]["u3"] = dict(guest("u3", "a/u3"), volumes=[{"volume_id": "v", "path": "/p", "device": "vdb"}])
+    hosts.beat("a")
+    hosts.calls.clear()
+    with pytest.raises(errors.InvalidRequest, match="detach them before the server moves"):
+        HostsCompute(hosts).migrate(CTX, "a/u3")
+    assert [method for _, method in hosts.calls] == ["get", "get"]     # located and read: nothing moved
