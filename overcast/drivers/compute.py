@@ -89,6 +89,9 @@ class Capability(str, enum.Enum):
     #: snapshots of an attached volume taken by the hypervisor as qcow2 overlay files (Nova's
     #: assisted volume snapshots, for volume backends without snapshots of their own: NFS, GlusterFS)
     VOLUME_SNAPSHOT = "volume_snapshot"
+    #: cold migration: the server moved to another host, RESIZED until confirmed or reverted
+    #: (``confirm_resize``/``revert_resize``, as a resize's)
+    MIGRATE = "migrate"
 
 
 #: Which methods each capability brings (the conformance kit checks the two agree).
@@ -110,6 +113,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.DIAGNOSTICS: ("diagnostics",),
     Capability.REMOTE_CONSOLE: ("remote_console",),
     Capability.VOLUME_SNAPSHOT: ("volume_snapshot_create", "volume_snapshot_delete"),
+    Capability.MIGRATE: ("migrate", "confirm_resize", "revert_resize"),
 }
 
 MAX_CONFIG_FILES = 5
@@ -538,6 +542,18 @@ class ComputeDriver(abc.ABC):
         :raises NotFound: :raises InvalidRequest: the flavor cannot be used.
         """
         raise self._unsupported("resize")
+
+    def migrate(self, ctx: CallContext, backend_id: str, host: str | None = None,
+                excluded_hosts: frozenset[str] = frozenset()) -> None:
+        """Cold migration: move the server to ``host`` (None: one the backend picks), never the
+        host it is on nor one of ``excluded_hosts`` (an administrator took them out of service);
+        the server ends in RESIZED (stopped there if it was stopped) until :meth:`confirm_resize`
+        or :meth:`revert_resize` (back where it was). Its backend id does not change. Moving it
+        again before that is a no-op (a resumed operation calls it twice).
+
+        :raises NotFound: :raises InvalidRequest: no host fits (Nova's "No valid host was found").
+        """
+        raise self._unsupported("migrate")
 
     def confirm_resize(self, ctx: CallContext, backend_id: str) -> None:
         """:raises NotFound: :raises Conflict: not resized."""

@@ -18,7 +18,12 @@ administrator disabled and one forced down (2.11) get nothing (a build with only
 "No valid host"); anti-affinity puts two servers on the two hosts and a third fails with Nova's
 fault; affinity keeps two together; a resize that fits no host fails with Nova's fault in the
 action's events and leaves the server ACTIVE, and one that fits gives the real guest its new
-size (``virsh dominfo``), VERIFY_RESIZE until confirmed. Last, ``overcast serve`` is killed
+size (``virsh dominfo``), VERIFY_RESIZE until confirmed; one on a disabled host fails with Nova's
+fault. Volumes (decision 0072, the CLI): a volume on the server's host is hot-plugged (domain XML,
+the guest's console) and removed, one on the other host is refused with a 400, a server deleted
+with a volume attached leaves it available. Cold migration: ``server migrate --host`` (2.56) to
+the other host, ``resize revert`` back, ``server migrate`` and ``resize confirm``: the guest
+defined and running on the new host, gone from the old. Last, ``overcast serve`` is killed
 (``SIGKILL``) while 10 builds run: after its restart all 10 are ACTIVE and the hosts hold exactly 10
 guests.
 """
@@ -286,6 +291,23 @@ def scheduling_across_hosts(agent_region: dict[str, Any], phase: Any) -> None:
     shown = conn.compute.wait_for_server(conn.compute.get_server(s4.id), status="ACTIVE", interval=1, wait=60)
     assert shown.status == "ACTIVE" and shown.flavor.original_name == "guest.small", shown
 
+    # one that would fit, but the server's host is disabled: Nova's scheduler drops it (ComputeFilter)
+    # and this region resizes only in place, so Nova's fault (decision 0072); the server stays ACTIVE
+    host4 = admin.compute.get_server(s4.id).compute_host
+    admin_cli.run("compute", "service", "set", "--disable", host4, "nova-compute")
+    conn.compute.resize_server(s4, medium.id)
+
+    def refused_on_disabled() -> str | None:
+        for act in admin.compute.server_actions(s4):
+            text = json.dumps(admin.compute.get_server_action(act.request_id, s4).events)
+            if act.action == "resize" and f"ComputeFilter refused {host4}" in text:
+                return text
+        return None
+    wait_for(refused_on_disabled, 120, interval=1.0, description="the resize on a disabled host refused")
+    shown = conn.compute.wait_for_server(conn.compute.get_server(s4.id), status="ACTIVE", interval=1, wait=60)
+    assert shown.flavor.original_name == "guest.small", shown
+    admin.compute.enable_service(None, host=host4, binary="nova-compute")
+
     # one that fits: the real guest gets its new size, VERIFY_RESIZE until confirmed
     conn.compute.resize_server(s4, medium.id)
     conn.compute.wait_for_server(s4, status="VERIFY_RESIZE", failures=["ERROR"], interval=1, wait=120)
@@ -298,8 +320,146 @@ def scheduling_across_hosts(agent_region: dict[str, Any], phase: Any) -> None:
     assert shown.flavor.original_name == "guest.medium", shown
     phase("resize")
 
-    delete(s4, s5)
+    volumes_on_hosts(agent_region, s4, s4_domain, s5)
+    phase("volumes")
+    conn.compute.wait_for_delete(s4, interval=1, wait=120)      # deleted with its volume attached
+    cold_migration(agent_region, s5)
+    phase("cold migration")
+    delete(s5)
     assert set(domains("overcast-")) == before
+
+
+def cold_migration(agent_region: dict[str, Any], server: Any) -> None:
+    """Decision 0072, with the ``openstack`` CLI: ``server migrate --host`` (2.56) moves the guest
+    to the other host (defined and running there, gone from the old one), VERIFY_RESIZE; ``resize
+    revert`` brings it back; ``server migrate`` without a host (the scheduler picks the other one)
+    and ``resize confirm`` leave it on the new host, the old host's disk removed."""
+    cli: OpenStackCLI = agent_region["cli"]
+    admin: OpenStackCLI = agent_region["admin"]
+    sdk = sdk_connect(agent_region["server"].clouds_yaml, "overcast-admin")   # polls: no CLI start-up each
+    a, b = agent_region["hosts"]
+    here = server.compute_host
+    there = b if here == a else a
+    (domain,) = domains(f"overcast-{here}-")
+    uid = domain.removeprefix(f"overcast-{here}-")
+
+    def mine() -> list[str]:
+        return [d for d in domains("overcast-") if d.endswith(uid)]
+
+    def state(name: str) -> str:
+        return subprocess.run(["virsh", "-c", "qemu:///system", "domstate", name], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    def settled() -> Any:     # VERIFY_RESIZE, or the move failed (ACTIVE, no task)
+        shown = sdk.compute.get_server(server.id)
+        return shown if shown.status == "VERIFY_RESIZE" or shown.task_state is None else None
+
+    def shown_status(status: str) -> Any:
+        return wait_for(lambda: (x if (x := sdk.compute.get_server(server.id)).status == status else None), 120,
+                        interval=1.0, description=status)
+
+    def moved_to(host: str) -> Any:
+        shown = wait_for(settled, 180, interval=1.0, description="VERIFY_RESIZE after the move")
+        events = [sdk.compute.get_server_action(act.request_id, server.id).events
+                  for act in sdk.compute.server_actions(server.id) if act.action == "migrate"]
+        assert shown.status == "VERIFY_RESIZE", (shown, events)
+        assert shown.compute_host == host, shown
+        assert mine() == [f"overcast-{host}-{uid}"] and state(f"overcast-{host}-{uid}") == "running"
+        return shown
+
+    refused = admin.run("--os-compute-api-version", "2.56", "server", "migrate", "--host", here, server.id,
+                        check=False)
+    assert refused.returncode != 0 and "400" in refused.stderr, refused.stderr
+    admin.run("--os-compute-api-version", "2.56", "server", "migrate", "--host", there, server.id)
+    moved_to(there)
+    # the guest boots on its new host (its console there shows the kernel)
+    wait_for(lambda: "Linux version" in str(sdk.compute.get_server_console_output(server.id)["output"]), 120,
+             interval=2.0, description="the moved guest's kernel on its console")
+    migrations = admin("--os-compute-api-version", "2.23", "server", "migration", "list", "--server", server.id)
+    assert [(m["Source Compute"], m["Dest Compute"], m["Type"]) for m in migrations] == [(here, there, "migration")]
+
+    cli.run("server", "resize", "revert", server.id)
+    assert shown_status("ACTIVE").compute_host == here
+    assert mine() == [domain] and state(domain) == "running"
+
+    admin.run("server", "migrate", server.id)               # the scheduler's choice: the other host
+    moved_to(there)
+    cli.run("server", "resize", "confirm", server.id)
+    assert shown_status("ACTIVE").compute_host == there
+    assert not list(agent_region["dir"].joinpath(here).rglob(f"disk-{uid}")), "the old host's disk removed"
+    assert list(agent_region["dir"].joinpath(there).rglob(f"disk-{uid}")), "the disk on the new host"
+
+
+def volumes_on_hosts(agent_region: dict[str, Any], server: Any, domain: str, neighbour: Any) -> None:
+    """Decision 0072: a volume's bytes live on one host (a volume type's ``pool_name`` picks it).
+    With the ``openstack`` CLI: one on the other host is refused with a 400 before anything is
+    attached; one on the server's host is hot-plugged (the domain's XML has it, the guest's kernel
+    reports the new disk on its console) and removed. Then (openstacksdk, one process: the CLI's
+    start-up would double the phase) attached again and ``server`` deleted with it attached: the
+    volume is ``available``, its bytes still on the host (it attaches to a neighbour there)."""
+    cli: OpenStackCLI = agent_region["cli"]
+    sdk = sdk_connect(agent_region["server"].clouds_yaml, "overcast")
+    admin = sdk_connect(agent_region["server"].clouds_yaml, "overcast-admin")
+    a, b = agent_region["hosts"]
+    here = server.compute_host
+    there = b if here == a else a
+    for host in (here, there):
+        admin.block_storage.create_type(name=f"on-{host}", extra_specs={"pool_name": host})
+    near = sdk.block_storage.create_volume(size=1, volume_type=f"on-{here}", name="near")
+    far = sdk.block_storage.create_volume(size=1, volume_type=f"on-{there}", name="far")
+
+    def available(volume: Any) -> Any:
+        sdk.block_storage.wait_for_status(volume, "available", failures=["error"], interval=1, wait=120)
+        return admin.block_storage.get_volume(volume.id)
+
+    def in_use(volume: Any) -> Any:
+        sdk.block_storage.wait_for_status(volume, "in-use", failures=["error"], interval=1, wait=120)
+        return admin.block_storage.get_volume(volume.id)
+    assert available(near).host.endswith(f"#{here}") and available(far).host.endswith(f"#{there}")
+
+    def xml() -> str:
+        return subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", domain], capture_output=True, text=True,
+                              check=True).stdout
+
+    # the volume on the other host: Nova's 400, nothing attached, the volume still available
+    refused = cli.run("server", "add", "volume", server.id, "far", check=False)
+    assert refused.returncode != 0 and "not on the same host" in refused.stderr, refused.stderr
+    assert "400" in refused.stderr, refused.stderr
+    assert admin.block_storage.get_volume(far.id).status == "available" and "vol-" not in xml()
+
+    def console_disks() -> int:
+        return str(sdk.compute.get_server_console_output(server.id)["output"]).count("[vdb]")
+    seen = console_disks()
+    cli.run("server", "add", "volume", server.id, "near")
+    attached = in_use(near).attachments
+    assert [(x["server_id"], x["device"]) for x in attached] == [(server.id, "/dev/vdb")], attached
+    text = xml()
+    assert re.search(r"<disk type='file' device='disk'>(?:(?!</disk>).)*<source file='[^']*/vol-[0-9a-f-]+'"
+                     r"(?:(?!</disk>).)*<target dev='vdb' bus='virtio'/>", text, re.S), text
+    assert near.id not in text      # the host names the volume by its backend id, not Overcast's
+    # the guest's kernel sees a new virtio disk (its console: "virtio_blk virtioN: [vdb] ... logical blocks")
+    wait_for(lambda: console_disks() > seen, 120, interval=2.0, description="the guest's kernel finds vdb")
+
+    cli.run("server", "remove", "volume", server.id, "near")
+    available(near)
+    wait_for(lambda: "vol-" not in xml(), 60, interval=1.0, description="the disk gone from the domain")
+
+    # attached again, then the server deleted with it: the volume is available, its bytes kept
+    sdk.compute.create_volume_attachment(server.id, near.id)
+    in_use(near)
+    assert "<target dev='vdb'" in xml()
+    sdk.compute.delete_server(server.id)
+    assert available(near).attachments == []
+    # on the neighbour (same host) the kept volume attaches again: its bytes are still there
+    sdk.compute.create_volume_attachment(neighbour.id, near.id)
+    in_use(near)
+    sdk.compute.delete_volume_attachment(neighbour.id, near.id)
+    available(near)
+    for volume in (near, far):
+        sdk.block_storage.delete_volume(volume)
+    for volume in (near, far):
+        sdk.block_storage.wait_for_delete(volume, interval=1, wait=60)
+    assert not list(agent_region["dir"].rglob("vol-*")), "the volumes' files removed from the hosts"
 
 
 #: servers created at once while ``overcast serve`` is killed (the issue's drill)

@@ -5,12 +5,15 @@ tests/hosts/test_libvirt_region.py)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import pytest
 
 from overcast.drivers.compute import BuildRequest, Flavor, Image
+from overcast.drivers.context import CallContext
+from overcast.drivers.volume import VolumeRequest
 from overcast.drivers.registry import load_driver
 from overcast.testing.conformance import ComputeDriverConformance
 
@@ -41,11 +44,19 @@ class TestLibvirtConformance(ComputeDriverConformance):
         self.files = {"conformance-kernel": guest.kernel, "conformance-initrd": guest.initrd}
         bundle = load_driver("libvirt", {"uri": libvirtd, "host": host, "state_dir": str(state),
                                          "domain_type": "qemu", "clean_shutdown_timeout": 5}, host_dir / "data")
+        self.volumes = bundle.volume
         try:
             yield bundle.compute
         finally:
             bundle.close()
             clean_host(libvirtd, host, state)
+
+    def attachable_volumes(self, driver: Any, backend_id: str | None, count: int) -> list[str]:
+        """Volumes of the region's own volume driver (on the host: decision 0072)."""
+        made = [self.volumes.create(CallContext(), VolumeRequest(name=f"c{i}", size_gb=1,
+                                                                 idempotency_key=uuid.uuid4().hex))
+                for i in range(count)]
+        return made
 
     def request(self, **changes: Any) -> BuildRequest:
         files = self.files

@@ -248,9 +248,9 @@ class ServerAction(ServerResource):
         core_actions.reset_state(server, body["os-resetState"]["state"])
 
     def _migrate(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
-        validate(body, schemas.migrate(vt(req)))
+        spec = validate(body, schemas.migrate(vt(req)))[name] or {}
         enforce(req, "os_compute_api:os-migrate-server:migrate", target(server))
-        core_actions.migrate(server, caller(req))
+        core_actions.migrate(session, caller(req), server, spec.get("host"), **self._kw(req, server))
 
     def _evacuate(self, req, resp, session, server, name, body):  # noqa: ANN001, ANN202
         spec = validate(body, schemas.evacuate(vt(req)))[name]

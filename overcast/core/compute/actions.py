@@ -100,7 +100,7 @@ RULES: Mapping[str, ActionRule] = {
     "detach_interface": _r("detach_interface", [S.ACTIVE, S.PAUSED, S.STOPPED], None, C.PORT_ATTACH,
                            "compute_detach_interface"),
     "os-getConsoleOutput": _r("getConsoleOutput", ANY, None, C.CONSOLE_OUTPUT, "", tasks=()),
-    "migrate": _r("migrate", [S.ACTIVE, S.STOPPED], S.RESIZE_PREP, None, "compute_prep_resize"),
+    "migrate": _r("migrate", [S.ACTIVE, S.STOPPED], S.RESIZE_PREP, C.MIGRATE, "compute_prep_resize"),
     "restore": _r("restore", [S.SOFT_DELETED], None, None, "compute_restore_instance"),
     "evacuate": _r("evacuate", [S.ACTIVE, S.STOPPED, S.ERROR], S.REBUILDING, None, "compute_rebuild_instance"),
 }
@@ -203,15 +203,27 @@ def record(session: Session, ctx: AuthContext, server: Server, rule: ActionRule,
             user_id=ctx.user_id, project_id=server.project_id, secret_params=SECRET_PARAMS)
 
 
-def migrate(server: Server, ctx: AuthContext) -> None:
-    """Cold migration: no driver can move a server between hosts yet, so after Nova's lock and state
-    checks this is Nova's answer for a virt driver without it.
+def migrate(session: Session, ctx: AuthContext, server: Server, host: str | None, *,
+            capabilities: Iterable[Capability], request_id: str | None) -> None:
+    """Cold migration (decision 0072): the server's driver moves it to ``host`` (2.56) or a host
+    its scheduler picks; VERIFY_RESIZE until confirmed or reverted, as Nova's. A region whose
+    driver cannot move servers answers Nova's 501 after the lock and state checks.
 
-    :raises Conflict: locked or wrong state. :raises FeatureNotSupported: always, past those checks.
+    :raises Conflict: locked or wrong state. :raises FeatureNotSupported: the driver cannot.
+    :raises NotFound: an unknown target host. :raises Invalid: the target is the server's own host.
     """
     check_lock(server, ctx)
     check_state(server, RULES["migrate"])
-    raise FeatureNotSupported()
+    check_capability(capabilities, RULES["migrate"])
+    if host is not None:
+        known = session.scalar(select(ComputeService.host).where(
+            ComputeService.cloud == server.cloud, ComputeService.binary == "nova-compute",
+            ComputeService.host == host))
+        if known is None:
+            raise NotFound(f"Compute host {host} could not be found.")
+        if host == server.host:
+            raise Invalid("Cannot migrate to the host where the server exists.")   # Nova's CannotMigrateToSameHost
+    record(session, ctx, server, RULES["migrate"], "migrate", request_id=request_id, params={"host": host})
 
 
 def evacuate(session: Session, server: Server, host: str | None) -> None:

@@ -5,8 +5,9 @@ A resize makes its record when it is asked for (``pre-migrating``); the operatio
 VERIFY_RESIZE. Confirming makes it ``confirming`` then ``confirmed``, reverting ``reverting``
 then ``reverted``; a failed step makes it ``error``. Overcast's drivers resize a server where it
 is (Nova's ``allow_resize_to_same_host``), so the destination is the source host until the
-driver reports where the server ended up. Cold and live migration are not offered by any driver
-(``migrate`` answers 501), so no other kind of record is made.
+driver reports where the server ended up. A cold migration (``migrate``, decision 0072, drivers
+with ``Capability.MIGRATE``) makes a ``migration`` record that moves the same way; live migration
+is not offered by any driver.
 
 A deleted server's migrations are no longer listed (Nova soft-deletes them with the instance).
 """
@@ -29,6 +30,7 @@ from overcast.store.models import utcnow
 #: server action -> the status of the server's migration while the action runs and once it is done
 PROGRESS: Mapping[str, tuple[str, str]] = {
     "resize": ("migrating", "finished"),
+    "migrate": ("migrating", "finished"),
     "confirmResize": ("confirming", "confirmed"),
     "revertResize": ("reverting", "reverted"),
 }
@@ -57,13 +59,19 @@ def requested(session: Session, ctx: AuthContext, server: Server, key: str, para
                               source_node=server.host, dest_compute=server.host, dest_node=server.host,
                               dest_host=HOST_IP, old_flavor_id=server.flavor_id,
                               new_flavor_id=str(params["flavor"]["id"])))
+    elif key == "migrate":      # cold migration (decision 0072): the destination is known once it is there
+        session.add(Migration(server_id=server.id, user_id=ctx.user_id, project_id=ctx.project_id,
+                              migration_type="migration", status="pre-migrating", source_compute=server.host,
+                              source_node=server.host, dest_compute=params.get("host"),
+                              dest_node=params.get("host"), dest_host=HOST_IP, old_flavor_id=server.flavor_id,
+                              new_flavor_id=server.flavor_id))
     elif key in PROGRESS:
         _move(session, server.id, PROGRESS[key][0])
 
 
 def running(session: Session, server_id: str, key: str) -> None:
     """The operation of action ``key`` is about to call the driver."""
-    if key == "resize":
+    if key in ("resize", "migrate"):
         _move(session, server_id, PROGRESS[key][0], only_from="pre-migrating")
 
 
@@ -71,7 +79,7 @@ def finished(session: Session, server: Server, key: str) -> None:
     """Action ``key`` is done; for a resize the server's host is where it went."""
     if key in PROGRESS:
         migration = _move(session, server.id, PROGRESS[key][1])
-        if migration is not None and key == "resize":
+        if migration is not None and key in ("resize", "migrate"):
             migration.dest_compute = migration.dest_node = server.host
 
 

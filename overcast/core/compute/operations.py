@@ -81,7 +81,7 @@ EXPECTED: dict[str, frozenset[dc.ServerState]] = {
     "start": frozenset({D.ACTIVE}), "stop": frozenset({D.STOPPED}),
     "pause": frozenset({D.PAUSED}), "unpause": frozenset({D.ACTIVE}),
     "suspend": frozenset({D.SUSPENDED}), "resume": frozenset({D.ACTIVE}),
-    "resize": frozenset({D.RESIZED}), "confirmResize": frozenset({D.ACTIVE, D.STOPPED}),
+    "resize": frozenset({D.RESIZED}), "migrate": frozenset({D.RESIZED}), "confirmResize": frozenset({D.ACTIVE, D.STOPPED}),
     "revertResize": frozenset({D.ACTIVE, D.STOPPED}), "rebuild": frozenset({D.ACTIVE, D.STOPPED}),
     "createImage": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED, D.SUSPENDED, D.SHELVED}),
     "createBackup": frozenset({D.ACTIVE, D.STOPPED, D.PAUSED, D.SUSPENDED}),
@@ -506,6 +506,17 @@ class ServerHandlers:
             if key == "rescue" and job.params.get("image_id") and image is None:  # Nova's compute fails alike
                 raise Conflict(f"Image {job.params['image_id']} could not be found.")
             rebuild_image = _driver_image(session, image, job.cloud)
+            host = server.host
+            marked = (_out_of_service(session, job.cloud) if key in ("resize", "migrate") and driver.names_hosts
+                      else frozenset())
+            refused = key == "resize" and not job.checkpoint.get("called") and host in marked
+        if refused:
+            # Nova schedules a resize: ComputeFilter drops a host whose nova-compute is disabled
+            # or forced down, and a driver that resizes only where the server is has no other
+            # candidate (decision 0072)
+            raise InvalidRequest(f"No valid host was found. There are not enough hosts available. "
+                                 f"(ComputeFilter refused {host}: its nova-compute service is disabled "
+                                 f"or forced down)")
         if backend_id is None:
             raise Conflict(f"Instance {job.resource_id} has no backend server")
         checkpoint = job.checkpoint
@@ -517,7 +528,10 @@ class ServerHandlers:
                 return self._again(job)
             if not landed:
                 ctx.save_checkpoint({"calling": True, "from": checkpoint.get("from", vm_state)})
-                result.update(self._call(driver, call, backend_id, key, job, rebuild_image, ctx))
+                if key == "migrate":
+                    driver.migrate(call, backend_id, job.params.get("host"), marked)
+                else:
+                    result.update(self._call(driver, call, backend_id, key, job, rebuild_image, ctx))
                 called = time.monotonic()
             ctx.save_checkpoint({"called": True, "polled_from": job.polls, **result})
         if result.get("image") and not self._image_saved(driver, call, job, ctx, result):

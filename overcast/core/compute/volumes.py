@@ -60,6 +60,17 @@ def _volume(session: Session, ctx: AuthContext, server: Server, volume_id: str) 
     return volume_rules.get_volume(session, ctx, volume_id, region=server.cloud)
 
 
+def _check_same_host(server: Server, volume: Volume) -> None:
+    """A volume whose bytes are on one hypervisor host (its driver says which: ``hypervisor_host``
+    in its backend facts, decision 0072) attaches only to a server on that host; another is
+    refused now, as Nova refuses a volume and an instance that cannot meet (``cross_az_attach``),
+    rather than left to fail on the host. :raises Invalid:"""
+    where = (volume.backend_extra or {}).get("hypervisor_host")
+    if where and server.host and where != server.host:
+        raise Invalid(f"Invalid volume: Instance {server.id} and volume {volume.id} are not on the same host. "
+                      f"Instance is on {server.host}. Volume is on {where}.")
+
+
 def attach(session: Session, ctx: AuthContext, server: Server, volume_id: str, *, device: str | None,
            tag: str | None, delete_on_termination: bool, capabilities: Iterable[Capability],
            allow_shelved: bool, allow_multiattach: bool, request_id: str | None) -> BlockDeviceMapping:
@@ -80,6 +91,7 @@ def attach(session: Session, ctx: AuthContext, server: Server, volume_id: str, *
     if any(m.volume_id == volume_id for m in server.volume_mappings):
         raise Invalid(f"Invalid volume: volume {volume_id} already attached")
     volume = _volume(session, ctx, server, volume_id)
+    _check_same_host(server, volume)
     if volume.multiattach and not allow_multiattach:
         raise Invalid("Multiattach volumes are only supported starting with compute API version 2.60.")
     mapping = BlockDeviceMapping(

@@ -316,7 +316,8 @@ class Hypervisor:
     def has_image(self, key: str) -> bool:
         return self._volume(f"base-{_slug(key)}") is not None
 
-    def upload_image(self, key: str, chunks: Iterable[bytes], size: int | None = None, fmt: str = "raw") -> None:
+    def upload_image(self, key: str, chunks: Iterable[bytes], size: int | None = None, fmt: str = "raw",
+                     name: str | None = None) -> None:
         """Keep an image's data on this host as ``base-<key>`` (once; a second upload is a no-op).
 
         ``fmt`` is the image's disk format (``raw`` or ``qcow2``), kept as it is: a guest's disk
@@ -324,7 +325,7 @@ class Hypervisor:
         if fmt not in ("raw", "qcow2"):
             raise InvalidRequest(f"image {key}: disk format {fmt!r} cannot be a guest's disk (raw or qcow2)")
         libvirt = _libvirt()
-        name = f"base-{_slug(key)}"
+        name = name or f"base-{_slug(key)}"
         if self._volume(name) is not None:
             return
         data: Iterable[bytes] = chunks
@@ -495,6 +496,8 @@ class Hypervisor:
         if not spec.root:
             return
         name = f"disk-{spec.uuid}"
+        if self._volume(name) is not None:
+            return                      # there already (a guest moved here brings its disk)
         base = self._volume(f"base-{_slug(spec.root)}")
         if base is None:
             raise InvalidRequest(f"image {spec.root} is not on host {self.host}")
@@ -513,7 +516,7 @@ class Hypervisor:
             if exc.get_error_code() != libvirt.VIR_ERR_STORAGE_VOL_EXIST:
                 raise _translate(exc, f"root disk of {spec.uuid}") from exc
 
-    def spawn(self, spec: GuestSpec) -> GuestInfo:
+    def spawn(self, spec: GuestSpec, start: bool = True) -> GuestInfo:
         """Define and start a guest; idempotent on ``spec.uuid`` (a second call returns the first's).
 
         :raises InvalidRequest: an image not on this host. :raises BuildFailed: libvirt refused.
@@ -541,7 +544,7 @@ class Hypervisor:
                         dom = conn.lookupByUUIDString(spec.uuid)
                     else:
                         raise BuildFailed(f"libvirt refused the guest: {exc.get_error_message()}") from exc
-            if not dom.isActive():
+            if start and not dom.isActive():
                 try:
                     dom.create()
                 except libvirt.libvirtError as exc:
@@ -719,7 +722,8 @@ class Hypervisor:
     def confirm_resize(self, uuid: str) -> GuestInfo:
         def fn(dom: Any) -> None:
             meta = self._meta(dom)
-            if meta.pop("resize_from", None) is not None:
+            moved = meta.pop("migrated_from", None) is not None
+            if meta.pop("resize_from", None) is not None or moved:
                 self._set_meta(dom, meta)
         return self._act(uuid, "confirm resize", fn)
 
@@ -836,6 +840,138 @@ class Hypervisor:
                 time.sleep(0.1)
             if time.monotonic() >= end:
                 raise Unavailable(f"guest did not release {disk.device} within {timeout:.0f}s")
+
+    # -- moving a guest to another host (cold migration: decision 0072) -----------------------------
+    def move_out(self, uuid: str) -> dict[str, Any]:
+        """Stop a guest and take it off this host for a move: its root disk flattened into
+        ``mig-<uuid>`` (what the new host gets), its definition kept (``saved``: the domain XML, for
+        :meth:`move_back`), the domain undefined; its disk and console stay until :meth:`moved_away`.
+        Returns what the new host needs: the spec's fields, ``running``, ``saved`` and ``disk`` (the
+        flattened disk's name, or None without a root disk)."""
+        libvirt = _libvirt()
+        with self._guest_lock(uuid):
+            dom = self._lookup(uuid)
+            info = self._info(dom)
+            running = info.state in ("running", "paused", "blocked")
+            try:
+                if dom.isActive():
+                    dom.destroy()
+                xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+                src = self._volume(f"disk-{uuid}")
+                disk = None
+                if src is not None:
+                    disk = f"mig-{uuid}"
+                    if self._volume(disk) is None:
+                        self.pool().createXMLFrom(
+                            f"<volume><name>{disk}</name><capacity unit='B'>{src.info()[1]}</capacity>"
+                            f"<target><format type='qcow2'/><permissions><mode>0644</mode></permissions>"
+                            f"</target></volume>", src, 0)
+                dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+            except libvirt.libvirtError as exc:
+                raise _translate(exc, f"move of {uuid}") from exc
+        tree = ET.fromstring(xml)
+
+        def key_of(tag: str) -> str | None:
+            path = tree.findtext(f"os/{tag}")
+            return path.rsplit("/", 1)[-1].removeprefix("base-") if path else None
+        spec = {"uuid": uuid, "name": info.name, "vcpus": info.vcpus, "memory_mb": info.memory_mb,
+                "disk_gb": info.disk_gb, "root": "moved" if disk else None, "kernel": key_of("kernel"),
+                "initrd": key_of("initrd"), "cmdline": tree.findtext("os/cmdline") or DEFAULT_CMDLINE,
+                "volumes": [asdict(v) for v in info.volumes], "meta": info.meta}
+        return {"spec": spec, "running": running, "saved": xml, "disk": disk,
+                "nics": [asdict(n) for n in info.nics]}
+
+    def disk_size(self, name: str) -> int:
+        """The bytes of pool volume ``name`` as a file (what :meth:`read_range` reads)."""
+        libvirt = _libvirt()
+        vol = self._volume(name)
+        if vol is None:
+            raise NotFound(f"no {name} on host {self.host}")
+        return int(vol.infoFlags(libvirt.VIR_STORAGE_VOL_GET_PHYSICAL)[2])
+
+    def read_range(self, name: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of pool volume ``name`` from ``offset`` (fewer at its end)."""
+        vol = self._volume(name)
+        if vol is None:
+            raise NotFound(f"no {name} on host {self.host}")
+        stream = self.connect().newStream(0)
+        vol.download(stream, offset, length, 0)
+        parts = []
+        while True:
+            data = stream.recv(1 << 20)
+            if not data or data == -2:
+                break
+            parts.append(data)
+        stream.finish()
+        return b"".join(parts)
+
+    def move_back(self, uuid: str, saved: str, running: bool) -> GuestInfo:
+        """A move reverted: the guest defined here again as it was (its disk never left)."""
+        libvirt = _libvirt()
+        with self._guest_lock(uuid):
+            conn = self.connect()
+            try:
+                try:
+                    dom = conn.lookupByUUIDString(uuid)
+                except libvirt.libvirtError:
+                    dom = conn.defineXML(saved)
+                if running and not dom.isActive():
+                    dom.create()
+            except libvirt.libvirtError as exc:
+                raise _translate(exc, f"move back of {uuid}") from exc
+            self._delete_volume(f"mig-{uuid}")
+            return self._info(dom)
+
+    def moved_away(self, uuid: str) -> None:
+        """A move confirmed: what the guest left here (its disk, console, flattened copy) removed."""
+        for name in (f"disk-{uuid}", f"mig-{uuid}", f"console-{uuid}.log"):
+            self._delete_volume(name)
+
+    # -- the host's own volumes (Cinder's volumes of an agent region: decision 0072) -----------------
+    def volume_path(self, volume: str) -> str:
+        """Where volume ``volume``'s bytes are on this host (``vol-<id>`` in the host's pool)."""
+        return self._path(f"vol-{_slug(volume)}")
+
+    def create_volume(self, volume: str, size_gb: int) -> int:
+        """A blank raw volume of ``size_gb`` GiB (sparse) in this host's pool, once: a second call
+        finds the first's. Returns its size in GiB."""
+        libvirt = _libvirt()
+        name = f"vol-{_slug(volume)}"
+        found = self._volume(name)
+        if found is None:
+            try:
+                self.pool().createXML(f"<volume><name>{name}</name><capacity unit='G'>{int(size_gb)}</capacity>"
+                                      f"<allocation unit='B'>0</allocation><target><format type='raw'/>"
+                                      f"<permissions><mode>0644</mode></permissions></target></volume>", 0)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_STORAGE_VOL_EXIST:
+                    raise _translate(exc, f"create volume {volume}") from exc
+            found = self._volume(name)
+        return int(found.info()[1] // 2**30) if found is not None else int(size_gb)
+
+    def host_volumes(self) -> dict[str, int]:
+        """This host's volumes: id -> size in GiB."""
+        pool = self.pool()
+        self._refresh(pool)
+        out: dict[str, int] = {}
+        for name in pool.listVolumes():
+            if name.startswith("vol-"):
+                try:
+                    out[name.removeprefix("vol-")] = int(pool.storageVolLookupByName(name).info()[1] // 2**30)
+                except _libvirt().libvirtError:     # deleted while we looked
+                    continue
+        return out
+
+    def volume_users(self, volume: str) -> builtins.list[str]:
+        """The guests of this host that have ``volume`` attached."""
+        return [g.uuid for g in self.list() if any(v.volume_id == volume for v in g.volumes)]
+
+    def delete_volume(self, volume: str) -> None:
+        """Delete a volume; one already gone succeeds. :raises Conflict: a guest has it attached."""
+        users = self.volume_users(volume)
+        if users:
+            raise Conflict(f"volume {volume} is attached to guest {users[0]} on host {self.host}")
+        self._delete_volume(f"vol-{_slug(volume)}")
 
     # -- snapshots ------------------------------------------------------------------------------
     def snapshot(self, uuid: str, key: str) -> tuple[str, int]:

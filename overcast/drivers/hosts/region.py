@@ -33,4 +33,7 @@ def hosts_driver(name: str, hosts: Any, opts: Mapping[str, Any], info: Mapping[s
     compute = HostsCompute(hosts, spawn_timeout=seconds(name, "spawn_timeout", opts["spawn_timeout"]),
                            clean_shutdown_timeout=seconds(name, "clean_shutdown_timeout",
                                                           opts["clean_shutdown_timeout"]))
-    return CloudDriver(name=name, compute=compute, network=HostsNetwork(hosts), info=dict(info))
+    from overcast.drivers.hosts.volume import HostsVolume
+
+    return CloudDriver(name=name, compute=compute, network=HostsNetwork(hosts), volume=HostsVolume(hosts, name),
+                       info=dict(info))

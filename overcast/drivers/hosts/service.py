@@ -102,7 +102,7 @@ class HostService:
                     while block := handle.read(1 << 20):
                         yield block
             try:
-                self.hv.upload_image(key, chunks(), size, fmt=str(args.get("format") or "raw"))
+                self.hv.upload_image(key, chunks(), size, fmt=str(args.get("format") or "raw"), name=args.get("name"))
             finally:
                 os.unlink(path)
         return {"key": key}
@@ -124,7 +124,7 @@ class HostService:
                 nics.append(Nic(port["port_id"], port["mac"], bridge, self.net.tap(port["port_id"]),
                                 int(port.get("mtu") or 1500)))
             spec = GuestSpec(**{**spec.__dict__, "nics": tuple(nics)})
-            return self.hv.spawn(spec).to_dict()
+            return self.hv.spawn(spec, start=bool(args.get("start", True))).to_dict()
 
     def do_destroy(self, args: dict[str, Any]) -> None:
         try:
@@ -190,14 +190,65 @@ class HostService:
     def do_revert_resize(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.hv.revert_resize(args["uuid"]).to_dict()
 
+    # a guest moving between hosts (cold migration, decision 0072)
+    def do_move_out(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Stop the guest and take it off this host (:meth:`Hypervisor.move_out`), with its ports
+        as the new host plugs them (network, MAC, addresses: from this host's network model)."""
+        out = self.hv.move_out(args["uuid"])
+        ports = []
+        for nic in out.pop("nics"):
+            port = self.net.model.ports.get(nic["port_id"])
+            ports.append({"port_id": nic["port_id"], "mac": nic["mac"], "mtu": nic.get("mtu", 1500),
+                          "network_id": port.network_id if port else None, "ips": list(port.ips) if port else []})
+        out["ports"] = ports
+        return out
+
+    def do_disk_size(self, args: dict[str, Any]) -> int:
+        return self.hv.disk_size(str(args["name"]))
+
+    def do_read_range(self, args: dict[str, Any]) -> str:
+        data = self.hv.read_range(str(args["name"]), int(args["offset"]), int(args["length"]))
+        return base64.b64encode(data).decode()
+
+    def do_move_back(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.hv.move_back(args["uuid"], str(args["saved"]), bool(args.get("running"))).to_dict()
+
+    def do_moved_away(self, args: dict[str, Any]) -> None:
+        self.hv.moved_away(args["uuid"])
+        for port_id in args.get("ports", []):
+            self.net.unplug(port_id)
+
     def do_console(self, args: dict[str, Any]) -> str:
         return self.hv.console_output(args["uuid"], args.get("length"))
 
     def do_attach_volume(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.hv.attach_volume(args["uuid"], Disk(**args["disk"])).to_dict()
+        """``disk`` (a file anywhere on the host), or ``volume`` and ``device``: one of this host's
+        own volumes (:meth:`do_create_volume`). :raises NotFound: no such volume on this host."""
+        if "disk" in args:
+            return self.hv.attach_volume(args["uuid"], Disk(**args["disk"])).to_dict()
+        volume = str(args["volume"])
+        if volume not in self.hv.host_volumes():
+            raise errors.NotFound(f"volume {volume} is not on host {self.hv.host}")
+        disk = Disk(volume_id=volume, path=self.hv.volume_path(volume), device=str(args["device"]))
+        return self.hv.attach_volume(args["uuid"], disk).to_dict()
+
+    def do_create_volume(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"id": args["id"], "size_gb": self.hv.create_volume(str(args["id"]), int(args["size_gb"]))}
+
+    def do_delete_volume(self, args: dict[str, Any]) -> None:
+        self.hv.delete_volume(str(args["id"]))
+
+    def do_volumes(self, args: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """This host's volumes: id -> size_gb and the guests that have it attached."""
+        used: dict[str, list[str]] = {}
+        for guest in self.hv.list():
+            for v in guest.volumes:
+                used.setdefault(v.volume_id, []).append(guest.uuid)
+        return {vid: {"size_gb": size, "guests": used.get(vid, [])} for vid, size in self.hv.host_volumes().items()}
 
     def do_detach_volume(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.hv.detach_volume(args["uuid"], args["volume_id"]).to_dict()
+        return self.hv.detach_volume(args["uuid"], args["volume_id"],
+                                     timeout=float(args.get("timeout") or 30.0)).to_dict()
 
     def do_snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
         name, size = self.hv.snapshot(args["uuid"], args["key"])

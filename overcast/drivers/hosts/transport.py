@@ -14,7 +14,7 @@ import contextlib
 import fcntl
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from overcast.drivers import errors
 from overcast.drivers.hosts.scheduler import HostDirectory, HostState
@@ -48,6 +48,18 @@ class Hosts(abc.ABC):
             raise errors.Unavailable(f"host {host} is down (no heartbeat for {time.monotonic() - state.last_seen:.0f}s)",
                                      retry_after=max(1.0, state.interval))
         return state
+
+    def by_host(self, backend_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Backend ids ``<host>/<id>`` grouped by host (host -> ids on it), leaving out ids of
+        another form and of hosts this region never had. :raises Unavailable: a host is down."""
+        out: dict[str, list[str]] = {}
+        for backend_id in backend_ids:
+            host, sep, rest = backend_id.partition("/")
+            if sep and host and rest and self.directory.get(host) is not None:
+                out.setdefault(host, []).append(rest)
+        for host in out:
+            self.require_up(host)
+        return out
 
     def warm_up_left(self) -> float:
         """Seconds this process may still be hearing from hosts for the first time (just started:

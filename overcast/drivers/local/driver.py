@@ -170,7 +170,8 @@ class LocalComputeDriver(ComputeDriver):
     """A simulated KVM cloud: hosts, zones, power states, console logs, persistent state."""
 
     #: no remote console: a console URL must lead to a proxy reaching a real guest, and there is none
-    capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE}
+    #: one host: no cold migration (nowhere to move)
+    capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE, Capability.MIGRATE}
 
     def __init__(self, path: Path, *, build_delay: float = 0.0, action_delay: float = 0.0,
                  hosts: Iterable[str] = ("overcast-local-1",), zones: Iterable[str] = ("nova",),

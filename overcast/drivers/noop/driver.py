@@ -38,7 +38,8 @@ class NoopComputeDriver(ComputeDriver):
     """Accepts everything; every capability but a remote console, none of them doing anything."""
 
     #: no remote console: a console URL must lead to a proxy reaching a real guest, and there is none
-    capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE}
+    #: one host: no cold migration (nowhere to move)
+    capabilities = frozenset(Capability) - {Capability.REMOTE_CONSOLE, Capability.MIGRATE}
 
     def __init__(self, host: str = "noop-host", state: shared.State | None = None) -> None:
         self._host = host
