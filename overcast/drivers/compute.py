@@ -90,7 +90,8 @@ class Capability(str, enum.Enum):
     #: assisted volume snapshots, for volume backends without snapshots of their own: NFS, GlusterFS)
     VOLUME_SNAPSHOT = "volume_snapshot"
     #: cold migration: the server moved to another host, RESIZED until confirmed or reverted
-    #: (``confirm_resize``/``revert_resize``, as a resize's)
+    #: (``confirm_resize``/``revert_resize``, which are RESIZE's: a driver that moves servers
+    #: declares both)
     MIGRATE = "migrate"
 
 
@@ -113,7 +114,7 @@ CAPABILITY_METHODS: Mapping[Capability, tuple[str, ...]] = {
     Capability.DIAGNOSTICS: ("diagnostics",),
     Capability.REMOTE_CONSOLE: ("remote_console",),
     Capability.VOLUME_SNAPSHOT: ("volume_snapshot_create", "volume_snapshot_delete"),
-    Capability.MIGRATE: ("migrate", "confirm_resize", "revert_resize"),
+    Capability.MIGRATE: ("migrate",),
 }
 
 MAX_CONFIG_FILES = 5

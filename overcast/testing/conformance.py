@@ -274,7 +274,7 @@ class ComputeDriverConformance:
             "group_id": "conformance-group", "request": self.request(), "idempotency_key": "conformance-none",
             "zone": "nova", "backend_image_id": "conformance-missing-image", "backend_ids": [MISSING_ID],
             "console_type": "novnc", "snapshot_id": "conformance-snapshot", "new_file": "conformance.qcow2",
-            "availability_zone": None,
+            "availability_zone": None, "host": None, "excluded_hosts": frozenset(),
         }
         params = list(inspect.signature(getattr(ComputeDriver, method)).parameters)[2:]  # self, ctx
         return {name: samples[name] for name in params}

@@ -72,7 +72,7 @@ def test_loading_waits_for_no_broker_and_logs_no_password(tmp_path: Path, caplog
     cloud = load_driver("agent", {"region": "lab", "bus": f"file:{secret}", "down_after": 5}, tmp_path)
     try:
         assert time.monotonic() - began < 10  # loading does not wait for the broker's retries
-        assert cloud.compute is not None and cloud.network is not None and cloud.volume is None
+        assert cloud.compute is not None and cloud.network is not None and cloud.volume is not None
         assert cloud.info == {"bus": "amqp://overcast:***@127.0.0.1:1/", "region": "lab"}
         assert cloud.compute.hosts.directory.down_after == 5.0
         end = time.monotonic() + 30
