@@ -489,6 +489,13 @@ class OpenStackCLI:
         return CLIError(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
+def in_region(cli: OpenStackCLI, region: str) -> Callable[..., Any]:
+    """``cli`` with ``--os-region-name region`` before every command."""
+    def run(*args: str) -> Any:
+        return cli("--os-region-name", region, *args)
+    return run
+
+
 def sdk_connect(clouds_yaml: str | os.PathLike[str], cloud: str = "overcast", **kwargs: Any) -> Any:
     """An ``openstack.connection.Connection`` for one cloud of ``clouds_yaml`` (env ignored)."""
     import openstack

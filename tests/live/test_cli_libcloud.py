@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from overcast.testing.emulators import MotoServer
-from overcast.testing.live import LiveServer, wait_for
+from overcast.testing.live import LiveServer, in_region, wait_for
 from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
@@ -59,16 +59,12 @@ vpc = "{vpc}"
 sizes = ["t2.*"]
 images = {{ owners = ["amazon"], name = "amzn2-ami-hvm-2.0.2018*" }}
 """)
-    server = LiveServer(root / "data", config=config, startup_timeout=180,
-                        env={"OVERCAST_TEST_AWS_KEY": KEY, "OVERCAST_TEST_AWS_SECRET": SECRET,
-                             "LIBCLOUD_DEBUG": str(root / "libcloud-debug.log")})
-    server.libcloud_log = root / "libcloud-debug.log"  # type: ignore[attr-defined]
-    server.vpc = vpc  # type: ignore[attr-defined]
-    try:
-        server.start()
+    with LiveServer(root / "data", config=config, startup_timeout=180,
+                    env={"OVERCAST_TEST_AWS_KEY": KEY, "OVERCAST_TEST_AWS_SECRET": SECRET,
+                         "LIBCLOUD_DEBUG": str(root / "libcloud-debug.log")}) as server:
+        server.libcloud_log = root / "libcloud-debug.log"  # type: ignore[attr-defined]
+        server.vpc = vpc  # type: ignore[attr-defined]
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +78,7 @@ def admin(aws_region: LiveServer) -> OpenStackCLI:
 
 
 def in_aws(cli: OpenStackCLI) -> Callable[..., Any]:
-    def run(*args: str) -> Any:
-        return cli("--os-region-name", REGION, *args)
-    return run
+    return in_region(cli, REGION)
 
 
 def instances(moto: MotoServer, **filters: list[str]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from overcast.core.image import backend_image_id
-from overcast.testing.live import LiveServer, wait_for
+from overcast.testing.live import LiveServer, in_region, wait_for
 from overcast.testing.passthrough import SERVICE_PROJECT, SERVICE_USER, Passthrough
 from forked_cli import OpenStackCLI
 
@@ -55,14 +55,10 @@ secret = "file:{secret}"
 auth_url = "{rig.upstream.auth_url}/v3"
 project = "{SERVICE_PROJECT}"
 """)
-    server = LiveServer(root / "data", config=config, startup_timeout=180,
-                        env={"LIBCLOUD_DEBUG": str(root / "libcloud-debug.log")})
-    server.libcloud_log = root / "libcloud-debug.log"  # type: ignore[attr-defined]
-    try:
-        server.start()
+    with LiveServer(root / "data", config=config, startup_timeout=180,
+                    env={"LIBCLOUD_DEBUG": str(root / "libcloud-debug.log")}) as server:
+        server.libcloud_log = root / "libcloud-debug.log"  # type: ignore[attr-defined]
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +67,7 @@ def cli(front: LiveServer) -> OpenStackCLI:
 
 
 def in_lab(cli: OpenStackCLI) -> Callable[..., Any]:
-    def run(*args: str) -> Any:
-        return cli("--os-region-name", REGION, *args)
-    return run
+    return in_region(cli, REGION)
 
 
 def upstream_servers(rig: Passthrough, name: str) -> list[Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from overcast.testing.live import LiveServer, wait_for
+from overcast.testing.live import LiveServer, in_region, wait_for
 from forked_cli import OpenStackCLI
 
 pytestmark = pytest.mark.live
@@ -29,23 +29,13 @@ def two_regions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     root = tmp_path_factory.mktemp("two-regions")
     config = root / "overcast.toml"
     config.write_text('[clouds.RegionOne]\ndriver = "local"\n\n[clouds.second]\ndriver = "local"\n')
-    server = LiveServer(root / "data", config=config)
-    try:
-        server.start()
+    with LiveServer(root / "data", config=config) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def cli(two_regions: LiveServer) -> OpenStackCLI:
     return OpenStackCLI(two_regions.clouds_yaml, "overcast")
-
-
-def in_region(cli: OpenStackCLI, region: str) -> Callable[..., Any]:
-    def run(*args: str) -> Any:
-        return cli("--os-region-name", region, *args)
-    return run
 
 
 def _wait(run: Callable[..., Any], kind: str, name: str, status: str) -> dict[str, Any]:

@@ -54,12 +54,8 @@ breaker_threshold = 2
 breaker_reset_seconds = 15
 attempts = 2
 """)
-    server = LiveServer(root / "data", config=config, startup_timeout=180)
-    try:
-        server.start()
+    with LiveServer(root / "data", config=config, startup_timeout=180) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
