@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from overcast.testing.emulators import MotoServer
 from overcast.testing.live import LiveServer, OpenStackCLI, sdk_connect, wait_for
@@ -158,6 +158,19 @@ def listing(moto: MotoServer, count: int, rounds: int = 20) -> tuple[float, floa
     return overcast_p50, sorted(times)[rounds // 2]
 
 
+def compare(count: int, run_direct: Callable[[], tuple[float, float]],
+            run_ours: Callable[[], tuple[float, float]], *, direct_gone: str = "gone") -> None:
+    """Runs ``count`` creates and deletes straight through libcloud, then through Overcast, and prints
+    both and their ratios (each run gives (seconds to running/ACTIVE, seconds to gone))."""
+    d_create, d_delete = run_direct()
+    print(f"direct libcloud: {count} creates to running {d_create:.2f}s, deletes to {direct_gone} "
+          f"{d_delete:.2f}s", flush=True)
+    o_create, o_delete = run_ours()
+    print(f"through overcast: {count} creates to ACTIVE {o_create:.2f}s, deletes to gone {o_delete:.2f}s")
+    print(f"ratio overcast/direct: creates {o_create / d_create:.2f}, deletes {o_delete / d_delete:.2f}, "
+          f"total {(o_create + o_delete) / (d_create + d_delete):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=100)
@@ -170,13 +183,8 @@ def main() -> None:
               f"(Overcast's records); libcloud DescribeInstances, every page, on moto p50 {direct_p50 * 1000:.0f} ms")
         return
     with MotoServer() as moto:
-        d_create, d_delete = direct(moto, args.servers)
-        print(f"direct libcloud: {args.servers} creates to running {d_create:.2f}s, deletes to terminated "
-              f"{d_delete:.2f}s", flush=True)
-        o_create, o_delete = through_overcast(moto, args.servers)
-        print(f"through overcast: {args.servers} creates to ACTIVE {o_create:.2f}s, deletes to gone {o_delete:.2f}s")
-        print(f"ratio overcast/direct: creates {o_create / d_create:.2f}, deletes {o_delete / d_delete:.2f}, "
-              f"total {(o_create + o_delete) / (d_create + d_delete):.2f}")
+        compare(args.servers, lambda: direct(moto, args.servers), lambda: through_overcast(moto, args.servers),
+                direct_gone="terminated")
 
 
 if __name__ == "__main__":

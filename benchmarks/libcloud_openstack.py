@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.libcloud_ec2 import create_and_delete
+from benchmarks.libcloud_ec2 import compare, create_and_delete
 from overcast.testing.live import LiveServer, sdk_connect, wait_for
 from overcast.testing.passthrough import SERVICE_PROJECT, SERVICE_USER, Passthrough
 
@@ -76,13 +76,7 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=20)
     args = parser.parse_args()
     with Passthrough(Path(tempfile.mkdtemp(prefix="overcast-bench-upstream-")), start_front=False) as rig:
-        d_create, d_delete = direct(rig, args.servers)
-        print(f"direct libcloud: {args.servers} creates to running {d_create:.2f}s, deletes to gone "
-              f"{d_delete:.2f}s", flush=True)
-        o_create, o_delete = through_overcast(rig, args.servers)
-        print(f"through overcast: {args.servers} creates to ACTIVE {o_create:.2f}s, deletes to gone {o_delete:.2f}s")
-        print(f"ratio overcast/direct: creates {o_create / d_create:.2f}, deletes {o_delete / d_delete:.2f}, "
-              f"total {(o_create + o_delete) / (d_create + d_delete):.2f}")
+        compare(args.servers, lambda: direct(rig, args.servers), lambda: through_overcast(rig, args.servers))
 
 
 if __name__ == "__main__":

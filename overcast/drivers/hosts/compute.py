@@ -33,7 +33,7 @@ from overcast.drivers.compute import (BuildRequest, Capability, ComputeDriver, F
 from overcast.drivers.context import CallContext
 from overcast.drivers.hosts.hypervisor import DEFAULT_CMDLINE, GuestInfo, GuestSpec, guest_uuid
 from overcast.drivers.hosts.scheduler import NO_VALID_HOST, NoValidHost, Request, schedule
-from overcast.drivers.hosts.transport import Hosts
+from overcast.drivers.hosts.transport import Hosts, split_backend_id
 from overcast.drivers.hosts.volume import split_volume_id
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,8 @@ GROUP_POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affin
 
 
 def split_id(backend_id: str) -> tuple[str, str]:
-    host, sep, uid = backend_id.partition("/")
-    if not sep or not host or not uid:
-        raise errors.NotFound(f"no server {backend_id}")
-    return host, uid
+    """``(host, guest uuid)`` of a server's backend id. :raises NotFound: not an id this driver gives."""
+    return split_backend_id(backend_id, "server")
 
 
 class HostsCompute(ComputeDriver):

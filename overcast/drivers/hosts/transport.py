@@ -20,6 +20,15 @@ from overcast.drivers import errors
 from overcast.drivers.hosts.scheduler import HostDirectory, HostState
 
 
+def split_backend_id(backend_id: str, what: str) -> tuple[str, str]:
+    """``(host, id on that host)`` of a hosts driver's backend id (``host/id``: a server's or a
+    volume's). :raises NotFound: not an id these drivers give (named as ``what``)."""
+    host, sep, local = backend_id.partition("/")
+    if not sep or not host or not local:
+        raise errors.NotFound(f"no {what} {backend_id}")
+    return host, local
+
+
 class Hosts(abc.ABC):
     """The hosts of one region and how to reach them."""
 

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 from overcast.drivers import errors
 from overcast.drivers.context import CallContext
-from overcast.drivers.hosts.transport import Hosts
+from overcast.drivers.hosts.transport import Hosts, split_backend_id
 from overcast.drivers.volume import Capability, Connection, Pool, VolumeDriver, VolumeInfo, VolumeRequest, VolumeState
 
 #: uuid5 namespace of volume ids (from idempotency keys)
@@ -38,10 +38,7 @@ def volume_uuid(idempotency_key: str) -> str:
 
 def split_volume_id(backend_id: str) -> tuple[str, str]:
     """``(host, volume id)`` of a backend id. :raises NotFound: not an id this driver gives."""
-    host, sep, vid = backend_id.partition("/")
-    if not sep or not host or not vid:
-        raise errors.NotFound(f"no volume {backend_id}")
-    return host, vid
+    return split_backend_id(backend_id, "volume")
 
 
 class HostsVolume(VolumeDriver):
