@@ -184,6 +184,8 @@ def test_an_unreachable_store_ends_the_backup_in_error_and_leaves_nothing(cinder
     ({"backup_store": "s3"}, "backup_s3_bucket"),
     ({"backup_store": "s3", "backup_s3_bucket": "Bad_Bucket"}, "backup_s3_bucket"),
     ({"backup_store": "s3", "backup_s3_bucket": "b-1", "backup_s3_endpoint": "ftp://x"}, "backup_s3_endpoint"),
+    ({"backup_store": "s3", "backup_s3_bucket": "b-1", "backup_s3_endpoint": f"http://k:{SECRET}@h"},
+     "backup_s3_endpoint"),
     ({"backup_store": "s3", "backup_s3_bucket": "b-1", "backup_s3_key": "k"}, "backup_s3_secret"),
     ({"backup_store": "s3", "backup_s3_bucket": "b-1", "backup_s3_secret": SECRET}, "backup_s3_key"),
     ({"backup_store": "s3", "backup_s3_bucket": "b-1", "backup_s3_region": "Not A Region"}, "backup_s3_region"),
@@ -194,3 +196,24 @@ def test_a_wrong_option_fails_at_load_naming_it(tmp_path, options, named):
     with pytest.raises(DriverConfigError) as caught:
         load_driver("local", options, tmp_path)
     assert named in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_coverage_says_where_backups_are_kept_and_never_the_secret(tmp_path, monkeypatch):
+    """``overcast coverage`` loads the drivers (S3 is not reached: the bucket is made at the first backup)."""
+    from click.testing import CliRunner
+
+    from overcast.cli import main
+
+    config = tmp_path / "overcast.toml"
+    config.write_text('[clouds.RegionOne]\ndriver = "local"\nbackup_store = "s3"\nbackup_s3_bucket = "b-1"\n'
+                      'backup_s3_endpoint = "http://127.0.0.1:9"\nbackup_s3_key = "k"\n'
+                      'backup_s3_secret = "env:BACKUP_SECRET"\n\n[clouds.files]\ndriver = "local"\n')
+    monkeypatch.setenv("BACKUP_SECRET", SECRET)
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), "--config", str(config), "coverage",
+                                       "--service", "volume"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = {tuple(line.split()[:3]): line for line in result.output.splitlines() if line.startswith("  ")}
+    assert "cinder.backup.drivers.s3.S3BackupDriver: S3 bucket b-1 at http://127.0.0.1:9" in rows[
+        ("RegionOne", "local", "backups")]
+    assert "PosixBackupDriver: files under the data directory" in rows[("files", "local", "backups")]
+    assert SECRET not in result.output

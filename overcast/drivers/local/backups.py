@@ -30,6 +30,7 @@ import re
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from overcast.drivers.errors import DriverError, Unavailable
 from overcast.drivers.registry import DriverConfigError
@@ -51,6 +52,8 @@ class BackupStore:
     """Whole copies of volumes, one per backup backend id."""
 
     service = POSIX_SERVICE
+    #: where the data is, in words (``overcast coverage``; never a credential)
+    location = "files"
 
     def put(self, backend_id: str, source: Path) -> int:
         """Keep ``source``'s bytes (an absent source: a blank backup, nothing kept); the size kept."""
@@ -82,6 +85,7 @@ class FileBackupStore(BackupStore):
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.location = "files under the data directory (local-backups/)"
         directory.mkdir(parents=True, exist_ok=True)
 
     def put(self, backend_id: str, source: Path) -> int:
@@ -112,6 +116,7 @@ class S3BackupStore(BackupStore):
         self.client = client
         self.bucket = bucket
         self.prefix = prefix
+        self.location = f"S3 bucket {bucket} at {endpoint or 'AWS'}, objects {prefix}<backup>"
         self._bucket_ready = False
 
     def key(self, backend_id: str) -> str:
@@ -225,8 +230,10 @@ def backup_store(options: Mapping[str, Any], directory: Path) -> BackupStore:
         raise DriverConfigError("Driver 'local' option 'backup_s3_bucket' is not a valid S3 bucket name "
                                 "(3-63 lower-case letters, digits, dots, hyphens)")
     endpoint = text("backup_s3_endpoint")
-    if endpoint and not re.match(r"^https?://[^/\s]+", endpoint):
-        raise DriverConfigError("Driver 'local' option 'backup_s3_endpoint' must be an http(s) URL")
+    parts = urlsplit(endpoint)
+    if endpoint and (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc):
+        raise DriverConfigError("Driver 'local' option 'backup_s3_endpoint' must be an http(s) URL without "
+                                "credentials (those are backup_s3_key and backup_s3_secret)")
     key, secret = text("backup_s3_key"), text("backup_s3_secret")
     if bool(key) != bool(secret):
         missing = "backup_s3_secret" if key else "backup_s3_key"

@@ -138,6 +138,7 @@ class LocalVolumeDriver(VolumeDriver):
         #: files in a directory (as Cinder's POSIX backup driver keeps them) unless an S3 store is given
         self.backups = backups if backups is not None else FileBackupStore(Path(path).parent / "local-backups")
         self.backup_service = self.backups.service
+        self.backup_location = self.backups.location
         self.zone_names = tuple(zones)
         self._clock = clock
 
