@@ -217,3 +217,30 @@ def test_coverage_says_where_backups_are_kept_and_never_the_secret(tmp_path, mon
         ("RegionOne", "local", "backups")]
     assert "PosixBackupDriver: files under the data directory" in rows[("files", "local", "backups")]
     assert SECRET not in result.output
+
+
+def test_a_large_volume_goes_up_in_parts_and_comes_back_whole(tmp_path, moto, s3):
+    """Above the multipart threshold the object is a multipart upload (S3's ETag ``<md5>-<parts>``)."""
+    from overcast.drivers.local.backups import MULTIPART_THRESHOLD
+    from overcast.drivers.volume import VolumeRequest
+
+    bundle = load_driver("local", {"backup_store": "s3", "backup_s3_bucket": BUCKET, "backup_s3_endpoint": moto.endpoint,
+                                   "backup_s3_key": KEY, "backup_s3_secret": SECRET, "backup_s3_region": "us-east-1"},
+                         tmp_path)
+    driver, ctx = bundle.volume, CallContext()
+    try:
+        data = uuid.uuid4().bytes * (MULTIPART_THRESHOLD // 16 + 4096)
+        source = driver.create(ctx, VolumeRequest(name="big", size_gb=1, idempotency_key="big", image_id="img",
+                                                  image_data=iter([data])))
+        backup = driver.create_backup(ctx, source, "big-backup")
+        assert backup.size_bytes == len(data)
+        head = s3.head_object(Bucket=BUCKET, Key=PREFIX + backup.backend_id)
+        assert head["ContentLength"] == len(data) and head["ETag"].strip('"').endswith("-2")
+        target = driver.create(ctx, VolumeRequest(name="dst", size_gb=1, idempotency_key="dst"))
+        driver.restore_backup(ctx, backup.backend_id, target)
+        assert b"".join(driver.read(ctx, target)) == data
+        assert not list((tmp_path / "local-volumes").glob("*.part"))
+        driver.delete_backup(ctx, backup.backend_id)
+        assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    finally:
+        bundle.close()
