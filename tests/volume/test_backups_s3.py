@@ -244,3 +244,22 @@ def test_a_large_volume_goes_up_in_parts_and_comes_back_whole(tmp_path, moto, s3
         assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
     finally:
         bundle.close()
+
+
+def test_an_unreachable_store_at_restore_or_delete_keeps_the_record(cinder, cloud, moto, s3):
+    """Restore: the volume ends ``error_restoring``, the backup ``available``; delete: the backup
+    ends ``error`` and its record stays, to be deleted again once the store is back."""
+    vol = cinder.create(imageRef=CIRROS_ID)
+    backup = _backup(cinder, vol["id"])
+    moto.stop()
+    try:
+        restore = cinder.req("POST", f"/backups/{backup['id']}/restore", json={"restore": {}}).json["restore"]
+        assert cinder.wait(restore["volume_id"], "error_restoring")["status"] == "error_restoring"
+        assert cinder.wait(backup["id"], "available", "backups")["status"] == "available"
+        assert cinder.req("DELETE", f"/backups/{backup['id']}").status_code == 202
+        failed = cinder.wait(backup["id"], "error", "backups")
+        assert "could not delete backup" in failed["fail_reason"] and SECRET not in json.dumps(failed)
+    finally:
+        moto.start()
+    assert cinder.req("DELETE", f"/backups/{backup['id']}").status_code == 202  # moto forgot the bucket
+    cinder.wait(backup["id"], "deleted", "backups")
