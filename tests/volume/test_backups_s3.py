@@ -196,6 +196,8 @@ def test_a_wrong_option_fails_at_load_naming_it(tmp_path, options, named):
     with pytest.raises(DriverConfigError) as caught:
         load_driver("local", options, tmp_path)
     assert named in str(caught.value) and SECRET not in str(caught.value)
+    # an unknown key is refused by name; every other case is refused for its value
+    assert ("does not take" in str(caught.value)) == (named == "backup_s3_sse")
 
 
 def test_coverage_says_where_backups_are_kept_and_never_the_secret(tmp_path, monkeypatch):
