@@ -265,3 +265,28 @@ def test_an_unreachable_store_at_restore_or_delete_keeps_the_record(cinder, clou
         moto.start()
     assert cinder.req("DELETE", f"/backups/{backup['id']}").status_code == 202  # moto forgot the bucket
     cinder.wait(backup["id"], "deleted", "backups")
+
+
+def test_a_failure_wrapped_by_boto3s_transfer_keeps_its_kind():
+    """An upload's 5xx reaches the driver wrapped in boto3's S3UploadFailedError: still retryable;
+    a refusal (403) is not."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError
+
+    from overcast.drivers.errors import DriverError, Unavailable
+    from overcast.drivers.local.backups import S3BackupStore
+
+    def wrapped(status: int, code: str) -> Exception:
+        try:
+            try:
+                raise ClientError({"Error": {"Code": code, "Message": code},
+                                   "ResponseMetadata": {"HTTPStatusCode": status}}, "UploadPart")
+            except ClientError as exc:
+                raise S3UploadFailedError(f"Failed to upload: {exc}") from None
+        except S3UploadFailedError as exc:
+            return exc
+
+    store = S3BackupStore(BUCKET, client=object())
+    assert isinstance(store._failure("write backup b", wrapped(503, "SlowDown")), Unavailable)
+    refused = store._failure("write backup b", wrapped(403, "AccessDenied"))
+    assert type(refused) is DriverError and "AccessDenied" in str(refused)

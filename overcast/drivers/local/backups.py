@@ -140,9 +140,12 @@ class S3BackupStore(BackupStore):
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"):
                 return Unavailable(text)
-        inner = getattr(exc, "last_exception", None)  # s3transfer wraps the real failure
+        # boto3's transfer wraps the real failure: S3UploadFailedError raised while handling a
+        # ClientError, RetriesExceededError keeping the last one
+        inner = getattr(exc, "last_exception", None) or exc.__cause__ or exc.__context__
         if isinstance(inner, Exception) and inner is not exc:
-            return self._failure(what, inner)
+            wrapped = self._failure(what, inner)
+            return wrapped if isinstance(wrapped, Unavailable) else DriverError(text)
         return DriverError(text)
 
     def _ensure_bucket(self) -> None:
