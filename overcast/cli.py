@@ -597,6 +597,9 @@ def coverage(ctx: click.Context, service: str | None, region: str | None) -> Non
                                   else "; boots only the backend's images"))
                 if cloud.network is not None:
                     click.echo(f"  {name:14} {cloud.name:10} addresses owned by {cloud.network.addresses.value}")
+                if cloud.volume is not None and cloud.volume.backup_location:
+                    click.echo(f"  {name:14} {cloud.name:10} backups  {cloud.volume.backup_service}: "
+                               f"{cloud.volume.backup_location}")
         finally:
             app.compute.close()
             app.identity.store.dispose()

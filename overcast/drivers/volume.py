@@ -236,6 +236,9 @@ class VolumeDriver(abc.ABC):
     #: With :attr:`Capability.BACKUP`: the backup store as Cinder's ``export_record`` names its
     #: backup driver (``backup_service``); an exported record imports only where the name matches.
     backup_service: str | None = None
+    #: With :attr:`Capability.BACKUP`: where the backup data is kept, in words for ``overcast coverage``
+    #: (never a credential)
+    backup_location: str | None = None
 
     @abc.abstractmethod
     def create(self, ctx: CallContext, request: VolumeRequest) -> str:

@@ -137,7 +137,7 @@ def test_local_backups_are_whole_files(tmp_path):
         full = driver.create_backup(CTX, source, "full")
         incremental = driver.create_backup(CTX, source, "incr", parent_backend_id=full.backend_id)
         for backup in (full, incremental):
-            path = driver.backup_dir / backup.backend_id
+            path = driver.backups.directory / backup.backend_id
             assert path.parent == tmp_path / "local-backups" and path.read_bytes() == data
             assert backup.size_bytes == len(data)
         driver.delete_backup(CTX, full.backend_id)

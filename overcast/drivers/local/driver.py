@@ -59,6 +59,7 @@ from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, Invali
                                      NotSuspended, Unavailable)
 from overcast.drivers.local import console
 from overcast.drivers.local.store import LocalStore
+from overcast.drivers.local.backups import OPTIONS as BACKUP_OPTIONS
 from overcast.drivers.registry import CloudDriver, DriverConfigError, check_options
 
 T = TypeVar("T")
@@ -82,6 +83,7 @@ DEFAULTS: Mapping[str, Any] = {
     "fail_build_rate": 0.0,
     "unavailable_rate": 0.0,
     "database": None,
+    **BACKUP_OPTIONS,  # where backups are kept: overcast.drivers.local.backups
 }
 
 #: what a ServerInfo needs (not the console log, which can be long)

@@ -10,7 +10,8 @@ volume as an empty image, whatever its size in GB.
 
 Backups (Cinder's backup service, decision 0049) are files too: ``<database dir>/local-backups/<id>``,
 a whole copy of the bytes the volume (or snapshot) holds, made before :meth:`create_backup`
-returns; an incremental backup names its parent but is kept whole (restoring needs no chain).
+returns; an incremental backup names its parent but is kept whole (restoring needs no chain). With
+``backup_store = "s3"`` the copies are objects in an S3 bucket instead (:mod:`overcast.drivers.local.backups`).
 
 Manage and unmanage (decision 0065): the backend names a volume ``volume-<Overcast id>`` and a snapshot
 ``_snapshot-<Overcast id>`` as DevStack's LVM backend does (the ``backend_name`` the core passes), a
@@ -34,7 +35,6 @@ Fault injection per volume, through the request's metadata (as the compute drive
 from __future__ import annotations
 
 import builtins
-import shutil
 import sqlite3
 import time
 import uuid
@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from overcast.drivers.context import CallContext
 from overcast.drivers.errors import (BuildFailed, Conflict, DeleteFailed, DriverError, InvalidRequest, NotFound,
                                      Unavailable)
+from overcast.drivers.local.backups import BackupStore, FileBackupStore, copy_file
 from overcast.drivers.local.driver import LocalComputeDriver, _count, _seconds, _truthy
 from overcast.drivers.local.store import LocalStore
 from overcast.drivers.volume import (BackupInfo, Capability, Connection, Manageable, Pool, SnapshotInfo, VolumeDriver,
@@ -128,16 +129,16 @@ class LocalVolumeDriver(VolumeDriver):
 
     capabilities = frozenset(Capability)
     host = HOST
-    #: files in a directory, as Cinder's POSIX backup driver keeps them
-    backup_service = "cinder.backup.drivers.posix.PosixBackupDriver"
 
     def __init__(self, path: Path, *, zones: Iterable[str] = ("nova",),
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, backups: BackupStore | None = None) -> None:
         self.store = LocalVolumeStore(path)
         self.data_dir = Path(path).parent / "local-volumes"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.backup_dir = Path(path).parent / "local-backups"
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        #: files in a directory (as Cinder's POSIX backup driver keeps them) unless an S3 store is given
+        self.backups = backups if backups is not None else FileBackupStore(Path(path).parent / "local-backups")
+        self.backup_service = self.backups.service
+        self.backup_location = self.backups.location
         self.zone_names = tuple(zones)
         self._clock = clock
 
@@ -151,17 +152,7 @@ class LocalVolumeDriver(VolumeDriver):
     def _copy(self, source_id: str, target_id: str) -> int:
         return self._copy_file(self._file(source_id), self._file(target_id))
 
-    @staticmethod
-    def _copy_file(source: Path, target: Path) -> int:
-        """Copy through a ``.part`` file (a crash leaves no half-written target); an absent source
-        (a blank thin volume) makes the target absent too."""
-        if not source.exists():
-            target.unlink(missing_ok=True)
-            return 0
-        tmp = target.with_suffix(".part")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
-        return target.stat().st_size
+    _copy_file = staticmethod(copy_file)
 
     def _write(self, target_id: str, chunks: Iterable[bytes]) -> int:
         tmp = self._file(target_id).with_suffix(".part")
@@ -399,9 +390,6 @@ class LocalVolumeDriver(VolumeDriver):
             raise DriverError(f"local: could not read volume {backend_id}: {exc}") from None
 
     # -- backups (decision 0049) ----------------------------------------------------------------
-    def _backup_file(self, backend_id: str) -> Path:
-        return self.backup_dir / backend_id
-
     def create_backup(self, ctx: CallContext, volume_backend_id: str, idempotency_key: str, *,
                       snapshot_backend_id: str | None = None, parent_backend_id: str | None = None,
                       container: str | None = None) -> BackupInfo:
@@ -424,7 +412,7 @@ class LocalVolumeDriver(VolumeDriver):
                              " VALUES (?, ?, ?, ?, ?)",
                              (backend_id, idempotency_key, volume_backend_id, parent_backend_id, self._clock()))
         try:
-            size = self._copy_file(self._file(snapshot_backend_id or volume_backend_id), self._backup_file(backend_id))
+            size = self.backups.put(backend_id, self._file(snapshot_backend_id or volume_backend_id))
         except OSError as exc:
             raise BuildFailed(f"local: could not write backup {backend_id}: {exc}") from None
         with self.store.write() as conn:
@@ -437,9 +425,9 @@ class LocalVolumeDriver(VolumeDriver):
                           container=container)  # never the server's own path
 
     def delete_backup(self, ctx: CallContext, backend_id: str) -> None:
+        self.backups.delete(backend_id)  # first: an unreachable store keeps the record, to be deleted again
         with self.store.write() as conn:
             conn.execute("DELETE FROM volume_backup WHERE id = ?", (backend_id,))
-        self._backup_file(backend_id).unlink(missing_ok=True)
 
     def reimage(self, ctx: CallContext, backend_id: str, image_id: str, image_data: Iterable[bytes] | None = None,
                 image_backend_id: str | None = None) -> None:
@@ -462,7 +450,7 @@ class LocalVolumeDriver(VolumeDriver):
             if row is None:
                 raise NotFound(f"local: no backup {backend_id}")
         try:
-            written = self._copy_file(self._backup_file(backend_id), self._file(volume_backend_id))
+            written = self.backups.get(backend_id, self._file(volume_backend_id))
         except OSError as exc:
             raise DriverError(f"local: could not restore backup {backend_id}: {exc}") from None
         with self.store.write() as conn:
